@@ -1,0 +1,87 @@
+import * as core from '@actions/core';
+import { describe } from './destinations.js';
+import type { Inputs } from './inputs.js';
+import type { DestinationResult, RotationResult } from './rotate.js';
+
+/** The action's outputs. Never a secret value. */
+export function outputs(result: RotationResult, inputs: Inputs): Record<string, string> {
+  const written = result.destinations.filter((d) => d.outcome === 'written');
+  return {
+    rotated: String(result.rotated),
+    'access-key-id': result.accessKeyId ?? '',
+    'previous-access-key-ids': result.previous
+      .filter((p) => p.action !== 'kept')
+      .map((p) => p.id)
+      .join(','),
+    destinations: JSON.stringify(
+      written.map((d) => ({
+        ...describe(d.destination),
+        ...(d.created ? { created: true } : {}),
+        secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
+      })),
+    ),
+  };
+}
+
+const OUTCOME: Record<DestinationResult['outcome'], string> = {
+  written: 'written',
+  'would write': 'would write (dry run)',
+  unchanged: 'unchanged',
+  restored: 'new key written, then the previous key restored',
+  mismatched: 'MISMATCHED: new key id with the previous secret — rerun',
+};
+
+function status(result: RotationResult): string {
+  if (result.error) return result.rotated ? 'rotated, with a failure' : 'failed';
+  if (result.plan?.action === 'skip') return 'skipped';
+  if (result.dryRun) return 'dry run: nothing changed';
+  return 'rotated';
+}
+
+/** The job summary as rows of [header, value] and a destination table: what happened, never a secret. */
+export function summaryModel(result: RotationResult) {
+  const facts: [string, string][] = [
+    ['Result', status(result)],
+    ['IAM user', `${result.userName ?? '(unresolved)'}${result.userCreated ? ' (created by this run)' : ''}`],
+  ];
+  if (result.plan) facts.push(['Decision', `${result.plan.action}: ${result.plan.reason}`]);
+  if (result.newKeyId) facts.push(['New key', result.newKeyId]);
+  if (result.accessKeyId) facts.push(['Key the destinations hold', result.accessKeyId]);
+  for (const p of result.previous) facts.push(['Previous key', `${p.id}: ${p.action}`]);
+  if (result.dryRun && result.plan?.action === 'rotate') {
+    const p = result.plan;
+    if (p.makeRoom) facts.push(['Would delete to make room', p.makeRoom.id]);
+    for (const k of p.previous) facts.push(['Previous key', `${k.id}: would ${p.previousKey}`]);
+  }
+  if (result.error) facts.push(['Error', result.error.message]);
+  const rows = result.destinations.map((d) => [
+    d.label,
+    d.destination.kind,
+    `${OUTCOME[d.outcome]}${d.created ? ' (created)' : ''}`,
+    d.keyId ?? '—',
+  ]);
+  return { facts, rows };
+}
+
+export function setOutputs(result: RotationResult, inputs: Inputs): void {
+  for (const [name, value] of Object.entries(outputs(result, inputs))) core.setOutput(name, value);
+}
+
+export async function writeSummary(result: RotationResult): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const { facts, rows } = summaryModel(result);
+  await core.summary
+    .addHeading('Rotate AWS access key', 2)
+    .addTable([[{ data: 'Item', header: true }, { data: 'Value', header: true }], ...facts])
+    .addHeading(`Destinations (${rows.length})`, 3)
+    .addTable([
+      [
+        { data: 'Destination', header: true },
+        { data: 'Kind', header: true },
+        { data: 'Outcome', header: true },
+        { data: 'Access key id held', header: true },
+      ],
+      ...rows,
+    ])
+    .write();
+}

@@ -1,0 +1,159 @@
+import { ActionError, errorMessage } from './errors.js';
+import type { GitHubClient } from './github.js';
+import { type Destination, isOrganization, label, secretsPath, writePermission } from './destinations.js';
+import { seal } from './sealing.js';
+
+export interface PublicKey {
+  keyId: string;
+  key: string;
+}
+
+interface HttpError {
+  status?: number;
+  message?: string;
+  response?: { headers?: Record<string, string | undefined>; data?: unknown };
+}
+
+function httpError(err: unknown): HttpError {
+  return (typeof err === 'object' && err !== null ? err : {}) as HttpError;
+}
+
+export function statusOf(err: unknown): number | undefined {
+  return httpError(err).status;
+}
+
+const TOKEN_HINT =
+  "The workflow's GITHUB_TOKEN cannot write secrets: pass a fine-grained PAT, classic PAT or GitHub App token as github-token";
+
+/**
+ * Turn a GitHub API failure into one line: what was being done, where, GitHub's answer, and what to do.
+ * `permission` names the token permission the call needs.
+ */
+export function gitHubError(doing: string, where: string, err: unknown, permission: string): ActionError {
+  const e = httpError(err);
+  const status = e.status;
+  const answer = `${status ?? 'network error'}${e.message ? ` ${errorMessage(e.message)}` : ''}`;
+  let hint = '';
+  if (status === 401) {
+    hint = 'github-token is invalid or expired';
+  } else if (status === 403 || status === 404) {
+    const accepted = e.response?.headers?.['x-accepted-github-permissions'];
+    const needs = accepted ? `GitHub accepts the permission(s) '${accepted}'` : `the token needs ${permission}`;
+    const missing = status === 404 ? 'it does not exist or the token cannot see it; ' : '';
+    hint = `${missing}${needs}. ${TOKEN_HINT}`;
+  } else if (status === 422) {
+    hint = 'GitHub rejected the request (see its message)';
+  } else if (status === undefined || status >= 500) {
+    hint = 'GitHub did not answer after retries; rerun later';
+  }
+  return new ActionError(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
+}
+
+/** Read the destination's public key (one per scope). */
+export async function getPublicKey(gh: GitHubClient, d: Destination): Promise<PublicKey> {
+  const res = await gh.request(`GET ${secretsPath(d)}/public-key`);
+  const data = res.data as { key_id: string; key: string };
+  return { keyId: String(data.key_id), key: data.key };
+}
+
+/** Names of the secrets the destination holds (upper case, as GitHub stores them). */
+export async function listSecretNames(gh: GitHubClient, d: Destination): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (let page = 1; ; page++) {
+    const res = await gh.request(`GET ${secretsPath(d)}`, { per_page: 100, page });
+    const data = res.data as { total_count: number; secrets: { name: string }[] };
+    for (const s of data.secrets) names.add(s.name.toUpperCase());
+    if (data.secrets.length < 100 || names.size >= data.total_count) return names;
+  }
+}
+
+/** Seal `value` with the destination's key and write it as secret `name`. */
+export async function writeSecret(
+  gh: GitHubClient,
+  d: Destination,
+  key: PublicKey,
+  name: string,
+  value: string,
+  selectedRepositoryIds?: number[],
+): Promise<void> {
+  const body: Record<string, unknown> = { encrypted_value: await seal(value, key.key), key_id: key.keyId };
+  if (isOrganization(d)) {
+    body.visibility = d.visibility;
+    if (d.visibility === 'selected') body.selected_repository_ids = selectedRepositoryIds ?? [];
+  }
+  try {
+    await gh.request(`PUT ${secretsPath(d)}/${encodeURIComponent(name)}`, body);
+  } catch (err) {
+    throw gitHubError(`writing ${name} to`, label(d), err, writePermission(d));
+  }
+}
+
+/** GET /repos/{owner}/{repo}/environments/{name}: does the environment exist? */
+export async function environmentExists(gh: GitHubClient, owner: string, repo: string, environment: string): Promise<boolean> {
+  try {
+    await gh.request(
+      `GET /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/environments/${encodeURIComponent(environment)}`,
+    );
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw err;
+  }
+}
+
+export async function repositoryExists(gh: GitHubClient, owner: string, repo: string): Promise<boolean> {
+  try {
+    await gh.request(`GET /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`);
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw err;
+  }
+}
+
+export async function createEnvironment(gh: GitHubClient, owner: string, repo: string, environment: string): Promise<void> {
+  try {
+    await gh.request(
+      `PUT /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/environments/${encodeURIComponent(environment)}`,
+    );
+  } catch (err) {
+    throw gitHubError(
+      `creating environment '${environment}' in`,
+      `${owner}/${repo}`,
+      err,
+      "repository permission 'Administration: write' (classic PAT: repo scope)",
+    );
+  }
+}
+
+/**
+ * Resolve bare repository names in `org` to ids, listing the organization's repositories page by page and stopping
+ * once every name is found.
+ */
+export async function resolveRepositoryIds(gh: GitHubClient, org: string, names: string[]): Promise<number[]> {
+  const wanted = new Map(names.map((n) => [n.toLowerCase(), n]));
+  const found = new Map<string, number>();
+  try {
+    for await (const res of gh.paginate.iterator(`GET /orgs/${encodeURIComponent(org)}/repos`, { per_page: 100 })) {
+      for (const r of res.data as { name: string; id: number }[]) {
+        if (wanted.has(r.name.toLowerCase())) found.set(r.name.toLowerCase(), r.id);
+      }
+      if (found.size === wanted.size) break;
+    }
+  } catch (err) {
+    throw gitHubError(
+      'listing the repositories of',
+      `organization ${org}`,
+      err,
+      "organization permission 'Metadata: read' (classic PAT: read:org or repo scope)",
+    );
+  }
+  const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));
+  if (missing.length > 0) {
+    throw new ActionError(
+      `organization-selected-repositories: ${missing.map((m) => `'${m}'`).join(', ')} not found in organization ${org} ` +
+        `(or the token cannot see it): check the names and the token's repository access`,
+    );
+  }
+  return names.map((n) => found.get(n.toLowerCase()) as number);
+}

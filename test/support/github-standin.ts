@@ -1,0 +1,959 @@
+/**
+ * A local stand-in for the GitHub REST API secret endpoints (Actions repository,
+ * environment and organization secrets, Dependabot repository and organization
+ * secrets, plus the few repository/environment/organization endpoints a secret
+ * writer needs). It listens on 127.0.0.1 with an OS-chosen port, holds a REAL
+ * libsodium key pair per secret scope, really opens every sealed box it is sent,
+ * records every request, and can inject faults (errors, rate limits, hangs,
+ * delays, "write happened but the response was lost").
+ *
+ * Test-only code: never imported from src/.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomInt } from 'node:crypto';
+import sodium from 'libsodium-wrappers';
+
+export type ScopeKind =
+  | 'repository'
+  | 'environment'
+  | 'organization'
+  | 'dependabot-repository'
+  | 'dependabot-organization';
+
+/**
+ * A secret scope. Repository-based kinds need `owner` + `repo` (or `repo` as
+ * 'owner/name'); 'environment' also needs `environment`; organization kinds need
+ * `org` (or `owner`).
+ */
+export interface Scope {
+  kind: ScopeKind;
+  owner?: string;
+  repo?: string;
+  environment?: string;
+  org?: string;
+}
+
+export interface StoredSecret {
+  name: string;
+  /** The opened plaintext. */
+  value: string;
+  /** key_id of the public key the value was sealed with ('' when seeded with setSecret). */
+  keyId: string;
+  createdAt: string;
+  updatedAt: string;
+  visibility?: 'all' | 'private' | 'selected';
+  selectedRepositoryIds?: number[];
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Path without basePath and without query, each segment percent-decoded. */
+  path: string;
+  /** The path as received (still percent-encoded), without basePath and query. */
+  rawPath: string;
+  query: Record<string, string>;
+  /** Parsed JSON body; the raw string if it was not JSON; undefined if empty. */
+  body: unknown;
+  /** Response status; 0 while in flight and for requests that were never answered (hang). */
+  status: number;
+  /** Date.now() when the request (headers and body) had arrived. */
+  startedAt: number;
+  /** Date.now() when answered, or when the client gave up on a hung request; 0 while pending. */
+  finishedAt: number;
+  /** Request headers, lower-case names. */
+  headers: Record<string, string | undefined>;
+}
+
+export interface Fault {
+  /** e.g. 'PUT'; default any. Case-insensitive. */
+  method?: string;
+  /** Matched against RecordedRequest.path (decoded) or rawPath: string = equality, RegExp = test. Default any. */
+  path?: string | RegExp;
+  match?: (req: { method: string; path: string; body: unknown; index: number }) => boolean;
+  /** Let the first `skip` matching requests through (default 0). */
+  skip?: number;
+  /** How many matching requests to fault after the skip (default Infinity). */
+  times?: number;
+  /** Response status (default 500). */
+  status?: number;
+  /** JSON body (default {message: 'Server Error'}). */
+  body?: unknown;
+  /** Extra response headers (override the default ones). */
+  headers?: Record<string, string>;
+  /** Never answer: the socket stays open until the client gives up or stop(). */
+  hang?: boolean;
+  /**
+   * Wait this long before answering. On its own (no status/body/hang) the normal
+   * response is sent after the delay; with status/body the fault response is.
+   */
+  delayMs?: number;
+  /** Let the request take effect first, then answer with the fault (or hang) instead of the real response. */
+  afterHandling?: boolean;
+}
+
+/** The match part of a fault, accepted by the helper builders. */
+export type FaultMatch = Pick<Fault, 'method' | 'path' | 'match' | 'skip' | 'times' | 'afterHandling'>;
+
+export interface StandinOptions {
+  /** Added to every response, default 0. */
+  latencyMs?: number;
+  /** e.g. '/api/v3' for GitHub Enterprise Server; default ''. */
+  basePath?: string;
+  /** Accepted tokens; default ['test-token']. */
+  tokens?: string[];
+}
+
+const DOCS = 'https://docs.github.com/rest';
+
+// ---------------------------------------------------------------- fault helpers
+
+export function serverError(p: FaultMatch = {}): Fault {
+  return { ...p, status: 500, body: { message: 'Server Error' } };
+}
+
+export function secondaryRateLimit(p: FaultMatch = {}, retryAfterSeconds = 60): Fault {
+  return {
+    ...p,
+    status: 403,
+    body: {
+      message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+      documentation_url:
+        'https://docs.github.com/rest/overview/resources-in-the-rest-api#secondary-rate-limits',
+    },
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  };
+}
+
+/** Primary rate limit exhausted: 403 with x-ratelimit-remaining 0 and x-ratelimit-reset in `resetInSeconds`. */
+export function primaryRateLimit(p: FaultMatch = {}, resetInSeconds = 60): Fault {
+  return {
+    ...p,
+    status: 403,
+    body: {
+      message: 'API rate limit exceeded for user ID 1.',
+      documentation_url:
+        'https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting',
+    },
+    headers: {
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + resetInSeconds),
+    },
+  };
+}
+
+export function forbidden(p: FaultMatch = {}, acceptedPermissions = 'secrets=write'): Fault {
+  return {
+    ...p,
+    status: 403,
+    body: {
+      message: 'Resource not accessible by personal access token',
+      documentation_url: `${DOCS}/actions/secrets`,
+      status: '403',
+    },
+    headers: { 'x-accepted-github-permissions': acceptedPermissions },
+  };
+}
+
+export function notFound(p: FaultMatch = {}): Fault {
+  return { ...p, status: 404, body: { message: 'Not Found', documentation_url: DOCS, status: '404' } };
+}
+
+export function hang(p: FaultMatch = {}): Fault {
+  return { ...p, hang: true };
+}
+
+// ---------------------------------------------------------------- internals
+
+interface RepoRecord {
+  id: number;
+  owner: string;
+  name: string;
+  private: boolean;
+  createdSeq: number;
+  /** lower-case name -> environment */
+  environments: Map<string, { id: number; name: string; createdAt: string }>;
+}
+
+interface ScopeState {
+  keyId: string;
+  publicKey: Uint8Array;
+  privateKey: Uint8Array;
+  /** upper-case name -> secret */
+  secrets: Map<string, StoredSecret>;
+}
+
+interface FaultState {
+  fault: Fault;
+  seen: number;
+  applied: number;
+  removed: boolean;
+}
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const ORG_KINDS: ReadonlySet<ScopeKind> = new Set(['organization', 'dependabot-organization']);
+
+function githubTime(d = new Date()): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function notFoundErr(): HttpError {
+  return new HttpError(404, 'Not Found');
+}
+
+function unprocessable(message: string): HttpError {
+  return new HttpError(422, message);
+}
+
+// ---------------------------------------------------------------- the stand-in
+
+export class GitHubStandin {
+  readonly url: string;
+  latencyMs: number;
+  readonly requests: RecordedRequest[] = [];
+
+  private readonly server: http.Server;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly tokens: Set<string>;
+  private readonly initialLatencyMs: number;
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
+  private readonly repos = new Map<string, RepoRecord>();
+  private readonly orgs = new Map<string, string>();
+  private readonly scopes = new Map<string, ScopeState>();
+  private readonly keyIds = new Set<string>();
+  private faults: FaultState[] = [];
+  private callbacks: Array<(req: { method: string; path: string; index: number }) => void | Promise<void>> = [];
+  private requestIndex = 0;
+  private nextRepoId = 1_000_001;
+  private nextEnvId = 7_000_001;
+  private repoSeq = 0;
+  private stopped = false;
+
+  private constructor(server: http.Server, port: number, opts: StandinOptions) {
+    this.server = server;
+    this.basePath = (opts.basePath ?? '').replace(/\/+$/, '');
+    if (this.basePath && !this.basePath.startsWith('/')) this.basePath = `/${this.basePath}`;
+    this.origin = `http://127.0.0.1:${port}`;
+    this.url = this.origin + this.basePath;
+    this.tokens = new Set(opts.tokens ?? ['test-token']);
+    this.initialLatencyMs = opts.latencyMs ?? 0;
+    this.latencyMs = this.initialLatencyMs;
+  }
+
+  static async start(opts: StandinOptions = {}): Promise<GitHubStandin> {
+    await sodium.ready;
+    const server = http.createServer();
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const standin = new GitHubStandin(server, port, opts);
+    server.on('connection', (socket: Socket) => {
+      standin.sockets.add(socket);
+      socket.once('close', () => standin.sockets.delete(socket));
+      if (standin.stopped) socket.destroy();
+    });
+    server.on('request', (req, res) => {
+      standin.handle(req, res).catch((err: unknown) => {
+        // Last resort: never leave a request unanswered because of a bug in the stand-in.
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+          res.end(JSON.stringify({ message: `standin internal error: ${String(err)}` }));
+        }
+      });
+    });
+    return standin;
+  }
+
+  // ------------------------------------------------------------ data setup
+
+  addRepository(
+    fullName: string,
+    opts: { id?: number; environments?: string[]; private?: boolean } = {},
+  ): { id: number } {
+    const [owner, name] = this.splitFullName(fullName);
+    const key = `${owner}/${name}`.toLowerCase();
+    let repo = this.repos.get(key);
+    if (!repo) {
+      repo = {
+        id: opts.id ?? this.nextRepoId++,
+        owner,
+        name,
+        private: opts.private ?? false,
+        createdSeq: this.repoSeq++,
+        environments: new Map(),
+      };
+      this.repos.set(key, repo);
+    } else {
+      if (opts.id !== undefined) repo.id = opts.id;
+      if (opts.private !== undefined) repo.private = opts.private;
+    }
+    for (const env of opts.environments ?? []) this.createEnvironment(repo, env);
+    return { id: repo.id };
+  }
+
+  addEnvironment(fullName: string, environment: string): void {
+    this.createEnvironment(this.requireRepo(fullName), environment);
+  }
+
+  addOrganization(org: string): void {
+    if (!this.orgs.has(org.toLowerCase())) this.orgs.set(org.toLowerCase(), org);
+  }
+
+  environments(fullName: string): string[] {
+    return [...this.requireRepo(fullName).environments.values()].map((e) => e.name);
+  }
+
+  // ------------------------------------------------------------ faults & hooks
+
+  addFault(f: Fault): () => void {
+    const state: FaultState = { fault: f, seen: 0, applied: 0, removed: false };
+    this.faults.push(state);
+    return () => {
+      state.removed = true;
+      this.faults = this.faults.filter((s) => s !== state);
+    };
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** Called for each request once it has fully arrived, before auth/latency/faults/handling. Returns a remover. */
+  onRequest(cb: (req: { method: string; path: string; index: number }) => void | Promise<void>): () => void {
+    this.callbacks.push(cb);
+    return () => {
+      this.callbacks = this.callbacks.filter((c) => c !== cb);
+    };
+  }
+
+  // ------------------------------------------------------------ secrets (no HTTP)
+
+  secret(scope: Scope, name: string): StoredSecret | undefined {
+    const s = this.scopeState(this.scopeKey(scope)).secrets.get(name.toUpperCase());
+    return s ? { ...s, selectedRepositoryIds: s.selectedRepositoryIds && [...s.selectedRepositoryIds] } : undefined;
+  }
+
+  setSecret(scope: Scope, name: string, value: string): void {
+    const state = this.scopeState(this.scopeKey(scope));
+    const upper = name.toUpperCase();
+    const now = githubTime();
+    const prev = state.secrets.get(upper);
+    const secret: StoredSecret = {
+      name: upper,
+      value,
+      keyId: '',
+      createdAt: prev?.createdAt ?? now,
+      updatedAt: now,
+    };
+    if (ORG_KINDS.has(scope.kind)) {
+      secret.visibility = prev?.visibility ?? 'all';
+      if (prev?.selectedRepositoryIds) secret.selectedRepositoryIds = [...prev.selectedRepositoryIds];
+    }
+    state.secrets.set(upper, secret);
+  }
+
+  secretNames(scope: Scope): string[] {
+    return [...this.scopeState(this.scopeKey(scope)).secrets.keys()].sort();
+  }
+
+  publicKey(scope: Scope): { keyId: string; key: string } {
+    const state = this.scopeState(this.scopeKey(scope));
+    return { keyId: state.keyId, key: sodium.to_base64(state.publicKey, sodium.base64_variants.ORIGINAL) };
+  }
+
+  rotatePublicKey(scope: Scope): void {
+    const key = this.scopeKey(scope);
+    const state = this.scopeState(key);
+    const fresh = this.newKeyPair();
+    state.keyId = fresh.keyId;
+    state.publicKey = fresh.publicKey;
+    state.privateKey = fresh.privateKey;
+  }
+
+  // ------------------------------------------------------------ inspection & lifecycle
+
+  writes(): RecordedRequest[] {
+    return this.requests.filter((r) => ['PUT', 'POST', 'PATCH', 'DELETE'].includes(r.method));
+  }
+
+  /** Forgets recorded requests (and the request index), faults and onRequest callbacks; restores latencyMs to the start option. Data is kept. */
+  reset(): void {
+    this.requests.length = 0;
+    this.requestIndex = 0;
+    this.faults = [];
+    this.callbacks = [];
+    this.latencyMs = this.initialLatencyMs;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const [timer, resolve] of this.timers) {
+      clearTimeout(timer);
+      resolve();
+    }
+    this.timers.clear();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  // ------------------------------------------------------------ request pipeline
+
+  private sleep(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.set(timer, resolve);
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+
+    const parsedUrl = new URL(req.url ?? '/', this.origin);
+    const query: Record<string, string> = {};
+    for (const [k, v] of parsedUrl.searchParams) query[k] = v;
+    const fullRaw = parsedUrl.pathname;
+    const underBase =
+      this.basePath === '' || fullRaw === this.basePath || fullRaw.startsWith(`${this.basePath}/`);
+    const rawPath = underBase ? fullRaw.slice(this.basePath.length) || '/' : fullRaw;
+    let segments: string[] | undefined;
+    try {
+      segments = rawPath.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+    } catch {
+      segments = undefined;
+    }
+    const path = segments ? `/${segments.join('/')}` : rawPath;
+
+    let body: unknown;
+    let bodyIsJson = true;
+    if (text.length > 0) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+        bodyIsJson = false;
+      }
+    }
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+
+    const method = (req.method ?? 'GET').toUpperCase();
+    const index = this.requestIndex++;
+    const record: RecordedRequest = {
+      method,
+      path,
+      rawPath,
+      query,
+      body,
+      status: 0,
+      startedAt: Date.now(),
+      finishedAt: 0,
+      headers,
+    };
+    this.requests.push(record);
+    res.once('close', () => {
+      if (record.finishedAt === 0) record.finishedAt = Date.now();
+    });
+
+    const send = (reply: Reply): void => {
+      if (this.stopped || res.destroyed || res.headersSent) return;
+      const out: Record<string, string> = {
+        'x-ratelimit-limit': '5000',
+        'x-ratelimit-remaining': '4999',
+        'x-ratelimit-used': '1',
+        'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+        'x-ratelimit-resource': 'core',
+        'x-github-media-type': 'github.v3; format=json',
+        'x-github-api-version-selected': '2022-11-28',
+        'x-github-request-id': `STANDIN:${index}`,
+      };
+      let payload: string | undefined;
+      if (reply.body !== undefined && reply.status !== 204 && reply.status !== 304) {
+        payload = JSON.stringify(reply.body);
+        out['content-type'] = 'application/json; charset=utf-8';
+      }
+      Object.assign(out, reply.headers ?? {});
+      record.status = reply.status;
+      record.finishedAt = Date.now();
+      res.writeHead(reply.status, out);
+      res.end(payload);
+    };
+
+    try {
+      for (const cb of [...this.callbacks]) await cb({ method, path, index });
+    } catch (err) {
+      send({ status: 500, body: { message: `standin onRequest callback failed: ${String(err)}` } });
+      return;
+    }
+    if (this.stopped) return;
+
+    await this.sleep(this.latencyMs);
+    if (this.stopped) return;
+
+    if (!this.authorized(headers.authorization)) {
+      send({ status: 401, body: { message: 'Bad credentials', documentation_url: DOCS, status: '401' } });
+      return;
+    }
+
+    const fault = this.pickFault(method, path, rawPath, body, index);
+    const execute = (): Reply => {
+      if (!underBase || !segments) return { status: 404, body: { message: 'Not Found', documentation_url: DOCS } };
+      try {
+        if (!bodyIsJson) throw new HttpError(400, 'Problems parsing JSON');
+        return this.route(method, segments, query, body, path);
+      } catch (err) {
+        if (err instanceof HttpError) {
+          return { status: err.status, body: { message: err.message, documentation_url: DOCS, status: String(err.status) } };
+        }
+        throw err;
+      }
+    };
+
+    if (!fault) {
+      send(execute());
+      return;
+    }
+
+    const replaces = fault.status !== undefined || fault.body !== undefined || fault.delayMs === undefined;
+    const faultReply = (): Reply => ({
+      status: fault.status ?? 500,
+      body: fault.body ?? { message: 'Server Error' },
+      headers: fault.headers,
+    });
+
+    let normal: Reply | undefined;
+    if (fault.afterHandling) normal = execute();
+    if (fault.hang) return; // keep the socket open until the client gives up or stop()
+    if (fault.delayMs !== undefined) {
+      await this.sleep(fault.delayMs);
+      if (this.stopped) return;
+    }
+    if (replaces) {
+      send(faultReply());
+      return;
+    }
+    const reply = normal ?? execute();
+    send({ ...reply, headers: { ...(reply.headers ?? {}), ...(fault.headers ?? {}) } });
+  }
+
+  private authorized(header: string | undefined): boolean {
+    if (!header) return false;
+    const m = /^(?:token|bearer)\s+(\S+)\s*$/i.exec(header);
+    return m !== null && this.tokens.has(m[1]);
+  }
+
+  private pickFault(method: string, path: string, rawPath: string, body: unknown, index: number): Fault | undefined {
+    for (const state of [...this.faults]) {
+      if (state.removed) continue;
+      const f = state.fault;
+      const times = f.times ?? Infinity;
+      if (state.applied >= times) continue;
+      if (f.method && f.method.toUpperCase() !== method) continue;
+      if (f.path !== undefined) {
+        const re = f.path;
+        const test = (s: string): boolean => {
+          if (typeof re === 'string') return re === s;
+          re.lastIndex = 0; // tolerate /g and /y regexps
+          return re.test(s);
+        };
+        const ok = test(path) || test(rawPath);
+        if (!ok) continue;
+      }
+      if (f.match && !f.match({ method, path, body, index })) continue;
+      state.seen++;
+      if (state.seen <= (f.skip ?? 0)) continue;
+      state.applied++;
+      return f;
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------ routing
+
+  private route(
+    method: string,
+    seg: string[],
+    query: Record<string, string>,
+    body: unknown,
+    path: string,
+  ): Reply {
+    // /repos/{owner}/{repo}/...
+    if (seg[0] === 'repos' && seg.length >= 3) {
+      const repo = this.repos.get(`${seg[1]}/${seg[2]}`.toLowerCase());
+      if (!repo) throw notFoundErr();
+      const rest = seg.slice(3);
+      if (rest.length === 0) {
+        if (method === 'GET') return { status: 200, body: this.repoJson(repo) };
+        throw notFoundErr();
+      }
+      const repoKey = this.repoKey(repo);
+      if (rest[0] === 'actions' && rest[1] === 'secrets') {
+        return this.secretsRoute(method, rest.slice(2), query, body, path, `repository:${repoKey}`, false);
+      }
+      if (rest[0] === 'dependabot' && rest[1] === 'secrets') {
+        return this.secretsRoute(method, rest.slice(2), query, body, path, `dependabot-repository:${repoKey}`, false);
+      }
+      if (rest[0] === 'environments') {
+        if (rest.length === 1 && method === 'GET') {
+          const envs = [...repo.environments.values()].map((e) => this.envJson(repo, e));
+          const page = this.paginate(envs, query, path);
+          return { status: 200, body: { total_count: envs.length, environments: page.items }, headers: page.headers };
+        }
+        if (rest.length < 2) throw notFoundErr();
+        const envName = rest[1];
+        if (rest.length === 2) {
+          if (method === 'PUT') {
+            if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+              throw unprocessable('Invalid request.\n\nThe body must be an object.');
+            }
+            const env = this.createEnvironment(repo, envName);
+            return { status: 200, body: this.envJson(repo, env) };
+          }
+          const env = repo.environments.get(envName.toLowerCase());
+          if (!env) throw notFoundErr();
+          if (method === 'GET') return { status: 200, body: this.envJson(repo, env) };
+          if (method === 'DELETE') {
+            repo.environments.delete(envName.toLowerCase());
+            this.scopes.delete(`environment:${repoKey}:${envName.toLowerCase()}`);
+            return { status: 204 };
+          }
+          throw notFoundErr();
+        }
+        const env = repo.environments.get(envName.toLowerCase());
+        if (!env) throw notFoundErr();
+        if (rest[2] === 'secrets') {
+          return this.secretsRoute(
+            method,
+            rest.slice(3),
+            query,
+            body,
+            path,
+            `environment:${repoKey}:${env.name.toLowerCase()}`,
+            false,
+          );
+        }
+      }
+      throw notFoundErr();
+    }
+
+    // /orgs/{org}/...
+    if (seg[0] === 'orgs' && seg.length >= 3) {
+      const orgKey = seg[1].toLowerCase();
+      const org = this.orgs.get(orgKey);
+      if (org === undefined) throw notFoundErr();
+      const rest = seg.slice(2);
+      if (rest.length === 1 && rest[0] === 'repos' && method === 'GET') {
+        const repos = [...this.repos.values()]
+          .filter((r) => r.owner.toLowerCase() === orgKey)
+          .sort((a, b) => a.createdSeq - b.createdSeq)
+          .map((r) => this.repoJson(r));
+        const page = this.paginate(repos, query, path);
+        return { status: 200, body: page.items, headers: page.headers };
+      }
+      if (rest[0] === 'actions' && rest[1] === 'secrets') {
+        return this.secretsRoute(method, rest.slice(2), query, body, path, `organization:${orgKey}`, true);
+      }
+      if (rest[0] === 'dependabot' && rest[1] === 'secrets') {
+        return this.secretsRoute(method, rest.slice(2), query, body, path, `dependabot-organization:${orgKey}`, true);
+      }
+    }
+    throw notFoundErr();
+  }
+
+  /** `rest` is what follows '.../secrets'. */
+  private secretsRoute(
+    method: string,
+    rest: string[],
+    query: Record<string, string>,
+    body: unknown,
+    path: string,
+    scopeKey: string,
+    isOrg: boolean,
+  ): Reply {
+    const state = this.scopeState(scopeKey);
+    const isDependabot = scopeKey.startsWith('dependabot-');
+    const secretJson = (s: StoredSecret): Record<string, unknown> => {
+      const out: Record<string, unknown> = { name: s.name, created_at: s.createdAt, updated_at: s.updatedAt };
+      if (isOrg) {
+        out.visibility = s.visibility ?? 'all';
+        if ((s.visibility ?? 'all') === 'selected') {
+          out.selected_repositories_url = `${this.url}${path.replace(/\/secrets(?:\/.*)?$/, '/secrets')}/${s.name}/repositories`;
+        }
+      }
+      return out;
+    };
+
+    if (rest.length === 0) {
+      if (method !== 'GET') throw notFoundErr();
+      const all = [...state.secrets.values()].sort((a, b) => a.name.localeCompare(b.name)).map(secretJson);
+      const page = this.paginate(all, query, path);
+      return { status: 200, body: { total_count: all.length, secrets: page.items }, headers: page.headers };
+    }
+
+    if (rest.length === 1 && rest[0] === 'public-key') {
+      if (method !== 'GET') throw notFoundErr();
+      return {
+        status: 200,
+        body: { key_id: state.keyId, key: sodium.to_base64(state.publicKey, sodium.base64_variants.ORIGINAL) },
+      };
+    }
+
+    const name = rest[0].toUpperCase();
+
+    if (rest.length === 2 && rest[1] === 'repositories' && isOrg && method === 'GET') {
+      const s = state.secrets.get(name);
+      if (!s || s.visibility !== 'selected') throw notFoundErr();
+      const byId = new Map([...this.repos.values()].map((r) => [r.id, r] as const));
+      const repos = (s.selectedRepositoryIds ?? []).flatMap((id) => {
+        const r = byId.get(id);
+        return r ? [this.repoJson(r)] : [];
+      });
+      return { status: 200, body: { total_count: repos.length, repositories: repos } };
+    }
+    if (rest.length !== 1) throw notFoundErr();
+
+    if (method === 'GET') {
+      const s = state.secrets.get(name);
+      if (!s) throw notFoundErr();
+      return { status: 200, body: secretJson(s) };
+    }
+    if (method === 'DELETE') {
+      if (!state.secrets.delete(name)) throw notFoundErr();
+      return { status: 204 };
+    }
+    if (method !== 'PUT') throw notFoundErr();
+
+    // ---- PUT: create or update
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw unprocessable('Invalid request.\n\nThe body must be a JSON object.');
+    }
+    const b = body as Record<string, unknown>;
+    if (!SECRET_NAME.test(rest[0])) {
+      throw unprocessable(
+        'Secret names can only contain alphanumeric characters ([a-z], [A-Z], [0-9]) or underscores (_). Spaces are not allowed. Must start with a letter ([a-z], [A-Z]) or underscores (_).',
+      );
+    }
+    if (name.startsWith('GITHUB_')) throw unprocessable('Secret names must not start with GITHUB_.');
+    if (typeof b.encrypted_value !== 'string') {
+      throw unprocessable('Invalid request.\n\n"encrypted_value" wasn\'t supplied or is not a string.');
+    }
+    if (typeof b.key_id !== 'string') throw unprocessable('Invalid request.\n\n"key_id" wasn\'t supplied or is not a string.');
+
+    let visibility: 'all' | 'private' | 'selected' | undefined;
+    let selected: number[] | undefined;
+    if (isOrg) {
+      if (b.visibility !== 'all' && b.visibility !== 'private' && b.visibility !== 'selected') {
+        throw unprocessable('Invalid request.\n\n"visibility" must be one of: all, private, selected.');
+      }
+      visibility = b.visibility;
+      if (b.selected_repository_ids !== undefined) {
+        if (visibility !== 'selected') {
+          throw unprocessable('Invalid request.\n\n"selected_repository_ids" is only allowed with visibility "selected".');
+        }
+        const ids = b.selected_repository_ids;
+        const valid =
+          Array.isArray(ids) &&
+          ids.every(
+            (x) =>
+              (typeof x === 'number' && Number.isInteger(x)) ||
+              (isDependabot && typeof x === 'string' && /^\d+$/.test(x)),
+          );
+        if (!valid) throw unprocessable('Invalid request.\n\n"selected_repository_ids" must be an array of integers.');
+        selected = (ids as Array<number | string>).map((x) => Number(x));
+      }
+    } else if (b.visibility !== undefined || b.selected_repository_ids !== undefined) {
+      throw unprocessable('Invalid request.\n\n"visibility" is not a permitted key.');
+    }
+
+    if (b.key_id !== state.keyId) throw unprocessable('Bad request - key_id does not match');
+    if (!STANDARD_BASE64.test(b.encrypted_value) || b.encrypted_value.length === 0) {
+      throw unprocessable('Bad request - encrypted_value is not valid base64');
+    }
+    let plaintext: string;
+    try {
+      const ct = sodium.from_base64(b.encrypted_value, sodium.base64_variants.ORIGINAL);
+      const opened = sodium.crypto_box_seal_open(ct, state.publicKey, state.privateKey);
+      plaintext = new TextDecoder().decode(opened);
+    } catch {
+      throw unprocessable('Bad request - unable to decrypt encrypted_value with the key for key_id');
+    }
+
+    const prev = state.secrets.get(name);
+    const now = githubTime();
+    const stored: StoredSecret = {
+      name,
+      value: plaintext,
+      keyId: b.key_id,
+      createdAt: prev?.createdAt ?? now,
+      updatedAt: now,
+    };
+    if (isOrg) {
+      stored.visibility = visibility;
+      if (visibility === 'selected') {
+        stored.selectedRepositoryIds = selected ?? (prev?.visibility === 'selected' ? prev.selectedRepositoryIds ?? [] : []);
+      }
+    }
+    state.secrets.set(name, stored);
+    return { status: prev ? 204 : 201 };
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private paginate<T>(
+    items: T[],
+    query: Record<string, string>,
+    path: string,
+  ): { items: T[]; headers: Record<string, string> } {
+    let perPage = Number.parseInt(query.per_page ?? '', 10);
+    if (!Number.isFinite(perPage) || perPage < 1) perPage = 30;
+    perPage = Math.min(perPage, 100);
+    let page = Number.parseInt(query.page ?? '', 10);
+    if (!Number.isFinite(page) || page < 1) page = 1;
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const slice = items.slice((page - 1) * perPage, page * perPage);
+    const encodedPath = path
+      .split('/')
+      .map((s) => encodeURIComponent(s))
+      .join('/');
+    const link = (p: number, rel: string): string => {
+      const params = new URLSearchParams({ ...query, per_page: String(perPage), page: String(p) });
+      return `<${this.url}${encodedPath}?${params.toString()}>; rel="${rel}"`;
+    };
+    const links: string[] = [];
+    if (page > 1) links.push(link(Math.min(page - 1, last), 'prev'));
+    if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
+    if (page > 1) links.push(link(1, 'first'));
+    return { items: slice, headers: links.length ? { link: links.join(', ') } : {} };
+  }
+
+  private repoJson(r: RepoRecord): Record<string, unknown> {
+    const isOrg = this.orgs.has(r.owner.toLowerCase());
+    return {
+      id: r.id,
+      node_id: Buffer.from(`010:Repository${r.id}`).toString('base64'),
+      name: r.name,
+      full_name: `${r.owner}/${r.name}`,
+      private: r.private,
+      visibility: r.private ? 'private' : 'public',
+      archived: false,
+      owner: { login: r.owner, type: isOrg ? 'Organization' : 'User' },
+      html_url: `https://github.com/${r.owner}/${r.name}`,
+      url: `${this.url}/repos/${encodeURIComponent(r.owner)}/${encodeURIComponent(r.name)}`,
+    };
+  }
+
+  private envJson(r: RepoRecord, e: { id: number; name: string; createdAt: string }): Record<string, unknown> {
+    return {
+      id: e.id,
+      node_id: Buffer.from(`018:Environment${e.id}`).toString('base64'),
+      name: e.name,
+      url: `${this.url}/repos/${encodeURIComponent(r.owner)}/${encodeURIComponent(r.name)}/environments/${encodeURIComponent(e.name)}`,
+      html_url: `https://github.com/${r.owner}/${r.name}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+      created_at: e.createdAt,
+      updated_at: e.createdAt,
+      protection_rules: [],
+      deployment_branch_policy: null,
+    };
+  }
+
+  private createEnvironment(repo: RepoRecord, name: string): { id: number; name: string; createdAt: string } {
+    let env = repo.environments.get(name.toLowerCase());
+    if (!env) {
+      env = { id: this.nextEnvId++, name, createdAt: githubTime() };
+      repo.environments.set(name.toLowerCase(), env);
+    }
+    return env;
+  }
+
+  private splitFullName(fullName: string): [string, string] {
+    const parts = fullName.split('/');
+    if (parts.length !== 2 || !parts[0] || !parts[1]) {
+      throw new Error(`GitHubStandin: expected 'owner/repo', got '${fullName}'`);
+    }
+    return [parts[0], parts[1]];
+  }
+
+  private requireRepo(fullName: string): RepoRecord {
+    const [owner, name] = this.splitFullName(fullName);
+    const repo = this.repos.get(`${owner}/${name}`.toLowerCase());
+    if (!repo) throw new Error(`GitHubStandin: repository '${fullName}' was not added`);
+    return repo;
+  }
+
+  private repoKey(r: RepoRecord): string {
+    return `${r.owner}/${r.name}`.toLowerCase();
+  }
+
+  /** Scope -> internal key; throws for scopes whose repo/environment/org was not added. */
+  private scopeKey(scope: Scope): string {
+    if (ORG_KINDS.has(scope.kind)) {
+      const org = scope.org ?? scope.owner;
+      if (!org) throw new Error(`GitHubStandin: scope ${scope.kind} needs 'org'`);
+      if (!this.orgs.has(org.toLowerCase())) throw new Error(`GitHubStandin: organization '${org}' was not added`);
+      return `${scope.kind}:${org.toLowerCase()}`;
+    }
+    if (!scope.repo) throw new Error(`GitHubStandin: scope ${scope.kind} needs 'owner' and 'repo'`);
+    const fullName = scope.owner ? `${scope.owner}/${scope.repo}` : scope.repo;
+    const repo = this.requireRepo(fullName);
+    if (scope.kind === 'environment') {
+      if (!scope.environment) throw new Error("GitHubStandin: scope environment needs 'environment'");
+      const env = repo.environments.get(scope.environment.toLowerCase());
+      if (!env) throw new Error(`GitHubStandin: environment '${scope.environment}' of '${fullName}' was not added`);
+      return `environment:${this.repoKey(repo)}:${env.name.toLowerCase()}`;
+    }
+    return `${scope.kind}:${this.repoKey(repo)}`;
+  }
+
+  private scopeState(key: string): ScopeState {
+    let state = this.scopes.get(key);
+    if (!state) {
+      state = { ...this.newKeyPair(), secrets: new Map() };
+      this.scopes.set(key, state);
+    }
+    return state;
+  }
+
+  private newKeyPair(): { keyId: string; publicKey: Uint8Array; privateKey: Uint8Array } {
+    const kp = sodium.crypto_box_keypair();
+    let keyId: string;
+    do {
+      // 18 digits, like GitHub's key_id values, unique across this server.
+      keyId = `${randomInt(100_000_000, 1_000_000_000)}${String(randomInt(0, 1_000_000_000)).padStart(9, '0')}`;
+    } while (this.keyIds.has(keyId));
+    this.keyIds.add(keyId);
+    return { keyId, publicKey: kp.publicKey, privateKey: kp.privateKey };
+  }
+}
