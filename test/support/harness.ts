@@ -1,0 +1,172 @@
+/**
+ * Integration harness: a moto IAM/STS emulator (signatures enforced) and the GitHub stand-in, plus a rotation run
+ * in-process with fast pacing, a fake clock and a recording ActionsIO.
+ */
+import { readFileSync } from 'node:fs';
+import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { STSClient } from '@aws-sdk/client-sts';
+import { parse } from 'yaml';
+import type { AwsClients, Credentials } from '../../src/aws.js';
+import type { Clock } from '../../src/clock.js';
+import { type GitHubPacing, createGitHubClient } from '../../src/github.js';
+import { readInputs } from '../../src/inputs.js';
+import { type ActionsIO, type RotationResult, rotate } from '../../src/rotate.js';
+import { GitHubStandin, type Scope } from './github-standin.js';
+import { type Creds, type Moto, authenticates, iamClient, seedAdmin, startMoto } from './moto.js';
+
+export const FAST_PACING: GitHubPacing = {
+  writeIntervalMs: 0,
+  retryAfterBaseMs: 1,
+  requestTimeoutMs: 2000,
+  retries: 3,
+  maxRateLimitWaitSeconds: 300,
+  readConcurrency: 8,
+};
+
+export const TOKEN = 'test-token';
+
+/** action.yml defaults, as the runner passes them for unset inputs. */
+export function actionDefaults(): Record<string, string> {
+  const doc = parse(readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')) as {
+    inputs: Record<string, { default?: string }>;
+  };
+  return Object.fromEntries(Object.entries(doc.inputs).map(([k, v]) => [k, v.default ?? '']));
+}
+
+export function reader(overrides: Record<string, string>): (name: string) => string {
+  const values = { ...actionDefaults(), 'github-token': TOKEN, ...overrides };
+  return (name) => values[name] ?? '';
+}
+
+/** A clock whose sleep advances time at once. */
+export function fakeClock(start = Date.parse('2026-11-27T12:00:00Z')): Clock & { slept: number[] } {
+  let now = start;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+    random: () => 0.5,
+  };
+}
+
+export interface Recorder extends ActionsIO {
+  lines: string[];
+  warnings: string[];
+  secrets: string[];
+  exported: Record<string, string>;
+  text(): string;
+}
+
+export function recorder(): Recorder {
+  const r: Recorder = {
+    lines: [],
+    warnings: [],
+    secrets: [],
+    exported: {},
+    info: (m) => void r.lines.push(m),
+    warning: (m) => void r.warnings.push(m),
+    setSecret: (v) => void r.secrets.push(v),
+    exportVariable: (n, v) => void (r.exported[n] = v),
+    group: async (name, fn) => {
+      r.lines.push(`## ${name}`);
+      return fn();
+    },
+    text: () => [...r.lines, ...r.warnings].join('\n'),
+  };
+  return r;
+}
+
+/** AWS clients for `creds` against moto, shaped like production's createAwsClients. */
+export function awsFor(moto: Moto, creds: Credentials, opts: { stsFor?: AwsClients['stsFor'] } = {}): AwsClients {
+  const common = { region: 'us-east-1', endpoint: moto.endpoint, maxAttempts: 2 };
+  return {
+    iam: new IAMClient({ ...common, credentials: creds }),
+    sts: new STSClient({ ...common, credentials: creds }),
+    stsFor: opts.stsFor ?? ((c) => new STSClient({ ...common, credentials: c, maxAttempts: 1 })),
+  };
+}
+
+export interface World {
+  moto: Moto;
+  gh: GitHubStandin;
+  admin: Creds;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(): Promise<World> {
+  const [moto, gh] = await Promise.all([startMoto(), GitHubStandin.start()]);
+  const admin = await seedAdmin(moto);
+  return {
+    moto,
+    gh,
+    admin,
+    stop: async () => {
+      await Promise.all([moto.stop(), gh.stop()]);
+    },
+  };
+}
+
+export interface RunOptions {
+  inputs: Record<string, string>;
+  /** AWS credentials the run authenticates with. */
+  as: Creds;
+  clock?: Clock;
+  pacing?: Partial<GitHubPacing>;
+  stsFor?: AwsClients['stsFor'];
+  env?: Record<string, string>;
+}
+
+export async function runRotation(world: World, opts: RunOptions): Promise<{ result: RotationResult; io: Recorder }> {
+  const io = recorder();
+  const pacing = { ...FAST_PACING, ...opts.pacing };
+  const inputs = readInputs(reader(opts.inputs), opts.env ?? {});
+  const result = await rotate({
+    inputs,
+    aws: awsFor(world.moto, opts.as, { stsFor: opts.stsFor }),
+    gh: createGitHubClient(inputs.githubToken, world.gh.url, pacing, io),
+    clock: opts.clock ?? fakeClock(Date.now()),
+    io,
+    pacing,
+  });
+  return { result, io };
+}
+
+/** The pair a destination holds, as the stand-in opened it. */
+export function heldPair(
+  gh: GitHubStandin,
+  scope: Scope,
+  names: [string, string] = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+): Creds | undefined {
+  const id = gh.secret(scope, names[0])?.value;
+  const secret = gh.secret(scope, names[1])?.value;
+  return id !== undefined && secret !== undefined ? { accessKeyId: id, secretAccessKey: secret } : undefined;
+}
+
+/** Does the pair this destination holds authenticate against moto? */
+export async function holdsWorkingKey(world: World, scope: Scope, names?: [string, string]): Promise<boolean> {
+  const pair = heldPair(world.gh, scope, names);
+  return pair !== undefined && (await authenticates(world.moto, pair));
+}
+
+export async function keysOf(world: World, user: string): Promise<{ id: string; status: string }[]> {
+  const out = await iamClient(world.moto, world.admin).send(new ListAccessKeysCommand({ UserName: user }));
+  return (out.AccessKeyMetadata ?? []).map((k) => ({ id: k.AccessKeyId ?? '', status: k.Status ?? '' }));
+}
+
+export function seedPair(gh: GitHubStandin, scope: Scope, creds: Creds, names: [string, string] = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']): void {
+  gh.setSecret(scope, names[0], creds.accessKeyId);
+  gh.setSecret(scope, names[1], creds.secretAccessKey);
+}
+
+export const repoScope = (full: string): Scope => {
+  const [owner, repo] = full.split('/');
+  return { kind: 'repository', owner, repo };
+};
+export const envScope = (full: string, environment: string): Scope => {
+  const [owner, repo] = full.split('/');
+  return { kind: 'environment', owner, repo, environment };
+};
