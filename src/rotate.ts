@@ -368,35 +368,39 @@ async function recoverFromWriteFailure(
     return new ActionError(`${what}. ${await discardNewKey(ctx, user, fresh.accessKeyId, createdUser)}`, { cause });
   }
 
-  if (oldPair) {
-    // Self-rotation: the previous pair is known, so put it back where the new one went, then drop the new key.
-    const unrestored: number[] = [];
-    for (const i of touched) {
-      const p = prepared[i];
-      try {
-        await writeSecret(gh, p.destination, p.publicKey, inputs.accessKeyIdSecretName, oldPair.accessKeyId, p.selectedRepositoryIds);
+  // Put the previous key back where the new one went. A destination whose second write failed still holds the
+  // previous secret, so only its key id needs putting back, and that needs no knowledge of the previous secret.
+  // A destination that got both new secrets can only be restored when the previous pair is known (self-rotation).
+  const unrestored: number[] = [];
+  for (const i of touched) {
+    const p = prepared[i];
+    const restoreId = oldPair?.accessKeyId ?? (states[i] === 'partial' ? previousId : undefined);
+    if (restoreId === undefined || (states[i] === 'written' && !oldPair)) {
+      unrestored.push(i);
+      continue;
+    }
+    try {
+      await writeSecret(gh, p.destination, p.publicKey, inputs.accessKeyIdSecretName, restoreId, p.selectedRepositoryIds);
+      if (states[i] === 'written' && oldPair) {
         await writeSecret(gh, p.destination, p.publicKey, inputs.secretAccessKeySecretName, oldPair.secretAccessKey, p.selectedRepositoryIds);
-        result.destinations[i].outcome = 'restored';
-        result.destinations[i].keyId = oldPair.accessKeyId;
-        io.info(`restored ${oldPair.accessKeyId} to ${label(p.destination)}`);
-      } catch (err) {
-        io.warning(`could not restore ${oldPair.accessKeyId} to ${label(p.destination)}: ${errorMessage(err)}`);
-        unrestored.push(i);
       }
+      result.destinations[i].outcome = 'restored';
+      result.destinations[i].keyId = restoreId;
+      io.info(`restored ${restoreId} to ${label(p.destination)}`);
+    } catch (err) {
+      io.warning(`could not restore ${restoreId} to ${label(p.destination)}: ${errorMessage(err)}`);
+      unrestored.push(i);
     }
-    if (unrestored.length === 0) {
-      return new ActionError(
-        `${what}. Restored the previous key ${oldPair.accessKeyId} to ${touched.length} destination(s) already written. ` +
-          (await discardNewKey(ctx, user, fresh.accessKeyId, createdUser)),
-        { cause },
-      );
-    }
-    for (const i of unrestored) markHolding(result, i, states[i], fresh.accessKeyId);
-    return keptBoth(result, what, fresh.accessKeyId, oldPair.accessKeyId, cause);
   }
-
-  for (const i of touched) markHolding(result, i, states[i], fresh.accessKeyId);
-  return keptBoth(result, what, fresh.accessKeyId, previousId, cause);
+  if (unrestored.length === 0) {
+    return new ActionError(
+      `${what}. Restored the previous key ${oldPair?.accessKeyId ?? previousId} to ${touched.length} destination(s) already written. ` +
+        (await discardNewKey(ctx, user, fresh.accessKeyId, createdUser)),
+      { cause },
+    );
+  }
+  for (const i of unrestored) markHolding(result, i, states[i], fresh.accessKeyId);
+  return keptBoth(result, what, fresh.accessKeyId, oldPair?.accessKeyId ?? previousId, cause);
 }
 
 function markHolding(result: RotationResult, i: number, state: WriteState, newId: string): void {
