@@ -139,7 +139,7 @@ describe('write failures: no destination is left holding a dead key', () => {
   });
 
   it('another user, failure between the two writes of a destination: its key id is put back', async () => {
-    const { user, old, repos } = await setup(3);
+    const { user, repos } = await setup(3);
     world.gh.addFault(serverError({ method: 'PUT', path: new RegExp(`${repos[1]}/actions/secrets/AWS_SECRET_ACCESS_KEY`) }));
     const { result } = await runRotation(world, { as: world.admin, inputs: { 'iam-user-name': user, repositories: repos.join(',') } });
     expect(result.destinations.map((d) => d.outcome)).toEqual(['written', 'restored', 'unchanged']);

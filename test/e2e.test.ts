@@ -1,0 +1,118 @@
+/**
+ * End to end: the built dist/index.js on Node 24, as the runner runs it, against moto (signatures enforced) and the
+ * GitHub stand-in.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
+import { GitHubStandin } from './support/github-standin.js';
+import { heldPair, keysOf, repoScope, seedPair } from './support/harness.js';
+import { type Moto, authenticates, createUserWithKey, requireMoto, seedAdmin, startMoto } from './support/moto.js';
+import { DIST, leaks, node24, runAction } from './support/runner.js';
+
+requireMoto();
+
+let moto: Moto;
+let gh: GitHubStandin;
+let admin: { accessKeyId: string; secretAccessKey: string };
+let world: { moto: Moto; gh: GitHubStandin; admin: typeof admin; stop(): Promise<void> };
+
+beforeAll(async () => {
+  if (!existsSync(DIST)) throw new Error('dist/index.js is missing: run npm run package');
+  node24();
+  [moto, gh] = await Promise.all([startMoto(), GitHubStandin.start()]);
+  admin = await seedAdmin(moto);
+  world = { moto, gh, admin, stop: async () => {} };
+}, 200_000);
+afterAll(async () => {
+  await Promise.all([moto?.stop(), gh?.stop()]);
+});
+
+const awsEnv = (c: { accessKeyId: string; secretAccessKey: string }) => ({
+  AWS_ENDPOINT_URL: moto.endpoint,
+  AWS_ACCESS_KEY_ID: c.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+});
+
+describe('dist/index.js on Node 24', () => {
+  it('self-rotates the workflow repository: outputs, summary, mask, and nothing leaks', async () => {
+    const old = await createUserWithKey(moto, admin, 'e2e-self', { path: '/ci/deployers/' });
+    gh.addRepository('octo/e2e-self');
+    seedPair(gh, repoScope('octo/e2e-self'), old);
+
+    const run = await runAction({
+      inputs: { 'github-token': 'test-token' },
+      env: { ...awsEnv(old), GITHUB_API_URL: gh.url, GITHUB_REPOSITORY: 'octo/e2e-self' },
+    });
+
+    expect(run.errors).toEqual([]);
+    expect(run.code).toBe(0);
+    const held = heldPair(gh, repoScope('octo/e2e-self'));
+    if (!held) throw new Error('no secrets written');
+    expect(await authenticates(moto, held)).toBe(true);
+    expect(await authenticates(moto, old)).toBe(false);
+    expect(run.outputs).toEqual({
+      rotated: 'true',
+      'access-key-id': held.accessKeyId,
+      'previous-access-key-ids': old.accessKeyId,
+      destinations: JSON.stringify([
+        { kind: 'repository', repository: 'octo/e2e-self', secrets: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] },
+      ]),
+    });
+    expect(run.masked).toContain(held.secretAccessKey);
+    expect(run.masked).toContain('test-token');
+    expect(run.stdout.indexOf(`::add-mask::${held.secretAccessKey}`)).toBeLessThan(run.stdout.indexOf(held.accessKeyId));
+    expect(leaks(run, held.secretAccessKey)).toEqual([]);
+    expect(leaks(run, old.secretAccessKey)).toEqual([]);
+    expect(run.summary).toContain('e2e-self');
+    expect(run.summary).toContain(held.accessKeyId);
+    expect(run.summary).toContain(`${old.accessKeyId}: deleted`);
+    expect(run.stdout).toContain('::group::Write secrets (1 destinations)');
+  });
+
+  it('rejects a bad input with one ::error:: line before any network call', async () => {
+    gh.reset();
+    const run = await runAction({
+      inputs: { 'github-token': 'test-token', repositories: 'octo/ok,not-a-repo' },
+      // Point AWS at the stand-in too: it records any request that reaches it.
+      env: { AWS_ENDPOINT_URL: gh.url, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x', GITHUB_API_URL: gh.url },
+    });
+    expect(run.code).toBe(1);
+    expect(run.errors).toEqual(["::error::repositories: 'not-a-repo' is not owner/name"]);
+    expect(gh.requests).toEqual([]);
+  });
+
+  it('fails a preflight error with exactly one ::error:: line and changes nothing', async () => {
+    const old = await createUserWithKey(moto, admin, 'e2e-pre');
+    const run = await runAction({
+      inputs: { 'github-token': 'test-token', repositories: 'octo/does-not-exist' },
+      env: { ...awsEnv(old), GITHUB_API_URL: gh.url },
+    });
+    expect(run.code).toBe(1);
+    expect(run.errors).toHaveLength(1);
+    expect(run.errors[0]).toMatch(/^::error::reading the public key of octo\/does-not-exist: repository octo\/does-not-exist not found/);
+    expect(run.outputs.rotated).toBe('false');
+    expect(await keysOf(world, 'e2e-pre')).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+    expect(run.summary).toMatch(/failed/);
+  });
+
+  it('works against GitHub Enterprise Server (GITHUB_API_URL …/api/v3) in dry-run', async () => {
+    const ghes = await GitHubStandin.start({ basePath: '/api/v3' });
+    try {
+      ghes.addRepository('corp/app');
+      const old = await createUserWithKey(moto, admin, 'e2e-ghes');
+      const run = await runAction({
+        inputs: { 'github-token': 'test-token', repositories: 'corp/app', 'dry-run': 'true' },
+        env: { ...awsEnv(old), GITHUB_API_URL: ghes.url },
+      });
+      expect(run.errors).toEqual([]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/Dry run: would create a new access key for e2e-ghes/);
+      expect(run.outputs['access-key-id']).toBe(old.accessKeyId);
+      expect(run.outputs.rotated).toBe('false');
+      expect(ghes.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /repos/corp/app/actions/secrets/public-key']);
+      expect(run.summary).toMatch(/would write/);
+    } finally {
+      await ghes.stop();
+    }
+  });
+});
