@@ -1,0 +1,246 @@
+/** Every secret destination kind, at organization scale (issue: org and Dependabot secrets, environments, fan-out). */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { SHIPPED_PACING } from '../src/github.js';
+import { forbidden, serverError } from './support/github-standin.js';
+import { type Scope } from './support/github-standin.js';
+import {
+  type World,
+  envScope,
+  heldPair,
+  holdsWorkingKey,
+  keysOf,
+  repoScope,
+  runRotation,
+  seedPair,
+  startWorld,
+} from './support/harness.js';
+import { authenticates, createUserWithKey, requireMoto } from './support/moto.js';
+
+requireMoto();
+
+let world: World;
+beforeAll(async () => {
+  world = await startWorld();
+});
+afterAll(async () => {
+  await world?.stop();
+});
+beforeEach(() => world.gh.reset());
+
+let n = 0;
+const fresh = (prefix: string) => `${prefix}${++n}`;
+const orgScope = (org: string): Scope => ({ kind: 'organization', org });
+const depRepo = (full: string): Scope => ({ kind: 'dependabot-repository', owner: full.split('/')[0], repo: full.split('/')[1] });
+const depOrg = (org: string): Scope => ({ kind: 'dependabot-organization', org });
+
+describe('organization secrets', () => {
+  it.each(['all', 'private'])('visibility %s: only the organization is written when no repositories are given', async (visibility) => {
+    const org = fresh('org');
+    world.gh.addOrganization(org);
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    const { result } = await runRotation(world, {
+      as: old,
+      inputs: { organization: org, 'organization-visibility': visibility },
+      env: { GITHUB_REPOSITORY: 'octo/ignored' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(world.gh.secret(orgScope(org), 'AWS_ACCESS_KEY_ID')).toMatchObject({ value: result.newKeyId, visibility });
+    expect(await holdsWorkingKey(world, orgScope(org))).toBe(true);
+    expect(world.gh.writes().every((w) => w.path.startsWith(`/orgs/${org}/`))).toBe(true);
+  });
+
+  it('visibility selected: repositories resolved by name (bare or owner/name) across pages of the org listing', async () => {
+    const org = fresh('org');
+    world.gh.addOrganization(org);
+    const ids: Record<string, number> = {};
+    for (let i = 0; i < 230; i++) ids[`repo${i}`] = world.gh.addRepository(`${org}/repo${i}`).id;
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    const { result } = await runRotation(world, {
+      as: old,
+      inputs: {
+        organization: org,
+        'organization-visibility': 'selected',
+        'organization-selected-repositories': `repo3\n${org}/repo150`,
+      },
+    });
+    expect(result.error).toBeUndefined();
+    const stored = world.gh.secret(orgScope(org), 'AWS_SECRET_ACCESS_KEY');
+    expect(stored).toMatchObject({ visibility: 'selected', selectedRepositoryIds: [ids.repo3, ids.repo150] });
+    const listing = world.gh.requests.filter((r) => r.path === `/orgs/${org}/repos`);
+    expect(listing.map((r) => r.query.page ?? '1')).toEqual(['1', '2']); // stops once both are found
+  });
+
+  it('an unknown selected repository fails in preflight, naming it', async () => {
+    const org = fresh('org');
+    world.gh.addOrganization(org);
+    world.gh.addRepository(`${org}/real`);
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    const { result } = await runRotation(world, {
+      as: old,
+      inputs: { organization: org, 'organization-visibility': 'selected', 'organization-selected-repositories': 'real,typo' },
+    });
+    expect(result.error?.message).toMatch(/organization-selected-repositories: 'typo' not found in organization/);
+    expect(result.newKeyId).toBeUndefined();
+  });
+});
+
+describe('Dependabot secrets', () => {
+  it('writes the pair as Dependabot secrets in every repository and the organization too', async () => {
+    const org = fresh('org');
+    world.gh.addOrganization(org);
+    const repos = [`${org}/a`, `${org}/b`];
+    for (const r of repos) world.gh.addRepository(r);
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    const { result } = await runRotation(world, {
+      as: old,
+      inputs: { repositories: repos.join(','), organization: org, dependabot: 'true' },
+    });
+    expect(result.error).toBeUndefined();
+    const scopes = [...repos.flatMap((r) => [repoScope(r), depRepo(r)]), orgScope(org), depOrg(org)];
+    for (const s of scopes) expect(await holdsWorkingKey(world, s)).toBe(true);
+    expect(world.gh.secret(depOrg(org), 'AWS_ACCESS_KEY_ID')?.visibility).toBe('private');
+    expect(result.destinations.map((d) => d.label)).toEqual([
+      `${org}/a`,
+      `${org}/a (Dependabot)`,
+      `${org}/b`,
+      `${org}/b (Dependabot)`,
+      `organization ${org}`,
+      `organization ${org} (Dependabot)`,
+    ]);
+  });
+});
+
+describe('create-environments', () => {
+  it('creates listed environments that do not exist, then writes them', async () => {
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo, { environments: ['production'] });
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    const { result } = await runRotation(world, {
+      as: old,
+      inputs: { repositories: repo, environments: 'production,preview 1', 'create-environments': 'true', 'max-age-days': '90' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(world.gh.environments(repo).sort()).toEqual(['preview 1', 'production']);
+    expect(result.destinations.map((d) => d.created ?? false)).toEqual([false, true]);
+    expect(result.plan?.reason).toMatch(/new destination\(s\): .*preview 1/);
+    expect(await holdsWorkingKey(world, envScope(repo, 'preview 1'))).toBe(true);
+  });
+
+  it('dry-run does not create them', async () => {
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    const { result } = await runRotation(world, {
+      as: old,
+      inputs: { repositories: repo, environments: 'qa', 'create-environments': 'true', 'dry-run': 'true' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(world.gh.environments(repo)).toEqual([]);
+    expect(result.destinations[0]).toMatchObject({ outcome: 'would write', created: true });
+  });
+
+  it('a refused creation names Administration: write, and no key is made', async () => {
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    const user = fresh('deployer');
+    const old = await createUserWithKey(world.moto, world.admin, user);
+    world.gh.addFault(forbidden({ method: 'PUT', path: /\/environments\/qa$/ }, 'administration=write'));
+    const { result } = await runRotation(world, {
+      as: old,
+      inputs: { repositories: repo, environments: 'qa', 'create-environments': 'true' },
+    });
+    expect(result.error?.message).toMatch(/creating environment 'qa' in octo\/app\d+: 403 .*'administration=write'/);
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+});
+
+describe('fan-out', () => {
+  it('fifty repositories: one key read and two writes each, reads concurrent, progress per destination', async () => {
+    const org = fresh('org');
+    const repos = Array.from({ length: 50 }, (_, i) => `${org}/r${i}`);
+    for (const r of repos) world.gh.addRepository(r);
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    world.gh.latencyMs = 20;
+    const { result, io } = await runRotation(world, { as: old, inputs: { repositories: repos.join('\n') } });
+    world.gh.latencyMs = 0;
+
+    expect(result.error).toBeUndefined();
+    for (const r of repos) expect(heldPair(world.gh, repoScope(r))?.accessKeyId).toBe(result.newKeyId);
+    expect(await holdsWorkingKey(world, repoScope(repos[49]))).toBe(true);
+    const reqs = world.gh.requests;
+    expect(reqs.filter((r) => r.method === 'GET')).toHaveLength(50);
+    expect(reqs.filter((r) => r.method === 'PUT')).toHaveLength(100);
+    // Reads overlap: at some moment several public-key reads are in flight.
+    const reads = reqs.filter((r) => r.path.endsWith('/public-key'));
+    const maxInFlight = Math.max(...reads.map((a) => reads.filter((b) => b.startedAt <= a.startedAt && b.finishedAt > a.startedAt).length));
+    expect(maxInFlight).toBeGreaterThan(4);
+    // Writes never overlap.
+    const puts = reqs.filter((r) => r.method === 'PUT');
+    for (let i = 1; i < puts.length; i++) expect(puts[i].startedAt).toBeGreaterThanOrEqual(puts[i - 1].finishedAt);
+    expect(io.lines).toContain(`[12/50] ${org}/r11: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY`);
+  });
+
+  it('a failure in the middle of a mixed fan-out (environments, Dependabot, organization) leaves no dead key', async () => {
+    const org = fresh('org');
+    world.gh.addOrganization(org);
+    const repos = [`${org}/a`, `${org}/b`, `${org}/c`];
+    for (const r of repos) world.gh.addRepository(r, { environments: ['prod'] });
+    const user = fresh('deployer');
+    const old = await createUserWithKey(world.moto, world.admin, user);
+    const scopes = [...repos.flatMap((r) => [envScope(r, 'prod'), depRepo(r)]), orgScope(org), depOrg(org)];
+    for (const s of scopes) seedPair(world.gh, s, old);
+    // The organization write is refused after preflight passed (e.g. the token lost access mid-run).
+    world.gh.addFault(forbidden({ method: 'PUT', path: new RegExp(`^/orgs/${org}/actions/secrets/AWS_SECRET_ACCESS_KEY$`) }));
+
+    const { result } = await runRotation(world, {
+      as: old,
+      inputs: { repositories: repos.join(','), environments: 'prod', organization: org, dependabot: 'true' },
+    });
+
+    expect(result.error?.message).toMatch(new RegExp(`writing AWS_SECRET_ACCESS_KEY to organization ${org}: 403 .*Restored the previous key`));
+    for (const s of scopes) {
+      expect(heldPair(world.gh, s)?.accessKeyId).toBe(old.accessKeyId);
+      expect(await holdsWorkingKey(world, s)).toBe(true);
+    }
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+
+  it('the same failure when rotating another user keeps both keys and every destination works', async () => {
+    const org = fresh('org');
+    world.gh.addOrganization(org);
+    const repos = [`${org}/a`, `${org}/b`];
+    for (const r of repos) world.gh.addRepository(r, { environments: ['prod'] });
+    const user = fresh('deployer');
+    const old = await createUserWithKey(world.moto, world.admin, user);
+    const scopes = [...repos.map((r) => envScope(r, 'prod')), orgScope(org)];
+    for (const s of scopes) seedPair(world.gh, s, old);
+    world.gh.addFault(serverError({ method: 'PUT', path: new RegExp(`^/orgs/${org}/actions/secrets/AWS_ACCESS_KEY_ID$`) }));
+
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repos.join(','), environments: 'prod', organization: org },
+    });
+
+    expect(result.error?.message).toMatch(/Both keys stay active: 2 destination\(s\) hold the new key/);
+    for (const s of scopes) expect(await holdsWorkingKey(world, s)).toBe(true);
+    expect(await authenticates(world.moto, old)).toBe(true);
+  });
+});
+
+describe('shipped pacing', () => {
+  it('mutating requests go out at least one second apart (GitHub guidance)', async () => {
+    const repos = [`octo/${fresh('p')}`, `octo/${fresh('p')}`];
+    for (const r of repos) world.gh.addRepository(r);
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    const { result } = await runRotation(world, {
+      as: old,
+      pacing: { writeIntervalMs: SHIPPED_PACING.writeIntervalMs },
+      inputs: { repositories: repos.join(',') },
+    });
+    expect(SHIPPED_PACING.writeIntervalMs).toBe(1000);
+    expect(result.error).toBeUndefined();
+    const puts = world.gh.requests.filter((r) => r.method === 'PUT');
+    expect(puts).toHaveLength(4);
+    for (let i = 1; i < puts.length; i++) expect(puts[i].startedAt - puts[i - 1].startedAt).toBeGreaterThanOrEqual(990);
+  }, 20_000);
+});
