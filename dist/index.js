@@ -71031,8 +71031,9 @@ function splitList(raw) {
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
 }
+/** Quote a value for an error message, keeping the message on one line. */
 function quote(value) {
-    return `'${value}'`;
+    return `'${value.replace(/\r?\n/g, '\\n').replace(/[\p{Cc}]/gu, '?')}'`;
 }
 function bool(read, name, fallback) {
     const raw = read(name).trim();
@@ -71083,8 +71084,8 @@ function environmentNames(read) {
     const names = splitList(read('environments'));
     for (const env of names) {
         // GitHub: up to 255 characters; a slash or control character cannot be addressed in the REST path.
-        if (env.length > 255 || /[\p{Cc}/]/u.test(env)) {
-            throw new InputError('environments', `${quote(env)} is not a valid environment name (at most 255 characters, no '/')`);
+        if (env.length > 255 || /[\p{Cc}/]/u.test(env) || /^\.\.?$/.test(env)) {
+            throw new InputError('environments', `${quote(env)} is not a valid environment name (at most 255 characters, no '/', not '.' or '..')`);
         }
     }
     return dedupe(names, (s) => s.toLowerCase());
@@ -71173,7 +71174,7 @@ function readInputs(read, env = process.env) {
             }
             return ref.repo;
         }
-        if (!REPO_NAME.test(entry)) {
+        if (!REPO_NAME.test(entry) || /^\.\.?$/.test(entry)) {
             throw new InputError('organization-selected-repositories', `${quote(entry)} is not a repository name`);
         }
         return entry;

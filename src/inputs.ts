@@ -64,8 +64,9 @@ export function splitList(raw: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/** Quote a value for an error message, keeping the message on one line. */
 function quote(value: string): string {
-  return `'${value}'`;
+  return `'${value.replace(/\r?\n/g, '\\n').replace(/[\p{Cc}]/gu, '?')}'`;
 }
 
 function bool(read: InputReader, name: string, fallback: boolean): boolean {
@@ -120,8 +121,11 @@ function environmentNames(read: InputReader): string[] {
   const names = splitList(read('environments'));
   for (const env of names) {
     // GitHub: up to 255 characters; a slash or control character cannot be addressed in the REST path.
-    if (env.length > 255 || /[\p{Cc}/]/u.test(env)) {
-      throw new InputError('environments', `${quote(env)} is not a valid environment name (at most 255 characters, no '/')`);
+    if (env.length > 255 || /[\p{Cc}/]/u.test(env) || /^\.\.?$/.test(env)) {
+      throw new InputError(
+        'environments',
+        `${quote(env)} is not a valid environment name (at most 255 characters, no '/', not '.' or '..')`,
+      );
     }
   }
   return dedupe(names, (s) => s.toLowerCase());
@@ -236,7 +240,7 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
         }
         return ref.repo;
       }
-      if (!REPO_NAME.test(entry)) {
+      if (!REPO_NAME.test(entry) || /^\.\.?$/.test(entry)) {
         throw new InputError('organization-selected-repositories', `${quote(entry)} is not a repository name`);
       }
       return entry;

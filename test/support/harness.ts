@@ -34,7 +34,7 @@ export function actionDefaults(): Record<string, string> {
 }
 
 export function reader(overrides: Record<string, string>): (name: string) => string {
-  const values = { ...actionDefaults(), 'github-token': TOKEN, ...overrides };
+  const values: Record<string, string> = { ...actionDefaults(), 'github-token': TOKEN, ...overrides };
   return (name) => values[name] ?? '';
 }
 

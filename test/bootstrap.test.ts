@@ -1,0 +1,194 @@
+/** Bootstrap: create the deploy user for a new repository, and hand fresh credentials to later steps. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  CreateGroupCommand,
+  CreatePolicyCommand,
+  GetUserCommand,
+  ListAttachedUserPoliciesCommand,
+  ListGroupsForUserCommand,
+} from '@aws-sdk/client-iam';
+import { type World, heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, startWorld } from './support/harness.js';
+import { serverError } from './support/github-standin.js';
+import { authenticates, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
+
+requireMoto();
+
+let world: World;
+let groupName: string;
+let policyArn: string;
+let boundaryArn: string;
+beforeAll(async () => {
+  world = await startWorld();
+  const iam = iamClient(world.moto, world.admin);
+  groupName = 'deployers';
+  await iam.send(new CreateGroupCommand({ GroupName: groupName }));
+  const doc = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] });
+  policyArn = (await iam.send(new CreatePolicyCommand({ PolicyName: 'deploy', PolicyDocument: doc }))).Policy?.Arn ?? '';
+  boundaryArn = (await iam.send(new CreatePolicyCommand({ PolicyName: 'boundary', PolicyDocument: doc }))).Policy?.Arn ?? '';
+});
+afterAll(async () => {
+  await world?.stop();
+});
+beforeEach(() => world.gh.reset());
+
+let n = 0;
+const fresh = (prefix: string) => `${prefix}${++n}`;
+
+async function userState(user: string) {
+  const iam = iamClient(world.moto, world.admin);
+  const u = (await iam.send(new GetUserCommand({ UserName: user }))).User;
+  const groups = (await iam.send(new ListGroupsForUserCommand({ UserName: user }))).Groups ?? [];
+  const policies = (await iam.send(new ListAttachedUserPoliciesCommand({ UserName: user }))).AttachedPolicies ?? [];
+  return { path: u?.Path, tags: u?.Tags, groups: groups.map((g) => g.GroupName), policies: policies.map((p) => p.PolicyArn) };
+}
+
+async function exists(user: string): Promise<boolean> {
+  try {
+    await iamClient(world.moto, world.admin).send(new GetUserCommand({ UserName: user }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('create-user', () => {
+  it('creates the user with path, groups, policies, boundary and tags, gives it a key, and exports it', async () => {
+    const user = fresh('app-deployer');
+    const repo = `octo/${fresh('newapp')}`;
+    world.gh.addRepository(repo);
+    const { result, io } = await runRotation(world, {
+      as: world.admin,
+      inputs: {
+        'iam-user-name': user,
+        repositories: repo,
+        'create-user': 'true',
+        'user-path': '/ci/deployers/',
+        'user-groups': groupName,
+        'user-policy-arns': policyArn,
+        'user-permissions-boundary': boundaryArn,
+        'user-tags': 'team=platform\nrepo=newapp',
+        'export-credentials': 'true',
+      },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.userCreated).toBe(true);
+    expect(await userState(user)).toEqual({
+      path: '/ci/deployers/',
+      tags: [
+        { Key: 'team', Value: 'platform' },
+        { Key: 'repo', Value: 'newapp' },
+      ],
+      groups: [groupName],
+      policies: [policyArn],
+    });
+    const held = heldPair(world.gh, repoScope(repo));
+    expect(held?.accessKeyId).toBe(result.newKeyId);
+    expect(await holdsWorkingKey(world, repoScope(repo))).toBe(true);
+    expect(io.exported).toEqual({
+      AWS_ACCESS_KEY_ID: held?.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: held?.secretAccessKey,
+      AWS_SESSION_TOKEN: '',
+    });
+    expect(io.secrets).toContain(held?.secretAccessKey);
+    expect(io.text()).not.toContain(held?.secretAccessKey);
+  });
+
+  it('leaves an existing user as it is, says how it differs, and rotates its key', async () => {
+    const user = fresh('existing');
+    const old = await createUserWithKey(world.moto, world.admin, user);
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    const { result, io } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true', 'user-groups': groupName, 'user-path': '/x/' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.userCreated).toBe(false);
+    expect(io.warnings.join('\n')).toMatch(new RegExp(`${user} already exists and differs .*path is /, not /x/; not in group\\(s\\) ${groupName}`));
+    expect((await userState(user)).groups).toEqual([]);
+    expect(result.previous).toEqual([{ id: old.accessKeyId, action: 'deleted' }]);
+  });
+
+  it('a caller without iam:CreateUser fails clearly before any key exists', async () => {
+    const caller = await createUserWithKey(world.moto, world.admin, fresh('weak'), {
+      policy: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['iam:GetUser', 'iam:ListAccessKeys', 'iam:CreateAccessKey'], Resource: '*' }],
+      },
+    });
+    const user = fresh('never');
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    const { result } = await runRotation(world, {
+      as: caller,
+      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true' },
+    });
+    expect(result.error?.message).toMatch(new RegExp(`iam:CreateUser on IAM user ${user} failed: AccessDenied.*the AWS credentials need iam:CreateUser`));
+    expect(result.newKeyId).toBeUndefined();
+    expect(await exists(user)).toBe(false);
+    expect(world.gh.writes()).toEqual([]);
+  });
+
+  it('a failure part-way through creating the user undoes it and says so', async () => {
+    const user = fresh('half');
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true', 'user-groups': `${groupName},no-such-group` },
+    });
+    expect(result.error?.message).toMatch(/iam:AddUserToGroup on group no-such-group failed: NoSuchEntity.*The created user .* was deleted again: IAM is as before/);
+    expect(await exists(user)).toBe(false);
+  });
+
+  it('a failed first rotation of a created user removes the key and the user again', async () => {
+    const user = fresh('firstfail');
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    world.gh.addFault(serverError({ method: 'PUT' }));
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true', 'user-groups': groupName },
+    });
+    expect(result.error?.message).toMatch(/Deleted the new key .*The created user .* was deleted again/);
+    expect(await exists(user)).toBe(false);
+  });
+
+  it('dry-run says it would create the user and creates nothing', async () => {
+    const user = fresh('dry');
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    const { result, io } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true', 'dry-run': 'true' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(io.text()).toMatch(new RegExp(`Dry run: would create IAM user ${user}, then create a new access key`));
+    expect(await exists(user)).toBe(false);
+  });
+});
+
+describe('export-credentials', () => {
+  it('self-rotation exports the new pair so later steps keep working after the old key is gone', async () => {
+    const user = fresh('self');
+    const old = await createUserWithKey(world.moto, world.admin, user);
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    const { result, io } = await runRotation(world, { as: old, inputs: { repositories: repo, 'export-credentials': 'true' } });
+    expect(result.error).toBeUndefined();
+    expect(await authenticates(world.moto, old)).toBe(false);
+    const exported = { accessKeyId: io.exported.AWS_ACCESS_KEY_ID, secretAccessKey: io.exported.AWS_SECRET_ACCESS_KEY };
+    expect(await authenticates(world.moto, exported)).toBe(true);
+    expect(await keysOf(world, user)).toEqual([{ id: exported.accessKeyId, status: 'Active' }]);
+  });
+
+  it('exports nothing when the run fails', async () => {
+    const old = await createUserWithKey(world.moto, world.admin, fresh('self'));
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    world.gh.addFault(serverError({ method: 'PUT' }));
+    const { result, io } = await runRotation(world, { as: old, inputs: { repositories: repo, 'export-credentials': 'true' } });
+    expect(result.error).toBeDefined();
+    expect(io.exported).toEqual({});
+  });
+});

@@ -1,0 +1,608 @@
+import { describe, it, expect } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { InputError, errorMessage } from '../src/errors.js';
+import { type InputReader, type Inputs, readInputs, splitList } from '../src/inputs.js';
+
+interface ActionYml {
+  inputs: Record<string, { required?: boolean; default?: string }>;
+}
+
+const actionYml = parse(readFileSync(new URL('../action.yml', import.meta.url), 'utf8')) as ActionYml;
+
+/** What a runner passes for every input: its action.yml default ('' when it has none). */
+const DEFAULTS: Record<string, string> = Object.fromEntries(
+  Object.entries(actionYml.inputs).map(([name, spec]) => [name, spec.default === undefined ? '' : String(spec.default)]),
+);
+
+const ENV = { GITHUB_REPOSITORY: 'octo/self' };
+
+/** An input reader that answers like a runner: action.yml defaults, a token, and the overrides. */
+function reader(overrides: Record<string, string> = {}): InputReader {
+  const values: Record<string, string> = { ...DEFAULTS, 'github-token': 'ghp_token', ...overrides };
+  return (name) => {
+    if (!(name in DEFAULTS)) throw new Error(`readInputs read '${name}', which action.yml does not declare`);
+    return values[name] ?? '';
+  };
+}
+
+function read(overrides: Record<string, string> = {}, env: Record<string, string | undefined> = ENV): Inputs {
+  return readInputs(reader(overrides), env);
+}
+
+/** The InputError readInputs throws for these overrides (fails the test when it does not throw one). */
+function rejection(overrides: Record<string, string>, env: Record<string, string | undefined> = ENV): InputError {
+  let caught: unknown;
+  try {
+    read(overrides, env);
+  } catch (err) {
+    caught = err;
+  }
+  if (caught === undefined) throw new Error(`expected readInputs to reject ${JSON.stringify(overrides)}`);
+  expect(caught).toBeInstanceOf(InputError);
+  const err = caught as InputError;
+  expect(err.message).not.toMatch(/[\r\n]/);
+  return err;
+}
+
+function expectRejected(overrides: Record<string, string>, input: string, ...mentions: string[]): InputError {
+  const err = rejection(overrides);
+  expect(err.message.startsWith(`${input}: `)).toBe(true);
+  for (const m of mentions) expect(err.message).toContain(m);
+  return err;
+}
+
+describe('action.yml defaults', () => {
+  it('declares github-token as the only required input, with no default', () => {
+    const required = Object.entries(actionYml.inputs)
+      .filter(([, spec]) => spec.required === true)
+      .map(([name]) => name);
+    expect(required).toEqual(['github-token']);
+    expect(actionYml.inputs['github-token'].default).toBeUndefined();
+  });
+
+  it('parse cleanly and give the documented values', () => {
+    const expected: Inputs = {
+      githubToken: 'ghp_token',
+      iamUserName: undefined,
+      repositories: [{ owner: 'octo', repo: 'self' }],
+      environments: [],
+      accessKeyIdSecretName: 'AWS_ACCESS_KEY_ID',
+      secretAccessKeySecretName: 'AWS_SECRET_ACCESS_KEY',
+      maxAgeDays: 0,
+      previousKey: 'delete',
+      keyLimit: 'delete-inactive',
+      verifyTimeoutSeconds: 60,
+      dryRun: false,
+      awsRegion: 'us-east-1',
+      organization: undefined,
+      organizationVisibility: 'private',
+      organizationSelectedRepositories: [],
+      dependabot: false,
+      createEnvironments: false,
+      createUser: false,
+      userPath: '/',
+      userGroups: [],
+      userPolicyArns: [],
+      userPermissionsBoundary: undefined,
+      userTags: [],
+      exportCredentials: false,
+    };
+    expect(read()).toEqual(expected);
+  });
+
+  it('every input readInputs reads is declared in action.yml', () => {
+    const seen = new Set<string>();
+    readInputs((name) => {
+      seen.add(name);
+      return reader()(name);
+    }, ENV);
+    expect([...seen].filter((n) => !(n in DEFAULTS))).toEqual([]);
+    // and every declared input is read
+    expect(Object.keys(DEFAULTS).filter((n) => !seen.has(n))).toEqual([]);
+  });
+
+  it('a reader returning "" for everything but the token gives the same result as the defaults', () => {
+    const empty = readInputs((name) => (name === 'github-token' ? 'ghp_token' : ''), ENV);
+    expect(empty).toEqual(read());
+  });
+});
+
+describe('github-token', () => {
+  it.each(['', '   ', '\n'])('is required (%j)', (token) => {
+    const err = expectRejected({ 'github-token': token }, 'github-token', 'required');
+    expect(err.message).toContain('GITHUB_TOKEN');
+  });
+
+  it('is trimmed', () => {
+    expect(read({ 'github-token': '  ghp_abc \n' }).githubToken).toBe('ghp_abc');
+  });
+});
+
+describe('repositories', () => {
+  it('defaults to GITHUB_REPOSITORY', () => {
+    expect(read({}, { GITHUB_REPOSITORY: 'acme/widgets' }).repositories).toEqual([{ owner: 'acme', repo: 'widgets' }]);
+  });
+
+  it('given repositories replace GITHUB_REPOSITORY', () => {
+    expect(read({ repositories: 'a/b' }, { GITHUB_REPOSITORY: 'acme/widgets' }).repositories).toEqual([
+      { owner: 'a', repo: 'b' },
+    ]);
+  });
+
+  it.each([{}, { GITHUB_REPOSITORY: '' }, { GITHUB_REPOSITORY: '  ' }])(
+    'empty with no GITHUB_REPOSITORY is an error (env %j)',
+    (env) => {
+      const err = rejection({}, env);
+      expect(err.message).toMatch(/^repositories: /);
+      expect(err.message).toContain('GITHUB_REPOSITORY');
+    },
+  );
+
+  it('a malformed GITHUB_REPOSITORY is reported against repositories', () => {
+    const err = rejection({}, { GITHUB_REPOSITORY: 'nonsense' });
+    expect(err.message).toMatch(/^repositories: /);
+    expect(err.message).toContain("'nonsense'");
+  });
+
+  it.each([
+    ['newlines', 'a/one\nb/two\nc/three'],
+    ['commas', 'a/one,b/two,c/three'],
+    ['mixed, padded, blank lines', '  a/one ,\n\n b/two\t,, \r\n  c/three  \n'],
+    ['case-insensitive duplicates', 'a/one\nb/two\nA/ONE\nc/three\nB/Two'],
+  ])('splits on newlines and commas, trims, dedupes (%s)', (_, raw) => {
+    expect(read({ repositories: raw }).repositories).toEqual([
+      { owner: 'a', repo: 'one' },
+      { owner: 'b', repo: 'two' },
+      { owner: 'c', repo: 'three' },
+    ]);
+  });
+
+  it('keeps the spelling of the first of case-insensitive duplicates', () => {
+    expect(read({ repositories: 'Octo/API, octo/api' }).repositories).toEqual([{ owner: 'Octo', repo: 'API' }]);
+  });
+
+  it.each(['octo/api', 'Octo-Org/my.repo_name-2', 'a/.github', 'o/..x', '0/0'])('accepts %j', (value) => {
+    const [owner, repo] = value.split('/');
+    expect(read({ repositories: value }).repositories).toEqual([{ owner, repo }]);
+  });
+
+  it.each(['octo', 'a/b/c', '-x/y', 'o/..', 'o/.', 'o/with space', '/name', 'owner/', 'ow_ner/x', `${'a'.repeat(40)}/x`])(
+    'rejects %j naming repositories and the value',
+    (value) => {
+      expectRejected({ repositories: `ok/first\n${value}` }, 'repositories', `'${value}'`);
+    },
+  );
+});
+
+describe('list splitting', () => {
+  it.each([
+    ['', []],
+    [' , \n ,', []],
+    ['a', ['a']],
+    ['a,b\nc', ['a', 'b', 'c']],
+    [' a \r\n b ,c ', ['a', 'b', 'c']],
+  ])('splitList(%j)', (raw, expected) => {
+    expect(splitList(raw)).toEqual(expected);
+  });
+});
+
+describe('secret names', () => {
+  it('accepts custom names', () => {
+    const inputs = read({ 'access-key-id-secret-name': 'deploy_key_id', 'secret-access-key-secret-name': '_Deploy_Secret9' });
+    expect(inputs.accessKeyIdSecretName).toBe('deploy_key_id');
+    expect(inputs.secretAccessKeySecretName).toBe('_Deploy_Secret9');
+  });
+
+  it('falls back to the defaults when empty', () => {
+    const inputs = read({ 'access-key-id-secret-name': ' ', 'secret-access-key-secret-name': '' });
+    expect(inputs.accessKeyIdSecretName).toBe('AWS_ACCESS_KEY_ID');
+    expect(inputs.secretAccessKeySecretName).toBe('AWS_SECRET_ACCESS_KEY');
+  });
+
+  it.each([
+    ['access-key-id-secret-name', '1KEY'],
+    ['access-key-id-secret-name', 'GITHUB_X'],
+    ['access-key-id-secret-name', 'github_x'],
+    ['access-key-id-secret-name', 'MY-KEY'],
+    ['access-key-id-secret-name', 'MY KEY'],
+    ['secret-access-key-secret-name', '9SECRET'],
+    ['secret-access-key-secret-name', 'GITHUB_TOKEN'],
+    ['secret-access-key-secret-name', 'Github_Secret'],
+    ['secret-access-key-secret-name', 'SECRET.KEY'],
+  ])('%s rejects %j', (input, value) => {
+    expectRejected({ [input]: value }, input, `'${value}'`);
+  });
+
+  it.each([
+    ['KEY', 'key'],
+    ['AWS_SECRET_ACCESS_KEY', 'AWS_SECRET_ACCESS_KEY'],
+    ['Aws_Key', 'AWS_KEY'],
+  ])('rejects equal names ignoring case (%j, %j)', (a, b) => {
+    expectRejected(
+      { 'access-key-id-secret-name': a, 'secret-access-key-secret-name': b },
+      'secret-access-key-secret-name',
+      'access-key-id-secret-name',
+    );
+  });
+
+  it('rejects an access-key-id name equal to the default secret name', () => {
+    expectRejected({ 'access-key-id-secret-name': 'aws_secret_access_key' }, 'secret-access-key-secret-name');
+  });
+});
+
+describe('iam-user-name', () => {
+  it('is undefined when empty', () => {
+    expect(read({ 'iam-user-name': '  ' }).iamUserName).toBeUndefined();
+  });
+
+  it.each(['deployer', 'ci+bot=x,y.z@example-1', 'a', 'u_'.repeat(32)])('accepts %j', (name) => {
+    expect(read({ 'iam-user-name': name }).iamUserName).toBe(name);
+  });
+
+  it.each(['a'.repeat(65), 'bad/name', 'with space', 'bad:name', 'ünï'])('rejects %j', (name) => {
+    expectRejected({ 'iam-user-name': name }, 'iam-user-name', `'${name}'`);
+  });
+});
+
+describe('whole numbers', () => {
+  it.each([
+    ['max-age-days', '0', 0],
+    ['max-age-days', ' 90 ', 90],
+    ['max-age-days', '36500', 36500],
+    ['verify-timeout-seconds', '0', 0],
+    ['verify-timeout-seconds', '3600', 3600],
+  ])('%s accepts %j', (input, value, expected) => {
+    const inputs = read({ [input]: value });
+    expect(input === 'max-age-days' ? inputs.maxAgeDays : inputs.verifyTimeoutSeconds).toBe(expected);
+  });
+
+  it.each(
+    ['max-age-days', 'verify-timeout-seconds'].flatMap((input) =>
+      ['1.5', '-1', 'abc', '1e3', '0x10', '+5', '7 days', 'NaN', 'Infinity', '99999999999999999999'].map(
+        (value) => [input, value] as const,
+      ),
+    ),
+  )('%s rejects %j', (input, value) => {
+    expectRejected({ [input]: value }, input, `'${value}'`);
+  });
+
+  it.each([
+    ['max-age-days', '36501'],
+    ['verify-timeout-seconds', '3601'],
+  ])('%s rejects too large %j', (input, value) => {
+    expectRejected({ [input]: value }, input, `'${value}'`);
+  });
+});
+
+describe('enums', () => {
+  it.each([
+    ['previous-key', 'delete', 'previousKey'],
+    ['previous-key', 'deactivate', 'previousKey'],
+    ['previous-key', 'keep', 'previousKey'],
+    ['key-limit', 'delete-inactive', 'keyLimit'],
+    ['key-limit', 'delete-oldest', 'keyLimit'],
+    ['key-limit', 'fail', 'keyLimit'],
+  ] as const)('%s accepts %j', (input, value, field) => {
+    expect(read({ [input]: value })[field]).toBe(value);
+  });
+
+  it.each(['all', 'private', 'selected'] as const)('organization-visibility accepts %j', (value) => {
+    const extra: Record<string, string> = value === 'selected' ? { 'organization-selected-repositories': 'api' } : {};
+    expect(read({ organization: 'octo-org', 'organization-visibility': value, ...extra }).organizationVisibility).toBe(value);
+  });
+
+  it.each([
+    ['previous-key', 'Delete'],
+    ['previous-key', 'remove'],
+    ['key-limit', 'oldest'],
+    ['key-limit', 'delete_oldest'],
+    ['organization-visibility', 'public'],
+    ['organization-visibility', 'Private'],
+  ])('%s rejects %j, listing the allowed values', (input, value) => {
+    const err = expectRejected({ organization: 'octo-org', [input]: value }, input, `'${value}'`);
+    const allowed: Record<string, string[]> = {
+      'previous-key': ['delete', 'deactivate', 'keep'],
+      'key-limit': ['delete-inactive', 'delete-oldest', 'fail'],
+      'organization-visibility': ['all', 'private', 'selected'],
+    };
+    for (const a of allowed[input]) expect(err.message).toContain(a);
+  });
+});
+
+describe('booleans', () => {
+  const BOOLS = [
+    ['dry-run', 'dryRun'],
+    ['dependabot', 'dependabot'],
+    ['create-environments', 'createEnvironments'],
+    ['create-user', 'createUser'],
+    ['export-credentials', 'exportCredentials'],
+  ] as const;
+
+  it.each(
+    BOOLS.flatMap(([input, field]) =>
+      (
+        [
+          ['true', true],
+          ['True', true],
+          ['TRUE', true],
+          ['false', false],
+          ['False', false],
+          ['FALSE', false],
+          [' true ', true],
+        ] as const
+      ).map(([value, expected]) => [input, value, expected, field] as const),
+    ),
+  )('%s: %j is %s', (input, value, expected, field) => {
+    const extra: Record<string, string> = input === 'create-user' ? { 'iam-user-name': 'deployer' } : {};
+    expect(read({ ...extra, [input]: value })[field]).toBe(expected);
+  });
+
+  it.each(
+    BOOLS.flatMap(([input]) => ['yes', '1', '0', 'no', 'on', 'tRUE', 'y'].map((value) => [input, value] as const)),
+  )('%s rejects %j', (input, value) => {
+    const extra: Record<string, string> = input === 'create-user' ? { 'iam-user-name': 'deployer' } : {};
+    expectRejected({ ...extra, [input]: value }, input, `'${value}'`);
+  });
+});
+
+describe('aws-region', () => {
+  it.each(['us-east-1', 'eu-central-1', 'ap-southeast-2', 'us-gov-west-1', 'cn-north-1', 'cn-northwest-1', 'il-central-1'])(
+    'accepts %j',
+    (region) => {
+      expect(read({ 'aws-region': region }).awsRegion).toBe(region);
+    },
+  );
+
+  it('defaults to us-east-1 when empty', () => {
+    expect(read({ 'aws-region': '' }).awsRegion).toBe('us-east-1');
+  });
+
+  it.each(['US-EAST-1', 'us-east', 'useast1', 'us_east_1', 'us-east-1a', 'us-east-123', 'global'])('rejects %j', (region) => {
+    expectRejected({ 'aws-region': region }, 'aws-region', `'${region}'`);
+  });
+});
+
+describe('organization', () => {
+  it('alone writes no repository secrets, even with GITHUB_REPOSITORY set', () => {
+    const inputs = read({ organization: 'octo-org' }, { GITHUB_REPOSITORY: 'octo-org/self' });
+    expect(inputs.organization).toBe('octo-org');
+    expect(inputs.repositories).toEqual([]);
+    expect(inputs.organizationVisibility).toBe('private');
+  });
+
+  it('with repositories writes both', () => {
+    const inputs = read({ organization: 'octo-org', repositories: 'octo-org/api' });
+    expect(inputs.repositories).toEqual([{ owner: 'octo-org', repo: 'api' }]);
+    expect(inputs.organization).toBe('octo-org');
+  });
+
+  it.each(['-org', 'org/x', 'has space', 'a'.repeat(40)])('rejects the login %j', (org) => {
+    expectRejected({ organization: org }, 'organization', `'${org}'`);
+  });
+
+  it('selected needs organization-selected-repositories', () => {
+    expectRejected(
+      { organization: 'octo-org', 'organization-visibility': 'selected' },
+      'organization-selected-repositories',
+      'selected',
+    );
+  });
+
+  it.each(['all', 'private'])('selected repositories are rejected when visibility is %j', (visibility) => {
+    expectRejected(
+      { organization: 'octo-org', 'organization-visibility': visibility, 'organization-selected-repositories': 'api' },
+      'organization-selected-repositories',
+      `'${visibility}'`,
+    );
+  });
+
+  it('selected repositories: bare names and owner/name in the organization (any case), deduped', () => {
+    const inputs = read({
+      organization: 'Octo-Org',
+      'organization-visibility': 'selected',
+      'organization-selected-repositories': 'api\nocto-org/web, OCTO-ORG/API\n docs ',
+    });
+    expect(inputs.organizationSelectedRepositories).toEqual(['api', 'web', 'docs']);
+  });
+
+  it('selected repositories outside the organization are rejected', () => {
+    expectRejected(
+      {
+        organization: 'octo-org',
+        'organization-visibility': 'selected',
+        'organization-selected-repositories': 'api, other-org/web',
+      },
+      'organization-selected-repositories',
+      "'other-org/web'",
+      "'octo-org'",
+    );
+  });
+
+  it.each(['with space', 'a/b/c', '..'])('selected repository %j is rejected', (entry) => {
+    expectRejected(
+      { organization: 'octo-org', 'organization-visibility': 'selected', 'organization-selected-repositories': entry },
+      'organization-selected-repositories',
+      `'${entry}'`,
+    );
+  });
+
+  it.each(['all', 'selected'])('visibility %j without organization is rejected', (visibility) => {
+    expectRejected({ 'organization-visibility': visibility }, 'organization-visibility', 'organization');
+  });
+
+  it("the default visibility 'private' without organization is fine", () => {
+    expect(read({ 'organization-visibility': 'private' }).organization).toBeUndefined();
+  });
+
+  it('selected repositories without organization are rejected', () => {
+    expectRejected({ 'organization-selected-repositories': 'api' }, 'organization-selected-repositories', 'organization');
+  });
+});
+
+describe('environments', () => {
+  it('are split, trimmed and deduped case-insensitively; spaces inside a name are allowed', () => {
+    expect(read({ environments: 'production, Staging Env\nstaging env\n PRODUCTION \n' }).environments).toEqual([
+      'production',
+      'Staging Env',
+    ]);
+  });
+
+  it('need repositories: organization only + environments is an error', () => {
+    expectRejected({ organization: 'octo-org', environments: 'prod' }, 'environments', 'repositories');
+  });
+
+  it('work with organization plus repositories', () => {
+    expect(read({ organization: 'octo-org', repositories: 'octo-org/api', environments: 'prod' }).environments).toEqual([
+      'prod',
+    ]);
+  });
+
+  it('default repository from GITHUB_REPOSITORY is enough', () => {
+    const inputs = read({ environments: 'prod' });
+    expect(inputs.repositories).toEqual([{ owner: 'octo', repo: 'self' }]);
+    expect(inputs.environments).toEqual(['prod']);
+  });
+
+  it.each(['prod/eu', 'a\tb', 'x'.repeat(256)])('rejects %j', (env) => {
+    expectRejected({ environments: `ok\n${env}` }, 'environments');
+  });
+
+  it('accepts a 255-character name and other punctuation', () => {
+    const long = 'x'.repeat(255);
+    expect(read({ environments: `${long}\nprod #1 (eu)` }).environments).toEqual([long, 'prod #1 (eu)']);
+  });
+});
+
+describe('create-user and user-* inputs', () => {
+  it('create-user requires iam-user-name', () => {
+    expectRejected({ 'create-user': 'true' }, 'create-user', 'iam-user-name');
+  });
+
+  it('create-user with every user-* input', () => {
+    const inputs = read({
+      'create-user': 'true',
+      'iam-user-name': 'deployer',
+      'user-path': '/ci/deployers/',
+      'user-groups': 'deployers, readers\ndeployers',
+      'user-policy-arns':
+        'arn:aws:iam::aws:policy/ReadOnlyAccess\narn:aws-us-gov:iam::123456789012:policy/ci/Deploy, arn:aws-cn:iam::123456789012:policy/x',
+      'user-permissions-boundary': 'arn:aws:iam::123456789012:policy/Boundary',
+      'user-tags': 'team=platform\nowner = ci , empty=, eq=a=b',
+    });
+    expect(inputs.createUser).toBe(true);
+    expect(inputs.userPath).toBe('/ci/deployers/');
+    expect(inputs.userGroups).toEqual(['deployers', 'readers']);
+    expect(inputs.userPolicyArns).toEqual([
+      'arn:aws:iam::aws:policy/ReadOnlyAccess',
+      'arn:aws-us-gov:iam::123456789012:policy/ci/Deploy',
+      'arn:aws-cn:iam::123456789012:policy/x',
+    ]);
+    expect(inputs.userPermissionsBoundary).toBe('arn:aws:iam::123456789012:policy/Boundary');
+    expect(inputs.userTags).toEqual([
+      { Key: 'team', Value: 'platform' },
+      { Key: 'owner', Value: 'ci' },
+      { Key: 'empty', Value: '' },
+      { Key: 'eq', Value: 'a=b' },
+    ]);
+  });
+
+  it.each([
+    ['user-path', '/ci/'],
+    ['user-groups', 'deployers'],
+    ['user-policy-arns', 'arn:aws:iam::aws:policy/ReadOnlyAccess'],
+    ['user-permissions-boundary', 'arn:aws:iam::123456789012:policy/Boundary'],
+    ['user-tags', 'team=platform'],
+  ])('%s is rejected without create-user', (input, value) => {
+    expectRejected({ 'iam-user-name': 'deployer', [input]: value }, input, 'create-user');
+  });
+
+  it("the default user-path '/' is fine without create-user", () => {
+    expect(read({ 'user-path': '/' }).userPath).toBe('/');
+  });
+
+  it.each(['ci', '/ci', 'ci/', '/ci deployers/', '//'])('user-path %j is rejected', (path) => {
+    expectRejected({ 'create-user': 'true', 'iam-user-name': 'u', 'user-path': path }, 'user-path', `'${path}'`);
+  });
+
+  it.each(['bad/group', 'with space', 'g'.repeat(129)])('user-groups %j is rejected', (group) => {
+    expectRejected({ 'create-user': 'true', 'iam-user-name': 'u', 'user-groups': group }, 'user-groups', `'${group}'`);
+  });
+
+  it.each([
+    ['=v', 'user-tags', "'=v'"],
+    ['novalue', 'user-tags', "'novalue'"],
+    ['ok=1\n =v', 'user-tags', "'=v'"],
+    ['aws:team=x', 'user-tags', "'aws:team'"],
+    ['AWS:Team=x', 'user-tags', "'AWS:Team'"],
+    [`${'k'.repeat(129)}=v`, 'user-tags', 'key=value'],
+    [`k=${'v'.repeat(257)}`, 'user-tags', 'key=value'],
+  ])('user-tags %j is rejected', (tags, input, mention) => {
+    expectRejected({ 'create-user': 'true', 'iam-user-name': 'u', 'user-tags': tags }, input, mention);
+  });
+
+  it.each([
+    'arn:aws:iam::aws:policy/ReadOnlyAccess',
+    'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+    'arn:aws:iam::123456789012:policy/Deploy',
+    'arn:aws-us-gov:iam::123456789012:policy/Deploy',
+    'arn:aws-cn:iam::123456789012:policy/Deploy',
+  ])('policy ARN %j is accepted as policy and as boundary', (arn) => {
+    const inputs = read({
+      'create-user': 'true',
+      'iam-user-name': 'u',
+      'user-policy-arns': arn,
+      'user-permissions-boundary': arn,
+    });
+    expect(inputs.userPolicyArns).toEqual([arn]);
+    expect(inputs.userPermissionsBoundary).toBe(arn);
+  });
+
+  it.each([
+    'ReadOnlyAccess',
+    'arn:aws:iam::12345:policy/x',
+    'arn:aws:iam::123456789012:role/x',
+    'arn:aws:iam::123456789012:policy/',
+    'arn:aws:s3:::bucket',
+    'arn:azure:iam::123456789012:policy/x',
+    'arn:aws:iam::123456789012:policy/has space',
+  ])('policy ARN %j is rejected', (arn) => {
+    expectRejected({ 'create-user': 'true', 'iam-user-name': 'u', 'user-policy-arns': arn }, 'user-policy-arns', `'${arn}'`);
+    expectRejected(
+      { 'create-user': 'true', 'iam-user-name': 'u', 'user-permissions-boundary': arn },
+      'user-permissions-boundary',
+      `'${arn}'`,
+    );
+  });
+});
+
+describe('error messages', () => {
+  // A scalar input given as a YAML block (`|`) keeps its inner newline after core.getInput trims it.
+  it.each([
+    ['iam-user-name', 'alice\nbob'],
+    ['aws-region', 'us-east-1\neu-west-1'],
+    ['max-age-days', '30\n60'],
+    ['dry-run', 'true\nfalse'],
+    ['previous-key', 'delete\nkeep'],
+    ['access-key-id-secret-name', 'A\nB'],
+    ['organization', 'a\nb'],
+  ])('%s with a multi-line value gives a one-line message', (input, value) => {
+    let caught: unknown;
+    try {
+      read({ [input]: value });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InputError);
+    const err = caught as InputError;
+    expect(err.message.startsWith(`${input}: `)).toBe(true);
+    expect(errorMessage(err)).not.toMatch(/[\r\n]/);
+    expect(err.message).not.toMatch(/[\r\n]/);
+  });
+});
+
+describe('environment names that would escape the REST path', () => {
+  it.each(['.', '..'])("rejects '%s'", (name) => {
+    expectRejected({ repositories: 'octo/api', environments: `prod,${name}` }, 'environments', `'${name}'`);
+  });
+});
