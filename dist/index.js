@@ -62413,7 +62413,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4482);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4706);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -62422,7 +62422,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4482:
+/***/ 4706:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71005,7 +71005,8 @@ function createGitHubClient(token, baseUrl, pacing, log) {
         throttle: {
             retryAfterBaseValue: pacing.retryAfterBaseMs,
             fallbackSecondaryRateRetryAfter: 60,
-            write: new (light_default()).Group({ maxConcurrent: 1, minTime: pacing.writeIntervalMs }),
+            // Writes are serialized here and paced by WritePacer, which keeps a destination's two secrets together.
+            write: new (light_default()).Group({ maxConcurrent: 1, minTime: 0 }),
             onRateLimit: onLimit('primary'),
             onSecondaryRateLimit: onLimit('secondary'),
         },
@@ -71239,6 +71240,52 @@ function readInputs(read, env = process.env) {
         userTags,
         exportCredentials: bool(read, 'export-credentials', false),
     };
+}
+
+;// CONCATENATED MODULE: ./src/pacer.ts
+/**
+ * Paces mutating requests to GitHub: one write per `intervalMs` on average (GitHub's guidance for REST clients is
+ * about a second between mutating requests), with bursts of up to `burst` writes, so the two secrets of one
+ * destination go out back to back and a destination never holds a new key id with an old secret for longer than
+ * one request. A token bucket on the injected clock.
+ */
+class WritePacer {
+    clock;
+    intervalMs;
+    burst;
+    tokens;
+    last;
+    queue = Promise.resolve();
+    constructor(clock, intervalMs, burst = 2) {
+        this.clock = clock;
+        this.intervalMs = intervalMs;
+        this.burst = burst;
+        this.tokens = burst;
+        this.last = clock.now();
+    }
+    /** Wait until `count` writes may go out, and take them. Calls are served in order. */
+    take(count = 1) {
+        const turn = this.queue.then(() => this.wait(Math.min(count, this.burst)));
+        this.queue = turn.catch(() => undefined);
+        return turn;
+    }
+    refill() {
+        if (this.intervalMs <= 0) {
+            this.tokens = this.burst;
+            return;
+        }
+        const now = this.clock.now();
+        this.tokens = Math.min(this.burst, this.tokens + (now - this.last) / this.intervalMs);
+        this.last = now;
+    }
+    async wait(count) {
+        this.refill();
+        if (this.tokens < count) {
+            await this.clock.sleep(Math.ceil((count - this.tokens) * this.intervalMs));
+            this.refill();
+        }
+        this.tokens -= count;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/destinations.ts
@@ -71742,6 +71789,7 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
         const d = p.destination;
         if (!p.create || d.kind !== 'environment')
             continue;
+        await ctx.pacer.take();
         await createEnvironment(ctx.gh, d.owner, d.repo, d.environment);
         onCreated(i);
         ctx.io.info(`Created environment '${d.environment}' in ${d.owner}/${d.repo}`);
@@ -71990,6 +72038,7 @@ async function writeAll(ctx, prepared, result, fresh, oldPair, user, createdUser
     for (let i = 0; i < n; i++) {
         const p = prepared[i];
         try {
+            await ctx.pacer.take(2);
             await writeSecret(gh, p.destination, p.publicKey, names[0], fresh.accessKeyId, p.selectedRepositoryIds);
             states[i] = 'partial';
             await writeSecret(gh, p.destination, p.publicKey, names[1], fresh.secretAccessKey, p.selectedRepositoryIds);
@@ -72028,8 +72077,10 @@ async function recoverFromWriteFailure(ctx, prepared, states, result, fresh, old
             continue;
         }
         try {
+            const both = states[i] === 'written' && oldPair !== undefined;
+            await ctx.pacer.take(both ? 2 : 1);
             await writeSecret(gh, p.destination, p.publicKey, inputs.accessKeyIdSecretName, restoreId, p.selectedRepositoryIds);
-            if (states[i] === 'written' && oldPair) {
+            if (both && oldPair) {
                 await writeSecret(gh, p.destination, p.publicKey, inputs.secretAccessKeySecretName, oldPair.secretAccessKey, p.selectedRepositoryIds);
             }
             result.destinations[i].outcome = 'restored';
@@ -72115,6 +72166,7 @@ async function retirePrevious(ctx, p, user, result) {
 
 
 
+
 const coreIO = {
     info: (m) => info(m),
     warning: (m) => warning(m),
@@ -72154,6 +72206,7 @@ async function run(overrides = {}) {
         clock: deps.clock,
         io: deps.io,
         pacing: deps.pacing,
+        pacer: new WritePacer(deps.clock, deps.pacing.writeIntervalMs),
     });
     setOutputs(result, inputs);
     try {

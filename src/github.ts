@@ -8,7 +8,10 @@ export type GitHubClient = ReturnType<typeof getOctokit>;
 
 /** How the client paces and bounds requests. The shipped values follow GitHub's guidance for REST API clients. */
 export interface GitHubPacing {
-  /** Minimum gap between mutating requests (GitHub: "wait at least one second between each request"). */
+  /**
+   * Mutating requests go out one per this interval on average (GitHub: about one second between mutating
+   * requests), a destination's two secrets back to back (see WritePacer).
+   */
   writeIntervalMs: number;
   /** Unit of retry-after and of the retry plugin's backoff (1, 4, 9 × this). */
   retryAfterBaseMs: number;
@@ -73,7 +76,8 @@ export function createGitHubClient(token: string, baseUrl: string, pacing: GitHu
       throttle: {
         retryAfterBaseValue: pacing.retryAfterBaseMs,
         fallbackSecondaryRateRetryAfter: 60,
-        write: new Bottleneck.Group({ maxConcurrent: 1, minTime: pacing.writeIntervalMs }),
+        // Writes are serialized here and paced by WritePacer, which keeps a destination's two secrets together.
+        write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
         onRateLimit: onLimit('primary'),
         onSecondaryRateLimit: onLimit('secondary'),
       },

@@ -4,6 +4,7 @@ import { type Clock, systemClock } from './clock.js';
 import { errorMessage } from './errors.js';
 import { type GitHubClient, type GitHubPacing, SHIPPED_PACING, createGitHubClient } from './github.js';
 import { type Inputs, readInputs } from './inputs.js';
+import { WritePacer } from './pacer.js';
 import { setOutputs, writeSummary } from './report.js';
 import { type ActionsIO, type RotationResult, rotate } from './rotate.js';
 
@@ -59,6 +60,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
     clock: deps.clock,
     io: deps.io,
     pacing: deps.pacing,
+    pacer: new WritePacer(deps.clock, deps.pacing.writeIntervalMs),
   });
   setOutputs(result, inputs);
   try {

@@ -133,6 +133,7 @@ export async function createMissingEnvironments(
   for (const [i, p] of prepared.entries()) {
     const d = p.destination;
     if (!p.create || d.kind !== 'environment') continue;
+    await ctx.pacer.take();
     await createEnvironment(ctx.gh, d.owner, d.repo, d.environment);
     onCreated(i);
     ctx.io.info(`Created environment '${d.environment}' in ${d.owner}/${d.repo}`);

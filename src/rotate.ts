@@ -18,6 +18,7 @@ import {
 import { type Destination, destinationsFrom, label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { GitHubClient, GitHubPacing } from './github.js';
+import type { WritePacer } from './pacer.js';
 import type { Inputs } from './inputs.js';
 import { type AccessKey, type Plan, plan as decide } from './plan.js';
 import { type Prepared, createMissingEnvironments, preflight } from './preflight.js';
@@ -39,6 +40,8 @@ export interface RotateContext {
   clock: Clock;
   io: ActionsIO;
   pacing: GitHubPacing;
+  /** Paces every mutating GitHub request. */
+  pacer: WritePacer;
 }
 
 /** Where a destination stands at the end of the run. */
@@ -330,6 +333,7 @@ async function writeAll(
   for (let i = 0; i < n; i++) {
     const p = prepared[i];
     try {
+      await ctx.pacer.take(2);
       await writeSecret(gh, p.destination, p.publicKey, names[0], fresh.accessKeyId, p.selectedRepositoryIds);
       states[i] = 'partial';
       await writeSecret(gh, p.destination, p.publicKey, names[1], fresh.secretAccessKey, p.selectedRepositoryIds);
@@ -380,8 +384,10 @@ async function recoverFromWriteFailure(
       continue;
     }
     try {
+      const both = states[i] === 'written' && oldPair !== undefined;
+      await ctx.pacer.take(both ? 2 : 1);
       await writeSecret(gh, p.destination, p.publicKey, inputs.accessKeyIdSecretName, restoreId, p.selectedRepositoryIds);
-      if (states[i] === 'written' && oldPair) {
+      if (both && oldPair) {
         await writeSecret(gh, p.destination, p.publicKey, inputs.secretAccessKeySecretName, oldPair.secretAccessKey, p.selectedRepositoryIds);
       }
       result.destinations[i].outcome = 'restored';

@@ -129,6 +129,7 @@ describe('rotator managing another user', () => {
       clock: fakeClock(),
       io,
       pacing: FAST_PACING,
+      pacer: new (await import('../src/pacer.js')).WritePacer(fakeClock(), 0),
     });
     expect(result.error?.message).toMatch(/assumed-role\/deployer\/session, not an IAM user: set iam-user-name/);
   });

@@ -10,6 +10,7 @@ import type { AwsClients, Credentials } from '../../src/aws.js';
 import type { Clock } from '../../src/clock.js';
 import { type GitHubPacing, createGitHubClient } from '../../src/github.js';
 import { readInputs } from '../../src/inputs.js';
+import { WritePacer } from '../../src/pacer.js';
 import { type ActionsIO, type RotationResult, rotate } from '../../src/rotate.js';
 import { GitHubStandin, type Scope } from './github-standin.js';
 import { type Creds, type Moto, authenticates, iamClient, seedAdmin, startMoto } from './moto.js';
@@ -124,13 +125,15 @@ export async function runRotation(world: World, opts: RunOptions): Promise<{ res
   const io = recorder();
   const pacing = { ...FAST_PACING, ...opts.pacing };
   const inputs = readInputs(reader(opts.inputs), opts.env ?? {});
+  const clock = opts.clock ?? fakeClock(Date.now());
   const result = await rotate({
     inputs,
     aws: awsFor(world.moto, opts.as, { stsFor: opts.stsFor }),
     gh: createGitHubClient(inputs.githubToken, world.gh.url, pacing, io),
-    clock: opts.clock ?? fakeClock(Date.now()),
+    clock,
     io,
     pacing,
+    pacer: new WritePacer(clock, pacing.writeIntervalMs),
   });
   return { result, io };
 }

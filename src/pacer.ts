@@ -1,0 +1,48 @@
+import type { Clock } from './clock.js';
+
+/**
+ * Paces mutating requests to GitHub: one write per `intervalMs` on average (GitHub's guidance for REST clients is
+ * about a second between mutating requests), with bursts of up to `burst` writes, so the two secrets of one
+ * destination go out back to back and a destination never holds a new key id with an old secret for longer than
+ * one request. A token bucket on the injected clock.
+ */
+export class WritePacer {
+  private tokens: number;
+  private last: number;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+    private readonly burst = 2,
+  ) {
+    this.tokens = burst;
+    this.last = clock.now();
+  }
+
+  /** Wait until `count` writes may go out, and take them. Calls are served in order. */
+  take(count = 1): Promise<void> {
+    const turn = this.queue.then(() => this.wait(Math.min(count, this.burst)));
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private refill(): void {
+    if (this.intervalMs <= 0) {
+      this.tokens = this.burst;
+      return;
+    }
+    const now = this.clock.now();
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.last) / this.intervalMs);
+    this.last = now;
+  }
+
+  private async wait(count: number): Promise<void> {
+    this.refill();
+    if (this.tokens < count) {
+      await this.clock.sleep(Math.ceil((count - this.tokens) * this.intervalMs));
+      this.refill();
+    }
+    this.tokens -= count;
+  }
+}
