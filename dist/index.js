@@ -71352,7 +71352,7 @@ function writePermission(d) {
         case 'repository':
             return "repository permission 'Secrets: write' (classic PAT: repo scope)";
         case 'environment':
-            return "repository permissions 'Environments: write' and 'Secrets: read' (classic PAT: repo scope)";
+            return "repository permissions 'Environments: write' and 'Secrets: write' (classic PAT: repo scope)";
         case 'dependabot-repository':
             return "repository permission 'Dependabot secrets: write' (classic PAT: repo scope)";
         case 'organization':
@@ -71684,7 +71684,7 @@ async function resolveRepositoryIds(gh, org, names) {
         }
     }
     catch (err) {
-        throw gitHubError('listing the repositories of', `organization ${org}`, err, "organization permission 'Metadata: read' (classic PAT: read:org or repo scope)");
+        throw gitHubError('listing the repositories of', `organization ${org}`, err, "repository permission 'Metadata: read' on those repositories (classic PAT: repo scope)");
     }
     const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));
     if (missing.length > 0) {

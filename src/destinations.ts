@@ -73,7 +73,7 @@ export function writePermission(d: Destination): string {
     case 'repository':
       return "repository permission 'Secrets: write' (classic PAT: repo scope)";
     case 'environment':
-      return "repository permissions 'Environments: write' and 'Secrets: read' (classic PAT: repo scope)";
+      return "repository permissions 'Environments: write' and 'Secrets: write' (classic PAT: repo scope)";
     case 'dependabot-repository':
       return "repository permission 'Dependabot secrets: write' (classic PAT: repo scope)";
     case 'organization':

@@ -145,7 +145,7 @@ export async function resolveRepositoryIds(gh: GitHubClient, org: string, names:
       'listing the repositories of',
       `organization ${org}`,
       err,
-      "organization permission 'Metadata: read' (classic PAT: read:org or repo scope)",
+      "repository permission 'Metadata: read' on those repositories (classic PAT: repo scope)",
     );
   }
   const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));

@@ -2,10 +2,8 @@
  * Integration harness: a moto IAM/STS emulator (signatures enforced) and the GitHub stand-in, plus a rotation run
  * in-process with fast pacing, a fake clock and a recording ActionsIO.
  */
-import { readFileSync } from 'node:fs';
 import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
-import { parse } from 'yaml';
 import type { AwsClients, Credentials } from '../../src/aws.js';
 import type { Clock } from '../../src/clock.js';
 import { type GitHubPacing, createGitHubClient } from '../../src/github.js';
@@ -14,6 +12,7 @@ import { WritePacer } from '../../src/pacer.js';
 import { type ActionsIO, type RotationResult, rotate } from '../../src/rotate.js';
 import { GitHubStandin, type Scope } from './github-standin.js';
 import { type Creds, type Moto, authenticates, iamClient, seedAdmin, startMoto } from './moto.js';
+import { actionInputDefaults } from './runner.js';
 
 export const FAST_PACING: GitHubPacing = {
   writeIntervalMs: 0,
@@ -28,10 +27,7 @@ export const TOKEN = 'test-token';
 
 /** action.yml defaults, as the runner passes them for unset inputs. */
 export function actionDefaults(): Record<string, string> {
-  const doc = parse(readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')) as {
-    inputs: Record<string, { default?: string }>;
-  };
-  return Object.fromEntries(Object.entries(doc.inputs).map(([k, v]) => [k, v.default ?? '']));
+  return actionInputDefaults();
 }
 
 export function reader(overrides: Record<string, string>): (name: string) => string {

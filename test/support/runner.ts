@@ -3,13 +3,21 @@
  * (action.yml defaults included), GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_ENV files, on Node 24.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository root: the nearest folder above this file that holds action.yml (also when compiled elsewhere). */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'action.yml'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no action.yml above ${from}`);
+  }
+}
+
+export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const DIST = join(ROOT, 'dist', 'index.js');
 
 let node24Path: string | undefined;
