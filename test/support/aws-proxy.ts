@@ -69,14 +69,15 @@ export class AwsProxy {
   }
 
   static async start(target: string, opts: { latencyMs?: number } = {}): Promise<AwsProxy> {
-    let proxy: AwsProxy | undefined;
-    const server = createServer((req, res) => void proxy?.handle(req, res));
+    const holder: { proxy?: AwsProxy } = {};
+    const server = createServer((req, res) => void holder.proxy?.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    proxy = new AwsProxy(server, new URL(target), opts.latencyMs ?? 0, `http://127.0.0.1:${port}`);
+    const proxy = new AwsProxy(server, new URL(target), opts.latencyMs ?? 0, `http://127.0.0.1:${port}`);
+    holder.proxy = proxy;
     server.on('connection', (s) => {
-      proxy?.sockets.add(s);
-      s.on('close', () => proxy?.sockets.delete(s));
+      proxy.sockets.add(s);
+      s.on('close', () => proxy.sockets.delete(s));
     });
     server.unref();
     return proxy;
