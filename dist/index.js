@@ -65420,7 +65420,12 @@ function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS) {
     const common = {
         region,
         maxAttempts: timeouts.maxAttempts,
-        requestHandler: { requestTimeout: timeouts.requestTimeoutMs, connectionTimeout: Math.min(timeouts.requestTimeoutMs, 10_000) },
+        // throwOnRequestTimeout: without it, smithy only logs a warning and a hung request waits for ever.
+        requestHandler: {
+            requestTimeout: timeouts.requestTimeoutMs,
+            connectionTimeout: Math.min(timeouts.requestTimeoutMs, 10_000),
+            throwOnRequestTimeout: true,
+        },
     };
     return {
         iam: new dist_cjs/* IAMClient */.h8v(common),
@@ -65467,7 +65472,7 @@ function awsError(action, subject, err) {
         default:
             hint = 'see the AWS message';
     }
-    const message = err instanceof Error ? errorMessage(err) : String(err);
+    const message = (err instanceof Error ? errorMessage(err) : String(err)).replace(/\.+$/, '');
     return new ActionError(`${action} on ${subject} failed: ${name}: ${message}. ${hint}`, { cause: err });
 }
 async function call(action, subject, fn) {
@@ -65494,13 +65499,20 @@ async function listAccessKeys(iam, user) {
         created: k.CreateDate instanceof Date ? k.CreateDate : new Date(k.CreateDate ?? 0),
     }));
 }
+/**
+ * CreateAccessKey. `attempts` > 1 means the SDK retried it: an earlier attempt may have created a key whose answer
+ * was lost (CreateAccessKey is not idempotent), so the caller should look for an orphan.
+ */
 async function createAccessKey(iam, user) {
     const out = await call('iam:CreateAccessKey', userSubject(user), () => iam.send(new dist_cjs/* CreateAccessKeyCommand */.hN({ UserName: user })));
     const key = out.AccessKey;
     if (!key?.AccessKeyId || !key.SecretAccessKey) {
         throw new ActionError(`iam:CreateAccessKey on ${userSubject(user)} returned no key`);
     }
-    return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+    return {
+        credentials: { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey },
+        attempts: out.$metadata.attempts ?? 1,
+    };
 }
 async function deleteAccessKey(iam, user, id) {
     await call('iam:DeleteAccessKey', `access key ${id} of ${userSubject(user)}`, () => iam.send(new dist_cjs/* DeleteAccessKeyCommand */.yq0({ UserName: user, AccessKeyId: id })));
@@ -65584,6 +65596,12 @@ async function deleteCreatedUser(iam, created) {
 }
 /** Error names that mean "IAM has not propagated the new key yet". */
 const NOT_YET = new Set(['InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException']);
+/** Worth another try within the verification deadline: not propagated yet, or a transient STS failure. */
+function verifyRetryable(err) {
+    const name = awsErrorName(err);
+    const status = err?.$metadata?.httpStatusCode ?? 0;
+    return NOT_YET.has(name) || /Throttl|Timeout|ServiceUnavailable|InternalFailure/i.test(name) || status >= 500;
+}
 /**
  * Poll STS GetCallerIdentity with the new key until it authenticates as `user` (IAM is eventually consistent: 5-15 s
  * is normal), with jittered backoff, until the timeout. Throws an ActionError when it never works.
@@ -65593,7 +65611,8 @@ async function verifyKey(stsFor, credentials, user, opts) {
     const deadline = clock.now() + opts.timeoutMs;
     const sts = stsFor(credentials);
     let delay = opts.initialDelayMs ?? 250;
-    const maxDelay = opts.maxDelayMs ?? 1000;
+    // Capped low so the first write follows within a second of the key starting to work.
+    const maxDelay = opts.maxDelayMs ?? 750;
     for (let attempt = 1;; attempt++) {
         let reason;
         try {
@@ -65607,11 +65626,9 @@ async function verifyKey(stsFor, credentials, user, opts) {
         catch (err) {
             if (err instanceof ActionError)
                 throw err;
-            const name = awsErrorName(err);
-            if (!NOT_YET.has(name) && name !== 'TimeoutError' && name !== 'Throttling') {
+            if (!verifyRetryable(err))
                 throw awsError('sts:GetCallerIdentity (with the new key)', userSubject(user), err);
-            }
-            reason = `${name}: ${errorMessage(err)}`;
+            reason = `${awsErrorName(err)}: ${errorMessage(err)}`;
         }
         const wait = Math.round(delay * (0.5 + clock.random() / 2));
         if (clock.now() + wait > deadline) {
@@ -71946,10 +71963,19 @@ async function flow(ctx, result) {
         io.info(`Deleted ${thePlan.makeRoom.id} (${thePlan.makeRoom.status}) to make room (key-limit: ${inputs.keyLimit})`);
     }
     // 5. Create and verify the new key. Masked the moment it exists.
-    const fresh = await createAccessKey(iam, userName).catch(async (err) => {
-        throw new Stop(asActionError(`${errorMessage(err)}${await undoUser(ctx, createdUser)}`));
-    });
-    io.setSecret(fresh.secretAccessKey);
+    const known = new Set(keys.filter((k) => k !== thePlan.makeRoom).map((k) => k.id));
+    let fresh;
+    try {
+        const created = await createAccessKey(iam, userName);
+        fresh = created.credentials;
+        io.setSecret(fresh.secretAccessKey);
+        if (created.attempts > 1)
+            io.info(await removeOrphans(ctx, userName, known, fresh.accessKeyId));
+    }
+    catch (err) {
+        const orphans = await removeOrphans(ctx, userName, known, undefined);
+        throw new Stop(asActionError(`${errorMessage(err)}. ${orphans}${await undoUser(ctx, createdUser)}`));
+    }
     result.newKeyId = fresh.accessKeyId;
     io.info(`Created access key ${fresh.accessKeyId}`);
     if (inputs.verifyTimeoutSeconds > 0) {
@@ -72026,6 +72052,23 @@ async function discardNewKey(ctx, user, keyId, createdUser) {
         return `Deleting the unused new key ${keyId} failed too (${errorMessage(err)}): delete it by hand; no destination holds it.`;
     }
     return `Deleted the new key ${keyId}; no destination was changed.${await undoUser(ctx, createdUser)}`;
+}
+/**
+ * Delete keys that a retried CreateAccessKey left behind (created, but their answer lost): keys that were not there
+ * before and are not `keep`. Nobody holds them. Returns one sentence.
+ */
+async function removeOrphans(ctx, user, known, keep) {
+    try {
+        const orphans = (await listAccessKeys(ctx.aws.iam, user)).filter((k) => !known.has(k.id) && k.id !== keep);
+        for (const k of orphans)
+            await deleteAccessKey(ctx.aws.iam, user, k.id);
+        return orphans.length
+            ? `Deleted ${orphans.map((k) => k.id).join(', ')}, created by an attempt whose answer was lost.`
+            : 'No key was left behind.';
+    }
+    catch (err) {
+        return `Could not check for a key left behind by a lost CreateAccessKey answer (${errorMessage(err)}): list the user's keys.`;
+    }
 }
 async function undoUser(ctx, createdUser) {
     return createdUser ? ` ${await deleteCreatedUser(ctx.aws.iam, createdUser)}` : '';

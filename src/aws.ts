@@ -47,7 +47,12 @@ export function createAwsClients(region: string, timeouts: AwsTimeouts = SHIPPED
   const common = {
     region,
     maxAttempts: timeouts.maxAttempts,
-    requestHandler: { requestTimeout: timeouts.requestTimeoutMs, connectionTimeout: Math.min(timeouts.requestTimeoutMs, 10_000) },
+    // throwOnRequestTimeout: without it, smithy only logs a warning and a hung request waits for ever.
+    requestHandler: {
+      requestTimeout: timeouts.requestTimeoutMs,
+      connectionTimeout: Math.min(timeouts.requestTimeoutMs, 10_000),
+      throwOnRequestTimeout: true,
+    },
   };
   return {
     iam: new IAMClient(common),
@@ -102,7 +107,7 @@ export function awsError(action: string, subject: string, err: unknown): ActionE
     default:
       hint = 'see the AWS message';
   }
-  const message = err instanceof Error ? errorMessage(err) : String(err);
+  const message = (err instanceof Error ? errorMessage(err) : String(err)).replace(/\.+$/, '');
   return new ActionError(`${action} on ${subject} failed: ${name}: ${message}. ${hint}`, { cause: err });
 }
 
@@ -144,7 +149,11 @@ export async function listAccessKeys(iam: IAMClient, user: string): Promise<Acce
   }));
 }
 
-export async function createAccessKey(iam: IAMClient, user: string): Promise<Credentials> {
+/**
+ * CreateAccessKey. `attempts` > 1 means the SDK retried it: an earlier attempt may have created a key whose answer
+ * was lost (CreateAccessKey is not idempotent), so the caller should look for an orphan.
+ */
+export async function createAccessKey(iam: IAMClient, user: string): Promise<{ credentials: Credentials; attempts: number }> {
   const out = await call('iam:CreateAccessKey', userSubject(user), () =>
     iam.send(new CreateAccessKeyCommand({ UserName: user })),
   );
@@ -152,7 +161,10 @@ export async function createAccessKey(iam: IAMClient, user: string): Promise<Cre
   if (!key?.AccessKeyId || !key.SecretAccessKey) {
     throw new ActionError(`iam:CreateAccessKey on ${userSubject(user)} returned no key`);
   }
-  return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+  return {
+    credentials: { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey },
+    attempts: out.$metadata.attempts ?? 1,
+  };
 }
 
 export async function deleteAccessKey(iam: IAMClient, user: string, id: string): Promise<void> {
@@ -286,6 +298,13 @@ export interface VerifyOptions {
 /** Error names that mean "IAM has not propagated the new key yet". */
 const NOT_YET = new Set(['InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException']);
 
+/** Worth another try within the verification deadline: not propagated yet, or a transient STS failure. */
+function verifyRetryable(err: unknown): boolean {
+  const name = awsErrorName(err);
+  const status = (err as AwsErrorShape | undefined)?.$metadata?.httpStatusCode ?? 0;
+  return NOT_YET.has(name) || /Throttl|Timeout|ServiceUnavailable|InternalFailure/i.test(name) || status >= 500;
+}
+
 /**
  * Poll STS GetCallerIdentity with the new key until it authenticates as `user` (IAM is eventually consistent: 5-15 s
  * is normal), with jittered backoff, until the timeout. Throws an ActionError when it never works.
@@ -300,7 +319,8 @@ export async function verifyKey(
   const deadline = clock.now() + opts.timeoutMs;
   const sts = stsFor(credentials);
   let delay = opts.initialDelayMs ?? 250;
-  const maxDelay = opts.maxDelayMs ?? 1000;
+  // Capped low so the first write follows within a second of the key starting to work.
+  const maxDelay = opts.maxDelayMs ?? 750;
   for (let attempt = 1; ; attempt++) {
     let reason: string;
     try {
@@ -312,11 +332,8 @@ export async function verifyKey(
       return attempt;
     } catch (err) {
       if (err instanceof ActionError) throw err;
-      const name = awsErrorName(err);
-      if (!NOT_YET.has(name) && name !== 'TimeoutError' && name !== 'Throttling') {
-        throw awsError('sts:GetCallerIdentity (with the new key)', userSubject(user), err);
-      }
-      reason = `${name}: ${errorMessage(err)}`;
+      if (!verifyRetryable(err)) throw awsError('sts:GetCallerIdentity (with the new key)', userSubject(user), err);
+      reason = `${awsErrorName(err)}: ${errorMessage(err)}`;
     }
     const wait = Math.round(delay * (0.5 + clock.random() / 2));
     if (clock.now() + wait > deadline) {

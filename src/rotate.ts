@@ -224,10 +224,17 @@ async function flow(ctx: RotateContext, result: RotationResult): Promise<void> {
   }
 
   // 5. Create and verify the new key. Masked the moment it exists.
-  const fresh = await createAccessKey(iam, userName).catch(async (err: unknown) => {
-    throw new Stop(asActionError(`${errorMessage(err)}${await undoUser(ctx, createdUser)}`));
-  });
-  io.setSecret(fresh.secretAccessKey);
+  const known = new Set(keys.filter((k) => k !== thePlan.makeRoom).map((k) => k.id));
+  let fresh: Credentials;
+  try {
+    const created = await createAccessKey(iam, userName);
+    fresh = created.credentials;
+    io.setSecret(fresh.secretAccessKey);
+    if (created.attempts > 1) io.info(await removeOrphans(ctx, userName, known, fresh.accessKeyId));
+  } catch (err) {
+    const orphans = await removeOrphans(ctx, userName, known, undefined);
+    throw new Stop(asActionError(`${errorMessage(err)}. ${orphans}${await undoUser(ctx, createdUser)}`));
+  }
   result.newKeyId = fresh.accessKeyId;
   io.info(`Created access key ${fresh.accessKeyId}`);
   if (inputs.verifyTimeoutSeconds > 0) {
@@ -309,6 +316,22 @@ async function discardNewKey(
     return `Deleting the unused new key ${keyId} failed too (${errorMessage(err)}): delete it by hand; no destination holds it.`;
   }
   return `Deleted the new key ${keyId}; no destination was changed.${await undoUser(ctx, createdUser)}`;
+}
+
+/**
+ * Delete keys that a retried CreateAccessKey left behind (created, but their answer lost): keys that were not there
+ * before and are not `keep`. Nobody holds them. Returns one sentence.
+ */
+async function removeOrphans(ctx: RotateContext, user: string, known: Set<string>, keep: string | undefined): Promise<string> {
+  try {
+    const orphans = (await listAccessKeys(ctx.aws.iam, user)).filter((k) => !known.has(k.id) && k.id !== keep);
+    for (const k of orphans) await deleteAccessKey(ctx.aws.iam, user, k.id);
+    return orphans.length
+      ? `Deleted ${orphans.map((k) => k.id).join(', ')}, created by an attempt whose answer was lost.`
+      : 'No key was left behind.';
+  } catch (err) {
+    return `Could not check for a key left behind by a lost CreateAccessKey answer (${errorMessage(err)}): list the user's keys.`;
+  }
 }
 
 async function undoUser(ctx: RotateContext, createdUser: CreatedUser | undefined): Promise<string> {

@@ -184,7 +184,8 @@ export class AwsProxy {
 
   private forward(req: IncomingMessage, body: Buffer): Promise<{ status: number; text: string; headers: Record<string, string> }> {
     return new Promise((resolve, reject) => {
-      const headers = { ...req.headers, host: this.target.host };
+      // Keep Host as it is: SigV4 signs it.
+      const headers = { ...req.headers };
       const out = httpRequest(
         { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers },
         (up) => {

@@ -78,8 +78,17 @@ export function recorder(): Recorder {
 }
 
 /** AWS clients for `creds` against moto, shaped like production's createAwsClients. */
-export function awsFor(moto: Moto, creds: Credentials, opts: { stsFor?: AwsClients['stsFor'] } = {}): AwsClients {
-  const common = { region: 'us-east-1', endpoint: moto.endpoint, maxAttempts: 2 };
+export function awsFor(
+  moto: Moto,
+  creds: Credentials,
+  opts: { stsFor?: AwsClients['stsFor']; endpoint?: string; requestTimeoutMs?: number } = {},
+): AwsClients {
+  const common = {
+    region: 'us-east-1',
+    endpoint: opts.endpoint ?? moto.endpoint,
+    maxAttempts: 3,
+    requestHandler: { requestTimeout: opts.requestTimeoutMs ?? 5000, throwOnRequestTimeout: true },
+  };
   return {
     iam: new IAMClient({ ...common, credentials: creds }),
     sts: new STSClient({ ...common, credentials: creds }),
@@ -115,6 +124,9 @@ export interface RunOptions {
   pacing?: Partial<GitHubPacing>;
   stsFor?: AwsClients['stsFor'];
   env?: Record<string, string>;
+  /** Send AWS requests here instead of straight to moto (e.g. an AwsProxy). */
+  awsEndpoint?: string;
+  awsRequestTimeoutMs?: number;
 }
 
 export async function runRotation(world: World, opts: RunOptions): Promise<{ result: RotationResult; io: Recorder }> {
@@ -124,7 +136,7 @@ export async function runRotation(world: World, opts: RunOptions): Promise<{ res
   const clock = opts.clock ?? fakeClock(Date.now());
   const result = await rotate({
     inputs,
-    aws: awsFor(world.moto, opts.as, { stsFor: opts.stsFor }),
+    aws: awsFor(world.moto, opts.as, { stsFor: opts.stsFor, endpoint: opts.awsEndpoint, requestTimeoutMs: opts.awsRequestTimeoutMs }),
     gh: createGitHubClient(inputs.githubToken, world.gh.url, pacing, io),
     clock,
     io,
