@@ -71935,6 +71935,9 @@ async function flow(ctx, result) {
     for (const r of result.destinations)
         r.keyId = current?.id;
     io.info(describePlan(thePlan, userName, userExists, result.destinations.length, inputs.dryRun));
+    if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
+        io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
+    }
     if (thePlan.action === 'skip')
         return;
     if (inputs.dryRun) {
