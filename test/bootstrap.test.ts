@@ -1,5 +1,5 @@
 /** Bootstrap: create the deploy user for a new repository, and hand fresh credentials to later steps. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import {
   CreateGroupCommand,
   CreatePolicyCommand,
@@ -7,18 +7,19 @@ import {
   ListAttachedUserPoliciesCommand,
   ListGroupsForUserCommand,
 } from '@aws-sdk/client-iam';
-import { type World, heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, startWorld } from './support/harness.js';
+import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation } from './support/harness.js';
+import { useWorld } from './support/world.js';
 import { serverError } from './support/github-standin.js';
 import { authenticates, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 
 requireMoto();
 
-let world: World;
+const world = useWorld();
+const fresh = world.fresh;
 let groupName: string;
 let policyArn: string;
 let boundaryArn: string;
 beforeAll(async () => {
-  world = await startWorld();
   const iam = iamClient(world.moto, world.admin);
   groupName = 'deployers';
   await iam.send(new CreateGroupCommand({ GroupName: groupName }));
@@ -26,13 +27,6 @@ beforeAll(async () => {
   policyArn = (await iam.send(new CreatePolicyCommand({ PolicyName: 'deploy', PolicyDocument: doc }))).Policy?.Arn ?? '';
   boundaryArn = (await iam.send(new CreatePolicyCommand({ PolicyName: 'boundary', PolicyDocument: doc }))).Policy?.Arn ?? '';
 });
-afterAll(async () => {
-  await world?.stop();
-});
-beforeEach(() => world.gh.reset());
-
-let n = 0;
-const fresh = (prefix: string) => `${prefix}${++n}`;
 
 async function userState(user: string) {
   const iam = iamClient(world.moto, world.admin);

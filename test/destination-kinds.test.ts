@@ -1,11 +1,10 @@
 /** Every secret destination kind, at organization scale (issue: org and Dependabot secrets, environments, fan-out). */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { systemClock } from '../src/clock.js';
 import { SHIPPED_PACING } from '../src/github.js';
 import { forbidden, serverError } from './support/github-standin.js';
 import { type Scope } from './support/github-standin.js';
 import {
-  type World,
   envScope,
   heldPair,
   holdsWorkingKey,
@@ -13,23 +12,14 @@ import {
   repoScope,
   runRotation,
   seedPair,
-  startWorld,
 } from './support/harness.js';
+import { useWorld } from './support/world.js';
 import { authenticates, createUserWithKey, requireMoto } from './support/moto.js';
 
 requireMoto();
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.stop();
-});
-beforeEach(() => world.gh.reset());
-
-let n = 0;
-const fresh = (prefix: string) => `${prefix}${++n}`;
+const world = useWorld();
+const fresh = world.fresh;
 const orgScope = (org: string): Scope => ({ kind: 'organization', org });
 const depRepo = (full: string): Scope => ({ kind: 'dependabot-repository', owner: full.split('/')[0], repo: full.split('/')[1] });
 const depOrg = (org: string): Scope => ({ kind: 'dependabot-organization', org });

@@ -9,35 +9,10 @@ import {
   writePermission,
 } from '../src/destinations.js';
 import type { Inputs } from '../src/inputs.js';
+import { inputsWith } from './support/fixtures.js';
 
 function inputs(overrides: Partial<Inputs> = {}): Inputs {
-  return {
-    githubToken: 'ghp_token',
-    iamUserName: undefined,
-    repositories: [],
-    environments: [],
-    accessKeyIdSecretName: 'AWS_ACCESS_KEY_ID',
-    secretAccessKeySecretName: 'AWS_SECRET_ACCESS_KEY',
-    maxAgeDays: 0,
-    previousKey: 'delete',
-    keyLimit: 'delete-inactive',
-    verifyTimeoutSeconds: 60,
-    dryRun: false,
-    awsRegion: 'us-east-1',
-    organization: undefined,
-    organizationVisibility: 'private',
-    organizationSelectedRepositories: [],
-    dependabot: false,
-    createEnvironments: false,
-    createUser: false,
-    userPath: '/',
-    userGroups: [],
-    userPolicyArns: [],
-    userPermissionsBoundary: undefined,
-    userTags: [],
-    exportCredentials: false,
-    ...overrides,
-  };
+  return inputsWith({ repositories: [], ...overrides });
 }
 
 const API = { owner: 'octo', repo: 'api' };

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { STSClient } from '@aws-sdk/client-sts';
 import {
-  type World,
   envScope,
   fakeClock,
   heldPair,
@@ -10,24 +9,15 @@ import {
   repoScope,
   runRotation,
   seedPair,
-  startWorld,
 } from './support/harness.js';
+import { useWorld } from './support/world.js';
 import { forbidden, hang, notFound, secondaryRateLimit, serverError } from './support/github-standin.js';
 import { authenticates, createUserWithKey, requireMoto } from './support/moto.js';
 
 requireMoto();
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.stop();
-});
-beforeEach(() => world.gh.reset());
-
-let n = 0;
-const fresh = (prefix: string) => `${prefix}${++n}`;
+const world = useWorld();
+const fresh = world.fresh;
 
 async function setup(repoCount: number, opts: { environments?: string[] } = {}) {
   const user = fresh('deployer');

@@ -3,6 +3,7 @@ import type { Destination } from '../src/destinations.js';
 import { label } from '../src/destinations.js';
 import { ActionError } from '../src/errors.js';
 import type { Inputs } from '../src/inputs.js';
+import { inputsWith } from './support/fixtures.js';
 import type { AccessKey, Plan } from '../src/plan.js';
 import { outputs, summaryModel } from '../src/report.js';
 import type { DestinationResult, Outcome, RotationResult } from '../src/rotate.js';
@@ -19,33 +20,7 @@ const OLD: AccessKey = { id: OLD_ID, status: 'Active', created };
 const INACTIVE: AccessKey = { id: INACTIVE_ID, status: 'Inactive', created: new Date('2024-06-01T00:00:00Z') };
 
 function inputs(overrides: Partial<Inputs> = {}): Inputs {
-  return {
-    githubToken: TOKEN,
-    iamUserName: 'deployer',
-    repositories: [{ owner: 'octo', repo: 'api' }],
-    environments: [],
-    accessKeyIdSecretName: 'AWS_ACCESS_KEY_ID',
-    secretAccessKeySecretName: 'AWS_SECRET_ACCESS_KEY',
-    maxAgeDays: 0,
-    previousKey: 'delete',
-    keyLimit: 'delete-inactive',
-    verifyTimeoutSeconds: 60,
-    dryRun: false,
-    awsRegion: 'us-east-1',
-    organization: undefined,
-    organizationVisibility: 'private',
-    organizationSelectedRepositories: [],
-    dependabot: false,
-    createEnvironments: false,
-    createUser: false,
-    userPath: '/',
-    userGroups: [],
-    userPolicyArns: [],
-    userPermissionsBoundary: undefined,
-    userTags: [],
-    exportCredentials: false,
-    ...overrides,
-  };
+  return inputsWith({ githubToken: TOKEN, iamUserName: 'deployer', ...overrides });
 }
 
 const REPO: Destination = { kind: 'repository', owner: 'octo', repo: 'api' };

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
-  type World,
   envScope,
   heldPair,
   holdsWorkingKey,
@@ -8,23 +7,14 @@ import {
   repoScope,
   runRotation,
   seedPair,
-  startWorld,
 } from './support/harness.js';
+import { useWorld } from './support/world.js';
 import { authenticates, createUserWithKey, requireMoto } from './support/moto.js';
 
 requireMoto();
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.stop();
-});
-beforeEach(() => world.gh.reset());
-
-let n = 0;
-const fresh = (prefix: string) => `${prefix}${++n}`;
+const world = useWorld();
+const fresh = world.fresh;
 
 describe('self-rotation', () => {
   it('rotates the key the run authenticates with, writes it, and deletes the old one', async () => {
