@@ -14,7 +14,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { AwsProxy } from '../test/support/aws-proxy.js';
 import { GitHubStandin, type Scope } from '../test/support/github-standin.js';
@@ -47,7 +46,7 @@ const SIZES = [
 const PROPAGATION_MS = intEnv('BENCH_PROPAGATION_MS', 3000);
 const STRICT = process.env.BENCH_STRICT === '1';
 
-/** Shipped pacing (src/github.ts SHIPPED_PACING, src/pacer.ts): one write per second on average, bursts of 2. */
+/** Shipped pacing (SHIPPED_PACING in src/pacer.ts): one write per second on average, bursts of 2. */
 const WRITE_INTERVAL_MS = 1000;
 /** Requests a one-destination self-rotation with iam-user-name cannot do without. */
 const MIN_ONE_DEST = ['iam:ListAccessKeys', 'GET public-key', 'iam:CreateAccessKey', 'sts:GetCallerIdentity', 'PUT', 'PUT', 'iam:DeleteAccessKey'];
@@ -99,63 +98,30 @@ interface Harness {
 let current: ChildProcess | undefined;
 let cleanup: (() => Promise<void>) | undefined;
 
-/**
- * test/support/aws-proxy.ts forwards with the Host header rewritten to moto's host:port, but SigV4 signs the Host
- * the client sent (the proxy's), so moto (signatures enforced) answers SignatureDoesNotMatch to every request through
- * the proxy. Until the fixture keeps the client's Host (`const headers = { ...req.headers }` in forward()), the bench
- * detects that and forwards the same request with the Host header untouched.
- */
-async function ensureProxyKeepsSignatures(moto: Moto, admin: Creds): Promise<boolean> {
-  const probe = async () => {
-    const p = await AwsProxy.start(moto.endpoint);
-    try {
-      return await authenticates({ ...moto, endpoint: p.url }, admin);
-    } finally {
-      await p.stop();
+/** Requests through the proxy must still pass moto's signature check (the proxy must keep the signed Host header). */
+async function checkProxy(moto: Moto, admin: Creds): Promise<void> {
+  const p = await AwsProxy.start(moto.endpoint);
+  try {
+    if (!(await authenticates({ ...moto, endpoint: p.url }, admin))) {
+      throw new Error('requests through AwsProxy fail at moto (SignatureDoesNotMatch): the proxy must forward the Host header unchanged');
     }
-  };
-  if (await probe()) return false;
-  type Forwarded = { status: number; text: string; headers: Record<string, string> };
-  const proto = AwsProxy.prototype as unknown as { forward(req: IncomingMessage, body: Buffer): Promise<Forwarded> };
-  proto.forward = function (this: { target: URL }, req: IncomingMessage, body: Buffer): Promise<Forwarded> {
-    return new Promise((resolve, reject) => {
-      const out = httpRequest(
-        { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: { ...req.headers } },
-        (up) => {
-          const parts: Buffer[] = [];
-          up.on('data', (d: Buffer) => parts.push(d));
-          up.on('end', () =>
-            resolve({
-              status: up.statusCode ?? 502,
-              text: Buffer.concat(parts).toString('utf8'),
-              headers: { 'content-type': String(up.headers['content-type'] ?? 'text/xml') },
-            }),
-          );
-        },
-      );
-      out.on('error', reject);
-      out.end(body);
-    });
-  };
-  if (!(await probe())) throw new Error('requests through AwsProxy fail signature checks at moto even with the Host header kept');
-  return true;
+  } finally {
+    await p.stop();
+  }
 }
 
 async function startHarness(): Promise<Harness> {
   if (!motoAvailable()) throw new Error("moto_server is not installed: pip install 'moto[server]'");
   const node = node24();
   const moto = await startMoto();
-  let proxy: AwsProxy | undefined;
-  let gh: GitHubStandin | undefined;
+  const servers: { proxy?: AwsProxy; gh?: GitHubStandin } = {};
   cleanup = async () => {
-    await Promise.allSettled([proxy?.stop(), gh?.stop(), moto.stop()]);
+    await Promise.allSettled([servers.proxy?.stop(), servers.gh?.stop(), moto.stop()]);
   };
   const admin = await seedAdmin(moto);
-  if (await ensureProxyKeepsSignatures(moto, admin)) {
-    log('NOTE: AwsProxy rewrites the signed Host header (moto: SignatureDoesNotMatch); the bench forwards it unchanged');
-  }
-  proxy = await AwsProxy.start(moto.endpoint, { latencyMs: LATENCY_MS });
-  gh = await GitHubStandin.start({ latencyMs: LATENCY_MS });
+  await checkProxy(moto, admin);
+  const proxy = (servers.proxy = await AwsProxy.start(moto.endpoint, { latencyMs: LATENCY_MS }));
+  const gh = (servers.gh = await GitHubStandin.start({ latencyMs: LATENCY_MS }));
   return { moto, admin, proxy, gh, node };
 }
 
@@ -193,6 +159,8 @@ interface Sample {
 }
 
 let seq = 0;
+/** Bare-node start-ups, one taken right before each action run (so both see the same machine load). */
+const bareSamples: number[] = [];
 
 function pollPeakRss(pid: number): () => number {
   let peak = 0;
@@ -237,6 +205,7 @@ async function actionRun(h: Harness, n: number, propagationMs = 0): Promise<Samp
   h.proxy.onRequest(mark);
   h.gh.onRequest(mark);
 
+  bareSamples.push(await bareNode(h.node));
   let spawnedAt = 0;
   let spawnedWall = 0;
   let stopPoll: (() => number) | undefined;
@@ -328,12 +297,8 @@ async function main(): Promise<void> {
   const h = await startHarness();
   log(`Node ${h.node}  (${readFileSync(DIST).length} bytes of dist/index.js read into the page cache)`);
 
-  // 1. bare node start-up
-  const bareSamples: number[] = [];
-  await bareNode(h.node); // warm-up
-  for (let i = 0; i < Math.max(RUNS, 5); i++) bareSamples.push(await bareNode(h.node));
-  const bare = median(bareSamples);
-  log(`bare node -e '' (spawn → exit): ${bareSamples.map((x) => Math.round(x)).join(', ')} ms → median ${ms(bare)}`);
+  // 1. bare node start-up: warm-up now, then one sample before every action run (medianed at the end)
+  for (let i = 0; i < 3; i++) await bareNode(h.node);
 
   // 2/3. one destination, then fan-out
   log('\none destination (self-rotation, iam-user-name given):');
@@ -353,6 +318,8 @@ async function main(): Promise<void> {
   }
 
   // ------------------------------------------------------------ figures
+  const bare = median(bareSamples);
+  log(`\nbare node -e '' (spawn → exit), before each run: ${bareSamples.map((x) => Math.round(x)).join(', ')} ms → median ${ms(bare)}`);
   const all = [...bySize.values()].flat().concat(verify);
   const firstReq = median(all.map((s) => s.firstRequestMs));
   const startup = firstReq - bare;

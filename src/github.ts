@@ -3,36 +3,10 @@ import { defaults } from '@actions/github/lib/utils';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck/light.js';
+import type { GitHubApi } from './github-api.js';
+import type { GitHubPacing } from './pacer.js';
 
-export type GitHubClient = ReturnType<typeof getOctokit>;
-
-/** How the client paces and bounds requests. The shipped values follow GitHub's guidance for REST API clients. */
-export interface GitHubPacing {
-  /**
-   * Mutating requests go out one per this interval on average (GitHub: about one second between mutating
-   * requests), a destination's two secrets back to back (see WritePacer).
-   */
-  writeIntervalMs: number;
-  /** Unit of retry-after and of the retry plugin's backoff (1, 4, 9 × this). */
-  retryAfterBaseMs: number;
-  /** Abandon a request that has not answered after this long (then it is retried like a 5xx). */
-  requestTimeoutMs: number;
-  /** Retries of a 5xx / timed-out request, and of a secondary rate limit. */
-  retries: number;
-  /** Longest rate-limit wait (retry-after or primary reset) the run accepts before failing. */
-  maxRateLimitWaitSeconds: number;
-  /** Concurrent reads during preflight. */
-  readConcurrency: number;
-}
-
-export const SHIPPED_PACING: GitHubPacing = {
-  writeIntervalMs: 1000,
-  retryAfterBaseMs: 1000,
-  requestTimeoutMs: 30_000,
-  retries: 3,
-  maxRateLimitWaitSeconds: 300,
-  readConcurrency: 8,
-};
+type Octokit = ReturnType<typeof getOctokit>;
 
 export interface ClientLog {
   warning(message: string): void;
@@ -55,7 +29,7 @@ export function fetchWithTimeout(base: Fetch, timeoutMs: number): Fetch {
 }
 
 /** Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3). */
-export function createGitHubClient(token: string, baseUrl: string, pacing: GitHubPacing, log: ClientLog): GitHubClient {
+export function createOctokit(token: string, baseUrl: string, pacing: GitHubPacing, log: ClientLog): Octokit {
   const baseFetch = (defaults.request?.fetch ?? fetch) as Fetch;
   const onLimit = (kind: string) => (retryAfter: number, options: { method?: string; url?: string }, _o: unknown, retryCount: number) => {
     const what = `${options.method ?? ''} ${options.url ?? ''}`.trim();
@@ -85,4 +59,13 @@ export function createGitHubClient(token: string, baseUrl: string, pacing: GitHu
     retry,
     throttling,
   );
+}
+
+/** The GitHub API as the action uses it, backed by Octokit with GitHub's retry and rate-limit rules. */
+export function createGitHubClient(token: string, baseUrl: string, pacing: GitHubPacing, log: ClientLog): GitHubApi {
+  const octokit = createOctokit(token, baseUrl, pacing, log);
+  return {
+    request: (route, params) => octokit.request(route, params),
+    paginate: { iterator: (route, params) => octokit.paginate.iterator(route, params) },
+  };
 }

@@ -2,9 +2,9 @@ import * as core from '@actions/core';
 import { type AwsClients, type AwsTimeouts, SHIPPED_AWS_TIMEOUTS, createAwsClients } from './aws.js';
 import { type Clock, systemClock } from './clock.js';
 import { errorMessage } from './errors.js';
-import { type GitHubClient, type GitHubPacing, SHIPPED_PACING, createGitHubClient } from './github.js';
+import { type GitHubApi, lazyGitHub } from './github-api.js';
 import { type Inputs, readInputs } from './inputs.js';
-import { WritePacer } from './pacer.js';
+import { type GitHubPacing, SHIPPED_PACING, WritePacer } from './pacer.js';
 import { setOutputs, writeSummary } from './report.js';
 import { type ActionsIO, type RotationResult, rotate } from './rotate.js';
 
@@ -17,7 +17,7 @@ export interface RunDeps {
   pacing: GitHubPacing;
   awsTimeouts: AwsTimeouts;
   makeAws: (region: string, timeouts: AwsTimeouts) => AwsClients;
-  makeGitHub: (token: string, baseUrl: string, pacing: GitHubPacing, io: ActionsIO) => GitHubClient;
+  makeGitHub: (token: string, baseUrl: string, pacing: GitHubPacing, io: ActionsIO) => GitHubApi;
 }
 
 export const coreIO: ActionsIO = {
@@ -37,7 +37,9 @@ function defaults(): RunDeps {
     pacing: SHIPPED_PACING,
     awsTimeouts: SHIPPED_AWS_TIMEOUTS,
     makeAws: createAwsClients,
-    makeGitHub: createGitHubClient,
+    // Octokit loads on the first GitHub request, not at start-up.
+    makeGitHub: (token, baseUrl, pacing, io) =>
+      lazyGitHub(async () => (await import('./github.js')).createGitHubClient(token, baseUrl, pacing, io)),
   };
 }
 

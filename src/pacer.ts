@@ -1,5 +1,33 @@
 import type { Clock } from './clock.js';
 
+/** How the client paces and bounds requests. The shipped values follow GitHub's guidance for REST API clients. */
+export interface GitHubPacing {
+  /**
+   * Mutating requests go out one per this interval on average (GitHub: about one second between mutating
+   * requests), a destination's two secrets back to back (see WritePacer).
+   */
+  writeIntervalMs: number;
+  /** Unit of retry-after and of the retry plugin's backoff (1, 4, 9 × this). */
+  retryAfterBaseMs: number;
+  /** Abandon a request that has not answered after this long (then it is retried like a 5xx). */
+  requestTimeoutMs: number;
+  /** Retries of a 5xx / timed-out request, and of a secondary rate limit. */
+  retries: number;
+  /** Longest rate-limit wait (retry-after or primary reset) the run accepts before failing. */
+  maxRateLimitWaitSeconds: number;
+  /** Concurrent reads during preflight. */
+  readConcurrency: number;
+}
+
+export const SHIPPED_PACING: GitHubPacing = {
+  writeIntervalMs: 1000,
+  retryAfterBaseMs: 1000,
+  requestTimeoutMs: 30_000,
+  retries: 3,
+  maxRateLimitWaitSeconds: 300,
+  readConcurrency: 8,
+};
+
 /**
  * Paces mutating requests to GitHub: one write per `intervalMs` on average (GitHub's guidance for REST clients is
  * about a second between mutating requests), with bursts of up to `burst` writes, so the two secrets of one

@@ -17,8 +17,8 @@ import {
 } from './aws.js';
 import { type Destination, destinationsFrom, label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
-import type { GitHubClient, GitHubPacing } from './github.js';
-import type { WritePacer } from './pacer.js';
+import type { GitHubApi } from './github-api.js';
+import type { GitHubPacing, WritePacer } from './pacer.js';
 import type { Inputs } from './inputs.js';
 import { type AccessKey, type Plan, plan as decide } from './plan.js';
 import { type Prepared, createMissingEnvironments, preflight } from './preflight.js';
@@ -36,7 +36,7 @@ export interface ActionsIO {
 export interface RotateContext {
   inputs: Inputs;
   aws: AwsClients;
-  gh: GitHubClient;
+  gh: GitHubApi;
   clock: Clock;
   io: ActionsIO;
   pacing: GitHubPacing;

@@ -1,5 +1,5 @@
 import { ActionError, errorMessage } from './errors.js';
-import type { GitHubClient } from './github.js';
+import type { GitHubApi } from './github-api.js';
 import { type Destination, isOrganization, label, secretsPath, writePermission } from './destinations.js';
 import { seal } from './sealing.js';
 
@@ -50,14 +50,14 @@ export function gitHubError(doing: string, where: string, err: unknown, permissi
 }
 
 /** Read the destination's public key (one per scope). */
-export async function getPublicKey(gh: GitHubClient, d: Destination): Promise<PublicKey> {
+export async function getPublicKey(gh: GitHubApi, d: Destination): Promise<PublicKey> {
   const res = await gh.request(`GET ${secretsPath(d)}/public-key`);
   const data = res.data as { key_id: string; key: string };
   return { keyId: String(data.key_id), key: data.key };
 }
 
 /** Names of the secrets the destination holds (upper case, as GitHub stores them). */
-export async function listSecretNames(gh: GitHubClient, d: Destination): Promise<Set<string>> {
+export async function listSecretNames(gh: GitHubApi, d: Destination): Promise<Set<string>> {
   const names = new Set<string>();
   for (let page = 1; ; page++) {
     const res = await gh.request(`GET ${secretsPath(d)}`, { per_page: 100, page });
@@ -69,7 +69,7 @@ export async function listSecretNames(gh: GitHubClient, d: Destination): Promise
 
 /** Seal `value` with the destination's key and write it as secret `name`. */
 export async function writeSecret(
-  gh: GitHubClient,
+  gh: GitHubApi,
   d: Destination,
   key: PublicKey,
   name: string,
@@ -89,7 +89,7 @@ export async function writeSecret(
 }
 
 /** GET /repos/{owner}/{repo}/environments/{name}: does the environment exist? */
-export async function environmentExists(gh: GitHubClient, owner: string, repo: string, environment: string): Promise<boolean> {
+export async function environmentExists(gh: GitHubApi, owner: string, repo: string, environment: string): Promise<boolean> {
   try {
     await gh.request(
       `GET /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/environments/${encodeURIComponent(environment)}`,
@@ -101,7 +101,7 @@ export async function environmentExists(gh: GitHubClient, owner: string, repo: s
   }
 }
 
-export async function repositoryExists(gh: GitHubClient, owner: string, repo: string): Promise<boolean> {
+export async function repositoryExists(gh: GitHubApi, owner: string, repo: string): Promise<boolean> {
   try {
     await gh.request(`GET /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`);
     return true;
@@ -111,7 +111,7 @@ export async function repositoryExists(gh: GitHubClient, owner: string, repo: st
   }
 }
 
-export async function createEnvironment(gh: GitHubClient, owner: string, repo: string, environment: string): Promise<void> {
+export async function createEnvironment(gh: GitHubApi, owner: string, repo: string, environment: string): Promise<void> {
   try {
     await gh.request(
       `PUT /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/environments/${encodeURIComponent(environment)}`,
@@ -130,7 +130,7 @@ export async function createEnvironment(gh: GitHubClient, owner: string, repo: s
  * Resolve bare repository names in `org` to ids, listing the organization's repositories page by page and stopping
  * once every name is found.
  */
-export async function resolveRepositoryIds(gh: GitHubClient, org: string, names: string[]): Promise<number[]> {
+export async function resolveRepositoryIds(gh: GitHubApi, org: string, names: string[]): Promise<number[]> {
   const wanted = new Map(names.map((n) => [n.toLowerCase(), n]));
   const found = new Map<string, number>();
   try {

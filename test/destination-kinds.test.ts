@@ -1,7 +1,7 @@
 /** Every secret destination kind, at organization scale (issue: org and Dependabot secrets, environments, fan-out). */
 import { describe, expect, it } from '@jest/globals';
 import { systemClock } from '../src/clock.js';
-import { SHIPPED_PACING } from '../src/github.js';
+import { SHIPPED_PACING } from '../src/pacer.js';
 import { forbidden, serverError } from './support/github-standin.js';
 import { type Scope } from './support/github-standin.js';
 import {
