@@ -267,6 +267,8 @@ describe('workflows of this repository', () => {
     const text = runs(wf('check-dist.yml'));
     expect(text).toContain('npm run package');
     expect(text).toMatch(/git diff --exit-code\b.*\bdist\//);
+    // ncc splits the bundle into chunks: a new, untracked chunk must fail the check too.
+    expect(text).toMatch(/git status --porcelain -- dist\//);
   });
 
   it('e2e.yml runs the action with uses: ./ in dry-run mode', () => {
