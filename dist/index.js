@@ -64507,6 +64507,10 @@ function defaults() {
 /** The action: read inputs, rotate, report. Fails the step with one line on any error. */
 async function run(overrides = {}) {
     const deps = { ...defaults(), ...overrides };
+    // Mask first: before validation, so no message can ever carry the token.
+    const token = deps.readInput('github-token').trim();
+    if (token)
+        core_setSecret(token);
     let inputs;
     try {
         inputs = readInputs(deps.readInput, deps.env);
@@ -64515,7 +64519,6 @@ async function run(overrides = {}) {
         setFailed(errorMessage(err));
         return undefined;
     }
-    core_setSecret(inputs.githubToken);
     const baseUrl = deps.env.GITHUB_API_URL || 'https://api.github.com';
     const result = await rotate({
         inputs,

@@ -46,6 +46,9 @@ function defaults(): RunDeps {
 /** The action: read inputs, rotate, report. Fails the step with one line on any error. */
 export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationResult | undefined> {
   const deps = { ...defaults(), ...overrides };
+  // Mask first: before validation, so no message can ever carry the token.
+  const token = deps.readInput('github-token').trim();
+  if (token) core.setSecret(token);
   let inputs: Inputs;
   try {
     inputs = readInputs(deps.readInput, deps.env);
@@ -53,7 +56,6 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
     core.setFailed(errorMessage(err));
     return undefined;
   }
-  core.setSecret(inputs.githubToken);
   const baseUrl = deps.env.GITHUB_API_URL || 'https://api.github.com';
   const result = await rotate({
     inputs,

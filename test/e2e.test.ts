@@ -78,6 +78,7 @@ describe('dist/index.js on Node 24', () => {
     });
     expect(run.code).toBe(1);
     expect(run.errors).toEqual(["::error::repositories: 'not-a-repo' is not owner/name"]);
+    expect(run.masked).toEqual(['test-token']); // masked before validation
     expect(gh.requests).toEqual([]);
   });
 
