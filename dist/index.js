@@ -63923,10 +63923,12 @@ async function writeSecret(gh, d, key, name, value, selectedRepositoryIds) {
         throw gitHubError(`writing ${name} to`, label(d), err, writePermission(d));
     }
 }
-/** GET /repos/{owner}/{repo}/environments/{name}: does the environment exist? */
-async function environmentExists(gh, owner, repo, environment) {
+const repoPath = (owner, repo) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
+const environmentPath = (owner, repo, environment) => `${repoPath(owner, repo)}/environments/${encodeURIComponent(environment)}`;
+/** GET `path`: true when it answers, false on 404; any other failure is thrown. */
+async function found(gh, path) {
     try {
-        await gh.request(`GET /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/environments/${encodeURIComponent(environment)}`);
+        await gh.request(`GET ${path}`);
         return true;
     }
     catch (err) {
@@ -63935,20 +63937,15 @@ async function environmentExists(gh, owner, repo, environment) {
         throw err;
     }
 }
-async function repositoryExists(gh, owner, repo) {
-    try {
-        await gh.request(`GET /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`);
-        return true;
-    }
-    catch (err) {
-        if (statusOf(err) === 404)
-            return false;
-        throw err;
-    }
+function environmentExists(gh, owner, repo, environment) {
+    return found(gh, environmentPath(owner, repo, environment));
+}
+function repositoryExists(gh, owner, repo) {
+    return found(gh, repoPath(owner, repo));
 }
 async function createEnvironment(gh, owner, repo, environment) {
     try {
-        await gh.request(`PUT /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/environments/${encodeURIComponent(environment)}`);
+        await gh.request(`PUT ${environmentPath(owner, repo, environment)}`);
     }
     catch (err) {
         throw gitHubError(`creating environment '${environment}' in`, `${owner}/${repo}`, err, "repository permission 'Administration: write' (classic PAT: repo scope)");

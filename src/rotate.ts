@@ -20,7 +20,7 @@ import { ActionError, errorMessage } from './errors.js';
 import type { GitHubApi } from './github-api.js';
 import type { GitHubPacing, WritePacer } from './pacer.js';
 import type { Inputs } from './inputs.js';
-import { type AccessKey, type Plan, plan as decide } from './plan.js';
+import { type Plan, plan as decide } from './plan.js';
 import { type Prepared, createMissingEnvironments, preflight } from './preflight.js';
 import { writeSecret } from './secrets.js';
 
@@ -493,5 +493,3 @@ async function retirePrevious(ctx: RotateContext, p: Plan, user: string, result:
     );
   }
 }
-
-export type { AccessKey };

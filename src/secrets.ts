@@ -88,12 +88,14 @@ export async function writeSecret(
   }
 }
 
-/** GET /repos/{owner}/{repo}/environments/{name}: does the environment exist? */
-export async function environmentExists(gh: GitHubApi, owner: string, repo: string, environment: string): Promise<boolean> {
+const repoPath = (owner: string, repo: string) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
+const environmentPath = (owner: string, repo: string, environment: string) =>
+  `${repoPath(owner, repo)}/environments/${encodeURIComponent(environment)}`;
+
+/** GET `path`: true when it answers, false on 404; any other failure is thrown. */
+async function found(gh: GitHubApi, path: string): Promise<boolean> {
   try {
-    await gh.request(
-      `GET /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/environments/${encodeURIComponent(environment)}`,
-    );
+    await gh.request(`GET ${path}`);
     return true;
   } catch (err) {
     if (statusOf(err) === 404) return false;
@@ -101,21 +103,17 @@ export async function environmentExists(gh: GitHubApi, owner: string, repo: stri
   }
 }
 
-export async function repositoryExists(gh: GitHubApi, owner: string, repo: string): Promise<boolean> {
-  try {
-    await gh.request(`GET /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`);
-    return true;
-  } catch (err) {
-    if (statusOf(err) === 404) return false;
-    throw err;
-  }
+export function environmentExists(gh: GitHubApi, owner: string, repo: string, environment: string): Promise<boolean> {
+  return found(gh, environmentPath(owner, repo, environment));
+}
+
+export function repositoryExists(gh: GitHubApi, owner: string, repo: string): Promise<boolean> {
+  return found(gh, repoPath(owner, repo));
 }
 
 export async function createEnvironment(gh: GitHubApi, owner: string, repo: string, environment: string): Promise<void> {
   try {
-    await gh.request(
-      `PUT /repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/environments/${encodeURIComponent(environment)}`,
-    );
+    await gh.request(`PUT ${environmentPath(owner, repo, environment)}`);
   } catch (err) {
     throw gitHubError(
       `creating environment '${environment}' in`,
