@@ -23,8 +23,12 @@
  *  - sts:GetCallerIdentity is always allowed (same as AWS).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
+import { fileURLToPath } from 'node:url';
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,
@@ -61,18 +65,53 @@ export interface Creds {
   secretAccessKey: string;
 }
 
-const MISSING =
-  "moto_server is not installed: integration tests need it — pip install 'moto[server]'";
+const MISSING = [
+  'moto_server is not installed: the integration tests and the demo need it (IAM/STS emulator).',
+  "Install it with:  pip install 'moto[server]'",
+  "or, where pip refuses (\"externally-managed-environment\": Debian 12, Ubuntu 23.04+, Homebrew), in this repository:",
+  "  python3 -m venv .venv && .venv/bin/pip install 'moto[server]'   (found in ./.venv/bin without activating it)",
+  "or:  pipx install 'moto[server]'",
+].join('\n');
 
-let available: boolean | undefined;
-
-/** Is `moto_server` on PATH and runnable? (cached) */
-export function motoAvailable(): boolean {
-  if (available === undefined) {
-    const r = spawnSync('moto_server', ['--help'], { stdio: 'ignore', timeout: 30_000 });
-    available = !r.error && r.status === 0;
+/** The repository root: the nearest folder above this file with a package.json (also from .build/test/support). */
+function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
   }
-  return available;
+}
+
+/** Does `command --help` run? */
+function runs(command: string): boolean {
+  const r = spawnSync(command, ['--help'], { stdio: 'ignore', timeout: 30_000 });
+  return !r.error && r.status === 0;
+}
+
+let executable: string | null | undefined;
+
+/**
+ * The moto_server to run, resolved once: `moto_server` on PATH, else the repository's `.venv/bin/moto_server`
+ * (a virtualenv that need not be activated), else pipx's `~/.local/bin/moto_server`. null when none runs.
+ */
+export function motoServerPath(): string | null {
+  if (executable === undefined) {
+    const root = repositoryRoot();
+    const candidates = [
+      'moto_server',
+      ...new Set([join(root, '.venv', 'bin', 'moto_server'), resolve('.venv', 'bin', 'moto_server')]),
+      join(homedir(), '.local', 'bin', 'moto_server'),
+    ];
+    executable = candidates.find((c) => (c === 'moto_server' || existsSync(c)) && runs(c)) ?? null;
+  }
+  return executable;
+}
+
+/** Is moto_server runnable (on PATH, in ./.venv/bin or in ~/.local/bin)? (cached) */
+export function motoAvailable(): boolean {
+  return motoServerPath() !== null;
 }
 
 /** Throws (never skips) when moto_server is missing: tests must not pass silently without it. */
@@ -123,7 +162,7 @@ function freePort(): Promise<number> {
  */
 const WRAPPER = [
   'exec 3<&0',
-  'moto_server -H 127.0.0.1 -p "$1" </dev/null &',
+  '"$2" -H 127.0.0.1 -p "$1" </dev/null &',
   'm=$!',
   '( cat <&3 >/dev/null; kill "$m" 2>/dev/null ) &',
   'wait "$m"',
@@ -154,7 +193,9 @@ async function startOnce(opts: MotoOptions): Promise<Moto> {
   };
   if (opts.awsManagedPolicies) env.MOTO_IAM_LOAD_MANAGED_POLICIES = 'true';
 
-  const child = spawn('sh', ['-c', WRAPPER, 'moto-wrapper', String(port)], {
+  const command = motoServerPath();
+  if (command === null) throw new Error(MISSING);
+  const child = spawn('sh', ['-c', WRAPPER, 'moto-wrapper', String(port), command], {
     detached: true, // own process group, so stop() can kill all of it
     stdio: ['pipe', 'pipe', 'pipe'],
     env,
@@ -202,7 +243,7 @@ async function startOnce(opts: MotoOptions): Promise<Moto> {
   return { endpoint, port, stop };
 }
 
-/** Spawn `moto_server -H 127.0.0.1 -p <free port>` and wait until it answers. */
+/** Spawn `moto_server -H 127.0.0.1 -p <free port>` (see motoServerPath) and wait until it answers. */
 export async function startMoto(opts: MotoOptions = {}): Promise<Moto> {
   requireMoto();
   let last: unknown;
