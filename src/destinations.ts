@@ -4,9 +4,9 @@ import type { Inputs, Visibility } from './inputs.js';
 export type Destination =
   | { kind: 'repository'; owner: string; repo: string }
   | { kind: 'environment'; owner: string; repo: string; environment: string }
-  | { kind: 'organization'; org: string; visibility: Visibility; selectedRepositories: string[] }
+  | { kind: 'organization'; org: string; visibility: Visibility | undefined; selectedRepositories: string[] }
   | { kind: 'dependabot-repository'; owner: string; repo: string }
-  | { kind: 'dependabot-organization'; org: string; visibility: Visibility; selectedRepositories: string[] };
+  | { kind: 'dependabot-organization'; org: string; visibility: Visibility | undefined; selectedRepositories: string[] };
 
 export type DestinationKind = Destination['kind'];
 
@@ -83,8 +83,11 @@ export function writePermission(d: Destination): string {
   }
 }
 
-/** JSON-friendly description for the `destinations` output. */
-export function describe(d: Destination): Record<string, unknown> {
+/**
+ * JSON-friendly description for the `destinations` output. `visibility`: how the secrets were really written (an
+ * empty organization-visibility keeps each existing secret's), when known.
+ */
+export function describe(d: Destination, visibility: Visibility | undefined = undefined): Record<string, unknown> {
   switch (d.kind) {
     case 'repository':
     case 'dependabot-repository':
@@ -96,7 +99,7 @@ export function describe(d: Destination): Record<string, unknown> {
       return {
         kind: d.kind,
         organization: d.org,
-        visibility: d.visibility,
+        visibility: visibility ?? d.visibility ?? 'private',
         ...(d.visibility === 'selected' ? { selectedRepositories: d.selectedRepositories } : {}),
       };
   }

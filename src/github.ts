@@ -3,8 +3,11 @@ import { defaults } from '@actions/github/lib/utils';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck/light.js';
+import type { Cancellation } from './cancel.js';
+import { type Clock, systemClock } from './clock.js';
 import type { GitHubApi } from './github-api.js';
 import type { GitHubPacing } from './pacer.js';
+import { rateLimitOf } from './secrets.js';
 
 type Octokit = ReturnType<typeof getOctokit>;
 
@@ -29,31 +32,23 @@ export function fetchWithTimeout(base: Fetch, timeoutMs: number): Fetch {
 }
 
 /** Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3). */
-export function createOctokit(token: string, baseUrl: string, pacing: GitHubPacing, log: ClientLog): Octokit {
+export function createOctokit(token: string, baseUrl: string, pacing: GitHubPacing): Octokit {
   const baseFetch = (defaults.request?.fetch ?? fetch) as Fetch;
-  const onLimit = (kind: string) => (retryAfter: number, options: { method?: string; url?: string }, _o: unknown, retryCount: number) => {
-    const what = `${options.method ?? ''} ${options.url ?? ''}`.trim();
-    if (retryCount >= pacing.retries || retryAfter > pacing.maxRateLimitWaitSeconds) {
-      log.warning(`GitHub ${kind} rate limit on ${what}: giving up (retry-after ${retryAfter} s, attempt ${retryCount + 1})`);
-      return false;
-    }
-    log.warning(`GitHub ${kind} rate limit on ${what}: retrying after ${retryAfter} s`);
-    return true;
-  };
   return getOctokit(
     token,
     {
       baseUrl: baseUrl.replace(/\/+$/, ''),
       request: { fetch: fetchWithTimeout(baseFetch, pacing.requestTimeoutMs) },
       headers: { 'x-github-api-version': '2022-11-28' },
-      retry: { retries: pacing.retries, retryAfterBaseValue: pacing.retryAfterBaseMs },
+      // Rate limits (403/429) are waited out by withRateLimits, under the run's budget: never retried here.
+      retry: { retries: pacing.retries, retryAfterBaseValue: pacing.retryAfterBaseMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
       throttle: {
         retryAfterBaseValue: pacing.retryAfterBaseMs,
         fallbackSecondaryRateRetryAfter: 60,
         // Writes are serialized here and paced by WritePacer, which keeps a destination's two secrets together.
         write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
-        onRateLimit: onLimit('primary'),
-        onSecondaryRateLimit: onLimit('secondary'),
+        onRateLimit: () => false,
+        onSecondaryRateLimit: () => false,
       },
     },
     retry,
@@ -61,11 +56,65 @@ export function createOctokit(token: string, baseUrl: string, pacing: GitHubPaci
   );
 }
 
-/** The GitHub API as the action uses it, backed by Octokit with GitHub's retry and rate-limit rules. */
-export function createGitHubClient(token: string, baseUrl: string, pacing: GitHubPacing, log: ClientLog): GitHubApi {
-  const octokit = createOctokit(token, baseUrl, pacing, log);
+/** What the rate-limit waits need: the clock to sleep on, and the run's cancel request (a wait ends on cancel). */
+export interface RateLimitControl {
+  clock: Clock;
+  cancel?: Cancellation;
+}
+
+/**
+ * Wait out GitHub's rate-limit answers (retry-after, or the primary limit's reset), each wait at most
+ * `maxRateLimitWaitSeconds` and all of them together at most `rateLimitBudgetSeconds`, so a persistently limited run
+ * (restores included) stops in bounded time instead of waiting for hours. A cancel ends the wait: the request is
+ * tried once more, then given up.
+ */
+export function withRateLimits(api: GitHubApi, pacing: GitHubPacing, log: ClientLog, control: RateLimitControl): GitHubApi {
+  let spent = 0;
+  const giveUp = (err: unknown, why: string): never => {
+    Object.assign(err as object, { rateLimitGaveUp: why });
+    throw err;
+  };
   return {
+    paginate: api.paginate,
+    request: async (route, params) => {
+      for (let waited = false; ; ) {
+        try {
+          return await api.request(route, params);
+        } catch (err) {
+          const limit = rateLimitOf(err);
+          if (!limit) throw err;
+          const left = pacing.rateLimitBudgetSeconds - spent;
+          if (waited && control.cancel?.requested) giveUp(err, 'the run was cancelled during the wait');
+          if (limit.waitSeconds > pacing.maxRateLimitWaitSeconds) {
+            giveUp(err, `retry-after ${limit.waitSeconds} s is longer than the ${pacing.maxRateLimitWaitSeconds} s the run waits at most`);
+          }
+          if (limit.waitSeconds > left) {
+            giveUp(err, `the run's rate-limit budget is spent (waited ${spent} of ${pacing.rateLimitBudgetSeconds} s; ${limit.waitSeconds} s more asked)`);
+          }
+          if (control.cancel?.requested) giveUp(err, 'the run is being cancelled');
+          log.warning(`GitHub ${limit.kind} rate limit on ${route}: waiting ${limit.waitSeconds} s (rate-limit budget left: ${left} s)`);
+          spent += limit.waitSeconds;
+          const ms = limit.waitSeconds * pacing.retryAfterBaseMs;
+          await (control.cancel ? control.cancel.sleep(control.clock, ms) : control.clock.sleep(ms));
+          waited = true;
+        }
+      }
+    },
+  };
+}
+
+/** The GitHub API as the action uses it, backed by Octokit with GitHub's retry and rate-limit rules. */
+export function createGitHubClient(
+  token: string,
+  baseUrl: string,
+  pacing: GitHubPacing,
+  log: ClientLog,
+  control: RateLimitControl = { clock: systemClock },
+): GitHubApi {
+  const octokit = createOctokit(token, baseUrl, pacing);
+  const api: GitHubApi = {
     request: (route, params) => octokit.request(route, params),
     paginate: { iterator: (route, params) => octokit.paginate.iterator(route, params) },
   };
+  return withRateLimits(api, pacing, log, control);
 }

@@ -1,12 +1,15 @@
 import * as core from '@actions/core';
 import { type AwsClients, type AwsTimeouts, SHIPPED_AWS_TIMEOUTS, createAwsClients } from './aws.js';
+import { Cancellation } from './cancel.js';
 import { type Clock, systemClock } from './clock.js';
-import { errorMessage } from './errors.js';
+import { type ActionsIO, type LeaseSettings, SHIPPED_LEASE, runIdentity } from './context.js';
+import { ActionError, errorMessage } from './errors.js';
 import { type GitHubApi, lazyGitHub } from './github-api.js';
+import type { RateLimitControl } from './github.js';
 import { type Inputs, readInputs } from './inputs.js';
 import { type GitHubPacing, SHIPPED_PACING, WritePacer } from './pacer.js';
 import { setOutputs, writeSummary } from './report.js';
-import { type ActionsIO, type RotationResult, rotate } from './rotate.js';
+import { type RotationResult, refresh, rotate } from './rotate.js';
 
 /** Everything run() talks to; tests replace parts of it. */
 export interface RunDeps {
@@ -15,18 +18,40 @@ export interface RunDeps {
   io: ActionsIO;
   clock: Clock;
   pacing: GitHubPacing;
+  lease: LeaseSettings;
   awsTimeouts: AwsTimeouts;
   makeAws: (region: string, timeouts: AwsTimeouts) => AwsClients;
-  makeGitHub: (token: string, baseUrl: string, pacing: GitHubPacing, io: ActionsIO) => GitHubApi;
+  makeGitHub: (token: string, baseUrl: string, pacing: GitHubPacing, io: ActionsIO, control: RateLimitControl) => GitHubApi;
+  cancel: Cancellation;
+  /** Install the runner's cancel signals (SIGINT, then SIGTERM); returns a function that removes them. */
+  onCancelSignals: (handler: (signal: string) => void) => () => void;
+  /** After a cancel signal, how long the run may take to clean up before it reports and exits on its own. */
+  hardStopMs: number;
+  exit: (code: number) => void;
 }
 
+/** Text a server or an input supplied can hold CR/LF: one line per message, so nothing can start a workflow command. */
+const flat = (m: string) => m.replace(/[\r\n]+/g, ' ');
+
 export const coreIO: ActionsIO = {
-  info: (m) => core.info(m),
-  warning: (m) => core.warning(m),
+  info: (m) => core.info(flat(m)),
+  warning: (m) => core.warning(flat(m)),
   setSecret: (v) => core.setSecret(v),
   exportVariable: (n, v) => core.exportVariable(n, v),
-  group: (name, fn) => core.group(name, fn),
+  group: (name, fn) => core.group(flat(name), fn),
 };
+
+function processSignals(handler: (signal: string) => void): () => void {
+  const on = (signal: NodeJS.Signals) => () => handler(signal);
+  const int = on('SIGINT');
+  const term = on('SIGTERM');
+  process.on('SIGINT', int);
+  process.on('SIGTERM', term);
+  return () => {
+    process.off('SIGINT', int);
+    process.off('SIGTERM', term);
+  };
+}
 
 function defaults(): RunDeps {
   return {
@@ -35,12 +60,29 @@ function defaults(): RunDeps {
     io: coreIO,
     clock: systemClock,
     pacing: SHIPPED_PACING,
+    lease: SHIPPED_LEASE,
     awsTimeouts: SHIPPED_AWS_TIMEOUTS,
     makeAws: createAwsClients,
     // Octokit loads on the first GitHub request, not at start-up.
-    makeGitHub: (token, baseUrl, pacing, io) =>
-      lazyGitHub(async () => (await import('./github.js')).createGitHubClient(token, baseUrl, pacing, io)),
+    makeGitHub: (token, baseUrl, pacing, io, control) =>
+      lazyGitHub(async () => (await import('./github.js')).createGitHubClient(token, baseUrl, pacing, io, control)),
+    cancel: new Cancellation(),
+    onCancelSignals: processSignals,
+    // The runner sends SIGTERM 7.5 s after SIGINT and SIGKILL 2.5 s later: report and exit well before.
+    hardStopMs: 6_000,
+    exit: (code) => process.exit(code),
   };
+}
+
+/** Outputs, summary and the error line: what the run tells the workflow. */
+async function report(result: RotationResult, inputs: Inputs): Promise<void> {
+  setOutputs(result, inputs);
+  try {
+    await writeSummary(result);
+  } catch (err) {
+    core.warning(`could not write the job summary: ${errorMessage(err)}`);
+  }
+  if (result.error) core.setFailed(result.error.message);
 }
 
 /** The action: read inputs, rotate, report. Fails the step with one line on any error. */
@@ -57,21 +99,48 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
     return undefined;
   }
   const baseUrl = deps.env.GITHUB_API_URL || 'https://api.github.com';
-  const result = await rotate({
-    inputs,
-    aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts),
-    gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io),
-    clock: deps.clock,
-    io: deps.io,
-    pacing: deps.pacing,
-    pacer: new WritePacer(deps.clock, deps.pacing.writeIntervalMs),
+  let live: RotationResult | undefined;
+  let hardStop: ReturnType<typeof setTimeout> | undefined;
+  const removeSignals = deps.onCancelSignals((signal) => {
+    if (deps.cancel.requested) return;
+    deps.io.warning(`${signal} received: cancelling — no new step starts; the destinations are left holding working keys`);
+    deps.cancel.cancel(signal);
+    // If cleaning up takes too long, say what is known from the journal and exit before the runner kills us.
+    hardStop = setTimeout(() => {
+      void (async () => {
+        if (live) {
+          refresh(live);
+          live.cancelled = true;
+          live.error ??= new ActionError(
+            `the run was cancelled (${signal}) and could not finish cleaning up in time: see the summary for where each destination stands`,
+          );
+          await report(live, inputs);
+        }
+        deps.exit(1);
+      })();
+    }, deps.hardStopMs);
+    hardStop.unref?.();
   });
-  setOutputs(result, inputs);
   try {
-    await writeSummary(result);
-  } catch (err) {
-    core.warning(`could not write the job summary: ${errorMessage(err)}`);
+    const result = await rotate(
+      {
+        inputs,
+        aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts),
+        gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }),
+        clock: deps.clock,
+        io: deps.io,
+        pacing: deps.pacing,
+        pacer: new WritePacer(deps.clock, deps.pacing.writeIntervalMs),
+        lease: deps.lease,
+        run: runIdentity(deps.env),
+        cancel: deps.cancel,
+      },
+      (r) => (live = r),
+    );
+    await report(result, inputs);
+    return result;
+  } finally {
+    if (hardStop) clearTimeout(hardStop);
+    removeSignals();
   }
-  if (result.error) core.setFailed(result.error.message);
-  return result;
 }

@@ -13,8 +13,10 @@ export interface GitHubPacing {
   requestTimeoutMs: number;
   /** Retries of a 5xx / timed-out request, and of a secondary rate limit. */
   retries: number;
-  /** Longest rate-limit wait (retry-after or primary reset) the run accepts before failing. */
+  /** Longest single rate-limit wait (retry-after or primary reset) the run accepts before failing. */
   maxRateLimitWaitSeconds: number;
+  /** All rate-limit waits of one run together, restores included: past this the run stops safely. */
+  rateLimitBudgetSeconds: number;
   /** Concurrent reads during preflight. */
   readConcurrency: number;
 }
@@ -25,6 +27,7 @@ export const SHIPPED_PACING: GitHubPacing = {
   requestTimeoutMs: 30_000,
   retries: 3,
   maxRateLimitWaitSeconds: 300,
+  rateLimitBudgetSeconds: 900,
   readConcurrency: 8,
 };
 

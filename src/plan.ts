@@ -1,10 +1,21 @@
 import { ActionError } from './errors.js';
 import type { KeyLimitMode, PreviousKeyMode } from './inputs.js';
+import type { HeldBefore } from './journal.js';
 
 export interface AccessKey {
   id: string;
   status: 'Active' | 'Inactive';
   created: Date;
+}
+
+/** What preflight learned about one destination, as the plan needs it. */
+export interface DestinationState {
+  label: string;
+  /** Does not exist yet and will be created. */
+  create: boolean;
+  held: HeldBefore;
+  /** When the older of its two secrets was written (both held). */
+  oldestUpdate: number | undefined;
 }
 
 export interface PlanInput {
@@ -15,10 +26,9 @@ export interface PlanInput {
   maxAgeDays: number;
   keyLimit: KeyLimitMode;
   previousKey: PreviousKeyMode;
-  /** Labels of destinations lacking either secret (known only when max-age-days > 0). */
-  missingSecrets: string[];
-  /** Labels of destinations that do not exist yet and will be created. */
-  toCreate: string[];
+  destinations: DestinationState[];
+  /** Keys handed over to a successor and waiting to be retired (retire-after-hours): not a split state. */
+  pending: string[];
   now: number;
 }
 
@@ -28,8 +38,15 @@ export type Plan =
       action: 'rotate';
       reason: string;
       current: AccessKey | undefined;
+      /**
+       * Self-rotation with a second Active key: write the caller's pair to every destination first, then delete this
+       * key (nobody holds it then), so the split state ends without an outage.
+       */
+      converge: AccessKey | undefined;
       /** Deleted before the new key is created, to stay within IAM's two keys. */
       makeRoom: AccessKey | undefined;
+      /** makeRoom is an Active key that destinations may hold (explicit key-limit: delete-oldest, rotator mode). */
+      makeRoomBreaks: boolean;
       /** Handled per `previousKey` once every destination holds the new key. */
       previous: AccessKey[];
       previousKey: PreviousKeyMode;
@@ -51,39 +68,61 @@ export function currentKey(keys: AccessKey[], callerKeyId: string | undefined): 
   return keys.filter((k) => k.status === 'Active').sort(byAge).at(-1);
 }
 
-function chooseRoom(input: PlanInput): AccessKey | undefined {
+interface Room {
+  converge?: AccessKey;
+  makeRoom?: AccessKey;
+  breaks: boolean;
+}
+
+function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   const { keys, keyLimit, userName, callerKeyId } = input;
-  if (keys.length < IAM_KEY_LIMIT) return undefined;
+  if (keys.length < IAM_KEY_LIMIT) return { breaks: false };
   const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
-  const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
   if (keyLimit === 'fail') {
     throw new ActionError(
       `IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
         `delete one, or set key-limit: delete-inactive or delete-oldest. Nothing was changed.`,
     );
   }
-  if (inactive.length > 0) return inactive[0];
+  const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
+  if (inactive.length > 0) return { makeRoom: inactive[0], breaks: false };
+  const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
+  // Self-rotation: the caller's pair is known, so every destination can be given it before the other key goes.
+  if (callerKeyId !== undefined && other !== undefined) return { converge: other, breaks: false };
   if (keyLimit === 'delete-inactive') {
     throw new ActionError(
       `IAM user ${userName} already has ${keys.length} Active access keys (${list}) and key-limit is 'delete-inactive': ` +
-        `no Inactive key to delete. Deactivate or delete the key no destination uses, or set key-limit: delete-oldest. ` +
-        `Nothing was changed.`,
+        `no Inactive key to delete, and this run does not know which destinations hold which key. Delete or deactivate ` +
+        `the key no destination uses, or rerun with key-limit: delete-oldest, which deletes the oldest Active key ` +
+        `first: destinations that hold it stop working until this run rewrites them. Nothing was changed.`,
     );
   }
-  // delete-oldest: never the key this run authenticates with.
-  return keys.filter((k) => k.id !== callerKeyId).sort(byAge)[0];
+  // delete-oldest, rotator mode: explicitly asked for; holders of that key break until rewritten.
+  return { makeRoom: keys.slice().sort(byAge)[0], breaks: true };
 }
 
 /** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
 export function plan(input: PlanInput): Plan {
   const current = currentKey(input.keys, input.callerKeyId);
+  const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
+  const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
+  const stale = current
+    ? input.destinations
+        .filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < current.created.getTime())
+        .map((d) => d.label)
+    : [];
+  const split = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && !input.pending.includes(k.id));
   let reason: string;
-  if (input.toCreate.length > 0) {
-    reason = `new destination(s): ${input.toCreate.join(', ')}`;
-  } else if (input.missingSecrets.length > 0) {
-    reason = `destination(s) lack the secrets: ${input.missingSecrets.join(', ')}`;
+  if (toCreate.length > 0) {
+    reason = `new destination(s): ${toCreate.join(', ')}`;
+  } else if (missing.length > 0) {
+    reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
   } else if (current === undefined) {
     reason = `IAM user ${input.userName} has no active access key`;
+  } else if (split.length > 0) {
+    reason = `IAM user ${input.userName} has two Active keys (${current.id} and ${split.map((k) => k.id).join(', ')}): converge on one`;
+  } else if (stale.length > 0) {
+    reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
   } else if (input.maxAgeDays === 0) {
     reason = 'max-age-days is 0: always rotate';
   } else {
@@ -97,13 +136,15 @@ export function plan(input: PlanInput): Plan {
     }
     reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
   }
-  const makeRoom = chooseRoom(input);
+  const room = chooseRoom(input, current);
   return {
     action: 'rotate',
     reason,
     current,
-    makeRoom,
-    previous: input.keys.filter((k) => k !== makeRoom).sort(byAge),
+    converge: room.converge,
+    makeRoom: room.makeRoom,
+    makeRoomBreaks: room.breaks,
+    previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.converge).sort(byAge),
     previousKey: input.previousKey,
   };
 }

@@ -1,17 +1,28 @@
 import { type Destination, isOrganization, label, writePermission } from './destinations.js';
 import { ActionError } from './errors.js';
-import type { RotateContext } from './rotate.js';
+import type { RotateContext } from './context.js';
+import type { HeldBefore } from './journal.js';
+import type { Visibility } from './inputs.js';
 import {
   type PublicKey,
+  type SecretInfo,
+  type Sharing,
   createEnvironment,
   environmentExists,
   getPublicKey,
   gitHubError,
-  listSecretNames,
+  listSecrets,
   repositoryExists,
   resolveRepositoryIds,
+  selectedRepositories,
   statusOf,
 } from './secrets.js';
+
+/** How one organization secret will be shared when written, and who can read it. */
+export interface OrgSharing extends Sharing {
+  /** owner/name of the repositories that can read it with visibility 'selected' (lower case). */
+  selectedNames: string[];
+}
 
 /** A destination ready to be written: its own public key, and what preflight learned about it. */
 export interface Prepared {
@@ -19,9 +30,14 @@ export interface Prepared {
   publicKey: PublicKey;
   /** The environment does not exist yet and will be created (create-environments). */
   create: boolean;
-  /** Lacks either secret (checked only when max-age-days > 0). */
-  missingSecrets: boolean;
-  selectedRepositoryIds: number[] | undefined;
+  /** Which of the two secrets it held before the run. */
+  held: HeldBefore;
+  /** When the older of its two secrets was last written (both held), else undefined. */
+  oldestUpdate: number | undefined;
+  /** Organization destinations: how each of the two secrets is written ([id, secret]). */
+  sharing: [OrgSharing, OrgSharing] | undefined;
+  /** Organization destinations: visibility changes an explicit organization-visibility makes, to announce. */
+  visibilityChanges: string[];
 }
 
 const NO_KEY: PublicKey = { keyId: '', key: '' };
@@ -63,13 +79,44 @@ async function explainReadFailure(ctx: RotateContext, d: Destination, err: unkno
   return gitHubError('reading the public key of', label(d), err, writePermission(d));
 }
 
-async function prepare(ctx: RotateContext, d: Destination, selectedIds: Map<string, number[]>): Promise<Prepared> {
+/** The visibility each secret is written with: the input's, else the existing secret's, else 'private'. */
+async function sharingOf(
+  ctx: RotateContext,
+  d: Destination,
+  name: string,
+  existing: SecretInfo | undefined,
+  selected: { ids: number[]; names: string[] } | undefined,
+  changes: string[],
+): Promise<OrgSharing> {
+  const wanted = ctx.inputs.organizationVisibility;
+  const had = existing?.visibility;
+  const visibility: Visibility = wanted ?? had ?? 'private';
+  if (wanted !== undefined && had !== undefined && had !== wanted) changes.push(`${name} visibility changes from ${had} to ${wanted}`);
+  if (visibility !== 'selected') return { visibility, selectedRepositoryIds: [], selectedNames: [] };
+  if (wanted === 'selected' && selected) return { visibility, selectedRepositoryIds: selected.ids, selectedNames: selected.names };
+  const repos = await selectedRepositories(ctx.gh, d, name).catch((err: unknown) => {
+    throw gitHubError(`listing the repositories that can read ${name} in`, label(d), err, writePermission(d));
+  });
+  return {
+    visibility,
+    selectedRepositoryIds: repos.map((r) => r.id),
+    selectedNames: repos.map((r) => r.fullName.toLowerCase()),
+  };
+}
+
+async function prepare(
+  ctx: RotateContext,
+  d: Destination,
+  selected: Map<string, { ids: number[]; names: string[] }>,
+): Promise<Prepared> {
   const prepared: Prepared = {
     destination: d,
     publicKey: NO_KEY,
     create: false,
-    missingSecrets: false,
-    selectedRepositoryIds: isOrganization(d) ? selectedIds.get(d.org.toLowerCase()) : undefined,
+    held: 'none',
+    oldestUpdate: undefined,
+    sharing: undefined,
+    visibilityChanges: [],
   };
   try {
     prepared.publicKey = await getPublicKey(ctx.gh, d);
@@ -77,34 +124,44 @@ async function prepare(ctx: RotateContext, d: Destination, selectedIds: Map<stri
     const why = await explainReadFailure(ctx, d, err);
     if (why !== 'create') throw why;
     prepared.create = true;
-    prepared.missingSecrets = true;
     return prepared;
   }
-  if (ctx.inputs.maxAgeDays > 0) {
-    const names = await listSecretNames(ctx.gh, d).catch((err: unknown) => {
-      throw gitHubError('listing the secrets of', label(d), err, writePermission(d));
-    });
-    prepared.missingSecrets = [ctx.inputs.accessKeyIdSecretName, ctx.inputs.secretAccessKeySecretName].some(
-      (n) => !names.has(n.toUpperCase()),
-    );
+  const secrets = await listSecrets(ctx.gh, d).catch((err: unknown) => {
+    throw gitHubError('listing the secrets of', label(d), err, writePermission(d));
+  });
+  const names = [ctx.inputs.accessKeyIdSecretName, ctx.inputs.secretAccessKeySecretName];
+  const found = names.map((n) => secrets.get(n.toUpperCase()));
+  const count = found.filter(Boolean).length;
+  prepared.held = count === 2 ? 'both' : count === 1 ? 'partial' : 'none';
+  if (count === 2) prepared.oldestUpdate = Math.min(...found.map((f) => (f as SecretInfo).updatedAt));
+  if (isOrganization(d)) {
+    const sel = selected.get(d.org.toLowerCase());
+    prepared.sharing = [
+      await sharingOf(ctx, d, names[0], found[0], sel, prepared.visibilityChanges),
+      await sharingOf(ctx, d, names[1], found[1], sel, prepared.visibilityChanges),
+    ];
   }
+  const holds = { both: 'holds both secrets', partial: 'holds only one of the two secrets', none: 'holds neither secret' };
   ctx.io.info(
-    `${label(d)}: public key ${prepared.publicKey.keyId}` +
-      (ctx.inputs.maxAgeDays > 0 ? (prepared.missingSecrets ? ', lacks the secrets' : ', holds both secrets') : ''),
+    `${label(d)}: public key ${prepared.publicKey.keyId}, ${holds[prepared.held]}` +
+      (prepared.sharing ? ` (visibility ${prepared.sharing.map((x) => x.visibility).join(' / ')})` : '') +
+      prepared.visibilityChanges.map((c) => `; ${c}`).join(''),
   );
   return prepared;
 }
 
 /**
- * Read every destination's public key (concurrently, bounded) and, with max-age-days, which secrets it holds. Fails
- * naming every destination that cannot be written, before any key exists.
+ * Read every destination's public key and which of the two secrets it holds (and when they were written, and for
+ * organization secrets how they are shared), concurrently and bounded. Fails naming every destination that cannot
+ * be written, before any key exists.
  */
 export async function preflight(ctx: RotateContext, destinations: Destination[]): Promise<Prepared[]> {
-  const selectedIds = new Map<string, number[]>();
+  const selectedIds = new Map<string, { ids: number[]; names: string[] }>();
   const { organization, organizationVisibility, organizationSelectedRepositories } = ctx.inputs;
   if (organization !== undefined && organizationVisibility === 'selected') {
     const ids = await resolveRepositoryIds(ctx.gh, organization, organizationSelectedRepositories);
-    selectedIds.set(organization.toLowerCase(), ids);
+    const names = organizationSelectedRepositories.map((r) => `${organization}/${r}`.toLowerCase());
+    selectedIds.set(organization.toLowerCase(), { ids, names });
     ctx.io.info(`organization ${organization}: selected repositories ${organizationSelectedRepositories.join(', ')} (ids ${ids.join(', ')})`);
   }
   const failures: ActionError[] = [];
@@ -122,6 +179,21 @@ export async function preflight(ctx: RotateContext, destinations: Destination[])
     );
   }
   return prepared as Prepared[];
+}
+
+/**
+ * In self-rotation the job reads its own credentials from the secrets of GITHUB_REPOSITORY: its repository secrets,
+ * one of its environments, or an organization secret shared with it. Does some destination cover it?
+ */
+export function coversRepository(prepared: Prepared[], repository: string): boolean {
+  const [owner, repo] = repository.toLowerCase().split('/');
+  return prepared.some(({ destination: d, sharing }) => {
+    if (d.kind === 'repository' || d.kind === 'environment') {
+      return d.owner.toLowerCase() === owner && d.repo.toLowerCase() === repo;
+    }
+    if (d.kind !== 'organization' || d.org.toLowerCase() !== owner || !sharing) return false;
+    return sharing.every((s) => s.visibility !== 'selected' || s.selectedNames.includes(`${owner}/${repo}`));
+  });
 }
 
 /** Create the environments preflight found missing (create-environments), then read their public keys. */

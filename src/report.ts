@@ -15,7 +15,7 @@ export function outputs(result: RotationResult, inputs: Inputs): Record<string, 
       .join(','),
     destinations: JSON.stringify(
       written.map((d) => ({
-        ...describe(d.destination),
+        ...describe(d.destination, d.visibility),
         ...(d.created ? { created: true } : {}),
         secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
       })),
@@ -28,10 +28,14 @@ const OUTCOME: Record<DestinationResult['outcome'], string> = {
   'would write': 'would write (dry run)',
   unchanged: 'unchanged',
   restored: 'new key written, then the previous key restored',
-  mismatched: 'MISMATCHED: new key id with the previous secret — rerun',
+  converged: "given this run's own key, so the other key could go",
+  removed: 'held nothing before; what the run wrote was removed',
+  mismatched: 'MISMATCHED: one secret written, the other not — does not work until rewritten',
+  unknown: 'UNKNOWN: a write was in flight when the run stopped — check it',
 };
 
 function status(result: RotationResult): string {
+  if (result.cancelled) return 'cancelled';
   if (result.error) return result.rotated ? 'rotated, with a failure' : 'failed';
   if (result.plan?.action === 'skip') return 'skipped';
   if (result.dryRun) return 'dry run: nothing changed';
@@ -67,9 +71,16 @@ export function setOutputs(result: RotationResult, inputs: Inputs): void {
   for (const [name, value] of Object.entries(outputs(result, inputs))) core.setOutput(name, value);
 }
 
+/** Escape text for an HTML table cell (the job summary is HTML): names and messages come from inputs and servers. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
 export async function writeSummary(result: RotationResult): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
-  const { facts, rows } = summaryModel(result);
+  const model = summaryModel(result);
+  const facts = model.facts.map((row) => row.map(escapeHtml));
+  const rows = model.rows.map((row) => row.map(escapeHtml));
   await core.summary
     .addHeading('Rotate AWS access key', 2)
     .addTable([[{ data: 'Item', header: true }, { data: 'Value', header: true }], ...facts])

@@ -1,56 +1,40 @@
-import type { Clock } from './clock.js';
 import {
-  type AwsClients,
-  type CreatedUser,
   type Credentials,
+  KeyQuotaReached,
   awsError,
   callerIdentity,
   createAccessKey,
   createUser,
-  deactivateAccessKey,
   deleteAccessKey,
-  deleteCreatedUser,
   getUser,
   listAccessKeys,
   userSettings,
   verifyKey,
 } from './aws.js';
+import { Cancelled } from './cancel.js';
+import type { ActionsIO, RotateContext } from './context.js';
 import { type Destination, destinationsFrom, label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
-import type { GitHubApi } from './github-api.js';
-import type { GitHubPacing, WritePacer } from './pacer.js';
-import type { Inputs } from './inputs.js';
-import { type Plan, plan as decide } from './plan.js';
-import { type Prepared, createMissingEnvironments, preflight } from './preflight.js';
-import { writeSecret } from './secrets.js';
+import type { Inputs, Visibility } from './inputs.js';
+import { Journal } from './journal.js';
+import { describeLease, releaseLease, takeLease } from './lease.js';
+import { type AccessKey, type Plan, plan as decide } from './plan.js';
+import { type Prepared, coversRepository, createMissingEnvironments, preflight } from './preflight.js';
+import { KeysChanged, type RunState, checkKeys, describeStanding, recover, standing, undoUser, writePair } from './recover.js';
+import { retirePrevious } from './retire.js';
 
-/** What the run prints and exports through the runner (core in production, a recorder in tests). */
-export interface ActionsIO {
-  info(message: string): void;
-  warning(message: string): void;
-  setSecret(value: string): void;
-  exportVariable(name: string, value: string): void;
-  group<T>(name: string, fn: () => Promise<T>): Promise<T>;
-}
-
-export interface RotateContext {
-  inputs: Inputs;
-  aws: AwsClients;
-  gh: GitHubApi;
-  clock: Clock;
-  io: ActionsIO;
-  pacing: GitHubPacing;
-  /** Paces every mutating GitHub request. */
-  pacer: WritePacer;
-}
+export type { ActionsIO, RotateContext } from './context.js';
 
 /** Where a destination stands at the end of the run. */
 export type Outcome =
   | 'written' // holds the new key
   | 'would write' // dry-run
-  | 'unchanged' // skip, or never reached: holds what it held
-  | 'restored' // the new key was written, then the previous pair put back
-  | 'mismatched'; // one of the two secrets was written and could not be put back
+  | 'unchanged' // holds what it held before the run
+  | 'restored' // the new key was written, then the previous key put back
+  | 'converged' // given the pair this run authenticates with, so the other key could go
+  | 'removed' // held nothing before; what the run wrote was removed again
+  | 'mismatched' // one of the two secrets was written and could not be put back: does not work
+  | 'unknown'; // a write was in flight when the run had to stop
 
 export interface DestinationResult {
   destination: Destination;
@@ -59,9 +43,11 @@ export interface DestinationResult {
   /** The access key id the destination holds at the end, when known. */
   keyId: string | undefined;
   created?: boolean;
+  /** Organization destinations: the visibility the secrets are written with. */
+  visibility?: Visibility;
 }
 
-export type PreviousAction = 'deleted' | 'deactivated' | 'kept' | 'deleted to make room';
+export type PreviousAction = 'deleted' | 'deactivated' | 'kept' | 'deleted to make room' | 'deleted to converge';
 
 export interface RotationResult {
   userName: string | undefined;
@@ -75,36 +61,54 @@ export interface RotationResult {
   previous: { id: string; action: PreviousAction }[];
   destinations: DestinationResult[];
   error: ActionError | undefined;
-}
-
-/** Thrown inside the flow once the result already describes what happened. */
-class Stop extends Error {
-  constructor(readonly error: ActionError) {
-    super(error.message);
-  }
+  cancelled: boolean;
+  journal: Journal;
 }
 
 function asActionError(err: unknown): ActionError {
   return err instanceof ActionError ? err : new ActionError(errorMessage(err), { cause: err });
 }
 
-/** The run's own AWS credentials, to recognise self-rotation (the old secret is then known and can be restored). */
-async function callerCredentials(aws: AwsClients): Promise<Credentials> {
+/** The run's own AWS credentials, to recognise self-rotation; masked at once (secret and session token). */
+async function callerCredentials(ctx: RotateContext): Promise<Credentials> {
+  let creds: Credentials;
   try {
-    const provider = aws.iam.config.credentials as () => Promise<Credentials>;
-    return await provider();
+    const provider = ctx.aws.iam.config.credentials as () => Promise<Credentials>;
+    creds = await provider();
   } catch (err) {
     throw awsError('loading AWS credentials', 'this job', err);
   }
+  ctx.io.setSecret(creds.secretAccessKey);
+  if (creds.sessionToken) ctx.io.setSecret(creds.sessionToken);
+  return creds;
 }
 
-/**
- * Rotate (or create) the user's access key into every destination: preflight, plan, create, verify, write, then
- * retire the previous key. Never throws: the result says what happened, with `error` set on failure.
- */
-export async function rotate(ctx: RotateContext): Promise<RotationResult> {
-  const { inputs } = ctx;
-  const result: RotationResult = {
+/** Recompute what the result says about destinations and keys from the journal. */
+export function refresh(result: RotationResult): void {
+  const { journal } = result;
+  const current = result.plan?.current?.id;
+  result.newKeyId = journal.newKeyId;
+  result.userCreated = journal.createdUser !== undefined || result.userCreated;
+  result.previous = journal.retired
+    .filter((r) => r.fate !== 'discarded')
+    .map((r) => ({ id: r.id, action: r.fate as PreviousAction }));
+  result.destinations.forEach((r, i) => {
+    const d = journal.destinations[i];
+    r.created = d.created || undefined;
+    if (result.dryRun && result.plan?.action === 'rotate') {
+      r.outcome = 'would write';
+      r.keyId = current;
+      return;
+    }
+    const { outcome, keyId } = standing(journal, i, current);
+    r.outcome = outcome;
+    r.keyId = keyId;
+  });
+}
+
+function newResult(inputs: Inputs): RotationResult {
+  const destinations = destinationsFrom(inputs);
+  return {
     userName: inputs.iamUserName,
     userCreated: false,
     dryRun: inputs.dryRun,
@@ -113,24 +117,61 @@ export async function rotate(ctx: RotateContext): Promise<RotationResult> {
     accessKeyId: undefined,
     newKeyId: undefined,
     previous: [],
-    destinations: destinationsFrom(inputs).map((d) => ({ destination: d, label: label(d), outcome: 'unchanged', keyId: undefined })),
+    destinations: destinations.map((d) => ({ destination: d, label: label(d), outcome: 'unchanged', keyId: undefined })),
     error: undefined,
+    cancelled: false,
+    journal: new Journal(destinations.length),
+  };
+}
+
+/**
+ * Rotate (or create) the user's access key into every destination: lease, preflight, plan, create, verify, write,
+ * then retire the previous key. Never throws: the result says what happened, with `error` set on failure.
+ * `observe` receives the live result at once (the cancel handler reads it if the run must stop hard).
+ */
+export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) => void): Promise<RotationResult> {
+  const result = newResult(ctx.inputs);
+  observe?.(result);
+  const s: RunState = {
+    ctx,
+    result,
+    journal: result.journal,
+    userName: ctx.inputs.iamUserName ?? '',
+    prepared: [],
+    caller: undefined,
+    expected: new Set(),
+    handedOver: false,
   };
   try {
-    await flow(ctx, result);
+    await flow(s);
   } catch (err) {
-    result.error = err instanceof Stop ? err.error : asActionError(err);
+    result.cancelled = err instanceof Cancelled || ctx.cancel.requested;
+    result.error = await failed(s, err);
+  } finally {
+    if (s.userName) await releaseLease(ctx, s.journal, s.userName);
+    refresh(result);
   }
   return result;
 }
 
-async function flow(ctx: RotateContext, result: RotationResult): Promise<void> {
-  const { inputs, aws, io } = ctx;
-  const { iam } = aws;
+/** Turn a failure into the one error line, after making every destination hold a working pair. */
+async function failed(s: RunState, err: unknown): Promise<ActionError> {
+  const { journal } = s;
+  if (journal.newKeyId !== undefined && !s.handedOver) return recover(s, err);
+  const cause = asActionError(err);
+  if (err instanceof KeysChanged || s.handedOver || journal.touched().length > 0) {
+    return new ActionError(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
+  }
+  const undo = await undoUser(s);
+  return undo ? new ActionError(`${cause.message}.${undo}`, { cause: err }) : cause;
+}
 
-  // 1. Who rotates, and with which credentials.
-  const { userName, caller, userExists } = await io.group('IAM user', async () => {
+async function identify(s: RunState): Promise<{ userExists: boolean }> {
+  const { ctx } = s;
+  const { inputs, aws, io } = ctx;
+  return io.group('IAM user', async () => {
     let name = inputs.iamUserName;
+    s.caller = await callerCredentials(ctx);
     if (name === undefined) {
       const identity = await callerIdentity(aws.sts);
       if (identity.userName === undefined) {
@@ -142,74 +183,109 @@ async function flow(ctx: RotateContext, result: RotationResult): Promise<void> {
       name = identity.userName;
       io.info(`IAM user from the AWS credentials: ${name} (${identity.arn})`);
     }
-    const callerCreds = await callerCredentials(aws);
-    let exists = true;
-    if (inputs.createUser) {
-      const user = await getUser(iam, name);
-      exists = user !== undefined;
-      if (user) {
-        const have = await userSettings(iam, user);
-        const differs = settingDifferences(inputs, have);
-        io.info(`IAM user ${name} exists: create-user leaves its settings as they are`);
-        if (differs.length > 0) {
-          io.warning(`IAM user ${name} already exists and differs from the inputs (not changed): ${differs.join('; ')}`);
-        }
-      } else {
-        io.info(`IAM user ${name} does not exist: it will be created`);
-      }
+    s.userName = name;
+    s.result.userName = name;
+    if (inputs.createUser === 'false') return { userExists: true };
+    const user = await getUser(aws.iam, name);
+    if (user === undefined) {
+      io.info(`IAM user ${name} does not exist: it will be created`);
+      return { userExists: false };
     }
-    return { userName: name, caller: callerCreds, userExists: exists };
+    if (inputs.createUser === 'true') {
+      throw new ActionError(
+        `IAM user ${name} already exists and create-user is true: a bootstrap never takes over an existing user. ` +
+          `Choose a new iam-user-name, or set create-user: if-missing to rotate the existing user's key. Nothing was changed.`,
+      );
+    }
+    const differs = settingDifferences(inputs, await userSettings(aws.iam, user));
+    io.info(`IAM user ${name} exists: create-user: if-missing leaves its settings as they are`);
+    if (differs.length > 0) {
+      io.warning(`IAM user ${name} already exists and differs from the inputs (not changed): ${differs.join('; ')}`);
+    }
+    return { userExists: true };
   });
-  result.userName = userName;
+}
 
-  const keys = userExists ? await listAccessKeys(iam, userName) : [];
+/** Self-rotation must write where this job reads its credentials, or the next run is locked out. */
+function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey | undefined): void {
+  const { inputs, run } = s.ctx;
+  if (!self || inputs.previousKey === 'keep' || run.repository === undefined) return;
+  if (coversRepository(prepared, run.repository)) return;
+  throw new ActionError(
+    `self-rotation: this job authenticates with ${self.id} and reads it from ${run.repository}, which is not among ` +
+      `the destinations (no repository, environment or organization secret this run writes reaches it): after the ` +
+      `run, ${inputs.previousKey === 'delete' ? 'deleting' : 'deactivating'} ${self.id} would leave this job with a dead ` +
+      `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep. ` +
+      `Nothing was changed.`,
+  );
+}
+
+async function flow(s: RunState): Promise<void> {
+  const { ctx, result, journal } = s;
+  const { inputs, aws, io } = ctx;
+
+  // 1. Who rotates, with which credentials; then the lease, so no other run changes the keys under us.
+  const { userExists } = await identify(s);
+  const userName = s.userName;
+  if (inputs.dryRun) {
+    const held = userExists ? await describeLease(ctx, userName) : undefined;
+    if (held) io.info(held);
+  } else if (userExists) {
+    await takeLease(ctx, journal, userName);
+  }
+
+  const keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
+  s.expected = new Set(keys.map((k) => k.id));
   io.info(
     `IAM user ${userName} has ${keys.length} access key(s)` +
       (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''),
   );
-  const selfRotation = caller.sessionToken ? undefined : keys.find((k) => k.id === caller.accessKeyId);
-  const oldPair = selfRotation ? caller : undefined;
-  if (selfRotation) io.info(`Self-rotation: this run authenticates with ${selfRotation.id}, the key being replaced`);
+  const caller = s.caller;
+  const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
+  if (self) io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
+  else s.caller = undefined;
 
   // 2. Preflight every destination before any key exists.
-  const prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () =>
+  s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () =>
     preflight(ctx, result.destinations.map((r) => r.destination)),
   );
+  s.prepared.forEach((p, i) => {
+    journal.destinations[i].heldBefore = p.held;
+    result.destinations[i].visibility = p.sharing?.[0].visibility;
+  });
+  checkOwnHolder(s, s.prepared, self);
 
   // 3. Decide.
   const thePlan = decide({
     userName,
     keys,
-    callerKeyId: selfRotation?.id,
+    callerKeyId: self?.id,
     maxAgeDays: inputs.maxAgeDays,
     keyLimit: inputs.keyLimit,
     previousKey: inputs.previousKey,
-    missingSecrets: prepared.filter((p) => p.missingSecrets).map((p) => label(p.destination)),
-    toCreate: prepared.filter((p) => p.create).map((p) => label(p.destination)),
+    destinations: s.prepared.map((p) => ({
+      label: label(p.destination),
+      create: p.create,
+      held: p.held,
+      oldestUpdate: p.oldestUpdate,
+    })),
+    pending: [],
     now: ctx.clock.now(),
   });
   result.plan = thePlan;
-  const current = thePlan.current;
-  result.accessKeyId = current?.id;
-  for (const r of result.destinations) r.keyId = current?.id;
-  io.info(describePlan(thePlan, userName, userExists, result.destinations.length, inputs.dryRun));
+  result.accessKeyId = thePlan.current?.id;
+  io.info(describePlan(thePlan, userName, userExists, s.prepared, inputs.dryRun));
 
   if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
     io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
   }
-  if (thePlan.action === 'skip') return;
-  if (inputs.dryRun) {
-    for (const r of result.destinations) r.outcome = 'would write';
-    prepared.forEach((p, i) => (result.destinations[i].created = p.create));
-    return;
-  }
+  if (thePlan.action === 'skip' || inputs.dryRun) return;
 
-  // 4. Make ready: environments, the user, room for a key.
-  await createMissingEnvironments(ctx, prepared, (i) => (result.destinations[i].created = true));
-  let createdUser: CreatedUser | undefined;
+  // 4. Make ready: environments, the user, one key fewer.
+  await createMissingEnvironments(ctx, s.prepared, (i) => journal.record({ kind: 'environment created', index: i }));
   if (!userExists) {
-    createdUser = await io.group(`Create IAM user ${userName}`, () =>
-      createUser(iam, userName, {
+    const created = await io.group(`Create IAM user ${userName}`, () =>
+      createUser(aws.iam, userName, {
         path: inputs.userPath,
         groups: inputs.userGroups,
         policyArns: inputs.userPolicyArns,
@@ -217,55 +293,110 @@ async function flow(ctx: RotateContext, result: RotationResult): Promise<void> {
         tags: inputs.userTags,
       }),
     );
-    result.userCreated = true;
+    journal.record({ kind: 'user created', user: created });
     io.info(`Created IAM user ${userName}`);
+    await takeLease(ctx, journal, userName);
   }
+  if (thePlan.converge && caller) await converge(s, caller, thePlan.converge);
   if (thePlan.makeRoom) {
-    await deleteAccessKey(iam, userName, thePlan.makeRoom.id);
-    result.previous.push({ id: thePlan.makeRoom.id, action: 'deleted to make room' });
-    io.info(`Deleted ${thePlan.makeRoom.id} (${thePlan.makeRoom.status}) to make room (key-limit: ${inputs.keyLimit})`);
+    const room = thePlan.makeRoom;
+    await checkKeys(s, `deleting ${room.id} to make room`);
+    ctx.cancel.checkpoint();
+    await deleteAccessKey(aws.iam, userName, room.id);
+    s.expected.delete(room.id);
+    journal.record({ kind: 'key retired', id: room.id, fate: 'deleted to make room' });
+    io.info(
+      `Deleted ${room.id} (${room.status}) to make room (key-limit: ${inputs.keyLimit})` +
+        (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''),
+    );
   }
 
   // 5. Create and verify the new key. Masked the moment it exists.
-  const known = new Set(keys.filter((k) => k !== thePlan.makeRoom).map((k) => k.id));
-  let fresh: Credentials;
-  try {
-    const created = await createAccessKey(iam, userName);
-    fresh = created.credentials;
-    io.setSecret(fresh.secretAccessKey);
-    if (created.attempts > 1) io.info(await removeOrphans(ctx, userName, known, fresh.accessKeyId));
-  } catch (err) {
-    const orphans = await removeOrphans(ctx, userName, known, undefined);
-    throw new Stop(asActionError(`${errorMessage(err)}. ${orphans}${await undoUser(ctx, createdUser)}`));
-  }
-  result.newKeyId = fresh.accessKeyId;
+  ctx.cancel.checkpoint();
+  const fresh = await createNewKey(s);
   io.info(`Created access key ${fresh.accessKeyId}`);
   if (inputs.verifyTimeoutSeconds > 0) {
-    try {
-      await io.group('Verify the new key', async () => {
-        const started = ctx.clock.now();
-        const attempts = await verifyKey(aws.stsFor, fresh, userName, {
-          timeoutMs: inputs.verifyTimeoutSeconds * 1000,
-          clock: ctx.clock,
-          onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
-        });
-        io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
+    await io.group('Verify the new key', async () => {
+      const started = ctx.clock.now();
+      const attempts = await verifyKey(aws.stsFor, fresh, userName, {
+        timeoutMs: inputs.verifyTimeoutSeconds * 1000,
+        clock: ctx.clock,
+        onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
+        sleep: (ms) => ctx.cancel.sleep(ctx.clock, ms),
+        checkpoint: () => ctx.cancel.checkpoint(),
       });
-    } catch (err) {
-      throw new Stop(asActionError(`${errorMessage(err)}. ${await discardNewKey(ctx, userName, fresh.accessKeyId, createdUser)}`));
-    }
+      io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
+    });
   }
 
-  // 6. Write both secrets everywhere.
-  await io.group(`Write secrets (${prepared.length} destinations)`, () =>
-    writeAll(ctx, prepared, result, fresh, oldPair, userName, createdUser),
-  );
+  // 6. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
+  const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName].join(', ');
+  await io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
+    const n = s.prepared.length;
+    for (let i = 0; i < n; i++) {
+      ctx.cancel.checkpoint();
+      try {
+        await writePair(s, i, fresh, 'new key');
+      } catch (err) {
+        io.info(`[${i + 1}/${n}] ${label(s.prepared[i].destination)}: failed`);
+        throw err;
+      }
+      io.info(`[${i + 1}/${n}] ${label(s.prepared[i].destination)}: ${names}`);
+    }
+  });
 
-  // 7. Only now: the previous keys.
+  // 7. Every destination holds the new key. Only now: the previous keys.
+  s.handedOver = true;
   result.rotated = true;
   result.accessKeyId = fresh.accessKeyId;
   if (inputs.exportCredentials) exportCredentials(io, fresh);
-  await io.group('Previous keys', () => retirePrevious(ctx, thePlan, userName, result));
+  await io.group('Previous keys', () => retirePrevious(s, thePlan));
+}
+
+/** CreateAccessKey; on a failure, report keys that appeared without proof they are ours, never delete them. */
+async function createNewKey(s: RunState): Promise<Credentials> {
+  const { ctx, journal, userName } = s;
+  let fresh: Credentials;
+  try {
+    fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock);
+  } catch (err) {
+    const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer was lost';
+    let found = '';
+    try {
+      const now = await listAccessKeys(ctx.aws.iam, userName);
+      const unknown = now.filter((k) => !s.expected.has(k.id));
+      if (unknown.length) {
+        found =
+          ` Key(s) ${unknown.map((k) => k.id).join(', ')} appeared during this run and were left alone (${why}; ` +
+          'this run cannot prove they are its own): if no other rotation is running, delete them by hand.';
+      }
+    } catch {
+      found = ' Could not list the keys again: check whether a key was made.';
+    }
+    throw new ActionError(`${errorMessage(err)}.${found}`, { cause: err });
+  }
+  ctx.io.setSecret(fresh.secretAccessKey);
+  journal.record({ kind: 'key created', id: fresh.accessKeyId });
+  s.expected.add(fresh.accessKeyId);
+  return fresh;
+}
+
+/** Self-rotation with a second Active key: give every destination the caller's pair, then delete the other key. */
+async function converge(s: RunState, caller: Credentials, other: AccessKey): Promise<void> {
+  const { ctx, journal, userName } = s;
+  await ctx.io.group(`Converge on ${caller.accessKeyId}`, async () => {
+    for (let i = 0; i < s.prepared.length; i++) {
+      ctx.cancel.checkpoint();
+      await writePair(s, i, caller, 'converge');
+      ctx.io.info(`${label(s.prepared[i].destination)}: now holds ${caller.accessKeyId}`);
+    }
+    await checkKeys(s, `deleting ${other.id} to converge`);
+    ctx.cancel.checkpoint();
+    await deleteAccessKey(ctx.aws.iam, userName, other.id);
+    s.expected.delete(other.id);
+    journal.record({ kind: 'key retired', id: other.id, fate: 'deleted to converge' });
+    ctx.io.info(`Deleted ${other.id}: every destination holds ${caller.accessKeyId}, so nothing needed it`);
+  });
 }
 
 function settingDifferences(inputs: Inputs, have: Awaited<ReturnType<typeof userSettings>>): string[] {
@@ -283,17 +414,20 @@ function settingDifferences(inputs: Inputs, have: Awaited<ReturnType<typeof user
   return out;
 }
 
-export function describePlan(p: Plan, user: string, userExists: boolean, count: number, dryRun: boolean): string {
+export function describePlan(p: Plan, user: string, userExists: boolean, prepared: Prepared[], dryRun: boolean): string {
   const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
   if (p.action === 'skip') return `Plan: skip (${p.reason}); nothing changes`;
+  const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${label(x.destination)}: ${c}`));
   const steps = [
     userExists ? undefined : `create IAM user ${user}`,
-    p.makeRoom ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` : undefined,
-    `create a new access key for ${user}`,
-    `write it to ${count} destination(s)`,
-    p.previous.length
-      ? `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}`
+    p.converge ? `write ${p.current?.id} (this run's key) to every destination and delete ${p.converge.id}` : undefined,
+    p.makeRoom
+      ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +
+        (p.makeRoomBreaks ? ' (key-limit: delete-oldest: destinations holding it stop working until rewritten)' : '')
       : undefined,
+    `create a new access key for ${user}`,
+    `write it to ${prepared.length} destination(s)` + (changes.length ? ` (${changes.join('; ')})` : ''),
+    p.previous.length ? `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}` : undefined,
   ].filter(Boolean);
   return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
 }
@@ -304,192 +438,4 @@ function exportCredentials(io: ActionsIO, c: Credentials): void {
   io.exportVariable('AWS_SECRET_ACCESS_KEY', c.secretAccessKey);
   io.exportVariable('AWS_SESSION_TOKEN', '');
   io.info('Exported the new key as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for later steps (AWS_SESSION_TOKEN cleared)');
-}
-
-/** Delete the new key (nothing holds it) and, for a user this run created, the user. Returns what happened. */
-async function discardNewKey(
-  ctx: RotateContext,
-  user: string,
-  keyId: string,
-  createdUser: CreatedUser | undefined,
-): Promise<string> {
-  try {
-    await deleteAccessKey(ctx.aws.iam, user, keyId);
-  } catch (err) {
-    return `Deleting the unused new key ${keyId} failed too (${errorMessage(err)}): delete it by hand; no destination holds it.`;
-  }
-  return `Deleted the new key ${keyId}; no destination was changed.${await undoUser(ctx, createdUser)}`;
-}
-
-/**
- * Delete keys that a retried CreateAccessKey left behind (created, but their answer lost): keys that were not there
- * before and are not `keep`. Nobody holds them. Returns one sentence.
- */
-async function removeOrphans(ctx: RotateContext, user: string, known: Set<string>, keep: string | undefined): Promise<string> {
-  try {
-    const orphans = (await listAccessKeys(ctx.aws.iam, user)).filter((k) => !known.has(k.id) && k.id !== keep);
-    for (const k of orphans) await deleteAccessKey(ctx.aws.iam, user, k.id);
-    return orphans.length
-      ? `Deleted ${orphans.map((k) => k.id).join(', ')}, created by an attempt whose answer was lost.`
-      : 'No key was left behind.';
-  } catch (err) {
-    return `Could not check for a key left behind by a lost CreateAccessKey answer (${errorMessage(err)}): list the user's keys.`;
-  }
-}
-
-async function undoUser(ctx: RotateContext, createdUser: CreatedUser | undefined): Promise<string> {
-  return createdUser ? ` ${await deleteCreatedUser(ctx.aws.iam, createdUser)}` : '';
-}
-
-type WriteState = 'untouched' | 'partial' | 'written';
-
-async function writeAll(
-  ctx: RotateContext,
-  prepared: Prepared[],
-  result: RotationResult,
-  fresh: Credentials,
-  oldPair: Credentials | undefined,
-  user: string,
-  createdUser: CreatedUser | undefined,
-): Promise<void> {
-  const { inputs, gh, io } = ctx;
-  const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName] as const;
-  const states: WriteState[] = prepared.map(() => 'untouched');
-  const n = prepared.length;
-  for (let i = 0; i < n; i++) {
-    const p = prepared[i];
-    try {
-      await ctx.pacer.take(2);
-      await writeSecret(gh, p.destination, p.publicKey, names[0], fresh.accessKeyId, p.selectedRepositoryIds);
-      states[i] = 'partial';
-      await writeSecret(gh, p.destination, p.publicKey, names[1], fresh.secretAccessKey, p.selectedRepositoryIds);
-      states[i] = 'written';
-      result.destinations[i].outcome = 'written';
-      result.destinations[i].keyId = fresh.accessKeyId;
-      io.info(`[${i + 1}/${n}] ${label(p.destination)}: ${names.join(', ')}`);
-    } catch (err) {
-      io.info(`[${i + 1}/${n}] ${label(p.destination)}: failed`);
-      throw new Stop(await recoverFromWriteFailure(ctx, prepared, states, result, fresh, oldPair, user, createdUser, err));
-    }
-  }
-}
-
-/**
- * A write failed: make sure every destination holds a working key. Returns the error to report, which says what
- * failed and where every destination stands.
- */
-async function recoverFromWriteFailure(
-  ctx: RotateContext,
-  prepared: Prepared[],
-  states: WriteState[],
-  result: RotationResult,
-  fresh: Credentials,
-  oldPair: Credentials | undefined,
-  user: string,
-  createdUser: CreatedUser | undefined,
-  cause: unknown,
-): Promise<ActionError> {
-  const { inputs, gh, io } = ctx;
-  const what = errorMessage(cause);
-  const touched = states.flatMap((s, i) => (s === 'untouched' ? [] : [i]));
-  const previousId = result.plan?.current?.id;
-
-  if (touched.length === 0) {
-    return new ActionError(`${what}. ${await discardNewKey(ctx, user, fresh.accessKeyId, createdUser)}`, { cause });
-  }
-
-  // Put the previous key back where the new one went. A destination whose second write failed still holds the
-  // previous secret, so only its key id needs putting back, and that needs no knowledge of the previous secret.
-  // A destination that got both new secrets can only be restored when the previous pair is known (self-rotation).
-  const unrestored: number[] = [];
-  for (const i of touched) {
-    const p = prepared[i];
-    const restoreId = oldPair?.accessKeyId ?? (states[i] === 'partial' ? previousId : undefined);
-    if (restoreId === undefined || (states[i] === 'written' && !oldPair)) {
-      unrestored.push(i);
-      continue;
-    }
-    try {
-      const both = states[i] === 'written' && oldPair !== undefined;
-      await ctx.pacer.take(both ? 2 : 1);
-      await writeSecret(gh, p.destination, p.publicKey, inputs.accessKeyIdSecretName, restoreId, p.selectedRepositoryIds);
-      if (both && oldPair) {
-        await writeSecret(gh, p.destination, p.publicKey, inputs.secretAccessKeySecretName, oldPair.secretAccessKey, p.selectedRepositoryIds);
-      }
-      result.destinations[i].outcome = 'restored';
-      result.destinations[i].keyId = restoreId;
-      io.info(`restored ${restoreId} to ${label(p.destination)}`);
-    } catch (err) {
-      io.warning(`could not restore ${restoreId} to ${label(p.destination)}: ${errorMessage(err)}`);
-      unrestored.push(i);
-    }
-  }
-  if (unrestored.length === 0) {
-    return new ActionError(
-      `${what}. Restored the previous key ${oldPair?.accessKeyId ?? previousId} to ${touched.length} destination(s) already written. ` +
-        (await discardNewKey(ctx, user, fresh.accessKeyId, createdUser)),
-      { cause },
-    );
-  }
-  for (const i of unrestored) markHolding(result, i, states[i], fresh.accessKeyId);
-  return keptBoth(result, what, fresh.accessKeyId, oldPair?.accessKeyId ?? previousId, cause);
-}
-
-function markHolding(result: RotationResult, i: number, state: WriteState, newId: string): void {
-  const r = result.destinations[i];
-  if (state === 'written') {
-    r.outcome = 'written';
-    r.keyId = newId;
-  } else {
-    r.outcome = 'mismatched';
-    r.keyId = undefined;
-  }
-}
-
-/** Both keys stay active: say which destination holds which, and how to converge. */
-function keptBoth(result: RotationResult, what: string, newId: string, previousId: string | undefined, cause: unknown): ActionError {
-  const holdingNew = result.destinations.filter((r) => r.keyId === newId).map((r) => r.label);
-  const holdingOld = result.destinations.filter((r) => r.outcome === 'unchanged' || r.outcome === 'restored').map((r) => r.label);
-  const mismatched = result.destinations.filter((r) => r.outcome === 'mismatched').map((r) => r.label);
-  const parts = [
-    `Both keys stay active: ${holdingNew.length} destination(s) hold the new key ${newId} (${holdingNew.join(', ')})`,
-    holdingOld.length ? `${holdingOld.length} still hold ${previousId ?? 'their previous secrets'} (${holdingOld.join(', ')})` : '',
-    mismatched.length
-      ? `${mismatched.join(', ')} hold(s) the new key id with the previous secret (a mismatched pair) and must be rewritten`
-      : '',
-  ].filter(Boolean);
-  return new ActionError(
-    `${what}. ${parts.join('; ')}. Fix the cause, then rerun with key-limit: delete-oldest to converge on one key.`,
-    { cause },
-  );
-}
-
-async function retirePrevious(ctx: RotateContext, p: Plan, user: string, result: RotationResult): Promise<void> {
-  if (p.action !== 'rotate') return;
-  const { iam } = ctx.aws;
-  const failures: string[] = [];
-  for (const key of p.previous) {
-    try {
-      if (p.previousKey === 'delete') {
-        await deleteAccessKey(iam, user, key.id);
-        result.previous.push({ id: key.id, action: 'deleted' });
-        ctx.io.info(`Deleted previous key ${key.id}`);
-      } else if (p.previousKey === 'deactivate' && key.status === 'Active') {
-        await deactivateAccessKey(iam, user, key.id);
-        result.previous.push({ id: key.id, action: 'deactivated' });
-        ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room)`);
-      } else {
-        result.previous.push({ id: key.id, action: 'kept' });
-        ctx.io.info(`Kept previous key ${key.id} (${key.status})`);
-      }
-    } catch (err) {
-      failures.push(errorMessage(err));
-    }
-  }
-  if (failures.length > 0) {
-    throw new ActionError(
-      `Every destination holds the new key ${result.newKeyId}, but retiring the previous key failed: ${failures.join('; ')}. ` +
-        `It still works; ${p.previousKey} it by hand (or rerun: the next rotation makes room).`,
-    );
-  }
 }

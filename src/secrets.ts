@@ -1,6 +1,7 @@
 import { ActionError, errorMessage } from './errors.js';
 import type { GitHubApi } from './github-api.js';
-import { type Destination, isOrganization, label, secretsPath, writePermission } from './destinations.js';
+import { type Destination, label, secretsPath, writePermission } from './destinations.js';
+import type { Visibility } from './inputs.js';
 import { seal } from './sealing.js';
 
 export interface PublicKey {
@@ -10,6 +11,8 @@ export interface PublicKey {
 
 interface HttpError {
   status?: number;
+  /** Set by the client when it stopped waiting on a rate limit, saying why (see github.ts). */
+  rateLimitGaveUp?: string;
   message?: string;
   response?: { headers?: Record<string, string | undefined>; data?: unknown };
 }
@@ -34,7 +37,13 @@ export function gitHubError(doing: string, where: string, err: unknown, permissi
   const status = e.status;
   const answer = `${status ?? 'network error'}${e.message ? ` ${errorMessage(e.message)}` : ''}`;
   let hint = '';
-  if (status === 401) {
+  const limit = rateLimitOf(err);
+  if (limit) {
+    hint =
+      `GitHub ${limit.kind} rate limit, not a permission problem` +
+      (limit.gaveUp ? `: ${limit.gaveUp}` : `, retry-after ${limit.waitSeconds} s`) +
+      '; rerun later (spread runs out, or use a token with its own rate limit, such as a GitHub App token)';
+  } else if (status === 401) {
     hint = 'github-token is invalid or expired';
   } else if (status === 403 || status === 404) {
     const accepted = e.response?.headers?.['x-accepted-github-permissions'];
@@ -49,6 +58,37 @@ export function gitHubError(doing: string, where: string, err: unknown, permissi
   return new ActionError(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
 }
 
+export interface RateLimit {
+  kind: 'primary' | 'secondary';
+  /** Seconds GitHub asks to wait. */
+  waitSeconds: number;
+  /** Why the client stopped waiting, when it did. */
+  gaveUp: string | undefined;
+}
+
+/** GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, or "secondary rate limit"). */
+export function rateLimitOf(err: unknown, nowMs = Date.now()): RateLimit | undefined {
+  const e = httpError(err);
+  if (e.status !== 403 && e.status !== 429) return undefined;
+  const headers = e.response?.headers ?? {};
+  const retryAfter = Number(headers['retry-after']);
+  const data = e.response?.data as { message?: string } | undefined;
+  const message = `${e.message ?? ''} ${data?.message ?? ''}`;
+  if (headers['x-ratelimit-remaining'] === '0' && !/secondary/i.test(message)) {
+    const reset = Number(headers['x-ratelimit-reset']);
+    const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : Math.ceil(reset - nowMs / 1000);
+    return { kind: 'primary', waitSeconds: Math.max(1, Number.isFinite(wait) ? wait : 60), gaveUp: e.rateLimitGaveUp };
+  }
+  if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || e.status === 429) {
+    return {
+      kind: 'secondary',
+      waitSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60,
+      gaveUp: e.rateLimitGaveUp,
+    };
+  }
+  return undefined;
+}
+
 /** Read the destination's public key (one per scope). */
 export async function getPublicKey(gh: GitHubApi, d: Destination): Promise<PublicKey> {
   const res = await gh.request(`GET ${secretsPath(d)}/public-key`);
@@ -56,35 +96,75 @@ export async function getPublicKey(gh: GitHubApi, d: Destination): Promise<Publi
   return { keyId: String(data.key_id), key: data.key };
 }
 
-/** Names of the secrets the destination holds (upper case, as GitHub stores them). */
-export async function listSecretNames(gh: GitHubApi, d: Destination): Promise<Set<string>> {
-  const names = new Set<string>();
+/** One secret as GitHub lists it (never its value). */
+export interface SecretInfo {
+  updatedAt: number;
+  /** Organization secrets only. */
+  visibility?: Visibility;
+}
+
+/** The secrets the destination holds, by upper-case name (as GitHub stores them), all pages. */
+export async function listSecrets(gh: GitHubApi, d: Destination): Promise<Map<string, SecretInfo>> {
+  const out = new Map<string, SecretInfo>();
   for (let page = 1; ; page++) {
     const res = await gh.request(`GET ${secretsPath(d)}`, { per_page: 100, page });
-    const data = res.data as { total_count: number; secrets: { name: string }[] };
-    for (const s of data.secrets) names.add(s.name.toUpperCase());
-    if (data.secrets.length < 100 || names.size >= data.total_count) return names;
+    const data = res.data as { total_count: number; secrets: { name: string; updated_at: string; visibility?: Visibility }[] };
+    for (const s of data.secrets) {
+      out.set(s.name.toUpperCase(), { updatedAt: Date.parse(s.updated_at), visibility: s.visibility });
+    }
+    if (data.secrets.length < 100 || out.size >= data.total_count) return out;
   }
 }
 
-/** Seal `value` with the destination's key and write it as secret `name`. */
+/** The repositories an organization secret with visibility 'selected' is shared with. */
+export async function selectedRepositories(
+  gh: GitHubApi,
+  d: Destination,
+  name: string,
+): Promise<{ id: number; fullName: string }[]> {
+  const out: { id: number; fullName: string }[] = [];
+  for (let page = 1; ; page++) {
+    const res = await gh.request(`GET ${secretsPath(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
+    const data = res.data as { total_count: number; repositories: { id: number; full_name: string }[] };
+    for (const r of data.repositories) out.push({ id: r.id, fullName: r.full_name });
+    if (data.repositories.length < 100 || out.length >= data.total_count) return out;
+  }
+}
+
+/** How an organization secret is shared, as written. */
+export interface Sharing {
+  visibility: Visibility;
+  selectedRepositoryIds: number[];
+}
+
+/** Seal `value` with the destination's key and write it as secret `name` (organization secrets: with `sharing`). */
 export async function writeSecret(
   gh: GitHubApi,
   d: Destination,
   key: PublicKey,
   name: string,
   value: string,
-  selectedRepositoryIds?: number[],
+  sharing: Sharing | undefined,
 ): Promise<void> {
   const body: Record<string, unknown> = { encrypted_value: await seal(value, key.key), key_id: key.keyId };
-  if (isOrganization(d)) {
-    body.visibility = d.visibility;
-    if (d.visibility === 'selected') body.selected_repository_ids = selectedRepositoryIds ?? [];
+  if (sharing) {
+    body.visibility = sharing.visibility;
+    if (sharing.visibility === 'selected') body.selected_repository_ids = sharing.selectedRepositoryIds;
   }
   try {
     await gh.request(`PUT ${secretsPath(d)}/${encodeURIComponent(name)}`, body);
   } catch (err) {
     throw gitHubError(`writing ${name} to`, label(d), err, writePermission(d));
+  }
+}
+
+/** Delete secret `name` (a 404 counts as done). */
+export async function deleteSecret(gh: GitHubApi, d: Destination, name: string): Promise<void> {
+  try {
+    await gh.request(`DELETE ${secretsPath(d)}/${encodeURIComponent(name)}`);
+  } catch (err) {
+    if (statusOf(err) === 404) return;
+    throw gitHubError(`deleting ${name} from`, label(d), err, writePermission(d));
   }
 }
 

@@ -10,7 +10,11 @@ function key(id: string, days: number, status: AccessKey['status'] = 'Active', e
   return { id, status, created: new Date(NOW - days * DAY - extraMs) };
 }
 
-function input(overrides: Partial<PlanInput> = {}): PlanInput {
+/** Destinations by label: lacking the secrets, or to be created. */
+type Given = Partial<PlanInput> & { missingSecrets?: string[]; toCreate?: string[] };
+
+function input(overrides: Given = {}): PlanInput {
+  const { missingSecrets = [], toCreate = [], ...rest } = overrides;
   return {
     userName: 'deployer',
     keys: [],
@@ -18,10 +22,13 @@ function input(overrides: Partial<PlanInput> = {}): PlanInput {
     maxAgeDays: 0,
     keyLimit: 'delete-inactive',
     previousKey: 'delete',
-    missingSecrets: [],
-    toCreate: [],
+    destinations: [
+      ...missingSecrets.map((label) => ({ label, create: false, held: 'none' as const, oldestUpdate: undefined })),
+      ...toCreate.map((label) => ({ label, create: true, held: 'none' as const, oldestUpdate: undefined })),
+    ],
+    pending: [],
     now: NOW,
-    ...overrides,
+    ...rest,
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import type { Destination } from '../src/destinations.js';
 import { label } from '../src/destinations.js';
+import { Journal } from '../src/journal.js';
 import { ActionError } from '../src/errors.js';
 import type { Inputs } from '../src/inputs.js';
 import { inputsWith } from './support/fixtures.js';
@@ -36,7 +37,9 @@ const ROTATE_PLAN: Plan = {
   action: 'rotate',
   reason: `current key ${OLD_ID} is 120 day(s) old (max-age-days: 90)`,
   current: OLD,
+  converge: undefined,
   makeRoom: INACTIVE,
+  makeRoomBreaks: false,
   previous: [OLD],
   previousKey: 'delete',
 };
@@ -56,6 +59,8 @@ function result(overrides: Partial<RotationResult> = {}): RotationResult {
     ],
     destinations: [dest(REPO, 'written', NEW_ID), dest(ENV, 'written', NEW_ID, true), dest(ORG, 'written', NEW_ID)],
     error: undefined,
+    cancelled: false,
+    journal: new Journal(3),
     ...overrides,
   };
 }

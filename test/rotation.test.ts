@@ -120,6 +120,9 @@ describe('rotator managing another user', () => {
       io,
       pacing: FAST_PACING,
       pacer: new (await import('../src/pacer.js')).WritePacer(fakeClock(), 0),
+      lease: (await import('./support/harness.js')).FAST_LEASE,
+      run: (await import('../src/context.js')).runIdentity({}),
+      cancel: new (await import('../src/cancel.js')).Cancellation(),
     });
     expect(result.error?.message).toMatch(/assumed-role\/deployer\/session, not an IAM user: set iam-user-name/);
   });

@@ -4,12 +4,15 @@
  */
 import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
+import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import type { AwsClients, Credentials } from '../../src/aws.js';
 import type { Clock } from '../../src/clock.js';
 import { createGitHubClient } from '../../src/github.js';
 import type { GitHubPacing } from '../../src/pacer.js';
 import { readInputs } from '../../src/inputs.js';
 import { WritePacer } from '../../src/pacer.js';
+import { Cancellation } from '../../src/cancel.js';
+import { type LeaseSettings, runIdentity } from '../../src/context.js';
 import { type ActionsIO, type RotationResult, rotate } from '../../src/rotate.js';
 import { GitHubStandin, type Scope } from './github-standin.js';
 import { type Creds, type Moto, authenticates, iamClient, seedAdmin, startMoto } from './moto.js';
@@ -21,8 +24,12 @@ export const FAST_PACING: GitHubPacing = {
   requestTimeoutMs: 2000,
   retries: 3,
   maxRateLimitWaitSeconds: 300,
+  rateLimitBudgetSeconds: 900,
   readConcurrency: 8,
 };
+
+/** Lease timings for in-process runs: with a fake clock a wait passes at once. */
+export const FAST_LEASE: LeaseSettings = { ttlMs: 60 * 60_000, waitMs: 60_000, pollMs: 1_000 };
 
 export const TOKEN = 'test-token';
 
@@ -82,7 +89,7 @@ export function recorder(): Recorder {
 export function awsFor(
   moto: Moto,
   creds: Credentials,
-  opts: { stsFor?: AwsClients['stsFor']; endpoint?: string; requestTimeoutMs?: number } = {},
+  opts: { stsFor?: AwsClients['stsFor']; endpoint?: string; requestTimeoutMs?: number; onAwsCall?: AwsCallHook } = {},
 ): AwsClients {
   const common = {
     region: 'us-east-1',
@@ -90,12 +97,35 @@ export function awsFor(
     maxAttempts: 3,
     requestHandler: { requestTimeout: opts.requestTimeoutMs ?? 5000, throwOnRequestTimeout: true },
   };
-  return {
+  const clients: AwsClients = {
     iam: new IAMClient({ ...common, credentials: creds }),
+    iamOnce: new IAMClient({ ...common, credentials: creds, maxAttempts: 1 }),
     sts: new STSClient({ ...common, credentials: creds }),
     stsFor: opts.stsFor ?? ((c) => new STSClient({ ...common, credentials: c, maxAttempts: 1 })),
   };
+  if (opts.onAwsCall) {
+    const hook = opts.onAwsCall;
+    const record =
+      (service: AwsCall['service']): InitializeMiddleware<object, MetadataBearer> =>
+      (next, context) =>
+      async (args) => {
+        hook({ service, command: String(context.commandName ?? ''), input: args.input as Record<string, unknown> });
+        return next(args);
+      };
+    clients.iam.middlewareStack.add(record('iam'), { step: 'initialize', name: 'recordAwsCall' });
+    clients.iamOnce.middlewareStack.add(record('iam'), { step: 'initialize', name: 'recordAwsCall' });
+    clients.sts.middlewareStack.add(record('sts'), { step: 'initialize', name: 'recordAwsCall' });
+  }
+  return clients;
 }
+
+/** One AWS request the action made: service, command (e.g. CreateAccessKeyCommand) and its input. */
+export interface AwsCall {
+  service: 'iam' | 'sts';
+  command: string;
+  input: Record<string, unknown>;
+}
+export type AwsCallHook = (call: AwsCall) => void;
 
 export interface World {
   moto: Moto;
@@ -128,21 +158,36 @@ export interface RunOptions {
   /** Send AWS requests here instead of straight to moto (e.g. an AwsProxy). */
   awsEndpoint?: string;
   awsRequestTimeoutMs?: number;
+  /** Called for every IAM/STS request the run makes with its own credentials (not the new key's STS checks). */
+  onAwsCall?: AwsCallHook;
+  lease?: Partial<LeaseSettings>;
+  /** Cancel requests for this run (e.g. cancel it from a stand-in callback). */
+  cancel?: Cancellation;
 }
 
 export async function runRotation(world: World, opts: RunOptions): Promise<{ result: RotationResult; io: Recorder }> {
   const io = recorder();
   const pacing = { ...FAST_PACING, ...opts.pacing };
-  const inputs = readInputs(reader(opts.inputs), opts.env ?? {});
+  const env = opts.env ?? {};
+  const inputs = readInputs(reader(opts.inputs), env);
   const clock = opts.clock ?? fakeClock(Date.now());
+  const cancel = opts.cancel ?? new Cancellation();
   const result = await rotate({
     inputs,
-    aws: awsFor(world.moto, opts.as, { stsFor: opts.stsFor, endpoint: opts.awsEndpoint, requestTimeoutMs: opts.awsRequestTimeoutMs }),
-    gh: createGitHubClient(inputs.githubToken, world.gh.url, pacing, io),
+    aws: awsFor(world.moto, opts.as, {
+      stsFor: opts.stsFor,
+      endpoint: opts.awsEndpoint,
+      requestTimeoutMs: opts.awsRequestTimeoutMs,
+      onAwsCall: opts.onAwsCall,
+    }),
+    gh: createGitHubClient(inputs.githubToken, world.gh.url, pacing, io, { clock, cancel }),
     clock,
     io,
     pacing,
     pacer: new WritePacer(clock, pacing.writeIntervalMs),
+    lease: { ...FAST_LEASE, ...opts.lease },
+    run: runIdentity(env),
+    cancel,
   });
   return { result, io };
 }

@@ -292,7 +292,11 @@ export const ALLOW_ALL = {
 export const SELF_ROTATION_POLICY = {
   Version: '2012-10-17',
   Statement: [
-    { Effect: 'Allow', Action: ['iam:*AccessKey*', 'iam:GetUser', 'sts:GetCallerIdentity'], Resource: '*' },
+    {
+      Effect: 'Allow',
+      Action: ['iam:*AccessKey*', 'iam:GetUser', 'iam:ListUserTags', 'iam:TagUser', 'iam:UntagUser', 'sts:GetCallerIdentity'],
+      Resource: '*',
+    },
   ],
 } as const;
 

@@ -1,0 +1,61 @@
+import type { AwsClients } from './aws.js';
+import type { Cancellation } from './cancel.js';
+import type { Clock } from './clock.js';
+import type { GitHubApi } from './github-api.js';
+import type { Inputs } from './inputs.js';
+import type { GitHubPacing, WritePacer } from './pacer.js';
+
+/** What the run prints and exports through the runner (core in production, a recorder in tests). */
+export interface ActionsIO {
+  info(message: string): void;
+  warning(message: string): void;
+  setSecret(value: string): void;
+  exportVariable(name: string, value: string): void;
+  group<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** The lease on the IAM user (a user tag) that keeps two runs from rotating one user at once. */
+export interface LeaseSettings {
+  /** How long a lease lasts: a crashed run's lease is taken over after this. */
+  ttlMs: number;
+  /** How long a run waits for another run's live lease before it stops. */
+  waitMs: number;
+  /** Time between looks at a held lease. */
+  pollMs: number;
+}
+
+export const SHIPPED_LEASE: LeaseSettings = { ttlMs: 60 * 60_000, waitMs: 10 * 60_000, pollMs: 5_000 };
+
+/** Who this run is, from the runner's environment (for the lease and the provenance tags). */
+export interface RunIdentity {
+  /** owner/name of the repository whose workflow runs (GITHUB_REPOSITORY), if known. */
+  repository: string | undefined;
+  runId: string | undefined;
+  attempt: string;
+  /** The run's URL, or a local label. */
+  url: string;
+}
+
+export function runIdentity(env: Record<string, string | undefined>, pid = process.pid): RunIdentity {
+  const repository = env.GITHUB_REPOSITORY?.trim() || undefined;
+  const runId = env.GITHUB_RUN_ID?.trim() || undefined;
+  const attempt = env.GITHUB_RUN_ATTEMPT?.trim() || '1';
+  const server = (env.GITHUB_SERVER_URL?.trim() || 'https://github.com').replace(/\/+$/, '');
+  const url =
+    repository && runId ? `${server}/${repository}/actions/runs/${runId}/attempts/${attempt}` : `local/pid-${pid}-${Date.now()}`;
+  return { repository, runId, attempt, url };
+}
+
+export interface RotateContext {
+  inputs: Inputs;
+  aws: AwsClients;
+  gh: GitHubApi;
+  clock: Clock;
+  io: ActionsIO;
+  pacing: GitHubPacing;
+  /** Paces every mutating GitHub request. */
+  pacer: WritePacer;
+  lease: LeaseSettings;
+  run: RunIdentity;
+  cancel: Cancellation;
+}

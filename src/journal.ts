@@ -1,0 +1,123 @@
+/**
+ * The journal of effects: every change the run makes is appended here the moment it happens. Rollback, the cancel
+ * handler, the error message and the summary are all functions of it, so what the run says is what it did.
+ */
+import type { CreatedUser } from './aws.js';
+
+/** What one of a destination's two secrets holds, as far as this run knows. */
+export type Holding =
+  | { kind: 'before' } // whatever it held when the run started (see heldBefore)
+  | { kind: 'key'; keyId: string } // the id or secret of this key, written by this run
+  | { kind: 'absent' } // removed by this run
+  | { kind: 'unknown' }; // a write was in flight when the run had to stop
+
+/** What a destination held before the run: both secrets, one of them, or none (per preflight). */
+export type HeldBefore = 'both' | 'partial' | 'none';
+
+/** Why the run wrote a pair. */
+export type WriteReason = 'new key' | 'converge' | 'restore';
+
+export interface DestinationLedger {
+  heldBefore: HeldBefore;
+  id: Holding;
+  secret: Holding;
+  /** The environment was created by this run. */
+  created: boolean;
+  /** The last reason a pair was written here. */
+  reason: WriteReason | undefined;
+}
+
+export type KeyFate = 'deleted' | 'deleted to make room' | 'deleted to converge' | 'deactivated' | 'kept' | 'discarded';
+
+export type Effect =
+  | { kind: 'lease taken' }
+  | { kind: 'lease released' }
+  | { kind: 'user created'; user: CreatedUser }
+  | { kind: 'user deleted' }
+  | { kind: 'environment created'; index: number }
+  | { kind: 'key created'; id: string }
+  | { kind: 'key retired'; id: string; fate: KeyFate }
+  | { kind: 'tag written'; key: string }
+  | { kind: 'secret written'; index: number; which: 'id' | 'secret'; keyId: string; reason: WriteReason }
+  | { kind: 'secret removed'; index: number; which: 'id' | 'secret' }
+  | { kind: 'write in flight'; index: number; which: 'id' | 'secret' }
+  | { kind: 'write failed'; index: number; which: 'id' | 'secret'; previous: Holding };
+
+export class Journal {
+  readonly effects: Effect[] = [];
+  readonly destinations: DestinationLedger[];
+  newKeyId: string | undefined;
+  createdUser: CreatedUser | undefined;
+  leaseHeld = false;
+  readonly retired: { id: string; fate: KeyFate }[] = [];
+
+  constructor(count: number) {
+    this.destinations = Array.from({ length: count }, () => ({
+      heldBefore: 'both' as HeldBefore,
+      id: { kind: 'before' } as Holding,
+      secret: { kind: 'before' } as Holding,
+      created: false,
+      reason: undefined,
+    }));
+  }
+
+  record(effect: Effect): void {
+    this.effects.push(effect);
+    switch (effect.kind) {
+      case 'lease taken':
+        this.leaseHeld = true;
+        break;
+      case 'lease released':
+        this.leaseHeld = false;
+        break;
+      case 'user created':
+        this.createdUser = effect.user;
+        break;
+      case 'user deleted':
+        this.createdUser = undefined;
+        break;
+      case 'environment created':
+        this.destinations[effect.index].created = true;
+        break;
+      case 'key created':
+        this.newKeyId = effect.id;
+        break;
+      case 'key retired':
+        this.retired.push({ id: effect.id, fate: effect.fate });
+        break;
+      case 'secret written': {
+        const d = this.destinations[effect.index];
+        d[effect.which] = { kind: 'key', keyId: effect.keyId };
+        d.reason = effect.reason;
+        break;
+      }
+      case 'secret removed':
+        this.destinations[effect.index][effect.which] = { kind: 'absent' };
+        break;
+      case 'write in flight':
+        this.destinations[effect.index][effect.which] = { kind: 'unknown' };
+        break;
+      case 'write failed':
+        this.destinations[effect.index][effect.which] = effect.previous;
+        break;
+      case 'tag written':
+        break;
+    }
+  }
+
+  /** Destinations this run changed a secret of (in order). */
+  touched(): number[] {
+    return this.destinations.flatMap((d, i) => (d.id.kind !== 'before' || d.secret.kind !== 'before' ? [i] : []));
+  }
+
+  /** The key a destination's two secrets both hold, when they were written by this run as one pair. */
+  pairKey(i: number): string | undefined {
+    const { id, secret } = this.destinations[i];
+    return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
+  }
+
+  /** Did this run delete (or discard) key `id`? */
+  deleted(id: string): boolean {
+    return this.retired.some((r) => r.id === id && r.fate !== 'deactivated' && r.fate !== 'kept');
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * A best-effort lease on the IAM user: a user tag naming the run, its URL and an expiry. Two runs on one user (from
+ * two repositories, or without a concurrency group) take turns instead of racing. IAM is eventually consistent, so
+ * the lease is defence in depth: the key checks before every delete hold even when two runs both believe they hold it.
+ */
+import { isAccessDenied, listUserTags, tagUser, untagUser } from './aws.js';
+import type { RotateContext } from './context.js';
+import { ActionError, errorMessage } from './errors.js';
+import type { Journal } from './journal.js';
+
+export const LEASE_TAG = 'rotate-aws-access-key:lease';
+
+export interface Lease {
+  /** The holder's run URL (or local label). */
+  holder: string;
+  until: number;
+}
+
+/** Tag value: `run <url> until <ISO time>` (IAM tag charset; at most 256 characters). */
+export function leaseValue(holder: string, until: number): string {
+  const time = new Date(until).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return `run ${holder} until ${time}`.slice(0, 256);
+}
+
+export function parseLease(value: string | undefined): Lease | undefined {
+  const m = value === undefined ? null : /^run (\S+) until (\S+)$/.exec(value);
+  if (!m) return undefined;
+  const until = Date.parse(m[2]);
+  return Number.isNaN(until) ? undefined : { holder: m[1], until };
+}
+
+/** The run without its attempt: a re-run of the same workflow run takes over its earlier attempt's lease. */
+const sameRun = (a: string, b: string) => a.replace(/\/attempts\/\d+$/, '') === b.replace(/\/attempts\/\d+$/, '');
+
+async function currentLease(ctx: RotateContext, user: string): Promise<Lease | undefined> {
+  const tags = await listUserTags(ctx.aws.iam, user);
+  return parseLease(tags.find((t) => t.Key === LEASE_TAG)?.Value);
+}
+
+/**
+ * Take the lease, waiting (bounded) for another run's live lease to end. Throws, before anything changed, when
+ * another run still holds it. When the caller may not tag the user, warns and goes on without a lease.
+ */
+export async function takeLease(ctx: RotateContext, journal: Journal, user: string): Promise<void> {
+  const { clock, io, run } = ctx;
+  const deadline = clock.now() + ctx.lease.waitMs;
+  try {
+    for (;;) {
+      ctx.cancel.checkpoint();
+      const held = await currentLease(ctx, user);
+      const now = clock.now();
+      if (held && held.holder !== run.url && held.until > now && !sameRun(held.holder, run.url)) {
+        const until = new Date(held.until).toISOString();
+        if (now >= deadline) {
+          throw new ActionError(
+            `another rotation holds the lease on IAM user ${user}: ${held.holder} (until ${until}); waited ` +
+              `${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run finish, then rerun (a crashed ` +
+              `run's lease expires at ${until}). A concurrency group only serialises runs of one repository.`,
+          );
+        }
+        io.info(`IAM user ${user} is leased by ${held.holder} until ${until}: waiting`);
+        await ctx.cancel.sleep(clock, Math.min(ctx.lease.pollMs, deadline - now));
+        continue;
+      }
+      if (held && held.holder !== run.url && held.until <= now) io.info(`Taking over an expired lease of ${held.holder}`);
+      await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(run.url, now + ctx.lease.ttlMs) }]);
+      journal.record({ kind: 'lease taken' });
+      io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
+      return;
+    }
+  } catch (err) {
+    if (!isAccessDenied(err)) throw err;
+    io.warning(
+      `could not take the lease on IAM user ${user} (${errorMessage(err)}): runs on this user from other repositories ` +
+        'are not kept apart. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the user (see the IAM policies).',
+    );
+  }
+}
+
+/** Release the lease if this run still holds it. Never throws: a failure is a warning (the lease expires anyway). */
+export async function releaseLease(ctx: RotateContext, journal: Journal, user: string): Promise<void> {
+  if (!journal.leaseHeld) return;
+  try {
+    const held = await currentLease(ctx, user);
+    if (held?.holder === ctx.run.url) await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
+    journal.record({ kind: 'lease released' });
+  } catch (err) {
+    ctx.io.warning(`could not release the lease on IAM user ${user} (${errorMessage(err)}): it expires by itself`);
+  }
+}
+
+/** For a dry run: say who holds the lease, if anyone. */
+export async function describeLease(ctx: RotateContext, user: string): Promise<string | undefined> {
+  try {
+    const held = await currentLease(ctx, user);
+    if (!held || held.until <= ctx.clock.now()) return undefined;
+    return `IAM user ${user} is leased by ${held.holder} until ${new Date(held.until).toISOString()}: a real run would wait for it`;
+  } catch {
+    return undefined;
+  }
+}
