@@ -55,6 +55,19 @@ function readmeYamlBlocks(): Source[] {
 const README_BLOCKS = readmeYamlBlocks();
 const ALL_YAML: Source[] = [...README_BLOCKS, ...EXAMPLES, ...WORKFLOWS];
 
+/**
+ * Third-party actions are pinned by full commit SHA with the release in a comment (`uses: a/b@<sha> # v1.2.3`):
+ * a tag can be moved, a commit cannot, and these workflows handle credentials. The SHAs of the actions used here.
+ */
+const PINS: Record<string, { sha: string; version: string }> = {
+  'actions/checkout': { sha: '08c6903cd8c0fde910a37f88322edcfb5dd907a8', version: 'v5.0.0' },
+  'actions/setup-node': { sha: 'a0853c24544627f65ddf259abe73b1d18a591444', version: 'v5.0.0' },
+  'actions/setup-python': { sha: 'e797f83bcb11b83ae66e0230d6156d7c80228e7c', version: 'v6.0.0' },
+  'aws-actions/configure-aws-credentials': { sha: 'a03048d87541d1d9fcf2ecf528a4a65ba9bd7838', version: 'v5.0.0' },
+  'actions/create-github-app-token': { sha: '67018539274d69449ef7c02e8e71183d1719ab42', version: 'v2.1.4' },
+};
+const PINNED: Record<string, string> = Object.fromEntries(Object.entries(PINS).map(([a, p]) => [a, `${a}@${p.sha}`]));
+
 function load(src: Source): unknown {
   const doc = parseDocument(src.text, { prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -120,7 +133,12 @@ describe('YAML in the documentation parses', () => {
     expect(README_BLOCKS.length).toBeGreaterThanOrEqual(EXAMPLES.length + 1);
     expect(EXAMPLES.length).toBeGreaterThanOrEqual(11);
     expect(WORKFLOWS.map((w) => w.name)).toEqual(
-      expect.arrayContaining(['.github/workflows/ci.yml', '.github/workflows/check-dist.yml', '.github/workflows/e2e.yml']),
+      expect.arrayContaining([
+        '.github/workflows/ci.yml',
+        '.github/workflows/check-dist.yml',
+        '.github/workflows/e2e.yml',
+        '.github/workflows/release.yml',
+      ]),
     );
   });
 
@@ -232,6 +250,55 @@ describe('examples', () => {
   });
 });
 
+describe('third-party actions and permissions', () => {
+  /** Every `uses:` line: the reference and the comment after it. */
+  const usesLines = ALL_YAML.flatMap((src) =>
+    src.text.split('\n').flatMap((line, i) => {
+      const m = /^\s*(?:-\s+)?uses:\s*['"]?([^\s'"#]+)['"]?\s*(?:#\s*(.*))?$/.exec(line);
+      return m ? [{ where: `${src.name} line ${i + 1}`, ref: m[1], comment: (m[2] ?? '').trim() }] : [];
+    }),
+  );
+  const thirdParty = usesLines.filter((u) => !u.ref.startsWith('./') && !usesThisAction(u.ref));
+
+  it('are found', () => {
+    expect(thirdParty.length).toBeGreaterThan(10);
+    expect(new Set(thirdParty.map((u) => u.ref.split('@')[0]))).toEqual(new Set(Object.keys(PINS)));
+  });
+
+  it('are pinned by full commit SHA with the version in a comment, the SHA this repository has checked', () => {
+    const wrong = thirdParty.filter((u) => {
+      const [action, ref] = u.ref.split('@');
+      const pin = PINS[action];
+      return !/^[0-9a-f]{40}$/.test(ref) || !/^v\d+(\.\d+){0,2}\b/.test(u.comment) || ref !== pin?.sha || !u.comment.startsWith(pin.version);
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  it('examples declare permissions: id-token: write with an OIDC role, else none at all', () => {
+    for (const src of EXAMPLES) {
+      const wf = load(src) as Obj;
+      const oidc = mappings(wf).some(
+        (m) => String(m.uses).startsWith('aws-actions/configure-aws-credentials@') && isObj(m.with) && 'role-to-assume' in m.with,
+      );
+      expect({ example: src.name, permissions: wf.permissions }).toEqual({
+        example: src.name,
+        permissions: oidc ? { 'id-token': 'write' } : {},
+      });
+    }
+  });
+
+  it('every job of the workflows has declared permissions, and only release.yml may write contents', () => {
+    for (const src of WORKFLOWS) {
+      const wf = load(src) as Obj;
+      for (const [name, job] of Object.entries(wf.jobs as Obj)) {
+        const permissions = (job as Obj).permissions ?? wf.permissions;
+        expect({ where: `${src.name} ${name}`, declared: isObj(permissions) }).toEqual({ where: `${src.name} ${name}`, declared: true });
+        if ((permissions as Obj).contents === 'write') expect(`${src.name} ${name}`).toBe('.github/workflows/release.yml release');
+      }
+    }
+  });
+});
+
 describe('workflows of this repository', () => {
   const wf = (name: string) => load(WORKFLOWS.find((w) => w.name.endsWith(name)) as Source) as Obj;
   const steps = (doc: Obj) => mappings(doc).filter((m) => typeof m.uses === 'string' || typeof m.run === 'string');
@@ -241,24 +308,21 @@ describe('workflows of this repository', () => {
       .filter((r): r is string => typeof r === 'string')
       .join('\n');
 
-  it('pin actions/checkout@v5, actions/setup-node@v5 (Node 24) and actions/setup-python@v6', () => {
+  it('pin actions/checkout v5, actions/setup-node v5 (Node 24) and actions/setup-python v6 by commit SHA', () => {
     for (const src of WORKFLOWS) {
       for (const step of steps(load(src) as Obj)) {
         const uses = step.uses;
         if (typeof uses !== 'string') continue;
-        if (uses.startsWith('actions/checkout@')) expect(uses).toBe('actions/checkout@v5');
-        if (uses.startsWith('actions/setup-python@')) expect(uses).toBe('actions/setup-python@v6');
-        if (uses.startsWith('actions/setup-node@')) {
-          expect(uses).toBe('actions/setup-node@v5');
-          expect((step.with as Obj)['node-version']).toBe(24);
-        }
+        const [action] = uses.split('@');
+        if (action in PINNED) expect(uses).toBe(PINNED[action]);
+        if (action === 'actions/setup-node') expect((step.with as Obj)['node-version']).toBe(24);
       }
     }
   });
 
   it('ci.yml installs moto and runs npm ci, lint, typecheck and test', () => {
     const text = runs(wf('ci.yml'));
-    for (const cmd of ["pip install 'moto[server]'", 'npm ci', 'npm run lint', 'npm run typecheck', 'npm test']) {
+    for (const cmd of ["pip install 'moto[server]'", 'npm ci', 'npm run lint', 'npm run lint:workflows', 'npm run typecheck', 'npm test']) {
       expect(text).toContain(cmd);
     }
   });
@@ -274,6 +338,27 @@ describe('workflows of this repository', () => {
   it('e2e.yml runs the action with uses: ./ in dry-run mode', () => {
     const local = actionSteps(wf('e2e.yml')).filter((s) => s.uses === './');
     expect(local.some((s) => String((s.with as Obj)['dry-run']) === 'true')).toBe(true);
+  });
+
+  it('release.yml, on a v*.*.* tag: verifies dist/ and the tests, publishes the CHANGELOG section, moves the major tag', () => {
+    const release = wf('release.yml');
+    expect((release.on as Obj).push).toEqual({ tags: ['v*.*.*'] });
+    const jobs = release.jobs as Record<string, Obj>;
+    expect(jobs.verify.permissions).toEqual({ contents: 'read' });
+    expect(jobs.release.needs).toBe('verify');
+    expect(jobs.release.permissions).toEqual({ contents: 'write' });
+    const verify = runs(jobs.verify);
+    for (const cmd of ['npm ci', 'npm run package', 'npm test', 'node scripts/changelog-section.mjs "$TAG"']) {
+      expect(verify).toContain(cmd);
+    }
+    expect(verify).toMatch(/(pipx|pip) install 'moto\[server\]'/);
+    expect(verify).toMatch(/git diff --exit-code\b.*\bdist\//);
+    expect(verify).toMatch(/git status --porcelain -- dist\//);
+    const publish = runs(jobs.release);
+    expect(publish).toContain('node scripts/changelog-section.mjs "$TAG" > "$RUNNER_TEMP/notes.md"');
+    expect(publish).toMatch(/gh release create "\$TAG" .*--notes-file "\$RUNNER_TEMP\/notes.md"/);
+    expect(publish).toContain('major="${TAG%%.*}"');
+    expect(publish).toContain('git push --force origin "refs/tags/$major"');
   });
 });
 
