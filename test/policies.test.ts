@@ -1,0 +1,640 @@
+/**
+ * The IAM policies in policies/, proven by an offline IAM evaluator (@cloud-copilot/iam-simulate).
+ *
+ * Each world runs the action for real against moto (whose callers may do anything: moto ignores resources and
+ * conditions) and records every IAM/STS request the run makes with its own credentials. Each request is then
+ * evaluated against the policy a deployment would give that caller, with the resource ARN and condition keys real
+ * IAM uses: the target user's ARN including its path (a user that does not exist yet: `user/NAME`, no path known),
+ * `aws:username` for a self-rotating user, `iam:PermissionsBoundary` / `iam:PolicyARN` / `aws:RequestTag/*` /
+ * `aws:TagKeys` where the request carries them. Proven: every request is Allowed, and every action and resource a
+ * policy grants is needed by some recorded request (nothing superfluous).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import {
+  CreateAccessKeyCommand,
+  CreateGroupCommand,
+  CreatePolicyCommand,
+  CreateUserCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { createValidatedPolicy, validateIdentityPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
+import { type AwsCall, repoScope, runRotation, seedPair } from './support/harness.js';
+import { useWorld } from './support/world.js';
+import { type Creds, MOTO_ACCOUNT_ID, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
+
+requireMoto();
+
+const world = useWorld();
+const fresh = world.fresh;
+
+// ---------------------------------------------------------------- the policies
+
+const POLICY_DIR = new URL('../policies/', import.meta.url);
+
+interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource?: string | string[];
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+interface PolicyDocument {
+  Version: string;
+  Statement: Statement[];
+}
+
+type PolicyName = 'self-rotation' | 'rotator' | 'bootstrap';
+const IDENTITY_POLICIES: PolicyName[] = ['self-rotation', 'rotator', 'bootstrap'];
+
+function loadPolicy(name: string): PolicyDocument {
+  return JSON.parse(readFileSync(new URL(`${name}.json`, POLICY_DIR), 'utf8')) as PolicyDocument;
+}
+const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+const ACCOUNT = MOTO_ACCOUNT_ID; // the account the policies name (123456789012), and moto's
+const BOUNDARY_NAME = 'ci-boundary';
+const BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/${BOUNDARY_NAME}`;
+/** Policy for every moto caller: moto checks actions only, the offline evaluator is the judge. */
+const IAM_ANYTHING = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:*', Resource: '*' }] };
+
+// ---------------------------------------------------------------- requests as IAM authorizes them
+
+type Context = Record<string, string | string[]>;
+
+/** One authorization IAM performs for a recorded call (some calls need two). */
+interface AuthRequest {
+  /** The SDK command, e.g. CreateUser. */
+  call: string;
+  action: string;
+  resource: string;
+  context: Context;
+  note?: string;
+  /**
+   * Evaluate without iam-simulate's input validation: the AddUserToGroup check against the user ARN, a resource
+   * type AWS does not list for that action (it authorizes against the group); kept so the policy holds either way.
+   */
+  unchecked?: boolean;
+}
+
+/** One run's recording and what the evaluator needs to know about its world. */
+interface Recording {
+  world: string;
+  policy: PolicyName;
+  /** The caller: the IAM user itself (self-rotation), else a role session. */
+  principal: string;
+  /** aws:username (IAM user callers only: roles have none). */
+  username?: string;
+  /** Users that exist before the run: name -> path and permissions boundary. */
+  users: Map<string, { path: string; boundary?: string }>;
+  /** Groups that exist: name -> ARN. */
+  groups: Map<string, string>;
+  /** The user whose keys the run handles: GetAccessKeyLastUsed names only the key id, IAM authorizes on its owner. */
+  keyOwner: string;
+  calls: AwsCall[];
+}
+
+const userArn = (name: string, path = '/'): string => `arn:aws:iam::${ACCOUNT}:user${path}${name}`;
+const ROLE_SESSION = (role: string) => `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/GitHubActions`;
+
+/** aws:TagKeys and aws:RequestTag/<key> of a request carrying Tags. */
+function tagContext(input: unknown): Context {
+  const tags = (input ?? []) as { Key?: string; Value?: string }[];
+  if (tags.length === 0) return {};
+  const ctx: Context = { 'aws:TagKeys': tags.map((t) => t.Key ?? '') };
+  for (const t of tags) ctx[`aws:RequestTag/${t.Key}`] = t.Value ?? '';
+  return ctx;
+}
+
+/** Map each recorded call, in order, to the authorization(s) real IAM performs for it. */
+function authRequests(rec: Recording): AuthRequest[] {
+  const users = new Map(rec.users);
+  const out: AuthRequest[] = [];
+  const base: Context = rec.username ? { 'aws:username': rec.username } : {};
+  for (const { service, command, input } of rec.calls) {
+    const call = command.replace(/Command$/, '');
+    if (service === 'sts') {
+      out.push({ call, action: `sts:${call}`, resource: '*', context: { ...base } });
+      continue;
+    }
+    const action = `iam:${call}`;
+    const name = typeof input.UserName === 'string' ? input.UserName : rec.keyOwner;
+    const known = users.get(name);
+    // A user IAM does not know (yet) is authorized as user/NAME: no path to go by.
+    const arn = known ? userArn(name, known.path) : userArn(name);
+    const ctx: Context = { ...base };
+    switch (call) {
+      case 'CreateUser': {
+        const path = typeof input.Path === 'string' ? input.Path : '/';
+        const boundary = typeof input.PermissionsBoundary === 'string' ? input.PermissionsBoundary : undefined;
+        const tags = tagContext(input.Tags);
+        if (boundary) ctx['iam:PermissionsBoundary'] = boundary;
+        out.push({ call, action, resource: userArn(name, path), context: { ...ctx, ...tags } });
+        if (Object.keys(tags).length > 0) {
+          out.push({
+            call,
+            action: 'iam:TagUser',
+            resource: userArn(name, path),
+            context: { ...base, ...tags },
+            note: 'CreateUser with Tags also needs iam:TagUser',
+          });
+        }
+        users.set(name, { path, boundary });
+        continue;
+      }
+      case 'AddUserToGroup':
+      case 'RemoveUserFromGroup': {
+        const group = String(input.GroupName);
+        out.push({ call, action, resource: rec.groups.get(group) ?? `arn:aws:iam::${ACCOUNT}:group/${group}`, context: ctx });
+        out.push({ call, action, resource: arn, context: ctx, note: 'the user ARN too; AWS decides on the group', unchecked: true });
+        continue;
+      }
+      case 'AttachUserPolicy':
+      case 'DetachUserPolicy':
+        ctx['iam:PolicyARN'] = String(input.PolicyArn);
+        if (known?.boundary) ctx['iam:PermissionsBoundary'] = known.boundary;
+        break;
+      case 'TagUser':
+        Object.assign(ctx, tagContext(input.Tags));
+        break;
+      case 'UntagUser':
+        ctx['aws:TagKeys'] = (input.TagKeys ?? []) as string[];
+        break;
+    }
+    out.push({ call, action, resource: arn, context: ctx });
+    if (call === 'DeleteUser') users.delete(name);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the evaluator
+
+function simulation(policy: PolicyDocument, principal: string, req: AuthRequest, name = 'policy'): Simulation {
+  return {
+    request: {
+      principal,
+      action: req.action,
+      resource: { resource: req.resource, accountId: ACCOUNT },
+      contextVariables: req.context,
+    },
+    identityPolicies: [{ name, policy }],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+  };
+}
+
+/** Allowed / ImplicitlyDenied / ExplicitlyDenied, or `invalid: …` when iam-simulate rejects the input. */
+async function decide(policy: PolicyDocument, principal: string, req: AuthRequest): Promise<string> {
+  if (req.unchecked) return runUnsafeSimulation(simulation(policy, principal, req), {});
+  const r = await runSimulation(simulation(policy, principal, req), {});
+  if (r.resultType === 'error') return `invalid: ${r.errors.message}`;
+  // A context key that does not apply to the action would be dropped silently: the mapping above would be wrong.
+  const ignored = r.resultType === 'single' ? r.result.ignoredContextKeys ?? [] : r.results.flatMap((x) => x.ignoredContextKeys ?? []);
+  if (ignored.length > 0) return `invalid: context key(s) ${ignored.join(', ')} do not apply`;
+  return r.overallResult;
+}
+
+/** Does this one statement, alone, allow the request? */
+const allowsAlone = (s: Statement, principal: string, req: AuthRequest): boolean =>
+  runUnsafeSimulation(simulation({ Version: '2012-10-17', Statement: [s] }, principal, req), {}) === 'Allowed';
+
+const sidOf = (s: Statement, i: number) => s.Sid ?? `#${i}`;
+
+/** The tag keys a statement's `ForAllValues:…` condition on aws:TagKeys admits, with how each is matched. */
+function tagKeyPatterns(s: Statement): { value: string; matches: (key: string) => boolean }[] {
+  const out: { value: string; matches: (key: string) => boolean }[] = [];
+  for (const [op, keys] of Object.entries(s.Condition ?? {})) {
+    const like = /^ForAllValues:StringLike$/i.test(op);
+    if (!like && !/^ForAllValues:StringEquals$/i.test(op)) continue;
+    for (const value of list(keys['aws:TagKeys'])) {
+      const re = new RegExp(`^${value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+      out.push({ value, matches: like ? (k) => re.test(k) : (k) => k === value });
+    }
+  }
+  return out;
+}
+
+/** What a policy grants, as `Sid action`, `Sid resource` and `Sid aws:TagKeys pattern` items. */
+function grants(policy: PolicyDocument): string[] {
+  return policy.Statement.flatMap((s, i) =>
+    s.Effect !== 'Allow'
+      ? []
+      : [
+          ...list(s.Action).map((a) => `${sidOf(s, i)} ${a}`),
+          ...list(s.Resource).map((r) => `${sidOf(s, i)} ${r}`),
+          ...tagKeyPatterns(s).map((p) => `${sidOf(s, i)} aws:TagKeys ${p.value}`),
+        ],
+  );
+}
+
+/**
+ * The grants this request needs: the statements that alone allow it, with the action, each resource that alone
+ * does, and each admitted tag-key pattern a requested tag key matches.
+ */
+function used(policy: PolicyDocument, principal: string, req: AuthRequest): string[] {
+  const out: string[] = [];
+  const tagKeys = list(req.context['aws:TagKeys']);
+  policy.Statement.forEach((s, i) => {
+    if (s.Effect !== 'Allow' || !allowsAlone(s, principal, req)) return;
+    out.push(...list(s.Action).filter((a) => a.toLowerCase() === req.action.toLowerCase()).map((a) => `${sidOf(s, i)} ${a}`));
+    for (const r of list(s.Resource)) if (allowsAlone({ ...s, Resource: r }, principal, req)) out.push(`${sidOf(s, i)} ${r}`);
+    for (const p of tagKeyPatterns(s)) if (tagKeys.some(p.matches)) out.push(`${sidOf(s, i)} aws:TagKeys ${p.value}`);
+  });
+  return out;
+}
+
+interface Row {
+  world: string;
+  policy: PolicyName;
+  req: AuthRequest;
+  decision: string;
+  uses: string[];
+}
+
+async function evaluate(rec: Recording, policy = loadPolicy(rec.policy)): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const req of authRequests(rec)) {
+    const decision = await decide(policy, rec.principal, req);
+    rows.push({ world: rec.world, policy: rec.policy, req, decision, uses: decision === 'Allowed' ? used(policy, rec.principal, req) : [] });
+  }
+  return rows;
+}
+
+function table(rows: Row[]): string {
+  const cells = rows.map((r) => [
+    r.decision === 'Allowed' ? '  ' : '✗ ',
+    r.world,
+    r.req.action + (r.req.call !== r.req.action.split(':')[1] ? ` (${r.req.call})` : ''),
+    r.req.resource + (r.req.note ? ` [${r.req.note}]` : ''),
+    r.decision,
+    Object.entries(r.req.context)
+      .map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(',')}]` : v}`)
+      .join(' '),
+  ]);
+  const head = ['', 'world', 'action', 'resource', 'decision', 'context'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  return [head, ...cells].map((c) => c.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+// ---------------------------------------------------------------- the worlds
+
+/** Run the action, recording its AWS calls. */
+async function record(
+  rec: Omit<Recording, 'calls'>,
+  as: Creds,
+  inputs: Record<string, string>,
+): Promise<{ rec: Recording; result: Awaited<ReturnType<typeof runRotation>>['result'] }> {
+  const calls: AwsCall[] = [];
+  const { result } = await runRotation(world, { as, inputs, onAwsCall: (c) => void calls.push(c) });
+  return { rec: { ...rec, calls }, result };
+}
+
+async function newRepo(): Promise<string> {
+  const repo = `octo/${fresh('app')}`;
+  world.gh.addRepository(repo);
+  return repo;
+}
+
+/** A second key, Inactive: the make-room case. */
+async function addInactiveKey(user: string): Promise<string> {
+  const iam = iamClient(world.moto, world.admin);
+  const out = await iam.send(new CreateAccessKeyCommand({ UserName: user }));
+  const id = out.AccessKey?.AccessKeyId ?? '';
+  await iam.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: id, Status: 'Inactive' }));
+  return id;
+}
+
+async function selfRotation(label: string, path: string, inputs: Record<string, string> = {}, makeRoom = false) {
+  const user = fresh('deployer');
+  const key = await createUserWithKey(world.moto, world.admin, user, { path, policy: IAM_ANYTHING });
+  if (makeRoom) await addInactiveKey(user);
+  const repo = await newRepo();
+  seedPair(world.gh, repoScope(repo), key);
+  return record(
+    {
+      world: label,
+      policy: 'self-rotation',
+      principal: userArn(user, path),
+      username: user,
+      users: new Map([[user, { path }]]),
+      groups: new Map(),
+      keyOwner: user,
+    },
+    key,
+    { repositories: repo, ...inputs },
+  );
+}
+
+let rotatorCaller: Creds | undefined;
+async function rotator(label: string, path: string, inputs: Record<string, string> = {}, makeRoom = false) {
+  rotatorCaller ??= await createUserWithKey(world.moto, world.admin, fresh('rotator'), { policy: IAM_ANYTHING });
+  const user = fresh('deployer');
+  await createUserWithKey(world.moto, world.admin, user, { path, policy: null });
+  if (makeRoom) await addInactiveKey(user);
+  const repo = await newRepo();
+  return record(
+    {
+      world: label,
+      policy: 'rotator',
+      principal: ROLE_SESSION('rotator'),
+      users: new Map([[user, { path }]]),
+      groups: new Map(),
+      keyOwner: user,
+    },
+    rotatorCaller,
+    { 'iam-user-name': user, repositories: repo, ...inputs },
+  );
+}
+
+/** Groups and managed policies of the bootstrap worlds (moto needs them to exist). */
+let bootstrapSetup: { caller: Creds; groups: Map<string, string>; policies: string[] } | undefined;
+async function bootstrapWorld() {
+  if (!bootstrapSetup) {
+    const iam = iamClient(world.moto, world.admin);
+    const doc = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] });
+    const groups = new Map<string, string>();
+    for (const g of ['ci-deployers', 'ci-readers']) {
+      groups.set(g, (await iam.send(new CreateGroupCommand({ GroupName: g }))).Group?.Arn ?? '');
+    }
+    const policies: string[] = [];
+    for (const p of ['ci-deploy', 'ci-logs', BOUNDARY_NAME]) {
+      policies.push((await iam.send(new CreatePolicyCommand({ PolicyName: p, PolicyDocument: doc }))).Policy?.Arn ?? '');
+    }
+    expect(policies[2]).toBe(BOUNDARY);
+    const caller = await createUserWithKey(world.moto, world.admin, fresh('bootstrapper'), { policy: IAM_ANYTHING });
+    bootstrapSetup = { caller, groups, policies };
+  }
+  return bootstrapSetup;
+}
+
+const CREATE_INPUTS = (groups: string[], policies: string[]) => ({
+  'user-path': '/ci/',
+  'user-groups': groups.join(','),
+  'user-policy-arns': policies.join(','),
+  'user-permissions-boundary': BOUNDARY,
+  'user-tags': 'team=platform\nrepo=newapp',
+});
+
+// ---------------------------------------------------------------- the tests
+
+describe('policies/*.json', () => {
+  const files = readdirSync(POLICY_DIR).filter((f) => f.endsWith('.json')).sort();
+
+  it('are the four documented policies', () => {
+    expect(files).toEqual(['bootstrap.json', 'rotator-trust.json', 'rotator.json', 'self-rotation.json']);
+  });
+
+  it.each(files)('%s is valid JSON, Version 2012-10-17, a valid IAM policy, with no wildcard actions', (file) => {
+    const text = readFileSync(new URL(file, POLICY_DIR), 'utf8');
+    const doc = JSON.parse(text) as PolicyDocument;
+    expect(doc.Version).toBe('2012-10-17');
+    const validate = file === 'rotator-trust.json' ? validateTrustPolicy : validateIdentityPolicy;
+    expect(validate(doc)).toEqual([]);
+    for (const s of doc.Statement) {
+      expect(s.Effect).toBe('Allow');
+      for (const a of list(s.Action)) expect(a).not.toContain('*');
+    }
+    expect(doc.Statement.every((s) => s.Sid)).toBe(true);
+  });
+});
+
+describe('the action’s real calls, evaluated against the policies', () => {
+  const rows: Row[] = [];
+  /** Worlds per policy below: the needs check is only complete when every one of them was evaluated. */
+  const WORLDS: Record<PolicyName, number> = { 'self-rotation': 4, rotator: 3, bootstrap: 3 };
+
+  async function prove(run: Promise<{ rec: Recording; result: { error?: Error } }>, expectedError?: RegExp) {
+    const { rec, result } = await run;
+    if (expectedError) expect(result.error?.message).toMatch(expectedError);
+    else expect(result.error?.message).toBeUndefined();
+    // The recorder must see the key being made, else the harness lost a client and proves nothing.
+    if (!expectedError) expect(rec.calls.map((c) => c.command)).toContain('CreateAccessKeyCommand');
+    const evaluated = await evaluate(rec);
+    rows.push(...evaluated);
+    const denied = evaluated.filter((r) => r.decision !== 'Allowed');
+    if (denied.length > 0) {
+      throw new Error(`${denied.length} request(s) not allowed by policies/${rec.policy}.json (✗):\n${table(evaluated)}`);
+    }
+  }
+
+  it('self-rotation, a user without a path', () => prove(selfRotation('self /', '/')));
+  it('self-rotation, a user under /ci/deployers/', () => prove(selfRotation('self /ci/deployers/', '/ci/deployers/')));
+  it('self-rotation, previous-key: deactivate', () =>
+    prove(selfRotation('self deactivate', '/ci/deployers/', { 'previous-key': 'deactivate' })));
+  it('self-rotation, making room (an Inactive second key)', () => prove(selfRotation('self make-room', '/', {}, true)));
+
+  it('rotator, a user under /ci/', () => prove(rotator('rotator /ci/', '/ci/')));
+  it('rotator, previous-key: deactivate', () =>
+    prove(rotator('rotator deactivate', '/ci/deployers/', { 'previous-key': 'deactivate' })));
+  it('rotator, making room (an Inactive second key)', () => prove(rotator('rotator make-room', '/ci/', {}, true)));
+
+  it('bootstrap: create under /ci/ with groups, managed policies, boundary and tags', async () => {
+    const { caller, groups, policies } = await bootstrapWorld();
+    const user = fresh('newapp-deployer');
+    const repo = await newRepo();
+    await prove(
+      record(
+        { world: 'bootstrap create', policy: 'bootstrap', principal: ROLE_SESSION('bootstrap'), users: new Map(), groups, keyOwner: user },
+        caller,
+        { 'iam-user-name': user, repositories: repo, 'create-user': 'true', ...CREATE_INPUTS([...groups.keys()], policies.slice(0, 2)) },
+      ),
+    );
+  });
+
+  it('bootstrap: a failed creation is undone (detach, remove from groups, delete)', async () => {
+    const { caller, groups, policies } = await bootstrapWorld();
+    const user = fresh('halfmade');
+    const repo = await newRepo();
+    const missing = `arn:aws:iam::${ACCOUNT}:policy/ci-missing`;
+    await prove(
+      record(
+        { world: 'bootstrap undo', policy: 'bootstrap', principal: ROLE_SESSION('bootstrap'), users: new Map(), groups, keyOwner: user },
+        caller,
+        { 'iam-user-name': user, repositories: repo, 'create-user': 'true', ...CREATE_INPUTS([...groups.keys()], [policies[0], missing]) },
+      ),
+      /ci-missing.*deleted again/,
+    );
+  });
+
+  it('bootstrap: create-user if-missing on an existing /ci/ user rotates (deactivate, make room)', async () => {
+    const { caller, groups, policies } = await bootstrapWorld();
+    const user = fresh('existing');
+    await iamClient(world.moto, world.admin).send(new CreateUserCommand({ UserName: user, Path: '/ci/', PermissionsBoundary: BOUNDARY }));
+    const iam = iamClient(world.moto, world.admin);
+    await iam.send(new CreateAccessKeyCommand({ UserName: user }));
+    await addInactiveKey(user);
+    const repo = await newRepo();
+    await prove(
+      record(
+        {
+          world: 'bootstrap if-missing',
+          policy: 'bootstrap',
+          principal: ROLE_SESSION('bootstrap'),
+          users: new Map([[user, { path: '/ci/', boundary: BOUNDARY }]]),
+          groups,
+          keyOwner: user,
+        },
+        caller,
+        {
+          'iam-user-name': user,
+          repositories: repo,
+          'create-user': 'if-missing',
+          'previous-key': 'deactivate',
+          ...CREATE_INPUTS([...groups.keys()], policies.slice(0, 2)),
+        },
+      ),
+    );
+  });
+
+  it.each(IDENTITY_POLICIES)('policies/%s.json grants nothing the recorded calls do not need', (name) => {
+    const policy = loadPolicy(name);
+    const mine = rows.filter((r) => r.policy === name);
+    expect(new Set(mine.map((r) => r.world)).size).toBe(WORLDS[name]); // else a world failed to run: see above
+    const needed = new Set(mine.flatMap((r) => r.uses));
+    const unused = grants(policy).filter((g) => !needed.has(g));
+    if (unused.length > 0) {
+      throw new Error(
+        `policies/${name}.json grants what no recorded call needs (statement, then action, resource or tag key):\n  ` +
+          `${unused.join('\n  ')}\nworlds: ${[...new Set(mine.map((r) => r.world))].join(', ')}\n${table(mine)}`,
+      );
+    }
+  });
+});
+
+describe('the evaluator can say no', () => {
+  const rec = (policy: PolicyName, principal: string, calls: AwsCall[], extra: Partial<Recording> = {}): Recording => ({
+    world: 'synthetic',
+    policy,
+    principal,
+    users: new Map([
+      ['bob', { path: '/ci/deployers/' }],
+      ['alice', { path: '/' }],
+      ['xbob', { path: '/' }],
+      ['admin', { path: '/' }],
+      ['unbounded', { path: '/ci/' }],
+    ]),
+    groups: new Map([['admins', `arn:aws:iam::${ACCOUNT}:group/admins`]]),
+    keyOwner: 'bob',
+    calls,
+    ...extra,
+  });
+  const iam = (command: string, input: Record<string, unknown>): AwsCall => ({ service: 'iam', command: `${command}Command`, input });
+  const decisions = async (r: Recording, policy?: PolicyDocument) => (await evaluate(r, policy)).map((x) => x.decision);
+
+  it('the old self-rotation policy (user/${aws:username} only) denies iam:CreateAccessKey on a user with a path', async () => {
+    const old: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'Old', Effect: 'Allow', Action: ['iam:CreateAccessKey'], Resource: ['arn:aws:iam::*:user/${aws:username}'] }],
+    };
+    const pathed = rec('self-rotation', userArn('bob', '/ci/deployers/'), [iam('CreateAccessKey', { UserName: 'bob' })], { username: 'bob' });
+    expect(await decisions(pathed, old)).toEqual(['ImplicitlyDenied']);
+    expect(await decisions(pathed)).toEqual(['Allowed']);
+  });
+
+  it('user/*${aws:username} would also match user/xbob; the two-resource form does not', async () => {
+    const naive: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'Naive', Effect: 'Allow', Action: ['iam:CreateAccessKey'], Resource: ['arn:aws:iam::*:user/*${aws:username}'] }],
+    };
+    const other = rec('self-rotation', userArn('bob', '/ci/deployers/'), [iam('CreateAccessKey', { UserName: 'xbob' })], { username: 'bob' });
+    expect(await decisions(other, naive)).toEqual(['Allowed']);
+    expect(await decisions(other)).toEqual(['ImplicitlyDenied']);
+  });
+
+  it('self-rotation: only the caller’s own keys, only the action’s own tags', async () => {
+    const r = rec(
+      'self-rotation',
+      userArn('bob', '/ci/deployers/'),
+      [
+        iam('CreateAccessKey', { UserName: 'alice' }),
+        iam('DeleteAccessKey', { UserName: 'xbob', AccessKeyId: 'AKIAOTHER' }),
+        iam('TagUser', { UserName: 'bob', Tags: [{ Key: 'team', Value: 'x' }] }),
+        iam('TagUser', { UserName: 'bob', Tags: [{ Key: 'AKIAKEY', Value: 'x' }, { Key: 'admin', Value: 'x' }] }),
+        iam('UntagUser', { UserName: 'bob', TagKeys: ['ASIAKEY'] }),
+        iam('GetUser', { UserName: 'bob' }),
+        iam('PutUserPermissionsBoundary', { UserName: 'bob', PermissionsBoundary: BOUNDARY }),
+      ],
+      { username: 'bob' },
+    );
+    expect(await decisions(r)).toEqual(Array(7).fill('ImplicitlyDenied'));
+  });
+
+  it('rotator: only users under /ci/, only the action’s own tags', async () => {
+    const r = rec('rotator', ROLE_SESSION('rotator'), [
+      iam('CreateAccessKey', { UserName: 'admin' }),
+      iam('UpdateAccessKey', { UserName: 'alice', AccessKeyId: 'AKIAX', Status: 'Inactive' }),
+      iam('TagUser', { UserName: 'bob', Tags: [{ Key: 'team', Value: 'x' }] }),
+      iam('CreateUser', { UserName: 'new', Path: '/ci/', PermissionsBoundary: BOUNDARY }),
+    ]);
+    expect(await decisions(r)).toEqual(Array(4).fill('ImplicitlyDenied'));
+  });
+
+  it('bootstrap: no user outside /ci/ or without the boundary, no foreign policy, group or tag, no boundary change', async () => {
+    const r = rec('bootstrap', ROLE_SESSION('bootstrap'), [
+      iam('CreateUser', { UserName: 'a1', Path: '/ci/' }),
+      iam('CreateUser', { UserName: 'a2', Path: '/ci/', PermissionsBoundary: `arn:aws:iam::${ACCOUNT}:policy/ci-deploy` }),
+      iam('CreateUser', { UserName: 'a3', Path: '/', PermissionsBoundary: BOUNDARY }),
+      iam('AttachUserPolicy', { UserName: 'unbounded', PolicyArn: `arn:aws:iam::${ACCOUNT}:policy/ci-deploy` }),
+      iam('AttachUserPolicy', { UserName: 'a2', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }),
+      iam('AddUserToGroup', { UserName: 'a2', GroupName: 'admins' }),
+      iam('TagUser', { UserName: 'a2', Tags: [{ Key: 'team', Value: 'x' }, { Key: 'admin', Value: 'true' }] }),
+      iam('PutUserPermissionsBoundary', { UserName: 'a2', PermissionsBoundary: BOUNDARY }),
+      iam('DeleteUser', { UserName: 'alice' }),
+    ]);
+    // (The unchecked AddUserToGroup request against the user ARN is not how AWS decides: it authorizes on the group.)
+    const out = (await evaluate(r)).filter((x) => !x.req.unchecked);
+    expect(out.map((x) => `${x.req.action} ${x.req.resource} ${x.decision}`)).toEqual(
+      out.map((x) => `${x.req.action} ${x.req.resource} ImplicitlyDenied`),
+    );
+    expect(out).toHaveLength(9);
+  });
+});
+
+describe('policies/rotator-trust.json', () => {
+  const trust = loadPolicy('rotator-trust');
+  const PROVIDER = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
+  /**
+   * iam-simulate's action data (iam-data) does not list the OIDC `sub` and `aud` keys for AssumeRoleWithWebIdentity,
+   * so its validating entry point would drop them; the trust policy is validated on its own and evaluated unchecked.
+   */
+  function assume(sub: string, aud = 'sts.amazonaws.com', provider = PROVIDER): string {
+    return runUnsafeSimulation(
+      {
+        request: {
+          principal: provider,
+          action: 'sts:AssumeRoleWithWebIdentity',
+          resource: { resource: `arn:aws:iam::${ACCOUNT}:role/rotator`, accountId: ACCOUNT },
+          contextVariables: { 'token.actions.githubusercontent.com:sub': sub, 'token.actions.githubusercontent.com:aud': aud },
+        },
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: createValidatedPolicy(trust, validateTrustPolicy, { name: 'rotator-trust' }),
+      },
+      {},
+    );
+  }
+
+  it.each(['repo:octo-org/rotator:ref:refs/heads/main', 'repo:octo-org/rotator:environment:rotation'])('lets %s assume the role', (sub) => {
+    expect(assume(sub)).toBe('Allowed');
+  });
+
+  it.each([
+    ['another branch', 'repo:octo-org/rotator:ref:refs/heads/feature'],
+    ['a pull request', 'repo:octo-org/rotator:pull_request'],
+    ['another environment', 'repo:octo-org/rotator:environment:staging'],
+    ['another repository', 'repo:octo-org/other:ref:refs/heads/main'],
+    ['a look-alike repository', 'repo:octo-org/rotator-fork:ref:refs/heads/main'],
+  ])('refuses %s', (_label, sub) => {
+    expect(assume(sub)).toBe('ImplicitlyDenied');
+  });
+
+  it('refuses another audience and another identity provider', () => {
+    expect(assume('repo:octo-org/rotator:ref:refs/heads/main', 'https://github.com/octo-org')).toBe('ImplicitlyDenied');
+    expect(
+      assume('repo:octo-org/rotator:ref:refs/heads/main', 'sts.amazonaws.com', `arn:aws:iam::${ACCOUNT}:oidc-provider/gitlab.com`),
+    ).toBe('ImplicitlyDenied');
+  });
+});
