@@ -11,8 +11,24 @@ export class ActionError extends Error {
 
 /** A bad input value: raised before any network call. */
 export class InputError extends ActionError {
-  constructor(input: string, message: string) {
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
     super(`${input}: ${message}`);
+    this.name = 'InputError';
+  }
+}
+
+/** Every bad input of a run, reported at once on one line (a single one reads like its InputError). */
+export class InputErrors extends ActionError {
+  constructor(readonly errors: InputError[]) {
+    const inputs = new Set(errors.map((e) => e.input)).size;
+    super(
+      errors.length === 1
+        ? errors[0].message
+        : `${inputs} input${inputs === 1 ? ' is' : 's are'} invalid: ${errors.map((e) => e.message).join('; ')}`,
+    );
     this.name = 'InputError';
   }
 }

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { type AwsClients, type AwsTimeouts, SHIPPED_AWS_TIMEOUTS, createAwsClients } from './aws.js';
+import { type AwsClientOptions, type AwsClients, type AwsTimeouts, SHIPPED_AWS_TIMEOUTS, createAwsClients } from './aws.js';
 import { Cancellation } from './cancel.js';
 import { type Clock, systemClock } from './clock.js';
 import { type ActionsIO, type LeaseSettings, SHIPPED_LEASE, runIdentity } from './context.js';
@@ -20,7 +20,7 @@ export interface RunDeps {
   pacing: GitHubPacing;
   lease: LeaseSettings;
   awsTimeouts: AwsTimeouts;
-  makeAws: (region: string, timeouts: AwsTimeouts) => AwsClients;
+  makeAws: (region: string, timeouts: AwsTimeouts, options: AwsClientOptions) => AwsClients;
   makeGitHub: (token: string, baseUrl: string, pacing: GitHubPacing, io: ActionsIO, control: RateLimitControl) => GitHubApi;
   cancel: Cancellation;
   /** Install the runner's cancel signals (SIGINT, then SIGTERM); returns a function that removes them. */
@@ -125,7 +125,8 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
     const result = await rotate(
       {
         inputs,
-        aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts),
+        // Each SDK retry is logged as it happens (in the step's current group): a slow endpoint is never silent.
+        aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env }),
         gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }),
         clock: deps.clock,
         io: deps.io,

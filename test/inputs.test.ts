@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { InputError, errorMessage } from '../src/errors.js';
+import { InputError, InputErrors, errorMessage } from '../src/errors.js';
 import { type InputReader, type Inputs, readInputs, splitList } from '../src/inputs.js';
 
 interface ActionYml {
@@ -15,7 +15,7 @@ const DEFAULTS: Record<string, string> = Object.fromEntries(
   Object.entries(actionYml.inputs).map(([name, spec]) => [name, spec.default === undefined ? '' : String(spec.default)]),
 );
 
-const ENV = { GITHUB_REPOSITORY: 'octo/self' };
+const ENV = { GITHUB_REPOSITORY: 'octo/self', GITHUB_ENV: '/tmp/github-env' };
 
 /** An input reader that answers like a runner: action.yml defaults, a token, and the overrides. */
 function reader(overrides: Record<string, string> = {}): InputReader {
@@ -76,17 +76,18 @@ describe('action.yml defaults', () => {
       dryRun: false,
       awsRegion: 'us-east-1',
       organization: undefined,
-      organizationVisibility: 'private',
+      organizationVisibility: undefined,
       organizationSelectedRepositories: [],
       dependabot: false,
       createEnvironments: false,
-      createUser: false,
+      createUser: 'false',
       userPath: '/',
       userGroups: [],
       userPolicyArns: [],
       userPermissionsBoundary: undefined,
       userTags: [],
       exportCredentials: false,
+      retireAfterHours: 0,
     };
     expect(read()).toEqual(expected);
   });
@@ -162,12 +163,12 @@ describe('repositories', () => {
     expect(read({ repositories: 'Octo/API, octo/api' }).repositories).toEqual([{ owner: 'Octo', repo: 'API' }]);
   });
 
-  it.each(['octo/api', 'Octo-Org/my.repo_name-2', 'a/.github', 'o/..x', '0/0'])('accepts %j', (value) => {
+  it.each(['octo/api', 'Octo-Org/my.repo_name-2', 'a/.github', 'o/..x', '0/0', 'octo_emu/api', 'ow_ner/x'])('accepts %j', (value) => {
     const [owner, repo] = value.split('/');
     expect(read({ repositories: value }).repositories).toEqual([{ owner, repo }]);
   });
 
-  it.each(['octo', 'a/b/c', '-x/y', 'o/..', 'o/.', 'o/with space', '/name', 'owner/', 'ow_ner/x', `${'a'.repeat(40)}/x`])(
+  it.each(['octo', 'a/b/c', '-x/y', '_x/y', 'o/..', 'o/.', 'o/with space', '/name', 'owner/', `${'a'.repeat(40)}/x`])(
     'rejects %j naming repositories and the value',
     (value) => {
       expectRejected({ repositories: `ok/first\n${value}` }, 'repositories', `'${value}'`);
@@ -315,7 +316,6 @@ describe('booleans', () => {
     ['dry-run', 'dryRun'],
     ['dependabot', 'dependabot'],
     ['create-environments', 'createEnvironments'],
-    ['create-user', 'createUser'],
     ['export-credentials', 'exportCredentials'],
   ] as const;
 
@@ -334,15 +334,13 @@ describe('booleans', () => {
       ).map(([value, expected]) => [input, value, expected, field] as const),
     ),
   )('%s: %j is %s', (input, value, expected, field) => {
-    const extra: Record<string, string> = input === 'create-user' ? { 'iam-user-name': 'deployer' } : {};
-    expect(read({ ...extra, [input]: value })[field]).toBe(expected);
+    expect(read({ [input]: value })[field]).toBe(expected);
   });
 
   it.each(
     BOOLS.flatMap(([input]) => ['yes', '1', '0', 'no', 'on', 'tRUE', 'y'].map((value) => [input, value] as const)),
   )('%s rejects %j', (input, value) => {
-    const extra: Record<string, string> = input === 'create-user' ? { 'iam-user-name': 'deployer' } : {};
-    expectRejected({ ...extra, [input]: value }, input, `'${value}'`);
+    expectRejected({ [input]: value }, input, `'${value}'`);
   });
 });
 
@@ -368,7 +366,7 @@ describe('organization', () => {
     const inputs = read({ organization: 'octo-org' }, { GITHUB_REPOSITORY: 'octo-org/self' });
     expect(inputs.organization).toBe('octo-org');
     expect(inputs.repositories).toEqual([]);
-    expect(inputs.organizationVisibility).toBe('private');
+    expect(inputs.organizationVisibility).toBeUndefined();
   });
 
   it('with repositories writes both', () => {
@@ -377,7 +375,7 @@ describe('organization', () => {
     expect(inputs.organization).toBe('octo-org');
   });
 
-  it.each(['-org', 'org/x', 'has space', 'a'.repeat(40)])('rejects the login %j', (org) => {
+  it.each(['-org', '_org', 'org/x', 'has space', 'a'.repeat(40)])('rejects the login %j', (org) => {
     expectRejected({ organization: org }, 'organization', `'${org}'`);
   });
 
@@ -427,12 +425,21 @@ describe('organization', () => {
     );
   });
 
-  it.each(['all', 'selected'])('visibility %j without organization is rejected', (visibility) => {
+  it.each(['all', 'private', 'selected'])('visibility %j without organization is rejected', (visibility) => {
     expectRejected({ 'organization-visibility': visibility }, 'organization-visibility', 'organization');
   });
 
-  it("the default visibility 'private' without organization is fine", () => {
-    expect(read({ 'organization-visibility': 'private' }).organization).toBeUndefined();
+  it.each(['', '  '])('an empty visibility (%j, the default) leaves it undefined, with or without organization', (visibility) => {
+    expect(read({ 'organization-visibility': visibility }).organizationVisibility).toBeUndefined();
+    expect(read({ organization: 'octo-org', 'organization-visibility': visibility }).organizationVisibility).toBeUndefined();
+  });
+
+  it('an empty visibility with organization-selected-repositories is rejected (they need selected)', () => {
+    expectRejected({ organization: 'octo-org', 'organization-selected-repositories': 'api' }, 'organization-selected-repositories', 'selected');
+  });
+
+  it.each(['octo_emu', 'Corp_Shortcode-1'])('accepts the Enterprise Managed Users login %j', (org) => {
+    expect(read({ organization: org }).organization).toBe(org);
   });
 
   it('selected repositories without organization are rejected', () => {
@@ -464,8 +471,12 @@ describe('environments', () => {
     expect(inputs.environments).toEqual(['prod']);
   });
 
-  it.each(['prod/eu', 'a\tb', 'x'.repeat(256)])('rejects %j', (env) => {
+  it.each(['a\tb', 'a\u0000b', 'x'.repeat(256)])('rejects %j', (env) => {
     expectRejected({ environments: `ok\n${env}` }, 'environments');
+  });
+
+  it.each(['prod/eu', 'team/qa/us east', '/', 'a/..', '../a'])("accepts %j: GitHub allows '/' (the REST path encodes it)", (env) => {
+    expect(read({ environments: env }).environments).toEqual([env]);
   });
 
   it('accepts a 255-character name and other punctuation', () => {
@@ -490,7 +501,7 @@ describe('create-user and user-* inputs', () => {
       'user-permissions-boundary': 'arn:aws:iam::123456789012:policy/Boundary',
       'user-tags': 'team=platform\nowner = ci , empty=, eq=a=b',
     });
-    expect(inputs.createUser).toBe(true);
+    expect(inputs.createUser).toBe('true');
     expect(inputs.userPath).toBe('/ci/deployers/');
     expect(inputs.userGroups).toEqual(['deployers', 'readers']);
     expect(inputs.userPolicyArns).toEqual([
@@ -604,5 +615,173 @@ describe('error messages', () => {
 describe('environment names that would escape the REST path', () => {
   it.each(['.', '..'])("rejects '%s'", (name) => {
     expectRejected({ repositories: 'octo/api', environments: `prod,${name}` }, 'environments', `'${name}'`);
+  });
+});
+
+describe('retire-after-hours', () => {
+  it.each([
+    ['', 0],
+    ['0', 0],
+    ['24', 24],
+    [' 0.5 ', 0.5],
+    ['0.001', 0.001],
+    ['8760', 8760],
+  ])('accepts %j as %s hours', (value, expected) => {
+    expect(read({ 'retire-after-hours': value }).retireAfterHours).toBe(expected);
+  });
+
+  it.each(['-1', 'abc', '1e3', '8761', '.5', '1.', '24h', 'Infinity', 'NaN', '0x10'])('rejects %j', (value) => {
+    const err = expectRejected({ 'retire-after-hours': value }, 'retire-after-hours', `'${value}'`, 'hours');
+    expect(err.message).toContain('0 to 8760');
+  });
+});
+
+describe('create-user modes', () => {
+  it.each([
+    ['', 'false'],
+    ['false', 'false'],
+    ['FALSE', 'false'],
+    ['true', 'true'],
+    ['True', 'true'],
+    [' if-missing ', 'if-missing'],
+  ])('%j is %j', (value, expected) => {
+    expect(read({ 'iam-user-name': 'deployer', 'create-user': value }).createUser).toBe(expected);
+  });
+
+  it.each(['yes', '1', 'If-Missing', 'if_missing', 'missing'])('rejects %j, listing false, true, if-missing', (value) => {
+    expectRejected({ 'iam-user-name': 'deployer', 'create-user': value }, 'create-user', `'${value}'`, 'false, true, if-missing');
+  });
+
+  it('if-missing needs iam-user-name, like true', () => {
+    expectRejected({ 'create-user': 'if-missing' }, 'create-user', 'iam-user-name');
+  });
+
+  it('if-missing takes the user-* inputs', () => {
+    const inputs = read({ 'create-user': 'if-missing', 'iam-user-name': 'u', 'user-groups': 'g', 'user-path': '/ci/' });
+    expect([inputs.createUser, inputs.userGroups, inputs.userPath]).toEqual(['if-missing', ['g'], '/ci/']);
+  });
+
+  it('a bad create-user is reported once, not again as "user-* is only used with create-user"', () => {
+    expectRejected({ 'create-user': 'yes', 'iam-user-name': 'u', 'user-groups': 'g' }, 'create-user', "'yes'");
+  });
+});
+
+describe('export-credentials', () => {
+  it.each([{ GITHUB_REPOSITORY: 'octo/self' }, { GITHUB_REPOSITORY: 'octo/self', GITHUB_ENV: ' ' }])(
+    'true without GITHUB_ENV is rejected: the secret could only be printed (env %j)',
+    (env) => {
+      const err = rejection({ 'export-credentials': 'true' }, env);
+      expect(err.message).toMatch(/^export-credentials: is true but GITHUB_ENV is not set/);
+      expect(err.message).toContain('export-credentials: false');
+    },
+  );
+
+  it('false (the default) needs no GITHUB_ENV', () => {
+    expect(read({}, { GITHUB_REPOSITORY: 'octo/self' }).exportCredentials).toBe(false);
+  });
+
+  it('true with GITHUB_ENV is fine', () => {
+    expect(read({ 'export-credentials': 'true' }).exportCredentials).toBe(true);
+  });
+});
+
+/** The InputErrors readInputs throws for these overrides: several bad inputs at once. */
+function rejections(overrides: Record<string, string>, env: Record<string, string | undefined> = ENV): InputErrors {
+  let caught: unknown;
+  try {
+    read(overrides, env);
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(InputErrors);
+  const err = caught as InputErrors;
+  expect(err.message).not.toMatch(/[\r\n]/);
+  return err;
+}
+
+describe('every bad input is reported at once', () => {
+  it('three bad inputs: one line naming each, in input order', () => {
+    const err = rejections({ repositories: 'octo/ok, x', 'aws-region': 'moon-1', 'max-age-days': 'soon' });
+    expect(err.message).toBe(
+      "3 inputs are invalid: repositories: 'x' is not owner/name; " +
+        "aws-region: 'moon-1' is not an AWS region (e.g. us-east-1, us-gov-west-1, cn-north-1); " +
+        "max-age-days: 'soon' is not a whole number from 0 to 36500",
+    );
+    expect(err.errors.map((e) => e.input)).toEqual(['repositories', 'aws-region', 'max-age-days']);
+    expect(err.errors.every((e) => e instanceof InputError)).toBe(true);
+    expect(errorMessage(err)).toBe(err.message);
+  });
+
+  it('every bad entry of a list is named', () => {
+    const err = rejections({ repositories: 'a, octo/ok, b/c/d' });
+    expect(err.message).toBe("1 input is invalid: repositories: 'a' is not owner/name; repositories: 'b/c/d' is not owner/name");
+  });
+
+  it('a single bad input keeps the plain `input: problem` form', () => {
+    const err = rejection({ 'dry-run': 'maybe' });
+    expect(err).not.toBeInstanceOf(InputErrors);
+    expect(err.message).toBe("dry-run: 'maybe' is not a boolean (use true or false)");
+  });
+
+  it('the missing token is reported with the other problems', () => {
+    const err = rejections({ 'github-token': '', 'previous-key': 'shred' });
+    expect(err.errors.map((e) => e.input)).toEqual(['github-token', 'previous-key']);
+  });
+
+  it('checks that depend on a bad input do not report it twice', () => {
+    // A bad iam-user-name still counts as given for create-user; a bad visibility is not compared with the list.
+    expectRejected({ 'create-user': 'true', 'iam-user-name': 'bad/name' }, 'iam-user-name', "'bad/name'");
+    expectRejected(
+      { organization: 'octo-org', 'organization-visibility': 'public', 'organization-selected-repositories': 'api' },
+      'organization-visibility',
+      "'public'",
+    );
+    // A bad repository entry is not "repositories is empty"; environments still see the repository as given.
+    expectRejected({ repositories: 'nope', environments: 'prod' }, 'repositories', "'nope'");
+    // A bad secret name is not compared with the other one.
+    expectRejected({ 'access-key-id-secret-name': '1X', 'secret-access-key-secret-name': 'AWS_ACCESS_KEY_ID' }, 'access-key-id-secret-name');
+  });
+
+  it('every user-* input given without create-user is named', () => {
+    const err = rejections({ 'iam-user-name': 'u', 'user-groups': 'g', 'user-tags': 'a=b' });
+    expect(err.message).toBe(
+      '2 inputs are invalid: user-groups: is only used with create-user: true or if-missing; ' +
+        'user-tags: is only used with create-user: true or if-missing',
+    );
+  });
+});
+
+describe('space-separated lists get a hint', () => {
+  const HINT = 'separate entries with commas or newlines, not spaces';
+  it.each([
+    [{ repositories: 'octo/api octo/web' }, 'repositories', "'octo/api octo/web' is not owner/name"],
+    [
+      { organization: 'octo-org', 'organization-visibility': 'selected', 'organization-selected-repositories': 'api web' },
+      'organization-selected-repositories',
+      "'api web' is not a repository name",
+    ],
+    [
+      { organization: 'octo-org', 'organization-visibility': 'selected', 'organization-selected-repositories': 'octo-org/api octo-org/web' },
+      'organization-selected-repositories',
+      "'octo-org/api octo-org/web' is not owner/name",
+    ],
+    [{ 'create-user': 'true', 'iam-user-name': 'u', 'user-groups': 'deployers readers' }, 'user-groups', "'deployers readers'"],
+    [
+      { 'create-user': 'true', 'iam-user-name': 'u', 'user-policy-arns': 'arn:aws:iam::aws:policy/A arn:aws:iam::aws:policy/B' },
+      'user-policy-arns',
+      "'arn:aws:iam::aws:policy/A arn:aws:iam::aws:policy/B'",
+    ],
+    [{ 'create-user': 'true', 'iam-user-name': 'u', 'user-tags': 'team platform' }, 'user-tags', "'team platform'"],
+  ] as const)('%j', (overrides, input, mention) => {
+    const err = expectRejected(overrides, input, mention);
+    expect(err.message.endsWith(`: ${HINT}`)).toBe(true);
+  });
+
+  it('a bad entry without spaces gets no such hint', () => {
+    expect(expectRejected({ repositories: 'octo' }, 'repositories').message).not.toContain('spaces');
+  });
+
+  it('newline- and comma-separated entries are the documented forms', () => {
+    expect(read({ repositories: 'octo/api,\nocto/web' }).repositories).toHaveLength(2);
   });
 });

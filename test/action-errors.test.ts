@@ -1,0 +1,142 @@
+/**
+ * The action, in-process through run() with the SDK's real credential chain and endpoint settings from the
+ * environment: a step with no AWS credentials, an AWS_ENDPOINT_URL on a closed loopback port, and several bad inputs
+ * at once. Each fails the step with one `::error::` line that says what to do. No AWS, moto or GitHub is contacted.
+ */
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { type AddressInfo, type Socket, createServer } from 'node:net';
+import { Cancellation } from '../src/cancel.js';
+import { type RunDeps, run } from '../src/main.js';
+import { FAST_PACING, fakeClock, reader, recorder } from './support/harness.js';
+
+const saved = { ...process.env };
+let stdout: string[];
+
+beforeEach(() => {
+  // Nothing from the machine running the tests: no AWS settings, no ~/.aws, no instance metadata, no runner files.
+  for (const k of Object.keys(process.env)) {
+    if (k.startsWith('AWS_') || k.startsWith('GITHUB_') || k.startsWith('INPUT_')) delete process.env[k];
+  }
+  process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
+  process.env.AWS_CONFIG_FILE = '/nonexistent/config';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  stdout = [];
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+  process.env = { ...saved };
+  process.exitCode = undefined;
+});
+
+/** run() as the runner would start it, with these inputs; returns the result, the log and the ::error:: lines. */
+async function runAction(inputs: Record<string, string>, deps: Partial<RunDeps> = {}) {
+  const io = recorder();
+  const result = await run({
+    env: process.env,
+    readInput: reader(inputs),
+    io,
+    clock: fakeClock(),
+    pacing: FAST_PACING,
+    awsTimeouts: { requestTimeoutMs: 2000, maxAttempts: 3 },
+    cancel: new Cancellation(),
+    onCancelSignals: () => () => {},
+    exit: () => {},
+    ...deps,
+  });
+  const errors = stdout
+    .join('')
+    .split('\n')
+    .filter((l) => l.startsWith('::error::'));
+  return { result, io, errors };
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('the action explains failures it can act on', () => {
+  it('no AWS credentials at all: says the step has none and how to give it some', async () => {
+    process.env.GITHUB_REPOSITORY = 'octo/app';
+    const { errors, io } = await runAction({ 'iam-user-name': 'deployer' });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^::error::.*this step has no AWS credentials \(CredentialsProviderError: /);
+    expect(errors[0]).toContain('set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from secrets');
+    expect(errors[0]).toContain('run aws-actions/configure-aws-credentials before this step');
+    expect(errors[0]).not.toContain('AWS message');
+    expect(io.lines.filter((l) => l.includes('retrying'))).toEqual([]);
+  });
+
+  it('AWS_ENDPOINT_URL on a closed port: each retry is logged, and the error names the endpoint and the variable', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    Object.assign(process.env, {
+      GITHUB_REPOSITORY: 'octo/app',
+      AWS_ENDPOINT_URL: url,
+      AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+    });
+    const { errors, io } = await runAction({});
+    const retries = io.lines.filter((l) => l.includes('retrying'));
+    expect(retries).toEqual([
+      expect.stringMatching(new RegExp(`^AWS sts:GetCallerIdentity \\(${url}\\): attempt 1 of 3 failed \\(ECONNREFUSED: .*\\); retrying in \\d+ ms$`)),
+      expect.stringMatching(new RegExp(`^AWS sts:GetCallerIdentity \\(${url}\\): attempt 2 of 3 failed \\(ECONNREFUSED: .*\\); retrying in \\d+ ms$`)),
+    ]);
+    // The retries are logged inside the group where the call is made.
+    expect(io.lines.indexOf('## IAM user')).toBeLessThan(io.lines.indexOf(retries[0]));
+    expect(errors).toEqual([
+      `::error::sts:GetCallerIdentity on the AWS credentials of this job failed: ${url} refused the connection (3 attempts): ` +
+        `ECONNREFUSED: connect ECONNREFUSED ${url.slice('http://'.length)}. AWS_ENDPOINT_URL is set to ${url}: check it ` +
+        '(unset it to use AWS itself)',
+    ]);
+  });
+
+  it('a hung endpoint: the timed-out attempt is logged at once, and the error says the endpoint did not answer', async () => {
+    const sockets = new Set<Socket>();
+    const hung = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    try {
+      Object.assign(process.env, {
+        GITHUB_REPOSITORY: 'octo/app',
+        AWS_ENDPOINT_URL: url,
+        AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+      });
+      const { errors, io } = await runAction({}, { awsTimeouts: { requestTimeoutMs: 300, maxAttempts: 5 } });
+      expect(io.lines.filter((l) => l.includes('retrying'))).toEqual([
+        expect.stringMatching(
+          new RegExp(`^AWS sts:GetCallerIdentity \\(${url}\\): attempt 1 of 5 failed \\(no answer within 300 ms\\); retrying in \\d+ ms$`),
+        ),
+      ]);
+      expect(errors).toEqual([
+        `::error::sts:GetCallerIdentity on the AWS credentials of this job failed: ${url} did not answer within 300 ms ` +
+          '(2 attempts): ETIMEDOUT: a request has exceeded the configured 300 ms requestTimeout. ' +
+          `AWS_ENDPOINT_URL is set to ${url}: check it (unset it to use AWS itself)`,
+      ]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => hung.close(() => resolve()));
+    }
+  });
+
+  it('several bad inputs: one ::error:: line naming each, with the hint for a space-separated list', async () => {
+    const { result, errors } = await runAction({ repositories: 'octo/api octo/web', 'aws-region': 'moon', 'dry-run': 'yes' });
+    expect(result).toBeUndefined();
+    expect(errors).toEqual([
+      "::error::3 inputs are invalid: repositories: 'octo/api octo/web' is not owner/name: separate entries with commas " +
+        "or newlines, not spaces; aws-region: 'moon' is not an AWS region (e.g. us-east-1, us-gov-west-1, cn-north-1); " +
+        "dry-run: 'yes' is not a boolean (use true or false)",
+    ]);
+  });
+});
