@@ -9,14 +9,19 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   createGitHubClient: () => (/* binding */ createGitHubClient),
 /* harmony export */   createOctokit: () => (/* binding */ createOctokit),
-/* harmony export */   fetchWithTimeout: () => (/* binding */ fetchWithTimeout)
+/* harmony export */   fetchWithTimeout: () => (/* binding */ fetchWithTimeout),
+/* harmony export */   withRateLimits: () => (/* binding */ withRateLimits)
 /* harmony export */ });
 /* harmony import */ var _actions_github__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1351);
 /* harmony import */ var _actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5555);
-/* harmony import */ var _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(9735);
-/* harmony import */ var _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(6856);
+/* harmony import */ var _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9735);
+/* harmony import */ var _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(6856);
 /* harmony import */ var bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3251);
 /* harmony import */ var bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(9373);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9141);
+
+
 
 
 
@@ -36,39 +41,76 @@ function fetchWithTimeout(base, timeoutMs) {
     });
 }
 /** Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3). */
-function createOctokit(token, baseUrl, pacing, log) {
+function createOctokit(token, baseUrl, pacing) {
     const baseFetch = (_actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__/* .defaults */ .NT.request?.fetch ?? fetch);
-    const onLimit = (kind) => (retryAfter, options, _o, retryCount) => {
-        const what = `${options.method ?? ''} ${options.url ?? ''}`.trim();
-        if (retryCount >= pacing.retries || retryAfter > pacing.maxRateLimitWaitSeconds) {
-            log.warning(`GitHub ${kind} rate limit on ${what}: giving up (retry-after ${retryAfter} s, attempt ${retryCount + 1})`);
-            return false;
-        }
-        log.warning(`GitHub ${kind} rate limit on ${what}: retrying after ${retryAfter} s`);
-        return true;
-    };
     return (0,_actions_github__WEBPACK_IMPORTED_MODULE_0__/* .getOctokit */ .Q)(token, {
         baseUrl: baseUrl.replace(/\/+$/, ''),
         request: { fetch: fetchWithTimeout(baseFetch, pacing.requestTimeoutMs) },
         headers: { 'x-github-api-version': '2022-11-28' },
-        retry: { retries: pacing.retries, retryAfterBaseValue: pacing.retryAfterBaseMs },
+        // Rate limits (403/429) are waited out by withRateLimits, under the run's budget: never retried here.
+        retry: { retries: pacing.retries, retryAfterBaseValue: pacing.retryAfterBaseMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
         throttle: {
             retryAfterBaseValue: pacing.retryAfterBaseMs,
             fallbackSecondaryRateRetryAfter: 60,
             // Writes are serialized here and paced by WritePacer, which keeps a destination's two secrets together.
             write: new (bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2___default().Group)({ maxConcurrent: 1, minTime: 0 }),
-            onRateLimit: onLimit('primary'),
-            onSecondaryRateLimit: onLimit('secondary'),
+            onRateLimit: () => false,
+            onSecondaryRateLimit: () => false,
         },
-    }, _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_3__/* .retry */ .L, _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_4__/* .throttling */ .A);
+    }, _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_5__/* .retry */ .L, _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_6__/* .throttling */ .A);
+}
+/**
+ * Wait out GitHub's rate-limit answers (retry-after, or the primary limit's reset), each wait at most
+ * `maxRateLimitWaitSeconds` and all of them together at most `rateLimitBudgetSeconds`, so a persistently limited run
+ * (restores included) stops in bounded time instead of waiting for hours. A cancel ends the wait: the request is
+ * tried once more, then given up.
+ */
+function withRateLimits(api, pacing, log, control) {
+    let spent = 0;
+    const giveUp = (err, why) => {
+        Object.assign(err, { rateLimitGaveUp: why });
+        throw err;
+    };
+    return {
+        paginate: api.paginate,
+        request: async (route, params) => {
+            for (let waited = false;;) {
+                try {
+                    return await api.request(route, params);
+                }
+                catch (err) {
+                    const limit = (0,_secrets_js__WEBPACK_IMPORTED_MODULE_4__/* .rateLimitOf */ .tX)(err);
+                    if (!limit)
+                        throw err;
+                    const left = pacing.rateLimitBudgetSeconds - spent;
+                    if (waited && control.cancel?.requested)
+                        giveUp(err, 'the run was cancelled during the wait');
+                    if (limit.waitSeconds > pacing.maxRateLimitWaitSeconds) {
+                        giveUp(err, `retry-after ${limit.waitSeconds} s is longer than the ${pacing.maxRateLimitWaitSeconds} s the run waits at most`);
+                    }
+                    if (limit.waitSeconds > left) {
+                        giveUp(err, `the run's rate-limit budget is spent (waited ${spent} of ${pacing.rateLimitBudgetSeconds} s; ${limit.waitSeconds} s more asked)`);
+                    }
+                    if (control.cancel?.requested)
+                        giveUp(err, 'the run is being cancelled');
+                    log.warning(`GitHub ${limit.kind} rate limit on ${route}: waiting ${limit.waitSeconds} s (rate-limit budget left: ${left} s)`);
+                    spent += limit.waitSeconds;
+                    const ms = limit.waitSeconds * pacing.retryAfterBaseMs;
+                    await (control.cancel ? control.cancel.sleep(control.clock, ms) : control.clock.sleep(ms));
+                    waited = true;
+                }
+            }
+        },
+    };
 }
 /** The GitHub API as the action uses it, backed by Octokit with GitHub's retry and rate-limit rules. */
-function createGitHubClient(token, baseUrl, pacing, log) {
-    const octokit = createOctokit(token, baseUrl, pacing, log);
-    return {
+function createGitHubClient(token, baseUrl, pacing, log, control = { clock: _clock_js__WEBPACK_IMPORTED_MODULE_3__/* .systemClock */ .m }) {
+    const octokit = createOctokit(token, baseUrl, pacing);
+    const api = {
         request: (route, params) => octokit.request(route, params),
         paginate: { iterator: (route, params) => octokit.paginate.iterator(route, params) },
     };
+    return withRateLimits(api, pacing, log, control);
 }
 
 

@@ -6038,7 +6038,7 @@ __webpack_unused_export__ = ListUserPoliciesCommand;
 __webpack_unused_export__ = ListUserPoliciesRequest$;
 __webpack_unused_export__ = ListUserPoliciesResponse$;
 __webpack_unused_export__ = ListUserTags$;
-__webpack_unused_export__ = ListUserTagsCommand;
+exports.K8S = ListUserTagsCommand;
 __webpack_unused_export__ = ListUserTagsRequest$;
 __webpack_unused_export__ = ListUserTagsResponse$;
 __webpack_unused_export__ = ListUsers$;
@@ -6217,7 +6217,7 @@ __webpack_unused_export__ = TagServerCertificateCommand;
 __webpack_unused_export__ = TagServerCertificateRequest$;
 __webpack_unused_export__ = TagTemplate$;
 __webpack_unused_export__ = TagUser$;
-__webpack_unused_export__ = TagUserCommand;
+exports.pkA = TagUserCommand;
 __webpack_unused_export__ = TagUserRequest$;
 __webpack_unused_export__ = TrackedActionLastAccessed$;
 __webpack_unused_export__ = UnmodifiableEntityException;
@@ -6246,7 +6246,7 @@ __webpack_unused_export__ = UntagServerCertificate$;
 __webpack_unused_export__ = UntagServerCertificateCommand;
 __webpack_unused_export__ = UntagServerCertificateRequest$;
 __webpack_unused_export__ = UntagUser$;
-__webpack_unused_export__ = UntagUserCommand;
+exports.KZ_ = UntagUserCommand;
 __webpack_unused_export__ = UntagUserRequest$;
 __webpack_unused_export__ = UpdateAccessKey$;
 exports.SF3 = UpdateAccessKeyCommand;
@@ -60036,11 +60036,198 @@ module.exports = {
 
 /***/ }),
 
+/***/ 9373:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   m: () => (/* binding */ systemClock)
+/* harmony export */ });
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener('abort', done);
+    }),
+    random: () => Math.random(),
+};
+
+
+/***/ }),
+
+/***/ 5942:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   A2: () => (/* binding */ isOrganization),
+/* harmony export */   Pf: () => (/* binding */ label),
+/* harmony export */   SC: () => (/* binding */ destinationsFrom),
+/* harmony export */   n6: () => (/* binding */ writePermission),
+/* harmony export */   q0: () => (/* binding */ describe),
+/* harmony export */   z1: () => (/* binding */ secretsPath)
+/* harmony export */ });
+/** Every destination the inputs name, in write order: repositories (or their environments), then organization. */
+function destinationsFrom(inputs) {
+    const out = [];
+    for (const { owner, repo } of inputs.repositories) {
+        if (inputs.environments.length === 0)
+            out.push({ kind: 'repository', owner, repo });
+        for (const environment of inputs.environments)
+            out.push({ kind: 'environment', owner, repo, environment });
+        if (inputs.dependabot)
+            out.push({ kind: 'dependabot-repository', owner, repo });
+    }
+    if (inputs.organization !== undefined) {
+        const org = {
+            org: inputs.organization,
+            visibility: inputs.organizationVisibility,
+            selectedRepositories: inputs.organizationSelectedRepositories,
+        };
+        out.push({ kind: 'organization', ...org });
+        if (inputs.dependabot)
+            out.push({ kind: 'dependabot-organization', ...org });
+    }
+    return out;
+}
+/** How a person names the destination in logs, errors and the summary. */
+function label(d) {
+    switch (d.kind) {
+        case 'repository':
+            return `${d.owner}/${d.repo}`;
+        case 'environment':
+            return `${d.owner}/${d.repo} environment '${d.environment}'`;
+        case 'dependabot-repository':
+            return `${d.owner}/${d.repo} (Dependabot)`;
+        case 'organization':
+            return `organization ${d.org}`;
+        case 'dependabot-organization':
+            return `organization ${d.org} (Dependabot)`;
+    }
+}
+/** REST path of the destination's secrets collection (URL-encoded). */
+function secretsPath(d) {
+    const e = encodeURIComponent;
+    switch (d.kind) {
+        case 'repository':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/actions/secrets`;
+        case 'environment':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/environments/${e(d.environment)}/secrets`;
+        case 'dependabot-repository':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/dependabot/secrets`;
+        case 'organization':
+            return `/orgs/${e(d.org)}/actions/secrets`;
+        case 'dependabot-organization':
+            return `/orgs/${e(d.org)}/dependabot/secrets`;
+    }
+}
+function isOrganization(d) {
+    return d.kind === 'organization' || d.kind === 'dependabot-organization';
+}
+/** The token permission a write to this kind of destination needs, for error messages. */
+function writePermission(d) {
+    switch (d.kind) {
+        case 'repository':
+            return "repository permission 'Secrets: write' (classic PAT: repo scope)";
+        case 'environment':
+            return "repository permissions 'Environments: write' and 'Secrets: write' (classic PAT: repo scope)";
+        case 'dependabot-repository':
+            return "repository permission 'Dependabot secrets: write' (classic PAT: repo scope)";
+        case 'organization':
+            return "organization permission 'Secrets: write' (classic PAT: admin:org scope)";
+        case 'dependabot-organization':
+            return "organization permission 'Dependabot secrets: write' (classic PAT: admin:org scope)";
+    }
+}
+/**
+ * JSON-friendly description for the `destinations` output. `visibility`: how the secrets were really written (an
+ * empty organization-visibility keeps each existing secret's), when known.
+ */
+function describe(d, visibility = undefined) {
+    switch (d.kind) {
+        case 'repository':
+        case 'dependabot-repository':
+            return { kind: d.kind, repository: `${d.owner}/${d.repo}` };
+        case 'environment':
+            return { kind: d.kind, repository: `${d.owner}/${d.repo}`, environment: d.environment };
+        case 'organization':
+        case 'dependabot-organization':
+            return {
+                kind: d.kind,
+                organization: d.org,
+                visibility: visibility ?? d.visibility ?? 'private',
+                ...(d.visibility === 'selected' ? { selectedRepositories: d.selectedRepositories } : {}),
+            };
+    }
+}
+
+
+/***/ }),
+
+/***/ 3916:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G: () => (/* binding */ InputErrors),
+/* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   gJ: () => (/* binding */ errorMessage),
+/* harmony export */   lZ: () => (/* binding */ ActionError)
+/* harmony export */ });
+/* unused harmony export oneLine */
+/**
+ * One error type the action reports: its message is the single `::error::` line a user reads, so it names what
+ * failed, why, and what to do.
+ */
+class ActionError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = 'ActionError';
+    }
+}
+/** A bad input value: raised before any network call. */
+class InputError extends ActionError {
+    input;
+    constructor(input, message) {
+        super(`${input}: ${message}`);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+/** Every bad input of a run, reported at once on one line (a single one reads like its InputError). */
+class InputErrors extends ActionError {
+    errors;
+    constructor(errors) {
+        const inputs = new Set(errors.map((e) => e.input)).size;
+        super(errors.length === 1
+            ? errors[0].message
+            : `${inputs} input${inputs === 1 ? ' is' : 's are'} invalid: ${errors.map((e) => e.message).join('; ')}`);
+        this.errors = errors;
+        this.name = 'InputError';
+    }
+}
+/** Collapse whitespace so an error stays on one line. */
+function oneLine(text) {
+    return text.replace(/\s+/g, ' ').trim();
+}
+function errorMessage(err) {
+    if (err instanceof Error)
+        return oneLine(err.message || err.name);
+    return oneLine(String(err));
+}
+
+
+/***/ }),
+
 /***/ 9407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4052);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9208);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -60049,7 +60236,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4052:
+/***/ 9208:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63009,41 +63196,238 @@ function getIDToken(aud) {
 var dist_cjs = __nccwpck_require__(6764);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
 var client_sts_dist_cjs = __nccwpck_require__(1695);
-;// CONCATENATED MODULE: ./src/errors.ts
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+;// CONCATENATED MODULE: ./src/aws-requests.ts
+
+/** Failed requests, keyed by the error the SDK throws (the same object reaches the retry strategy and awsError). */
+const requests = new WeakMap();
+/** The request an SDK error came from, when an observed client made it. */
+function requestOf(err) {
+    return typeof err === 'object' && err !== null ? requests.get(err) : undefined;
+}
+/** The AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL the SDK uses for `service`, as the SDK reads them. */
+function endpointSetting(service, env) {
+    if ((env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '').toLowerCase() === 'true')
+        return undefined;
+    for (const name of [`AWS_ENDPOINT_URL_${service.toUpperCase()}`, 'AWS_ENDPOINT_URL']) {
+        const value = env[name];
+        if (value)
+            return { name, value };
+    }
+    return undefined;
+}
 /**
- * One error type the action reports: its message is the single `::error::` line a user reads, so it names what
- * failed, why, and what to do.
+ * Remember, for every failed attempt of `client`, which operation went to which endpoint. Runs inside the SDK's
+ * retry loop (right after its retry middleware), so it sees each attempt's own request and error.
  */
-class ActionError extends Error {
-    constructor(message, options) {
-        super(message, options);
-        this.name = 'ActionError';
+function observeRequests(client, service, env) {
+    const setting = endpointSetting(service, env);
+    const middleware = (next, context) => async (args) => {
+        try {
+            return await next(args);
+        }
+        catch (caught) {
+            const err = sameRealm(caught);
+            if (typeof err === 'object' && err !== null) {
+                const request = args.request;
+                const host = request?.hostname ?? '';
+                requests.set(err, {
+                    operation: `${service}:${String(context.commandName ?? 'request').replace(/Command$/, '')}`,
+                    endpoint: host ? `${request?.protocol ?? 'https:'}//${host}${request?.port ? `:${request.port}` : ''}` : 'AWS',
+                    setting,
+                });
+            }
+            throw err;
+        }
+    };
+    client.middlewareStack.addRelativeTo(middleware, {
+        relation: 'after',
+        toMiddleware: 'retryMiddleware',
+        name: 'rememberFailedAwsRequest',
+    });
+}
+/**
+ * An Error of this realm with the same fields. A Node error raised in another realm (a VM-based test runner loads
+ * the SDK in its own) fails `instanceof Error`, and the SDK would replace it with a bare wrapper, losing its code.
+ */
+function sameRealm(err) {
+    if (err instanceof Error || typeof err !== 'object' || err === null)
+        return err;
+    const e = err;
+    if (typeof e.message !== 'string')
+        return err;
+    return Object.assign(new Error(e.message), err, { name: e.name, stack: e.stack });
+}
+// ---- retries ----------------------------------------------------------------------------------------------------
+/** The SDK's standard retry constants (2026 defaults): full-jitter exponential backoff, capped. */
+const BASE_DELAY_MS = 50;
+const THROTTLING_BASE_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 20_000;
+/** A request that timed out this many times is not tried again: an endpoint that hung twice will not answer. */
+const MAX_TIMED_OUT_ATTEMPTS = 2;
+function token(count, delay, timedOut) {
+    return { getRetryCount: () => count, getRetryDelay: () => delay, timedOut };
+}
+/**
+ * The SDK's standard retry rule — retry throttling and transient errors (as the SDK classifies them), at most
+ * `maxAttempts` attempts, full-jitter exponential backoff — that logs each retry before its wait. Timeouts are
+ * retried at most once more (MAX_TIMED_OUT_ATTEMPTS), so a hung endpoint costs two request timeouts, not five.
+ * The SDK waits the token's delay itself, abortably.
+ */
+class LoggedRetryStrategy {
+    maxAttempts;
+    log;
+    random;
+    constructor(maxAttempts, log = () => { }, random = Math.random) {
+        this.maxAttempts = maxAttempts;
+        this.log = log;
+        this.random = random;
     }
-}
-/** A bad input value: raised before any network call. */
-class InputError extends ActionError {
-    constructor(input, message) {
-        super(`${input}: ${message}`);
-        this.name = 'InputError';
+    async acquireInitialRetryToken() {
+        return token(0, 0, 0);
     }
+    async refreshRetryTokenForRetry(previous, info) {
+        const failed = previous.getRetryCount() + 1;
+        const timedOut = (previous.timedOut ?? 0) + (isTimeout(info.error) ? 1 : 0);
+        const retryable = info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT';
+        if (!retryable || failed >= this.maxAttempts || timedOut >= MAX_TIMED_OUT_ATTEMPTS) {
+            throw new Error('no retry'); // the SDK then throws the request's own error
+        }
+        const base = info.errorType === 'THROTTLING' ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS;
+        let delay = Math.floor(this.random() * Math.min(base * 2 ** previous.getRetryCount(), MAX_DELAY_MS));
+        if (info.retryAfterHint instanceof Date) {
+            delay = Math.max(delay, Math.min(info.retryAfterHint.getTime() - Date.now(), delay + 5_000));
+        }
+        const request = requestOf(info.error);
+        const what = request ? `AWS ${request.operation} (${request.endpoint})` : 'An AWS request';
+        this.log(`${what}: attempt ${failed} of ${this.maxAttempts} failed (${failureReason(info.error)}); ` +
+            `retrying in ${duration(delay)}`);
+        return token(failed, delay, timedOut);
+    }
+    recordSuccess() { }
 }
-/** Collapse whitespace so an error stays on one line. */
-function oneLine(text) {
-    return text.replace(/\s+/g, ' ').trim();
+function duration(ms) {
+    return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
-function errorMessage(err) {
-    if (err instanceof Error)
-        return oneLine(err.message || err.name);
-    return oneLine(String(err));
+function shape(err) {
+    return (typeof err === 'object' && err !== null ? err : {});
+}
+/** The SDK found no credentials (or could not load the configured ones). */
+function isCredentialsError(err) {
+    return /^(?:Credentials)?ProviderError$/.test(shape(err).name ?? '');
+}
+/** An answer from the AWS service (or whatever answers at its endpoint), rather than a failure to get one. */
+function isAwsAnswer(err) {
+    const e = shape(err);
+    return e.$metadata?.httpStatusCode !== undefined || e.$fault !== undefined;
+}
+function isTimeout(err) {
+    const e = shape(err);
+    return !isAwsAnswer(err) && (e.code === 'ETIMEDOUT' || (e.name === 'TimeoutError' && !isClosed(e)));
+}
+function isClosed(e) {
+    return e.code === 'ECONNRESET' || e.code === 'EPIPE' || /socket hang up/i.test(e.message ?? '');
+}
+/** The SDK's own message, without its `@smithy/node-http-handler - [ERROR] ` prefix. */
+function sdkMessage(err) {
+    const { message } = shape(err);
+    const text = typeof message === 'string' && message ? (0,errors/* errorMessage */.gJ)(message) : (0,errors/* errorMessage */.gJ)(err);
+    return text.replace(/^@smithy\/[\w-]+ - (?:\[\w+\] )?/, '').replace(/\.+$/, '');
+}
+/** Short reason for a retry log line. */
+function failureReason(err) {
+    const e = shape(err);
+    if (isTimeout(err))
+        return `no answer${timeoutText(e)}`;
+    if (isAwsAnswer(err))
+        return `${e.name ?? 'Error'}: ${sdkMessage(err)}`;
+    return `${e.code ?? e.name ?? 'Error'}: ${sdkMessage(err)}`;
+}
+function timeoutText(e) {
+    const ms = /(\d+) ?ms\b/.exec(e.message ?? '')?.[1];
+    return ms === undefined ? ' in time' : ` within ${duration(Number(ms))}`;
+}
+/** Where a failure went: the observed request's endpoint, else what the network error names. */
+function endpointOf(err) {
+    const request = requestOf(err);
+    if (request)
+        return request.endpoint;
+    const e = shape(err);
+    if (e.hostname)
+        return e.hostname;
+    if (e.address)
+        return `${e.address}${e.port ? `:${e.port}` : ''}`;
+    return 'the AWS endpoint';
+}
+/** What to check when the endpoint could not be reached: the variable that chose it, or the runner's network. */
+function reachHint(err) {
+    const setting = requestOf(err)?.setting;
+    if (setting)
+        return `${setting.name} is set to ${setting.value}: check it (unset it to use AWS itself)`;
+    return 'check that this runner can reach AWS (network, firewall, DNS), or rerun later';
+}
+/** A note for answers that did not come from AWS's own endpoint, or undefined when AWS itself answered. */
+function endpointNote(err) {
+    const setting = requestOf(err)?.setting;
+    return setting ? `the answer came from ${setting.value} (${setting.name}): check that it is an AWS endpoint` : undefined;
+}
+/**
+ * The sentence for a request that got no answer (refused, unresolvable, hung, reset, TLS), or undefined when `err`
+ * is not such a failure. Names the endpoint, the attempts, the error code, and what to check.
+ */
+function networkFailure(err) {
+    if (isAwsAnswer(err))
+        return undefined;
+    const e = shape(err);
+    const code = e.code ?? '';
+    const endpoint = endpointOf(err);
+    let what;
+    if (code === 'ECONNREFUSED')
+        what = `${endpoint} refused the connection`;
+    else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        what = `the host name of ${endpoint} did not resolve`;
+    else if (isClosed(e))
+        what = `${endpoint} closed the connection without answering`;
+    else if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+        what = `${endpoint} is unreachable from this runner`;
+    else if (isTimeout(err))
+        what = `${endpoint} did not answer${timeoutText(e)}`;
+    else if (/CERT|TLS|SSL/.test(code))
+        what = `the TLS certificate of ${endpoint} was not accepted`;
+    else if (/^E[A-Z]+$/.test(code))
+        what = `could not reach ${endpoint}`;
+    else
+        return undefined;
+    const attempts = e.$metadata?.attempts ?? 1;
+    const tries = attempts > 1 ? ` (${attempts} attempts)` : '';
+    return `${what}${tries}: ${code || e.name || 'Error'}: ${sdkMessage(err)}. ${reachHint(err)}`;
+}
+/** The sentence for a CredentialsProviderError: the step has no AWS credentials, and how to give it some. */
+function noCredentials(err) {
+    return (`this step has no AWS credentials (${shape(err).name}: ${sdkMessage(err)}). Give it some: set AWS_ACCESS_KEY_ID ` +
+        'and AWS_SECRET_ACCESS_KEY from secrets in the step\'s env: (a secret that does not exist is an empty string), ' +
+        'or run aws-actions/configure-aws-credentials before this step');
+}
+/** The sentence for an error that is neither an AWS answer nor a known network failure (e.g. a bug, a bad URL). */
+function notFromAws(err) {
+    const e = shape(err);
+    const setting = requestOf(err)?.setting;
+    const where = setting ? `; ${setting.name} is set to ${setting.value}: check it` : '';
+    return `${e.name ?? 'Error'}: ${sdkMessage(err)}. This did not come from AWS: the request failed before AWS answered${where}`;
 }
 
 ;// CONCATENATED MODULE: ./src/aws.ts
 
 
 
+
 const SHIPPED_AWS_TIMEOUTS = { requestTimeoutMs: 30_000, maxAttempts: 5 };
-/** Clients for `region`; endpoints and credentials come from the SDK's standard settings (AWS_ENDPOINT_URL, …). */
-function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS) {
+/**
+ * Clients for `region`; endpoints and credentials come from the SDK's standard settings (AWS_ENDPOINT_URL, …).
+ * Every client remembers where a failed request went (for awsError); the retrying ones log each retry.
+ */
+function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS, options = {}) {
     const common = {
         region,
         maxAttempts: timeouts.maxAttempts,
@@ -63054,17 +63438,39 @@ function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS) {
             throwOnRequestTimeout: true,
         },
     };
-    return {
-        iam: new dist_cjs/* IAMClient */.h8v(common),
-        sts: new client_sts_dist_cjs/* STSClient */.iM(common),
-        stsFor: (credentials) => new client_sts_dist_cjs/* STSClient */.iM({ ...common, credentials, maxAttempts: 1 }),
+    const env = options.env ?? process.env;
+    // Only for clients with SDK retries: a retryStrategy overrides maxAttempts, so never spread it into `common`.
+    const retrying = { ...common, retryStrategy: new LoggedRetryStrategy(timeouts.maxAttempts, options.log) };
+    const observed = (client) => {
+        if (client instanceof dist_cjs/* IAMClient */.h8v)
+            observeRequests(client, 'iam', env);
+        else
+            observeRequests(client, 'sts', env);
+        return client;
     };
+    const clients = {
+        iam: new dist_cjs/* IAMClient */.h8v(retrying),
+        iamOnce: new dist_cjs/* IAMClient */.h8v({ ...common, maxAttempts: 1 }),
+        sts: new client_sts_dist_cjs/* STSClient */.iM(retrying),
+        stsFor: (credentials) => observed(new client_sts_dist_cjs/* STSClient */.iM({ ...common, credentials, maxAttempts: 1 })),
+    };
+    for (const client of Object.values(clients)) {
+        if (client instanceof dist_cjs/* IAMClient */.h8v || client instanceof client_sts_dist_cjs/* STSClient */.iM)
+            observed(client);
+    }
+    return clients;
 }
 function awsErrorName(err) {
     return (typeof err === 'object' && err !== null ? err.name : undefined) ?? 'Error';
 }
 /** Wrap an AWS failure once: the IAM/STS action, its subject, AWS's answer, and what to do. */
 function awsError(action, subject, err) {
+    const failed = `${action} on ${subject} failed`;
+    if (isCredentialsError(err))
+        return new errors/* ActionError */.lZ(`${failed}: ${noCredentials(err)}`, { cause: err });
+    const network = networkFailure(err);
+    if (network !== undefined)
+        return new errors/* ActionError */.lZ(`${failed}: ${network}`, { cause: err });
     const name = awsErrorName(err);
     let hint;
     switch (name) {
@@ -63097,10 +63503,12 @@ function awsError(action, subject, err) {
             hint = 'AWS did not answer in time after retries: rerun later';
             break;
         default:
-            hint = 'see the AWS message';
+            if (!isAwsAnswer(err))
+                return new errors/* ActionError */.lZ(`${failed}: ${notFromAws(err)}`, { cause: err });
+            hint = endpointNote(err) ?? 'see the AWS message';
     }
-    const message = (err instanceof Error ? errorMessage(err) : String(err)).replace(/\.+$/, '');
-    return new ActionError(`${action} on ${subject} failed: ${name}: ${message}. ${hint}`, { cause: err });
+    const message = (err instanceof Error ? (0,errors/* errorMessage */.gJ)(err) : String(err)).replace(/\.+$/, '');
+    return new errors/* ActionError */.lZ(`${action} on ${subject} failed: ${name}: ${message}. ${hint}`, { cause: err });
 }
 async function call(action, subject, fn) {
     try {
@@ -63126,26 +63534,75 @@ async function listAccessKeys(iam, user) {
         created: k.CreateDate instanceof Date ? k.CreateDate : new Date(k.CreateDate ?? 0),
     }));
 }
+/** IAM refused CreateAccessKey because the user already has two keys: someone made a key since the run listed them. */
+class KeyQuotaReached extends errors/* ActionError */.lZ {
+}
 /**
- * CreateAccessKey. `attempts` > 1 means the SDK retried it: an earlier attempt may have created a key whose answer
- * was lost (CreateAccessKey is not idempotent), so the caller should look for an orphan.
+ * CreateAccessKey, never retried by the SDK (see AwsClients.iamOnce). Only a throttling answer, which proves no key
+ * was made, is retried here (jittered, bounded). Any other failure is thrown: a key may or may not exist, and the
+ * caller must not assume either.
  */
-async function createAccessKey(iam, user) {
-    const out = await call('iam:CreateAccessKey', userSubject(user), () => iam.send(new dist_cjs/* CreateAccessKeyCommand */.hN({ UserName: user })));
-    const key = out.AccessKey;
-    if (!key?.AccessKeyId || !key.SecretAccessKey) {
-        throw new ActionError(`iam:CreateAccessKey on ${userSubject(user)} returned no key`);
+async function createAccessKey(iamOnce, user, clock) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            const out = await iamOnce.send(new dist_cjs/* CreateAccessKeyCommand */.hN({ UserName: user }));
+            const key = out.AccessKey;
+            if (!key?.AccessKeyId || !key.SecretAccessKey) {
+                throw new errors/* ActionError */.lZ(`iam:CreateAccessKey on ${userSubject(user)} returned no key`);
+            }
+            return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+        }
+        catch (err) {
+            if (err instanceof errors/* ActionError */.lZ)
+                throw err;
+            const name = awsErrorName(err);
+            if (name === 'LimitExceeded' || name === 'LimitExceededException') {
+                throw new KeyQuotaReached(`iam:CreateAccessKey on ${userSubject(user)} failed: LimitExceeded: the user already has two access keys, ` +
+                    'so a key was made after this run listed them: another rotation or a person is at work', { cause: err });
+            }
+            if (!/^Throttling(Exception)?$/.test(name) || attempt >= 4)
+                throw awsError('iam:CreateAccessKey', userSubject(user), err);
+            await clock.sleep(Math.round(250 * 2 ** attempt * (0.5 + clock.random() / 2)));
+        }
     }
-    return {
-        credentials: { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey },
-        attempts: out.$metadata.attempts ?? 1,
-    };
 }
 async function deleteAccessKey(iam, user, id) {
     await call('iam:DeleteAccessKey', `access key ${id} of ${userSubject(user)}`, () => iam.send(new dist_cjs/* DeleteAccessKeyCommand */.yq0({ UserName: user, AccessKeyId: id })));
 }
 async function deactivateAccessKey(iam, user, id) {
     await call('iam:UpdateAccessKey', `access key ${id} of ${userSubject(user)}`, () => iam.send(new dist_cjs/* UpdateAccessKeyCommand */.SF3({ UserName: user, AccessKeyId: id, Status: 'Inactive' })));
+}
+/** The user's tags (all pages). */
+async function listUserTags(iam, user) {
+    const tags = [];
+    let marker;
+    do {
+        const out = await call('iam:ListUserTags', userSubject(user), () => iam.send(new dist_cjs/* ListUserTagsCommand */.K8S({ UserName: user, Marker: marker })));
+        for (const t of out.Tags ?? [])
+            tags.push({ Key: t.Key ?? '', Value: t.Value ?? '' });
+        marker = out.IsTruncated ? out.Marker : undefined;
+    } while (marker);
+    return tags;
+}
+async function tagUser(iam, user, tags) {
+    await call('iam:TagUser', userSubject(user), () => iam.send(new dist_cjs/* TagUserCommand */.pkA({ UserName: user, Tags: tags })));
+}
+async function untagUser(iam, user, keys) {
+    await call('iam:UntagUser', userSubject(user), () => iam.send(new dist_cjs/* UntagUserCommand */.KZ_({ UserName: user, TagKeys: keys })));
+}
+/** GetAccessKeyLastUsed: when, where and with which service the key was last used; null when never. */
+async function accessKeyLastUsed(iam, user, id) {
+    const out = await call('iam:GetAccessKeyLastUsed', `access key ${id} of ${userSubject(user)}`, () => iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: id })));
+    const u = out.AccessKeyLastUsed;
+    if (!u?.LastUsedDate)
+        return null;
+    const date = u.LastUsedDate instanceof Date ? u.LastUsedDate : new Date(u.LastUsedDate);
+    return { date: date.toISOString(), service: u.ServiceName ?? 'N/A', region: u.Region ?? 'N/A' };
+}
+/** Is this an AWS "not allowed" answer? */
+function isAccessDenied(err) {
+    const cause = err instanceof errors/* ActionError */.lZ ? err.cause : err;
+    return /^(AccessDenied|AccessDeniedException|UnauthorizedOperation)$/.test(awsErrorName(cause));
 }
 /** GetUser, or undefined when the user does not exist. */
 async function getUser(iam, user) {
@@ -63195,7 +63652,7 @@ async function createUser(iam, user, settings) {
     }
     catch (err) {
         const undo = await deleteCreatedUser(iam, created);
-        throw new ActionError(`creating ${userSubject(user)}: ${errorMessage(err)}. ${undo}`, { cause: err });
+        throw new errors/* ActionError */.lZ(`creating ${userSubject(user)}: ${(0,errors/* errorMessage */.gJ)(err)}. ${undo}`, { cause: err });
     }
     return created;
 }
@@ -63218,7 +63675,7 @@ async function deleteCreatedUser(iam, created) {
             created.policyArns.length ? `with policies ${created.policyArns.join(', ')}` : '',
         ].filter(Boolean);
         return (`IAM user ${name} exists (created by this run${parts.length ? `, ${parts.join(', ')}` : ''}) and could not be ` +
-            `deleted (${errorMessage(err)}): delete it by hand or rerun; a rerun will not change its settings.`);
+            `deleted (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand or rerun; a rerun will not change its settings.`);
     }
 }
 /** Error names that mean "IAM has not propagated the new key yet". */
@@ -63241,40 +63698,94 @@ async function verifyKey(stsFor, credentials, user, opts) {
     // Capped low so the first write follows within a second of the key starting to work.
     const maxDelay = opts.maxDelayMs ?? 750;
     for (let attempt = 1;; attempt++) {
+        opts.checkpoint?.();
         let reason;
         try {
             const out = await sts.send(new client_sts_dist_cjs/* GetCallerIdentityCommand */.zI({}));
             const arn = out.Arn ?? '';
             if (!arn.endsWith(`/${user}`)) {
-                throw new ActionError(`the new access key ${credentials.accessKeyId} authenticates as ${arn}, not IAM user ${user}`);
+                throw new errors/* ActionError */.lZ(`the new access key ${credentials.accessKeyId} authenticates as ${arn}, not IAM user ${user}`);
             }
             return attempt;
         }
         catch (err) {
-            if (err instanceof ActionError)
+            if (err instanceof errors/* ActionError */.lZ)
                 throw err;
             if (!verifyRetryable(err))
                 throw awsError('sts:GetCallerIdentity (with the new key)', userSubject(user), err);
-            reason = `${awsErrorName(err)}: ${errorMessage(err)}`;
+            reason = `${awsErrorName(err)}: ${(0,errors/* errorMessage */.gJ)(err)}`;
         }
         const wait = Math.round(delay * (0.5 + clock.random() / 2));
         if (clock.now() + wait > deadline) {
-            throw new ActionError(`the new access key ${credentials.accessKeyId} of ${userSubject(user)} did not authenticate within ` +
+            throw new errors/* ActionError */.lZ(`the new access key ${credentials.accessKeyId} of ${userSubject(user)} did not authenticate within ` +
                 `${Math.round(opts.timeoutMs / 1000)} s (last answer: ${reason}): raise verify-timeout-seconds (IAM ` +
                 `usually needs 5-15 s), or check that STS is reachable in aws-region`);
         }
         opts.onRetry?.(attempt, reason);
-        await clock.sleep(wait);
+        await (opts.sleep ?? clock.sleep)(wait);
         delay = Math.min(delay * 1.5, maxDelay);
     }
 }
 
-;// CONCATENATED MODULE: ./src/clock.ts
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    random: () => Math.random(),
-};
+;// CONCATENATED MODULE: ./src/cancel.ts
+
+/** The run was asked to stop (the runner's SIGINT/SIGTERM on cancel): thrown at the next safe point. */
+class Cancelled extends errors/* ActionError */.lZ {
+    signal;
+    constructor(signal) {
+        super(`the run was cancelled (${signal})`);
+        this.signal = signal;
+        this.name = 'Cancelled';
+    }
+}
+/**
+ * A cancel request. The run checks it between steps (never inside a destination's pair of writes) and its waits end
+ * early when it is set, so a cancelled run stops starting new work within moments and then cleans up.
+ */
+class Cancellation {
+    signalName;
+    controller = new AbortController();
+    get requested() {
+        return this.signalName !== undefined;
+    }
+    /** The signal that cancelled the run, if any. */
+    get reason() {
+        return this.signalName;
+    }
+    get signal() {
+        return this.controller.signal;
+    }
+    cancel(signal) {
+        if (this.signalName !== undefined)
+            return;
+        this.signalName = signal;
+        this.controller.abort();
+    }
+    /** Throw Cancelled when a cancel was requested: call it before starting anything new. */
+    checkpoint() {
+        if (this.signalName !== undefined)
+            throw new Cancelled(this.signalName);
+    }
+    /** clock.sleep that ends as soon as the run is cancelled. */
+    sleep(clock, ms) {
+        if (this.requested)
+            return Promise.resolve();
+        return clock.sleep(ms, this.signal);
+    }
+}
+
+// EXTERNAL MODULE: ./src/clock.ts
+var clock = __nccwpck_require__(9373);
+;// CONCATENATED MODULE: ./src/context.ts
+const SHIPPED_LEASE = { ttlMs: 60 * 60_000, waitMs: 10 * 60_000, pollMs: 5_000 };
+function runIdentity(env, pid = process.pid) {
+    const repository = env.GITHUB_REPOSITORY?.trim() || undefined;
+    const runId = env.GITHUB_RUN_ID?.trim() || undefined;
+    const attempt = env.GITHUB_RUN_ATTEMPT?.trim() || '1';
+    const server = (env.GITHUB_SERVER_URL?.trim() || 'https://github.com').replace(/\/+$/, '');
+    const url = repository && runId ? `${server}/${repository}/actions/runs/${runId}/attempts/${attempt}` : `local/pid-${pid}-${Date.now()}`;
+    return { repository, runId, attempt, url };
+}
 
 ;// CONCATENATED MODULE: ./src/github-api.ts
 /** A GitHubApi whose real client is made by `load` on first use. */
@@ -63295,7 +63806,8 @@ function lazyGitHub(load) {
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
 
-const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+// Letters, digits, '-' and, for Enterprise Managed Users (octo_emu), '_'; at most 39 characters.
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
 const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IAM_USER = /^[\w+=,.@-]{1,64}$/;
@@ -63312,6 +63824,10 @@ function splitList(raw) {
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
 }
+/** Added to the error for a bad list entry that holds whitespace: most likely several entries separated by spaces. */
+function spaced(entry) {
+    return /\s/.test(entry) ? ': separate entries with commas or newlines, not spaces' : '';
+}
 /** Quote a value for an error message, keeping the message on one line. */
 function quote(value) {
     return `'${value.replace(/\r?\n/g, '\\n').replace(/[\p{Cc}]/gu, '?')}'`;
@@ -63324,52 +63840,69 @@ function bool(read, name, fallback) {
         return true;
     if (FALSE.includes(raw))
         return false;
-    throw new InputError(name, `${quote(raw)} is not a boolean (use true or false)`);
+    throw new errors/* InputError */.dz(name, `${quote(raw)} is not a boolean (use true or false)`);
 }
 function integer(read, name, fallback, min, max) {
     const raw = read(name).trim();
     if (raw === '')
         return fallback;
     if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-        throw new InputError(name, `${quote(raw)} is not a whole number from ${min} to ${max}`);
+        throw new errors/* InputError */.dz(name, `${quote(raw)} is not a whole number from ${min} to ${max}`);
     }
     return Number(raw);
+}
+function hours(read, name, fallback, min, max) {
+    const raw = read(name).trim();
+    if (raw === '')
+        return fallback;
+    if (!/^\d+(?:\.\d+)?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+        throw new errors/* InputError */.dz(name, `${quote(raw)} is not a number of hours from ${min} to ${max} (decimals allowed, e.g. 24 or 0.5)`);
+    }
+    return Number(raw);
+}
+function createUserMode(read) {
+    const raw = read('create-user').trim();
+    if (raw === '' || FALSE.includes(raw))
+        return 'false';
+    if (TRUE.includes(raw))
+        return 'true';
+    if (raw === 'if-missing')
+        return 'if-missing';
+    throw new errors/* InputError */.dz('create-user', `${quote(raw)} is not one of false, true, if-missing`);
 }
 function oneOf(read, name, fallback, allowed) {
     const raw = read(name).trim();
     if (raw === '')
         return fallback;
     if (!allowed.includes(raw)) {
-        throw new InputError(name, `${quote(raw)} is not one of ${allowed.join(', ')}`);
+        throw new errors/* InputError */.dz(name, `${quote(raw)} is not one of ${allowed.join(', ')}`);
     }
     return raw;
 }
 function parseRepository(name, value) {
     const parts = value.split('/');
     if (parts.length !== 2 || !OWNER.test(parts[0]) || !REPO_NAME.test(parts[1]) || /^\.\.?$/.test(parts[1])) {
-        throw new InputError(name, `${quote(value)} is not owner/name`);
+        throw new errors/* InputError */.dz(name, `${quote(value)} is not owner/name${spaced(value)}`);
     }
     return { owner: parts[0], repo: parts[1] };
 }
 function secretName(read, name, fallback) {
     const value = read(name).trim() || fallback;
     if (!SECRET_NAME.test(value)) {
-        throw new InputError(name, `${quote(value)} is not a valid secret name (letters, digits and _ only, not starting with a digit)`);
+        throw new errors/* InputError */.dz(name, `${quote(value)} is not a valid secret name (letters, digits and _ only, not starting with a digit)`);
     }
     if (/^GITHUB_/i.test(value)) {
-        throw new InputError(name, `${quote(value)} starts with GITHUB_, which GitHub reserves`);
+        throw new errors/* InputError */.dz(name, `${quote(value)} starts with GITHUB_, which GitHub reserves`);
     }
     return value;
 }
-function environmentNames(read) {
-    const names = splitList(read('environments'));
-    for (const env of names) {
-        // GitHub: up to 255 characters; a slash or control character cannot be addressed in the REST path.
-        if (env.length > 255 || /[\p{Cc}/]/u.test(env) || /^\.\.?$/.test(env)) {
-            throw new InputError('environments', `${quote(env)} is not a valid environment name (at most 255 characters, no '/', not '.' or '..')`);
-        }
+/** One environment name: GitHub allows up to 255 characters, '/' included (the REST path encodes it). */
+function environmentName(env) {
+    // '.' and '..' would move up the REST path even encoded; control characters cannot be sent.
+    if (env.length > 255 || /\p{Cc}/u.test(env) || /^\.\.?$/.test(env)) {
+        throw new errors/* InputError */.dz('environments', `${quote(env)} is not a valid environment name (at most 255 characters, no control characters, not '.' or '..')`);
     }
-    return dedupe(names, (s) => s.toLowerCase());
+    return env;
 }
 function dedupe(items, key) {
     const seen = new Set();
@@ -63381,144 +63914,192 @@ function dedupe(items, key) {
         return true;
     });
 }
-function tags(raw) {
-    return splitList(raw).map((entry) => {
-        const eq = entry.indexOf('=');
-        const key = eq < 0 ? '' : entry.slice(0, eq).trim();
-        const value = eq < 0 ? '' : entry.slice(eq + 1).trim();
-        if (eq < 0 || key.length === 0 || key.length > 128 || value.length > 256) {
-            throw new InputError('user-tags', `${quote(entry)} is not key=value (key 1-128 characters, value at most 256)`);
-        }
-        if (/^aws:/i.test(key))
-            throw new InputError('user-tags', `${quote(key)}: tag keys starting with aws: are reserved`);
-        return { Key: key, Value: value };
-    });
+function tag(entry) {
+    const eq = entry.indexOf('=');
+    const key = eq < 0 ? '' : entry.slice(0, eq).trim();
+    const value = eq < 0 ? '' : entry.slice(eq + 1).trim();
+    if (eq < 0 || key.length === 0 || key.length > 128 || value.length > 256) {
+        throw new errors/* InputError */.dz('user-tags', `${quote(entry)} is not key=value (key 1-128 characters, value at most 256)${spaced(entry)}`);
+    }
+    if (/^aws:/i.test(key))
+        throw new errors/* InputError */.dz('user-tags', `${quote(key)}: tag keys starting with aws: are reserved`);
+    return { Key: key, Value: value };
 }
 /**
- * Read and validate every input. Throws an InputError naming the input, the value and the rule; makes no network
- * call. `env` supplies GITHUB_REPOSITORY, the default for `repositories`.
+ * Read and validate every input, making no network call. Every bad input is reported at once: one InputError
+ * (`input: problem`) when there is one, an InputErrors listing each when there are more. `env` supplies
+ * GITHUB_REPOSITORY, the default for `repositories`, and GITHUB_ENV, which export-credentials needs.
  */
 function readInputs(read, env = process.env) {
+    const problems = [];
+    const problem = (input, message) => void problems.push(new errors/* InputError */.dz(input, message));
+    /** Run one check; a bad input is recorded and `fallback` stands in for it, so the checks after it still run. */
+    const checked = (fallback, check) => {
+        try {
+            return check();
+        }
+        catch (err) {
+            if (!(err instanceof errors/* InputError */.dz))
+                throw err;
+            problems.push(err);
+            return fallback;
+        }
+    };
+    /** Each entry of a list input that passes `check` (every bad entry is recorded). */
+    const entries = (raw, check) => raw.flatMap((entry) => checked([], () => [check(entry)]));
     const githubToken = read('github-token').trim();
     if (!githubToken) {
-        throw new InputError('github-token', 'is required: pass a token that can write secrets (a fine-grained PAT, classic PAT or GitHub App token; the workflow GITHUB_TOKEN cannot)');
+        problem('github-token', 'is required: pass a token that can write secrets (a fine-grained PAT, classic PAT or GitHub App token; the workflow GITHUB_TOKEN cannot)');
     }
+    // A bad value still counts as given below, so the checks that depend on it do not report it a second time.
     const iamUserName = read('iam-user-name').trim() || undefined;
     if (iamUserName !== undefined && !IAM_USER.test(iamUserName)) {
-        throw new InputError('iam-user-name', `${quote(iamUserName)} is not a valid IAM user name ([\\w+=,.@-], 1-64 characters)`);
+        problem('iam-user-name', `${quote(iamUserName)} is not a valid IAM user name ([\\w+=,.@-], 1-64 characters)`);
     }
     const organization = read('organization').trim() || undefined;
     if (organization !== undefined && !OWNER.test(organization)) {
-        throw new InputError('organization', `${quote(organization)} is not a valid organization login`);
+        problem('organization', `${quote(organization)} is not a valid organization login`);
     }
-    let repositories = dedupe(splitList(read('repositories')).map((r) => parseRepository('repositories', r)), (r) => `${r.owner}/${r.repo}`.toLowerCase());
-    if (repositories.length === 0 && organization === undefined) {
+    const repositoryEntries = splitList(read('repositories'));
+    let repositories = dedupe(entries(repositoryEntries, (r) => parseRepository('repositories', r)), (r) => `${r.owner}/${r.repo}`.toLowerCase());
+    if (repositoryEntries.length === 0 && organization === undefined) {
         const own = (env.GITHUB_REPOSITORY ?? '').trim();
         if (!own) {
-            throw new InputError('repositories', 'is empty and GITHUB_REPOSITORY is not set: name at least one owner/name');
+            problem('repositories', 'is empty and GITHUB_REPOSITORY is not set: name at least one owner/name');
         }
-        repositories = [parseRepository('repositories', own)];
+        else {
+            repositories = entries([own], (r) => parseRepository('repositories', r));
+        }
     }
-    const environments = environmentNames(read);
-    if (environments.length > 0 && repositories.length === 0) {
-        throw new InputError('environments', 'needs repositories: environments belong to repositories, not to organizations');
+    const environmentEntries = splitList(read('environments'));
+    const environments = dedupe(entries(environmentEntries, environmentName), (s) => s.toLowerCase());
+    if (environmentEntries.length > 0 && repositoryEntries.length === 0 && organization !== undefined) {
+        problem('environments', 'needs repositories: environments belong to repositories, not to organizations');
     }
-    const accessKeyIdSecretName = secretName(read, 'access-key-id-secret-name', 'AWS_ACCESS_KEY_ID');
-    const secretAccessKeySecretName = secretName(read, 'secret-access-key-secret-name', 'AWS_SECRET_ACCESS_KEY');
-    if (accessKeyIdSecretName.toUpperCase() === secretAccessKeySecretName.toUpperCase()) {
-        throw new InputError('secret-access-key-secret-name', `${quote(secretAccessKeySecretName)} is the same secret as access-key-id-secret-name (names ignore case)`);
+    const accessKeyIdSecretName = checked(undefined, () => secretName(read, 'access-key-id-secret-name', 'AWS_ACCESS_KEY_ID'));
+    const secretAccessKeySecretName = checked(undefined, () => secretName(read, 'secret-access-key-secret-name', 'AWS_SECRET_ACCESS_KEY'));
+    if (accessKeyIdSecretName !== undefined &&
+        secretAccessKeySecretName !== undefined &&
+        accessKeyIdSecretName.toUpperCase() === secretAccessKeySecretName.toUpperCase()) {
+        problem('secret-access-key-secret-name', `${quote(secretAccessKeySecretName)} is the same secret as access-key-id-secret-name (names ignore case)`);
     }
     const awsRegion = read('aws-region').trim() || 'us-east-1';
     if (!REGION.test(awsRegion)) {
-        throw new InputError('aws-region', `${quote(awsRegion)} is not an AWS region (e.g. us-east-1, us-gov-west-1, cn-north-1)`);
+        problem('aws-region', `${quote(awsRegion)} is not an AWS region (e.g. us-east-1, us-gov-west-1, cn-north-1)`);
     }
-    const organizationVisibility = oneOf(read, 'organization-visibility', 'private', ['all', 'private', 'selected']);
+    // null: organization-visibility itself is bad (already reported), so nothing is checked against it.
+    const visibilityRaw = checked(null, () => oneOf(read, 'organization-visibility', '', ['all', 'private', 'selected']));
+    const organizationVisibility = visibilityRaw === '' || visibilityRaw === null ? undefined : visibilityRaw;
     const selectedRaw = splitList(read('organization-selected-repositories'));
     if (organization === undefined) {
-        if (read('organization-visibility').trim() !== '' && organizationVisibility !== 'private') {
-            throw new InputError('organization-visibility', 'is set but organization is empty');
-        }
+        if (organizationVisibility !== undefined)
+            problem('organization-visibility', 'is set but organization is empty');
         if (selectedRaw.length > 0)
-            throw new InputError('organization-selected-repositories', 'is set but organization is empty');
+            problem('organization-selected-repositories', 'is set but organization is empty');
     }
-    if (organizationVisibility === 'selected' && organization !== undefined && selectedRaw.length === 0) {
-        throw new InputError('organization-selected-repositories', "is required when organization-visibility is 'selected'");
+    else if (organizationVisibility === 'selected' && selectedRaw.length === 0) {
+        problem('organization-selected-repositories', "is required when organization-visibility is 'selected'");
     }
-    if (organizationVisibility !== 'selected' && selectedRaw.length > 0) {
-        throw new InputError('organization-selected-repositories', `is only used with organization-visibility: selected (it is ${quote(organizationVisibility)})`);
+    else if (visibilityRaw !== null && organizationVisibility !== 'selected' && selectedRaw.length > 0) {
+        problem('organization-selected-repositories', `is only used with organization-visibility: selected (it is ${quote(organizationVisibility ?? '')})`);
     }
-    const organizationSelectedRepositories = dedupe(selectedRaw.map((entry) => {
+    const organizationSelectedRepositories = dedupe(entries(selectedRaw, (entry) => {
         if (entry.includes('/')) {
             const ref = parseRepository('organization-selected-repositories', entry);
             if (ref.owner.toLowerCase() !== (organization ?? '').toLowerCase()) {
-                throw new InputError('organization-selected-repositories', `${quote(entry)} is not in organization ${quote(organization ?? '')}`);
+                throw new errors/* InputError */.dz('organization-selected-repositories', `${quote(entry)} is not in organization ${quote(organization ?? '')}`);
             }
             return ref.repo;
         }
         if (!REPO_NAME.test(entry) || /^\.\.?$/.test(entry)) {
-            throw new InputError('organization-selected-repositories', `${quote(entry)} is not a repository name`);
+            throw new errors/* InputError */.dz('organization-selected-repositories', `${quote(entry)} is not a repository name${spaced(entry)}`);
         }
         return entry;
     }), (s) => s.toLowerCase());
-    const createUser = bool(read, 'create-user', false);
-    if (createUser && iamUserName === undefined) {
-        throw new InputError('create-user', 'needs iam-user-name: name the user to create');
+    // null: create-user itself is bad (already reported).
+    const createUserRaw = checked(null, () => createUserMode(read));
+    const createUser = createUserRaw ?? 'false';
+    if (createUserRaw !== null && createUser !== 'false' && iamUserName === undefined) {
+        problem('create-user', 'needs iam-user-name: name the user to create');
     }
     const userPath = read('user-path').trim() || '/';
     if (!IAM_PATH.test(userPath)) {
-        throw new InputError('user-path', `${quote(userPath)} is not an IAM path (starts and ends with /, e.g. /ci/deployers/)`);
+        problem('user-path', `${quote(userPath)} is not an IAM path (starts and ends with /, e.g. /ci/deployers/)`);
     }
-    const userGroups = dedupe(splitList(read('user-groups')), (s) => s);
-    for (const g of userGroups) {
+    const userGroupEntries = splitList(read('user-groups'));
+    const userGroups = dedupe(entries(userGroupEntries, (g) => {
         if (!IAM_GROUP.test(g))
-            throw new InputError('user-groups', `${quote(g)} is not a valid IAM group name`);
-    }
-    const userPolicyArns = dedupe(splitList(read('user-policy-arns')), (s) => s);
-    for (const arn of userPolicyArns) {
-        if (!POLICY_ARN.test(arn))
-            throw new InputError('user-policy-arns', `${quote(arn)} is not a managed policy ARN (arn:aws:iam::123456789012:policy/name)`);
-    }
+            throw new errors/* InputError */.dz('user-groups', `${quote(g)} is not a valid IAM group name${spaced(g)}`);
+        return g;
+    }), (s) => s);
+    const userPolicyArnEntries = splitList(read('user-policy-arns'));
+    const userPolicyArns = dedupe(entries(userPolicyArnEntries, (arn) => {
+        if (!POLICY_ARN.test(arn)) {
+            throw new errors/* InputError */.dz('user-policy-arns', `${quote(arn)} is not a managed policy ARN (arn:aws:iam::123456789012:policy/name)${spaced(arn)}`);
+        }
+        return arn;
+    }), (s) => s);
     const userPermissionsBoundary = read('user-permissions-boundary').trim() || undefined;
     if (userPermissionsBoundary !== undefined && !POLICY_ARN.test(userPermissionsBoundary)) {
-        throw new InputError('user-permissions-boundary', `${quote(userPermissionsBoundary)} is not a managed policy ARN`);
+        problem('user-permissions-boundary', `${quote(userPermissionsBoundary)} is not a managed policy ARN`);
     }
-    const userTags = tags(read('user-tags'));
-    if (!createUser) {
+    const userTagEntries = splitList(read('user-tags'));
+    const userTags = entries(userTagEntries, tag);
+    if (createUserRaw === 'false') {
         const given = [
             ['user-path', userPath !== '/'],
-            ['user-groups', userGroups.length > 0],
-            ['user-policy-arns', userPolicyArns.length > 0],
+            ['user-groups', userGroupEntries.length > 0],
+            ['user-policy-arns', userPolicyArnEntries.length > 0],
             ['user-permissions-boundary', userPermissionsBoundary !== undefined],
-            ['user-tags', userTags.length > 0],
-        ].find(([, set]) => set);
-        if (given)
-            throw new InputError(given[0], 'is only used with create-user: true');
+            ['user-tags', userTagEntries.length > 0],
+        ];
+        for (const [input, set] of given)
+            if (set)
+                problem(input, 'is only used with create-user: true or if-missing');
     }
+    const exportCredentials = checked(false, () => bool(read, 'export-credentials', false));
+    if (exportCredentials && !(env.GITHUB_ENV ?? '').trim()) {
+        problem('export-credentials', 'is true but GITHUB_ENV is not set, so the new secret could only be exported by printing it: run the action ' +
+            'on a runner (which sets GITHUB_ENV), or set export-credentials: false');
+    }
+    const maxAgeDays = checked(0, () => integer(read, 'max-age-days', 0, 0, 36500));
+    const previousKey = checked('delete', () => oneOf(read, 'previous-key', 'delete', ['delete', 'deactivate', 'keep']));
+    const keyLimit = checked('delete-inactive', () => oneOf(read, 'key-limit', 'delete-inactive', ['delete-inactive', 'delete-oldest', 'fail']));
+    const verifyTimeoutSeconds = checked(60, () => integer(read, 'verify-timeout-seconds', 60, 0, 3600));
+    const dryRun = checked(false, () => bool(read, 'dry-run', false));
+    const dependabot = checked(false, () => bool(read, 'dependabot', false));
+    const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
+    const retireAfterHours = checked(0, () => hours(read, 'retire-after-hours', 0, 0, 8760));
+    if (problems.length === 1)
+        throw problems[0];
+    if (problems.length > 1)
+        throw new errors/* InputErrors */.G(problems);
     return {
         githubToken,
         iamUserName,
         repositories,
         environments,
-        accessKeyIdSecretName,
-        secretAccessKeySecretName,
-        maxAgeDays: integer(read, 'max-age-days', 0, 0, 36500),
-        previousKey: oneOf(read, 'previous-key', 'delete', ['delete', 'deactivate', 'keep']),
-        keyLimit: oneOf(read, 'key-limit', 'delete-inactive', ['delete-inactive', 'delete-oldest', 'fail']),
-        verifyTimeoutSeconds: integer(read, 'verify-timeout-seconds', 60, 0, 3600),
-        dryRun: bool(read, 'dry-run', false),
+        accessKeyIdSecretName: accessKeyIdSecretName ?? '',
+        secretAccessKeySecretName: secretAccessKeySecretName ?? '',
+        maxAgeDays,
+        previousKey,
+        keyLimit,
+        verifyTimeoutSeconds,
+        dryRun,
         awsRegion,
         organization,
         organizationVisibility,
         organizationSelectedRepositories,
-        dependabot: bool(read, 'dependabot', false),
-        createEnvironments: bool(read, 'create-environments', false),
+        dependabot,
+        createEnvironments,
         createUser,
         userPath,
         userGroups,
         userPolicyArns,
         userPermissionsBoundary,
         userTags,
-        exportCredentials: bool(read, 'export-credentials', false),
+        exportCredentials,
+        retireAfterHours,
     };
 }
 
@@ -63529,6 +64110,7 @@ const SHIPPED_PACING = {
     requestTimeoutMs: 30_000,
     retries: 3,
     maxRateLimitWaitSeconds: 300,
+    rateLimitBudgetSeconds: 900,
     readConcurrency: 8,
 };
 /**
@@ -63576,98 +64158,8 @@ class WritePacer {
     }
 }
 
-;// CONCATENATED MODULE: ./src/destinations.ts
-/** Every destination the inputs name, in write order: repositories (or their environments), then organization. */
-function destinationsFrom(inputs) {
-    const out = [];
-    for (const { owner, repo } of inputs.repositories) {
-        if (inputs.environments.length === 0)
-            out.push({ kind: 'repository', owner, repo });
-        for (const environment of inputs.environments)
-            out.push({ kind: 'environment', owner, repo, environment });
-        if (inputs.dependabot)
-            out.push({ kind: 'dependabot-repository', owner, repo });
-    }
-    if (inputs.organization !== undefined) {
-        const org = {
-            org: inputs.organization,
-            visibility: inputs.organizationVisibility,
-            selectedRepositories: inputs.organizationSelectedRepositories,
-        };
-        out.push({ kind: 'organization', ...org });
-        if (inputs.dependabot)
-            out.push({ kind: 'dependabot-organization', ...org });
-    }
-    return out;
-}
-/** How a person names the destination in logs, errors and the summary. */
-function label(d) {
-    switch (d.kind) {
-        case 'repository':
-            return `${d.owner}/${d.repo}`;
-        case 'environment':
-            return `${d.owner}/${d.repo} environment '${d.environment}'`;
-        case 'dependabot-repository':
-            return `${d.owner}/${d.repo} (Dependabot)`;
-        case 'organization':
-            return `organization ${d.org}`;
-        case 'dependabot-organization':
-            return `organization ${d.org} (Dependabot)`;
-    }
-}
-/** REST path of the destination's secrets collection (URL-encoded). */
-function secretsPath(d) {
-    const e = encodeURIComponent;
-    switch (d.kind) {
-        case 'repository':
-            return `/repos/${e(d.owner)}/${e(d.repo)}/actions/secrets`;
-        case 'environment':
-            return `/repos/${e(d.owner)}/${e(d.repo)}/environments/${e(d.environment)}/secrets`;
-        case 'dependabot-repository':
-            return `/repos/${e(d.owner)}/${e(d.repo)}/dependabot/secrets`;
-        case 'organization':
-            return `/orgs/${e(d.org)}/actions/secrets`;
-        case 'dependabot-organization':
-            return `/orgs/${e(d.org)}/dependabot/secrets`;
-    }
-}
-function isOrganization(d) {
-    return d.kind === 'organization' || d.kind === 'dependabot-organization';
-}
-/** The token permission a write to this kind of destination needs, for error messages. */
-function writePermission(d) {
-    switch (d.kind) {
-        case 'repository':
-            return "repository permission 'Secrets: write' (classic PAT: repo scope)";
-        case 'environment':
-            return "repository permissions 'Environments: write' and 'Secrets: write' (classic PAT: repo scope)";
-        case 'dependabot-repository':
-            return "repository permission 'Dependabot secrets: write' (classic PAT: repo scope)";
-        case 'organization':
-            return "organization permission 'Secrets: write' (classic PAT: admin:org scope)";
-        case 'dependabot-organization':
-            return "organization permission 'Dependabot secrets: write' (classic PAT: admin:org scope)";
-    }
-}
-/** JSON-friendly description for the `destinations` output. */
-function describe(d) {
-    switch (d.kind) {
-        case 'repository':
-        case 'dependabot-repository':
-            return { kind: d.kind, repository: `${d.owner}/${d.repo}` };
-        case 'environment':
-            return { kind: d.kind, repository: `${d.owner}/${d.repo}`, environment: d.environment };
-        case 'organization':
-        case 'dependabot-organization':
-            return {
-                kind: d.kind,
-                organization: d.org,
-                visibility: d.visibility,
-                ...(d.visibility === 'selected' ? { selectedRepositories: d.selectedRepositories } : {}),
-            };
-    }
-}
-
+// EXTERNAL MODULE: ./src/destinations.ts
+var src_destinations = __nccwpck_require__(5942);
 ;// CONCATENATED MODULE: ./src/report.ts
 
 
@@ -63682,7 +64174,7 @@ function outputs(result, inputs) {
             .map((p) => p.id)
             .join(','),
         destinations: JSON.stringify(written.map((d) => ({
-            ...describe(d.destination),
+            ...(0,src_destinations/* describe */.q0)(d.destination, d.visibility),
             ...(d.created ? { created: true } : {}),
             secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
         }))),
@@ -63693,9 +64185,14 @@ const OUTCOME = {
     'would write': 'would write (dry run)',
     unchanged: 'unchanged',
     restored: 'new key written, then the previous key restored',
-    mismatched: 'MISMATCHED: new key id with the previous secret — rerun',
+    converged: "given this run's own key, so the other key could go",
+    removed: 'held nothing before; what the run wrote was removed',
+    mismatched: 'MISMATCHED: one secret written, the other not — does not work until rewritten',
+    unknown: 'UNKNOWN: a write was in flight when the run stopped — check it',
 };
 function report_status(result) {
+    if (result.cancelled)
+        return 'cancelled';
     if (result.error)
         return result.rotated ? 'rotated, with a failure' : 'failed';
     if (result.plan?.action === 'skip')
@@ -63739,10 +64236,16 @@ function setOutputs(result, inputs) {
     for (const [name, value] of Object.entries(outputs(result, inputs)))
         setOutput(name, value);
 }
+/** Escape text for an HTML table cell (the job summary is HTML): names and messages come from inputs and servers. */
+function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
 async function writeSummary(result) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
-    const { facts, rows } = summaryModel(result);
+    const model = summaryModel(result);
+    const facts = model.facts.map((row) => row.map(escapeHtml));
+    const rows = model.rows.map((row) => row.map(escapeHtml));
     await summary
         .addHeading('Rotate AWS access key', 2)
         .addTable([[{ data: 'Item', header: true }, { data: 'Value', header: true }], ...facts])
@@ -63757,6 +64260,181 @@ async function writeSummary(result) {
         ...rows,
     ])
         .write();
+}
+
+;// CONCATENATED MODULE: ./src/journal.ts
+class Journal {
+    effects = [];
+    destinations;
+    newKeyId;
+    createdUser;
+    leaseHeld = false;
+    retired = [];
+    constructor(count) {
+        this.destinations = Array.from({ length: count }, () => ({
+            heldBefore: 'both',
+            id: { kind: 'before' },
+            secret: { kind: 'before' },
+            created: false,
+            reason: undefined,
+        }));
+    }
+    record(effect) {
+        this.effects.push(effect);
+        switch (effect.kind) {
+            case 'lease taken':
+                this.leaseHeld = true;
+                break;
+            case 'lease released':
+                this.leaseHeld = false;
+                break;
+            case 'user created':
+                this.createdUser = effect.user;
+                break;
+            case 'user deleted':
+                this.createdUser = undefined;
+                break;
+            case 'environment created':
+                this.destinations[effect.index].created = true;
+                break;
+            case 'key created':
+                this.newKeyId = effect.id;
+                break;
+            case 'key retired':
+                this.retired.push({ id: effect.id, fate: effect.fate });
+                break;
+            case 'secret written': {
+                const d = this.destinations[effect.index];
+                d[effect.which] = { kind: 'key', keyId: effect.keyId };
+                d.reason = effect.reason;
+                break;
+            }
+            case 'secret removed':
+                this.destinations[effect.index][effect.which] = { kind: 'absent' };
+                break;
+            case 'write in flight':
+                this.destinations[effect.index][effect.which] = { kind: 'unknown' };
+                break;
+            case 'write failed':
+                this.destinations[effect.index][effect.which] = effect.previous;
+                break;
+            case 'tag written':
+                break;
+        }
+    }
+    /** Destinations this run changed a secret of (in order). */
+    touched() {
+        return this.destinations.flatMap((d, i) => (d.id.kind !== 'before' || d.secret.kind !== 'before' ? [i] : []));
+    }
+    /** The key a destination's two secrets both hold, when they were written by this run as one pair. */
+    pairKey(i) {
+        const { id, secret } = this.destinations[i];
+        return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
+    }
+    /** Did this run delete (or discard) key `id`? */
+    deleted(id) {
+        return this.retired.some((r) => r.id === id && r.fate !== 'deactivated' && r.fate !== 'kept');
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lease.ts
+/**
+ * A best-effort lease on the IAM user: a user tag naming the run, its URL and an expiry. Two runs on one user (from
+ * two repositories, or without a concurrency group) take turns instead of racing. IAM is eventually consistent, so
+ * the lease is defence in depth: the key checks before every delete hold even when two runs both believe they hold it.
+ */
+
+
+const LEASE_TAG = 'rotate-aws-access-key:lease';
+/** Tag value: `run <url> until <ISO time>` (IAM tag charset; at most 256 characters). */
+function leaseValue(holder, until) {
+    const time = new Date(until).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return `run ${holder} until ${time}`.slice(0, 256);
+}
+function parseLease(value) {
+    const m = value === undefined ? null : /^run (\S+) until (\S+)$/.exec(value);
+    if (!m)
+        return undefined;
+    const until = Date.parse(m[2]);
+    return Number.isNaN(until) ? undefined : { holder: m[1], until };
+}
+/** The run without its attempt: a re-run of the same workflow run takes over its earlier attempt's lease. */
+const sameRun = (a, b) => a.replace(/\/attempts\/\d+$/, '') === b.replace(/\/attempts\/\d+$/, '');
+async function currentLease(ctx, user) {
+    const tags = await listUserTags(ctx.aws.iam, user);
+    return parseLease(tags.find((t) => t.Key === LEASE_TAG)?.Value);
+}
+/**
+ * Take the lease, waiting (bounded) for another run's live lease to end. Throws, before anything changed, when
+ * another run still holds it. When the caller may not tag the user, warns and goes on without a lease.
+ */
+async function takeLease(ctx, journal, user) {
+    const { clock, io, run } = ctx;
+    const deadline = clock.now() + ctx.lease.waitMs;
+    let waitedFor;
+    try {
+        for (;;) {
+            ctx.cancel.checkpoint();
+            const held = await currentLease(ctx, user);
+            const now = clock.now();
+            if (held && held.holder !== run.url && held.until > now && !sameRun(held.holder, run.url)) {
+                const until = new Date(held.until).toISOString();
+                if (now >= deadline) {
+                    throw new errors/* ActionError */.lZ(`another rotation holds the lease on IAM user ${user}: ${held.holder} (until ${until}); waited ` +
+                        `${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run finish, then rerun (a crashed ` +
+                        `run's lease expires at ${until}). A concurrency group only serialises runs of one repository.`);
+                }
+                io.info(`IAM user ${user} is leased by ${held.holder} until ${until}: waiting`);
+                waitedFor = held.holder;
+                await ctx.cancel.sleep(clock, Math.min(ctx.lease.pollMs, deadline - now));
+                continue;
+            }
+            if (held && held.holder !== run.url && held.until <= now)
+                io.info(`Taking over an expired lease of ${held.holder}`);
+            await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(run.url, now + ctx.lease.ttlMs) }]);
+            journal.record({ kind: 'lease taken' });
+            io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
+            return;
+        }
+    }
+    catch (err) {
+        const cause = err instanceof errors/* ActionError */.lZ ? err.cause : err;
+        if (waitedFor && /^(InvalidClientTokenId|SignatureDoesNotMatch)$/.test(awsErrorName(cause))) {
+            throw new errors/* ActionError */.lZ(`while this run waited for ${waitedFor}, the key this job authenticates with stopped working: that run ` +
+                `rotated it (and wrote the new key to its destinations). This run changed nothing; rerun it if its ` +
+                `destinations differ from that run's.`, { cause: err });
+        }
+        if (!isAccessDenied(err))
+            throw err;
+        io.warning(`could not take the lease on IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): runs on this user from other repositories ` +
+            'are not kept apart. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the user (see the IAM policies).');
+    }
+}
+/** Release the lease if this run still holds it. Never throws: a failure is a warning (the lease expires anyway). */
+async function releaseLease(ctx, journal, user) {
+    if (!journal.leaseHeld)
+        return;
+    try {
+        const held = await currentLease(ctx, user);
+        if (held?.holder === ctx.run.url)
+            await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
+        journal.record({ kind: 'lease released' });
+    }
+    catch (err) {
+        ctx.io.warning(`could not release the lease on IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): it expires by itself`);
+    }
+}
+/** For a dry run: say who holds the lease, if anyone. */
+async function describeLease(ctx, user) {
+    try {
+        const held = await currentLease(ctx, user);
+        if (!held || held.until <= ctx.clock.now())
+            return undefined;
+        return `IAM user ${user} is leased by ${held.holder} until ${new Date(held.until).toISOString()}: a real run would wait for it`;
+    }
+    catch {
+        return undefined;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/plan.ts
@@ -63774,38 +64452,57 @@ function currentKey(keys, callerKeyId) {
         return own;
     return keys.filter((k) => k.status === 'Active').sort(byAge).at(-1);
 }
-function chooseRoom(input) {
+function chooseRoom(input, current) {
     const { keys, keyLimit, userName, callerKeyId } = input;
     if (keys.length < IAM_KEY_LIMIT)
-        return undefined;
+        return { breaks: false };
     const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
-    const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
     if (keyLimit === 'fail') {
-        throw new ActionError(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
+        throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
             `delete one, or set key-limit: delete-inactive or delete-oldest. Nothing was changed.`);
     }
+    const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
     if (inactive.length > 0)
-        return inactive[0];
+        return { makeRoom: inactive[0], breaks: false };
+    const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
+    // Self-rotation: the caller's pair is known, so every destination can be given it before the other key goes.
+    if (callerKeyId !== undefined && other !== undefined)
+        return { converge: other, breaks: false };
     if (keyLimit === 'delete-inactive') {
-        throw new ActionError(`IAM user ${userName} already has ${keys.length} Active access keys (${list}) and key-limit is 'delete-inactive': ` +
-            `no Inactive key to delete. Deactivate or delete the key no destination uses, or set key-limit: delete-oldest. ` +
-            `Nothing was changed.`);
+        throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} Active access keys (${list}) and key-limit is 'delete-inactive': ` +
+            `no Inactive key to delete, and this run does not know which destinations hold which key. Delete or deactivate ` +
+            `the key no destination uses, or rerun with key-limit: delete-oldest, which deletes the oldest Active key ` +
+            `first: destinations that hold it stop working until this run rewrites them. Nothing was changed.`);
     }
-    // delete-oldest: never the key this run authenticates with.
-    return keys.filter((k) => k.id !== callerKeyId).sort(byAge)[0];
+    // delete-oldest, rotator mode: explicitly asked for; holders of that key break until rewritten.
+    return { makeRoom: keys.slice().sort(byAge)[0], breaks: true };
 }
 /** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
 function plan(input) {
     const current = currentKey(input.keys, input.callerKeyId);
+    const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
+    const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
+    const stale = current
+        ? input.destinations
+            .filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < current.created.getTime())
+            .map((d) => d.label)
+        : [];
+    const split = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && !input.pending.includes(k.id));
     let reason;
-    if (input.toCreate.length > 0) {
-        reason = `new destination(s): ${input.toCreate.join(', ')}`;
+    if (toCreate.length > 0) {
+        reason = `new destination(s): ${toCreate.join(', ')}`;
     }
-    else if (input.missingSecrets.length > 0) {
-        reason = `destination(s) lack the secrets: ${input.missingSecrets.join(', ')}`;
+    else if (missing.length > 0) {
+        reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
     }
     else if (current === undefined) {
         reason = `IAM user ${input.userName} has no active access key`;
+    }
+    else if (split.length > 0) {
+        reason = `IAM user ${input.userName} has two Active keys (${current.id} and ${split.map((k) => k.id).join(', ')}): converge on one`;
+    }
+    else if (stale.length > 0) {
+        reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
     }
     else if (input.maxAgeDays === 0) {
         reason = 'max-age-days is 0: always rotate';
@@ -63821,17 +64518,985 @@ function plan(input) {
         }
         reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
     }
-    const makeRoom = chooseRoom(input);
+    const room = chooseRoom(input, current);
     return {
         action: 'rotate',
         reason,
         current,
-        makeRoom,
-        previous: input.keys.filter((k) => k !== makeRoom).sort(byAge),
+        converge: room.converge,
+        makeRoom: room.makeRoom,
+        makeRoomBreaks: room.breaks,
+        previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.converge).sort(byAge),
         previousKey: input.previousKey,
     };
 }
 
+// EXTERNAL MODULE: ./src/secrets.ts + 1 modules
+var src_secrets = __nccwpck_require__(9141);
+;// CONCATENATED MODULE: ./src/preflight.ts
+
+
+
+const NO_KEY = { keyId: '', key: '' };
+/** Run `fn` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapLimit(items, limit, fn) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            out[i] = await fn(items[i], i);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return out;
+}
+/** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
+async function explainReadFailure(ctx, d, err) {
+    if ((0,src_secrets/* statusOf */.c2)(err) === 404 && (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository')) {
+        const repoFound = await (0,src_secrets/* repositoryExists */.Hz)(ctx.gh, d.owner, d.repo).catch(() => true);
+        if (!repoFound) {
+            return new errors/* ActionError */.lZ(`reading the public key of ${(0,src_destinations/* label */.Pf)(d)}: repository ${d.owner}/${d.repo} not found, or the token cannot see it: ` +
+                `check repositories and give the token access to it`, { cause: err });
+        }
+        if (d.kind === 'environment' && !(await (0,src_secrets/* environmentExists */.iv)(ctx.gh, d.owner, d.repo, d.environment).catch(() => true))) {
+            if (ctx.inputs.createEnvironments)
+                return 'create';
+            return new errors/* ActionError */.lZ(`reading the public key of ${(0,src_destinations/* label */.Pf)(d)}: environment '${d.environment}' does not exist in ${d.owner}/${d.repo}: ` +
+                `create it, or set create-environments: true`, { cause: err });
+        }
+    }
+    return (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
+}
+/** The visibility each secret is written with: the input's, else the existing secret's, else 'private'. */
+async function sharingOf(ctx, d, name, existing, selected, changes) {
+    const wanted = ctx.inputs.organizationVisibility;
+    const had = existing?.visibility;
+    const visibility = wanted ?? had ?? 'private';
+    if (wanted !== undefined && had !== undefined && had !== wanted)
+        changes.push(`${name} visibility changes from ${had} to ${wanted}`);
+    if (visibility !== 'selected')
+        return { visibility, selectedRepositoryIds: [], selectedNames: [] };
+    if (wanted === 'selected' && selected)
+        return { visibility, selectedRepositoryIds: selected.ids, selectedNames: selected.names };
+    const repos = await (0,src_secrets/* selectedRepositories */.IB)(ctx.gh, d, name).catch((err) => {
+        throw (0,src_secrets/* gitHubError */.Mj)(`listing the repositories that can read ${name} in`, (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
+    });
+    return {
+        visibility,
+        selectedRepositoryIds: repos.map((r) => r.id),
+        selectedNames: repos.map((r) => r.fullName.toLowerCase()),
+    };
+}
+async function prepare(ctx, d, selected) {
+    const prepared = {
+        destination: d,
+        publicKey: NO_KEY,
+        create: false,
+        held: 'none',
+        oldestUpdate: undefined,
+        sharing: undefined,
+        visibilityChanges: [],
+    };
+    try {
+        prepared.publicKey = await (0,src_secrets/* getPublicKey */.lG)(ctx.gh, d);
+    }
+    catch (err) {
+        const why = await explainReadFailure(ctx, d, err);
+        if (why !== 'create')
+            throw why;
+        prepared.create = true;
+        return prepared;
+    }
+    const secrets = await (0,src_secrets/* listSecrets */.AQ)(ctx.gh, d).catch((err) => {
+        throw (0,src_secrets/* gitHubError */.Mj)('listing the secrets of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
+    });
+    const names = [ctx.inputs.accessKeyIdSecretName, ctx.inputs.secretAccessKeySecretName];
+    const found = names.map((n) => secrets.get(n.toUpperCase()));
+    const count = found.filter(Boolean).length;
+    prepared.held = count === 2 ? 'both' : count === 1 ? 'partial' : 'none';
+    if (count === 2)
+        prepared.oldestUpdate = Math.min(...found.map((f) => f.updatedAt));
+    if ((0,src_destinations/* isOrganization */.A2)(d)) {
+        const sel = selected.get(d.org.toLowerCase());
+        prepared.sharing = [
+            await sharingOf(ctx, d, names[0], found[0], sel, prepared.visibilityChanges),
+            await sharingOf(ctx, d, names[1], found[1], sel, prepared.visibilityChanges),
+        ];
+    }
+    const holds = { both: 'holds both secrets', partial: 'holds only one of the two secrets', none: 'holds neither secret' };
+    ctx.io.info(`${(0,src_destinations/* label */.Pf)(d)}: public key ${prepared.publicKey.keyId}, ${holds[prepared.held]}` +
+        (prepared.sharing ? ` (visibility ${prepared.sharing.map((x) => x.visibility).join(' / ')})` : '') +
+        prepared.visibilityChanges.map((c) => `; ${c}`).join(''));
+    return prepared;
+}
+/**
+ * Read every destination's public key and which of the two secrets it holds (and when they were written, and for
+ * organization secrets how they are shared), concurrently and bounded. Fails naming every destination that cannot
+ * be written, before any key exists.
+ */
+async function preflight(ctx, destinations) {
+    const selectedIds = new Map();
+    const { organization, organizationVisibility, organizationSelectedRepositories } = ctx.inputs;
+    if (organization !== undefined && organizationVisibility === 'selected') {
+        const ids = await (0,src_secrets/* resolveRepositoryIds */.Pm)(ctx.gh, organization, organizationSelectedRepositories);
+        const names = organizationSelectedRepositories.map((r) => `${organization}/${r}`.toLowerCase());
+        selectedIds.set(organization.toLowerCase(), { ids, names });
+        ctx.io.info(`organization ${organization}: selected repositories ${organizationSelectedRepositories.join(', ')} (ids ${ids.join(', ')})`);
+    }
+    const failures = [];
+    const prepared = await mapLimit(destinations, ctx.pacing.readConcurrency, (d) => prepare(ctx, d, selectedIds).catch((err) => {
+        failures.push(err instanceof errors/* ActionError */.lZ ? err : (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d)));
+        return undefined;
+    }));
+    if (failures.length === 1)
+        throw failures[0];
+    if (failures.length > 1) {
+        throw new errors/* ActionError */.lZ(`preflight failed for ${failures.length} of ${destinations.length} destinations, nothing was changed: ` +
+            failures.map((f) => f.message).join(' | '));
+    }
+    return prepared;
+}
+/**
+ * In self-rotation the job reads its own credentials from the secrets of GITHUB_REPOSITORY: its repository secrets,
+ * one of its environments, or an organization secret shared with it. Does some destination cover it?
+ */
+function coversRepository(prepared, repository) {
+    const [owner, repo] = repository.toLowerCase().split('/');
+    return prepared.some(({ destination: d, sharing }) => {
+        if (d.kind === 'repository' || d.kind === 'environment') {
+            return d.owner.toLowerCase() === owner && d.repo.toLowerCase() === repo;
+        }
+        if (d.kind !== 'organization' || d.org.toLowerCase() !== owner || !sharing)
+            return false;
+        return sharing.every((s) => s.visibility !== 'selected' || s.selectedNames.includes(`${owner}/${repo}`));
+    });
+}
+/** Create the environments preflight found missing (create-environments), then read their public keys. */
+async function createMissingEnvironments(ctx, prepared, onCreated) {
+    for (const [i, p] of prepared.entries()) {
+        const d = p.destination;
+        if (!p.create || d.kind !== 'environment')
+            continue;
+        await ctx.pacer.take();
+        await (0,src_secrets/* createEnvironment */.MO)(ctx.gh, d.owner, d.repo, d.environment);
+        onCreated(i);
+        ctx.io.info(`Created environment '${d.environment}' in ${d.owner}/${d.repo}`);
+        try {
+            p.publicKey = await (0,src_secrets/* getPublicKey */.lG)(ctx.gh, d);
+        }
+        catch (err) {
+            throw (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/recover.ts
+/**
+ * Writing pairs through the journal, checking the user's keys before anything is retired, and recovering from a
+ * failure or a cancel: every function here reads what happened from the journal, so what the run reports is true.
+ */
+
+
+
+
+
+/** The user's keys are not what this run expects: another rotation or a person is at work. */
+class KeysChanged extends errors/* ActionError */.lZ {
+    newKeyGone;
+    constructor(message, newKeyGone) {
+        super(message);
+        this.newKeyGone = newKeyGone;
+        this.name = 'KeysChanged';
+    }
+}
+/** List the user's keys again before a delete or deactivate; throw KeysChanged when they differ from what we expect. */
+async function checkKeys(s, before) {
+    const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
+    const ids = new Set(keys.map((k) => k.id));
+    const gone = [...s.expected].filter((id) => !ids.has(id));
+    const extra = [...ids].filter((id) => !s.expected.has(id));
+    if (gone.length === 0 && extra.length === 0)
+        return;
+    const changes = [gone.length ? `gone: ${gone.join(', ')}` : '', extra.length ? `new: ${extra.join(', ')}` : '']
+        .filter(Boolean)
+        .join('; ');
+    throw new KeysChanged(`before ${before}, the keys of IAM user ${s.userName} were listed again and have changed (${changes}): another ` +
+        'rotation or a person is at work, so this run retired nothing and kept every working key', s.journal.newKeyId !== undefined && gone.includes(s.journal.newKeyId));
+}
+const recover_secretName = (s, which) => which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
+/** Write one secret, journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
+async function put(s, i, which, value, keyId, reason) {
+    const p = s.prepared[i];
+    const previous = s.journal.destinations[i][which];
+    s.journal.record({ kind: 'write in flight', index: i, which });
+    try {
+        await (0,src_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, recover_secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
+    }
+    catch (err) {
+        // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
+        if ((0,src_secrets/* statusOf */.c2)(err.cause ?? err) !== undefined) {
+            s.journal.record({ kind: 'write failed', index: i, which, previous });
+        }
+        throw err;
+    }
+    s.journal.record({ kind: 'secret written', index: i, which, keyId, reason });
+}
+/** Write a pair to destination i, the two secrets back to back. */
+async function writePair(s, i, pair, reason) {
+    await s.ctx.pacer.take(2);
+    await put(s, i, 'id', pair.accessKeyId, pair.accessKeyId, reason);
+    await put(s, i, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
+}
+async function remove(s, i, which) {
+    await s.ctx.pacer.take();
+    await (0,src_secrets/* deleteSecret */.e3)(s.ctx.gh, s.prepared[i].destination, recover_secretName(s, which));
+    s.journal.record({ kind: 'secret removed', index: i, which });
+}
+/** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
+function standing(journal, i, current) {
+    const d = journal.destinations[i];
+    const { id, secret } = d;
+    const heldKey = d.heldBefore === 'both' ? current : undefined;
+    if (id.kind === 'before' && secret.kind === 'before')
+        return { outcome: 'unchanged', keyId: heldKey };
+    if (id.kind === 'unknown' || secret.kind === 'unknown')
+        return { outcome: 'unknown', keyId: undefined };
+    const pair = journal.pairKey(i);
+    if (pair !== undefined) {
+        if (d.reason === 'converge')
+            return { outcome: 'converged', keyId: pair };
+        if (d.reason === 'restore')
+            return { outcome: 'restored', keyId: pair };
+        return { outcome: 'written', keyId: pair };
+    }
+    if (id.kind === 'key' && secret.kind === 'before' && d.reason === 'restore' && id.keyId === heldKey) {
+        return { outcome: 'restored', keyId: heldKey };
+    }
+    const empty = (h) => h.kind === 'absent' || (h.kind === 'before' && d.heldBefore === 'none');
+    if (empty(id) && empty(secret))
+        return { outcome: 'removed', keyId: undefined };
+    return { outcome: 'mismatched', keyId: undefined };
+}
+/** Undo a user this run created (it must have no keys left). Returns a sentence starting with a space, or ''. */
+async function undoUser(s) {
+    const created = s.journal.createdUser;
+    if (!created)
+        return '';
+    const sentence = await deleteCreatedUser(s.ctx.aws.iam, created);
+    if (sentence.startsWith('The created user'))
+        s.journal.record({ kind: 'user deleted' });
+    return ` ${sentence}`;
+}
+/** Delete the new key (nothing holds it any more) and a user this run created. Returns what happened. */
+async function discardNewKey(s) {
+    const id = s.journal.newKeyId;
+    try {
+        await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
+    }
+    catch (err) {
+        return `Deleting the unused new key ${id} failed too (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand; no destination holds it.`;
+    }
+    s.expected.delete(id);
+    s.journal.record({ kind: 'key retired', id, fate: 'discarded' });
+    return `Deleted the new key ${id}.${await undoUser(s)}`;
+}
+/** How destination i can be given back what it held: the previous pair is known only in self-rotation. */
+function fixFor(s, i, current) {
+    const d = s.journal.destinations[i];
+    const wholePair = s.journal.pairKey(i) === s.journal.newKeyId;
+    if (d.heldBefore !== 'both')
+        return 'remove';
+    if (s.caller)
+        return wholePair ? 'restore pair' : 'restore id';
+    return wholePair || current === undefined ? 'none' : 'restore id';
+}
+async function apply(s, i, fix, current) {
+    const where = (0,src_destinations/* label */.Pf)(s.prepared[i].destination);
+    try {
+        if (fix === 'restore pair' && s.caller) {
+            await writePair(s, i, s.caller, 'restore');
+        }
+        else if (fix === 'restore id') {
+            const id = s.caller?.accessKeyId ?? current;
+            await s.ctx.pacer.take();
+            await put(s, i, 'id', id, id, 'restore');
+        }
+        else if (fix === 'remove') {
+            for (const which of ['id', 'secret']) {
+                if (s.journal.destinations[i][which].kind !== 'before')
+                    await remove(s, i, which);
+            }
+        }
+        return true;
+    }
+    catch (err) {
+        s.ctx.io.warning(`could not put ${where} back (${fix}): ${(0,errors/* errorMessage */.gJ)(err)}`);
+        return false;
+    }
+}
+/** Sentences saying where every destination stands, grouped, for the error line. */
+function describeStanding(s) {
+    const groups = new Map();
+    const current = s.result.plan?.current?.id;
+    s.result.destinations.forEach((r, i) => {
+        const { outcome, keyId } = standing(s.journal, i, current);
+        let text;
+        switch (outcome) {
+            case 'written':
+                text = `the new key ${keyId}`;
+                break;
+            case 'converged':
+                text = `${keyId}, this run's own key`;
+                break;
+            case 'restored':
+                text = `put back to ${keyId}`;
+                break;
+            case 'unchanged':
+                text =
+                    keyId && s.journal.deleted(keyId)
+                        ? `still ${keyId}, which was deleted: does not work until rewritten`
+                        : `not changed${keyId ? ` (${keyId})` : ''}`;
+                break;
+            case 'removed':
+                text = 'held no secrets before; what the run wrote was removed';
+                break;
+            case 'mismatched':
+                text = 'MISMATCHED pair (one secret written, the other not): does not work until a run rewrites it';
+                break;
+            default:
+                text = 'UNKNOWN: a write was in flight when the run stopped: check it';
+        }
+        groups.set(text, [...(groups.get(text) ?? []), r.label]);
+    });
+    return `Destinations: ${[...groups.entries()].map(([text, labels]) => `${labels.join(', ')}: ${text}`).join('; ')}`;
+}
+/**
+ * Something failed (or the run was cancelled) after the new key was created and before every destination held it.
+ * Make every destination hold a working pair: roll back where the previous pair is known (or nothing was held),
+ * else keep both keys. A cancel does not roll back (it must finish in seconds): it keeps both keys unless nothing
+ * was written. Returns the one error line.
+ */
+async function recover(s, err) {
+    const { ctx, journal } = s;
+    const newId = journal.newKeyId;
+    const cancelled = err instanceof Cancelled || ctx.cancel.requested;
+    const gone = err instanceof KeysChanged && err.newKeyGone;
+    const what = cancelled && !(err instanceof Cancelled)
+        ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${(0,errors/* errorMessage */.gJ)(err)}`
+        : (0,errors/* errorMessage */.gJ)(err);
+    const current = s.result.plan?.current?.id;
+    const holdsNew = (h) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
+    const touched = journal.destinations.flatMap((d, i) => (holdsNew(d.id) || holdsNew(d.secret) ? [i] : []));
+    if (touched.length === 0) {
+        const tail = gone ? 'No destination holds it.' : await discardNewKey(s);
+        return new errors/* ActionError */.lZ(`${what}. No destination was given the new key ${newId}. ${tail}${finalWords(s)}`, { cause: err });
+    }
+    const fixes = new Map(touched.map((i) => [i, fixFor(s, i, current)]));
+    const rollBack = gone || (!cancelled && [...fixes.values()].every((f) => f !== 'none'));
+    let allFixed = true;
+    for (const [i, fix] of fixes) {
+        const partial = journal.pairKey(i) !== newId;
+        if (fix === 'none' || (!rollBack && !partial))
+            continue;
+        if (!(await apply(s, i, fix, current)))
+            allFixed = false;
+    }
+    let keys;
+    if (gone) {
+        keys = `The new key ${newId} was deleted by someone else.`;
+    }
+    else if (rollBack && allFixed) {
+        keys = await discardNewKey(s);
+    }
+    else {
+        const other = s.caller?.accessKeyId ?? current;
+        keys = `Both keys stay Active (${newId}${other ? ` and ${other}` : ''}).`;
+    }
+    return new errors/* ActionError */.lZ(`${what}. ${keys} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
+}
+/** What to do next, true for the state the run leaves. */
+function finalWords(s) {
+    const newId = s.journal.newKeyId;
+    const bothKept = newId !== undefined && !s.journal.deleted(newId) && !s.handedOver;
+    if (!bothKept)
+        return '';
+    return s.caller
+        ? ' Fix the cause and rerun: a self-rotation that finds two Active keys first gives every destination its own pair, then deletes the other key.'
+        : ' Fix the cause, then rerun with key-limit: delete-oldest to converge: it deletes the oldest key first, so the destinations still holding it stop working until that run rewrites them.';
+}
+
+;// CONCATENATED MODULE: ./src/retire.ts
+/** The previous keys, once every destination holds the new one: delete, deactivate or keep them. */
+
+
+
+async function retirePrevious(s, p) {
+    if (p.action !== 'rotate')
+        return;
+    const { ctx, journal, userName } = s;
+    const { iam } = ctx.aws;
+    const newId = journal.newKeyId;
+    const toChange = p.previous.filter((k) => p.previousKey === 'delete' || (p.previousKey === 'deactivate' && k.status === 'Active'));
+    if (toChange.length > 0)
+        await checkKeys(s, `retiring ${toChange.map((k) => k.id).join(', ')}`);
+    const failures = [];
+    for (const key of p.previous) {
+        try {
+            if (p.previousKey === 'delete') {
+                await deleteAccessKey(iam, userName, key.id);
+                s.expected.delete(key.id);
+                journal.record({ kind: 'key retired', id: key.id, fate: 'deleted' });
+                ctx.io.info(`Deleted previous key ${key.id}`);
+            }
+            else if (p.previousKey === 'deactivate' && key.status === 'Active') {
+                await deactivateAccessKey(iam, userName, key.id);
+                journal.record({ kind: 'key retired', id: key.id, fate: 'deactivated' });
+                ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room)`);
+            }
+            else {
+                journal.record({ kind: 'key retired', id: key.id, fate: 'kept' });
+                ctx.io.info(`Kept previous key ${key.id} (${key.status})`);
+            }
+        }
+        catch (err) {
+            failures.push(`${key.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+        }
+    }
+    if (failures.length > 0) {
+        const next = s.caller
+            ? 'or rerun: a self-rotation that finds two Active keys gives every destination its own pair, then deletes the other key'
+            : 'or rerun with key-limit: delete-oldest (it deletes the oldest key, which no destination holds any more)';
+        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ` +
+            `Nothing needs it any more and it still works: ${p.previousKey} it by hand, ${next}.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rotate.ts
+
+
+
+
+
+
+
+
+
+
+function asActionError(err) {
+    return err instanceof errors/* ActionError */.lZ ? err : new errors/* ActionError */.lZ((0,errors/* errorMessage */.gJ)(err), { cause: err });
+}
+/** The run's own AWS credentials, to recognise self-rotation; masked at once (secret and session token). */
+async function callerCredentials(ctx) {
+    let creds;
+    try {
+        const provider = ctx.aws.iam.config.credentials;
+        creds = await provider();
+    }
+    catch (err) {
+        throw awsError('loading AWS credentials', 'this job', err);
+    }
+    ctx.io.setSecret(creds.secretAccessKey);
+    if (creds.sessionToken)
+        ctx.io.setSecret(creds.sessionToken);
+    return creds;
+}
+/** Recompute what the result says about destinations and keys from the journal. */
+function refresh(result) {
+    const { journal } = result;
+    const current = result.plan?.current?.id;
+    result.newKeyId = journal.newKeyId;
+    result.userCreated = journal.createdUser !== undefined || result.userCreated;
+    result.previous = journal.retired
+        .filter((r) => r.fate !== 'discarded')
+        .map((r) => ({ id: r.id, action: r.fate }));
+    result.destinations.forEach((r, i) => {
+        const d = journal.destinations[i];
+        r.created = d.created || undefined;
+        if (result.dryRun && result.plan?.action === 'rotate') {
+            r.outcome = 'would write';
+            r.keyId = current;
+            return;
+        }
+        const { outcome, keyId } = standing(journal, i, current);
+        r.outcome = outcome;
+        r.keyId = keyId;
+    });
+}
+function newResult(inputs) {
+    const destinations = (0,src_destinations/* destinationsFrom */.SC)(inputs);
+    return {
+        userName: inputs.iamUserName,
+        userCreated: false,
+        dryRun: inputs.dryRun,
+        plan: undefined,
+        rotated: false,
+        accessKeyId: undefined,
+        newKeyId: undefined,
+        previous: [],
+        destinations: destinations.map((d) => ({ destination: d, label: (0,src_destinations/* label */.Pf)(d), outcome: 'unchanged', keyId: undefined })),
+        error: undefined,
+        cancelled: false,
+        journal: new Journal(destinations.length),
+    };
+}
+/**
+ * Rotate (or create) the user's access key into every destination: lease, preflight, plan, create, verify, write,
+ * then retire the previous key. Never throws: the result says what happened, with `error` set on failure.
+ * `observe` receives the live result at once (the cancel handler reads it if the run must stop hard).
+ */
+async function rotate(ctx, observe) {
+    const result = newResult(ctx.inputs);
+    observe?.(result);
+    const s = {
+        ctx,
+        result,
+        journal: result.journal,
+        userName: ctx.inputs.iamUserName ?? '',
+        prepared: [],
+        caller: undefined,
+        expected: new Set(),
+        handedOver: false,
+    };
+    try {
+        await flow(s);
+    }
+    catch (err) {
+        result.cancelled = err instanceof Cancelled || ctx.cancel.requested;
+        result.error = await failed(s, err);
+    }
+    finally {
+        if (s.userName)
+            await releaseLease(ctx, s.journal, s.userName);
+        refresh(result);
+    }
+    return result;
+}
+/** Turn a failure into the one error line, after making every destination hold a working pair. */
+async function failed(s, err) {
+    const { journal } = s;
+    if (journal.newKeyId !== undefined && !s.handedOver)
+        return recover(s, err);
+    const cause = asActionError(err);
+    if (err instanceof KeysChanged || s.handedOver || journal.touched().length > 0) {
+        return new errors/* ActionError */.lZ(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
+    }
+    const undo = await undoUser(s);
+    return undo ? new errors/* ActionError */.lZ(`${cause.message}.${undo}`, { cause: err }) : cause;
+}
+async function identify(s) {
+    const { ctx } = s;
+    const { inputs, aws, io } = ctx;
+    return io.group('IAM user', async () => {
+        let name = inputs.iamUserName;
+        s.caller = await callerCredentials(ctx);
+        if (name === undefined) {
+            const identity = await callerIdentity(aws.sts);
+            if (identity.userName === undefined) {
+                throw new errors/* ActionError */.lZ(`iam-user-name is empty and the AWS credentials belong to ${identity.arn}, not an IAM user: ` +
+                    `set iam-user-name to the user whose key rotates`);
+            }
+            name = identity.userName;
+            io.info(`IAM user from the AWS credentials: ${name} (${identity.arn})`);
+        }
+        s.userName = name;
+        s.result.userName = name;
+        if (inputs.createUser === 'false')
+            return { userExists: true };
+        const user = await getUser(aws.iam, name);
+        if (user === undefined) {
+            io.info(`IAM user ${name} does not exist: it will be created`);
+            return { userExists: false };
+        }
+        if (inputs.createUser === 'true') {
+            throw new errors/* ActionError */.lZ(`IAM user ${name} already exists and create-user is true: a bootstrap never takes over an existing user. ` +
+                `Choose a new iam-user-name, or set create-user: if-missing to rotate the existing user's key. Nothing was changed.`);
+        }
+        const differs = settingDifferences(inputs, await userSettings(aws.iam, user));
+        io.info(`IAM user ${name} exists: create-user: if-missing leaves its settings as they are`);
+        if (differs.length > 0) {
+            io.warning(`IAM user ${name} already exists and differs from the inputs (not changed): ${differs.join('; ')}`);
+        }
+        return { userExists: true };
+    });
+}
+/** Self-rotation must write where this job reads its credentials, or the next run is locked out. */
+function checkOwnHolder(s, prepared, self) {
+    const { inputs, run } = s.ctx;
+    if (!self || inputs.previousKey === 'keep' || run.repository === undefined)
+        return;
+    if (coversRepository(prepared, run.repository))
+        return;
+    throw new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${self.id} and reads it from ${run.repository}, which is not among ` +
+        `the destinations (no repository, environment or organization secret this run writes reaches it): after the ` +
+        `run, ${inputs.previousKey === 'delete' ? 'deleting' : 'deactivating'} ${self.id} would leave this job with a dead ` +
+        `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep. ` +
+        `Nothing was changed.`);
+}
+async function flow(s) {
+    const { ctx, result, journal } = s;
+    const { inputs, aws, io } = ctx;
+    // 1. Who rotates, with which credentials; then the lease, so no other run changes the keys under us.
+    const { userExists } = await identify(s);
+    const userName = s.userName;
+    if (inputs.dryRun) {
+        const held = userExists ? await describeLease(ctx, userName) : undefined;
+        if (held)
+            io.info(held);
+    }
+    else if (userExists) {
+        await takeLease(ctx, journal, userName);
+    }
+    const keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
+    s.expected = new Set(keys.map((k) => k.id));
+    io.info(`IAM user ${userName} has ${keys.length} access key(s)` +
+        (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''));
+    const caller = s.caller;
+    const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
+    if (self)
+        io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
+    else
+        s.caller = undefined;
+    // 2. Preflight every destination before any key exists.
+    s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
+    s.prepared.forEach((p, i) => {
+        journal.destinations[i].heldBefore = p.held;
+        result.destinations[i].visibility = p.sharing?.[0].visibility;
+    });
+    checkOwnHolder(s, s.prepared, self);
+    // 3. Decide.
+    const thePlan = plan({
+        userName,
+        keys,
+        callerKeyId: self?.id,
+        maxAgeDays: inputs.maxAgeDays,
+        keyLimit: inputs.keyLimit,
+        previousKey: inputs.previousKey,
+        destinations: s.prepared.map((p) => ({
+            label: (0,src_destinations/* label */.Pf)(p.destination),
+            create: p.create,
+            held: p.held,
+            oldestUpdate: p.oldestUpdate,
+        })),
+        pending: [],
+        now: ctx.clock.now(),
+    });
+    result.plan = thePlan;
+    result.accessKeyId = thePlan.current?.id;
+    io.info(describePlan(thePlan, userName, userExists, s.prepared, inputs.dryRun));
+    if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
+        io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
+    }
+    if (thePlan.action === 'skip' || inputs.dryRun)
+        return;
+    // 4. Make ready: environments, the user, one key fewer.
+    await createMissingEnvironments(ctx, s.prepared, (i) => journal.record({ kind: 'environment created', index: i }));
+    if (!userExists) {
+        const created = await io.group(`Create IAM user ${userName}`, () => createUser(aws.iam, userName, {
+            path: inputs.userPath,
+            groups: inputs.userGroups,
+            policyArns: inputs.userPolicyArns,
+            permissionsBoundary: inputs.userPermissionsBoundary,
+            tags: inputs.userTags,
+        }));
+        journal.record({ kind: 'user created', user: created });
+        io.info(`Created IAM user ${userName}`);
+        await takeLease(ctx, journal, userName);
+    }
+    if (thePlan.converge && caller)
+        await converge(s, caller, thePlan.converge);
+    if (thePlan.makeRoom) {
+        const room = thePlan.makeRoom;
+        await checkKeys(s, `deleting ${room.id} to make room`);
+        ctx.cancel.checkpoint();
+        await deleteAccessKey(aws.iam, userName, room.id);
+        s.expected.delete(room.id);
+        journal.record({ kind: 'key retired', id: room.id, fate: 'deleted to make room' });
+        io.info(`Deleted ${room.id} (${room.status}) to make room (key-limit: ${inputs.keyLimit})` +
+            (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''));
+    }
+    // 5. Create and verify the new key. Masked the moment it exists.
+    ctx.cancel.checkpoint();
+    const fresh = await createNewKey(s);
+    io.info(`Created access key ${fresh.accessKeyId}`);
+    if (inputs.verifyTimeoutSeconds > 0) {
+        await io.group('Verify the new key', async () => {
+            const started = ctx.clock.now();
+            const attempts = await verifyKey(aws.stsFor, fresh, userName, {
+                timeoutMs: inputs.verifyTimeoutSeconds * 1000,
+                clock: ctx.clock,
+                onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
+                sleep: (ms) => ctx.cancel.sleep(ctx.clock, ms),
+                checkpoint: () => ctx.cancel.checkpoint(),
+            });
+            io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
+        });
+    }
+    // 6. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
+    const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName].join(', ');
+    await io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
+        const n = s.prepared.length;
+        for (let i = 0; i < n; i++) {
+            ctx.cancel.checkpoint();
+            try {
+                await writePair(s, i, fresh, 'new key');
+            }
+            catch (err) {
+                io.info(`[${i + 1}/${n}] ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: failed`);
+                throw err;
+            }
+            io.info(`[${i + 1}/${n}] ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: ${names}`);
+        }
+    });
+    // 7. Every destination holds the new key. Only now: the previous keys.
+    s.handedOver = true;
+    result.rotated = true;
+    result.accessKeyId = fresh.accessKeyId;
+    if (inputs.exportCredentials)
+        exportCredentials(io, fresh);
+    await io.group('Previous keys', () => retirePrevious(s, thePlan));
+}
+/** CreateAccessKey; on a failure, report keys that appeared without proof they are ours, never delete them. */
+async function createNewKey(s) {
+    const { ctx, journal, userName } = s;
+    let fresh;
+    try {
+        fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock);
+    }
+    catch (err) {
+        const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer was lost';
+        let found = '';
+        try {
+            const now = await listAccessKeys(ctx.aws.iam, userName);
+            const unknown = now.filter((k) => !s.expected.has(k.id));
+            if (unknown.length) {
+                found =
+                    ` Key(s) ${unknown.map((k) => k.id).join(', ')} appeared during this run and were left alone (${why}; ` +
+                        'this run cannot prove they are its own): if no other rotation is running, delete them by hand.';
+            }
+        }
+        catch {
+            found = ' Could not list the keys again: check whether a key was made.';
+        }
+        throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}.${found}`, { cause: err });
+    }
+    ctx.io.setSecret(fresh.secretAccessKey);
+    journal.record({ kind: 'key created', id: fresh.accessKeyId });
+    s.expected.add(fresh.accessKeyId);
+    return fresh;
+}
+/** Self-rotation with a second Active key: give every destination the caller's pair, then delete the other key. */
+async function converge(s, caller, other) {
+    const { ctx, journal, userName } = s;
+    await ctx.io.group(`Converge on ${caller.accessKeyId}`, async () => {
+        for (let i = 0; i < s.prepared.length; i++) {
+            ctx.cancel.checkpoint();
+            await writePair(s, i, caller, 'converge');
+            ctx.io.info(`${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: now holds ${caller.accessKeyId}`);
+        }
+        await checkKeys(s, `deleting ${other.id} to converge`);
+        ctx.cancel.checkpoint();
+        await deleteAccessKey(ctx.aws.iam, userName, other.id);
+        s.expected.delete(other.id);
+        journal.record({ kind: 'key retired', id: other.id, fate: 'deleted to converge' });
+        ctx.io.info(`Deleted ${other.id}: every destination holds ${caller.accessKeyId}, so nothing needed it`);
+    });
+}
+function settingDifferences(inputs, have) {
+    const out = [];
+    if (inputs.userPath !== '/' && inputs.userPath !== have.path)
+        out.push(`path is ${have.path}, not ${inputs.userPath}`);
+    const missingGroups = inputs.userGroups.filter((g) => !have.groups.includes(g));
+    if (missingGroups.length)
+        out.push(`not in group(s) ${missingGroups.join(', ')}`);
+    const missingPolicies = inputs.userPolicyArns.filter((p) => !have.policyArns.includes(p));
+    if (missingPolicies.length)
+        out.push(`policy(ies) not attached: ${missingPolicies.join(', ')}`);
+    if (inputs.userPermissionsBoundary && inputs.userPermissionsBoundary !== have.permissionsBoundary) {
+        out.push(`permissions boundary is ${have.permissionsBoundary ?? 'none'}`);
+    }
+    const missingTags = inputs.userTags.filter((t) => !have.tags.some((h) => h.Key === t.Key && h.Value === t.Value));
+    if (missingTags.length)
+        out.push(`tag(s) differ: ${missingTags.map((t) => `${t.Key}=${t.Value}`).join(', ')}`);
+    return out;
+}
+function describePlan(p, user, userExists, prepared, dryRun) {
+    const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
+    if (p.action === 'skip')
+        return `Plan: skip (${p.reason}); nothing changes`;
+    const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${(0,src_destinations/* label */.Pf)(x.destination)}: ${c}`));
+    const steps = [
+        userExists ? undefined : `create IAM user ${user}`,
+        p.converge ? `write ${p.current?.id} (this run's key) to every destination and delete ${p.converge.id}` : undefined,
+        p.makeRoom
+            ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +
+                (p.makeRoomBreaks ? ' (key-limit: delete-oldest: destinations holding it stop working until rewritten)' : '')
+            : undefined,
+        `create a new access key for ${user}`,
+        `write it to ${prepared.length} destination(s)` + (changes.length ? ` (${changes.join('; ')})` : ''),
+        p.previous.length ? `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}` : undefined,
+    ].filter(Boolean);
+    return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
+}
+function exportCredentials(io, c) {
+    io.setSecret(c.secretAccessKey);
+    io.exportVariable('AWS_ACCESS_KEY_ID', c.accessKeyId);
+    io.exportVariable('AWS_SECRET_ACCESS_KEY', c.secretAccessKey);
+    io.exportVariable('AWS_SESSION_TOKEN', '');
+    io.info('Exported the new key as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for later steps (AWS_SESSION_TOKEN cleared)');
+}
+
+;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+
+
+
+
+
+
+
+
+/** Text a server or an input supplied can hold CR/LF: one line per message, so nothing can start a workflow command. */
+const flat = (m) => m.replace(/[\r\n]+/g, ' ');
+const coreIO = {
+    info: (m) => info(flat(m)),
+    warning: (m) => warning(flat(m)),
+    setSecret: (v) => core_setSecret(v),
+    exportVariable: (n, v) => exportVariable(n, v),
+    group: (name, fn) => group(flat(name), fn),
+};
+function processSignals(handler) {
+    const on = (signal) => () => handler(signal);
+    const int = on('SIGINT');
+    const term = on('SIGTERM');
+    process.on('SIGINT', int);
+    process.on('SIGTERM', term);
+    return () => {
+        process.off('SIGINT', int);
+        process.off('SIGTERM', term);
+    };
+}
+function defaults() {
+    return {
+        env: process.env,
+        readInput: (name) => getInput(name),
+        io: coreIO,
+        clock: clock/* systemClock */.m,
+        pacing: SHIPPED_PACING,
+        lease: SHIPPED_LEASE,
+        awsTimeouts: SHIPPED_AWS_TIMEOUTS,
+        makeAws: createAwsClients,
+        // Octokit loads on the first GitHub request, not at start-up.
+        makeGitHub: (token, baseUrl, pacing, io, control) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(392), __nccwpck_require__.e(248)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9248))).createGitHubClient(token, baseUrl, pacing, io, control)),
+        cancel: new Cancellation(),
+        onCancelSignals: processSignals,
+        // The runner sends SIGTERM 7.5 s after SIGINT and SIGKILL 2.5 s later: report and exit well before.
+        hardStopMs: 6_000,
+        exit: (code) => process.exit(code),
+    };
+}
+/** Outputs, summary and the error line: what the run tells the workflow. */
+async function report(result, inputs) {
+    setOutputs(result, inputs);
+    try {
+        await writeSummary(result);
+    }
+    catch (err) {
+        warning(`could not write the job summary: ${(0,errors/* errorMessage */.gJ)(err)}`);
+    }
+    if (result.error)
+        setFailed(result.error.message);
+}
+/** The action: read inputs, rotate, report. Fails the step with one line on any error. */
+async function run(overrides = {}) {
+    const deps = { ...defaults(), ...overrides };
+    // Mask first: before validation, so no message can ever carry the token.
+    const token = deps.readInput('github-token').trim();
+    if (token)
+        core_setSecret(token);
+    let inputs;
+    try {
+        inputs = readInputs(deps.readInput, deps.env);
+    }
+    catch (err) {
+        setFailed((0,errors/* errorMessage */.gJ)(err));
+        return undefined;
+    }
+    const baseUrl = deps.env.GITHUB_API_URL || 'https://api.github.com';
+    let live;
+    let hardStop;
+    const removeSignals = deps.onCancelSignals((signal) => {
+        if (deps.cancel.requested)
+            return;
+        deps.io.warning(`${signal} received: cancelling — no new step starts; the destinations are left holding working keys`);
+        deps.cancel.cancel(signal);
+        // If cleaning up takes too long, say what is known from the journal and exit before the runner kills us.
+        hardStop = setTimeout(() => {
+            void (async () => {
+                if (live) {
+                    refresh(live);
+                    live.cancelled = true;
+                    live.error ??= new errors/* ActionError */.lZ(`the run was cancelled (${signal}) and could not finish cleaning up in time: see the summary for where each destination stands`);
+                    await report(live, inputs);
+                }
+                deps.exit(1);
+            })();
+        }, deps.hardStopMs);
+        hardStop.unref?.();
+    });
+    try {
+        const result = await rotate({
+            inputs,
+            // Each SDK retry is logged as it happens (in the step's current group): a slow endpoint is never silent.
+            aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env }),
+            gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }),
+            clock: deps.clock,
+            io: deps.io,
+            pacing: deps.pacing,
+            pacer: new WritePacer(deps.clock, deps.pacing.writeIntervalMs),
+            lease: deps.lease,
+            run: runIdentity(deps.env),
+            cancel: deps.cancel,
+        }, (r) => (live = r));
+        await report(result, inputs);
+        return result;
+    }
+    finally {
+        if (hardStop)
+            clearTimeout(hardStop);
+        removeSignals();
+    }
+}
+
+
+/***/ }),
+
+/***/ 9141:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  MO: () => (/* binding */ createEnvironment),
+  e3: () => (/* binding */ deleteSecret),
+  iv: () => (/* binding */ environmentExists),
+  lG: () => (/* binding */ getPublicKey),
+  Mj: () => (/* binding */ gitHubError),
+  AQ: () => (/* binding */ listSecrets),
+  tX: () => (/* binding */ rateLimitOf),
+  Hz: () => (/* binding */ repositoryExists),
+  Pm: () => (/* binding */ resolveRepositoryIds),
+  IB: () => (/* binding */ selectedRepositories),
+  c2: () => (/* binding */ statusOf),
+  kz: () => (/* binding */ writeSecret)
+});
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/destinations.ts
+var destinations = __nccwpck_require__(5942);
 ;// CONCATENATED MODULE: ./src/sealing.ts
 let loading;
 /** libsodium (and its WebAssembly) loads on the first seal, after the key is verified: not at start-up. */
@@ -63871,9 +65536,16 @@ const TOKEN_HINT = "The workflow's GITHUB_TOKEN cannot write secrets: pass a fin
 function gitHubError(doing, where, err, permission) {
     const e = httpError(err);
     const status = e.status;
-    const answer = `${status ?? 'network error'}${e.message ? ` ${errorMessage(e.message)}` : ''}`;
+    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,errors/* errorMessage */.gJ)(e.message)}` : ''}`;
     let hint = '';
-    if (status === 401) {
+    const limit = rateLimitOf(err);
+    if (limit) {
+        hint =
+            `GitHub ${limit.kind} rate limit, not a permission problem` +
+                (limit.gaveUp ? `: ${limit.gaveUp}` : `, retry-after ${limit.waitSeconds} s`) +
+                '; rerun later (spread runs out, or use a token with its own rate limit, such as a GitHub App token)';
+    }
+    else if (status === 401) {
         hint = 'github-token is invalid or expired';
     }
     else if (status === 403 || status === 404) {
@@ -63888,39 +65560,86 @@ function gitHubError(doing, where, err, permission) {
     else if (status === undefined || status >= 500) {
         hint = 'GitHub did not answer after retries; rerun later';
     }
-    return new ActionError(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
+    return new errors/* ActionError */.lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
+}
+/** GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, or "secondary rate limit"). */
+function rateLimitOf(err, nowMs = Date.now()) {
+    const e = httpError(err);
+    if (e.status !== 403 && e.status !== 429)
+        return undefined;
+    const headers = e.response?.headers ?? {};
+    const retryAfter = Number(headers['retry-after']);
+    const data = e.response?.data;
+    const message = `${e.message ?? ''} ${data?.message ?? ''}`;
+    if (headers['x-ratelimit-remaining'] === '0' && !/secondary/i.test(message)) {
+        const reset = Number(headers['x-ratelimit-reset']);
+        const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : Math.ceil(reset - nowMs / 1000);
+        return { kind: 'primary', waitSeconds: Math.max(1, Number.isFinite(wait) ? wait : 60), gaveUp: e.rateLimitGaveUp };
+    }
+    if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || e.status === 429) {
+        return {
+            kind: 'secondary',
+            waitSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60,
+            gaveUp: e.rateLimitGaveUp,
+        };
+    }
+    return undefined;
 }
 /** Read the destination's public key (one per scope). */
 async function getPublicKey(gh, d) {
-    const res = await gh.request(`GET ${secretsPath(d)}/public-key`);
+    const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}/public-key`);
     const data = res.data;
     return { keyId: String(data.key_id), key: data.key };
 }
-/** Names of the secrets the destination holds (upper case, as GitHub stores them). */
-async function listSecretNames(gh, d) {
-    const names = new Set();
+/** The secrets the destination holds, by upper-case name (as GitHub stores them), all pages. */
+async function listSecrets(gh, d) {
+    const out = new Map();
     for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${secretsPath(d)}`, { per_page: 100, page });
+        const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}`, { per_page: 100, page });
         const data = res.data;
-        for (const s of data.secrets)
-            names.add(s.name.toUpperCase());
-        if (data.secrets.length < 100 || names.size >= data.total_count)
-            return names;
+        for (const s of data.secrets) {
+            out.set(s.name.toUpperCase(), { updatedAt: Date.parse(s.updated_at), visibility: s.visibility });
+        }
+        if (data.secrets.length < 100 || out.size >= data.total_count)
+            return out;
     }
 }
-/** Seal `value` with the destination's key and write it as secret `name`. */
-async function writeSecret(gh, d, key, name, value, selectedRepositoryIds) {
+/** The repositories an organization secret with visibility 'selected' is shared with. */
+async function selectedRepositories(gh, d, name) {
+    const out = [];
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
+        const data = res.data;
+        for (const r of data.repositories)
+            out.push({ id: r.id, fullName: r.full_name });
+        if (data.repositories.length < 100 || out.length >= data.total_count)
+            return out;
+    }
+}
+/** Seal `value` with the destination's key and write it as secret `name` (organization secrets: with `sharing`). */
+async function writeSecret(gh, d, key, name, value, sharing) {
     const body = { encrypted_value: await seal(value, key.key), key_id: key.keyId };
-    if (isOrganization(d)) {
-        body.visibility = d.visibility;
-        if (d.visibility === 'selected')
-            body.selected_repository_ids = selectedRepositoryIds ?? [];
+    if (sharing) {
+        body.visibility = sharing.visibility;
+        if (sharing.visibility === 'selected')
+            body.selected_repository_ids = sharing.selectedRepositoryIds;
     }
     try {
-        await gh.request(`PUT ${secretsPath(d)}/${encodeURIComponent(name)}`, body);
+        await gh.request(`PUT ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`, body);
     }
     catch (err) {
-        throw gitHubError(`writing ${name} to`, label(d), err, writePermission(d));
+        throw gitHubError(`writing ${name} to`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d));
+    }
+}
+/** Delete secret `name` (a 404 counts as done). */
+async function deleteSecret(gh, d, name) {
+    try {
+        await gh.request(`DELETE ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`);
+    }
+    catch (err) {
+        if (statusOf(err) === 404)
+            return;
+        throw gitHubError(`deleting ${name} from`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d));
     }
 }
 const repoPath = (owner, repo) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
@@ -63973,569 +65692,10 @@ async function resolveRepositoryIds(gh, org, names) {
     }
     const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));
     if (missing.length > 0) {
-        throw new ActionError(`organization-selected-repositories: ${missing.map((m) => `'${m}'`).join(', ')} not found in organization ${org} ` +
+        throw new errors/* ActionError */.lZ(`organization-selected-repositories: ${missing.map((m) => `'${m}'`).join(', ')} not found in organization ${org} ` +
             `(or the token cannot see it): check the names and the token's repository access`);
     }
     return names.map((n) => found.get(n.toLowerCase()));
-}
-
-;// CONCATENATED MODULE: ./src/preflight.ts
-
-
-
-const NO_KEY = { keyId: '', key: '' };
-/** Run `fn` over `items` with at most `limit` in flight; results keep the input order. */
-async function mapLimit(items, limit, fn) {
-    const out = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            out[i] = await fn(items[i], i);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return out;
-}
-/** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
-async function explainReadFailure(ctx, d, err) {
-    if (statusOf(err) === 404 && (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository')) {
-        const repoFound = await repositoryExists(ctx.gh, d.owner, d.repo).catch(() => true);
-        if (!repoFound) {
-            return new ActionError(`reading the public key of ${label(d)}: repository ${d.owner}/${d.repo} not found, or the token cannot see it: ` +
-                `check repositories and give the token access to it`, { cause: err });
-        }
-        if (d.kind === 'environment' && !(await environmentExists(ctx.gh, d.owner, d.repo, d.environment).catch(() => true))) {
-            if (ctx.inputs.createEnvironments)
-                return 'create';
-            return new ActionError(`reading the public key of ${label(d)}: environment '${d.environment}' does not exist in ${d.owner}/${d.repo}: ` +
-                `create it, or set create-environments: true`, { cause: err });
-        }
-    }
-    return gitHubError('reading the public key of', label(d), err, writePermission(d));
-}
-async function prepare(ctx, d, selectedIds) {
-    const prepared = {
-        destination: d,
-        publicKey: NO_KEY,
-        create: false,
-        missingSecrets: false,
-        selectedRepositoryIds: isOrganization(d) ? selectedIds.get(d.org.toLowerCase()) : undefined,
-    };
-    try {
-        prepared.publicKey = await getPublicKey(ctx.gh, d);
-    }
-    catch (err) {
-        const why = await explainReadFailure(ctx, d, err);
-        if (why !== 'create')
-            throw why;
-        prepared.create = true;
-        prepared.missingSecrets = true;
-        return prepared;
-    }
-    if (ctx.inputs.maxAgeDays > 0) {
-        const names = await listSecretNames(ctx.gh, d).catch((err) => {
-            throw gitHubError('listing the secrets of', label(d), err, writePermission(d));
-        });
-        prepared.missingSecrets = [ctx.inputs.accessKeyIdSecretName, ctx.inputs.secretAccessKeySecretName].some((n) => !names.has(n.toUpperCase()));
-    }
-    ctx.io.info(`${label(d)}: public key ${prepared.publicKey.keyId}` +
-        (ctx.inputs.maxAgeDays > 0 ? (prepared.missingSecrets ? ', lacks the secrets' : ', holds both secrets') : ''));
-    return prepared;
-}
-/**
- * Read every destination's public key (concurrently, bounded) and, with max-age-days, which secrets it holds. Fails
- * naming every destination that cannot be written, before any key exists.
- */
-async function preflight(ctx, destinations) {
-    const selectedIds = new Map();
-    const { organization, organizationVisibility, organizationSelectedRepositories } = ctx.inputs;
-    if (organization !== undefined && organizationVisibility === 'selected') {
-        const ids = await resolveRepositoryIds(ctx.gh, organization, organizationSelectedRepositories);
-        selectedIds.set(organization.toLowerCase(), ids);
-        ctx.io.info(`organization ${organization}: selected repositories ${organizationSelectedRepositories.join(', ')} (ids ${ids.join(', ')})`);
-    }
-    const failures = [];
-    const prepared = await mapLimit(destinations, ctx.pacing.readConcurrency, (d) => prepare(ctx, d, selectedIds).catch((err) => {
-        failures.push(err instanceof ActionError ? err : gitHubError('reading the public key of', label(d), err, writePermission(d)));
-        return undefined;
-    }));
-    if (failures.length === 1)
-        throw failures[0];
-    if (failures.length > 1) {
-        throw new ActionError(`preflight failed for ${failures.length} of ${destinations.length} destinations, nothing was changed: ` +
-            failures.map((f) => f.message).join(' | '));
-    }
-    return prepared;
-}
-/** Create the environments preflight found missing (create-environments), then read their public keys. */
-async function createMissingEnvironments(ctx, prepared, onCreated) {
-    for (const [i, p] of prepared.entries()) {
-        const d = p.destination;
-        if (!p.create || d.kind !== 'environment')
-            continue;
-        await ctx.pacer.take();
-        await createEnvironment(ctx.gh, d.owner, d.repo, d.environment);
-        onCreated(i);
-        ctx.io.info(`Created environment '${d.environment}' in ${d.owner}/${d.repo}`);
-        try {
-            p.publicKey = await getPublicKey(ctx.gh, d);
-        }
-        catch (err) {
-            throw gitHubError('reading the public key of', label(d), err, writePermission(d));
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rotate.ts
-
-
-
-
-
-
-/** Thrown inside the flow once the result already describes what happened. */
-class Stop extends Error {
-    error;
-    constructor(error) {
-        super(error.message);
-        this.error = error;
-    }
-}
-function asActionError(err) {
-    return err instanceof ActionError ? err : new ActionError(errorMessage(err), { cause: err });
-}
-/** The run's own AWS credentials, to recognise self-rotation (the old secret is then known and can be restored). */
-async function callerCredentials(aws) {
-    try {
-        const provider = aws.iam.config.credentials;
-        return await provider();
-    }
-    catch (err) {
-        throw awsError('loading AWS credentials', 'this job', err);
-    }
-}
-/**
- * Rotate (or create) the user's access key into every destination: preflight, plan, create, verify, write, then
- * retire the previous key. Never throws: the result says what happened, with `error` set on failure.
- */
-async function rotate(ctx) {
-    const { inputs } = ctx;
-    const result = {
-        userName: inputs.iamUserName,
-        userCreated: false,
-        dryRun: inputs.dryRun,
-        plan: undefined,
-        rotated: false,
-        accessKeyId: undefined,
-        newKeyId: undefined,
-        previous: [],
-        destinations: destinationsFrom(inputs).map((d) => ({ destination: d, label: label(d), outcome: 'unchanged', keyId: undefined })),
-        error: undefined,
-    };
-    try {
-        await flow(ctx, result);
-    }
-    catch (err) {
-        result.error = err instanceof Stop ? err.error : asActionError(err);
-    }
-    return result;
-}
-async function flow(ctx, result) {
-    const { inputs, aws, io } = ctx;
-    const { iam } = aws;
-    // 1. Who rotates, and with which credentials.
-    const { userName, caller, userExists } = await io.group('IAM user', async () => {
-        let name = inputs.iamUserName;
-        if (name === undefined) {
-            const identity = await callerIdentity(aws.sts);
-            if (identity.userName === undefined) {
-                throw new ActionError(`iam-user-name is empty and the AWS credentials belong to ${identity.arn}, not an IAM user: ` +
-                    `set iam-user-name to the user whose key rotates`);
-            }
-            name = identity.userName;
-            io.info(`IAM user from the AWS credentials: ${name} (${identity.arn})`);
-        }
-        const callerCreds = await callerCredentials(aws);
-        let exists = true;
-        if (inputs.createUser) {
-            const user = await getUser(iam, name);
-            exists = user !== undefined;
-            if (user) {
-                const have = await userSettings(iam, user);
-                const differs = settingDifferences(inputs, have);
-                io.info(`IAM user ${name} exists: create-user leaves its settings as they are`);
-                if (differs.length > 0) {
-                    io.warning(`IAM user ${name} already exists and differs from the inputs (not changed): ${differs.join('; ')}`);
-                }
-            }
-            else {
-                io.info(`IAM user ${name} does not exist: it will be created`);
-            }
-        }
-        return { userName: name, caller: callerCreds, userExists: exists };
-    });
-    result.userName = userName;
-    const keys = userExists ? await listAccessKeys(iam, userName) : [];
-    io.info(`IAM user ${userName} has ${keys.length} access key(s)` +
-        (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''));
-    const selfRotation = caller.sessionToken ? undefined : keys.find((k) => k.id === caller.accessKeyId);
-    const oldPair = selfRotation ? caller : undefined;
-    if (selfRotation)
-        io.info(`Self-rotation: this run authenticates with ${selfRotation.id}, the key being replaced`);
-    // 2. Preflight every destination before any key exists.
-    const prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
-    // 3. Decide.
-    const thePlan = plan({
-        userName,
-        keys,
-        callerKeyId: selfRotation?.id,
-        maxAgeDays: inputs.maxAgeDays,
-        keyLimit: inputs.keyLimit,
-        previousKey: inputs.previousKey,
-        missingSecrets: prepared.filter((p) => p.missingSecrets).map((p) => label(p.destination)),
-        toCreate: prepared.filter((p) => p.create).map((p) => label(p.destination)),
-        now: ctx.clock.now(),
-    });
-    result.plan = thePlan;
-    const current = thePlan.current;
-    result.accessKeyId = current?.id;
-    for (const r of result.destinations)
-        r.keyId = current?.id;
-    io.info(describePlan(thePlan, userName, userExists, result.destinations.length, inputs.dryRun));
-    if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
-        io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
-    }
-    if (thePlan.action === 'skip')
-        return;
-    if (inputs.dryRun) {
-        for (const r of result.destinations)
-            r.outcome = 'would write';
-        prepared.forEach((p, i) => (result.destinations[i].created = p.create));
-        return;
-    }
-    // 4. Make ready: environments, the user, room for a key.
-    await createMissingEnvironments(ctx, prepared, (i) => (result.destinations[i].created = true));
-    let createdUser;
-    if (!userExists) {
-        createdUser = await io.group(`Create IAM user ${userName}`, () => createUser(iam, userName, {
-            path: inputs.userPath,
-            groups: inputs.userGroups,
-            policyArns: inputs.userPolicyArns,
-            permissionsBoundary: inputs.userPermissionsBoundary,
-            tags: inputs.userTags,
-        }));
-        result.userCreated = true;
-        io.info(`Created IAM user ${userName}`);
-    }
-    if (thePlan.makeRoom) {
-        await deleteAccessKey(iam, userName, thePlan.makeRoom.id);
-        result.previous.push({ id: thePlan.makeRoom.id, action: 'deleted to make room' });
-        io.info(`Deleted ${thePlan.makeRoom.id} (${thePlan.makeRoom.status}) to make room (key-limit: ${inputs.keyLimit})`);
-    }
-    // 5. Create and verify the new key. Masked the moment it exists.
-    const known = new Set(keys.filter((k) => k !== thePlan.makeRoom).map((k) => k.id));
-    let fresh;
-    try {
-        const created = await createAccessKey(iam, userName);
-        fresh = created.credentials;
-        io.setSecret(fresh.secretAccessKey);
-        if (created.attempts > 1)
-            io.info(await removeOrphans(ctx, userName, known, fresh.accessKeyId));
-    }
-    catch (err) {
-        const orphans = await removeOrphans(ctx, userName, known, undefined);
-        throw new Stop(asActionError(`${errorMessage(err)}. ${orphans}${await undoUser(ctx, createdUser)}`));
-    }
-    result.newKeyId = fresh.accessKeyId;
-    io.info(`Created access key ${fresh.accessKeyId}`);
-    if (inputs.verifyTimeoutSeconds > 0) {
-        try {
-            await io.group('Verify the new key', async () => {
-                const started = ctx.clock.now();
-                const attempts = await verifyKey(aws.stsFor, fresh, userName, {
-                    timeoutMs: inputs.verifyTimeoutSeconds * 1000,
-                    clock: ctx.clock,
-                    onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
-                });
-                io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
-            });
-        }
-        catch (err) {
-            throw new Stop(asActionError(`${errorMessage(err)}. ${await discardNewKey(ctx, userName, fresh.accessKeyId, createdUser)}`));
-        }
-    }
-    // 6. Write both secrets everywhere.
-    await io.group(`Write secrets (${prepared.length} destinations)`, () => writeAll(ctx, prepared, result, fresh, oldPair, userName, createdUser));
-    // 7. Only now: the previous keys.
-    result.rotated = true;
-    result.accessKeyId = fresh.accessKeyId;
-    if (inputs.exportCredentials)
-        exportCredentials(io, fresh);
-    await io.group('Previous keys', () => retirePrevious(ctx, thePlan, userName, result));
-}
-function settingDifferences(inputs, have) {
-    const out = [];
-    if (inputs.userPath !== '/' && inputs.userPath !== have.path)
-        out.push(`path is ${have.path}, not ${inputs.userPath}`);
-    const missingGroups = inputs.userGroups.filter((g) => !have.groups.includes(g));
-    if (missingGroups.length)
-        out.push(`not in group(s) ${missingGroups.join(', ')}`);
-    const missingPolicies = inputs.userPolicyArns.filter((p) => !have.policyArns.includes(p));
-    if (missingPolicies.length)
-        out.push(`policy(ies) not attached: ${missingPolicies.join(', ')}`);
-    if (inputs.userPermissionsBoundary && inputs.userPermissionsBoundary !== have.permissionsBoundary) {
-        out.push(`permissions boundary is ${have.permissionsBoundary ?? 'none'}`);
-    }
-    const missingTags = inputs.userTags.filter((t) => !have.tags.some((h) => h.Key === t.Key && h.Value === t.Value));
-    if (missingTags.length)
-        out.push(`tag(s) differ: ${missingTags.map((t) => `${t.Key}=${t.Value}`).join(', ')}`);
-    return out;
-}
-function describePlan(p, user, userExists, count, dryRun) {
-    const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
-    if (p.action === 'skip')
-        return `Plan: skip (${p.reason}); nothing changes`;
-    const steps = [
-        userExists ? undefined : `create IAM user ${user}`,
-        p.makeRoom ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` : undefined,
-        `create a new access key for ${user}`,
-        `write it to ${count} destination(s)`,
-        p.previous.length
-            ? `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}`
-            : undefined,
-    ].filter(Boolean);
-    return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
-}
-function exportCredentials(io, c) {
-    io.setSecret(c.secretAccessKey);
-    io.exportVariable('AWS_ACCESS_KEY_ID', c.accessKeyId);
-    io.exportVariable('AWS_SECRET_ACCESS_KEY', c.secretAccessKey);
-    io.exportVariable('AWS_SESSION_TOKEN', '');
-    io.info('Exported the new key as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for later steps (AWS_SESSION_TOKEN cleared)');
-}
-/** Delete the new key (nothing holds it) and, for a user this run created, the user. Returns what happened. */
-async function discardNewKey(ctx, user, keyId, createdUser) {
-    try {
-        await deleteAccessKey(ctx.aws.iam, user, keyId);
-    }
-    catch (err) {
-        return `Deleting the unused new key ${keyId} failed too (${errorMessage(err)}): delete it by hand; no destination holds it.`;
-    }
-    return `Deleted the new key ${keyId}; no destination was changed.${await undoUser(ctx, createdUser)}`;
-}
-/**
- * Delete keys that a retried CreateAccessKey left behind (created, but their answer lost): keys that were not there
- * before and are not `keep`. Nobody holds them. Returns one sentence.
- */
-async function removeOrphans(ctx, user, known, keep) {
-    try {
-        const orphans = (await listAccessKeys(ctx.aws.iam, user)).filter((k) => !known.has(k.id) && k.id !== keep);
-        for (const k of orphans)
-            await deleteAccessKey(ctx.aws.iam, user, k.id);
-        return orphans.length
-            ? `Deleted ${orphans.map((k) => k.id).join(', ')}, created by an attempt whose answer was lost.`
-            : 'No key was left behind.';
-    }
-    catch (err) {
-        return `Could not check for a key left behind by a lost CreateAccessKey answer (${errorMessage(err)}): list the user's keys.`;
-    }
-}
-async function undoUser(ctx, createdUser) {
-    return createdUser ? ` ${await deleteCreatedUser(ctx.aws.iam, createdUser)}` : '';
-}
-async function writeAll(ctx, prepared, result, fresh, oldPair, user, createdUser) {
-    const { inputs, gh, io } = ctx;
-    const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName];
-    const states = prepared.map(() => 'untouched');
-    const n = prepared.length;
-    for (let i = 0; i < n; i++) {
-        const p = prepared[i];
-        try {
-            await ctx.pacer.take(2);
-            await writeSecret(gh, p.destination, p.publicKey, names[0], fresh.accessKeyId, p.selectedRepositoryIds);
-            states[i] = 'partial';
-            await writeSecret(gh, p.destination, p.publicKey, names[1], fresh.secretAccessKey, p.selectedRepositoryIds);
-            states[i] = 'written';
-            result.destinations[i].outcome = 'written';
-            result.destinations[i].keyId = fresh.accessKeyId;
-            io.info(`[${i + 1}/${n}] ${label(p.destination)}: ${names.join(', ')}`);
-        }
-        catch (err) {
-            io.info(`[${i + 1}/${n}] ${label(p.destination)}: failed`);
-            throw new Stop(await recoverFromWriteFailure(ctx, prepared, states, result, fresh, oldPair, user, createdUser, err));
-        }
-    }
-}
-/**
- * A write failed: make sure every destination holds a working key. Returns the error to report, which says what
- * failed and where every destination stands.
- */
-async function recoverFromWriteFailure(ctx, prepared, states, result, fresh, oldPair, user, createdUser, cause) {
-    const { inputs, gh, io } = ctx;
-    const what = errorMessage(cause);
-    const touched = states.flatMap((s, i) => (s === 'untouched' ? [] : [i]));
-    const previousId = result.plan?.current?.id;
-    if (touched.length === 0) {
-        return new ActionError(`${what}. ${await discardNewKey(ctx, user, fresh.accessKeyId, createdUser)}`, { cause });
-    }
-    // Put the previous key back where the new one went. A destination whose second write failed still holds the
-    // previous secret, so only its key id needs putting back, and that needs no knowledge of the previous secret.
-    // A destination that got both new secrets can only be restored when the previous pair is known (self-rotation).
-    const unrestored = [];
-    for (const i of touched) {
-        const p = prepared[i];
-        const restoreId = oldPair?.accessKeyId ?? (states[i] === 'partial' ? previousId : undefined);
-        if (restoreId === undefined || (states[i] === 'written' && !oldPair)) {
-            unrestored.push(i);
-            continue;
-        }
-        try {
-            const both = states[i] === 'written' && oldPair !== undefined;
-            await ctx.pacer.take(both ? 2 : 1);
-            await writeSecret(gh, p.destination, p.publicKey, inputs.accessKeyIdSecretName, restoreId, p.selectedRepositoryIds);
-            if (both && oldPair) {
-                await writeSecret(gh, p.destination, p.publicKey, inputs.secretAccessKeySecretName, oldPair.secretAccessKey, p.selectedRepositoryIds);
-            }
-            result.destinations[i].outcome = 'restored';
-            result.destinations[i].keyId = restoreId;
-            io.info(`restored ${restoreId} to ${label(p.destination)}`);
-        }
-        catch (err) {
-            io.warning(`could not restore ${restoreId} to ${label(p.destination)}: ${errorMessage(err)}`);
-            unrestored.push(i);
-        }
-    }
-    if (unrestored.length === 0) {
-        return new ActionError(`${what}. Restored the previous key ${oldPair?.accessKeyId ?? previousId} to ${touched.length} destination(s) already written. ` +
-            (await discardNewKey(ctx, user, fresh.accessKeyId, createdUser)), { cause });
-    }
-    for (const i of unrestored)
-        markHolding(result, i, states[i], fresh.accessKeyId);
-    return keptBoth(result, what, fresh.accessKeyId, oldPair?.accessKeyId ?? previousId, cause);
-}
-function markHolding(result, i, state, newId) {
-    const r = result.destinations[i];
-    if (state === 'written') {
-        r.outcome = 'written';
-        r.keyId = newId;
-    }
-    else {
-        r.outcome = 'mismatched';
-        r.keyId = undefined;
-    }
-}
-/** Both keys stay active: say which destination holds which, and how to converge. */
-function keptBoth(result, what, newId, previousId, cause) {
-    const holdingNew = result.destinations.filter((r) => r.keyId === newId).map((r) => r.label);
-    const holdingOld = result.destinations.filter((r) => r.outcome === 'unchanged' || r.outcome === 'restored').map((r) => r.label);
-    const mismatched = result.destinations.filter((r) => r.outcome === 'mismatched').map((r) => r.label);
-    const parts = [
-        `Both keys stay active: ${holdingNew.length} destination(s) hold the new key ${newId} (${holdingNew.join(', ')})`,
-        holdingOld.length ? `${holdingOld.length} still hold ${previousId ?? 'their previous secrets'} (${holdingOld.join(', ')})` : '',
-        mismatched.length
-            ? `${mismatched.join(', ')} hold(s) the new key id with the previous secret (a mismatched pair) and must be rewritten`
-            : '',
-    ].filter(Boolean);
-    return new ActionError(`${what}. ${parts.join('; ')}. Fix the cause, then rerun with key-limit: delete-oldest to converge on one key.`, { cause });
-}
-async function retirePrevious(ctx, p, user, result) {
-    if (p.action !== 'rotate')
-        return;
-    const { iam } = ctx.aws;
-    const failures = [];
-    for (const key of p.previous) {
-        try {
-            if (p.previousKey === 'delete') {
-                await deleteAccessKey(iam, user, key.id);
-                result.previous.push({ id: key.id, action: 'deleted' });
-                ctx.io.info(`Deleted previous key ${key.id}`);
-            }
-            else if (p.previousKey === 'deactivate' && key.status === 'Active') {
-                await deactivateAccessKey(iam, user, key.id);
-                result.previous.push({ id: key.id, action: 'deactivated' });
-                ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room)`);
-            }
-            else {
-                result.previous.push({ id: key.id, action: 'kept' });
-                ctx.io.info(`Kept previous key ${key.id} (${key.status})`);
-            }
-        }
-        catch (err) {
-            failures.push(errorMessage(err));
-        }
-    }
-    if (failures.length > 0) {
-        throw new ActionError(`Every destination holds the new key ${result.newKeyId}, but retiring the previous key failed: ${failures.join('; ')}. ` +
-            `It still works; ${p.previousKey} it by hand (or rerun: the next rotation makes room).`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/main.ts
-
-
-
-
-
-
-
-
-
-const coreIO = {
-    info: (m) => info(m),
-    warning: (m) => warning(m),
-    setSecret: (v) => core_setSecret(v),
-    exportVariable: (n, v) => exportVariable(n, v),
-    group: (name, fn) => group(name, fn),
-};
-function defaults() {
-    return {
-        env: process.env,
-        readInput: (name) => getInput(name),
-        io: coreIO,
-        clock: systemClock,
-        pacing: SHIPPED_PACING,
-        awsTimeouts: SHIPPED_AWS_TIMEOUTS,
-        makeAws: createAwsClients,
-        // Octokit loads on the first GitHub request, not at start-up.
-        makeGitHub: (token, baseUrl, pacing, io) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(392), __nccwpck_require__.e(248)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9248))).createGitHubClient(token, baseUrl, pacing, io)),
-    };
-}
-/** The action: read inputs, rotate, report. Fails the step with one line on any error. */
-async function run(overrides = {}) {
-    const deps = { ...defaults(), ...overrides };
-    // Mask first: before validation, so no message can ever carry the token.
-    const token = deps.readInput('github-token').trim();
-    if (token)
-        core_setSecret(token);
-    let inputs;
-    try {
-        inputs = readInputs(deps.readInput, deps.env);
-    }
-    catch (err) {
-        setFailed(errorMessage(err));
-        return undefined;
-    }
-    const baseUrl = deps.env.GITHUB_API_URL || 'https://api.github.com';
-    const result = await rotate({
-        inputs,
-        aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts),
-        gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io),
-        clock: deps.clock,
-        io: deps.io,
-        pacing: deps.pacing,
-        pacer: new WritePacer(deps.clock, deps.pacing.writeIntervalMs),
-    });
-    setOutputs(result, inputs);
-    try {
-        await writeSummary(result);
-    }
-    catch (err) {
-        warning(`could not write the job summary: ${errorMessage(err)}`);
-    }
-    if (result.error)
-        setFailed(result.error.message);
-    return result;
 }
 
 

@@ -6,12 +6,16 @@ import {
   DeleteAccessKeyCommand,
   DeleteUserCommand,
   DetachUserPolicyCommand,
+  GetAccessKeyLastUsedCommand,
   GetUserCommand,
   IAMClient,
   ListAccessKeysCommand,
+  ListUserTagsCommand,
   ListAttachedUserPoliciesCommand,
   ListGroupsForUserCommand,
   RemoveUserFromGroupCommand,
+  TagUserCommand,
+  UntagUserCommand,
   UpdateAccessKeyCommand,
   type User,
 } from '@aws-sdk/client-iam';
@@ -20,6 +24,17 @@ import type { Clock } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Tag } from './inputs.js';
 import type { AccessKey } from './plan.js';
+import {
+  type Env,
+  LoggedRetryStrategy,
+  endpointNote,
+  isAwsAnswer,
+  isCredentialsError,
+  networkFailure,
+  noCredentials,
+  notFromAws,
+  observeRequests,
+} from './aws-requests.js';
 
 export interface Credentials {
   accessKeyId: string;
@@ -38,12 +53,32 @@ export const SHIPPED_AWS_TIMEOUTS: AwsTimeouts = { requestTimeoutMs: 30_000, max
 /** IAM and STS clients for the run's own credentials, plus a factory for STS with other credentials. */
 export interface AwsClients {
   iam: IAMClient;
+  /**
+   * IAM without SDK retries, for CreateAccessKey only: it is not idempotent, and the SDK would retry IAM's
+   * LimitExceeded (a quota, not a throttle) as throttling. createAccessKey retries only answers that prove no key
+   * was made.
+   */
+  iamOnce: IAMClient;
   sts: STSClient;
   stsFor(credentials: Credentials): STSClient;
 }
 
-/** Clients for `region`; endpoints and credentials come from the SDK's standard settings (AWS_ENDPOINT_URL, …). */
-export function createAwsClients(region: string, timeouts: AwsTimeouts = SHIPPED_AWS_TIMEOUTS): AwsClients {
+export interface AwsClientOptions {
+  /** Receives one line per SDK retry, as it happens (production: the step log). */
+  log?: (message: string) => void;
+  /** Where AWS_ENDPOINT_URL* are read from, to name them in errors (default process.env, which the SDK reads). */
+  env?: Env;
+}
+
+/**
+ * Clients for `region`; endpoints and credentials come from the SDK's standard settings (AWS_ENDPOINT_URL, …).
+ * Every client remembers where a failed request went (for awsError); the retrying ones log each retry.
+ */
+export function createAwsClients(
+  region: string,
+  timeouts: AwsTimeouts = SHIPPED_AWS_TIMEOUTS,
+  options: AwsClientOptions = {},
+): AwsClients {
   const common = {
     region,
     maxAttempts: timeouts.maxAttempts,
@@ -54,11 +89,24 @@ export function createAwsClients(region: string, timeouts: AwsTimeouts = SHIPPED
       throwOnRequestTimeout: true,
     },
   };
-  return {
-    iam: new IAMClient(common),
-    sts: new STSClient(common),
-    stsFor: (credentials) => new STSClient({ ...common, credentials, maxAttempts: 1 }),
+  const env = options.env ?? process.env;
+  // Only for clients with SDK retries: a retryStrategy overrides maxAttempts, so never spread it into `common`.
+  const retrying = { ...common, retryStrategy: new LoggedRetryStrategy(timeouts.maxAttempts, options.log) };
+  const observed = <C extends IAMClient | STSClient>(client: C): C => {
+    if (client instanceof IAMClient) observeRequests(client, 'iam', env);
+    else observeRequests(client as STSClient, 'sts', env);
+    return client;
   };
+  const clients: AwsClients = {
+    iam: new IAMClient(retrying),
+    iamOnce: new IAMClient({ ...common, maxAttempts: 1 }),
+    sts: new STSClient(retrying),
+    stsFor: (credentials) => observed(new STSClient({ ...common, credentials, maxAttempts: 1 })),
+  };
+  for (const client of Object.values(clients)) {
+    if (client instanceof IAMClient || client instanceof STSClient) observed(client);
+  }
+  return clients;
 }
 
 interface AwsErrorShape {
@@ -73,6 +121,10 @@ export function awsErrorName(err: unknown): string {
 
 /** Wrap an AWS failure once: the IAM/STS action, its subject, AWS's answer, and what to do. */
 export function awsError(action: string, subject: string, err: unknown): ActionError {
+  const failed = `${action} on ${subject} failed`;
+  if (isCredentialsError(err)) return new ActionError(`${failed}: ${noCredentials(err)}`, { cause: err });
+  const network = networkFailure(err);
+  if (network !== undefined) return new ActionError(`${failed}: ${network}`, { cause: err });
   const name = awsErrorName(err);
   let hint: string;
   switch (name) {
@@ -105,7 +157,8 @@ export function awsError(action: string, subject: string, err: unknown): ActionE
       hint = 'AWS did not answer in time after retries: rerun later';
       break;
     default:
-      hint = 'see the AWS message';
+      if (!isAwsAnswer(err)) return new ActionError(`${failed}: ${notFromAws(err)}`, { cause: err });
+      hint = endpointNote(err) ?? 'see the AWS message';
   }
   const message = (err instanceof Error ? errorMessage(err) : String(err)).replace(/\.+$/, '');
   return new ActionError(`${action} on ${subject} failed: ${name}: ${message}. ${hint}`, { cause: err });
@@ -149,22 +202,37 @@ export async function listAccessKeys(iam: IAMClient, user: string): Promise<Acce
   }));
 }
 
+/** IAM refused CreateAccessKey because the user already has two keys: someone made a key since the run listed them. */
+export class KeyQuotaReached extends ActionError {}
+
 /**
- * CreateAccessKey. `attempts` > 1 means the SDK retried it: an earlier attempt may have created a key whose answer
- * was lost (CreateAccessKey is not idempotent), so the caller should look for an orphan.
+ * CreateAccessKey, never retried by the SDK (see AwsClients.iamOnce). Only a throttling answer, which proves no key
+ * was made, is retried here (jittered, bounded). Any other failure is thrown: a key may or may not exist, and the
+ * caller must not assume either.
  */
-export async function createAccessKey(iam: IAMClient, user: string): Promise<{ credentials: Credentials; attempts: number }> {
-  const out = await call('iam:CreateAccessKey', userSubject(user), () =>
-    iam.send(new CreateAccessKeyCommand({ UserName: user })),
-  );
-  const key = out.AccessKey;
-  if (!key?.AccessKeyId || !key.SecretAccessKey) {
-    throw new ActionError(`iam:CreateAccessKey on ${userSubject(user)} returned no key`);
+export async function createAccessKey(iamOnce: IAMClient, user: string, clock: Clock): Promise<Credentials> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const out = await iamOnce.send(new CreateAccessKeyCommand({ UserName: user }));
+      const key = out.AccessKey;
+      if (!key?.AccessKeyId || !key.SecretAccessKey) {
+        throw new ActionError(`iam:CreateAccessKey on ${userSubject(user)} returned no key`);
+      }
+      return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+    } catch (err) {
+      if (err instanceof ActionError) throw err;
+      const name = awsErrorName(err);
+      if (name === 'LimitExceeded' || name === 'LimitExceededException') {
+        throw new KeyQuotaReached(
+          `iam:CreateAccessKey on ${userSubject(user)} failed: LimitExceeded: the user already has two access keys, ` +
+            'so a key was made after this run listed them: another rotation or a person is at work',
+          { cause: err },
+        );
+      }
+      if (!/^Throttling(Exception)?$/.test(name) || attempt >= 4) throw awsError('iam:CreateAccessKey', userSubject(user), err);
+      await clock.sleep(Math.round(250 * 2 ** attempt * (0.5 + clock.random() / 2)));
+    }
   }
-  return {
-    credentials: { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey },
-    attempts: out.$metadata.attempts ?? 1,
-  };
 }
 
 export async function deleteAccessKey(iam: IAMClient, user: string, id: string): Promise<void> {
@@ -177,6 +245,51 @@ export async function deactivateAccessKey(iam: IAMClient, user: string, id: stri
   await call('iam:UpdateAccessKey', `access key ${id} of ${userSubject(user)}`, () =>
     iam.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: id, Status: 'Inactive' })),
   );
+}
+
+/** The user's tags (all pages). */
+export async function listUserTags(iam: IAMClient, user: string): Promise<Tag[]> {
+  const tags: Tag[] = [];
+  let marker: string | undefined;
+  do {
+    const out = await call('iam:ListUserTags', userSubject(user), () =>
+      iam.send(new ListUserTagsCommand({ UserName: user, Marker: marker })),
+    );
+    for (const t of out.Tags ?? []) tags.push({ Key: t.Key ?? '', Value: t.Value ?? '' });
+    marker = out.IsTruncated ? out.Marker : undefined;
+  } while (marker);
+  return tags;
+}
+
+export async function tagUser(iam: IAMClient, user: string, tags: Tag[]): Promise<void> {
+  await call('iam:TagUser', userSubject(user), () => iam.send(new TagUserCommand({ UserName: user, Tags: tags })));
+}
+
+export async function untagUser(iam: IAMClient, user: string, keys: string[]): Promise<void> {
+  await call('iam:UntagUser', userSubject(user), () => iam.send(new UntagUserCommand({ UserName: user, TagKeys: keys })));
+}
+
+export interface LastUsed {
+  date: string;
+  service: string;
+  region: string;
+}
+
+/** GetAccessKeyLastUsed: when, where and with which service the key was last used; null when never. */
+export async function accessKeyLastUsed(iam: IAMClient, user: string, id: string): Promise<LastUsed | null> {
+  const out = await call('iam:GetAccessKeyLastUsed', `access key ${id} of ${userSubject(user)}`, () =>
+    iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: id })),
+  );
+  const u = out.AccessKeyLastUsed;
+  if (!u?.LastUsedDate) return null;
+  const date = u.LastUsedDate instanceof Date ? u.LastUsedDate : new Date(u.LastUsedDate);
+  return { date: date.toISOString(), service: u.ServiceName ?? 'N/A', region: u.Region ?? 'N/A' };
+}
+
+/** Is this an AWS "not allowed" answer? */
+export function isAccessDenied(err: unknown): boolean {
+  const cause = err instanceof ActionError ? err.cause : err;
+  return /^(AccessDenied|AccessDeniedException|UnauthorizedOperation)$/.test(awsErrorName(cause));
 }
 
 /** GetUser, or undefined when the user does not exist. */
@@ -293,6 +406,10 @@ export interface VerifyOptions {
   initialDelayMs?: number;
   maxDelayMs?: number;
   onRetry?: (attempt: number, reason: string) => void;
+  /** Sleep between attempts (default clock.sleep); a cancellable one ends early on cancel. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Checked before each attempt: throws to stop (e.g. the run was cancelled). */
+  checkpoint?: () => void;
 }
 
 /** Error names that mean "IAM has not propagated the new key yet". */
@@ -322,6 +439,7 @@ export async function verifyKey(
   // Capped low so the first write follows within a second of the key starting to work.
   const maxDelay = opts.maxDelayMs ?? 750;
   for (let attempt = 1; ; attempt++) {
+    opts.checkpoint?.();
     let reason: string;
     try {
       const out = await sts.send(new GetCallerIdentityCommand({}));
@@ -344,7 +462,7 @@ export async function verifyKey(
       );
     }
     opts.onRetry?.(attempt, reason);
-    await clock.sleep(wait);
+    await (opts.sleep ?? clock.sleep)(wait);
     delay = Math.min(delay * 1.5, maxDelay);
   }
 }

@@ -21,6 +21,11 @@ export class Cancellation {
     return this.signalName !== undefined;
   }
 
+  /** The signal that cancelled the run, if any. */
+  get reason(): string | undefined {
+    return this.signalName;
+  }
+
   get signal(): AbortSignal {
     return this.controller.signal;
   }
@@ -39,13 +44,6 @@ export class Cancellation {
   /** clock.sleep that ends as soon as the run is cancelled. */
   sleep(clock: Clock, ms: number): Promise<void> {
     if (this.requested) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      this.signal.addEventListener('abort', done);
-      void clock.sleep(ms).then(done);
-    });
+    return clock.sleep(ms, this.signal);
   }
 }

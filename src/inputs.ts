@@ -1,8 +1,10 @@
-import { InputError } from './errors.js';
+import { InputError, InputErrors } from './errors.js';
 
 export type PreviousKeyMode = 'delete' | 'deactivate' | 'keep';
 export type KeyLimitMode = 'delete-inactive' | 'delete-oldest' | 'fail';
 export type Visibility = 'all' | 'private' | 'selected';
+/** create-user: 'false' never creates; 'true' creates and refuses an existing user; 'if-missing' creates or rotates. */
+export type CreateUserMode = 'false' | 'true' | 'if-missing';
 
 export interface RepoRef {
   owner: string;
@@ -28,24 +30,28 @@ export interface Inputs {
   dryRun: boolean;
   awsRegion: string;
   organization: string | undefined;
-  organizationVisibility: Visibility;
+  /** undefined: keep an existing secret's visibility (a new secret gets 'private'). */
+  organizationVisibility: Visibility | undefined;
   /** Bare repository names in the organization. */
   organizationSelectedRepositories: string[];
   dependabot: boolean;
   createEnvironments: boolean;
-  createUser: boolean;
+  createUser: CreateUserMode;
   userPath: string;
   userGroups: string[];
   userPolicyArns: string[];
   userPermissionsBoundary: string | undefined;
   userTags: Tag[];
   exportCredentials: boolean;
+  /** 0: retire the previous key in the same run; > 0: leave it Active and retire it in a later run once due. */
+  retireAfterHours: number;
 }
 
 /** Reads one raw input by its action.yml name ('' when unset), like core.getInput. */
 export type InputReader = (name: string) => string;
 
-const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+// Letters, digits, '-' and, for Enterprise Managed Users (octo_emu), '_'; at most 39 characters.
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
 const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IAM_USER = /^[\w+=,.@-]{1,64}$/;
@@ -62,6 +68,11 @@ export function splitList(raw: string): string[] {
     .split(/[\n,]/)
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+/** Added to the error for a bad list entry that holds whitespace: most likely several entries separated by spaces. */
+function spaced(entry: string): string {
+  return /\s/.test(entry) ? ': separate entries with commas or newlines, not spaces' : '';
 }
 
 /** Quote a value for an error message, keeping the message on one line. */
@@ -86,6 +97,23 @@ function integer(read: InputReader, name: string, fallback: number, min: number,
   return Number(raw);
 }
 
+function hours(read: InputReader, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(name).trim();
+  if (raw === '') return fallback;
+  if (!/^\d+(?:\.\d+)?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new InputError(name, `${quote(raw)} is not a number of hours from ${min} to ${max} (decimals allowed, e.g. 24 or 0.5)`);
+  }
+  return Number(raw);
+}
+
+function createUserMode(read: InputReader): CreateUserMode {
+  const raw = read('create-user').trim();
+  if (raw === '' || FALSE.includes(raw)) return 'false';
+  if (TRUE.includes(raw)) return 'true';
+  if (raw === 'if-missing') return 'if-missing';
+  throw new InputError('create-user', `${quote(raw)} is not one of false, true, if-missing`);
+}
+
 function oneOf<T extends string>(read: InputReader, name: string, fallback: T, allowed: readonly T[]): T {
   const raw = read(name).trim();
   if (raw === '') return fallback;
@@ -98,7 +126,7 @@ function oneOf<T extends string>(read: InputReader, name: string, fallback: T, a
 export function parseRepository(name: string, value: string): RepoRef {
   const parts = value.split('/');
   if (parts.length !== 2 || !OWNER.test(parts[0]) || !REPO_NAME.test(parts[1]) || /^\.\.?$/.test(parts[1])) {
-    throw new InputError(name, `${quote(value)} is not owner/name`);
+    throw new InputError(name, `${quote(value)} is not owner/name${spaced(value)}`);
   }
   return { owner: parts[0], repo: parts[1] };
 }
@@ -117,18 +145,16 @@ function secretName(read: InputReader, name: string, fallback: string): string {
   return value;
 }
 
-function environmentNames(read: InputReader): string[] {
-  const names = splitList(read('environments'));
-  for (const env of names) {
-    // GitHub: up to 255 characters; a slash or control character cannot be addressed in the REST path.
-    if (env.length > 255 || /[\p{Cc}/]/u.test(env) || /^\.\.?$/.test(env)) {
-      throw new InputError(
-        'environments',
-        `${quote(env)} is not a valid environment name (at most 255 characters, no '/', not '.' or '..')`,
-      );
-    }
+/** One environment name: GitHub allows up to 255 characters, '/' included (the REST path encodes it). */
+function environmentName(env: string): string {
+  // '.' and '..' would move up the REST path even encoded; control characters cannot be sent.
+  if (env.length > 255 || /\p{Cc}/u.test(env) || /^\.\.?$/.test(env)) {
+    throw new InputError(
+      'environments',
+      `${quote(env)} is not a valid environment name (at most 255 characters, no control characters, not '.' or '..')`,
+    );
   }
-  return dedupe(names, (s) => s.toLowerCase());
+  return env;
 }
 
 function dedupe<T>(items: T[], key: (t: T) => string): T[] {
@@ -141,66 +167,91 @@ function dedupe<T>(items: T[], key: (t: T) => string): T[] {
   });
 }
 
-function tags(raw: string): Tag[] {
-  return splitList(raw).map((entry) => {
-    const eq = entry.indexOf('=');
-    const key = eq < 0 ? '' : entry.slice(0, eq).trim();
-    const value = eq < 0 ? '' : entry.slice(eq + 1).trim();
-    if (eq < 0 || key.length === 0 || key.length > 128 || value.length > 256) {
-      throw new InputError(
-        'user-tags',
-        `${quote(entry)} is not key=value (key 1-128 characters, value at most 256)`,
-      );
-    }
-    if (/^aws:/i.test(key)) throw new InputError('user-tags', `${quote(key)}: tag keys starting with aws: are reserved`);
-    return { Key: key, Value: value };
-  });
+function tag(entry: string): Tag {
+  const eq = entry.indexOf('=');
+  const key = eq < 0 ? '' : entry.slice(0, eq).trim();
+  const value = eq < 0 ? '' : entry.slice(eq + 1).trim();
+  if (eq < 0 || key.length === 0 || key.length > 128 || value.length > 256) {
+    throw new InputError(
+      'user-tags',
+      `${quote(entry)} is not key=value (key 1-128 characters, value at most 256)${spaced(entry)}`,
+    );
+  }
+  if (/^aws:/i.test(key)) throw new InputError('user-tags', `${quote(key)}: tag keys starting with aws: are reserved`);
+  return { Key: key, Value: value };
 }
 
 /**
- * Read and validate every input. Throws an InputError naming the input, the value and the rule; makes no network
- * call. `env` supplies GITHUB_REPOSITORY, the default for `repositories`.
+ * Read and validate every input, making no network call. Every bad input is reported at once: one InputError
+ * (`input: problem`) when there is one, an InputErrors listing each when there are more. `env` supplies
+ * GITHUB_REPOSITORY, the default for `repositories`, and GITHUB_ENV, which export-credentials needs.
  */
 export function readInputs(read: InputReader, env: Record<string, string | undefined> = process.env): Inputs {
+  const problems: InputError[] = [];
+  const problem = (input: string, message: string): void => void problems.push(new InputError(input, message));
+  /** Run one check; a bad input is recorded and `fallback` stands in for it, so the checks after it still run. */
+  const checked = <T>(fallback: T, check: () => T): T => {
+    try {
+      return check();
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      problems.push(err);
+      return fallback;
+    }
+  };
+  /** Each entry of a list input that passes `check` (every bad entry is recorded). */
+  const entries = <T>(raw: string[], check: (entry: string) => T): T[] =>
+    raw.flatMap((entry) => checked<T[]>([], () => [check(entry)]));
+
   const githubToken = read('github-token').trim();
   if (!githubToken) {
-    throw new InputError(
+    problem(
       'github-token',
       'is required: pass a token that can write secrets (a fine-grained PAT, classic PAT or GitHub App token; the workflow GITHUB_TOKEN cannot)',
     );
   }
 
+  // A bad value still counts as given below, so the checks that depend on it do not report it a second time.
   const iamUserName = read('iam-user-name').trim() || undefined;
   if (iamUserName !== undefined && !IAM_USER.test(iamUserName)) {
-    throw new InputError('iam-user-name', `${quote(iamUserName)} is not a valid IAM user name ([\\w+=,.@-], 1-64 characters)`);
+    problem('iam-user-name', `${quote(iamUserName)} is not a valid IAM user name ([\\w+=,.@-], 1-64 characters)`);
   }
 
   const organization = read('organization').trim() || undefined;
   if (organization !== undefined && !OWNER.test(organization)) {
-    throw new InputError('organization', `${quote(organization)} is not a valid organization login`);
+    problem('organization', `${quote(organization)} is not a valid organization login`);
   }
 
+  const repositoryEntries = splitList(read('repositories'));
   let repositories = dedupe(
-    splitList(read('repositories')).map((r) => parseRepository('repositories', r)),
+    entries(repositoryEntries, (r) => parseRepository('repositories', r)),
     (r) => `${r.owner}/${r.repo}`.toLowerCase(),
   );
-  if (repositories.length === 0 && organization === undefined) {
+  if (repositoryEntries.length === 0 && organization === undefined) {
     const own = (env.GITHUB_REPOSITORY ?? '').trim();
     if (!own) {
-      throw new InputError('repositories', 'is empty and GITHUB_REPOSITORY is not set: name at least one owner/name');
+      problem('repositories', 'is empty and GITHUB_REPOSITORY is not set: name at least one owner/name');
+    } else {
+      repositories = entries([own], (r) => parseRepository('repositories', r));
     }
-    repositories = [parseRepository('repositories', own)];
   }
 
-  const environments = environmentNames(read);
-  if (environments.length > 0 && repositories.length === 0) {
-    throw new InputError('environments', 'needs repositories: environments belong to repositories, not to organizations');
+  const environmentEntries = splitList(read('environments'));
+  const environments = dedupe(entries(environmentEntries, environmentName), (s) => s.toLowerCase());
+  if (environmentEntries.length > 0 && repositoryEntries.length === 0 && organization !== undefined) {
+    problem('environments', 'needs repositories: environments belong to repositories, not to organizations');
   }
 
-  const accessKeyIdSecretName = secretName(read, 'access-key-id-secret-name', 'AWS_ACCESS_KEY_ID');
-  const secretAccessKeySecretName = secretName(read, 'secret-access-key-secret-name', 'AWS_SECRET_ACCESS_KEY');
-  if (accessKeyIdSecretName.toUpperCase() === secretAccessKeySecretName.toUpperCase()) {
-    throw new InputError(
+  const accessKeyIdSecretName = checked(undefined, () => secretName(read, 'access-key-id-secret-name', 'AWS_ACCESS_KEY_ID'));
+  const secretAccessKeySecretName = checked(undefined, () =>
+    secretName(read, 'secret-access-key-secret-name', 'AWS_SECRET_ACCESS_KEY'),
+  );
+  if (
+    accessKeyIdSecretName !== undefined &&
+    secretAccessKeySecretName !== undefined &&
+    accessKeyIdSecretName.toUpperCase() === secretAccessKeySecretName.toUpperCase()
+  ) {
+    problem(
       'secret-access-key-secret-name',
       `${quote(secretAccessKeySecretName)} is the same secret as access-key-id-secret-name (names ignore case)`,
     );
@@ -208,28 +259,28 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
 
   const awsRegion = read('aws-region').trim() || 'us-east-1';
   if (!REGION.test(awsRegion)) {
-    throw new InputError('aws-region', `${quote(awsRegion)} is not an AWS region (e.g. us-east-1, us-gov-west-1, cn-north-1)`);
+    problem('aws-region', `${quote(awsRegion)} is not an AWS region (e.g. us-east-1, us-gov-west-1, cn-north-1)`);
   }
 
-  const organizationVisibility = oneOf<Visibility>(read, 'organization-visibility', 'private', ['all', 'private', 'selected']);
+  // null: organization-visibility itself is bad (already reported), so nothing is checked against it.
+  const visibilityRaw = checked<Visibility | '' | null>(null, () =>
+    oneOf<Visibility | ''>(read, 'organization-visibility', '', ['all', 'private', 'selected']),
+  );
+  const organizationVisibility = visibilityRaw === '' || visibilityRaw === null ? undefined : visibilityRaw;
   const selectedRaw = splitList(read('organization-selected-repositories'));
   if (organization === undefined) {
-    if (read('organization-visibility').trim() !== '' && organizationVisibility !== 'private') {
-      throw new InputError('organization-visibility', 'is set but organization is empty');
-    }
-    if (selectedRaw.length > 0) throw new InputError('organization-selected-repositories', 'is set but organization is empty');
-  }
-  if (organizationVisibility === 'selected' && organization !== undefined && selectedRaw.length === 0) {
-    throw new InputError('organization-selected-repositories', "is required when organization-visibility is 'selected'");
-  }
-  if (organizationVisibility !== 'selected' && selectedRaw.length > 0) {
-    throw new InputError(
+    if (organizationVisibility !== undefined) problem('organization-visibility', 'is set but organization is empty');
+    if (selectedRaw.length > 0) problem('organization-selected-repositories', 'is set but organization is empty');
+  } else if (organizationVisibility === 'selected' && selectedRaw.length === 0) {
+    problem('organization-selected-repositories', "is required when organization-visibility is 'selected'");
+  } else if (visibilityRaw !== null && organizationVisibility !== 'selected' && selectedRaw.length > 0) {
+    problem(
       'organization-selected-repositories',
-      `is only used with organization-visibility: selected (it is ${quote(organizationVisibility)})`,
+      `is only used with organization-visibility: selected (it is ${quote(organizationVisibility ?? '')})`,
     );
   }
   const organizationSelectedRepositories = dedupe(
-    selectedRaw.map((entry) => {
+    entries(selectedRaw, (entry) => {
       if (entry.includes('/')) {
         const ref = parseRepository('organization-selected-repositories', entry);
         if (ref.owner.toLowerCase() !== (organization ?? '').toLowerCase()) {
@@ -241,71 +292,110 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
         return ref.repo;
       }
       if (!REPO_NAME.test(entry) || /^\.\.?$/.test(entry)) {
-        throw new InputError('organization-selected-repositories', `${quote(entry)} is not a repository name`);
+        throw new InputError('organization-selected-repositories', `${quote(entry)} is not a repository name${spaced(entry)}`);
       }
       return entry;
     }),
     (s) => s.toLowerCase(),
   );
 
-  const createUser = bool(read, 'create-user', false);
-  if (createUser && iamUserName === undefined) {
-    throw new InputError('create-user', 'needs iam-user-name: name the user to create');
+  // null: create-user itself is bad (already reported).
+  const createUserRaw = checked<CreateUserMode | null>(null, () => createUserMode(read));
+  const createUser = createUserRaw ?? 'false';
+  if (createUserRaw !== null && createUser !== 'false' && iamUserName === undefined) {
+    problem('create-user', 'needs iam-user-name: name the user to create');
   }
   const userPath = read('user-path').trim() || '/';
   if (!IAM_PATH.test(userPath)) {
-    throw new InputError('user-path', `${quote(userPath)} is not an IAM path (starts and ends with /, e.g. /ci/deployers/)`);
+    problem('user-path', `${quote(userPath)} is not an IAM path (starts and ends with /, e.g. /ci/deployers/)`);
   }
-  const userGroups = dedupe(splitList(read('user-groups')), (s) => s);
-  for (const g of userGroups) {
-    if (!IAM_GROUP.test(g)) throw new InputError('user-groups', `${quote(g)} is not a valid IAM group name`);
-  }
-  const userPolicyArns = dedupe(splitList(read('user-policy-arns')), (s) => s);
-  for (const arn of userPolicyArns) {
-    if (!POLICY_ARN.test(arn)) throw new InputError('user-policy-arns', `${quote(arn)} is not a managed policy ARN (arn:aws:iam::123456789012:policy/name)`);
-  }
+  const userGroupEntries = splitList(read('user-groups'));
+  const userGroups = dedupe(
+    entries(userGroupEntries, (g) => {
+      if (!IAM_GROUP.test(g)) throw new InputError('user-groups', `${quote(g)} is not a valid IAM group name${spaced(g)}`);
+      return g;
+    }),
+    (s) => s,
+  );
+  const userPolicyArnEntries = splitList(read('user-policy-arns'));
+  const userPolicyArns = dedupe(
+    entries(userPolicyArnEntries, (arn) => {
+      if (!POLICY_ARN.test(arn)) {
+        throw new InputError(
+          'user-policy-arns',
+          `${quote(arn)} is not a managed policy ARN (arn:aws:iam::123456789012:policy/name)${spaced(arn)}`,
+        );
+      }
+      return arn;
+    }),
+    (s) => s,
+  );
   const userPermissionsBoundary = read('user-permissions-boundary').trim() || undefined;
   if (userPermissionsBoundary !== undefined && !POLICY_ARN.test(userPermissionsBoundary)) {
-    throw new InputError('user-permissions-boundary', `${quote(userPermissionsBoundary)} is not a managed policy ARN`);
+    problem('user-permissions-boundary', `${quote(userPermissionsBoundary)} is not a managed policy ARN`);
   }
-  const userTags = tags(read('user-tags'));
-  if (!createUser) {
-    const given = (
-      [
-        ['user-path', userPath !== '/'],
-        ['user-groups', userGroups.length > 0],
-        ['user-policy-arns', userPolicyArns.length > 0],
-        ['user-permissions-boundary', userPermissionsBoundary !== undefined],
-        ['user-tags', userTags.length > 0],
-      ] as const
-    ).find(([, set]) => set);
-    if (given) throw new InputError(given[0], 'is only used with create-user: true');
+  const userTagEntries = splitList(read('user-tags'));
+  const userTags = entries(userTagEntries, tag);
+  if (createUserRaw === 'false') {
+    const given = [
+      ['user-path', userPath !== '/'],
+      ['user-groups', userGroupEntries.length > 0],
+      ['user-policy-arns', userPolicyArnEntries.length > 0],
+      ['user-permissions-boundary', userPermissionsBoundary !== undefined],
+      ['user-tags', userTagEntries.length > 0],
+    ] as const;
+    for (const [input, set] of given) if (set) problem(input, 'is only used with create-user: true or if-missing');
   }
 
+  const exportCredentials = checked(false, () => bool(read, 'export-credentials', false));
+  if (exportCredentials && !(env.GITHUB_ENV ?? '').trim()) {
+    problem(
+      'export-credentials',
+      'is true but GITHUB_ENV is not set, so the new secret could only be exported by printing it: run the action ' +
+        'on a runner (which sets GITHUB_ENV), or set export-credentials: false',
+    );
+  }
+
+  const maxAgeDays = checked(0, () => integer(read, 'max-age-days', 0, 0, 36500));
+  const previousKey = checked<PreviousKeyMode>('delete', () =>
+    oneOf<PreviousKeyMode>(read, 'previous-key', 'delete', ['delete', 'deactivate', 'keep']),
+  );
+  const keyLimit = checked<KeyLimitMode>('delete-inactive', () =>
+    oneOf<KeyLimitMode>(read, 'key-limit', 'delete-inactive', ['delete-inactive', 'delete-oldest', 'fail']),
+  );
+  const verifyTimeoutSeconds = checked(60, () => integer(read, 'verify-timeout-seconds', 60, 0, 3600));
+  const dryRun = checked(false, () => bool(read, 'dry-run', false));
+  const dependabot = checked(false, () => bool(read, 'dependabot', false));
+  const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
+  const retireAfterHours = checked(0, () => hours(read, 'retire-after-hours', 0, 0, 8760));
+
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new InputErrors(problems);
   return {
     githubToken,
     iamUserName,
     repositories,
     environments,
-    accessKeyIdSecretName,
-    secretAccessKeySecretName,
-    maxAgeDays: integer(read, 'max-age-days', 0, 0, 36500),
-    previousKey: oneOf<PreviousKeyMode>(read, 'previous-key', 'delete', ['delete', 'deactivate', 'keep']),
-    keyLimit: oneOf<KeyLimitMode>(read, 'key-limit', 'delete-inactive', ['delete-inactive', 'delete-oldest', 'fail']),
-    verifyTimeoutSeconds: integer(read, 'verify-timeout-seconds', 60, 0, 3600),
-    dryRun: bool(read, 'dry-run', false),
+    accessKeyIdSecretName: accessKeyIdSecretName ?? '',
+    secretAccessKeySecretName: secretAccessKeySecretName ?? '',
+    maxAgeDays,
+    previousKey,
+    keyLimit,
+    verifyTimeoutSeconds,
+    dryRun,
     awsRegion,
     organization,
     organizationVisibility,
     organizationSelectedRepositories,
-    dependabot: bool(read, 'dependabot', false),
-    createEnvironments: bool(read, 'create-environments', false),
+    dependabot,
+    createEnvironments,
     createUser,
     userPath,
     userGroups,
     userPolicyArns,
     userPermissionsBoundary,
     userTags,
-    exportCredentials: bool(read, 'export-credentials', false),
+    exportCredentials,
+    retireAfterHours,
   };
 }

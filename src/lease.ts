@@ -3,7 +3,7 @@
  * two repositories, or without a concurrency group) take turns instead of racing. IAM is eventually consistent, so
  * the lease is defence in depth: the key checks before every delete hold even when two runs both believe they hold it.
  */
-import { isAccessDenied, listUserTags, tagUser, untagUser } from './aws.js';
+import { awsErrorName, isAccessDenied, listUserTags, tagUser, untagUser } from './aws.js';
 import type { RotateContext } from './context.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Journal } from './journal.js';
@@ -44,6 +44,7 @@ async function currentLease(ctx: RotateContext, user: string): Promise<Lease | u
 export async function takeLease(ctx: RotateContext, journal: Journal, user: string): Promise<void> {
   const { clock, io, run } = ctx;
   const deadline = clock.now() + ctx.lease.waitMs;
+  let waitedFor: string | undefined;
   try {
     for (;;) {
       ctx.cancel.checkpoint();
@@ -59,6 +60,7 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
           );
         }
         io.info(`IAM user ${user} is leased by ${held.holder} until ${until}: waiting`);
+        waitedFor = held.holder;
         await ctx.cancel.sleep(clock, Math.min(ctx.lease.pollMs, deadline - now));
         continue;
       }
@@ -69,6 +71,15 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
       return;
     }
   } catch (err) {
+    const cause = err instanceof ActionError ? err.cause : err;
+    if (waitedFor && /^(InvalidClientTokenId|SignatureDoesNotMatch)$/.test(awsErrorName(cause))) {
+      throw new ActionError(
+        `while this run waited for ${waitedFor}, the key this job authenticates with stopped working: that run ` +
+          `rotated it (and wrote the new key to its destinations). This run changed nothing; rerun it if its ` +
+          `destinations differ from that run's.`,
+        { cause: err },
+      );
+    }
     if (!isAccessDenied(err)) throw err;
     io.warning(
       `could not take the lease on IAM user ${user} (${errorMessage(err)}): runs on this user from other repositories ` +

@@ -211,7 +211,10 @@ export async function recover(s: RunState, err: unknown): Promise<ActionError> {
   const newId = journal.newKeyId as string;
   const cancelled = err instanceof Cancelled || ctx.cancel.requested;
   const gone = err instanceof KeysChanged && err.newKeyGone;
-  const what = errorMessage(err);
+  const what =
+    cancelled && !(err instanceof Cancelled)
+      ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${errorMessage(err)}`
+      : errorMessage(err);
   const current = s.result.plan?.current?.id;
   const holdsNew = (h: Holding) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
   const touched = journal.destinations.flatMap((d, i) => (holdsNew(d.id) || holdsNew(d.secret) ? [i] : []));
