@@ -126,13 +126,15 @@ describe('skip or rotate by age', () => {
     expect(p.reason).toContain('max-age-days is 0');
   });
 
-  it('skip uses the newest Active key, ignoring an older key past max-age', () => {
-    const p = skipped(plan(input({ maxAgeDays: 30, keys: [key('OLD', 100), key('YOUNG', 2)] })));
+  it('skip uses the newest Active key, ignoring an older Inactive key past max-age', () => {
+    const p = skipped(plan(input({ maxAgeDays: 30, keys: [key('OLD', 100, 'Inactive'), key('YOUNG', 2)] })));
     expect(p.current.id).toBe('YOUNG');
+    expect(p.reason).toBe('current key YOUNG is 2 day(s) old, younger than max-age-days (30)');
   });
 
   it('a skip with two keys does not apply key-limit (fail does not throw)', () => {
-    skipped(plan(input({ maxAgeDays: 30, keyLimit: 'fail', keys: [key('A', 100), key('B', 2)] })));
+    const p = skipped(plan(input({ maxAgeDays: 30, keyLimit: 'fail', keys: [key('A', 100, 'Inactive'), key('B', 2)] })));
+    expect(p.current.id).toBe('B');
   });
 
   it('a young Inactive key does not count: rotate when no Active key exists', () => {
@@ -161,6 +163,93 @@ describe('destinations force a rotation', () => {
   });
 });
 
+describe('no skip until the state is settled', () => {
+  const held = (label: string, state: 'both' | 'partial' | 'none', oldestUpdate?: number) => ({
+    label,
+    create: false,
+    held: state,
+    oldestUpdate,
+  });
+
+  it('two Active keys (rotator): never skipped, however young; delete-oldest makes room with the oldest', () => {
+    const p = rotation(plan(input({ maxAgeDays: 30, keyLimit: 'delete-oldest', keys: [key('OLD', 5), key('YOUNG', 2)] })));
+    expect(p.reason).toBe('IAM user deployer has two Active keys (YOUNG and OLD): converge on one');
+    expect(p.current?.id).toBe('YOUNG');
+    expect(p.converge).toBeUndefined();
+    expect(p.makeRoom?.id).toBe('OLD');
+    expect(p.makeRoomBreaks).toBe(true);
+    expect(ids(p.previous)).toEqual(['YOUNG']);
+  });
+
+  it('two young Active keys with the default key-limit: an error naming delete-oldest, not a skip', () => {
+    const err = planError(input({ maxAgeDays: 30, keys: [key('OLD', 5), key('YOUNG', 2)] }));
+    expect(err.message).toBe(
+      "IAM user deployer already has 2 Active access keys (OLD (Active), YOUNG (Active)) and key-limit is 'delete-inactive': " +
+        'no Inactive key to delete, and this run does not know which destinations hold which key. Delete or deactivate ' +
+        'the key no destination uses, or rerun with key-limit: delete-oldest, which deletes the oldest Active key first: ' +
+        'destinations that hold it stop working until this run rewrites them. Nothing was changed.',
+    );
+  });
+
+  it('a second Active key handed over and waiting to be retired (pending) is not a split state: a young key skips', () => {
+    const p = skipped(plan(input({ maxAgeDays: 30, keys: [key('OLD', 5), key('YOUNG', 2)], pending: ['OLD'] })));
+    expect(p.current.id).toBe('YOUNG');
+  });
+
+  it('a destination holding only one of the two secrets rotates a young key', () => {
+    const current = key('CUR', 2);
+    const p = rotation(
+      plan(
+        input({
+          maxAgeDays: 30,
+          keys: [current],
+          destinations: [held('octo/api', 'both', current.created.getTime()), held('octo/web', 'partial')],
+        }),
+      ),
+    );
+    expect(p.reason).toBe('destination(s) lack the secrets: octo/web');
+  });
+
+  it('a destination whose secrets were written before the current key was created rotates a young key', () => {
+    const current = key('CUR', 2);
+    const made = current.created.getTime();
+    const p = rotation(
+      plan(
+        input({
+          maxAgeDays: 30,
+          keys: [current],
+          destinations: [held('octo/api', 'both', made), held('octo/web', 'both', made - 1), held('octo/doc', 'both', made + DAY)],
+        }),
+      ),
+    );
+    expect(p.reason).toBe('destination(s) hold secrets written before the current key CUR was created: octo/web');
+    expect(ids(p.previous)).toEqual(['CUR']);
+  });
+
+  it('secrets written when the key was created, or later, let a young key skip', () => {
+    const current = key('CUR', 2);
+    const made = current.created.getTime();
+    const p = skipped(
+      plan(input({ maxAgeDays: 30, keys: [current], destinations: [held('octo/api', 'both', made), held('octo/web', 'both', made + 1)] })),
+    );
+    expect(p.current).toBe(current);
+  });
+
+  it('the first reason wins, and the room is chosen all the same', () => {
+    const p = rotation(
+      plan(
+        input({
+          keys: [key('OLD', 100), key('CALLER', 2)],
+          callerKeyId: 'CALLER',
+          destinations: [held('octo/api', 'none'), held('octo/web', 'both', 0)],
+        }),
+      ),
+    );
+    expect(p.reason).toBe('destination(s) lack the secrets: octo/api');
+    expect(p.converge?.id).toBe('OLD');
+  });
+});
+
 describe('bootstrap', () => {
   it.each(['delete-inactive', 'delete-oldest', 'fail'] as const)(
     'no keys rotates with no room to make and no previous key (key-limit %s)',
@@ -183,9 +272,42 @@ describe('self-rotation', () => {
     expect(p.reason).toContain('CALLER');
   });
 
-  it("a young caller key skips even when another key is old", () => {
-    const p = skipped(plan(input({ maxAgeDays: 30, keys: [key('OLD', 100), key('CALLER', 3)], callerKeyId: 'CALLER' })));
+  it('a young caller key skips even when another, Inactive key is old', () => {
+    const p = skipped(
+      plan(input({ maxAgeDays: 30, keys: [key('OLD', 100, 'Inactive'), key('CALLER', 3)], callerKeyId: 'CALLER' })),
+    );
     expect(p.current.id).toBe('CALLER');
+  });
+
+  it.each(['delete-inactive', 'delete-oldest'] as const)(
+    'a young caller key with a second Active key converges instead of skipping (key-limit %s)',
+    (keyLimit) => {
+      const p = rotation(
+        plan(input({ maxAgeDays: 30, keyLimit, keys: [key('OLD', 100), key('CALLER', 3)], callerKeyId: 'CALLER' })),
+      );
+      expect(p.reason).toBe('IAM user deployer has two Active keys (CALLER and OLD): converge on one');
+      expect(p.current?.id).toBe('CALLER');
+      expect(p.converge?.id).toBe('OLD');
+      expect(p.makeRoom).toBeUndefined();
+      expect(p.makeRoomBreaks).toBe(false);
+      expect(ids(p.previous)).toEqual(['CALLER']);
+    },
+  );
+
+  it('converging never applies to an Inactive second key: that one is deleted to make room', () => {
+    const p = rotation(plan(input({ keys: [key('CALLER', 100), key('I', 10, 'Inactive')], callerKeyId: 'CALLER' })));
+    expect(p.converge).toBeUndefined();
+    expect(p.makeRoom?.id).toBe('I');
+    expect(p.makeRoomBreaks).toBe(false);
+    expect(ids(p.previous)).toEqual(['CALLER']);
+  });
+
+  it("key-limit fail still refuses two keys in self-rotation: it does not converge", () => {
+    const err = planError(input({ keyLimit: 'fail', keys: [key('OLD', 100), key('CALLER', 3)], callerKeyId: 'CALLER' }));
+    expect(err.message).toBe(
+      "IAM user deployer already has 2 access keys (OLD (Active), CALLER (Active)), the IAM limit, and key-limit is 'fail': " +
+        'delete one, or set key-limit: delete-inactive or delete-oldest. Nothing was changed.',
+    );
   });
 
   it('an old caller key rotates even when a newer key is young', () => {
@@ -227,15 +349,27 @@ describe('key-limit with two keys', () => {
   });
 
   it.each([
-    ['Inactive newer than the Active key', [key('A', 100), key('I', 10, 'Inactive')], undefined, 'I'],
-    ['Inactive even when it is the newer one and the caller holds the old', [key('C', 100), key('I', 10, 'Inactive')], 'C', 'I'],
-    ['both Active: the oldest', [key('NEW', 10), key('OLD', 100)], undefined, 'OLD'],
-    ["both Active, caller's is the oldest: the other one", [key('CALLER', 100), key('OTHER', 10)], 'CALLER', 'OTHER'],
-    ["both Active, caller's is the newest: the oldest", [key('OLD', 100), key('CALLER', 10)], 'CALLER', 'OLD'],
-  ])('delete-oldest: %s', (_, keys, callerKeyId, expected) => {
+    ['Inactive newer than the Active key', [key('A', 100), key('I', 10, 'Inactive')], undefined, 'I', false],
+    ['Inactive even when it is the newer one and the caller holds the old', [key('C', 100), key('I', 10, 'Inactive')], 'C', 'I', false],
+    ['both Active, rotator: the oldest, and holders of it break', [key('NEW', 10), key('OLD', 100)], undefined, 'OLD', true],
+  ])('delete-oldest: %s', (_, keys, callerKeyId, expected, breaks) => {
     const p = rotation(plan(input({ keyLimit: 'delete-oldest', keys, callerKeyId })));
     expect(p.makeRoom?.id).toBe(expected);
+    expect(p.makeRoomBreaks).toBe(breaks);
+    expect(p.converge).toBeUndefined();
     expect(p.makeRoom?.id).not.toBe(callerKeyId);
+  });
+
+  it.each([
+    ["caller's is the oldest: the other one", [key('CALLER', 100), key('OTHER', 10)], 'OTHER'],
+    ["caller's is the newest: the oldest", [key('OLD', 100), key('CALLER', 10)], 'OLD'],
+  ])('self-rotation, both Active (delete-oldest): converges on the caller, %s', (_, keys, other) => {
+    const p = rotation(plan(input({ keyLimit: 'delete-oldest', keys, callerKeyId: 'CALLER' })));
+    expect(p.converge?.id).toBe(other);
+    expect(p.makeRoom).toBeUndefined();
+    expect(p.makeRoomBreaks).toBe(false);
+    expect(p.current?.id).toBe('CALLER');
+    expect(ids(p.previous)).toEqual(['CALLER']);
   });
 
   it.each([
@@ -276,7 +410,14 @@ describe('previous keys', () => {
   it('exclude the key deleted to make room (delete-oldest, two Active)', () => {
     const p = rotation(plan(input({ keyLimit: 'delete-oldest', keys: [key('NEW', 1), key('OLD', 100)] })));
     expect(p.makeRoom?.id).toBe('OLD');
+    expect(p.makeRoomBreaks).toBe(true);
     expect(ids(p.previous)).toEqual(['NEW']);
+  });
+
+  it('exclude the key deleted to converge (self-rotation, two Active)', () => {
+    const p = rotation(plan(input({ keys: [key('NEW', 1), key('CALLER', 100)], callerKeyId: 'CALLER' })));
+    expect(p.converge?.id).toBe('NEW');
+    expect(ids(p.previous)).toEqual(['CALLER']);
   });
 
   it.each(['delete', 'deactivate', 'keep'] as const)('carry previous-key %s', (previousKey) => {
