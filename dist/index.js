@@ -63777,7 +63777,7 @@ class Cancellation {
 // EXTERNAL MODULE: ./src/clock.ts
 var clock = __nccwpck_require__(9373);
 ;// CONCATENATED MODULE: ./src/context.ts
-const SHIPPED_LEASE = { ttlMs: 60 * 60_000, waitMs: 10 * 60_000, pollMs: 5_000 };
+const SHIPPED_LEASE = { ttlMs: 60 * 60_000, waitMs: 10 * 60_000, pollMs: 5_000, settleMs: 1_500 };
 function runIdentity(env, pid = process.pid) {
     const repository = env.GITHUB_REPOSITORY?.trim() || undefined;
     const runId = env.GITHUB_RUN_ID?.trim() || undefined;
@@ -64393,6 +64393,13 @@ async function takeLease(ctx, journal, user) {
                 io.info(`Taking over an expired lease of ${held.holder}`);
             await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(run.url, now + ctx.lease.ttlMs) }]);
             journal.record({ kind: 'lease taken' });
+            // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
+            await ctx.cancel.sleep(clock, ctx.lease.settleMs);
+            const after = await currentLease(ctx, user);
+            if (after && after.holder !== run.url) {
+                journal.record({ kind: 'lease released' });
+                continue;
+            }
             io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
             return;
         }

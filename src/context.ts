@@ -22,9 +22,11 @@ export interface LeaseSettings {
   waitMs: number;
   /** Time between looks at a held lease. */
   pollMs: number;
+  /** After writing the lease, wait this long and read it back: of two runs that wrote at once, only the last proceeds. */
+  settleMs: number;
 }
 
-export const SHIPPED_LEASE: LeaseSettings = { ttlMs: 60 * 60_000, waitMs: 10 * 60_000, pollMs: 5_000 };
+export const SHIPPED_LEASE: LeaseSettings = { ttlMs: 60 * 60_000, waitMs: 10 * 60_000, pollMs: 5_000, settleMs: 1_500 };
 
 /** Who this run is, from the runner's environment (for the lease and the provenance tags). */
 export interface RunIdentity {

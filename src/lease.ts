@@ -67,6 +67,13 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
       if (held && held.holder !== run.url && held.until <= now) io.info(`Taking over an expired lease of ${held.holder}`);
       await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(run.url, now + ctx.lease.ttlMs) }]);
       journal.record({ kind: 'lease taken' });
+      // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
+      await ctx.cancel.sleep(clock, ctx.lease.settleMs);
+      const after = await currentLease(ctx, user);
+      if (after && after.holder !== run.url) {
+        journal.record({ kind: 'lease released' });
+        continue;
+      }
       io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
       return;
     }

@@ -29,7 +29,7 @@ export const FAST_PACING: GitHubPacing = {
 };
 
 /** Lease timings for in-process runs: with a fake clock a wait passes at once. */
-export const FAST_LEASE: LeaseSettings = { ttlMs: 60 * 60_000, waitMs: 60_000, pollMs: 1_000 };
+export const FAST_LEASE: LeaseSettings = { ttlMs: 60 * 60_000, waitMs: 60_000, pollMs: 1_000, settleMs: 100 };
 
 export const TOKEN = 'test-token';
 
