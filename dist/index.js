@@ -63453,6 +63453,7 @@ function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS, options = {})
         iamOnce: new dist_cjs/* IAMClient */.h8v({ ...common, maxAttempts: 1 }),
         sts: new client_sts_dist_cjs/* STSClient */.iM(retrying),
         stsFor: (credentials) => observed(new client_sts_dist_cjs/* STSClient */.iM({ ...common, credentials, maxAttempts: 1 })),
+        iamFor: (credentials) => observed(new dist_cjs/* IAMClient */.h8v({ ...retrying, credentials })),
     };
     for (const client of Object.values(clients)) {
         if (client instanceof dist_cjs/* IAMClient */.h8v || client instanceof client_sts_dist_cjs/* STSClient */.iM)
@@ -65255,8 +65256,11 @@ async function flow(s) {
             io.info(`[${i + 1}/${n}] ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: ${names}`);
         }
     });
-    // 7. Every destination holds the new key. Only now: the previous keys.
+    // 7. Every destination holds the new key. Only now: the previous keys. In self-rotation the run signs with the
+    // new key from here on: the previous key's last use stays the holders', and the lease can still be released.
     s.handedOver = true;
+    if (s.caller)
+        ctx.aws = { ...aws, iam: aws.iamFor(fresh) };
     result.rotated = true;
     result.accessKeyId = fresh.accessKeyId;
     if (inputs.exportCredentials)

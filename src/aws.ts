@@ -61,6 +61,8 @@ export interface AwsClients {
   iamOnce: IAMClient;
   sts: STSClient;
   stsFor(credentials: Credentials): STSClient;
+  /** IAM with other credentials: in self-rotation, once the new key is handed over, the run signs with it. */
+  iamFor(credentials: Credentials): IAMClient;
 }
 
 export interface AwsClientOptions {
@@ -102,6 +104,7 @@ export function createAwsClients(
     iamOnce: new IAMClient({ ...common, maxAttempts: 1 }),
     sts: new STSClient(retrying),
     stsFor: (credentials) => observed(new STSClient({ ...common, credentials, maxAttempts: 1 })),
+    iamFor: (credentials) => observed(new IAMClient({ ...retrying, credentials })),
   };
   for (const client of Object.values(clients)) {
     if (client instanceof IAMClient || client instanceof STSClient) observed(client);

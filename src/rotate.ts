@@ -345,8 +345,10 @@ async function flow(s: RunState): Promise<void> {
     }
   });
 
-  // 7. Every destination holds the new key. Only now: the previous keys.
+  // 7. Every destination holds the new key. Only now: the previous keys. In self-rotation the run signs with the
+  // new key from here on: the previous key's last use stays the holders', and the lease can still be released.
   s.handedOver = true;
+  if (s.caller) ctx.aws = { ...aws, iam: aws.iamFor(fresh) };
   result.rotated = true;
   result.accessKeyId = fresh.accessKeyId;
   if (inputs.exportCredentials) exportCredentials(io, fresh);

@@ -97,21 +97,26 @@ export function awsFor(
     maxAttempts: 3,
     requestHandler: { requestTimeout: opts.requestTimeoutMs ?? 5000, throwOnRequestTimeout: true },
   };
+  const hook = opts.onAwsCall;
+  const record =
+    (service: AwsCall['service']): InitializeMiddleware<object, MetadataBearer> =>
+    (next, context) =>
+    async (args) => {
+      hook?.({ service, command: String(context.commandName ?? ''), input: args.input as Record<string, unknown> });
+      return next(args);
+    };
   const clients: AwsClients = {
     iam: new IAMClient({ ...common, credentials: creds }),
     iamOnce: new IAMClient({ ...common, credentials: creds, maxAttempts: 1 }),
     sts: new STSClient({ ...common, credentials: creds }),
     stsFor: opts.stsFor ?? ((c) => new STSClient({ ...common, credentials: c, maxAttempts: 1 })),
+    iamFor: (c) => {
+      const iam = new IAMClient({ ...common, credentials: c });
+      if (opts.onAwsCall) iam.middlewareStack.add(record('iam'), { step: 'initialize', name: 'recordAwsCall' });
+      return iam;
+    },
   };
   if (opts.onAwsCall) {
-    const hook = opts.onAwsCall;
-    const record =
-      (service: AwsCall['service']): InitializeMiddleware<object, MetadataBearer> =>
-      (next, context) =>
-      async (args) => {
-        hook({ service, command: String(context.commandName ?? ''), input: args.input as Record<string, unknown> });
-        return next(args);
-      };
     clients.iam.middlewareStack.add(record('iam'), { step: 'initialize', name: 'recordAwsCall' });
     clients.iamOnce.middlewareStack.add(record('iam'), { step: 'initialize', name: 'recordAwsCall' });
     clients.sts.middlewareStack.add(record('sts'), { step: 'initialize', name: 'recordAwsCall' });
