@@ -272,11 +272,9 @@ describe('the lease on the IAM user', () => {
     expect(await holdsWorkingKey(world, repoScope(repo))).toBe(true);
   });
 
-  // src bug: a self-rotation deletes (or, on real AWS, deactivates) the key the run authenticates with, then tries
-  // to give the lease back with that same key: ListUserTags fails with InvalidClientTokenId, the run warns "could not
-  // release the lease" and the tag stays for the lease's lifetime (1 hour), so another run on this user within the
-  // hour waits and fails. Turn this into it() once the lease is released before, or with the new key after, retiring.
-  it.failing('is given back after a self-rotation that deleted the key the run authenticated with', async () => {
+  // A self-rotation deletes the key it authenticated with: after the handover it signs with the new key, so the lease
+  // is still given back (it would otherwise stay an hour and stop the next run on this user).
+  it('is given back after a self-rotation that deleted the key the run authenticated with', async () => {
     const user = fresh('deployer');
     const old = await createUserWithKey(world.moto, world.admin, user);
     const repo = `octo/${fresh('api')}`;
