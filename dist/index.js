@@ -63852,15 +63852,6 @@ function integer(read, name, fallback, min, max) {
     }
     return Number(raw);
 }
-function hours(read, name, fallback, min, max) {
-    const raw = read(name).trim();
-    if (raw === '')
-        return fallback;
-    if (!/^\d+(?:\.\d+)?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-        throw new errors/* InputError */.dz(name, `${quote(raw)} is not a number of hours from ${min} to ${max} (decimals allowed, e.g. 24 or 0.5)`);
-    }
-    return Number(raw);
-}
 function createUserMode(read) {
     const raw = read('create-user').trim();
     if (raw === '' || FALSE.includes(raw))
@@ -64070,7 +64061,6 @@ function readInputs(read, env = process.env) {
     const dryRun = checked(false, () => bool(read, 'dry-run', false));
     const dependabot = checked(false, () => bool(read, 'dependabot', false));
     const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
-    const retireAfterHours = checked(0, () => hours(read, 'retire-after-hours', 0, 0, 8760));
     if (problems.length === 1)
         throw problems[0];
     if (problems.length > 1)
@@ -64100,7 +64090,6 @@ function readInputs(read, env = process.env) {
         userPermissionsBoundary,
         userTags,
         exportCredentials,
-        retireAfterHours,
     };
 }
 
@@ -64976,7 +64965,7 @@ async function retirePrevious(s, p) {
             ? 'or rerun: a self-rotation that finds two Active keys gives every destination its own pair, then deletes the other key'
             : 'or rerun with key-limit: delete-oldest (it deletes the oldest key, which no destination holds any more)';
         throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ` +
-            `Nothing needs it any more and it still works: ${p.previousKey} it by hand, ${next}.`);
+            `Nothing needs it any more and it still works: ${p.previousKey} it by hand, ${next}`);
     }
 }
 

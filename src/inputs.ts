@@ -43,8 +43,6 @@ export interface Inputs {
   userPermissionsBoundary: string | undefined;
   userTags: Tag[];
   exportCredentials: boolean;
-  /** 0: retire the previous key in the same run; > 0: leave it Active and retire it in a later run once due. */
-  retireAfterHours: number;
 }
 
 /** Reads one raw input by its action.yml name ('' when unset), like core.getInput. */
@@ -93,15 +91,6 @@ function integer(read: InputReader, name: string, fallback: number, min: number,
   if (raw === '') return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new InputError(name, `${quote(raw)} is not a whole number from ${min} to ${max}`);
-  }
-  return Number(raw);
-}
-
-function hours(read: InputReader, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(name).trim();
-  if (raw === '') return fallback;
-  if (!/^\d+(?:\.\d+)?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new InputError(name, `${quote(raw)} is not a number of hours from ${min} to ${max} (decimals allowed, e.g. 24 or 0.5)`);
   }
   return Number(raw);
 }
@@ -367,7 +356,6 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   const dryRun = checked(false, () => bool(read, 'dry-run', false));
   const dependabot = checked(false, () => bool(read, 'dependabot', false));
   const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
-  const retireAfterHours = checked(0, () => hours(read, 'retire-after-hours', 0, 0, 8760));
 
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new InputErrors(problems);
@@ -396,6 +384,5 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     userPermissionsBoundary,
     userTags,
     exportCredentials,
-    retireAfterHours,
   };
 }

@@ -27,7 +27,7 @@ export interface PlanInput {
   keyLimit: KeyLimitMode;
   previousKey: PreviousKeyMode;
   destinations: DestinationState[];
-  /** Keys handed over to a successor and waiting to be retired (retire-after-hours): not a split state. */
+  /** Keys handed over to a successor and waiting to be retired later: not a split state. */
   pending: string[];
   now: number;
 }

@@ -37,7 +37,7 @@ export async function retirePrevious(s: RunState, p: Plan): Promise<void> {
       : 'or rerun with key-limit: delete-oldest (it deletes the oldest key, which no destination holds any more)';
     throw new ActionError(
       `Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ` +
-        `Nothing needs it any more and it still works: ${p.previousKey} it by hand, ${next}.`,
+        `Nothing needs it any more and it still works: ${p.previousKey} it by hand, ${next}`, // failed() adds '. Destinations: …'
     );
   }
 }

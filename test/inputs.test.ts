@@ -87,7 +87,6 @@ describe('action.yml defaults', () => {
       userPermissionsBoundary: undefined,
       userTags: [],
       exportCredentials: false,
-      retireAfterHours: 0,
     };
     expect(read()).toEqual(expected);
   });
@@ -615,24 +614,6 @@ describe('error messages', () => {
 describe('environment names that would escape the REST path', () => {
   it.each(['.', '..'])("rejects '%s'", (name) => {
     expectRejected({ repositories: 'octo/api', environments: `prod,${name}` }, 'environments', `'${name}'`);
-  });
-});
-
-describe('retire-after-hours', () => {
-  it.each([
-    ['', 0],
-    ['0', 0],
-    ['24', 24],
-    [' 0.5 ', 0.5],
-    ['0.001', 0.001],
-    ['8760', 8760],
-  ])('accepts %j as %s hours', (value, expected) => {
-    expect(read({ 'retire-after-hours': value }).retireAfterHours).toBe(expected);
-  });
-
-  it.each(['-1', 'abc', '1e3', '8761', '.5', '1.', '24h', 'Infinity', 'NaN', '0x10'])('rejects %j', (value) => {
-    const err = expectRejected({ 'retire-after-hours': value }, 'retire-after-hours', `'${value}'`, 'hours');
-    expect(err.message).toContain('0 to 8760');
   });
 });
 
