@@ -32,13 +32,90 @@ describe('organization secrets', () => {
     const { result } = await runRotation(world, {
       as: old,
       inputs: { organization: org, 'organization-visibility': visibility },
-      env: { GITHUB_REPOSITORY: 'octo/ignored' },
+      // The job's own repository (in the organization, so the organization secret reaches it) is not written itself.
+      env: { GITHUB_REPOSITORY: `${org}/ignored` },
     });
     expect(result.error).toBeUndefined();
     expect(world.gh.secret(orgScope(org), 'AWS_ACCESS_KEY_ID')).toMatchObject({ value: result.newKeyId, visibility });
     expect(await holdsWorkingKey(world, orgScope(org))).toBe(true);
-    expect(world.gh.writes().every((w) => w.path.startsWith(`/orgs/${org}/`))).toBe(true);
+    expect(world.gh.writes().map((w) => `${w.method} ${w.path}`)).toEqual([
+      `PUT /orgs/${org}/actions/secrets/AWS_ACCESS_KEY_ID`,
+      `PUT /orgs/${org}/actions/secrets/AWS_SECRET_ACCESS_KEY`,
+    ]);
   });
+
+  it('an empty organization-visibility writes a new secret as private and keeps an existing secret\'s visibility', async () => {
+    const [fresh1, existing] = [fresh('org'), fresh('org')];
+    for (const org of [fresh1, existing]) world.gh.addOrganization(org);
+    seedPair(world.gh, orgScope(existing), { accessKeyId: 'AKIAOLDERKEY00000000', secretAccessKey: 'older' });
+    expect(world.gh.secret(orgScope(existing), 'AWS_ACCESS_KEY_ID')?.visibility).toBe('all'); // as seeded
+
+    for (const [org, visibility] of [
+      [fresh1, 'private'],
+      [existing, 'all'],
+    ] as const) {
+      world.gh.reset();
+      const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+      const { result } = await runRotation(world, { as: old, inputs: { organization: org } });
+      expect(result.error).toBeUndefined();
+      for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+        expect(world.gh.secret(orgScope(org), name)?.visibility).toBe(visibility);
+      }
+      expect(result.destinations[0].visibility).toBe(visibility);
+      expect(await holdsWorkingKey(world, orgScope(org))).toBe(true);
+      expect(world.gh.writes().map((w) => (w.body as { visibility: string }).visibility)).toEqual([visibility, visibility]);
+    }
+  });
+
+  it('an explicit organization-visibility that changes an existing secret is announced in the plan', async () => {
+    const org = fresh('org');
+    world.gh.addOrganization(org);
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    seedPair(world.gh, orgScope(org), old); // visibility all
+    const { result, io } = await runRotation(world, {
+      as: old,
+      inputs: { organization: org, 'organization-visibility': 'private', 'previous-key': 'keep' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(io.text()).toContain(
+      `write it to 1 destination(s) (organization ${org}: AWS_ACCESS_KEY_ID visibility changes from all to private; ` +
+        `organization ${org}: AWS_SECRET_ACCESS_KEY visibility changes from all to private)`,
+    );
+    expect(world.gh.secret(orgScope(org), 'AWS_SECRET_ACCESS_KEY')?.visibility).toBe('private');
+  });
+
+  it.each([
+    ['does not reach', 'other', false],
+    ['reaches', 'app,other', true],
+  ])(
+    "self-rotation: an organization secret shared with selected repositories that %s the job's own repository",
+    async (_, selected, covers) => {
+      const org = fresh('org');
+      world.gh.addOrganization(org);
+      for (const r of ['app', 'other']) world.gh.addRepository(`${org}/${r}`);
+      const user = fresh('deployer');
+      const old = await createUserWithKey(world.moto, world.admin, user);
+      const { result } = await runRotation(world, {
+        as: old,
+        inputs: { organization: org, 'organization-visibility': 'selected', 'organization-selected-repositories': selected },
+        env: { GITHUB_REPOSITORY: `${org}/app` },
+      });
+      if (covers) {
+        expect(result.error).toBeUndefined();
+        expect(await holdsWorkingKey(world, orgScope(org))).toBe(true);
+        expect(await authenticates(world.moto, old)).toBe(false);
+      } else {
+        expect(result.error?.message).toMatch(
+          new RegExp(
+            `^self-rotation: this job authenticates with ${old.accessKeyId} and reads it from ${org}/app, which is not among ` +
+              'the destinations .*Nothing was changed\\.$',
+          ),
+        );
+        expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+        expect(world.gh.writes()).toEqual([]);
+      }
+    },
+  );
 
   it('visibility selected: repositories resolved by name (bare or owner/name) across pages of the org listing', async () => {
     const org = fresh('org');
@@ -127,7 +204,11 @@ describe('create-environments', () => {
     });
     expect(result.error).toBeUndefined();
     expect(world.gh.environments(repo)).toEqual([]);
-    expect(result.destinations[0]).toMatchObject({ outcome: 'would write', created: true });
+    expect(world.gh.writes()).toEqual([]);
+    // The plan names the environment it would create; the result says only what happened (nothing was created).
+    expect(result.plan?.reason).toBe(`new destination(s): ${repo} environment 'qa'`);
+    expect(result.destinations[0]).toMatchObject({ outcome: 'would write', keyId: old.accessKeyId });
+    expect(result.destinations[0].created).toBeUndefined();
   });
 
   it('a refused creation names Administration: write, and no key is made', async () => {
@@ -146,7 +227,7 @@ describe('create-environments', () => {
 });
 
 describe('fan-out', () => {
-  it('fifty repositories: one key read and two writes each, reads concurrent, progress per destination', async () => {
+  it('fifty repositories: one key read, one secrets listing and two writes each, reads concurrent, progress per destination', async () => {
     const org = fresh('org');
     const repos = Array.from({ length: 50 }, (_, i) => `${org}/r${i}`);
     for (const r of repos) world.gh.addRepository(r);
@@ -159,8 +240,17 @@ describe('fan-out', () => {
     for (const r of repos) expect(heldPair(world.gh, repoScope(r))?.accessKeyId).toBe(result.newKeyId);
     expect(await holdsWorkingKey(world, repoScope(repos[49]))).toBe(true);
     const reqs = world.gh.requests;
-    expect(reqs.filter((r) => r.method === 'GET')).toHaveLength(50);
+    const gets = reqs.filter((r) => r.method === 'GET');
+    expect(gets).toHaveLength(100);
+    expect(gets.filter((r) => r.path.endsWith('/public-key')).map((r) => r.path).sort()).toEqual(
+      repos.map((r) => `/repos/${r}/actions/secrets/public-key`).sort(),
+    );
+    // Which secrets each holds, and since when: one page each.
+    expect(gets.filter((r) => !r.path.endsWith('/public-key')).map((r) => `${r.path}?page=${r.query.page}`).sort()).toEqual(
+      repos.map((r) => `/repos/${r}/actions/secrets?page=1`).sort(),
+    );
     expect(reqs.filter((r) => r.method === 'PUT')).toHaveLength(100);
+    expect(reqs).toHaveLength(200);
     // Reads overlap: at some moment several public-key reads are in flight.
     const reads = reqs.filter((r) => r.path.endsWith('/public-key'));
     const maxInFlight = Math.max(...reads.map((a) => reads.filter((b) => b.startedAt <= a.startedAt && b.finishedAt > a.startedAt).length));
@@ -188,7 +278,16 @@ describe('fan-out', () => {
       inputs: { repositories: repos.join(','), environments: 'prod', organization: org, dependabot: 'true' },
     });
 
-    expect(result.error?.message).toMatch(new RegExp(`writing AWS_SECRET_ACCESS_KEY to organization ${org}: 403 .*Restored the previous key`));
+    const newId = result.newKeyId as string;
+    const labels = [...repos.flatMap((r) => [`${r} environment 'prod'`, `${r} \\(Dependabot\\)`]), `organization ${org}`];
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `^writing AWS_SECRET_ACCESS_KEY to organization ${org}: 403 .*\\. Deleted the new key ${newId}\\. Destinations: ` +
+          `${labels.join(', ')}: put back to ${old.accessKeyId}; organization ${org} \\(Dependabot\\): not changed ` +
+          `\\(${old.accessKeyId}\\)\\.$`,
+      ),
+    );
+    expect(result.destinations.map((d) => d.outcome)).toEqual([...Array(7).fill('restored'), 'unchanged']);
     for (const s of scopes) {
       expect(heldPair(world.gh, s)?.accessKeyId).toBe(old.accessKeyId);
       expect(await holdsWorkingKey(world, s)).toBe(true);
@@ -212,9 +311,23 @@ describe('fan-out', () => {
       inputs: { 'iam-user-name': user, repositories: repos.join(','), environments: 'prod', organization: org },
     });
 
-    expect(result.error?.message).toMatch(/Both keys stay active: 2 destination\(s\) hold the new key/);
+    const newId = result.newKeyId as string;
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `^writing AWS_ACCESS_KEY_ID to organization ${org}: 500 .*\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. ` +
+          `Destinations: ${repos[0]} environment 'prod', ${repos[1]} environment 'prod': the new key ${newId}; ` +
+          `organization ${org}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause, then rerun with key-limit: delete-oldest to ` +
+          'converge: it deletes the oldest key first, so the destinations still holding it stop working until that run rewrites them\\.$',
+      ),
+    );
+    expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([
+      ['written', newId],
+      ['written', newId],
+      ['unchanged', old.accessKeyId],
+    ]);
     for (const s of scopes) expect(await holdsWorkingKey(world, s)).toBe(true);
     expect(await authenticates(world.moto, old)).toBe(true);
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([newId, old.accessKeyId].sort());
   });
 });
 
