@@ -50,6 +50,7 @@ describe('create-user', () => {
     const user = fresh('app-deployer');
     const repo = `octo/${fresh('newapp')}`;
     world.gh.addRepository(repo);
+    const calls: string[] = [];
     const { result, io } = await runRotation(world, {
       as: world.admin,
       inputs: {
@@ -63,9 +64,24 @@ describe('create-user', () => {
         'user-tags': 'team=platform\nrepo=newapp',
         'export-credentials': 'true',
       },
+      env: { GITHUB_ENV: '/runner/env' },
+      onAwsCall: (c) => calls.push(c.command),
     });
     expect(result.error).toBeUndefined();
     expect(result.userCreated).toBe(true);
+    // The lease is taken right after the user exists, before its first key; given back at the end (tags below).
+    expect(calls).toEqual([
+      'GetUserCommand',
+      'CreateUserCommand',
+      'AddUserToGroupCommand',
+      'AttachUserPolicyCommand',
+      'ListUserTagsCommand',
+      'TagUserCommand',
+      'ListUserTagsCommand',
+      'CreateAccessKeyCommand',
+      'ListUserTagsCommand',
+      'UntagUserCommand',
+    ]);
     expect(await userState(user)).toEqual({
       path: '/ci/deployers/',
       tags: [
@@ -87,20 +103,49 @@ describe('create-user', () => {
     expect(io.text()).not.toContain(held?.secretAccessKey);
   });
 
-  it('leaves an existing user as it is, says how it differs, and rotates its key', async () => {
+  it('if-missing leaves an existing user as it is, says how it differs, and rotates its key', async () => {
     const user = fresh('existing');
     const old = await createUserWithKey(world.moto, world.admin, user);
     const repo = `octo/${fresh('app')}`;
     world.gh.addRepository(repo);
     const { result, io } = await runRotation(world, {
       as: world.admin,
-      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true', 'user-groups': groupName, 'user-path': '/x/' },
+      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'if-missing', 'user-groups': groupName, 'user-path': '/x/' },
     });
     expect(result.error).toBeUndefined();
     expect(result.userCreated).toBe(false);
-    expect(io.warnings.join('\n')).toMatch(new RegExp(`${user} already exists and differs .*path is /, not /x/; not in group\\(s\\) ${groupName}`));
-    expect((await userState(user)).groups).toEqual([]);
+    expect(io.lines).toContain(`IAM user ${user} exists: create-user: if-missing leaves its settings as they are`);
+    expect(io.warnings).toEqual([
+      `IAM user ${user} already exists and differs from the inputs (not changed): path is /, not /x/; not in group(s) ${groupName}`,
+    ]);
+    expect(await userState(user)).toEqual({ path: '/', tags: undefined, groups: [], policies: [] });
     expect(result.previous).toEqual([{ id: old.accessKeyId, action: 'deleted' }]);
+    expect(await keysOf(world, user)).toEqual([{ id: result.newKeyId, status: 'Active' }]);
+    expect(await holdsWorkingKey(world, repoScope(repo))).toBe(true);
+  });
+
+  it('true never takes over an existing user: it fails before any change', async () => {
+    const user = fresh('taken');
+    const old = await createUserWithKey(world.moto, world.admin, user);
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    const calls: string[] = [];
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true', 'user-groups': groupName },
+      onAwsCall: (c) => calls.push(c.command),
+    });
+    expect(result.error?.message).toBe(
+      `IAM user ${user} already exists and create-user is true: a bootstrap never takes over an existing user. Choose a ` +
+        "new iam-user-name, or set create-user: if-missing to rotate the existing user's key. Nothing was changed.",
+    );
+    expect(calls).toEqual(['GetUserCommand']);
+    expect(result.userCreated).toBe(false);
+    expect(result.newKeyId).toBeUndefined();
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+    expect(await userState(user)).toEqual({ path: '/', tags: undefined, groups: [], policies: [] });
+    expect(world.gh.requests).toEqual([]);
+    expect(world.gh.secretNames(repoScope(repo))).toEqual([]);
   });
 
   it('a caller without iam:CreateUser fails clearly before any key exists', async () => {
@@ -140,12 +185,22 @@ describe('create-user', () => {
     const repo = `octo/${fresh('app')}`;
     world.gh.addRepository(repo);
     world.gh.addFault(serverError({ method: 'PUT' }));
-    const { result } = await runRotation(world, {
+    const { result, io } = await runRotation(world, {
       as: world.admin,
       inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true', 'user-groups': groupName },
     });
-    expect(result.error?.message).toMatch(/Deleted the new key .*The created user .* was deleted again/);
+    const newId = result.newKeyId as string;
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `^writing AWS_ACCESS_KEY_ID to ${repo}: 500 .*\\. No destination was given the new key ${newId}\\. Deleted the new ` +
+          `key ${newId}\\. The created user ${user} was deleted again: IAM is as before\\.$`,
+      ),
+    );
+    expect(result.userCreated).toBe(false);
     expect(await exists(user)).toBe(false);
+    expect(world.gh.secretNames(repoScope(repo))).toEqual([]);
+    // The lease tag went with the user: nothing to give back, nothing to warn about.
+    expect(io.warnings).toEqual([]);
   });
 
   it('dry-run says it would create the user and creates nothing', async () => {
@@ -168,7 +223,11 @@ describe('export-credentials', () => {
     const old = await createUserWithKey(world.moto, world.admin, user);
     const repo = `octo/${fresh('app')}`;
     world.gh.addRepository(repo);
-    const { result, io } = await runRotation(world, { as: old, inputs: { repositories: repo, 'export-credentials': 'true' } });
+    const { result, io } = await runRotation(world, {
+      as: old,
+      inputs: { repositories: repo, 'export-credentials': 'true' },
+      env: { GITHUB_ENV: '/runner/env', GITHUB_REPOSITORY: repo },
+    });
     expect(result.error).toBeUndefined();
     expect(await authenticates(world.moto, old)).toBe(false);
     const exported = { accessKeyId: io.exported.AWS_ACCESS_KEY_ID, secretAccessKey: io.exported.AWS_SECRET_ACCESS_KEY };
@@ -181,8 +240,13 @@ describe('export-credentials', () => {
     const repo = `octo/${fresh('app')}`;
     world.gh.addRepository(repo);
     world.gh.addFault(serverError({ method: 'PUT' }));
-    const { result, io } = await runRotation(world, { as: old, inputs: { repositories: repo, 'export-credentials': 'true' } });
-    expect(result.error).toBeDefined();
+    const { result, io } = await runRotation(world, {
+      as: old,
+      inputs: { repositories: repo, 'export-credentials': 'true' },
+      env: { GITHUB_ENV: '/runner/env' },
+    });
+    expect(result.error?.message).toMatch(new RegExp(`^writing AWS_ACCESS_KEY_ID to ${repo}: 500 .*Deleted the new key`));
     expect(io.exported).toEqual({});
+    expect(await authenticates(world.moto, old)).toBe(true);
   });
 });
