@@ -81,6 +81,8 @@ async function fixture(previousKey = 'delete'): Promise<Fixture> {
 }
 
 const NAMES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+/** The workflow run a fixture's runs belong to (so a re-run takes over a killed attempt's lease). */
+const runIdOf = (f: Fixture) => 9000 + Number(f.org.slice(2));
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 // ---- invariants --------------------------------------------------------------------------------------------------
@@ -122,7 +124,12 @@ async function expectConverges(f: Fixture, mode: 'self' | 'other'): Promise<void
   proxy.clearFaults();
   const held = heldPair(world.gh, f.scopes[0]);
   const as = mode === 'self' && held && (await authenticates(world.moto, held)) ? held : world.admin;
-  const { result } = await runRotation(world, { as, inputs: { ...f.inputs, 'previous-key': 'delete', 'key-limit': 'delete-oldest' } });
+  // A re-run of the same workflow run (attempt 2): it takes over the lease a killed attempt left behind.
+  const { result } = await runRotation(world, {
+    as,
+    inputs: { ...f.inputs, 'previous-key': 'delete', 'key-limit': 'delete-oldest' },
+    env: { GITHUB_REPOSITORY: `${f.org}/app`, GITHUB_RUN_ID: String(runIdOf(f)), GITHUB_RUN_ATTEMPT: '2' },
+  });
   expect(result.error?.message).toBeUndefined();
   const keys = (await iamClient(world.moto, world.admin).send(new ListAccessKeysCommand({ UserName: f.user }))).AccessKeyMetadata ?? [];
   expect(keys.map((k) => [k.AccessKeyId, k.Status])).toEqual([[result.newKeyId, 'Active']]);
@@ -316,6 +323,9 @@ describe('fault matrix: process killed (SIGKILL) right after step k', () => {
         AWS_ACCESS_KEY_ID: f.old.accessKeyId,
         AWS_SECRET_ACCESS_KEY: f.old.secretAccessKey,
         GITHUB_API_URL: world.gh.url,
+        GITHUB_REPOSITORY: `${f.org}/app`,
+        GITHUB_RUN_ID: String(runIdOf(f)),
+        GITHUB_RUN_ATTEMPT: '1',
       },
       onSpawn: (c) => (child = c),
     });

@@ -638,3 +638,12 @@ describe('policies/rotator-trust.json', () => {
     ).toBe('ImplicitlyDenied');
   });
 });
+
+describe('README embeds the policy files', () => {
+  it.each(['self-rotation.json', 'rotator.json', 'rotator-trust.json', 'bootstrap.json'])('%s, verbatim', (name) => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const file = readFileSync(new URL(`../policies/${name}`, import.meta.url), 'utf8').trimEnd();
+    expect(readme).toContain(`— \`policies/`);
+    expect(readme).toContain('```json\n' + file + '\n```');
+  });
+});
