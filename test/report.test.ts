@@ -6,7 +6,7 @@ import { ActionError } from '../src/errors.js';
 import type { Inputs } from '../src/inputs.js';
 import { inputsWith } from './support/fixtures.js';
 import type { AccessKey, Plan } from '../src/plan.js';
-import { outputs, summaryModel } from '../src/report.js';
+import { escapeHtml, outputs, summaryModel } from '../src/report.js';
 import type { DestinationResult, Outcome, RotationResult } from '../src/rotate.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY';
@@ -133,6 +133,38 @@ describe('outputs()', () => {
     expect(out.destinations).not.toContain('created');
   });
 
+  it('an organization destination reports the visibility it was written with (an empty input keeps the existing one)', () => {
+    const kept: Destination = { kind: 'organization', org: 'octo', visibility: undefined, selectedRepositories: [] };
+    const out = outputs(
+      result({ destinations: [{ ...dest(kept, 'written', NEW_ID), visibility: 'all' }, dest(DEP, 'written', NEW_ID)] }),
+      inputs(),
+    );
+    expect(JSON.parse(out.destinations)).toEqual([
+      { kind: 'organization', organization: 'octo', visibility: 'all', secrets: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] },
+      { kind: 'dependabot-repository', repository: 'octo/api', secrets: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] },
+    ]);
+  });
+
+  it('a key deleted to converge is a previous key; converged, restored and removed destinations are not written ones', () => {
+    const out = outputs(
+      result({
+        previous: [
+          { id: INACTIVE_ID, action: 'deleted to converge' },
+          { id: OLD_ID, action: 'deleted' },
+        ],
+        destinations: [
+          dest(REPO, 'converged', OLD_ID),
+          dest(ENV, 'restored', OLD_ID),
+          dest(DEP, 'removed', undefined),
+          dest(ORG, 'written', NEW_ID),
+        ],
+      }),
+      inputs(),
+    );
+    expect(out['previous-access-key-ids']).toBe(`${INACTIVE_ID},${OLD_ID}`);
+    expect(JSON.parse(out.destinations).map((d: { kind: string }) => d.kind)).toEqual(['organization']);
+  });
+
   it('a skip: not rotated, the current key, no destinations written', () => {
     const skip: Plan = { action: 'skip', reason: 'current key is 3 day(s) old', current: OLD };
     const out = outputs(
@@ -176,6 +208,8 @@ describe('summaryModel()', () => {
     ['failed', { rotated: false, error: new ActionError('x') }, 'failed'],
     ['rotated, with a failure', { rotated: true, error: new ActionError('x') }, 'rotated, with a failure'],
     ['failed before a plan', { plan: undefined, rotated: false, error: new ActionError('x') }, 'failed'],
+    ['cancelled', { rotated: false, cancelled: true, error: new ActionError('the run was cancelled (SIGINT)') }, 'cancelled'],
+    ['cancelled after the handover', { rotated: true, cancelled: true, error: new ActionError('x') }, 'cancelled'],
   ])('Result: %s', (_, overrides, expected) => {
     expect(fact(summaryModel(result(overrides)), 'Result')).toEqual([expected]);
   });
@@ -250,6 +284,41 @@ describe('summaryModel()', () => {
     ]);
     expect(fact(model, 'Error')).toEqual(['write failed']);
   });
+
+  it('rows: every outcome in words', () => {
+    const all: [Outcome, string][] = [
+      ['written', 'written'],
+      ['would write', 'would write (dry run)'],
+      ['unchanged', 'unchanged'],
+      ['restored', 'new key written, then the previous key restored'],
+      ['converged', "given this run's own key, so the other key could go"],
+      ['removed', 'held nothing before; what the run wrote was removed'],
+      ['mismatched', 'MISMATCHED: one secret written, the other not — does not work until rewritten'],
+      ['unknown', 'UNKNOWN: a write was in flight when the run stopped — check it'],
+    ];
+    const model = summaryModel(result({ destinations: all.map(([outcome]) => dest(REPO, outcome, undefined)) }));
+    expect(model.rows.map((r) => r[2])).toEqual(all.map(([, words]) => words));
+    expect(model.rows.map((r) => r[3])).toEqual(all.map(() => '—'));
+  });
+
+  it('a key deleted to converge is listed with the previous keys', () => {
+    const model = summaryModel(result({ previous: [{ id: INACTIVE_ID, action: 'deleted to converge' }] }));
+    expect(fact(model, 'Previous key')).toEqual([`${INACTIVE_ID}: deleted to converge`]);
+  });
+});
+
+describe('escapeHtml()', () => {
+  it('escapes the five HTML metacharacters, and nothing else', () => {
+    expect(escapeHtml(`<img src=x onerror="a('b')"> & co`)).toBe(
+      '&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt; &amp; co',
+    );
+    expect(escapeHtml("octo/web environment 'Prod EU' — ok")).toBe('octo/web environment &#39;Prod EU&#39; — ok');
+    expect(escapeHtml('AKIANEWNEWNEWNEW0003')).toBe('AKIANEWNEWNEWNEW0003');
+  });
+
+  it('escapes an ampersand once (already-escaped text is escaped again, not trusted)', () => {
+    expect(escapeHtml('&lt;')).toBe('&amp;lt;');
+  });
 });
 
 describe('no secret reaches the summary or the outputs', () => {
@@ -269,8 +338,9 @@ describe('no secret reaches the summary or the outputs', () => {
         previous: [],
         destinations: [dest(REPO, 'unchanged', OLD_ID)],
         error: new ActionError(
-          `verifying ${NEW_ID} as deployer: InvalidClientTokenId: The security token included in the request is invalid. ` +
-            `Deleted the new key ${NEW_ID}; no destination was changed.`,
+          `the new access key ${NEW_ID} of IAM user deployer did not authenticate within 60 s (last answer: ` +
+            'InvalidClientTokenId: The security token included in the request is invalid): raise verify-timeout-seconds. ' +
+            `No destination was given the new key ${NEW_ID}. Deleted the new key ${NEW_ID}.`,
           { cause: sdkFailure },
         ),
       }),
@@ -283,7 +353,9 @@ describe('no secret reaches the summary or the outputs', () => {
         previous: [],
         destinations: [dest(REPO, 'written', NEW_ID), dest(ENV, 'mismatched', undefined, true), dest(ORG, 'unchanged', OLD_ID)],
         error: new ActionError(
-          `writing AWS_SECRET_ACCESS_KEY to octo/web environment 'Prod EU': 502 Bad Gateway. Both keys stay active`,
+          `writing AWS_SECRET_ACCESS_KEY to octo/web environment 'Prod EU': 502 Bad Gateway. Both keys stay Active ` +
+            `(${NEW_ID} and ${OLD_ID}). Destinations: octo/api: the new key ${NEW_ID}; octo/web environment 'Prod EU': ` +
+            'MISMATCHED pair (one secret written, the other not): does not work until a run rewrites it',
           { cause: sdkFailure },
         ),
       }),
