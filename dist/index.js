@@ -64283,6 +64283,7 @@ class Journal {
                 break;
             case 'user deleted':
                 this.createdUser = undefined;
+                this.leaseHeld = false; // the lease tag went with the user
                 break;
             case 'environment created':
                 this.destinations[effect.index].created = true;
