@@ -11,8 +11,11 @@ import {
   GetUserCommand,
   IAMClient,
   ListAccessKeysCommand,
+  ListUserTagsCommand,
   ListUsersCommand,
   PutUserPolicyCommand,
+  TagUserCommand,
+  UntagUserCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -141,6 +144,17 @@ describe('access key lifecycle', () => {
     expect(e.message).toBe('Cannot exceed quota for AccessKeysPerUser: 2');
   });
 
+  it('moto deviation: CreateDate keeps milliseconds (real IAM and GitHub updated_at have whole seconds)', async () => {
+    // Secrets seeded in the same second as the key read as written before it (a stale destination): tests that need
+    // a skip seed them in a later second.
+    const first = await createUserWithKey(moto, admin, 'precise');
+    const { AccessKey: second } = await iamClient(moto, admin).send(new CreateAccessKeyCommand({ UserName: 'precise' }));
+    const { AccessKeyMetadata: keys } = await iamClient(moto, admin).send(new ListAccessKeysCommand({ UserName: 'precise' }));
+    expect(keys!.map((k) => k.AccessKeyId)).toEqual([first.accessKeyId, second!.AccessKeyId]);
+    expect(keys![1].CreateDate!.getTime()).toBe(second!.CreateDate!.getTime());
+    expect(keys!.some((k) => k.CreateDate!.getTime() % 1000 !== 0)).toBe(true);
+  });
+
   it('the SDK default retry strategy treats LimitExceededException as throttling and retries it (3 attempts)', async () => {
     const creds = await createUserWithKey(moto, admin, 'retried');
     await iamClient(moto, creds).send(new CreateAccessKeyCommand({}));
@@ -210,6 +224,22 @@ describe('policy evaluation', () => {
     const d = await failure(iam.send(new DeleteAccessKeyCommand({ AccessKeyId: me.accessKeyId })));
     expect(d.name).toBe('AccessDenied');
     expect(d.message).toContain('iam:DeleteAccessKey');
+  });
+
+  it('the self-rotation policy allows the lease (user tags on itself); without it TagUser is AccessDenied', async () => {
+    const me = await createUserWithKey(moto, admin, 'leaser');
+    const iam = iamClient(moto, me);
+    await iam.send(new TagUserCommand({ UserName: 'leaser', Tags: [{ Key: 'rotate-aws-access-key:lease', Value: 'run x until y' }] }));
+    const { Tags } = await iam.send(new ListUserTagsCommand({ UserName: 'leaser' }));
+    expect(Tags).toEqual([{ Key: 'rotate-aws-access-key:lease', Value: 'run x until y' }]);
+    await iam.send(new UntagUserCommand({ UserName: 'leaser', TagKeys: ['rotate-aws-access-key:lease'] }));
+    expect((await iam.send(new ListUserTagsCommand({ UserName: 'leaser' }))).Tags).toEqual([]);
+
+    const keysOnly = await createUserWithKey(moto, admin, 'keysonly', {
+      policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:*AccessKey*', Resource: '*' }] },
+    });
+    const e = await failure(iamClient(moto, keysOnly).send(new ListUserTagsCommand({ UserName: 'keysonly' })));
+    expect([e.name, e.$metadata.httpStatusCode]).toEqual(['AccessDenied', 403]);
   });
 
   it('moto ignores Resource ARNs for IAM: a policy scoped to the user (or ${aws:username}) grants nothing', async () => {
