@@ -223,6 +223,25 @@ describe('repositories, environments, organizations', () => {
     expect((await api('GET', '/orgs/nobody/actions/secrets/public-key')).status).toBe(404);
   });
 
+  it("what the action's preflight reads: updated_at in whole seconds, an organization secret's visibility and repositories", async () => {
+    expect((await putSecret('/orgs/acme/actions/secrets', 'PRE_ID', 'v', { visibility: 'selected', selected_repository_ids: [42] })).status).toBe(201);
+    gh.setSecret({ kind: 'organization', org: 'acme' }, 'PRE_ALL', 'seeded'); // seeded organization secrets: visibility all
+    const list = (await api('GET', '/orgs/acme/actions/secrets?per_page=100&page=1')).body as {
+      total_count: number;
+      secrets: { name: string; updated_at: string; visibility: string }[];
+    };
+    const byName = new Map(list.secrets.map((x) => [x.name, x]));
+    expect(byName.get('PRE_ID')).toMatchObject({ visibility: 'selected' });
+    expect(byName.get('PRE_ALL')).toMatchObject({ visibility: 'all' });
+    for (const x of list.secrets) {
+      expect(x.updated_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/); // GitHub: whole seconds
+      expect(x.updated_at).toBe(gh.secret({ kind: 'organization', org: 'acme' }, x.name)?.updatedAt);
+    }
+    const repos = await api('GET', '/orgs/acme/actions/secrets/PRE_ID/repositories?per_page=100&page=1');
+    expect(repos.body).toMatchObject({ total_count: 1, repositories: [{ id: 42, full_name: 'acme/app' }] });
+    expect((await api('GET', '/orgs/acme/actions/secrets/PRE_ALL/repositories')).status).toBe(404);
+  });
+
   it('Dependabot repository and organization secrets', async () => {
     expect((await putSecret('/repos/acme/app/dependabot/secrets', 'DEP', 'd1')).status).toBe(201);
     expect(gh.secret({ kind: 'dependabot-repository', owner: 'acme', repo: 'app' }, 'DEP')?.value).toBe('d1');
