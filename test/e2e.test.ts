@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { GitHubStandin } from './support/github-standin.js';
 import { heldPair, keysOf, repoScope, seedPair } from './support/harness.js';
-import { type Moto, authenticates, createUserWithKey, requireMoto, seedAdmin, startMoto } from './support/moto.js';
+import { ListUserTagsCommand } from '@aws-sdk/client-iam';
+import { type Moto, authenticates, createUserWithKey, iamClient, requireMoto, seedAdmin, startMoto } from './support/moto.js';
 import { DIST, leaks, node24, runAction } from './support/runner.js';
 
 requireMoto();
@@ -26,6 +27,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([moto?.stop(), gh?.stop()]);
 });
+
+/** The user's tags (the lease is one, while a run holds it). */
+async function tagsOf(user: string): Promise<Record<string, string>> {
+  const out = await iamClient(moto, admin).send(new ListUserTagsCommand({ UserName: user }));
+  return Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+}
 
 const awsEnv = (c: { accessKeyId: string; secretAccessKey: string }) => ({
   AWS_ENDPOINT_URL: moto.endpoint,
@@ -60,6 +67,11 @@ describe('dist/index.js on Node 24', () => {
     });
     expect(run.masked).toContain(held.secretAccessKey);
     expect(run.masked).toContain('test-token');
+    // The job's own secret is masked at the start, before any AWS or GitHub request.
+    expect(run.masked).toContain(old.secretAccessKey);
+    expect(run.stdout.indexOf(`::add-mask::${old.secretAccessKey}`)).toBeLessThan(
+      run.stdout.indexOf('IAM user from the AWS credentials: e2e-self'),
+    );
     expect(run.stdout.indexOf(`::add-mask::${held.secretAccessKey}`)).toBeLessThan(run.stdout.indexOf(held.accessKeyId));
     expect(leaks(run, held.secretAccessKey)).toEqual([]);
     expect(leaks(run, old.secretAccessKey)).toEqual([]);
@@ -67,6 +79,10 @@ describe('dist/index.js on Node 24', () => {
     expect(run.summary).toContain(held.accessKeyId);
     expect(run.summary).toContain(`${old.accessKeyId}: deleted`);
     expect(run.stdout).toContain('::group::Write secrets (1 destinations)');
+    // The lease was taken and given back (with the new key, the old one being gone): no warning, no tag left.
+    expect(run.stdout).toMatch(/Leased IAM user e2e-self for this run until /);
+    expect(run.stdout).not.toContain('::warning::');
+    expect(await tagsOf('e2e-self')).toEqual({});
   });
 
   it('rejects a bad input with one ::error:: line before any network call', async () => {
@@ -93,7 +109,27 @@ describe('dist/index.js on Node 24', () => {
     expect(run.errors[0]).toMatch(/^::error::reading the public key of octo\/does-not-exist: repository octo\/does-not-exist not found/);
     expect(run.outputs.rotated).toBe('false');
     expect(await keysOf(world, 'e2e-pre')).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+    expect(await tagsOf('e2e-pre')).toEqual({}); // the lease taken before preflight was given back
     expect(run.summary).toMatch(/failed/);
+  });
+
+  it("self-rotation refuses to leave the job's own repository with a dead key: one ::error:: line, nothing changed", async () => {
+    const old = await createUserWithKey(moto, admin, 'e2e-holder');
+    gh.addRepository('octo/e2e-target');
+    const run = await runAction({
+      inputs: { 'github-token': 'test-token', repositories: 'octo/e2e-target' },
+      env: { ...awsEnv(old), GITHUB_API_URL: gh.url, GITHUB_REPOSITORY: 'octo/e2e-home' },
+    });
+    expect(run.code).toBe(1);
+    expect(run.errors).toEqual([
+      `::error::self-rotation: this job authenticates with ${old.accessKeyId} and reads it from octo/e2e-home, which is ` +
+        'not among the destinations (no repository, environment or organization secret this run writes reaches it): after ' +
+        `the run, deleting ${old.accessKeyId} would leave this job with a dead key. Add octo/e2e-home (or the environment ` +
+        'this job uses) to the destinations, or set previous-key: keep. Nothing was changed.',
+    ]);
+    expect(run.outputs.rotated).toBe('false');
+    expect(await keysOf(world, 'e2e-holder')).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+    expect(gh.secretNames(repoScope('octo/e2e-target'))).toEqual([]);
   });
 
   it('works against GitHub Enterprise Server (GITHUB_API_URL …/api/v3) in dry-run', async () => {
@@ -110,7 +146,12 @@ describe('dist/index.js on Node 24', () => {
       expect(run.stdout).toMatch(/Dry run: would create a new access key for e2e-ghes/);
       expect(run.outputs['access-key-id']).toBe(old.accessKeyId);
       expect(run.outputs.rotated).toBe('false');
-      expect(ghes.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /repos/corp/app/actions/secrets/public-key']);
+      // Preflight reads the public key and which secrets the repository holds; a dry run writes nothing.
+      expect(ghes.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        'GET /repos/corp/app/actions/secrets/public-key',
+        'GET /repos/corp/app/actions/secrets',
+      ]);
+      expect(await tagsOf('e2e-ghes')).toEqual({}); // a dry run never takes the lease
       expect(run.summary).toMatch(/would write/);
     } finally {
       await ghes.stop();
