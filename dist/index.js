@@ -64464,7 +64464,7 @@ function chooseRoom(input, current) {
         return { makeRoom: inactive[0], breaks: false };
     const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
     // Self-rotation: the caller's pair is known, so every destination can be given it before the other key goes.
-    if (callerKeyId !== undefined && other !== undefined)
+    if (callerKeyId !== undefined && current?.id === callerKeyId && other !== undefined)
         return { converge: other, breaks: false };
     if (keyLimit === 'delete-inactive') {
         throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} Active access keys (${list}) and key-limit is 'delete-inactive': ` +
@@ -64480,10 +64480,10 @@ function plan(input) {
     const current = currentKey(input.keys, input.callerKeyId);
     const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
     const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
+    // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
+    const createdSecond = current ? Math.floor(current.created.getTime() / 1000) * 1000 : 0;
     const stale = current
-        ? input.destinations
-            .filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < current.created.getTime())
-            .map((d) => d.label)
+        ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
         : [];
     const split = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && !input.pending.includes(k.id));
     let reason;
@@ -65010,12 +65010,12 @@ function refresh(result) {
         .map((r) => ({ id: r.id, action: r.fate }));
     result.destinations.forEach((r, i) => {
         const d = journal.destinations[i];
-        r.created = d.created || undefined;
         if (result.dryRun && result.plan?.action === 'rotate') {
             r.outcome = 'would write';
             r.keyId = current;
             return;
         }
+        r.created = d.created || undefined;
         const { outcome, keyId } = standing(journal, i, current);
         r.outcome = outcome;
         r.keyId = keyId;
@@ -65257,29 +65257,38 @@ async function flow(s) {
         exportCredentials(io, fresh);
     await io.group('Previous keys', () => retirePrevious(s, thePlan));
 }
-/** CreateAccessKey; on a failure, report keys that appeared without proof they are ours, never delete them. */
+/**
+ * CreateAccessKey. After a failure the keys are listed again: when no key appeared, the request made none and is
+ * tried again (at most three attempts); a key that appeared cannot be proven to be this run's, so it is reported and
+ * left alone, never deleted.
+ */
 async function createNewKey(s) {
     const { ctx, journal, userName } = s;
     let fresh;
-    try {
-        fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock);
-    }
-    catch (err) {
-        const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer was lost';
-        let found = '';
+    for (let attempt = 1; fresh === undefined; attempt++) {
         try {
-            const now = await listAccessKeys(ctx.aws.iam, userName);
-            const unknown = now.filter((k) => !s.expected.has(k.id));
-            if (unknown.length) {
-                found =
-                    ` Key(s) ${unknown.map((k) => k.id).join(', ')} appeared during this run and were left alone (${why}; ` +
-                        'this run cannot prove they are its own): if no other rotation is running, delete them by hand.';
+            fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock);
+        }
+        catch (err) {
+            const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer may have been lost';
+            let appeared;
+            try {
+                appeared = (await listAccessKeys(ctx.aws.iam, userName)).filter((k) => !s.expected.has(k.id)).map((k) => k.id);
             }
+            catch {
+                throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Could not list the keys again: check whether a key was made.`, { cause: err });
+            }
+            if (appeared.length > 0) {
+                throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Key(s) ${appeared.join(', ')} appeared during this run and were left alone (${why}; ` +
+                    'this run cannot prove they are its own): if no other rotation is running, delete them by hand.', { cause: err });
+            }
+            if (err instanceof KeyQuotaReached || attempt >= 3)
+                throw err;
+            ctx.io.info(`CreateAccessKey attempt ${attempt} failed (${(0,errors/* errorMessage */.gJ)(err)}); no key was made: trying again`);
+            ctx.cancel.checkpoint();
+            await ctx.cancel.sleep(ctx.clock, Math.round(500 * attempt * (0.5 + ctx.clock.random() / 2)));
+            ctx.cancel.checkpoint();
         }
-        catch {
-            found = ' Could not list the keys again: check whether a key was made.';
-        }
-        throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}.${found}`, { cause: err });
     }
     ctx.io.setSecret(fresh.secretAccessKey);
     journal.record({ kind: 'key created', id: fresh.accessKeyId });

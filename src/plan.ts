@@ -88,7 +88,7 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   if (inactive.length > 0) return { makeRoom: inactive[0], breaks: false };
   const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
   // Self-rotation: the caller's pair is known, so every destination can be given it before the other key goes.
-  if (callerKeyId !== undefined && other !== undefined) return { converge: other, breaks: false };
+  if (callerKeyId !== undefined && current?.id === callerKeyId && other !== undefined) return { converge: other, breaks: false };
   if (keyLimit === 'delete-inactive') {
     throw new ActionError(
       `IAM user ${userName} already has ${keys.length} Active access keys (${list}) and key-limit is 'delete-inactive': ` +
@@ -106,10 +106,10 @@ export function plan(input: PlanInput): Plan {
   const current = currentKey(input.keys, input.callerKeyId);
   const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
   const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
+  // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
+  const createdSecond = current ? Math.floor(current.created.getTime() / 1000) * 1000 : 0;
   const stale = current
-    ? input.destinations
-        .filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < current.created.getTime())
-        .map((d) => d.label)
+    ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
     : [];
   const split = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && !input.pending.includes(k.id));
   let reason: string;

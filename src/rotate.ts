@@ -94,12 +94,12 @@ export function refresh(result: RotationResult): void {
     .map((r) => ({ id: r.id, action: r.fate as PreviousAction }));
   result.destinations.forEach((r, i) => {
     const d = journal.destinations[i];
-    r.created = d.created || undefined;
     if (result.dryRun && result.plan?.action === 'rotate') {
       r.outcome = 'would write';
       r.keyId = current;
       return;
     }
+    r.created = d.created || undefined;
     const { outcome, keyId } = standing(journal, i, current);
     r.outcome = outcome;
     r.keyId = keyId;
@@ -355,27 +355,38 @@ async function flow(s: RunState): Promise<void> {
   await io.group('Previous keys', () => retirePrevious(s, thePlan));
 }
 
-/** CreateAccessKey; on a failure, report keys that appeared without proof they are ours, never delete them. */
+/**
+ * CreateAccessKey. After a failure the keys are listed again: when no key appeared, the request made none and is
+ * tried again (at most three attempts); a key that appeared cannot be proven to be this run's, so it is reported and
+ * left alone, never deleted.
+ */
 async function createNewKey(s: RunState): Promise<Credentials> {
   const { ctx, journal, userName } = s;
-  let fresh: Credentials;
-  try {
-    fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock);
-  } catch (err) {
-    const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer was lost';
-    let found = '';
+  let fresh: Credentials | undefined;
+  for (let attempt = 1; fresh === undefined; attempt++) {
     try {
-      const now = await listAccessKeys(ctx.aws.iam, userName);
-      const unknown = now.filter((k) => !s.expected.has(k.id));
-      if (unknown.length) {
-        found =
-          ` Key(s) ${unknown.map((k) => k.id).join(', ')} appeared during this run and were left alone (${why}; ` +
-          'this run cannot prove they are its own): if no other rotation is running, delete them by hand.';
+      fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock);
+    } catch (err) {
+      const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer may have been lost';
+      let appeared: string[];
+      try {
+        appeared = (await listAccessKeys(ctx.aws.iam, userName)).filter((k) => !s.expected.has(k.id)).map((k) => k.id);
+      } catch {
+        throw new ActionError(`${errorMessage(err)}. Could not list the keys again: check whether a key was made.`, { cause: err });
       }
-    } catch {
-      found = ' Could not list the keys again: check whether a key was made.';
+      if (appeared.length > 0) {
+        throw new ActionError(
+          `${errorMessage(err)}. Key(s) ${appeared.join(', ')} appeared during this run and were left alone (${why}; ` +
+            'this run cannot prove they are its own): if no other rotation is running, delete them by hand.',
+          { cause: err },
+        );
+      }
+      if (err instanceof KeyQuotaReached || attempt >= 3) throw err;
+      ctx.io.info(`CreateAccessKey attempt ${attempt} failed (${errorMessage(err)}); no key was made: trying again`);
+      ctx.cancel.checkpoint();
+      await ctx.cancel.sleep(ctx.clock, Math.round(500 * attempt * (0.5 + ctx.clock.random() / 2)));
+      ctx.cancel.checkpoint();
     }
-    throw new ActionError(`${errorMessage(err)}.${found}`, { cause: err });
   }
   ctx.io.setSecret(fresh.secretAccessKey);
   journal.record({ kind: 'key created', id: fresh.accessKeyId });

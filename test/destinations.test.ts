@@ -47,9 +47,9 @@ describe('destinationsFrom', () => {
       [env(API, 'prod'), env(API, 'staging'), depRepo(API), env(WEB, 'prod'), env(WEB, 'staging'), depRepo(WEB)],
     ],
     [
-      'organization only',
+      'organization only (visibility empty: keep what each secret has)',
       { organization: 'octo' },
-      [{ kind: 'organization', org: 'octo', visibility: 'private', selectedRepositories: [] }],
+      [{ kind: 'organization', org: 'octo', visibility: undefined, selectedRepositories: [] }],
     ],
     [
       'organization only, with dependabot',
