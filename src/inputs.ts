@@ -43,6 +43,8 @@ export interface Inputs {
   userPermissionsBoundary: string | undefined;
   userTags: Tag[];
   exportCredentials: boolean;
+  /** 0: retire the previous key in the same run; > 0: leave it Active and retire it in a later run once due. */
+  retireAfterHours: number;
 }
 
 /** Reads one raw input by its action.yml name ('' when unset), like core.getInput. */
@@ -91,6 +93,15 @@ function integer(read: InputReader, name: string, fallback: number, min: number,
   if (raw === '') return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new InputError(name, `${quote(raw)} is not a whole number from ${min} to ${max}`);
+  }
+  return Number(raw);
+}
+
+function hours(read: InputReader, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(name).trim();
+  if (raw === '') return fallback;
+  if (!/^\d+(?:\.\d+)?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new InputError(name, `${quote(raw)} is not a number of hours from ${min} to ${max} (decimals allowed, e.g. 24 or 0.5)`);
   }
   return Number(raw);
 }
@@ -354,6 +365,7 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   );
   const verifyTimeoutSeconds = checked(60, () => integer(read, 'verify-timeout-seconds', 60, 0, 3600));
   const dryRun = checked(false, () => bool(read, 'dry-run', false));
+  const retireAfterHours = checked(0, () => hours(read, 'retire-after-hours', 0, 0, 8760));
   const dependabot = checked(false, () => bool(read, 'dependabot', false));
   const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
 
@@ -384,5 +396,6 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     userPermissionsBoundary,
     userTags,
     exportCredentials,
+    retireAfterHours,
   };
 }

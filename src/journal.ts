@@ -27,7 +27,17 @@ export interface DestinationLedger {
   reason: WriteReason | undefined;
 }
 
-export type KeyFate = 'deleted' | 'deleted to make room' | 'deleted to converge' | 'deactivated' | 'kept' | 'discarded';
+export type KeyFate =
+  | 'deleted'
+  | 'deleted to make room'
+  | 'deleted to converge'
+  | 'deactivated'
+  | 'kept'
+  | 'discarded'
+  | 'retire-pending';
+
+/** Fates after which the key no longer exists. */
+const GONE: ReadonlySet<KeyFate> = new Set(['deleted', 'deleted to make room', 'deleted to converge', 'discarded']);
 
 export type Effect =
   | { kind: 'lease taken' }
@@ -119,6 +129,6 @@ export class Journal {
 
   /** Did this run delete (or discard) key `id`? */
   deleted(id: string): boolean {
-    return this.retired.some((r) => r.id === id && r.fate !== 'deactivated' && r.fate !== 'kept');
+    return this.retired.some((r) => r.id === id && GONE.has(r.fate));
   }
 }

@@ -41,7 +41,7 @@ async function currentLease(ctx: RotateContext, user: string): Promise<Lease | u
  * Take the lease, waiting (bounded) for another run's live lease to end. Throws, before anything changed, when
  * another run still holds it. When the caller may not tag the user, warns and goes on without a lease.
  */
-export async function takeLease(ctx: RotateContext, journal: Journal, user: string): Promise<void> {
+export async function takeLease(ctx: RotateContext, journal: Journal, user: string): Promise<'taken' | 'denied'> {
   const { clock, io, run } = ctx;
   const deadline = clock.now() + ctx.lease.waitMs;
   let waitedFor: string | undefined;
@@ -75,7 +75,7 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
         continue;
       }
       io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
-      return;
+      return 'taken';
     }
   } catch (err) {
     const cause = err instanceof ActionError ? err.cause : err;
@@ -90,8 +90,10 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
     if (!isAccessDenied(err)) throw err;
     io.warning(
       `could not take the lease on IAM user ${user} (${errorMessage(err)}): runs on this user from other repositories ` +
-        'are not kept apart. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the user (see the IAM policies).',
+        'are not kept apart, and keys are not described. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the ' +
+        'user (see the IAM policies).',
     );
+    return 'denied';
   }
 }
 

@@ -84,6 +84,14 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
         `delete one, or set key-limit: delete-inactive or delete-oldest. Nothing was changed.`,
     );
   }
+  const pending = keys.filter((k) => input.pending.includes(k.id) && k.status === 'Active');
+  if (pending.length > 0) {
+    throw new ActionError(
+      `IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
+        `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
+        `until it is retired. Rerun once it is due, or retire it by hand. Nothing was changed.`,
+    );
+  }
   const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
   if (inactive.length > 0) return { makeRoom: inactive[0], breaks: false };
   const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
@@ -147,4 +155,55 @@ export function plan(input: PlanInput): Plan {
     previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.converge).sort(byAge),
     previousKey: input.previousKey,
   };
+}
+
+/** When and where a key was last used (GetAccessKeyLastUsed); null: never; undefined: unknown (not allowed to read). */
+export interface Use {
+  date: string;
+  service: string;
+  region: string;
+}
+
+export interface PendingKey {
+  key: AccessKey;
+  supersededBy: string;
+  handover: number;
+  /** The earliest time it may be retired. */
+  dueAt: number;
+  lastUsed: Use | null | undefined;
+}
+
+export interface Retirement {
+  /** Handed over long enough ago, and not used for as long: retire now. */
+  due: PendingKey[];
+  /** Handed over, waiting. `inUse`: the handover is old enough but the key was used too recently. */
+  waiting: (PendingKey & { inUse: boolean })[];
+}
+
+/**
+ * Staged retirement (retire-after-hours): which previous keys — handed over to a successor that still exists — are
+ * due. A key is due once both its handover and its last use lie at least `hours` in the past (never used counts as
+ * long ago); an unknown last use is never due. Pure.
+ */
+export function stagedRetirement(
+  keys: AccessKey[],
+  records: Map<string, { supersededBy?: string; handover?: string }>,
+  lastUsed: Map<string, Use | null | undefined>,
+  now: number,
+  hours: number,
+): Retirement {
+  const out: Retirement = { due: [], waiting: [] };
+  const ms = hours * 3_600_000;
+  for (const key of keys) {
+    const r = records.get(key.id);
+    const handover = r?.handover ? Date.parse(r.handover) : NaN;
+    if (!r?.supersededBy || Number.isNaN(handover) || !keys.some((k) => k.id === r.supersededBy)) continue;
+    const used = lastUsed.get(key.id);
+    const usedAt = used ? Date.parse(used.date) : 0;
+    const dueAt = Math.max(handover, usedAt) + ms;
+    const pending: PendingKey = { key, supersededBy: r.supersededBy, handover, dueAt, lastUsed: used };
+    if (used !== undefined && now >= dueAt) out.due.push(pending);
+    else out.waiting.push({ ...pending, inUse: used !== undefined && now >= handover + ms });
+  }
+  return out;
 }

@@ -7,7 +7,9 @@ import { Cancelled } from './cancel.js';
 import type { RotateContext } from './context.js';
 import { label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
-import type { Holding, Journal, WriteReason } from './journal.js';
+import type { Holding, Journal, KeyFate, WriteReason } from './journal.js';
+import type { AccessKey, Use } from './plan.js';
+import { forgetRecord } from './provenance.js';
 import type { Prepared } from './preflight.js';
 import type { Outcome, RotationResult } from './rotate.js';
 import { deleteSecret, statusOf, writeSecret } from './secrets.js';
@@ -25,6 +27,25 @@ export interface RunState {
   expected: Set<string>;
   /** Every destination holds the new key. */
   handedOver: boolean;
+  /** The user's tags whose key is an access key id (the action's provenance records, and others'). */
+  tags: Map<string, string>;
+  /** The keys as listed at the start, and when each was last used. */
+  initialKeys: AccessKey[];
+  uses: Map<string, Use | null | undefined>;
+  /** Keys handed over and waiting to be retired: id → the earliest time. */
+  pending: Map<string, number>;
+  /** The caller may not tag the user (the lease said so): provenance is skipped, with the lease's one warning. */
+  tagsDenied: boolean;
+  /** The user's keys were listed (so they can be described at the end). */
+  keysListed: boolean;
+}
+
+/** Delete one of the user's keys (never the caller's lease or anyone else's tag): journaled, its record removed. */
+export async function deleteKey(s: RunState, id: string, fate: KeyFate): Promise<void> {
+  await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
+  s.expected.delete(id);
+  s.journal.record({ kind: 'key retired', id, fate });
+  await forgetRecord(s.ctx, s.userName, id, s.tags);
 }
 
 /** The user's keys are not what this run expects: another rotation or a person is at work. */
@@ -122,12 +143,10 @@ export async function undoUser(s: RunState): Promise<string> {
 export async function discardNewKey(s: RunState): Promise<string> {
   const id = s.journal.newKeyId as string;
   try {
-    await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
+    await deleteKey(s, id, 'discarded');
   } catch (err) {
     return `Deleting the unused new key ${id} failed too (${errorMessage(err)}): delete it by hand; no destination holds it.`;
   }
-  s.expected.delete(id);
-  s.journal.record({ kind: 'key retired', id, fate: 'discarded' });
   return `Deleted the new key ${id}.${await undoUser(s)}`;
 }
 

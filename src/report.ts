@@ -10,9 +10,10 @@ export function outputs(result: RotationResult, inputs: Inputs): Record<string, 
     rotated: String(result.rotated),
     'access-key-id': result.accessKeyId ?? '',
     'previous-access-key-ids': result.previous
-      .filter((p) => p.action !== 'kept')
+      .filter((p) => p.action !== 'kept' && p.action !== 'retire-pending')
       .map((p) => p.id)
       .join(','),
+    keys: JSON.stringify(result.keys ?? []),
     destinations: JSON.stringify(
       written.map((d) => ({
         ...describe(d.destination, d.visibility),
@@ -57,6 +58,10 @@ export function summaryModel(result: RotationResult) {
     if (p.makeRoom) facts.push(['Would delete to make room', p.makeRoom.id]);
     for (const k of p.previous) facts.push(['Previous key', `${k.id}: would ${p.previousKey}`]);
   }
+  for (const w of result.retirement?.waiting ?? []) {
+    facts.push(['Pending retirement', `${w.id}: not before ${w.dueAt}${w.inUse ? ' — STILL IN USE: somebody holds it' : ''}`]);
+  }
+  if (result.dryRun) for (const id of result.retirement?.due ?? []) facts.push(['Due for retirement', `${id}: would retire`]);
   if (result.error) facts.push(['Error', result.error.message]);
   const rows = result.destinations.map((d) => [
     d.label,
@@ -64,7 +69,15 @@ export function summaryModel(result: RotationResult) {
     `${OUTCOME[d.outcome]}${d.created ? ' (created)' : ''}`,
     d.keyId ?? '—',
   ]);
-  return { facts, rows };
+  const keys = (result.keys ?? []).map((k) => [
+    k.id,
+    k.status,
+    k.created,
+    k.lastUsed ? `${k.lastUsed.date} (${k.lastUsed.service}, ${k.lastUsed.region})` : 'never',
+    k.description ?? '—',
+    k.fate,
+  ]);
+  return { facts, rows, keys };
 }
 
 export function setOutputs(result: RotationResult, inputs: Inputs): void {
@@ -81,6 +94,7 @@ export async function writeSummary(result: RotationResult): Promise<void> {
   const model = summaryModel(result);
   const facts = model.facts.map((row) => row.map(escapeHtml));
   const rows = model.rows.map((row) => row.map(escapeHtml));
+  const keys = model.keys.map((row) => row.map(escapeHtml));
   await core.summary
     .addHeading('Rotate AWS access key', 2)
     .addTable([[{ data: 'Item', header: true }, { data: 'Value', header: true }], ...facts])
@@ -93,6 +107,11 @@ export async function writeSummary(result: RotationResult): Promise<void> {
         { data: 'Access key id held', header: true },
       ],
       ...rows,
+    ])
+    .addHeading(`Access keys (${keys.length})`, 3)
+    .addTable([
+      ['Key', 'Status', 'Created', 'Last used', 'Description', 'Fate'].map((data) => ({ data, header: true })),
+      ...keys,
     ])
     .write();
 }

@@ -5,8 +5,8 @@ import {
   callerIdentity,
   createAccessKey,
   createUser,
-  deleteAccessKey,
   getUser,
+  isAccessDenied,
   listAccessKeys,
   userSettings,
   verifyKey,
@@ -18,10 +18,21 @@ import { ActionError, errorMessage } from './errors.js';
 import type { Inputs, Visibility } from './inputs.js';
 import { Journal } from './journal.js';
 import { describeLease, releaseLease, takeLease } from './lease.js';
-import { type AccessKey, type Plan, plan as decide } from './plan.js';
+import { type AccessKey, type Plan, type Use, plan as decide, stagedRetirement } from './plan.js';
+import { keyTags, lastUses, parseRecord, recordTime, runLabel, writeRecord } from './provenance.js';
 import { type Prepared, coversRepository, createMissingEnvironments, preflight } from './preflight.js';
-import { KeysChanged, type RunState, checkKeys, describeStanding, recover, standing, undoUser, writePair } from './recover.js';
-import { retirePrevious } from './retire.js';
+import {
+  KeysChanged,
+  type RunState,
+  checkKeys,
+  deleteKey,
+  describeStanding,
+  recover,
+  standing,
+  undoUser,
+  writePair,
+} from './recover.js';
+import { recordHandover, retireDue, retirePrevious } from './retire.js';
 
 export type { ActionsIO, RotateContext } from './context.js';
 
@@ -47,7 +58,13 @@ export interface DestinationResult {
   visibility?: Visibility;
 }
 
-export type PreviousAction = 'deleted' | 'deactivated' | 'kept' | 'deleted to make room' | 'deleted to converge';
+export type PreviousAction =
+  | 'deleted'
+  | 'deactivated'
+  | 'kept'
+  | 'deleted to make room'
+  | 'deleted to converge'
+  | 'retire-pending';
 
 export interface RotationResult {
   userName: string | undefined;
@@ -63,6 +80,19 @@ export interface RotationResult {
   error: ActionError | undefined;
   cancelled: boolean;
   journal: Journal;
+  /** The `keys` output: every key at the end of the run (and those it deleted). */
+  keys?: KeyReport[];
+  /** Staged retirement found at the start: due keys (retired unless dry run) and keys still waiting. */
+  retirement?: { due: string[]; waiting: { id: string; dueAt: string; inUse: boolean }[] };
+}
+
+export interface KeyReport {
+  id: string;
+  status: string;
+  created: string;
+  lastUsed: Use | null;
+  description: string | null;
+  fate: string;
 }
 
 function asActionError(err: unknown): ActionError {
@@ -141,6 +171,12 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
     caller: undefined,
     expected: new Set(),
     handedOver: false,
+    tags: new Map(),
+    initialKeys: [],
+    uses: new Map(),
+    pending: new Map(),
+    tagsDenied: false,
+    keysListed: false,
   };
   try {
     await flow(s);
@@ -148,7 +184,11 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
     result.cancelled = err instanceof Cancelled || ctx.cancel.requested;
     result.error = await failed(s, err);
   } finally {
-    if (s.userName) await releaseLease(ctx, s.journal, s.userName);
+    if (s.userName) {
+      const userGone = s.journal.effects.some((e) => e.kind === 'user deleted');
+      if (s.keysListed && !userGone) result.keys = await describeKeys(s);
+      await releaseLease(ctx, s.journal, s.userName);
+    }
     refresh(result);
   }
   return result;
@@ -231,11 +271,13 @@ async function flow(s: RunState): Promise<void> {
     const held = userExists ? await describeLease(ctx, userName) : undefined;
     if (held) io.info(held);
   } else if (userExists) {
-    await takeLease(ctx, journal, userName);
+    s.tagsDenied = (await takeLease(ctx, journal, userName)) === 'denied';
   }
 
-  const keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
+  let keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
   s.expected = new Set(keys.map((k) => k.id));
+  s.initialKeys = keys;
+  s.keysListed = userExists;
   io.info(
     `IAM user ${userName} has ${keys.length} access key(s)` +
       (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''),
@@ -244,6 +286,10 @@ async function flow(s: RunState): Promise<void> {
   const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
   if (self) io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
   else s.caller = undefined;
+
+  // Provenance and staged retirement, before anything else is decided: what earlier runs recorded in IAM.
+  const waiting = userExists ? await earlierHandovers(s, keys, self) : [];
+  keys = keys.filter((k) => !s.journal.deleted(k.id));
 
   // 2. Preflight every destination before any key exists.
   s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () =>
@@ -269,12 +315,12 @@ async function flow(s: RunState): Promise<void> {
       held: p.held,
       oldestUpdate: p.oldestUpdate,
     })),
-    pending: [],
+    pending: waiting,
     now: ctx.clock.now(),
   });
   result.plan = thePlan;
   result.accessKeyId = thePlan.current?.id;
-  io.info(describePlan(thePlan, userName, userExists, s.prepared, inputs.dryRun));
+  io.info(describePlan(thePlan, userName, userExists, s.prepared, inputs.dryRun, inputs.retireAfterHours));
 
   if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
     io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
@@ -295,16 +341,15 @@ async function flow(s: RunState): Promise<void> {
     );
     journal.record({ kind: 'user created', user: created });
     io.info(`Created IAM user ${userName}`);
-    await takeLease(ctx, journal, userName);
+    s.tagsDenied = (await takeLease(ctx, journal, userName)) === 'denied';
+    s.keysListed = true;
   }
   if (thePlan.converge && caller) await converge(s, caller, thePlan.converge);
   if (thePlan.makeRoom) {
     const room = thePlan.makeRoom;
     await checkKeys(s, `deleting ${room.id} to make room`);
     ctx.cancel.checkpoint();
-    await deleteAccessKey(aws.iam, userName, room.id);
-    s.expected.delete(room.id);
-    journal.record({ kind: 'key retired', id: room.id, fate: 'deleted to make room' });
+    await deleteKey(s, room.id, 'deleted to make room');
     io.info(
       `Deleted ${room.id} (${room.status}) to make room (key-limit: ${inputs.keyLimit})` +
         (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''),
@@ -315,6 +360,7 @@ async function flow(s: RunState): Promise<void> {
   ctx.cancel.checkpoint();
   const fresh = await createNewKey(s);
   io.info(`Created access key ${fresh.accessKeyId}`);
+  const created = await recordCreated(s, fresh.accessKeyId);
   if (inputs.verifyTimeoutSeconds > 0) {
     await io.group('Verify the new key', async () => {
       const started = ctx.clock.now();
@@ -352,7 +398,124 @@ async function flow(s: RunState): Promise<void> {
   result.rotated = true;
   result.accessKeyId = fresh.accessKeyId;
   if (inputs.exportCredentials) exportCredentials(io, fresh);
-  await io.group('Previous keys', () => retirePrevious(s, thePlan));
+  await io.group('Previous keys', async () => {
+    await recordHandover(s, thePlan, fresh.accessKeyId, created);
+    if (inputs.retireAfterHours === 0) await retirePrevious(s, thePlan);
+  });
+}
+
+/**
+ * Read the action's records of earlier handovers; stop a self-rotation that authenticates with a superseded key
+ * (its holder was never updated); retire what is due; warn about handed-over keys still in use. Returns the ids of
+ * the keys still waiting (not a split state; never deleted to make room).
+ */
+async function earlierHandovers(s: RunState, keys: AccessKey[], self: AccessKey | undefined): Promise<string[]> {
+  const { ctx, userName } = s;
+  const { inputs, io } = ctx;
+  if (s.tagsDenied && inputs.retireAfterHours > 0) {
+    throw new ActionError(
+      `retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
+        `and this run may not use them: grant them, or set retire-after-hours: 0. Nothing was changed.`,
+    );
+  }
+  try {
+    if (!s.tagsDenied) s.tags = await keyTags(ctx, userName);
+  } catch (err) {
+    if (inputs.retireAfterHours > 0 || !isAccessDenied(err)) throw err;
+    s.tagsDenied = true;
+    io.warning(`could not read the user's tags (${errorMessage(err)}): keys are not described; grant iam:ListUserTags`);
+  }
+  const records = new Map(keys.flatMap((k) => {
+    const r = parseRecord(s.tags.get(k.id));
+    return r ? [[k.id, r] as const] : [];
+  }));
+  const mine = self ? records.get(self.id) : undefined;
+  if (self && mine?.supersededBy && keys.some((k) => k.id === mine.supersededBy)) {
+    throw new ActionError(
+      `this job authenticates with ${self.id}, which an earlier run handed over to ${mine.supersededBy} at ` +
+        `${mine.handover ?? 'an unknown time'}: the place this job reads its credentials from was not updated (it is ` +
+        `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
+        `give this job the current key. Nothing was changed.`,
+    );
+  }
+  s.uses = await lastUses(ctx, userName, keys.map((k) => k.id));
+  const state = stagedRetirement(keys, records, s.uses, ctx.clock.now(), inputs.retireAfterHours);
+  for (const w of state.waiting) {
+    s.pending.set(w.key.id, w.dueAt);
+    const used = w.lastUsed;
+    if (w.inUse && used) {
+      io.warning(
+        `${w.key.id} was handed over to ${w.supersededBy} at ${new Date(w.handover).toISOString()} but was last used ` +
+          `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
+          `holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.`,
+      );
+    } else {
+      io.info(`${w.key.id} is pending retirement (handed over to ${w.supersededBy}): due at ${new Date(w.dueAt).toISOString()}`);
+    }
+  }
+  if (state.due.length > 0) {
+    if (inputs.dryRun) {
+      io.info(`Dry run: would ${inputs.previousKey} ${state.due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
+    } else {
+      await io.group('Retire handed-over keys', () => retireDue(s, state.due, inputs.previousKey));
+    }
+  }
+  s.result.retirement = {
+    due: state.due.map((d) => d.key.id),
+    waiting: state.waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
+  };
+  return [...state.waiting, ...state.due].filter((p) => !s.journal.deleted(p.key.id)).map((p) => p.key.id);
+}
+
+/** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
+async function recordCreated(s: RunState, id: string): Promise<string> {
+  const { ctx } = s;
+  const created = recordTime(ctx.clock.now());
+  if (s.tagsDenied) return created;
+  try {
+    s.tags.set(id, await writeRecord(ctx, s.userName, id, { created, by: runLabel(ctx) }));
+  } catch (err) {
+    if (ctx.inputs.retireAfterHours > 0) {
+      throw new ActionError(
+        `recording where the new key ${id} comes from failed (${errorMessage(err)}): with retire-after-hours the ` +
+          `handover must be recorded in IAM. Grant iam:TagUser on the user`,
+        { cause: err },
+      );
+    }
+    ctx.io.warning(`could not tag the new key ${id} with where it comes from (${errorMessage(err)}): grant iam:TagUser`);
+  }
+  return created;
+}
+
+/** Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate. */
+async function describeKeys(s: RunState): Promise<KeyReport[]> {
+  const { ctx, journal, userName } = s;
+  const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired');
+  let now: AccessKey[];
+  let uses = s.uses;
+  try {
+    now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
+    if (changed) uses = await lastUses(ctx, userName, now.map((k) => k.id));
+  } catch {
+    return [];
+  }
+  const fateOf = (id: string): string => {
+    if (id === journal.newKeyId) return 'new';
+    const until = s.pending.get(id);
+    if (until !== undefined) return `retire-pending until ${new Date(until).toISOString()}`;
+    const retired = [...journal.retired].reverse().find((r) => r.id === id);
+    return retired ? retired.fate : 'current';
+  };
+  const report = (k: AccessKey, status: string, lastUsed: Use | null | undefined): KeyReport => ({
+    id: k.id,
+    status,
+    created: k.created.toISOString(),
+    lastUsed: lastUsed ?? null,
+    description: s.tags.get(k.id) ?? null,
+    fate: fateOf(k.id),
+  });
+  const gone = s.initialKeys.filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
+  return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', s.uses.get(k.id)))];
 }
 
 /**
@@ -396,7 +559,7 @@ async function createNewKey(s: RunState): Promise<Credentials> {
 
 /** Self-rotation with a second Active key: give every destination the caller's pair, then delete the other key. */
 async function converge(s: RunState, caller: Credentials, other: AccessKey): Promise<void> {
-  const { ctx, journal, userName } = s;
+  const { ctx } = s;
   await ctx.io.group(`Converge on ${caller.accessKeyId}`, async () => {
     for (let i = 0; i < s.prepared.length; i++) {
       ctx.cancel.checkpoint();
@@ -405,9 +568,7 @@ async function converge(s: RunState, caller: Credentials, other: AccessKey): Pro
     }
     await checkKeys(s, `deleting ${other.id} to converge`);
     ctx.cancel.checkpoint();
-    await deleteAccessKey(ctx.aws.iam, userName, other.id);
-    s.expected.delete(other.id);
-    journal.record({ kind: 'key retired', id: other.id, fate: 'deleted to converge' });
+    await deleteKey(s, other.id, 'deleted to converge');
     ctx.io.info(`Deleted ${other.id}: every destination holds ${caller.accessKeyId}, so nothing needed it`);
   });
 }
@@ -427,7 +588,14 @@ function settingDifferences(inputs: Inputs, have: Awaited<ReturnType<typeof user
   return out;
 }
 
-export function describePlan(p: Plan, user: string, userExists: boolean, prepared: Prepared[], dryRun: boolean): string {
+export function describePlan(
+  p: Plan,
+  user: string,
+  userExists: boolean,
+  prepared: Prepared[],
+  dryRun: boolean,
+  retireAfterHours = 0,
+): string {
   const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
   if (p.action === 'skip') return `Plan: skip (${p.reason}); nothing changes`;
   const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${label(x.destination)}: ${c}`));
@@ -440,7 +608,11 @@ export function describePlan(p: Plan, user: string, userExists: boolean, prepare
       : undefined,
     `create a new access key for ${user}`,
     `write it to ${prepared.length} destination(s)` + (changes.length ? ` (${changes.join('; ')})` : ''),
-    p.previous.length ? `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}` : undefined,
+    p.previous.length === 0
+      ? undefined
+      : retireAfterHours > 0 && p.previousKey !== 'keep'
+        ? `leave the previous key(s) ${p.previous.map((k) => k.id).join(', ')} Active for a later run to ${p.previousKey} once unused for ${retireAfterHours} h`
+        : `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}`,
   ].filter(Boolean);
   return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
 }

@@ -79,6 +79,10 @@ describe('create-user', () => {
       'TagUserCommand',
       'ListUserTagsCommand',
       'CreateAccessKeyCommand',
+      'TagUserCommand', // the new key's provenance
+      'TagUserCommand', // and its handover
+      'ListAccessKeysCommand', // the keys output
+      'GetAccessKeyLastUsedCommand',
       'ListUserTagsCommand',
       'UntagUserCommand',
     ]);
@@ -87,6 +91,10 @@ describe('create-user', () => {
       tags: [
         { Key: 'team', Value: 'platform' },
         { Key: 'repo', Value: 'newapp' },
+        {
+          Key: result.newKeyId,
+          Value: expect.stringMatching(/^rotate-aws-access-key: created=\S+Z handover=\S+Z by=local$/),
+        },
       ],
       groups: [groupName],
       policies: [policyArn],
@@ -118,7 +126,13 @@ describe('create-user', () => {
     expect(io.warnings).toEqual([
       `IAM user ${user} already exists and differs from the inputs (not changed): path is /, not /x/; not in group(s) ${groupName}`,
     ]);
-    expect(await userState(user)).toEqual({ path: '/', tags: undefined, groups: [], policies: [] });
+    // Settings untouched; the only tag is the new key's description.
+    expect(await userState(user)).toEqual({
+      path: '/',
+      tags: [{ Key: result.newKeyId, Value: expect.stringMatching(/^rotate-aws-access-key: created=\S+ handover=\S+ by=local$/) }],
+      groups: [],
+      policies: [],
+    });
     expect(result.previous).toEqual([{ id: old.accessKeyId, action: 'deleted' }]);
     expect(await keysOf(world, user)).toEqual([{ id: result.newKeyId, status: 'Active' }]);
     expect(await holdsWorkingKey(world, repoScope(repo))).toBe(true);

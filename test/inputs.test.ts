@@ -87,6 +87,7 @@ describe('action.yml defaults', () => {
       userPermissionsBoundary: undefined,
       userTags: [],
       exportCredentials: false,
+      retireAfterHours: 0,
     };
     expect(read()).toEqual(expected);
   });
@@ -616,6 +617,25 @@ describe('environment names that would escape the REST path', () => {
     expectRejected({ repositories: 'octo/api', environments: `prod,${name}` }, 'environments', `'${name}'`);
   });
 });
+
+describe('retire-after-hours', () => {
+  it.each([
+    ['', 0],
+    ['0', 0],
+    ['24', 24],
+    [' 0.5 ', 0.5],
+    ['0.001', 0.001],
+    ['8760', 8760],
+  ])('accepts %j as %s hours', (value, expected) => {
+    expect(read({ 'retire-after-hours': value }).retireAfterHours).toBe(expected);
+  });
+
+  it.each(['-1', 'abc', '1e3', '8761', '.5', '1.', '24h', 'Infinity', 'NaN', '0x10'])('rejects %j', (value) => {
+    const err = expectRejected({ 'retire-after-hours': value }, 'retire-after-hours', `'${value}'`, 'hours');
+    expect(err.message).toContain('0 to 8760');
+  });
+});
+
 
 describe('create-user modes', () => {
   it.each([

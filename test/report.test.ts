@@ -71,9 +71,10 @@ const fact = (model: ReturnType<typeof summaryModel>, name: string) =>
 describe('outputs()', () => {
   it('a full rotation', () => {
     const out = outputs(result(), inputs());
-    expect(Object.keys(out).sort()).toEqual(['access-key-id', 'destinations', 'previous-access-key-ids', 'rotated']);
+    expect(Object.keys(out).sort()).toEqual(['access-key-id', 'destinations', 'keys', 'previous-access-key-ids', 'rotated']);
     expect(out.rotated).toBe('true');
     expect(out['access-key-id']).toBe(NEW_ID);
+    expect(out.keys).toBe('[]'); // this fixture has no key report; the integration tests check real ones
     expect(out['previous-access-key-ids']).toBe(`${INACTIVE_ID},${OLD_ID}`);
     expect(JSON.parse(out.destinations)).toEqual([
       { kind: 'repository', repository: 'octo/api', secrets: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] },
@@ -178,7 +179,7 @@ describe('outputs()', () => {
       }),
       inputs(),
     );
-    expect(out).toEqual({ rotated: 'false', 'access-key-id': OLD_ID, 'previous-access-key-ids': '', destinations: '[]' });
+    expect(out).toEqual({ rotated: 'false', 'access-key-id': OLD_ID, 'previous-access-key-ids': '', destinations: '[]', keys: '[]' });
   });
 
   it('a failure before any key is known: empty access-key-id', () => {

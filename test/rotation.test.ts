@@ -257,9 +257,15 @@ describe('the lease on the IAM user', () => {
       'TagUserCommand',
       'ListUserTagsCommand', // read back: of two runs that wrote at once, only the last proceeds
       'ListAccessKeysCommand',
+      'ListUserTagsCommand', // what earlier runs recorded about the keys
+      'GetAccessKeyLastUsedCommand', // evidence for every key
       'CreateAccessKeyCommand',
+      'TagUserCommand', // provenance of the new key, right after it exists
+      'TagUserCommand', // …and its handover, once every destination holds it
       'ListAccessKeysCommand', // listed again before the previous key is deleted
       'DeleteAccessKeyCommand',
+      'ListAccessKeysCommand', // the keys output: every key at the end, with its last use
+      'GetAccessKeyLastUsedCommand',
       'ListUserTagsCommand',
       'UntagUserCommand',
     ]);
@@ -267,8 +273,16 @@ describe('the lease on the IAM user', () => {
       UserName: user,
       Tags: [{ Key: LEASE_TAG, Value: 'run https://github.com/octo/rotator/actions/runs/42/attempts/1 until 2026-11-27T13:00:00Z' }],
     });
-    expect(calls[8].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
-    expect(await tagsOf(user)).toEqual({});
+    const newId = result.newKeyId as string;
+    expect(calls[7].input).toEqual({
+      UserName: user,
+      Tags: [{ Key: newId, Value: 'rotate-aws-access-key: created=2026-11-27T12:00:00Z by=octo/rotator/42/1' }],
+    });
+    expect(calls[14].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
+    // The lease is gone; the new key keeps its description (the IAM console shows it); the deleted key had none.
+    expect(await tagsOf(user)).toEqual({
+      [newId]: 'rotate-aws-access-key: created=2026-11-27T12:00:00Z handover=2026-11-27T12:00:00Z by=octo/rotator/42/1',
+    });
     expect(await holdsWorkingKey(world, repoScope(repo))).toBe(true);
   });
 
@@ -285,7 +299,7 @@ describe('the lease on the IAM user', () => {
     expect(result.error).toBeUndefined();
     expect(await authenticates(world.moto, old)).toBe(false);
     expect(io.warnings).toEqual([]);
-    expect(await tagsOf(user)).toEqual({});
+    expect(Object.keys(await tagsOf(user))).toEqual([result.newKeyId]);
   });
 
   it('a caller that may not tag the user is warned and rotates without a lease', async () => {
@@ -306,7 +320,7 @@ describe('the lease on the IAM user', () => {
     expect(io.warnings[0]).toMatch(
       new RegExp(
         `^could not take the lease on IAM user ${user} \\(iam:ListUserTags on IAM user ${user} failed: AccessDenied.*\\): ` +
-          'runs on this user from other repositories are not kept apart\\. Grant iam:ListUserTags, iam:TagUser and ' +
+          'runs on this user from other repositories are not kept apart, and keys are not described\\. Grant iam:ListUserTags, iam:TagUser and ' +
           'iam:UntagUser on the user \\(see the IAM policies\\)\\.$',
       ),
     );
@@ -364,7 +378,14 @@ describe('dry-run', () => {
 
     expect(result.error).toBeUndefined();
     // A dry run reads the lease, says who holds it, and neither waits for it nor takes it.
-    expect(calls).toEqual(['GetCallerIdentityCommand', 'ListUserTagsCommand', 'ListAccessKeysCommand']);
+    // …and reads what earlier runs recorded about the keys, and when each was last used; it writes nothing.
+    expect(calls).toEqual([
+      'GetCallerIdentityCommand',
+      'ListUserTagsCommand',
+      'ListAccessKeysCommand',
+      'ListUserTagsCommand',
+      'GetAccessKeyLastUsedCommand',
+    ]);
     expect(io.lines).toContain(`IAM user ${user} is leased by ${holder} until 2026-11-27T12:30:00.000Z: a real run would wait for it`);
     expect(clock.slept).toEqual([]);
     expect(result.rotated).toBe(false);
