@@ -5761,7 +5761,7 @@ __webpack_unused_export__ = GenerateServiceLastAccessedDetailsCommand;
 __webpack_unused_export__ = GenerateServiceLastAccessedDetailsRequest$;
 __webpack_unused_export__ = GenerateServiceLastAccessedDetailsResponse$;
 __webpack_unused_export__ = GetAccessKeyLastUsed$;
-__webpack_unused_export__ = GetAccessKeyLastUsedCommand;
+exports.qRl = GetAccessKeyLastUsedCommand;
 __webpack_unused_export__ = GetAccessKeyLastUsedRequest$;
 __webpack_unused_export__ = GetAccessKeyLastUsedResponse$;
 __webpack_unused_export__ = GetAccountAuthorizationDetails$;
@@ -60227,7 +60227,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9208);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(325);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -60236,7 +60236,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9208:
+/***/ 325:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63593,7 +63593,7 @@ async function untagUser(iam, user, keys) {
 }
 /** GetAccessKeyLastUsed: when, where and with which service the key was last used; null when never. */
 async function accessKeyLastUsed(iam, user, id) {
-    const out = await call('iam:GetAccessKeyLastUsed', `access key ${id} of ${userSubject(user)}`, () => iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: id })));
+    const out = await call('iam:GetAccessKeyLastUsed', `access key ${id} of ${userSubject(user)}`, () => iam.send(new dist_cjs/* GetAccessKeyLastUsedCommand */.qRl({ AccessKeyId: id })));
     const u = out.AccessKeyLastUsed;
     if (!u?.LastUsedDate)
         return null;
@@ -63852,6 +63852,15 @@ function integer(read, name, fallback, min, max) {
     }
     return Number(raw);
 }
+function hours(read, name, fallback, min, max) {
+    const raw = read(name).trim();
+    if (raw === '')
+        return fallback;
+    if (!/^\d+(?:\.\d+)?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+        throw new errors/* InputError */.dz(name, `${quote(raw)} is not a number of hours from ${min} to ${max} (decimals allowed, e.g. 24 or 0.5)`);
+    }
+    return Number(raw);
+}
 function createUserMode(read) {
     const raw = read('create-user').trim();
     if (raw === '' || FALSE.includes(raw))
@@ -64059,6 +64068,7 @@ function readInputs(read, env = process.env) {
     const keyLimit = checked('delete-inactive', () => oneOf(read, 'key-limit', 'delete-inactive', ['delete-inactive', 'delete-oldest', 'fail']));
     const verifyTimeoutSeconds = checked(60, () => integer(read, 'verify-timeout-seconds', 60, 0, 3600));
     const dryRun = checked(false, () => bool(read, 'dry-run', false));
+    const retireAfterHours = checked(0, () => hours(read, 'retire-after-hours', 0, 0, 8760));
     const dependabot = checked(false, () => bool(read, 'dependabot', false));
     const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
     if (problems.length === 1)
@@ -64090,6 +64100,7 @@ function readInputs(read, env = process.env) {
         userPermissionsBoundary,
         userTags,
         exportCredentials,
+        retireAfterHours,
     };
 }
 
@@ -64160,9 +64171,10 @@ function outputs(result, inputs) {
         rotated: String(result.rotated),
         'access-key-id': result.accessKeyId ?? '',
         'previous-access-key-ids': result.previous
-            .filter((p) => p.action !== 'kept')
+            .filter((p) => p.action !== 'kept' && p.action !== 'retire-pending')
             .map((p) => p.id)
             .join(','),
+        keys: JSON.stringify(result.keys ?? []),
         destinations: JSON.stringify(written.map((d) => ({
             ...(0,src_destinations/* describe */.q0)(d.destination, d.visibility),
             ...(d.created ? { created: true } : {}),
@@ -64212,6 +64224,12 @@ function summaryModel(result) {
         for (const k of p.previous)
             facts.push(['Previous key', `${k.id}: would ${p.previousKey}`]);
     }
+    for (const w of result.retirement?.waiting ?? []) {
+        facts.push(['Pending retirement', `${w.id}: not before ${w.dueAt}${w.inUse ? ' — STILL IN USE: somebody holds it' : ''}`]);
+    }
+    if (result.dryRun)
+        for (const id of result.retirement?.due ?? [])
+            facts.push(['Due for retirement', `${id}: would retire`]);
     if (result.error)
         facts.push(['Error', result.error.message]);
     const rows = result.destinations.map((d) => [
@@ -64220,7 +64238,15 @@ function summaryModel(result) {
         `${OUTCOME[d.outcome]}${d.created ? ' (created)' : ''}`,
         d.keyId ?? '—',
     ]);
-    return { facts, rows };
+    const keys = (result.keys ?? []).map((k) => [
+        k.id,
+        k.status,
+        k.created,
+        k.lastUsed ? `${k.lastUsed.date} (${k.lastUsed.service}, ${k.lastUsed.region})` : 'never',
+        k.description ?? '—',
+        k.fate,
+    ]);
+    return { facts, rows, keys };
 }
 function setOutputs(result, inputs) {
     for (const [name, value] of Object.entries(outputs(result, inputs)))
@@ -64236,6 +64262,7 @@ async function writeSummary(result) {
     const model = summaryModel(result);
     const facts = model.facts.map((row) => row.map(escapeHtml));
     const rows = model.rows.map((row) => row.map(escapeHtml));
+    const keys = model.keys.map((row) => row.map(escapeHtml));
     await summary
         .addHeading('Rotate AWS access key', 2)
         .addTable([[{ data: 'Item', header: true }, { data: 'Value', header: true }], ...facts])
@@ -64249,10 +64276,17 @@ async function writeSummary(result) {
         ],
         ...rows,
     ])
+        .addHeading(`Access keys (${keys.length})`, 3)
+        .addTable([
+        ['Key', 'Status', 'Created', 'Last used', 'Description', 'Fate'].map((data) => ({ data, header: true })),
+        ...keys,
+    ])
         .write();
 }
 
 ;// CONCATENATED MODULE: ./src/journal.ts
+/** Fates after which the key no longer exists. */
+const GONE = new Set(['deleted', 'deleted to make room', 'deleted to converge', 'discarded']);
 class Journal {
     effects = [];
     destinations;
@@ -64324,7 +64358,7 @@ class Journal {
     }
     /** Did this run delete (or discard) key `id`? */
     deleted(id) {
-        return this.retired.some((r) => r.id === id && r.fate !== 'deactivated' && r.fate !== 'kept');
+        return this.retired.some((r) => r.id === id && GONE.has(r.fate));
     }
 }
 
@@ -64392,7 +64426,7 @@ async function takeLease(ctx, journal, user) {
                 continue;
             }
             io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
-            return;
+            return 'taken';
         }
     }
     catch (err) {
@@ -64405,7 +64439,9 @@ async function takeLease(ctx, journal, user) {
         if (!isAccessDenied(err))
             throw err;
         io.warning(`could not take the lease on IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): runs on this user from other repositories ` +
-            'are not kept apart. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the user (see the IAM policies).');
+            'are not kept apart, and keys are not described. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the ' +
+            'user (see the IAM policies).');
+        return 'denied';
     }
 }
 /** Release the lease if this run still holds it. Never throws: a failure is a warning (the lease expires anyway). */
@@ -64458,6 +64494,12 @@ function chooseRoom(input, current) {
     if (keyLimit === 'fail') {
         throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
             `delete one, or set key-limit: delete-inactive or delete-oldest. Nothing was changed.`);
+    }
+    const pending = keys.filter((k) => input.pending.includes(k.id) && k.status === 'Active');
+    if (pending.length > 0) {
+        throw new errors/* ActionError */.lZ(`IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
+            `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
+            `until it is retired. Rerun once it is due, or retire it by hand. Nothing was changed.`);
     }
     const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
     if (inactive.length > 0)
@@ -64527,6 +64569,113 @@ function plan(input) {
         previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.converge).sort(byAge),
         previousKey: input.previousKey,
     };
+}
+/**
+ * Staged retirement (retire-after-hours): which previous keys — handed over to a successor that still exists — are
+ * due. A key is due once both its handover and its last use lie at least `hours` in the past (never used counts as
+ * long ago); an unknown last use is never due. Pure.
+ */
+function stagedRetirement(keys, records, lastUsed, now, hours) {
+    const out = { due: [], waiting: [] };
+    const ms = hours * 3_600_000;
+    for (const key of keys) {
+        const r = records.get(key.id);
+        const handover = r?.handover ? Date.parse(r.handover) : NaN;
+        if (!r?.supersededBy || Number.isNaN(handover) || !keys.some((k) => k.id === r.supersededBy))
+            continue;
+        const used = lastUsed.get(key.id);
+        const usedAt = used ? Date.parse(used.date) : 0;
+        const dueAt = Math.max(handover, usedAt) + ms;
+        const pending = { key, supersededBy: r.supersededBy, handover, dueAt, lastUsed: used };
+        if (used !== undefined && now >= dueAt)
+            out.due.push(pending);
+        else
+            out.waiting.push({ ...pending, inUse: used !== undefined && now >= handover + ms });
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/provenance.ts
+/**
+ * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
+ * as the key's description) and whose value names this action, the run, when the key was created and when it was
+ * handed over — or, for a previous key, which key superseded it and when. Any later run, from any repository, reads
+ * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
+ */
+
+const TAG_PREFIX = 'rotate-aws-access-key:';
+const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
+const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** This run, in the tag charset (letters, digits, spaces and _ . : / = + - @): owner/name/run/attempt. */
+function runLabel(ctx) {
+    const { repository, runId, attempt } = ctx.run;
+    return repository && runId ? `${repository}/${runId}/${attempt}` : 'local';
+}
+function formatRecord(r) {
+    const fields = Object.entries({
+        created: r.created,
+        'superseded-by': r.supersededBy,
+        handover: r.handover,
+        by: r.by,
+    }).filter(([, v]) => v !== undefined);
+    return `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`.slice(0, 256);
+}
+/** The record in a tag value, or undefined when the tag is not the action's. */
+function parseRecord(value) {
+    if (value === undefined || !value.startsWith(TAG_PREFIX))
+        return undefined;
+    const out = {};
+    for (const [, k, v] of value.slice(TAG_PREFIX.length).matchAll(/([\w-]+)=(\S+)/g)) {
+        if (k === 'created')
+            out.created = v;
+        else if (k === 'superseded-by')
+            out.supersededBy = v;
+        else if (k === 'handover')
+            out.handover = v;
+        else if (k === 'by')
+            out.by = v;
+    }
+    return out;
+}
+/** Key id → tag value, for the tags whose key is an access key id. */
+async function keyTags(ctx, user) {
+    const tags = await listUserTags(ctx.aws.iam, user);
+    return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
+}
+async function writeRecord(ctx, user, keyId, record) {
+    const value = formatRecord(record);
+    await tagUser(ctx.aws.iam, user, [{ Key: keyId, Value: value }]);
+    return value;
+}
+/** Remove the action's tag for a key it deleted. Never touches a tag the action did not write. */
+async function forgetRecord(ctx, user, keyId, tags) {
+    if (parseRecord(tags.get(keyId)) === undefined)
+        return;
+    try {
+        await untagUser(ctx.aws.iam, user, [keyId]);
+        tags.delete(keyId);
+    }
+    catch (err) {
+        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${err.message}`);
+    }
+}
+const recordTime = iso;
+/** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
+async function lastUses(ctx, user, ids) {
+    const out = new Map();
+    let warned = false;
+    for (const id of ids) {
+        try {
+            out.set(id, await accessKeyLastUsed(ctx.aws.iam, user, id));
+        }
+        catch (err) {
+            out.set(id, undefined);
+            if (!warned)
+                ctx.io.warning(`could not read when ${id} was last used: ${err.message}`);
+            warned = true;
+        }
+    }
+    return out;
 }
 
 // EXTERNAL MODULE: ./src/secrets.ts + 1 modules
@@ -64699,6 +64848,14 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
 
 
 
+
+/** Delete one of the user's keys (never the caller's lease or anyone else's tag): journaled, its record removed. */
+async function deleteKey(s, id, fate) {
+    await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
+    s.expected.delete(id);
+    s.journal.record({ kind: 'key retired', id, fate });
+    await forgetRecord(s.ctx, s.userName, id, s.tags);
+}
 /** The user's keys are not what this run expects: another rotation or a person is at work. */
 class KeysChanged extends errors/* ActionError */.lZ {
     newKeyGone;
@@ -64790,13 +64947,11 @@ async function undoUser(s) {
 async function discardNewKey(s) {
     const id = s.journal.newKeyId;
     try {
-        await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
+        await deleteKey(s, id, 'discarded');
     }
     catch (err) {
         return `Deleting the unused new key ${id} failed too (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand; no destination holds it.`;
     }
-    s.expected.delete(id);
-    s.journal.record({ kind: 'key retired', id, fate: 'discarded' });
     return `Deleted the new key ${id}.${await undoUser(s)}`;
 }
 /** How destination i can be given back what it held: the previous pair is known only in self-rotation. */
@@ -64929,6 +65084,7 @@ function finalWords(s) {
 
 
 
+
 async function retirePrevious(s, p) {
     if (p.action !== 'rotate')
         return;
@@ -64942,9 +65098,7 @@ async function retirePrevious(s, p) {
     for (const key of p.previous) {
         try {
             if (p.previousKey === 'delete') {
-                await deleteAccessKey(iam, userName, key.id);
-                s.expected.delete(key.id);
-                journal.record({ kind: 'key retired', id: key.id, fate: 'deleted' });
+                await deleteKey(s, key.id, 'deleted');
                 ctx.io.info(`Deleted previous key ${key.id}`);
             }
             else if (p.previousKey === 'deactivate' && key.status === 'Active') {
@@ -64969,8 +65123,66 @@ async function retirePrevious(s, p) {
             `Nothing needs it any more and it still works: ${p.previousKey} it by hand, ${next}`);
     }
 }
+/**
+ * Staged retirement: retire (per previous-key) the handed-over keys that are due — their handover and their last
+ * use both at least retire-after-hours ago. Runs before anything else is decided, in every run.
+ */
+async function retireDue(s, due, previousKey) {
+    const { ctx } = s;
+    const act = due.filter((d) => previousKey === 'delete' || (previousKey === 'deactivate' && d.key.status === 'Active'));
+    if (act.length === 0)
+        return [];
+    await checkKeys(s, `retiring ${act.map((d) => d.key.id).join(', ')}`);
+    const gone = [];
+    for (const { key, supersededBy, lastUsed } of act) {
+        const evidence = lastUsed ? `last used ${lastUsed.date} (${lastUsed.service}, ${lastUsed.region})` : 'never used';
+        if (previousKey === 'delete') {
+            await deleteKey(s, key.id, 'deleted');
+            gone.push(key.id);
+            ctx.io.info(`Deleted ${key.id}: handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago`);
+        }
+        else {
+            await deactivateAccessKey(ctx.aws.iam, s.userName, key.id);
+            s.journal.record({ kind: 'key retired', id: key.id, fate: 'deactivated' });
+            ctx.io.info(`Deactivated ${key.id}: handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago`);
+        }
+    }
+    return gone;
+}
+/**
+ * Record the handover in IAM: the new key's tag gets its handover time; with retire-after-hours > 0 each previous key
+ * is tagged as superseded (a later run retires it once due) instead of being retired now.
+ */
+async function recordHandover(s, p, newId, created) {
+    const { ctx, userName } = s;
+    const hours = ctx.inputs.retireAfterHours;
+    const now = ctx.clock.now();
+    const handover = recordTime(now);
+    const staged = hours > 0 && p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
+    if (s.tagsDenied)
+        return;
+    try {
+        s.tags.set(newId, await writeRecord(ctx, userName, newId, { created, handover, by: runLabel(ctx) }));
+        for (const key of staged) {
+            s.tags.set(key.id, await writeRecord(ctx, userName, key.id, { supersededBy: newId, handover, by: runLabel(ctx) }));
+            s.pending.set(key.id, now + hours * 3_600_000);
+            s.journal.record({ kind: 'key retired', id: key.id, fate: 'retire-pending' });
+            ctx.io.info(`${key.id} is handed over to ${newId}: a later run ${ctx.inputs.previousKey === 'delete' ? 'deletes' : 'deactivates'} it once it has not been used for ${hours} h (not before ${new Date(now + hours * 3_600_000).toISOString()})`);
+        }
+    }
+    catch (err) {
+        if (hours === 0) {
+            ctx.io.warning(`could not record the handover in the tag of ${newId} (${(0,errors/* errorMessage */.gJ)(err)}): its description in IAM stays incomplete`);
+            return;
+        }
+        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but recording the handover in IAM failed (${(0,errors/* errorMessage */.gJ)(err)}): ` +
+            `the previous key(s) ${staged.map((k) => k.id).join(', ')} stay Active and no later run will retire them. Grant ` +
+            `iam:TagUser on the user, then retire them by hand once they are unused for ${hours} h.`, { cause: err });
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/rotate.ts
+
 
 
 
@@ -65055,6 +65267,12 @@ async function rotate(ctx, observe) {
         caller: undefined,
         expected: new Set(),
         handedOver: false,
+        tags: new Map(),
+        initialKeys: [],
+        uses: new Map(),
+        pending: new Map(),
+        tagsDenied: false,
+        keysListed: false,
     };
     try {
         await flow(s);
@@ -65064,8 +65282,12 @@ async function rotate(ctx, observe) {
         result.error = await failed(s, err);
     }
     finally {
-        if (s.userName)
+        if (s.userName) {
+            const userGone = s.journal.effects.some((e) => e.kind === 'user deleted');
+            if (s.keysListed && !userGone)
+                result.keys = await describeKeys(s);
             await releaseLease(ctx, s.journal, s.userName);
+        }
         refresh(result);
     }
     return result;
@@ -65143,10 +65365,12 @@ async function flow(s) {
             io.info(held);
     }
     else if (userExists) {
-        await takeLease(ctx, journal, userName);
+        s.tagsDenied = (await takeLease(ctx, journal, userName)) === 'denied';
     }
-    const keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
+    let keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
     s.expected = new Set(keys.map((k) => k.id));
+    s.initialKeys = keys;
+    s.keysListed = userExists;
     io.info(`IAM user ${userName} has ${keys.length} access key(s)` +
         (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''));
     const caller = s.caller;
@@ -65155,6 +65379,9 @@ async function flow(s) {
         io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
     else
         s.caller = undefined;
+    // Provenance and staged retirement, before anything else is decided: what earlier runs recorded in IAM.
+    const waiting = userExists ? await earlierHandovers(s, keys, self) : [];
+    keys = keys.filter((k) => !s.journal.deleted(k.id));
     // 2. Preflight every destination before any key exists.
     s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
     s.prepared.forEach((p, i) => {
@@ -65176,12 +65403,12 @@ async function flow(s) {
             held: p.held,
             oldestUpdate: p.oldestUpdate,
         })),
-        pending: [],
+        pending: waiting,
         now: ctx.clock.now(),
     });
     result.plan = thePlan;
     result.accessKeyId = thePlan.current?.id;
-    io.info(describePlan(thePlan, userName, userExists, s.prepared, inputs.dryRun));
+    io.info(describePlan(thePlan, userName, userExists, s.prepared, inputs.dryRun, inputs.retireAfterHours));
     if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
         io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
     }
@@ -65199,7 +65426,8 @@ async function flow(s) {
         }));
         journal.record({ kind: 'user created', user: created });
         io.info(`Created IAM user ${userName}`);
-        await takeLease(ctx, journal, userName);
+        s.tagsDenied = (await takeLease(ctx, journal, userName)) === 'denied';
+        s.keysListed = true;
     }
     if (thePlan.converge && caller)
         await converge(s, caller, thePlan.converge);
@@ -65207,9 +65435,7 @@ async function flow(s) {
         const room = thePlan.makeRoom;
         await checkKeys(s, `deleting ${room.id} to make room`);
         ctx.cancel.checkpoint();
-        await deleteAccessKey(aws.iam, userName, room.id);
-        s.expected.delete(room.id);
-        journal.record({ kind: 'key retired', id: room.id, fate: 'deleted to make room' });
+        await deleteKey(s, room.id, 'deleted to make room');
         io.info(`Deleted ${room.id} (${room.status}) to make room (key-limit: ${inputs.keyLimit})` +
             (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''));
     }
@@ -65217,6 +65443,7 @@ async function flow(s) {
     ctx.cancel.checkpoint();
     const fresh = await createNewKey(s);
     io.info(`Created access key ${fresh.accessKeyId}`);
+    const created = await recordCreated(s, fresh.accessKeyId);
     if (inputs.verifyTimeoutSeconds > 0) {
         await io.group('Verify the new key', async () => {
             const started = ctx.clock.now();
@@ -65255,7 +65482,124 @@ async function flow(s) {
     result.accessKeyId = fresh.accessKeyId;
     if (inputs.exportCredentials)
         exportCredentials(io, fresh);
-    await io.group('Previous keys', () => retirePrevious(s, thePlan));
+    await io.group('Previous keys', async () => {
+        await recordHandover(s, thePlan, fresh.accessKeyId, created);
+        if (inputs.retireAfterHours === 0)
+            await retirePrevious(s, thePlan);
+    });
+}
+/**
+ * Read the action's records of earlier handovers; stop a self-rotation that authenticates with a superseded key
+ * (its holder was never updated); retire what is due; warn about handed-over keys still in use. Returns the ids of
+ * the keys still waiting (not a split state; never deleted to make room).
+ */
+async function earlierHandovers(s, keys, self) {
+    const { ctx, userName } = s;
+    const { inputs, io } = ctx;
+    if (s.tagsDenied && inputs.retireAfterHours > 0) {
+        throw new errors/* ActionError */.lZ(`retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
+            `and this run may not use them: grant them, or set retire-after-hours: 0. Nothing was changed.`);
+    }
+    try {
+        if (!s.tagsDenied)
+            s.tags = await keyTags(ctx, userName);
+    }
+    catch (err) {
+        if (inputs.retireAfterHours > 0 || !isAccessDenied(err))
+            throw err;
+        s.tagsDenied = true;
+        io.warning(`could not read the user's tags (${(0,errors/* errorMessage */.gJ)(err)}): keys are not described; grant iam:ListUserTags`);
+    }
+    const records = new Map(keys.flatMap((k) => {
+        const r = parseRecord(s.tags.get(k.id));
+        return r ? [[k.id, r]] : [];
+    }));
+    const mine = self ? records.get(self.id) : undefined;
+    if (self && mine?.supersededBy && keys.some((k) => k.id === mine.supersededBy)) {
+        throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${mine.supersededBy} at ` +
+            `${mine.handover ?? 'an unknown time'}: the place this job reads its credentials from was not updated (it is ` +
+            `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
+            `give this job the current key. Nothing was changed.`);
+    }
+    s.uses = await lastUses(ctx, userName, keys.map((k) => k.id));
+    const state = stagedRetirement(keys, records, s.uses, ctx.clock.now(), inputs.retireAfterHours);
+    for (const w of state.waiting) {
+        s.pending.set(w.key.id, w.dueAt);
+        const used = w.lastUsed;
+        if (w.inUse && used) {
+            io.warning(`${w.key.id} was handed over to ${w.supersededBy} at ${new Date(w.handover).toISOString()} but was last used ` +
+                `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
+                `holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.`);
+        }
+        else {
+            io.info(`${w.key.id} is pending retirement (handed over to ${w.supersededBy}): due at ${new Date(w.dueAt).toISOString()}`);
+        }
+    }
+    if (state.due.length > 0) {
+        if (inputs.dryRun) {
+            io.info(`Dry run: would ${inputs.previousKey} ${state.due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
+        }
+        else {
+            await io.group('Retire handed-over keys', () => retireDue(s, state.due, inputs.previousKey));
+        }
+    }
+    s.result.retirement = {
+        due: state.due.map((d) => d.key.id),
+        waiting: state.waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
+    };
+    return [...state.waiting, ...state.due].filter((p) => !s.journal.deleted(p.key.id)).map((p) => p.key.id);
+}
+/** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
+async function recordCreated(s, id) {
+    const { ctx } = s;
+    const created = recordTime(ctx.clock.now());
+    if (s.tagsDenied)
+        return created;
+    try {
+        s.tags.set(id, await writeRecord(ctx, s.userName, id, { created, by: runLabel(ctx) }));
+    }
+    catch (err) {
+        if (ctx.inputs.retireAfterHours > 0) {
+            throw new errors/* ActionError */.lZ(`recording where the new key ${id} comes from failed (${(0,errors/* errorMessage */.gJ)(err)}): with retire-after-hours the ` +
+                `handover must be recorded in IAM. Grant iam:TagUser on the user`, { cause: err });
+        }
+        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): grant iam:TagUser`);
+    }
+    return created;
+}
+/** Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate. */
+async function describeKeys(s) {
+    const { ctx, journal, userName } = s;
+    const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired');
+    let now;
+    let uses = s.uses;
+    try {
+        now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
+        if (changed)
+            uses = await lastUses(ctx, userName, now.map((k) => k.id));
+    }
+    catch {
+        return [];
+    }
+    const fateOf = (id) => {
+        if (id === journal.newKeyId)
+            return 'new';
+        const until = s.pending.get(id);
+        if (until !== undefined)
+            return `retire-pending until ${new Date(until).toISOString()}`;
+        const retired = [...journal.retired].reverse().find((r) => r.id === id);
+        return retired ? retired.fate : 'current';
+    };
+    const report = (k, status, lastUsed) => ({
+        id: k.id,
+        status,
+        created: k.created.toISOString(),
+        lastUsed: lastUsed ?? null,
+        description: s.tags.get(k.id) ?? null,
+        fate: fateOf(k.id),
+    });
+    const gone = s.initialKeys.filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
+    return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', s.uses.get(k.id)))];
 }
 /**
  * CreateAccessKey. After a failure the keys are listed again: when no key appeared, the request made none and is
@@ -65297,7 +65641,7 @@ async function createNewKey(s) {
 }
 /** Self-rotation with a second Active key: give every destination the caller's pair, then delete the other key. */
 async function converge(s, caller, other) {
-    const { ctx, journal, userName } = s;
+    const { ctx } = s;
     await ctx.io.group(`Converge on ${caller.accessKeyId}`, async () => {
         for (let i = 0; i < s.prepared.length; i++) {
             ctx.cancel.checkpoint();
@@ -65306,9 +65650,7 @@ async function converge(s, caller, other) {
         }
         await checkKeys(s, `deleting ${other.id} to converge`);
         ctx.cancel.checkpoint();
-        await deleteAccessKey(ctx.aws.iam, userName, other.id);
-        s.expected.delete(other.id);
-        journal.record({ kind: 'key retired', id: other.id, fate: 'deleted to converge' });
+        await deleteKey(s, other.id, 'deleted to converge');
         ctx.io.info(`Deleted ${other.id}: every destination holds ${caller.accessKeyId}, so nothing needed it`);
     });
 }
@@ -65330,7 +65672,7 @@ function settingDifferences(inputs, have) {
         out.push(`tag(s) differ: ${missingTags.map((t) => `${t.Key}=${t.Value}`).join(', ')}`);
     return out;
 }
-function describePlan(p, user, userExists, prepared, dryRun) {
+function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 0) {
     const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
     if (p.action === 'skip')
         return `Plan: skip (${p.reason}); nothing changes`;
@@ -65344,7 +65686,11 @@ function describePlan(p, user, userExists, prepared, dryRun) {
             : undefined,
         `create a new access key for ${user}`,
         `write it to ${prepared.length} destination(s)` + (changes.length ? ` (${changes.join('; ')})` : ''),
-        p.previous.length ? `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}` : undefined,
+        p.previous.length === 0
+            ? undefined
+            : retireAfterHours > 0 && p.previousKey !== 'keep'
+                ? `leave the previous key(s) ${p.previous.map((k) => k.id).join(', ')} Active for a later run to ${p.previousKey} once unused for ${retireAfterHours} h`
+                : `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}`,
     ].filter(Boolean);
     return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
 }
