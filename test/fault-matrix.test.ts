@@ -7,9 +7,12 @@
  *  3. the error names the failing step and destination (or, for a transient fault, the run succeeds);
  *  4. a clean rerun converges to exactly one active key, held everywhere.
  * SIGKILL cases run the built dist/index.js on Node 24 and kill it right after step k.
+ * The world around a run: a cancel (SIGINT) at verification, after a destination, inside a pair and during a
+ * rate-limit wait; two runs on one user at once; the state an earlier failed run left; a holder outside the
+ * destinations. Every case counts in the same rows and totals.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import type { ChildProcess } from 'node:child_process';
 import { type Destination, label, secretsPath } from '../src/destinations.js';
 import { readInputs } from '../src/inputs.js';
@@ -19,7 +22,7 @@ import { AwsProxy, type AwsFault, accessDenied, awsHang, serviceUnavailable, thr
 import { type Fault, type Scope, forbidden, hang, notFound, secondaryRateLimit, serverError } from './support/github-standin.js';
 import { type Recorder, type World, heldPair, reader, runRotation, seedPair, startWorld } from './support/harness.js';
 import { type Creds, authenticates, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
-import { leaks, node24, runAction } from './support/runner.js';
+import { type ActionRun, leaks, node24, runAction } from './support/runner.js';
 
 requireMoto();
 
@@ -89,6 +92,8 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 interface Row {
   step: string;
+  /** The line of the by-step table this row counts in (the step itself when set). */
+  group?: string;
   fault: string;
   mode: string;
   ok: boolean;
@@ -106,8 +111,8 @@ async function deadDestinations(f: Fixture): Promise<number> {
   return dead;
 }
 
-function secretLeaks(result: RotationResult, io: Recorder, f: Fixture): string[] {
-  const secrets = [...io.secrets, f.old.secretAccessKey];
+function secretLeaks(result: RotationResult, io: Recorder, f: Fixture, others: string[] = []): string[] {
+  const secrets = [...io.secrets, f.old.secretAccessKey, ...others];
   const inputs = readInputs(reader(f.inputs), {});
   const places = {
     log: io.text(),
@@ -347,15 +352,298 @@ describe('fault matrix: process killed (SIGKILL) right after step k', () => {
   }, 60_000);
 });
 
+// ---- the world around a run: cancels, two runs at once, an earlier run's leftovers, a holder elsewhere ------------
+
+/** The environment of a dist run, as the SIGKILL cases give it: the fixture's own repository holds 'prod'. */
+function distEnv(f: Fixture, creds: Creds, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: creds.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+    GITHUB_API_URL: world.gh.url,
+    GITHUB_REPOSITORY: `${f.org}/app`,
+    GITHUB_RUN_ID: String(runIdOf(f)),
+    GITHUB_RUN_ATTEMPT: '1',
+    ...extra,
+  };
+}
+
+/** No secret value any of `runs` masked (nor the previous key's) appears in what any of them printed or published. */
+function expectNoLeaks(runs: ActionRun[], f: Fixture): void {
+  const secrets = new Set([...runs.flatMap((r) => r.masked.filter((m) => m !== 'test-token')), f.old.secretAccessKey]);
+  for (const run of runs) for (const secret of secrets) expect(leaks(run, secret)).toEqual([]);
+}
+
+async function keyStates(f: Fixture): Promise<[string | undefined, string | undefined][]> {
+  const keys = (await iamClient(world.moto, world.admin).send(new ListAccessKeysCommand({ UserName: f.user }))).AccessKeyMetadata ?? [];
+  return keys.map((k) => [k.AccessKeyId, k.Status]);
+}
+
+/** A world case: one row in the totals, counted under `step`; the body asserts the invariants. */
+function worldCase(step: string, situation: string, mode: 'self' | 'other', body: (row: Row) => Promise<void>, timeoutMs = 60_000): void {
+  it(`${step} | ${situation} | ${mode}`, async () => {
+    world.gh.reset();
+    proxy.reset();
+    const row: Row = { step, group: step, fault: situation, mode, ok: false, dead: 0, mismatchedUntilRerun: 0 };
+    rows.push(row);
+    await body(row);
+    row.ok = true;
+  }, timeoutMs);
+}
+
+/** Run dist as a self-rotation and send SIGINT (as the runner does on cancel) when `arm` calls back. */
+async function cancelled(f: Fixture, arm: (signal: () => void) => void): Promise<{ run: ActionRun; exitMs: number }> {
+  let child: ChildProcess | undefined;
+  let sentAt = 0;
+  const signal = () => {
+    if (sentAt || !child) return;
+    sentAt = performance.now();
+    child.kill('SIGINT');
+  };
+  arm(signal);
+  const run = await runAction({
+    inputs: { 'github-token': 'test-token', ...f.inputs },
+    env: distEnv(f, f.old),
+    onSpawn: (c) => (child = c),
+    timeoutMs: 60_000,
+  });
+  const exitMs = performance.now() - sentAt;
+  world.gh.clearFaults();
+  proxy.clearFaults();
+  proxy.propagationDelayMs = 0;
+  expect(sentAt).toBeGreaterThan(0);
+  return { run, exitMs };
+}
+
+/** The cancel invariants: a clean exit 1 well before the runner's SIGKILL, one error line, no dead destination. */
+async function expectCancelHeld(row: Row, f: Fixture, run: ActionRun, exitMs: number): Promise<void> {
+  expect(run.signal).toBeNull();
+  expect(run.code).toBe(1);
+  expect(exitMs).toBeLessThan(7000);
+  expect(run.errors).toHaveLength(1);
+  expect(run.errors[0]).toMatch(/^::error::the run was cancelled \(SIGINT\)/);
+  row.dead = await deadDestinations(f);
+  expect(row.dead).toBe(0);
+  expectNoLeaks([run], f);
+  await expectConverges(f, 'self');
+}
+
+/** A key's id and secret alone (the SDK marks credentials it has used with extra fields). */
+const pairOf = (c: Creds): Creds => ({ accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey });
+const putTo = (f: Fixture, d: number, name: (typeof NAMES)[number]) => `${secretsPath(f.destinations[d])}/${name}`;
+
+describe('fault matrix: the world around a run', () => {
+  worldCase('cancel (SIGINT)', 'during verification (the new key not yet visible to STS)', 'self', async (row) => {
+    const f = await fixture();
+    proxy.propagationDelayMs = 30_000;
+    const { run, exitMs } = await cancelled(f, (signal) => {
+      const off = proxy.onRequest((r) => {
+        if (r.action === 'GetCallerIdentity' && proxy.created.has(r.accessKeyId)) {
+          off();
+          setTimeout(signal, 300);
+        }
+      });
+    });
+    expect(run.errors[0]).toMatch(/^::error::the run was cancelled \(SIGINT\)\. No destination was given the new key (\w+)\. Deleted the new key \1\./);
+    expect(await keyStates(f)).toEqual([[f.old.accessKeyId, 'Active']]);
+    for (const s of f.scopes) expect(heldPair(world.gh, s)).toEqual(pairOf(f.old));
+    await expectCancelHeld(row, f, run, exitMs);
+  });
+
+  worldCase('cancel (SIGINT)', "after the first destination's pair", 'self', async (row) => {
+    const f = await fixture();
+    const { run, exitMs } = await cancelled(f, (signal) => {
+      const off = world.gh.onRequest((r) => {
+        if (r.method === 'PUT' && r.path === putTo(f, 0, 'AWS_SECRET_ACCESS_KEY')) {
+          off();
+          signal();
+        }
+      });
+    });
+    expect(run.errors[0]).toMatch(/the run was cancelled \(SIGINT\)\. Both keys stay Active/);
+    expect(await keyStates(f)).toHaveLength(2);
+    await expectCancelHeld(row, f, run, exitMs);
+  });
+
+  worldCase('cancel (SIGINT)', "between a destination's two PUTs", 'self', async (row) => {
+    const f = await fixture();
+    const { run, exitMs } = await cancelled(f, (signal) => {
+      const off = world.gh.onRequest((r) => {
+        if (r.method === 'PUT' && r.path === putTo(f, 0, 'AWS_ACCESS_KEY_ID')) {
+          off();
+          signal();
+        }
+      });
+    });
+    // The pair is finished first: nothing is left mismatched.
+    expect(run.errors[0]).not.toMatch(/MISMATCHED|UNKNOWN/);
+    expect(heldPair(world.gh, f.scopes[0])?.accessKeyId).not.toBe(f.old.accessKeyId);
+    await expectCancelHeld(row, f, run, exitMs);
+  });
+
+  worldCase(
+    'cancel (SIGINT)',
+    'during a rate-limit wait (secondary rate limit, retry-after 120 s, on a PUT)',
+    'self',
+    async (row) => {
+      const f = await fixture();
+      world.gh.addFault(secondaryRateLimit({ method: 'PUT', path: new RegExp(`^${esc(putTo(f, 1, 'AWS_ACCESS_KEY_ID'))}$`) }, 120));
+      const { run, exitMs } = await cancelled(f, (signal) => {
+        const off = world.gh.onRequest((r) => {
+          if (r.method === 'PUT' && r.path === putTo(f, 1, 'AWS_ACCESS_KEY_ID')) {
+            off();
+            setTimeout(signal, 500);
+          }
+        });
+      });
+      expect(run.stdout).toMatch(/GitHub secondary rate limit on PUT .*: waiting 120 s/);
+      await expectCancelHeld(row, f, run, exitMs);
+    },
+    90_000,
+  );
+
+  for (const mode of ['self', 'other'] as const) {
+    for (const offset of [0, 300]) {
+      const who = mode === 'self' ? 'both self-rotation' : 'both rotators (admin credentials, iam-user-name set)';
+      worldCase(
+        'two runs on one user',
+        `B starts ${offset} ms after A, ${who}`,
+        mode,
+        async (row) => {
+          const f = await fixture();
+          const creds = mode === 'self' ? f.old : world.admin;
+          const start = (runId: number) =>
+            runAction({
+              inputs: { 'github-token': 'test-token', ...f.inputs },
+              env: distEnv(f, creds, { GITHUB_RUN_ID: String(runId) }),
+              timeoutMs: 90_000,
+            });
+          const a = start(runIdOf(f));
+          await new Promise((r) => setTimeout(r, offset));
+          const b = start(runIdOf(f) + 100_000);
+          const runs = await Promise.all([a, b]);
+
+          row.dead = await deadDestinations(f);
+          expect(row.dead).toBe(0);
+          const keys = await keyStates(f);
+          expect(keys).toHaveLength(1);
+          for (const s of f.scopes) expect(heldPair(world.gh, s)?.accessKeyId).toBe(keys[0][0]);
+          expectNoLeaks(runs, f);
+          for (const run of runs) {
+            expect(run.signal).toBeNull();
+            expect(run.errors.length).toBeLessThanOrEqual(1);
+          }
+          const succeeded = runs.filter((r) => r.code === 0);
+          if (mode === 'self') {
+            // One rotates; the other finds the key it authenticates with replaced, says so in one line, changes nothing.
+            expect(succeeded).toHaveLength(1);
+            expect(succeeded[0].outputs['access-key-id']).toBe(keys[0][0]);
+            const loser = runs.find((r) => r.code !== 0) as ActionRun;
+            expect(loser.code).toBe(1);
+            expect(loser.errors).toEqual([expect.stringMatching(/the key this job authenticates with stopped working: that run rotated it/)]);
+          } else {
+            // They take turns on the lease; the second rotates from the first one's key.
+            expect(succeeded).toHaveLength(2);
+            for (const run of runs) expect(run.errors).toEqual([]);
+            expect(runs.map((r) => r.outputs['access-key-id'])).toContain(keys[0][0]);
+          }
+          await expectConverges(f, mode);
+        },
+        120_000,
+      );
+    }
+  }
+
+  worldCase(
+    'earlier failed run',
+    'two Active keys left by a rotator run (persistent 403 on destination 3); rerun as a self-rotation with the key destination 1 holds',
+    'self',
+    async (row) => {
+      const f = await fixture();
+      world.gh.addFault(forbidden({ method: 'PUT', path: new RegExp(`^${esc(putTo(f, 2, 'AWS_ACCESS_KEY_ID'))}$`) }));
+      const { result, io } = await runRotation(world, { as: world.admin, inputs: f.inputs });
+      const message = result.error?.message ?? '';
+      expect(message).toMatch(new RegExp(`writing AWS_ACCESS_KEY_ID to ${esc(label(f.destinations[2]))}: 403`));
+      expect(message).toMatch(/Both keys stay Active/);
+      expect(message).not.toMatch(/\n/);
+      expect(secretLeaks(result, io, f)).toEqual([]);
+      expect(await keyStates(f)).toEqual(
+        expect.arrayContaining([
+          [f.old.accessKeyId, 'Active'],
+          [result.newKeyId, 'Active'],
+        ]),
+      );
+      expect(heldPair(world.gh, f.scopes[0])?.accessKeyId).toBe(result.newKeyId);
+      row.dead = await deadDestinations(f);
+      expect(row.dead).toBe(0);
+      // expectConverges reruns with the pair destination 1 holds (the new key): it converges on it, then rotates.
+      await expectConverges(f, 'self');
+    },
+  );
+
+  worldCase(
+    'earlier failed run',
+    'a destination holds a mismatched pair (new id, old secret); default rerun with max-age-days 30',
+    'self',
+    async (row) => {
+      const f = await fixture();
+      const made = await iamClient(world.moto, world.admin).send(new CreateAccessKeyCommand({ UserName: f.user }));
+      const fresh = { accessKeyId: made.AccessKey?.AccessKeyId as string, secretAccessKey: made.AccessKey?.SecretAccessKey as string };
+      world.gh.setSecret(f.scopes[1], 'AWS_ACCESS_KEY_ID', fresh.accessKeyId); // the id only: a run stopped inside the pair
+      expect(await deadDestinations(f)).toBe(1);
+      const { result, io } = await runRotation(world, {
+        as: f.old,
+        inputs: { ...f.inputs, 'max-age-days': '30' },
+        env: { GITHUB_REPOSITORY: `${f.org}/app`, GITHUB_RUN_ID: String(runIdOf(f)), GITHUB_RUN_ATTEMPT: '1' },
+      });
+      // The keys are young, yet the run must not skip over a broken state: it repairs it.
+      expect(result.plan?.action).toBe('rotate');
+      expect(result.error?.message).toBeUndefined();
+      expect(result.rotated).toBe(true);
+      expect(secretLeaks(result, io, f, [fresh.secretAccessKey])).toEqual([]);
+      expect(await keyStates(f)).toEqual([[result.newKeyId, 'Active']]);
+      for (const s of f.scopes) expect(heldPair(world.gh, s)?.accessKeyId).toBe(result.newKeyId);
+      row.dead = await deadDestinations(f);
+      expect(row.dead).toBe(0);
+      await expectConverges(f, 'self');
+    },
+  );
+
+  worldCase('holder outside the destinations', 'self-rotation, GITHUB_REPOSITORY not among the destinations', 'self', async (row) => {
+    const f = await fixture();
+    const { result, io } = await runRotation(world, {
+      as: f.old,
+      inputs: f.inputs,
+      awsEndpoint: proxy.url,
+      env: { GITHUB_REPOSITORY: 'octo/rotator', GITHUB_RUN_ID: String(runIdOf(f)), GITHUB_RUN_ATTEMPT: '1' },
+    });
+    expect(result.error?.message).toMatch(
+      /^self-rotation: this job authenticates with \w+ and reads it from octo\/rotator, which is not among the destinations .*Nothing was changed\.$/,
+    );
+    expect(result.error?.message).not.toMatch(/\n/);
+    expect(secretLeaks(result, io, f)).toEqual([]);
+    // Before any key exists: no CreateAccessKey, no write, the one key still held everywhere.
+    expect(proxy.actions()).not.toContain('CreateAccessKey');
+    expect(world.gh.writes()).toEqual([]);
+    expect(await keyStates(f)).toEqual([[f.old.accessKeyId, 'Active']]);
+    for (const s of f.scopes) expect(heldPair(world.gh, s)).toEqual(pairOf(f.old));
+    row.dead = await deadDestinations(f);
+    expect(row.dead).toBe(0);
+    await expectConverges(f, 'self');
+  });
+});
+
 // ---- totals ---------------------------------------------------------------------------------------------------
 
 function printTotals(): void {
   const passed = rows.filter((r) => r.ok).length;
+  const worldRows = rows.filter((r) => r.group !== undefined).length;
   const lost = rows.reduce((n, r) => n + r.dead, 0);
   const mismatched = rows.reduce((n, r) => n + r.mismatchedUntilRerun, 0);
   const byStep = new Map<string, { cases: number; ok: number }>();
   for (const r of rows) {
-    const step = r.step.replace(/ \(.*\)$/, '').replace(/write \d of 8/, 'write i of 8').replace(/killed after .*/, 'SIGKILL after step k');
+    const step =
+      r.group ?? r.step.replace(/ \(.*\)$/, '').replace(/write \d of 8/, 'write i of 8').replace(/killed after .*/, 'SIGKILL after step k');
     const e = byStep.get(step) ?? { cases: 0, ok: 0 };
     e.cases++;
     if (r.ok) e.ok++;
@@ -368,7 +656,7 @@ function printTotals(): void {
   ].join('\n');
   process.stdout.write(
     `\nFault matrix\n${table}\n` +
-      `cases run: ${rows.length}; faults survived: ${passed}; credentials lost: ${lost} (must be 0); ` +
+      `cases run: ${rows.length} (${worldRows} of them the world around a run); faults survived: ${passed}; credentials lost: ${lost} (must be 0); ` +
       `destinations mismatched until the rerun (SIGKILL inside one destination's pair of writes): ${mismatched}\n` +
       `fault matrix: ${passed} passed, ${rows.length - passed} failed\n`,
   );
