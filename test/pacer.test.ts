@@ -86,7 +86,7 @@ describe('WritePacer', () => {
 
   it('oversleeping earns no credit: the bucket is refilled after a wait, capped at the burst', async () => {
     const clock = fakeClock(0);
-    const late = { now: () => clock.now(), sleep: (ms: number) => clock.sleep(ms + 100) }; // wakes 100 ms late
+    const late = { ...clock, sleep: (ms: number) => clock.sleep(ms + 100) }; // wakes 100 ms late
     const pacer = new WritePacer(late, 1000);
     await pacer.take(2);
     await pacer.take(2); // waits 2000, wakes at 2100 with a full bucket (not 2.1 writes)
@@ -99,7 +99,7 @@ describe('WritePacer', () => {
     const clock = fakeClock(0);
     let fail = true;
     const failing = {
-      now: () => clock.now(),
+      ...clock,
       sleep: async (ms: number) => {
         if (fail) {
           fail = false;
