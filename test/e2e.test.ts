@@ -64,7 +64,28 @@ describe('dist/index.js on Node 24', () => {
       destinations: JSON.stringify([
         { kind: 'repository', repository: 'octo/e2e-self', secrets: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] },
       ]),
+      keys: expect.any(String),
     });
+    // keys: the new key (described by its tag, with its last use) and the deleted one.
+    expect(JSON.parse(run.outputs.keys)).toEqual([
+      {
+        id: held.accessKeyId,
+        status: 'Active',
+        created: expect.stringMatching(/Z$/),
+        lastUsed: { date: expect.any(String), service: 'iam', region: 'us-east-1' },
+        description: expect.stringMatching(/^rotate-aws-access-key: created=\S+ handover=\S+ by=local$/),
+        fate: 'new',
+      },
+      {
+        id: old.accessKeyId,
+        status: 'Deleted',
+        created: expect.any(String),
+        lastUsed: expect.objectContaining({ service: expect.any(String) }),
+        description: null,
+        fate: 'deleted',
+      },
+    ]);
+    expect(run.summary).toContain('Access keys (2)');
     expect(run.masked).toContain(held.secretAccessKey);
     expect(run.masked).toContain('test-token');
     // The job's own secret is masked at the start, before any AWS or GitHub request.
@@ -82,7 +103,10 @@ describe('dist/index.js on Node 24', () => {
     // The lease was taken and given back (with the new key, the old one being gone): no warning, no tag left.
     expect(run.stdout).toMatch(/Leased IAM user e2e-self for this run until /);
     expect(run.stdout).not.toContain('::warning::');
-    expect(await tagsOf('e2e-self')).toEqual({});
+    // The lease is gone; what stays is the new key's description.
+    expect(await tagsOf('e2e-self')).toEqual({
+      [held.accessKeyId]: expect.stringMatching(/^rotate-aws-access-key: created=\S+ handover=\S+ by=local$/),
+    });
   });
 
   it('rejects a bad input with one ::error:: line before any network call', async () => {

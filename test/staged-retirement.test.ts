@@ -31,7 +31,9 @@ async function handedOver(hours: string) {
   world.gh.addRepository(repo);
   seedPair(world.gh, repoScope(repo), old);
   const env = { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: '7' };
-  const first = await runRotation(world, { as: old, inputs: { repositories: repo, 'retire-after-hours': hours }, env });
+  // Real time (with instant sleeps), so the recorded handover and moto's last-use times are on one clock.
+  const clock = { now: () => Date.now(), sleep: async () => {}, random: () => 0.5 };
+  const first = await runRotation(world, { as: old, clock, inputs: { repositories: repo, 'retire-after-hours': hours }, env });
   expect(first.result.error).toBeUndefined();
   const fresh = heldPair(world.gh, repoScope(repo)) as Creds;
   return { user, old, repo, env, first, fresh };
