@@ -60227,7 +60227,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(325);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2294);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -60236,7 +60236,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 325:
+/***/ 2294:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64595,89 +64595,6 @@ function stagedRetirement(keys, records, lastUsed, now, hours) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/provenance.ts
-/**
- * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
- * as the key's description) and whose value names this action, the run, when the key was created and when it was
- * handed over — or, for a previous key, which key superseded it and when. Any later run, from any repository, reads
- * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
- */
-
-const TAG_PREFIX = 'rotate-aws-access-key:';
-const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
-const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-/** This run, in the tag charset (letters, digits, spaces and _ . : / = + - @): owner/name/run/attempt. */
-function runLabel(ctx) {
-    const { repository, runId, attempt } = ctx.run;
-    return repository && runId ? `${repository}/${runId}/${attempt}` : 'local';
-}
-function formatRecord(r) {
-    const fields = Object.entries({
-        created: r.created,
-        'superseded-by': r.supersededBy,
-        handover: r.handover,
-        by: r.by,
-    }).filter(([, v]) => v !== undefined);
-    return `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`.slice(0, 256);
-}
-/** The record in a tag value, or undefined when the tag is not the action's. */
-function parseRecord(value) {
-    if (value === undefined || !value.startsWith(TAG_PREFIX))
-        return undefined;
-    const out = {};
-    for (const [, k, v] of value.slice(TAG_PREFIX.length).matchAll(/([\w-]+)=(\S+)/g)) {
-        if (k === 'created')
-            out.created = v;
-        else if (k === 'superseded-by')
-            out.supersededBy = v;
-        else if (k === 'handover')
-            out.handover = v;
-        else if (k === 'by')
-            out.by = v;
-    }
-    return out;
-}
-/** Key id → tag value, for the tags whose key is an access key id. */
-async function keyTags(ctx, user) {
-    const tags = await listUserTags(ctx.aws.iam, user);
-    return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
-}
-async function writeRecord(ctx, user, keyId, record) {
-    const value = formatRecord(record);
-    await tagUser(ctx.aws.iam, user, [{ Key: keyId, Value: value }]);
-    return value;
-}
-/** Remove the action's tag for a key it deleted. Never touches a tag the action did not write. */
-async function forgetRecord(ctx, user, keyId, tags) {
-    if (parseRecord(tags.get(keyId)) === undefined)
-        return;
-    try {
-        await untagUser(ctx.aws.iam, user, [keyId]);
-        tags.delete(keyId);
-    }
-    catch (err) {
-        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${err.message}`);
-    }
-}
-const recordTime = iso;
-/** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
-async function lastUses(ctx, user, ids) {
-    const out = new Map();
-    let warned = false;
-    for (const id of ids) {
-        try {
-            out.set(id, await accessKeyLastUsed(ctx.aws.iam, user, id));
-        }
-        catch (err) {
-            out.set(id, undefined);
-            if (!warned)
-                ctx.io.warning(`could not read when ${id} was last used: ${err.message}`);
-            warned = true;
-        }
-    }
-    return out;
-}
-
 // EXTERNAL MODULE: ./src/secrets.ts + 1 modules
 var src_secrets = __nccwpck_require__(9141);
 ;// CONCATENATED MODULE: ./src/preflight.ts
@@ -64836,6 +64753,89 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
             throw (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/provenance.ts
+/**
+ * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
+ * as the key's description) and whose value names this action, the run, when the key was created and when it was
+ * handed over — or, for a previous key, which key superseded it and when. Any later run, from any repository, reads
+ * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
+ */
+
+const TAG_PREFIX = 'rotate-aws-access-key:';
+const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
+const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** This run, in the tag charset (letters, digits, spaces and _ . : / = + - @): owner/name/run/attempt. */
+function runLabel(ctx) {
+    const { repository, runId, attempt } = ctx.run;
+    return repository && runId ? `${repository}/${runId}/${attempt}` : 'local';
+}
+function formatRecord(r) {
+    const fields = Object.entries({
+        created: r.created,
+        'superseded-by': r.supersededBy,
+        handover: r.handover,
+        by: r.by,
+    }).filter(([, v]) => v !== undefined);
+    return `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`.slice(0, 256);
+}
+/** The record in a tag value, or undefined when the tag is not the action's. */
+function parseRecord(value) {
+    if (value === undefined || !value.startsWith(TAG_PREFIX))
+        return undefined;
+    const out = {};
+    for (const [, k, v] of value.slice(TAG_PREFIX.length).matchAll(/([\w-]+)=(\S+)/g)) {
+        if (k === 'created')
+            out.created = v;
+        else if (k === 'superseded-by')
+            out.supersededBy = v;
+        else if (k === 'handover')
+            out.handover = v;
+        else if (k === 'by')
+            out.by = v;
+    }
+    return out;
+}
+/** Key id → tag value, for the tags whose key is an access key id. */
+async function keyTags(ctx, user) {
+    const tags = await listUserTags(ctx.aws.iam, user);
+    return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
+}
+async function writeRecord(ctx, user, keyId, record) {
+    const value = formatRecord(record);
+    await tagUser(ctx.aws.iam, user, [{ Key: keyId, Value: value }]);
+    return value;
+}
+/** Remove the action's tag for a key it deleted. Never touches a tag the action did not write. */
+async function forgetRecord(ctx, user, keyId, tags) {
+    if (parseRecord(tags.get(keyId)) === undefined)
+        return;
+    try {
+        await untagUser(ctx.aws.iam, user, [keyId]);
+        tags.delete(keyId);
+    }
+    catch (err) {
+        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${err.message}`);
+    }
+}
+const recordTime = iso;
+/** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
+async function lastUses(ctx, user, ids) {
+    const out = new Map();
+    let warned = false;
+    for (const id of ids) {
+        try {
+            out.set(id, await accessKeyLastUsed(ctx.aws.iam, user, id));
+        }
+        catch (err) {
+            out.set(id, undefined);
+            if (!warned)
+                ctx.io.warning(`could not read when ${id} was last used: ${err.message}`);
+            warned = true;
+        }
+    }
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/recover.ts
@@ -65084,7 +65084,6 @@ function finalWords(s) {
 
 
 
-
 async function retirePrevious(s, p) {
     if (p.action !== 'rotate')
         return;
@@ -65122,6 +65121,131 @@ async function retirePrevious(s, p) {
         throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ` +
             `Nothing needs it any more and it still works: ${p.previousKey} it by hand, ${next}`);
     }
+}
+
+;// CONCATENATED MODULE: ./src/staged.ts
+/**
+ * Rotation as AWS prescribes it, across runs: what earlier runs recorded about the keys (provenance tags), the
+ * evidence of their last use, the retirement of handed-over keys once due, the record of this run's handover, and
+ * the description of every key at the end of the run.
+ */
+
+
+
+
+
+/**
+ * Read the action's records of earlier handovers; stop a self-rotation that authenticates with a superseded key
+ * (its holder was never updated); retire what is due; warn about handed-over keys still in use. Returns the ids of
+ * the keys still waiting (not a split state; never deleted to make room).
+ */
+async function earlierHandovers(s, keys, self) {
+    const { ctx, userName } = s;
+    const { inputs, io } = ctx;
+    if (s.tagsDenied && inputs.retireAfterHours > 0) {
+        throw new errors/* ActionError */.lZ(`retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
+            `and this run may not use them: grant them, or set retire-after-hours: 0. Nothing was changed.`);
+    }
+    try {
+        if (!s.tagsDenied)
+            s.tags = await keyTags(ctx, userName);
+    }
+    catch (err) {
+        if (inputs.retireAfterHours > 0 || !isAccessDenied(err))
+            throw err;
+        s.tagsDenied = true;
+        io.warning(`could not read the user's tags (${(0,errors/* errorMessage */.gJ)(err)}): keys are not described; grant iam:ListUserTags`);
+    }
+    const records = new Map(keys.flatMap((k) => {
+        const r = parseRecord(s.tags.get(k.id));
+        return r ? [[k.id, r]] : [];
+    }));
+    const mine = self ? records.get(self.id) : undefined;
+    if (self && mine?.supersededBy && keys.some((k) => k.id === mine.supersededBy)) {
+        throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${mine.supersededBy} at ` +
+            `${mine.handover ?? 'an unknown time'}: the place this job reads its credentials from was not updated (it is ` +
+            `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
+            `give this job the current key. Nothing was changed.`);
+    }
+    s.uses = await lastUses(ctx, userName, keys.map((k) => k.id));
+    const state = stagedRetirement(keys, records, s.uses, ctx.clock.now(), inputs.retireAfterHours);
+    for (const w of state.waiting) {
+        s.pending.set(w.key.id, w.dueAt);
+        const used = w.lastUsed;
+        if (w.inUse && used) {
+            io.warning(`${w.key.id} was handed over to ${w.supersededBy} at ${new Date(w.handover).toISOString()} but was last used ` +
+                `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
+                `holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.`);
+        }
+        else {
+            io.info(`${w.key.id} is pending retirement (handed over to ${w.supersededBy}): due at ${new Date(w.dueAt).toISOString()}`);
+        }
+    }
+    if (state.due.length > 0) {
+        if (inputs.dryRun) {
+            io.info(`Dry run: would ${inputs.previousKey} ${state.due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
+        }
+        else {
+            await io.group('Retire handed-over keys', () => retireDue(s, state.due, inputs.previousKey));
+        }
+    }
+    s.result.retirement = {
+        due: state.due.map((d) => d.key.id),
+        waiting: state.waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
+    };
+    return [...state.waiting, ...state.due].filter((p) => !s.journal.deleted(p.key.id)).map((p) => p.key.id);
+}
+/** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
+async function recordCreated(s, id) {
+    const { ctx } = s;
+    const created = recordTime(ctx.clock.now());
+    if (s.tagsDenied)
+        return created;
+    try {
+        s.tags.set(id, await writeRecord(ctx, s.userName, id, { created, by: runLabel(ctx) }));
+    }
+    catch (err) {
+        if (ctx.inputs.retireAfterHours > 0) {
+            throw new errors/* ActionError */.lZ(`recording where the new key ${id} comes from failed (${(0,errors/* errorMessage */.gJ)(err)}): with retire-after-hours the ` +
+                `handover must be recorded in IAM. Grant iam:TagUser on the user`, { cause: err });
+        }
+        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): grant iam:TagUser`);
+    }
+    return created;
+}
+/** Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate. */
+async function describeKeys(s) {
+    const { ctx, journal, userName } = s;
+    const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired');
+    let now;
+    let uses = s.uses;
+    try {
+        now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
+        if (changed)
+            uses = await lastUses(ctx, userName, now.map((k) => k.id));
+    }
+    catch {
+        return [];
+    }
+    const fateOf = (id) => {
+        if (id === journal.newKeyId)
+            return 'new';
+        const until = s.pending.get(id);
+        if (until !== undefined)
+            return `retire-pending until ${new Date(until).toISOString()}`;
+        const retired = [...journal.retired].reverse().find((r) => r.id === id);
+        return retired ? retired.fate : 'current';
+    };
+    const report = (k, status, lastUsed) => ({
+        id: k.id,
+        status,
+        created: k.created.toISOString(),
+        lastUsed: lastUsed ?? null,
+        description: s.tags.get(k.id) ?? null,
+        fate: fateOf(k.id),
+    });
+    const gone = s.initialKeys.filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
+    return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', s.uses.get(k.id)))];
 }
 /**
  * Staged retirement: retire (per previous-key) the handed-over keys that are due — their handover and their last
@@ -65487,119 +65611,6 @@ async function flow(s) {
         if (inputs.retireAfterHours === 0)
             await retirePrevious(s, thePlan);
     });
-}
-/**
- * Read the action's records of earlier handovers; stop a self-rotation that authenticates with a superseded key
- * (its holder was never updated); retire what is due; warn about handed-over keys still in use. Returns the ids of
- * the keys still waiting (not a split state; never deleted to make room).
- */
-async function earlierHandovers(s, keys, self) {
-    const { ctx, userName } = s;
-    const { inputs, io } = ctx;
-    if (s.tagsDenied && inputs.retireAfterHours > 0) {
-        throw new errors/* ActionError */.lZ(`retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
-            `and this run may not use them: grant them, or set retire-after-hours: 0. Nothing was changed.`);
-    }
-    try {
-        if (!s.tagsDenied)
-            s.tags = await keyTags(ctx, userName);
-    }
-    catch (err) {
-        if (inputs.retireAfterHours > 0 || !isAccessDenied(err))
-            throw err;
-        s.tagsDenied = true;
-        io.warning(`could not read the user's tags (${(0,errors/* errorMessage */.gJ)(err)}): keys are not described; grant iam:ListUserTags`);
-    }
-    const records = new Map(keys.flatMap((k) => {
-        const r = parseRecord(s.tags.get(k.id));
-        return r ? [[k.id, r]] : [];
-    }));
-    const mine = self ? records.get(self.id) : undefined;
-    if (self && mine?.supersededBy && keys.some((k) => k.id === mine.supersededBy)) {
-        throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${mine.supersededBy} at ` +
-            `${mine.handover ?? 'an unknown time'}: the place this job reads its credentials from was not updated (it is ` +
-            `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
-            `give this job the current key. Nothing was changed.`);
-    }
-    s.uses = await lastUses(ctx, userName, keys.map((k) => k.id));
-    const state = stagedRetirement(keys, records, s.uses, ctx.clock.now(), inputs.retireAfterHours);
-    for (const w of state.waiting) {
-        s.pending.set(w.key.id, w.dueAt);
-        const used = w.lastUsed;
-        if (w.inUse && used) {
-            io.warning(`${w.key.id} was handed over to ${w.supersededBy} at ${new Date(w.handover).toISOString()} but was last used ` +
-                `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
-                `holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.`);
-        }
-        else {
-            io.info(`${w.key.id} is pending retirement (handed over to ${w.supersededBy}): due at ${new Date(w.dueAt).toISOString()}`);
-        }
-    }
-    if (state.due.length > 0) {
-        if (inputs.dryRun) {
-            io.info(`Dry run: would ${inputs.previousKey} ${state.due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
-        }
-        else {
-            await io.group('Retire handed-over keys', () => retireDue(s, state.due, inputs.previousKey));
-        }
-    }
-    s.result.retirement = {
-        due: state.due.map((d) => d.key.id),
-        waiting: state.waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
-    };
-    return [...state.waiting, ...state.due].filter((p) => !s.journal.deleted(p.key.id)).map((p) => p.key.id);
-}
-/** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
-async function recordCreated(s, id) {
-    const { ctx } = s;
-    const created = recordTime(ctx.clock.now());
-    if (s.tagsDenied)
-        return created;
-    try {
-        s.tags.set(id, await writeRecord(ctx, s.userName, id, { created, by: runLabel(ctx) }));
-    }
-    catch (err) {
-        if (ctx.inputs.retireAfterHours > 0) {
-            throw new errors/* ActionError */.lZ(`recording where the new key ${id} comes from failed (${(0,errors/* errorMessage */.gJ)(err)}): with retire-after-hours the ` +
-                `handover must be recorded in IAM. Grant iam:TagUser on the user`, { cause: err });
-        }
-        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): grant iam:TagUser`);
-    }
-    return created;
-}
-/** Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate. */
-async function describeKeys(s) {
-    const { ctx, journal, userName } = s;
-    const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired');
-    let now;
-    let uses = s.uses;
-    try {
-        now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
-        if (changed)
-            uses = await lastUses(ctx, userName, now.map((k) => k.id));
-    }
-    catch {
-        return [];
-    }
-    const fateOf = (id) => {
-        if (id === journal.newKeyId)
-            return 'new';
-        const until = s.pending.get(id);
-        if (until !== undefined)
-            return `retire-pending until ${new Date(until).toISOString()}`;
-        const retired = [...journal.retired].reverse().find((r) => r.id === id);
-        return retired ? retired.fate : 'current';
-    };
-    const report = (k, status, lastUsed) => ({
-        id: k.id,
-        status,
-        created: k.created.toISOString(),
-        lastUsed: lastUsed ?? null,
-        description: s.tags.get(k.id) ?? null,
-        fate: fateOf(k.id),
-    });
-    const gone = s.initialKeys.filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
-    return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', s.uses.get(k.id)))];
 }
 /**
  * CreateAccessKey. After a failure the keys are listed again: when no key appeared, the request made none and is
