@@ -64988,10 +64988,19 @@ async function apply(s, i, fix, current) {
         return false;
     }
 }
+/**
+ * The key the destinations this run did not touch are taken to hold: the current key — unless the run deleted an
+ * Active key to make room (key-limit: delete-oldest in rotator mode), when any of them may have held that one.
+ */
+function assumedHeld(plan) {
+    return plan?.action === 'rotate' && plan.makeRoomBreaks ? undefined : plan?.current?.id;
+}
 /** Sentences saying where every destination stands, grouped, for the error line. */
 function describeStanding(s) {
     const groups = new Map();
-    const current = s.result.plan?.current?.id;
+    const plan = s.result.plan;
+    const current = assumedHeld(plan);
+    const broken = plan?.action === 'rotate' && plan.makeRoomBreaks ? plan.makeRoom : undefined;
     s.result.destinations.forEach((r, i) => {
         const { outcome, keyId } = standing(s.journal, i, current);
         let text;
@@ -65006,10 +65015,9 @@ function describeStanding(s) {
                 text = `put back to ${keyId}`;
                 break;
             case 'unchanged':
-                text =
-                    keyId && s.journal.deleted(keyId)
-                        ? `still ${keyId}, which was deleted: does not work until rewritten`
-                        : `not changed${keyId ? ` (${keyId})` : ''}`;
+                text = broken
+                    ? `not changed: may hold the deleted key ${broken.id} (key-limit: delete-oldest), which does not work until a run rewrites it`
+                    : `not changed${keyId ? ` (${keyId})` : ''}`;
                 break;
             case 'removed':
                 text = 'held no secrets before; what the run wrote was removed';
@@ -65038,12 +65046,16 @@ async function recover(s, err) {
     const what = cancelled && !(err instanceof Cancelled)
         ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${(0,errors/* errorMessage */.gJ)(err)}`
         : (0,errors/* errorMessage */.gJ)(err);
-    const current = s.result.plan?.current?.id;
+    const current = assumedHeld(s.result.plan);
     const holdsNew = (h) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
     const touched = journal.destinations.flatMap((d, i) => (holdsNew(d.id) || holdsNew(d.secret) ? [i] : []));
     if (touched.length === 0) {
         const tail = gone ? 'No destination holds it.' : await discardNewKey(s);
-        return new errors/* ActionError */.lZ(`${what}. No destination was given the new key ${newId}. ${tail}${finalWords(s)}`, { cause: err });
+        const plan = s.result.plan;
+        const standingNow = plan?.action === 'rotate' && plan.makeRoomBreaks ? ` ${describeStanding(s)}.` : '';
+        return new errors/* ActionError */.lZ(`${what}. No destination was given the new key ${newId}. ${tail}${standingNow}${finalWords(s)}`, {
+            cause: err,
+        });
     }
     const fixes = new Map(touched.map((i) => [i, fixFor(s, i, current)]));
     const rollBack = gone || (!cancelled && [...fixes.values()].every((f) => f !== 'none'));
@@ -65338,7 +65350,7 @@ async function callerCredentials(ctx) {
 /** Recompute what the result says about destinations and keys from the journal. */
 function refresh(result) {
     const { journal } = result;
-    const current = result.plan?.current?.id;
+    const current = assumedHeld(result.plan);
     result.newKeyId = journal.newKeyId;
     result.userCreated = journal.createdUser !== undefined || result.userCreated;
     result.previous = journal.retired
@@ -65348,7 +65360,7 @@ function refresh(result) {
         const d = journal.destinations[i];
         if (result.dryRun && result.plan?.action === 'rotate') {
             r.outcome = 'would write';
-            r.keyId = current;
+            r.keyId = result.plan.current?.id;
             return;
         }
         r.created = d.created || undefined;

@@ -8,7 +8,7 @@ import type { RotateContext } from './context.js';
 import { label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Holding, Journal, KeyFate, WriteReason } from './journal.js';
-import type { AccessKey, Use } from './plan.js';
+import type { AccessKey, Plan, Use } from './plan.js';
 import { forgetRecord } from './provenance.js';
 import type { Prepared } from './preflight.js';
 import type { Outcome, RotationResult } from './rotate.js';
@@ -182,10 +182,20 @@ async function apply(s: RunState, i: number, fix: Fix, current: string | undefin
   }
 }
 
+/**
+ * The key the destinations this run did not touch are taken to hold: the current key — unless the run deleted an
+ * Active key to make room (key-limit: delete-oldest in rotator mode), when any of them may have held that one.
+ */
+export function assumedHeld(plan: Plan | undefined): string | undefined {
+  return plan?.action === 'rotate' && plan.makeRoomBreaks ? undefined : plan?.current?.id;
+}
+
 /** Sentences saying where every destination stands, grouped, for the error line. */
 export function describeStanding(s: RunState): string {
   const groups = new Map<string, string[]>();
-  const current = s.result.plan?.current?.id;
+  const plan = s.result.plan;
+  const current = assumedHeld(plan);
+  const broken = plan?.action === 'rotate' && plan.makeRoomBreaks ? plan.makeRoom : undefined;
   s.result.destinations.forEach((r, i) => {
     const { outcome, keyId } = standing(s.journal, i, current);
     let text: string;
@@ -200,10 +210,9 @@ export function describeStanding(s: RunState): string {
         text = `put back to ${keyId}`;
         break;
       case 'unchanged':
-        text =
-          keyId && s.journal.deleted(keyId)
-            ? `still ${keyId}, which was deleted: does not work until rewritten`
-            : `not changed${keyId ? ` (${keyId})` : ''}`;
+        text = broken
+          ? `not changed: may hold the deleted key ${broken.id} (key-limit: delete-oldest), which does not work until a run rewrites it`
+          : `not changed${keyId ? ` (${keyId})` : ''}`;
         break;
       case 'removed':
         text = 'held no secrets before; what the run wrote was removed';
@@ -234,13 +243,17 @@ export async function recover(s: RunState, err: unknown): Promise<ActionError> {
     cancelled && !(err instanceof Cancelled)
       ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${errorMessage(err)}`
       : errorMessage(err);
-  const current = s.result.plan?.current?.id;
+  const current = assumedHeld(s.result.plan);
   const holdsNew = (h: Holding) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
   const touched = journal.destinations.flatMap((d, i) => (holdsNew(d.id) || holdsNew(d.secret) ? [i] : []));
 
   if (touched.length === 0) {
     const tail = gone ? 'No destination holds it.' : await discardNewKey(s);
-    return new ActionError(`${what}. No destination was given the new key ${newId}. ${tail}${finalWords(s)}`, { cause: err });
+    const plan = s.result.plan;
+    const standingNow = plan?.action === 'rotate' && plan.makeRoomBreaks ? ` ${describeStanding(s)}.` : '';
+    return new ActionError(`${what}. No destination was given the new key ${newId}. ${tail}${standingNow}${finalWords(s)}`, {
+      cause: err,
+    });
   }
 
   const fixes = new Map(touched.map((i) => [i, fixFor(s, i, current)] as const));

@@ -22,6 +22,7 @@ import { type Prepared, coversRepository, createMissingEnvironments, preflight }
 import {
   KeysChanged,
   type RunState,
+  assumedHeld,
   checkKeys,
   deleteKey,
   describeStanding,
@@ -108,7 +109,7 @@ async function callerCredentials(ctx: RotateContext): Promise<Credentials> {
 /** Recompute what the result says about destinations and keys from the journal. */
 export function refresh(result: RotationResult): void {
   const { journal } = result;
-  const current = result.plan?.current?.id;
+  const current = assumedHeld(result.plan);
   result.newKeyId = journal.newKeyId;
   result.userCreated = journal.createdUser !== undefined || result.userCreated;
   result.previous = journal.retired
@@ -118,7 +119,7 @@ export function refresh(result: RotationResult): void {
     const d = journal.destinations[i];
     if (result.dryRun && result.plan?.action === 'rotate') {
       r.outcome = 'would write';
-      r.keyId = current;
+      r.keyId = result.plan.current?.id;
       return;
     }
     r.created = d.created || undefined;

@@ -159,6 +159,42 @@ describe('rollback tells the truth', () => {
   });
 });
 
+describe('key-limit: delete-oldest in rotator mode', () => {
+  it('a failure after the oldest Active key was deleted names the destinations that may hold it as not working', async () => {
+    const user = world.fresh('oldest');
+    const a = await createUserWithKey(world.moto, world.admin, user);
+    await new Promise((r) => setTimeout(r, 1100));
+    const b = await iamClient(world.moto, world.admin).send(new CreateAccessKeyCommand({ UserName: user }));
+    const bPair = { accessKeyId: b.AccessKey?.AccessKeyId as string, secretAccessKey: b.AccessKey?.SecretAccessKey as string };
+    const [d1, d2] = [`${user}/one`, `${user}/two`];
+    world.gh.addRepository(d1);
+    world.gh.addRepository(d2);
+    seedPair(world.gh, repoScope(d1), a);
+    seedPair(world.gh, repoScope(d2), bPair);
+    world.gh.addFault(forbidden({ method: 'PUT', path: `/repos/${d1}/actions/secrets/AWS_ACCESS_KEY_ID` }));
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: `${d1},${d2}`, 'key-limit': 'delete-oldest' },
+    });
+    expect(result.previous).toEqual([{ id: a.accessKeyId, action: 'deleted to make room' }]);
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `No destination was given the new key (\\w+)\\. Deleted the new key \\1\\. Destinations: ${d1}, ${d2}: not changed: ` +
+          `may hold the deleted key ${a.accessKeyId} \\(key-limit: delete-oldest\\), which does not work until a run rewrites it\\.`,
+      ),
+    );
+    // True: the destination that held the deleted key does not work; the other does.
+    expect(await holdsWorkingKey(world, repoScope(d1))).toBe(false);
+    expect(await holdsWorkingKey(world, repoScope(d2))).toBe(true);
+    expect(result.destinations.map((d) => d.keyId)).toEqual([undefined, undefined]);
+    // A rerun without the fault repairs it.
+    world.gh.clearFaults();
+    const rerun = await runRotation(world, { as: world.admin, inputs: { 'iam-user-name': user, repositories: `${d1},${d2}` } });
+    expect(rerun.result.error).toBeUndefined();
+    expect(await dead([repoScope(d1), repoScope(d2)])).toBe(0);
+  });
+});
+
 describe('organization visibility', () => {
   it('an empty organization-visibility keeps an existing selected secret selected, with its repositories', async () => {
     const org = world.fresh('visorg');
@@ -209,6 +245,36 @@ describe('rate limits', () => {
 });
 
 describe('hardening', () => {
+  it("masks the caller's session token too", async () => {
+    const f = await fixture('session', 1);
+    const { STSClient, GetSessionTokenCommand } = await import('@aws-sdk/client-sts');
+    const sts = new STSClient({ region: 'us-east-1', endpoint: world.moto.endpoint, credentials: world.admin });
+    const out = await sts.send(new GetSessionTokenCommand({}));
+    const session = {
+      accessKeyId: out.Credentials?.AccessKeyId as string,
+      secretAccessKey: out.Credentials?.SecretAccessKey as string,
+      sessionToken: out.Credentials?.SessionToken as string,
+    };
+    const { io } = await runRotation(world, { inputs: { 'iam-user-name': f.user, repositories: f.repos[0], 'dry-run': 'true' }, as: session });
+    expect(io.secrets.slice(0, 2)).toEqual([session.secretAccessKey, session.sessionToken]);
+  });
+
+  it('log lines from servers cannot start a workflow command: CR/LF are flattened', async () => {
+    const { coreIO } = await import('../src/main.js');
+    const written: string[] = [];
+    const original = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      coreIO.info('GitHub said: fine\n::error::injected\r\n::add-mask::x');
+    } finally {
+      process.stdout.write = original;
+    }
+    expect(written.join('')).toBe('GitHub said: fine ::error::injected ::add-mask::x\n');
+  });
+
   it("masks the caller's own secret before anything else", async () => {
     const f = await fixture('mask', 1);
     const { io } = await runRotation(world, { inputs: { repositories: f.repos[0] }, as: f.old, env: { GITHUB_REPOSITORY: f.repos[0] } });

@@ -11,7 +11,7 @@
  * rate-limit wait; two runs on one user at once; the state an earlier failed run left; a holder outside the
  * destinations. Every case counts in the same rows and totals.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import type { ChildProcess } from 'node:child_process';
 import { type Destination, label, secretsPath } from '../src/destinations.js';
@@ -33,6 +33,11 @@ beforeAll(async () => {
   proxy = await AwsProxy.start(world.moto.endpoint);
   node24();
 }, 200_000);
+// Progress for a file that runs for minutes: jest prints a file's results only when it is done.
+let finished = 0;
+afterEach(() => {
+  if (++finished % 10 === 0) process.stderr.write(`fault matrix: ${finished} cases done\n`);
+});
 afterAll(async () => {
   await proxy?.stop();
   await world?.stop();
