@@ -1,0 +1,91 @@
+/**
+ * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
+ * as the key's description) and whose value names this action, the run, when the key was created and when it was
+ * handed over — or, for a previous key, which key superseded it and when. Any later run, from any repository, reads
+ * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
+ */
+import { type LastUsed, accessKeyLastUsed, listUserTags, tagUser, untagUser } from './aws.js';
+import type { RotateContext } from './context.js';
+
+export const TAG_PREFIX = 'rotate-aws-access-key:';
+const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
+
+/** What the action recorded about one key. */
+export interface KeyRecord {
+  created?: string;
+  by?: string;
+  handover?: string;
+  supersededBy?: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** This run, in the tag charset (letters, digits, spaces and _ . : / = + - @): owner/name/run/attempt. */
+export function runLabel(ctx: RotateContext): string {
+  const { repository, runId, attempt } = ctx.run;
+  return repository && runId ? `${repository}/${runId}/${attempt}` : 'local';
+}
+
+export function formatRecord(r: KeyRecord): string {
+  const fields = Object.entries({
+    created: r.created,
+    'superseded-by': r.supersededBy,
+    handover: r.handover,
+    by: r.by,
+  }).filter(([, v]) => v !== undefined);
+  return `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`.slice(0, 256);
+}
+
+/** The record in a tag value, or undefined when the tag is not the action's. */
+export function parseRecord(value: string | undefined): KeyRecord | undefined {
+  if (value === undefined || !value.startsWith(TAG_PREFIX)) return undefined;
+  const out: KeyRecord = {};
+  for (const [, k, v] of value.slice(TAG_PREFIX.length).matchAll(/([\w-]+)=(\S+)/g)) {
+    if (k === 'created') out.created = v;
+    else if (k === 'superseded-by') out.supersededBy = v;
+    else if (k === 'handover') out.handover = v;
+    else if (k === 'by') out.by = v;
+  }
+  return out;
+}
+
+/** Key id → tag value, for the tags whose key is an access key id. */
+export async function keyTags(ctx: RotateContext, user: string): Promise<Map<string, string>> {
+  const tags = await listUserTags(ctx.aws.iam, user);
+  return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
+}
+
+export async function writeRecord(ctx: RotateContext, user: string, keyId: string, record: KeyRecord): Promise<string> {
+  const value = formatRecord(record);
+  await tagUser(ctx.aws.iam, user, [{ Key: keyId, Value: value }]);
+  return value;
+}
+
+/** Remove the action's tag for a key it deleted. Never touches a tag the action did not write. */
+export async function forgetRecord(ctx: RotateContext, user: string, keyId: string, tags: Map<string, string>): Promise<void> {
+  if (parseRecord(tags.get(keyId)) === undefined) return;
+  try {
+    await untagUser(ctx.aws.iam, user, [keyId]);
+    tags.delete(keyId);
+  } catch (err) {
+    ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${(err as Error).message}`);
+  }
+}
+
+export const recordTime = iso;
+
+/** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
+export async function lastUses(ctx: RotateContext, user: string, ids: string[]): Promise<Map<string, LastUsed | null | undefined>> {
+  const out = new Map<string, LastUsed | null | undefined>();
+  let warned = false;
+  for (const id of ids) {
+    try {
+      out.set(id, await accessKeyLastUsed(ctx.aws.iam, user, id));
+    } catch (err) {
+      out.set(id, undefined);
+      if (!warned) ctx.io.warning(`could not read when ${id} was last used: ${(err as Error).message}`);
+      warned = true;
+    }
+  }
+  return out;
+}
