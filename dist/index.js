@@ -60227,7 +60227,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2294);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1799);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -60236,7 +60236,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2294:
+/***/ 1799:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64838,14 +64838,8 @@ async function lastUses(ctx, user, ids) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/recover.ts
-/**
- * Writing pairs through the journal, checking the user's keys before anything is retired, and recovering from a
- * failure or a cancel: every function here reads what happened from the journal, so what the run reports is true.
- */
-
-
-
+;// CONCATENATED MODULE: ./src/run-state.ts
+/** The state one run shares between its phases, and the key operations every phase needs. */
 
 
 
@@ -64879,14 +64873,17 @@ async function checkKeys(s, before) {
     throw new KeysChanged(`before ${before}, the keys of IAM user ${s.userName} were listed again and have changed (${changes}): another ` +
         'rotation or a person is at work, so this run retired nothing and kept every working key', s.journal.newKeyId !== undefined && gone.includes(s.journal.newKeyId));
 }
-const recover_secretName = (s, which) => which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
+
+;// CONCATENATED MODULE: ./src/writes.ts
+
+const writes_secretName = (s, which) => which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
 /** Write one secret, journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
 async function put(s, i, which, value, keyId, reason) {
     const p = s.prepared[i];
     const previous = s.journal.destinations[i][which];
     s.journal.record({ kind: 'write in flight', index: i, which });
     try {
-        await (0,src_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, recover_secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
+        await (0,src_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, writes_secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
     }
     catch (err) {
         // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
@@ -64905,7 +64902,7 @@ async function writePair(s, i, pair, reason) {
 }
 async function remove(s, i, which) {
     await s.ctx.pacer.take();
-    await (0,src_secrets/* deleteSecret */.e3)(s.ctx.gh, s.prepared[i].destination, recover_secretName(s, which));
+    await (0,src_secrets/* deleteSecret */.e3)(s.ctx.gh, s.prepared[i].destination, writes_secretName(s, which));
     s.journal.record({ kind: 'secret removed', index: i, which });
 }
 /** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
@@ -64933,6 +64930,18 @@ function standing(journal, i, current) {
         return { outcome: 'removed', keyId: undefined };
     return { outcome: 'mismatched', keyId: undefined };
 }
+
+;// CONCATENATED MODULE: ./src/recover.ts
+/**
+ * Recovering from a failure or a cancel after the new key exists: every function here reads what happened from the
+ * journal, so what the run reports is true.
+ */
+
+
+
+
+
+
 /** Undo a user this run created (it must have no keys left). Returns a sentence starting with a space, or ''. */
 async function undoUser(s) {
     const created = s.journal.createdUser;
@@ -65318,6 +65327,8 @@ async function recordHandover(s, p, newId, created) {
 }
 
 ;// CONCATENATED MODULE: ./src/rotate.ts
+
+
 
 
 

@@ -1,134 +1,15 @@
 /**
- * Writing pairs through the journal, checking the user's keys before anything is retired, and recovering from a
- * failure or a cancel: every function here reads what happened from the journal, so what the run reports is true.
+ * Recovering from a failure or a cancel after the new key exists: every function here reads what happened from the
+ * journal, so what the run reports is true.
  */
-import { type Credentials, deleteAccessKey, deleteCreatedUser, listAccessKeys } from './aws.js';
+import { deleteCreatedUser } from './aws.js';
 import { Cancelled } from './cancel.js';
-import type { RotateContext } from './context.js';
 import { label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
-import type { Holding, Journal, KeyFate, WriteReason } from './journal.js';
-import type { AccessKey, Plan, Use } from './plan.js';
-import { forgetRecord } from './provenance.js';
-import type { Prepared } from './preflight.js';
-import type { Outcome, RotationResult } from './rotate.js';
-import { deleteSecret, statusOf, writeSecret } from './secrets.js';
-
-/** The state of one run, shared by its phases. */
-export interface RunState {
-  ctx: RotateContext;
-  result: RotationResult;
-  journal: Journal;
-  userName: string;
-  prepared: Prepared[];
-  /** The caller's own pair in self-rotation (it can be written back), else undefined. */
-  caller: Credentials | undefined;
-  /** The key ids the user should have right now, as far as this run knows. */
-  expected: Set<string>;
-  /** Every destination holds the new key. */
-  handedOver: boolean;
-  /** The user's tags whose key is an access key id (the action's provenance records, and others'). */
-  tags: Map<string, string>;
-  /** The keys as listed at the start, and when each was last used. */
-  initialKeys: AccessKey[];
-  uses: Map<string, Use | null | undefined>;
-  /** Keys handed over and waiting to be retired: id → the earliest time. */
-  pending: Map<string, number>;
-  /** The caller may not tag the user (the lease said so): provenance is skipped, with the lease's one warning. */
-  tagsDenied: boolean;
-  /** The user's keys were listed (so they can be described at the end). */
-  keysListed: boolean;
-}
-
-/** Delete one of the user's keys (never the caller's lease or anyone else's tag): journaled, its record removed. */
-export async function deleteKey(s: RunState, id: string, fate: KeyFate): Promise<void> {
-  await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
-  s.expected.delete(id);
-  s.journal.record({ kind: 'key retired', id, fate });
-  await forgetRecord(s.ctx, s.userName, id, s.tags);
-}
-
-/** The user's keys are not what this run expects: another rotation or a person is at work. */
-export class KeysChanged extends ActionError {
-  constructor(
-    message: string,
-    readonly newKeyGone: boolean,
-  ) {
-    super(message);
-    this.name = 'KeysChanged';
-  }
-}
-
-/** List the user's keys again before a delete or deactivate; throw KeysChanged when they differ from what we expect. */
-export async function checkKeys(s: RunState, before: string): Promise<void> {
-  const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
-  const ids = new Set(keys.map((k) => k.id));
-  const gone = [...s.expected].filter((id) => !ids.has(id));
-  const extra = [...ids].filter((id) => !s.expected.has(id));
-  if (gone.length === 0 && extra.length === 0) return;
-  const changes = [gone.length ? `gone: ${gone.join(', ')}` : '', extra.length ? `new: ${extra.join(', ')}` : '']
-    .filter(Boolean)
-    .join('; ');
-  throw new KeysChanged(
-    `before ${before}, the keys of IAM user ${s.userName} were listed again and have changed (${changes}): another ` +
-      'rotation or a person is at work, so this run retired nothing and kept every working key',
-    s.journal.newKeyId !== undefined && gone.includes(s.journal.newKeyId),
-  );
-}
-
-const secretName = (s: RunState, which: 'id' | 'secret') =>
-  which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
-
-/** Write one secret, journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
-async function put(s: RunState, i: number, which: 'id' | 'secret', value: string, keyId: string, reason: WriteReason) {
-  const p = s.prepared[i];
-  const previous: Holding = s.journal.destinations[i][which];
-  s.journal.record({ kind: 'write in flight', index: i, which });
-  try {
-    await writeSecret(s.ctx.gh, p.destination, p.publicKey, secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
-  } catch (err) {
-    // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
-    if (statusOf((err as { cause?: unknown }).cause ?? err) !== undefined) {
-      s.journal.record({ kind: 'write failed', index: i, which, previous });
-    }
-    throw err;
-  }
-  s.journal.record({ kind: 'secret written', index: i, which, keyId, reason });
-}
-
-/** Write a pair to destination i, the two secrets back to back. */
-export async function writePair(s: RunState, i: number, pair: Credentials, reason: WriteReason): Promise<void> {
-  await s.ctx.pacer.take(2);
-  await put(s, i, 'id', pair.accessKeyId, pair.accessKeyId, reason);
-  await put(s, i, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
-}
-
-async function remove(s: RunState, i: number, which: 'id' | 'secret'): Promise<void> {
-  await s.ctx.pacer.take();
-  await deleteSecret(s.ctx.gh, s.prepared[i].destination, secretName(s, which));
-  s.journal.record({ kind: 'secret removed', index: i, which });
-}
-
-/** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
-export function standing(journal: Journal, i: number, current: string | undefined): { outcome: Outcome; keyId: string | undefined } {
-  const d = journal.destinations[i];
-  const { id, secret } = d;
-  const heldKey = d.heldBefore === 'both' ? current : undefined;
-  if (id.kind === 'before' && secret.kind === 'before') return { outcome: 'unchanged', keyId: heldKey };
-  if (id.kind === 'unknown' || secret.kind === 'unknown') return { outcome: 'unknown', keyId: undefined };
-  const pair = journal.pairKey(i);
-  if (pair !== undefined) {
-    if (d.reason === 'converge') return { outcome: 'converged', keyId: pair };
-    if (d.reason === 'restore') return { outcome: 'restored', keyId: pair };
-    return { outcome: 'written', keyId: pair };
-  }
-  if (id.kind === 'key' && secret.kind === 'before' && d.reason === 'restore' && id.keyId === heldKey) {
-    return { outcome: 'restored', keyId: heldKey };
-  }
-  const empty = (h: Holding) => h.kind === 'absent' || (h.kind === 'before' && d.heldBefore === 'none');
-  if (empty(id) && empty(secret)) return { outcome: 'removed', keyId: undefined };
-  return { outcome: 'mismatched', keyId: undefined };
-}
+import type { Holding } from './journal.js';
+import type { Plan } from './plan.js';
+import { KeysChanged, type RunState, deleteKey } from './run-state.js';
+import { put, remove, standing, writePair } from './writes.js';
 
 /** Undo a user this run created (it must have no keys left). Returns a sentence starting with a space, or ''. */
 export async function undoUser(s: RunState): Promise<string> {

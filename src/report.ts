@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { describe } from './destinations.js';
 import type { Inputs } from './inputs.js';
-import type { DestinationResult, RotationResult } from './rotate.js';
+import type { DestinationResult, RotationResult } from './result.js';
 
 /** The action's outputs. Never a secret value. */
 export function outputs(result: RotationResult, inputs: Inputs): Record<string, string> {

@@ -2,7 +2,7 @@
 import { deactivateAccessKey } from './aws.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Plan } from './plan.js';
-import { type RunState, checkKeys, deleteKey } from './recover.js';
+import { type RunState, checkKeys, deleteKey } from './run-state.js';
 
 export async function retirePrevious(s: RunState, p: Plan): Promise<void> {
   if (p.action !== 'rotate') return;

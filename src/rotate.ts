@@ -12,81 +12,22 @@ import {
 } from './aws.js';
 import { Cancelled } from './cancel.js';
 import type { ActionsIO, RotateContext } from './context.js';
-import { type Destination, destinationsFrom, label } from './destinations.js';
+import { destinationsFrom, label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
-import type { Inputs, Visibility } from './inputs.js';
+import type { Inputs } from './inputs.js';
 import { Journal } from './journal.js';
 import { describeLease, releaseLease, takeLease } from './lease.js';
 import { type AccessKey, type Plan, plan as decide } from './plan.js';
 import { type Prepared, coversRepository, createMissingEnvironments, preflight } from './preflight.js';
-import {
-  KeysChanged,
-  type RunState,
-  assumedHeld,
-  checkKeys,
-  deleteKey,
-  describeStanding,
-  recover,
-  standing,
-  undoUser,
-  writePair,
-} from './recover.js';
+import { assumedHeld, describeStanding, recover, undoUser } from './recover.js';
+import type { PreviousAction, RotationResult } from './result.js';
 import { retirePrevious } from './retire.js';
-import { type KeyReport, describeKeys, earlierHandovers, recordCreated, recordHandover } from './staged.js';
+import { KeysChanged, type RunState, checkKeys, deleteKey } from './run-state.js';
+import { describeKeys, earlierHandovers, recordCreated, recordHandover } from './staged.js';
+import { standing, writePair } from './writes.js';
 
 export type { ActionsIO, RotateContext } from './context.js';
-
-/** Where a destination stands at the end of the run. */
-export type Outcome =
-  | 'written' // holds the new key
-  | 'would write' // dry-run
-  | 'unchanged' // holds what it held before the run
-  | 'restored' // the new key was written, then the previous key put back
-  | 'converged' // given the pair this run authenticates with, so the other key could go
-  | 'removed' // held nothing before; what the run wrote was removed again
-  | 'mismatched' // one of the two secrets was written and could not be put back: does not work
-  | 'unknown'; // a write was in flight when the run had to stop
-
-export interface DestinationResult {
-  destination: Destination;
-  label: string;
-  outcome: Outcome;
-  /** The access key id the destination holds at the end, when known. */
-  keyId: string | undefined;
-  created?: boolean;
-  /** Organization destinations: the visibility the secrets are written with. */
-  visibility?: Visibility;
-}
-
-export type PreviousAction =
-  | 'deleted'
-  | 'deactivated'
-  | 'kept'
-  | 'deleted to make room'
-  | 'deleted to converge'
-  | 'retire-pending';
-
-export interface RotationResult {
-  userName: string | undefined;
-  userCreated: boolean;
-  dryRun: boolean;
-  plan: Plan | undefined;
-  rotated: boolean;
-  /** The key the destinations hold at the end (new key, or current on a skip/failure). */
-  accessKeyId: string | undefined;
-  newKeyId: string | undefined;
-  previous: { id: string; action: PreviousAction }[];
-  destinations: DestinationResult[];
-  error: ActionError | undefined;
-  cancelled: boolean;
-  journal: Journal;
-  /** The `keys` output: every key at the end of the run (and those it deleted). */
-  keys?: KeyReport[];
-  /** Staged retirement found at the start: due keys (retired unless dry run) and keys still waiting. */
-  retirement?: { due: string[]; waiting: { id: string; dueAt: string; inUse: boolean }[] };
-}
-
-export type { KeyReport } from './staged.js';
+export type { DestinationResult, KeyReport, Outcome, PreviousAction, RotationResult } from './result.js';
 
 function asActionError(err: unknown): ActionError {
   return err instanceof ActionError ? err : new ActionError(errorMessage(err), { cause: err });

@@ -8,17 +8,9 @@ import { ActionError, errorMessage } from './errors.js';
 import type { PreviousKeyMode } from './inputs.js';
 import { type AccessKey, type PendingKey, type Plan, type Use, stagedRetirement } from './plan.js';
 import { keyTags, lastUses, parseRecord, recordTime, runLabel, writeRecord } from './provenance.js';
-import { type RunState, checkKeys, deleteKey } from './recover.js';
+import type { KeyReport } from './result.js';
+import { type RunState, checkKeys, deleteKey } from './run-state.js';
 
-/** One entry of the `keys` output. */
-export interface KeyReport {
-  id: string;
-  status: string;
-  created: string;
-  lastUsed: Use | null;
-  description: string | null;
-  fate: string;
-}
 
 /**
  * Read the action's records of earlier handovers; stop a self-rotation that authenticates with a superseded key

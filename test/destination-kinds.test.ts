@@ -346,8 +346,9 @@ describe('shipped pacing', () => {
     expect(result.error).toBeUndefined();
     const puts = world.gh.requests.filter((r) => r.method === 'PUT');
     expect(puts).toHaveLength(6);
-    // Never more than two writes in any one-second window, so six writes span at least four seconds...
-    for (let i = 2; i < puts.length; i++) expect(puts[i].startedAt - puts[i - 2].startedAt).toBeGreaterThanOrEqual(1990);
+    // Never more than two writes in any one-second window, so six writes span at least four seconds (measured where
+    // the stand-in receives them: allow 50 ms of request latency jitter on a loaded machine)...
+    for (let i = 2; i < puts.length; i++) expect(puts[i].startedAt - puts[i - 2].startedAt).toBeGreaterThanOrEqual(1950);
     // ...and a destination's second secret follows its first at once.
     for (let i = 1; i < puts.length; i += 2) expect(puts[i].startedAt - puts[i - 1].finishedAt).toBeLessThan(200);
   }, 20_000);

@@ -1,0 +1,66 @@
+/** What a run reports: the result every output, the summary and the error line are made from. */
+import type { Destination } from './destinations.js';
+import type { ActionError } from './errors.js';
+import type { Visibility } from './inputs.js';
+import type { Journal } from './journal.js';
+import type { Plan, Use } from './plan.js';
+
+/** Where a destination stands at the end of the run. */
+export type Outcome =
+  | 'written' // holds the new key
+  | 'would write' // dry-run
+  | 'unchanged' // holds what it held before the run
+  | 'restored' // the new key was written, then the previous key put back
+  | 'converged' // given the pair this run authenticates with, so the other key could go
+  | 'removed' // held nothing before; what the run wrote was removed again
+  | 'mismatched' // one of the two secrets was written and could not be put back: does not work
+  | 'unknown'; // a write was in flight when the run had to stop
+
+export interface DestinationResult {
+  destination: Destination;
+  label: string;
+  outcome: Outcome;
+  /** The access key id the destination holds at the end, when known. */
+  keyId: string | undefined;
+  created?: boolean;
+  /** Organization destinations: the visibility the secrets are written with. */
+  visibility?: Visibility;
+}
+
+export type PreviousAction =
+  | 'deleted'
+  | 'deactivated'
+  | 'kept'
+  | 'deleted to make room'
+  | 'deleted to converge'
+  | 'retire-pending';
+
+export interface RotationResult {
+  userName: string | undefined;
+  userCreated: boolean;
+  dryRun: boolean;
+  plan: Plan | undefined;
+  rotated: boolean;
+  /** The key the destinations hold at the end (new key, or current on a skip/failure). */
+  accessKeyId: string | undefined;
+  newKeyId: string | undefined;
+  previous: { id: string; action: PreviousAction }[];
+  destinations: DestinationResult[];
+  error: ActionError | undefined;
+  cancelled: boolean;
+  journal: Journal;
+  /** The `keys` output: every key at the end of the run (and those it deleted). */
+  keys?: KeyReport[];
+  /** Staged retirement found at the start: due keys (retired unless dry run) and keys still waiting. */
+  retirement?: { due: string[]; waiting: { id: string; dueAt: string; inUse: boolean }[] };
+}
+
+/** One entry of the `keys` output. */
+export interface KeyReport {
+  id: string;
+  status: string;
+  created: string;
+  lastUsed: Use | null;
+  description: string | null;
+  fate: string;
+}

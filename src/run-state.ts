@@ -1,0 +1,71 @@
+/** The state one run shares between its phases, and the key operations every phase needs. */
+import { type Credentials, deleteAccessKey, listAccessKeys } from './aws.js';
+import type { RotateContext } from './context.js';
+import { ActionError } from './errors.js';
+import type { Journal, KeyFate } from './journal.js';
+import type { AccessKey, Use } from './plan.js';
+import type { Prepared } from './preflight.js';
+import { forgetRecord } from './provenance.js';
+import type { RotationResult } from './result.js';
+
+/** The state of one run, shared by its phases. */
+export interface RunState {
+  ctx: RotateContext;
+  result: RotationResult;
+  journal: Journal;
+  userName: string;
+  prepared: Prepared[];
+  /** The caller's own pair in self-rotation (it can be written back), else undefined. */
+  caller: Credentials | undefined;
+  /** The key ids the user should have right now, as far as this run knows. */
+  expected: Set<string>;
+  /** Every destination holds the new key. */
+  handedOver: boolean;
+  /** The user's tags whose key is an access key id (the action's provenance records, and others'). */
+  tags: Map<string, string>;
+  /** The keys as listed at the start, and when each was last used. */
+  initialKeys: AccessKey[];
+  uses: Map<string, Use | null | undefined>;
+  /** Keys handed over and waiting to be retired: id → the earliest time. */
+  pending: Map<string, number>;
+  /** The caller may not tag the user (the lease said so): provenance is skipped, with the lease's one warning. */
+  tagsDenied: boolean;
+  /** The user's keys were listed (so they can be described at the end). */
+  keysListed: boolean;
+}
+
+/** Delete one of the user's keys (never the caller's lease or anyone else's tag): journaled, its record removed. */
+export async function deleteKey(s: RunState, id: string, fate: KeyFate): Promise<void> {
+  await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
+  s.expected.delete(id);
+  s.journal.record({ kind: 'key retired', id, fate });
+  await forgetRecord(s.ctx, s.userName, id, s.tags);
+}
+
+/** The user's keys are not what this run expects: another rotation or a person is at work. */
+export class KeysChanged extends ActionError {
+  constructor(
+    message: string,
+    readonly newKeyGone: boolean,
+  ) {
+    super(message);
+    this.name = 'KeysChanged';
+  }
+}
+
+/** List the user's keys again before a delete or deactivate; throw KeysChanged when they differ from what we expect. */
+export async function checkKeys(s: RunState, before: string): Promise<void> {
+  const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
+  const ids = new Set(keys.map((k) => k.id));
+  const gone = [...s.expected].filter((id) => !ids.has(id));
+  const extra = [...ids].filter((id) => !s.expected.has(id));
+  if (gone.length === 0 && extra.length === 0) return;
+  const changes = [gone.length ? `gone: ${gone.join(', ')}` : '', extra.length ? `new: ${extra.join(', ')}` : '']
+    .filter(Boolean)
+    .join('; ');
+  throw new KeysChanged(
+    `before ${before}, the keys of IAM user ${s.userName} were listed again and have changed (${changes}): another ` +
+      'rotation or a person is at work, so this run retired nothing and kept every working key',
+    s.journal.newKeyId !== undefined && gone.includes(s.journal.newKeyId),
+  );
+}

@@ -1,0 +1,60 @@
+/** Writing and removing a destination's secrets, journaled; where a destination stands, read from the journal. */
+import type { Credentials } from './aws.js';
+import type { Holding, Journal, WriteReason } from './journal.js';
+import type { Outcome } from './result.js';
+import type { RunState } from './run-state.js';
+import { deleteSecret, statusOf, writeSecret } from './secrets.js';
+
+const secretName = (s: RunState, which: 'id' | 'secret') =>
+  which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
+
+/** Write one secret, journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
+export async function put(s: RunState, i: number, which: 'id' | 'secret', value: string, keyId: string, reason: WriteReason) {
+  const p = s.prepared[i];
+  const previous: Holding = s.journal.destinations[i][which];
+  s.journal.record({ kind: 'write in flight', index: i, which });
+  try {
+    await writeSecret(s.ctx.gh, p.destination, p.publicKey, secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
+  } catch (err) {
+    // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
+    if (statusOf((err as { cause?: unknown }).cause ?? err) !== undefined) {
+      s.journal.record({ kind: 'write failed', index: i, which, previous });
+    }
+    throw err;
+  }
+  s.journal.record({ kind: 'secret written', index: i, which, keyId, reason });
+}
+
+/** Write a pair to destination i, the two secrets back to back. */
+export async function writePair(s: RunState, i: number, pair: Credentials, reason: WriteReason): Promise<void> {
+  await s.ctx.pacer.take(2);
+  await put(s, i, 'id', pair.accessKeyId, pair.accessKeyId, reason);
+  await put(s, i, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
+}
+
+export async function remove(s: RunState, i: number, which: 'id' | 'secret'): Promise<void> {
+  await s.ctx.pacer.take();
+  await deleteSecret(s.ctx.gh, s.prepared[i].destination, secretName(s, which));
+  s.journal.record({ kind: 'secret removed', index: i, which });
+}
+
+/** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
+export function standing(journal: Journal, i: number, current: string | undefined): { outcome: Outcome; keyId: string | undefined } {
+  const d = journal.destinations[i];
+  const { id, secret } = d;
+  const heldKey = d.heldBefore === 'both' ? current : undefined;
+  if (id.kind === 'before' && secret.kind === 'before') return { outcome: 'unchanged', keyId: heldKey };
+  if (id.kind === 'unknown' || secret.kind === 'unknown') return { outcome: 'unknown', keyId: undefined };
+  const pair = journal.pairKey(i);
+  if (pair !== undefined) {
+    if (d.reason === 'converge') return { outcome: 'converged', keyId: pair };
+    if (d.reason === 'restore') return { outcome: 'restored', keyId: pair };
+    return { outcome: 'written', keyId: pair };
+  }
+  if (id.kind === 'key' && secret.kind === 'before' && d.reason === 'restore' && id.keyId === heldKey) {
+    return { outcome: 'restored', keyId: heldKey };
+  }
+  const empty = (h: Holding) => h.kind === 'absent' || (h.kind === 'before' && d.heldBefore === 'none');
+  if (empty(id) && empty(secret)) return { outcome: 'removed', keyId: undefined };
+  return { outcome: 'mismatched', keyId: undefined };
+}
