@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { Destination } from '../src/destinations.js';
-import type { GitHubApi, GitHubResponse } from '../src/github-api.js';
+import type { GitHubApi } from '../src/github-api.js';
 import {
   deleteSecret,
   environmentExists,
@@ -18,41 +18,9 @@ import {
   statusOf,
   writeSecret,
 } from '../src/secrets.js';
+import { failure, scriptedGitHub } from './support/scripted-github.js';
 
-type Answer = unknown | ((params: Record<string, unknown> | undefined) => unknown);
-
-/** A GitHubApi that answers each `METHOD path` from `routes` (a thrown value is an Error or an object with a status). */
-function api(routes: Record<string, Answer>, pages: Record<string, unknown[][]> = {}) {
-  const calls: { route: string; params: Record<string, unknown> | undefined }[] = [];
-  const gh: GitHubApi = {
-    request: async (route, params) => {
-      calls.push({ route, params });
-      if (!(route in routes)) throw Object.assign(new Error(`Not Found: ${route}`), { status: 404 });
-      const answer = routes[route];
-      const data = typeof answer === 'function' ? (answer as (p: unknown) => unknown)(params) : answer;
-      if (data instanceof Error || (typeof data === 'object' && data !== null && 'status' in data && 'thrown' in data)) {
-        throw data;
-      }
-      return { status: 200, data, headers: {} } satisfies GitHubResponse;
-    },
-    paginate: {
-      iterator: (route, params) => {
-        calls.push({ route, params });
-        const list = pages[route];
-        return {
-          async *[Symbol.asyncIterator]() {
-            if (!list) throw Object.assign(new Error('Forbidden'), { status: 403 });
-            for (const data of list) yield { status: 200, data, headers: {} };
-          },
-        };
-      },
-    },
-  };
-  return { gh, calls };
-}
-
-const failure = (status: number | undefined, message = 'boom', headers: Record<string, string> = {}) =>
-  Object.assign(new Error(message), { thrown: true, ...(status === undefined ? {} : { status }), response: { headers } });
+const api = scriptedGitHub;
 
 const REPO: Destination = { kind: 'repository', owner: 'octo', repo: 'api' };
 const ORG: Destination = { kind: 'organization', org: 'octo', visibility: 'selected', selectedRepositories: ['api'] };
