@@ -25,6 +25,8 @@ function summaryText(html: string): string {
     .replace(/<\/tr>/g, '\n')
     .replace(/<\/t[hd]>/g, ' | ')
     .replace(/<[^>]+>/g, '')
+    // The action escapes every cell; show the text as a browser would.
+    .replace(/&(lt|gt|quot|#39|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' })[e] as string)
     .split('\n')
     .map((l) => `  ${l.trim()}`)
     .filter((l) => l.trim() !== '')
