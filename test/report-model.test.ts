@@ -1,0 +1,198 @@
+/**
+ * src/report.ts in-process, beyond report.test.ts: the `keys` output and table, staged retirement in the summary,
+ * which previous keys are reported as replaced, rows that must not appear, and the summary file itself.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Destination } from '../src/destinations.js';
+import { label } from '../src/destinations.js';
+import { ActionError } from '../src/errors.js';
+import { Journal } from '../src/journal.js';
+import type { AccessKey, Plan } from '../src/plan.js';
+import { outputs, summaryModel, writeSummary } from '../src/report.js';
+import type { KeyReport, RotationResult } from '../src/result.js';
+import { inputsWith } from './support/fixtures.js';
+
+const OLD: AccessKey = { id: 'AKIAOLD', status: 'Active', created: new Date('2025-01-01T00:00:00Z') };
+const REPO: Destination = { kind: 'repository', owner: 'octo', repo: 'api' };
+const PLAN: Plan = {
+  action: 'rotate',
+  reason: 'old',
+  current: OLD,
+  converge: undefined,
+  makeRoom: undefined,
+  makeRoomBreaks: false,
+  previous: [OLD],
+  previousKey: 'deactivate',
+};
+
+function result(overrides: Partial<RotationResult> = {}): RotationResult {
+  return {
+    userName: 'deployer',
+    userCreated: false,
+    dryRun: false,
+    plan: PLAN,
+    rotated: true,
+    accessKeyId: 'AKIANEW',
+    newKeyId: 'AKIANEW',
+    previous: [],
+    destinations: [{ destination: REPO, label: label(REPO), outcome: 'written', keyId: 'AKIANEW' }],
+    error: undefined,
+    cancelled: false,
+    journal: new Journal(1),
+    ...overrides,
+  };
+}
+
+const fact = (r: RotationResult, name: string) =>
+  summaryModel(r)
+    .facts.filter(([k]) => k === name)
+    .map(([, v]) => v);
+
+const KEYS: KeyReport[] = [
+  {
+    id: 'AKIANEW',
+    status: 'Active',
+    created: '2026-11-27T12:00:00Z',
+    lastUsed: null,
+    description: 'rotated by octo/api run 1',
+    fate: 'current',
+  },
+  {
+    id: 'AKIAOLD',
+    status: 'Inactive',
+    created: '2025-01-01T00:00:00Z',
+    lastUsed: { date: '2026-11-20T08:00:00Z', service: 'sts', region: 'us-east-1' },
+    description: null,
+    fate: 'deactivated',
+  },
+];
+
+describe('outputs', () => {
+  it('keys: every key as JSON; no keys known is []', () => {
+    expect(JSON.parse(outputs(result({ keys: KEYS }), inputsWith()).keys)).toEqual(KEYS);
+    expect(outputs(result(), inputsWith()).keys).toBe('[]');
+  });
+
+  it('previous-access-key-ids: keys replaced by this run, not those kept or still pending retirement', () => {
+    const out = outputs(
+      result({
+        previous: [
+          { id: 'A', action: 'deleted' },
+          { id: 'B', action: 'kept' },
+          { id: 'C', action: 'retire-pending' },
+          { id: 'D', action: 'deactivated' },
+          { id: 'E', action: 'deleted to make room' },
+        ],
+      }),
+      inputsWith(),
+    );
+    expect(out['previous-access-key-ids']).toBe('A,D,E');
+  });
+});
+
+describe('summaryModel', () => {
+  it('the keys table: id, status, created, last use (or never), description (or —), fate', () => {
+    expect(summaryModel(result({ keys: KEYS })).keys).toEqual([
+      ['AKIANEW', 'Active', '2026-11-27T12:00:00Z', 'never', 'rotated by octo/api run 1', 'current'],
+      ['AKIAOLD', 'Inactive', '2025-01-01T00:00:00Z', '2026-11-20T08:00:00Z (sts, us-east-1)', '—', 'deactivated'],
+    ]);
+    expect(summaryModel(result()).keys).toEqual([]);
+  });
+
+  it('keys pending retirement: when, and a warning when still in use', () => {
+    const r = result({
+      retirement: {
+        due: ['AKIADUE'],
+        waiting: [
+          { id: 'AKIAW1', dueAt: '2026-11-28T12:00:00Z', inUse: false },
+          { id: 'AKIAW2', dueAt: '2026-11-29T12:00:00Z', inUse: true },
+        ],
+      },
+    });
+    expect(fact(r, 'Pending retirement')).toEqual([
+      'AKIAW1: not before 2026-11-28T12:00:00Z',
+      'AKIAW2: not before 2026-11-29T12:00:00Z — STILL IN USE: somebody holds it',
+    ]);
+    // Due keys are retired by the run (its previous keys say so); only a dry run lists them as would-be.
+    expect(fact(r, 'Due for retirement')).toEqual([]);
+    expect(fact({ ...r, dryRun: true }, 'Due for retirement')).toEqual(['AKIADUE: would retire']);
+  });
+
+  it('no new key, no key held: no such rows (not "undefined")', () => {
+    const r = result({ rotated: false, newKeyId: undefined, accessKeyId: undefined, error: new ActionError('x') });
+    expect(fact(r, 'New key')).toEqual([]);
+    expect(fact(r, 'Key the destinations hold')).toEqual([]);
+    expect(JSON.stringify(summaryModel(r))).not.toContain('undefined');
+  });
+
+  it('a dry run with no room to make lists no key to delete', () => {
+    const r = result({ dryRun: true, rotated: false, newKeyId: undefined });
+    expect(fact(r, 'Would delete to make room')).toEqual([]);
+    expect(fact(r, 'Previous key')).toEqual(['AKIAOLD: would deactivate']);
+  });
+
+  it('a dry run that failed before a plan: the failure, no would-be actions', () => {
+    const r = result({ dryRun: true, plan: undefined, rotated: false, newKeyId: undefined, error: new ActionError('preflight failed') });
+    expect(summaryModel(r).facts).toEqual([
+      ['Result', 'failed'],
+      ['IAM user', 'deployer'],
+      ['Key the destinations hold', 'AKIANEW'],
+      ['Error', 'preflight failed'],
+    ]);
+  });
+
+  it('a skip lists the decision and nothing else', () => {
+    const r = result({
+      plan: { action: 'skip', reason: 'young', current: OLD },
+      rotated: false,
+      newKeyId: undefined,
+      accessKeyId: 'AKIAOLD',
+      destinations: [],
+    });
+    expect(summaryModel(r).facts).toEqual([
+      ['Result', 'skipped'],
+      ['IAM user', 'deployer'],
+      ['Decision', 'skip: young'],
+      ['Key the destinations hold', 'AKIAOLD'],
+    ]);
+  });
+});
+
+describe('writeSummary', () => {
+  let dir: string;
+  let saved: string | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'summary-'));
+    saved = process.env.GITHUB_STEP_SUMMARY;
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.GITHUB_STEP_SUMMARY;
+    else process.env.GITHUB_STEP_SUMMARY = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes the three tables, HTML-escaped, to GITHUB_STEP_SUMMARY', async () => {
+    const file = join(dir, 'summary.md');
+    writeFileSync(file, '');
+    process.env.GITHUB_STEP_SUMMARY = file;
+    await writeSummary(result({ keys: KEYS, error: new ActionError(`<script>alert('x')</script>`) }));
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('<h2>Rotate AWS access key</h2>');
+    expect(html).toContain('<h3>Destinations (1)</h3>');
+    expect(html).toContain('<h3>Access keys (2)</h3>');
+    for (const header of ['Item', 'Value', 'Destination', 'Kind', 'Outcome', 'Access key id held', 'Key', 'Status', 'Created', 'Last used', 'Description', 'Fate']) {
+      expect(html).toContain(`<th>${header}</th>`);
+    }
+    expect(html).toContain('<td>2026-11-20T08:00:00Z (sts, us-east-1)</td>');
+    expect(html).toContain('&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;');
+    expect(html).not.toContain('<script>');
+  });
+
+  it('writes nothing without GITHUB_STEP_SUMMARY', async () => {
+    delete process.env.GITHUB_STEP_SUMMARY;
+    await expect(writeSummary(result())).resolves.toBeUndefined();
+  });
+});
