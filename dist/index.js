@@ -64385,9 +64385,10 @@ function parseLease(value) {
 }
 /** The run without its attempt: a re-run of the same workflow run takes over its earlier attempt's lease. */
 const sameRun = (a, b) => a.replace(/\/attempts\/\d+$/, '') === b.replace(/\/attempts\/\d+$/, '');
+/** The user's tags and the lease among them. */
 async function currentLease(ctx, user) {
     const tags = await listUserTags(ctx.aws.iam, user);
-    return parseLease(tags.find((t) => t.Key === LEASE_TAG)?.Value);
+    return { lease: parseLease(tags.find((t) => t.Key === LEASE_TAG)?.Value), tags };
 }
 /**
  * Take the lease, waiting (bounded) for another run's live lease to end. Throws, before anything changed, when
@@ -64400,7 +64401,7 @@ async function takeLease(ctx, journal, user) {
     try {
         for (;;) {
             ctx.cancel.checkpoint();
-            const held = await currentLease(ctx, user);
+            const { lease: held } = await currentLease(ctx, user);
             const now = clock.now();
             if (held && held.holder !== run.url && held.until > now && !sameRun(held.holder, run.url)) {
                 const until = new Date(held.until).toISOString();
@@ -64420,13 +64421,13 @@ async function takeLease(ctx, journal, user) {
             journal.record({ kind: 'lease taken' });
             // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
             await ctx.cancel.sleep(clock, ctx.lease.settleMs);
-            const after = await currentLease(ctx, user);
+            const { lease: after, tags } = await currentLease(ctx, user);
             if (after && after.holder !== run.url) {
                 journal.record({ kind: 'lease released' });
                 continue;
             }
             io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
-            return 'taken';
+            return { outcome: 'taken', tags };
         }
     }
     catch (err) {
@@ -64441,7 +64442,7 @@ async function takeLease(ctx, journal, user) {
         io.warning(`could not take the lease on IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): runs on this user from other repositories ` +
             'are not kept apart, and keys are not described. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the ' +
             'user (see the IAM policies).');
-        return 'denied';
+        return { outcome: 'denied', tags: undefined };
     }
 }
 /** Release the lease if this run still holds it. Never throws: a failure is a warning (the lease expires anyway). */
@@ -64449,7 +64450,7 @@ async function releaseLease(ctx, journal, user) {
     if (!journal.leaseHeld)
         return;
     try {
-        const held = await currentLease(ctx, user);
+        const { lease: held } = await currentLease(ctx, user);
         if (held?.holder === ctx.run.url)
             await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
         journal.record({ kind: 'lease released' });
@@ -64461,7 +64462,7 @@ async function releaseLease(ctx, journal, user) {
 /** For a dry run: say who holds the lease, if anyone. */
 async function describeLease(ctx, user) {
     try {
-        const held = await currentLease(ctx, user);
+        const { lease: held } = await currentLease(ctx, user);
         if (!held || held.until <= ctx.clock.now())
             return undefined;
         return `IAM user ${user} is leased by ${held.holder} until ${new Date(held.until).toISOString()}: a real run would wait for it`;
@@ -64797,9 +64798,9 @@ function parseRecord(value) {
     }
     return out;
 }
-/** Key id → tag value, for the tags whose key is an access key id. */
-async function keyTags(ctx, user) {
-    const tags = await listUserTags(ctx.aws.iam, user);
+/** Key id → tag value, for the tags whose key is an access key id (read now, or from tags already read). */
+async function keyTags(ctx, user, read) {
+    const tags = read ?? (await listUserTags(ctx.aws.iam, user));
     return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
 }
 async function writeRecord(ctx, user, keyId, record) {
@@ -64845,6 +64846,11 @@ async function lastUses(ctx, user, ids) {
 
 /** Delete one of the user's keys (never the caller's lease or anyone else's tag): journaled, its record removed. */
 async function deleteKey(s, id, fate) {
+    // Keep the evidence: once deleted, a key's last use can no longer be read.
+    if (!s.uses.has(id) && s.initialKeys.some((k) => k.id === id)) {
+        for (const [key, use] of await lastUses(s.ctx, s.userName, [id]))
+            s.uses.set(key, use);
+    }
     await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
     s.expected.delete(id);
     s.journal.record({ kind: 'key retired', id, fate });
@@ -65169,7 +65175,7 @@ async function earlierHandovers(s, keys, self) {
     }
     try {
         if (!s.tagsDenied)
-            s.tags = await keyTags(ctx, userName);
+            s.tags = await keyTags(ctx, userName, s.userTags);
     }
     catch (err) {
         if (inputs.retireAfterHours > 0 || !isAccessDenied(err))
@@ -65188,7 +65194,9 @@ async function earlierHandovers(s, keys, self) {
             `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
             `give this job the current key. Nothing was changed.`);
     }
-    s.uses = await lastUses(ctx, userName, keys.map((k) => k.id));
+    // Evidence is needed now only for keys handed over earlier; the keys output reads it for every key at the end.
+    const handed = keys.filter((k) => records.get(k.id)?.supersededBy !== undefined);
+    s.uses = await lastUses(ctx, userName, handed.map((k) => k.id));
     const state = stagedRetirement(keys, records, s.uses, ctx.clock.now(), inputs.retireAfterHours);
     for (const w of state.waiting) {
         s.pending.set(w.key.id, w.dueAt);
@@ -65239,11 +65247,13 @@ async function describeKeys(s) {
     const { ctx, journal, userName } = s;
     const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired');
     let now;
-    let uses = s.uses;
+    const uses = new Map(s.uses);
     try {
+        // Unchanged keys are not listed again; last uses are read for every key that has none yet, or all after a change.
         now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
-        if (changed)
-            uses = await lastUses(ctx, userName, now.map((k) => k.id));
+        const read = await lastUses(ctx, userName, now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id));
+        for (const [id, use] of read)
+            uses.set(id, use);
     }
     catch {
         return [];
@@ -65266,7 +65276,7 @@ async function describeKeys(s) {
         fate: fateOf(k.id),
     });
     const gone = s.initialKeys.filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
-    return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', s.uses.get(k.id)))];
+    return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))];
 }
 /**
  * Staged retirement: retire (per previous-key) the handed-over keys that are due — their handover and their last
@@ -65419,6 +65429,7 @@ async function rotate(ctx, observe) {
         uses: new Map(),
         pending: new Map(),
         tagsDenied: false,
+        userTags: undefined,
         keysListed: false,
     };
     try {
@@ -65512,7 +65523,9 @@ async function flow(s) {
             io.info(held);
     }
     else if (userExists) {
-        s.tagsDenied = (await takeLease(ctx, journal, userName)) === 'denied';
+        const lease = await takeLease(ctx, journal, userName);
+        s.tagsDenied = lease.outcome === 'denied';
+        s.userTags = lease.tags;
     }
     let keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
     s.expected = new Set(keys.map((k) => k.id));
@@ -65573,7 +65586,7 @@ async function flow(s) {
         }));
         journal.record({ kind: 'user created', user: created });
         io.info(`Created IAM user ${userName}`);
-        s.tagsDenied = (await takeLease(ctx, journal, userName)) === 'denied';
+        s.tagsDenied = (await takeLease(ctx, journal, userName)).outcome === 'denied';
         s.keysListed = true;
     }
     if (thePlan.converge && caller)

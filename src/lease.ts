@@ -6,6 +6,7 @@
 import { awsErrorName, isAccessDenied, listUserTags, tagUser, untagUser } from './aws.js';
 import type { RotateContext } from './context.js';
 import { ActionError, errorMessage } from './errors.js';
+import type { Tag } from './inputs.js';
 import type { Journal } from './journal.js';
 
 export const LEASE_TAG = 'rotate-aws-access-key:lease';
@@ -32,23 +33,30 @@ export function parseLease(value: string | undefined): Lease | undefined {
 /** The run without its attempt: a re-run of the same workflow run takes over its earlier attempt's lease. */
 const sameRun = (a: string, b: string) => a.replace(/\/attempts\/\d+$/, '') === b.replace(/\/attempts\/\d+$/, '');
 
-async function currentLease(ctx: RotateContext, user: string): Promise<Lease | undefined> {
+/** The user's tags and the lease among them. */
+async function currentLease(ctx: RotateContext, user: string): Promise<{ lease: Lease | undefined; tags: Tag[] }> {
   const tags = await listUserTags(ctx.aws.iam, user);
-  return parseLease(tags.find((t) => t.Key === LEASE_TAG)?.Value);
+  return { lease: parseLease(tags.find((t) => t.Key === LEASE_TAG)?.Value), tags };
+}
+
+/** What taking the lease found: 'denied' when the caller may not tag the user; the user's tags when it could read them. */
+export interface LeaseOutcome {
+  outcome: 'taken' | 'denied';
+  tags: Tag[] | undefined;
 }
 
 /**
  * Take the lease, waiting (bounded) for another run's live lease to end. Throws, before anything changed, when
  * another run still holds it. When the caller may not tag the user, warns and goes on without a lease.
  */
-export async function takeLease(ctx: RotateContext, journal: Journal, user: string): Promise<'taken' | 'denied'> {
+export async function takeLease(ctx: RotateContext, journal: Journal, user: string): Promise<LeaseOutcome> {
   const { clock, io, run } = ctx;
   const deadline = clock.now() + ctx.lease.waitMs;
   let waitedFor: string | undefined;
   try {
     for (;;) {
       ctx.cancel.checkpoint();
-      const held = await currentLease(ctx, user);
+      const { lease: held } = await currentLease(ctx, user);
       const now = clock.now();
       if (held && held.holder !== run.url && held.until > now && !sameRun(held.holder, run.url)) {
         const until = new Date(held.until).toISOString();
@@ -69,13 +77,13 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
       journal.record({ kind: 'lease taken' });
       // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
       await ctx.cancel.sleep(clock, ctx.lease.settleMs);
-      const after = await currentLease(ctx, user);
+      const { lease: after, tags } = await currentLease(ctx, user);
       if (after && after.holder !== run.url) {
         journal.record({ kind: 'lease released' });
         continue;
       }
       io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
-      return 'taken';
+      return { outcome: 'taken', tags };
     }
   } catch (err) {
     const cause = err instanceof ActionError ? err.cause : err;
@@ -93,7 +101,7 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
         'are not kept apart, and keys are not described. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the ' +
         'user (see the IAM policies).',
     );
-    return 'denied';
+    return { outcome: 'denied', tags: undefined };
   }
 }
 
@@ -101,7 +109,7 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
 export async function releaseLease(ctx: RotateContext, journal: Journal, user: string): Promise<void> {
   if (!journal.leaseHeld) return;
   try {
-    const held = await currentLease(ctx, user);
+    const { lease: held } = await currentLease(ctx, user);
     if (held?.holder === ctx.run.url) await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
     journal.record({ kind: 'lease released' });
   } catch (err) {
@@ -112,7 +120,7 @@ export async function releaseLease(ctx: RotateContext, journal: Journal, user: s
 /** For a dry run: say who holds the lease, if anyone. */
 export async function describeLease(ctx: RotateContext, user: string): Promise<string | undefined> {
   try {
-    const held = await currentLease(ctx, user);
+    const { lease: held } = await currentLease(ctx, user);
     if (!held || held.until <= ctx.clock.now()) return undefined;
     return `IAM user ${user} is leased by ${held.holder} until ${new Date(held.until).toISOString()}: a real run would wait for it`;
   } catch {

@@ -6,6 +6,7 @@
  */
 import { type LastUsed, accessKeyLastUsed, listUserTags, tagUser, untagUser } from './aws.js';
 import type { RotateContext } from './context.js';
+import type { Tag } from './inputs.js';
 
 export const TAG_PREFIX = 'rotate-aws-access-key:';
 const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
@@ -49,9 +50,9 @@ export function parseRecord(value: string | undefined): KeyRecord | undefined {
   return out;
 }
 
-/** Key id → tag value, for the tags whose key is an access key id. */
-export async function keyTags(ctx: RotateContext, user: string): Promise<Map<string, string>> {
-  const tags = await listUserTags(ctx.aws.iam, user);
+/** Key id → tag value, for the tags whose key is an access key id (read now, or from tags already read). */
+export async function keyTags(ctx: RotateContext, user: string, read?: Tag[]): Promise<Map<string, string>> {
+  const tags = read ?? (await listUserTags(ctx.aws.iam, user));
   return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
 }
 

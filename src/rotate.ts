@@ -110,6 +110,7 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
     uses: new Map(),
     pending: new Map(),
     tagsDenied: false,
+    userTags: undefined,
     keysListed: false,
   };
   try {
@@ -205,7 +206,9 @@ async function flow(s: RunState): Promise<void> {
     const held = userExists ? await describeLease(ctx, userName) : undefined;
     if (held) io.info(held);
   } else if (userExists) {
-    s.tagsDenied = (await takeLease(ctx, journal, userName)) === 'denied';
+    const lease = await takeLease(ctx, journal, userName);
+    s.tagsDenied = lease.outcome === 'denied';
+    s.userTags = lease.tags;
   }
 
   let keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
@@ -275,7 +278,7 @@ async function flow(s: RunState): Promise<void> {
     );
     journal.record({ kind: 'user created', user: created });
     io.info(`Created IAM user ${userName}`);
-    s.tagsDenied = (await takeLease(ctx, journal, userName)) === 'denied';
+    s.tagsDenied = (await takeLease(ctx, journal, userName)).outcome === 'denied';
     s.keysListed = true;
   }
   if (thePlan.converge && caller) await converge(s, caller, thePlan.converge);

@@ -2,10 +2,11 @@
 import { type Credentials, deleteAccessKey, listAccessKeys } from './aws.js';
 import type { RotateContext } from './context.js';
 import { ActionError } from './errors.js';
+import type { Tag } from './inputs.js';
 import type { Journal, KeyFate } from './journal.js';
 import type { AccessKey, Use } from './plan.js';
 import type { Prepared } from './preflight.js';
-import { forgetRecord } from './provenance.js';
+import { forgetRecord, lastUses } from './provenance.js';
 import type { RotationResult } from './result.js';
 
 /** The state of one run, shared by its phases. */
@@ -30,12 +31,18 @@ export interface RunState {
   pending: Map<string, number>;
   /** The caller may not tag the user (the lease said so): provenance is skipped, with the lease's one warning. */
   tagsDenied: boolean;
+  /** The user's tags as the lease last read them (saves reading them again). */
+  userTags: Tag[] | undefined;
   /** The user's keys were listed (so they can be described at the end). */
   keysListed: boolean;
 }
 
 /** Delete one of the user's keys (never the caller's lease or anyone else's tag): journaled, its record removed. */
 export async function deleteKey(s: RunState, id: string, fate: KeyFate): Promise<void> {
+  // Keep the evidence: once deleted, a key's last use can no longer be read.
+  if (!s.uses.has(id) && s.initialKeys.some((k) => k.id === id)) {
+    for (const [key, use] of await lastUses(s.ctx, s.userName, [id])) s.uses.set(key, use);
+  }
   await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
   s.expected.delete(id);
   s.journal.record({ kind: 'key retired', id, fate });

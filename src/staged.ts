@@ -27,7 +27,7 @@ export async function earlierHandovers(s: RunState, keys: AccessKey[], self: Acc
     );
   }
   try {
-    if (!s.tagsDenied) s.tags = await keyTags(ctx, userName);
+    if (!s.tagsDenied) s.tags = await keyTags(ctx, userName, s.userTags);
   } catch (err) {
     if (inputs.retireAfterHours > 0 || !isAccessDenied(err)) throw err;
     s.tagsDenied = true;
@@ -46,7 +46,9 @@ export async function earlierHandovers(s: RunState, keys: AccessKey[], self: Acc
         `give this job the current key. Nothing was changed.`,
     );
   }
-  s.uses = await lastUses(ctx, userName, keys.map((k) => k.id));
+  // Evidence is needed now only for keys handed over earlier; the keys output reads it for every key at the end.
+  const handed = keys.filter((k) => records.get(k.id)?.supersededBy !== undefined);
+  s.uses = await lastUses(ctx, userName, handed.map((k) => k.id));
   const state = stagedRetirement(keys, records, s.uses, ctx.clock.now(), inputs.retireAfterHours);
   for (const w of state.waiting) {
     s.pending.set(w.key.id, w.dueAt);
@@ -100,10 +102,12 @@ export async function describeKeys(s: RunState): Promise<KeyReport[]> {
   const { ctx, journal, userName } = s;
   const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired');
   let now: AccessKey[];
-  let uses = s.uses;
+  const uses = new Map(s.uses);
   try {
+    // Unchanged keys are not listed again; last uses are read for every key that has none yet, or all after a change.
     now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
-    if (changed) uses = await lastUses(ctx, userName, now.map((k) => k.id));
+    const read = await lastUses(ctx, userName, now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id));
+    for (const [id, use] of read) uses.set(id, use);
   } catch {
     return [];
   }
@@ -123,7 +127,7 @@ export async function describeKeys(s: RunState): Promise<KeyReport[]> {
     fate: fateOf(k.id),
   });
   const gone = s.initialKeys.filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
-  return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', s.uses.get(k.id)))];
+  return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))];
 }
 
 /**

@@ -255,14 +255,13 @@ describe('the lease on the IAM user', () => {
     expect(calls.map((c) => c.command)).toEqual([
       'ListUserTagsCommand',
       'TagUserCommand',
-      'ListUserTagsCommand', // read back: of two runs that wrote at once, only the last proceeds
+      'ListUserTagsCommand', // read back: of two runs that wrote at once, only the last proceeds (also: the key records)
       'ListAccessKeysCommand',
-      'ListUserTagsCommand', // what earlier runs recorded about the keys
-      'GetAccessKeyLastUsedCommand', // evidence for every key
       'CreateAccessKeyCommand',
       'TagUserCommand', // provenance of the new key, right after it exists
       'TagUserCommand', // …and its handover, once every destination holds it
       'ListAccessKeysCommand', // listed again before the previous key is deleted
+      'GetAccessKeyLastUsedCommand', // its last use, kept as evidence: a deleted key's can no longer be read
       'DeleteAccessKeyCommand',
       'ListAccessKeysCommand', // the keys output: every key at the end, with its last use
       'GetAccessKeyLastUsedCommand',
@@ -274,11 +273,11 @@ describe('the lease on the IAM user', () => {
       Tags: [{ Key: LEASE_TAG, Value: 'run https://github.com/octo/rotator/actions/runs/42/attempts/1 until 2026-11-27T13:00:00Z' }],
     });
     const newId = result.newKeyId as string;
-    expect(calls[7].input).toEqual({
+    expect(calls[5].input).toEqual({
       UserName: user,
       Tags: [{ Key: newId, Value: 'rotate-aws-access-key: created=2026-11-27T12:00:00Z by=octo/rotator/42/1' }],
     });
-    expect(calls[14].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
+    expect(calls[13].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
     // The lease is gone; the new key keeps its description (the IAM console shows it); the deleted key had none.
     expect(await tagsOf(user)).toEqual({
       [newId]: 'rotate-aws-access-key: created=2026-11-27T12:00:00Z handover=2026-11-27T12:00:00Z by=octo/rotator/42/1',
