@@ -238,6 +238,11 @@ describe('gitHubError: one true line', () => {
     expect(line({ status: 418, message: 'teapot' })).toBe('reading the public key of octo/api: 418 teapot');
   });
 
+  it('a 403 or 404 without response headers still explains itself', () => {
+    expect(line({ status: 403, message: 'Forbidden', response: {} })).toContain('403 Forbidden. the token needs PERM.');
+    expect(line({ status: 404, message: 'Not Found' })).toContain('404 Not Found. it does not exist');
+  });
+
   it('a 404 hint does not say "does not exist" for a 403', () => {
     expect(line(failure(403))).not.toContain('does not exist');
     expect(line(failure(401))).not.toContain('permission');
@@ -342,6 +347,12 @@ describe('resolveRepositoryIds', () => {
     };
     await resolveRepositoryIds(gh, 'octo', ['api']);
     expect(pagesRead).toBe(1);
+  });
+
+  it('asks for 100 repositories per page', async () => {
+    const { gh, calls } = api({}, { 'GET /orgs/octo/repos': [[{ name: 'api', id: 1 }]] });
+    await resolveRepositoryIds(gh, 'octo', ['api']);
+    expect(calls).toEqual([{ route: 'GET /orgs/octo/repos', params: { per_page: 100 } }]);
   });
 
   it('names every repository it did not find', async () => {
