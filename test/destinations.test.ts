@@ -177,6 +177,11 @@ describe('describe()', () => {
       { kind: 'dependabot-organization', organization: 'octo', visibility: 'selected', selectedRepositories: ['api', 'web'] },
     ],
     [DEP_ORG, { kind: 'dependabot-organization', organization: 'octo', visibility: 'all' }],
+    // An empty organization-visibility and no visibility known: a new secret is private.
+    [
+      { kind: 'organization', org: 'octo', visibility: undefined, selectedRepositories: [] },
+      { kind: 'organization', organization: 'octo', visibility: 'private' },
+    ],
   ])('%j → %j', (d, expected) => {
     // toStrictEqual: no extra keys (e.g. selectedRepositories outside 'selected', or an undefined one).
     expect(describeDestination(d)).toStrictEqual(expected);

@@ -151,3 +151,17 @@ describe('a bad choice names the allowed values', () => {
     expect(problems({ [input]: value })).toEqual([`${input}: '${value}' is not one of ${allowed}`]);
   });
 });
+
+describe('a bad boolean is one error, not a second one about what it would have meant', () => {
+  it('export-credentials', () => {
+    const values: Record<string, string> = { ...actionInputDefaults(), 'github-token': 't', 'export-credentials': 'yes' };
+    let caught: unknown;
+    try {
+      readInputs((name) => values[name] ?? '', { GITHUB_REPOSITORY: 'octo/self' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(InputError);
+    expect((caught as Error).message).toBe("export-credentials: 'yes' is not a boolean (use true or false)");
+  });
+});
