@@ -65222,7 +65222,11 @@ async function earlierHandovers(s, keys, self) {
         due: state.due.map((d) => d.key.id),
         waiting: state.waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
     };
-    return [...state.waiting, ...state.due].filter((p) => !s.journal.deleted(p.key.id)).map((p) => p.key.id);
+    // Keys still handed over and not retired. A dry run plans as the real run would: after retiring what is due.
+    const wouldGo = (p) => inputs.dryRun && inputs.previousKey === 'delete' && state.due.includes(p);
+    return [...state.waiting, ...state.due]
+        .filter((p) => !s.journal.deleted(p.key.id) && !wouldGo(p))
+        .map((p) => p.key.id);
 }
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
 async function recordCreated(s, id) {
@@ -65541,7 +65545,8 @@ async function flow(s) {
         s.caller = undefined;
     // Provenance and staged retirement, before anything else is decided: what earlier runs recorded in IAM.
     const waiting = userExists ? await earlierHandovers(s, keys, self) : [];
-    keys = keys.filter((k) => !s.journal.deleted(k.id));
+    const retiring = new Set(inputs.dryRun && inputs.previousKey === 'delete' ? (result.retirement?.due ?? []) : []);
+    keys = keys.filter((k) => !s.journal.deleted(k.id) && !retiring.has(k.id));
     // 2. Preflight every destination before any key exists.
     s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
     s.prepared.forEach((p, i) => {

@@ -226,7 +226,8 @@ async function flow(s: RunState): Promise<void> {
 
   // Provenance and staged retirement, before anything else is decided: what earlier runs recorded in IAM.
   const waiting = userExists ? await earlierHandovers(s, keys, self) : [];
-  keys = keys.filter((k) => !s.journal.deleted(k.id));
+  const retiring = new Set(inputs.dryRun && inputs.previousKey === 'delete' ? (result.retirement?.due ?? []) : []);
+  keys = keys.filter((k) => !s.journal.deleted(k.id) && !retiring.has(k.id));
 
   // 2. Preflight every destination before any key exists.
   s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () =>

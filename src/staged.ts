@@ -74,7 +74,11 @@ export async function earlierHandovers(s: RunState, keys: AccessKey[], self: Acc
     due: state.due.map((d) => d.key.id),
     waiting: state.waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
   };
-  return [...state.waiting, ...state.due].filter((p) => !s.journal.deleted(p.key.id)).map((p) => p.key.id);
+  // Keys still handed over and not retired. A dry run plans as the real run would: after retiring what is due.
+  const wouldGo = (p: PendingKey) => inputs.dryRun && inputs.previousKey === 'delete' && state.due.includes(p);
+  return [...state.waiting, ...state.due]
+    .filter((p) => !s.journal.deleted(p.key.id) && !wouldGo(p))
+    .map((p) => p.key.id);
 }
 
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */

@@ -152,6 +152,18 @@ describe('staged retirement (retire-after-hours)', () => {
     expect(summaryModel(dry.result).facts).toContainEqual(['Pending retirement', expect.stringMatching(new RegExp(`^${old.accessKeyId}: not before`))]);
   });
 
+  it('a dry run plans as the real run would: a due key is retired first, so there is room', async () => {
+    const { user, old, repo, env, fresh } = await handedOver('0.001');
+    const tags = await tagsOf(user);
+    const clock = fakeClock(Math.max(handoverOf(tags[old.accessKeyId]), await lastUsedMs(old.accessKeyId)) + 10_000);
+    const dry = await runRotation(world, { as: fresh, clock, inputs: { repositories: repo, 'retire-after-hours': '0.001', 'dry-run': 'true' }, env });
+    expect(dry.result.error).toBeUndefined();
+    expect(dry.io.lines).toContain(`Dry run: would delete ${old.accessKeyId} (handed over and unused for 0.001 h)`);
+    expect(dry.result.plan).toMatchObject({ action: 'rotate', makeRoom: undefined, converge: undefined });
+    expect(summaryModel(dry.result).facts).toContainEqual(['Due for retirement', `${old.accessKeyId}: would retire`]);
+    expect(await keysOf(world, user)).toHaveLength(2); // nothing changed
+  });
+
   it('without tag permissions: retire-after-hours > 0 stops before any change; 0 rotates with one warning', async () => {
     const user = world.fresh('notags');
     const noTags = {
