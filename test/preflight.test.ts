@@ -223,6 +223,13 @@ describe('preflight: organization secrets', () => {
     );
   });
 
+  it('an explicit visibility for a secret that does not exist yet announces no change', async () => {
+    const { gh } = scriptedGitHub(orgRoutes([]));
+    const [p] = await preflight(context(gh, { organization: 'octo', repositories: [], organizationVisibility: 'all' }).ctx, [ORG('all')]);
+    expect(p.sharing?.map((s) => s.visibility)).toEqual(['all', 'all']);
+    expect(p.visibilityChanges).toEqual([]);
+  });
+
   it("visibility 'selected' from the input: the named repositories, resolved once to ids", async () => {
     const { gh, calls } = scriptedGitHub(
       {

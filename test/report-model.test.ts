@@ -123,8 +123,8 @@ describe('summaryModel', () => {
 
   it('no new key, no key held: no such rows (not "undefined")', () => {
     const r = result({ rotated: false, newKeyId: undefined, accessKeyId: undefined, error: new ActionError('x') });
-    expect(fact(r, 'New key')).toEqual([]);
-    expect(fact(r, 'Key the destinations hold')).toEqual([]);
+    expect(fact(r, 'New key')).toStrictEqual([]);
+    expect(fact(r, 'Key the destinations hold')).toStrictEqual([]);
     expect(JSON.stringify(summaryModel(r))).not.toContain('undefined');
   });
 

@@ -45,6 +45,11 @@ describe('stagedRetirement', () => {
     expect(decide(records, use(NOW - 24 * HOUR))).toMatchObject({ due: ['OLD'], waiting: [] });
   });
 
+  it('in use from exactly `hours` after the handover', () => {
+    expect(decide(handedOver(NOW - 24 * HOUR), use(NOW - HOUR)).waiting).toEqual(['OLD in use']);
+    expect(decide(handedOver(NOW - 24 * HOUR + 1), use(NOW - HOUR)).waiting).toEqual(['OLD']);
+  });
+
   it('used before the handover: the handover decides', () => {
     expect(decide(handedOver(NOW - 30 * HOUR), use(NOW - 200 * HOUR)).due).toEqual(['OLD']);
     expect(decide(handedOver(NOW - 10 * HOUR), use(NOW - 200 * HOUR))).toMatchObject({ due: [], waiting: ['OLD'] });
