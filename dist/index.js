@@ -63448,18 +63448,23 @@ function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS, options = {})
             observeRequests(client, 'sts', env);
         return client;
     };
-    const clients = {
-        iam: new dist_cjs/* IAMClient */.h8v(retrying),
-        iamOnce: new dist_cjs/* IAMClient */.h8v({ ...common, maxAttempts: 1 }),
-        sts: new client_sts_dist_cjs/* STSClient */.iM(retrying),
+    // Made on first use: a run that never creates a key or resolves its user never pays for those clients.
+    let iam;
+    let iamOnce;
+    let sts;
+    return {
+        get iam() {
+            return (iam ??= observed(new dist_cjs/* IAMClient */.h8v(retrying)));
+        },
+        get iamOnce() {
+            return (iamOnce ??= observed(new dist_cjs/* IAMClient */.h8v({ ...common, maxAttempts: 1 })));
+        },
+        get sts() {
+            return (sts ??= observed(new client_sts_dist_cjs/* STSClient */.iM(retrying)));
+        },
         stsFor: (credentials) => observed(new client_sts_dist_cjs/* STSClient */.iM({ ...common, credentials, maxAttempts: 1 })),
         iamFor: (credentials) => observed(new dist_cjs/* IAMClient */.h8v({ ...retrying, credentials })),
     };
-    for (const client of Object.values(clients)) {
-        if (client instanceof dist_cjs/* IAMClient */.h8v || client instanceof client_sts_dist_cjs/* STSClient */.iM)
-            observed(client);
-    }
-    return clients;
 }
 function awsErrorName(err) {
     return (typeof err === 'object' && err !== null ? err.name : undefined) ?? 'Error';

@@ -99,17 +99,23 @@ export function createAwsClients(
     else observeRequests(client as STSClient, 'sts', env);
     return client;
   };
-  const clients: AwsClients = {
-    iam: new IAMClient(retrying),
-    iamOnce: new IAMClient({ ...common, maxAttempts: 1 }),
-    sts: new STSClient(retrying),
+  // Made on first use: a run that never creates a key or resolves its user never pays for those clients.
+  let iam: IAMClient | undefined;
+  let iamOnce: IAMClient | undefined;
+  let sts: STSClient | undefined;
+  return {
+    get iam() {
+      return (iam ??= observed(new IAMClient(retrying)));
+    },
+    get iamOnce() {
+      return (iamOnce ??= observed(new IAMClient({ ...common, maxAttempts: 1 })));
+    },
+    get sts() {
+      return (sts ??= observed(new STSClient(retrying)));
+    },
     stsFor: (credentials) => observed(new STSClient({ ...common, credentials, maxAttempts: 1 })),
     iamFor: (credentials) => observed(new IAMClient({ ...retrying, credentials })),
   };
-  for (const client of Object.values(clients)) {
-    if (client instanceof IAMClient || client instanceof STSClient) observed(client);
-  }
-  return clients;
 }
 
 interface AwsErrorShape {
