@@ -23,7 +23,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Clock } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Tag } from './inputs.js';
-import type { AccessKey } from './plan.js';
+import type { AccessKey, Use } from './plan.js';
 import {
   type Env,
   LoggedRetryStrategy,
@@ -278,14 +278,9 @@ export async function untagUser(iam: IAMClient, user: string, keys: string[]): P
   await call('iam:UntagUser', userSubject(user), () => iam.send(new UntagUserCommand({ UserName: user, TagKeys: keys })));
 }
 
-export interface LastUsed {
-  date: string;
-  service: string;
-  region: string;
-}
 
 /** GetAccessKeyLastUsed: when, where and with which service the key was last used; null when never. */
-export async function accessKeyLastUsed(iam: IAMClient, user: string, id: string): Promise<LastUsed | null> {
+export async function accessKeyLastUsed(iam: IAMClient, user: string, id: string): Promise<Use | null> {
   const out = await call('iam:GetAccessKeyLastUsed', `access key ${id} of ${userSubject(user)}`, () =>
     iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: id })),
   );

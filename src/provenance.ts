@@ -4,9 +4,10 @@
  * handed over — or, for a previous key, which key superseded it and when. Any later run, from any repository, reads
  * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
  */
-import { type LastUsed, accessKeyLastUsed, listUserTags, tagUser, untagUser } from './aws.js';
+import { accessKeyLastUsed, listUserTags, tagUser, untagUser } from './aws.js';
 import type { RotateContext } from './context.js';
 import type { Tag } from './inputs.js';
+import type { Use } from './plan.js';
 
 export const TAG_PREFIX = 'rotate-aws-access-key:';
 const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
@@ -76,8 +77,8 @@ export async function forgetRecord(ctx: RotateContext, user: string, keyId: stri
 export const recordTime = iso;
 
 /** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
-export async function lastUses(ctx: RotateContext, user: string, ids: string[]): Promise<Map<string, LastUsed | null | undefined>> {
-  const out = new Map<string, LastUsed | null | undefined>();
+export async function lastUses(ctx: RotateContext, user: string, ids: string[]): Promise<Map<string, Use | null | undefined>> {
+  const out = new Map<string, Use | null | undefined>();
   let warned = false;
   for (const id of ids) {
     try {
