@@ -60040,8 +60040,14 @@ module.exports = {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   m: () => (/* binding */ systemClock)
+/* harmony export */   m: () => (/* binding */ systemClock),
+/* harmony export */   n: () => (/* binding */ isoSeconds)
 /* harmony export */ });
+/** Time and randomness, injected so tests never wait on real time. */
+/** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
+function isoSeconds(ms) {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 const systemClock = {
     now: () => Date.now(),
     sleep: (ms, signal) => new Promise((resolve) => {
@@ -64348,8 +64354,6 @@ class Journal {
             case 'write failed':
                 this.destinations[effect.index][effect.which] = effect.previous;
                 break;
-            case 'tag written':
-                break;
         }
     }
     /** Destinations this run changed a secret of (in order). */
@@ -64375,11 +64379,11 @@ class Journal {
  */
 
 
+
 const LEASE_TAG = 'rotate-aws-access-key:lease';
 /** Tag value: `run <url> until <ISO time>` (IAM tag charset; at most 256 characters). */
 function leaseValue(holder, until) {
-    const time = new Date(until).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    return `run ${holder} until ${time}`.slice(0, 256);
+    return `run ${holder} until ${(0,clock/* isoSeconds */.n)(until)}`.slice(0, 256);
 }
 function parseLease(value) {
     const m = value === undefined ? null : /^run (\S+) until (\S+)$/.exec(value);
@@ -64771,7 +64775,6 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
 
 const TAG_PREFIX = 'rotate-aws-access-key:';
 const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
-const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 /** This run, in the tag charset (letters, digits, spaces and _ . : / = + - @): owner/name/run/attempt. */
 function runLabel(ctx) {
     const { repository, runId, attempt } = ctx.run;
@@ -64825,7 +64828,6 @@ async function forgetRecord(ctx, user, keyId, tags) {
         ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${err.message}`);
     }
 }
-const recordTime = iso;
 /** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
 async function lastUses(ctx, user, ids) {
     const out = new Map();
@@ -65166,6 +65168,7 @@ async function retirePrevious(s, p) {
 
 
 
+
 /**
  * Read the action's records of earlier handovers; stop a self-rotation that authenticates with a superseded key
  * (its holder was never updated); retire what is due; warn about handed-over keys still in use. Returns the ids of
@@ -65236,7 +65239,7 @@ async function earlierHandovers(s, keys, self) {
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
 async function recordCreated(s, id) {
     const { ctx } = s;
-    const created = recordTime(ctx.clock.now());
+    const created = (0,clock/* isoSeconds */.n)(ctx.clock.now());
     if (s.tagsDenied)
         return created;
     try {
@@ -65321,7 +65324,7 @@ async function recordHandover(s, p, newId, created) {
     const { ctx, userName } = s;
     const hours = ctx.inputs.retireAfterHours;
     const now = ctx.clock.now();
-    const handover = recordTime(now);
+    const handover = (0,clock/* isoSeconds */.n)(now);
     const staged = hours > 0 && p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
     if (s.tagsDenied)
         return;

@@ -1,4 +1,9 @@
 /** Time and randomness, injected so tests never wait on real time. */
+/** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 export interface Clock {
   now(): number;
   /** Resolves after `ms`, or at once when `signal` aborts (its timer is cleared: nothing keeps the process alive). */

@@ -47,7 +47,6 @@ export type Effect =
   | { kind: 'environment created'; index: number }
   | { kind: 'key created'; id: string }
   | { kind: 'key retired'; id: string; fate: KeyFate }
-  | { kind: 'tag written'; key: string }
   | { kind: 'secret written'; index: number; which: 'id' | 'secret'; keyId: string; reason: WriteReason }
   | { kind: 'secret removed'; index: number; which: 'id' | 'secret' }
   | { kind: 'write in flight'; index: number; which: 'id' | 'secret' }
@@ -110,8 +109,6 @@ export class Journal {
         break;
       case 'write failed':
         this.destinations[effect.index][effect.which] = effect.previous;
-        break;
-      case 'tag written':
         break;
     }
   }

@@ -4,6 +4,7 @@
  * the lease is defence in depth: the key checks before every delete hold even when two runs both believe they hold it.
  */
 import { awsErrorName, isAccessDenied, listUserTags, tagUser, untagUser } from './aws.js';
+import { isoSeconds } from './clock.js';
 import type { RotateContext } from './context.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Tag } from './inputs.js';
@@ -19,8 +20,7 @@ export interface Lease {
 
 /** Tag value: `run <url> until <ISO time>` (IAM tag charset; at most 256 characters). */
 export function leaseValue(holder: string, until: number): string {
-  const time = new Date(until).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return `run ${holder} until ${time}`.slice(0, 256);
+  return `run ${holder} until ${isoSeconds(until)}`.slice(0, 256);
 }
 
 export function parseLease(value: string | undefined): Lease | undefined {

@@ -20,8 +20,6 @@ export interface KeyRecord {
   supersededBy?: string;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-
 /** This run, in the tag charset (letters, digits, spaces and _ . : / = + - @): owner/name/run/attempt. */
 export function runLabel(ctx: RotateContext): string {
   const { repository, runId, attempt } = ctx.run;
@@ -73,8 +71,6 @@ export async function forgetRecord(ctx: RotateContext, user: string, keyId: stri
     ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${(err as Error).message}`);
   }
 }
-
-export const recordTime = iso;
 
 /** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
 export async function lastUses(ctx: RotateContext, user: string, ids: string[]): Promise<Map<string, Use | null | undefined>> {

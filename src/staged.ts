@@ -4,10 +4,11 @@
  * the description of every key at the end of the run.
  */
 import { deactivateAccessKey, isAccessDenied, listAccessKeys } from './aws.js';
+import { isoSeconds } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { PreviousKeyMode } from './inputs.js';
 import { type AccessKey, type PendingKey, type Plan, type Use, stagedRetirement } from './plan.js';
-import { keyTags, lastUses, parseRecord, recordTime, runLabel, writeRecord } from './provenance.js';
+import { keyTags, lastUses, parseRecord, runLabel, writeRecord } from './provenance.js';
 import type { KeyReport } from './result.js';
 import { type RunState, checkKeys, deleteKey } from './run-state.js';
 
@@ -84,7 +85,7 @@ export async function earlierHandovers(s: RunState, keys: AccessKey[], self: Acc
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
 export async function recordCreated(s: RunState, id: string): Promise<string> {
   const { ctx } = s;
-  const created = recordTime(ctx.clock.now());
+  const created = isoSeconds(ctx.clock.now());
   if (s.tagsDenied) return created;
   try {
     s.tags.set(id, await writeRecord(ctx, s.userName, id, { created, by: runLabel(ctx) }));
@@ -167,7 +168,7 @@ export async function recordHandover(s: RunState, p: Plan, newId: string, create
   const { ctx, userName } = s;
   const hours = ctx.inputs.retireAfterHours;
   const now = ctx.clock.now();
-  const handover = recordTime(now);
+  const handover = isoSeconds(now);
   const staged = hours > 0 && p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
   if (s.tagsDenied) return;
   try {
