@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { type AccessKey, type PlanInput, currentKey, plan } from '../src/plan.js';
+import { planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -19,18 +20,7 @@ function permutations<T>(items: T[]): T[][] {
 }
 
 function input(keys: AccessKey[], overrides: Partial<PlanInput> = {}): PlanInput {
-  return {
-    userName: 'deployer',
-    keys,
-    callerKeyId: undefined,
-    maxAgeDays: 0,
-    keyLimit: 'delete-inactive',
-    previousKey: 'delete',
-    destinations: [],
-    pending: [],
-    now: NOW,
-    ...overrides,
-  };
+  return planInput(NOW, { keys, ...overrides });
 }
 
 /** What a plan decides, by key id. */

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { type AccessKey, type PlanInput, plan } from '../src/plan.js';
+import { planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -14,20 +15,7 @@ const key = (id: string, days: number, status: AccessKey['status'] = 'Active'): 
   created: new Date(NOW - days * DAY),
 });
 
-function input(overrides: Partial<PlanInput>): PlanInput {
-  return {
-    userName: 'deployer',
-    keys: [],
-    callerKeyId: undefined,
-    maxAgeDays: 0,
-    keyLimit: 'delete-inactive',
-    previousKey: 'delete',
-    destinations: [],
-    pending: [],
-    now: NOW,
-    ...overrides,
-  };
-}
+const input = (overrides: Partial<PlanInput>): PlanInput => planInput(NOW, overrides);
 
 const dest = (label: string, d: Partial<PlanInput['destinations'][number]> = {}) => ({
   label,

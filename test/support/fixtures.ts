@@ -1,5 +1,6 @@
 /** Typed inputs for unit tests: what readInputs makes of action.yml's defaults, with overrides. */
 import { type Inputs, readInputs } from '../../src/inputs.js';
+import type { PlanInput } from '../../src/plan.js';
 import { actionInputDefaults } from './runner.js';
 
 export function inputsWith(overrides: Partial<Inputs> = {}): Inputs {
@@ -8,4 +9,20 @@ export function inputsWith(overrides: Partial<Inputs> = {}): Inputs {
     GITHUB_REPOSITORY: 'octo/api',
   });
   return { ...parsed, ...overrides };
+}
+
+/** A plan input: one user, no destinations, default key rules, at `now`; overrides on top. */
+export function planInput(now: number, overrides: Partial<PlanInput> = {}): PlanInput {
+  return {
+    userName: 'deployer',
+    keys: [],
+    callerKeyId: undefined,
+    maxAgeDays: 0,
+    keyLimit: 'delete-inactive',
+    previousKey: 'delete',
+    destinations: [],
+    pending: [],
+    now,
+    ...overrides,
+  };
 }
