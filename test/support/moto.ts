@@ -97,6 +97,7 @@ let executable: string | null | undefined;
  * (a virtualenv that need not be activated), else pipx's `~/.local/bin/moto_server`. null when none runs.
  */
 export function motoServerPath(): string | null {
+  if (executable === undefined && shared?.path !== undefined) executable = shared.path;
   if (executable === undefined) {
     const root = repositoryRoot();
     const candidates = [
@@ -105,6 +106,7 @@ export function motoServerPath(): string | null {
       join(homedir(), '.local', 'bin', 'moto_server'),
     ];
     executable = candidates.find((c) => (c === 'moto_server' || existsSync(c)) && runs(c)) ?? null;
+    if (shared) shared.path = executable;
   }
   return executable;
 }
@@ -243,9 +245,52 @@ async function startOnce(opts: MotoOptions): Promise<Moto> {
   return { endpoint, port, stop };
 }
 
+/**
+ * Under mutation testing only (test/support/stryker-environment.mjs sets it): moto_servers kept by the Stryker test
+ * runner process between mutant runs, which load every module afresh. Starting moto_server (and checking that it
+ * runs) costs seconds per test file, a mutant run often less: a kept server is reset instead (all state, and the
+ * signature check), so a test file sees the same fresh server either way.
+ */
+interface SharedMotos {
+  path?: string | null;
+  idle: Map<string, Moto[]>;
+}
+const shared = (globalThis as { __strykerMotos?: SharedMotos }).__strykerMotos;
+
+async function startShared(pool: SharedMotos, opts: MotoOptions): Promise<Moto> {
+  const key = opts.awsManagedPolicies ? 'managed' : 'plain';
+  const idle = pool.idle.get(key) ?? [];
+  pool.idle.set(key, idle);
+  let moto = idle.pop();
+  if (moto) {
+    const res = await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' }).catch(() => undefined);
+    await res?.arrayBuffer();
+    if (!res?.ok) {
+      await moto.stop();
+      moto = undefined;
+    }
+  }
+  moto ??= await startFresh({ ...opts, noAuthCount: 0 });
+  await setNoAuthCount(moto, opts.noAuthCount ?? 0);
+  const kept = moto;
+  let given = false;
+  return {
+    endpoint: kept.endpoint,
+    port: kept.port,
+    stop: async () => {
+      if (!given) idle.push(kept);
+      given = true;
+    },
+  };
+}
+
 /** Spawn `moto_server -H 127.0.0.1 -p <free port>` (see motoServerPath) and wait until it answers. */
 export async function startMoto(opts: MotoOptions = {}): Promise<Moto> {
   requireMoto();
+  return shared ? startShared(shared, opts) : startFresh(opts);
+}
+
+async function startFresh(opts: MotoOptions): Promise<Moto> {
   let last: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
