@@ -51,7 +51,9 @@ export default {
   timeoutMS: 60_000,
   timeoutFactor: 2,
   dryRunTimeoutMinutes: 30,
-  reporters: ['html', 'json', 'clear-text', 'progress'],
+  // survivors: reports/mutation/survivors.txt, one line per surviving mutant as soon as it survives.
+  plugins: ['@stryker-mutator/*', './test/support/stryker-survivors.mjs'],
+  reporters: ['html', 'json', 'clear-text', 'progress', 'survivors'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
