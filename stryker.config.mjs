@@ -52,7 +52,9 @@ export default {
   timeoutFactor: 2,
   dryRunTimeoutMinutes: 30,
   // survivors: reports/mutation/survivors.txt, one line per surviving mutant as soon as it survives.
-  plugins: ['@stryker-mutator/*', './test/support/stryker-survivors.mjs'],
+  // log-lines: no mutants inside io.info(…) calls, the log's progress lines (STRYKER_LOG_LINES=1 mutates them too).
+  plugins: ['@stryker-mutator/*', './test/support/stryker-survivors.mjs', './test/support/stryker-log-lines.mjs'],
+  ignorers: ['log-lines'],
   reporters: ['html', 'json', 'clear-text', 'progress', 'survivors'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
