@@ -1,7 +1,9 @@
 /**
- * Stryker reporter for mutation testing only (stryker.config.mjs loads it): writes each surviving (and uncovered)
- * mutant to reports/mutation/survivors.txt the moment it is known, so a run of an hour can be read, and worked on,
- * while it goes on. The HTML and JSON reports come only at the end.
+ * Stryker reporter for mutation testing only (stryker.config.mjs loads it), so a run of an hour can be read, and
+ * worked on, while it goes on (the HTML and JSON reports come only at the end):
+ *  - reports/mutation/survivors.txt: each surviving (and uncovered) mutant, the moment it is known;
+ *  - reports/mutation/results.jsonl: every mutant's result, one JSON line each, for scores before the end (Stryker
+ *    tests the files one after another, so the files done so far have their final score).
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
@@ -9,17 +11,22 @@ import process from 'node:process';
 import { PluginKind, declareClassPlugin } from '@stryker-mutator/api/plugin';
 
 const FILE = 'reports/mutation/survivors.txt';
+const RESULTS = 'reports/mutation/results.jsonl';
 
 class SurvivorsReporter {
   onDryRunCompleted() {
     mkdirSync(dirname(FILE), { recursive: true });
     writeFileSync(FILE, '');
+    writeFileSync(RESULTS, '');
   }
 
   onMutantTested(result) {
-    if (result.status !== 'Survived' && result.status !== 'NoCoverage') return;
+    const file = relative(process.cwd(), result.fileName);
     const { line, column } = result.location.start;
-    const where = `${relative(process.cwd(), result.fileName)}:${line}:${column + 1}`;
+    const { status, mutatorName } = result;
+    appendFileSync(RESULTS, `${JSON.stringify({ file, line, column: column + 1, status, mutatorName })}\n`);
+    if (result.status !== 'Survived' && result.status !== 'NoCoverage') return;
+    const where = `${file}:${line}:${column + 1}`;
     const tests = result.status === 'NoCoverage' ? 'no test covers it' : `${result.testsCompleted ?? '?'} test(s) passed`;
     const replacement = (result.replacement ?? '').replace(/\s+/g, ' ').slice(0, 160);
     appendFileSync(FILE, `${where} ${result.mutatorName} → ${replacement} (${tests})\n`);
