@@ -24,9 +24,9 @@ class SurvivorsReporter {
     const file = relative(process.cwd(), result.fileName);
     const { line, column } = result.location.start;
     const { status, mutatorName } = result;
-    appendFileSync(RESULTS, `${JSON.stringify({ file, line, column: column + 1, status, mutatorName })}\n`);
+    appendFileSync(RESULTS, `${JSON.stringify({ file, line, column, status, mutatorName })}\n`);
     if (result.status !== 'Survived' && result.status !== 'NoCoverage') return;
-    const where = `${file}:${line}:${column + 1}`;
+    const where = `${file}:${line}:${column}`;
     const tests = result.status === 'NoCoverage' ? 'no test covers it' : `${result.testsCompleted ?? '?'} test(s) passed`;
     const replacement = (result.replacement ?? '').replace(/\s+/g, ' ').slice(0, 160);
     appendFileSync(FILE, `${where} ${result.mutatorName} → ${replacement} (${tests})\n`);
