@@ -1,0 +1,180 @@
+/**
+ * Recovery decisions of src/recover.ts that the broader failure tests pass through without pinning (each found by
+ * mutation testing, docs/mutation.md): how each destination is given back what it held, what a cancel keeps, and a
+ * created user that cannot be deleted again.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { CreateAccessKeyCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
+import { Cancellation } from '../src/cancel.js';
+import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
+import { useWorld } from './support/world.js';
+import { forbidden, serverError } from './support/github-standin.js';
+import { type Creds, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
+
+requireMoto();
+
+const world = useWorld();
+const fresh = world.fresh;
+const pairOf = (c: Creds): Creds => ({ accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey });
+
+/** A user with one key, and `count` repositories holding it. */
+async function setup(count: number) {
+  const user = fresh('deployer');
+  const old = await createUserWithKey(world.moto, world.admin, user);
+  const repos = Array.from({ length: count }, () => `octo/${fresh('svc')}`);
+  for (const r of repos) {
+    world.gh.addRepository(r);
+    seedPair(world.gh, repoScope(r), old);
+  }
+  return { user, old, repos };
+}
+
+async function secondKey(user: string): Promise<Creds> {
+  const out = await iamClient(world.moto, world.admin).send(new CreateAccessKeyCommand({ UserName: user }));
+  return { accessKeyId: out.AccessKey?.AccessKeyId ?? '', secretAccessKey: out.AccessKey?.SecretAccessKey ?? '' };
+}
+
+const deletes = () => world.gh.writes().filter((w) => w.method === 'DELETE').map((w) => w.path.split('/').at(-1));
+
+describe('giving each destination back what it held', () => {
+  it('a destination that held nothing and got only the key id: the key id is removed, nothing else is deleted', async () => {
+    const { user, old, repos } = await setup(1);
+    const empty = `octo/${fresh('svc')}`;
+    world.gh.addRepository(empty);
+    world.gh.addFault(forbidden({ method: 'PUT', path: `/repos/${empty}/actions/secrets/AWS_SECRET_ACCESS_KEY` }));
+
+    const { result } = await runRotation(world, { as: old, inputs: { repositories: [repos[0], empty].join(',') } });
+
+    expect(result.error?.message).toMatch(new RegExp(`^writing AWS_SECRET_ACCESS_KEY to ${empty}: 403 .*Deleted the new key`));
+    expect(result.destinations.map((d) => d.outcome)).toEqual(['restored', 'removed']);
+    expect(world.gh.secretNames(repoScope(empty))).toEqual([]);
+    // Only what the run wrote is removed: the secret it never wrote is not deleted (GitHub would answer 404).
+    expect(deletes()).toEqual(['AWS_ACCESS_KEY_ID']);
+    expect(heldPair(world.gh, repoScope(repos[0]))).toEqual(pairOf(old));
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+
+  it('rotator, delete-oldest: a pair left half-written is reported MISMATCHED; the key id is not guessed back', async () => {
+    const { user, old, repos } = await setup(1);
+    const current = await secondKey(user); // newer: the current key, which the repository now holds
+    seedPair(world.gh, repoScope(repos[0]), current);
+    world.gh.addFault(forbidden({ method: 'PUT', path: `/repos/${repos[0]}/actions/secrets/AWS_SECRET_ACCESS_KEY` }));
+
+    const { result, io } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repos[0], 'key-limit': 'delete-oldest' },
+    });
+
+    const newId = result.newKeyId as string;
+    // The oldest key went to make room, so the run cannot know which key a destination held: it puts nothing back.
+    expect(result.previous).toEqual([{ id: old.accessKeyId, action: 'deleted to make room' }]);
+    expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['mismatched', undefined]]);
+    expect(result.error?.message).toMatch(
+      new RegExp(`Both keys stay Active \\(${newId}\\)\\. Destinations: ${repos[0]}: MISMATCHED pair`),
+    );
+    expect(io.warnings).toEqual([]);
+    expect(heldPair(world.gh, repoScope(repos[0]))).toEqual({
+      accessKeyId: newId,
+      secretAccessKey: current.secretAccessKey,
+    });
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([newId, current.accessKeyId].sort());
+  });
+
+  it("self-rotation after converging: the untouched destinations are named as holding this run's own key", async () => {
+    const { user, old, repos } = await setup(2);
+    const other = await secondKey(user); // a second Active key: the self-rotation converges on `old` first
+    world.gh.addFault(forbidden({ method: 'PUT', path: `/repos/${repos[1]}/actions/secrets/AWS_ACCESS_KEY_ID`, skip: 1 }));
+
+    const { result } = await runRotation(world, { as: old, inputs: { repositories: repos.join(',') } });
+
+    const newId = result.newKeyId as string;
+    expect(result.previous).toEqual([{ id: other.accessKeyId, action: 'deleted to converge' }]);
+    expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([
+      ['restored', old.accessKeyId],
+      ['converged', old.accessKeyId],
+    ]);
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `Deleted the new key ${newId}\\. Destinations: ${repos[0]}: put back to ${old.accessKeyId}; ` +
+          `${repos[1]}: ${old.accessKeyId}, this run's own key\\.$`,
+      ),
+    );
+    for (const r of repos) expect(heldPair(world.gh, repoScope(r))).toEqual(pairOf(old));
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+});
+
+describe('a cancel keeps both keys rather than roll back', () => {
+  it('cancelled between destinations: the written one keeps the new key, both keys stay', async () => {
+    const { user, old, repos } = await setup(2);
+    const cancel = new Cancellation();
+    world.gh.onRequest(({ method, path }) => {
+      if (method === 'PUT' && path === `/repos/${repos[0]}/actions/secrets/AWS_SECRET_ACCESS_KEY`) cancel.cancel('SIGINT');
+    });
+
+    const { result } = await runRotation(world, { as: old, cancel, inputs: { repositories: repos.join(',') } });
+
+    const newId = result.newKeyId as string;
+    expect(result.cancelled).toBe(true);
+    expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([
+      ['written', newId],
+      ['unchanged', old.accessKeyId],
+    ]);
+    expect(result.error?.message).toMatch(new RegExp(`^the run was cancelled \\(SIGINT\\)\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)`));
+    for (const r of repos) expect(await holdsWorkingKey(world, repoScope(r))).toBe(true);
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([newId, old.accessKeyId].sort());
+  });
+
+  it('cancelled while a write was in flight that then failed: said so, and nothing is rolled back', async () => {
+    const { user, old, repos } = await setup(2);
+    const cancel = new Cancellation();
+    world.gh.onRequest(({ method, path }) => {
+      if (method === 'PUT' && path === `/repos/${repos[1]}/actions/secrets/AWS_ACCESS_KEY_ID`) cancel.cancel('SIGTERM');
+    });
+    world.gh.addFault(serverError({ method: 'PUT', path: `/repos/${repos[1]}/actions/secrets/AWS_ACCESS_KEY_ID` }));
+
+    const { result } = await runRotation(world, { as: old, cancel, inputs: { repositories: repos.join(',') } });
+
+    const newId = result.newKeyId as string;
+    expect(result.cancelled).toBe(true);
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `^the run was cancelled \\(SIGTERM\\) while a step was in flight, which then failed: writing AWS_ACCESS_KEY_ID to ` +
+          `${repos[1]}: 500 .*\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)`,
+      ),
+    );
+    expect(result.destinations.map((d) => d.outcome)).toEqual(['written', 'unchanged']);
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([newId, old.accessKeyId].sort());
+  });
+});
+
+describe('a created user that cannot be deleted again', () => {
+  it('is reported as existing, its lease is released, and the keys output still describes it', async () => {
+    const user = fresh('stuck');
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    world.gh.addFault(serverError({ method: 'PUT' }));
+
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true' },
+      onAwsCall: (c) => {
+        if (c.command === 'DeleteUserCommand') {
+          throw Object.assign(new Error('User is not authorized to perform: iam:DeleteUser'), {
+            name: 'AccessDenied',
+            $metadata: { httpStatusCode: 403 },
+          });
+        }
+      },
+    });
+
+    expect(result.error?.message).toMatch(
+      new RegExp(`Deleted the new key \\w+\\. IAM user ${user} exists \\(created by this run\\) and could not be deleted \\(.*AccessDenied`),
+    );
+    expect(result.userCreated).toBe(true);
+    expect(result.keys).toEqual([]);
+    const tags = await iamClient(world.moto, world.admin).send(new ListUserTagsCommand({ UserName: user }));
+    expect((tags.Tags ?? []).map((t) => t.Key)).not.toContain('rotate-aws-access-key:lease');
+    expect(await keysOf(world, user)).toEqual([]);
+  });
+});
