@@ -34,7 +34,8 @@ function fetchWithTimeout(base, timeoutMs) {
         const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
         return base(url, { ...init, signal }).catch((err) => {
             if (timeout.aborted) {
-                throw new Error(`no answer within ${Math.round(timeoutMs / 1000)} s (request abandoned)`, { cause: err });
+                const after = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
+                throw new Error(`no answer within ${after} (request abandoned)`, { cause: err });
             }
             throw err;
         });

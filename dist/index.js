@@ -64865,10 +64865,8 @@ async function deleteKey(s, id, fate) {
 }
 /** The user's keys are not what this run expects: another rotation or a person is at work. */
 class KeysChanged extends errors/* ActionError */.lZ {
-    newKeyGone;
-    constructor(message, newKeyGone) {
+    constructor(message) {
         super(message);
-        this.newKeyGone = newKeyGone;
         this.name = 'KeysChanged';
     }
 }
@@ -64884,7 +64882,7 @@ async function checkKeys(s, before) {
         .filter(Boolean)
         .join('; ');
     throw new KeysChanged(`before ${before}, the keys of IAM user ${s.userName} were listed again and have changed (${changes}): another ` +
-        'rotation or a person is at work, so this run retired nothing and kept every working key', s.journal.newKeyId !== undefined && gone.includes(s.journal.newKeyId));
+        'rotation or a person is at work, so this run retired nothing and kept every working key');
 }
 
 ;// CONCATENATED MODULE: ./src/writes.ts
@@ -65064,7 +65062,6 @@ async function recover(s, err) {
     const { ctx, journal } = s;
     const newId = journal.newKeyId;
     const cancelled = err instanceof Cancelled || ctx.cancel.requested;
-    const gone = err instanceof KeysChanged && err.newKeyGone;
     const what = cancelled && !(err instanceof Cancelled)
         ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${(0,errors/* errorMessage */.gJ)(err)}`
         : (0,errors/* errorMessage */.gJ)(err);
@@ -65072,7 +65069,7 @@ async function recover(s, err) {
     const holdsNew = (h) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
     const touched = journal.destinations.flatMap((d, i) => (holdsNew(d.id) || holdsNew(d.secret) ? [i] : []));
     if (touched.length === 0) {
-        const tail = gone ? 'No destination holds it.' : await discardNewKey(s);
+        const tail = await discardNewKey(s);
         const plan = s.result.plan;
         const standingNow = plan?.action === 'rotate' && plan.makeRoomBreaks ? ` ${describeStanding(s)}.` : '';
         return new errors/* ActionError */.lZ(`${what}. No destination was given the new key ${newId}. ${tail}${standingNow}${finalWords(s)}`, {
@@ -65080,7 +65077,7 @@ async function recover(s, err) {
         });
     }
     const fixes = new Map(touched.map((i) => [i, fixFor(s, i, current)]));
-    const rollBack = gone || (!cancelled && [...fixes.values()].every((f) => f !== 'none'));
+    const rollBack = !cancelled && [...fixes.values()].every((f) => f !== 'none');
     let allFixed = true;
     for (const [i, fix] of fixes) {
         const partial = journal.pairKey(i) !== newId;
@@ -65090,10 +65087,7 @@ async function recover(s, err) {
             allFixed = false;
     }
     let keys;
-    if (gone) {
-        keys = `The new key ${newId} was deleted by someone else.`;
-    }
-    else if (rollBack && allFixed) {
+    if (rollBack && allFixed) {
         keys = await discardNewKey(s);
     }
     else {
@@ -65941,8 +65935,13 @@ async function seal(value, publicKeyBase64) {
 function httpError(err) {
     return (typeof err === 'object' && err !== null ? err : {});
 }
+/**
+ * The HTTP status GitHub answered with; undefined when it did not answer. Octokit reports a network error or a
+ * timeout as status 500 without a response: that request may still have reached GitHub, so it is not an answer.
+ */
 function statusOf(err) {
-    return httpError(err).status;
+    const e = httpError(err);
+    return e.response === undefined ? undefined : e.status;
 }
 const TOKEN_HINT = "The workflow's GITHUB_TOKEN cannot write secrets: pass a fine-grained PAT, classic PAT or GitHub App token as github-token";
 /**
@@ -65951,7 +65950,7 @@ const TOKEN_HINT = "The workflow's GITHUB_TOKEN cannot write secrets: pass a fin
  */
 function gitHubError(doing, where, err, permission) {
     const e = httpError(err);
-    const status = e.status;
+    const status = statusOf(err);
     const answer = `${status ?? 'network error'}${e.message ? ` ${(0,errors/* errorMessage */.gJ)(e.message)}` : ''}`;
     let hint = '';
     const limit = rateLimitOf(err);

@@ -24,7 +24,8 @@ export function fetchWithTimeout(base: Fetch, timeoutMs: number): Fetch {
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     return base(url, { ...init, signal }).catch((err: unknown) => {
       if (timeout.aborted) {
-        throw new Error(`no answer within ${Math.round(timeoutMs / 1000)} s (request abandoned)`, { cause: err });
+        const after = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
+        throw new Error(`no answer within ${after} (request abandoned)`, { cause: err });
       }
       throw err;
     });

@@ -8,7 +8,7 @@ import { label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Holding } from './journal.js';
 import type { Plan } from './plan.js';
-import { KeysChanged, type RunState, deleteKey } from './run-state.js';
+import { type RunState, deleteKey } from './run-state.js';
 import { put, remove, standing, writePair } from './writes.js';
 
 /** Undo a user this run created (it must have no keys left). Returns a sentence starting with a space, or ''. */
@@ -119,7 +119,6 @@ export async function recover(s: RunState, err: unknown): Promise<ActionError> {
   const { ctx, journal } = s;
   const newId = journal.newKeyId as string;
   const cancelled = err instanceof Cancelled || ctx.cancel.requested;
-  const gone = err instanceof KeysChanged && err.newKeyGone;
   const what =
     cancelled && !(err instanceof Cancelled)
       ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${errorMessage(err)}`
@@ -129,7 +128,7 @@ export async function recover(s: RunState, err: unknown): Promise<ActionError> {
   const touched = journal.destinations.flatMap((d, i) => (holdsNew(d.id) || holdsNew(d.secret) ? [i] : []));
 
   if (touched.length === 0) {
-    const tail = gone ? 'No destination holds it.' : await discardNewKey(s);
+    const tail = await discardNewKey(s);
     const plan = s.result.plan;
     const standingNow = plan?.action === 'rotate' && plan.makeRoomBreaks ? ` ${describeStanding(s)}.` : '';
     return new ActionError(`${what}. No destination was given the new key ${newId}. ${tail}${standingNow}${finalWords(s)}`, {
@@ -138,7 +137,7 @@ export async function recover(s: RunState, err: unknown): Promise<ActionError> {
   }
 
   const fixes = new Map(touched.map((i) => [i, fixFor(s, i, current)] as const));
-  const rollBack = gone || (!cancelled && [...fixes.values()].every((f) => f !== 'none'));
+  const rollBack = !cancelled && [...fixes.values()].every((f) => f !== 'none');
   let allFixed = true;
   for (const [i, fix] of fixes) {
     const partial = journal.pairKey(i) !== newId;
@@ -146,9 +145,7 @@ export async function recover(s: RunState, err: unknown): Promise<ActionError> {
     if (!(await apply(s, i, fix, current))) allFixed = false;
   }
   let keys: string;
-  if (gone) {
-    keys = `The new key ${newId} was deleted by someone else.`;
-  } else if (rollBack && allFixed) {
+  if (rollBack && allFixed) {
     keys = await discardNewKey(s);
   } else {
     const other = s.caller?.accessKeyId ?? current;

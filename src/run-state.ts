@@ -51,10 +51,7 @@ export async function deleteKey(s: RunState, id: string, fate: KeyFate): Promise
 
 /** The user's keys are not what this run expects: another rotation or a person is at work. */
 export class KeysChanged extends ActionError {
-  constructor(
-    message: string,
-    readonly newKeyGone: boolean,
-  ) {
+  constructor(message: string) {
     super(message);
     this.name = 'KeysChanged';
   }
@@ -73,6 +70,5 @@ export async function checkKeys(s: RunState, before: string): Promise<void> {
   throw new KeysChanged(
     `before ${before}, the keys of IAM user ${s.userName} were listed again and have changed (${changes}): another ` +
       'rotation or a person is at work, so this run retired nothing and kept every working key',
-    s.journal.newKeyId !== undefined && gone.includes(s.journal.newKeyId),
   );
 }

@@ -21,8 +21,13 @@ function httpError(err: unknown): HttpError {
   return (typeof err === 'object' && err !== null ? err : {}) as HttpError;
 }
 
+/**
+ * The HTTP status GitHub answered with; undefined when it did not answer. Octokit reports a network error or a
+ * timeout as status 500 without a response: that request may still have reached GitHub, so it is not an answer.
+ */
 export function statusOf(err: unknown): number | undefined {
-  return httpError(err).status;
+  const e = httpError(err);
+  return e.response === undefined ? undefined : e.status;
 }
 
 const TOKEN_HINT =
@@ -34,7 +39,7 @@ const TOKEN_HINT =
  */
 export function gitHubError(doing: string, where: string, err: unknown, permission: string): ActionError {
   const e = httpError(err);
-  const status = e.status;
+  const status = statusOf(err);
   const answer = `${status ?? 'network error'}${e.message ? ` ${errorMessage(e.message)}` : ''}`;
   let hint = '';
   const limit = rateLimitOf(err);

@@ -8,7 +8,7 @@ import { CreateAccessKeyCommand, ListUserTagsCommand } from '@aws-sdk/client-iam
 import { Cancellation } from '../src/cancel.js';
 import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
 import { useWorld } from './support/world.js';
-import { forbidden, serverError } from './support/github-standin.js';
+import { forbidden, hang, serverError } from './support/github-standin.js';
 import { type Creds, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 
 requireMoto();
@@ -101,6 +101,47 @@ describe('giving each destination back what it held', () => {
     );
     for (const r of repos) expect(heldPair(world.gh, repoScope(r))).toEqual(pairOf(old));
     expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+});
+
+describe('a write that never answered', () => {
+  it('counts as possibly holding the new key: the new key is not deleted, the destination is named UNKNOWN', async () => {
+    const { user, old, repos } = await setup(2);
+    world.gh.addFault(hang({ method: 'PUT', path: `/repos/${repos[0]}/actions/secrets/AWS_ACCESS_KEY_ID` }));
+
+    const { result, io } = await runRotation(world, {
+      as: old,
+      pacing: { requestTimeoutMs: 200 },
+      inputs: { repositories: repos.join(',') },
+    });
+
+    const newId = result.newKeyId as string;
+    // Putting the key id back hangs too: the run cannot know what the destination holds, so the new key stays.
+    expect(io.warnings.join('\n')).toMatch(new RegExp(`could not put ${repos[0]} back \\(restore id\\)`));
+    expect(result.error?.message).not.toMatch(/No destination was given the new key/);
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. Destinations: ${repos[0]}: UNKNOWN: a write was in ` +
+          `flight when the run stopped: check it; ${repos[1]}: not changed \\(${old.accessKeyId}\\)`,
+      ),
+    );
+    expect(result.destinations.map((d) => d.outcome)).toEqual(['unknown', 'unchanged']);
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([newId, old.accessKeyId].sort());
+  });
+});
+
+describe('a write that took effect but never answered', () => {
+  it('leaves no destination holding a dead key: the new key stays until the destination is known', async () => {
+    const { user, old, repos } = await setup(1);
+    // GitHub stores the new key id, then the answer never comes (each retry too): the destination may hold it.
+    world.gh.addFault(hang({ method: 'PUT', path: `/repos/${repos[0]}/actions/secrets/AWS_ACCESS_KEY_ID`, afterHandling: true }));
+
+    const { result } = await runRotation(world, { as: old, pacing: { requestTimeoutMs: 200 }, inputs: { repositories: repos[0] } });
+
+    const newId = result.newKeyId as string;
+    expect(result.error?.message).toMatch(new RegExp(`Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)`));
+    expect(await holdsWorkingKey(world, repoScope(repos[0]))).toBe(true);
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([newId, old.accessKeyId].sort());
   });
 });
 

@@ -234,13 +234,13 @@ describe('gitHubError: one true line', () => {
   });
 
   it('a status GitHub does not explain gets no hint; a message-less failure is just its status', () => {
-    expect(line(Object.assign(new Error(''), { status: 409 }))).toBe('reading the public key of octo/api: 409');
-    expect(line({ status: 418, message: 'teapot' })).toBe('reading the public key of octo/api: 418 teapot');
+    expect(line(Object.assign(new Error(''), { status: 409, response: {} }))).toBe('reading the public key of octo/api: 409');
+    expect(line({ status: 418, message: 'teapot', response: {} })).toBe('reading the public key of octo/api: 418 teapot');
   });
 
   it('a 403 or 404 without response headers still explains itself', () => {
     expect(line({ status: 403, message: 'Forbidden', response: {} })).toContain('403 Forbidden. the token needs PERM.');
-    expect(line({ status: 404, message: 'Not Found' })).toContain('404 Not Found. it does not exist');
+    expect(line({ status: 404, message: 'Not Found', response: {} })).toContain('404 Not Found. it does not exist');
   });
 
   it('a 404 hint does not say "does not exist" for a 403', () => {
@@ -253,7 +253,16 @@ describe('gitHubError: one true line', () => {
     expect(gitHubError('x', 'y', err, 'p').cause).toBe(err);
     expect(gitHubError('x', 'y', 'weird', 'p').message).toBe('x y: network error. GitHub did not answer after retries; rerun later');
     expect(statusOf(null)).toBeUndefined();
-    expect(statusOf({ status: 409 })).toBe(409);
+    expect(statusOf({ status: 409, response: {} })).toBe(409);
+  });
+
+  it('a status without a response is no answer: Octokit reports a timeout or a network error as 500', () => {
+    // As @octokit/request throws it when fetch fails: the request may have reached GitHub, so nothing is known.
+    const timedOut = Object.assign(new Error('no answer within 30 s (request abandoned)'), { status: 500, request: {} });
+    expect(statusOf(timedOut)).toBeUndefined();
+    expect(line(timedOut)).toBe(
+      'reading the public key of octo/api: network error no answer within 30 s (request abandoned). GitHub did not answer after retries; rerun later',
+    );
   });
 
   it('a rate limit is named as such, not as a permission problem', () => {
