@@ -35,6 +35,9 @@ export default {
       // docs.test.ts reads src/ as text to check that the README quotes real messages: in the sandbox src/ is
       // instrumented (every string doubled into mutant switches), so it would fail there, and it kills no mutant.
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/docs.test.ts'],
+      // Transpile only (isolatedModules): every mutant run loads its test files afresh, and ts-jest's type check of
+      // each costs about a second; `npm run typecheck` checks the types once.
+      transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.stryker.json' }] },
     },
     // Per-test coverage already picks the tests; --findRelatedTests would only add a dependency walk per mutant.
     enableFindRelatedTests: false,
