@@ -39,14 +39,20 @@ const deletes = () => world.gh.writes().filter((w) => w.method === 'DELETE').map
 describe('giving each destination back what it held', () => {
   it('a destination that held nothing and got only the key id: the key id is removed, nothing else is deleted', async () => {
     const { user, old, repos } = await setup(1);
-    const empty = `octo/${fresh('svc')}`;
+    const [empty, spare] = [`octo/${fresh('svc')}`, `octo/${fresh('svc')}`]; // both hold nothing; spare is never reached
     world.gh.addRepository(empty);
+    world.gh.addRepository(spare);
     world.gh.addFault(forbidden({ method: 'PUT', path: `/repos/${empty}/actions/secrets/AWS_SECRET_ACCESS_KEY` }));
 
-    const { result } = await runRotation(world, { as: old, inputs: { repositories: [repos[0], empty].join(',') } });
+    const { result } = await runRotation(world, { as: old, inputs: { repositories: [repos[0], empty, spare].join(',') } });
 
-    expect(result.error?.message).toMatch(new RegExp(`^writing AWS_SECRET_ACCESS_KEY to ${empty}: 403 .*Deleted the new key`));
-    expect(result.destinations.map((d) => d.outcome)).toEqual(['restored', 'removed']);
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `^writing AWS_SECRET_ACCESS_KEY to ${empty}: 403 .*\\. Deleted the new key \\w+\\. Destinations: ${repos[0]}: put back to ` +
+          `${old.accessKeyId}; ${empty}: held no secrets before; what the run wrote was removed; ${spare}: not changed\\.$`,
+      ),
+    );
+    expect(result.destinations.map((d) => d.outcome)).toEqual(['restored', 'removed', 'unchanged']);
     expect(world.gh.secretNames(repoScope(empty))).toEqual([]);
     // Only what the run wrote is removed: the secret it never wrote is not deleted (GitHub would answer 404).
     expect(deletes()).toEqual(['AWS_ACCESS_KEY_ID']);
@@ -101,6 +107,56 @@ describe('giving each destination back what it held', () => {
     );
     for (const r of repos) expect(heldPair(world.gh, repoScope(r))).toEqual(pairOf(old));
     expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+});
+
+describe('when nothing was written', () => {
+  it('rotator, delete-oldest: the untouched destinations are named as possibly holding the deleted key', async () => {
+    const { user, old, repos } = await setup(1);
+    const current = await secondKey(user);
+    seedPair(world.gh, repoScope(repos[0]), current);
+    const spare = `octo/${fresh('svc')}`; // holds nothing, never reached
+    world.gh.addRepository(spare);
+    world.gh.addFault(forbidden({ method: 'PUT' }));
+
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: [repos[0], spare].join(','), 'key-limit': 'delete-oldest' },
+    });
+
+    const newId = result.newKeyId as string;
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `No destination was given the new key ${newId}\\. Deleted the new key ${newId}\\. Destinations: ${repos[0]}, ${spare}: ` +
+          `not changed: may hold the deleted key ${old.accessKeyId} \\(key-limit: delete-oldest\\), which does not work until a ` +
+          'run rewrites it\\.$',
+      ),
+    );
+    expect(await keysOf(world, user)).toEqual([{ id: current.accessKeyId, status: 'Active' }]);
+  });
+
+  it('a new key that cannot be deleted again is named, with what to do', async () => {
+    const { user, old, repos } = await setup(1);
+    const spare = `octo/${fresh('svc')}`;
+    world.gh.addRepository(spare);
+    world.gh.addFault(forbidden({ method: 'PUT' }));
+
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: [repos[0], spare].join(',') },
+      onAwsCall: (c) => {
+        if (c.command === 'DeleteAccessKeyCommand') throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+      },
+    });
+
+    const newId = result.newKeyId as string;
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `No destination was given the new key ${newId}\\. Deleting the unused new key ${newId} failed too \\(.*Rate exceeded.*\\): ` +
+          'delete it by hand; no destination holds it\\.',
+      ),
+    );
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([newId, old.accessKeyId].sort());
   });
 });
 
