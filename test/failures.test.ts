@@ -406,6 +406,35 @@ describe('retiring the previous key fails', () => {
     expect(await authenticates(world.moto, old)).toBe(true);
     for (const r of repos) expect(await holdsWorkingKey(world, repoScope(r))).toBe(true);
   });
+
+  it('rotator, deactivate: the error says to deactivate it by hand or converge with delete-oldest', async () => {
+    const { user, old, repos } = await setup(1);
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repos[0], 'previous-key': 'deactivate' },
+      onAwsCall: (c) => {
+        if (c.command === 'UpdateAccessKeyCommand') {
+          throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+        }
+      },
+    });
+
+    const newId = result.newKeyId as string;
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `^Every destination holds the new key ${newId}, but retiring the previous key failed: ${old.accessKeyId}: ` +
+          `iam:UpdateAccessKey on access key ${old.accessKeyId} of IAM user ${user} failed: .*Rate exceeded.*\\. Nothing needs it ` +
+          'any more and it still works: deactivate it by hand, or rerun with key-limit: delete-oldest \\(it deletes the oldest ' +
+          `key, which no destination holds any more\\)\\. Destinations: ${repos[0]}: the new key ${newId}\\.$`,
+      ),
+    );
+    expect(await keysOf(world, user)).toEqual(
+      expect.arrayContaining([
+        { id: old.accessKeyId, status: 'Active' },
+        { id: newId, status: 'Active' },
+      ]),
+    );
+  });
 });
 
 describe('transient failures are retried within bounds', () => {
