@@ -407,6 +407,23 @@ describe('retiring the previous key fails', () => {
     for (const r of repos) expect(await holdsWorkingKey(world, repoScope(r))).toBe(true);
   });
 
+  it('the keys are listed again only before a key is deleted or deactivated, not when every key is kept', async () => {
+    const lists = async (previousKey: string) => {
+      const { repos, user } = await setup(1);
+      let n = 0;
+      const { result } = await runRotation(world, {
+        as: world.admin,
+        inputs: { 'iam-user-name': user, repositories: repos[0], 'previous-key': previousKey },
+        onAwsCall: (c) => void (c.command === 'ListAccessKeysCommand' && n++),
+      });
+      expect(result.error).toBeUndefined();
+      return n;
+    };
+    const [kept, deactivated, deleted] = [await lists('keep'), await lists('deactivate'), await lists('delete')];
+    expect(deactivated).toBe(kept + 1);
+    expect(deleted).toBe(kept + 1);
+  });
+
   it('rotator, deactivate: the error says to deactivate it by hand or converge with delete-oldest', async () => {
     const { user, old, repos } = await setup(1);
     const { result } = await runRotation(world, {
