@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand, ListUserTagsCommand, TagUserCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, ListUserTagsCommand, TagUserCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import {
   type AwsCall,
@@ -415,6 +415,33 @@ describe('previous-key', () => {
     const keys = await keysOf(world, user);
     expect(keys).toContainEqual({ id: old.accessKeyId, status });
     expect(keys).toContainEqual({ id: result.newKeyId, status: 'Active' });
+  });
+
+  it('deactivate: a previous key that is already Inactive is reported as kept, not deactivated', async () => {
+    const user = fresh('deployer');
+    const old = await createUserWithKey(world.moto, world.admin, user);
+    await iamClient(world.moto, world.admin).send(
+      new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: old.accessKeyId, Status: 'Inactive' }),
+    );
+    const repo = `octo/${fresh('api')}`;
+    world.gh.addRepository(repo);
+    const calls: string[] = [];
+
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      onAwsCall: (c) => void calls.push(c.command),
+      inputs: { 'iam-user-name': user, repositories: repo, 'previous-key': 'deactivate' },
+    });
+
+    expect(result.error).toBeUndefined();
+    expect(result.previous).toEqual([{ id: old.accessKeyId, action: 'kept' }]);
+    expect(calls).not.toContain('UpdateAccessKeyCommand');
+    expect(await keysOf(world, user)).toEqual(
+      expect.arrayContaining([
+        { id: old.accessKeyId, status: 'Inactive' },
+        { id: result.newKeyId, status: 'Active' },
+      ]),
+    );
   });
 
   it('a later run deletes the deactivated key to make room', async () => {
