@@ -217,6 +217,29 @@ describe('create-user', () => {
     expect(io.warnings).toEqual([]);
   });
 
+  it('a failure between the two secrets of a new user: what was written is removed, then the key and the user', async () => {
+    const user = fresh('halfpair');
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    world.gh.addFault(serverError({ method: 'PUT', path: `/repos/${repo}/actions/secrets/AWS_SECRET_ACCESS_KEY` }));
+
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true' },
+    });
+
+    const newId = result.newKeyId as string;
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `^writing AWS_SECRET_ACCESS_KEY to ${repo}: 500 .*\\. Deleted the new key ${newId}\\. The created user ${user} was ` +
+          `deleted again: IAM is as before\\. Destinations: ${repo}: held no secrets before; what the run wrote was removed\\.$`,
+      ),
+    );
+    expect(result.destinations.map((d) => d.outcome)).toEqual(['removed']);
+    expect(world.gh.secretNames(repoScope(repo))).toEqual([]);
+    expect(await exists(user)).toBe(false);
+  });
+
   it('dry-run says it would create the user and creates nothing', async () => {
     const user = fresh('dry');
     const repo = `octo/${fresh('app')}`;
