@@ -201,6 +201,58 @@ describe('a write that took effect but never answered', () => {
   });
 });
 
+describe('converging first (self-rotation with a second Active key)', () => {
+  it('a cancel during the converge writes stops before the next destination, and the other key stays', async () => {
+    const { user, old, repos } = await setup(2);
+    const other = await secondKey(user);
+    const cancel = new Cancellation();
+    world.gh.onRequest(({ method, path }) => {
+      if (method === 'PUT' && path === `/repos/${repos[0]}/actions/secrets/AWS_SECRET_ACCESS_KEY`) cancel.cancel('SIGINT');
+    });
+
+    const { result } = await runRotation(world, { as: old, cancel, inputs: { repositories: repos.join(',') } });
+
+    expect(result.cancelled).toBe(true);
+    expect(result.newKeyId).toBeUndefined();
+    expect(result.destinations.map((d) => d.outcome)).toEqual(['converged', 'unchanged']);
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([old.accessKeyId, other.accessKeyId].sort());
+  });
+
+  it('a cancel after the last converge write stops before the other key is deleted', async () => {
+    const { user, old, repos } = await setup(1);
+    const other = await secondKey(user);
+    const cancel = new Cancellation();
+    world.gh.onRequest(({ method, path }) => {
+      if (method === 'PUT' && path === `/repos/${repos[0]}/actions/secrets/AWS_SECRET_ACCESS_KEY`) cancel.cancel('SIGINT');
+    });
+
+    const { result } = await runRotation(world, { as: old, cancel, inputs: { repositories: repos[0] } });
+
+    expect(result.cancelled).toBe(true);
+    expect(result.previous).toEqual([]);
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([old.accessKeyId, other.accessKeyId].sort());
+  });
+
+  it('a failure after converging, before a new key exists, still says where each destination stands', async () => {
+    const { user, old, repos } = await setup(1);
+    const other = await secondKey(user);
+    const failCreate = (c: { command: string }) => {
+      if (c.command === 'CreateAccessKeyCommand') {
+        throw Object.assign(new Error('We encountered an internal error'), { name: 'ServiceFailure', $metadata: { httpStatusCode: 500 } });
+      }
+    };
+
+    const { result } = await runRotation(world, { as: old, onAwsCall: failCreate, inputs: { repositories: repos[0] } });
+
+    expect(result.newKeyId).toBeUndefined();
+    expect(result.previous).toEqual([{ id: other.accessKeyId, action: 'deleted to converge' }]);
+    expect(result.error?.message).toMatch(
+      new RegExp(`^iam:CreateAccessKey on IAM user ${user} failed: ServiceFailure.*\\. Destinations: ${repos[0]}: ${old.accessKeyId}, this run's own key\\.$`),
+    );
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+});
+
 describe('a cancel keeps both keys rather than roll back', () => {
   it('cancelled between destinations: the written one keeps the new key, both keys stay', async () => {
     const { user, old, repos } = await setup(2);

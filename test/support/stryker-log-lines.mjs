@@ -16,8 +16,11 @@ const isIo = (node) =>
 export const strykerPlugins = [
   declareValuePlugin(PluginKind.Ignore, 'log-lines', {
     shouldIgnore(path) {
-      if (process.env.STRYKER_LOG_LINES === '1' || !path.isCallExpression()) return undefined;
-      const callee = path.node.callee;
+      if (process.env.STRYKER_LOG_LINES === '1') return undefined;
+      // The call, or the statement that is only the call (whose removal Stryker also tries).
+      const call = path.isExpressionStatement() ? path.node.expression : path.node;
+      if (call.type !== 'CallExpression') return undefined;
+      const callee = call.callee;
       if (callee.type === 'MemberExpression' && !callee.computed && callee.property.name === 'info' && isIo(callee.object)) {
         return 'a progress line of the log (io.info): wording only';
       }
