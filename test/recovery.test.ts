@@ -4,7 +4,7 @@
  * created user that cannot be deleted again.
  */
 import { describe, expect, it } from '@jest/globals';
-import { CreateAccessKeyCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, ListUserTagsCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { Cancellation } from '../src/cancel.js';
 import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
 import { useWorld } from './support/world.js';
@@ -107,6 +107,29 @@ describe('giving each destination back what it held', () => {
     );
     for (const r of repos) expect(heldPair(world.gh, repoScope(r))).toEqual(pairOf(old));
     expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+});
+
+describe('an Inactive key deleted to make room', () => {
+  it('breaks no holder: the untouched destinations are named as holding the current key', async () => {
+    const { user, old, repos } = await setup(2);
+    const current = await secondKey(user);
+    for (const r of repos) seedPair(world.gh, repoScope(r), current);
+    await iamClient(world.moto, world.admin).send(
+      new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: old.accessKeyId, Status: 'Inactive' }),
+    );
+    world.gh.addFault(forbidden({ method: 'PUT', path: new RegExp(`^/repos/${repos[1]}/`) }));
+
+    const { result } = await runRotation(world, { as: world.admin, inputs: { 'iam-user-name': user, repositories: repos.join(',') } });
+
+    const newId = result.newKeyId as string;
+    expect(result.previous).toEqual([{ id: old.accessKeyId, action: 'deleted to make room' }]);
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `Both keys stay Active \\(${newId} and ${current.accessKeyId}\\)\\. Destinations: ${repos[0]}: the new key ${newId}; ` +
+          `${repos[1]}: not changed \\(${current.accessKeyId}\\)\\. Fix the cause`,
+      ),
+    );
   });
 });
 
