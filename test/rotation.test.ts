@@ -417,6 +417,26 @@ describe('previous-key', () => {
     expect(keys).toContainEqual({ id: result.newKeyId, status: 'Active' });
   });
 
+  it("the keys output keeps a deleted key's last use, read before it was deleted", async () => {
+    const user = fresh('deployer');
+    const old = await createUserWithKey(world.moto, world.admin, user);
+    const other = await addKey(user); // converged away first: never used
+    const repo = `octo/${fresh('api')}`;
+    world.gh.addRepository(repo);
+
+    const { result } = await runRotation(world, { as: old, inputs: { repositories: repo } });
+
+    expect(result.error).toBeUndefined();
+    const byId = new Map((result.keys ?? []).map((k) => [k.id, k]));
+    expect(byId.get(old.accessKeyId)).toMatchObject({
+      status: 'Deleted',
+      fate: 'deleted',
+      lastUsed: { service: expect.any(String), region: expect.any(String), date: expect.any(String) },
+    });
+    expect(byId.get(other.accessKeyId)).toMatchObject({ status: 'Deleted', fate: 'deleted to converge', lastUsed: null });
+    expect(byId.get(result.newKeyId as string)).toMatchObject({ status: 'Active', fate: 'new' });
+  });
+
   it('deactivate: a previous key that is already Inactive is reported as kept, not deactivated', async () => {
     const user = fresh('deployer');
     const old = await createUserWithKey(world.moto, world.admin, user);
