@@ -346,6 +346,30 @@ describe('someone else at work on the same user', () => {
     expect(world.gh.writes()).toEqual([]);
   });
 
+  it('a key replaced by someone else before the run makes room: both changes are named, nothing changes', async () => {
+    const { user, old, repos } = await setup(1);
+    const iam = iamClient(world.moto, world.admin);
+    const spare = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey?.AccessKeyId ?? '';
+    await iam.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: spare, Status: 'Inactive' }));
+    let made = '';
+    world.gh.onRequest(async (req) => {
+      if (made || !req.path.endsWith('/public-key')) return;
+      made = 'pending';
+      await iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: spare }));
+      made = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey?.AccessKeyId ?? '';
+    });
+
+    const { result } = await runRotation(world, { as: world.admin, inputs: { 'iam-user-name': user, repositories: repos[0] } });
+
+    expect(result.error?.message).toBe(
+      `before deleting ${spare} to make room, the keys of IAM user ${user} were listed again and have changed (gone: ` +
+        `${spare}; new: ${made}): another rotation or a person is at work, so this run retired nothing and kept every ` +
+        `working key. Destinations: ${repos[0]}: not changed (${old.accessKeyId}).`,
+    );
+    expect(result.newKeyId).toBeUndefined();
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([old.accessKeyId, made].sort());
+  });
+
   it('keys changed while the destinations were written: the new key is handed over, nothing is retired', async () => {
     const { user, old, repos } = await setup(2);
     world.gh.onRequest(async (req) => {
