@@ -67,6 +67,21 @@ describe('organization secrets', () => {
     }
   });
 
+  it('an empty organization-visibility keeps each secret its own visibility when the two differ', async () => {
+    const org = fresh('org');
+    world.gh.addOrganization(org);
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    world.gh.setSecret(orgScope(org), 'AWS_ACCESS_KEY_ID', old.accessKeyId, 'all');
+    world.gh.setSecret(orgScope(org), 'AWS_SECRET_ACCESS_KEY', old.secretAccessKey, 'private');
+
+    const { result } = await runRotation(world, { as: old, inputs: { organization: org } });
+
+    expect(result.error).toBeUndefined();
+    expect(world.gh.secret(orgScope(org), 'AWS_ACCESS_KEY_ID')?.visibility).toBe('all');
+    expect(world.gh.secret(orgScope(org), 'AWS_SECRET_ACCESS_KEY')?.visibility).toBe('private');
+    expect(await holdsWorkingKey(world, orgScope(org))).toBe(true);
+  });
+
   it('an explicit organization-visibility that changes an existing secret is announced in the plan', async () => {
     const org = fresh('org');
     world.gh.addOrganization(org);

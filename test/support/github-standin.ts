@@ -357,7 +357,8 @@ export class GitHubStandin {
     return s ? { ...s, selectedRepositoryIds: s.selectedRepositoryIds && [...s.selectedRepositoryIds] } : undefined;
   }
 
-  setSecret(scope: Scope, name: string, value: string): void {
+  /** Store a secret as if written earlier; an organization secret keeps its visibility, or gets `visibility` ('all'). */
+  setSecret(scope: Scope, name: string, value: string, visibility?: 'all' | 'private'): void {
     const state = this.scopeState(this.scopeKey(scope));
     const upper = name.toUpperCase();
     const now = githubTime();
@@ -370,7 +371,7 @@ export class GitHubStandin {
       updatedAt: now,
     };
     if (ORG_KINDS.has(scope.kind)) {
-      secret.visibility = prev?.visibility ?? 'all';
+      secret.visibility = visibility ?? prev?.visibility ?? 'all';
       if (prev?.selectedRepositoryIds) secret.selectedRepositoryIds = [...prev.selectedRepositoryIds];
     }
     state.secrets.set(upper, secret);
