@@ -66,6 +66,25 @@ describe('CreateAccessKey fails and no key appeared', () => {
     expect(world.gh.writes()).toEqual([]);
   });
 
+  it('for a user this run created, the user is deleted again and the error says so', async () => {
+    const user = fresh('bootstrap');
+    const repo = `octo/${fresh('svc')}`;
+    world.gh.addRepository(repo);
+    const fail = failCreate(Infinity);
+
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      onAwsCall: fail.onAwsCall,
+      inputs: { 'iam-user-name': user, repositories: repo, 'create-user': 'true' },
+    });
+
+    expect(result.error?.message).toMatch(
+      new RegExp(`^iam:CreateAccessKey on IAM user ${user} failed: ServiceFailure.*\\. The created user ${user} was deleted again: IAM is as before\\.$`),
+    );
+    expect(result.userCreated).toBe(false);
+    expect(world.gh.writes()).toEqual([]);
+  });
+
   it('LimitExceeded is not tried again: another rotation or a person is at work', async () => {
     const { user, old, repo } = await setup();
     const fail = failCreate(Infinity, 'LimitExceeded', 'Cannot exceed quota for AccessKeysPerUser: 2');

@@ -370,6 +370,26 @@ describe('someone else at work on the same user', () => {
     expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([old.accessKeyId, made].sort());
   });
 
+  it('a self-rotation converging: a key gone before the other key is deleted stops the run, naming the step', async () => {
+    const { user, old, repos } = await setup(1);
+    const iam = iamClient(world.moto, world.admin);
+    const other = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey?.AccessKeyId ?? '';
+    world.gh.onRequest(async (req) => {
+      if (req.method !== 'PUT' || !req.path.endsWith('/AWS_SECRET_ACCESS_KEY')) return;
+      await iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: other }));
+    });
+
+    const { result } = await runRotation(world, { as: old, inputs: { repositories: repos[0] } });
+
+    expect(result.error?.message).toBe(
+      `before deleting ${other} to converge, the keys of IAM user ${user} were listed again and have changed (gone: ` +
+        `${other}): another rotation or a person is at work, so this run retired nothing and kept every working key. ` +
+        `Destinations: ${repos[0]}: ${old.accessKeyId}, this run's own key.`,
+    );
+    expect(result.newKeyId).toBeUndefined();
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+
   it('keys changed while the destinations were written: the new key is handed over, nothing is retired', async () => {
     const { user, old, repos } = await setup(2);
     world.gh.onRequest(async (req) => {
