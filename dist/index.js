@@ -64980,9 +64980,11 @@ function fixFor(s, i, current) {
     const wholePair = s.journal.pairKey(i) === s.journal.newKeyId;
     if (d.heldBefore !== 'both')
         return 'remove';
+    // A secret write GitHub never answered may have landed: only the whole previous pair puts that right.
+    const secretUnknown = d.secret.kind === 'unknown';
     if (s.caller)
-        return wholePair ? 'restore pair' : 'restore id';
-    return wholePair || current === undefined ? 'none' : 'restore id';
+        return wholePair || secretUnknown ? 'restore pair' : 'restore id';
+    return wholePair || secretUnknown || current === undefined ? 'none' : 'restore id';
 }
 async function apply(s, i, fix, current) {
     const where = (0,src_destinations/* label */.Pf)(s.prepared[i].destination);

@@ -38,8 +38,10 @@ function fixFor(s: RunState, i: number, current: string | undefined): Fix {
   const d = s.journal.destinations[i];
   const wholePair = s.journal.pairKey(i) === s.journal.newKeyId;
   if (d.heldBefore !== 'both') return 'remove';
-  if (s.caller) return wholePair ? 'restore pair' : 'restore id';
-  return wholePair || current === undefined ? 'none' : 'restore id';
+  // A secret write GitHub never answered may have landed: only the whole previous pair puts that right.
+  const secretUnknown = d.secret.kind === 'unknown';
+  if (s.caller) return wholePair || secretUnknown ? 'restore pair' : 'restore id';
+  return wholePair || secretUnknown || current === undefined ? 'none' : 'restore id';
 }
 
 async function apply(s: RunState, i: number, fix: Fix, current: string | undefined): Promise<boolean> {

@@ -276,6 +276,47 @@ describe('converging first (self-rotation with a second Active key)', () => {
   });
 });
 
+describe('a secret write that took effect but never answered', () => {
+  it('self-rotation: the whole previous pair is put back, so the destination works, then the new key goes', async () => {
+    const { user, old, repos } = await setup(1);
+    world.gh.addFault(
+      hang({ method: 'PUT', path: `/repos/${repos[0]}/actions/secrets/AWS_SECRET_ACCESS_KEY`, afterHandling: true, times: 1 }),
+    );
+
+    const { result } = await runRotation(world, {
+      as: old,
+      pacing: { requestTimeoutMs: 200, retries: 0 },
+      inputs: { repositories: repos[0] },
+    });
+
+    expect(result.error?.message).toMatch(new RegExp(`Deleted the new key \\w+\\. Destinations: ${repos[0]}: put back to ${old.accessKeyId}\\.$`));
+    expect(heldPair(world.gh, repoScope(repos[0]))).toEqual(pairOf(old));
+    expect(await holdsWorkingKey(world, repoScope(repos[0]))).toBe(true);
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+
+  it('rotator: nothing can be put back, so both keys stay and the destination is named UNKNOWN', async () => {
+    const { user, old, repos } = await setup(1);
+    world.gh.addFault(
+      hang({ method: 'PUT', path: `/repos/${repos[0]}/actions/secrets/AWS_SECRET_ACCESS_KEY`, afterHandling: true, times: 1 }),
+    );
+
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      pacing: { requestTimeoutMs: 200, retries: 0 },
+      inputs: { 'iam-user-name': user, repositories: repos[0] },
+    });
+
+    const newId = result.newKeyId as string;
+    expect(result.error?.message).toMatch(
+      new RegExp(`Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. Destinations: ${repos[0]}: UNKNOWN: a write was in flight`),
+    );
+    // It did land: the destination holds the new pair, and the new key was kept for it.
+    expect(await holdsWorkingKey(world, repoScope(repos[0]))).toBe(true);
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([newId, old.accessKeyId].sort());
+  });
+});
+
 describe('a cancel keeps both keys rather than roll back', () => {
   it('cancelled between destinations: the written one keeps the new key, both keys stay', async () => {
     const { user, old, repos } = await setup(2);
