@@ -59,6 +59,11 @@ describe('standing', () => {
     expect(after('both', idBack, { current: 'AKIAOTHER' })).toEqual({ outcome: 'mismatched', keyId: undefined });
     expect(after('both', idBack, { current: undefined })).toEqual({ outcome: 'mismatched', keyId: undefined });
     expect(after('partial', idBack)).toEqual({ outcome: 'mismatched', keyId: undefined });
+    // The key id put back over a secret the run had written: the two do not match.
+    expect(after('both', [wrote('id', NEW), wrote('secret', NEW), wrote('id', CURRENT, 'restore')])).toEqual({
+      outcome: 'mismatched',
+      keyId: undefined,
+    });
   });
 
   it('one secret new and the other as before: mismatched', () => {
