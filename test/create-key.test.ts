@@ -85,6 +85,27 @@ describe('CreateAccessKey fails and no key appeared', () => {
     expect(world.gh.writes()).toEqual([]);
   });
 
+  it('when the keys cannot be listed again, it stops and says to check whether a key was made', async () => {
+    const { user, old, repo } = await setup();
+    let failed = false;
+    const onAwsCall = (c: { command: string }) => {
+      if (c.command === 'CreateAccessKeyCommand') {
+        failed = true;
+        throw Object.assign(new Error('We encountered an internal error'), { name: 'ServiceFailure', $metadata: { httpStatusCode: 500 } });
+      }
+      if (failed && c.command === 'ListAccessKeysCommand') {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+      }
+    };
+
+    const { result } = await runRotation(world, { as: old, onAwsCall, inputs: { repositories: repo } });
+
+    expect(result.error?.message).toMatch(
+      /^iam:CreateAccessKey on IAM user \S+ failed: ServiceFailure.*\. Could not list the keys again: check whether a key was made\.$/,
+    );
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+
   it('LimitExceeded is not tried again: another rotation or a person is at work', async () => {
     const { user, old, repo } = await setup();
     const fail = failCreate(Infinity, 'LimitExceeded', 'Cannot exceed quota for AccessKeysPerUser: 2');
