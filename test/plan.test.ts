@@ -1,6 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { ActionError } from '../src/errors.js';
 import { type AccessKey, type Plan, type PlanInput, IAM_KEY_LIMIT, ageDays, currentKey, plan } from '../src/plan.js';
+import { planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2025, 5, 15, 12, 0, 0);
@@ -15,21 +16,13 @@ type Given = Partial<PlanInput> & { missingSecrets?: string[]; toCreate?: string
 
 function input(overrides: Given = {}): PlanInput {
   const { missingSecrets = [], toCreate = [], ...rest } = overrides;
-  return {
-    userName: 'deployer',
-    keys: [],
-    callerKeyId: undefined,
-    maxAgeDays: 0,
-    keyLimit: 'delete-inactive',
-    previousKey: 'delete',
+  return planInput(NOW, {
     destinations: [
       ...missingSecrets.map((label) => ({ label, create: false, held: 'none' as const, oldestUpdate: undefined })),
       ...toCreate.map((label) => ({ label, create: true, held: 'none' as const, oldestUpdate: undefined })),
     ],
-    pending: [],
-    now: NOW,
     ...rest,
-  };
+  });
 }
 
 function rotation(p: Plan): Extract<Plan, { action: 'rotate' }> {
