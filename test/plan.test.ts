@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { ActionError } from '../src/errors.js';
-import { type AccessKey, type Plan, type PlanInput, IAM_KEY_LIMIT, ageDays, currentKey, plan } from '../src/plan.js';
+import { type AccessKey, type Plan, type PlanInput, ageDays, currentKey, plan } from '../src/plan.js';
 import { planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;
@@ -312,10 +312,6 @@ describe('self-rotation', () => {
 });
 
 describe('key-limit with two keys', () => {
-  it('IAM allows two keys', () => {
-    expect(IAM_KEY_LIMIT).toBe(2);
-  });
-
   it.each(['delete-inactive', 'delete-oldest', 'fail'] as const)('one key never needs room (%s)', (keyLimit) => {
     const p = rotation(plan(input({ keyLimit, keys: [key('ONLY', 10)] })));
     expect(p.makeRoom).toBeUndefined();
