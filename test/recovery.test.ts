@@ -4,12 +4,12 @@
  * created user that cannot be deleted again.
  */
 import { describe, expect, it } from '@jest/globals';
-import { CreateAccessKeyCommand, ListUserTagsCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { ListUserTagsCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { Cancellation } from '../src/cancel.js';
 import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
 import { useWorld } from './support/world.js';
 import { forbidden, hang, serverError } from './support/github-standin.js';
-import { type Creds, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
+import { type Creds, addAccessKey, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 
 requireMoto();
 
@@ -29,10 +29,7 @@ async function setup(count: number) {
   return { user, old, repos };
 }
 
-async function secondKey(user: string): Promise<Creds> {
-  const out = await iamClient(world.moto, world.admin).send(new CreateAccessKeyCommand({ UserName: user }));
-  return { accessKeyId: out.AccessKey?.AccessKeyId ?? '', secretAccessKey: out.AccessKey?.SecretAccessKey ?? '' };
-}
+const secondKey = (user: string): Promise<Creds> => addAccessKey(world.moto, world.admin, user);
 
 const deletes = () => world.gh.writes().filter((w) => w.method === 'DELETE').map((w) => w.path.split('/').at(-1));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand, ListUserTagsCommand, TagUserCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { DeleteAccessKeyCommand, ListUserTagsCommand, TagUserCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import {
   type AwsCall,
@@ -13,7 +13,7 @@ import {
   seedPair,
 } from './support/harness.js';
 import { useWorld } from './support/world.js';
-import { type Creds, authenticates, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
+import { type Creds, addAccessKey, authenticates, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 
 requireMoto();
 
@@ -31,10 +31,7 @@ async function nextSecond(): Promise<void> {
 }
 
 /** A second access key for `user`, made by the admin. */
-async function addKey(user: string): Promise<Creds> {
-  const out = await iamClient(world.moto, world.admin).send(new CreateAccessKeyCommand({ UserName: user }));
-  return { accessKeyId: out.AccessKey?.AccessKeyId ?? '', secretAccessKey: out.AccessKey?.SecretAccessKey ?? '' };
-}
+const addKey = (user: string): Promise<Creds> => addAccessKey(world.moto, world.admin, user);
 
 async function deleteKey(user: string, id: string): Promise<void> {
   await iamClient(world.moto, world.admin).send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: id }));

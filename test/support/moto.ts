@@ -284,12 +284,13 @@ async function startShared(pool: SharedMotos, opts: MotoOptions): Promise<Moto> 
   };
 }
 
-/** Spawn `moto_server -H 127.0.0.1 -p <free port>` (see motoServerPath) and wait until it answers. */
+/** A fresh moto_server that answers: spawned (see startFresh), or under mutation testing a kept one, reset. */
 export async function startMoto(opts: MotoOptions = {}): Promise<Moto> {
   requireMoto();
   return shared ? startShared(shared, opts) : startFresh(opts);
 }
 
+/** Spawn `moto_server -H 127.0.0.1 -p <free port>` (see motoServerPath) and wait until it answers. */
 async function startFresh(opts: MotoOptions): Promise<Moto> {
   let last: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -385,6 +386,18 @@ export async function createUserWithKey(
         new PutUserPolicyCommand({ UserName: userName, PolicyName: 'harness', PolicyDocument: JSON.stringify(policy) }),
       );
     }
+    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
+    if (!AccessKey?.AccessKeyId || !AccessKey.SecretAccessKey) throw new Error('moto returned no access key');
+    return { accessKeyId: AccessKey.AccessKeyId, secretAccessKey: AccessKey.SecretAccessKey };
+  } finally {
+    iam.destroy();
+  }
+}
+
+/** Another access key for an existing user (as admin): the pair. */
+export async function addAccessKey(moto: Moto, admin: Creds, userName: string): Promise<Creds> {
+  const iam = iamClient(moto, admin);
+  try {
     const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
     if (!AccessKey?.AccessKeyId || !AccessKey.SecretAccessKey) throw new Error('moto returned no access key');
     return { accessKeyId: AccessKey.AccessKeyId, secretAccessKey: AccessKey.SecretAccessKey };
