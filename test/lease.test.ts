@@ -10,6 +10,7 @@ import { ActionError } from '../src/errors.js';
 import { Journal } from '../src/journal.js';
 import { LEASE_TAG, describeLease, leaseValue, parseLease, releaseLease, takeLease } from '../src/lease.js';
 import { fakeClock, recorder } from './support/harness.js';
+import { awsFailure, memoryIam } from './support/memory-iam.js';
 
 const USER = 'deployer';
 const START = Date.parse('2026-11-27T12:00:00Z');
@@ -17,33 +18,9 @@ const OURS = 'https://github.com/octo/rotator/actions/runs/42/attempts/1';
 const OTHER = 'https://github.com/octo/other/actions/runs/7/attempts/1';
 const SETTINGS = { ttlMs: 60 * 60_000, waitMs: 10_000, pollMs: 1_000, settleMs: 1_500 };
 
-const awsFailure = (name: string, status = 400) =>
-  Object.assign(new Error(`${name} for this request`), { name, $metadata: { httpStatusCode: status } });
-
-/** An IAM that keeps one user's tags; `before` runs ahead of each request (to fail it, or to change the tags). */
+/** The user's tags in an in-memory IAM; `before` runs ahead of each request (to fail it, or to change the tags). */
 function world(opts: { url?: string; tags?: Record<string, string>; lease?: Partial<typeof SETTINGS> } = {}) {
-  const tags = new Map(Object.entries(opts.tags ?? {}));
-  const calls: string[] = [];
-  let before: (command: string, n: number) => void = () => {};
-  const iam = {
-    send: async (cmd: { constructor: { name: string }; input: Record<string, unknown> }) => {
-      const command = cmd.constructor.name.replace(/Command$/, '');
-      calls.push(command);
-      before(command, calls.length);
-      switch (command) {
-        case 'ListUserTags':
-          return { Tags: [...tags].map(([Key, Value]) => ({ Key, Value })), IsTruncated: false };
-        case 'TagUser':
-          for (const t of cmd.input.Tags as { Key: string; Value: string }[]) tags.set(t.Key, t.Value);
-          return {};
-        case 'UntagUser':
-          for (const k of cmd.input.TagKeys as string[]) tags.delete(k);
-          return {};
-        default:
-          throw new Error(`unexpected ${command}`);
-      }
-    },
-  };
+  const { iam, tags, calls, before } = memoryIam({ tags: opts.tags });
   const clock = fakeClock(START);
   const io = recorder();
   const cancel = new Cancellation();
@@ -64,7 +41,7 @@ function world(opts: { url?: string; tags?: Record<string, string>; lease?: Part
     clock,
     io,
     cancel,
-    before: (fn: (command: string, n: number) => void) => void (before = fn),
+    before,
     kinds: () => journal.effects.map((e) => e.kind),
   };
 }

@@ -1,0 +1,94 @@
+/**
+ * An in-memory IAM for one user, for unit tests of the modules that read and write keys and tags (lease, provenance,
+ * staged retirement): the requests they send, answered from a map, with a hook to fail a request or to change the
+ * world just before it is answered. Integration tests use moto instead; this one costs nothing to start, so a test
+ * that pins one decision runs in milliseconds.
+ */
+import type { AccessKey, Use } from '../../src/plan.js';
+
+export interface MemoryKey {
+  id: string;
+  status: 'Active' | 'Inactive';
+  created: Date;
+  lastUsed?: Use;
+}
+
+export interface MemoryIam {
+  /** The client: pass it as `aws.iam`. */
+  iam: { send: (cmd: unknown) => Promise<unknown> };
+  tags: Map<string, string>;
+  keys: Map<string, MemoryKey>;
+  /** Each request's command name without `Command`, e.g. `ListUserTags`. */
+  calls: string[];
+  /** Each request's input, in order. */
+  inputs: Record<string, unknown>[];
+  /** Runs before each request is answered (n counts from 1): throw to fail it, or change `tags`/`keys`. */
+  before(fn: (command: string, n: number, input: Record<string, unknown>) => void): void;
+  /** The keys as ListAccessKeys returns them (AccessKey shape). */
+  listed(): AccessKey[];
+}
+
+/** An AWS service error as the SDK throws it. */
+export const awsFailure = (name: string, status = 400): Error =>
+  Object.assign(new Error(`${name} for this request`), { name, $metadata: { httpStatusCode: status } });
+
+export function memoryIam(opts: { tags?: Record<string, string>; keys?: MemoryKey[] } = {}): MemoryIam {
+  const tags = new Map(Object.entries(opts.tags ?? {}));
+  const keys = new Map((opts.keys ?? []).map((k) => [k.id, { ...k }]));
+  const calls: string[] = [];
+  const inputs: Record<string, unknown>[] = [];
+  let before: (command: string, n: number, input: Record<string, unknown>) => void = () => {};
+  const noKey = (id: unknown) => {
+    throw Object.assign(awsFailure('NoSuchEntity', 404), { message: `The Access Key with id ${String(id)} cannot be found` });
+  };
+  const send = async (raw: unknown) => {
+    const cmd = raw as { constructor: { name: string }; input: Record<string, unknown> };
+    const command = cmd.constructor.name.replace(/Command$/, '');
+    calls.push(command);
+    inputs.push(cmd.input);
+    before(command, calls.length, cmd.input);
+    const id = cmd.input.AccessKeyId as string;
+    switch (command) {
+      case 'ListUserTags':
+        return { Tags: [...tags].map(([Key, Value]) => ({ Key, Value })), IsTruncated: false };
+      case 'TagUser':
+        for (const t of cmd.input.Tags as { Key: string; Value: string }[]) tags.set(t.Key, t.Value);
+        return {};
+      case 'UntagUser':
+        for (const k of cmd.input.TagKeys as string[]) tags.delete(k);
+        return {};
+      case 'ListAccessKeys':
+        return {
+          AccessKeyMetadata: [...keys.values()].map((k) => ({ AccessKeyId: k.id, Status: k.status, CreateDate: k.created })),
+        };
+      case 'DeleteAccessKey':
+        if (!keys.delete(id)) noKey(id);
+        return {};
+      case 'UpdateAccessKey': {
+        const k = keys.get(id) ?? noKey(id);
+        k.status = cmd.input.Status as 'Active' | 'Inactive';
+        return {};
+      }
+      case 'GetAccessKeyLastUsed': {
+        const k = keys.get(id) ?? noKey(id);
+        const u = k.lastUsed;
+        return {
+          AccessKeyLastUsed: u
+            ? { LastUsedDate: new Date(u.date), ServiceName: u.service, Region: u.region }
+            : { ServiceName: 'N/A', Region: 'N/A' },
+        };
+      }
+      default:
+        throw new Error(`memory IAM: unexpected ${command}`);
+    }
+  };
+  return {
+    iam: { send },
+    tags,
+    keys,
+    calls,
+    inputs,
+    before: (fn) => void (before = fn),
+    listed: () => [...keys.values()].map((k) => ({ id: k.id, status: k.status, created: k.created })),
+  };
+}
