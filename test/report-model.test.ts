@@ -11,7 +11,7 @@ import { label } from '../src/destinations.js';
 import { ActionError } from '../src/errors.js';
 import { Journal } from '../src/journal.js';
 import type { AccessKey, Plan } from '../src/plan.js';
-import { outputs, summaryModel, writeSummary } from '../src/report.js';
+import { outputs, setOutputs, summaryModel, writeSummary } from '../src/report.js';
 import type { KeyReport, RotationResult } from '../src/result.js';
 import { inputsWith } from './support/fixtures.js';
 
@@ -194,5 +194,36 @@ describe('writeSummary', () => {
   it('writes nothing without GITHUB_STEP_SUMMARY', async () => {
     delete process.env.GITHUB_STEP_SUMMARY;
     await expect(writeSummary(result())).resolves.toBeUndefined();
+  });
+});
+
+describe('setOutputs', () => {
+  let dir: string;
+  let saved: string | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'outputs-'));
+    saved = process.env.GITHUB_OUTPUT;
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.GITHUB_OUTPUT;
+    else process.env.GITHUB_OUTPUT = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes every output to GITHUB_OUTPUT, as the runner reads them', async () => {
+    const file = join(dir, 'output');
+    writeFileSync(file, '');
+    process.env.GITHUB_OUTPUT = file;
+    const r = result({ keys: KEYS });
+    const expected = outputs(r, inputsWith());
+
+    setOutputs(r, inputsWith());
+
+    // name<<delimiter, value, delimiter: one block per output, in order.
+    const written: Record<string, string> = {};
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) written[m[1]] = m[3];
+    expect(written).toEqual(expected);
+    expect(Object.keys(written)).toEqual(['rotated', 'access-key-id', 'previous-access-key-ids', 'keys', 'destinations']);
   });
 });
