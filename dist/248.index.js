@@ -7,6 +7,7 @@ export const modules = {
 
 __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   API_VERSION: () => (/* binding */ API_VERSION),
 /* harmony export */   createGitHubClient: () => (/* binding */ createGitHubClient),
 /* harmony export */   createOctokit: () => (/* binding */ createOctokit),
 /* harmony export */   fetchWithTimeout: () => (/* binding */ fetchWithTimeout),
@@ -27,6 +28,8 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
+/** The GitHub REST API version every request asks for. */
+const API_VERSION = '2022-11-28';
 /** A fetch that gives up on a request after `timeoutMs` (keeping any caller signal). */
 function fetchWithTimeout(base, timeoutMs) {
     return ((url, init) => {
@@ -44,21 +47,26 @@ function fetchWithTimeout(base, timeoutMs) {
 /** Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3). */
 function createOctokit(token, baseUrl, pacing) {
     const baseFetch = (_actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__/* .defaults */ .NT.request?.fetch ?? fetch);
-    return (0,_actions_github__WEBPACK_IMPORTED_MODULE_0__/* .getOctokit */ .Q)(token, {
+    const octokit = (0,_actions_github__WEBPACK_IMPORTED_MODULE_0__/* .getOctokit */ .Q)(token, {
         baseUrl: baseUrl.replace(/\/+$/, ''),
         request: { fetch: fetchWithTimeout(baseFetch, pacing.requestTimeoutMs) },
-        headers: { 'x-github-api-version': '2022-11-28' },
         // Rate limits (403/429) are waited out by withRateLimits, under the run's budget: never retried here.
         retry: { retries: pacing.retries, retryAfterBaseValue: pacing.retryAfterBaseMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
         throttle: {
             retryAfterBaseValue: pacing.retryAfterBaseMs,
             fallbackSecondaryRateRetryAfter: 60,
-            // Writes are serialized here and paced by WritePacer, which keeps a destination's two secrets together.
-            write: new (bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2___default().Group)({ maxConcurrent: 1, minTime: 0 }),
+            // The plugin's own write pacing (a second between writes) is off: WritePacer paces every write, and keeps a
+            // destination's two secrets together; the run sends its writes one at a time.
+            write: new (bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2___default().Group)({ minTime: 0 }),
             onRateLimit: () => false,
             onSecondaryRateLimit: () => false,
         },
     }, _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_5__/* .retry */ .L, _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_6__/* .throttling */ .A);
+    // The REST API version the requests are written against (Octokit has no option for default headers).
+    octokit.hook.before('request', (options) => {
+        options.headers['x-github-api-version'] = API_VERSION;
+    });
+    return octokit;
 }
 /**
  * Wait out GitHub's rate-limit answers (retry-after, or the primary limit's reset), each wait at most

@@ -11,6 +11,9 @@ import { rateLimitOf } from './secrets.js';
 
 type Octokit = ReturnType<typeof getOctokit>;
 
+/** The GitHub REST API version every request asks for. */
+export const API_VERSION = '2022-11-28';
+
 export interface ClientLog {
   warning(message: string): void;
 }
@@ -35,19 +38,19 @@ export function fetchWithTimeout(base: Fetch, timeoutMs: number): Fetch {
 /** Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3). */
 export function createOctokit(token: string, baseUrl: string, pacing: GitHubPacing): Octokit {
   const baseFetch = (defaults.request?.fetch ?? fetch) as Fetch;
-  return getOctokit(
+  const octokit = getOctokit(
     token,
     {
       baseUrl: baseUrl.replace(/\/+$/, ''),
       request: { fetch: fetchWithTimeout(baseFetch, pacing.requestTimeoutMs) },
-      headers: { 'x-github-api-version': '2022-11-28' },
       // Rate limits (403/429) are waited out by withRateLimits, under the run's budget: never retried here.
       retry: { retries: pacing.retries, retryAfterBaseValue: pacing.retryAfterBaseMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
       throttle: {
         retryAfterBaseValue: pacing.retryAfterBaseMs,
         fallbackSecondaryRateRetryAfter: 60,
-        // Writes are serialized here and paced by WritePacer, which keeps a destination's two secrets together.
-        write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
+        // The plugin's own write pacing (a second between writes) is off: WritePacer paces every write, and keeps a
+        // destination's two secrets together; the run sends its writes one at a time.
+        write: new Bottleneck.Group({ minTime: 0 }),
         onRateLimit: () => false,
         onSecondaryRateLimit: () => false,
       },
@@ -55,6 +58,11 @@ export function createOctokit(token: string, baseUrl: string, pacing: GitHubPaci
     retry,
     throttling,
   );
+  // The REST API version the requests are written against (Octokit has no option for default headers).
+  octokit.hook.before('request', (options) => {
+    options.headers['x-github-api-version'] = API_VERSION;
+  });
+  return octokit;
 }
 
 /** What the rate-limit waits need: the clock to sleep on, and the run's cancel request (a wait ends on cancel). */

@@ -1,11 +1,14 @@
 /**
  * src/github.ts in-process: rate-limit waits bounded per wait and per run and ended by a cancel (withRateLimits), and
- * requests abandoned after the timeout (fetchWithTimeout). A scripted GitHubApi and a fake clock: no network.
+ * requests abandoned after the timeout (fetchWithTimeout): a scripted GitHubApi and a fake clock, no network. The
+ * Octokit options (createOctokit): against a local HTTP server on a loopback port.
  */
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Cancellation } from '../src/cancel.js';
 import type { GitHubApi } from '../src/github-api.js';
-import { createOctokit, fetchWithTimeout, withRateLimits } from '../src/github.js';
+import { API_VERSION, createOctokit, fetchWithTimeout, withRateLimits } from '../src/github.js';
 import { type GitHubPacing, SHIPPED_PACING } from '../src/pacer.js';
 import { fakeClock } from './support/harness.js';
 import { failure } from './support/scripted-github.js';
@@ -174,5 +177,105 @@ describe('createOctokit', () => {
   it('uses the base URL without trailing slashes (GHES: https://host/api/v3/)', () => {
     const octokit = createOctokit('t', 'https://ghe.example.com/api/v3//', PACING);
     expect(octokit.request.endpoint.DEFAULTS.baseUrl).toBe('https://ghe.example.com/api/v3');
+  });
+});
+
+/**
+ * The Octokit options, against a local HTTP server: the API version, GitHub's retry rules (server errors retried,
+ * answers that cannot change never), rate limits left to withRateLimits, the request timeout, and no write pacing but
+ * WritePacer's.
+ */
+describe('createOctokit against a local server', () => {
+  type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+  let server: Server;
+  let base: string;
+  let handler: Handler = (_req, res) => res.end('{}');
+  const seen: { method: string; url: string; headers: IncomingMessage['headers'] }[] = [];
+  const FAST: GitHubPacing = { ...SHIPPED_PACING, retries: 2, retryAfterBaseMs: 1, requestTimeoutMs: 2_000 };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+      req.resume();
+      handler(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(() => {
+    seen.length = 0;
+    server.closeAllConnections();
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const answer = (status: number, headers: Record<string, string> = {}, body: object = { message: `status ${status}` }): Handler =>
+    (_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(body));
+    };
+
+  it('sends the token and the REST API version it was written against', async () => {
+    handler = answer(200, {}, { name: 'api' });
+    const octokit = createOctokit('t0ken', `${base}/`, FAST);
+    expect((await octokit.request('GET /repos/{owner}/{repo}', { owner: 'octo', repo: 'api' })).data).toEqual({ name: 'api' });
+    expect(seen).toHaveLength(1);
+    expect(seen[0].url).toBe('/repos/octo/api');
+    expect(seen[0].headers['x-github-api-version']).toBe('2022-11-28');
+    expect(API_VERSION).toBe('2022-11-28'); // the version README's permission table is read from
+    expect(seen[0].headers.authorization).toBe('token t0ken');
+  });
+
+  it('retries a server error `retries` times, then gives up with its status', async () => {
+    handler = answer(502);
+    const octokit = createOctokit('t', base, FAST);
+    await expect(octokit.request('GET /repos/{owner}/{repo}', { owner: 'o', repo: 'r' })).rejects.toMatchObject({ status: 502 });
+    expect(seen).toHaveLength(3);
+  });
+
+  it.each([400, 401, 403, 404, 410, 422, 429, 451])('never retries a %i', async (status) => {
+    handler = answer(status);
+    const octokit = createOctokit('t', base, FAST);
+    await expect(octokit.request('PUT /repos/{owner}/{repo}/actions/secrets/{name}', { owner: 'o', repo: 'r', name: 'N' })).rejects.toMatchObject({
+      status,
+    });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('leaves rate limits, primary and secondary, to withRateLimits: one request each, the answer thrown', async () => {
+    const reset = String(Math.ceil(Date.now() / 1000) + 1);
+    handler = answer(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset }, { message: 'API rate limit exceeded' });
+    const octokit = createOctokit('t', base, FAST);
+    await expect(octokit.request('GET /repos/{owner}/{repo}', { owner: 'o', repo: 'r' })).rejects.toMatchObject({ status: 403 });
+    expect(seen).toHaveLength(1);
+
+    seen.length = 0;
+    handler = answer(403, { 'retry-after': '1' }, { message: 'You have exceeded a secondary rate limit' });
+    await expect(octokit.request('GET /repos/{owner}/{repo}', { owner: 'o', repo: 'r' })).rejects.toMatchObject({ status: 403 });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('abandons a request the server never answers, after requestTimeoutMs, retried like a server error', async () => {
+    handler = () => {}; // holds the connection open, never answers
+    const octokit = createOctokit('t', base, { ...FAST, requestTimeoutMs: 100, retries: 1 });
+    await expect(octokit.request('GET /repos/{owner}/{repo}', { owner: 'o', repo: 'r' })).rejects.toThrow(/no answer within 100 ms/);
+    expect(seen).toHaveLength(2);
+  });
+
+  // WritePacer paces writes; the plugin's default (one write a second) would add its own pacing on top.
+  it('adds no write pacing of its own: writes started together reach the server together', async () => {
+    const arrived: number[] = [];
+    handler = (_req, res) => {
+      arrived.push(Date.now());
+      res.writeHead(204).end();
+    };
+    const octokit = createOctokit('t', base, FAST);
+    const put = (name: string) =>
+      octokit.request('PUT /repos/{owner}/{repo}/actions/secrets/{name}', { owner: 'o', repo: 'r', name, encrypted_value: 'x', key_id: '1' });
+    await Promise.all([put('A'), put('B'), put('C')]);
+    expect(seen.map((s) => `${s.method} ${s.url}`).sort()).toEqual(['A', 'B', 'C'].map((n) => `PUT /repos/o/r/actions/secrets/${n}`));
+    // Paced by the plugin they would arrive a second apart (2 s from first to last); unpaced, within milliseconds.
+    expect(Math.max(...arrived) - Math.min(...arrived)).toBeLessThan(900);
   });
 });
