@@ -1,0 +1,109 @@
+/**
+ * The plan line (describePlan in src/rotate.ts): what a run, or a dry run, says it will do, step by step and in the
+ * order it does them. A dry run's whole promise is this line, so each step is pinned here.
+ */
+import { describe, expect, it } from '@jest/globals';
+import type { Destination } from '../src/destinations.js';
+import type { AccessKey, Plan } from '../src/plan.js';
+import type { Prepared } from '../src/preflight.js';
+import { describePlan } from '../src/rotate.js';
+
+const CUR: AccessKey = { id: 'AKIACUR', status: 'Active', created: new Date('2026-01-01T00:00:00Z') };
+const OTHER: AccessKey = { id: 'AKIAOTHER', status: 'Inactive', created: new Date('2025-01-01T00:00:00Z') };
+const SECOND: AccessKey = { id: 'AKIASECOND', status: 'Active', created: new Date('2025-06-01T00:00:00Z') };
+
+const prepared = (destination: Destination, visibilityChanges: string[] = []): Prepared => ({
+  destination,
+  publicKey: { keyId: '', key: '' },
+  create: false,
+  held: 'both',
+  oldestUpdate: undefined,
+  sharing: undefined,
+  visibilityChanges,
+});
+const REPO = prepared({ kind: 'repository', owner: 'octo', repo: 'api' });
+const ORG = prepared({ kind: 'organization', org: 'octo', visibility: undefined, selectedRepositories: [] }, ['AWS_ACCESS_KEY_ID: visibility all → private']);
+
+function rotation(overrides: Partial<Extract<Plan, { action: 'rotate' }>> = {}): Plan {
+  return {
+    action: 'rotate',
+    reason: 'current key AKIACUR is 91 day(s) old (max-age-days: 90)',
+    current: CUR,
+    converge: undefined,
+    makeRoom: undefined,
+    makeRoomBreaks: false,
+    previous: [CUR],
+    previousKey: 'delete',
+    ...overrides,
+  };
+}
+
+describe('describePlan', () => {
+  it('a skip says why, and that nothing changes, dry run or not', () => {
+    const skip: Plan = { action: 'skip', reason: 'current key AKIACUR is 3 day(s) old, younger than max-age-days (90)', current: CUR };
+    const line = 'Plan: skip (current key AKIACUR is 3 day(s) old, younger than max-age-days (90)); nothing changes';
+    expect(describePlan(skip, 'deployer', true, [REPO], false)).toBe(line);
+    expect(describePlan(skip, 'deployer', true, [REPO], true)).toBe(line);
+  });
+
+  it('a plain rotation: create, write, then retire the previous key as previous-key says', () => {
+    expect(describePlan(rotation(), 'deployer', true, [REPO], false)).toBe(
+      'Plan: create a new access key for deployer, then write it to 1 destination(s), then delete the previous key(s) ' +
+        'AKIACUR (reason: current key AKIACUR is 91 day(s) old (max-age-days: 90))',
+    );
+    expect(describePlan(rotation({ previousKey: 'deactivate', previous: [CUR, SECOND] }), 'deployer', true, [REPO, REPO], true)).toBe(
+      'Dry run: would create a new access key for deployer, then write it to 2 destination(s), then deactivate the ' +
+        'previous key(s) AKIACUR, AKIASECOND (reason: current key AKIACUR is 91 day(s) old (max-age-days: 90))',
+    );
+  });
+
+  it('no previous key: nothing to retire is mentioned', () => {
+    expect(describePlan(rotation({ current: undefined, previous: [], reason: 'no key' }), 'deployer', true, [REPO], false)).toBe(
+      'Plan: create a new access key for deployer, then write it to 1 destination(s) (reason: no key)',
+    );
+  });
+
+  it('a new user is created first', () => {
+    expect(describePlan(rotation({ current: undefined, previous: [], reason: 'new' }), 'svc-new', false, [REPO], true)).toBe(
+      'Dry run: would create IAM user svc-new, then create a new access key for svc-new, then write it to 1 destination(s) (reason: new)',
+    );
+  });
+
+  it('converging writes the run’s own key everywhere and deletes the other one before the new key', () => {
+    expect(describePlan(rotation({ converge: SECOND }), 'deployer', true, [REPO], false)).toBe(
+      "Plan: write AKIACUR (this run's key) to every destination and delete AKIASECOND, then create a new access key " +
+        'for deployer, then write it to 1 destination(s), then delete the previous key(s) AKIACUR (reason: current key ' +
+        'AKIACUR is 91 day(s) old (max-age-days: 90))',
+    );
+  });
+
+  it('making room names the key and its status, and says when holders break', () => {
+    expect(describePlan(rotation({ makeRoom: OTHER }), 'deployer', true, [REPO], false)).toMatch(
+      /^Plan: delete AKIAOTHER \(Inactive\) to make room, then create a new access key for deployer, then /,
+    );
+    expect(describePlan(rotation({ makeRoom: SECOND, makeRoomBreaks: true }), 'deployer', true, [REPO], false)).toMatch(
+      /^Plan: delete AKIASECOND \(Active\) to make room \(key-limit: delete-oldest: destinations holding it stop working until rewritten\), then create /,
+    );
+  });
+
+  it('announces visibility changes with the write', () => {
+    expect(describePlan(rotation(), 'deployer', true, [REPO, ORG], false)).toContain(
+      'then write it to 2 destination(s) (organization octo: AWS_ACCESS_KEY_ID: visibility all → private), then delete',
+    );
+    expect(
+      describePlan(rotation(), 'deployer', true, [prepared(ORG.destination, ['a']), prepared(ORG.destination, ['b'])], false),
+    ).toContain('(organization octo: a; organization octo: b)');
+  });
+
+  it('with retire-after-hours: the previous keys stay Active for a later run; with keep, they are kept', () => {
+    expect(describePlan(rotation({ previous: [CUR, SECOND] }), 'deployer', true, [REPO], false, 24)).toContain(
+      'then leave the previous key(s) AKIACUR, AKIASECOND Active for a later run to delete once unused for 24 h (reason:',
+    );
+    expect(describePlan(rotation({ previousKey: 'deactivate' }), 'deployer', true, [REPO], false, 24)).toContain(
+      'Active for a later run to deactivate once unused for 24 h',
+    );
+    expect(describePlan(rotation({ previousKey: 'keep' }), 'deployer', true, [REPO], false, 24)).toContain(
+      'then keep the previous key(s) AKIACUR (reason:',
+    );
+  });
+});
