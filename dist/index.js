@@ -65710,6 +65710,7 @@ async function converge(s, caller, other) {
         ctx.io.info(`Deleted ${other.id}: every destination holds ${caller.accessKeyId}, so nothing needed it`);
     });
 }
+/** How an existing user differs from the create-user inputs (create-user: if-missing warns, and changes nothing). */
 function settingDifferences(inputs, have) {
     const out = [];
     if (inputs.userPath !== '/' && inputs.userPath !== have.path)

@@ -397,7 +397,8 @@ async function converge(s: RunState, caller: Credentials, other: AccessKey): Pro
   });
 }
 
-function settingDifferences(inputs: Inputs, have: Awaited<ReturnType<typeof userSettings>>): string[] {
+/** How an existing user differs from the create-user inputs (create-user: if-missing warns, and changes nothing). */
+export function settingDifferences(inputs: Inputs, have: Awaited<ReturnType<typeof userSettings>>): string[] {
   const out: string[] = [];
   if (inputs.userPath !== '/' && inputs.userPath !== have.path) out.push(`path is ${have.path}, not ${inputs.userPath}`);
   const missingGroups = inputs.userGroups.filter((g) => !have.groups.includes(g));

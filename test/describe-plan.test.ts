@@ -1,12 +1,15 @@
 /**
  * The plan line (describePlan in src/rotate.ts): what a run, or a dry run, says it will do, step by step and in the
- * order it does them. A dry run's whole promise is this line, so each step is pinned here.
+ * order it does them. A dry run's whole promise is this line, so each step is pinned here. And the warning of
+ * create-user: if-missing on an existing user (settingDifferences): each difference it names.
  */
 import { describe, expect, it } from '@jest/globals';
 import type { Destination } from '../src/destinations.js';
 import type { AccessKey, Plan } from '../src/plan.js';
 import type { Prepared } from '../src/preflight.js';
-import { describePlan } from '../src/rotate.js';
+import type { Inputs } from '../src/inputs.js';
+import { describePlan, settingDifferences } from '../src/rotate.js';
+import { inputsWith } from './support/fixtures.js';
 
 const CUR: AccessKey = { id: 'AKIACUR', status: 'Active', created: new Date('2026-01-01T00:00:00Z') };
 const OTHER: AccessKey = { id: 'AKIAOTHER', status: 'Inactive', created: new Date('2025-01-01T00:00:00Z') };
@@ -105,5 +108,59 @@ describe('describePlan', () => {
     expect(describePlan(rotation({ previousKey: 'keep' }), 'deployer', true, [REPO], false, 24)).toContain(
       'then keep the previous key(s) AKIACUR (reason:',
     );
+  });
+});
+
+describe('settingDifferences (create-user: if-missing on an existing user)', () => {
+  const have = {
+    path: '/ci/',
+    groups: ['deployers'],
+    policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
+    permissionsBoundary: 'arn:aws:iam::123456789012:policy/boundary',
+    tags: [{ Key: 'team', Value: 'platform' }],
+  };
+  const diff = (overrides: Partial<Inputs>) => settingDifferences(inputsWith(overrides), have);
+
+  it('finds nothing when the user has everything the inputs ask for (more is fine)', () => {
+    expect(diff({})).toEqual([]);
+    expect(
+      diff({
+        userPath: '/ci/',
+        userGroups: ['deployers'],
+        userPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
+        userPermissionsBoundary: 'arn:aws:iam::123456789012:policy/boundary',
+        userTags: [{ Key: 'team', Value: 'platform' }],
+      }),
+    ).toEqual([]);
+  });
+
+  it('names each difference, in the order of the inputs', () => {
+    expect(
+      diff({
+        userPath: '/other/',
+        userGroups: ['deployers', 'admins', 'ops'],
+        userPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::aws:policy/A', 'arn:aws:iam::aws:policy/B'],
+        userPermissionsBoundary: 'arn:aws:iam::123456789012:policy/other',
+        userTags: [
+          { Key: 'team', Value: 'platform' },
+          { Key: 'team2', Value: 'x' },
+          { Key: 'cost', Value: 'y' },
+        ],
+      }),
+    ).toEqual([
+      'path is /ci/, not /other/',
+      'not in group(s) admins, ops',
+      'policy(ies) not attached: arn:aws:iam::aws:policy/A, arn:aws:iam::aws:policy/B',
+      'permissions boundary is arn:aws:iam::123456789012:policy/boundary',
+      'tag(s) differ: team2=x, cost=y',
+    ]);
+  });
+
+  it('the default path / asks for nothing; a tag with another value differs; no boundary is "none"', () => {
+    expect(diff({ userPath: '/' })).toEqual([]);
+    expect(diff({ userTags: [{ Key: 'team', Value: 'security' }] })).toEqual(['tag(s) differ: team=security']);
+    expect(settingDifferences(inputsWith({ userPermissionsBoundary: 'arn:aws:iam::1:policy/b' }), { ...have, permissionsBoundary: undefined })).toEqual([
+      'permissions boundary is none',
+    ]);
   });
 });
