@@ -130,6 +130,80 @@ describe('the action explains failures it can act on', () => {
     }
   });
 
+  // The runner sends SIGINT, SIGTERM 7.5 s later and SIGKILL 2.5 s after: a run stuck in a request it cannot abandon
+  // must still report (from its journal) and exit before then.
+  it('a cancel the run cannot finish in time: after hardStopMs it reports what it knows and exits 1, once', async () => {
+    const sockets = new Set<Socket>();
+    const hung = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    try {
+      Object.assign(process.env, { GITHUB_REPOSITORY: 'octo/app', AWS_ENDPOINT_URL: url, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' });
+      let signal: ((name: string) => void) | undefined;
+      let removed = false;
+      const exits: number[] = [];
+      const running = runAction(
+        {},
+        {
+          awsTimeouts: { requestTimeoutMs: 1_500, maxAttempts: 1 },
+          onCancelSignals: (handler) => {
+            signal = handler;
+            return () => void (removed = true);
+          },
+          hardStopMs: 50,
+          exit: (code) => void exits.push(code),
+        },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the run waits on the hung endpoint
+      signal?.('SIGINT');
+      signal?.('SIGTERM'); // a second signal changes nothing
+      for (let i = 0; i < 40 && exits.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+
+      expect(exits).toEqual([1]);
+      const reported = stdout.join('').split('\n').filter((l) => l.startsWith('::error::'));
+      expect(reported).toEqual([
+        '::error::the run was cancelled (SIGINT) and could not finish cleaning up in time: see the summary for where each destination stands',
+      ]);
+      expect(stdout.join('')).toContain('::set-output name=rotated::false');
+
+      const { io } = await running; // the request times out; the run ends (the runner would have killed it by now)
+      expect(io.warnings).toEqual(['SIGINT received: cancelling — no new step starts; the destinations are left holding working keys']);
+      expect(removed).toBe(true);
+      expect(exits).toEqual([1]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => hung.close(() => resolve()));
+    }
+  });
+
+  it('a cancel the run finishes in time: one error line, and no hard stop afterwards', async () => {
+    Object.assign(process.env, { GITHUB_REPOSITORY: 'octo/app', AWS_ENDPOINT_URL: `http://127.0.0.1:${await closedPort()}`, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' });
+    let signal: ((name: string) => void) | undefined;
+    const exits: number[] = [];
+    const running = runAction(
+      {},
+      {
+        awsTimeouts: { requestTimeoutMs: 1_000, maxAttempts: 1 },
+        onCancelSignals: (handler) => {
+          signal = handler;
+          return () => {};
+        },
+        hardStopMs: 100,
+        exit: (code) => void exits.push(code),
+      },
+    );
+    signal?.('SIGINT');
+    const { result, errors } = await running;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // past hardStopMs: the timer was cleared
+
+    expect(exits).toEqual([]);
+    expect(result?.cancelled).toBe(true);
+    expect(errors).toHaveLength(1);
+  });
+
   it('several bad inputs: one ::error:: line naming each, with the hint for a space-separated list', async () => {
     const { result, errors } = await runAction({ repositories: 'octo/api octo/web', 'aws-region': 'moon', 'dry-run': 'yes' });
     expect(result).toBeUndefined();
