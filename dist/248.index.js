@@ -15,13 +15,11 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */ });
 /* harmony import */ var _actions_github__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1351);
 /* harmony import */ var _actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5555);
-/* harmony import */ var _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9735);
-/* harmony import */ var _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(6856);
+/* harmony import */ var _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9735);
+/* harmony import */ var _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(6856);
 /* harmony import */ var bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3251);
 /* harmony import */ var bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(9373);
-/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9141);
-
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(9141);
 
 
 
@@ -57,11 +55,11 @@ function createOctokit(token, baseUrl, pacing) {
             fallbackSecondaryRateRetryAfter: 60,
             // The plugin's own write pacing (a second between writes) is off: WritePacer paces every write, and keeps a
             // destination's two secrets together; the run sends its writes one at a time.
-            write: new (bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2___default().Group)({ minTime: 0 }),
+            write: new (bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2___default().Group)(),
             onRateLimit: () => false,
             onSecondaryRateLimit: () => false,
         },
-    }, _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_5__/* .retry */ .L, _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_6__/* .throttling */ .A);
+    }, _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_4__/* .retry */ .L, _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_5__/* .throttling */ .A);
     // The REST API version the requests are written against (Octokit has no option for default headers).
     octokit.hook.before('request', (options) => {
         options.headers['x-github-api-version'] = API_VERSION;
@@ -88,7 +86,7 @@ function withRateLimits(api, pacing, log, control) {
                     return await api.request(route, params);
                 }
                 catch (err) {
-                    const limit = (0,_secrets_js__WEBPACK_IMPORTED_MODULE_4__/* .rateLimitOf */ .tX)(err);
+                    const limit = (0,_secrets_js__WEBPACK_IMPORTED_MODULE_3__/* .rateLimitOf */ .tX)(err);
                     if (!limit)
                         throw err;
                     const left = pacing.rateLimitBudgetSeconds - spent;
@@ -113,7 +111,7 @@ function withRateLimits(api, pacing, log, control) {
     };
 }
 /** The GitHub API as the action uses it, backed by Octokit with GitHub's retry and rate-limit rules. */
-function createGitHubClient(token, baseUrl, pacing, log, control = { clock: _clock_js__WEBPACK_IMPORTED_MODULE_3__/* .systemClock */ .m }) {
+function createGitHubClient(token, baseUrl, pacing, log, control) {
     const octokit = createOctokit(token, baseUrl, pacing);
     const api = {
         request: (route, params) => octokit.request(route, params),

@@ -60036,37 +60036,6 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9373:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   m: () => (/* binding */ systemClock),
-/* harmony export */   n: () => (/* binding */ isoSeconds)
-/* harmony export */ });
-/** Time and randomness, injected so tests never wait on real time. */
-/** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
-function isoSeconds(ms) {
-    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve) => {
-        if (signal?.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal?.addEventListener('abort', done);
-    }),
-    random: () => Math.random(),
-};
-
-
-/***/ }),
-
 /***/ 5942:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -60233,7 +60202,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1799);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5369);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -60242,7 +60211,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1799:
+/***/ 5369:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63786,8 +63755,28 @@ class Cancellation {
     }
 }
 
-// EXTERNAL MODULE: ./src/clock.ts
-var clock = __nccwpck_require__(9373);
+;// CONCATENATED MODULE: ./src/clock.ts
+/** Time and randomness, injected so tests never wait on real time. */
+/** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
+function isoSeconds(ms) {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener('abort', done);
+    }),
+    random: () => Math.random(),
+};
+
 ;// CONCATENATED MODULE: ./src/context.ts
 const SHIPPED_LEASE = { ttlMs: 60 * 60_000, waitMs: 10 * 60_000, pollMs: 5_000, settleMs: 1_500 };
 function runIdentity(env, pid = process.pid) {
@@ -64383,7 +64372,7 @@ class Journal {
 const LEASE_TAG = 'rotate-aws-access-key:lease';
 /** Tag value: `run <url> until <ISO time>` (IAM tag charset; at most 256 characters). */
 function leaseValue(holder, until) {
-    return `run ${holder} until ${(0,clock/* isoSeconds */.n)(until)}`.slice(0, 256);
+    return `run ${holder} until ${isoSeconds(until)}`.slice(0, 256);
 }
 function parseLease(value) {
     const m = value === undefined ? null : /^run (\S+) until (\S+)$/.exec(value);
@@ -65235,7 +65224,7 @@ async function earlierHandovers(s, keys, self) {
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
 async function recordCreated(s, id) {
     const { ctx } = s;
-    const created = (0,clock/* isoSeconds */.n)(ctx.clock.now());
+    const created = isoSeconds(ctx.clock.now());
     if (s.tagsDenied)
         return created;
     try {
@@ -65320,7 +65309,7 @@ async function recordHandover(s, p, newId, created) {
     const { ctx, userName } = s;
     const hours = ctx.inputs.retireAfterHours;
     const now = ctx.clock.now();
-    const handover = (0,clock/* isoSeconds */.n)(now);
+    const handover = isoSeconds(now);
     const staged = hours > 0 && p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
     if (s.tagsDenied)
         return;
@@ -65796,7 +65785,7 @@ function defaults() {
         env: process.env,
         readInput: (name) => getInput(name),
         io: coreIO,
-        clock: clock/* systemClock */.m,
+        clock: systemClock,
         pacing: SHIPPED_PACING,
         lease: SHIPPED_LEASE,
         awsTimeouts: SHIPPED_AWS_TIMEOUTS,

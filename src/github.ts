@@ -4,7 +4,7 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck/light.js';
 import type { Cancellation } from './cancel.js';
-import { type Clock, systemClock } from './clock.js';
+import type { Clock } from './clock.js';
 import type { GitHubApi } from './github-api.js';
 import type { GitHubPacing } from './pacer.js';
 import { rateLimitOf } from './secrets.js';
@@ -50,7 +50,7 @@ export function createOctokit(token: string, baseUrl: string, pacing: GitHubPaci
         fallbackSecondaryRateRetryAfter: 60,
         // The plugin's own write pacing (a second between writes) is off: WritePacer paces every write, and keeps a
         // destination's two secrets together; the run sends its writes one at a time.
-        write: new Bottleneck.Group({ minTime: 0 }),
+        write: new Bottleneck.Group(),
         onRateLimit: () => false,
         onSecondaryRateLimit: () => false,
       },
@@ -118,7 +118,7 @@ export function createGitHubClient(
   baseUrl: string,
   pacing: GitHubPacing,
   log: ClientLog,
-  control: RateLimitControl = { clock: systemClock },
+  control: RateLimitControl,
 ): GitHubApi {
   const octokit = createOctokit(token, baseUrl, pacing);
   const api: GitHubApi = {

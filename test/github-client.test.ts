@@ -8,7 +8,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { Cancellation } from '../src/cancel.js';
 import type { GitHubApi } from '../src/github-api.js';
-import { API_VERSION, createOctokit, fetchWithTimeout, withRateLimits } from '../src/github.js';
+import { API_VERSION, createGitHubClient, createOctokit, fetchWithTimeout, withRateLimits } from '../src/github.js';
 import { type GitHubPacing, SHIPPED_PACING } from '../src/pacer.js';
 import { fakeClock } from './support/harness.js';
 import { failure } from './support/scripted-github.js';
@@ -261,6 +261,38 @@ describe('createOctokit against a local server', () => {
     const octokit = createOctokit('t', base, { ...FAST, requestTimeoutMs: 100, retries: 1 });
     await expect(octokit.request('GET /repos/{owner}/{repo}', { owner: 'o', repo: 'r' })).rejects.toThrow(/no answer within 100 ms/);
     expect(seen).toHaveLength(2);
+  });
+
+  it('createGitHubClient: requests, every page of a list, and rate limits waited out on the run\'s clock', async () => {
+    let limited = true;
+    handler = (req, res) => {
+      const url = new URL(req.url ?? '', base);
+      if (url.pathname === '/repos/o/r' && limited) {
+        limited = false;
+        return answer(429, { 'retry-after': '7' }, { message: 'slow down' })(req, res);
+      }
+      if (url.pathname === '/repos/o/r/actions/secrets') {
+        const page = Number(url.searchParams.get('page') ?? '1');
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (page === 1) headers.link = `<${base}/repos/o/r/actions/secrets?per_page=1&page=2>; rel="next"`;
+        res.writeHead(200, headers);
+        return res.end(JSON.stringify({ total_count: 2, secrets: [{ name: `S${page}` }] }));
+      }
+      return answer(200, {}, { full_name: 'o/r' })(req, res);
+    };
+    const clock = fakeClock(0);
+    const warnings: string[] = [];
+    const gh = createGitHubClient('t', base, FAST, { warning: (m) => void warnings.push(m) }, { clock });
+
+    expect((await gh.request('GET /repos/{owner}/{repo}', { owner: 'o', repo: 'r' })).data).toEqual({ full_name: 'o/r' });
+    expect(clock.slept).toEqual([7]); // 7 s × retryAfterBaseMs 1
+    expect(warnings).toEqual(['GitHub secondary rate limit on GET /repos/{owner}/{repo}: waiting 7 s (rate-limit budget left: 900 s)']);
+
+    const names: string[] = [];
+    for await (const page of gh.paginate.iterator('GET /repos/{owner}/{repo}/actions/secrets', { owner: 'o', repo: 'r', per_page: 1 })) {
+      names.push(...(page.data as unknown as { name: string }[]).map((x) => x.name));
+    }
+    expect(names).toEqual(['S1', 'S2']);
   });
 
   // WritePacer paces writes; the plugin's default (one write a second) would add its own pacing on top.

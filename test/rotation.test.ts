@@ -219,7 +219,7 @@ describe('rotator managing another user', () => {
     const result = await rotate({
       inputs,
       aws: { ...awsFor(world.moto, world.admin), sts },
-      gh: createGitHubClient('test-token', world.gh.url, FAST_PACING, io),
+      gh: createGitHubClient('test-token', world.gh.url, FAST_PACING, io, { clock: fakeClock() }),
       clock: fakeClock(),
       io,
       pacing: FAST_PACING,
