@@ -204,6 +204,17 @@ describe('the action explains failures it can act on', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('masks the GitHub token first, even when the inputs are invalid', async () => {
+    await runAction({ 'github-token': '  ghp_secretvalue  ', repositories: 'not a repo' });
+    const out = stdout.join('');
+    expect(out.startsWith('::add-mask::ghp_secretvalue\n')).toBe(true);
+    expect(out.match(/ghp_secretvalue/g)).toHaveLength(1);
+
+    stdout.length = 0;
+    await runAction({ 'github-token': '', repositories: 'not a repo' });
+    expect(stdout.join('')).not.toContain('::add-mask::');
+  });
+
   it('several bad inputs: one ::error:: line naming each, with the hint for a space-separated list', async () => {
     const { result, errors } = await runAction({ repositories: 'octo/api octo/web', 'aws-region': 'moon', 'dry-run': 'yes' });
     expect(result).toBeUndefined();
