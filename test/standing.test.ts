@@ -1,6 +1,7 @@
 /**
  * Where a destination stands after a run (src/writes.ts standing), read from the journal alone: the outcome and
- * key id every summary row, output and error line reports. Each case is a journal a run can leave.
+ * key id every summary row, output and error line reports. Each case is a journal a run can leave. And the
+ * journal itself (src/journal.ts): what each effect does to it.
  */
 import { describe, expect, it } from '@jest/globals';
 import { type Effect, type HeldBefore, Journal } from '../src/journal.js';
@@ -85,5 +86,62 @@ describe('standing', () => {
     // Where the destination held both before, removing one of them breaks it.
     expect(after('both', [wrote('id', NEW), removed('id')])).toEqual({ outcome: 'mismatched', keyId: undefined });
     expect(after('partial', [wrote('id', NEW), removed('id')])).toEqual({ outcome: 'mismatched', keyId: undefined });
+  });
+});
+
+describe('Journal', () => {
+  it('knows which keys this run deleted: every deleting fate, and no other', () => {
+    const j = new Journal(0);
+    const fates = ['deleted', 'deleted to make room', 'deleted to converge', 'discarded', 'deactivated', 'kept', 'retire-pending'] as const;
+    fates.forEach((fate, n) => j.record({ kind: 'key retired', id: `K${n}`, fate }));
+    expect(fates.map((_, n) => j.deleted(`K${n}`))).toEqual([true, true, true, true, false, false, false]);
+    expect(j.deleted('K9')).toBe(false);
+    expect(j.retired).toHaveLength(7);
+  });
+
+  it('touched: the destinations where this run changed either secret, in order', () => {
+    const j = new Journal(4);
+    j.record({ kind: 'secret written', index: 3, which: 'secret', keyId: NEW, reason: 'new key' });
+    j.record({ kind: 'write in flight', index: 1, which: 'id' });
+    j.record({ kind: 'environment created', index: 2 });
+    expect(j.touched()).toEqual([1, 3]);
+    expect(j.destinations[2].created).toBe(true);
+  });
+
+  it('pairKey: only when both secrets hold the same key, written by this run', () => {
+    const j = new Journal(3);
+    j.record({ kind: 'secret written', index: 0, which: 'id', keyId: NEW, reason: 'new key' });
+    j.record({ kind: 'secret written', index: 0, which: 'secret', keyId: NEW, reason: 'new key' });
+    j.record({ kind: 'secret written', index: 1, which: 'id', keyId: NEW, reason: 'new key' });
+    j.record({ kind: 'secret written', index: 1, which: 'secret', keyId: CURRENT, reason: 'restore' });
+    j.record({ kind: 'secret written', index: 2, which: 'id', keyId: NEW, reason: 'new key' });
+    expect([0, 1, 2].map((i) => j.pairKey(i))).toEqual([NEW, undefined, undefined]);
+    expect(j.destinations[1].reason).toBe('restore');
+  });
+
+  it('a failed write puts back what the secret held; a removal leaves it absent', () => {
+    const j = new Journal(1);
+    j.record({ kind: 'secret written', index: 0, which: 'id', keyId: NEW, reason: 'new key' });
+    j.record({ kind: 'write in flight', index: 0, which: 'id' });
+    expect(j.destinations[0].id).toEqual({ kind: 'unknown' });
+    j.record({ kind: 'write failed', index: 0, which: 'id', previous: { kind: 'key', keyId: NEW } });
+    expect(j.destinations[0].id).toEqual({ kind: 'key', keyId: NEW });
+    j.record({ kind: 'secret removed', index: 0, which: 'id' });
+    expect(j.destinations[0].id).toEqual({ kind: 'absent' });
+    expect(j.destinations[0].secret).toEqual({ kind: 'before' });
+  });
+
+  it('the lease, the user and the new key', () => {
+    const j = new Journal(0);
+    j.record({ kind: 'lease taken' });
+    j.record({ kind: 'user created', user: { name: 'svc', groups: [], policyArns: [] } });
+    j.record({ kind: 'key created', id: NEW });
+    expect([j.leaseHeld, j.createdUser?.name, j.newKeyId]).toEqual([true, 'svc', NEW]);
+    j.record({ kind: 'lease released' });
+    expect(j.leaseHeld).toBe(false);
+    j.record({ kind: 'lease taken' });
+    j.record({ kind: 'user deleted' }); // the lease tag goes with the user
+    expect([j.leaseHeld, j.createdUser]).toEqual([false, undefined]);
+    expect(j.effects.map((e) => e.kind)).toEqual(['lease taken', 'user created', 'key created', 'lease released', 'lease taken', 'user deleted']);
   });
 });
