@@ -64002,7 +64002,7 @@ function readInputs(read, env = process.env) {
         problem('organization-selected-repositories', "is required when organization-visibility is 'selected'");
     }
     else if (visibilityRaw !== null && organizationVisibility !== 'selected' && selectedRaw.length > 0) {
-        problem('organization-selected-repositories', `is only used with organization-visibility: selected (it is ${quote(organizationVisibility ?? '')})`);
+        problem('organization-selected-repositories', `is only used with organization-visibility: selected (it is ${organizationVisibility === undefined ? 'not set' : quote(organizationVisibility)})`);
     }
     const organizationSelectedRepositories = dedupe(entries(selectedRaw, (entry) => {
         if (entry.includes('/')) {

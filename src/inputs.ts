@@ -276,7 +276,7 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   } else if (visibilityRaw !== null && organizationVisibility !== 'selected' && selectedRaw.length > 0) {
     problem(
       'organization-selected-repositories',
-      `is only used with organization-visibility: selected (it is ${quote(organizationVisibility ?? '')})`,
+      `is only used with organization-visibility: selected (it is ${organizationVisibility === undefined ? 'not set' : quote(organizationVisibility)})`,
     );
   }
   const organizationSelectedRepositories = dedupe(

@@ -136,6 +136,12 @@ describe('organization-visibility errors, in words, once each', () => {
     ).toEqual(["organization-selected-repositories: is only used with organization-visibility: selected (it is 'all')"]);
   });
 
+  it('repositories without a visibility', () => {
+    expect(problems({ organization: 'octo', 'organization-selected-repositories': 'api' })).toEqual([
+      'organization-selected-repositories: is only used with organization-visibility: selected (it is not set)',
+    ]);
+  });
+
   it('a bad visibility is one error, even without organization', () => {
     expect(problems({ 'organization-visibility': 'public' })).toEqual([
       "organization-visibility: 'public' is not one of all, private, selected",
