@@ -6,7 +6,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CredentialsProviderError } from '@smithy/core/config';
 import type { RetryErrorInfo } from '@smithy/types';
+import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { awsError, callerIdentity, createAwsClients, listAccessKeys } from '../src/aws.js';
 import { LoggedRetryStrategy, MAX_TIMED_OUT_ATTEMPTS, endpointSetting } from '../src/aws-requests.js';
 
@@ -146,6 +149,35 @@ describe('awsError: network failures name the endpoint, never "the AWS message"'
       'iam:ListAccessKeys on IAM user u failed: NewAwsError: Something new. see the AWS message',
     );
   });
+
+  it.each([
+    ['AccessDenied', 'the AWS credentials need iam:ListAccessKeys on IAM user u'],
+    ['AccessDeniedException', 'the AWS credentials need iam:ListAccessKeys on IAM user u'],
+    ['UnauthorizedOperation', 'the AWS credentials need iam:ListAccessKeys on IAM user u'],
+    ['NoSuchEntity', 'IAM user u does not exist: check the name (or set create-user: true to create the user)'],
+    ['NoSuchEntityException', 'IAM user u does not exist: check the name (or set create-user: true to create the user)'],
+    ['InvalidClientTokenId', 'the AWS credentials of this job are invalid or expired: check the step that configures them'],
+    ['SignatureDoesNotMatch', 'the AWS credentials of this job are invalid or expired: check the step that configures them'],
+    ['ExpiredToken', 'the AWS credentials of this job are invalid or expired: check the step that configures them'],
+    ['ExpiredTokenException', 'the AWS credentials of this job are invalid or expired: check the step that configures them'],
+    ['UnrecognizedClientException', 'the AWS credentials of this job are invalid or expired: check the step that configures them'],
+    ['Throttling', 'AWS kept throttling after retries: rerun later'],
+    ['ThrottlingException', 'AWS kept throttling after retries: rerun later'],
+    ['LimitExceeded', 'an IAM quota is reached (a user has at most two access keys)'],
+    ['LimitExceededException', 'an IAM quota is reached (a user has at most two access keys)'],
+    ['TimeoutError', 'AWS did not answer in time after retries: rerun later'],
+    ['RequestTimeout', 'AWS did not answer in time after retries: rerun later'],
+  ])('%s: says what to do', (name, hint) => {
+    const err = Object.assign(new Error('AWS said so'), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    const wrapped = awsError('iam:ListAccessKeys', 'IAM user u', err);
+    expect(wrapped.message).toBe(`iam:ListAccessKeys on IAM user u failed: ${name}: AWS said so. ${hint}`);
+    expect(wrapped.cause).toBe(err); // isAccessDenied and the lease read the AWS error behind the message
+  });
+
+  it("drops AWS's own trailing dots, not the ones inside the message", () => {
+    const err = Object.assign(new Error('Key a.b is bad...'), { name: 'Odd', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    expect(awsError('iam:X', 'IAM user u', err).message).toBe('iam:X on IAM user u failed: Odd: Key a.b is bad. see the AWS message');
+  });
 });
 
 describe('endpointSetting', () => {
@@ -197,6 +229,56 @@ describe('real clients against loopback endpoints', () => {
       `sts:GetCallerIdentity on the AWS credentials of this job failed: ${url} refused the connection (3 attempts): ` +
         `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${port}. AWS_ENDPOINT_URL is set to ${url}: check it (unset it to use AWS itself)`,
     );
+  });
+
+  it('each client: iam and sts retry, iamOnce and stsFor try once; stsFor and iamFor sign with the key given', async () => {
+    const seen: { key: string; action: string }[] = [];
+    const server = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const key = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '';
+        seen.push({ key, action: new URLSearchParams(body).get('Action') ?? '' });
+        res.writeHead(500, { 'content-type': 'text/xml' });
+        res.end('<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceFailure</Code><Message>down</Message></Error><RequestId>r</RequestId></ErrorResponse>');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const aws = createAwsClients('us-east-1', { requestTimeoutMs: 2000, maxAttempts: 2 });
+      const other = { accessKeyId: 'AKIAOTHERKEY', secretAccessKey: 'other-secret' };
+      const attempts = async (send: () => Promise<unknown>) => {
+        seen.length = 0;
+        await expect(send()).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
+        return seen.map((x) => `${x.action} ${x.key}`);
+      };
+
+      expect(await attempts(() => aws.iam.send(new ListAccessKeysCommand({ UserName: 'u' })))).toEqual([
+        'ListAccessKeys AKIAEXAMPLE',
+        'ListAccessKeys AKIAEXAMPLE',
+      ]);
+      // CreateAccessKey is not idempotent: the SDK never sends it twice.
+      expect(await attempts(() => aws.iamOnce.send(new CreateAccessKeyCommand({ UserName: 'u' })))).toEqual(['CreateAccessKey AKIAEXAMPLE']);
+      expect(await attempts(() => aws.sts.send(new GetCallerIdentityCommand({})))).toEqual([
+        'GetCallerIdentity AKIAEXAMPLE',
+        'GetCallerIdentity AKIAEXAMPLE',
+      ]);
+      // Verifying a new key: one try per poll (verifyKey polls on its own schedule), signed with the new key.
+      expect(await attempts(() => aws.stsFor(other).send(new GetCallerIdentityCommand({})))).toEqual(['GetCallerIdentity AKIAOTHERKEY']);
+      // After the handover a self-rotation signs with the new key.
+      expect(await attempts(() => aws.iamFor(other).send(new ListAccessKeysCommand({ UserName: 'u' })))).toEqual([
+        'ListAccessKeys AKIAOTHERKEY',
+        'ListAccessKeys AKIAOTHERKEY',
+      ]);
+      // Each client is made once, on first use.
+      expect(aws.iam).toBe(aws.iam);
+      expect(aws.iamOnce).toBe(aws.iamOnce);
+      expect(aws.sts).toBe(aws.sts);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('IAM names AWS_ENDPOINT_URL_IAM when that chose its endpoint', async () => {
