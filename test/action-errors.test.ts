@@ -204,6 +204,20 @@ describe('the action explains failures it can act on', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('a job summary that cannot be written is a warning; the error line still comes', async () => {
+    Object.assign(process.env, {
+      GITHUB_REPOSITORY: 'octo/app',
+      GITHUB_STEP_SUMMARY: '/nonexistent/dir/summary',
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${await closedPort()}`,
+      AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+    });
+    const { errors } = await runAction({}, { awsTimeouts: { requestTimeoutMs: 1_000, maxAttempts: 1 } });
+    const warnings = stdout.join('').split('\n').filter((l) => l.startsWith('::warning::'));
+    expect(warnings).toEqual([expect.stringMatching(/^::warning::could not write the job summary: .*\/nonexistent\/dir\/summary/)]);
+    expect(errors).toEqual([expect.stringMatching(/^::error::sts:GetCallerIdentity on the AWS credentials of this job failed: /)]);
+  });
+
   it('masks the GitHub token first, even when the inputs are invalid', async () => {
     await runAction({ 'github-token': '  ghp_secretvalue  ', repositories: 'not a repo' });
     const out = stdout.join('');

@@ -7,7 +7,7 @@ import {
   ListAttachedUserPoliciesCommand,
   ListGroupsForUserCommand,
 } from '@aws-sdk/client-iam';
-import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation } from './support/harness.js';
+import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
 import { useWorld } from './support/world.js';
 import { serverError } from './support/github-standin.js';
 import { authenticates, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
@@ -285,5 +285,24 @@ describe('export-credentials', () => {
     expect(result.error?.message).toMatch(new RegExp(`^writing AWS_ACCESS_KEY_ID to ${repo}: 500 .*Deleted the new key`));
     expect(io.exported).toEqual({});
     expect(await authenticates(world.moto, old)).toBe(true);
+  });
+
+  it.each([
+    ['a skip', { 'max-age-days': '90' }],
+    ['a dry run', { 'dry-run': 'true' }],
+  ])('exports nothing on %s, and says the job keeps the credentials it has', async (_, extra) => {
+    const old = await createUserWithKey(world.moto, world.admin, fresh('self'));
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    seedPair(world.gh, repoScope(repo), old);
+    const { result, io } = await runRotation(world, {
+      as: old,
+      inputs: { repositories: repo, 'export-credentials': 'true', ...extra },
+      env: { GITHUB_ENV: '/runner/env', GITHUB_REPOSITORY: repo },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.rotated).toBe(false);
+    expect(io.exported).toEqual({});
+    expect(io.lines).toContain('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
   });
 });
