@@ -8,9 +8,11 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
 import {
   KeyQuotaReached,
+  awsErrorName,
   createAccessKey,
   createUser,
   deleteCreatedUser,
+  isAccessDenied,
   listUserTags,
   verifyKey,
 } from '../src/aws.js';
@@ -265,5 +267,23 @@ describe('verifyKey', () => {
     });
     await expect(v.run).rejects.toThrow('the run was cancelled (SIGINT)');
     expect(v.s.commands()).toHaveLength(1);
+  });
+});
+
+describe('awsErrorName and isAccessDenied', () => {
+  it("name an AWS error by its name, anything else 'Error'", () => {
+    expect(awsErrorName(awsFailure('NoSuchEntity'))).toBe('NoSuchEntity');
+    for (const other of [null, undefined, 'text', 42, {}]) expect(awsErrorName(other)).toBe('Error');
+  });
+
+  it('see through the ActionError that wraps an AWS answer', () => {
+    for (const name of ['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation']) {
+      expect(isAccessDenied(awsFailure(name, 403))).toBe(true);
+      expect(isAccessDenied(new ActionError('wrapped', { cause: awsFailure(name, 403) }))).toBe(true);
+    }
+    expect(isAccessDenied(awsFailure('AccessDeniedSoon', 403))).toBe(false);
+    expect(isAccessDenied(new ActionError('no cause'))).toBe(false);
+    expect(isAccessDenied(new ActionError('wrapped', { cause: awsFailure('NoSuchEntity', 404) }))).toBe(false);
+    expect(isAccessDenied(null)).toBe(false);
   });
 });
