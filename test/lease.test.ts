@@ -144,6 +144,13 @@ describe('takeLease', () => {
     expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_500]);
     expect(parseLease(w.tags.get(LEASE_TAG))?.holder).toBe(url);
+    expect(w.io.lines).toEqual([`Leased IAM user ${USER} for this run until 2026-11-27T13:00:00.000Z`]); // not "expired"
+  });
+
+  it('renews its own expired lease without calling it another run\'s', async () => {
+    const w = world({ tags: held(OURS, START - 1_000) });
+    expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+    expect(w.io.lines).toEqual([`Leased IAM user ${USER} for this run until 2026-11-27T13:00:00.000Z`]);
   });
 
   it.each([
@@ -273,6 +280,19 @@ describe('releaseLease', () => {
     expect(parseLease(w.tags.get(LEASE_TAG))?.holder).toBe(OTHER);
     expect(w.journal.leaseHeld).toBe(false);
     expect(w.io.warnings).toEqual([]);
+  });
+
+  it('finds its lease already gone (removed by hand): nothing to remove, no warning', async () => {
+    const w = world();
+    await takeLease(w.ctx, w.journal, USER);
+    w.tags.delete(LEASE_TAG);
+    w.calls.length = 0;
+
+    await releaseLease(w.ctx, w.journal, USER);
+
+    expect(w.calls).toEqual(['ListUserTags']);
+    expect(w.io.warnings).toEqual([]);
+    expect(w.journal.leaseHeld).toBe(false);
   });
 
   it('warns, and does not throw, when it cannot', async () => {

@@ -251,6 +251,24 @@ describe('earlierHandovers', () => {
     expect(w.keys.get(OLD)?.status).toBe('Active');
   });
 
+  it('a key handed over recently is pending, used or not: no warning yet, and nothing to retire', async () => {
+    const w = world({
+      keys: [key(OLD, 'Active', 100 * H, 1 * H), key(CUR)],
+      tags: { [OLD]: superseded(CUR, 2 * H) },
+      inputs: { dryRun: true },
+    });
+
+    expect(await earlierHandovers(w.s, w.initialKeys, undefined)).toEqual([OLD]);
+
+    expect(w.io.warnings).toEqual([]);
+    expect(w.io.lines).toEqual([`${OLD} is pending retirement (handed over to ${CUR}): due at ${new Date(START + 23 * H).toISOString()}`]);
+    expect(w.s.result.retirement).toEqual({ due: [], waiting: [{ id: OLD, dueAt: new Date(START + 23 * H).toISOString(), inUse: false }] });
+
+    const real = world({ keys: [key(OLD), key(CUR)], tags: { [OLD]: superseded(CUR, 2 * H) } });
+    await earlierHandovers(real.s, real.initialKeys, undefined);
+    expect(real.io.lines).not.toContain('## Retire handed-over keys');
+  });
+
   it('warns, and keeps the key, when a handed-over key was used after its handover', async () => {
     const w = world({ keys: [key(OLD, 'Active', 100 * H, 1 * H), key(CUR)], tags: { [OLD]: superseded(CUR, 30 * H) } });
 
