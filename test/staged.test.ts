@@ -337,10 +337,10 @@ describe('retireDue', () => {
   });
 
   it('retires nothing when the keys changed since they were listed', async () => {
-    const w = world({ keys: [key(OLD), key(CUR)] });
+    const w = world({ keys: [key(OLD), key('AKIAOLD0000000000009'), key(CUR)] });
     w.keys.set(NEW, key(NEW));
-    await expect(retireDue(w.s, due(w, [OLD]), 'delete')).rejects.toThrow(
-      `before retiring ${OLD}, the keys of IAM user deployer were listed again and have changed (new: ${NEW})`,
+    await expect(retireDue(w.s, due(w, [OLD, 'AKIAOLD0000000000009']), 'delete')).rejects.toThrow(
+      `before retiring ${OLD}, AKIAOLD0000000000009, the keys of IAM user deployer were listed again and have changed (new: ${NEW})`,
     );
     expect(w.calls).toEqual(['ListAccessKeys']);
     expect(w.keys.has(OLD)).toBe(true);
@@ -479,6 +479,7 @@ describe('describeKeys (the keys output)', () => {
     w.s.uses.set(OLD, null);
     w.s.tags.set(CUR, 'the deploy key');
     w.keys.delete(OLD); // not listed again: the start's list is reported
+    w.journal.record({ kind: 'lease taken' }); // not a change to the keys
 
     const keys = await describeKeys(w.s);
 
@@ -514,6 +515,28 @@ describe('describeKeys (the keys output)', () => {
       ['AKIAPEND000000000006', 'Active', `retire-pending until ${new Date(START + 5 * H).toISOString()}`, null],
       [NEW, 'Active', 'new', null],
       [OLD, 'Deleted', 'deleted', { date: '2026-11-20T00:00:00.000Z', service: 'iam', region: 'us-east-1' }],
+    ]);
+  });
+
+  it('a key someone else deleted during the run is not reported as deleted by it', async () => {
+    const w = world({ keys: [key(OLD), key(CUR)] });
+    w.keys.delete(OLD);
+    w.keys.set(NEW, key(NEW, 'Active', 0));
+    w.journal.record({ kind: 'key created', id: NEW });
+    const keys = await describeKeys(w.s);
+    expect(keys.map((k) => [k.id, k.status, k.fate])).toEqual([
+      [CUR, 'Active', 'current'],
+      [NEW, 'Active', 'new'],
+    ]);
+  });
+
+  it('a deleted key IAM still lists (eventual consistency) is reported once, as listed', async () => {
+    const w = world({ keys: [key(OLD), key(CUR)] });
+    w.journal.record({ kind: 'key retired', id: OLD, fate: 'deleted' });
+    const keys = await describeKeys(w.s);
+    expect(keys.map((k) => [k.id, k.status, k.fate])).toEqual([
+      [OLD, 'Active', 'deleted'],
+      [CUR, 'Active', 'current'],
     ]);
   });
 
