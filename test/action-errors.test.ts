@@ -68,7 +68,7 @@ describe('the action explains failures it can act on', () => {
     process.env.GITHUB_REPOSITORY = 'octo/app';
     const { errors, io } = await runAction({ 'iam-user-name': 'deployer' });
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^::error::.*this step has no AWS credentials \(CredentialsProviderError: /);
+    expect(errors[0]).toMatch(/^::error::loading AWS credentials on this job failed: this step has no AWS credentials \(CredentialsProviderError: /);
     expect(errors[0]).toContain('set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from secrets');
     expect(errors[0]).toContain('run aws-actions/configure-aws-credentials before this step');
     expect(errors[0]).not.toContain('AWS message');
