@@ -1,5 +1,6 @@
 /**
- * Staged retirement across runs (src/staged.ts) and the records it keeps in IAM (src/provenance.ts), in-process
+ * Staged retirement across runs (src/staged.ts), the records it keeps in IAM (src/provenance.ts) and the key
+ * operations every phase shares (src/run-state.ts), in-process
  * against an in-memory IAM: which handed-over keys are retired and how, what is recorded when, and how every key is
  * described at the end. staged-retirement.test.ts runs the same flow end to end against moto; these pin each decision.
  */
@@ -10,7 +11,7 @@ import { Journal } from '../src/journal.js';
 import type { AccessKey, Plan } from '../src/plan.js';
 import { forgetRecord, formatRecord, keyTags, lastUses, parseRecord, runLabel } from '../src/provenance.js';
 import type { RotationResult } from '../src/result.js';
-import type { RunState } from '../src/run-state.js';
+import { KeysChanged, type RunState, checkKeys, deleteKey } from '../src/run-state.js';
 import { describeKeys, earlierHandovers, recordCreated, recordHandover, retireDue } from '../src/staged.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { type MemoryKey, awsFailure, memoryIam } from './support/memory-iam.js';
@@ -558,5 +559,53 @@ describe('describeKeys (the keys output)', () => {
       throw awsFailure('AccessDenied', 403);
     });
     expect(await describeKeys(w.s)).toEqual([]);
+  });
+});
+
+describe('checkKeys and deleteKey (src/run-state.ts)', () => {
+  it('checkKeys passes when the keys are the ones expected, in any order', async () => {
+    const w = world({ keys: [key(OLD), key(CUR)] });
+    w.s.expected = new Set([CUR, OLD]);
+    await expect(checkKeys(w.s, 'deleting x')).resolves.toBeUndefined();
+    expect(w.calls).toEqual(['ListAccessKeys']);
+  });
+
+  it.each([
+    ['gone', [CUR], `gone: ${OLD}`],
+    ['new', [OLD, CUR, NEW], `new: ${NEW}`],
+    ['both', [CUR, NEW], `gone: ${OLD}; new: ${NEW}`],
+  ])('checkKeys throws KeysChanged naming what changed (%s)', async (_, now, changes) => {
+    const w = world({ keys: now.map((id) => key(id)) });
+    w.s.expected = new Set([OLD, CUR]);
+    const err = await checkKeys(w.s, `deleting ${OLD}`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeysChanged);
+    expect((err as Error).message).toBe(
+      `before deleting ${OLD}, the keys of IAM user deployer were listed again and have changed (${changes}): another ` +
+        'rotation or a person is at work, so this run retired nothing and kept every working key',
+    );
+  });
+
+  it('deleteKey keeps the last use of a key listed at the start, deletes it, journals it and forgets its record', async () => {
+    const w = world({ keys: [key(OLD, 'Active', 100 * H, 3 * H), key(CUR)], tags: { [OLD]: `${PREFIX} created=${at(-100 * H)}` } });
+    w.s.tags = new Map(w.tags);
+
+    await deleteKey(w.s, OLD, 'deleted to make room');
+
+    expect(w.calls).toEqual(['GetAccessKeyLastUsed', 'DeleteAccessKey', 'UntagUser']);
+    expect(w.s.uses.get(OLD)).toEqual({ date: new Date(START - 3 * H).toISOString(), service: 's3', region: 'eu-west-1' });
+    expect([...w.s.expected]).toEqual([CUR]);
+    expect(w.journal.retired).toEqual([{ id: OLD, fate: 'deleted to make room' }]);
+    expect(w.s.tags.has(OLD)).toBe(false);
+  });
+
+  it('deleteKey reads no last use it already has, nor one of a key this run made', async () => {
+    const w = world({ keys: [key(OLD), key(CUR)] });
+    w.s.uses.set(OLD, null);
+    w.keys.set(NEW, key(NEW, 'Active', 0));
+    w.s.expected.add(NEW);
+    await deleteKey(w.s, OLD, 'deleted');
+    await deleteKey(w.s, NEW, 'discarded');
+    expect(w.calls).toEqual(['DeleteAccessKey', 'DeleteAccessKey']);
+    expect(w.journal.deleted(NEW)).toBe(true);
   });
 });
