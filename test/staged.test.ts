@@ -574,6 +574,8 @@ describe('checkKeys and deleteKey (src/run-state.ts)', () => {
     ['gone', [CUR], `gone: ${OLD}`],
     ['new', [OLD, CUR, NEW], `new: ${NEW}`],
     ['both', [CUR, NEW], `gone: ${OLD}; new: ${NEW}`],
+    ['all gone', [], `gone: ${OLD}, ${CUR}`],
+    ['two new', [OLD, CUR, NEW, 'AKIAEXTRA00000000004'], `new: ${NEW}, AKIAEXTRA00000000004`],
   ])('checkKeys throws KeysChanged naming what changed (%s)', async (_, now, changes) => {
     const w = world({ keys: now.map((id) => key(id)) });
     w.s.expected = new Set([OLD, CUR]);
