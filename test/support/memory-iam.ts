@@ -32,12 +32,15 @@ export interface MemoryIam {
 export const awsFailure = (name: string, status = 400): Error =>
   Object.assign(new Error(`${name} for this request`), { name, $metadata: { httpStatusCode: status } });
 
-export function memoryIam(opts: { tags?: Record<string, string>; keys?: MemoryKey[] } = {}): MemoryIam {
+export function memoryIam(opts: { tags?: Record<string, string>; keys?: MemoryKey[]; user?: string } = {}): MemoryIam {
   const tags = new Map(Object.entries(opts.tags ?? {}));
   const keys = new Map((opts.keys ?? []).map((k) => [k.id, { ...k }]));
   const calls: string[] = [];
   const inputs: Record<string, unknown>[] = [];
   let before: (command: string, n: number, input: Record<string, unknown>) => void = () => {};
+  let created = 0;
+  /** The secret of each key CreateAccessKey made here. */
+  const secrets = new Map<string, string>();
   const noKey = (id: unknown) => {
     throw Object.assign(awsFailure('NoSuchEntity', 404), { message: `The Access Key with id ${String(id)} cannot be found` });
   };
@@ -78,6 +81,16 @@ export function memoryIam(opts: { tags?: Record<string, string>; keys?: MemoryKe
             : { ServiceName: 'N/A', Region: 'N/A' },
         };
       }
+      case 'CreateAccessKey': {
+        if (keys.size >= 2) throw awsFailure('LimitExceeded', 409);
+        created++;
+        const made = { id: `AKIAMEMORY${String(created).padStart(10, '0')}`, status: 'Active' as const, created: new Date(Date.parse('2026-11-27T12:00:00Z') + created) };
+        keys.set(made.id, made);
+        secrets.set(made.id, `memory-secret-${created}`);
+        return { AccessKey: { AccessKeyId: made.id, SecretAccessKey: secrets.get(made.id), Status: 'Active' } };
+      }
+      case 'GetCallerIdentity':
+        return { Arn: `arn:aws:iam::123456789012:user/${opts.user ?? 'deployer'}`, Account: '123456789012' };
       default:
         throw new Error(`memory IAM: unexpected ${command}`);
     }

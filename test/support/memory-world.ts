@@ -1,0 +1,141 @@
+/**
+ * A whole rotation in-process without moto or the GitHub stand-in: the in-memory IAM (memory-iam.ts) for the user's
+ * keys and tags, and an in-memory GitHub that holds repository secrets and really opens each sealed value. It runs
+ * in milliseconds, so the flow's decisions (src/rotate.ts) can be pinned, and mutation-tested, cheaply. The
+ * integration tests (rotation, failures, recovery: moto and the stand-in) remain the tests of the real protocols.
+ */
+import sodium from 'libsodium-wrappers';
+import type { AwsClients, Credentials } from '../../src/aws.js';
+import { Cancellation } from '../../src/cancel.js';
+import { runIdentity } from '../../src/context.js';
+import type { GitHubApi } from '../../src/github-api.js';
+import { readInputs } from '../../src/inputs.js';
+import { WritePacer } from '../../src/pacer.js';
+import { type RotationResult, rotate } from '../../src/rotate.js';
+import { FAST_LEASE, FAST_PACING, fakeClock, reader, recorder, type Recorder } from './harness.js';
+import { type MemoryIam, type MemoryKey, awsFailure, memoryIam } from './memory-iam.js';
+import { failure } from './scripted-github.js';
+
+export interface MemoryGitHub {
+  gh: GitHubApi;
+  /** Every request, as `METHOD path`. */
+  routes: string[];
+  /** repository (owner/name) → secret name → value, as opened. */
+  secrets: Map<string, Map<string, string>>;
+  /** Runs before each request: throw (e.g. `failure(500)`) to fail it. */
+  before(fn: (method: string, path: string) => void): void;
+  /** The pair a repository holds, if both secrets are there. */
+  pair(repo: string): Credentials | undefined;
+}
+
+/** Repositories that exist, each with its secrets (none at first). */
+export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
+  await sodium.ready;
+  const box = sodium.crypto_box_keypair();
+  const key = sodium.to_base64(box.publicKey, sodium.base64_variants.ORIGINAL);
+  const secrets = new Map(repos.map((r) => [r, new Map<string, string>()]));
+  const routes: string[] = [];
+  let before: (method: string, path: string) => void = () => {};
+  const request: GitHubApi['request'] = async (route, params) => {
+    routes.push(route);
+    const [method, path] = route.split(' ');
+    before(method, path);
+    const m = /^\/repos\/([^/]+\/[^/]+)(?:\/actions\/secrets(?:\/([^/]+))?)?$/.exec(path);
+    const held = m ? secrets.get(decodeURIComponent(m[1])) : undefined;
+    if (!m || !held) throw failure(404, 'Not Found', {});
+    const name = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
+    const ok = (data: unknown) => ({ status: 200, data, headers: {} });
+    if (method === 'GET' && !path.includes('/actions/')) return ok({ full_name: m[1] });
+    if (method === 'GET' && name === 'public-key') return ok({ key_id: 'kid-1', key });
+    if (method === 'GET' && name === undefined) {
+      const list = [...held.keys()].map((n) => ({ name: n, updated_at: '2026-11-27T12:00:00Z' }));
+      return ok({ total_count: list.length, secrets: list });
+    }
+    if (method === 'PUT' && name !== undefined) {
+      const body = params as { encrypted_value: string };
+      const opened = sodium.crypto_box_seal_open(
+        sodium.from_base64(body.encrypted_value, sodium.base64_variants.ORIGINAL),
+        box.publicKey,
+        box.privateKey,
+      );
+      held.set(name.toUpperCase(), sodium.to_string(opened));
+      return { status: 201, data: {}, headers: {} };
+    }
+    if (method === 'DELETE' && name !== undefined) {
+      if (!held.delete(name.toUpperCase())) throw failure(404, 'Not Found', {});
+      return { status: 204, data: {}, headers: {} };
+    }
+    throw failure(404, 'Not Found', {});
+  };
+  return {
+    gh: { request, paginate: { iterator: () => ({ async *[Symbol.asyncIterator]() {} }) } },
+    routes,
+    secrets,
+    before: (fn) => void (before = fn),
+    pair: (repo) => {
+      const s = secrets.get(repo);
+      const id = s?.get('AWS_ACCESS_KEY_ID');
+      const secret = s?.get('AWS_SECRET_ACCESS_KEY');
+      return id !== undefined && secret !== undefined ? { accessKeyId: id, secretAccessKey: secret } : undefined;
+    },
+  };
+}
+
+export interface MemoryRun {
+  result: RotationResult;
+  io: Recorder;
+}
+
+/**
+ * A rotation against `iam` and `github`, authenticated as `as` (a key of the user: self-rotation; another: a
+ * rotator). Inputs as the runner passes them (action.yml defaults underneath).
+ */
+export async function memoryRotation(
+  iam: MemoryIam,
+  github: MemoryGitHub,
+  opts: { as: Credentials; inputs: Record<string, string>; env?: Record<string, string>; cancel?: Cancellation },
+): Promise<MemoryRun> {
+  const io = recorder();
+  const env = opts.env ?? {};
+  const inputs = readInputs(reader(opts.inputs), env);
+  const clock = fakeClock();
+  const withCredentials = (creds: Credentials) =>
+    Object.assign({ send: iam.iam.send }, { config: { credentials: async () => creds } });
+  // A new key authenticates once IAM has it, as the user it belongs to.
+  const stsFor = (creds: Credentials) => ({
+    send: async (cmd: unknown) => {
+      const k = iam.keys.get(creds.accessKeyId);
+      if (!k || k.status !== 'Active') throw awsFailure('InvalidClientTokenId', 403);
+      return iam.iam.send(cmd);
+    },
+  });
+  const aws = {
+    iam: withCredentials(opts.as),
+    iamOnce: withCredentials(opts.as),
+    sts: { send: iam.iam.send },
+    stsFor,
+    iamFor: withCredentials,
+  } as unknown as AwsClients;
+  const result = await rotate({
+    inputs,
+    aws,
+    gh: github.gh,
+    clock,
+    io,
+    pacing: FAST_PACING,
+    pacer: new WritePacer(clock, 0),
+    lease: FAST_LEASE,
+    run: runIdentity(env),
+    cancel: opts.cancel ?? new Cancellation(),
+  });
+  return { result, io };
+}
+
+/** A key of the user, `ageDays` old, with its secret (for a caller or a destination to hold). */
+export function userKey(iam: MemoryIam, id: string, ageDays = 100, status: 'Active' | 'Inactive' = 'Active'): Credentials {
+  const key: MemoryKey = { id, status, created: new Date(Date.parse('2026-11-27T12:00:00Z') - ageDays * 86_400_000) };
+  iam.keys.set(id, key);
+  return { accessKeyId: id, secretAccessKey: `secret-of-${id}` };
+}
+
+export { memoryIam };
