@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { LEASE_TAG } from '../src/lease.js';
+import { Cancellation } from '../src/cancel.js';
+import { awsFailure } from './support/memory-iam.js';
 import { failure } from './support/scripted-github.js';
 import { memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
 
@@ -38,7 +40,7 @@ describe('a rotator rotates the key of another user', () => {
     expect(result.error).toBeUndefined();
     const fresh = result.newKeyId as string;
     expect(fresh).toMatch(/^AKIAMEMORY/);
-    expect(result).toMatchObject({ rotated: true, accessKeyId: fresh, userName: 'deployer', cancelled: false });
+    expect(result).toMatchObject({ rotated: true, accessKeyId: fresh, userName: 'deployer', cancelled: false, userCreated: false });
     expect(result.previous).toEqual([{ id: OLD, action: 'deleted' }]);
     expect(result.destinations.map((d) => [d.label, d.outcome, d.keyId])).toEqual([
       ['octo/api', 'written', fresh],
@@ -255,7 +257,9 @@ describe('a failure after the new key exists', () => {
     });
 
     expect(result.error?.message).toMatch(/^writing AWS_ACCESS_KEY_ID to octo\/web: 422 Bad request/);
-    expect(result.rotated).toBe(false);
+    expect(result).toMatchObject({ rotated: false, cancelled: false, accessKeyId: OLD });
+    expect(result.previous).toEqual([]); // the discarded new key is not a previous key
+    expect(result.keys?.map((k) => [k.id, k.status])).toEqual([[OLD, 'Active']]);
     expect([...iam.keys.keys()]).toEqual([OLD]);
     expect(github.pair('octo/api')).toEqual(old);
     expect(github.pair('octo/web')).toEqual(old);
@@ -276,5 +280,241 @@ describe('a failure after the new key exists', () => {
     );
     expect(iam.calls).not.toContain('CreateAccessKey');
     expect([...iam.keys.keys()]).toEqual([OLD]);
+  });
+});
+
+describe('create-user', () => {
+  it('true: creates the user with its groups and policies, takes the lease on it, then gives it its first key', async () => {
+    const iam = memoryIam({ exists: false, user: 'svc-new' });
+    const github = await memoryGitHub(['octo/api']);
+    const { result, io } = await memoryRotation(iam, github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'svc-new', repositories: 'octo/api', 'create-user': 'true', 'user-groups': 'deployers', 'user-policy-arns': 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result).toMatchObject({ userCreated: true, rotated: true });
+    expect(iam.user).toEqual({ name: 'svc-new', path: '/', groups: ['deployers'], policies: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] });
+    // No keys to list for a user that does not exist; the lease is taken once the user exists.
+    expect(iam.calls.slice(0, 6)).toEqual(['GetUser', 'CreateUser', 'AddUserToGroup', 'AttachUserPolicy', 'ListUserTags', 'TagUser']);
+    expect(io.lines).toContain('IAM user svc-new does not exist: it will be created');
+    expect(io.lines).toContain('Created IAM user svc-new');
+    expect(github.pair('octo/api')?.accessKeyId).toBe(result.newKeyId);
+    expect(result.keys?.map((k) => k.id)).toEqual([result.newKeyId]);
+    expect(iam.tags.has(LEASE_TAG)).toBe(false);
+  });
+
+  it('true on an existing user: stops, changing nothing', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'create-user': 'true' } });
+    expect(result.error?.message).toBe(
+      'IAM user deployer already exists and create-user is true: a bootstrap never takes over an existing user. Choose a ' +
+        "new iam-user-name, or set create-user: if-missing to rotate the existing user's key. Nothing was changed.",
+    );
+    expect(iam.calls).toEqual(['GetUser']);
+    expect(result.keys).toBeUndefined();
+  });
+
+  it('if-missing on an existing user: warns how it differs, changes none of it, and rotates its key', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    const { result, io } = await memoryRotation(iam, github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'create-user': 'if-missing', 'user-path': '/ci/' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.userCreated).toBe(false);
+    expect(io.lines).toContain('IAM user deployer exists: create-user: if-missing leaves its settings as they are');
+    expect(io.warnings).toEqual(['IAM user deployer already exists and differs from the inputs (not changed): path is /, not /ci/']);
+    expect(iam.user?.path).toBe('/');
+    expect(result.previous).toEqual([{ id: OLD, action: 'deleted' }]);
+  });
+
+  it('if-missing on an existing user with the settings asked for: no warning', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    const { result, io } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'create-user': 'if-missing' } });
+    expect(result.error).toBeUndefined();
+    expect(io.warnings).toEqual([]);
+  });
+
+  it('a new user whose key cannot be written anywhere is deleted again, and the error says so', async () => {
+    const iam = memoryIam({ exists: false, user: 'svc-new' });
+    const github = await memoryGitHub(['octo/api']);
+    github.before((method) => {
+      if (method === 'PUT') throw failure(422, 'Bad request', {});
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'svc-new', repositories: 'octo/api', 'create-user': 'true' } });
+    expect(result.error?.message).toMatch(/^writing AWS_ACCESS_KEY_ID to octo\/api: 422 Bad request.*The created user svc-new was deleted again/);
+    expect(iam.user).toBeUndefined();
+    expect(result.keys).toBeUndefined(); // the user is gone: nothing to describe
+    expect(result.userCreated).toBe(false); // it no longer exists
+  });
+});
+
+describe('who the caller is', () => {
+  it('a role without iam-user-name is refused before anything else', async () => {
+    const { iam, github } = await setup();
+    const { result } = await memoryRotation(iam, github, {
+      as: ADMIN,
+      inputs: { repositories: 'octo/api' },
+      callerArn: 'arn:aws:sts::123456789012:assumed-role/deployer/session',
+    });
+    expect(result.error?.message).toBe(
+      'iam-user-name is empty and the AWS credentials belong to arn:aws:sts::123456789012:assumed-role/deployer/session, ' +
+        'not an IAM user: set iam-user-name to the user whose key rotates',
+    );
+    expect(result.userName).toBeUndefined();
+    expect(iam.calls).toEqual([]);
+  });
+
+  it('temporary credentials are never a self-rotation, even with a matching key id; their token is masked', async () => {
+    const { iam, github } = await setup();
+    const old = userKey(iam, OLD);
+    const { result, io } = await memoryRotation(iam, github, {
+      as: { ...old, sessionToken: 'session-token' },
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' },
+      env: ENV,
+    });
+    expect(result.error).toBeUndefined();
+    expect(io.secrets.slice(0, 2)).toEqual([old.secretAccessKey, 'session-token']);
+    expect(io.lines.some((l) => l.startsWith('Self-rotation'))).toBe(false);
+  });
+
+  it('self-rotation outside a workflow run (no GITHUB_REPOSITORY), or with previous-key keep, is not checked for its own holder', async () => {
+    for (const [env, inputs] of [
+      [{}, {}],
+      [ENV, { 'previous-key': 'keep' }],
+    ] as const) {
+      const { iam, github } = await setup(['octo/web']);
+      const old = userKey(iam, OLD);
+      const { result } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/web', ...inputs }, env });
+      expect(result.error).toBeUndefined();
+    }
+  });
+
+  it('self-rotation with previous-key deactivate names what deactivating would do', async () => {
+    const { iam, github } = await setup(['octo/api', 'octo/web']);
+    const old = userKey(iam, OLD);
+    const { result } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/web', 'previous-key': 'deactivate' }, env: ENV });
+    expect(result.error?.message).toContain(`after the run, deactivating ${OLD} would leave this job with a dead key`);
+  });
+});
+
+describe('the lease and the end of the run', () => {
+  it("another run's live lease: stops having changed nothing, and describes no keys", async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    iam.tags.set(LEASE_TAG, 'run https://github.com/octo/other/actions/runs/7/attempts/1 until 2026-11-27T13:00:00Z');
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    expect(result.error?.message).toMatch(/^another rotation holds the lease on IAM user deployer/);
+    expect(result.keys).toBeUndefined();
+    expect(result.cancelled).toBe(false);
+    expect(iam.calls.filter((c) => c !== 'ListUserTags')).toEqual([]);
+  });
+
+  it('a cancel between destinations: the run stops, says so, and every destination holds a working pair', async () => {
+    const { iam, github } = await setup(['octo/api', 'octo/web']);
+    const old = userKey(iam, OLD);
+    for (const r of ['octo/api', 'octo/web']) {
+      github.secrets.get(r)?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
+      github.secrets.get(r)?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
+    }
+    const cancel = new Cancellation();
+    github.before((method, path) => {
+      if (method === 'PUT' && path.endsWith('octo/api/actions/secrets/AWS_SECRET_ACCESS_KEY')) cancel.cancel('SIGINT');
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api,octo/web' }, cancel });
+    expect(result.cancelled).toBe(true);
+    expect(result.error?.message).toMatch(/^the run was cancelled \(SIGINT\)/);
+    expect(result.rotated).toBe(false);
+    const fresh = result.newKeyId as string;
+    expect(github.pair('octo/api')?.accessKeyId).toBe(fresh);
+    expect(github.pair('octo/web')).toEqual(old);
+    expect(iam.keys.has(fresh) && iam.keys.has(OLD)).toBe(true);
+  });
+
+  it('a failure after the handover names where each destination stands', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    iam.before((command) => {
+      if (command === 'DeleteAccessKey') throw awsFailure('AccessDenied', 403);
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    expect(result.rotated).toBe(true);
+    expect(result.error?.message).toMatch(/^Every destination holds the new key AKIAMEMORY\d+, but retiring the previous key failed/);
+    expect(result.error?.message).toMatch(/\.$/);
+    expect(result.destinations.map((d) => d.outcome)).toEqual(['written']);
+  });
+});
+
+describe('CreateAccessKey fails', () => {
+  it('with no key made: tried again after a backoff, and the rotation completes', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    let failures = 0;
+    iam.before((command) => {
+      if (command === 'CreateAccessKey' && failures++ < 2) throw awsFailure('ServiceFailure', 500);
+    });
+    const { result, io, clock } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    expect(result.error).toBeUndefined();
+    expect(io.lines.filter((l) => l.startsWith('CreateAccessKey attempt'))).toEqual([
+      expect.stringMatching(/^CreateAccessKey attempt 1 failed \(iam:CreateAccessKey .*ServiceFailure.*\); no key was made: trying again$/),
+      expect.stringMatching(/^CreateAccessKey attempt 2 failed /),
+    ]);
+    // 500 × attempt × (0.5 + random/2), random 0.5: 375 ms, then 750 ms (after the lease's settle of 100 ms).
+    expect(clock.slept).toEqual([100, 375, 750]);
+  });
+
+  it('three times: gives up, and nothing was made or changed', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    iam.before((command) => {
+      if (command === 'CreateAccessKey') throw awsFailure('ServiceFailure', 500);
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    expect(result.error?.message).toMatch(/^iam:CreateAccessKey on IAM user deployer failed: ServiceFailure/);
+    expect(iam.calls.filter((c) => c === 'CreateAccessKey')).toHaveLength(3);
+    expect([...iam.keys.keys()]).toEqual([OLD]);
+  });
+
+  it('and a key appeared meanwhile: it is named and left alone, never deleted', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    iam.before((command) => {
+      if (command === 'CreateAccessKey') {
+        iam.keys.set(OTHER, { id: OTHER, status: 'Active', created: new Date() });
+        throw awsFailure('ServiceFailure', 500);
+      }
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    expect(result.error?.message).toMatch(
+      new RegExp(`^iam:CreateAccessKey .*ServiceFailure.*\\. Key\\(s\\) ${OTHER} appeared during this run and were left alone \\(its answer may have been lost; this run cannot prove they are its own\\): if no other rotation is running, delete them by hand\\.`),
+    );
+    expect(iam.keys.has(OTHER)).toBe(true);
+  });
+
+  it('LimitExceeded is never tried again: someone made a key; when the keys cannot be listed again it says to check', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    iam.before((command) => {
+      if (command === 'CreateAccessKey') {
+        iam.keys.set(OTHER, { id: OTHER, status: 'Active', created: new Date() });
+        throw awsFailure('LimitExceeded', 409);
+      }
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    expect(result.error?.message).toContain(`Key(s) ${OTHER} appeared during this run and were left alone (another rotation or a person is at work;`);
+    expect(iam.calls.filter((c) => c === 'CreateAccessKey')).toHaveLength(1);
+
+    const blind = await setup();
+    userKey(blind.iam, OLD);
+    let listings = 0;
+    blind.iam.before((command) => {
+      if (command === 'CreateAccessKey') throw awsFailure('ServiceFailure', 500);
+      if (command === 'ListAccessKeys' && ++listings === 2) throw awsFailure('AccessDenied', 403);
+    });
+    const { result: r2 } = await memoryRotation(blind.iam, blind.github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    expect(r2.error?.message).toMatch(/ServiceFailure.*\. Could not list the keys again: check whether a key was made\.$/);
   });
 });

@@ -26,19 +26,24 @@ export interface MemoryIam {
   before(fn: (command: string, n: number, input: Record<string, unknown>) => void): void;
   /** The keys as ListAccessKeys returns them (AccessKey shape). */
   listed(): AccessKey[];
+  /** The user itself: undefined when it does not exist (GetUser answers NoSuchEntity; CreateUser makes it). */
+  user: { name: string; path: string; groups: string[]; policies: string[] } | undefined;
 }
 
 /** An AWS service error as the SDK throws it. */
 export const awsFailure = (name: string, status = 400): Error =>
   Object.assign(new Error(`${name} for this request`), { name, $metadata: { httpStatusCode: status } });
 
-export function memoryIam(opts: { tags?: Record<string, string>; keys?: MemoryKey[]; user?: string } = {}): MemoryIam {
+export function memoryIam(opts: { tags?: Record<string, string>; keys?: MemoryKey[]; user?: string; exists?: boolean } = {}): MemoryIam {
   const tags = new Map(Object.entries(opts.tags ?? {}));
   const keys = new Map((opts.keys ?? []).map((k) => [k.id, { ...k }]));
   const calls: string[] = [];
   const inputs: Record<string, unknown>[] = [];
   let before: (command: string, n: number, input: Record<string, unknown>) => void = () => {};
   let created = 0;
+  const world: Pick<MemoryIam, 'user'> = {
+    user: opts.exists === false ? undefined : { name: opts.user ?? 'deployer', path: '/', groups: [], policies: [] },
+  };
   /** The secret of each key CreateAccessKey made here. */
   const secrets = new Map<string, string>();
   const noKey = (id: unknown) => {
@@ -89,6 +94,34 @@ export function memoryIam(opts: { tags?: Record<string, string>; keys?: MemoryKe
         secrets.set(made.id, `memory-secret-${created}`);
         return { AccessKey: { AccessKeyId: made.id, SecretAccessKey: secrets.get(made.id), Status: 'Active' } };
       }
+      case 'GetUser':
+        if (!world.user) throw Object.assign(awsFailure('NoSuchEntity', 404), { message: `The user with name ${String(cmd.input.UserName)} cannot be found.` });
+        return { User: { UserName: world.user.name, Path: world.user.path, Tags: [...tags].map(([Key, Value]) => ({ Key, Value })) } };
+      case 'CreateUser':
+        if (world.user) throw awsFailure('EntityAlreadyExists', 409);
+        world.user = { name: cmd.input.UserName as string, path: (cmd.input.Path as string) ?? '/', groups: [], policies: [] };
+        for (const t of (cmd.input.Tags as { Key: string; Value: string }[] | undefined) ?? []) tags.set(t.Key, t.Value);
+        return {};
+      case 'DeleteUser':
+        world.user = undefined;
+        tags.clear();
+        return {};
+      case 'AddUserToGroup':
+        world.user?.groups.push(cmd.input.GroupName as string);
+        return {};
+      case 'RemoveUserFromGroup':
+        if (world.user) world.user.groups = world.user.groups.filter((g) => g !== cmd.input.GroupName);
+        return {};
+      case 'AttachUserPolicy':
+        world.user?.policies.push(cmd.input.PolicyArn as string);
+        return {};
+      case 'DetachUserPolicy':
+        if (world.user) world.user.policies = world.user.policies.filter((g) => g !== cmd.input.PolicyArn);
+        return {};
+      case 'ListGroupsForUser':
+        return { Groups: (world.user?.groups ?? []).map((GroupName) => ({ GroupName })) };
+      case 'ListAttachedUserPolicies':
+        return { AttachedPolicies: (world.user?.policies ?? []).map((PolicyArn) => ({ PolicyArn })) };
       case 'GetCallerIdentity':
         return { Arn: `arn:aws:iam::123456789012:user/${opts.user ?? 'deployer'}`, Account: '123456789012' };
       default:
@@ -96,6 +129,12 @@ export function memoryIam(opts: { tags?: Record<string, string>; keys?: MemoryKe
     }
   };
   return {
+    get user() {
+      return world.user;
+    },
+    set user(u) {
+      world.user = u;
+    },
     iam: { send },
     tags,
     keys,

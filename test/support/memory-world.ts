@@ -84,6 +84,7 @@ export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
 export interface MemoryRun {
   result: RotationResult;
   io: Recorder;
+  clock: ReturnType<typeof fakeClock>;
 }
 
 /**
@@ -93,7 +94,14 @@ export interface MemoryRun {
 export async function memoryRotation(
   iam: MemoryIam,
   github: MemoryGitHub,
-  opts: { as: Credentials; inputs: Record<string, string>; env?: Record<string, string>; cancel?: Cancellation },
+  opts: {
+    as: Credentials;
+    inputs: Record<string, string>;
+    env?: Record<string, string>;
+    cancel?: Cancellation;
+    /** What STS says the caller is (default: the IAM user of the memory IAM). */
+    callerArn?: string;
+  },
 ): Promise<MemoryRun> {
   const io = recorder();
   const env = opts.env ?? {};
@@ -112,7 +120,9 @@ export async function memoryRotation(
   const aws = {
     iam: withCredentials(opts.as),
     iamOnce: withCredentials(opts.as),
-    sts: { send: iam.iam.send },
+    sts: {
+      send: async (cmd: unknown) => (opts.callerArn ? { Arn: opts.callerArn, Account: '123456789012' } : iam.iam.send(cmd)),
+    },
     stsFor,
     iamFor: withCredentials,
   } as unknown as AwsClients;
@@ -128,7 +138,7 @@ export async function memoryRotation(
     run: runIdentity(env),
     cancel: opts.cancel ?? new Cancellation(),
   });
-  return { result, io };
+  return { result, io, clock };
 }
 
 /** A key of the user, `ageDays` old, with its secret (for a caller or a destination to hold). */
