@@ -65452,12 +65452,22 @@ async function failed(s, err) {
     const { journal } = s;
     if (journal.newKeyId !== undefined && !s.handedOver)
         return recover(s, err);
-    const cause = asActionError(err);
+    const cause = afterRetirement(asActionError(err), s);
     if (err instanceof KeysChanged || s.handedOver || journal.touched().length > 0) {
         return new errors/* ActionError */.lZ(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
     }
     const undo = await undoUser(s);
     return undo ? new errors/* ActionError */.lZ(`${cause.message}.${undo}`, { cause: err }) : cause;
+}
+const NOTHING_CHANGED = 'Nothing was changed.';
+/** A stop that says "Nothing was changed." after this run retired due keys (staged retirement) says what it did. */
+function afterRetirement(err, s) {
+    const retired = s.journal.retired.filter((r) => r.fate === 'deleted' || r.fate === 'deactivated');
+    if (retired.length === 0 || !err.message.endsWith(NOTHING_CHANGED))
+        return err;
+    const what = retired.map((r) => `${r.fate} ${r.id}`).join(', ');
+    return new errors/* ActionError */.lZ(`${err.message.slice(0, -NOTHING_CHANGED.length)}Nothing else was changed: this run first retired the handed-over ` +
+        `key(s) that were due (${what}).`, { cause: err.cause ?? err });
 }
 async function identify(s) {
     const { ctx } = s;
@@ -65538,8 +65548,13 @@ async function flow(s) {
         s.caller = undefined;
     // Provenance and staged retirement, before anything else is decided: what earlier runs recorded in IAM.
     const waiting = userExists ? await earlierHandovers(s, keys, self) : [];
-    const retiring = new Set(inputs.dryRun && inputs.previousKey === 'delete' ? (result.retirement?.due ?? []) : []);
-    keys = keys.filter((k) => !s.journal.deleted(k.id) && !retiring.has(k.id));
+    // Plan on the keys as retiring what was due left them: deleted ones gone, deactivated ones Inactive. A dry run
+    // plans as the real run would.
+    const due = new Set(inputs.dryRun ? (result.retirement?.due ?? []) : []);
+    const deactivated = (id) => journal.retired.some((r) => r.id === id && r.fate === 'deactivated') || (due.has(id) && inputs.previousKey === 'deactivate');
+    keys = keys
+        .filter((k) => !journal.deleted(k.id) && !(due.has(k.id) && inputs.previousKey === 'delete'))
+        .map((k) => (deactivated(k.id) ? { ...k, status: 'Inactive' } : k));
     // 2. Preflight every destination before any key exists.
     s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
     s.prepared.forEach((p, i) => {

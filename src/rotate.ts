@@ -133,12 +133,26 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
 async function failed(s: RunState, err: unknown): Promise<ActionError> {
   const { journal } = s;
   if (journal.newKeyId !== undefined && !s.handedOver) return recover(s, err);
-  const cause = asActionError(err);
+  const cause = afterRetirement(asActionError(err), s);
   if (err instanceof KeysChanged || s.handedOver || journal.touched().length > 0) {
     return new ActionError(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
   }
   const undo = await undoUser(s);
   return undo ? new ActionError(`${cause.message}.${undo}`, { cause: err }) : cause;
+}
+
+const NOTHING_CHANGED = 'Nothing was changed.';
+
+/** A stop that says "Nothing was changed." after this run retired due keys (staged retirement) says what it did. */
+function afterRetirement(err: ActionError, s: RunState): ActionError {
+  const retired = s.journal.retired.filter((r) => r.fate === 'deleted' || r.fate === 'deactivated');
+  if (retired.length === 0 || !err.message.endsWith(NOTHING_CHANGED)) return err;
+  const what = retired.map((r) => `${r.fate} ${r.id}`).join(', ');
+  return new ActionError(
+    `${err.message.slice(0, -NOTHING_CHANGED.length)}Nothing else was changed: this run first retired the handed-over ` +
+      `key(s) that were due (${what}).`,
+    { cause: err.cause ?? err },
+  );
 }
 
 async function identify(s: RunState): Promise<{ userExists: boolean }> {
@@ -226,8 +240,14 @@ async function flow(s: RunState): Promise<void> {
 
   // Provenance and staged retirement, before anything else is decided: what earlier runs recorded in IAM.
   const waiting = userExists ? await earlierHandovers(s, keys, self) : [];
-  const retiring = new Set(inputs.dryRun && inputs.previousKey === 'delete' ? (result.retirement?.due ?? []) : []);
-  keys = keys.filter((k) => !s.journal.deleted(k.id) && !retiring.has(k.id));
+  // Plan on the keys as retiring what was due left them: deleted ones gone, deactivated ones Inactive. A dry run
+  // plans as the real run would.
+  const due = new Set(inputs.dryRun ? (result.retirement?.due ?? []) : []);
+  const deactivated = (id: string) =>
+    journal.retired.some((r) => r.id === id && r.fate === 'deactivated') || (due.has(id) && inputs.previousKey === 'deactivate');
+  keys = keys
+    .filter((k) => !journal.deleted(k.id) && !(due.has(k.id) && inputs.previousKey === 'delete'))
+    .map((k) => (deactivated(k.id) ? { ...k, status: 'Inactive' as const } : k));
 
   // 2. Preflight every destination before any key exists.
   s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () =>

@@ -31,7 +31,7 @@ describe('a rotator rotates the key of another user', () => {
       github.secrets.get(r)?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
     }
 
-    const { result, io } = await memoryRotation(iam, github, {
+    const { result, io, signedBy } = await memoryRotation(iam, github, {
       as: ADMIN,
       inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api,octo/web' },
       env: ENV,
@@ -39,6 +39,9 @@ describe('a rotator rotates the key of another user', () => {
 
     expect(result.error).toBeUndefined();
     const fresh = result.newKeyId as string;
+    // A rotator signs every request with its own key, before and after the handover.
+    expect(new Set(signedBy)).toEqual(new Set([ADMIN.accessKeyId]));
+    expect(io.lines.some((l) => l.startsWith('Self-rotation'))).toBe(false);
     expect(fresh).toMatch(/^AKIAMEMORY/);
     expect(result).toMatchObject({ rotated: true, accessKeyId: fresh, userName: 'deployer', cancelled: false, userCreated: false });
     expect(result.previous).toEqual([{ id: OLD, action: 'deleted' }]);
@@ -193,9 +196,15 @@ describe('self-rotation', () => {
   it('replaces the key the run authenticates with, and signs its last calls with the new one', async () => {
     const { iam, github } = await setup();
     const old = userKey(iam, OLD);
-    const { result, io } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api' }, env: ENV });
+    const { result, io, signedBy } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api' }, env: ENV });
     expect(result.error).toBeUndefined();
     expect(result.userName).toBe('deployer'); // from GetCallerIdentity
+    // Up to the handover it signs with the key it replaces; from the handover on (record it, retire the old key,
+    // describe the keys, give the lease back) with the new one.
+    const handover = signedBy.indexOf(result.newKeyId as string);
+    expect(handover).toBeGreaterThan(0);
+    expect(new Set(signedBy.slice(0, handover))).toEqual(new Set([OLD]));
+    expect(new Set(signedBy.slice(handover))).toEqual(new Set([result.newKeyId]));
     expect(iam.calls[0]).toBe('GetCallerIdentity');
     expect(result.previous).toEqual([{ id: OLD, action: 'deleted' }]);
     expect(github.pair('octo/api')?.accessKeyId).toBe(result.newKeyId);
@@ -298,6 +307,7 @@ describe('create-user', () => {
     expect(iam.calls.slice(0, 6)).toEqual(['GetUser', 'CreateUser', 'AddUserToGroup', 'AttachUserPolicy', 'ListUserTags', 'TagUser']);
     expect(io.lines).toContain('IAM user svc-new does not exist: it will be created');
     expect(io.lines).toContain('Created IAM user svc-new');
+    expect(iam.tags.get(result.newKeyId as string)).toMatch(/^rotate-aws-access-key: created=\S+ handover=\S+ by=local$/);
     expect(github.pair('octo/api')?.accessKeyId).toBe(result.newKeyId);
     expect(result.keys?.map((k) => k.id)).toEqual([result.newKeyId]);
     expect(iam.tags.has(LEASE_TAG)).toBe(false);
@@ -320,12 +330,14 @@ describe('create-user', () => {
     userKey(iam, OLD);
     const { result, io } = await memoryRotation(iam, github, {
       as: ADMIN,
-      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'create-user': 'if-missing', 'user-path': '/ci/' },
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'create-user': 'if-missing', 'user-path': '/ci/', 'user-groups': 'ops' },
     });
     expect(result.error).toBeUndefined();
     expect(result.userCreated).toBe(false);
     expect(io.lines).toContain('IAM user deployer exists: create-user: if-missing leaves its settings as they are');
-    expect(io.warnings).toEqual(['IAM user deployer already exists and differs from the inputs (not changed): path is /, not /ci/']);
+    expect(io.warnings).toEqual([
+      'IAM user deployer already exists and differs from the inputs (not changed): path is /, not /ci/; not in group(s) ops',
+    ]);
     expect(iam.user?.path).toBe('/');
     expect(result.previous).toEqual([{ id: OLD, action: 'deleted' }]);
   });
@@ -516,5 +528,202 @@ describe('CreateAccessKey fails', () => {
     });
     const { result: r2 } = await memoryRotation(blind.iam, blind.github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
     expect(r2.error?.message).toMatch(/ServiceFailure.*\. Could not list the keys again: check whether a key was made\.$/);
+  });
+});
+
+describe('more of the flow', () => {
+  it('a dry run names the live lease of another run, and reports destinations as unchanged when it fails before a plan', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    iam.tags.set(LEASE_TAG, 'run https://github.com/octo/other/actions/runs/7/attempts/1 until 2026-11-27T13:00:00Z');
+    const { io } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'dry-run': 'true' } });
+    expect(io.lines).toContain(
+      'IAM user deployer is leased by https://github.com/octo/other/actions/runs/7/attempts/1 until 2026-11-27T13:00:00.000Z: a real run would wait for it',
+    );
+
+    const failing = await setup();
+    userKey(failing.iam, OLD);
+    const { result } = await memoryRotation(failing.iam, failing.github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/gone', 'dry-run': 'true' },
+    });
+    expect(result.error?.message).toMatch(/^reading the public key of octo\/gone/);
+    expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['unchanged', undefined]]);
+  });
+
+  it('a dry run for a user without a key: would write, holding no key yet', async () => {
+    const { iam, github } = await setup();
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'dry-run': 'true' } });
+    expect(result.error).toBeUndefined();
+    expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['would write', undefined]]);
+  });
+
+  it('export-credentials on a skip or a dry run exports nothing, and says so', async () => {
+    for (const extra of [{ 'max-age-days': '90' }, { 'dry-run': 'true' }] as Record<string, string>[]) {
+      const { iam, github } = await setup();
+      const old = userKey(iam, OLD, 3);
+      github.secrets.get('octo/api')?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
+      github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
+      const { result, io } = await memoryRotation(iam, github, {
+        as: ADMIN,
+        inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'export-credentials': 'true', ...extra },
+        env: { GITHUB_ENV: '/runner/env' },
+      });
+      expect(result.error).toBeUndefined();
+      expect(io.exported).toEqual({});
+      expect(io.lines).toContain('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
+    }
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    const { io } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'dry-run': 'true' } });
+    expect(io.lines.some((l) => l.startsWith('export-credentials'))).toBe(false);
+  });
+
+  it('verifies the new key again until it authenticates, waiting between tries', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    const { result, io, clock } = await memoryRotation(iam, github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' },
+      propagation: 2,
+    });
+    expect(result.error).toBeUndefined();
+    expect(clock.slept).toEqual([100, 188, 281]); // the lease's settle, then two verification waits
+    expect(io.lines).toContain('attempt 1: not yet (InvalidClientTokenId: InvalidClientTokenId for this request)');
+    expect(io.lines.some((l) => /^AKIAMEMORY\d+ authenticates as deployer \(attempt 3, 469 ms\)$/.test(l))).toBe(true);
+  });
+
+  it('a cancel while the new key is verified: nothing is written, the new key is deleted again', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    const cancel = new Cancellation();
+    let tries = 0;
+    iam.before((command) => {
+      if (command === 'GetCallerIdentity' && ++tries === 1) cancel.cancel('SIGTERM');
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' }, cancel, propagation: 0 });
+    expect(result.cancelled).toBe(true);
+    expect(github.routes.filter((r) => r.startsWith('PUT'))).toEqual([]);
+    expect([...iam.keys.keys()]).toEqual([OLD]);
+  });
+
+  it('a write that fails while the run is being cancelled counts as cancelled', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    const cancel = new Cancellation();
+    github.before((method) => {
+      if (method === 'PUT') {
+        cancel.cancel('SIGINT');
+        throw failure(500, 'Server Error', {});
+      }
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' }, cancel });
+    expect(result.cancelled).toBe(true);
+    expect(result.error?.message).toMatch(/^the run was cancelled \(SIGINT\) while a step was in flight, which then failed: writing AWS_ACCESS_KEY_ID to octo\/api: 500/);
+  });
+
+  it('retire-after-hours: the previous key stays Active and pending; nothing is retired in this run', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24' } });
+    expect(result.error).toBeUndefined();
+    expect(result.previous).toEqual([{ id: OLD, action: 'retire-pending' }]);
+    expect(iam.keys.get(OLD)?.status).toBe('Active');
+    expect(iam.calls).not.toContain('DeleteAccessKey');
+  });
+
+  it('a dry run plans as the real run would: a due handed-over key does not count against the key limit', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD, 200);
+    const cur = userKey(iam, OTHER, 100);
+    iam.tags.set(OLD, `rotate-aws-access-key: superseded-by=${OTHER} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
+    github.secrets.get('octo/api')?.set('AWS_ACCESS_KEY_ID', cur.accessKeyId);
+    github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', cur.secretAccessKey);
+    const { result } = await memoryRotation(iam, github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'dry-run': 'true', 'max-age-days': '30' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.retirement?.due).toEqual([OLD]);
+    expect(result.plan).toMatchObject({ action: 'rotate', makeRoom: undefined, current: { id: OTHER } });
+    expect(result.plan?.action === 'rotate' && result.plan.previous.map((k) => k.id)).toEqual([OTHER]);
+
+    const keep = await setup();
+    userKey(keep.iam, OLD, 200);
+    userKey(keep.iam, OTHER, 100);
+    keep.iam.tags.set(OLD, `rotate-aws-access-key: superseded-by=${OTHER} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
+    const { result: deactivating } = await memoryRotation(keep.iam, keep.github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'dry-run': 'true', 'previous-key': 'deactivate', 'key-limit': 'delete-oldest', 'max-age-days': '30' },
+    });
+    // Deactivated, the due key still takes a place: the dry run plans room for the new key, as the real run does.
+    expect(deactivating.error?.message).toBeUndefined();
+    expect(deactivating.plan).toMatchObject({ action: 'rotate', makeRoom: { id: OLD, status: 'Inactive' } });
+    expect(keep.iam.keys.get(OLD)?.status).toBe('Active');
+  });
+
+  // Found while writing these tests: the run deactivated the due key, then planned on the keys as first listed (the
+  // key still Active and pending), refused to rotate for want of room, and said "Nothing was changed".
+  it('previous-key deactivate: a due key is deactivated, then deleted to make room for the new key', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD, 200);
+    const cur = userKey(iam, OTHER, 100);
+    iam.tags.set(OLD, `rotate-aws-access-key: superseded-by=${OTHER} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
+    github.secrets.get('octo/api')?.set('AWS_ACCESS_KEY_ID', cur.accessKeyId);
+    github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', cur.secretAccessKey);
+    const { result, io } = await memoryRotation(iam, github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'previous-key': 'deactivate', 'max-age-days': '30' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.previous).toEqual([
+      { id: OLD, action: 'deactivated' },
+      { id: OLD, action: 'deleted to make room' },
+      { id: OTHER, action: 'retire-pending' },
+    ]);
+    expect(io.lines).toContain(`Deleted ${OLD} (Inactive) to make room (key-limit: delete-inactive)`);
+    expect([...iam.keys.keys()].sort()).toEqual([OTHER, result.newKeyId].sort());
+  });
+
+  it('a stop after retiring due keys does not claim that nothing was changed', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD, 200);
+    userKey(iam, OTHER, 100);
+    iam.tags.set(OLD, `rotate-aws-access-key: superseded-by=${OTHER} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
+    const { result } = await memoryRotation(iam, github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'previous-key': 'deactivate', 'key-limit': 'fail', 'max-age-days': '30' },
+    });
+    expect(result.error?.message).toMatch(
+      new RegExp(`, the IAM limit, and key-limit is 'fail'.* Nothing else was changed: this run first retired the handed-over key\\(s\\) that were due \\(deactivated ${OLD}\\)\\.$`),
+    );
+    expect(result.error?.message).not.toContain('Nothing was changed');
+    expect(iam.keys.get(OLD)?.status).toBe('Inactive');
+  });
+
+  it('keys that change before a key is deleted to make room: nothing is deleted, and the error says where things stand', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    userKey(iam, OTHER, 200, 'Inactive');
+    let listings = 0;
+    iam.before((command) => {
+      if (command === 'ListAccessKeys' && ++listings === 2) iam.keys.delete(OTHER); // someone deleted it meanwhile
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    expect(result.error?.message).toMatch(
+      new RegExp(`^before deleting ${OTHER} to make room, the keys of IAM user deployer were listed again and have changed \\(gone: ${OTHER}\\): .*kept every working key\\. .+\\.$`),
+    );
+    expect(iam.calls).not.toContain('CreateAccessKey');
+  });
+
+  it('a created user whose key cannot be made is deleted again, and the error says so', async () => {
+    const iam = memoryIam({ exists: false, user: 'svc-new' });
+    const github = await memoryGitHub(['octo/api']);
+    iam.before((command) => {
+      if (command === 'CreateAccessKey') throw awsFailure('ServiceFailure', 500);
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'svc-new', repositories: 'octo/api', 'create-user': 'true' } });
+    expect(result.error?.message).toMatch(/^iam:CreateAccessKey on IAM user svc-new failed: ServiceFailure.*\. The created user svc-new was deleted again: IAM is as before\.$/);
+    expect(iam.user).toBeUndefined();
   });
 });

@@ -85,6 +85,8 @@ export interface MemoryRun {
   result: RotationResult;
   io: Recorder;
   clock: ReturnType<typeof fakeClock>;
+  /** The access key id each IAM request was signed with, in order. */
+  signedBy: string[];
 }
 
 /**
@@ -101,19 +103,28 @@ export async function memoryRotation(
     cancel?: Cancellation;
     /** What STS says the caller is (default: the IAM user of the memory IAM). */
     callerArn?: string;
+    /** How many times a new key fails to authenticate before it works. */
+    propagation?: number;
   },
 ): Promise<MemoryRun> {
   const io = recorder();
   const env = opts.env ?? {};
   const inputs = readInputs(reader(opts.inputs), env);
   const clock = fakeClock();
-  const withCredentials = (creds: Credentials) =>
-    Object.assign({ send: iam.iam.send }, { config: { credentials: async () => creds } });
-  // A new key authenticates once IAM has it, as the user it belongs to.
+  const signedBy: string[] = [];
+  const withCredentials = (creds: Credentials) => ({
+    send: (cmd: unknown) => {
+      signedBy.push(creds.accessKeyId);
+      return iam.iam.send(cmd);
+    },
+    config: { credentials: async () => creds },
+  });
+  // A new key authenticates once IAM has it (after `propagation` failed tries), as the user it belongs to.
+  let propagation = opts.propagation ?? 0;
   const stsFor = (creds: Credentials) => ({
     send: async (cmd: unknown) => {
       const k = iam.keys.get(creds.accessKeyId);
-      if (!k || k.status !== 'Active') throw awsFailure('InvalidClientTokenId', 403);
+      if (!k || k.status !== 'Active' || propagation-- > 0) throw awsFailure('InvalidClientTokenId', 403);
       return iam.iam.send(cmd);
     },
   });
@@ -138,7 +149,7 @@ export async function memoryRotation(
     run: runIdentity(env),
     cancel: opts.cancel ?? new Cancellation(),
   });
-  return { result, io, clock };
+  return { result, io, clock, signedBy };
 }
 
 /** A key of the user, `ageDays` old, with its secret (for a caller or a destination to hold). */
