@@ -9,10 +9,10 @@ export function outputs(result: RotationResult, inputs: Inputs): Record<string, 
   return {
     rotated: String(result.rotated),
     'access-key-id': result.accessKeyId ?? '',
-    'previous-access-key-ids': result.previous
-      .filter((p) => p.action !== 'kept' && p.action !== 'retire-pending')
-      .map((p) => p.id)
-      .join(','),
+    // Each id once: a due key can be deactivated, then deleted to make room, in one run.
+    'previous-access-key-ids': [
+      ...new Set(result.previous.filter((p) => p.action !== 'kept' && p.action !== 'retire-pending').map((p) => p.id)),
+    ].join(','),
     keys: JSON.stringify(result.keys ?? []),
     destinations: JSON.stringify(
       written.map((d) => ({

@@ -93,6 +93,19 @@ describe('outputs', () => {
   });
 });
 
+describe('previous-access-key-ids', () => {
+  it('names each key this run retired once, in order, without kept or pending keys', () => {
+    const previous = [
+      { id: 'AKIAA', action: 'deactivated' },
+      { id: 'AKIAA', action: 'deleted to make room' },
+      { id: 'AKIAB', action: 'retire-pending' },
+      { id: 'AKIAC', action: 'kept' },
+      { id: 'AKIAD', action: 'deleted' },
+    ] as RotationResult['previous'];
+    expect(outputs(result({ previous }), inputsWith())['previous-access-key-ids']).toBe('AKIAA,AKIAD');
+  });
+});
+
 describe('summaryModel', () => {
   it('the keys table: id, status, created, last use (or never), description (or —), fate', () => {
     expect(summaryModel(result({ keys: KEYS })).keys).toEqual([
