@@ -159,6 +159,8 @@ describe('settingDifferences (create-user: if-missing on an existing user)', () 
   it('the default path / asks for nothing; a tag with another value differs; no boundary is "none"', () => {
     expect(diff({ userPath: '/' })).toEqual([]);
     expect(diff({ userTags: [{ Key: 'team', Value: 'security' }] })).toEqual(['tag(s) differ: team=security']);
+    const tagged = { ...have, tags: [{ Key: 'team', Value: 'platform' }, { Key: 'cost', Value: 'ci' }] };
+    expect(settingDifferences(inputsWith({ userTags: [{ Key: 'cost', Value: 'ci' }] }), tagged)).toEqual([]);
     expect(settingDifferences(inputsWith({ userPermissionsBoundary: 'arn:aws:iam::1:policy/b' }), { ...have, permissionsBoundary: undefined })).toEqual([
       'permissions boundary is none',
     ]);
