@@ -145,7 +145,8 @@ const NOTHING_CHANGED = 'Nothing was changed.';
 
 /** A stop that says "Nothing was changed." after this run retired due keys (staged retirement) says what it did. */
 function afterRetirement(err: ActionError, s: RunState): ActionError {
-  const retired = s.journal.retired.filter((r) => r.fate === 'deleted' || r.fate === 'deactivated');
+  // Such a stop comes before any key is made: the only keys retired by then are the due ones.
+  const { retired } = s.journal;
   if (retired.length === 0 || !err.message.endsWith(NOTHING_CHANGED)) return err;
   const what = retired.map((r) => `${r.fate} ${r.id}`).join(', ');
   return new ActionError(

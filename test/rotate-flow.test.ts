@@ -178,6 +178,7 @@ describe('a rotator rotates the key of another user', () => {
     });
     expect(result.error).toBeUndefined();
     expect(io.exported).toEqual({ AWS_ACCESS_KEY_ID: result.newKeyId, AWS_SECRET_ACCESS_KEY: 'memory-secret-1', AWS_SESSION_TOKEN: '' });
+    expect(io.lines.some((l) => l.startsWith('export-credentials'))).toBe(false);
   });
 
   it('verify-timeout-seconds 0 does not verify the new key', async () => {
@@ -598,11 +599,19 @@ describe('more of the flow', () => {
     userKey(iam, OLD);
     const cancel = new Cancellation();
     let tries = 0;
-    iam.before((command) => {
-      if (command === 'GetCallerIdentity' && ++tries === 1) cancel.cancel('SIGTERM');
+    const { result } = await memoryRotation(iam, github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' },
+      cancel,
+      propagation: 2,
+      onVerify: () => {
+        tries++;
+        cancel.cancel('SIGTERM');
+      },
     });
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' }, cancel, propagation: 0 });
+    expect(tries).toBe(1); // not tried again after the cancel
     expect(result.cancelled).toBe(true);
+    expect(result.error?.message).toMatch(/^the run was cancelled \(SIGTERM\)/);
     expect(github.routes.filter((r) => r.startsWith('PUT'))).toEqual([]);
     expect([...iam.keys.keys()]).toEqual([OLD]);
   });
@@ -676,6 +685,7 @@ describe('more of the flow', () => {
       inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'previous-key': 'deactivate', 'max-age-days': '30' },
     });
     expect(result.error).toBeUndefined();
+    expect(result.plan).toMatchObject({ current: { id: OTHER, status: 'Active' }, makeRoom: { id: OLD, status: 'Inactive' } });
     expect(result.previous).toEqual([
       { id: OLD, action: 'deactivated' },
       { id: OLD, action: 'deleted to make room' },
@@ -724,6 +734,124 @@ describe('more of the flow', () => {
     });
     const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'svc-new', repositories: 'octo/api', 'create-user': 'true' } });
     expect(result.error?.message).toMatch(/^iam:CreateAccessKey on IAM user svc-new failed: ServiceFailure.*\. The created user svc-new was deleted again: IAM is as before\.$/);
+    expect(iam.user).toBeUndefined();
+  });
+});
+
+describe('cancels and changes at each step', () => {
+  it('a destination that held nothing, left untouched by a failed run, is reported as holding no key', async () => {
+    const { iam, github } = await setup(['octo/api', 'octo/web']);
+    const old = userKey(iam, OLD);
+    github.secrets.get('octo/api')?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
+    github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
+    github.before((method, path) => {
+      if (method === 'PUT' && path.startsWith('/repos/octo/api/')) throw failure(422, 'Bad request', {});
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api,octo/web' } });
+    expect(result.destinations.map((d) => [d.label, d.outcome, d.keyId])).toEqual([
+      ['octo/api', 'unchanged', OLD],
+      ['octo/web', 'unchanged', undefined],
+    ]);
+  });
+
+  it('a cancel while the keys are listed before making room: nothing is deleted or made', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    userKey(iam, OTHER, 200, 'Inactive');
+    const cancel = new Cancellation();
+    let listings = 0;
+    iam.before((command) => {
+      if (command === 'ListAccessKeys' && ++listings === 2) cancel.cancel('SIGINT');
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' }, cancel });
+    expect(result.cancelled).toBe(true);
+    expect(iam.keys.has(OTHER)).toBe(true);
+    expect(iam.calls).not.toContain('CreateAccessKey');
+  });
+
+  it('a cancel while a key is deleted to make room: no new key is made', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    userKey(iam, OTHER, 200, 'Inactive');
+    const cancel = new Cancellation();
+    iam.before((command) => {
+      if (command === 'DeleteAccessKey') cancel.cancel('SIGINT');
+    });
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' }, cancel });
+    expect(result.cancelled).toBe(true);
+    expect(iam.calls).not.toContain('CreateAccessKey');
+    expect([...iam.keys.keys()]).toEqual([OLD]);
+  });
+
+  it('converging: a cancel stops before the next destination and before the other key is deleted', async () => {
+    const { iam, github } = await setup(['octo/api', 'octo/web']);
+    const old = userKey(iam, OLD);
+    userKey(iam, OTHER, 50);
+    const cancel = new Cancellation();
+    github.before((method) => {
+      if (method === 'PUT') cancel.cancel('SIGINT');
+    });
+    const { result } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api,octo/web' }, env: ENV, cancel });
+    expect(result.cancelled).toBe(true);
+    expect(github.routes.filter((r) => r.startsWith('PUT'))).toEqual([
+      'PUT /repos/octo/api/actions/secrets/AWS_ACCESS_KEY_ID',
+      'PUT /repos/octo/api/actions/secrets/AWS_SECRET_ACCESS_KEY',
+    ]);
+    expect(iam.keys.has(OTHER)).toBe(true);
+
+    const one = await setup();
+    const old1 = userKey(one.iam, OLD);
+    userKey(one.iam, OTHER, 50);
+    const cancel1 = new Cancellation();
+    one.github.before((method) => {
+      if (method === 'PUT') cancel1.cancel('SIGINT');
+    });
+    await memoryRotation(one.iam, one.github, { as: old1, inputs: { repositories: 'octo/api' }, env: ENV, cancel: cancel1 });
+    expect(one.iam.keys.has(OTHER)).toBe(true); // every destination holds the run's pair, but the run was cancelled
+  });
+
+  it('converging: keys that change before the other key is deleted stop the run, naming the step', async () => {
+    const { iam, github } = await setup();
+    const old = userKey(iam, OLD);
+    userKey(iam, OTHER, 50);
+    github.before((method, path) => {
+      if (method === 'PUT' && path.endsWith('AWS_SECRET_ACCESS_KEY')) iam.keys.delete(OTHER); // someone else deleted it
+    });
+    const { result } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api' }, env: ENV });
+    expect(result.error?.message).toMatch(new RegExp(`^before deleting ${OTHER} to converge, the keys of IAM user deployer were listed again and have changed \\(gone: ${OTHER}\\)`));
+  });
+
+  it('converged, then CreateAccessKey fails: the error says where each destination stands', async () => {
+    const { iam, github } = await setup();
+    const old = userKey(iam, OLD);
+    userKey(iam, OTHER, 50);
+    iam.before((command) => {
+      if (command === 'CreateAccessKey') throw awsFailure('ServiceFailure', 500);
+    });
+    const { result } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api' }, env: ENV });
+    expect(result.error?.message).toMatch(/^iam:CreateAccessKey on IAM user deployer failed: ServiceFailure.*\. .*octo\/api.*\.$/);
+    expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['converged', OLD]]);
+  });
+
+  it('a new user the caller may not tag: one warning (the lease), and the key is still made and written', async () => {
+    const iam = memoryIam({ exists: false, user: 'svc-new' });
+    const github = await memoryGitHub(['octo/api']);
+    iam.before((command) => {
+      if (command === 'ListUserTags' || command === 'TagUser' || command === 'UntagUser') throw awsFailure('AccessDenied', 403);
+    });
+    const { result, io } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'svc-new', repositories: 'octo/api', 'create-user': 'true' } });
+    expect(result.error).toBeUndefined();
+    expect(io.warnings).toHaveLength(1);
+    expect(io.warnings[0]).toMatch(/^could not take the lease on IAM user svc-new/);
+    expect(github.pair('octo/api')?.accessKeyId).toBe(result.newKeyId);
+  });
+
+  it('a dry run of a bootstrap: the user would be created; nothing is', async () => {
+    const iam = memoryIam({ exists: false, user: 'svc-new' });
+    const github = await memoryGitHub(['octo/api']);
+    const { result, io } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'svc-new', repositories: 'octo/api', 'create-user': 'true', 'dry-run': 'true' } });
+    expect(result.error).toBeUndefined();
+    expect(io.lines.some((l) => l.startsWith('Dry run: would create IAM user svc-new, then create a new access key'))).toBe(true);
     expect(iam.user).toBeUndefined();
   });
 });

@@ -105,6 +105,8 @@ export async function memoryRotation(
     callerArn?: string;
     /** How many times a new key fails to authenticate before it works. */
     propagation?: number;
+    /** Called at each verification try of the new key. */
+    onVerify?: () => void;
   },
 ): Promise<MemoryRun> {
   const io = recorder();
@@ -123,6 +125,7 @@ export async function memoryRotation(
   let propagation = opts.propagation ?? 0;
   const stsFor = (creds: Credentials) => ({
     send: async (cmd: unknown) => {
+      opts.onVerify?.();
       const k = iam.keys.get(creds.accessKeyId);
       if (!k || k.status !== 'Active' || propagation-- > 0) throw awsFailure('InvalidClientTokenId', 403);
       return iam.iam.send(cmd);
