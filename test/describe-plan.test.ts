@@ -161,6 +161,7 @@ describe('settingDifferences (create-user: if-missing on an existing user)', () 
     expect(diff({ userTags: [{ Key: 'team', Value: 'security' }] })).toEqual(['tag(s) differ: team=security']);
     const tagged = { ...have, tags: [{ Key: 'team', Value: 'platform' }, { Key: 'cost', Value: 'ci' }] };
     expect(settingDifferences(inputsWith({ userTags: [{ Key: 'cost', Value: 'ci' }] }), tagged)).toEqual([]);
+    expect(settingDifferences(inputsWith({ userTags: [{ Key: 'owner', Value: 'platform' }] }), tagged)).toEqual(['tag(s) differ: owner=platform']);
     expect(settingDifferences(inputsWith({ userPermissionsBoundary: 'arn:aws:iam::1:policy/b' }), { ...have, permissionsBoundary: undefined })).toEqual([
       'permissions boundary is none',
     ]);

@@ -855,3 +855,36 @@ describe('cancels and changes at each step', () => {
     expect(iam.user).toBeUndefined();
   });
 });
+
+describe('environments and the last edges', () => {
+  it('create-environments: a missing environment is created, reported as created, and given the new key', async () => {
+    const { iam, github } = await setup(['octo/api', 'octo/api:staging']);
+    userKey(iam, OLD);
+    const { result, io } = await memoryRotation(iam, github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', environments: 'staging,prod', 'create-environments': 'true' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.destinations.map((d) => [d.label, d.outcome, d.created])).toEqual([
+      ["octo/api environment 'staging'", 'written', undefined],
+      ["octo/api environment 'prod'", 'written', true],
+    ]);
+    expect(github.routes).toContain('PUT /repos/octo/api/environments/prod');
+    expect(github.secrets.get('octo/api:prod')?.get('AWS_ACCESS_KEY_ID')).toBe(result.newKeyId);
+    expect(io.lines.some((l) => /prod/.test(l) && /created/i.test(l))).toBe(true);
+  });
+
+  it('a dry run with previous-key keep plans as the real run would: a due key is not retired, so there is no room', async () => {
+    for (const dryRun of ['false', 'true']) {
+      const { iam, github } = await setup();
+      userKey(iam, OLD, 200);
+      userKey(iam, OTHER, 100);
+      iam.tags.set(OLD, `rotate-aws-access-key: superseded-by=${OTHER} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
+      const { result } = await memoryRotation(iam, github, {
+        as: ADMIN,
+        inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'previous-key': 'keep', 'dry-run': dryRun, 'max-age-days': '30' },
+      });
+      expect(result.error?.message).toMatch(new RegExp(`and ${OLD} is pending retirement .*: no room for a new key until it is retired`));
+    }
+  });
+});

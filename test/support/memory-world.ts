@@ -20,7 +20,7 @@ export interface MemoryGitHub {
   gh: GitHubApi;
   /** Every request, as `METHOD path`. */
   routes: string[];
-  /** repository (owner/name) → secret name → value, as opened. */
+  /** repository (owner/name) or environment (owner/name:environment) → secret name → value, as opened. */
   secrets: Map<string, Map<string, string>>;
   /** Runs before each request: throw (e.g. `failure(500)`) to fail it. */
   before(fn: (method: string, path: string) => void): void;
@@ -28,24 +28,34 @@ export interface MemoryGitHub {
   pair(repo: string): Credentials | undefined;
 }
 
-/** Repositories that exist, each with its secrets (none at first). */
+/** Repositories (`owner/name`) and environments (`owner/name:environment`) that exist, each with no secrets yet. */
 export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
   await sodium.ready;
   const box = sodium.crypto_box_keypair();
   const key = sodium.to_base64(box.publicKey, sodium.base64_variants.ORIGINAL);
-  const secrets = new Map(repos.map((r) => [r, new Map<string, string>()]));
+  const secrets = new Map(repos.flatMap((r) => (r.includes(':') ? [r.split(':')[0], r] : [r])).map((r) => [r, new Map<string, string>()]));
   const routes: string[] = [];
   let before: (method: string, path: string) => void = () => {};
   const request: GitHubApi['request'] = async (route, params) => {
     routes.push(route);
     const [method, path] = route.split(' ');
     before(method, path);
-    const m = /^\/repos\/([^/]+\/[^/]+)(?:\/actions\/secrets(?:\/([^/]+))?)?$/.exec(path);
-    const held = m ? secrets.get(decodeURIComponent(m[1])) : undefined;
-    if (!m || !held) throw failure(404, 'Not Found', {});
-    const name = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
+    // /repos/o/r, /repos/o/r/environments/E, and their secrets (/actions/secrets for a repository).
+    const m = /^\/repos\/([^/]+\/[^/]+)(?:\/environments\/([^/]+))?(\/actions\/secrets|\/secrets)?(?:\/([^/]+))?$/.exec(path);
+    if (!m || !secrets.has(m[1])) throw failure(404, 'Not Found', {});
+    const scope = m[2] === undefined ? m[1] : `${m[1]}:${decodeURIComponent(m[2])}`;
     const ok = (data: unknown) => ({ status: 200, data, headers: {} });
-    if (method === 'GET' && !path.includes('/actions/')) return ok({ full_name: m[1] });
+    if (m[3] === undefined && m[4] === undefined) {
+      if (method === 'PUT' && m[2] !== undefined) {
+        if (!secrets.has(scope)) secrets.set(scope, new Map());
+        return ok({ name: m[2] });
+      }
+      if (method === 'GET' && secrets.has(scope)) return ok({ name: scope });
+      throw failure(404, 'Not Found', {});
+    }
+    const held = secrets.get(scope);
+    if (!held || (m[2] === undefined) !== (m[3] === '/actions/secrets')) throw failure(404, 'Not Found', {});
+    const name = m[4] === undefined ? undefined : decodeURIComponent(m[4]);
     if (method === 'GET' && name === 'public-key') return ok({ key_id: 'kid-1', key });
     if (method === 'GET' && name === undefined) {
       const list = [...held.keys()].map((n) => ({ name: n, updated_at: '2026-11-27T12:00:00Z' }));
