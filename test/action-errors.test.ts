@@ -1,7 +1,9 @@
 /**
  * The action, in-process through run() with the SDK's real credential chain and endpoint settings from the
  * environment: a step with no AWS credentials, an AWS_ENDPOINT_URL on a closed loopback port, and several bad inputs
- * at once. Each fails the step with one `::error::` line that says what to do. No AWS, moto or GitHub is contacted.
+ * at once. Each fails the step with one `::error::` line that says what to do. Also the rest of src/main.ts: the
+ * token masked first, the cancel signals and the hard stop, a summary that cannot be written, and the runner IO
+ * (workflow commands, CR/LF flattened). No AWS, moto or GitHub is contacted.
  */
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
@@ -236,6 +238,54 @@ describe('the action explains failures it can act on', () => {
       "::error::3 inputs are invalid: repositories: 'octo/api octo/web' is not owner/name: separate entries with commas " +
         "or newlines, not spaces; aws-region: 'moon' is not an AWS region (e.g. us-east-1, us-gov-west-1, cn-north-1); " +
         "dry-run: 'yes' is not a boolean (use true or false)",
+    ]);
+  });
+});
+
+describe('the runner IO (coreIO)', () => {
+  it('log lines from servers cannot start a workflow command: CR/LF are flattened', async () => {
+    const { coreIO } = await import('../src/main.js');
+    const written: string[] = [];
+    const original = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      coreIO.info('GitHub said: fine\n::error::injected\r\n::add-mask::x');
+    } finally {
+      process.stdout.write = original;
+    }
+    expect(written.join('')).toBe('GitHub said: fine ::error::injected ::add-mask::x\n');
+  });
+
+  it('the runner IO: warnings and group titles are flattened too; masks, exports and groups reach the runner', async () => {
+    const { coreIO } = await import('../src/main.js');
+    const written: string[] = [];
+    const original = process.stdout.write.bind(process.stdout);
+    const savedEnv = process.env.GITHUB_ENV;
+    delete process.env.GITHUB_ENV;
+    process.stdout.write = ((chunk: string) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      coreIO.warning('bad\r\n::error::x');
+      coreIO.setSecret('s3cret');
+      coreIO.exportVariable('RAAK_TEST_VARIABLE', 'v');
+      expect(await coreIO.group('Step\nname', async () => 7)).toBe(7);
+    } finally {
+      process.stdout.write = original;
+      if (savedEnv !== undefined) process.env.GITHUB_ENV = savedEnv;
+      delete process.env.RAAK_TEST_VARIABLE;
+    }
+    expect(written.join('').split('\n')).toEqual([
+      '::warning::bad ::error::x',
+      '::add-mask::s3cret',
+      '::set-env name=RAAK_TEST_VARIABLE::v',
+      '::group::Step name',
+      '::endgroup::',
+      '',
     ]);
   });
 });

@@ -12,8 +12,11 @@ import {
   createAccessKey,
   createUser,
   deleteCreatedUser,
+  getUser,
   isAccessDenied,
+  listAccessKeys,
   listUserTags,
+  userSettings,
   verifyKey,
 } from '../src/aws.js';
 import { ActionError } from '../src/errors.js';
@@ -285,5 +288,75 @@ describe('awsErrorName and isAccessDenied', () => {
     expect(isAccessDenied(new ActionError('no cause'))).toBe(false);
     expect(isAccessDenied(new ActionError('wrapped', { cause: awsFailure('NoSuchEntity', 404) }))).toBe(false);
     expect(isAccessDenied(null)).toBe(false);
+  });
+});
+
+describe('getUser, userSettings and listAccessKeys read what IAM answers', () => {
+  it('getUser: the user, or undefined when IAM says it does not exist; any other failure is thrown', async () => {
+    const user = { UserName: 'svc', Path: '/ci/' };
+    expect(await getUser(iam(scripted([{ User: user }])), 'svc')).toEqual(user);
+    for (const name of ['NoSuchEntity', 'NoSuchEntityException']) {
+      expect(await getUser(iam(scripted([awsFailure(name, 404)])), 'svc')).toBeUndefined();
+    }
+    await expect(getUser(iam(scripted([awsFailure('AccessDenied', 403)])), 'svc')).rejects.toThrow(/^iam:GetUser on IAM user svc failed: AccessDenied/);
+  });
+
+  it('userSettings: path, groups, policies, boundary and tags, with IAM\'s defaults for what is missing', async () => {
+    const s = scripted([{ Groups: [{ GroupName: 'deployers' }, {}] }, { AttachedPolicies: [{ PolicyArn: 'arn:p' }, {}] }]);
+    expect(
+      await userSettings(iam(s), {
+        UserName: 'svc',
+        Path: '/ci/',
+        PermissionsBoundary: { PermissionsBoundaryArn: 'arn:b', PermissionsBoundaryType: 'Policy' },
+        Tags: [{ Key: 'team', Value: 'platform' }, { Key: 'k' } as never],
+      } as never),
+    ).toEqual({
+      path: '/ci/',
+      groups: ['deployers', ''],
+      policyArns: ['arn:p', ''],
+      permissionsBoundary: 'arn:b',
+      tags: [
+        { Key: 'team', Value: 'platform' },
+        { Key: 'k', Value: '' },
+      ],
+    });
+    expect(s.calls.map((c) => c.input)).toEqual([{ UserName: 'svc' }, { UserName: 'svc' }]);
+    expect(await userSettings(iam(scripted([{}, {}])), {} as never)).toEqual({ path: '/', groups: [], policyArns: [], permissionsBoundary: undefined, tags: [] });
+  });
+
+  it('listAccessKeys: ids, statuses and creation dates, whatever form the date comes in', async () => {
+    const keys = await listAccessKeys(
+      iam(
+        scripted([
+          {
+            AccessKeyMetadata: [
+              { AccessKeyId: 'AKIAA', Status: 'Active', CreateDate: new Date('2026-01-01T00:00:00Z') },
+              { AccessKeyId: 'AKIAB', Status: 'Inactive', CreateDate: '2025-01-01T00:00:00Z' },
+              {},
+            ],
+          },
+        ]),
+      ),
+      'svc',
+    );
+    expect(keys).toEqual([
+      { id: 'AKIAA', status: 'Active', created: new Date('2026-01-01T00:00:00Z') },
+      { id: 'AKIAB', status: 'Inactive', created: new Date('2025-01-01T00:00:00Z') },
+      { id: '', status: 'Inactive', created: new Date(0) },
+    ]);
+    expect(await listAccessKeys(iam(scripted([{}])), 'svc')).toEqual([]);
+  });
+
+  it('the caller: an IAM user by name (paths allowed), anything else without one', async () => {
+    const { callerIdentity } = await import('../src/aws.js');
+    const sts = (answer: unknown) => scripted([answer]).client as unknown as STSClient;
+    expect(await callerIdentity(sts({ Arn: 'arn:aws:iam::123456789012:user/ci/deployers/svc', Account: '123456789012' }))).toEqual({
+      arn: 'arn:aws:iam::123456789012:user/ci/deployers/svc',
+      account: '123456789012',
+      userName: 'svc',
+    });
+    expect(await callerIdentity(sts({ Arn: 'arn:aws-cn:iam::123456789012:user/svc', Account: '1' }))).toMatchObject({ userName: 'svc' });
+    expect(await callerIdentity(sts({ Arn: 'arn:aws:sts::123456789012:assumed-role/r/s', Account: '1' }))).toMatchObject({ userName: undefined });
+    expect(await callerIdentity(sts({}))).toEqual({ arn: '', account: '', userName: undefined });
   });
 });

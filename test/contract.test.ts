@@ -259,52 +259,6 @@ describe('hardening', () => {
     expect(io.secrets.slice(0, 2)).toEqual([session.secretAccessKey, session.sessionToken]);
   });
 
-  it('log lines from servers cannot start a workflow command: CR/LF are flattened', async () => {
-    const { coreIO } = await import('../src/main.js');
-    const written: string[] = [];
-    const original = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => {
-      written.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      coreIO.info('GitHub said: fine\n::error::injected\r\n::add-mask::x');
-    } finally {
-      process.stdout.write = original;
-    }
-    expect(written.join('')).toBe('GitHub said: fine ::error::injected ::add-mask::x\n');
-  });
-
-  it('the runner IO: warnings and group titles are flattened too; masks, exports and groups reach the runner', async () => {
-    const { coreIO } = await import('../src/main.js');
-    const written: string[] = [];
-    const original = process.stdout.write.bind(process.stdout);
-    const savedEnv = process.env.GITHUB_ENV;
-    delete process.env.GITHUB_ENV;
-    process.stdout.write = ((chunk: string) => {
-      written.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      coreIO.warning('bad\r\n::error::x');
-      coreIO.setSecret('s3cret');
-      coreIO.exportVariable('RAAK_TEST_VARIABLE', 'v');
-      expect(await coreIO.group('Step\nname', async () => 7)).toBe(7);
-    } finally {
-      process.stdout.write = original;
-      if (savedEnv !== undefined) process.env.GITHUB_ENV = savedEnv;
-      delete process.env.RAAK_TEST_VARIABLE;
-    }
-    expect(written.join('').split('\n')).toEqual([
-      '::warning::bad ::error::x',
-      '::add-mask::s3cret',
-      '::set-env name=RAAK_TEST_VARIABLE::v',
-      '::group::Step name',
-      '::endgroup::',
-      '',
-    ]);
-  });
-
   it("masks the caller's own secret before anything else", async () => {
     const f = await fixture('mask', 1);
     const { io } = await runRotation(world, { inputs: { repositories: f.repos[0] }, as: f.old, env: { GITHUB_REPOSITORY: f.repos[0] } });
