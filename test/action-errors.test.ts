@@ -6,7 +6,10 @@
  * (workflow commands, CR/LF flattened). No AWS, moto or GitHub is contacted.
  */
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Cancellation } from '../src/cancel.js';
 import { type RunDeps, run } from '../src/main.js';
 import { FAST_PACING, fakeClock, reader, recorder } from './support/harness.js';
@@ -287,5 +290,40 @@ describe('the runner IO (coreIO)', () => {
       '::endgroup::',
       '',
     ]);
+  });
+});
+
+describe('a successful run through run()', () => {
+  it('writes the outputs and the summary, and no error line', async () => {
+    const { memoryClients, memoryGitHub, memoryIam, userKey } = await import('./support/memory-world.js');
+    const dir = mkdtempSync(join(tmpdir(), 'run-ok-'));
+    try {
+      const iam = memoryIam();
+      userKey(iam, 'AKIAOLD0000000000001');
+      const github = await memoryGitHub(['octo/api']);
+      const { aws } = memoryClients(iam, { as: { accessKeyId: 'AKIAADMIN00000000001', secretAccessKey: 'admin' } });
+      Object.assign(process.env, { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') });
+      writeFileSync(join(dir, 'output'), '');
+      writeFileSync(join(dir, 'summary'), '');
+      const baseUrls: string[] = [];
+      const { result, errors } = await runAction(
+        { 'iam-user-name': 'deployer', repositories: 'octo/api' },
+        {
+          makeAws: () => aws,
+          makeGitHub: (_token, baseUrl) => (baseUrls.push(baseUrl), github.gh),
+          lease: { ttlMs: 3_600_000, waitMs: 1_000, pollMs: 100, settleMs: 10 },
+        },
+      );
+      expect(result?.error).toBeUndefined();
+      expect(errors).toEqual([]);
+      expect(baseUrls).toEqual(['https://api.github.com']); // GITHUB_API_URL unset: github.com
+      const output = readFileSync(join(dir, 'output'), 'utf8');
+      expect(output).toMatch(/^rotated<<\S+\ntrue\n/);
+      expect(output).toContain(`access-key-id<<`);
+      expect(readFileSync(join(dir, 'summary'), 'utf8')).toContain('<h2>Rotate AWS access key</h2>');
+      expect(github.pair('octo/api')?.accessKeyId).toBe(result?.newKeyId);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -123,6 +123,27 @@ export async function memoryRotation(
   const env = opts.env ?? {};
   const inputs = readInputs(reader(opts.inputs), env);
   const clock = fakeClock();
+  const { aws, signedBy } = memoryClients(iam, opts);
+  const result = await rotate({
+    inputs,
+    aws,
+    gh: github.gh,
+    clock,
+    io,
+    pacing: FAST_PACING,
+    pacer: new WritePacer(clock, 0),
+    lease: FAST_LEASE,
+    run: runIdentity(env),
+    cancel: opts.cancel ?? new Cancellation(),
+  });
+  return { result, io, clock, signedBy };
+}
+
+/** AWS clients on the memory IAM, signing as `as`, shaped like production's createAwsClients. */
+export function memoryClients(
+  iam: MemoryIam,
+  opts: { as: Credentials; callerArn?: string; propagation?: number; onVerify?: () => void },
+): { aws: AwsClients; signedBy: string[] } {
   const signedBy: string[] = [];
   const withCredentials = (creds: Credentials) => ({
     send: (cmd: unknown) => {
@@ -150,19 +171,7 @@ export async function memoryRotation(
     stsFor,
     iamFor: withCredentials,
   } as unknown as AwsClients;
-  const result = await rotate({
-    inputs,
-    aws,
-    gh: github.gh,
-    clock,
-    io,
-    pacing: FAST_PACING,
-    pacer: new WritePacer(clock, 0),
-    lease: FAST_LEASE,
-    run: runIdentity(env),
-    cancel: opts.cancel ?? new Cancellation(),
-  });
-  return { result, io, clock, signedBy };
+  return { aws, signedBy };
 }
 
 /** A key of the user, `ageDays` old, with its secret (for a caller or a destination to hold). */
