@@ -327,3 +327,58 @@ describe('a successful run through run()', () => {
     }
   });
 });
+
+describe('a hard stop after a destination was written', () => {
+  it('reports, from the journal, where each destination stands, and that the run was cancelled', async () => {
+    const { memoryClients, memoryGitHub, memoryIam, userKey } = await import('./support/memory-world.js');
+    const dir = mkdtempSync(join(tmpdir(), 'run-stop-'));
+    try {
+      const iam = memoryIam();
+      const old = userKey(iam, 'AKIAOLD0000000000001');
+      const github = await memoryGitHub(['octo/api', 'octo/web']);
+      for (const r of ['octo/api', 'octo/web']) {
+        github.secrets.get(r)?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
+        github.secrets.get(r)?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
+      }
+      let held = false;
+      github.before((method, path) => {
+        if (method !== 'PUT' || !path.startsWith('/repos/octo/web/')) return undefined;
+        held = true;
+        return new Promise<void>(() => {}); // GitHub never answers the second destination
+      });
+      const { aws } = memoryClients(iam, { as: { accessKeyId: 'AKIAADMIN00000000001', secretAccessKey: 'admin' } });
+      Object.assign(process.env, { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') });
+      writeFileSync(join(dir, 'output'), '');
+      writeFileSync(join(dir, 'summary'), '');
+      let signal: ((name: string) => void) | undefined;
+      const exits: number[] = [];
+      void runAction(
+        { 'iam-user-name': 'deployer', repositories: 'octo/api,octo/web' },
+        {
+          makeAws: () => aws,
+          makeGitHub: () => github.gh,
+          lease: { ttlMs: 3_600_000, waitMs: 1_000, pollMs: 100, settleMs: 10 },
+          onCancelSignals: (handler) => {
+            signal = handler;
+            return () => {};
+          },
+          hardStopMs: 20,
+          exit: (code) => void exits.push(code),
+        },
+      );
+      for (let i = 0; i < 200 && !held; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      signal?.('SIGINT');
+      for (let i = 0; i < 200 && exits.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+
+      expect(exits).toEqual([1]);
+      const output = readFileSync(join(dir, 'output'), 'utf8');
+      expect(output).toContain('"repository":"octo/api"'); // written: in the destinations output
+      expect(output).not.toContain('"repository":"octo/web"');
+      const summary = readFileSync(join(dir, 'summary'), 'utf8');
+      expect(summary).toContain('<td>cancelled</td>');
+      expect(summary).toMatch(/octo\/web.*(unknown|UNKNOWN)/s);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

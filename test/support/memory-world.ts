@@ -22,8 +22,8 @@ export interface MemoryGitHub {
   routes: string[];
   /** repository (owner/name) or environment (owner/name:environment) → secret name → value, as opened. */
   secrets: Map<string, Map<string, string>>;
-  /** Runs before each request: throw (e.g. `failure(500)`) to fail it. */
-  before(fn: (method: string, path: string) => void): void;
+  /** Runs before each request: throw (e.g. `failure(500)`) to fail it; return a promise to hold it until it settles. */
+  before(fn: (method: string, path: string) => void | Promise<void>): void;
   /** The pair a repository holds, if both secrets are there. */
   pair(repo: string): Credentials | undefined;
 }
@@ -35,11 +35,11 @@ export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
   const key = sodium.to_base64(box.publicKey, sodium.base64_variants.ORIGINAL);
   const secrets = new Map(repos.flatMap((r) => (r.includes(':') ? [r.split(':')[0], r] : [r])).map((r) => [r, new Map<string, string>()]));
   const routes: string[] = [];
-  let before: (method: string, path: string) => void = () => {};
+  let before: (method: string, path: string) => void | Promise<void> = () => {};
   const request: GitHubApi['request'] = async (route, params) => {
     routes.push(route);
     const [method, path] = route.split(' ');
-    before(method, path);
+    await before(method, path);
     // /repos/o/r, /repos/o/r/environments/E, and their secrets (/actions/secrets for a repository).
     const m = /^\/repos\/([^/]+\/[^/]+)(?:\/environments\/([^/]+))?(\/actions\/secrets|\/secrets)?(?:\/([^/]+))?$/.exec(path);
     if (!m || !secrets.has(m[1])) throw failure(404, 'Not Found', {});
