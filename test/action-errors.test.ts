@@ -306,17 +306,20 @@ describe('a successful run through run()', () => {
       writeFileSync(join(dir, 'output'), '');
       writeFileSync(join(dir, 'summary'), '');
       const baseUrls: string[] = [];
+      const controls: unknown[] = [];
       const { result, errors } = await runAction(
         { 'iam-user-name': 'deployer', repositories: 'octo/api' },
         {
           makeAws: () => aws,
-          makeGitHub: (_token, baseUrl) => (baseUrls.push(baseUrl), github.gh),
+          makeGitHub: (_token, baseUrl, _pacing, _io, control) => (baseUrls.push(baseUrl), controls.push(control), github.gh),
           lease: { ttlMs: 3_600_000, waitMs: 1_000, pollMs: 100, settleMs: 10 },
         },
       );
       expect(result?.error).toBeUndefined();
       expect(errors).toEqual([]);
       expect(baseUrls).toEqual(['https://api.github.com']); // GITHUB_API_URL unset: github.com
+      // GitHub's rate-limit waits run on the run's clock and end on its cancel.
+      expect(controls).toEqual([{ clock: expect.objectContaining({ now: expect.any(Function) }), cancel: expect.any(Cancellation) }]);
       const output = readFileSync(join(dir, 'output'), 'utf8');
       expect(output).toMatch(/^rotated<<\S+\ntrue\n/);
       expect(output).toContain(`access-key-id<<`);
