@@ -60,6 +60,23 @@ async function runAction(inputs: Record<string, string>, deps: Partial<RunDeps> 
   return { result, io, errors };
 }
 
+/** A loopback endpoint that accepts connections and never answers (a hung AWS endpoint). */
+async function hungEndpoint(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const hung = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => hung.close(() => resolve()));
+    },
+  };
+}
+
 async function closedPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -104,13 +121,7 @@ describe('the action explains failures it can act on', () => {
   });
 
   it('a hung endpoint: the timed-out attempt is logged at once, and the error says the endpoint did not answer', async () => {
-    const sockets = new Set<Socket>();
-    const hung = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const { url, close } = await hungEndpoint();
     try {
       Object.assign(process.env, {
         GITHUB_REPOSITORY: 'octo/app',
@@ -130,21 +141,14 @@ describe('the action explains failures it can act on', () => {
           `AWS_ENDPOINT_URL is set to ${url}: check it (unset it to use AWS itself)`,
       ]);
     } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => hung.close(() => resolve()));
+      await close();
     }
   });
 
   // The runner sends SIGINT, SIGTERM 7.5 s later and SIGKILL 2.5 s after: a run stuck in a request it cannot abandon
   // must still report (from its journal) and exit before then.
   it('a cancel the run cannot finish in time: after hardStopMs it reports what it knows and exits 1, once', async () => {
-    const sockets = new Set<Socket>();
-    const hung = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const { url, close } = await hungEndpoint();
     try {
       Object.assign(process.env, { GITHUB_REPOSITORY: 'octo/app', AWS_ENDPOINT_URL: url, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' });
       let signal: ((name: string) => void) | undefined;
@@ -179,8 +183,7 @@ describe('the action explains failures it can act on', () => {
       expect(removed).toBe(true);
       expect(exits).toEqual([1]);
     } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => hung.close(() => resolve()));
+      await close();
     }
   });
 
@@ -340,10 +343,7 @@ describe('a hard stop after a destination was written', () => {
       const iam = memoryIam();
       const old = userKey(iam, 'AKIAOLD0000000000001');
       const github = await memoryGitHub(['octo/api', 'octo/web']);
-      for (const r of ['octo/api', 'octo/web']) {
-        github.secrets.get(r)?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
-        github.secrets.get(r)?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
-      }
+      github.hold(old, 'octo/api', 'octo/web');
       let held = false;
       github.before((method, path) => {
         if (method !== 'PUT' || !path.startsWith('/repos/octo/web/')) return undefined;

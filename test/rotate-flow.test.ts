@@ -9,7 +9,7 @@ import { LEASE_TAG } from '../src/lease.js';
 import { Cancellation } from '../src/cancel.js';
 import { awsFailure } from './support/memory-iam.js';
 import { failure } from './support/scripted-github.js';
-import { memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
+import { handedOver, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
 
 const ADMIN = { accessKeyId: 'AKIAADMIN00000000001', secretAccessKey: 'admin-secret' };
 const OLD = 'AKIAOLD0000000000001';
@@ -26,10 +26,7 @@ describe('a rotator rotates the key of another user', () => {
   it('creates, verifies, writes everywhere, then deletes the previous key; the lease is taken and given back', async () => {
     const { iam, github } = await setup(['octo/api', 'octo/web']);
     const old = userKey(iam, OLD);
-    for (const r of ['octo/api', 'octo/web']) {
-      github.secrets.get(r)?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
-      github.secrets.get(r)?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
-    }
+    github.hold(old, 'octo/api', 'octo/web');
 
     const { result, io, signedBy } = await memoryRotation(iam, github, {
       as: ADMIN,
@@ -93,8 +90,7 @@ describe('a rotator rotates the key of another user', () => {
   it('skips a key younger than max-age-days: nothing is created, written or deleted', async () => {
     const { iam, github } = await setup();
     const old = userKey(iam, OLD, 3);
-    github.secrets.get('octo/api')?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
-    github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
+    github.hold(old, 'octo/api');
 
     const { result, io } = await memoryRotation(iam, github, {
       as: ADMIN,
@@ -252,10 +248,7 @@ describe('a failure after the new key exists', () => {
   it('a destination that refuses the write: the new key is deleted, the written ones get their pair back', async () => {
     const { iam, github } = await setup(['octo/api', 'octo/web']);
     const old = userKey(iam, OLD);
-    for (const r of ['octo/api', 'octo/web']) {
-      github.secrets.get(r)?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
-      github.secrets.get(r)?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
-    }
+    github.hold(old, 'octo/api', 'octo/web');
     github.before((method, path) => {
       if (method === 'PUT' && path === '/repos/octo/web/actions/secrets/AWS_ACCESS_KEY_ID') throw failure(422, 'Bad request', {});
     });
@@ -429,10 +422,7 @@ describe('the lease and the end of the run', () => {
   it('a cancel between destinations: the run stops, says so, and every destination holds a working pair', async () => {
     const { iam, github } = await setup(['octo/api', 'octo/web']);
     const old = userKey(iam, OLD);
-    for (const r of ['octo/api', 'octo/web']) {
-      github.secrets.get(r)?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
-      github.secrets.get(r)?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
-    }
+    github.hold(old, 'octo/api', 'octo/web');
     const cancel = new Cancellation();
     github.before((method, path) => {
       if (method === 'PUT' && path.endsWith('octo/api/actions/secrets/AWS_SECRET_ACCESS_KEY')) cancel.cancel('SIGINT');
@@ -563,8 +553,7 @@ describe('more of the flow', () => {
     for (const extra of [{ 'max-age-days': '90' }, { 'dry-run': 'true' }] as Record<string, string>[]) {
       const { iam, github } = await setup();
       const old = userKey(iam, OLD, 3);
-      github.secrets.get('octo/api')?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
-      github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
+      github.hold(old, 'octo/api');
       const { result, io } = await memoryRotation(iam, github, {
         as: ADMIN,
         inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'export-credentials': 'true', ...extra },
@@ -645,9 +634,8 @@ describe('more of the flow', () => {
     const { iam, github } = await setup();
     userKey(iam, OLD, 200);
     const cur = userKey(iam, OTHER, 100);
-    iam.tags.set(OLD, `rotate-aws-access-key: superseded-by=${OTHER} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
-    github.secrets.get('octo/api')?.set('AWS_ACCESS_KEY_ID', cur.accessKeyId);
-    github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', cur.secretAccessKey);
+    handedOver(iam, OLD, OTHER);
+    github.hold(cur, 'octo/api');
     const { result } = await memoryRotation(iam, github, {
       as: ADMIN,
       inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'dry-run': 'true', 'max-age-days': '30' },
@@ -660,7 +648,7 @@ describe('more of the flow', () => {
     const keep = await setup();
     userKey(keep.iam, OLD, 200);
     userKey(keep.iam, OTHER, 100);
-    keep.iam.tags.set(OLD, `rotate-aws-access-key: superseded-by=${OTHER} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
+    handedOver(keep.iam, OLD, OTHER);
     const { result: deactivating } = await memoryRotation(keep.iam, keep.github, {
       as: ADMIN,
       inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'dry-run': 'true', 'previous-key': 'deactivate', 'key-limit': 'delete-oldest', 'max-age-days': '30' },
@@ -677,9 +665,8 @@ describe('more of the flow', () => {
     const { iam, github } = await setup();
     userKey(iam, OLD, 200);
     const cur = userKey(iam, OTHER, 100);
-    iam.tags.set(OLD, `rotate-aws-access-key: superseded-by=${OTHER} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
-    github.secrets.get('octo/api')?.set('AWS_ACCESS_KEY_ID', cur.accessKeyId);
-    github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', cur.secretAccessKey);
+    handedOver(iam, OLD, OTHER);
+    github.hold(cur, 'octo/api');
     const { result, io } = await memoryRotation(iam, github, {
       as: ADMIN,
       inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'previous-key': 'deactivate', 'max-age-days': '30' },
@@ -699,7 +686,7 @@ describe('more of the flow', () => {
     const { iam, github } = await setup();
     userKey(iam, OLD, 200);
     userKey(iam, OTHER, 100);
-    iam.tags.set(OLD, `rotate-aws-access-key: superseded-by=${OTHER} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
+    handedOver(iam, OLD, OTHER);
     const { result } = await memoryRotation(iam, github, {
       as: ADMIN,
       inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'previous-key': 'deactivate', 'key-limit': 'fail', 'max-age-days': '30' },
@@ -742,8 +729,7 @@ describe('cancels and changes at each step', () => {
   it('a destination that held nothing, left untouched by a failed run, is reported as holding no key', async () => {
     const { iam, github } = await setup(['octo/api', 'octo/web']);
     const old = userKey(iam, OLD);
-    github.secrets.get('octo/api')?.set('AWS_ACCESS_KEY_ID', old.accessKeyId);
-    github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', old.secretAccessKey);
+    github.hold(old, 'octo/api');
     github.before((method, path) => {
       if (method === 'PUT' && path.startsWith('/repos/octo/api/')) throw failure(422, 'Bad request', {});
     });
@@ -879,7 +865,7 @@ describe('environments and the last edges', () => {
       const { iam, github } = await setup();
       userKey(iam, OLD, 200);
       userKey(iam, OTHER, 100);
-      iam.tags.set(OLD, `rotate-aws-access-key: superseded-by=${OTHER} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
+      handedOver(iam, OLD, OTHER);
       const { result } = await memoryRotation(iam, github, {
         as: ADMIN,
         inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24', 'previous-key': 'keep', 'dry-run': dryRun, 'max-age-days': '30' },

@@ -26,6 +26,8 @@ export interface MemoryGitHub {
   before(fn: (method: string, path: string) => void | Promise<void>): void;
   /** The pair a repository holds, if both secrets are there. */
   pair(repo: string): Credentials | undefined;
+  /** Give each of these repositories (or environments) `creds` as its pair, as an earlier run would have. */
+  hold(creds: Credentials, ...scopes: string[]): void;
 }
 
 /** Repositories (`owner/name`) and environments (`owner/name:environment`) that exist, each with no secrets yet. */
@@ -82,6 +84,12 @@ export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
     routes,
     secrets,
     before: (fn) => void (before = fn),
+    hold: (creds, ...scopes) => {
+      for (const scope of scopes) {
+        secrets.get(scope)?.set('AWS_ACCESS_KEY_ID', creds.accessKeyId);
+        secrets.get(scope)?.set('AWS_SECRET_ACCESS_KEY', creds.secretAccessKey);
+      }
+    },
     pair: (repo) => {
       const s = secrets.get(repo);
       const id = s?.get('AWS_ACCESS_KEY_ID');
@@ -172,6 +180,11 @@ export function memoryClients(
     iamFor: withCredentials,
   } as unknown as AwsClients;
   return { aws, signedBy };
+}
+
+/** The record an earlier run left on key `from`, handed over to `to` two days before the fake clock's start. */
+export function handedOver(iam: MemoryIam, from: string, to: string): void {
+  iam.tags.set(from, `rotate-aws-access-key: superseded-by=${to} handover=2026-11-25T12:00:00Z by=octo/a/1/1`);
 }
 
 /** A key of the user, `ageDays` old, with its secret (for a caller or a destination to hold). */
