@@ -9,12 +9,17 @@ import { LEASE_TAG } from '../src/lease.js';
 import { Cancellation } from '../src/cancel.js';
 import { awsFailure } from './support/memory-iam.js';
 import { failure } from './support/scripted-github.js';
-import { handedOver, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
+import { type MemoryGitHub, handedOver, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
+import type { MemoryIam } from './support/memory-iam.js';
 
 const ADMIN = { accessKeyId: 'AKIAADMIN00000000001', secretAccessKey: 'admin-secret' };
 const OLD = 'AKIAOLD0000000000001';
 const OTHER = 'AKIAOTHER00000000002';
 const ENV = { GITHUB_REPOSITORY: 'octo/api', GITHUB_RUN_ID: '42' };
+
+/** A rotator's run on IAM user deployer, into octo/api, with `extra` inputs. */
+const rotator = (iam: MemoryIam, github: MemoryGitHub, extra: Record<string, string> = {}) =>
+  memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', ...extra } });
 
 async function setup(repos = ['octo/api']) {
   const iam = memoryIam();
@@ -143,7 +148,7 @@ describe('a rotator rotates the key of another user', () => {
     const { iam, github } = await setup();
     github.secrets.get('octo/api')?.set('AWS_ACCESS_KEY_ID', 'AKIADEAD000000000009'); // a key deleted long ago
     github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', 'dead');
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    const { result } = await rotator(iam, github);
     expect(result.error).toBeUndefined();
     expect(result.plan?.reason).toBe('IAM user deployer has no active access key');
     expect(github.pair('octo/api')?.accessKeyId).toBe(result.newKeyId);
@@ -154,7 +159,7 @@ describe('a rotator rotates the key of another user', () => {
     const { iam, github } = await setup();
     userKey(iam, OLD);
     userKey(iam, OTHER, 200, 'Inactive');
-    const { result, io } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    const { result, io } = await rotator(iam, github);
     expect(result.error).toBeUndefined();
     expect(result.previous).toEqual([
       { id: OTHER, action: 'deleted to make room' },
@@ -310,7 +315,7 @@ describe('create-user', () => {
   it('true on an existing user: stops, changing nothing', async () => {
     const { iam, github } = await setup();
     userKey(iam, OLD);
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'create-user': 'true' } });
+    const { result } = await rotator(iam, github, { 'create-user': 'true' });
     expect(result.error?.message).toBe(
       'IAM user deployer already exists and create-user is true: a bootstrap never takes over an existing user. Choose a ' +
         "new iam-user-name, or set create-user: if-missing to rotate the existing user's key. Nothing was changed.",
@@ -339,7 +344,7 @@ describe('create-user', () => {
   it('if-missing on an existing user with the settings asked for: no warning', async () => {
     const { iam, github } = await setup();
     userKey(iam, OLD);
-    const { result, io } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'create-user': 'if-missing' } });
+    const { result, io } = await rotator(iam, github, { 'create-user': 'if-missing' });
     expect(result.error).toBeUndefined();
     expect(io.warnings).toEqual([]);
   });
@@ -412,7 +417,7 @@ describe('the lease and the end of the run', () => {
     const { iam, github } = await setup();
     userKey(iam, OLD);
     iam.tags.set(LEASE_TAG, 'run https://github.com/octo/other/actions/runs/7/attempts/1 until 2026-11-27T13:00:00Z');
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    const { result } = await rotator(iam, github);
     expect(result.error?.message).toMatch(/^another rotation holds the lease on IAM user deployer/);
     expect(result.keys).toBeUndefined();
     expect(result.cancelled).toBe(false);
@@ -443,7 +448,7 @@ describe('the lease and the end of the run', () => {
     iam.before((command) => {
       if (command === 'DeleteAccessKey') throw awsFailure('AccessDenied', 403);
     });
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    const { result } = await rotator(iam, github);
     expect(result.rotated).toBe(true);
     expect(result.error?.message).toMatch(/^Every destination holds the new key AKIAMEMORY\d+, but retiring the previous key failed/);
     expect(result.error?.message).toMatch(/\.$/);
@@ -459,7 +464,7 @@ describe('CreateAccessKey fails', () => {
     iam.before((command) => {
       if (command === 'CreateAccessKey' && failures++ < 2) throw awsFailure('ServiceFailure', 500);
     });
-    const { result, io, clock } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    const { result, io, clock } = await rotator(iam, github);
     expect(result.error).toBeUndefined();
     expect(io.lines.filter((l) => l.startsWith('CreateAccessKey attempt'))).toEqual([
       expect.stringMatching(/^CreateAccessKey attempt 1 failed \(iam:CreateAccessKey .*ServiceFailure.*\); no key was made: trying again$/),
@@ -475,7 +480,7 @@ describe('CreateAccessKey fails', () => {
     iam.before((command) => {
       if (command === 'CreateAccessKey') throw awsFailure('ServiceFailure', 500);
     });
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    const { result } = await rotator(iam, github);
     expect(result.error?.message).toMatch(/^iam:CreateAccessKey on IAM user deployer failed: ServiceFailure/);
     expect(iam.calls.filter((c) => c === 'CreateAccessKey')).toHaveLength(3);
     expect([...iam.keys.keys()]).toEqual([OLD]);
@@ -490,7 +495,7 @@ describe('CreateAccessKey fails', () => {
         throw awsFailure('ServiceFailure', 500);
       }
     });
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    const { result } = await rotator(iam, github);
     expect(result.error?.message).toMatch(
       new RegExp(`^iam:CreateAccessKey .*ServiceFailure.*\\. Key\\(s\\) ${OTHER} appeared during this run and were left alone \\(its answer may have been lost; this run cannot prove they are its own\\): if no other rotation is running, delete them by hand\\.`),
     );
@@ -506,7 +511,7 @@ describe('CreateAccessKey fails', () => {
         throw awsFailure('LimitExceeded', 409);
       }
     });
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    const { result } = await rotator(iam, github);
     expect(result.error?.message).toContain(`Key(s) ${OTHER} appeared during this run and were left alone (another rotation or a person is at work;`);
     expect(iam.calls.filter((c) => c === 'CreateAccessKey')).toHaveLength(1);
 
@@ -527,7 +532,7 @@ describe('more of the flow', () => {
     const { iam, github } = await setup();
     userKey(iam, OLD);
     iam.tags.set(LEASE_TAG, 'run https://github.com/octo/other/actions/runs/7/attempts/1 until 2026-11-27T13:00:00Z');
-    const { io } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'dry-run': 'true' } });
+    const { io } = await rotator(iam, github, { 'dry-run': 'true' });
     expect(io.lines).toContain(
       'IAM user deployer is leased by https://github.com/octo/other/actions/runs/7/attempts/1 until 2026-11-27T13:00:00.000Z: a real run would wait for it',
     );
@@ -544,7 +549,7 @@ describe('more of the flow', () => {
 
   it('a dry run for a user without a key: would write, holding no key yet', async () => {
     const { iam, github } = await setup();
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'dry-run': 'true' } });
+    const { result } = await rotator(iam, github, { 'dry-run': 'true' });
     expect(result.error).toBeUndefined();
     expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['would write', undefined]]);
   });
@@ -565,7 +570,7 @@ describe('more of the flow', () => {
     }
     const { iam, github } = await setup();
     userKey(iam, OLD);
-    const { io } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'dry-run': 'true' } });
+    const { io } = await rotator(iam, github, { 'dry-run': 'true' });
     expect(io.lines.some((l) => l.startsWith('export-credentials'))).toBe(false);
   });
 
@@ -623,7 +628,7 @@ describe('more of the flow', () => {
   it('retire-after-hours: the previous key stays Active and pending; nothing is retired in this run', async () => {
     const { iam, github } = await setup();
     userKey(iam, OLD);
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'retire-after-hours': '24' } });
+    const { result } = await rotator(iam, github, { 'retire-after-hours': '24' });
     expect(result.error).toBeUndefined();
     expect(result.previous).toEqual([{ id: OLD, action: 'retire-pending' }]);
     expect(iam.keys.get(OLD)?.status).toBe('Active');
@@ -706,7 +711,7 @@ describe('more of the flow', () => {
     iam.before((command) => {
       if (command === 'ListAccessKeys' && ++listings === 2) iam.keys.delete(OTHER); // someone deleted it meanwhile
     });
-    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
+    const { result } = await rotator(iam, github);
     expect(result.error?.message).toMatch(
       new RegExp(`^before deleting ${OTHER} to make room, the keys of IAM user deployer were listed again and have changed \\(gone: ${OTHER}\\): .*kept every working key\\. .+\\.$`),
     );
