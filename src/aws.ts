@@ -20,8 +20,9 @@ import {
   type User,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { Clock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
+import { IamTime, observeIamTime } from './iam-time.js';
 import type { Tag } from './inputs.js';
 import type { AccessKey, Use } from './plan.js';
 import {
@@ -63,6 +64,8 @@ export interface AwsClients {
   stsFor(credentials: Credentials): STSClient;
   /** IAM with other credentials: in self-rotation, once the new key is handed over, the run signs with it. */
   iamFor(credentials: Credentials): IAMClient;
+  /** IAM's clock, read from the answers of every client above. */
+  time: IamTime;
 }
 
 export interface AwsClientOptions {
@@ -70,6 +73,8 @@ export interface AwsClientOptions {
   log?: (message: string) => void;
   /** Where AWS_ENDPOINT_URL* are read from, to name them in errors (default process.env, which the SDK reads). */
   env?: Env;
+  /** The runner's clock, which IAM's time advances with between answers (default: the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -94,9 +99,11 @@ export function createAwsClients(
   const env = options.env ?? process.env;
   // Only for clients with SDK retries: a retryStrategy overrides maxAttempts, so never spread it into `common`.
   const retrying = { ...common, retryStrategy: new LoggedRetryStrategy(timeouts.maxAttempts, options.log) };
+  const time = new IamTime(options.clock ?? systemClock);
   const observed = <C extends IAMClient | STSClient>(client: C): C => {
     if (client instanceof IAMClient) observeRequests(client, 'iam', env);
     else observeRequests(client as STSClient, 'sts', env);
+    observeIamTime(client, time);
     return client;
   };
   // Made on first use: a run that never creates a key or resolves its user never pays for those clients.
@@ -115,6 +122,7 @@ export function createAwsClients(
     },
     stsFor: (credentials) => observed(new STSClient({ ...common, credentials, maxAttempts: 1 })),
     iamFor: (credentials) => observed(new IAMClient({ ...retrying, credentials })),
+    time,
   };
 }
 

@@ -126,7 +126,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
       {
         inputs,
         // Each SDK retry is logged as it happens (in the step's current group): a slow endpoint is never silent.
-        aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env }),
+        aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env, clock: deps.clock }),
         gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }),
         clock: deps.clock,
         io: deps.io,

@@ -6,7 +6,8 @@ import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import type { AwsClients, Credentials } from '../../src/aws.js';
-import type { Clock } from '../../src/clock.js';
+import { type Clock, systemClock } from '../../src/clock.js';
+import { IamTime, observeIamTime } from '../../src/iam-time.js';
 import { createGitHubClient } from '../../src/github.js';
 import type { GitHubPacing } from '../../src/pacer.js';
 import { readInputs } from '../../src/inputs.js';
@@ -89,7 +90,14 @@ export function recorder(): Recorder {
 export function awsFor(
   moto: Moto,
   creds: Credentials,
-  opts: { stsFor?: AwsClients['stsFor']; endpoint?: string; requestTimeoutMs?: number; onAwsCall?: AwsCallHook } = {},
+  opts: {
+    stsFor?: AwsClients['stsFor'];
+    endpoint?: string;
+    requestTimeoutMs?: number;
+    onAwsCall?: AwsCallHook;
+    /** The runner's clock, which IAM's time (read from moto's Date headers) advances with. */
+    clock?: Clock;
+  } = {},
 ): AwsClients {
   const common = {
     region: 'us-east-1',
@@ -105,16 +113,22 @@ export function awsFor(
       hook?.({ service, command: String(context.commandName ?? ''), input: args.input as Record<string, unknown> });
       return next(args);
     };
+  const time = new IamTime(opts.clock ?? systemClock);
+  const timed = <C>(client: C): C => {
+    observeIamTime(client, time);
+    return client;
+  };
   const clients: AwsClients = {
-    iam: new IAMClient({ ...common, credentials: creds }),
-    iamOnce: new IAMClient({ ...common, credentials: creds, maxAttempts: 1 }),
-    sts: new STSClient({ ...common, credentials: creds }),
-    stsFor: opts.stsFor ?? ((c) => new STSClient({ ...common, credentials: c, maxAttempts: 1 })),
+    iam: timed(new IAMClient({ ...common, credentials: creds })),
+    iamOnce: timed(new IAMClient({ ...common, credentials: creds, maxAttempts: 1 })),
+    sts: timed(new STSClient({ ...common, credentials: creds })),
+    stsFor: opts.stsFor ?? ((c) => timed(new STSClient({ ...common, credentials: c, maxAttempts: 1 }))),
     iamFor: (c) => {
-      const iam = new IAMClient({ ...common, credentials: c });
+      const iam = timed(new IAMClient({ ...common, credentials: c }));
       if (opts.onAwsCall) iam.middlewareStack.add(record('iam'), { step: 'initialize', name: 'recordAwsCall' });
       return iam;
     },
+    time,
   };
   if (opts.onAwsCall) {
     clients.iam.middlewareStack.add(record('iam'), { step: 'initialize', name: 'recordAwsCall' });
@@ -184,6 +198,7 @@ export async function runRotation(world: World, opts: RunOptions): Promise<{ res
       endpoint: opts.awsEndpoint,
       requestTimeoutMs: opts.awsRequestTimeoutMs,
       onAwsCall: opts.onAwsCall,
+      clock,
     }),
     gh: createGitHubClient(inputs.githubToken, world.gh.url, pacing, io, { clock, cancel }),
     clock,

@@ -7,6 +7,8 @@
 import sodium from 'libsodium-wrappers';
 import type { AwsClients, Credentials } from '../../src/aws.js';
 import { Cancellation } from '../../src/cancel.js';
+import type { Clock } from '../../src/clock.js';
+import { IamTime } from '../../src/iam-time.js';
 import { runIdentity } from '../../src/context.js';
 import type { GitHubApi } from '../../src/github-api.js';
 import { readInputs } from '../../src/inputs.js';
@@ -125,13 +127,16 @@ export async function memoryRotation(
     propagation?: number;
     /** Called at each verification try of the new key. */
     onVerify?: () => void;
+    /** How far the runner's clock is ahead of IAM's (IAM's time starts at the memory IAM's 2026-11-27T12:00:00Z). */
+    runnerSkewMs?: number;
   },
 ): Promise<MemoryRun> {
   const io = recorder();
   const env = opts.env ?? {};
   const inputs = readInputs(reader(opts.inputs), env);
-  const clock = fakeClock();
-  const { aws, signedBy } = memoryClients(iam, opts);
+  const skew = opts.runnerSkewMs ?? 0;
+  const clock = fakeClock(Date.parse('2026-11-27T12:00:00Z') + skew);
+  const { aws, signedBy } = memoryClients(iam, { ...opts, clock, iamSkewMs: -skew });
   const result = await rotate({
     inputs,
     aws,
@@ -150,13 +155,29 @@ export async function memoryRotation(
 /** AWS clients on the memory IAM, signing as `as`, shaped like production's createAwsClients. */
 export function memoryClients(
   iam: MemoryIam,
-  opts: { as: Credentials; callerArn?: string; propagation?: number; onVerify?: () => void },
+  opts: {
+    as: Credentials;
+    callerArn?: string;
+    propagation?: number;
+    onVerify?: () => void;
+    /** The runner's clock (default: a fake clock at the memory IAM's 2026-11-27T12:00:00Z). */
+    clock?: Clock;
+    /** IAM's clock minus the runner's: every answer tells IAM's time, as a Date header would. */
+    iamSkewMs?: number;
+  },
 ): { aws: AwsClients; signedBy: string[] } {
   const signedBy: string[] = [];
+  const clock = opts.clock ?? fakeClock();
+  const time = new IamTime(clock);
+  const answer = async (cmd: unknown) => {
+    const out = await iam.iam.send(cmd);
+    time.observe(clock.now() + (opts.iamSkewMs ?? 0));
+    return out;
+  };
   const withCredentials = (creds: Credentials) => ({
     send: (cmd: unknown) => {
       signedBy.push(creds.accessKeyId);
-      return iam.iam.send(cmd);
+      return answer(cmd);
     },
     config: { credentials: async () => creds },
   });
@@ -167,17 +188,18 @@ export function memoryClients(
       opts.onVerify?.();
       const k = iam.keys.get(creds.accessKeyId);
       if (!k || k.status !== 'Active' || propagation-- > 0) throw awsFailure('InvalidClientTokenId', 403);
-      return iam.iam.send(cmd);
+      return answer(cmd);
     },
   });
   const aws = {
     iam: withCredentials(opts.as),
     iamOnce: withCredentials(opts.as),
     sts: {
-      send: async (cmd: unknown) => (opts.callerArn ? { Arn: opts.callerArn, Account: '123456789012' } : iam.iam.send(cmd)),
+      send: async (cmd: unknown) => (opts.callerArn ? { Arn: opts.callerArn, Account: '123456789012' } : answer(cmd)),
     },
     stsFor,
     iamFor: withCredentials,
+    time,
   } as unknown as AwsClients;
   return { aws, signedBy };
 }
