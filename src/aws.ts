@@ -227,7 +227,7 @@ export class KeyQuotaReached extends ActionError {}
  * was made, is retried here (jittered, bounded). Any other failure is thrown: a key may or may not exist, and the
  * caller must not assume either.
  */
-export async function createAccessKey(iamOnce: IAMClient, user: string, clock: Clock): Promise<Credentials> {
+export async function createAccessKey(iamOnce: IAMClient, user: string, clock: Clock, time?: IamTime): Promise<Credentials & { created: Date }> {
   for (let attempt = 1; ; attempt++) {
     try {
       const out = await iamOnce.send(new CreateAccessKeyCommand({ UserName: user }));
@@ -235,7 +235,10 @@ export async function createAccessKey(iamOnce: IAMClient, user: string, clock: C
       if (!key?.AccessKeyId || !key.SecretAccessKey) {
         throw new ActionError(`iam:CreateAccessKey on ${userSubject(user)} returned no key`);
       }
-      return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+      // IAM made the key at its CreateDate: IAM's time is at least that now.
+      const created = key.CreateDate instanceof Date ? key.CreateDate : new Date(key.CreateDate ?? time?.now() ?? 0);
+      time?.observe(created.getTime());
+      return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey, created };
     } catch (err) {
       if (err instanceof ActionError) throw err;
       const name = awsErrorName(err);

@@ -30,14 +30,14 @@ export interface DestinationLedger {
 export type KeyFate =
   | 'deleted'
   | 'deleted to make room'
-  | 'deleted to converge'
+  | 'deleted as an orphan'
   | 'deactivated'
   | 'kept'
   | 'discarded'
   | 'retire-pending';
 
 /** Fates after which the key no longer exists. */
-const GONE: ReadonlySet<KeyFate> = new Set(['deleted', 'deleted to make room', 'deleted to converge', 'discarded']);
+const GONE: ReadonlySet<KeyFate> = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
 
 export type Effect =
   | { kind: 'lease taken' }
@@ -47,6 +47,10 @@ export type Effect =
   | { kind: 'environment created'; index: number }
   | { kind: 'key created'; id: string }
   | { kind: 'key retired'; id: string; fate: KeyFate }
+  /** An Active key was deleted to make room (key-limit: delete-oldest): any destination not rewritten may hold it. */
+  | { kind: 'holders broken'; id: string }
+  /** A key this run relied on was deleted or deactivated by someone else. */
+  | { kind: 'key lost'; id: string }
   | { kind: 'secret written'; index: number; which: 'id' | 'secret'; keyId: string; reason: WriteReason }
   | { kind: 'secret removed'; index: number; which: 'id' | 'secret' }
   | { kind: 'write in flight'; index: number; which: 'id' | 'secret' }
@@ -59,6 +63,10 @@ export class Journal {
   createdUser: CreatedUser | undefined;
   leaseHeld = false;
   readonly retired: { id: string; fate: KeyFate }[] = [];
+  /** The Active key deleted to make room, which destinations not rewritten may still hold. */
+  broken: string | undefined;
+  /** Keys this run relied on that someone else deleted or deactivated. */
+  readonly lost = new Set<string>();
 
   constructor(count: number) {
     this.destinations = Array.from({ length: count }, () => ({
@@ -94,6 +102,12 @@ export class Journal {
         break;
       case 'key retired':
         this.retired.push({ id: effect.id, fate: effect.fate });
+        break;
+      case 'holders broken':
+        this.broken = effect.id;
+        break;
+      case 'key lost':
+        this.lost.add(effect.id);
         break;
       case 'secret written': {
         const d = this.destinations[effect.index];

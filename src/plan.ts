@@ -18,6 +18,15 @@ export interface DestinationState {
   oldestUpdate: number | undefined;
 }
 
+/** What the run knows about a second key of the user (not the current one). */
+export type OtherKey =
+  /** Handed over by an earlier run (its record agrees with IAM's facts) and waiting to be retired. */
+  | { kind: 'pending' }
+  /** An earlier run's key, proven an orphan; `heldBy`: destinations written after its creation (moved off first). */
+  | { kind: 'orphan'; heldBy: string[] }
+  /** Nothing proves who holds it; `why` says what is known and what is missing. */
+  | { kind: 'unproven'; why: string };
+
 export interface PlanInput {
   userName: string;
   keys: AccessKey[];
@@ -27,8 +36,11 @@ export interface PlanInput {
   keyLimit: KeyLimitMode;
   previousKey: PreviousKeyMode;
   destinations: DestinationState[];
-  /** Keys handed over to a successor and waiting to be retired later: not a split state. */
-  pending: string[];
+  /** What is known of the keys other than the caller's (by id); a key missing here is unproven. */
+  others: Map<string, OtherKey>;
+  /** An earlier run deleted this key to make room and did not finish: destinations may hold it. */
+  rewrite: { id: string; at: string } | undefined;
+  /** IAM's time. */
   now: number;
 }
 
@@ -39,13 +51,14 @@ export type Plan =
       reason: string;
       current: AccessKey | undefined;
       /**
-       * Self-rotation with a second Active key: write the caller's pair to every destination first, then delete this
-       * key (nobody holds it then), so the split state ends without an outage.
+       * An earlier run's orphan, deleted before the new key is made (orphan of a finished run); in self-rotation the
+       * destinations that may hold it are first given the caller's pair (`moveOff`).
        */
-      converge: AccessKey | undefined;
-      /** Deleted before the new key is created, to stay within IAM's two keys. */
+      orphan: AccessKey | undefined;
+      moveOff: string[];
+      /** Deleted before the new key is created, to stay within IAM's two keys (key-limit consent). */
       makeRoom: AccessKey | undefined;
-      /** makeRoom is an Active key that destinations may hold (explicit key-limit: delete-oldest, rotator mode). */
+      /** makeRoom is an Active key that destinations may hold (explicit key-limit: delete-oldest). */
       makeRoomBreaks: boolean;
       /** Handled per `previousKey` once every destination holds the new key. */
       previous: AccessKey[];
@@ -61,15 +74,17 @@ export function ageDays(key: AccessKey, now: number): number {
 
 const byAge = (a: AccessKey, b: AccessKey) => a.created.getTime() - b.created.getTime();
 
-/** The key the destinations are taken to hold: the run's own key, else the newest Active key. */
-export function currentKey(keys: AccessKey[], callerKeyId: string | undefined): AccessKey | undefined {
+/** The key the destinations are taken to hold: the run's own key, else the newest Active key that is no orphan. */
+export function currentKey(keys: AccessKey[], callerKeyId: string | undefined, others?: Map<string, OtherKey>): AccessKey | undefined {
   const own = keys.find((k) => k.id === callerKeyId);
   if (own) return own;
-  return keys.filter((k) => k.status === 'Active').sort(byAge).at(-1);
+  const active = keys.filter((k) => k.status === 'Active').sort(byAge);
+  return active.filter((k) => others?.get(k.id)?.kind !== 'orphan').at(-1) ?? active.at(-1);
 }
 
 interface Room {
-  converge?: AccessKey;
+  orphan?: AccessKey;
+  moveOff?: string[];
   makeRoom?: AccessKey;
   breaks: boolean;
 }
@@ -84,7 +99,7 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
         `delete one, or set key-limit: delete-inactive or delete-oldest. Nothing was changed.`,
     );
   }
-  const pending = keys.filter((k) => input.pending.includes(k.id) && k.status === 'Active');
+  const pending = keys.filter((k) => input.others.get(k.id)?.kind === 'pending' && k.status === 'Active');
   if (pending.length > 0) {
     throw new ActionError(
       `IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
@@ -95,23 +110,25 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
   if (inactive.length > 0) return { makeRoom: inactive[0], breaks: false };
   const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
-  // Self-rotation: the caller's pair is known, so every destination can be given it before the other key goes.
-  if (callerKeyId !== undefined && current?.id === callerKeyId && other !== undefined) return { converge: other, breaks: false };
-  if (keyLimit === 'delete-inactive') {
-    throw new ActionError(
-      `IAM user ${userName} already has ${keys.length} Active access keys (${list}) and key-limit is 'delete-inactive': ` +
-        `no Inactive key to delete, and this run does not know which destinations hold which key. Delete or deactivate ` +
-        `the key no destination uses, or rerun with key-limit: delete-oldest, which deletes the oldest Active key ` +
-        `first: destinations that hold it stop working until this run rewrites them. Nothing was changed.`,
-    );
-  }
-  // delete-oldest, rotator mode: explicitly asked for; holders of that key break until rewritten.
-  return { makeRoom: keys.slice().sort(byAge)[0], breaks: true };
+  if (other === undefined) return { breaks: false };
+  const known = input.others.get(other.id) ?? { kind: 'unproven' as const, why: 'nothing is known about it' };
+  const self = callerKeyId !== undefined && current?.id === callerKeyId;
+  if (known.kind === 'orphan' && (known.heldBy.length === 0 || self)) return { orphan: other, moveOff: known.heldBy, breaks: false };
+  const why = known.kind === 'orphan' ? `an orphan of an earlier run, but ${known.heldBy.join(', ')} may hold it and this rotator does not know another pair to give them` : known.kind === 'unproven' ? known.why : 'pending';
+  const oldest = keys.slice().sort(byAge)[0];
+  if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId) return { makeRoom: oldest, breaks: true };
+  throw new ActionError(
+    `IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
+      `this run deletes no key on a guess, so nothing was changed. Find the holders of ${other.id} (its last use says ` +
+      `when and where it was last used): delete or deactivate the key nobody uses, or rerun with key-limit: ` +
+      `delete-oldest, which deletes the oldest key ` +
+      `${self && oldest.id === callerKeyId ? '(not allowed here: it is the key this job authenticates with)' : '(its holders stop working until this run rewrites them)'}.`,
+  );
 }
 
 /** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
 export function plan(input: PlanInput): Plan {
-  const current = currentKey(input.keys, input.callerKeyId);
+  const current = currentKey(input.keys, input.callerKeyId, input.others);
   const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
   const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
   // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
@@ -119,7 +136,7 @@ export function plan(input: PlanInput): Plan {
   const stale = current
     ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
     : [];
-  const split = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && !input.pending.includes(k.id));
+  const second = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.others.get(k.id)?.kind !== 'pending');
   let reason: string;
   if (toCreate.length > 0) {
     reason = `new destination(s): ${toCreate.join(', ')}`;
@@ -127,8 +144,10 @@ export function plan(input: PlanInput): Plan {
     reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
   } else if (current === undefined) {
     reason = `IAM user ${input.userName} has no active access key`;
-  } else if (split.length > 0) {
-    reason = `IAM user ${input.userName} has two Active keys (${current.id} and ${split.map((k) => k.id).join(', ')}): converge on one`;
+  } else if (input.rewrite) {
+    reason = `an earlier run deleted ${input.rewrite.id} at ${input.rewrite.at} to make room and did not finish: destinations may hold it`;
+  } else if (second.length > 0) {
+    reason = `IAM user ${input.userName} has a second Active key (${second.map((k) => k.id).join(', ')})`;
   } else if (stale.length > 0) {
     reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
   } else if (input.maxAgeDays === 0) {
@@ -149,10 +168,11 @@ export function plan(input: PlanInput): Plan {
     action: 'rotate',
     reason,
     current,
-    converge: room.converge,
+    orphan: room.orphan,
+    moveOff: room.moveOff ?? [],
     makeRoom: room.makeRoom,
     makeRoomBreaks: room.breaks,
-    previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.converge).sort(byAge),
+    previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.orphan).sort(byAge),
     previousKey: input.previousKey,
   };
 }
@@ -164,46 +184,11 @@ export interface Use {
   region: string;
 }
 
+/** A handed-over key waiting to be retired: the earliest time it may be (IAM time), and whether it is in use. */
 export interface PendingKey {
   key: AccessKey;
   supersededBy: string;
   handover: number;
-  /** The earliest time it may be retired. */
   dueAt: number;
   lastUsed: Use | null | undefined;
-}
-
-export interface Retirement {
-  /** Handed over long enough ago, and not used for as long: retire now. */
-  due: PendingKey[];
-  /** Handed over, waiting. `inUse`: the handover is old enough but the key was used too recently. */
-  waiting: (PendingKey & { inUse: boolean })[];
-}
-
-/**
- * Staged retirement (retire-after-hours): which previous keys — handed over to a successor that still exists — are
- * due. A key is due once both its handover and its last use lie at least `hours` in the past (never used counts as
- * long ago); an unknown last use is never due. Pure.
- */
-export function stagedRetirement(
-  keys: AccessKey[],
-  records: Map<string, { supersededBy?: string; handover?: string }>,
-  lastUsed: Map<string, Use | null | undefined>,
-  now: number,
-  hours: number,
-): Retirement {
-  const out: Retirement = { due: [], waiting: [] };
-  const ms = hours * 3_600_000;
-  for (const key of keys) {
-    const r = records.get(key.id);
-    const handover = r?.handover ? Date.parse(r.handover) : NaN;
-    if (!r?.supersededBy || Number.isNaN(handover) || !keys.some((k) => k.id === r.supersededBy)) continue;
-    const used = lastUsed.get(key.id);
-    const usedAt = used ? Date.parse(used.date) : 0;
-    const dueAt = Math.max(handover, usedAt) + ms;
-    const pending: PendingKey = { key, supersededBy: r.supersededBy, handover, dueAt, lastUsed: used };
-    if (used !== undefined && now >= dueAt) out.due.push(pending);
-    else out.waiting.push({ ...pending, inUse: used !== undefined && now >= handover + ms });
-  }
-  return out;
 }

@@ -34,6 +34,8 @@ export interface Prepared {
   held: HeldBefore;
   /** When the older of its two secrets was last written (both held), else undefined. */
   oldestUpdate: number | undefined;
+  /** When each secret it holds was last written (GitHub's updated_at): [] when it holds neither. */
+  updates: number[];
   /** Organization destinations: how each of the two secrets is written ([id, secret]). */
   sharing: [OrgSharing, OrgSharing] | undefined;
   /** Organization destinations: visibility changes an explicit organization-visibility makes, to announce. */
@@ -115,6 +117,7 @@ async function prepare(
     create: false,
     held: 'none',
     oldestUpdate: undefined,
+    updates: [],
     sharing: undefined,
     visibilityChanges: [],
   };
@@ -133,7 +136,8 @@ async function prepare(
   const found = names.map((n) => secrets.get(n.toUpperCase()));
   const count = found.filter(Boolean).length;
   prepared.held = count === 2 ? 'both' : count === 1 ? 'partial' : 'none';
-  if (count === 2) prepared.oldestUpdate = Math.min(...found.map((f) => (f as SecretInfo).updatedAt));
+  prepared.updates = found.flatMap((f) => (f ? [f.updatedAt] : []));
+  if (count === 2) prepared.oldestUpdate = Math.min(...prepared.updates);
   if (isOrganization(d)) {
     const sel = selected.get(d.org.toLowerCase());
     prepared.sharing = [
@@ -205,7 +209,9 @@ export async function createMissingEnvironments(
   for (const [i, p] of prepared.entries()) {
     const d = p.destination;
     if (!p.create || d.kind !== 'environment') continue;
+    ctx.cancel.checkpoint();
     await ctx.pacer.take();
+    ctx.cancel.checkpoint();
     await createEnvironment(ctx.gh, d.owner, d.repo, d.environment);
     onCreated(i);
     ctx.io.info(`Created environment '${d.environment}' in ${d.owner}/${d.repo}`);

@@ -8,7 +8,8 @@ import { label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Holding } from './journal.js';
 import type { Plan } from './plan.js';
-import { type RunState, deleteKey } from './run-state.js';
+import { destroy } from './destruction.js';
+import type { RunState } from './run-state.js';
 import { put, remove, standing, writePair } from './writes.js';
 
 /** Undo a user this run created (it must have no keys left). Returns a sentence starting with a space, or ''. */
@@ -24,7 +25,7 @@ export async function undoUser(s: RunState): Promise<string> {
 export async function discardNewKey(s: RunState): Promise<string> {
   const id = s.journal.newKeyId as string;
   try {
-    await deleteKey(s, id, 'discarded');
+    await destroy(s, id, 'never handed out', 'delete', 'discarded');
   } catch (err) {
     return `Deleting the unused new key ${id} failed too (${errorMessage(err)}): delete it by hand; no destination holds it.`;
   }
@@ -91,6 +92,9 @@ export function describeStanding(s: RunState): string {
         break;
       case 'restored':
         text = `put back to ${keyId}`;
+        break;
+      case 'broken':
+        text = `NOT WORKING: holds ${journalBroken(s, keyId)} ${keyId}, which was deleted: does not work until a run rewrites it`;
         break;
       case 'unchanged':
         text = broken
@@ -164,4 +168,9 @@ function finalWords(s: RunState): string {
   return s.caller
     ? ' Fix the cause and rerun: a self-rotation that finds two Active keys first gives every destination its own pair, then deletes the other key.'
     : ' Fix the cause, then rerun with key-limit: delete-oldest to converge: it deletes the oldest key first, so the destinations still holding it stop working until that run rewrites them.';
+}
+
+/** "may hold" for a key deleted to make room (which destinations held it is not known), "holds" for a lost key. */
+function journalBroken(s: RunState, keyId: string | undefined): string {
+  return keyId !== undefined && s.journal.broken === keyId ? '(or may hold) the key' : 'the key';
 }

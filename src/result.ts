@@ -11,7 +11,8 @@ export type Outcome =
   | 'would write' // dry-run
   | 'unchanged' // holds what it held before the run
   | 'restored' // the new key was written, then the previous key put back
-  | 'converged' // given the pair this run authenticates with, so the other key could go
+  | 'converged' // given the pair this run authenticates with, so an orphan key could go
+  | 'broken' // holds (or may hold) a key that no longer works: does not work until a run rewrites it
   | 'removed' // held nothing before; what the run wrote was removed again
   | 'mismatched' // one of the two secrets was written and could not be put back: does not work
   | 'unknown'; // a write was in flight when the run had to stop
@@ -32,7 +33,7 @@ export type PreviousAction =
   | 'deactivated'
   | 'kept'
   | 'deleted to make room'
-  | 'deleted to converge'
+  | 'deleted as an orphan'
   | 'retire-pending';
 
 export interface RotationResult {

@@ -17,13 +17,15 @@ import { ActionError, errorMessage } from './errors.js';
 import type { Inputs } from './inputs.js';
 import { Journal } from './journal.js';
 import { describeLease, releaseLease, takeLease } from './lease.js';
-import { type AccessKey, type Plan, plan as decide } from './plan.js';
+import { Unproven, destroy } from './destruction.js';
+import { type AccessKey, type Plan, currentKey, plan as decide } from './plan.js';
 import { type Prepared, coversRepository, createMissingEnvironments, preflight } from './preflight.js';
 import { assumedHeld, describeStanding, recover, undoUser } from './recover.js';
 import type { PreviousAction, RotationResult } from './result.js';
 import { retirePrevious } from './retire.js';
-import { KeysChanged, type RunState, checkKeys, deleteKey } from './run-state.js';
-import { describeKeys, earlierHandovers, recordCreated, recordHandover } from './staged.js';
+import { clearRewrite, markRewrite } from './rewrite-marker.js';
+import { KeysChanged, type RunState } from './run-state.js';
+import { classifyKeys, describeKeys, readRecords, recordCreated, recordHandover } from './staged.js';
 import { standing, writePair } from './writes.js';
 
 export type { ActionsIO, RotateContext } from './context.js';
@@ -112,6 +114,10 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
     tagsDenied: false,
     userTags: undefined,
     keysListed: false,
+    records: new Map(),
+    verified: false,
+    ownHolderChecked: false,
+    rewrite: undefined,
   };
   try {
     await flow(s);
@@ -132,9 +138,10 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
 /** Turn a failure into the one error line, after making every destination hold a working pair. */
 async function failed(s: RunState, err: unknown): Promise<ActionError> {
   const { journal } = s;
+  if (err instanceof NewKeyLost) return new ActionError(`${err.message}. ${describeStanding(s)}.`, { cause: err });
   if (journal.newKeyId !== undefined && !s.handedOver) return recover(s, err);
   const cause = afterRetirement(asActionError(err), s);
-  if (err instanceof KeysChanged || s.handedOver || journal.touched().length > 0) {
+  if (err instanceof KeysChanged || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
     return new ActionError(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
   }
   const undo = await undoUser(s);
@@ -238,17 +245,8 @@ async function flow(s: RunState): Promise<void> {
   const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
   if (self) io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
   else s.caller = undefined;
-
-  // Provenance and staged retirement, before anything else is decided: what earlier runs recorded in IAM.
-  const waiting = userExists ? await earlierHandovers(s, keys, self) : [];
-  // Plan on the keys as retiring what was due left them: deleted ones gone, deactivated ones Inactive. A dry run
-  // plans as the real run would.
-  const due = new Set(inputs.dryRun ? (result.retirement?.due ?? []) : []);
-  const deactivated = (id: string) =>
-    journal.retired.some((r) => r.id === id && r.fate === 'deactivated') || (due.has(id) && inputs.previousKey === 'deactivate');
-  keys = keys
-    .filter((k) => !journal.deleted(k.id) && !(due.has(k.id) && inputs.previousKey === 'delete'))
-    .map((k) => (deactivated(k.id) ? { ...k, status: 'Inactive' as const } : k));
+  // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
+  if (userExists) await readRecords(s, keys);
 
   // 2. Preflight every destination before any key exists.
   s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () =>
@@ -259,8 +257,22 @@ async function flow(s: RunState): Promise<void> {
     result.destinations[i].visibility = p.sharing?.[0].visibility;
   });
   checkOwnHolder(s, s.prepared, self);
+  s.ownHolderChecked = true;
 
-  // 3. Decide.
+  // 3. What is known of each key (handed over, orphaned, or unproven); retire what is due, with its proof.
+  const others = userExists ? await classifyKeys(s, keys, currentKey(keys, self?.id), self) : new Map();
+  // Plan on the keys as retiring what was due left them: deleted ones gone, deactivated ones Inactive. A dry run
+  // plans as the real run would.
+  const due = new Set(inputs.dryRun ? (result.retirement?.due ?? []) : []);
+  const deactivated = (id: string) =>
+    journal.retired.some((r) => r.id === id && r.fate === 'deactivated') || (due.has(id) && inputs.previousKey === 'deactivate');
+  keys = keys
+    .filter((k) => !journal.deleted(k.id) && !(due.has(k.id) && inputs.previousKey === 'delete'))
+    .map((k) => (deactivated(k.id) ? { ...k, status: 'Inactive' as const } : k));
+  for (const id of [...s.pending.keys()]) if (!keys.some((k) => k.id === id && k.status === 'Active')) s.pending.delete(id);
+  for (const id of [...others.keys()]) if (!s.pending.has(id) && others.get(id)?.kind === 'pending') others.delete(id);
+
+  // 4. Decide, in IAM's time.
   const thePlan = decide({
     userName,
     keys,
@@ -274,8 +286,9 @@ async function flow(s: RunState): Promise<void> {
       held: p.held,
       oldestUpdate: p.oldestUpdate,
     })),
-    pending: waiting,
-    now: ctx.clock.now(),
+    others,
+    rewrite: s.rewrite,
+    now: userExists ? aws.time.now() : 0,
   });
   result.plan = thePlan;
   result.accessKeyId = thePlan.current?.id;
@@ -286,9 +299,10 @@ async function flow(s: RunState): Promise<void> {
   }
   if (thePlan.action === 'skip' || inputs.dryRun) return;
 
-  // 4. Make ready: environments, the user, one key fewer.
+  // 5. Make ready: environments, the user, one key fewer.
   await createMissingEnvironments(ctx, s.prepared, (i) => journal.record({ kind: 'environment created', index: i }));
   if (!userExists) {
+    ctx.cancel.checkpoint();
     const created = await io.group(`Create IAM user ${userName}`, () =>
       createUser(aws.iam, userName, {
         path: inputs.userPath,
@@ -303,23 +317,37 @@ async function flow(s: RunState): Promise<void> {
     s.tagsDenied = (await takeLease(ctx, journal, userName)).outcome === 'denied';
     s.keysListed = true;
   }
-  if (thePlan.converge && caller) await converge(s, caller, thePlan.converge);
+  if (thePlan.orphan) await dropOrphan(s, thePlan.orphan, thePlan.moveOff);
   if (thePlan.makeRoom) {
     const room = thePlan.makeRoom;
-    await checkKeys(s, `deleting ${room.id} to make room`);
     ctx.cancel.checkpoint();
-    await deleteKey(s, room.id, 'deleted to make room');
+    if (thePlan.makeRoomBreaks) {
+      if (!s.tagsDenied) await markRewrite(ctx, userName, room.id);
+      journal.record({ kind: 'holders broken', id: room.id });
+    }
+    try {
+      await destroy(
+        s,
+        room.id,
+        thePlan.makeRoomBreaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive',
+        'delete',
+        'deleted to make room',
+      );
+    } catch (err) {
+      if (thePlan.makeRoomBreaks) journal.broken = undefined;
+      throw err;
+    }
     io.info(
       `Deleted ${room.id} (${room.status}) to make room (key-limit: ${inputs.keyLimit})` +
         (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''),
     );
   }
 
-  // 5. Create and verify the new key. Masked the moment it exists.
+  // 6. Create and verify the new key. Masked the moment it exists.
   ctx.cancel.checkpoint();
   const fresh = await createNewKey(s);
   io.info(`Created access key ${fresh.accessKeyId}`);
-  const created = await recordCreated(s, fresh.accessKeyId);
+  const created = await recordCreated(s, fresh.accessKeyId, fresh.created);
   if (inputs.verifyTimeoutSeconds > 0) {
     await io.group('Verify the new key', async () => {
       const started = ctx.clock.now();
@@ -333,8 +361,9 @@ async function flow(s: RunState): Promise<void> {
       io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
     });
   }
+  s.verified = true; // by STS, or waived by verify-timeout-seconds: 0
 
-  // 6. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
+  // 7. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
   const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName].join(', ');
   await io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
     const n = s.prepared.length;
@@ -350,7 +379,10 @@ async function flow(s: RunState): Promise<void> {
     }
   });
 
-  // 7. Every destination holds the new key. Only now: the previous keys. In self-rotation the run signs with the
+  // 8. The new key must still be there: a person may have deleted it while the destinations were written.
+  await confirmNewKey(s, fresh);
+
+  // 9. Every destination holds the new key. Only now: the previous keys. In self-rotation the run signs with the
   // new key from here on: the previous key's last use stays the holders', and the lease can still be released.
   s.handedOver = true;
   if (s.caller) ctx.aws = { ...aws, iam: aws.iamFor(fresh) };
@@ -358,8 +390,86 @@ async function flow(s: RunState): Promise<void> {
   result.accessKeyId = fresh.accessKeyId;
   if (inputs.exportCredentials) exportCredentials(io, fresh);
   await io.group('Previous keys', async () => {
-    await recordHandover(s, thePlan, fresh.accessKeyId, created);
-    if (inputs.retireAfterHours === 0) await retirePrevious(s, thePlan);
+    await recordHandover(s, thePlan, fresh.accessKeyId, created, fresh.created);
+    if (inputs.retireAfterHours === 0) {
+      try {
+        await retirePrevious(s, thePlan);
+      } catch (err) {
+        if (err instanceof Unproven && err.keyId !== fresh.accessKeyId && err.missing.some((m) => m.startsWith(`the new key ${fresh.accessKeyId}`))) {
+          ctx.aws = aws;
+          await newKeyLost(s, fresh, `before retiring ${err.keyId}`);
+        }
+        throw err;
+      }
+    }
+    if (journal.broken !== undefined || s.rewrite) await clearRewrite(ctx, userName);
+  });
+}
+
+/** A key IAM gave this run: the pair and IAM's CreateDate. */
+type NewKey = Credentials & { created: Date };
+
+/** The new key is gone (or Inactive): someone deleted it while this run was handing it out. */
+class NewKeyLost extends ActionError {}
+
+/** List the keys again with this run's own credentials: the new key must exist and be Active before the handover. */
+async function confirmNewKey(s: RunState, fresh: NewKey): Promise<void> {
+  const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
+  const k = keys.find((x) => x.id === fresh.accessKeyId);
+  if (k?.status === 'Active') return;
+  await newKeyLost(s, fresh, 'after writing the destinations', k ? 'deactivated' : 'deleted');
+}
+
+/**
+ * The new key went away mid-run. Self-rotation: put the previous pair back wherever it was written over, while the
+ * previous key still works. Then stop, naming every destination that holds a dead key.
+ */
+async function newKeyLost(s: RunState, fresh: NewKey, when: string, how = 'deleted or deactivated'): Promise<never> {
+  const { ctx, journal } = s;
+  journal.record({ kind: 'key lost', id: fresh.accessKeyId });
+  s.handedOver = false;
+  s.result.rotated = false;
+  s.result.accessKeyId = undefined;
+  const keys = await listAccessKeys(ctx.aws.iam, s.userName).catch(() => []);
+  const previous = s.caller ? keys.find((k) => k.id === s.caller?.accessKeyId && k.status === 'Active') : undefined;
+  let restored = 0;
+  if (s.caller && previous) {
+    for (let i = 0; i < s.prepared.length; i++) {
+      if (journal.pairKey(i) !== fresh.accessKeyId) continue;
+      try {
+        await writePair(s, i, s.caller, 'restore');
+        restored++;
+      } catch (err) {
+        ctx.io.warning(`could not put ${label(s.prepared[i].destination)} back to ${previous.id}: ${errorMessage(err)}`);
+      }
+    }
+  }
+  throw new NewKeyLost(
+    `${when}, IAM lists the new key ${fresh.accessKeyId} as ${how} by someone else (another rotation or a person): ` +
+      `nothing was retired` +
+      (restored > 0 ? `, and ${restored} destination(s) were given the previous key ${previous?.id} again` : '') +
+      `. Find who changed the keys of IAM user ${s.userName}, then rerun`,
+  );
+}
+
+/**
+ * An earlier run's orphan (proven: created by this action, never handed over, older than a run can last, unused
+ * since). In self-rotation the destinations that may hold it first get this job's own pair; then it is deleted.
+ */
+async function dropOrphan(s: RunState, orphan: AccessKey, moveOff: string[]): Promise<void> {
+  const { ctx } = s;
+  await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
+    if (moveOff.length > 0 && s.caller) {
+      for (let i = 0; i < s.prepared.length; i++) {
+        if (!moveOff.includes(label(s.prepared[i].destination))) continue;
+        ctx.cancel.checkpoint();
+        await writePair(s, i, s.caller, 'converge');
+        ctx.io.info(`${label(s.prepared[i].destination)}: now holds ${s.caller.accessKeyId} (was written after ${orphan.id} was made)`);
+      }
+    }
+    ctx.cancel.checkpoint();
+    await destroy(s, orphan.id, 'orphan of a finished run', 'delete', 'deleted as an orphan');
+    ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over, and nothing holds it`);
   });
 }
 
@@ -368,12 +478,12 @@ async function flow(s: RunState): Promise<void> {
  * tried again (at most three attempts); a key that appeared cannot be proven to be this run's, so it is reported and
  * left alone, never deleted.
  */
-async function createNewKey(s: RunState): Promise<Credentials> {
+async function createNewKey(s: RunState): Promise<NewKey> {
   const { ctx, journal, userName } = s;
-  let fresh: Credentials | undefined;
+  let fresh: NewKey | undefined;
   for (let attempt = 1; fresh === undefined; attempt++) {
     try {
-      fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock);
+      fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock, ctx.aws.time);
     } catch (err) {
       const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer may have been lost';
       let appeared: string[];
@@ -400,22 +510,6 @@ async function createNewKey(s: RunState): Promise<Credentials> {
   journal.record({ kind: 'key created', id: fresh.accessKeyId });
   s.expected.add(fresh.accessKeyId);
   return fresh;
-}
-
-/** Self-rotation with a second Active key: give every destination the caller's pair, then delete the other key. */
-async function converge(s: RunState, caller: Credentials, other: AccessKey): Promise<void> {
-  const { ctx } = s;
-  await ctx.io.group(`Converge on ${caller.accessKeyId}`, async () => {
-    for (let i = 0; i < s.prepared.length; i++) {
-      ctx.cancel.checkpoint();
-      await writePair(s, i, caller, 'converge');
-      ctx.io.info(`${label(s.prepared[i].destination)}: now holds ${caller.accessKeyId}`);
-    }
-    await checkKeys(s, `deleting ${other.id} to converge`);
-    ctx.cancel.checkpoint();
-    await deleteKey(s, other.id, 'deleted to converge');
-    ctx.io.info(`Deleted ${other.id}: every destination holds ${caller.accessKeyId}, so nothing needed it`);
-  });
 }
 
 /** How an existing user differs from the create-user inputs (create-user: if-missing warns, and changes nothing). */
@@ -447,7 +541,10 @@ export function describePlan(
   const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${label(x.destination)}: ${c}`));
   const steps = [
     userExists ? undefined : `create IAM user ${user}`,
-    p.converge ? `write ${p.current?.id} (this run's key) to every destination and delete ${p.converge.id}` : undefined,
+    p.orphan
+      ? (p.moveOff.length ? `give ${p.moveOff.join(', ')} this run's key ${p.current?.id}, then ` : '') +
+        `delete ${p.orphan.id} (an orphan of an earlier run)`
+      : undefined,
     p.makeRoom
       ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +
         (p.makeRoomBreaks ? ' (key-limit: delete-oldest: destinations holding it stop working until rewritten)' : '')

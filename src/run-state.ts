@@ -1,13 +1,14 @@
 /** The state one run shares between its phases, and the key operations every phase needs. */
-import { type Credentials, deleteAccessKey, listAccessKeys } from './aws.js';
+import { type Credentials, listAccessKeys } from './aws.js';
 import type { RotateContext } from './context.js';
 import { ActionError } from './errors.js';
 import type { Tag } from './inputs.js';
-import type { Journal, KeyFate } from './journal.js';
+import type { Journal } from './journal.js';
 import type { AccessKey, Use } from './plan.js';
 import type { Prepared } from './preflight.js';
-import { forgetRecord, lastUses } from './provenance.js';
+import type { KeyRecord } from './provenance.js';
 import type { RotationResult } from './result.js';
+import type { Rewrite } from './rewrite-marker.js';
 
 /** The state of one run, shared by its phases. */
 export interface RunState {
@@ -35,18 +36,14 @@ export interface RunState {
   userTags: Tag[] | undefined;
   /** The user's keys were listed (so they can be described at the end). */
   keysListed: boolean;
-}
-
-/** Delete one of the user's keys (never the caller's lease or anyone else's tag): journaled, its record removed. */
-export async function deleteKey(s: RunState, id: string, fate: KeyFate): Promise<void> {
-  // Keep the evidence: once deleted, a key's last use can no longer be read.
-  if (!s.uses.has(id) && s.initialKeys.some((k) => k.id === id)) {
-    for (const [key, use] of await lastUses(s.ctx, s.userName, [id])) s.uses.set(key, use);
-  }
-  await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
-  s.expected.delete(id);
-  s.journal.record({ kind: 'key retired', id, fate });
-  await forgetRecord(s.ctx, s.userName, id, s.tags);
+  /** The action's records of the keys (provenance tags), as read: claims, checked against IAM's facts before use. */
+  records: Map<string, KeyRecord>;
+  /** STS accepted the new key (or verify-timeout-seconds: 0 waived the check). */
+  verified: boolean;
+  /** The self-rotation holder check ran and passed (or does not apply). */
+  ownHolderChecked: boolean;
+  /** An earlier run's marker: it deleted a key to make room and did not finish. */
+  rewrite: Rewrite | undefined;
 }
 
 /** The user's keys are not what this run expects: another rotation or a person is at work. */

@@ -3,22 +3,20 @@
  * evidence of their last use, the retirement of handed-over keys once due, the record of this run's handover, and
  * the description of every key at the end of the run.
  */
-import { deactivateAccessKey, isAccessDenied, listAccessKeys } from './aws.js';
+import { isAccessDenied, listAccessKeys } from './aws.js';
 import { isoSeconds } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { PreviousKeyMode } from './inputs.js';
-import { type AccessKey, type PendingKey, type Plan, type Use, stagedRetirement } from './plan.js';
+import { RECORD_CHECKS, Unproven, destroy, factsOf, knownAbout, mayHold, missingEvidence } from './destruction.js';
+import type { AccessKey, OtherKey, PendingKey, Plan, Use } from './plan.js';
 import { keyTags, lastUses, parseRecord, runLabel, writeRecord } from './provenance.js';
+import { REWRITE_TAG, parseRewrite } from './rewrite-marker.js';
 import type { KeyReport } from './result.js';
-import { type RunState, checkKeys, deleteKey } from './run-state.js';
+import type { RunState } from './run-state.js';
 
 
-/**
- * Read the action's records of earlier handovers; stop a self-rotation that authenticates with a superseded key
- * (its holder was never updated); retire what is due; warn about handed-over keys still in use. Returns the ids of
- * the keys still waiting (not a split state; never deleted to make room).
- */
-export async function earlierHandovers(s: RunState, keys: AccessKey[], self: AccessKey | undefined): Promise<string[]> {
+/** Read the action's records of the keys (provenance tags): a claim each, checked against IAM's facts before use. */
+export async function readRecords(s: RunState, keys: AccessKey[]): Promise<void> {
   const { ctx, userName } = s;
   const { inputs, io } = ctx;
   if (s.tagsDenied && inputs.retireAfterHours > 0) {
@@ -34,58 +32,108 @@ export async function earlierHandovers(s: RunState, keys: AccessKey[], self: Acc
     s.tagsDenied = true;
     io.warning(`could not read the user's tags (${errorMessage(err)}): keys are not described; grant iam:ListUserTags`);
   }
-  const records = new Map(keys.flatMap((k) => {
+  for (const k of keys) {
     const r = parseRecord(s.tags.get(k.id));
-    return r ? [[k.id, r] as const] : [];
-  }));
-  const mine = self ? records.get(self.id) : undefined;
-  if (self && mine?.supersededBy && keys.some((k) => k.id === mine.supersededBy)) {
+    if (r) s.records.set(k.id, r);
+  }
+  const marker = parseRewrite(s.tags.get(REWRITE_TAG));
+  if (marker) s.rewrite = marker;
+}
+
+/**
+ * What is known of every key but the caller's, from IAM's facts (once preflight has read the destinations): keys
+ * handed over by an earlier run (retired here once due, with their proof), orphans of finished runs, and keys
+ * nothing proves anything about. Stops a self-rotation that authenticates with a key properly handed over.
+ */
+export async function classifyKeys(s: RunState, keys: AccessKey[], current: AccessKey | undefined, self: AccessKey | undefined): Promise<Map<string, OtherKey>> {
+  const { ctx, userName } = s;
+  const { inputs, io } = ctx;
+  const iamNow = ctx.aws.time.now();
+  const others = new Map<string, OtherKey>();
+  const consistent = (k: AccessKey) => {
+    const facts = factsOf(s, k, keys);
+    return facts.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.map((c) => c(facts)).filter((m) => m !== undefined);
+  };
+  const mine = self ? consistent(self) : undefined;
+  if (self && mine?.length === 0) {
+    const r = s.records.get(self.id);
     throw new ActionError(
-      `this job authenticates with ${self.id}, which an earlier run handed over to ${mine.supersededBy} at ` +
-        `${mine.handover ?? 'an unknown time'}: the place this job reads its credentials from was not updated (it is ` +
+      `this job authenticates with ${self.id}, which an earlier run handed over to ${r?.supersededBy} at ` +
+        `${r?.handover}: the place this job reads its credentials from was not updated (it is ` +
         `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
         `give this job the current key. Nothing was changed.`,
     );
   }
-  // Evidence is needed now only for keys handed over earlier; the keys output reads it for every key at the end.
-  const handed = keys.filter((k) => records.get(k.id)?.supersededBy !== undefined);
-  s.uses = await lastUses(ctx, userName, handed.map((k) => k.id));
-  const state = stagedRetirement(keys, records, s.uses, ctx.clock.now(), inputs.retireAfterHours);
-  for (const w of state.waiting) {
-    s.pending.set(w.key.id, w.dueAt);
-    const used = w.lastUsed;
-    if (w.inUse && used) {
+  if (self && mine && mine.length > 0) {
+    io.warning(`the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${mine.join('; ')}): it is ignored`);
+  }
+  const rest = keys.filter((k) => k.id !== self?.id);
+  // Evidence for every key that is not the one the destinations hold: its last use (kept, for the keys output too).
+  const unread = rest.filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined).filter((k) => !s.uses.has(k.id));
+  for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id))) s.uses.set(id, use);
+  const due: PendingKey[] = [];
+  const waiting: (PendingKey & { inUse: boolean })[] = [];
+  for (const k of rest) {
+    const r = s.records.get(k.id);
+    const facts = factsOf(s, k, keys);
+    const bad = consistent(k);
+    if (r?.supersededBy !== undefined && bad && bad.length > 0) {
       io.warning(
-        `${w.key.id} was handed over to ${w.supersededBy} at ${new Date(w.handover).toISOString()} but was last used ` +
-          `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
-          `holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.`,
+        `the action's record on ${k.id} says it was handed over to ${r.supersededBy} at ${r.handover ?? 'an unknown time'}, ` +
+          `but IAM's facts disagree (${bad.join('; ')}): the record is ignored and ${k.id} is treated as a key this ` +
+          `action did not hand over. Remove the tag ${k.id} from IAM user ${userName} if it is wrong.`,
       );
+    } else if (r?.supersededBy !== undefined) {
+      const handover = Date.parse(r.handover ?? '');
+      const usedAt = facts.lastUsed ? Date.parse(facts.lastUsed.date) : 0;
+      const p: PendingKey = { key: k, supersededBy: r.supersededBy, handover, lastUsed: facts.lastUsed, dueAt: Math.max(handover, usedAt) + inputs.retireAfterHours * 3_600_000 };
+      others.set(k.id, { kind: 'pending' });
+      const missing = missingEvidence('staged retirement', facts);
+      if (missing.length === 0 && inputs.retireAfterHours > 0) due.push(p);
+      else waiting.push({ ...p, inUse: facts.lastUsed !== undefined && facts.lastUsed !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000 });
+      if (missing.length > 0 && inputs.retireAfterHours > 0) {
+        const used = facts.lastUsed;
+        const inUse = used && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
+        (inUse ? (m: string) => io.warning(m) : (m: string) => io.info(m))(
+          `${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} and is not retired yet: ` +
+            `${missing.join('; ')}` +
+            (inUse ? `: somebody still holds it. Find that holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.` : ''),
+        );
+      }
+      continue;
+    }
+    if (k.id === current?.id) continue;
+    const orphan = missingEvidence('orphan of a finished run', facts);
+    const held = mayHold(facts);
+    // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).
+    if (orphan.length === 0 || (orphan.length === 1 && held.length > 0 && orphan[0].includes('may hold it'))) {
+      others.set(k.id, { kind: 'orphan', heldBy: held });
+      io.info(`${k.id} is an orphan of an earlier run of this action (${knownAbout(facts)})` + (held.length ? `; destination(s) ${held.join(', ')} may hold it` : ''));
     } else {
-      io.info(`${w.key.id} is pending retirement (handed over to ${w.supersededBy}): due at ${new Date(w.dueAt).toISOString()}`);
+      others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${orphan.join('; ')}` });
     }
   }
-  if (state.due.length > 0) {
+  if (due.length > 0) {
     if (inputs.dryRun) {
-      io.info(`Dry run: would ${inputs.previousKey} ${state.due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
+      io.info(`Dry run: would ${inputs.previousKey} ${due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
     } else {
-      await io.group('Retire handed-over keys', () => retireDue(s, state.due, inputs.previousKey));
+      await io.group('Retire handed-over keys', () => retireDue(s, due, inputs.previousKey));
     }
   }
+  for (const p of [...waiting, ...due]) s.pending.set(p.key.id, p.dueAt);
+  for (const d of due) if (s.journal.deleted(d.key.id)) s.pending.delete(d.key.id);
   s.result.retirement = {
-    due: state.due.map((d) => d.key.id),
-    waiting: state.waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
+    due: due.map((d) => d.key.id),
+    waiting: waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
   };
-  // Keys still handed over and not retired. A dry run plans as the real run would: after retiring what is due.
-  const wouldGo = (p: PendingKey) => inputs.dryRun && inputs.previousKey === 'delete' && state.due.includes(p);
-  return [...state.waiting, ...state.due]
-    .filter((p) => !s.journal.deleted(p.key.id) && !wouldGo(p))
-    .map((p) => p.key.id);
+  return others;
 }
 
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
-export async function recordCreated(s: RunState, id: string): Promise<string> {
+export async function recordCreated(s: RunState, id: string, createDate: Date): Promise<string> {
   const { ctx } = s;
-  const created = isoSeconds(ctx.clock.now());
+  // IAM's own CreateDate of the key, in whole seconds (as tags hold times).
+  const created = isoSeconds(createDate.getTime());
   if (s.tagsDenied) return created;
   try {
     s.tags.set(id, await writeRecord(ctx, s.userName, id, { created, by: runLabel(ctx) }));
@@ -136,25 +184,28 @@ export async function describeKeys(s: RunState): Promise<KeyReport[]> {
 }
 
 /**
- * Staged retirement: retire (per previous-key) the handed-over keys that are due — their handover and their last
- * use both at least retire-after-hours ago. Runs before anything else is decided, in every run.
+ * Staged retirement: retire (per previous-key) the handed-over keys that are due, each proven again (the keys listed
+ * again, the record against IAM's facts) just before.
  */
 export async function retireDue(s: RunState, due: PendingKey[], previousKey: PreviousKeyMode): Promise<string[]> {
   const { ctx } = s;
   const act = due.filter((d) => previousKey === 'delete' || (previousKey === 'deactivate' && d.key.status === 'Active'));
-  if (act.length === 0) return [];
-  await checkKeys(s, `retiring ${act.map((d) => d.key.id).join(', ')}`);
   const gone: string[] = [];
   for (const { key, supersededBy, lastUsed } of act) {
     const evidence = lastUsed ? `last used ${lastUsed.date} (${lastUsed.service}, ${lastUsed.region})` : 'never used';
-    if (previousKey === 'delete') {
-      await deleteKey(s, key.id, 'deleted');
-      gone.push(key.id);
-      ctx.io.info(`Deleted ${key.id}: handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago`);
-    } else {
-      await deactivateAccessKey(ctx.aws.iam, s.userName, key.id);
-      s.journal.record({ kind: 'key retired', id: key.id, fate: 'deactivated' });
-      ctx.io.info(`Deactivated ${key.id}: handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago`);
+    const why = `handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago (IAM time)`;
+    try {
+      if (previousKey === 'delete') {
+        await destroy(s, key.id, 'staged retirement', 'delete', 'deleted');
+        gone.push(key.id);
+        ctx.io.info(`Deleted ${key.id}: ${why}`);
+      } else {
+        await destroy(s, key.id, 'staged retirement', 'deactivate', 'deactivated');
+        ctx.io.info(`Deactivated ${key.id}: ${why}`);
+      }
+    } catch (err) {
+      if (!(err instanceof Unproven)) throw err;
+      ctx.io.warning(err.message);
     }
   }
   return gone;
@@ -164,10 +215,11 @@ export async function retireDue(s: RunState, due: PendingKey[], previousKey: Pre
  * Record the handover in IAM: the new key's tag gets its handover time; with retire-after-hours > 0 each previous key
  * is tagged as superseded (a later run retires it once due) instead of being retired now.
  */
-export async function recordHandover(s: RunState, p: Plan, newId: string, created: string): Promise<void> {
+export async function recordHandover(s: RunState, p: Plan, newId: string, created: string, createDate: Date): Promise<void> {
   const { ctx, userName } = s;
   const hours = ctx.inputs.retireAfterHours;
-  const now = ctx.clock.now();
+  // IAM's time, never before the new key's own CreateDate (rounded up to the whole second a tag holds).
+  const now = Math.ceil(Math.max(ctx.aws.time.now(), createDate.getTime()) / 1000) * 1000;
   const handover = isoSeconds(now);
   const staged = hours > 0 && p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
   if (s.tagsDenied) return;

@@ -43,9 +43,15 @@ export function standing(journal: Journal, i: number, current: string | undefine
   const d = journal.destinations[i];
   const { id, secret } = d;
   const heldKey = d.heldBefore === 'both' ? current : undefined;
-  if (id.kind === 'before' && secret.kind === 'before') return { outcome: 'unchanged', keyId: heldKey };
+  if (id.kind === 'before' && secret.kind === 'before') {
+    const dead = journal.broken !== undefined && d.heldBefore === 'both' ? journal.broken : undefined;
+    if (dead !== undefined) return { outcome: 'broken', keyId: dead };
+    if (heldKey !== undefined && journal.lost.has(heldKey)) return { outcome: 'broken', keyId: heldKey };
+    return { outcome: 'unchanged', keyId: heldKey };
+  }
   if (id.kind === 'unknown' || secret.kind === 'unknown') return { outcome: 'unknown', keyId: undefined };
   const pair = journal.pairKey(i);
+  if (pair !== undefined && journal.lost.has(pair)) return { outcome: 'broken', keyId: pair };
   if (pair !== undefined) {
     if (d.reason === 'converge') return { outcome: 'converged', keyId: pair };
     if (d.reason === 'restore') return { outcome: 'restored', keyId: pair };

@@ -1,0 +1,273 @@
+/**
+ * The whole safety policy for destroying an access key, on one screen: the only reasons the action may delete or
+ * deactivate a key, the evidence each needs, and what to do when that evidence is missing. Every DeleteAccessKey and
+ * every deactivating UpdateAccessKey goes through `destroy`, which lists the keys again, proves the reason against
+ * IAM's own facts (the key list, CreateDate, last use, IAM's time) and this run's journal, and refuses otherwise.
+ * A tag alone proves nothing (anyone with iam:TagUser can write one); the runner's clock is never used.
+ */
+import { deactivateAccessKey, deleteAccessKey, listAccessKeys } from './aws.js';
+import { label } from './destinations.js';
+import { ActionError } from './errors.js';
+import type { KeyFate } from './journal.js';
+import type { AccessKey, Use } from './plan.js';
+import { forgetRecord, lastUses } from './provenance.js';
+import type { RunState } from './run-state.js';
+
+/** A run ends within this long (main.ts cancels itself before): a key older than this outlived the run that made it. */
+export const MAX_RUN_MS = 60 * 60_000;
+
+/** What a destination of this run holds, as far as the decision needs it. */
+export interface DestinationFacts {
+  label: string;
+  /** When each secret it holds was last written (GitHub's updated_at), or [] when it holds neither. */
+  updates: number[];
+  /** This run's own record: the key whose pair it wrote there (undefined: not written by this run). */
+  writtenWith: string | undefined;
+  /** The keys either of its secrets may hold by this run's writes ('?': a write whose outcome is unknown). */
+  touchedWith: string[];
+}
+
+/** The facts a proof reads. `keys` is the key list IAM gave just before the change; times are IAM's. */
+export interface Facts {
+  key: AccessKey;
+  keys: AccessKey[];
+  iamNow: number;
+  destinations: DestinationFacts[];
+  /** The new key this run created, if any; `verified`: STS accepted it (or verify-timeout-seconds: 0 waived it). */
+  newKey?: { id: string; verified: boolean; handedOver: boolean };
+  /** The job's own holder check passed (self-rotation writes where the job reads its credentials). */
+  ownHolderChecked?: boolean;
+  /** The keys this run expects IAM to list. */
+  expected?: ReadonlySet<string>;
+  /** The key's provenance record (a claim, checked against IAM's facts). */
+  record?: { created?: string; handover?: string; supersededBy?: string };
+  lastUsed?: Use | null;
+  retireAfterHours?: number;
+  keyLimit?: string;
+}
+
+export type Reason =
+  | 'replaced by this run'
+  | 'staged retirement'
+  | 'never handed out'
+  | 'orphan of a finished run'
+  | 'consent: key-limit delete-oldest'
+  | 'consent: key-limit delete-inactive';
+
+const HOUR = 3_600_000;
+const second = (ms: number) => Math.floor(ms / 1000) * 1000;
+const same = (a: Iterable<string>, b: Iterable<string>) => [...a].sort().join() === [...b].sort().join();
+const listed = (f: Facts, id: string | undefined) => f.keys.find((k) => k.id === id);
+const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+/** A check: undefined when it holds, else the evidence that is missing. */
+type Check = (f: Facts) => string | undefined;
+const need = (ok: boolean, missing: string) => (ok ? undefined : missing);
+
+/** Destinations that may hold the key: written since its creation, and not rewritten by this run with another key. */
+export function mayHold(f: Facts): string[] {
+  const created = second(f.key.created.getTime());
+  return f.destinations
+    .filter((d) => (d.writtenWith === undefined ? d.updates.some((u) => u >= created) : d.writtenWith === f.key.id))
+    .map((d) => d.label);
+}
+
+/** The keys IAM lists are exactly the ones this run expects. */
+const unchanged: Check = (f) =>
+  need(f.expected !== undefined && same(f.keys.map((k) => k.id), f.expected), 'the keys IAM lists are not the ones this run expects');
+
+/** A handover record agrees with IAM's facts: its successor is an Active key made before the handover, which is past. */
+export const RECORD_CHECKS: Check[] = [
+  (f) => {
+    const s = listed(f, f.record?.supersededBy);
+    return need(s?.status === 'Active', `its successor ${f.record?.supersededBy ?? '(none recorded)'} is not an Active key of the user`);
+  },
+  (f) => {
+    const s = listed(f, f.record?.supersededBy);
+    const handover = Date.parse(f.record?.handover ?? '');
+    return need(
+      s !== undefined && second(s.created.getTime()) <= handover && f.key.created < s.created,
+      `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
+        `(${s ? s.created.toISOString() : 'unknown'}) and of the key itself`,
+    );
+  },
+  (f) => need(Date.parse(f.record?.handover ?? '') <= f.iamNow, `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
+];
+
+/** The table. Each row: what the reason covers, the checks that prove it, and what to do when one fails. */
+export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: string }> = {
+  'replaced by this run': {
+    covers: 'the previous key, once every destination holds the verified new key (retire-after-hours: 0)',
+    checks: [
+      (f) => need(f.newKey !== undefined && f.newKey.id !== f.key.id, 'this run created no new key to replace it'),
+      (f) => need(f.newKey?.verified === true, 'the new key was not verified by STS'),
+      (f) => need(listed(f, f.newKey?.id)?.status === 'Active', `the new key ${f.newKey?.id} is no longer Active in IAM`),
+      (f) => {
+        const missing = f.destinations.filter((d) => d.writtenWith !== f.newKey?.id).map((d) => d.label);
+        return need(missing.length === 0, `not every destination holds the new key (${missing.join(', ')})`);
+      },
+      (f) => need(f.ownHolderChecked === true, "the job's own holder check did not pass"),
+      unchanged,
+    ],
+    todo: 'rerun once every destination holds the new key; nothing was retired',
+  },
+  'staged retirement': {
+    covers: 'a handed-over key whose handover and last use are both retire-after-hours old (IAM time)',
+    checks: [
+      ...RECORD_CHECKS,
+      (f) => {
+        const s = listed(f, f.record?.supersededBy);
+        const since = s ? second(s.created.getTime()) : Infinity;
+        const old = f.destinations.filter((d) => d.writtenWith === undefined && d.updates.some((u) => u < since)).map((d) => d.label);
+        return need(old.length === 0, `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
+      },
+      (f) =>
+        need(
+          Date.parse(f.record?.handover ?? '') + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow,
+          `the handover is not yet ${f.retireAfterHours} h old (IAM time)`,
+        ),
+      (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+      (f) =>
+        need(
+          !f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow,
+          `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`,
+        ),
+      unchanged,
+    ],
+    todo: 'the key is kept: find its holder, or retire it by hand once you know nothing uses it',
+  },
+  'never handed out': {
+    covers: "this run's own new key, when no destination was given it (rollback)",
+    checks: [
+      (f) => need(f.newKey?.id === f.key.id, 'this run did not create it'),
+      (f) => need(f.newKey?.handedOver === false, 'it was handed over'),
+      (f) => {
+        const holders = f.destinations.filter((d) => d.touchedWith.some((k) => k === f.key.id || k === '?')).map((d) => d.label);
+        return need(holders.length === 0, `destination(s) ${holders.join(', ')} were given it (or may have been)`);
+      },
+    ],
+    todo: 'both keys stay Active: rerun once the cause is fixed',
+  },
+  'orphan of a finished run': {
+    covers: 'a key an earlier run of this action created and never handed over, after that run ended',
+    checks: [
+      (f) =>
+        need(
+          f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined,
+          'no record says this action created it and never handed it over',
+        ),
+      (f) =>
+        need(
+          f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
+          `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
+            `${f.key.created.toISOString()}), so the run that made it may still be writing it`,
+        ),
+      (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+      (f) =>
+        need(
+          !f.lastUsed || Date.parse(f.lastUsed.date) <= f.key.created.getTime() + MAX_RUN_MS,
+          `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`,
+        ),
+      (f) => {
+        const holders = mayHold(f);
+        return need(holders.length === 0, `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
+      },
+      unchanged,
+    ],
+    todo: 'delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
+  },
+  'consent: key-limit delete-oldest': {
+    covers: 'the oldest Active key, to make room (a rotator; its holders stop working until this run rewrites them)',
+    checks: [
+      (f) => need(f.keyLimit === 'delete-oldest', 'key-limit is not delete-oldest'),
+      (f) => need(f.keys.every((k) => k.created >= f.key.created), 'it is not the oldest key'),
+      unchanged,
+    ],
+    todo: 'rerun once the keys are as expected',
+  },
+  'consent: key-limit delete-inactive': {
+    covers: 'an Inactive key, to make room (an Inactive key authenticates nobody)',
+    checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'IAM does not list it as Inactive'), unchanged],
+    todo: 'rerun once the keys are as expected',
+  },
+};
+
+/** The evidence missing for `reason` (empty: proven). Pure. */
+export function missingEvidence(reason: Reason, facts: Facts): string[] {
+  if (!facts.keys.some((k) => k.id === facts.key.id)) return [`IAM no longer lists ${facts.key.id}`];
+  return POLICY[reason].checks.map((check) => check(facts)).filter((m): m is string => m !== undefined);
+}
+
+/** The evidence for a reason was missing: nothing was destroyed. */
+export class Unproven extends ActionError {
+  constructor(
+    readonly keyId: string,
+    readonly reason: Reason,
+    readonly missing: string[],
+    known: string,
+  ) {
+    super(
+      `${keyId} was not ${reason === 'staged retirement' ? 'retired' : 'deleted'} (${reason}): ${missing.join('; ')}` +
+        `${known ? ` (known: ${known})` : ''}. ${POLICY[reason].todo}`,
+    );
+    this.name = 'Unproven';
+  }
+}
+
+/** What is known about a key, for a refusal: its provenance record and its last use. */
+export function knownAbout(f: Pick<Facts, 'key' | 'record' | 'lastUsed'>): string {
+  const r = f.record;
+  const record = r
+    ? `the action's record: ${[r.created && `created ${r.created}`, r.supersededBy && `superseded by ${r.supersededBy}`, r.handover && `handover ${r.handover}`].filter(Boolean).join(', ') || 'empty'}`
+    : 'no record of this action';
+  const use = f.lastUsed === undefined ? 'last use unknown' : f.lastUsed ? `last used ${f.lastUsed.date} (${f.lastUsed.service})` : 'never used';
+  return `created ${f.key.created.toISOString()}, ${record}, ${use}`;
+}
+
+/** The facts of this run about key `id`, with IAM's key list as it is now. */
+export function factsOf(s: RunState, key: AccessKey, keys: AccessKey[]): Facts {
+  const j = s.journal;
+  return {
+    key,
+    keys,
+    iamNow: s.ctx.aws.time.now(),
+    destinations: s.prepared.map((p, i) => ({
+      label: label(p.destination),
+      updates: p.updates,
+      writtenWith: j.pairKey(i),
+      touchedWith: [j.destinations[i].id, j.destinations[i].secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' ? ['?'] : [])),
+    })),
+    newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
+    ownHolderChecked: s.ownHolderChecked,
+    expected: s.expected,
+    record: s.records.get(key.id),
+    lastUsed: s.uses.get(key.id),
+    retireAfterHours: s.ctx.inputs.retireAfterHours,
+    keyLimit: s.ctx.inputs.keyLimit,
+  };
+}
+
+/**
+ * Delete (or deactivate) key `id` for `reason`: list the keys again, prove the reason from IAM's facts and this run's
+ * journal, and only then act. Throws Unproven, having changed nothing, when the evidence is missing.
+ */
+export async function destroy(s: RunState, id: string, reason: Reason, how: 'delete' | 'deactivate', fate: KeyFate): Promise<void> {
+  const { ctx, userName } = s;
+  const keys = await listAccessKeys(ctx.aws.iam, userName);
+  const key = keys.find((k) => k.id === id) ?? s.initialKeys.find((k) => k.id === id) ?? { id, status: 'Active', created: new Date(0) };
+  // Keep the evidence: once deleted, a key's last use can no longer be read.
+  if (!s.uses.has(id) && keys.some((k) => k.id === id)) {
+    for (const [k, use] of await lastUses(ctx, userName, [id])) s.uses.set(k, use);
+  }
+  const facts = factsOf(s, key, keys);
+  const missing = missingEvidence(reason, facts);
+  if (missing.length > 0) throw new Unproven(id, reason, missing, knownAbout(facts));
+  if (how === 'delete') {
+    await deleteAccessKey(ctx.aws.iam, userName, id);
+    s.expected.delete(id);
+    s.journal.record({ kind: 'key retired', id, fate });
+    await forgetRecord(ctx, userName, id, s.tags);
+  } else {
+    await deactivateAccessKey(ctx.aws.iam, userName, id);
+    s.journal.record({ kind: 'key retired', id, fate });
+  }
+}
