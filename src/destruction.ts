@@ -85,7 +85,7 @@ export const RECORD_CHECKS: Check[] = [
     const s = listed(f, f.record?.supersededBy);
     const handover = Date.parse(f.record?.handover ?? '');
     return need(
-      s !== undefined && second(s.created.getTime()) <= handover && f.key.created < s.created,
+      s !== undefined && second(s.created.getTime()) <= handover && f.key.created <= s.created,
       `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
         `(${s ? s.created.toISOString() : 'unknown'}) and of the key itself`,
     );

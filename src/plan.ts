@@ -117,12 +117,14 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   const why = known.kind === 'orphan' ? `an orphan of an earlier run, but ${known.heldBy.join(', ')} may hold it and this rotator does not know another pair to give them` : known.kind === 'unproven' ? known.why : 'pending';
   const oldest = keys.slice().sort(byAge)[0];
   if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId) return { makeRoom: oldest, breaks: true };
+  const consent =
+    self && oldest.id === callerKeyId
+      ? 'key-limit: delete-oldest would delete the oldest key, the one this job authenticates with, so it is no way out here'
+      : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
   throw new ActionError(
     `IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
-      `this run deletes no key on a guess, so nothing was changed. Find the holders of ${other.id} (its last use says ` +
-      `when and where it was last used): delete or deactivate the key nobody uses, or rerun with key-limit: ` +
-      `delete-oldest, which deletes the oldest key ` +
-      `${self && oldest.id === callerKeyId ? '(not allowed here: it is the key this job authenticates with)' : '(its holders stop working until this run rewrites them)'}.`,
+      `this run deletes no key on a guess. Find the holders of ${other.id} (its last use says when and where it was ` +
+      `used) and delete or deactivate the key nobody uses, ${consent}. Nothing was changed.`,
   );
 }
 

@@ -129,7 +129,7 @@ describe('converge, never hide: max-age-days does not skip a broken state', () =
     expect(result.error).toBeUndefined();
     expect(result.plan?.reason).toMatch(/has two Active keys/);
     expect(result.previous).toEqual([
-      { id: otherId, action: 'deleted to converge' },
+      { id: otherId, action: 'deleted as an orphan' },
       { id: f.old.accessKeyId, action: 'deleted' },
     ]);
     const keys = await keysOf(world, f.user);

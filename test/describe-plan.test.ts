@@ -21,6 +21,7 @@ const prepared = (destination: Destination, visibilityChanges: string[] = []): P
   create: false,
   held: 'both',
   oldestUpdate: undefined,
+    updates: [],
   sharing: undefined,
   visibilityChanges,
 });
@@ -32,7 +33,8 @@ function rotation(overrides: Partial<Extract<Plan, { action: 'rotate' }>> = {}):
     action: 'rotate',
     reason: 'current key AKIACUR is 91 day(s) old (max-age-days: 90)',
     current: CUR,
-    converge: undefined,
+    orphan: undefined,
+    moveOff: [],
     makeRoom: undefined,
     makeRoomBreaks: false,
     previous: [CUR],
@@ -72,9 +74,9 @@ describe('describePlan', () => {
     );
   });
 
-  it('converging writes the run’s own key everywhere and deletes the other one before the new key', () => {
-    expect(describePlan(rotation({ converge: SECOND }), 'deployer', true, [REPO], false)).toBe(
-      "Plan: write AKIACUR (this run's key) to every destination and delete AKIASECOND, then create a new access key " +
+  it('an orphan is deleted before the new key; destinations that may hold it get the run’s own key first', () => {
+    expect(describePlan(rotation({ orphan: SECOND, moveOff: ['octo/api'] }), 'deployer', true, [REPO], false)).toBe(
+      "Plan: give octo/api this run's key AKIACUR, then delete AKIASECOND (an orphan of an earlier run), then create a new access key " +
         'for deployer, then write it to 1 destination(s), then delete the previous key(s) AKIACUR (reason: current key ' +
         'AKIACUR is 91 day(s) old (max-age-days: 90))',
     );

@@ -191,7 +191,7 @@ describe('write failures: no destination is left holding a dead key', () => {
     const rerun = await runRotation(world, { as: old, inputs: { repositories: repos.join(',') } });
     expect(rerun.result.error).toBeUndefined();
     expect(rerun.result.previous).toEqual([
-      { id: newId, action: 'deleted to converge' },
+      { id: newId, action: 'deleted as an orphan' },
       { id: old.accessKeyId, action: 'deleted' },
     ]);
     expect(await keysOf(world, user)).toEqual([{ id: rerun.result.newKeyId, status: 'Active' }]);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { type AccessKey, type PlanInput, currentKey, plan } from '../src/plan.js';
-import { planInput } from './support/fixtures.js';
+import { pendingKeys, planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -30,7 +30,7 @@ function decided(keys: AccessKey[], overrides: Partial<PlanInput> = {}) {
   return {
     action: p.action,
     current: p.current?.id,
-    converge: p.converge?.id,
+    orphan: p.orphan?.id,
     makeRoom: p.makeRoom?.id,
     makeRoomBreaks: p.makeRoomBreaks,
     previous: p.previous.map((k) => k.id),
@@ -47,7 +47,7 @@ describe('keys in any order', () => {
   it('skip or rotate is decided on the newest Active key, however listed', () => {
     const keys = [key('YOUNG', 2), key('OLD', 200)];
     for (const order of permutations(keys)) {
-      expect(decided(order, { maxAgeDays: 30, pending: ['OLD'] })).toEqual({ action: 'skip', current: 'YOUNG' });
+      expect(decided(order, { maxAgeDays: 30, others: pendingKeys('OLD') })).toEqual({ action: 'skip', current: 'YOUNG' });
     }
   });
 
@@ -56,7 +56,7 @@ describe('keys in any order', () => {
       expect(decided(order, { keyLimit: 'delete-oldest' })).toEqual({
         action: 'rotate',
         current: 'NEW',
-        converge: undefined,
+        orphan: undefined,
         makeRoom: 'OLD',
         makeRoomBreaks: true,
         previous: ['NEW'],
@@ -69,7 +69,7 @@ describe('keys in any order', () => {
       expect(decided(order)).toEqual({
         action: 'rotate',
         current: undefined,
-        converge: undefined,
+        orphan: undefined,
         makeRoom: 'I_OLD',
         makeRoomBreaks: false,
         previous: ['I_NEW'],
@@ -83,7 +83,7 @@ describe('keys in any order', () => {
       expect(decided(order, { keyLimit: 'delete-oldest' })).toEqual({
         action: 'rotate',
         current: 'NEW',
-        converge: undefined,
+        orphan: undefined,
         makeRoom: 'I_OLD',
         makeRoomBreaks: false,
         previous: ['OLD', 'I_NEW', 'NEW'],
@@ -91,13 +91,14 @@ describe('keys in any order', () => {
     }
   });
 
-  it('self-rotation converges on the caller by deleting the oldest other key, however listed', () => {
+  it('self-rotation deletes the oldest other key when it is a proven orphan, however listed', () => {
     const keys = [key('OTHER_NEW', 1), key('CALLER', 50), key('OTHER_OLD', 100)];
+    const others = new Map([['OTHER_OLD', { kind: 'orphan' as const, heldBy: [] }], ['OTHER_NEW', { kind: 'orphan' as const, heldBy: [] }]]);
     for (const order of permutations(keys)) {
-      expect(decided(order, { callerKeyId: 'CALLER' })).toEqual({
+      expect(decided(order, { callerKeyId: 'CALLER', others })).toEqual({
         action: 'rotate',
         current: 'CALLER',
-        converge: 'OTHER_OLD',
+        orphan: 'OTHER_OLD',
         makeRoom: undefined,
         makeRoomBreaks: false,
         previous: ['CALLER', 'OTHER_NEW'],

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { type AccessKey, type PlanInput, plan } from '../src/plan.js';
-import { planInput } from './support/fixtures.js';
+import { pendingKeys, planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -28,13 +28,13 @@ const dest = (label: string, d: Partial<PlanInput['destinations'][number]> = {})
 describe('room for a new key', () => {
   it('one key: nothing to delete, nothing breaks', () => {
     const p = plan(input({ keys: [key('A', 100)] }));
-    expect(p).toMatchObject({ action: 'rotate', makeRoom: undefined, converge: undefined });
+    expect(p).toMatchObject({ action: 'rotate', makeRoom: undefined, orphan: undefined });
     expect(p.action === 'rotate' && p.makeRoomBreaks).toBe(false);
   });
 
   it('an Active key pending retirement blocks a new key, whatever key-limit says, and says why', () => {
     for (const keyLimit of ['delete-inactive', 'delete-oldest'] as const) {
-      expect(() => plan(input({ keyLimit, keys: [key('NEW', 1), key('OLD', 100)], pending: ['OLD'], maxAgeDays: 1 }))).toThrow(
+      expect(() => plan(input({ keyLimit, keys: [key('NEW', 1), key('OLD', 100)], others: pendingKeys('OLD'), maxAgeDays: 1 }))).toThrow(
         'IAM user deployer has 2 access keys (NEW (Active), OLD (Active)) and OLD is pending retirement (handed over, ' +
           'retire-after-hours not yet passed or still in use): no room for a new key until it is retired. Rerun once it ' +
           'is due, or retire it by hand. Nothing was changed.',
@@ -43,13 +43,13 @@ describe('room for a new key', () => {
   });
 
   it('an Inactive key pending retirement is simply deleted to make room', () => {
-    const p = plan(input({ keys: [key('NEW', 1), key('OLD', 100, 'Inactive')], pending: ['OLD'] }));
+    const p = plan(input({ keys: [key('NEW', 1), key('OLD', 100, 'Inactive')], others: pendingKeys('OLD') }));
     expect(p).toMatchObject({ action: 'rotate', makeRoom: { id: 'OLD' } });
   });
 
   it('a caller that is not one of the keys (a rotator) never converges: delete-oldest makes room, and it breaks holders', () => {
     const p = plan(input({ keyLimit: 'delete-oldest', keys: [key('NEW', 1), key('OLD', 100)], callerKeyId: 'ROTATOR' }));
-    expect(p).toMatchObject({ action: 'rotate', converge: undefined, makeRoom: { id: 'OLD' }, makeRoomBreaks: true });
+    expect(p).toMatchObject({ action: 'rotate', orphan: undefined, makeRoom: { id: 'OLD' }, makeRoomBreaks: true });
   });
 
   it('delete-oldest does not reorder the keys it was given', () => {
@@ -75,7 +75,7 @@ describe('the reason, in full', () => {
     [
       'two Active keys',
       { keys: [key('NEW', 1), key('OLD', 100)], keyLimit: 'delete-oldest' },
-      'IAM user deployer has two Active keys (NEW and OLD): converge on one',
+      'IAM user deployer has a second Active key (OLD)',
     ],
     [
       'secrets older than the key',

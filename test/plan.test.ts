@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { ActionError } from '../src/errors.js';
 import { type AccessKey, type Plan, type PlanInput, ageDays, currentKey, plan } from '../src/plan.js';
-import { planInput } from './support/fixtures.js';
+import { pendingKeys, planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2025, 5, 15, 12, 0, 0);
@@ -166,9 +166,9 @@ describe('no skip until the state is settled', () => {
 
   it('two Active keys (rotator): never skipped, however young; delete-oldest makes room with the oldest', () => {
     const p = rotation(plan(input({ maxAgeDays: 30, keyLimit: 'delete-oldest', keys: [key('OLD', 5), key('YOUNG', 2)] })));
-    expect(p.reason).toBe('IAM user deployer has two Active keys (YOUNG and OLD): converge on one');
+    expect(p.reason).toBe('IAM user deployer has a second Active key (OLD)');
     expect(p.current?.id).toBe('YOUNG');
-    expect(p.converge).toBeUndefined();
+    expect(p.orphan).toBeUndefined();
     expect(p.makeRoom?.id).toBe('OLD');
     expect(p.makeRoomBreaks).toBe(true);
     expect(ids(p.previous)).toEqual(['YOUNG']);
@@ -177,15 +177,16 @@ describe('no skip until the state is settled', () => {
   it('two young Active keys with the default key-limit: an error naming delete-oldest, not a skip', () => {
     const err = planError(input({ maxAgeDays: 30, keys: [key('OLD', 5), key('YOUNG', 2)] }));
     expect(err.message).toBe(
-      "IAM user deployer already has 2 Active access keys (OLD (Active), YOUNG (Active)) and key-limit is 'delete-inactive': " +
-        'no Inactive key to delete, and this run does not know which destinations hold which key. Delete or deactivate ' +
-        'the key no destination uses, or rerun with key-limit: delete-oldest, which deletes the oldest Active key first: ' +
-        'destinations that hold it stop working until this run rewrites them. Nothing was changed.',
+      'IAM user deployer has two Active access keys (OLD (Active), YOUNG (Active)) and nothing proves who holds OLD ' +
+        '(nothing is known about it): this run deletes no key on a guess. Find the holders of OLD (its last use says ' +
+        'when and where it was used) and delete or deactivate the key nobody uses, or rerun with key-limit: ' +
+        'delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them). ' +
+        'Nothing was changed.',
     );
   });
 
   it('a second Active key handed over and waiting to be retired (pending) is not a split state: a young key skips', () => {
-    const p = skipped(plan(input({ maxAgeDays: 30, keys: [key('OLD', 5), key('YOUNG', 2)], pending: ['OLD'] })));
+    const p = skipped(plan(input({ maxAgeDays: 30, keys: [key('OLD', 5), key('YOUNG', 2)], others: pendingKeys('OLD') })));
     expect(p.current.id).toBe('YOUNG');
   });
 
@@ -234,12 +235,14 @@ describe('no skip until the state is settled', () => {
         input({
           keys: [key('OLD', 100), key('CALLER', 2)],
           callerKeyId: 'CALLER',
+          others: new Map([['OLD', { kind: 'orphan', heldBy: ['octo/web'] }]]),
           destinations: [held('octo/api', 'none'), held('octo/web', 'both', 0)],
         }),
       ),
     );
     expect(p.reason).toBe('destination(s) lack the secrets: octo/api');
-    expect(p.converge?.id).toBe('OLD');
+    expect(p.orphan?.id).toBe('OLD');
+    expect(p.moveOff).toEqual(['octo/web']);
   });
 });
 
@@ -257,12 +260,13 @@ describe('bootstrap', () => {
 });
 
 describe('self-rotation', () => {
-  it("the caller's key is current even when another key is newer: its age decides", () => {
+  it("the caller's key is current even when another key is newer", () => {
     const caller = key('CALLER', 100);
     const newer = key('NEWER', 1);
-    const p = rotation(plan(input({ maxAgeDays: 30, keys: [caller, newer], callerKeyId: 'CALLER', keyLimit: 'delete-oldest' })));
+    const others = new Map([['NEWER', { kind: 'orphan' as const, heldBy: [] }]]);
+    const p = rotation(plan(input({ maxAgeDays: 30, keys: [caller, newer], callerKeyId: 'CALLER', others })));
     expect(p.current).toBe(caller);
-    expect(p.reason).toContain('CALLER');
+    expect(p.orphan).toBe(newer);
   });
 
   it('a young caller key skips even when another, Inactive key is old', () => {
@@ -272,24 +276,42 @@ describe('self-rotation', () => {
     expect(p.current.id).toBe('CALLER');
   });
 
-  it.each(['delete-inactive', 'delete-oldest'] as const)(
-    'a young caller key with a second Active key converges instead of skipping (key-limit %s)',
-    (keyLimit) => {
-      const p = rotation(
-        plan(input({ maxAgeDays: 30, keyLimit, keys: [key('OLD', 100), key('CALLER', 3)], callerKeyId: 'CALLER' })),
-      );
-      expect(p.reason).toBe('IAM user deployer has two Active keys (CALLER and OLD): converge on one');
-      expect(p.current?.id).toBe('CALLER');
-      expect(p.converge?.id).toBe('OLD');
-      expect(p.makeRoom).toBeUndefined();
-      expect(p.makeRoomBreaks).toBe(false);
-      expect(ids(p.previous)).toEqual(['CALLER']);
-    },
-  );
+  it('a young caller key with a second Active key nothing proves anything about: stops (version 1), never a skip', () => {
+    const err = planError(input({ maxAgeDays: 30, keys: [key('OLD', 100), key('CALLER', 3)], callerKeyId: 'CALLER' }));
+    expect(err.message).toContain('nothing proves who holds OLD');
+    expect(err.message).toMatch(/Nothing was changed\.$/);
+  });
+
+  it('a young caller key with an older second Active key and key-limit delete-oldest: consent deletes the oldest', () => {
+    const p = rotation(
+      plan(input({ maxAgeDays: 30, keyLimit: 'delete-oldest', keys: [key('OLD', 100), key('CALLER', 3)], callerKeyId: 'CALLER' })),
+    );
+    expect(p.reason).toBe('IAM user deployer has a second Active key (OLD)');
+    expect(p.current?.id).toBe('CALLER');
+    expect(p.orphan).toBeUndefined();
+    expect(p.makeRoom?.id).toBe('OLD');
+    expect(p.makeRoomBreaks).toBe(true);
+    expect(ids(p.previous)).toEqual(['CALLER']);
+  });
+
+  it('a proven orphan is deleted before the new key; in self-rotation its holders are moved off first', () => {
+    const others = new Map([['OLD', { kind: 'orphan' as const, heldBy: ['octo/api'] }]]);
+    const p = rotation(plan(input({ maxAgeDays: 30, keys: [key('OLD', 100), key('CALLER', 3)], callerKeyId: 'CALLER', others })));
+    expect(p.orphan?.id).toBe('OLD');
+    expect(p.moveOff).toEqual(['octo/api']);
+    expect(p.makeRoom).toBeUndefined();
+    expect(ids(p.previous)).toEqual(['CALLER']);
+  });
+
+  it('a rotator never deletes an orphan that destinations may hold (it knows no other pair to give them)', () => {
+    const others = new Map([['NEW', { kind: 'orphan' as const, heldBy: ['octo/api'] }]]);
+    const err = planError(input({ keys: [key('OLD', 100), key('NEW', 3)], others }));
+    expect(err.message).toContain('octo/api may hold it');
+  });
 
   it('converging never applies to an Inactive second key: that one is deleted to make room', () => {
     const p = rotation(plan(input({ keys: [key('CALLER', 100), key('I', 10, 'Inactive')], callerKeyId: 'CALLER' })));
-    expect(p.converge).toBeUndefined();
+    expect(p.orphan).toBeUndefined();
     expect(p.makeRoom?.id).toBe('I');
     expect(p.makeRoomBreaks).toBe(false);
     expect(ids(p.previous)).toEqual(['CALLER']);
@@ -345,20 +367,18 @@ describe('key-limit with two keys', () => {
     const p = rotation(plan(input({ keyLimit: 'delete-oldest', keys, callerKeyId })));
     expect(p.makeRoom?.id).toBe(expected);
     expect(p.makeRoomBreaks).toBe(breaks);
-    expect(p.converge).toBeUndefined();
+    expect(p.orphan).toBeUndefined();
     expect(p.makeRoom?.id).not.toBe(callerKeyId);
   });
 
-  it.each([
-    ["caller's is the oldest: the other one", [key('CALLER', 100), key('OTHER', 10)], 'OTHER'],
-    ["caller's is the newest: the oldest", [key('OLD', 100), key('CALLER', 10)], 'OLD'],
-  ])('self-rotation, both Active (delete-oldest): converges on the caller, %s', (_, keys, other) => {
-    const p = rotation(plan(input({ keyLimit: 'delete-oldest', keys, callerKeyId: 'CALLER' })));
-    expect(p.converge?.id).toBe(other);
-    expect(p.makeRoom).toBeUndefined();
-    expect(p.makeRoomBreaks).toBe(false);
+  it("self-rotation, both Active (delete-oldest): the oldest other key goes, never the caller's own", () => {
+    const p = rotation(plan(input({ keyLimit: 'delete-oldest', keys: [key('OLD', 100), key('CALLER', 10)], callerKeyId: 'CALLER' })));
+    expect(p.makeRoom?.id).toBe('OLD');
+    expect(p.makeRoomBreaks).toBe(true);
     expect(p.current?.id).toBe('CALLER');
     expect(ids(p.previous)).toEqual(['CALLER']);
+    const err = planError(input({ keyLimit: 'delete-oldest', keys: [key('CALLER', 100), key('OTHER', 10)], callerKeyId: 'CALLER' }));
+    expect(err.message).toContain('the one this job authenticates with');
   });
 
   it.each([
@@ -403,9 +423,10 @@ describe('previous keys', () => {
     expect(ids(p.previous)).toEqual(['NEW']);
   });
 
-  it('exclude the key deleted to converge (self-rotation, two Active)', () => {
-    const p = rotation(plan(input({ keys: [key('NEW', 1), key('CALLER', 100)], callerKeyId: 'CALLER' })));
-    expect(p.converge?.id).toBe('NEW');
+  it('exclude the orphan deleted before the new key (self-rotation, two Active)', () => {
+    const others = new Map([['NEW', { kind: 'orphan' as const, heldBy: [] }]]);
+    const p = rotation(plan(input({ keys: [key('NEW', 1), key('CALLER', 100)], callerKeyId: 'CALLER', others })));
+    expect(p.orphan?.id).toBe('NEW');
     expect(ids(p.previous)).toEqual(['CALLER']);
   });
 

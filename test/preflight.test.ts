@@ -25,6 +25,7 @@ function context(gh: ReturnType<typeof scriptedGitHub>['gh'], inputs: Partial<In
     io: { info: (m: string) => void info.push(m) },
     pacing: { readConcurrency: 2 },
     pacer: { take: async (n = 1) => void taken.push(n) },
+    cancel: { checkpoint: () => {} },
   } as unknown as RotateContext;
   return { ctx, info, taken };
 }
@@ -61,6 +62,10 @@ describe('preflight: what each destination holds', () => {
       create: false,
       held,
       oldestUpdate,
+      updates: list
+        .filter((x) => /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)$/i.test(x.name))
+        .sort((a, b) => (a.name.toUpperCase() < b.name.toUpperCase() ? -1 : 1))
+        .map((x) => Date.parse(x.updated_at)),
       sharing: undefined,
       visibilityChanges: [],
     });
@@ -284,6 +289,7 @@ describe('coversRepository: does a destination hold the job its own credentials?
     create: false,
     held: 'both',
     oldestUpdate: undefined,
+    updates: [],
     sharing,
     visibilityChanges: [],
   });
@@ -343,6 +349,7 @@ describe('createMissingEnvironments', () => {
     create,
     held: 'none',
     oldestUpdate: undefined,
+    updates: [],
     sharing: undefined,
     visibilityChanges: [],
   });

@@ -91,7 +91,7 @@ describe('giving each destination back what it held', () => {
     const { result } = await runRotation(world, { as: old, inputs: { repositories: repos.join(',') } });
 
     const newId = result.newKeyId as string;
-    expect(result.previous).toEqual([{ id: other.accessKeyId, action: 'deleted to converge' }]);
+    expect(result.previous).toEqual([{ id: other.accessKeyId, action: 'deleted as an orphan' }]);
     expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([
       ['restored', old.accessKeyId],
       ['converged', old.accessKeyId],
@@ -265,7 +265,7 @@ describe('converging first (self-rotation with a second Active key)', () => {
     const { result } = await runRotation(world, { as: old, onAwsCall: failCreate, inputs: { repositories: repos[0] } });
 
     expect(result.newKeyId).toBeUndefined();
-    expect(result.previous).toEqual([{ id: other.accessKeyId, action: 'deleted to converge' }]);
+    expect(result.previous).toEqual([{ id: other.accessKeyId, action: 'deleted as an orphan' }]);
     expect(result.error?.message).toMatch(
       new RegExp(`^iam:CreateAccessKey on IAM user ${user} failed: ServiceFailure.*\\. Destinations: ${repos[0]}: ${old.accessKeyId}, this run's own key\\.$`),
     );

@@ -37,7 +37,8 @@ const ROTATE_PLAN: Plan = {
   action: 'rotate',
   reason: `current key ${OLD_ID} is 120 day(s) old (max-age-days: 90)`,
   current: OLD,
-  converge: undefined,
+  orphan: undefined,
+    moveOff: [],
   makeRoom: INACTIVE,
   makeRoomBreaks: false,
   previous: [OLD],
@@ -150,7 +151,7 @@ describe('outputs()', () => {
     const out = outputs(
       result({
         previous: [
-          { id: INACTIVE_ID, action: 'deleted to converge' },
+          { id: INACTIVE_ID, action: 'deleted as an orphan' },
           { id: OLD_ID, action: 'deleted' },
         ],
         destinations: [
@@ -292,7 +293,7 @@ describe('summaryModel()', () => {
       ['would write', 'would write (dry run)'],
       ['unchanged', 'unchanged'],
       ['restored', 'new key written, then the previous key restored'],
-      ['converged', "given this run's own key, so the other key could go"],
+      ['converged', "given this run's own key, so an earlier run's orphan key could go"],
       ['removed', 'held nothing before; what the run wrote was removed'],
       ['mismatched', 'MISMATCHED: one secret written, the other not — does not work until rewritten'],
       ['unknown', 'UNKNOWN: a write was in flight when the run stopped — check it'],
@@ -303,8 +304,8 @@ describe('summaryModel()', () => {
   });
 
   it('a key deleted to converge is listed with the previous keys', () => {
-    const model = summaryModel(result({ previous: [{ id: INACTIVE_ID, action: 'deleted to converge' }] }));
-    expect(fact(model, 'Previous key')).toEqual([`${INACTIVE_ID}: deleted to converge`]);
+    const model = summaryModel(result({ previous: [{ id: INACTIVE_ID, action: 'deleted as an orphan' }] }));
+    expect(fact(model, 'Previous key')).toEqual([`${INACTIVE_ID}: deleted as an orphan`]);
   });
 });
 

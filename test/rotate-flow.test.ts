@@ -240,7 +240,7 @@ describe('self-rotation', () => {
     const { result, io } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api' }, env: ENV });
     expect(result.error).toBeUndefined();
     expect(result.previous).toEqual([
-      { id: OTHER, action: 'deleted to converge' },
+      { id: OTHER, action: 'deleted as an orphan' },
       { id: OLD, action: 'deleted' },
     ]);
     expect(io.lines).toContain(`Deleted ${OTHER}: every destination holds ${OLD}, so nothing needed it`);

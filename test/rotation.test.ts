@@ -430,7 +430,7 @@ describe('previous-key', () => {
       fate: 'deleted',
       lastUsed: { service: expect.any(String), region: expect.any(String), date: expect.any(String) },
     });
-    expect(byId.get(other.accessKeyId)).toMatchObject({ status: 'Deleted', fate: 'deleted to converge', lastUsed: null });
+    expect(byId.get(other.accessKeyId)).toMatchObject({ status: 'Deleted', fate: 'deleted as an orphan', lastUsed: null });
     expect(byId.get(result.newKeyId as string)).toMatchObject({ status: 'Active', fate: 'new' });
   });
 
@@ -569,7 +569,7 @@ describe('key-limit', () => {
     expect(io.text()).toContain(`write ${b.accessKeyId} (this run's key) to every destination and delete ${a.accessKeyId}`);
     expect(io.lines).toContain(`Deleted ${a.accessKeyId}: every destination holds ${b.accessKeyId}, so nothing needed it`);
     expect(result.previous).toEqual([
-      { id: a.accessKeyId, action: 'deleted to converge' },
+      { id: a.accessKeyId, action: 'deleted as an orphan' },
       { id: b.accessKeyId, action: 'deleted' },
     ]);
     expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([
@@ -600,7 +600,7 @@ describe('key-limit', () => {
     expect(result.error?.message).toMatch(
       new RegExp(`did not authenticate within 5 s .*\\. No destination was given the new key ${newId}\\. Deleted the new key ${newId}\\.$`),
     );
-    expect(result.previous).toEqual([{ id: b.accessKeyId, action: 'deleted to converge' }]);
+    expect(result.previous).toEqual([{ id: b.accessKeyId, action: 'deleted as an orphan' }]);
     expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['converged', a.accessKeyId]]);
     expect(await keysOf(world, user)).toEqual([{ id: a.accessKeyId, status: 'Active' }]);
     expect(heldPair(world.gh, repoScope(repo))).toEqual(pairOf(a));

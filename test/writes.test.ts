@@ -35,6 +35,7 @@ async function world(routes: Record<string, unknown>, destinations: Destination[
     create: false,
     held: 'both',
     oldestUpdate: undefined,
+    updates: [],
     sharing:
       destination.kind === 'organization'
         ? [

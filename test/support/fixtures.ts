@@ -21,8 +21,14 @@ export function planInput(now: number, overrides: Partial<PlanInput> = {}): Plan
     keyLimit: 'delete-inactive',
     previousKey: 'delete',
     destinations: [],
-    pending: [],
+    others: new Map(),
+    rewrite: undefined,
     now,
     ...overrides,
   };
+}
+
+/** `others` for plan inputs: these keys are handed over and waiting to be retired. */
+export function pendingKeys(...ids: string[]): PlanInput['others'] {
+  return new Map(ids.map((id) => [id, { kind: 'pending' as const }]));
 }
