@@ -1,4 +1,34 @@
+import { closest } from './closest.js';
 import { InputError, InputErrors } from './errors.js';
+
+/** The inputs action.yml declares, in its order: the bundle cannot read action.yml (test/inputs.test.ts compares). */
+export const INPUT_NAMES = [
+  'github-token',
+  'iam-user-name',
+  'repositories',
+  'environments',
+  'access-key-id-secret-name',
+  'secret-access-key-secret-name',
+  'max-age-days',
+  'previous-key',
+  'key-limit',
+  'verify-timeout-seconds',
+  'dry-run',
+  'aws-region',
+  'organization',
+  'organization-visibility',
+  'organization-selected-repositories',
+  'dependabot',
+  'create-environments',
+  'create-user',
+  'user-path',
+  'user-groups',
+  'user-policy-arns',
+  'user-permissions-boundary',
+  'user-tags',
+  'export-credentials',
+  'retire-after-hours',
+] as const;
 
 export type PreviousKeyMode = 'delete' | 'deactivate' | 'keep';
 export type KeyLimitMode = 'delete-inactive' | 'delete-oldest' | 'fail';
@@ -181,13 +211,50 @@ function tag(entry: string): Tag {
   return { Key: key, Value: value };
 }
 
+/** The variable the runner passes an input in: INPUT_ and the name in upper case, spaces as '_' (hyphens kept). */
+const inputVariable = (input: string) => `INPUT_${input.replace(/ /g, '_').toUpperCase()}`;
+const DECLARED = new Set<string>(INPUT_NAMES.map(inputVariable));
+
+/** Input names compared as a person would mean them: case, '_', '-' and spaces alike. */
+const loose = (name: string) => name.toLowerCase().replace(/[\s_]/g, '-');
+
+/** What to tell the author of an unknown input: the declared input it most likely meant. */
+function didYouMean(name: string): string {
+  const near = closest(name, INPUT_NAMES, loose);
+  if (near === undefined) return 'remove it';
+  if (near.distance <= Math.max(2, Math.floor(loose(name).length / 3))) return `did you mean ${near.name}?`;
+  // A word of an input's name (token, region, timeout) most likely means that input.
+  const part = loose(name).length >= 4 ? INPUT_NAMES.find((n) => n.includes(loose(name))) : undefined;
+  if (part !== undefined) return `did you mean ${part}?`;
+  return `remove it, or use one of the inputs action.yml declares (the nearest is ${near.name})`;
+}
+
+/**
+ * Every INPUT_* variable of `env` that no declared input is passed in: a misspelled or unsupported `with:` key (the
+ * runner only warns about those, and the action would silently use the default). Case is ignored, as
+ * @github/local-action reads lower-case names too.
+ */
+function unknownInputs(env: Record<string, string | undefined>): InputError[] {
+  return Object.keys(env)
+    .filter((k) => k.startsWith('INPUT_') && env[k] !== undefined && !DECLARED.has(k.toUpperCase()))
+    .sort()
+    .map((k) => {
+      const name = k.slice('INPUT_'.length).toLowerCase();
+      return new InputError(
+        name || k,
+        `is not an input of this action (${k}, from the step's with: or env:): ${didYouMean(name)}`,
+      );
+    });
+}
+
 /**
  * Read and validate every input, making no network call. Every bad input is reported at once: one InputError
  * (`input: problem`) when there is one, an InputErrors listing each when there are more. `env` supplies
- * GITHUB_REPOSITORY, the default for `repositories`, and GITHUB_ENV, which export-credentials needs.
+ * GITHUB_REPOSITORY, the default for `repositories`, and GITHUB_ENV, which export-credentials needs; every
+ * INPUT_* variable in it must belong to a declared input.
  */
 export function readInputs(read: InputReader, env: Record<string, string | undefined> = process.env): Inputs {
-  const problems: InputError[] = [];
+  const problems: InputError[] = unknownInputs(env);
   const problem = (input: string, message: string): void => void problems.push(new InputError(input, message));
   /** Run one check; a bad input is recorded and `fallback` stands in for it, so the checks after it still run. */
   const checked = <T>(fallback: T, check: () => T): T => {

@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { InputError, InputErrors, errorMessage } from '../src/errors.js';
-import { type InputReader, type Inputs, readInputs, splitList } from '../src/inputs.js';
+import { INPUT_NAMES, type InputReader, type Inputs, readInputs, splitList } from '../src/inputs.js';
 
 interface ActionYml {
   inputs: Record<string, { required?: boolean; default?: string }>;
@@ -784,5 +784,65 @@ describe('space-separated lists get a hint', () => {
 
   it('newline- and comma-separated entries are the documented forms', () => {
     expect(read({ repositories: 'octo/api,\nocto/web' }).repositories).toHaveLength(2);
+  });
+});
+
+describe('unknown inputs: every INPUT_* variable must belong to an input action.yml declares', () => {
+  /** The runner's variable for each declared input (action.yml defaults), plus `extra`. */
+  const runnerEnv = (extra: Record<string, string>) => ({
+    ...ENV,
+    ...Object.fromEntries(Object.entries(DEFAULTS).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v])),
+    ...extra,
+  });
+
+  it("INPUT_NAMES is exactly action.yml's inputs, in its order", () => {
+    expect([...INPUT_NAMES]).toEqual(Object.keys(actionYml.inputs));
+  });
+
+  it('every declared input, as the runner passes it (hyphens kept) and as local-action reads it (lower case), is fine', () => {
+    expect(read({}, runnerEnv({ 'INPUT_DRY-RUN': 'true', 'INPUT_GITHUB-TOKEN': 'x' })).dryRun).toBe(false);
+    expect(() => read({}, { ...ENV, 'INPUT_dry-run': 'true', 'INPUT_Max-Age-Days': '3' })).not.toThrow();
+  });
+
+  it.each([
+    ['INPUT_DRYRUN', 'dryrun', 'dry-run'],
+    ['INPUT_DRY_RUN', 'dry_run', 'dry-run'],
+    ['INPUT_MAX_AGE_DAYS', 'max_age_days', 'max-age-days'],
+    ['INPUT_GITHUB_TOKEN', 'github_token', 'github-token'],
+    ['INPUT_IAM-USERNAME', 'iam-username', 'iam-user-name'],
+    ['INPUT_REPOSITORY', 'repository', 'repositories'],
+    ['INPUT_ENVIRONMENT', 'environment', 'environments'],
+    ['INPUT_CREATE_ENVIRONMENT', 'create_environment', 'create-environments'],
+    ['INPUT_PREVIOUS-KEYS', 'previous-keys', 'previous-key'],
+    ['INPUT_TOKEN', 'token', 'github-token'],
+    ['INPUT_REGION', 'region', 'aws-region'],
+    ['INPUT_TIMEOUT', 'timeout', 'verify-timeout-seconds'],
+  ])('%s is refused, naming it and the input it most likely means', (variable, name, meant) => {
+    const err = rejection({}, runnerEnv({ [variable]: 'true' }));
+    expect(err.message).toBe(
+      `${name}: is not an input of this action (${variable}, from the step's with: or env:): did you mean ${meant}?`,
+    );
+    expect(err.input).toBe(name);
+  });
+
+  it('a name close to no input: remove it, naming the nearest', () => {
+    expect(rejection({}, runnerEnv({ INPUT_WHATEVER: 'x' })).message).toBe(
+      "whatever: is not an input of this action (INPUT_WHATEVER, from the step's with: or env:): remove it, or use " +
+        'one of the inputs action.yml declares (the nearest is create-user)',
+    );
+  });
+
+  it('an empty value is still an unknown input', () => {
+    expect(rejection({}, runnerEnv({ INPUT_DRYRUN: '' })).message).toMatch(/^dryrun: .*did you mean dry-run\?$/);
+  });
+
+  it('several unknown inputs: one line naming each, with the other bad inputs', () => {
+    const err = rejections({ 'max-age-days': 'soon' }, runnerEnv({ INPUT_DRYRUN: 'true', INPUT_MAX_AGE_DAYS: '30' }));
+    expect(err.errors.map((e) => e.input)).toEqual(['dryrun', 'max_age_days', 'max-age-days']);
+    expect(err.message).toMatch(/^3 inputs are invalid: dryrun: .*did you mean dry-run\?; max_age_days: .*did you mean max-age-days\?; max-age-days: 'soon'/);
+  });
+
+  it('variables that are not INPUT_* are not inputs', () => {
+    expect(() => read({}, { ...ENV, DRYRUN: 'true', MY_INPUT_X: '1', input_x: '1' })).not.toThrow();
   });
 });
