@@ -846,3 +846,72 @@ describe('unknown inputs: every INPUT_* variable must belong to an input action.
     expect(() => read({}, { ...ENV, DRYRUN: 'true', MY_INPUT_X: '1', input_x: '1' })).not.toThrow();
   });
 });
+
+describe('list inputs refuse list syntax: one name per line or comma-separated', () => {
+  const USER = { 'create-user': 'true', 'iam-user-name': 'deployer' };
+  const ORG = { organization: 'octo', 'organization-visibility': 'selected' };
+  // Each list input: the inputs it needs, two good entries, and the words of its accepted forms.
+  const LISTS = [
+    ['repositories', {}, 'octo/api', 'octo/web', "give one owner/name per line or comma-separated (octo/api, octo/web)"],
+    ['environments', {}, 'prod', 'staging', 'give one name per line or comma-separated (prod, staging)'],
+    ['organization-selected-repositories', ORG, 'api', 'web', 'give one repository per line or comma-separated (api, web)'],
+    ['user-groups', USER, 'deployers', 'readers', 'give one group per line or comma-separated (deployers, readers)'],
+    [
+      'user-policy-arns',
+      USER,
+      'arn:aws:iam::aws:policy/A',
+      'arn:aws:iam::aws:policy/B',
+      'give one ARN per line or comma-separated (arn:aws:iam::aws:policy/A, arn:aws:iam::aws:policy/B)',
+    ],
+    ['user-tags', USER, 'team=platform', 'env=prod', 'give one key=value per line or comma-separated (team=platform, env=prod)'],
+  ] as const;
+
+  const forms = (a: string, b: string) =>
+    [
+      // value given, the entry reported
+      [`- ${a}\n- ${b}`, `- ${a}`],
+      [`-\t${a}`, `-\t${a}`.replace('\t', '?')],
+      [`[${a}, ${b}]`, `[${a}`],
+      [`[${a}]`, `[${a}]`],
+      [`${a}, ${b}]`, `${b}]`],
+      [`{${a}}`, `{${a}}`],
+      [`${a}}`, `${a}}`],
+    ] as const;
+
+  it.each(LISTS.flatMap(([input, base, a, b, accepted]) => forms(a, b).map(([value, entry]) => [input, value, entry, base, a, b, accepted] as const)))(
+    '%s: %j is YAML list syntax',
+    (input, value, entry, base, a, b, accepted) => {
+      const err = rejection({ ...base, [input]: value });
+      expect(err).not.toBeInstanceOf(InputErrors); // one problem for the input, not one per entry
+      expect(err.message).toBe(`${input}: '${entry}' looks like YAML list syntax: ${accepted}, not '- ${a}' or '[${a}, ${b}]'`);
+    },
+  );
+
+  it.each(
+    LISTS.flatMap(([input, base, a, b, accepted]) =>
+      [`'${a}'`, `"${a}"`, `${a}, '${b}'`, `"${a}, ${b}"`].map((value) => [input, value, base, a, accepted] as const),
+    ),
+  )('%s: %j has quoted entries', (input, value, base, a, accepted) => {
+    const err = rejection({ ...base, [input]: value });
+    expect(err).not.toBeInstanceOf(InputErrors);
+    expect(err.message).toMatch(new RegExp(`^${input}: '.*' is quoted: `));
+    expect(err.message.endsWith(`: ${accepted}, without quotes`)).toBe(true);
+    if (value.startsWith("'")) expect(err.message).toContain(`''${a}''`);
+  });
+
+  it('the accepted forms still work', () => {
+    for (const [input, base, a, b] of LISTS) {
+      expect(() => read({ ...base, [input]: `${a}\n${b}` })).not.toThrow();
+      expect(() => read({ ...base, [input]: `${a}, ${b}` })).not.toThrow();
+    }
+  });
+
+  it("brackets, quotes and dashes inside a name are not list syntax: 'prod [eu]', 'team-a', '-prod', 'it's'", () => {
+    expect(read({ environments: "prod [eu], team-a, -prod, it's" }).environments).toEqual(['prod [eu]', 'team-a', '-prod', "it's"]);
+  });
+
+  it('list syntax in one input is reported with the other bad inputs, once', () => {
+    const err = rejections({ environments: '- prod\n- staging', 'dry-run': 'yes' });
+    expect(err.errors.map((e) => e.input)).toEqual(['environments', 'dry-run']);
+  });
+});
