@@ -1,4 +1,34 @@
+import { closest } from './closest.js';
 import { InputError, InputErrors } from './errors.js';
+
+/** The inputs action.yml declares, in its order: the bundle cannot read action.yml (test/inputs.test.ts compares). */
+export const INPUT_NAMES = [
+  'github-token',
+  'iam-user-name',
+  'repositories',
+  'environments',
+  'access-key-id-secret-name',
+  'secret-access-key-secret-name',
+  'max-age-days',
+  'previous-key',
+  'key-limit',
+  'verify-timeout-seconds',
+  'dry-run',
+  'aws-region',
+  'organization',
+  'organization-visibility',
+  'organization-selected-repositories',
+  'dependabot',
+  'create-environments',
+  'create-user',
+  'user-path',
+  'user-groups',
+  'user-policy-arns',
+  'user-permissions-boundary',
+  'user-tags',
+  'export-credentials',
+  'retire-after-hours',
+] as const;
 
 export type PreviousKeyMode = 'delete' | 'deactivate' | 'keep';
 export type KeyLimitMode = 'delete-inactive' | 'delete-oldest' | 'fail';
@@ -68,6 +98,39 @@ export function splitList(raw: string): string[] {
     .split(/[\n,]/)
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+/** The list inputs, each with what one entry is and two examples, for the message about list syntax. */
+const LIST_FORMS = {
+  repositories: ['owner/name', 'octo/api', 'octo/web'],
+  environments: ['name', 'prod', 'staging'],
+  'organization-selected-repositories': ['repository', 'api', 'web'],
+  'user-groups': ['group', 'deployers', 'readers'],
+  'user-policy-arns': ['ARN', 'arn:aws:iam::aws:policy/A', 'arn:aws:iam::aws:policy/B'],
+  'user-tags': ['key=value', 'team=platform', 'env=prod'],
+} as const;
+type ListInput = keyof typeof LIST_FORMS;
+
+/**
+ * A list input written as a YAML or JSON list ("- prod", "[prod, staging]") or with quoted entries: split on
+ * newlines and commas, its entries would be '- prod', '[prod' or '"prod"', names nobody means. The first such entry
+ * is reported, once for the input.
+ */
+function listSyntax(input: ListInput, entries: string[]): InputError | undefined {
+  const [what, a, b] = LIST_FORMS[input];
+  const accepted = `give one ${what} per line or comma-separated (${a}, ${b})`;
+  for (const entry of entries) {
+    // A closing bracket counts only without its opening one: 'prod [eu]' can be a name, 'staging]' is not.
+    const bracketed =
+      /^-(?:\s|$)|^[[{]/.test(entry) || (entry.endsWith(']') && !entry.includes('[')) || (entry.endsWith('}') && !entry.includes('{'));
+    if (bracketed) {
+      return new InputError(input, `${quote(entry)} looks like YAML list syntax: ${accepted}, not '- ${a}' or '[${a}, ${b}]'`);
+    }
+    if (/^['"]|['"]$/.test(entry)) {
+      return new InputError(input, `${quote(entry)} is quoted: ${accepted}, without quotes`);
+    }
+  }
+  return undefined;
 }
 
 /** Added to the error for a bad list entry that holds whitespace: most likely several entries separated by spaces. */
@@ -181,13 +244,50 @@ function tag(entry: string): Tag {
   return { Key: key, Value: value };
 }
 
+/** The variable the runner passes an input in: INPUT_ and the name in upper case, spaces as '_' (hyphens kept). */
+const inputVariable = (input: string) => `INPUT_${input.replace(/ /g, '_').toUpperCase()}`;
+const DECLARED = new Set<string>(INPUT_NAMES.map(inputVariable));
+
+/** Input names compared as a person would mean them: case, '_', '-' and spaces alike. */
+const loose = (name: string) => name.toLowerCase().replace(/[\s_]/g, '-');
+
+/** What to tell the author of an unknown input: the declared input it most likely meant. */
+function didYouMean(name: string): string {
+  const near = closest(name, INPUT_NAMES, loose);
+  if (near === undefined) return 'remove it';
+  if (near.distance <= Math.max(2, Math.floor(loose(name).length / 3))) return `did you mean ${near.name}?`;
+  // A word of an input's name (token, region, timeout) most likely means that input.
+  const part = loose(name).length >= 4 ? INPUT_NAMES.find((n) => n.includes(loose(name))) : undefined;
+  if (part !== undefined) return `did you mean ${part}?`;
+  return `remove it, or use one of the inputs action.yml declares (the nearest is ${near.name})`;
+}
+
+/**
+ * Every INPUT_* variable of `env` that no declared input is passed in: a misspelled or unsupported `with:` key (the
+ * runner only warns about those, and the action would silently use the default). Case is ignored, as
+ * @github/local-action reads lower-case names too.
+ */
+function unknownInputs(env: Record<string, string | undefined>): InputError[] {
+  return Object.keys(env)
+    .filter((k) => k.startsWith('INPUT_') && env[k] !== undefined && !DECLARED.has(k.toUpperCase()))
+    .sort()
+    .map((k) => {
+      const name = k.slice('INPUT_'.length).toLowerCase();
+      return new InputError(
+        name || k,
+        `is not an input of this action (${k}, from the step's with: or env:): ${didYouMean(name)}`,
+      );
+    });
+}
+
 /**
  * Read and validate every input, making no network call. Every bad input is reported at once: one InputError
  * (`input: problem`) when there is one, an InputErrors listing each when there are more. `env` supplies
- * GITHUB_REPOSITORY, the default for `repositories`, and GITHUB_ENV, which export-credentials needs.
+ * GITHUB_REPOSITORY, the default for `repositories`, and GITHUB_ENV, which export-credentials needs; every
+ * INPUT_* variable in it must belong to a declared input.
  */
 export function readInputs(read: InputReader, env: Record<string, string | undefined> = process.env): Inputs {
-  const problems: InputError[] = [];
+  const problems: InputError[] = unknownInputs(env);
   const problem = (input: string, message: string): void => void problems.push(new InputError(input, message));
   /** Run one check; a bad input is recorded and `fallback` stands in for it, so the checks after it still run. */
   const checked = <T>(fallback: T, check: () => T): T => {
@@ -199,9 +299,21 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
       return fallback;
     }
   };
+  /** List inputs written in list syntax (reported once): their entries are not checked one by one. */
+  const listLike = new Set<string>();
+  /** A list input's entries, as given (list syntax is reported here). */
+  const list = (input: ListInput): string[] => {
+    const raw = splitList(read(input));
+    const err = listSyntax(input, raw);
+    if (err) {
+      problems.push(err);
+      listLike.add(input);
+    }
+    return raw;
+  };
   /** Each entry of a list input that passes `check` (every bad entry is recorded). */
-  const entries = <T>(raw: string[], check: (entry: string) => T): T[] =>
-    raw.flatMap((entry) => checked<T[]>([], () => [check(entry)]));
+  const entries = <T>(input: ListInput, raw: string[], check: (entry: string) => T): T[] =>
+    listLike.has(input) ? [] : raw.flatMap((entry) => checked<T[]>([], () => [check(entry)]));
 
   const githubToken = read('github-token').trim();
   if (!githubToken) {
@@ -222,9 +334,9 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     problem('organization', `${quote(organization)} is not a valid organization login`);
   }
 
-  const repositoryEntries = splitList(read('repositories'));
+  const repositoryEntries = list('repositories');
   let repositories = dedupe(
-    entries(repositoryEntries, (r) => parseRepository('repositories', r)),
+    entries('repositories', repositoryEntries, (r) => parseRepository('repositories', r)),
     (r) => `${r.owner}/${r.repo}`.toLowerCase(),
   );
   if (repositoryEntries.length === 0 && organization === undefined) {
@@ -232,12 +344,12 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     if (!own) {
       problem('repositories', 'is empty and GITHUB_REPOSITORY is not set: name at least one owner/name');
     } else {
-      repositories = entries([own], (r) => parseRepository('repositories', r));
+      repositories = entries('repositories', [own], (r) => parseRepository('repositories', r));
     }
   }
 
-  const environmentEntries = splitList(read('environments'));
-  const environments = dedupe(entries(environmentEntries, environmentName), (s) => s.toLowerCase());
+  const environmentEntries = list('environments');
+  const environments = dedupe(entries('environments', environmentEntries, environmentName), (s) => s.toLowerCase());
   if (environmentEntries.length > 0 && repositoryEntries.length === 0 && organization !== undefined) {
     problem('environments', 'needs repositories: environments belong to repositories, not to organizations');
   }
@@ -267,7 +379,7 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     oneOf<Visibility | ''>(read, 'organization-visibility', '', ['all', 'private', 'selected']),
   );
   const organizationVisibility = visibilityRaw === '' || visibilityRaw === null ? undefined : visibilityRaw;
-  const selectedRaw = splitList(read('organization-selected-repositories'));
+  const selectedRaw = list('organization-selected-repositories');
   if (organization === undefined) {
     if (organizationVisibility !== undefined) problem('organization-visibility', 'is set but organization is empty');
     if (selectedRaw.length > 0) problem('organization-selected-repositories', 'is set but organization is empty');
@@ -280,7 +392,7 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     );
   }
   const organizationSelectedRepositories = dedupe(
-    entries(selectedRaw, (entry) => {
+    entries('organization-selected-repositories', selectedRaw, (entry) => {
       if (entry.includes('/')) {
         const ref = parseRepository('organization-selected-repositories', entry);
         if (ref.owner.toLowerCase() !== (organization ?? '').toLowerCase()) {
@@ -309,17 +421,17 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   if (!IAM_PATH.test(userPath)) {
     problem('user-path', `${quote(userPath)} is not an IAM path (starts and ends with /, e.g. /ci/deployers/)`);
   }
-  const userGroupEntries = splitList(read('user-groups'));
+  const userGroupEntries = list('user-groups');
   const userGroups = dedupe(
-    entries(userGroupEntries, (g) => {
+    entries('user-groups', userGroupEntries, (g) => {
       if (!IAM_GROUP.test(g)) throw new InputError('user-groups', `${quote(g)} is not a valid IAM group name${spaced(g)}`);
       return g;
     }),
     (s) => s,
   );
-  const userPolicyArnEntries = splitList(read('user-policy-arns'));
+  const userPolicyArnEntries = list('user-policy-arns');
   const userPolicyArns = dedupe(
-    entries(userPolicyArnEntries, (arn) => {
+    entries('user-policy-arns', userPolicyArnEntries, (arn) => {
       if (!POLICY_ARN.test(arn)) {
         throw new InputError(
           'user-policy-arns',
@@ -334,8 +446,8 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   if (userPermissionsBoundary !== undefined && !POLICY_ARN.test(userPermissionsBoundary)) {
     problem('user-permissions-boundary', `${quote(userPermissionsBoundary)} is not a managed policy ARN`);
   }
-  const userTagEntries = splitList(read('user-tags'));
-  const userTags = entries(userTagEntries, tag);
+  const userTagEntries = list('user-tags');
+  const userTags = entries('user-tags', userTagEntries, tag);
   if (createUserRaw === 'false') {
     const given = [
       ['user-path', userPath !== '/'],

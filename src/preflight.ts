@@ -1,3 +1,4 @@
+import { closest } from './closest.js';
 import { type Destination, isOrganization, label, writePermission } from './destinations.js';
 import { ActionError } from './errors.js';
 import type { RotateContext } from './context.js';
@@ -11,6 +12,7 @@ import {
   environmentExists,
   getPublicKey,
   gitHubError,
+  listEnvironments,
   listSecrets,
   repositoryExists,
   resolveRepositoryIds,
@@ -58,8 +60,93 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, in
   return out;
 }
 
+/** The environments of each repository (lower-case owner/name), listed at most once per preflight. */
+type EnvironmentLists = Map<string, Promise<string[]>>;
+
+function environmentsOf(ctx: RotateContext, lists: EnvironmentLists, owner: string, repo: string): Promise<string[]> {
+  const key = `${owner}/${repo}`.toLowerCase();
+  let listed = lists.get(key);
+  if (listed === undefined) {
+    listed = listEnvironments(ctx.gh, owner, repo);
+    lists.set(key, listed);
+  }
+  return listed;
+}
+
+/** An existing environment this close to a missing one (case ignored) is what the name meant to say. */
+const NEAR_MISS = 2;
+
+function nearest(environment: string, existing: string[]) {
+  return closest(environment, existing, (s) => s.toLowerCase());
+}
+
+/** Some existing environment names, for an error line: at most ten. */
+function some(existing: string[]): string {
+  const shown = existing.slice(0, 10).join(', ');
+  return existing.length > 10 ? `${shown} and ${existing.length - 10} more` : shown;
+}
+
+/**
+ * create-environments would create `environment` in owner/repo: refuse a name that is most likely a mistake, before
+ * anything is changed. A name holding whitespace is most likely two names; one within two edits of an existing
+ * environment most likely is that environment, misspelled.
+ */
+async function checkCreatable(ctx: RotateContext, lists: EnvironmentLists, owner: string, repo: string, environment: string) {
+  if (/\s/.test(environment)) {
+    throw new ActionError(
+      `environments: '${environment}' does not exist in ${owner}/${repo} and holds a space: it most likely is two names ` +
+        `(${environment.split(/\s+/).join(', ')}), to be separated by a comma or a newline; create-environments never ` +
+        `creates a name with spaces: an environment whose name really has them must exist already`,
+    );
+  }
+  const existing = await environmentsOf(ctx, lists, owner, repo).catch((err: unknown) => {
+    throw gitHubError(
+      `listing the environments (to check '${environment}', which create-environments would create) of`,
+      `${owner}/${repo}`,
+      err,
+      "repository permission 'Actions: read' (classic PAT: repo scope)",
+    );
+  });
+  const near = nearest(environment, existing);
+  if (near !== undefined && near.distance > 0 && near.distance <= NEAR_MISS) {
+    throw new ActionError(
+      `environments: '${environment}' does not exist in ${owner}/${repo} and is within ${near.distance === 1 ? 'one edit' : 'two edits'} ` +
+        `of its environment '${near.name}': fix the name, or create '${environment}' by hand if it really is a new ` +
+        `environment (create-environments does not create a name this close to an existing one)`,
+    );
+  }
+}
+
+/** A missing environment (create-environments false): the environments that exist, and the one most likely meant. */
+async function missingEnvironment(
+  ctx: RotateContext,
+  lists: EnvironmentLists,
+  d: Destination & { kind: 'environment' },
+  err: unknown,
+): Promise<ActionError> {
+  const where = `reading the public key of ${label(d)}: environment '${d.environment}' does not exist in ${d.owner}/${d.repo}`;
+  // Without the list (the token may not read it), the error says what it knows.
+  const existing = await environmentsOf(ctx, lists, d.owner, d.repo).catch(() => undefined);
+  const near = existing === undefined ? undefined : nearest(d.environment, existing);
+  if (existing !== undefined && near !== undefined && near.distance <= NEAR_MISS) {
+    return new ActionError(`${where} (its environments: ${some(existing)}): did you mean '${near.name}'? Fix the name in environments`, {
+      cause: err,
+    });
+  }
+  let found = '';
+  if (existing !== undefined) {
+    found = near === undefined ? ' (it has no environments)' : ` (its environments: ${some(existing)}; the closest is '${near.name}')`;
+  }
+  return new ActionError(`${where}${found}: create it, or set create-environments: true`, { cause: err });
+}
+
 /** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
-async function explainReadFailure(ctx: RotateContext, d: Destination, err: unknown): Promise<ActionError | 'create'> {
+async function explainReadFailure(
+  ctx: RotateContext,
+  d: Destination,
+  err: unknown,
+  lists: EnvironmentLists,
+): Promise<ActionError | 'create'> {
   if (statusOf(err) === 404 && (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository')) {
     const repoFound = await repositoryExists(ctx.gh, d.owner, d.repo).catch(() => true);
     if (!repoFound) {
@@ -70,12 +157,9 @@ async function explainReadFailure(ctx: RotateContext, d: Destination, err: unkno
       );
     }
     if (d.kind === 'environment' && !(await environmentExists(ctx.gh, d.owner, d.repo, d.environment).catch(() => true))) {
-      if (ctx.inputs.createEnvironments) return 'create';
-      return new ActionError(
-        `reading the public key of ${label(d)}: environment '${d.environment}' does not exist in ${d.owner}/${d.repo}: ` +
-          `create it, or set create-environments: true`,
-        { cause: err },
-      );
+      if (!ctx.inputs.createEnvironments) return missingEnvironment(ctx, lists, d, err);
+      await checkCreatable(ctx, lists, d.owner, d.repo, d.environment);
+      return 'create';
     }
   }
   return gitHubError('reading the public key of', label(d), err, writePermission(d));
@@ -110,6 +194,7 @@ async function prepare(
   ctx: RotateContext,
   d: Destination,
   selected: Map<string, { ids: number[]; names: string[] }>,
+  lists: EnvironmentLists,
 ): Promise<Prepared> {
   const prepared: Prepared = {
     destination: d,
@@ -124,7 +209,7 @@ async function prepare(
   try {
     prepared.publicKey = await getPublicKey(ctx.gh, d);
   } catch (err) {
-    const why = await explainReadFailure(ctx, d, err);
+    const why = await explainReadFailure(ctx, d, err, lists);
     if (why !== 'create') throw why;
     prepared.create = true;
     return prepared;
@@ -169,8 +254,9 @@ export async function preflight(ctx: RotateContext, destinations: Destination[])
     ctx.io.info(`organization ${organization}: selected repositories ${organizationSelectedRepositories.join(', ')} (ids ${ids.join(', ')})`);
   }
   const failures: ActionError[] = [];
+  const lists: EnvironmentLists = new Map();
   const prepared = await mapLimit(destinations, ctx.pacing.readConcurrency, (d) =>
-    prepare(ctx, d, selectedIds).catch((err: unknown) => {
+    prepare(ctx, d, selectedIds, lists).catch((err: unknown) => {
       failures.push(err instanceof ActionError ? err : gitHubError('reading the public key of', label(d), err, writePermission(d)));
       return undefined;
     }),

@@ -196,6 +196,18 @@ export function repositoryExists(gh: GitHubApi, owner: string, repo: string): Pr
   return found(gh, repoPath(owner, repo));
 }
 
+/** The names of the environments of owner/repo, all pages. */
+export async function listEnvironments(gh: GitHubApi, owner: string, repo: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let page = 1; ; page++) {
+    const res = await gh.request(`GET ${repoPath(owner, repo)}/environments`, { per_page: 100, page });
+    const data = res.data as { total_count?: number; environments?: { name: string }[] };
+    const environments = data.environments ?? [];
+    for (const e of environments) out.push(e.name);
+    if (environments.length < 100 || out.length >= (data.total_count ?? 0)) return out;
+  }
+}
+
 export async function createEnvironment(gh: GitHubApi, owner: string, repo: string, environment: string): Promise<void> {
   try {
     await gh.request(`PUT ${environmentPath(owner, repo, environment)}`);

@@ -246,6 +246,29 @@ describe('the action explains failures it can act on', () => {
         "dry-run: 'yes' is not a boolean (use true or false)",
     ]);
   });
+
+  it('an unknown input (INPUT_DRYRUN) stops the run before any AWS or GitHub client is made', async () => {
+    Object.assign(process.env, { GITHUB_REPOSITORY: 'octo/app', INPUT_DRYRUN: 'true', 'INPUT_DRY-RUN': 'false' });
+    const made: string[] = [];
+    const { result, errors } = await runAction(
+      {},
+      {
+        makeAws: () => {
+          made.push('aws');
+          throw new Error('no AWS client may be made');
+        },
+        makeGitHub: () => {
+          made.push('github');
+          throw new Error('no GitHub client may be made');
+        },
+      },
+    );
+    expect(result).toBeUndefined();
+    expect(made).toEqual([]);
+    expect(errors).toEqual([
+      "::error::dryrun: is not an input of this action (INPUT_DRYRUN, from the step's with: or env:): did you mean dry-run?",
+    ]);
+  });
 });
 
 describe('the runner IO (coreIO)', () => {

@@ -200,13 +200,64 @@ describe('create-environments', () => {
     const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
     const { result } = await runRotation(world, {
       as: old,
-      inputs: { repositories: repo, environments: 'production,preview 1', 'create-environments': 'true', 'max-age-days': '90' },
+      inputs: { repositories: repo, environments: 'production,preview-1', 'create-environments': 'true', 'max-age-days': '90' },
     });
     expect(result.error).toBeUndefined();
-    expect(world.gh.environments(repo).sort()).toEqual(['preview 1', 'production']);
+    expect(world.gh.environments(repo).sort()).toEqual(['preview-1', 'production']);
     expect(result.destinations.map((d) => d.created ?? false)).toEqual([false, true]);
-    expect(result.plan?.reason).toMatch(/new destination\(s\): .*preview 1/);
-    expect(await holdsWorkingKey(world, envScope(repo, 'preview 1'))).toBe(true);
+    expect(result.plan?.reason).toMatch(/new destination\(s\): .*preview-1/);
+    expect(await holdsWorkingKey(world, envScope(repo, 'preview-1'))).toBe(true);
+  });
+
+  it('refuses, before any change, a name within two edits of an existing environment', async () => {
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo, { environments: ['production', 'staging'] });
+    const user = fresh('deployer');
+    const old = await createUserWithKey(world.moto, world.admin, user);
+    seedPair(world.gh, envScope(repo, 'staging'), old);
+    const { result } = await runRotation(world, {
+      as: old,
+      inputs: { repositories: repo, environments: 'staging,prodution', 'create-environments': 'true' },
+    });
+    expect(result.error?.message).toBe(
+      `environments: 'prodution' does not exist in ${repo} and is within one edit of its environment 'production': fix ` +
+        "the name, or create 'prodution' by hand if it really is a new environment (create-environments does not create " +
+        'a name this close to an existing one)',
+    );
+    expect(world.gh.environments(repo).sort()).toEqual(['production', 'staging']);
+    expect(world.gh.writes()).toEqual([]);
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+  });
+
+  it("'prod staging' (two names separated by a space) creates nothing and deletes no key", async () => {
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo);
+    const user = fresh('deployer');
+    const old = await createUserWithKey(world.moto, world.admin, user);
+    seedPair(world.gh, repoScope(repo), old);
+    const { result } = await runRotation(world, {
+      as: old,
+      inputs: { repositories: repo, environments: 'prod staging', 'create-environments': 'true' },
+      env: { GITHUB_REPOSITORY: repo },
+    });
+    expect(result.error?.message).toMatch(
+      new RegExp(`^environments: 'prod staging' does not exist in ${repo} and holds a space: it most likely is two names \\(prod, staging\\)`),
+    );
+    expect(world.gh.environments(repo)).toEqual([]);
+    expect(world.gh.writes()).toEqual([]);
+    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+    expect(await authenticates(world.moto, old)).toBe(true);
+  });
+
+  it('without create-environments, a missing environment lists those that exist and names the one most likely meant', async () => {
+    const repo = `octo/${fresh('app')}`;
+    world.gh.addRepository(repo, { environments: ['production', 'staging'] });
+    const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
+    const { result } = await runRotation(world, { as: old, inputs: { repositories: repo, environments: 'prodution' } });
+    expect(result.error?.message).toBe(
+      `reading the public key of ${repo} environment 'prodution': environment 'prodution' does not exist in ${repo} ` +
+        "(its environments: production, staging): did you mean 'production'? Fix the name in environments",
+    );
   });
 
   it('dry-run does not create them', async () => {

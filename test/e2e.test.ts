@@ -122,6 +122,21 @@ describe('dist/index.js on Node 24', () => {
     expect(gh.requests).toEqual([]);
   });
 
+  it('refuses an unknown input (INPUT_DRYRUN, a misspelled dry-run) with one ::error:: line before any request', async () => {
+    gh.reset();
+    const run = await runAction({
+      inputs: { 'github-token': 'test-token', repositories: 'octo/e2e-unknown' },
+      // AWS goes to the stand-in too: it records any request that reaches it.
+      env: { INPUT_DRYRUN: 'true', AWS_ENDPOINT_URL: gh.url, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x', GITHUB_API_URL: gh.url },
+    });
+    expect(run.code).toBe(1);
+    expect(run.errors).toEqual([
+      "::error::dryrun: is not an input of this action (INPUT_DRYRUN, from the step's with: or env:): did you mean dry-run?",
+    ]);
+    expect(run.masked).toEqual(['test-token']);
+    expect(gh.requests).toEqual([]);
+  });
+
   it('fails a preflight error with exactly one ::error:: line and changes nothing', async () => {
     const old = await createUserWithKey(moto, admin, 'e2e-pre');
     const run = await runAction({

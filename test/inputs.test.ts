@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { InputError, InputErrors, errorMessage } from '../src/errors.js';
-import { type InputReader, type Inputs, readInputs, splitList } from '../src/inputs.js';
+import { INPUT_NAMES, type InputReader, type Inputs, readInputs, splitList } from '../src/inputs.js';
 
 interface ActionYml {
   inputs: Record<string, { required?: boolean; default?: string }>;
@@ -784,5 +784,134 @@ describe('space-separated lists get a hint', () => {
 
   it('newline- and comma-separated entries are the documented forms', () => {
     expect(read({ repositories: 'octo/api,\nocto/web' }).repositories).toHaveLength(2);
+  });
+});
+
+describe('unknown inputs: every INPUT_* variable must belong to an input action.yml declares', () => {
+  /** The runner's variable for each declared input (action.yml defaults), plus `extra`. */
+  const runnerEnv = (extra: Record<string, string>) => ({
+    ...ENV,
+    ...Object.fromEntries(Object.entries(DEFAULTS).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v])),
+    ...extra,
+  });
+
+  it("INPUT_NAMES is exactly action.yml's inputs, in its order", () => {
+    expect([...INPUT_NAMES]).toEqual(Object.keys(actionYml.inputs));
+  });
+
+  it('every declared input, as the runner passes it (hyphens kept) and as local-action reads it (lower case), is fine', () => {
+    expect(read({}, runnerEnv({ 'INPUT_DRY-RUN': 'true', 'INPUT_GITHUB-TOKEN': 'x' })).dryRun).toBe(false);
+    expect(() => read({}, { ...ENV, 'INPUT_dry-run': 'true', 'INPUT_Max-Age-Days': '3' })).not.toThrow();
+  });
+
+  it.each([
+    ['INPUT_DRYRUN', 'dryrun', 'dry-run'],
+    ['INPUT_DRY_RUN', 'dry_run', 'dry-run'],
+    ['INPUT_MAX_AGE_DAYS', 'max_age_days', 'max-age-days'],
+    ['INPUT_GITHUB_TOKEN', 'github_token', 'github-token'],
+    ['INPUT_IAM-USERNAME', 'iam-username', 'iam-user-name'],
+    ['INPUT_REPOSITORY', 'repository', 'repositories'],
+    ['INPUT_ENVIRONMENT', 'environment', 'environments'],
+    ['INPUT_CREATE_ENVIRONMENT', 'create_environment', 'create-environments'],
+    ['INPUT_PREVIOUS-KEYS', 'previous-keys', 'previous-key'],
+    ['INPUT_TOKEN', 'token', 'github-token'],
+    ['INPUT_REGION', 'region', 'aws-region'],
+    ['INPUT_TIMEOUT', 'timeout', 'verify-timeout-seconds'],
+  ])('%s is refused, naming it and the input it most likely means', (variable, name, meant) => {
+    const err = rejection({}, runnerEnv({ [variable]: 'true' }));
+    expect(err.message).toBe(
+      `${name}: is not an input of this action (${variable}, from the step's with: or env:): did you mean ${meant}?`,
+    );
+    expect(err.input).toBe(name);
+  });
+
+  it('a name close to no input: remove it, naming the nearest', () => {
+    expect(rejection({}, runnerEnv({ INPUT_WHATEVER: 'x' })).message).toBe(
+      "whatever: is not an input of this action (INPUT_WHATEVER, from the step's with: or env:): remove it, or use " +
+        'one of the inputs action.yml declares (the nearest is create-user)',
+    );
+  });
+
+  it('an empty value is still an unknown input', () => {
+    expect(rejection({}, runnerEnv({ INPUT_DRYRUN: '' })).message).toMatch(/^dryrun: .*did you mean dry-run\?$/);
+  });
+
+  it('several unknown inputs: one line naming each, with the other bad inputs', () => {
+    const err = rejections({ 'max-age-days': 'soon' }, runnerEnv({ INPUT_DRYRUN: 'true', INPUT_MAX_AGE_DAYS: '30' }));
+    expect(err.errors.map((e) => e.input)).toEqual(['dryrun', 'max_age_days', 'max-age-days']);
+    expect(err.message).toMatch(/^3 inputs are invalid: dryrun: .*did you mean dry-run\?; max_age_days: .*did you mean max-age-days\?; max-age-days: 'soon'/);
+  });
+
+  it('variables that are not INPUT_* are not inputs', () => {
+    expect(() => read({}, { ...ENV, DRYRUN: 'true', MY_INPUT_X: '1', input_x: '1' })).not.toThrow();
+  });
+});
+
+describe('list inputs refuse list syntax: one name per line or comma-separated', () => {
+  const USER = { 'create-user': 'true', 'iam-user-name': 'deployer' };
+  const ORG = { organization: 'octo', 'organization-visibility': 'selected' };
+  // Each list input: the inputs it needs, two good entries, and the words of its accepted forms.
+  const LISTS = [
+    ['repositories', {}, 'octo/api', 'octo/web', "give one owner/name per line or comma-separated (octo/api, octo/web)"],
+    ['environments', {}, 'prod', 'staging', 'give one name per line or comma-separated (prod, staging)'],
+    ['organization-selected-repositories', ORG, 'api', 'web', 'give one repository per line or comma-separated (api, web)'],
+    ['user-groups', USER, 'deployers', 'readers', 'give one group per line or comma-separated (deployers, readers)'],
+    [
+      'user-policy-arns',
+      USER,
+      'arn:aws:iam::aws:policy/A',
+      'arn:aws:iam::aws:policy/B',
+      'give one ARN per line or comma-separated (arn:aws:iam::aws:policy/A, arn:aws:iam::aws:policy/B)',
+    ],
+    ['user-tags', USER, 'team=platform', 'env=prod', 'give one key=value per line or comma-separated (team=platform, env=prod)'],
+  ] as const;
+
+  const forms = (a: string, b: string) =>
+    [
+      // value given, the entry reported
+      [`- ${a}\n- ${b}`, `- ${a}`],
+      [`-\t${a}`, `-\t${a}`.replace('\t', '?')],
+      [`[${a}, ${b}]`, `[${a}`],
+      [`[${a}]`, `[${a}]`],
+      [`${a}, ${b}]`, `${b}]`],
+      [`{${a}}`, `{${a}}`],
+      [`${a}}`, `${a}}`],
+    ] as const;
+
+  it.each(LISTS.flatMap(([input, base, a, b, accepted]) => forms(a, b).map(([value, entry]) => [input, value, entry, base, a, b, accepted] as const)))(
+    '%s: %j is YAML list syntax',
+    (input, value, entry, base, a, b, accepted) => {
+      const err = rejection({ ...base, [input]: value });
+      expect(err).not.toBeInstanceOf(InputErrors); // one problem for the input, not one per entry
+      expect(err.message).toBe(`${input}: '${entry}' looks like YAML list syntax: ${accepted}, not '- ${a}' or '[${a}, ${b}]'`);
+    },
+  );
+
+  it.each(
+    LISTS.flatMap(([input, base, a, b, accepted]) =>
+      [`'${a}'`, `"${a}"`, `${a}, '${b}'`, `"${a}, ${b}"`].map((value) => [input, value, base, a, accepted] as const),
+    ),
+  )('%s: %j has quoted entries', (input, value, base, a, accepted) => {
+    const err = rejection({ ...base, [input]: value });
+    expect(err).not.toBeInstanceOf(InputErrors);
+    expect(err.message).toMatch(new RegExp(`^${input}: '.*' is quoted: `));
+    expect(err.message.endsWith(`: ${accepted}, without quotes`)).toBe(true);
+    if (value.startsWith("'")) expect(err.message).toContain(`''${a}''`);
+  });
+
+  it('the accepted forms still work', () => {
+    for (const [input, base, a, b] of LISTS) {
+      expect(() => read({ ...base, [input]: `${a}\n${b}` })).not.toThrow();
+      expect(() => read({ ...base, [input]: `${a}, ${b}` })).not.toThrow();
+    }
+  });
+
+  it("brackets, quotes and dashes inside a name are not list syntax: 'prod [eu]', 'team-a', '-prod', 'it's'", () => {
+    expect(read({ environments: "prod [eu], team-a, -prod, it's" }).environments).toEqual(['prod [eu]', 'team-a', '-prod', "it's"]);
+  });
+
+  it('list syntax in one input is reported with the other bad inputs, once', () => {
+    const err = rejections({ environments: '- prod\n- staging', 'dry-run': 'yes' });
+    expect(err.errors.map((e) => e.input)).toEqual(['environments', 'dry-run']);
   });
 });

@@ -41,6 +41,7 @@ const ORG = (visibility: Inputs['organizationVisibility'] = undefined): Destinat
 });
 
 const secrets = (...list: { name: string; updated_at: string; visibility?: string }[]) => ({ total_count: list.length, secrets: list });
+const environments = (...names: string[]) => ({ total_count: names.length, environments: names.map((name, id) => ({ id, name })) });
 
 describe('preflight: what each destination holds', () => {
   it.each<[string, { name: string; updated_at: string }[], Prepared['held'], number | undefined]>([
@@ -121,9 +122,9 @@ describe('preflight: why a public key could not be read', () => {
   });
 
   it('an environment that does not exist: an error, or created with create-environments', async () => {
-    const { gh } = scriptedGitHub({ 'GET /repos/octo/api': {} });
+    const { gh } = scriptedGitHub({ 'GET /repos/octo/api': {}, 'GET /repos/octo/api/environments': environments() });
     await expect(preflight(context(gh).ctx, [ENV])).rejects.toThrow(
-      "reading the public key of octo/api environment 'prod': environment 'prod' does not exist in octo/api: create it, or set create-environments: true",
+      "reading the public key of octo/api environment 'prod': environment 'prod' does not exist in octo/api (it has no environments): create it, or set create-environments: true",
     );
     const [p] = await preflight(context(gh, { createEnvironments: true }).ctx, [ENV]);
     expect(p).toMatchObject({ create: true, held: 'none', publicKey: { keyId: '', key: '' }, oldestUpdate: undefined });
@@ -190,6 +191,93 @@ describe('preflight: why a public key could not be read', () => {
     const err = (await preflight(context(gh).ctx, [REPO]).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(ActionError);
     expect(err.message).toMatch(/^listing the secrets of octo\/api: network error/);
+  });
+});
+
+describe('preflight: a missing environment, against the environments that exist', () => {
+  const missing = (name: string, existing: string[] | Error, inputs: Partial<Inputs> = {}) => {
+    const d: Destination = { kind: 'environment', owner: 'octo', repo: 'api', environment: name };
+    const { gh, calls } = scriptedGitHub({
+      'GET /repos/octo/api': {},
+      'GET /repos/octo/api/environments': existing instanceof Error ? existing : environments(...existing),
+    });
+    const run = preflight(context(gh, inputs).ctx, [d]);
+    return { run, calls, error: () => run.then(() => '(no error)', (e: unknown) => (e as Error).message) };
+  };
+  const PREFIX = (name: string) => `reading the public key of octo/api environment '${name}': environment '${name}' does not exist in octo/api`;
+
+  it.each([
+    ['prodution', ['production', 'staging'], 'production'],
+    ['Prod-EW', ['prod-eu', 'staging'], 'prod-eu'],
+    ['STAGIGN', ['production', 'staging'], 'staging'],
+  ])("%s (create-environments false): lists them, names the near one, and never suggests creating it", async (name, existing, near) => {
+    expect(await missing(name, existing).error()).toBe(
+      `${PREFIX(name)} (its environments: ${existing.join(', ')}): did you mean '${near}'? Fix the name in environments`,
+    );
+  });
+
+  it('none within two edits: lists them, names the closest, and suggests create-environments', async () => {
+    expect(await missing('prod', ['qa', 'staging']).error()).toBe(
+      `${PREFIX('prod')} (its environments: qa, staging; the closest is 'qa'): create it, or set create-environments: true`,
+    );
+  });
+
+  it('many environments: ten are named, and how many more', async () => {
+    const many = Array.from({ length: 13 }, (_, i) => `env-${String(i).padStart(2, '0')}`);
+    expect(await missing('prod', many).error()).toBe(
+      `${PREFIX('prod')} (its environments: ${many.slice(0, 10).join(', ')} and 3 more; the closest is 'env-00'): create it, or set create-environments: true`,
+    );
+  });
+
+  it('when they cannot be listed, the error says what it knows', async () => {
+    expect(await missing('prod', failure(403, 'Forbidden')).error()).toBe(
+      `${PREFIX('prod')}: create it, or set create-environments: true`,
+    );
+  });
+
+  it.each([
+    ['prodution', 'production', 'one edit'],
+    ['PRODUCTOIN', 'production', 'two edits'],
+    ['stagin', 'staging', 'one edit'],
+  ])('create-environments: %s, near %s, is refused before anything is created', async (name, near, edits) => {
+    const { error, calls } = missing(name, ['production', 'staging'], { createEnvironments: true });
+    expect(await error()).toBe(
+      `environments: '${name}' does not exist in octo/api and is within ${edits} of its environment '${near}': fix the ` +
+        `name, or create '${name}' by hand if it really is a new environment (create-environments does not create a ` +
+        'name this close to an existing one)',
+    );
+    expect(calls.filter((c) => !c.route.startsWith('GET'))).toEqual([]);
+  });
+
+  it('create-environments: a name three edits from every environment is created', async () => {
+    const { run } = missing('prd-eu', ['production', 'staging'], { createEnvironments: true });
+    expect((await run)[0].create).toBe(true);
+  });
+
+  it('create-environments: a name with a space is most likely two names, and is refused (no listing needed)', async () => {
+    const { error, calls } = missing('prod staging', ['production'], { createEnvironments: true });
+    expect(await error()).toBe(
+      "environments: 'prod staging' does not exist in octo/api and holds a space: it most likely is two names (prod, " +
+        'staging), to be separated by a comma or a newline; create-environments never creates a name with spaces: an ' +
+        'environment whose name really has them must exist already',
+    );
+    expect(calls.map((c) => c.route)).not.toContain('GET /repos/octo/api/environments');
+  });
+
+  it('create-environments: when the environments cannot be listed, nothing is created: the error names the permission', async () => {
+    expect(await missing('prod', failure(403, 'Forbidden'), { createEnvironments: true }).error()).toBe(
+      "listing the environments (to check 'prod', which create-environments would create) of octo/api: 403 Forbidden. " +
+        "the token needs repository permission 'Actions: read' (classic PAT: repo scope). The workflow's GITHUB_TOKEN " +
+        'cannot write secrets: pass a fine-grained PAT, classic PAT or GitHub App token as github-token',
+    );
+  });
+
+  it('the environments of a repository are listed once, however many of its environments are missing', async () => {
+    const { gh, calls } = scriptedGitHub({ 'GET /repos/octo/api': {}, 'GET /repos/octo/api/environments': environments('production') });
+    const dests: Destination[] = ['qa', 'dev', 'prod-eu'].map((environment) => ({ kind: 'environment', owner: 'octo', repo: 'api', environment }));
+    const prepared = await preflight(context(gh, { createEnvironments: true }).ctx, dests);
+    expect(prepared.map((p) => p.create)).toEqual([true, true, true]);
+    expect(calls.filter((c) => c.route === 'GET /repos/octo/api/environments')).toHaveLength(1);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   environmentExists,
   getPublicKey,
   gitHubError,
+  listEnvironments,
   listSecrets,
   rateLimitOf,
   repositoryExists,
@@ -116,6 +117,41 @@ describe('listSecrets', () => {
     expect([...(await listSecrets(gh, ORG))]).toEqual([
       ['AWS_ACCESS_KEY_ID', { updatedAt: Date.parse('2026-01-02T03:04:05Z'), visibility: 'selected' }],
     ]);
+  });
+});
+
+describe('listEnvironments', () => {
+  it('reads every page (100 per page) and gives the names, encoding the repository in the path', async () => {
+    const all = Array.from({ length: 150 }, (_, i) => ({ id: i, name: `env ${i}` }));
+    const { gh, calls } = api({
+      'GET /repos/octo/my.api/environments': (p: Record<string, unknown> | undefined) => {
+        const page = Number(p?.page);
+        return { total_count: 150, environments: all.slice((page - 1) * 100, page * 100) };
+      },
+    });
+    const names = await listEnvironments(gh, 'octo', 'my.api');
+    expect(names).toHaveLength(150);
+    expect(names[149]).toBe('env 149');
+    expect(calls.map((c) => c.params)).toEqual([
+      { per_page: 100, page: 1 },
+      { per_page: 100, page: 2 },
+    ]);
+  });
+
+  it('a full page at total_count stops; a repository without environments may leave the list out', async () => {
+    const full = Array.from({ length: 100 }, (_, i) => ({ name: `e${i}` }));
+    const { gh, calls } = api({
+      'GET /repos/octo/api/environments': { total_count: 100, environments: full },
+      'GET /repos/octo/none/environments': { total_count: 0 },
+    });
+    expect(await listEnvironments(gh, 'octo', 'api')).toHaveLength(100);
+    expect(await listEnvironments(gh, 'octo', 'none')).toEqual([]);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('a failure is thrown as GitHub answered', async () => {
+    const { gh } = api({ 'GET /repos/octo/api/environments': failure(403, 'Forbidden') });
+    await expect(listEnvironments(gh, 'octo', 'api')).rejects.toMatchObject({ status: 403 });
   });
 });
 

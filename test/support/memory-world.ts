@@ -44,6 +44,12 @@ export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
     routes.push(route);
     const [method, path] = route.split(' ');
     await before(method, path);
+    // GET /repos/o/r/environments: the repository's environments, one page.
+    const listing = /^\/repos\/([^/]+\/[^/]+)\/environments$/.exec(path);
+    if (listing && method === 'GET' && secrets.has(listing[1])) {
+      const names = [...secrets.keys()].filter((k) => k.startsWith(`${listing[1]}:`)).map((k) => k.slice(listing[1].length + 1));
+      return { status: 200, data: { total_count: names.length, environments: names.map((name) => ({ name })) }, headers: {} };
+    }
     // /repos/o/r, /repos/o/r/environments/E, and their secrets (/actions/secrets for a repository).
     const m = /^\/repos\/([^/]+\/[^/]+)(?:\/environments\/([^/]+))?(\/actions\/secrets|\/secrets)?(?:\/([^/]+))?$/.exec(path);
     if (!m || !secrets.has(m[1])) throw failure(404, 'Not Found', {});
