@@ -36,6 +36,7 @@ import {
   notFromAws,
   observeRequests,
 } from './aws-requests.js';
+import { awsAgents, proxySettings } from './proxy.js';
 
 export interface Credentials {
   accessKeyId: string;
@@ -71,7 +72,10 @@ export interface AwsClients {
 export interface AwsClientOptions {
   /** Receives one line per SDK retry, as it happens (production: the step log). */
   log?: (message: string) => void;
-  /** Where AWS_ENDPOINT_URL* are read from, to name them in errors (default process.env, which the SDK reads). */
+  /**
+   * Where AWS_ENDPOINT_URL* are read from, to name them in errors (default process.env, which the SDK reads), and the
+   * proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), which the SDK does not read: see src/proxy.ts.
+   */
   env?: Env;
   /** The runner's clock, which IAM's time advances with between answers (default: the system clock). */
   clock?: Clock;
@@ -86,6 +90,7 @@ export function createAwsClients(
   timeouts: AwsTimeouts = SHIPPED_AWS_TIMEOUTS,
   options: AwsClientOptions = {},
 ): AwsClients {
+  const env = options.env ?? process.env;
   const common = {
     region,
     maxAttempts: timeouts.maxAttempts,
@@ -94,9 +99,10 @@ export function createAwsClients(
       requestTimeout: timeouts.requestTimeoutMs,
       connectionTimeout: Math.min(timeouts.requestTimeoutMs, 10_000),
       throwOnRequestTimeout: true,
+      // Behind a proxy, agents that go through it (every client shares them); else the SDK makes its own.
+      ...awsAgents(proxySettings(env)),
     },
   };
-  const env = options.env ?? process.env;
   // Only for clients with SDK retries: a retryStrategy overrides maxAttempts, so never spread it into `common`.
   const retrying = { ...common, retryStrategy: new LoggedRetryStrategy(timeouts.maxAttempts, options.log) };
   const time = new IamTime(options.clock ?? systemClock);

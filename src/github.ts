@@ -3,10 +3,13 @@ import { defaults } from '@actions/github/lib/utils';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck/light.js';
+import { ProxyAgent, fetch as undiciFetch } from 'undici';
+import type { Env } from './aws-requests.js';
 import type { Cancellation } from './cancel.js';
 import type { Clock } from './clock.js';
 import type { GitHubApi } from './github-api.js';
 import type { GitHubPacing } from './pacer.js';
+import { type ProxySettings, proxyFor, proxySettings } from './proxy.js';
 import { rateLimitOf } from './secrets.js';
 
 type Octokit = ReturnType<typeof getOctokit>;
@@ -35,9 +38,31 @@ export function fetchWithTimeout(base: Fetch, timeoutMs: number): Fetch {
   }) as Fetch;
 }
 
-/** Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3). */
-export function createOctokit(token: string, baseUrl: string, pacing: GitHubPacing): Octokit {
-  const baseFetch = (defaults.request?.fetch ?? fetch) as Fetch;
+/**
+ * A fetch that sends each request through the proxy the settings name for its URL (undici's ProxyAgent: a CONNECT
+ * tunnel), or directly when NO_PROXY lists its host.
+ */
+export function proxiedFetch(settings: ProxySettings): Fetch {
+  const agents = new Map<string, ProxyAgent>();
+  return ((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const proxy = proxyFor(settings, url);
+    let dispatcher: ProxyAgent | undefined;
+    if (proxy) {
+      dispatcher = agents.get(proxy.url.href);
+      if (!dispatcher) agents.set(proxy.url.href, (dispatcher = new ProxyAgent(proxy.url.href)));
+    }
+    return undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher });
+  }) as Fetch;
+}
+
+/**
+ * Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3).
+ * Behind a proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY in `env`: src/proxy.ts), its requests go through it.
+ */
+export function createOctokit(token: string, baseUrl: string, pacing: GitHubPacing, env: Env = process.env): Octokit {
+  const proxies = proxySettings(env);
+  const baseFetch = proxies ? proxiedFetch(proxies) : ((defaults.request?.fetch ?? fetch) as Fetch);
   const octokit = getOctokit(
     token,
     {
@@ -119,8 +144,9 @@ export function createGitHubClient(
   pacing: GitHubPacing,
   log: ClientLog,
   control: RateLimitControl,
+  env: Env = process.env,
 ): GitHubApi {
-  const octokit = createOctokit(token, baseUrl, pacing);
+  const octokit = createOctokit(token, baseUrl, pacing, env);
   const api: GitHubApi = {
     request: (route, params) => octokit.request(route, params),
     paginate: { iterator: (route, params) => octokit.paginate.iterator(route, params) },

@@ -7,6 +7,7 @@ import { ActionError, errorMessage } from './errors.js';
 import { type GitHubApi, lazyGitHub } from './github-api.js';
 import type { RateLimitControl } from './github.js';
 import { type Inputs, readInputs } from './inputs.js';
+import { proxySecrets, proxySettings } from './proxy.js';
 import { type GitHubPacing, SHIPPED_PACING, WritePacer } from './pacer.js';
 import { setOutputs, writeSummary } from './report.js';
 import { type RotationResult, refresh, rotate } from './rotate.js';
@@ -21,7 +22,14 @@ export interface RunDeps {
   lease: LeaseSettings;
   awsTimeouts: AwsTimeouts;
   makeAws: (region: string, timeouts: AwsTimeouts, options: AwsClientOptions) => AwsClients;
-  makeGitHub: (token: string, baseUrl: string, pacing: GitHubPacing, io: ActionsIO, control: RateLimitControl) => GitHubApi;
+  makeGitHub: (
+    token: string,
+    baseUrl: string,
+    pacing: GitHubPacing,
+    io: ActionsIO,
+    control: RateLimitControl,
+    env: Record<string, string | undefined>,
+  ) => GitHubApi;
   cancel: Cancellation;
   /** Install the runner's cancel signals (SIGINT, then SIGTERM); returns a function that removes them. */
   onCancelSignals: (handler: (signal: string) => void) => () => void;
@@ -64,8 +72,8 @@ function defaults(): RunDeps {
     awsTimeouts: SHIPPED_AWS_TIMEOUTS,
     makeAws: createAwsClients,
     // Octokit loads on the first GitHub request, not at start-up.
-    makeGitHub: (token, baseUrl, pacing, io, control) =>
-      lazyGitHub(async () => (await import('./github.js')).createGitHubClient(token, baseUrl, pacing, io, control)),
+    makeGitHub: (token, baseUrl, pacing, io, control, env) =>
+      lazyGitHub(async () => (await import('./github.js')).createGitHubClient(token, baseUrl, pacing, io, control, env)),
     cancel: new Cancellation(),
     onCancelSignals: processSignals,
     // The runner sends SIGTERM 7.5 s after SIGINT and SIGKILL 2.5 s later: report and exit well before.
@@ -94,6 +102,8 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
   let inputs: Inputs;
   try {
     inputs = readInputs(deps.readInput, deps.env);
+    // A proxy variable the clients could not use fails here, before any request; a proxy's password is masked.
+    for (const secret of proxySecrets(proxySettings(deps.env))) core.setSecret(secret);
   } catch (err) {
     core.setFailed(errorMessage(err));
     return undefined;
@@ -127,7 +137,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
         inputs,
         // Each SDK retry is logged as it happens (in the step's current group): a slow endpoint is never silent.
         aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env, clock: deps.clock }),
-        gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }),
+        gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }, deps.env),
         clock: deps.clock,
         io: deps.io,
         pacing: deps.pacing,

@@ -1,0 +1,196 @@
+/**
+ * Behind a proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, read from the run's env, not process.env): which requests go
+ * through it (curl's NO_PROXY rules), and the real clients — IAM and STS against moto, Octokit against the GitHub
+ * stand-in — sending their requests through a loopback proxy that counts them per target, or past it when NO_PROXY
+ * lists the host. (HTTPS tunnels are proven end to end, in e2e-proxy.test.ts, where the child trusts a test CA.)
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { type AwsClientOptions, createAwsClients } from '../src/aws.js';
+import { createGitHubClient, createOctokit } from '../src/github.js';
+import { SHIPPED_PACING } from '../src/pacer.js';
+import { awsAgents, bypassesProxy, proxyFor, proxySecrets, proxySettings, shownProxy } from '../src/proxy.js';
+import { ForwardProxy } from './support/forward-proxy.js';
+import { GitHubStandin } from './support/github-standin.js';
+import { fakeClock } from './support/harness.js';
+import { type Creds, type Moto, requireMoto, seedAdmin, startMoto } from './support/moto.js';
+
+requireMoto();
+
+const P = 'http://proxy.corp:3128';
+
+describe('proxySettings', () => {
+  it('no proxy variable (or only empty ones, or only NO_PROXY): undefined, so the clients keep their own agents', () => {
+    expect(proxySettings({})).toBeUndefined();
+    expect(proxySettings({ HTTPS_PROXY: '', http_proxy: '  ', NO_PROXY: 'example.com' })).toBeUndefined();
+    expect(awsAgents(undefined)).toBeUndefined();
+  });
+
+  it('reads both cases; the lower-case form wins, as curl reads it', () => {
+    const s = proxySettings({ HTTPS_PROXY: 'http://upper:1', https_proxy: 'http://lower:2', HTTP_PROXY: 'http://plain:3' });
+    expect(s?.https?.name).toBe('https_proxy');
+    expect(s?.https?.url.href).toBe('http://lower:2/');
+    expect(s?.http?.name).toBe('HTTP_PROXY');
+    expect(proxySettings({ HTTPS_PROXY: 'http://upper:1', https_proxy: '' })?.https?.name).toBe('HTTPS_PROXY');
+  });
+
+  it('a proxy without a scheme is an http:// proxy; https:// proxies are kept', () => {
+    expect(proxySettings({ HTTP_PROXY: 'proxy.corp:3128' })?.http?.url.href).toBe('http://proxy.corp:3128/');
+    expect(proxySettings({ HTTPS_PROXY: 'https://proxy.corp' })?.https?.url.href).toBe('https://proxy.corp/');
+  });
+
+  it('NO_PROXY: both cases, commas and spaces, lower-cased', () => {
+    expect(proxySettings({ HTTP_PROXY: P, no_proxy: 'A.example.com, .Corp ,,10.0.0.1:8080 localhost' })?.noProxy).toEqual([
+      'a.example.com',
+      '.corp',
+      '10.0.0.1:8080',
+      'localhost',
+    ]);
+    expect(proxySettings({ HTTP_PROXY: P, NO_PROXY: '*' })?.noProxy).toEqual(['*']);
+  });
+
+  it('a proxy the action cannot speak to fails naming the variable, never printing a password', () => {
+    expect(() => proxySettings({ HTTPS_PROXY: 'socks5://user:hunter2@proxy.corp:1080' })).toThrow(
+      'HTTPS_PROXY is set to socks5://user:***@proxy.corp:1080: this action speaks to http:// and https:// proxies only; point it at an HTTP proxy (or unset it)',
+    );
+    expect(() => proxySettings({ http_proxy: 'http://[::1' })).toThrow('http_proxy is not a proxy URL: set it to http://host:port (or unset it)');
+  });
+
+  it("a proxy's password is shown as *** and handed to the log to mask (as written and decoded)", () => {
+    const s = proxySettings({ HTTPS_PROXY: 'http://me:p%40ss@proxy.corp:3128' });
+    expect(shownProxy(s!.https!.url)).toBe('http://me:***@proxy.corp:3128');
+    expect(proxySecrets(s)).toEqual(['p%40ss', 'p@ss']);
+    expect(proxySecrets(proxySettings({ HTTPS_PROXY: P }))).toEqual([]);
+  });
+});
+
+describe('proxyFor', () => {
+  const settings = proxySettings({ HTTPS_PROXY: 'http://tls-proxy:1', HTTP_PROXY: 'http://plain-proxy:2' });
+
+  it('https:// requests take HTTPS_PROXY, http:// ones HTTP_PROXY; https never falls back to HTTP_PROXY', () => {
+    expect(proxyFor(settings, new URL('https://iam.amazonaws.com/'))?.name).toBe('HTTPS_PROXY');
+    expect(proxyFor(settings, new URL('http://127.0.0.1:5000/'))?.name).toBe('HTTP_PROXY');
+    expect(proxyFor(proxySettings({ HTTP_PROXY: P }), new URL('https://api.github.com/'))).toBeUndefined();
+    expect(proxyFor(undefined, new URL('https://api.github.com/'))).toBeUndefined();
+  });
+
+  it.each([
+    // [NO_PROXY, target, goes directly]
+    ['*', 'https://api.github.com/', true],
+    ['github.com', 'https://api.github.com/', true],
+    ['github.com', 'https://github.com/', true],
+    ['github.com', 'https://notgithub.com/', false],
+    ['.github.com', 'https://api.github.com/', true],
+    ['.github.com', 'https://github.com/', true],
+    ['*.github.com', 'https://api.github.com/', true],
+    ['api.github.com', 'https://uploads.github.com/', false],
+    ['amazonaws.com:443', 'https://iam.amazonaws.com/', true],
+    ['amazonaws.com:8443', 'https://iam.amazonaws.com/', false],
+    ['127.0.0.1', 'http://127.0.0.1:5000/', true],
+    ['127.0.0.1:5000', 'http://127.0.0.1:5000/', true],
+    ['127.0.0.1:5001', 'http://127.0.0.1:5000/', false],
+    ['127.0.0.2', 'http://127.0.0.1:5000/', false],
+    ['localhost', 'http://127.0.0.1:5000/', false],
+    ['::1', 'http://[::1]:5000/', true],
+    ['[::1]:5000', 'http://[::1]:5000/', true],
+    ['[::1]:5001', 'http://[::1]:5000/', false],
+    ['GitHub.COM', 'https://API.github.com/', true],
+    ['', 'https://api.github.com/', false],
+  ])('NO_PROXY=%j, %s: directly %s', (noProxy, target, direct) => {
+    const s = proxySettings({ HTTPS_PROXY: P, HTTP_PROXY: P, NO_PROXY: noProxy });
+    expect(bypassesProxy(s!.noProxy, new URL(target))).toBe(direct);
+    expect(proxyFor(s, new URL(target)) === undefined).toBe(direct);
+  });
+});
+
+describe('the clients, through a loopback proxy', () => {
+  let moto: Moto;
+  let gh: GitHubStandin;
+  let admin: Creds;
+  let proxy: ForwardProxy;
+  const saved = { ...process.env };
+  const motoHost = () => new URL(moto.endpoint).host;
+  const ghHost = () => new URL(gh.url).host;
+  const TIMEOUTS = { requestTimeoutMs: 5_000, maxAttempts: 2 };
+
+  beforeAll(async () => {
+    [moto, gh, proxy] = await Promise.all([startMoto(), GitHubStandin.start(), ForwardProxy.start()]);
+    admin = await seedAdmin(moto);
+    gh.addRepository('octo/app');
+    // What the SDK reads itself: the endpoint and the default clients' credentials. The proxy comes in as options.env.
+    process.env.AWS_ENDPOINT_URL = moto.endpoint;
+    process.env.AWS_ACCESS_KEY_ID = admin.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = admin.secretAccessKey;
+  }, 60_000);
+  afterAll(async () => {
+    process.env = { ...saved };
+    await Promise.all([moto?.stop(), gh?.stop(), proxy?.stop()]);
+  });
+  beforeEach(() => proxy.reset());
+
+  /** Each kind of AWS client, one request each, and how many went through the proxy for it. */
+  async function awsThrough(env: AwsClientOptions['env']): Promise<Record<string, number>> {
+    const aws = createAwsClients('us-east-1', TIMEOUTS, { env });
+    const counts: Record<string, number> = {};
+    const count = async (name: string, send: () => Promise<unknown>) => {
+      const before = proxy.through(motoHost());
+      await send();
+      counts[name] = proxy.through(motoHost()) - before;
+    };
+    await count('sts', () => aws.sts.send(new GetCallerIdentityCommand({})));
+    await count('iam', () => aws.iam.send(new ListAccessKeysCommand({})));
+    await count('iamOnce', () => aws.iamOnce.send(new ListAccessKeysCommand({})));
+    await count('stsFor', () => aws.stsFor(admin).send(new GetCallerIdentityCommand({})));
+    await count('iamFor', () => aws.iamFor(admin).send(new ListAccessKeysCommand({})));
+    return counts;
+  }
+
+  it('AWS: IAM and STS (the run\'s own clients and the per-credential ones) go through HTTP_PROXY', async () => {
+    expect(await awsThrough({ HTTP_PROXY: proxy.url })).toEqual({ sts: 1, iam: 1, iamOnce: 1, stsFor: 1, iamFor: 1 });
+    expect(proxy.forwarded.get(motoHost())).toBe(5); // absolute-form requests: moto is http://
+    expect(proxy.tunnels.size).toBe(0);
+  });
+
+  it('AWS: lower-case http_proxy too, with its credentials sent to the proxy', async () => {
+    const withAuth = proxy.url.replace('http://', 'http://me:s3cret@');
+    expect(await awsThrough({ http_proxy: withAuth })).toEqual({ sts: 1, iam: 1, iamOnce: 1, stsFor: 1, iamFor: 1 });
+    expect(proxy.authorizations[0]).toBe(`Basic ${Buffer.from('me:s3cret').toString('base64')}`);
+  });
+
+  it('AWS: a host in NO_PROXY is reached directly (the proxy counts none for it)', async () => {
+    const direct = { sts: 0, iam: 0, iamOnce: 0, stsFor: 0, iamFor: 0 };
+    expect(await awsThrough({ HTTP_PROXY: proxy.url, NO_PROXY: 'example.com,127.0.0.1' })).toEqual(direct);
+    expect(await awsThrough({ HTTP_PROXY: proxy.url, no_proxy: motoHost() })).toEqual(direct);
+    // Another port of the same host is not listed: proxied.
+    expect(await awsThrough({ HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1:1' })).toEqual({ sts: 1, iam: 1, iamOnce: 1, stsFor: 1, iamFor: 1 });
+  });
+
+  it('AWS: HTTPS_PROXY alone leaves an http:// endpoint direct; no proxy variable, no proxy', async () => {
+    expect(await awsThrough({ HTTPS_PROXY: proxy.url })).toEqual({ sts: 0, iam: 0, iamOnce: 0, stsFor: 0, iamFor: 0 });
+    expect(await awsThrough({})).toEqual({ sts: 0, iam: 0, iamOnce: 0, stsFor: 0, iamFor: 0 });
+  });
+
+  const pacing = { ...SHIPPED_PACING, retries: 0, requestTimeoutMs: 5_000 };
+
+  it('GitHub: Octokit goes through HTTP_PROXY (env given to createGitHubClient, not process.env)', async () => {
+    const client = createGitHubClient('test-token', gh.url, pacing, { warning: () => {} }, { clock: fakeClock() }, { HTTP_PROXY: proxy.url });
+    const res = await client.request('GET /repos/{owner}/{repo}/actions/secrets/public-key', { owner: 'octo', repo: 'app' });
+    expect(res.status).toBe(200);
+    expect(proxy.through(ghHost())).toBeGreaterThanOrEqual(1);
+    expect(proxy.through(motoHost())).toBe(0);
+  });
+
+  it('GitHub: a host in NO_PROXY is reached directly', async () => {
+    const octokit = createOctokit('test-token', gh.url, pacing, { HTTP_PROXY: proxy.url, NO_PROXY: `example.com,${ghHost()}` });
+    const res = await octokit.request('GET /repos/{owner}/{repo}/actions/secrets/public-key', { owner: 'octo', repo: 'app' });
+    expect(res.status).toBe(200);
+    expect(proxy.through(ghHost())).toBe(0);
+  });
+
+  it('GitHub: no proxy variable, no proxy (the default fetch, as before)', async () => {
+    const octokit = createOctokit('test-token', gh.url, pacing, {});
+    await octokit.request('GET /repos/{owner}/{repo}/actions/secrets/public-key', { owner: 'octo', repo: 'app' });
+    expect(proxy.through(ghHost())).toBe(0);
+  });
+});
