@@ -1,6 +1,7 @@
 /**
- * A best-effort lease on the IAM user: a user tag naming the run, its URL and an expiry. Two runs on one user (from
- * two repositories, or without a concurrency group) take turns instead of racing. IAM is eventually consistent, so
+ * A best-effort lease on the IAM user: a user tag naming the run, a token made once per process, and an expiry. Two
+ * runs on one user (from two repositories, two jobs of one matrix, or without a concurrency group) take turns instead
+ * of racing: a lease is this run's only when its token is this process's. IAM is eventually consistent, so
  * the lease is defence in depth: the key checks before every delete hold even when two runs both believe they hold it.
  */
 import { awsErrorName, isAccessDenied, listUserTags, tagUser, untagUser } from './aws.js';
@@ -9,29 +10,58 @@ import type { RotateContext } from './context.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Tag } from './inputs.js';
 import type { Journal } from './journal.js';
+import { runLabel } from './provenance.js';
 
 export const LEASE_TAG = 'rotate-aws-access-key:lease';
 
 export interface Lease {
-  /** The holder's run URL (or local label). */
-  holder: string;
+  /** The run that holds it, as the tag names it: owner/name/run id/attempt, or `local` (informational). */
+  run: string;
+  /** The holder's per-process token (RunIdentity.token); undefined in a lease an earlier version wrote. */
+  token: string | undefined;
   until: number;
 }
 
-/** Tag value: `run <url> until <ISO time>` (IAM tag charset; at most 256 characters). */
-export function leaseValue(holder: string, until: number): string {
-  return `run ${holder} until ${isoSeconds(until)}`.slice(0, 256);
+/**
+ * Tag value: `run <owner/name/run id/attempt>+<token> until <ISO time>`. Earlier versions wrote `run <url> until
+ * <time>` and read any value of the form `run <one word> until <time>` as a lease, so they wait for this one too.
+ */
+export function leaseValue(run: string, token: string, until: number): string {
+  return `run ${run}+${token} until ${isoSeconds(until)}`;
 }
+
+/** The run label in an earlier version's holder URL (`https://host/owner/name/actions/runs/<id>/attempts/<n>`). */
+const RUN_URL = /^https?:\/\/[^/]+\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)\/attempts\/(\d+)$/;
 
 export function parseLease(value: string | undefined): Lease | undefined {
   const m = value === undefined ? null : /^run (\S+) until (\S+)$/.exec(value);
   if (!m) return undefined;
   const until = Date.parse(m[2]);
-  return Number.isNaN(until) ? undefined : { holder: m[1], until };
+  if (Number.isNaN(until)) return undefined;
+  const held = /^(.+)\+([A-Za-z0-9]+)$/.exec(m[1]);
+  if (held) return { run: held[1], token: held[2], until };
+  const url = RUN_URL.exec(m[1]);
+  return { run: url ? `${url[1]}/${url[2]}/${url[3]}` : m[1], token: undefined, until };
 }
 
-/** The run without its attempt: a re-run of the same workflow run takes over its earlier attempt's lease. */
-const sameRun = (a: string, b: string) => a.replace(/\/attempts\/\d+$/, '') === b.replace(/\/attempts\/\d+$/, '');
+/** owner/name, run id and attempt of a run label, when it has them. */
+function runParts(label: string): { repository: string; runId: string; attempt: number } | undefined {
+  const m = /^(.+)\/(\d+)\/(\d+)$/.exec(label);
+  return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
+}
+
+/**
+ * A lease of an earlier attempt of this very workflow run: GitHub starts attempt n+1 only after attempt n's run
+ * completed, so that lease is stale and may be taken over at once.
+ */
+function earlierAttempt(ctx: RotateContext, held: Lease): boolean {
+  const theirs = runParts(held.run);
+  const ours = runParts(runLabel(ctx));
+  return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
+}
+
+/** Written by this very process: the token matches (a lease without one, from an earlier version, never does). */
+const isOurs = (ctx: RotateContext, lease: Lease | undefined) => !!lease?.token && lease.token === ctx.run.token;
 
 /** The user's tags and the lease among them. */
 async function currentLease(ctx: RotateContext, user: string): Promise<{ lease: Lease | undefined; tags: Tag[] }> {
@@ -58,27 +88,30 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
       ctx.cancel.checkpoint();
       const { lease: held } = await currentLease(ctx, user);
       const now = clock.now();
-      if (held && held.holder !== run.url && held.until > now && !sameRun(held.holder, run.url)) {
+      if (held && !isOurs(ctx, held) && held.until > now && !earlierAttempt(ctx, held)) {
         const until = new Date(held.until).toISOString();
         if (now >= deadline) {
           throw new ActionError(
-            `another rotation holds the lease on IAM user ${user}: ${held.holder} (until ${until}); waited ` +
+            `another rotation holds the lease on IAM user ${user}: run ${held.run} (until ${until}); waited ` +
               `${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run finish, then rerun (a crashed ` +
               `run's lease expires at ${until}). A concurrency group only serialises runs of one repository.`,
           );
         }
-        io.info(`IAM user ${user} is leased by ${held.holder} until ${until}: waiting`);
-        waitedFor = held.holder;
+        io.info(`IAM user ${user} is leased by run ${held.run} until ${until}: waiting`);
+        waitedFor = `run ${held.run}`;
         await ctx.cancel.sleep(clock, Math.min(ctx.lease.pollMs, deadline - now));
         continue;
       }
-      if (held && held.holder !== run.url && held.until <= now) io.info(`Taking over an expired lease of ${held.holder}`);
-      await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(run.url, now + ctx.lease.ttlMs) }]);
+      if (held && !isOurs(ctx, held)) {
+        if (held.until <= now) io.info(`Taking over an expired lease of run ${held.run}`);
+        else io.info(`Taking over the lease of run ${held.run}, an earlier attempt of this workflow run (it has ended)`);
+      }
+      await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(runLabel(ctx), run.token, now + ctx.lease.ttlMs) }]);
       journal.record({ kind: 'lease taken' });
       // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
       await ctx.cancel.sleep(clock, ctx.lease.settleMs);
       const { lease: after, tags } = await currentLease(ctx, user);
-      if (after && after.holder !== run.url) {
+      if (after && !isOurs(ctx, after)) {
         journal.record({ kind: 'lease released' });
         continue;
       }
@@ -110,7 +143,7 @@ export async function releaseLease(ctx: RotateContext, journal: Journal, user: s
   if (!journal.leaseHeld) return;
   try {
     const { lease: held } = await currentLease(ctx, user);
-    if (held?.holder === ctx.run.url) await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
+    if (isOurs(ctx, held)) await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
     journal.record({ kind: 'lease released' });
   } catch (err) {
     ctx.io.warning(`could not release the lease on IAM user ${user} (${errorMessage(err)}): it expires by itself`);
@@ -122,7 +155,7 @@ export async function describeLease(ctx: RotateContext, user: string): Promise<s
   try {
     const { lease: held } = await currentLease(ctx, user);
     if (!held || held.until <= ctx.clock.now()) return undefined;
-    return `IAM user ${user} is leased by ${held.holder} until ${new Date(held.until).toISOString()}: a real run would wait for it`;
+    return `IAM user ${user} is leased by run ${held.run} until ${new Date(held.until).toISOString()}: a real run would wait for it`;
   } catch {
     return undefined;
   }
