@@ -63,11 +63,22 @@ function earlierAttempt(ctx: RotateContext, held: Lease): boolean {
 /** Written by this very process: the token matches (a lease without one, from an earlier version, never does). */
 const isOurs = (ctx: RotateContext, lease: Lease | undefined) => !!lease?.token && lease.token === ctx.run.token;
 
-/** The user's tags and the lease among them. */
-async function currentLease(ctx: RotateContext, user: string): Promise<{ lease: Lease | undefined; tags: Tag[] }> {
+/** The user's tags, the lease tag's value and the lease in it. */
+async function currentLease(
+  ctx: RotateContext,
+  user: string,
+): Promise<{ lease: Lease | undefined; value: string | undefined; tags: Tag[] }> {
   const tags = await listUserTags(ctx.aws.iam, user);
-  return { lease: parseLease(tags.find((t) => t.Key === LEASE_TAG)?.Value), tags };
+  const value = tags.find((t) => t.Key === LEASE_TAG)?.Value;
+  return { lease: parseLease(value), value, tags };
 }
+
+/**
+ * When `held` counts as ending, in IAM's time: its `until`, but never more than the TTL after `seen`, IAM's time when
+ * this run first saw that tag value. No run writes a lease longer than the TTL, so a later `until` (a lease dated
+ * 9999, or one an earlier version wrote by a runner clock hours ahead) ends a TTL after it was first seen.
+ */
+const ending = (ctx: RotateContext, held: Lease, seen: number) => Math.min(held.until, seen + ctx.lease.ttlMs);
 
 /** What taking the lease found: 'denied' when the caller may not tag the user; the user's tags when it could read them. */
 export interface LeaseOutcome {
@@ -81,15 +92,21 @@ export interface LeaseOutcome {
  */
 export async function takeLease(ctx: RotateContext, journal: Journal, user: string): Promise<LeaseOutcome> {
   const { clock, io, run } = ctx;
+  // How long to wait is the runner's business (its clock); when a lease ends is IAM's (IAM's clock, read from its
+  // answers): a runner clock hours off changes no lease decision.
   const deadline = clock.now() + ctx.lease.waitMs;
   let waitedFor: string | undefined;
+  let seen: { value: string | undefined; at: number } | undefined;
   try {
     for (;;) {
       ctx.cancel.checkpoint();
-      const { lease: held } = await currentLease(ctx, user);
+      const { lease: held, value } = await currentLease(ctx, user);
+      const iamNow = ctx.aws.time.now();
+      if (!seen || seen.value !== value) seen = { value, at: iamNow };
+      const heldUntil = held ? ending(ctx, held, seen.at) : 0;
       const now = clock.now();
-      if (held && !isOurs(ctx, held) && held.until > now && !earlierAttempt(ctx, held)) {
-        const until = new Date(held.until).toISOString();
+      if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held)) {
+        const until = new Date(heldUntil).toISOString();
         if (now >= deadline) {
           throw new ActionError(
             `another rotation holds the lease on IAM user ${user}: run ${held.run} (until ${until}); waited ` +
@@ -103,10 +120,11 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
         continue;
       }
       if (held && !isOurs(ctx, held)) {
-        if (held.until <= now) io.info(`Taking over an expired lease of run ${held.run}`);
+        if (heldUntil <= iamNow) io.info(`Taking over an expired lease of run ${held.run}`);
         else io.info(`Taking over the lease of run ${held.run}, an earlier attempt of this workflow run (it has ended)`);
       }
-      await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(runLabel(ctx), run.token, now + ctx.lease.ttlMs) }]);
+      const until = iamNow + ctx.lease.ttlMs;
+      await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(runLabel(ctx), run.token, until) }]);
       journal.record({ kind: 'lease taken' });
       // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
       await ctx.cancel.sleep(clock, ctx.lease.settleMs);
@@ -115,7 +133,7 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
         journal.record({ kind: 'lease released' });
         continue;
       }
-      io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
+      io.info(`Leased IAM user ${user} for this run until ${new Date(until).toISOString()}`);
       return { outcome: 'taken', tags };
     }
   } catch (err) {
@@ -154,8 +172,10 @@ export async function releaseLease(ctx: RotateContext, journal: Journal, user: s
 export async function describeLease(ctx: RotateContext, user: string): Promise<string | undefined> {
   try {
     const { lease: held } = await currentLease(ctx, user);
-    if (!held || held.until <= ctx.clock.now()) return undefined;
-    return `IAM user ${user} is leased by run ${held.run} until ${new Date(held.until).toISOString()}: a real run would wait for it`;
+    const iamNow = ctx.aws.time.now();
+    const until = held ? ending(ctx, held, iamNow) : 0;
+    if (!held || until <= iamNow) return undefined;
+    return `IAM user ${user} is leased by run ${held.run} until ${new Date(until).toISOString()}: a real run would wait for it`;
   } catch {
     return undefined;
   }

@@ -11,6 +11,7 @@ import { Journal } from '../src/journal.js';
 import { LEASE_TAG, describeLease, leaseValue, parseLease, releaseLease, takeLease } from '../src/lease.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { awsFailure, memoryIam } from './support/memory-iam.js';
+import { memoryClients } from './support/memory-world.js';
 
 const USER = 'deployer';
 const START = Date.parse('2026-11-27T12:00:00Z');
@@ -23,14 +24,24 @@ const SETTINGS = { ttlMs: 60 * 60_000, waitMs: 10_000, pollMs: 1_000, settleMs: 
 
 /** The user's tags in an in-memory IAM; `before` runs ahead of each request (to fail it, or to change the tags). */
 function world(
-  opts: { attempt?: string; token?: string; tags?: Record<string, string>; lease?: Partial<typeof SETTINGS> } = {},
+  opts: {
+    attempt?: string;
+    token?: string;
+    tags?: Record<string, string>;
+    lease?: Partial<typeof SETTINGS>;
+    /** How far the runner's clock is ahead of IAM's (IAM's time starts at START). */
+    runnerSkewMs?: number;
+  } = {},
 ) {
-  const { iam, tags, calls, before } = memoryIam({ tags: opts.tags });
-  const clock = fakeClock(START);
+  const mem = memoryIam({ tags: opts.tags });
+  const { tags, calls, before } = mem;
+  const skew = opts.runnerSkewMs ?? 0;
+  const clock = fakeClock(START + skew);
+  const { aws } = memoryClients(mem, { as: { accessKeyId: 'AKIAADMIN00000000001', secretAccessKey: 'admin' }, clock, iamSkewMs: -skew });
   const io = recorder();
   const cancel = new Cancellation();
   const ctx = {
-    aws: { iam },
+    aws,
     clock,
     io,
     cancel,
@@ -310,6 +321,63 @@ describe('takeLease', () => {
     expect(w.calls).toEqual(['ListUserTags', 'ListUserTags']);
     expect(w.kinds()).toEqual([]);
     expect(w.io.warnings).toEqual([]);
+  });
+});
+
+describe("the lease's expiry is IAM's time, capped at the TTL", () => {
+  const H = 3_600_000;
+
+  describe.each([-2 * H, 0, 2 * H])('with the runner clock %p ms off IAM', (skew) => {
+    it("takes over a lease that ended a second ago in IAM's time, and writes IAM's now + TTL", async () => {
+      const w = world({ runnerSkewMs: skew, tags: held(OTHER, START - 1_000) });
+      expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+      expect(w.clock.slept).toEqual([1_500]);
+      expect(parseLease(w.tags.get(LEASE_TAG))?.until).toBe(START + H);
+    });
+
+    it("waits for a lease that ends a second later in IAM's time", async () => {
+      const w = world({ runnerSkewMs: skew, tags: held(OTHER, START + 1_000) });
+      await takeLease(w.ctx, w.journal, USER);
+      expect(w.clock.slept).toEqual([1_000, 1_500]);
+      expect(parseLease(w.tags.get(LEASE_TAG))?.until).toBe(START + 1_000 + H);
+    });
+
+    it('stops at the deadline (measured on the runner), naming the expiry in IAM time', async () => {
+      const w = world({ runnerSkewMs: skew, tags: held(OTHER, START + 30 * 60_000), lease: { waitMs: 2_500 } });
+      await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(/\(until 2026-11-27T12:30:00.000Z\)/);
+      expect(w.clock.slept).toEqual([1_000, 1_000, 500]);
+    });
+
+    it('the dry run names a live lease and says nothing for an ended one', async () => {
+      expect(await describeLease(world({ runnerSkewMs: skew, tags: held(OTHER, START + 1_000) }).ctx, USER)).toMatch(/until 2026-11-27T12:00:01/);
+      expect(await describeLease(world({ runnerSkewMs: skew, tags: held(OTHER, START) }).ctx, USER)).toBeUndefined();
+    });
+  });
+
+  it.each([
+    ['dated 9999', Date.parse('9999-12-31T23:59:59Z')],
+    ['written by a runner clock 3 h ahead (an earlier version)', START + 4 * H],
+  ])('a lease %s counts as ending a TTL after this run first saw it', async (_, until) => {
+    const stuck = world({ tags: held(OTHER, until), lease: { waitMs: 2_500 } });
+    await expect(takeLease(stuck.ctx, stuck.journal, USER)).rejects.toThrow(/\(until 2026-11-27T13:00:00.000Z\)/);
+    expect(await describeLease(world({ tags: held(OTHER, until) }).ctx, USER)).toMatch(/until 2026-11-27T13:00:00/);
+
+    // With a wait longer than the TTL, the run takes it over once the TTL has passed.
+    const w = world({ tags: held(OTHER, until), lease: { ttlMs: 5_000, waitMs: 20_000 } });
+    expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+    expect(w.clock.slept).toEqual([1_000, 1_000, 1_000, 1_000, 1_000, 1_500]);
+    expect(w.io.lines.at(-2)).toBe(`Taking over an expired lease of run ${OTHER}`);
+  });
+
+  it('a lease that changes while the run waits is seen afresh', async () => {
+    const w = world({ tags: held(OTHER, START + 4 * H), lease: { ttlMs: 3_000, waitMs: 20_000 } });
+    w.before((command, n) => {
+      if (command === 'ListUserTags' && n === 3) w.tags.set(LEASE_TAG, leaseValue('octo/third/1/1', OTHER_TOKEN, START + 4 * H));
+    });
+    await takeLease(w.ctx, w.journal, USER);
+    // Seen at 0 s, replaced at 2 s (a TTL from then: 5 s), taken at 5 s.
+    expect(w.clock.slept).toEqual([1_000, 1_000, 1_000, 1_000, 1_000, 1_500]);
+    expect(w.io.lines.at(-2)).toBe('Taking over an expired lease of run octo/third/1/1');
   });
 });
 
