@@ -80,6 +80,14 @@ async function currentLease(
  */
 const ending = (ctx: RotateContext, held: Lease, seen: number) => Math.min(held.until, seen + ctx.lease.ttlMs);
 
+/** The command that clears a stale lease (a person runs it once the holder is known to be gone). */
+export const clearLeaseCommand = (user: string) => `aws iam untag-user --user-name ${user} --tag-keys ${LEASE_TAG}`;
+
+/** The holder as messages name it: its run, and whether it is another job of this very workflow run. */
+function holder(ctx: RotateContext, held: Lease): string {
+  return `run ${held.run}${held.run === runLabel(ctx) ? ' (another job of this same workflow run)' : ''}`;
+}
+
 /** What taking the lease found: 'denied' when the caller may not tag the user; the user's tags when it could read them. */
 export interface LeaseOutcome {
   outcome: 'taken' | 'denied';
@@ -102,30 +110,44 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
       ctx.cancel.checkpoint();
       const { lease: held, value } = await currentLease(ctx, user);
       const iamNow = ctx.aws.time.now();
+      // Each lease once in the log, however long the wait.
+      const fresh = !seen || seen.value !== value;
       if (!seen || seen.value !== value) seen = { value, at: iamNow };
       const heldUntil = held ? ending(ctx, held, seen.at) : 0;
       const now = clock.now();
       if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held)) {
-        const until = new Date(heldUntil).toISOString();
+        const until = isoSeconds(heldUntil);
         if (now >= deadline) {
           throw new ActionError(
-            `another rotation holds the lease on IAM user ${user}: run ${held.run} (until ${until}); waited ` +
-              `${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run finish, then rerun (a crashed ` +
-              `run's lease expires at ${until}). A concurrency group only serialises runs of one repository.`,
+            `another rotation holds the lease on IAM user ${user} (tag ${LEASE_TAG}): ${holder(ctx, held)}, until ` +
+              `${until} (IAM time); waited ${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run ` +
+              `finish, then rerun. If it is gone (crashed or cancelled), its lease expires at ${until}, or clear it ` +
+              `now: ${clearLeaseCommand(user)}. A concurrency group only serialises runs of one repository.`,
           );
         }
-        io.info(`IAM user ${user} is leased by run ${held.run} until ${until}: waiting`);
+        if (fresh) {
+          io.info(
+            `IAM user ${user} is leased by ${holder(ctx, held)} until ${until} (IAM time; tag ${LEASE_TAG}): waiting ` +
+              `up to ${Math.ceil((deadline - now) / 1000)} s. If that run is gone, clear it with: ${clearLeaseCommand(user)}`,
+          );
+        }
         waitedFor = `run ${held.run}`;
         await ctx.cancel.sleep(clock, Math.min(ctx.lease.pollMs, deadline - now));
         continue;
       }
       if (held && !isOurs(ctx, held)) {
-        if (heldUntil <= iamNow) io.info(`Taking over an expired lease of run ${held.run}`);
-        else io.info(`Taking over the lease of run ${held.run}, an earlier attempt of this workflow run (it has ended)`);
+        const taking = `Taking over the lease on IAM user ${user} (tag ${LEASE_TAG}) of run ${held.run}`;
+        if (heldUntil <= iamNow) io.info(`${taking}: it expired at ${isoSeconds(heldUntil)} (IAM time)`);
+        else {
+          io.info(
+            `${taking}, an earlier attempt of this workflow run: GitHub starts attempt ${run.attempt} only after it ` +
+              `ended (its lease ran until ${isoSeconds(heldUntil)}, IAM time)`,
+          );
+        }
       }
       const until = iamNow + ctx.lease.ttlMs;
       await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(runLabel(ctx), run.token, until) }]);
-      journal.record({ kind: 'lease taken' });
+      journal.record({ kind: 'lease taken', until });
       // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
       await ctx.cancel.sleep(clock, ctx.lease.settleMs);
       const { lease: after, tags } = await currentLease(ctx, user);
@@ -133,7 +155,7 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
         journal.record({ kind: 'lease released' });
         continue;
       }
-      io.info(`Leased IAM user ${user} for this run until ${new Date(until).toISOString()}`);
+      io.info(`Leased IAM user ${user} for this run until ${isoSeconds(until)} (IAM time; tag ${LEASE_TAG})`);
       return { outcome: 'taken', tags };
     }
   } catch (err) {
@@ -156,6 +178,18 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
   }
 }
 
+/**
+ * What a lease this run could not give back means: the tag stays until its expiry (other runs on the user wait for it
+ * until then), and the command that clears it now.
+ */
+export function leftBehind(user: string, journal: Journal): string {
+  const until = journal.leaseUntil === undefined ? 'its expiry' : `${isoSeconds(journal.leaseUntil)} (IAM time)`;
+  return (
+    `the tag ${LEASE_TAG} stays on the user until ${until}, and other runs on this user wait for it until then; ` +
+    `to clear it now: ${clearLeaseCommand(user)}`
+  );
+}
+
 /** Release the lease if this run still holds it. Never throws: a failure is a warning (the lease expires anyway). */
 export async function releaseLease(ctx: RotateContext, journal: Journal, user: string): Promise<void> {
   if (!journal.leaseHeld) return;
@@ -164,7 +198,7 @@ export async function releaseLease(ctx: RotateContext, journal: Journal, user: s
     if (isOurs(ctx, held)) await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
     journal.record({ kind: 'lease released' });
   } catch (err) {
-    ctx.io.warning(`could not release the lease on IAM user ${user} (${errorMessage(err)}): it expires by itself`);
+    ctx.io.warning(`could not release the lease on IAM user ${user} (${errorMessage(err)}): ${leftBehind(user, journal)}`);
   }
 }
 
@@ -175,7 +209,10 @@ export async function describeLease(ctx: RotateContext, user: string): Promise<s
     const iamNow = ctx.aws.time.now();
     const until = held ? ending(ctx, held, iamNow) : 0;
     if (!held || until <= iamNow) return undefined;
-    return `IAM user ${user} is leased by run ${held.run} until ${new Date(until).toISOString()}: a real run would wait for it`;
+    return (
+      `IAM user ${user} is leased by ${holder(ctx, held)} until ${isoSeconds(until)} (IAM time; tag ${LEASE_TAG}): a ` +
+      `real run would wait for it. If that run is gone, clear it with: ${clearLeaseCommand(user)}`
+    );
   } catch {
     return undefined;
   }

@@ -69,6 +69,11 @@ function world(
 }
 
 /** The lease tag of run `holder` (another run's token unless given). */
+const CLEAR = `aws iam untag-user --user-name ${USER} --tag-keys rotate-aws-access-key:lease`;
+const leased = (until: string) => `Leased IAM user ${USER} for this run until ${until} (IAM time; tag rotate-aws-access-key:lease)`;
+const expired = (run: string, at: string) =>
+  `Taking over the lease on IAM user ${USER} (tag rotate-aws-access-key:lease) of run ${run}: it expired at ${at} (IAM time)`;
+
 const held = (holder: string, until: number, token = OTHER_TOKEN) => ({ [LEASE_TAG]: leaseValue(holder, token, until) });
 
 describe('the lease tag', () => {
@@ -136,7 +141,7 @@ describe('takeLease', () => {
     expect(w.clock.slept).toEqual([1_500]);
     expect(w.kinds()).toEqual(['lease taken']);
     expect(w.journal.leaseHeld).toBe(true);
-    expect(w.io.lines).toEqual([`Leased IAM user ${USER} for this run until 2026-11-27T13:00:00.000Z`]);
+    expect(w.io.lines).toEqual([leased('2026-11-27T13:00:00Z')]);
   });
 
   it("takes over another run's lease that has expired, without waiting", async () => {
@@ -144,7 +149,7 @@ describe('takeLease', () => {
     expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_500]);
     expect(parseLease(w.tags.get(LEASE_TAG))?.token).toBe(TOKEN);
-    expect(w.io.lines[0]).toBe(`Taking over an expired lease of run ${OTHER}`);
+    expect(w.io.lines[0]).toBe(expired(OTHER, '2026-11-27T11:59:59Z'));
   });
 
   it('takes over a lease that ends at this very moment, and waits for one that ends a second later', async () => {
@@ -155,8 +160,12 @@ describe('takeLease', () => {
     const later = world({ tags: held(OTHER, START + 1_000) });
     await takeLease(later.ctx, later.journal, USER);
     expect(later.clock.slept).toEqual([1_000, 1_500]);
-    expect(later.io.lines[0]).toBe(`IAM user ${USER} is leased by run ${OTHER} until 2026-11-27T12:00:01.000Z: waiting`);
-    expect(later.io.lines[1]).toBe(`Taking over an expired lease of run ${OTHER}`);
+    expect(later.io.lines[0]).toBe(
+      `IAM user ${USER} is leased by run ${OTHER} until 2026-11-27T12:00:01Z (IAM time; tag rotate-aws-access-key:lease): ` +
+        `waiting up to 10 s. If that run is gone, clear it with: ${CLEAR}`,
+    );
+    expect(later.io.lines[1]).toBe(expired(OTHER, '2026-11-27T12:00:01Z'));
+    expect(now.io.lines[0]).toBe(expired(OTHER, '2026-11-27T12:00:00Z'));
   });
 
   it('polls a live lease, the last wait cut to the deadline, then stops having changed nothing', async () => {
@@ -169,10 +178,16 @@ describe('takeLease', () => {
 
     expect(err).toBeInstanceOf(ActionError);
     expect((err as Error).message).toBe(
-      `another rotation holds the lease on IAM user ${USER}: run ${OTHER} (until 2026-11-27T12:30:00.000Z); waited 3 s ` +
-        "and changed nothing. Let that run finish, then rerun (a crashed run's lease expires at 2026-11-27T12:30:00.000Z). " +
-        'A concurrency group only serialises runs of one repository.',
+      `another rotation holds the lease on IAM user ${USER} (tag rotate-aws-access-key:lease): run ${OTHER}, until ` +
+        '2026-11-27T12:30:00Z (IAM time); waited 3 s and changed nothing. Let that run finish, then rerun. If it is gone ' +
+        `(crashed or cancelled), its lease expires at 2026-11-27T12:30:00Z, or clear it now: ${CLEAR}. A concurrency ` +
+        'group only serialises runs of one repository.',
     );
+    // The wait is in the log once, not at every look.
+    expect(w.io.lines).toEqual([
+      `IAM user ${USER} is leased by run ${OTHER} until 2026-11-27T12:30:00Z (IAM time; tag rotate-aws-access-key:lease): ` +
+        `waiting up to 3 s. If that run is gone, clear it with: ${CLEAR}`,
+    ]);
     expect(w.clock.slept).toEqual([1_000, 1_000, 500]);
     expect(w.calls).toEqual(['ListUserTags', 'ListUserTags', 'ListUserTags', 'ListUserTags']);
     expect(w.kinds()).toEqual([]);
@@ -204,20 +219,23 @@ describe('takeLease', () => {
     expect(w.clock.slept).toEqual([1_500]);
     expect(parseLease(w.tags.get(LEASE_TAG))).toEqual({ run: `octo/rotator/42/${attempt}`, token: TOKEN, until: START + 3_600_000 });
     const previous = holder === 'url' ? 'octo/rotator/42/1' : holder;
-    expect(w.io.lines[0]).toBe(`Taking over the lease of run ${previous}, an earlier attempt of this workflow run (it has ended)`);
+    expect(w.io.lines[0]).toBe(
+      `Taking over the lease on IAM user ${USER} (tag rotate-aws-access-key:lease) of run ${previous}, an earlier attempt ` +
+        `of this workflow run: GitHub starts attempt ${attempt} only after it ended (its lease ran until 2026-11-27T12:30:00Z, IAM time)`,
+    );
   });
 
   it('renews a live lease of this very process (its token) without a word about taking it over', async () => {
     const w = world({ tags: held(OURS, START + 30 * 60_000, TOKEN) });
     expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_500]);
-    expect(w.io.lines).toEqual([`Leased IAM user ${USER} for this run until 2026-11-27T13:00:00.000Z`]);
+    expect(w.io.lines).toEqual([leased('2026-11-27T13:00:00Z')]);
   });
 
   it('renews its own expired lease without calling it another run\'s', async () => {
     const w = world({ tags: held(OURS, START - 1_000, TOKEN) });
     expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
-    expect(w.io.lines).toEqual([`Leased IAM user ${USER} for this run until 2026-11-27T13:00:00.000Z`]);
+    expect(w.io.lines).toEqual([leased('2026-11-27T13:00:00Z')]);
   });
 
   it.each([
@@ -235,6 +253,13 @@ describe('takeLease', () => {
     const w = world({ attempt, tags, lease: { waitMs: 1_000 } });
     await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(/^another rotation holds the lease/);
     expect(w.calls).not.toContain('TagUser');
+  });
+
+  it('names a matrix sibling as another job of this same workflow run', async () => {
+    const w = world({ tags: held(OURS, START + 30 * 60_000), lease: { waitMs: 0 } });
+    await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(
+      `another rotation holds the lease on IAM user ${USER} (tag rotate-aws-access-key:lease): run ${OURS} (another job of this same workflow run), until 2026-11-27T12:30:00Z (IAM time)`,
+    );
   });
 
   it('of two runs that wrote at once, the one whose lease was overwritten goes back to waiting', async () => {
@@ -344,7 +369,7 @@ describe("the lease's expiry is IAM's time, capped at the TTL", () => {
 
     it('stops at the deadline (measured on the runner), naming the expiry in IAM time', async () => {
       const w = world({ runnerSkewMs: skew, tags: held(OTHER, START + 30 * 60_000), lease: { waitMs: 2_500 } });
-      await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(/\(until 2026-11-27T12:30:00.000Z\)/);
+      await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(/, until 2026-11-27T12:30:00Z \(IAM time\)/);
       expect(w.clock.slept).toEqual([1_000, 1_000, 500]);
     });
 
@@ -359,14 +384,14 @@ describe("the lease's expiry is IAM's time, capped at the TTL", () => {
     ['written by a runner clock 3 h ahead (an earlier version)', START + 4 * H],
   ])('a lease %s counts as ending a TTL after this run first saw it', async (_, until) => {
     const stuck = world({ tags: held(OTHER, until), lease: { waitMs: 2_500 } });
-    await expect(takeLease(stuck.ctx, stuck.journal, USER)).rejects.toThrow(/\(until 2026-11-27T13:00:00.000Z\)/);
+    await expect(takeLease(stuck.ctx, stuck.journal, USER)).rejects.toThrow(/, until 2026-11-27T13:00:00Z \(IAM time\)/);
     expect(await describeLease(world({ tags: held(OTHER, until) }).ctx, USER)).toMatch(/until 2026-11-27T13:00:00/);
 
     // With a wait longer than the TTL, the run takes it over once the TTL has passed.
     const w = world({ tags: held(OTHER, until), lease: { ttlMs: 5_000, waitMs: 20_000 } });
     expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_000, 1_000, 1_000, 1_000, 1_000, 1_500]);
-    expect(w.io.lines.at(-2)).toBe(`Taking over an expired lease of run ${OTHER}`);
+    expect(w.io.lines.at(-2)).toBe(expired(OTHER, '2026-11-27T12:00:05Z'));
   });
 
   it('a lease that changes while the run waits is seen afresh', async () => {
@@ -377,7 +402,7 @@ describe("the lease's expiry is IAM's time, capped at the TTL", () => {
     await takeLease(w.ctx, w.journal, USER);
     // Seen at 0 s, replaced at 2 s (a TTL from then: 5 s), taken at 5 s.
     expect(w.clock.slept).toEqual([1_000, 1_000, 1_000, 1_000, 1_000, 1_500]);
-    expect(w.io.lines.at(-2)).toBe('Taking over an expired lease of run octo/third/1/1');
+    expect(w.io.lines.at(-2)).toBe(expired('octo/third/1/1', '2026-11-27T12:00:05Z'));
   });
 });
 
@@ -451,7 +476,10 @@ describe('releaseLease', () => {
 
     expect(w.io.warnings).toHaveLength(1);
     expect(w.io.warnings[0]).toMatch(
-      new RegExp(`^could not release the lease on IAM user ${USER} \\(iam:ListUserTags on IAM user ${USER} failed: AccessDenied.*\\): it expires by itself$`),
+      new RegExp(`^could not release the lease on IAM user ${USER} \\(iam:ListUserTags on IAM user ${USER} failed: AccessDenied.*\\): `),
+    );
+    expect(w.io.warnings[0]).toMatch(
+      /\): the tag rotate-aws-access-key:lease stays on the user until 2026-11-27T13:00:00Z \(IAM time\), and other runs on this user wait for it until then; to clear it now: aws iam untag-user --user-name deployer --tag-keys rotate-aws-access-key:lease$/,
     );
   });
 });
@@ -460,7 +488,8 @@ describe('describeLease (dry run)', () => {
   it('names a live lease and its holder', async () => {
     const w = world({ tags: held(OTHER, START + 1_000) });
     expect(await describeLease(w.ctx, USER)).toBe(
-      `IAM user ${USER} is leased by run ${OTHER} until 2026-11-27T12:00:01.000Z: a real run would wait for it`,
+      `IAM user ${USER} is leased by run ${OTHER} until 2026-11-27T12:00:01Z (IAM time; tag rotate-aws-access-key:lease): ` +
+        `a real run would wait for it. If that run is gone, clear it with: ${CLEAR}`,
     );
     expect(w.calls).toEqual(['ListUserTags']);
   });
