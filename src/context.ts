@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AwsClients } from './aws.js';
 import type { Cancellation } from './cancel.js';
 import type { Clock } from './clock.js';
@@ -34,18 +35,30 @@ export interface RunIdentity {
   repository: string | undefined;
   runId: string | undefined;
   attempt: string;
-  /** The run's URL, or a local label. */
+  /** The run's URL, or a local label (for messages; never written to a tag). */
   url: string;
+  /**
+   * Random, made once per process: the lease's holder. Two jobs of one workflow run (a matrix: same run id and
+   * attempt) and two attempts of it each have their own, so no job ever mistakes another's lease for its own.
+   */
+  token: string;
 }
 
-export function runIdentity(env: Record<string, string | undefined>, pid = process.pid): RunIdentity {
+/** A new holder token for the lease: 128 random bits, in hex. */
+export const newRunToken = (): string => randomBytes(16).toString('hex');
+
+export function runIdentity(
+  env: Record<string, string | undefined>,
+  token: string = newRunToken(),
+  pid = process.pid,
+): RunIdentity {
   const repository = env.GITHUB_REPOSITORY?.trim() || undefined;
   const runId = env.GITHUB_RUN_ID?.trim() || undefined;
   const attempt = env.GITHUB_RUN_ATTEMPT?.trim() || '1';
   const server = (env.GITHUB_SERVER_URL?.trim() || 'https://github.com').replace(/\/+$/, '');
   const url =
     repository && runId ? `${server}/${repository}/actions/runs/${runId}/attempts/${attempt}` : `local/pid-${pid}-${Date.now()}`;
-  return { repository, runId, attempt, url };
+  return { repository, runId, attempt, url, token };
 }
 
 export interface RotateContext {

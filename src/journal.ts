@@ -40,7 +40,8 @@ export type KeyFate =
 const GONE: ReadonlySet<KeyFate> = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
 
 export type Effect =
-  | { kind: 'lease taken' }
+  /** `until`: the lease's expiry, in IAM's time, as written. */
+  | { kind: 'lease taken'; until?: number }
   | { kind: 'lease released' }
   | { kind: 'user created'; user: CreatedUser }
   | { kind: 'user deleted' }
@@ -61,7 +62,10 @@ export class Journal {
   readonly destinations: DestinationLedger[];
   newKeyId: string | undefined;
   createdUser: CreatedUser | undefined;
+  /** The lease tag may be on the user: this run wrote it and has not seen it go. */
   leaseHeld = false;
+  /** When the lease this run holds expires (IAM's time), as written. */
+  leaseUntil: number | undefined;
   readonly retired: { id: string; fate: KeyFate }[] = [];
   /** The Active key deleted to make room, which destinations not rewritten may still hold. */
   broken: string | undefined;
@@ -83,9 +87,11 @@ export class Journal {
     switch (effect.kind) {
       case 'lease taken':
         this.leaseHeld = true;
+        this.leaseUntil = effect.until;
         break;
       case 'lease released':
         this.leaseHeld = false;
+        this.leaseUntil = undefined;
         break;
       case 'user created':
         this.createdUser = effect.user;
@@ -93,6 +99,7 @@ export class Journal {
       case 'user deleted':
         this.createdUser = undefined;
         this.leaseHeld = false; // the lease tag went with the user
+        this.leaseUntil = undefined;
         break;
       case 'environment created':
         this.destinations[effect.index].created = true;

@@ -1,6 +1,7 @@
 /**
- * A best-effort lease on the IAM user: a user tag naming the run, its URL and an expiry. Two runs on one user (from
- * two repositories, or without a concurrency group) take turns instead of racing. IAM is eventually consistent, so
+ * A best-effort lease on the IAM user: a user tag naming the run, a token made once per process, and an expiry. Two
+ * runs on one user (from two repositories, two jobs of one matrix, or without a concurrency group) take turns instead
+ * of racing: a lease is this run's only when its token is this process's. IAM is eventually consistent, so
  * the lease is defence in depth: the key checks before every delete hold even when two runs both believe they hold it.
  */
 import { awsErrorName, isAccessDenied, listUserTags, tagUser, untagUser } from './aws.js';
@@ -9,34 +10,82 @@ import type { RotateContext } from './context.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Tag } from './inputs.js';
 import type { Journal } from './journal.js';
+import { runLabel } from './provenance.js';
 
 export const LEASE_TAG = 'rotate-aws-access-key:lease';
 
 export interface Lease {
-  /** The holder's run URL (or local label). */
-  holder: string;
+  /** The run that holds it, as the tag names it: owner/name/run id/attempt, or `local` (informational). */
+  run: string;
+  /** The holder's per-process token (RunIdentity.token); undefined in a lease an earlier version wrote. */
+  token: string | undefined;
   until: number;
 }
 
-/** Tag value: `run <url> until <ISO time>` (IAM tag charset; at most 256 characters). */
-export function leaseValue(holder: string, until: number): string {
-  return `run ${holder} until ${isoSeconds(until)}`.slice(0, 256);
+/**
+ * Tag value: `run <owner/name/run id/attempt>+<token> until <ISO time>`. Earlier versions wrote `run <url> until
+ * <time>` and read any value of the form `run <one word> until <time>` as a lease, so they wait for this one too.
+ */
+export function leaseValue(run: string, token: string, until: number): string {
+  return `run ${run}+${token} until ${isoSeconds(until)}`;
 }
+
+/** The run label in an earlier version's holder URL (`https://host/owner/name/actions/runs/<id>/attempts/<n>`). */
+const RUN_URL = /^https?:\/\/[^/]+\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)\/attempts\/(\d+)$/;
 
 export function parseLease(value: string | undefined): Lease | undefined {
   const m = value === undefined ? null : /^run (\S+) until (\S+)$/.exec(value);
   if (!m) return undefined;
   const until = Date.parse(m[2]);
-  return Number.isNaN(until) ? undefined : { holder: m[1], until };
+  if (Number.isNaN(until)) return undefined;
+  const held = /^(.+)\+([A-Za-z0-9]+)$/.exec(m[1]);
+  if (held) return { run: held[1], token: held[2], until };
+  const url = RUN_URL.exec(m[1]);
+  return { run: url ? `${url[1]}/${url[2]}/${url[3]}` : m[1], token: undefined, until };
 }
 
-/** The run without its attempt: a re-run of the same workflow run takes over its earlier attempt's lease. */
-const sameRun = (a: string, b: string) => a.replace(/\/attempts\/\d+$/, '') === b.replace(/\/attempts\/\d+$/, '');
+/** owner/name, run id and attempt of a run label, when it has them. */
+function runParts(label: string): { repository: string; runId: string; attempt: number } | undefined {
+  const m = /^(.+)\/(\d+)\/(\d+)$/.exec(label);
+  return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
+}
 
-/** The user's tags and the lease among them. */
-async function currentLease(ctx: RotateContext, user: string): Promise<{ lease: Lease | undefined; tags: Tag[] }> {
+/**
+ * A lease of an earlier attempt of this very workflow run: GitHub starts attempt n+1 only after attempt n's run
+ * completed, so that lease is stale and may be taken over at once.
+ */
+function earlierAttempt(ctx: RotateContext, held: Lease): boolean {
+  const theirs = runParts(held.run);
+  const ours = runParts(runLabel(ctx));
+  return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
+}
+
+/** Written by this very process: the token matches (a lease without one, from an earlier version, never does). */
+const isOurs = (ctx: RotateContext, lease: Lease | undefined) => !!lease?.token && lease.token === ctx.run.token;
+
+/** The user's tags, the lease tag's value and the lease in it. */
+async function currentLease(
+  ctx: RotateContext,
+  user: string,
+): Promise<{ lease: Lease | undefined; value: string | undefined; tags: Tag[] }> {
   const tags = await listUserTags(ctx.aws.iam, user);
-  return { lease: parseLease(tags.find((t) => t.Key === LEASE_TAG)?.Value), tags };
+  const value = tags.find((t) => t.Key === LEASE_TAG)?.Value;
+  return { lease: parseLease(value), value, tags };
+}
+
+/**
+ * When `held` counts as ending, in IAM's time: its `until`, but never more than the TTL after `seen`, IAM's time when
+ * this run first saw that tag value. No run writes a lease longer than the TTL, so a later `until` (a lease dated
+ * 9999, or one an earlier version wrote by a runner clock hours ahead) ends a TTL after it was first seen.
+ */
+const ending = (ctx: RotateContext, held: Lease, seen: number) => Math.min(held.until, seen + ctx.lease.ttlMs);
+
+/** The command that clears a stale lease (a person runs it once the holder is known to be gone). */
+export const clearLeaseCommand = (user: string) => `aws iam untag-user --user-name ${user} --tag-keys ${LEASE_TAG}`;
+
+/** The holder as messages name it: its run, and whether it is another job of this very workflow run. */
+function holder(ctx: RotateContext, held: Lease): string {
+  return `run ${held.run}${held.run === runLabel(ctx) ? ' (another job of this same workflow run)' : ''}`;
 }
 
 /** What taking the lease found: 'denied' when the caller may not tag the user; the user's tags when it could read them. */
@@ -51,38 +100,62 @@ export interface LeaseOutcome {
  */
 export async function takeLease(ctx: RotateContext, journal: Journal, user: string): Promise<LeaseOutcome> {
   const { clock, io, run } = ctx;
+  // How long to wait is the runner's business (its clock); when a lease ends is IAM's (IAM's clock, read from its
+  // answers): a runner clock hours off changes no lease decision.
   const deadline = clock.now() + ctx.lease.waitMs;
   let waitedFor: string | undefined;
+  let seen: { value: string | undefined; at: number } | undefined;
   try {
     for (;;) {
       ctx.cancel.checkpoint();
-      const { lease: held } = await currentLease(ctx, user);
+      const { lease: held, value } = await currentLease(ctx, user);
+      const iamNow = ctx.aws.time.now();
+      // Each lease once in the log, however long the wait.
+      const fresh = !seen || seen.value !== value;
+      if (!seen || seen.value !== value) seen = { value, at: iamNow };
+      const heldUntil = held ? ending(ctx, held, seen.at) : 0;
       const now = clock.now();
-      if (held && held.holder !== run.url && held.until > now && !sameRun(held.holder, run.url)) {
-        const until = new Date(held.until).toISOString();
+      if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held)) {
+        const until = isoSeconds(heldUntil);
         if (now >= deadline) {
           throw new ActionError(
-            `another rotation holds the lease on IAM user ${user}: ${held.holder} (until ${until}); waited ` +
-              `${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run finish, then rerun (a crashed ` +
-              `run's lease expires at ${until}). A concurrency group only serialises runs of one repository.`,
+            `another rotation holds the lease on IAM user ${user} (tag ${LEASE_TAG}): ${holder(ctx, held)}, until ` +
+              `${until} (IAM time); waited ${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run ` +
+              `finish, then rerun. If it is gone (crashed or cancelled), its lease expires at ${until}, or clear it ` +
+              `now: ${clearLeaseCommand(user)}. A concurrency group only serialises runs of one repository.`,
           );
         }
-        io.info(`IAM user ${user} is leased by ${held.holder} until ${until}: waiting`);
-        waitedFor = held.holder;
+        if (fresh) {
+          io.info(
+            `IAM user ${user} is leased by ${holder(ctx, held)} until ${until} (IAM time; tag ${LEASE_TAG}): waiting ` +
+              `up to ${Math.ceil((deadline - now) / 1000)} s. If that run is gone, clear it with: ${clearLeaseCommand(user)}`,
+          );
+        }
+        waitedFor = `run ${held.run}`;
         await ctx.cancel.sleep(clock, Math.min(ctx.lease.pollMs, deadline - now));
         continue;
       }
-      if (held && held.holder !== run.url && held.until <= now) io.info(`Taking over an expired lease of ${held.holder}`);
-      await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(run.url, now + ctx.lease.ttlMs) }]);
-      journal.record({ kind: 'lease taken' });
+      if (held && !isOurs(ctx, held)) {
+        const taking = `Taking over the lease on IAM user ${user} (tag ${LEASE_TAG}) of run ${held.run}`;
+        if (heldUntil <= iamNow) io.info(`${taking}: it expired at ${isoSeconds(heldUntil)} (IAM time)`);
+        else {
+          io.info(
+            `${taking}, an earlier attempt of this workflow run: GitHub starts attempt ${run.attempt} only after it ` +
+              `ended (its lease ran until ${isoSeconds(heldUntil)}, IAM time)`,
+          );
+        }
+      }
+      const until = iamNow + ctx.lease.ttlMs;
+      await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(runLabel(ctx), run.token, until) }]);
+      journal.record({ kind: 'lease taken', until });
       // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
       await ctx.cancel.sleep(clock, ctx.lease.settleMs);
       const { lease: after, tags } = await currentLease(ctx, user);
-      if (after && after.holder !== run.url) {
+      if (after && !isOurs(ctx, after)) {
         journal.record({ kind: 'lease released' });
         continue;
       }
-      io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
+      io.info(`Leased IAM user ${user} for this run until ${isoSeconds(until)} (IAM time; tag ${LEASE_TAG})`);
       return { outcome: 'taken', tags };
     }
   } catch (err) {
@@ -105,15 +178,27 @@ export async function takeLease(ctx: RotateContext, journal: Journal, user: stri
   }
 }
 
+/**
+ * What a lease this run could not give back means: the tag stays until its expiry (other runs on the user wait for it
+ * until then), and the command that clears it now.
+ */
+export function leftBehind(user: string, journal: Journal): string {
+  const until = journal.leaseUntil === undefined ? 'its expiry' : `${isoSeconds(journal.leaseUntil)} (IAM time)`;
+  return (
+    `the tag ${LEASE_TAG} stays on the user until ${until}, and other runs on this user wait for it until then; ` +
+    `to clear it now: ${clearLeaseCommand(user)}`
+  );
+}
+
 /** Release the lease if this run still holds it. Never throws: a failure is a warning (the lease expires anyway). */
 export async function releaseLease(ctx: RotateContext, journal: Journal, user: string): Promise<void> {
   if (!journal.leaseHeld) return;
   try {
     const { lease: held } = await currentLease(ctx, user);
-    if (held?.holder === ctx.run.url) await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
+    if (isOurs(ctx, held)) await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
     journal.record({ kind: 'lease released' });
   } catch (err) {
-    ctx.io.warning(`could not release the lease on IAM user ${user} (${errorMessage(err)}): it expires by itself`);
+    ctx.io.warning(`could not release the lease on IAM user ${user} (${errorMessage(err)}): ${leftBehind(user, journal)}`);
   }
 }
 
@@ -121,8 +206,13 @@ export async function releaseLease(ctx: RotateContext, journal: Journal, user: s
 export async function describeLease(ctx: RotateContext, user: string): Promise<string | undefined> {
   try {
     const { lease: held } = await currentLease(ctx, user);
-    if (!held || held.until <= ctx.clock.now()) return undefined;
-    return `IAM user ${user} is leased by ${held.holder} until ${new Date(held.until).toISOString()}: a real run would wait for it`;
+    const iamNow = ctx.aws.time.now();
+    const until = held ? ending(ctx, held, iamNow) : 0;
+    if (!held || until <= iamNow) return undefined;
+    return (
+      `IAM user ${user} is leased by ${holder(ctx, held)} until ${isoSeconds(until)} (IAM time; tag ${LEASE_TAG}): a ` +
+      `real run would wait for it. If that run is gone, clear it with: ${clearLeaseCommand(user)}`
+    );
   } catch {
     return undefined;
   }

@@ -5,32 +5,54 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { Cancellation, Cancelled } from '../src/cancel.js';
-import type { RotateContext } from '../src/context.js';
+import { type RotateContext, runIdentity } from '../src/context.js';
 import { ActionError } from '../src/errors.js';
 import { Journal } from '../src/journal.js';
 import { LEASE_TAG, describeLease, leaseValue, parseLease, releaseLease, takeLease } from '../src/lease.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { awsFailure, memoryIam } from './support/memory-iam.js';
+import { memoryClients } from './support/memory-world.js';
 
 const USER = 'deployer';
 const START = Date.parse('2026-11-27T12:00:00Z');
-const OURS = 'https://github.com/octo/rotator/actions/runs/42/attempts/1';
-const OTHER = 'https://github.com/octo/other/actions/runs/7/attempts/1';
+/** This run (octo/rotator run 42, attempt 1, its process's token) and another run's lease holder. */
+const OURS = 'octo/rotator/42/1';
+const TOKEN = '0123456789abcdef0123456789abcdef';
+const OTHER = 'octo/other/7/1';
+const OTHER_TOKEN = 'fedcba9876543210fedcba9876543210';
 const SETTINGS = { ttlMs: 60 * 60_000, waitMs: 10_000, pollMs: 1_000, settleMs: 1_500 };
 
 /** The user's tags in an in-memory IAM; `before` runs ahead of each request (to fail it, or to change the tags). */
-function world(opts: { url?: string; tags?: Record<string, string>; lease?: Partial<typeof SETTINGS> } = {}) {
-  const { iam, tags, calls, before } = memoryIam({ tags: opts.tags });
-  const clock = fakeClock(START);
+function world(
+  opts: {
+    attempt?: string;
+    token?: string;
+    tags?: Record<string, string>;
+    lease?: Partial<typeof SETTINGS>;
+    /** How far the runner's clock is ahead of IAM's (IAM's time starts at START). */
+    runnerSkewMs?: number;
+  } = {},
+) {
+  const mem = memoryIam({ tags: opts.tags });
+  const { tags, calls, before } = mem;
+  const skew = opts.runnerSkewMs ?? 0;
+  const clock = fakeClock(START + skew);
+  const { aws } = memoryClients(mem, { as: { accessKeyId: 'AKIAADMIN00000000001', secretAccessKey: 'admin' }, clock, iamSkewMs: -skew });
   const io = recorder();
   const cancel = new Cancellation();
   const ctx = {
-    aws: { iam },
+    aws,
     clock,
     io,
     cancel,
     lease: { ...SETTINGS, ...opts.lease },
-    run: { repository: 'octo/rotator', runId: '42', attempt: '1', url: opts.url ?? OURS },
+    run: {
+      repository: 'octo/rotator',
+      runId: '42',
+      attempt: opts.attempt ?? '1',
+      url: `https://github.com/octo/rotator/actions/runs/42/attempts/${opts.attempt ?? '1'}`,
+      token: opts.token ?? TOKEN,
+    },
   } as unknown as RotateContext;
   const journal = new Journal(0);
   return {
@@ -46,24 +68,62 @@ function world(opts: { url?: string; tags?: Record<string, string>; lease?: Part
   };
 }
 
-const held = (holder: string, until: number) => ({ [LEASE_TAG]: leaseValue(holder, until) });
+/** The lease tag of run `holder` (another run's token unless given). */
+const CLEAR = `aws iam untag-user --user-name ${USER} --tag-keys rotate-aws-access-key:lease`;
+const leased = (until: string) => `Leased IAM user ${USER} for this run until ${until} (IAM time; tag rotate-aws-access-key:lease)`;
+const expired = (run: string, at: string) =>
+  `Taking over the lease on IAM user ${USER} (tag rotate-aws-access-key:lease) of run ${run}: it expired at ${at} (IAM time)`;
+
+const held = (holder: string, until: number, token = OTHER_TOKEN) => ({ [LEASE_TAG]: leaseValue(holder, token, until) });
 
 describe('the lease tag', () => {
-  it('reads back what it writes, to the second', () => {
-    const value = leaseValue(OURS, START + 3_600_000);
-    expect(value).toBe(`run ${OURS} until 2026-11-27T13:00:00Z`);
-    expect(parseLease(value)).toEqual({ holder: OURS, until: START + 3_600_000 });
+  it('reads back what it writes, to the second: the run, its token and the expiry', () => {
+    const value = leaseValue(OURS, TOKEN, START + 3_600_000);
+    expect(value).toBe(`run ${OURS}+${TOKEN} until 2026-11-27T13:00:00Z`);
+    expect(parseLease(value)).toEqual({ run: OURS, token: TOKEN, until: START + 3_600_000 });
   });
 
-  it('is cut to 256 characters, the most an IAM tag value may hold', () => {
-    const long = `https://github.com/${'o'.repeat(300)}/actions/runs/1/attempts/1`;
-    expect(leaseValue(long, START)).toHaveLength(256);
+  it('keeps the form earlier versions read (`run <one word> until <time>`), so they wait for it too', () => {
+    const m = /^run (\S+) until (\S+)$/.exec(leaseValue(OURS, TOKEN, START));
+    expect(m?.[1]).not.toBe(`https://github.com/octo/rotator/actions/runs/42/attempts/1`);
+    expect(Date.parse(m?.[2] ?? '')).toBe(START);
+  });
+
+  it("reads an earlier version's lease (`run <url> until <time>`): its run, and no token", () => {
+    expect(parseLease('run https://github.com/octo/other/actions/runs/7/attempts/2 until 2026-11-27T13:00:00Z')).toEqual({
+      run: 'octo/other/7/2',
+      token: undefined,
+      until: START + 3_600_000,
+    });
+    expect(parseLease('run https://ghe.example.com/octo/other/actions/runs/7/attempts/1 until 2026-11-27T13:00:00Z')?.run).toBe('octo/other/7/1');
+    expect(parseLease('run local/pid-12-1764244800000 until 2026-11-27T13:00:00Z')).toEqual({
+      run: 'local/pid-12-1764244800000',
+      token: undefined,
+      until: START + 3_600_000,
+    });
   });
 
   it.each([undefined, '', 'run x', `run ${OURS} until never`, `run ${OURS} until 2026-11-27T13:00:00Z extra`, `xrun ${OURS} until 2026-11-27T13:00:00Z`])(
     'is not a lease when it reads %p',
     (value) => expect(parseLease(value)).toBeUndefined(),
   );
+});
+
+describe("the lease's holder token (runIdentity)", () => {
+  const env = { GITHUB_REPOSITORY: 'octo/rotator', GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: '1' };
+
+  it('is random, made once per process: two jobs of one run and attempt (a matrix) each have their own', () => {
+    const a = runIdentity(env);
+    const b = runIdentity(env);
+    expect(a.token).toMatch(/^[0-9a-f]{32}$/);
+    expect(b.token).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.token).not.toBe(b.token);
+    expect({ ...a, token: undefined }).toEqual({ ...b, token: undefined });
+  });
+
+  it('can be given (for tests)', () => {
+    expect(runIdentity(env, TOKEN).token).toBe(TOKEN);
+  });
 });
 
 describe('takeLease', () => {
@@ -75,21 +135,21 @@ describe('takeLease', () => {
     expect(taken.outcome).toBe('taken');
     expect(taken.tags).toEqual([
       { Key: 'team', Value: 'platform' },
-      { Key: LEASE_TAG, Value: `run ${OURS} until 2026-11-27T13:00:00Z` },
+      { Key: LEASE_TAG, Value: `run ${OURS}+${TOKEN} until 2026-11-27T13:00:00Z` },
     ]);
     expect(w.calls).toEqual(['ListUserTags', 'TagUser', 'ListUserTags']);
     expect(w.clock.slept).toEqual([1_500]);
     expect(w.kinds()).toEqual(['lease taken']);
     expect(w.journal.leaseHeld).toBe(true);
-    expect(w.io.lines).toEqual([`Leased IAM user ${USER} for this run until 2026-11-27T13:00:00.000Z`]);
+    expect(w.io.lines).toEqual([leased('2026-11-27T13:00:00Z')]);
   });
 
   it("takes over another run's lease that has expired, without waiting", async () => {
     const w = world({ tags: held(OTHER, START - 1_000) });
     expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_500]);
-    expect(parseLease(w.tags.get(LEASE_TAG))?.holder).toBe(OURS);
-    expect(w.io.lines[0]).toBe(`Taking over an expired lease of ${OTHER}`);
+    expect(parseLease(w.tags.get(LEASE_TAG))?.token).toBe(TOKEN);
+    expect(w.io.lines[0]).toBe(expired(OTHER, '2026-11-27T11:59:59Z'));
   });
 
   it('takes over a lease that ends at this very moment, and waits for one that ends a second later', async () => {
@@ -100,8 +160,12 @@ describe('takeLease', () => {
     const later = world({ tags: held(OTHER, START + 1_000) });
     await takeLease(later.ctx, later.journal, USER);
     expect(later.clock.slept).toEqual([1_000, 1_500]);
-    expect(later.io.lines[0]).toBe(`IAM user ${USER} is leased by ${OTHER} until 2026-11-27T12:00:01.000Z: waiting`);
-    expect(later.io.lines[1]).toBe(`Taking over an expired lease of ${OTHER}`);
+    expect(later.io.lines[0]).toBe(
+      `IAM user ${USER} is leased by run ${OTHER} until 2026-11-27T12:00:01Z (IAM time; tag rotate-aws-access-key:lease): ` +
+        `waiting up to 10 s. If that run is gone, clear it with: ${CLEAR}`,
+    );
+    expect(later.io.lines[1]).toBe(expired(OTHER, '2026-11-27T12:00:01Z'));
+    expect(now.io.lines[0]).toBe(expired(OTHER, '2026-11-27T12:00:00Z'));
   });
 
   it('polls a live lease, the last wait cut to the deadline, then stops having changed nothing', async () => {
@@ -114,14 +178,20 @@ describe('takeLease', () => {
 
     expect(err).toBeInstanceOf(ActionError);
     expect((err as Error).message).toBe(
-      `another rotation holds the lease on IAM user ${USER}: ${OTHER} (until 2026-11-27T12:30:00.000Z); waited 3 s ` +
-        "and changed nothing. Let that run finish, then rerun (a crashed run's lease expires at 2026-11-27T12:30:00.000Z). " +
-        'A concurrency group only serialises runs of one repository.',
+      `another rotation holds the lease on IAM user ${USER} (tag rotate-aws-access-key:lease): run ${OTHER}, until ` +
+        '2026-11-27T12:30:00Z (IAM time); waited 3 s and changed nothing. Let that run finish, then rerun. If it is gone ' +
+        `(crashed or cancelled), its lease expires at 2026-11-27T12:30:00Z, or clear it now: ${CLEAR}. A concurrency ` +
+        'group only serialises runs of one repository.',
     );
+    // The wait is in the log once, not at every look.
+    expect(w.io.lines).toEqual([
+      `IAM user ${USER} is leased by run ${OTHER} until 2026-11-27T12:30:00Z (IAM time; tag rotate-aws-access-key:lease): ` +
+        `waiting up to 3 s. If that run is gone, clear it with: ${CLEAR}`,
+    ]);
     expect(w.clock.slept).toEqual([1_000, 1_000, 500]);
     expect(w.calls).toEqual(['ListUserTags', 'ListUserTags', 'ListUserTags', 'ListUserTags']);
     expect(w.kinds()).toEqual([]);
-    expect(w.tags.get(LEASE_TAG)).toBe(leaseValue(OTHER, START + 30 * 60_000));
+    expect(w.tags.get(LEASE_TAG)).toBe(leaseValue(OTHER, OTHER_TOKEN, START + 30 * 60_000));
   });
 
   it('takes the lease once the other run gives it back', async () => {
@@ -132,40 +202,71 @@ describe('takeLease', () => {
 
     expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_000, 1_000, 1_500]);
-    expect(parseLease(w.tags.get(LEASE_TAG))).toEqual({ holder: OURS, until: START + 2_000 + 3_600_000 });
+    expect(parseLease(w.tags.get(LEASE_TAG))).toEqual({ run: OURS, token: TOKEN, until: START + 2_000 + 3_600_000 });
   });
 
   it.each([
-    ['an earlier attempt of this run', 'https://github.com/octo/rotator/actions/runs/42/attempts/1', `${OURS.replace(/1$/, '2')}`],
-    ['attempt 12 of this run, as attempt 13', 'https://github.com/octo/rotator/actions/runs/42/attempts/12', OURS.replace(/1$/, '13')],
-    ['this very run', OURS, OURS],
-  ])('takes over a live lease of %s at once', async (_, holder, url) => {
-    const w = world({ url, tags: held(holder, START + 30 * 60_000) });
+    ['attempt 1 of this run, as attempt 2', 'octo/rotator/42/1', '2'],
+    ['attempt 12 of this run, as attempt 13', 'octo/rotator/42/12', '13'],
+    ["attempt 1 of this run, written by an earlier version (its URL, no token), as attempt 2", 'url', '2'],
+  ])('takes over a live lease of %s at once: GitHub starts an attempt only after the one before ended', async (_, holder, attempt) => {
+    const tags =
+      holder === 'url'
+        ? { [LEASE_TAG]: 'run https://github.com/octo/rotator/actions/runs/42/attempts/1 until 2026-11-27T12:30:00Z' }
+        : held(holder, START + 30 * 60_000);
+    const w = world({ attempt, tags });
     expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_500]);
-    expect(parseLease(w.tags.get(LEASE_TAG))?.holder).toBe(url);
-    expect(w.io.lines).toEqual([`Leased IAM user ${USER} for this run until 2026-11-27T13:00:00.000Z`]); // not "expired"
+    expect(parseLease(w.tags.get(LEASE_TAG))).toEqual({ run: `octo/rotator/42/${attempt}`, token: TOKEN, until: START + 3_600_000 });
+    const previous = holder === 'url' ? 'octo/rotator/42/1' : holder;
+    expect(w.io.lines[0]).toBe(
+      `Taking over the lease on IAM user ${USER} (tag rotate-aws-access-key:lease) of run ${previous}, an earlier attempt ` +
+        `of this workflow run: GitHub starts attempt ${attempt} only after it ended (its lease ran until 2026-11-27T12:30:00Z, IAM time)`,
+    );
+  });
+
+  it('renews a live lease of this very process (its token) without a word about taking it over', async () => {
+    const w = world({ tags: held(OURS, START + 30 * 60_000, TOKEN) });
+    expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+    expect(w.clock.slept).toEqual([1_500]);
+    expect(w.io.lines).toEqual([leased('2026-11-27T13:00:00Z')]);
   });
 
   it('renews its own expired lease without calling it another run\'s', async () => {
-    const w = world({ tags: held(OURS, START - 1_000) });
+    const w = world({ tags: held(OURS, START - 1_000, TOKEN) });
     expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
-    expect(w.io.lines).toEqual([`Leased IAM user ${USER} for this run until 2026-11-27T13:00:00.000Z`]);
+    expect(w.io.lines).toEqual([leased('2026-11-27T13:00:00Z')]);
   });
 
   it.each([
-    ['another run of the same workflow', 'https://github.com/octo/rotator/actions/runs/421/attempts/1'],
-    ['the same run id in another repository', 'https://github.com/octo/other/actions/runs/42/attempts/1'],
-  ])("waits for a live lease of %s", async (_, holder) => {
-    const w = world({ tags: held(holder, START + 30 * 60_000), lease: { waitMs: 1_000 } });
+    ['another run of the same workflow', 'octo/rotator/421/1', OTHER_TOKEN, '1'],
+    ['the same run id in another repository', 'octo/other/42/1', OTHER_TOKEN, '1'],
+    ['another job of this very run and attempt (a matrix): same label, another token', OURS, OTHER_TOKEN, '1'],
+    ['the same attempt, written by an earlier version (no token)', 'url', undefined, '1'],
+    ['a later attempt of this run', 'octo/rotator/42/3', OTHER_TOKEN, '2'],
+    ['this attempt, in another process (a re-run job)', 'octo/rotator/42/2', OTHER_TOKEN, '2'],
+  ])('waits for a live lease of %s', async (_, holder, token, attempt) => {
+    const tags =
+      holder === 'url'
+        ? { [LEASE_TAG]: 'run https://github.com/octo/rotator/actions/runs/42/attempts/1 until 2026-11-27T12:30:00Z' }
+        : held(holder, START + 30 * 60_000, token);
+    const w = world({ attempt, tags, lease: { waitMs: 1_000 } });
     await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(/^another rotation holds the lease/);
+    expect(w.calls).not.toContain('TagUser');
+  });
+
+  it('names a matrix sibling as another job of this same workflow run', async () => {
+    const w = world({ tags: held(OURS, START + 30 * 60_000), lease: { waitMs: 0 } });
+    await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(
+      `another rotation holds the lease on IAM user ${USER} (tag rotate-aws-access-key:lease): run ${OURS} (another job of this same workflow run), until 2026-11-27T12:30:00Z (IAM time)`,
+    );
   });
 
   it('of two runs that wrote at once, the one whose lease was overwritten goes back to waiting', async () => {
     const w = world();
     w.before((command, n) => {
       // Right after our write, the other run's write lands; that run gives the lease back two looks later.
-      if (command === 'ListUserTags' && n === 3) w.tags.set(LEASE_TAG, leaseValue(OTHER, START + 3_600_000));
+      if (command === 'ListUserTags' && n === 3) w.tags.set(LEASE_TAG, leaseValue(OTHER, OTHER_TOKEN, START + 3_600_000));
       if (command === 'ListUserTags' && n === 6) w.tags.delete(LEASE_TAG);
     });
 
@@ -176,7 +277,7 @@ describe('takeLease', () => {
     expect(w.kinds()).toEqual(['lease taken', 'lease released', 'lease taken']);
     expect(w.journal.leaseHeld).toBe(true);
     expect(w.clock.slept).toEqual([1_500, 1_000, 1_000, 1_500]);
-    expect(parseLease(w.tags.get(LEASE_TAG))?.holder).toBe(OURS);
+    expect(parseLease(w.tags.get(LEASE_TAG))?.token).toBe(TOKEN);
   });
 
   it('without permission to read or write tags: warns and goes on without a lease', async () => {
@@ -219,7 +320,7 @@ describe('takeLease', () => {
       const err = (await takeLease(w.ctx, w.journal, USER).catch((e: unknown) => e)) as ActionError;
 
       expect(err.message).toBe(
-        `while this run waited for ${OTHER}, the key this job authenticates with stopped working: that run rotated it ` +
+        `while this run waited for run ${OTHER}, the key this job authenticates with stopped working: that run rotated it ` +
           "(and wrote the new key to its destinations). This run changed nothing; rerun it if its destinations differ from that run's.",
       );
       expect((err.cause as ActionError).message).toMatch(new RegExp(`^iam:ListUserTags on IAM user deployer failed: ${name}`));
@@ -248,9 +349,66 @@ describe('takeLease', () => {
   });
 });
 
+describe("the lease's expiry is IAM's time, capped at the TTL", () => {
+  const H = 3_600_000;
+
+  describe.each([-2 * H, 0, 2 * H])('with the runner clock %p ms off IAM', (skew) => {
+    it("takes over a lease that ended a second ago in IAM's time, and writes IAM's now + TTL", async () => {
+      const w = world({ runnerSkewMs: skew, tags: held(OTHER, START - 1_000) });
+      expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+      expect(w.clock.slept).toEqual([1_500]);
+      expect(parseLease(w.tags.get(LEASE_TAG))?.until).toBe(START + H);
+    });
+
+    it("waits for a lease that ends a second later in IAM's time", async () => {
+      const w = world({ runnerSkewMs: skew, tags: held(OTHER, START + 1_000) });
+      await takeLease(w.ctx, w.journal, USER);
+      expect(w.clock.slept).toEqual([1_000, 1_500]);
+      expect(parseLease(w.tags.get(LEASE_TAG))?.until).toBe(START + 1_000 + H);
+    });
+
+    it('stops at the deadline (measured on the runner), naming the expiry in IAM time', async () => {
+      const w = world({ runnerSkewMs: skew, tags: held(OTHER, START + 30 * 60_000), lease: { waitMs: 2_500 } });
+      await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(/, until 2026-11-27T12:30:00Z \(IAM time\)/);
+      expect(w.clock.slept).toEqual([1_000, 1_000, 500]);
+    });
+
+    it('the dry run names a live lease and says nothing for an ended one', async () => {
+      expect(await describeLease(world({ runnerSkewMs: skew, tags: held(OTHER, START + 1_000) }).ctx, USER)).toMatch(/until 2026-11-27T12:00:01/);
+      expect(await describeLease(world({ runnerSkewMs: skew, tags: held(OTHER, START) }).ctx, USER)).toBeUndefined();
+    });
+  });
+
+  it.each([
+    ['dated 9999', Date.parse('9999-12-31T23:59:59Z')],
+    ['written by a runner clock 3 h ahead (an earlier version)', START + 4 * H],
+  ])('a lease %s counts as ending a TTL after this run first saw it', async (_, until) => {
+    const stuck = world({ tags: held(OTHER, until), lease: { waitMs: 2_500 } });
+    await expect(takeLease(stuck.ctx, stuck.journal, USER)).rejects.toThrow(/, until 2026-11-27T13:00:00Z \(IAM time\)/);
+    expect(await describeLease(world({ tags: held(OTHER, until) }).ctx, USER)).toMatch(/until 2026-11-27T13:00:00/);
+
+    // With a wait longer than the TTL, the run takes it over once the TTL has passed.
+    const w = world({ tags: held(OTHER, until), lease: { ttlMs: 5_000, waitMs: 20_000 } });
+    expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+    expect(w.clock.slept).toEqual([1_000, 1_000, 1_000, 1_000, 1_000, 1_500]);
+    expect(w.io.lines.at(-2)).toBe(expired(OTHER, '2026-11-27T12:00:05Z'));
+  });
+
+  it('a lease that changes while the run waits is seen afresh', async () => {
+    const w = world({ tags: held(OTHER, START + 4 * H), lease: { ttlMs: 3_000, waitMs: 20_000 } });
+    w.before((command, n) => {
+      if (command === 'ListUserTags' && n === 3) w.tags.set(LEASE_TAG, leaseValue('octo/third/1/1', OTHER_TOKEN, START + 4 * H));
+    });
+    await takeLease(w.ctx, w.journal, USER);
+    // Seen at 0 s, replaced at 2 s (a TTL from then: 5 s), taken at 5 s.
+    expect(w.clock.slept).toEqual([1_000, 1_000, 1_000, 1_000, 1_000, 1_500]);
+    expect(w.io.lines.at(-2)).toBe(expired('octo/third/1/1', '2026-11-27T12:00:05Z'));
+  });
+});
+
 describe('releaseLease', () => {
   it('does nothing when this run holds no lease', async () => {
-    const w = world({ tags: held(OURS, START + 3_600_000) });
+    const w = world({ tags: held(OURS, START + 3_600_000, TOKEN) });
     await releaseLease(w.ctx, w.journal, USER);
     expect(w.calls).toEqual([]);
     expect(w.tags.has(LEASE_TAG)).toBe(true);
@@ -271,15 +429,27 @@ describe('releaseLease', () => {
   it("leaves a lease another run took over (this one's expired) in place", async () => {
     const w = world();
     await takeLease(w.ctx, w.journal, USER);
-    w.tags.set(LEASE_TAG, leaseValue(OTHER, START + 7_200_000));
+    w.tags.set(LEASE_TAG, leaseValue(OTHER, OTHER_TOKEN, START + 7_200_000));
     w.calls.length = 0;
 
     await releaseLease(w.ctx, w.journal, USER);
 
     expect(w.calls).toEqual(['ListUserTags']);
-    expect(parseLease(w.tags.get(LEASE_TAG))?.holder).toBe(OTHER);
+    expect(parseLease(w.tags.get(LEASE_TAG))?.run).toBe(OTHER);
     expect(w.journal.leaseHeld).toBe(false);
     expect(w.io.warnings).toEqual([]);
+  });
+
+  it('leaves the lease of another job of this very run (a matrix: same run, another token) in place', async () => {
+    const w = world();
+    await takeLease(w.ctx, w.journal, USER);
+    w.tags.set(LEASE_TAG, leaseValue(OURS, OTHER_TOKEN, START + 3_600_000));
+    w.calls.length = 0;
+
+    await releaseLease(w.ctx, w.journal, USER);
+
+    expect(w.calls).toEqual(['ListUserTags']);
+    expect(parseLease(w.tags.get(LEASE_TAG))?.token).toBe(OTHER_TOKEN);
   });
 
   it('finds its lease already gone (removed by hand): nothing to remove, no warning', async () => {
@@ -306,7 +476,10 @@ describe('releaseLease', () => {
 
     expect(w.io.warnings).toHaveLength(1);
     expect(w.io.warnings[0]).toMatch(
-      new RegExp(`^could not release the lease on IAM user ${USER} \\(iam:ListUserTags on IAM user ${USER} failed: AccessDenied.*\\): it expires by itself$`),
+      new RegExp(`^could not release the lease on IAM user ${USER} \\(iam:ListUserTags on IAM user ${USER} failed: AccessDenied.*\\): `),
+    );
+    expect(w.io.warnings[0]).toMatch(
+      /\): the tag rotate-aws-access-key:lease stays on the user until 2026-11-27T13:00:00Z \(IAM time\), and other runs on this user wait for it until then; to clear it now: aws iam untag-user --user-name deployer --tag-keys rotate-aws-access-key:lease$/,
     );
   });
 });
@@ -315,7 +488,8 @@ describe('describeLease (dry run)', () => {
   it('names a live lease and its holder', async () => {
     const w = world({ tags: held(OTHER, START + 1_000) });
     expect(await describeLease(w.ctx, USER)).toBe(
-      `IAM user ${USER} is leased by ${OTHER} until 2026-11-27T12:00:01.000Z: a real run would wait for it`,
+      `IAM user ${USER} is leased by run ${OTHER} until 2026-11-27T12:00:01Z (IAM time; tag rotate-aws-access-key:lease): ` +
+        `a real run would wait for it. If that run is gone, clear it with: ${CLEAR}`,
     );
     expect(w.calls).toEqual(['ListUserTags']);
   });
