@@ -639,11 +639,26 @@ describe('policies/rotator-trust.json', () => {
   });
 });
 
-describe('README embeds the policy files', () => {
-  it.each(['self-rotation.json', 'rotator.json', 'rotator-trust.json', 'bootstrap.json'])('%s, verbatim', (name) => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+describe('the documentation embeds the policy files', () => {
+  /** Where each policy is shown: the quick start's in the README, the rest in docs/iam.md. */
+  const SHOWN: [string, string][] = [
+    ['self-rotation.json', 'README.md'],
+    ['rotator.json', 'docs/iam.md'],
+    ['rotator-trust.json', 'docs/iam.md'],
+    ['bootstrap.json', 'docs/iam.md'],
+  ];
+
+  it('shows every policy file somewhere', () => {
+    const files = readdirSync(POLICY_DIR).filter((f) => f.endsWith('.json')).sort();
+    expect(SHOWN.map(([f]) => f).sort()).toEqual(files);
+  });
+
+  it.each(SHOWN)('%s, verbatim in %s, under a heading that names the file', (name, where) => {
+    const text = readFileSync(new URL(`../${where}`, import.meta.url), 'utf8');
     const file = readFileSync(new URL(`../policies/${name}`, import.meta.url), 'utf8').trimEnd();
-    expect(readme).toContain(`— \`policies/`);
-    expect(readme).toContain('```json\n' + file + '\n```');
+    const at = text.indexOf('```json\n' + file + '\n```');
+    expect(at).toBeGreaterThan(0);
+    const heading = text.lastIndexOf('\n#', at);
+    expect(text.slice(heading, at)).toContain(`policies/${name}`);
   });
 });
