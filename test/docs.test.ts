@@ -577,3 +577,96 @@ describe('local use', () => {
     expect(scripts['lint:workflows']).toContain('{.github/workflows,examples}/*.');
   });
 });
+
+describe('links between README.md and docs/*.md', () => {
+  /** Markdown without its fenced code blocks (a `# comment` in YAML is not a heading, a link in code is not a link). */
+  const prose = (text: string): string => text.replace(/^(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, '');
+
+  /**
+   * GitHub's anchors for the headings of a Markdown file (github-slugger): the heading's text as rendered (link
+   * targets, code and emphasis markers dropped), lowercased, every character that is not a letter, digit, space, `-`
+   * or `_` removed, each space turned into `-`; a repeated slug gets `-1`, `-2`, ...
+   */
+  function anchors(text: string): Set<string> {
+    const seen = new Map<string, number>();
+    const out = new Set<string>();
+    for (const m of prose(text).matchAll(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
+      const rendered = m[1].replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*]/g, '');
+      const base = rendered.toLowerCase().replace(/[^\p{L}\p{N}\p{M} _-]/gu, '').replace(/ /g, '-');
+      const n = seen.get(base);
+      seen.set(base, (n ?? -1) + 1);
+      out.add(n === undefined ? base : `${base}-${n + 1}`);
+    }
+    return out;
+  }
+
+  const FILES: Source[] = [{ name: 'README.md', text: README }, ...DOCS];
+  const byPath = new Map(FILES.map((f) => [f.name, f]));
+
+  /** Every link target in a file that names README.md, a docs/*.md file or an anchor, resolved to a repository path. */
+  function links(file: Source): { where: string; path: string; anchor: string | undefined }[] {
+    const dir = file.name.includes('/') ? file.name.slice(0, file.name.lastIndexOf('/') + 1) : '';
+    return [...prose(file.text).matchAll(/\]\(([^)\s]*)\)/g)].flatMap((m) => {
+      const target = m[1];
+      if (/^[a-z]+:/i.test(target)) return []; // https:, mailto:
+      const [pathPart, anchor] = target.split('#') as [string, string | undefined];
+      let path = file.name;
+      if (pathPart !== '') {
+        const parts = `${dir}${pathPart}`.split('/');
+        const resolved: string[] = [];
+        for (const p of parts) {
+          if (p === '..') resolved.pop();
+          else if (p !== '.' && p !== '') resolved.push(p);
+        }
+        path = resolved.join('/');
+      }
+      if (!path.endsWith('.md') && anchor === undefined) return [];
+      return [{ where: `${file.name}: ](${target})`, path, anchor }];
+    });
+  }
+
+  it('slugs headings the way GitHub does', () => {
+    const slugs = anchors(
+      '# A\n## (a) Self-rotation — `policies/self-rotation.json`\n## How it behaves\n## How it behaves\n' +
+        '## How it behaves\n### What may delete or deactivate a key\n## Rotation as AWS prescribes it\n' +
+        '## Staged retirement: a grace period and last-used evidence\n## snake_case & [a link](x.md)\n' +
+        '```yaml\n# not a heading\n```\n',
+    );
+    expect([...slugs]).toEqual([
+      'a',
+      'a-self-rotation--policiesself-rotationjson',
+      'how-it-behaves',
+      'how-it-behaves-1',
+      'how-it-behaves-2',
+      'what-may-delete-or-deactivate-a-key',
+      'rotation-as-aws-prescribes-it',
+      'staged-retirement-a-grace-period-and-last-used-evidence',
+      'snake_case--a-link',
+    ]);
+    // The quick start's old link pointed at a heading that never had this anchor.
+    expect(slugs.has('a-self-rotation')).toBe(false);
+  });
+
+  it('are found (the check has something to check)', () => {
+    const all = FILES.flatMap(links);
+    expect(all.filter((l) => l.path === 'README.md' && l.anchor !== undefined).length).toBeGreaterThan(10);
+    expect(all.filter((l) => l.path.startsWith('docs/') && l.anchor !== undefined).length).toBeGreaterThan(10);
+  });
+
+  it.each(FILES.map((f) => [f.name, f] as const))('%s: every link to a Markdown file and anchor resolves', (_name, file) => {
+    const broken = links(file).filter((l) => {
+      const target = byPath.get(l.path);
+      if (target === undefined) {
+        // A Markdown file outside README.md and docs/ (RELEASING.md, CHANGELOG.md): it must exist; anchors not checked.
+        try {
+          read(l.path);
+          return false;
+        } catch {
+          return true;
+        }
+      }
+      return l.anchor !== undefined && l.anchor !== '' && !anchors(target.text).has(l.anchor);
+    });
+    expect(broken.map((l) => l.where)).toEqual([]);
+  });
+});
