@@ -8,8 +8,13 @@
  * `aws:username` for a self-rotating user, `iam:PermissionsBoundary` / `iam:PolicyARN` / `aws:RequestTag/*` /
  * `aws:TagKeys` where the request carries them. Proven: every request is Allowed, and every action and resource a
  * policy grants is needed by some recorded request (nothing superfluous).
+ *
+ * The workflows of the documentation are proven too: for every step of README.md, docs/*.md and examples/ that runs
+ * this action, the IAM calls its `with:` inputs lead to are derived and evaluated against the policy the
+ * documentation pairs it with (self-rotation, rotator or bootstrap).
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { describe, expect, it } from '@jest/globals';
 import {
   CreateAccessKeyCommand,
@@ -636,6 +641,220 @@ describe('policies/rotator-trust.json', () => {
     expect(
       assume('repo:octo-org/rotator:ref:refs/heads/main', 'sts.amazonaws.com', `arn:aws:iam::${ACCOUNT}:oidc-provider/gitlab.com`),
     ).toBe('ImplicitlyDenied');
+  });
+});
+
+// ---------------------------------------------------------------- the documentation's workflows, proven
+
+/**
+ * Stand-ins for the GitHub expressions in the documented workflows (docs/iam.md lists them): what a person would type
+ * into the workflow_dispatch form. Each must satisfy the naming rule of the policy its workflow is paired with.
+ * `${{ matrix.* }}` takes each `matrix.include` entry in turn; `secrets.*`, `vars.*` and `steps.*` never reach IAM.
+ */
+const STAND_INS: Record<string, string> = {
+  'inputs.user': 'deployer-new-service',
+  'inputs.repository': 'your-org/new-service',
+  // A dry run makes no change; the proof is for the real run it rehearses.
+  'inputs.dry-run': 'false',
+  "inputs.force && '0' || '30'": '30',
+};
+/** The user a self-rotation signs in as (any path: the policy covers both), and where a rotator's users live. */
+const SELF_USER = 'ci-deployer';
+const SELF_PATHS = ['/', '/ci/deployers/'];
+const ROTATED_PATH = '/ci/';
+/** Key ids of the derived calls: the key the user has, and the one the run creates. */
+const OLD_KEY = 'AKIAOLDKEY0000000001';
+const NEW_KEY = 'AKIANEWKEY0000000002';
+
+/** How the documentation pairs each example with a policy: a new example must be added here. */
+const PAIRED: Record<string, PolicyName> = {
+  'examples/bootstrap-new-repository.yml': 'bootstrap',
+  'examples/create-environments.yml': 'rotator',
+  'examples/dependabot-secrets.yml': 'rotator',
+  'examples/github-app-token.yml': 'self-rotation',
+  'examples/manual-dispatch.yml': 'self-rotation',
+  'examples/many-repositories-and-environments.yml': 'rotator',
+  'examples/matrix-many-users.yml': 'rotator',
+  'examples/oidc-rotator-role.yml': 'rotator',
+  'examples/organization-secrets.yml': 'rotator',
+  'examples/scheduled-daily-max-age.yml': 'self-rotation',
+  'examples/scheduled-weekly.yml': 'self-rotation',
+  'examples/staged-retirement.yml': 'self-rotation',
+};
+
+type Yaml = Record<string, unknown>;
+const isMap = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+interface DocWorkflow {
+  name: string;
+  doc: Yaml;
+}
+
+function docWorkflows(): DocWorkflow[] {
+  const root = new URL('../', import.meta.url);
+  const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+  const out: DocWorkflow[] = [];
+  const markdown = ['README.md', ...readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  for (const file of markdown) {
+    const text = read(file);
+    for (const m of text.matchAll(/^```ya?ml[ \t]*\n([\s\S]*?)^```[ \t]*$/gm)) {
+      const doc = parseDocument(m[1]).toJS() as unknown;
+      if (isMap(doc) && isMap(doc.jobs)) out.push({ name: `${file}:${text.slice(0, m.index).split('\n').length}`, doc });
+    }
+  }
+  for (const f of readdirSync(new URL('examples/', root)).filter((x) => /\.ya?ml$/.test(x)).sort()) {
+    out.push({ name: `examples/${f}`, doc: parseDocument(read(`examples/${f}`)).toJS() as Yaml });
+  }
+  return out;
+}
+
+/** Replace `${{ … }}` with its stand-in (matrix values from `matrix`); an expression without one fails the test. */
+function substitute(value: unknown, matrix: Record<string, string>): string {
+  return String(value).replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_all, expr: string) => {
+    const m = /^matrix\.([\w-]+)$/.exec(expr);
+    // A token or a step's output: it goes to GitHub, never to IAM.
+    if (/^(secrets|vars|steps)\./.test(expr)) return `<${expr}>`;
+    const v = m ? matrix[m[1]] : STAND_INS[expr];
+    if (v === undefined) throw new Error(`no stand-in for \${{ ${expr} }}: add one to STAND_INS (and to docs/iam.md)`);
+    return v;
+  });
+}
+
+const listInput = (v: string | undefined): string[] => (v ?? '').split(/[\n,]/).map((x) => x.trim()).filter(Boolean);
+
+/** One use of this action in a documented workflow, with what the evaluator needs to know. */
+interface DocStep {
+  where: string;
+  policy: PolicyName;
+  rec: Recording;
+}
+
+/** The steps that run this action, each job's matrix expanded, with the policy the documentation pairs them with. */
+function docSteps(wf: DocWorkflow): DocStep[] {
+  const out: DocStep[] = [];
+  for (const [jobName, job] of Object.entries(wf.doc.jobs as Yaml)) {
+    if (!isMap(job) || !Array.isArray(job.steps)) continue;
+    const strategy = isMap(job.strategy) ? job.strategy : {};
+    const include = isMap(strategy.matrix) && Array.isArray(strategy.matrix.include) ? (strategy.matrix.include as Record<string, string>[]) : [{}];
+    for (const matrix of include) {
+      let role: string | undefined;
+      job.steps.forEach((step: unknown, i: number) => {
+        if (!isMap(step) || typeof step.uses !== 'string') return;
+        const w = isMap(step.with) ? step.with : {};
+        if (step.uses.startsWith('aws-actions/configure-aws-credentials@') && typeof w['role-to-assume'] === 'string') {
+          role = /:role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(w['role-to-assume'])?.[1];
+        }
+        if (!/(^|\/)rotate-aws-access-key@/.test(step.uses)) return;
+        const inputs = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, substitute(v, matrix)]));
+        const env = isMap(step.env) ? step.env : {};
+        const where = `${wf.name} ${jobName} step ${i + 1}${Object.keys(matrix).length ? ` (${JSON.stringify(matrix)})` : ''}`;
+        const createUser = inputs['create-user'] === 'true' || inputs['create-user'] === 'if-missing';
+        const ownKey = 'AWS_ACCESS_KEY_ID' in env && inputs['iam-user-name'] === undefined;
+        if (createUser || (!ownKey && role !== undefined)) {
+          if (role === undefined) throw new Error(`${where}: a ${createUser ? 'bootstrap' : 'rotator'} without a role`);
+          const user = inputs['iam-user-name'];
+          if (!user) throw new Error(`${where}: iam-user-name is required with role credentials`);
+          const policy: PolicyName = createUser ? 'bootstrap' : 'rotator';
+          const users = new Map(createUser ? [] : [[user, { path: ROTATED_PATH }]]);
+          const rec = { world: where, policy, principal: ROLE_SESSION(role), users, groups: new Map(), keyOwner: user };
+          out.push({ where, policy, rec: { ...rec, calls: derivedCalls(inputs, user, createUser) } });
+        } else if (ownKey) {
+          for (const path of SELF_PATHS) {
+            const rec = {
+              world: `${where} as user${path}${SELF_USER}`,
+              policy: 'self-rotation' as const,
+              principal: userArn(SELF_USER, path),
+              username: SELF_USER,
+              users: new Map([[SELF_USER, { path }]]),
+              groups: new Map(),
+              keyOwner: SELF_USER,
+            };
+            out.push({ where, policy: 'self-rotation', rec: { ...rec, calls: derivedCalls(inputs, SELF_USER, false) } });
+          }
+        } else {
+          throw new Error(`${where}: neither the job's own key (env AWS_ACCESS_KEY_ID) nor a role: which policy?`);
+        }
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The IAM and STS calls a run with these inputs may make, in the order it makes them: every call of a rotation
+ * (whichever way the keys are found: making room, rollback, deactivate or delete, staged retirement), and with
+ * create-user the creation and its undo.
+ */
+function derivedCalls(inputs: Record<string, string>, user: string, createUser: boolean): AwsCall[] {
+  const iam = (command: string, input: Record<string, unknown>): AwsCall => ({ service: 'iam', command: `${command}Command`, input });
+  const groups = listInput(inputs['user-groups']);
+  const policies = listInput(inputs['user-policy-arns']);
+  const tags = listInput(inputs['user-tags']).map((kv) => ({ Key: kv.slice(0, kv.indexOf('=')), Value: kv.slice(kv.indexOf('=') + 1) }));
+  const UserName = user;
+  const calls: AwsCall[] = [{ service: 'sts', command: 'GetCallerIdentityCommand', input: {} }];
+  if (createUser) {
+    calls.push(
+      iam('GetUser', { UserName }),
+      iam('CreateUser', {
+        UserName,
+        Path: inputs['user-path'] ?? '/',
+        PermissionsBoundary: inputs['user-permissions-boundary'] || undefined,
+        Tags: tags.length ? tags : undefined,
+      }),
+      ...groups.map((GroupName) => iam('AddUserToGroup', { UserName, GroupName })),
+      ...policies.map((PolicyArn) => iam('AttachUserPolicy', { UserName, PolicyArn })),
+      // create-user: if-missing, on a user that exists: compared with the inputs (and left as it is).
+      iam('ListGroupsForUser', { UserName }),
+      iam('ListAttachedUserPolicies', { UserName }),
+    );
+  }
+  calls.push(
+    iam('ListUserTags', { UserName }),
+    iam('TagUser', { UserName, Tags: [{ Key: 'rotate-aws-access-key:lease', Value: 'run https://github.com/o/r/actions/runs/1 until 2026-12-02T12:00:00Z' }] }),
+    iam('ListAccessKeys', { UserName }),
+    iam('GetAccessKeyLastUsed', { AccessKeyId: OLD_KEY }),
+    iam('CreateAccessKey', { UserName }),
+    iam('TagUser', { UserName, Tags: [{ Key: NEW_KEY, Value: 'rotate-aws-access-key: created=2026-12-02T11:00:00Z by=o/r/1/1' }] }),
+    iam('UpdateAccessKey', { UserName, AccessKeyId: OLD_KEY, Status: 'Inactive' }),
+    iam('DeleteAccessKey', { UserName, AccessKeyId: OLD_KEY }),
+    iam('UntagUser', { UserName, TagKeys: [OLD_KEY] }),
+    iam('UntagUser', { UserName, TagKeys: ['rotate-aws-access-key:lease'] }),
+  );
+  if (createUser) {
+    // Undoing a failed bootstrap.
+    calls.push(
+      iam('DeleteAccessKey', { UserName, AccessKeyId: NEW_KEY }),
+      ...policies.map((PolicyArn) => iam('DetachUserPolicy', { UserName, PolicyArn })),
+      ...groups.map((GroupName) => iam('RemoveUserFromGroup', { UserName, GroupName })),
+      iam('DeleteUser', { UserName }),
+    );
+  }
+  return calls;
+}
+
+describe("the documentation's workflows, evaluated against the policies they are paired with", () => {
+  const workflows = docWorkflows();
+  const steps = workflows.flatMap((wf) => docSteps(wf).map((s) => ({ wf: wf.name, ...s })));
+
+  it('are found: every example, the README quick start, and docs/examples.md', () => {
+    const examples = workflows.filter((w) => w.name.startsWith('examples/')).map((w) => w.name);
+    expect(examples).toEqual(Object.keys(PAIRED).sort());
+    for (const name of examples) {
+      expect({ name, policies: [...new Set(steps.filter((s) => s.wf === name).map((s) => s.policy))] }).toEqual({ name, policies: [PAIRED[name]] });
+    }
+    expect(steps.some((s) => s.wf.startsWith('README.md:'))).toBe(true);
+    expect(steps.filter((s) => s.wf.startsWith('docs/examples.md:')).length).toBeGreaterThanOrEqual(examples.length);
+    // The matrix example is proven once per user.
+    expect(steps.filter((s) => s.wf === 'examples/matrix-many-users.yml')).toHaveLength(3);
+  });
+
+  it.each(steps.map((s) => [s.rec.world, s] as const))('%s', async (_name, s) => {
+    const rows = await evaluate(s.rec);
+    expect(rows.length).toBeGreaterThan(10);
+    const denied = rows.filter((r) => r.decision !== 'Allowed');
+    if (denied.length > 0) {
+      throw new Error(`${denied.length} request(s) not allowed by policies/${s.policy}.json (✗):\n${table(rows)}`);
+    }
   });
 });
 
