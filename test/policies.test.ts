@@ -387,15 +387,15 @@ const CREATE_INPUTS = (groups: string[], policies: string[]) => ({
 describe('policies/*.json', () => {
   const files = readdirSync(POLICY_DIR).filter((f) => f.endsWith('.json')).sort();
 
-  it('are the four documented policies', () => {
-    expect(files).toEqual(['bootstrap.json', 'rotator-trust.json', 'rotator.json', 'self-rotation.json']);
+  it('are the five documented policies', () => {
+    expect(files).toEqual(['bootstrap-trust.json', 'bootstrap.json', 'rotator-trust.json', 'rotator.json', 'self-rotation.json']);
   });
 
   it.each(files)('%s is valid JSON, Version 2012-10-17, a valid IAM policy, with no wildcard actions', (file) => {
     const text = readFileSync(new URL(file, POLICY_DIR), 'utf8');
     const doc = JSON.parse(text) as PolicyDocument;
     expect(doc.Version).toBe('2012-10-17');
-    const validate = file === 'rotator-trust.json' ? validateTrustPolicy : validateIdentityPolicy;
+    const validate = file.endsWith('-trust.json') ? validateTrustPolicy : validateIdentityPolicy;
     expect(validate(doc)).toEqual([]);
     for (const s of doc.Statement) {
       expect(s.Effect).toBe('Allow');
@@ -597,8 +597,39 @@ describe('the evaluator can say no', () => {
   });
 });
 
-describe('policies/rotator-trust.json', () => {
-  const trust = loadPolicy('rotator-trust');
+/**
+ * The trust policies of the two roles: who may assume them. The rotator's admits one repository's main branch and its
+ * `rotation` environment; the provisioner's (bootstrap) only the provisioning repository's main branch.
+ */
+describe.each([
+  {
+    file: 'rotator-trust',
+    role: 'rotator',
+    allowed: ['repo:octo-org/rotator:ref:refs/heads/main', 'repo:octo-org/rotator:environment:rotation'],
+    refused: [
+      ['another branch', 'repo:octo-org/rotator:ref:refs/heads/feature'],
+      ['a pull request', 'repo:octo-org/rotator:pull_request'],
+      ['another environment', 'repo:octo-org/rotator:environment:staging'],
+      ['another repository', 'repo:octo-org/other:ref:refs/heads/main'],
+      ['a look-alike repository', 'repo:octo-org/rotator-fork:ref:refs/heads/main'],
+    ],
+  },
+  {
+    file: 'bootstrap-trust',
+    role: 'ci-user-provisioner',
+    allowed: ['repo:octo-org/provisioning:ref:refs/heads/main'],
+    refused: [
+      ['another branch', 'repo:octo-org/provisioning:ref:refs/heads/feature'],
+      ['a tag', 'repo:octo-org/provisioning:ref:refs/tags/v1'],
+      ['a pull request', 'repo:octo-org/provisioning:pull_request'],
+      ['an environment', 'repo:octo-org/provisioning:environment:production'],
+      ['the repository being bootstrapped', 'repo:octo-org/new-service:ref:refs/heads/main'],
+      ['a look-alike repository', 'repo:octo-org/provisioning-fork:ref:refs/heads/main'],
+      ['another organization', 'repo:other-org/provisioning:ref:refs/heads/main'],
+    ],
+  },
+])('policies/$file.json', ({ file, role, allowed, refused }) => {
+  const trust = loadPolicy(file);
   const PROVIDER = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
   /**
    * iam-simulate's action data (iam-data) does not list the OIDC `sub` and `aud` keys for AssumeRoleWithWebIdentity,
@@ -610,37 +641,50 @@ describe('policies/rotator-trust.json', () => {
         request: {
           principal: provider,
           action: 'sts:AssumeRoleWithWebIdentity',
-          resource: { resource: `arn:aws:iam::${ACCOUNT}:role/rotator`, accountId: ACCOUNT },
+          resource: { resource: `arn:aws:iam::${ACCOUNT}:role/${role}`, accountId: ACCOUNT },
           contextVariables: { 'token.actions.githubusercontent.com:sub': sub, 'token.actions.githubusercontent.com:aud': aud },
         },
         identityPolicies: [],
         serviceControlPolicies: [],
         resourceControlPolicies: [],
-        resourcePolicy: createValidatedPolicy(trust, validateTrustPolicy, { name: 'rotator-trust' }),
+        resourcePolicy: createValidatedPolicy(trust, validateTrustPolicy, { name: file }),
       },
       {},
     );
   }
 
-  it.each(['repo:octo-org/rotator:ref:refs/heads/main', 'repo:octo-org/rotator:environment:rotation'])('lets %s assume the role', (sub) => {
+  it.each(allowed)('lets %s assume the role', (sub) => {
     expect(assume(sub)).toBe('Allowed');
   });
 
-  it.each([
-    ['another branch', 'repo:octo-org/rotator:ref:refs/heads/feature'],
-    ['a pull request', 'repo:octo-org/rotator:pull_request'],
-    ['another environment', 'repo:octo-org/rotator:environment:staging'],
-    ['another repository', 'repo:octo-org/other:ref:refs/heads/main'],
-    ['a look-alike repository', 'repo:octo-org/rotator-fork:ref:refs/heads/main'],
-  ])('refuses %s', (_label, sub) => {
+  it.each(refused)('refuses %s', (_label, sub) => {
     expect(assume(sub)).toBe('ImplicitlyDenied');
   });
 
   it('refuses another audience and another identity provider', () => {
-    expect(assume('repo:octo-org/rotator:ref:refs/heads/main', 'https://github.com/octo-org')).toBe('ImplicitlyDenied');
-    expect(
-      assume('repo:octo-org/rotator:ref:refs/heads/main', 'sts.amazonaws.com', `arn:aws:iam::${ACCOUNT}:oidc-provider/gitlab.com`),
-    ).toBe('ImplicitlyDenied');
+    expect(assume(allowed[0], 'https://github.com/octo-org')).toBe('ImplicitlyDenied');
+    expect(assume(allowed[0], 'sts.amazonaws.com', `arn:aws:iam::${ACCOUNT}:oidc-provider/gitlab.com`)).toBe('ImplicitlyDenied');
+  });
+
+  it('refuses a token without a sub or an aud', () => {
+    const only = (vars: Record<string, string>) =>
+      runUnsafeSimulation(
+        {
+          request: {
+            principal: PROVIDER,
+            action: 'sts:AssumeRoleWithWebIdentity',
+            resource: { resource: `arn:aws:iam::${ACCOUNT}:role/${role}`, accountId: ACCOUNT },
+            contextVariables: vars,
+          },
+          identityPolicies: [],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          resourcePolicy: createValidatedPolicy(trust, validateTrustPolicy, { name: file }),
+        },
+        {},
+      );
+    expect(only({ 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' })).toBe('ImplicitlyDenied');
+    expect(only({ 'token.actions.githubusercontent.com:sub': allowed[0] })).toBe('ImplicitlyDenied');
   });
 });
 
@@ -865,6 +909,7 @@ describe('the documentation embeds the policy files', () => {
     ['rotator.json', 'docs/iam.md'],
     ['rotator-trust.json', 'docs/iam.md'],
     ['bootstrap.json', 'docs/iam.md'],
+    ['bootstrap-trust.json', 'docs/bootstrap.md'],
   ];
 
   it('shows every policy file somewhere', () => {
