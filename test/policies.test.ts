@@ -8,8 +8,13 @@
  * `aws:username` for a self-rotating user, `iam:PermissionsBoundary` / `iam:PolicyARN` / `aws:RequestTag/*` /
  * `aws:TagKeys` where the request carries them. Proven: every request is Allowed, and every action and resource a
  * policy grants is needed by some recorded request (nothing superfluous).
+ *
+ * The workflows of the documentation are proven too: for every step of README.md, docs/*.md and examples/ that runs
+ * this action, the IAM calls its `with:` inputs lead to are derived and evaluated against the policy the
+ * documentation pairs it with (self-rotation, rotator or bootstrap).
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { describe, expect, it } from '@jest/globals';
 import {
   CreateAccessKeyCommand,
@@ -382,15 +387,15 @@ const CREATE_INPUTS = (groups: string[], policies: string[]) => ({
 describe('policies/*.json', () => {
   const files = readdirSync(POLICY_DIR).filter((f) => f.endsWith('.json')).sort();
 
-  it('are the four documented policies', () => {
-    expect(files).toEqual(['bootstrap.json', 'rotator-trust.json', 'rotator.json', 'self-rotation.json']);
+  it('are the five documented policies', () => {
+    expect(files).toEqual(['bootstrap-trust.json', 'bootstrap.json', 'rotator-trust.json', 'rotator.json', 'self-rotation.json']);
   });
 
   it.each(files)('%s is valid JSON, Version 2012-10-17, a valid IAM policy, with no wildcard actions', (file) => {
     const text = readFileSync(new URL(file, POLICY_DIR), 'utf8');
     const doc = JSON.parse(text) as PolicyDocument;
     expect(doc.Version).toBe('2012-10-17');
-    const validate = file === 'rotator-trust.json' ? validateTrustPolicy : validateIdentityPolicy;
+    const validate = file.endsWith('-trust.json') ? validateTrustPolicy : validateIdentityPolicy;
     expect(validate(doc)).toEqual([]);
     for (const s of doc.Statement) {
       expect(s.Effect).toBe('Allow');
@@ -592,8 +597,39 @@ describe('the evaluator can say no', () => {
   });
 });
 
-describe('policies/rotator-trust.json', () => {
-  const trust = loadPolicy('rotator-trust');
+/**
+ * The trust policies of the two roles: who may assume them. The rotator's admits one repository's main branch and its
+ * `rotation` environment; the provisioner's (bootstrap) only the provisioning repository's main branch.
+ */
+describe.each([
+  {
+    file: 'rotator-trust',
+    role: 'rotator',
+    allowed: ['repo:octo-org/rotator:ref:refs/heads/main', 'repo:octo-org/rotator:environment:rotation'],
+    refused: [
+      ['another branch', 'repo:octo-org/rotator:ref:refs/heads/feature'],
+      ['a pull request', 'repo:octo-org/rotator:pull_request'],
+      ['another environment', 'repo:octo-org/rotator:environment:staging'],
+      ['another repository', 'repo:octo-org/other:ref:refs/heads/main'],
+      ['a look-alike repository', 'repo:octo-org/rotator-fork:ref:refs/heads/main'],
+    ],
+  },
+  {
+    file: 'bootstrap-trust',
+    role: 'ci-user-provisioner',
+    allowed: ['repo:octo-org/provisioning:ref:refs/heads/main'],
+    refused: [
+      ['another branch', 'repo:octo-org/provisioning:ref:refs/heads/feature'],
+      ['a tag', 'repo:octo-org/provisioning:ref:refs/tags/v1'],
+      ['a pull request', 'repo:octo-org/provisioning:pull_request'],
+      ['an environment', 'repo:octo-org/provisioning:environment:production'],
+      ['the repository being bootstrapped', 'repo:octo-org/new-service:ref:refs/heads/main'],
+      ['a look-alike repository', 'repo:octo-org/provisioning-fork:ref:refs/heads/main'],
+      ['another organization', 'repo:other-org/provisioning:ref:refs/heads/main'],
+    ],
+  },
+])('policies/$file.json', ({ file, role, allowed, refused }) => {
+  const trust = loadPolicy(file);
   const PROVIDER = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
   /**
    * iam-simulate's action data (iam-data) does not list the OIDC `sub` and `aud` keys for AssumeRoleWithWebIdentity,
@@ -605,45 +641,288 @@ describe('policies/rotator-trust.json', () => {
         request: {
           principal: provider,
           action: 'sts:AssumeRoleWithWebIdentity',
-          resource: { resource: `arn:aws:iam::${ACCOUNT}:role/rotator`, accountId: ACCOUNT },
+          resource: { resource: `arn:aws:iam::${ACCOUNT}:role/${role}`, accountId: ACCOUNT },
           contextVariables: { 'token.actions.githubusercontent.com:sub': sub, 'token.actions.githubusercontent.com:aud': aud },
         },
         identityPolicies: [],
         serviceControlPolicies: [],
         resourceControlPolicies: [],
-        resourcePolicy: createValidatedPolicy(trust, validateTrustPolicy, { name: 'rotator-trust' }),
+        resourcePolicy: createValidatedPolicy(trust, validateTrustPolicy, { name: file }),
       },
       {},
     );
   }
 
-  it.each(['repo:octo-org/rotator:ref:refs/heads/main', 'repo:octo-org/rotator:environment:rotation'])('lets %s assume the role', (sub) => {
+  it.each(allowed)('lets %s assume the role', (sub) => {
     expect(assume(sub)).toBe('Allowed');
   });
 
-  it.each([
-    ['another branch', 'repo:octo-org/rotator:ref:refs/heads/feature'],
-    ['a pull request', 'repo:octo-org/rotator:pull_request'],
-    ['another environment', 'repo:octo-org/rotator:environment:staging'],
-    ['another repository', 'repo:octo-org/other:ref:refs/heads/main'],
-    ['a look-alike repository', 'repo:octo-org/rotator-fork:ref:refs/heads/main'],
-  ])('refuses %s', (_label, sub) => {
+  it.each(refused)('refuses %s', (_label, sub) => {
     expect(assume(sub)).toBe('ImplicitlyDenied');
   });
 
   it('refuses another audience and another identity provider', () => {
-    expect(assume('repo:octo-org/rotator:ref:refs/heads/main', 'https://github.com/octo-org')).toBe('ImplicitlyDenied');
-    expect(
-      assume('repo:octo-org/rotator:ref:refs/heads/main', 'sts.amazonaws.com', `arn:aws:iam::${ACCOUNT}:oidc-provider/gitlab.com`),
-    ).toBe('ImplicitlyDenied');
+    expect(assume(allowed[0], 'https://github.com/octo-org')).toBe('ImplicitlyDenied');
+    expect(assume(allowed[0], 'sts.amazonaws.com', `arn:aws:iam::${ACCOUNT}:oidc-provider/gitlab.com`)).toBe('ImplicitlyDenied');
+  });
+
+  it('refuses a token without a sub or an aud', () => {
+    const only = (vars: Record<string, string>) =>
+      runUnsafeSimulation(
+        {
+          request: {
+            principal: PROVIDER,
+            action: 'sts:AssumeRoleWithWebIdentity',
+            resource: { resource: `arn:aws:iam::${ACCOUNT}:role/${role}`, accountId: ACCOUNT },
+            contextVariables: vars,
+          },
+          identityPolicies: [],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          resourcePolicy: createValidatedPolicy(trust, validateTrustPolicy, { name: file }),
+        },
+        {},
+      );
+    expect(only({ 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' })).toBe('ImplicitlyDenied');
+    expect(only({ 'token.actions.githubusercontent.com:sub': allowed[0] })).toBe('ImplicitlyDenied');
   });
 });
 
-describe('README embeds the policy files', () => {
-  it.each(['self-rotation.json', 'rotator.json', 'rotator-trust.json', 'bootstrap.json'])('%s, verbatim', (name) => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+// ---------------------------------------------------------------- the documentation's workflows, proven
+
+/**
+ * Stand-ins for the GitHub expressions in the documented workflows (docs/iam.md lists them): what a person would type
+ * into the workflow_dispatch form. Each must satisfy the naming rule of the policy its workflow is paired with.
+ * `${{ matrix.* }}` takes each `matrix.include` entry in turn; `secrets.*`, `vars.*` and `steps.*` never reach IAM.
+ */
+const STAND_INS: Record<string, string> = {
+  'inputs.user': 'deployer-new-service',
+  'inputs.repository': 'your-org/new-service',
+  // A dry run makes no change; the proof is for the real run it rehearses.
+  'inputs.dry-run': 'false',
+  "inputs.force && '0' || '30'": '30',
+};
+/** The user a self-rotation signs in as (any path: the policy covers both), and where a rotator's users live. */
+const SELF_USER = 'ci-deployer';
+const SELF_PATHS = ['/', '/ci/deployers/'];
+const ROTATED_PATH = '/ci/';
+/** Key ids of the derived calls: the key the user has, and the one the run creates. */
+const OLD_KEY = 'AKIAOLDKEY0000000001';
+const NEW_KEY = 'AKIANEWKEY0000000002';
+
+/** How the documentation pairs each example with a policy: a new example must be added here. */
+const PAIRED: Record<string, PolicyName> = {
+  'examples/bootstrap-new-repository.yml': 'bootstrap',
+  'examples/create-environments.yml': 'rotator',
+  'examples/dependabot-secrets.yml': 'rotator',
+  'examples/github-app-token.yml': 'self-rotation',
+  'examples/manual-dispatch.yml': 'self-rotation',
+  'examples/many-repositories-and-environments.yml': 'rotator',
+  'examples/matrix-many-users.yml': 'rotator',
+  'examples/oidc-rotator-role.yml': 'rotator',
+  'examples/organization-secrets.yml': 'rotator',
+  'examples/scheduled-daily-max-age.yml': 'self-rotation',
+  'examples/scheduled-weekly.yml': 'self-rotation',
+  'examples/staged-retirement.yml': 'self-rotation',
+};
+
+type Yaml = Record<string, unknown>;
+const isMap = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+interface DocWorkflow {
+  name: string;
+  doc: Yaml;
+}
+
+function docWorkflows(): DocWorkflow[] {
+  const root = new URL('../', import.meta.url);
+  const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+  const out: DocWorkflow[] = [];
+  const markdown = ['README.md', ...readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  for (const file of markdown) {
+    const text = read(file);
+    for (const m of text.matchAll(/^```ya?ml[ \t]*\n([\s\S]*?)^```[ \t]*$/gm)) {
+      const doc = parseDocument(m[1]).toJS() as unknown;
+      if (isMap(doc) && isMap(doc.jobs)) out.push({ name: `${file}:${text.slice(0, m.index).split('\n').length}`, doc });
+    }
+  }
+  for (const f of readdirSync(new URL('examples/', root)).filter((x) => /\.ya?ml$/.test(x)).sort()) {
+    out.push({ name: `examples/${f}`, doc: parseDocument(read(`examples/${f}`)).toJS() as Yaml });
+  }
+  return out;
+}
+
+/** Replace `${{ … }}` with its stand-in (matrix values from `matrix`); an expression without one fails the test. */
+function substitute(value: unknown, matrix: Record<string, string>): string {
+  return String(value).replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_all, expr: string) => {
+    const m = /^matrix\.([\w-]+)$/.exec(expr);
+    // A token or a step's output: it goes to GitHub, never to IAM.
+    if (/^(secrets|vars|steps)\./.test(expr)) return `<${expr}>`;
+    const v = m ? matrix[m[1]] : STAND_INS[expr];
+    if (v === undefined) throw new Error(`no stand-in for \${{ ${expr} }}: add one to STAND_INS (and to docs/iam.md)`);
+    return v;
+  });
+}
+
+const listInput = (v: string | undefined): string[] => (v ?? '').split(/[\n,]/).map((x) => x.trim()).filter(Boolean);
+
+/** One use of this action in a documented workflow, with what the evaluator needs to know. */
+interface DocStep {
+  where: string;
+  policy: PolicyName;
+  rec: Recording;
+}
+
+/** The steps that run this action, each job's matrix expanded, with the policy the documentation pairs them with. */
+function docSteps(wf: DocWorkflow): DocStep[] {
+  const out: DocStep[] = [];
+  for (const [jobName, job] of Object.entries(wf.doc.jobs as Yaml)) {
+    if (!isMap(job) || !Array.isArray(job.steps)) continue;
+    const strategy = isMap(job.strategy) ? job.strategy : {};
+    const include = isMap(strategy.matrix) && Array.isArray(strategy.matrix.include) ? (strategy.matrix.include as Record<string, string>[]) : [{}];
+    for (const matrix of include) {
+      let role: string | undefined;
+      job.steps.forEach((step: unknown, i: number) => {
+        if (!isMap(step) || typeof step.uses !== 'string') return;
+        const w = isMap(step.with) ? step.with : {};
+        if (step.uses.startsWith('aws-actions/configure-aws-credentials@') && typeof w['role-to-assume'] === 'string') {
+          role = /:role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(w['role-to-assume'])?.[1];
+        }
+        if (!/(^|\/)rotate-aws-access-key@/.test(step.uses)) return;
+        const inputs = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, substitute(v, matrix)]));
+        const env = isMap(step.env) ? step.env : {};
+        const where = `${wf.name} ${jobName} step ${i + 1}${Object.keys(matrix).length ? ` (${JSON.stringify(matrix)})` : ''}`;
+        const createUser = inputs['create-user'] === 'true' || inputs['create-user'] === 'if-missing';
+        const ownKey = 'AWS_ACCESS_KEY_ID' in env && inputs['iam-user-name'] === undefined;
+        if (createUser || (!ownKey && role !== undefined)) {
+          if (role === undefined) throw new Error(`${where}: a ${createUser ? 'bootstrap' : 'rotator'} without a role`);
+          const user = inputs['iam-user-name'];
+          if (!user) throw new Error(`${where}: iam-user-name is required with role credentials`);
+          const policy: PolicyName = createUser ? 'bootstrap' : 'rotator';
+          const users = new Map(createUser ? [] : [[user, { path: ROTATED_PATH }]]);
+          const rec = { world: where, policy, principal: ROLE_SESSION(role), users, groups: new Map(), keyOwner: user };
+          out.push({ where, policy, rec: { ...rec, calls: derivedCalls(inputs, user, createUser) } });
+        } else if (ownKey) {
+          for (const path of SELF_PATHS) {
+            const rec = {
+              world: `${where} as user${path}${SELF_USER}`,
+              policy: 'self-rotation' as const,
+              principal: userArn(SELF_USER, path),
+              username: SELF_USER,
+              users: new Map([[SELF_USER, { path }]]),
+              groups: new Map(),
+              keyOwner: SELF_USER,
+            };
+            out.push({ where, policy: 'self-rotation', rec: { ...rec, calls: derivedCalls(inputs, SELF_USER, false) } });
+          }
+        } else {
+          throw new Error(`${where}: neither the job's own key (env AWS_ACCESS_KEY_ID) nor a role: which policy?`);
+        }
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The IAM and STS calls a run with these inputs may make, in the order it makes them: every call of a rotation
+ * (whichever way the keys are found: making room, rollback, deactivate or delete, staged retirement), and with
+ * create-user the creation and its undo.
+ */
+function derivedCalls(inputs: Record<string, string>, user: string, createUser: boolean): AwsCall[] {
+  const iam = (command: string, input: Record<string, unknown>): AwsCall => ({ service: 'iam', command: `${command}Command`, input });
+  const groups = listInput(inputs['user-groups']);
+  const policies = listInput(inputs['user-policy-arns']);
+  const tags = listInput(inputs['user-tags']).map((kv) => ({ Key: kv.slice(0, kv.indexOf('=')), Value: kv.slice(kv.indexOf('=') + 1) }));
+  const UserName = user;
+  const calls: AwsCall[] = [{ service: 'sts', command: 'GetCallerIdentityCommand', input: {} }];
+  if (createUser) {
+    calls.push(
+      iam('GetUser', { UserName }),
+      iam('CreateUser', {
+        UserName,
+        Path: inputs['user-path'] ?? '/',
+        PermissionsBoundary: inputs['user-permissions-boundary'] || undefined,
+        Tags: tags.length ? tags : undefined,
+      }),
+      ...groups.map((GroupName) => iam('AddUserToGroup', { UserName, GroupName })),
+      ...policies.map((PolicyArn) => iam('AttachUserPolicy', { UserName, PolicyArn })),
+      // create-user: if-missing, on a user that exists: compared with the inputs (and left as it is).
+      iam('ListGroupsForUser', { UserName }),
+      iam('ListAttachedUserPolicies', { UserName }),
+    );
+  }
+  calls.push(
+    iam('ListUserTags', { UserName }),
+    iam('TagUser', { UserName, Tags: [{ Key: 'rotate-aws-access-key:lease', Value: 'run https://github.com/o/r/actions/runs/1 until 2026-12-02T12:00:00Z' }] }),
+    iam('ListAccessKeys', { UserName }),
+    iam('GetAccessKeyLastUsed', { AccessKeyId: OLD_KEY }),
+    iam('CreateAccessKey', { UserName }),
+    iam('TagUser', { UserName, Tags: [{ Key: NEW_KEY, Value: 'rotate-aws-access-key: created=2026-12-02T11:00:00Z by=o/r/1/1' }] }),
+    iam('UpdateAccessKey', { UserName, AccessKeyId: OLD_KEY, Status: 'Inactive' }),
+    iam('DeleteAccessKey', { UserName, AccessKeyId: OLD_KEY }),
+    iam('UntagUser', { UserName, TagKeys: [OLD_KEY] }),
+    iam('UntagUser', { UserName, TagKeys: ['rotate-aws-access-key:lease'] }),
+  );
+  if (createUser) {
+    // Undoing a failed bootstrap.
+    calls.push(
+      iam('DeleteAccessKey', { UserName, AccessKeyId: NEW_KEY }),
+      ...policies.map((PolicyArn) => iam('DetachUserPolicy', { UserName, PolicyArn })),
+      ...groups.map((GroupName) => iam('RemoveUserFromGroup', { UserName, GroupName })),
+      iam('DeleteUser', { UserName }),
+    );
+  }
+  return calls;
+}
+
+describe("the documentation's workflows, evaluated against the policies they are paired with", () => {
+  const workflows = docWorkflows();
+  const steps = workflows.flatMap((wf) => docSteps(wf).map((s) => ({ wf: wf.name, ...s })));
+
+  it('are found: every example, the README quick start, and docs/examples.md', () => {
+    const examples = workflows.filter((w) => w.name.startsWith('examples/')).map((w) => w.name);
+    expect(examples).toEqual(Object.keys(PAIRED).sort());
+    for (const name of examples) {
+      expect({ name, policies: [...new Set(steps.filter((s) => s.wf === name).map((s) => s.policy))] }).toEqual({ name, policies: [PAIRED[name]] });
+    }
+    expect(steps.some((s) => s.wf.startsWith('README.md:'))).toBe(true);
+    expect(steps.filter((s) => s.wf.startsWith('docs/examples.md:')).length).toBeGreaterThanOrEqual(examples.length);
+    // The matrix example is proven once per user.
+    expect(steps.filter((s) => s.wf === 'examples/matrix-many-users.yml')).toHaveLength(3);
+  });
+
+  it.each(steps.map((s) => [s.rec.world, s] as const))('%s', async (_name, s) => {
+    const rows = await evaluate(s.rec);
+    expect(rows.length).toBeGreaterThan(10);
+    const denied = rows.filter((r) => r.decision !== 'Allowed');
+    if (denied.length > 0) {
+      throw new Error(`${denied.length} request(s) not allowed by policies/${s.policy}.json (✗):\n${table(rows)}`);
+    }
+  });
+});
+
+describe('the documentation embeds the policy files', () => {
+  /** Where each policy is shown: the quick start's in the README, the rest in docs/iam.md. */
+  const SHOWN: [string, string][] = [
+    ['self-rotation.json', 'README.md'],
+    ['rotator.json', 'docs/iam.md'],
+    ['rotator-trust.json', 'docs/iam.md'],
+    ['bootstrap.json', 'docs/iam.md'],
+    ['bootstrap-trust.json', 'docs/bootstrap.md'],
+  ];
+
+  it('shows every policy file somewhere', () => {
+    const files = readdirSync(POLICY_DIR).filter((f) => f.endsWith('.json')).sort();
+    expect(SHOWN.map(([f]) => f).sort()).toEqual(files);
+  });
+
+  it.each(SHOWN)('%s, verbatim in %s, under a heading that names the file', (name, where) => {
+    const text = readFileSync(new URL(`../${where}`, import.meta.url), 'utf8');
     const file = readFileSync(new URL(`../policies/${name}`, import.meta.url), 'utf8').trimEnd();
-    expect(readme).toContain(`— \`policies/`);
-    expect(readme).toContain('```json\n' + file + '\n```');
+    const at = text.indexOf('```json\n' + file + '\n```');
+    expect(at).toBeGreaterThan(0);
+    const heading = text.lastIndexOf('\n#', at);
+    expect(text.slice(heading, at)).toContain(`policies/${name}`);
   });
 });
