@@ -57,6 +57,7 @@ export class AwsProxy {
   readonly firstWorked = new Map<string, number>();
   private faults: { fault: AwsFault; seen: number; used: number }[] = [];
   private listeners: ((req: { action: string; accessKeyId: string; index: number }) => void | Promise<void>)[] = [];
+  private handledListeners: ((req: { action: string; accessKeyId: string; index: number; status: number }) => void | Promise<void>)[] = [];
   private sockets = new Set<Socket>();
 
   private constructor(
@@ -102,10 +103,22 @@ export class AwsProxy {
     };
   }
 
+  /**
+   * Called once moto has handled a request (it has taken effect) and before its answer goes back to the caller; the
+   * answer waits for a returned promise. E.g. send a signal right after a DeleteAccessKey took effect.
+   */
+  onHandled(cb: (req: { action: string; accessKeyId: string; index: number; status: number }) => void | Promise<void>): () => void {
+    this.handledListeners.push(cb);
+    return () => {
+      this.handledListeners = this.handledListeners.filter((l) => l !== cb);
+    };
+  }
+
   reset(): void {
     this.requests.length = 0;
     this.faults = [];
     this.listeners = [];
+    this.handledListeners = [];
     this.propagationDelayMs = 0;
   }
 
@@ -146,7 +159,8 @@ export class AwsProxy {
     for (const l of this.listeners) await l(info);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 
-    const answer = (status: number, text: string, headers: Record<string, string> = { 'content-type': 'text/xml' }) => {
+    // An answer the proxy makes up carries a Date header as IAM's do (the proxy's clock is IAM's: the real one).
+    const answer = (status: number, text: string, headers: Record<string, string> = { 'content-type': 'text/xml', date: new Date().toUTCString() }) => {
       record.status = status;
       record.finishedAt = Date.now();
       res.writeHead(status, headers);
@@ -168,6 +182,7 @@ export class AwsProxy {
     }
 
     const upstream = await this.forward(req, body);
+    for (const l of this.handledListeners) await l({ ...info, status: upstream.status });
     if (action === 'CreateAccessKey' && upstream.status === 200) {
       const id = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(upstream.text)?.[1];
       if (id) this.created.set(id, Date.now());
@@ -195,7 +210,11 @@ export class AwsProxy {
             resolve({
               status: up.statusCode ?? 502,
               text: Buffer.concat(parts).toString('utf8'),
-              headers: { 'content-type': String(up.headers['content-type'] ?? 'text/xml') },
+              // The Date header too: the action reads IAM's clock from it (src/iam-time.ts).
+              headers: {
+                'content-type': String(up.headers['content-type'] ?? 'text/xml'),
+                ...(up.headers.date ? { date: String(up.headers.date) } : {}),
+              },
             }),
           );
         },

@@ -135,6 +135,8 @@ export async function memoryRotation(
     onVerify?: () => void;
     /** How far the runner's clock is ahead of IAM's (IAM's time starts at the memory IAM's 2026-11-27T12:00:00Z). */
     runnerSkewMs?: number;
+    /** As IAM: a request signed with a key of the user is its last use, and fails once the key is deleted or Inactive. */
+    signedUse?: boolean;
   },
 ): Promise<MemoryRun> {
   const io = recorder();
@@ -170,6 +172,8 @@ export function memoryClients(
     clock?: Clock;
     /** IAM's clock minus the runner's: every answer tells IAM's time, as a Date header would. */
     iamSkewMs?: number;
+    /** As IAM: a request signed with a key of the user is its last use, and fails once the key is deleted or Inactive. */
+    signedUse?: boolean;
   },
 ): { aws: AwsClients; signedBy: string[] } {
   const signedBy: string[] = [];
@@ -180,10 +184,22 @@ export function memoryClients(
     time.observe(clock.now() + (opts.iamSkewMs ?? 0));
     return out;
   };
+  // The user's keys this client has seen exist: one of them signing after it is gone is refused, as IAM refuses it.
+  const known = new Set<string>();
+  const signedWith = (id: string) => {
+    if (!opts.signedUse) return;
+    for (const k of iam.keys.keys()) known.add(k);
+    const key = iam.keys.get(id);
+    if (key === undefined ? known.has(id) : key.status !== 'Active') throw awsFailure('InvalidClientTokenId', 403);
+    if (key) key.lastUsed = { date: new Date(clock.now() + (opts.iamSkewMs ?? 0)).toISOString(), service: 'iam', region: 'us-east-1' };
+  };
   const withCredentials = (creds: Credentials) => ({
-    send: (cmd: unknown) => {
+    send: async (cmd: unknown) => {
       signedBy.push(creds.accessKeyId);
-      return answer(cmd);
+      signedWith(creds.accessKeyId);
+      const out = await answer(cmd);
+      for (const k of iam.keys.keys()) known.add(k);
+      return out;
     },
     config: { credentials: async () => creds },
   });
@@ -194,6 +210,7 @@ export function memoryClients(
       opts.onVerify?.();
       const k = iam.keys.get(creds.accessKeyId);
       if (!k || k.status !== 'Active' || propagation-- > 0) throw awsFailure('InvalidClientTokenId', 403);
+      signedWith(creds.accessKeyId);
       return answer(cmd);
     },
   });

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 
 /** The repository root: the nearest folder above this file that holds action.yml (also when compiled elsewhere). */
@@ -19,6 +19,11 @@ function findRoot(from: string): string {
 
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const DIST = join(ROOT, 'dist', 'index.js');
+/**
+ * A module to preload (`nodeArgs: ['--import', SKEW_CLOCK]`) that sets the runner's clock RAAK_CLOCK_SKEW_MS ahead
+ * (negative: behind) of the real one, for Date.now() and new Date(); see test/support/skew-clock.mjs.
+ */
+export const SKEW_CLOCK = pathToFileURL(join(ROOT, 'test', 'support', 'skew-clock.mjs')).href;
 
 let node24Path: string | undefined;
 
@@ -88,6 +93,8 @@ export interface RunActionOptions {
   /** Called once the child exists (e.g. to kill it at a chosen moment). */
   onSpawn?: (child: ChildProcess) => void;
   node?: string;
+  /** Arguments for node before the script, e.g. `['--import', SKEW_CLOCK]` to preload a module. */
+  nodeArgs?: string[];
   timeoutMs?: number;
 }
 
@@ -107,7 +114,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     ...opts.env,
   };
   const started = performance.now();
-  const child = spawn(opts.node ?? node24(), [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(opts.node ?? node24(), [...(opts.nodeArgs ?? []), DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
