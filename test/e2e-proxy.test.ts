@@ -50,6 +50,7 @@ async function dryRun(user: string, env: Record<string, string>) {
 function expectDryRunSucceeded(run: Awaited<ReturnType<typeof dryRun>>, user: string): void {
   expect(run.errors).toEqual([]);
   expect(run.code).toBe(0);
+  expect(run.stderr).toBe(''); // no warning from the proxy libraries either
   expect(run.stdout).toContain(`Dry run: would create a new access key for ${user}`);
   expect(gh.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
     'GET /repos/octo/behind-proxy/actions/secrets/public-key',
