@@ -13,6 +13,7 @@ import type {
   RetryToken,
 } from '@smithy/types';
 import { errorMessage } from './errors.js';
+import { type ProxySetting, proxyFor, proxySettings, shownProxy } from './proxy.js';
 
 export type AwsService = 'iam' | 'sts';
 export type Env = Record<string, string | undefined>;
@@ -25,6 +26,8 @@ export interface AwsRequestInfo {
   endpoint: string;
   /** The environment variable that chose the endpoint, when one did. */
   setting: EndpointSetting | undefined;
+  /** The proxy the request went through (HTTPS_PROXY, HTTP_PROXY), when one did. */
+  proxy?: ProxySetting;
 }
 
 export interface EndpointSetting {
@@ -60,6 +63,7 @@ export function observeRequests<I extends object, O extends MetadataBearer>(
   env: Env,
 ): void {
   const setting = endpointSetting(service, env);
+  const proxies = proxySettings(env);
   const middleware: FinalizeRequestMiddleware<I, O> = (next, context) => async (args) => {
     try {
       return await next(args);
@@ -68,10 +72,12 @@ export function observeRequests<I extends object, O extends MetadataBearer>(
       if (typeof err === 'object' && err !== null) {
         const request = args.request as { protocol?: string; hostname?: string; port?: number } | undefined;
         const host = request?.hostname ?? '';
+        const endpoint = host ? `${request?.protocol ?? 'https:'}//${host}${request?.port ? `:${request.port}` : ''}` : 'AWS';
         requests.set(err, {
           operation: `${service}:${String(context.commandName ?? 'request').replace(/Command$/, '')}`,
-          endpoint: host ? `${request?.protocol ?? 'https:'}//${host}${request?.port ? `:${request.port}` : ''}` : 'AWS',
+          endpoint,
           setting,
+          proxy: host ? proxyFor(proxies, new URL(endpoint)) : undefined,
         });
       }
       throw err;
@@ -224,9 +230,28 @@ function endpointOf(err: unknown): string {
   return 'the AWS endpoint';
 }
 
-/** What to check when the endpoint could not be reached: the variable that chose it, or the runner's network. */
+/** The proxy the failed request went through, when the failure was reaching the proxy itself. */
+function failedProxy(err: unknown): ProxySetting | undefined {
+  const proxy = requestOf(err)?.proxy;
+  if (!proxy) return undefined;
+  const e = shape(err);
+  const proxyHost = proxy.url.hostname.replace(/^\[|\]$/g, '');
+  const proxyPort = Number(proxy.url.port) || (proxy.url.protocol === 'https:' ? 443 : 80);
+  const atProxy = e.hostname === proxyHost || (e.address === proxyHost && (e.port === undefined || e.port === proxyPort));
+  return atProxy ? proxy : undefined;
+}
+
+/** What to check when the endpoint could not be reached: the proxy, the variable that chose it, or the network. */
 function reachHint(err: unknown): string {
-  const setting = requestOf(err)?.setting;
+  const request = requestOf(err);
+  if (request?.proxy) {
+    const { name, url } = request.proxy;
+    return (
+      `the request went through the proxy ${shownProxy(url)} (${name}): check that it is up and lets this runner ` +
+      `reach ${request.endpoint}, or list that host in NO_PROXY to go there directly`
+    );
+  }
+  const setting = request?.setting;
   if (setting) return `${setting.name} is set to ${setting.value}: check it (unset it to use AWS itself)`;
   return 'check that this runner can reach AWS (network, firewall, DNS), or rerun later';
 }
@@ -245,7 +270,8 @@ export function networkFailure(err: unknown): string | undefined {
   if (isAwsAnswer(err)) return undefined;
   const e = shape(err);
   const code = e.code ?? '';
-  const endpoint = endpointOf(err);
+  const proxy = failedProxy(err);
+  const endpoint = proxy ? `the proxy ${shownProxy(proxy.url)} (${proxy.name})` : endpointOf(err);
   let what: string;
   if (code === 'ECONNREFUSED') what = `${endpoint} refused the connection`;
   else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') what = `the host name of ${endpoint} did not resolve`;

@@ -7,9 +7,10 @@ import { ProxyAgent, fetch as undiciFetch } from 'undici';
 import type { Env } from './aws-requests.js';
 import type { Cancellation } from './cancel.js';
 import type { Clock } from './clock.js';
+import { errorMessage } from './errors.js';
 import type { GitHubApi } from './github-api.js';
 import type { GitHubPacing } from './pacer.js';
-import { type ProxySettings, proxyFor, proxySettings } from './proxy.js';
+import { type ProxySettings, proxyFor, proxySettings, shownProxy } from './proxy.js';
 import { rateLimitOf } from './secrets.js';
 
 type Octokit = ReturnType<typeof getOctokit>;
@@ -52,8 +53,24 @@ export function proxiedFetch(settings: ProxySettings): Fetch {
       dispatcher = agents.get(proxy.url.href);
       if (!dispatcher) agents.set(proxy.url.href, (dispatcher = new ProxyAgent(proxy.url.href)));
     }
-    return undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher });
+    const request = undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher });
+    if (!proxy) return request;
+    return request.catch((err: unknown) => {
+      if (init?.signal?.aborted) throw err; // a timeout or a cancel: told as such by the caller
+      throw new Error(
+        `${innermost(err)} (through the proxy ${shownProxy(proxy.url)} set in ${proxy.name}: check that it is up and ` +
+          `lets this runner reach ${url.host}, or list that host in NO_PROXY to go there directly)`,
+        { cause: err },
+      );
+    });
   }) as Fetch;
+}
+
+/** The message of the deepest cause: undici's `fetch failed` says nothing; its causes say what failed. */
+function innermost(err: unknown): string {
+  let e = err;
+  while (typeof e === 'object' && e !== null && 'cause' in e && e.cause) e = e.cause;
+  return errorMessage(e);
 }
 
 /**

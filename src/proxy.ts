@@ -7,7 +7,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { isIPv6 } from 'node:net';
+import { type Socket, isIPv6 } from 'node:net';
 import { Agent, type AgentConnectOpts } from 'agent-base';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -133,6 +133,30 @@ export function proxyFor(settings: ProxySettings | undefined, target: URL): Prox
 /** The SDK's own agent settings (NodeHttpHandler's defaults), kept for every agent made here. */
 const AGENT_OPTIONS = { keepAlive: true, maxSockets: 50 };
 
+/** The error a proxy's refusal to open a tunnel is thrown as (instead of its answer passing for the endpoint's). */
+export const TUNNEL_REFUSED = 'EPROXYTUNNEL';
+
+/** HttpsProxyAgent, except that a proxy refusing the CONNECT fails the request with TUNNEL_REFUSED, naming both. */
+class TunnelAgent extends HttpsProxyAgent<string> {
+  constructor(private readonly setting: ProxySetting) {
+    super(setting.url.href, AGENT_OPTIONS);
+  }
+
+  override async connect(req: http.ClientRequest, opts: AgentConnectOpts): Promise<Socket> {
+    let answer: { statusCode: number; statusText: string } | undefined;
+    req.once('proxyConnect', (connect: { statusCode: number; statusText: string }) => (answer = connect));
+    const socket = await super.connect(req, opts);
+    if (answer && answer.statusCode !== 200) {
+      socket.destroy();
+      const message =
+        `the proxy ${shownProxy(this.setting.url)} (${this.setting.name}) refused to open a tunnel to ` +
+        `${opts.host}:${opts.port}: ${answer.statusCode} ${answer.statusText}`.trim();
+      throw Object.assign(new Error(message), { code: TUNNEL_REFUSED });
+    }
+    return socket;
+  }
+}
+
 /**
  * An agent that sends each request where the settings say: directly (with an agent like the SDK's own), or through
  * the proxy — a CONNECT tunnel for https:// targets, an absolute-form request for http:// ones.
@@ -156,7 +180,7 @@ class ProxyRouter extends Agent {
     const key = `${protocol}${proxy.url.href}`;
     let agent = this.viaProxy.get(key);
     if (!agent) {
-      agent = opts.secureEndpoint ? new HttpsProxyAgent(proxy.url, AGENT_OPTIONS) : new HttpProxyAgent(proxy.url, AGENT_OPTIONS);
+      agent = opts.secureEndpoint ? new TunnelAgent(proxy) : new HttpProxyAgent(proxy.url, AGENT_OPTIONS);
       this.viaProxy.set(key, agent);
     }
     return agent;

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { ForwardProxy } from './support/forward-proxy.js';
 import { GitHubStandin } from './support/github-standin.js';
 import { type Creds, type Moto, createUserWithKey, requireMoto, seedAdmin, startMoto } from './support/moto.js';
-import { DIST, node24, runAction } from './support/runner.js';
+import { DIST, leaks, node24, runAction } from './support/runner.js';
 import { TlsFront, certificate } from './support/tls-front.js';
 
 requireMoto();
@@ -50,6 +50,7 @@ async function dryRun(user: string, env: Record<string, string>) {
 function expectDryRunSucceeded(run: Awaited<ReturnType<typeof dryRun>>, user: string): void {
   expect(run.errors).toEqual([]);
   expect(run.code).toBe(0);
+  expect(run.stderr).toBe(''); // no warning from the proxy libraries either
   expect(run.stdout).toContain(`Dry run: would create a new access key for ${user}`);
   expect(gh.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
     'GET /repos/octo/behind-proxy/actions/secrets/public-key',
@@ -59,8 +60,13 @@ function expectDryRunSucceeded(run: Awaited<ReturnType<typeof dryRun>>, user: st
 
 describe('dist/index.js on Node 24 behind a proxy', () => {
   it('HTTP_PROXY: IAM and STS requests to moto and the GitHub requests all go through the proxy', async () => {
-    const run = await dryRun('px-http', { AWS_ENDPOINT_URL: moto.endpoint, GITHUB_API_URL: gh.url, HTTP_PROXY: proxy.url });
+    const withAuth = proxy.url.replace('http://', 'http://runner:pr0xy-pw@');
+    const run = await dryRun('px-http', { AWS_ENDPOINT_URL: moto.endpoint, GITHUB_API_URL: gh.url, HTTP_PROXY: withAuth });
     expectDryRunSucceeded(run, 'px-http');
+    // The proxy's password is masked before anything is logged, and both clients sent it to the proxy.
+    expect(run.masked).toContain('pr0xy-pw');
+    expect(leaks(run, 'pr0xy-pw')).toEqual([]);
+    expect(new Set(proxy.authorizations)).toEqual(new Set([`Basic ${Buffer.from('runner:pr0xy-pw').toString('base64')}`]));
     // moto is http://: absolute-form requests (GetCallerIdentity, ListAccessKeys, … at least three).
     expect(proxy.forwarded.get(host(moto.endpoint))).toBeGreaterThanOrEqual(3);
     // Octokit's proxy dispatcher tunnels every request, http:// ones too.
@@ -97,5 +103,25 @@ describe('dist/index.js on Node 24 behind a proxy', () => {
     } finally {
       await Promise.all([awsFront.stop(), ghFront.stop()]);
     }
+  });
+
+  it('a proxy the action cannot use fails with one ::error:: line, before any request', async () => {
+    const run = await runAction({
+      inputs: { 'github-token': 'test-token', repositories: 'octo/behind-proxy' },
+      env: {
+        AWS_ENDPOINT_URL: gh.url,
+        AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'x',
+        GITHUB_API_URL: gh.url,
+        HTTPS_PROXY: 'socks5://runner:pr0xy-pw@127.0.0.1:1080',
+      },
+    });
+    expect(run.code).toBe(1);
+    expect(run.errors).toEqual([
+      '::error::HTTPS_PROXY is set to socks5://runner:***@127.0.0.1:1080: this action speaks to http:// and https:// ' +
+        'proxies only; point it at an HTTP proxy (or unset it)',
+    ]);
+    expect(gh.requests).toEqual([]);
+    expect(proxy.tunnels.size + proxy.forwarded.size).toBe(0);
   });
 });

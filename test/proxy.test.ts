@@ -5,9 +5,10 @@
  * lists the host. (HTTPS tunnels are proven end to end, in e2e-proxy.test.ts, where the child trusts a test CA.)
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { type AddressInfo, createServer } from 'node:net';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { type AwsClientOptions, createAwsClients } from '../src/aws.js';
+import { type AwsClientOptions, callerIdentity, createAwsClients } from '../src/aws.js';
 import { createGitHubClient, createOctokit } from '../src/github.js';
 import { SHIPPED_PACING } from '../src/pacer.js';
 import { awsAgents, bypassesProxy, proxyFor, proxySecrets, proxySettings, shownProxy } from '../src/proxy.js';
@@ -19,6 +20,15 @@ import { type Creds, type Moto, requireMoto, seedAdmin, startMoto } from './supp
 requireMoto();
 
 const P = 'http://proxy.corp:3128';
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 describe('proxySettings', () => {
   it('no proxy variable (or only empty ones, or only NO_PROXY): undefined, so the clients keep their own agents', () => {
@@ -192,5 +202,55 @@ describe('the clients, through a loopback proxy', () => {
     const octokit = createOctokit('test-token', gh.url, pacing, {});
     await octokit.request('GET /repos/{owner}/{repo}/actions/secrets/public-key', { owner: 'octo', repo: 'app' });
     expect(proxy.through(ghHost())).toBe(0);
+  });
+
+  /** STS GetCallerIdentity at `endpoint` (AWS_ENDPOINT_URL, which the SDK reads from process.env) with `env`. */
+  async function stsFailure(endpoint: string, env: AwsClientOptions['env']): Promise<string> {
+    process.env.AWS_ENDPOINT_URL = endpoint;
+    try {
+      const aws = createAwsClients('us-east-1', TIMEOUTS, { env });
+      return await callerIdentity(aws.sts).then(
+        () => 'no failure',
+        (err: unknown) => (err as Error).message,
+      );
+    } finally {
+      process.env.AWS_ENDPOINT_URL = moto.endpoint;
+    }
+  }
+
+  it('AWS: a proxy that is down is named as the one that refused, with what to check', async () => {
+    const port = await closedPort();
+    const message = await stsFailure('https://sts.example.com', { HTTPS_PROXY: `http://me:pw@127.0.0.1:${port}` });
+    expect(message).toBe(
+      `sts:GetCallerIdentity on the AWS credentials of this job failed: the proxy http://me:***@127.0.0.1:${port} ` +
+        `(HTTPS_PROXY) refused the connection (2 attempts): ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${port}. the ` +
+        `request went through the proxy http://me:***@127.0.0.1:${port} (HTTPS_PROXY): check that it is up and lets ` +
+        'this runner reach https://sts.example.com, or list that host in NO_PROXY to go there directly',
+    );
+  });
+
+  it("AWS: a proxy refusing the tunnel is told as the proxy's refusal, not as an answer from AWS", async () => {
+    // The loopback proxy opens tunnels to loopback targets only: sts.example.com is refused with a 403.
+    const message = await stsFailure('https://sts.example.com', { HTTPS_PROXY: proxy.url });
+    expect(message).toBe(
+      'sts:GetCallerIdentity on the AWS credentials of this job failed: could not reach https://sts.example.com: ' +
+        `EPROXYTUNNEL: the proxy ${proxy.url} (HTTPS_PROXY) refused to open a tunnel to sts.example.com:443: 403 ` +
+        `Forbidden. the request went through the proxy ${proxy.url} (HTTPS_PROXY): check that it is up and lets this ` +
+        'runner reach https://sts.example.com, or list that host in NO_PROXY to go there directly',
+    );
+    expect(proxy.tunnels.size).toBe(0);
+  });
+
+  it('GitHub: a proxy that is down or refuses the tunnel is named in the failure', async () => {
+    const port = await closedPort();
+    const down = createOctokit('t', 'https://api.example.com', pacing, { HTTPS_PROXY: `http://127.0.0.1:${port}` });
+    await expect(down.request('GET /x')).rejects.toThrow(
+      `connect ECONNREFUSED 127.0.0.1:${port} (through the proxy http://127.0.0.1:${port} set in HTTPS_PROXY: check ` +
+        'that it is up and lets this runner reach api.example.com, or list that host in NO_PROXY to go there directly)',
+    );
+    const refusing = createOctokit('t', 'https://api.example.com', pacing, { https_proxy: proxy.url });
+    await expect(refusing.request('GET /x')).rejects.toThrow(
+      `Proxy response (403) !== 200 when HTTP Tunneling (through the proxy ${proxy.url} set in https_proxy: check`,
+    );
   });
 });
