@@ -406,7 +406,7 @@ describe('9. tag values for the longest GitHub names and a GitHub Enterprise Ser
     expect(value.length).toBeLessThanOrEqual(256);
     expect(value).toMatch(IAM_TAG_VALUE);
     const parsed = parseLease(value);
-    expect(parsed?.holder).toContain(runId);
+    expect(parsed?.run).toContain(runId);
     expect(parsed?.until).toBeGreaterThan(IAM_NOW);
     for (const v of iam.tags.values()) {
       expect(v.length).toBeLessThanOrEqual(256);

@@ -578,7 +578,7 @@ describe('9. tag values for the longest GitHub names and a GitHub Enterprise Ser
     expect(leaseValue).toMatch(IAM_TAG_VALUE);
     const parsed = parseLease(leaseValue);
     expect(parsed).toBeDefined();
-    expect(parsed?.holder).toContain(long.runId);
+    expect(parsed?.run).toContain(long.runId);
     expect(parsed?.until).toBeGreaterThan(Date.now());
 
     const tags = await tagsOf(f.user);
