@@ -261,6 +261,8 @@ export async function destroy(s: RunState, id: string, reason: Reason, how: 'del
   const facts = factsOf(s, key, keys);
   const missing = missingEvidence(reason, facts);
   if (missing.length > 0) throw new Unproven(id, reason, missing, knownAbout(facts));
+  // A rollback still runs after a cancel; nothing else is destroyed once the run was asked to stop.
+  if (reason !== 'never handed out') ctx.cancel.checkpoint();
   if (how === 'delete') {
     await deleteAccessKey(ctx.aws.iam, userName, id);
     s.expected.delete(id);

@@ -119,7 +119,7 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId) return { makeRoom: oldest, breaks: true };
   const consent =
     self && oldest.id === callerKeyId
-      ? 'key-limit: delete-oldest would delete the oldest key, the one this job authenticates with, so it is no way out here'
+      ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
       : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
   throw new ActionError(
     `IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
