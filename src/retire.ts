@@ -9,6 +9,7 @@ export async function retirePrevious(s: RunState, p: Plan): Promise<void> {
   const { ctx, journal } = s;
   const newId = journal.newKeyId as string;
   const failures: string[] = [];
+  let unproven = false;
   for (const key of p.previous) {
     try {
       if (p.previousKey === 'delete') {
@@ -24,13 +25,16 @@ export async function retirePrevious(s: RunState, p: Plan): Promise<void> {
     } catch (err) {
       // The new key itself went away: the flow puts the previous pair back (never retire on a dead successor).
       if (err instanceof Unproven && err.missing.some((m) => m.startsWith(`the new key ${newId}`))) throw err;
+      unproven ||= err instanceof Unproven;
       failures.push(`${key.id}: ${errorMessage(err)}`);
     }
   }
   if (failures.length > 0) {
+    const next = unproven
+      ? 'The keys changed during the run (another rotation or a person is at work): check them, then retire what nobody uses by hand'
+      : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
     throw new ActionError(
-      `Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ` +
-        `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`, // failed() adds '. Destinations: …'
+      `Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ${next}`, // failed() adds '. Destinations: …'
     );
   }
 }
