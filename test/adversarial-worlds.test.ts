@@ -458,7 +458,7 @@ function summaryRow(summary: string, labelText: string): string {
 describe('6. cancel while making room (key-limit: delete-oldest, rotator)', () => {
   it('SIGINT right after the oldest key is deleted: the error and summary say the destinations holding it do not work, and a later run does not skip', async () => {
     const f = await fixture('w6-room');
-    const newer = await addAccessKey(moto, admin, f.user);
+    await addAccessKey(moto, admin, f.user); // the newer key
     hold(f, f.old); // the destinations hold the oldest key, written after the newer one was made
     const s = start(rotatorInputs(f, { 'key-limit': 'delete-oldest' }), env(f, admin));
     const off = proxy.onHandled(async (req) => {
@@ -487,7 +487,6 @@ describe('6. cancel while making room (key-limit: delete-oldest, rotator)', () =
     else for (const d of dead) expect(next.errors.join('\n')).toContain(d);
     expect(next.code === 0 && dead.length > 0).toBe(false);
     await expectTruthful(next, f);
-    expect(newer.accessKeyId).toBeDefined();
   }, 90_000);
 });
 
