@@ -26,6 +26,8 @@ const action = parseDocument(read('action.yml')).toJS() as ActionYml;
 const INPUTS = Object.keys(action.inputs);
 const OUTPUTS = Object.keys(action.outputs);
 const README = read('README.md');
+const VERSION = (JSON.parse(read('package.json')) as { version: string }).version;
+const MAJOR = VERSION.split('.')[0];
 /** docs/*.md, where the reference material lives (examples, IAM policies, troubleshooting, failures, development). */
 const DOCS: Source[] = readdirSync(new URL('docs/', ROOT))
   .filter((f) => f.endsWith('.md'))
@@ -185,10 +187,17 @@ describe('steps that use this action', () => {
     },
   );
 
-  it('examples use your-org/rotate-aws-access-key@v1', () => {
-    for (const src of EXAMPLES) {
-      for (const step of actionSteps(load(src))) expect(step.uses).toBe('your-org/rotate-aws-access-key@v1');
-    }
+  it(`examples and the documentation use your-org/rotate-aws-access-key@v${MAJOR}, the major tag of package.json's version`, () => {
+    expect(VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+    const docs = [...EXAMPLES, ...README_BLOCKS, ...DOC_BLOCKS];
+    const refs = docs.flatMap((src) => actionSteps(load(src)).map((step) => ({ where: src.name, uses: step.uses })));
+    expect(refs.length).toBeGreaterThan(EXAMPLES.length * 2);
+    const pinned = `your-org/rotate-aws-access-key@<release-commit-sha>`;
+    expect(refs.filter((r) => r.uses !== `your-org/rotate-aws-access-key@v${MAJOR}` && r.uses !== pinned)).toEqual([]);
+    // The README says once how to pin the release's commit SHA instead, with this version in the comment.
+    expect(refs.filter((r) => r.uses === pinned).map((r) => r.where.split(':')[0])).toEqual(['README.md']);
+    expect(README.match(/@<release-commit-sha> # v\d+\.\d+\.\d+/g)).toEqual([`@<release-commit-sha> # v${VERSION}`]);
+    for (const m of README.matchAll(/rotate-aws-access-key@v(\d+)/g)) expect(m[1]).toBe(MAJOR);
   });
 });
 
@@ -407,7 +416,7 @@ describe('README structure', () => {
     const wf = load(blocks[0]) as Obj;
     const steps = actionSteps(wf);
     expect(steps).toHaveLength(1);
-    expect(steps[0].uses).toBe('your-org/rotate-aws-access-key@v1');
+    expect(steps[0].uses).toBe(`your-org/rotate-aws-access-key@v${MAJOR}`);
     expect((steps[0].with as Obj)['dry-run']).toBe(true);
     expect(wf.permissions).toEqual({});
   });
@@ -505,8 +514,9 @@ describe('README structure', () => {
 
   it('get the action: the major tag, a full commit SHA with the version in a comment, and the Access setting', () => {
     const text = section('Get the action and pin it');
-    expect(text).toContain('uses: OWNER/rotate-aws-access-key@v1');
-    expect(text).toMatch(/uses: your-org\/rotate-aws-access-key@<release-commit-sha> # v\d+\.\d+\.\d+/);
+    expect(text).toContain(`uses: OWNER/rotate-aws-access-key@v${MAJOR}`);
+    expect(text).toContain(`The examples use the **major tag** \`@v${MAJOR}\``);
+    expect(text).toContain(`uses: your-org/rotate-aws-access-key@<release-commit-sha> # v${VERSION}`);
     expect(text).toContain('Settings → Actions → General →\n  Access');
   });
 });
