@@ -75,8 +75,24 @@ const PINS: Record<string, { sha: string; version: string }> = {
   'actions/checkout': { sha: '08c6903cd8c0fde910a37f88322edcfb5dd907a8', version: 'v5.0.0' },
   'actions/setup-node': { sha: 'a0853c24544627f65ddf259abe73b1d18a591444', version: 'v5.0.0' },
   'actions/setup-python': { sha: 'e797f83bcb11b83ae66e0230d6156d7c80228e7c', version: 'v6.0.0' },
-  'aws-actions/configure-aws-credentials': { sha: 'a03048d87541d1d9fcf2ecf528a4a65ba9bd7838', version: 'v5.0.0' },
-  'actions/create-github-app-token': { sha: '67018539274d69449ef7c02e8e71183d1719ab42', version: 'v2.1.4' },
+  // Node 24 releases, checked against the tags of aws-actions/configure-aws-credentials and actions/create-github-app-token.
+  'aws-actions/configure-aws-credentials': { sha: 'e6de054238d6b7531b4efff3b6587d9aade6a06c', version: 'v6.2.3' },
+  'actions/create-github-app-token': { sha: '1b10c78c7865c340bc4f6099eb2f838309f1e8c3', version: 'v3.1.1' },
+};
+/** The inputs each third-party action declares at the pinned release (its action.yml), as far as the docs use them. */
+const PINNED_INPUTS: Record<string, string[]> = {
+  'aws-actions/configure-aws-credentials': ['role-to-assume', 'aws-region', 'role-session-name', 'audience'],
+  'actions/create-github-app-token': [
+    'client-id',
+    'private-key',
+    'owner',
+    'repositories',
+    'permission-secrets',
+    'permission-environments',
+    'permission-administration',
+    'permission-organization-secrets',
+    'permission-dependabot-secrets',
+  ],
 };
 const PINNED: Record<string, string> = Object.fromEntries(Object.entries(PINS).map(([a, p]) => [a, `${a}@${p.sha}`]));
 
@@ -307,6 +323,16 @@ describe('third-party actions and permissions', () => {
       return !/^[0-9a-f]{40}$/.test(ref) || !/^v\d+(\.\d+){0,2}\b/.test(u.comment) || ref !== pin?.sha || !u.comment.startsWith(pin.version);
     });
     expect(wrong).toEqual([]);
+  });
+
+  it('pass only inputs the pinned release declares (create-github-app-token v3: client-id, not the deprecated app-id)', () => {
+    const steps = ALL_YAML.flatMap((src) =>
+      mappings(tryLoad(src))
+        .filter((m) => typeof m.uses === 'string' && m.uses.split('@')[0] in PINNED_INPUTS)
+        .map((m) => ({ where: src.name, action: String(m.uses).split('@')[0], given: isObj(m.with) ? Object.keys(m.with) : [] })),
+    );
+    expect(steps.filter((s) => s.action === 'actions/create-github-app-token').length).toBeGreaterThanOrEqual(3);
+    expect(steps.filter((s) => s.given.some((k) => !PINNED_INPUTS[s.action].includes(k)))).toEqual([]);
   });
 
   it('examples declare permissions: id-token: write with an OIDC role, else none at all', () => {
