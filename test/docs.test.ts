@@ -606,6 +606,30 @@ describe('local use', () => {
     expect(inputs.map((i) => i.name)).toContain('github-token');
   });
 
+  it('.env.example and the README show the offline rehearsal: loopback endpoints for moto and the GitHub stand-in', () => {
+    const env = read('.env.example');
+    expect(env).toMatch(/^# AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:5000$/m);
+    expect(env).toMatch(/^# GITHUB_API_URL=http:\/\/127\.0\.0\.1:PORT$/m);
+    expect(env).toMatch(/^GITHUB_API_URL=https:\/\/api\.github\.com$/m);
+    const text = section('Run it locally');
+    for (const words of [
+      'moto_server -p 5000',
+      'AWS_ENDPOINT_URL=http://127.0.0.1:5000',
+      'aws iam create-access-key --user-name ci-deployer',
+      'npx tsc -p tsconfig.scripts.json',
+      "import { GitHubStandin } from './.build/test/support/github-standin.js'",
+      'INPUT_GITHUB-TOKEN=test-token',
+      'npm run local',
+    ]) {
+      expect(text).toContain(words);
+    }
+    // The stand-in the README starts is the one the tests use, with the token it accepts.
+    const standin = read('test/support/github-standin.ts');
+    expect(standin).toContain('static async start(');
+    expect(standin).toContain("opts.tokens ?? ['test-token']");
+    expect(read('tsconfig.scripts.json')).toContain('"test/support/**/*.ts"');
+  });
+
   it('npm run local runs src/main.ts with .env; npm run lint:workflows covers the workflows and the examples', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.local).toContain('local-action . src/main.ts .env');
