@@ -477,12 +477,21 @@ describe('README structure', () => {
       '## Outputs',
       '## How it behaves',
       '## Run it locally',
+      '## Self-hosted runners and proxies',
       '## Troubleshooting',
       '## Development',
     ];
     const at = order.map((h) => README.indexOf(`\n${h}\n`));
     expect(at.filter((i) => i < 0)).toEqual([]);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  it('says what a self-hosted runner needs, and which proxy variables the action honours for AWS and GitHub', () => {
+    const text = section('Self-hosted runners and proxies');
+    for (const words of ['Node 24', 'iam.amazonaws.com', 'sts.<region>.amazonaws.com', 'GitHub API host', '`HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`', 'upper or lower case', 'AWS\nrequests (IAM, STS) and its GitHub requests']) {
+      expect(text).toContain(words);
+    }
+    expect(read('action.yml')).toMatch(/using: node24/);
   });
 
   it('links the reference material in docs/, not inline', () => {
