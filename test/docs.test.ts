@@ -494,6 +494,35 @@ describe('README structure', () => {
     expect(read('action.yml')).toMatch(/using: node24/);
   });
 
+  it('says under How it behaves what may delete or deactivate a key, one table row per reason, and nothing converges', () => {
+    const text = section('How it behaves');
+    const start = text.indexOf('\n### What may delete or deactivate a key\n');
+    expect(start).toBeGreaterThan(0);
+    const sub = text.slice(start, text.indexOf('\n### ', start + 1));
+    const rows = sub.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Reason'));
+    expect(rows.map((r) => r.split(' | ')[0].slice(2))).toEqual([
+      'Replaced by this run',
+      'Staged retirement',
+      'Never handed out',
+      'Orphan of a finished run',
+      'Consent: `key-limit: delete-oldest`',
+      'Consent: `key-limit: delete-inactive`',
+    ]);
+    for (const words of [
+      'Everything else stops before any change',
+      'A second Active key that the action did not create is never deleted without\nconsent',
+      "never the runner's clock",
+      'never proves anything',
+    ]) {
+      expect(sub).toContain(words);
+    }
+    // The withdrawn rule: a self-rotation with two Active keys no longer writes its own pair and deletes the other.
+    expect(README).not.toMatch(/converg/i);
+    for (const d of DOCS.filter((x) => !['docs/mutation.md', 'docs/fault-matrix.md'].includes(x.name))) {
+      expect({ doc: d.name, converges: /converg/i.test(d.text) }).toEqual({ doc: d.name, converges: false });
+    }
+  });
+
   it('links the reference material in docs/, not inline', () => {
     expect(README).not.toMatch(/^## (Fault matrix|Benchmark)$/m);
     expect(read('docs/fault-matrix.md')).toMatch(/^# Fault matrix\n/);
