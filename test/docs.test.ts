@@ -26,6 +26,8 @@ const action = parseDocument(read('action.yml')).toJS() as ActionYml;
 const INPUTS = Object.keys(action.inputs);
 const OUTPUTS = Object.keys(action.outputs);
 const README = read('README.md');
+const VERSION = (JSON.parse(read('package.json')) as { version: string }).version;
+const MAJOR = VERSION.split('.')[0];
 /** docs/*.md, where the reference material lives (examples, IAM policies, troubleshooting, failures, development). */
 const DOCS: Source[] = readdirSync(new URL('docs/', ROOT))
   .filter((f) => f.endsWith('.md'))
@@ -73,8 +75,24 @@ const PINS: Record<string, { sha: string; version: string }> = {
   'actions/checkout': { sha: '08c6903cd8c0fde910a37f88322edcfb5dd907a8', version: 'v5.0.0' },
   'actions/setup-node': { sha: 'a0853c24544627f65ddf259abe73b1d18a591444', version: 'v5.0.0' },
   'actions/setup-python': { sha: 'e797f83bcb11b83ae66e0230d6156d7c80228e7c', version: 'v6.0.0' },
-  'aws-actions/configure-aws-credentials': { sha: 'a03048d87541d1d9fcf2ecf528a4a65ba9bd7838', version: 'v5.0.0' },
-  'actions/create-github-app-token': { sha: '67018539274d69449ef7c02e8e71183d1719ab42', version: 'v2.1.4' },
+  // Node 24 releases, checked against the tags of aws-actions/configure-aws-credentials and actions/create-github-app-token.
+  'aws-actions/configure-aws-credentials': { sha: 'e6de054238d6b7531b4efff3b6587d9aade6a06c', version: 'v6.2.3' },
+  'actions/create-github-app-token': { sha: '1b10c78c7865c340bc4f6099eb2f838309f1e8c3', version: 'v3.1.1' },
+};
+/** The inputs each third-party action declares at the pinned release (its action.yml), as far as the docs use them. */
+const PINNED_INPUTS: Record<string, string[]> = {
+  'aws-actions/configure-aws-credentials': ['role-to-assume', 'aws-region', 'role-session-name', 'audience'],
+  'actions/create-github-app-token': [
+    'client-id',
+    'private-key',
+    'owner',
+    'repositories',
+    'permission-secrets',
+    'permission-environments',
+    'permission-administration',
+    'permission-organization-secrets',
+    'permission-dependabot-secrets',
+  ],
 };
 const PINNED: Record<string, string> = Object.fromEntries(Object.entries(PINS).map(([a, p]) => [a, `${a}@${p.sha}`]));
 
@@ -185,10 +203,17 @@ describe('steps that use this action', () => {
     },
   );
 
-  it('examples use your-org/rotate-aws-access-key@v1', () => {
-    for (const src of EXAMPLES) {
-      for (const step of actionSteps(load(src))) expect(step.uses).toBe('your-org/rotate-aws-access-key@v1');
-    }
+  it(`examples and the documentation use your-org/rotate-aws-access-key@v${MAJOR}, the major tag of package.json's version`, () => {
+    expect(VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+    const docs = [...EXAMPLES, ...README_BLOCKS, ...DOC_BLOCKS];
+    const refs = docs.flatMap((src) => actionSteps(load(src)).map((step) => ({ where: src.name, uses: step.uses })));
+    expect(refs.length).toBeGreaterThan(EXAMPLES.length * 2);
+    const pinned = `your-org/rotate-aws-access-key@<release-commit-sha>`;
+    expect(refs.filter((r) => r.uses !== `your-org/rotate-aws-access-key@v${MAJOR}` && r.uses !== pinned)).toEqual([]);
+    // The README says once how to pin the release's commit SHA instead, with this version in the comment.
+    expect(refs.filter((r) => r.uses === pinned).map((r) => r.where.split(':')[0])).toEqual(['README.md']);
+    expect(README.match(/@<release-commit-sha> # v\d+\.\d+\.\d+/g)).toEqual([`@<release-commit-sha> # v${VERSION}`]);
+    for (const m of README.matchAll(/rotate-aws-access-key@v(\d+)/g)) expect(m[1]).toBe(MAJOR);
   });
 });
 
@@ -300,6 +325,16 @@ describe('third-party actions and permissions', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('pass only inputs the pinned release declares (create-github-app-token v3: client-id, not the deprecated app-id)', () => {
+    const steps = ALL_YAML.flatMap((src) =>
+      mappings(tryLoad(src))
+        .filter((m) => typeof m.uses === 'string' && m.uses.split('@')[0] in PINNED_INPUTS)
+        .map((m) => ({ where: src.name, action: String(m.uses).split('@')[0], given: isObj(m.with) ? Object.keys(m.with) : [] })),
+    );
+    expect(steps.filter((s) => s.action === 'actions/create-github-app-token').length).toBeGreaterThanOrEqual(3);
+    expect(steps.filter((s) => s.given.some((k) => !PINNED_INPUTS[s.action].includes(k)))).toEqual([]);
+  });
+
   it('examples declare permissions: id-token: write with an OIDC role, else none at all', () => {
     for (const src of EXAMPLES) {
       const wf = load(src) as Obj;
@@ -407,7 +442,7 @@ describe('README structure', () => {
     const wf = load(blocks[0]) as Obj;
     const steps = actionSteps(wf);
     expect(steps).toHaveLength(1);
-    expect(steps[0].uses).toBe('your-org/rotate-aws-access-key@v1');
+    expect(steps[0].uses).toBe(`your-org/rotate-aws-access-key@v${MAJOR}`);
     expect((steps[0].with as Obj)['dry-run']).toBe(true);
     expect(wf.permissions).toEqual({});
   });
@@ -442,12 +477,50 @@ describe('README structure', () => {
       '## Outputs',
       '## How it behaves',
       '## Run it locally',
+      '## Self-hosted runners and proxies',
       '## Troubleshooting',
       '## Development',
     ];
     const at = order.map((h) => README.indexOf(`\n${h}\n`));
     expect(at.filter((i) => i < 0)).toEqual([]);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  it('says what a self-hosted runner needs, and which proxy variables the action honours for AWS and GitHub', () => {
+    const text = section('Self-hosted runners and proxies');
+    for (const words of ['Node 24', 'iam.amazonaws.com', 'sts.<region>.amazonaws.com', 'GitHub API host', '`HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`', 'upper or lower case', 'AWS\nrequests (IAM, STS) and its GitHub requests']) {
+      expect(text).toContain(words);
+    }
+    expect(read('action.yml')).toMatch(/using: node24/);
+  });
+
+  it('says under How it behaves what may delete or deactivate a key, one table row per reason, and nothing converges', () => {
+    const text = section('How it behaves');
+    const start = text.indexOf('\n### What may delete or deactivate a key\n');
+    expect(start).toBeGreaterThan(0);
+    const sub = text.slice(start, text.indexOf('\n### ', start + 1));
+    const rows = sub.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Reason'));
+    expect(rows.map((r) => r.split(' | ')[0].slice(2))).toEqual([
+      'Replaced by this run',
+      'Staged retirement',
+      'Never handed out',
+      'Orphan of a finished run',
+      'Consent: `key-limit: delete-oldest`',
+      'Consent: `key-limit: delete-inactive`',
+    ]);
+    for (const words of [
+      'Everything else stops before any change',
+      'A second Active key that the action did not create is never deleted without\nconsent',
+      "never the runner's clock",
+      'never proves anything',
+    ]) {
+      expect(sub).toContain(words);
+    }
+    // The withdrawn rule: a self-rotation with two Active keys no longer writes its own pair and deletes the other.
+    expect(README).not.toMatch(/converg/i);
+    for (const d of DOCS.filter((x) => !['docs/mutation.md', 'docs/fault-matrix.md'].includes(x.name))) {
+      expect({ doc: d.name, converges: /converg/i.test(d.text) }).toEqual({ doc: d.name, converges: false });
+    }
   });
 
   it('links the reference material in docs/, not inline', () => {
@@ -505,8 +578,9 @@ describe('README structure', () => {
 
   it('get the action: the major tag, a full commit SHA with the version in a comment, and the Access setting', () => {
     const text = section('Get the action and pin it');
-    expect(text).toContain('uses: OWNER/rotate-aws-access-key@v1');
-    expect(text).toMatch(/uses: your-org\/rotate-aws-access-key@<release-commit-sha> # v\d+\.\d+\.\d+/);
+    expect(text).toContain(`uses: OWNER/rotate-aws-access-key@v${MAJOR}`);
+    expect(text).toContain(`The examples use the **major tag** \`@v${MAJOR}\``);
+    expect(text).toContain(`uses: your-org/rotate-aws-access-key@<release-commit-sha> # v${VERSION}`);
     expect(text).toContain('Settings → Actions → General →\n  Access');
   });
 });
@@ -568,6 +642,30 @@ describe('local use', () => {
     expect(inputs.filter((i) => !INPUTS.includes(i.name))).toEqual([]);
     expect(inputs).toContainEqual({ name: 'dry-run', value: 'true' });
     expect(inputs.map((i) => i.name)).toContain('github-token');
+  });
+
+  it('.env.example and the README show the offline rehearsal: loopback endpoints for moto and the GitHub stand-in', () => {
+    const env = read('.env.example');
+    expect(env).toMatch(/^# AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:5000$/m);
+    expect(env).toMatch(/^# GITHUB_API_URL=http:\/\/127\.0\.0\.1:PORT$/m);
+    expect(env).toMatch(/^GITHUB_API_URL=https:\/\/api\.github\.com$/m);
+    const text = section('Run it locally');
+    for (const words of [
+      'moto_server -p 5000',
+      'AWS_ENDPOINT_URL=http://127.0.0.1:5000',
+      'aws iam create-access-key --user-name ci-deployer',
+      'npx tsc -p tsconfig.scripts.json',
+      "import { GitHubStandin } from './.build/test/support/github-standin.js'",
+      'INPUT_GITHUB-TOKEN=test-token',
+      'npm run local',
+    ]) {
+      expect(text).toContain(words);
+    }
+    // The stand-in the README starts is the one the tests use, with the token it accepts.
+    const standin = read('test/support/github-standin.ts');
+    expect(standin).toContain('static async start(');
+    expect(standin).toContain("opts.tokens ?? ['test-token']");
+    expect(read('tsconfig.scripts.json')).toContain('"test/support/**/*.ts"');
   });
 
   it('npm run local runs src/main.ts with .env; npm run lint:workflows covers the workflows and the examples', () => {

@@ -108,6 +108,38 @@ describe('scripts/changelog-section.mjs', () => {
 
 describe('CHANGELOG.md', () => {
   const text = readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8');
+  const released = [...text.matchAll(/^## \[(\d[^\]]*)\] - /gm)].map((m) => m[1]);
+  const pkg = (name: string) => JSON.parse(readFileSync(join(ROOT, name), 'utf8')) as { version: string; packages: Record<string, { version?: string }> };
+
+  it("names package.json's version as the newest release, and package-lock.json agrees", () => {
+    const { version } = pkg('package.json');
+    expect(released[0]).toBe(version);
+    const lock = pkg('package-lock.json');
+    expect({ lock: lock.version, root: lock.packages[''].version }).toEqual({ lock: version, root: version });
+  });
+
+  it('ends with a link reference for [Unreleased] and every version: compare from the previous tag, the first a tag', () => {
+    const refs = [...text.matchAll(/^\[([^\]]+)\]: (\S+)$/gm)].map((m) => ({ name: m[1], url: m[2] }));
+    expect(refs.map((r) => r.name)).toEqual(['Unreleased', ...released]);
+    const base = /^(https:\/\/github\.com\/[^/]+\/[^/]+)\//.exec(refs[0].url)?.[1];
+    expect(base).toBeDefined();
+    expect(refs[0].url).toBe(`${base}/compare/v${released[0]}...HEAD`);
+    released.forEach((v, i) => {
+      const previous = released[i + 1];
+      expect(refs[i + 1].url).toBe(previous ? `${base}/compare/v${previous}...v${v}` : `${base}/releases/tag/v${v}`);
+    });
+    // Nothing but link references after them.
+    expect(text.slice(text.indexOf('\n[Unreleased]: ')).trim().split('\n').every((l) => /^\[[^\]]+\]: \S+$/.test(l))).toBe(true);
+  });
+
+  it("makes a release with breaking changes a major one (RELEASING.md's rule)", () => {
+    const breaking = released.filter((v, i) => {
+      const notes = text.slice(text.indexOf(`## [${v}]`), released[i + 1] ? text.indexOf(`## [${released[i + 1]}]`) : undefined);
+      return /^### .*breaking/im.test(notes);
+    });
+    expect(breaking).toContain('2.0.0');
+    expect(breaking.filter((v) => !/^\d+\.0\.0$/.test(v))).toEqual([]);
+  });
 
   it('keeps [Unreleased] on top, then versions with dates, newest first', () => {
     const headings = [...text.matchAll(/^## \[([^\]]+)\](.*)$/gm)].map((m) => ({ version: m[1], rest: m[2] }));
