@@ -246,11 +246,11 @@ function explain(err: unknown, waiting: Waiting): unknown {
  * What a lease this run could not give back means: the tag stays until its expiry (other runs on the user wait for it
  * until then), and the command that clears it now.
  */
-export function leftBehind(user: string, journal: Journal): string {
+export function leftBehind(user: string, journal: Journal, certain = true): string {
   const until = journal.leaseUntil === undefined ? 'its expiry' : `${isoSeconds(journal.leaseUntil)} (IAM time)`;
   return (
-    `the tag ${LEASE_TAG} stays on the user until ${until}, and other runs on this user wait for it until then; ` +
-    `to clear it now: ${clearLeaseCommand(user)}`
+    `the tag ${LEASE_TAG} ${certain ? 'stays' : 'may be left'} on the user until ${until}, and other runs on this ` +
+    `user wait for it until then; to clear it now: ${clearLeaseCommand(user)}`
   );
 }
 
