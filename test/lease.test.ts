@@ -381,6 +381,19 @@ describe('takeLease', () => {
     }
   });
 
+  it("IAM's tag quota (LimitExceeded on TagUser) stops the run before anything changed, said as the tag quota", async () => {
+    const w = world();
+    w.before((command) => {
+      if (command === 'TagUser') throw awsFailure('LimitExceeded', 409);
+    });
+    await expect(take(w)).rejects.toThrow(
+      "iam:TagUser on IAM user deployer failed: LimitExceeded: LimitExceeded for this request. IAM user deployer has reached IAM's " +
+        'limit of 50 tags per user: this action needs room for 3 (the lease plus one per access key): remove tags you do ' +
+        'not need (aws iam list-user-tags --user-name deployer)',
+    );
+    expect(w.kinds()).toEqual([]);
+  });
+
   it('any other failure stops the run, as AWS said it', async () => {
     const w = world();
     w.before(() => {
