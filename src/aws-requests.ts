@@ -138,7 +138,9 @@ export class LoggedRetryStrategy implements RetryStrategyV2 {
   async refreshRetryTokenForRetry(previous: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
     const failed = previous.getRetryCount() + 1;
     const timedOut = ((previous as Partial<Token>).timedOut ?? 0) + (isTimeout(info.error) ? 1 : 0);
-    const retryable = info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT';
+    // IAM's LimitExceeded is a quota (tags or keys per user), which the SDK classifies as throttling: never retried.
+    const quota = /^LimitExceeded(Exception)?$/.test(shape(info.error).name ?? '');
+    const retryable = !quota && (info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT');
     if (!retryable || failed >= this.maxAttempts || timedOut >= MAX_TIMED_OUT_ATTEMPTS) {
       throw new Error('no retry'); // the SDK then throws the request's own error
     }

@@ -173,7 +173,7 @@ export function awsError(action: string, subject: string, err: unknown): ActionE
       break;
     case 'LimitExceeded':
     case 'LimitExceededException':
-      hint = 'an IAM quota is reached (a user has at most two access keys)';
+      hint = 'an IAM quota is reached (the AWS message says which)';
       break;
     case 'TimeoutError':
     case 'RequestTimeout':
@@ -287,8 +287,29 @@ export async function listUserTags(iam: IAMClient, user: string): Promise<Tag[]>
   return tags;
 }
 
+/** IAM's quota of tags on one user. */
+export const IAM_TAGS_PER_USER = 50;
+/** The most tags this action keeps on a user: the lease, plus one record per access key (IAM allows two). */
+export const ACTION_TAGS_PER_USER = 3;
+
+/** IAM's LimitExceeded (the SDK names it LimitExceededException): a quota, never a throttle. */
+export const isLimitExceeded = (err: unknown): boolean => /^LimitExceeded(Exception)?$/.test(awsErrorName(err));
+
+/** TagUser. IAM's LimitExceeded here is its quota of 50 tags per user: said as such (and not retried: see aws-requests). */
 export async function tagUser(iam: IAMClient, user: string, tags: Tag[]): Promise<void> {
-  await call('iam:TagUser', userSubject(user), () => iam.send(new TagUserCommand({ UserName: user, Tags: tags })));
+  try {
+    await iam.send(new TagUserCommand({ UserName: user, Tags: tags }));
+  } catch (err) {
+    if (!isLimitExceeded(err)) throw awsError('iam:TagUser', userSubject(user), err);
+    const message = (err instanceof Error ? errorMessage(err) : String(err)).replace(/\.+$/, '');
+    throw new ActionError(
+      `iam:TagUser on ${userSubject(user)} failed: ${awsErrorName(err)}: ${message}. ` +
+        `IAM user ${user} has reached IAM's limit of ${IAM_TAGS_PER_USER} tags per user: this action needs room for ` +
+        `${ACTION_TAGS_PER_USER} (the lease plus one per access key): remove tags you do not need ` +
+        `(aws iam list-user-tags --user-name ${user})`,
+      { cause: err },
+    );
+  }
 }
 
 export async function untagUser(iam: IAMClient, user: string, keys: string[]): Promise<void> {

@@ -88,105 +88,169 @@ function holder(ctx: RotateContext, held: Lease): string {
   return `run ${held.run}${held.run === runLabel(ctx) ? ' (another job of this same workflow run)' : ''}`;
 }
 
-/** What taking the lease found: 'denied' when the caller may not tag the user; the user's tags when it could read them. */
-export interface LeaseOutcome {
-  outcome: 'taken' | 'denied';
+/** What the settle wait found (LeaseOutcome.settled). */
+export interface Settled {
+  /** The user's tags as read back after the settle wait, this run's lease among them; undefined when 'denied'. */
   tags: Tag[] | undefined;
+  /**
+   * Another run's write won the race: this run waited for that run's lease to end and took the lease again. Whatever
+   * the caller read about the user (keys, tags) between takeLease and now is stale: read it again.
+   */
+  waited: boolean;
 }
 
 /**
- * Take the lease, waiting (bounded) for another run's live lease to end. Throws, before anything changed, when
- * another run still holds it. When the caller may not tag the user, warns and goes on without a lease.
+ * What taking the lease found: 'denied' when the caller may not tag the user (the run goes on without a lease);
+ * otherwise 'taken', with the user's tags as read just before the write (this run's lease written in).
+ */
+export interface LeaseOutcome {
+  outcome: 'taken' | 'denied';
+  tags: Tag[] | undefined;
+  /**
+   * Confirm the lease: wait `settleMs` (ended early by a cancel, which then throws Cancelled), read the tag back and,
+   * if another run's write won (two runs wrote at once: the last write wins), wait for that run's lease (bounded, as
+   * takeLease) and take it again, resolving with `waited: true`. Rejects as takeLease does (another run still holds
+   * the lease at the deadline; an AWS failure). Resolves at once for 'denied'. The caller overlaps the wait with its
+   * own reads, then awaits this before changing anything. Calling it again returns the same promise; a rejection the
+   * caller never awaits (its own reads failed first) is not reported as unhandled.
+   */
+  settled: () => Promise<Settled>;
+}
+
+/** The wait shared by takeLease and settled(): one deadline, and the run last waited for (for the error). */
+interface Waiting {
+  deadline: number;
+  waitedFor: string | undefined;
+}
+
+/**
+ * Take the lease and return at once: wait (bounded) for another run's live lease to end, then write this run's. Throws,
+ * before anything changed, when another run still holds it. When the caller may not tag the user, warns and goes on
+ * without a lease. The write is confirmed by `settled()` (see LeaseOutcome).
  */
 export async function takeLease(ctx: RotateContext, journal: Journal, user: string): Promise<LeaseOutcome> {
-  const { clock, io, run } = ctx;
   // How long to wait is the runner's business (its clock); when a lease ends is IAM's (IAM's clock, read from its
   // answers): a runner clock hours off changes no lease decision.
-  const deadline = clock.now() + ctx.lease.waitMs;
-  let waitedFor: string | undefined;
-  let seen: { value: string | undefined; at: number } | undefined;
+  const waiting: Waiting = { deadline: ctx.clock.now() + ctx.lease.waitMs, waitedFor: undefined };
+  let tags: Tag[];
   try {
-    for (;;) {
-      ctx.cancel.checkpoint();
-      const { lease: held, value } = await currentLease(ctx, user);
-      const iamNow = ctx.aws.time.now();
-      // Each lease once in the log, however long the wait.
-      const fresh = !seen || seen.value !== value;
-      if (!seen || seen.value !== value) seen = { value, at: iamNow };
-      const heldUntil = held ? ending(ctx, held, seen.at) : 0;
-      const now = clock.now();
-      if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held)) {
-        const until = isoSeconds(heldUntil);
-        if (now >= deadline) {
-          throw new ActionError(
-            `another rotation holds the lease on IAM user ${user} (tag ${LEASE_TAG}): ${holder(ctx, held)}, until ` +
-              `${until} (IAM time); waited ${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run ` +
-              `finish, then rerun. If it is gone (crashed or cancelled), its lease expires at ${until}, or clear it ` +
-              `now: ${clearLeaseCommand(user)}. A concurrency group only serialises runs of one repository.`,
-          );
-        }
-        if (fresh) {
-          io.info(
-            `IAM user ${user} is leased by ${holder(ctx, held)} until ${until} (IAM time; tag ${LEASE_TAG}): waiting ` +
-              `up to ${Math.ceil((deadline - now) / 1000)} s. If that run is gone, clear it with: ${clearLeaseCommand(user)}`,
-          );
-        }
-        waitedFor = `run ${held.run}`;
-        await ctx.cancel.sleep(clock, Math.min(ctx.lease.pollMs, deadline - now));
-        continue;
-      }
-      if (held && !isOurs(ctx, held)) {
-        const taking = `Taking over the lease on IAM user ${user} (tag ${LEASE_TAG}) of run ${held.run}`;
-        if (heldUntil <= iamNow) io.info(`${taking}: it expired at ${isoSeconds(heldUntil)} (IAM time)`);
-        else {
-          io.info(
-            `${taking}, an earlier attempt of this workflow run: GitHub starts attempt ${run.attempt} only after it ` +
-              `ended (its lease ran until ${isoSeconds(heldUntil)}, IAM time)`,
-          );
-        }
-      }
-      const until = iamNow + ctx.lease.ttlMs;
-      await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(runLabel(ctx), run.token, until) }]);
-      journal.record({ kind: 'lease taken', until });
-      // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
-      await ctx.cancel.sleep(clock, ctx.lease.settleMs);
-      const { lease: after, tags } = await currentLease(ctx, user);
-      if (after && !isOurs(ctx, after)) {
-        journal.record({ kind: 'lease released' });
-        continue;
-      }
-      io.info(`Leased IAM user ${user} for this run until ${isoSeconds(until)} (IAM time; tag ${LEASE_TAG})`);
-      return { outcome: 'taken', tags };
-    }
+    tags = await acquire(ctx, journal, user, waiting);
   } catch (err) {
-    const cause = err instanceof ActionError ? err.cause : err;
-    if (waitedFor && /^(InvalidClientTokenId|SignatureDoesNotMatch)$/.test(awsErrorName(cause))) {
-      throw new ActionError(
-        `while this run waited for ${waitedFor}, the key this job authenticates with stopped working: that run ` +
-          `rotated it (and wrote the new key to its destinations). This run changed nothing; rerun it if its ` +
-          `destinations differ from that run's.`,
-        { cause: err },
-      );
-    }
-    if (!isAccessDenied(err)) throw err;
-    io.warning(
-      `could not take the lease on IAM user ${user} (${errorMessage(err)}): runs on this user from other repositories ` +
+    const stopped = explain(err, waiting);
+    if (!isAccessDenied(stopped)) throw stopped;
+    ctx.io.warning(
+      `could not take the lease on IAM user ${user} (${errorMessage(stopped)}): runs on this user from other repositories ` +
         'are not kept apart, and keys are not described. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the ' +
         'user (see the IAM policies).',
     );
-    return { outcome: 'denied', tags: undefined };
+    return { outcome: 'denied', tags: undefined, settled: async () => ({ tags: undefined, waited: false }) };
   }
+  let settling: Promise<Settled> | undefined;
+  const settled = () => {
+    if (!settling) {
+      settling = settle(ctx, journal, user, waiting);
+      settling.catch(() => {});
+    }
+    return settling;
+  };
+  return { outcome: 'taken', tags, settled };
+}
+
+/** Wait for another run's live lease to end, then write this run's. Returns the tags last read, with the lease in. */
+async function acquire(ctx: RotateContext, journal: Journal, user: string, waiting: Waiting): Promise<Tag[]> {
+  const { clock, io, run } = ctx;
+  let seen: { value: string | undefined; at: number } | undefined;
+  for (;;) {
+    ctx.cancel.checkpoint();
+    const { lease: held, value, tags } = await currentLease(ctx, user);
+    const iamNow = ctx.aws.time.now();
+    // Each lease once in the log, however long the wait.
+    const fresh = !seen || seen.value !== value;
+    if (!seen || seen.value !== value) seen = { value, at: iamNow };
+    const heldUntil = held ? ending(ctx, held, seen.at) : 0;
+    const now = clock.now();
+    if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held)) {
+      const until = isoSeconds(heldUntil);
+      if (now >= waiting.deadline) {
+        throw new ActionError(
+          `another rotation holds the lease on IAM user ${user} (tag ${LEASE_TAG}): ${holder(ctx, held)}, until ` +
+            `${until} (IAM time); waited ${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run ` +
+            `finish, then rerun. If it is gone (crashed or cancelled), its lease expires at ${until}, or clear it ` +
+            `now: ${clearLeaseCommand(user)}. A concurrency group only serialises runs of one repository.`,
+        );
+      }
+      if (fresh) {
+        io.info(
+          `IAM user ${user} is leased by ${holder(ctx, held)} until ${until} (IAM time; tag ${LEASE_TAG}): waiting ` +
+            `up to ${Math.ceil((waiting.deadline - now) / 1000)} s. If that run is gone, clear it with: ${clearLeaseCommand(user)}`,
+        );
+      }
+      waiting.waitedFor = `run ${held.run}`;
+      await ctx.cancel.sleep(clock, Math.min(ctx.lease.pollMs, waiting.deadline - now));
+      continue;
+    }
+    if (held && !isOurs(ctx, held)) {
+      const taking = `Taking over the lease on IAM user ${user} (tag ${LEASE_TAG}) of run ${held.run}`;
+      if (heldUntil <= iamNow) io.info(`${taking}: it expired at ${isoSeconds(heldUntil)} (IAM time)`);
+      else {
+        io.info(
+          `${taking}, an earlier attempt of this workflow run: GitHub starts attempt ${run.attempt} only after it ` +
+            `ended (its lease ran until ${isoSeconds(heldUntil)}, IAM time)`,
+        );
+      }
+    }
+    const until = iamNow + ctx.lease.ttlMs;
+    const lease = { Key: LEASE_TAG, Value: leaseValue(runLabel(ctx), run.token, until) };
+    await tagUser(ctx.aws.iam, user, [lease]);
+    journal.record({ kind: 'lease taken', until });
+    io.info(`Leased IAM user ${user} for this run until ${isoSeconds(until)} (IAM time; tag ${LEASE_TAG})`);
+    return value === undefined ? [...tags, lease] : tags.map((t) => (t.Key === LEASE_TAG ? lease : t));
+  }
+}
+
+/** settled(): wait, read the lease back; when another run's write won, wait for it and take the lease again. */
+async function settle(ctx: RotateContext, journal: Journal, user: string, waiting: Waiting): Promise<Settled> {
+  let waited = false;
+  try {
+    for (;;) {
+      await ctx.cancel.sleep(ctx.clock, ctx.lease.settleMs);
+      ctx.cancel.checkpoint();
+      const { lease: after, tags } = await currentLease(ctx, user);
+      // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
+      if (!after || isOurs(ctx, after)) return { tags, waited };
+      journal.record({ kind: 'lease released' });
+      waited = true;
+      await acquire(ctx, journal, user, waiting);
+    }
+  } catch (err) {
+    throw explain(err, waiting);
+  }
+}
+
+/**
+ * A key that stopped working while this run waited for another run was rotated by that run (the job's secret is a
+ * copy that run wrote anew): say so instead of "invalid credentials".
+ */
+function explain(err: unknown, waiting: Waiting): unknown {
+  const cause = err instanceof ActionError ? err.cause : err;
+  if (!waiting.waitedFor || !/^(InvalidClientTokenId|SignatureDoesNotMatch)$/.test(awsErrorName(cause))) return err;
+  return new ActionError(
+    `while this run waited for ${waiting.waitedFor}, the key this job authenticates with stopped working: that run ` +
+      `rotated it (and wrote the new key to its destinations). This run changed nothing; rerun it if its ` +
+      `destinations differ from that run's.`,
+    { cause: err },
+  );
 }
 
 /**
  * What a lease this run could not give back means: the tag stays until its expiry (other runs on the user wait for it
  * until then), and the command that clears it now.
  */
-export function leftBehind(user: string, journal: Journal): string {
+export function leftBehind(user: string, journal: Journal, certain = true): string {
   const until = journal.leaseUntil === undefined ? 'its expiry' : `${isoSeconds(journal.leaseUntil)} (IAM time)`;
   return (
-    `the tag ${LEASE_TAG} stays on the user until ${until}, and other runs on this user wait for it until then; ` +
-    `to clear it now: ${clearLeaseCommand(user)}`
+    `the tag ${LEASE_TAG} ${certain ? 'stays' : 'may be left'} on the user until ${until}, and other runs on this ` +
+    `user wait for it until then; to clear it now: ${clearLeaseCommand(user)}`
   );
 }
 

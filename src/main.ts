@@ -7,6 +7,7 @@ import { ActionError, errorMessage } from './errors.js';
 import { type GitHubApi, lazyGitHub } from './github-api.js';
 import type { RateLimitControl } from './github.js';
 import { type Inputs, readInputs } from './inputs.js';
+import { leftBehind } from './lease.js';
 import { proxySecrets, proxySettings } from './proxy.js';
 import { type GitHubPacing, SHIPPED_PACING, WritePacer } from './pacer.js';
 import { setOutputs, writeSummary } from './report.js';
@@ -120,6 +121,19 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
       void (async () => {
         if (live) {
           refresh(live);
+          if (live.rotated && !live.error) {
+            // The rotation is complete; only giving the lease back (or describing the keys) was left: report it done.
+            const { journal, userName } = live;
+            if (journal.leaseHeld && userName) {
+              deps.io.warning(
+                `${signal} arrived after the rotation completed, while the lease on IAM user ${userName} was being ` +
+                  `given back: ${leftBehind(userName, journal, false)}`,
+              );
+            }
+            await report(live, inputs);
+            deps.exit(0);
+            return;
+          }
           live.cancelled = true;
           live.error ??= new ActionError(
             `the run was cancelled (${signal}) and could not finish cleaning up in time: see the summary for where each destination stands`,

@@ -230,7 +230,7 @@ async function flow(s: RunState): Promise<void> {
   } else if (userExists) {
     const lease = await takeLease(ctx, journal, userName);
     s.tagsDenied = lease.outcome === 'denied';
-    s.userTags = lease.tags;
+    s.userTags = (await lease.settled()).tags;
   }
 
   let keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
@@ -314,7 +314,9 @@ async function flow(s: RunState): Promise<void> {
     );
     journal.record({ kind: 'user created', user: created });
     io.info(`Created IAM user ${userName}`);
-    s.tagsDenied = (await takeLease(ctx, journal, userName)).outcome === 'denied';
+    const lease = await takeLease(ctx, journal, userName);
+    await lease.settled();
+    s.tagsDenied = lease.outcome === 'denied';
     s.keysListed = true;
   }
   if (thePlan.orphan) await dropOrphan(s, thePlan.orphan, thePlan.moveOff);

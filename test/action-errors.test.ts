@@ -412,3 +412,69 @@ describe('a hard stop after a destination was written', () => {
     }
   });
 });
+
+describe('a hard stop while the lease is given back, after a complete rotation', () => {
+  it('reports the rotation as done (outputs, summary, no error line, exit 0) and warns that the lease tag may be left', async () => {
+    const { memoryClients, memoryGitHub, memoryIam, userKey } = await import('./support/memory-world.js');
+    const dir = mkdtempSync(join(tmpdir(), 'run-stop-release-'));
+    try {
+      const iam = memoryIam();
+      const old = userKey(iam, 'AKIAOLD0000000000001');
+      const github = await memoryGitHub(['octo/api']);
+      github.hold(old, 'octo/api');
+      // IAM never answers the UntagUser that gives the lease back.
+      const send = iam.iam.send;
+      let releasing = false;
+      iam.iam.send = (cmd: unknown) => {
+        if ((cmd as object).constructor.name !== 'UntagUserCommand') return send(cmd);
+        releasing = true;
+        return new Promise(() => {});
+      };
+      const { aws } = memoryClients(iam, { as: { accessKeyId: 'AKIAADMIN00000000001', secretAccessKey: 'admin' } });
+      Object.assign(process.env, { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') });
+      writeFileSync(join(dir, 'output'), '');
+      writeFileSync(join(dir, 'summary'), '');
+      Object.assign((await import('@actions/core')).summary, { _filePath: undefined }); // see the hard-stop test above
+      let signal: ((name: string) => void) | undefined;
+      const exits: number[] = [];
+      const io = recorder();
+      void runAction(
+        { 'iam-user-name': 'deployer', repositories: 'octo/api' },
+        {
+          io,
+          makeAws: () => aws,
+          makeGitHub: () => github.gh,
+          lease: { ttlMs: 3_600_000, waitMs: 1_000, pollMs: 100, settleMs: 10 },
+          onCancelSignals: (handler) => {
+            signal = handler;
+            return () => {};
+          },
+          hardStopMs: 20,
+          exit: (code) => void exits.push(code),
+        },
+      );
+      for (let i = 0; i < 200 && !releasing; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(releasing).toBe(true);
+      signal?.('SIGINT');
+      for (let i = 0; i < 200 && exits.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+
+      expect(exits).toEqual([0]);
+      expect(stdout.join('').split('\n').filter((l) => l.startsWith('::error::'))).toEqual([]);
+      const output = readFileSync(join(dir, 'output'), 'utf8');
+      expect(output).toMatch(/^rotated<<\S+\ntrue\n/);
+      expect(output).toContain('"repository":"octo/api"');
+      const summary = readFileSync(join(dir, 'summary'), 'utf8');
+      expect(summary).toContain('<td>rotated</td>');
+      expect(summary).not.toContain('cancelled');
+      expect(io.warnings).toEqual([
+        'SIGINT received: cancelling — no new step starts; the destinations are left holding working keys',
+        'SIGINT arrived after the rotation completed, while the lease on IAM user deployer was being given back: the tag ' +
+          'rotate-aws-access-key:lease may be left on the user until 2026-11-27T13:00:00Z (IAM time), and other runs on ' +
+          'this user wait for it until then; to clear it now: aws iam untag-user --user-name deployer --tag-keys ' +
+          'rotate-aws-access-key:lease',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

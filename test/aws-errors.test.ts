@@ -10,7 +10,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { awsError, callerIdentity, createAwsClients, listAccessKeys } from '../src/aws.js';
+import { awsError, callerIdentity, createAwsClients, listAccessKeys, tagUser } from '../src/aws.js';
 import { LoggedRetryStrategy, MAX_TIMED_OUT_ATTEMPTS, endpointSetting } from '../src/aws-requests.js';
 
 const NO_AWS_MESSAGE = /AWS message/;
@@ -163,8 +163,8 @@ describe('awsError: network failures name the endpoint, never "the AWS message"'
     ['UnrecognizedClientException', 'the AWS credentials of this job are invalid or expired: check the step that configures them'],
     ['Throttling', 'AWS kept throttling after retries: rerun later'],
     ['ThrottlingException', 'AWS kept throttling after retries: rerun later'],
-    ['LimitExceeded', 'an IAM quota is reached (a user has at most two access keys)'],
-    ['LimitExceededException', 'an IAM quota is reached (a user has at most two access keys)'],
+    ['LimitExceeded', 'an IAM quota is reached (the AWS message says which)'],
+    ['LimitExceededException', 'an IAM quota is reached (the AWS message says which)'],
     ['TimeoutError', 'AWS did not answer in time after retries: rerun later'],
     ['RequestTimeout', 'AWS did not answer in time after retries: rerun later'],
   ])('%s: says what to do', (name, hint) => {
@@ -281,6 +281,46 @@ describe('real clients against loopback endpoints', () => {
     }
   });
 
+  it("TagUser at IAM's 50-tags-per-user quota: said as the tag quota, sent once (the SDK would retry it as throttling)", async () => {
+    const seen: string[] = [];
+    const server = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push(new URLSearchParams(body).get('Action') ?? '');
+        // As IAM answers: 409, the query protocol's error document (Node adds the Date header).
+        res.writeHead(409, { 'content-type': 'text/xml' });
+        res.end(
+          '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>' +
+            '<Code>LimitExceeded</Code><Message>Cannot exceed quota for TagsPerUser: 50</Message></Error>' +
+            '<RequestId>r</RequestId></ErrorResponse>',
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const log: string[] = [];
+      const aws = createAwsClients('us-east-1', { requestTimeoutMs: 2000, maxAttempts: 5 }, { log: (m) => log.push(m) });
+      const err = await tagUser(aws.iam, 'deployer', [{ Key: 'rotate-aws-access-key:lease', Value: 'x' }]).then(
+        () => undefined,
+        (e: unknown) => e as Error & { cause?: { name?: string } },
+      );
+      expect(seen).toEqual(['TagUser']);
+      expect(log).toEqual([]);
+      expect(err?.cause?.name).toBe('LimitExceededException');
+      expect(err?.message).toBe(
+        'iam:TagUser on IAM user deployer failed: LimitExceededException: Cannot exceed quota for TagsPerUser: 50. ' +
+          "IAM user deployer has reached IAM's limit of 50 tags per user: this action needs room for 3 (the lease plus " +
+          'one per access key): remove tags you do not need (aws iam list-user-tags --user-name deployer)',
+      );
+      expect(err?.message).not.toMatch(/two access keys/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('IAM names AWS_ENDPOINT_URL_IAM when that chose its endpoint', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9'; // not used by IAM
@@ -372,6 +412,18 @@ describe('LoggedRetryStrategy', () => {
     }
     expect(token.getRetryDelay()).toBeLessThanOrEqual(20_000);
   });
+
+  it.each(['LimitExceeded', 'LimitExceededException'])(
+    "does not retry IAM's %s, which the SDK classifies as throttling: a quota, not a rate",
+    async (name) => {
+      const log: string[] = [];
+      const strategy = new LoggedRetryStrategy(5, (m) => log.push(m));
+      const quota = Object.assign(new Error('Cannot exceed quota for TagsPerUser: 50'), { name, $metadata: { httpStatusCode: 409 } });
+      const token = await strategy.acquireInitialRetryToken();
+      await expect(strategy.refreshRetryTokenForRetry(token, failure(quota, 'THROTTLING'))).rejects.toThrow();
+      expect(log).toEqual([]);
+    },
+  );
 
   it('does not retry client errors, and logs nothing for them', async () => {
     const log: string[] = [];

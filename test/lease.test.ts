@@ -4,6 +4,7 @@
  * The rotation tests (rotation.test.ts, worlds.test.ts) run the same code against moto; these pin each decision.
  */
 import { describe, expect, it } from '@jest/globals';
+import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { Cancellation, Cancelled } from '../src/cancel.js';
 import { type RotateContext, runIdentity } from '../src/context.js';
 import { ActionError } from '../src/errors.js';
@@ -68,6 +69,12 @@ function world(
   };
 }
 
+/** takeLease, then settled() at once: a caller that reads nothing in between. */
+async function take(w: ReturnType<typeof world>) {
+  const lease = await takeLease(w.ctx, w.journal, USER);
+  return { outcome: lease.outcome, tags: lease.tags, settled: await lease.settled() };
+}
+
 /** The lease tag of run `holder` (another run's token unless given). */
 const CLEAR = `aws iam untag-user --user-name ${USER} --tag-keys rotate-aws-access-key:lease`;
 const leased = (until: string) => `Leased IAM user ${USER} for this run until ${until} (IAM time; tag rotate-aws-access-key:lease)`;
@@ -127,26 +134,75 @@ describe("the lease's holder token (runIdentity)", () => {
 });
 
 describe('takeLease', () => {
-  it('on a free user: writes the lease, waits to settle, reads it back, and returns the tags it read', async () => {
+  it('on a free user: writes the lease and returns at once, with the tags it read and the lease written in', async () => {
     const w = world({ tags: { team: 'platform' } });
 
     const taken = await takeLease(w.ctx, w.journal, USER);
 
     expect(taken.outcome).toBe('taken');
-    expect(taken.tags).toEqual([
-      { Key: 'team', Value: 'platform' },
-      { Key: LEASE_TAG, Value: `run ${OURS}+${TOKEN} until 2026-11-27T13:00:00Z` },
-    ]);
+    const ours = { Key: LEASE_TAG, Value: `run ${OURS}+${TOKEN} until 2026-11-27T13:00:00Z` };
+    expect(taken.tags).toEqual([{ Key: 'team', Value: 'platform' }, ours]);
+    expect(w.calls).toEqual(['ListUserTags', 'TagUser']);
+    expect(w.clock.slept).toEqual([]); // the settle wait is the caller's to overlap
+    expect(w.kinds()).toEqual(['lease taken']);
+    expect(w.journal.leaseHeld).toBe(true);
+    expect(w.journal.leaseUntil).toBe(START + 3_600_000);
+    expect(w.io.lines).toEqual([leased('2026-11-27T13:00:00Z')]);
+
+    // settled(): waits settleMs, reads the lease back, finds it this run's.
+    expect(await taken.settled()).toEqual({ tags: [{ Key: 'team', Value: 'platform' }, ours], waited: false });
     expect(w.calls).toEqual(['ListUserTags', 'TagUser', 'ListUserTags']);
     expect(w.clock.slept).toEqual([1_500]);
     expect(w.kinds()).toEqual(['lease taken']);
-    expect(w.journal.leaseHeld).toBe(true);
-    expect(w.io.lines).toEqual([leased('2026-11-27T13:00:00Z')]);
+  });
+
+  it('a lease tag already there (this run renewing its own) is replaced in the tags returned, not added', async () => {
+    const w = world({ tags: { a: '1', ...held(OURS, START - 1_000, TOKEN), b: '2' } });
+    const taken = await takeLease(w.ctx, w.journal, USER);
+    expect(taken.tags?.map((t) => t.Key)).toEqual(['a', LEASE_TAG, 'b']);
+    expect(taken.tags?.[1].Value).toBe(leaseValue(OURS, TOKEN, START + 3_600_000));
+  });
+
+  it('the caller reads between takeLease and settled(): the settle wait is off the critical path', async () => {
+    const w = world();
+    const taken = await takeLease(w.ctx, w.journal, USER);
+    await w.ctx.aws.iam.send(new ListAccessKeysCommand({ UserName: USER })); // the caller's preflight
+    const settled = await taken.settled();
+    expect(settled.waited).toBe(false);
+    expect(w.calls).toEqual(['ListUserTags', 'TagUser', 'ListAccessKeys', 'ListUserTags']);
+  });
+
+  it('settled() is one promise however often it is called', async () => {
+    const w = world();
+    const taken = await takeLease(w.ctx, w.journal, USER);
+    expect(taken.settled()).toBe(taken.settled());
+    await taken.settled();
+    expect(w.calls.filter((c) => c === 'ListUserTags')).toHaveLength(2);
+  });
+
+  it('a cancel during the settle wait: settled() throws Cancelled without reading the lease back', async () => {
+    const w = world();
+    const taken = await takeLease(w.ctx, w.journal, USER);
+    w.cancel.cancel('SIGINT');
+    await expect(taken.settled()).rejects.toBeInstanceOf(Cancelled);
+    expect(w.calls).toEqual(['ListUserTags', 'TagUser']);
+    expect(w.journal.leaseHeld).toBe(true); // released at the end of the run, as always
+  });
+
+  it('a settle the caller never awaits (its own reads failed first) is no unhandled rejection', async () => {
+    const w = world();
+    const taken = await takeLease(w.ctx, w.journal, USER);
+    w.before(() => {
+      throw awsFailure('ServiceFailure', 500);
+    });
+    void taken.settled();
+    await new Promise((resolve) => setTimeout(resolve, 10)); // jest fails the test on an unhandled rejection
+    await expect(taken.settled()).rejects.toThrow(/ServiceFailure/);
   });
 
   it("takes over another run's lease that has expired, without waiting", async () => {
     const w = world({ tags: held(OTHER, START - 1_000) });
-    expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+    expect((await take(w)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_500]);
     expect(parseLease(w.tags.get(LEASE_TAG))?.token).toBe(TOKEN);
     expect(w.io.lines[0]).toBe(expired(OTHER, '2026-11-27T11:59:59Z'));
@@ -154,11 +210,11 @@ describe('takeLease', () => {
 
   it('takes over a lease that ends at this very moment, and waits for one that ends a second later', async () => {
     const now = world({ tags: held(OTHER, START) });
-    await takeLease(now.ctx, now.journal, USER);
+    await take(now);
     expect(now.clock.slept).toEqual([1_500]);
 
     const later = world({ tags: held(OTHER, START + 1_000) });
-    await takeLease(later.ctx, later.journal, USER);
+    await take(later);
     expect(later.clock.slept).toEqual([1_000, 1_500]);
     expect(later.io.lines[0]).toBe(
       `IAM user ${USER} is leased by run ${OTHER} until 2026-11-27T12:00:01Z (IAM time; tag rotate-aws-access-key:lease): ` +
@@ -171,7 +227,7 @@ describe('takeLease', () => {
   it('polls a live lease, the last wait cut to the deadline, then stops having changed nothing', async () => {
     const w = world({ tags: held(OTHER, START + 30 * 60_000), lease: { waitMs: 2_500 } });
 
-    const err = await takeLease(w.ctx, w.journal, USER).then(
+    const err = await take(w).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -200,7 +256,7 @@ describe('takeLease', () => {
       if (command === 'ListUserTags' && n === 3) w.tags.delete(LEASE_TAG); // the other run finished
     });
 
-    expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+    expect((await take(w)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_000, 1_000, 1_500]);
     expect(parseLease(w.tags.get(LEASE_TAG))).toEqual({ run: OURS, token: TOKEN, until: START + 2_000 + 3_600_000 });
   });
@@ -215,7 +271,7 @@ describe('takeLease', () => {
         ? { [LEASE_TAG]: 'run https://github.com/octo/rotator/actions/runs/42/attempts/1 until 2026-11-27T12:30:00Z' }
         : held(holder, START + 30 * 60_000);
     const w = world({ attempt, tags });
-    expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+    expect((await take(w)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_500]);
     expect(parseLease(w.tags.get(LEASE_TAG))).toEqual({ run: `octo/rotator/42/${attempt}`, token: TOKEN, until: START + 3_600_000 });
     const previous = holder === 'url' ? 'octo/rotator/42/1' : holder;
@@ -227,14 +283,14 @@ describe('takeLease', () => {
 
   it('renews a live lease of this very process (its token) without a word about taking it over', async () => {
     const w = world({ tags: held(OURS, START + 30 * 60_000, TOKEN) });
-    expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+    expect((await take(w)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_500]);
     expect(w.io.lines).toEqual([leased('2026-11-27T13:00:00Z')]);
   });
 
   it('renews its own expired lease without calling it another run\'s', async () => {
     const w = world({ tags: held(OURS, START - 1_000, TOKEN) });
-    expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+    expect((await take(w)).outcome).toBe('taken');
     expect(w.io.lines).toEqual([leased('2026-11-27T13:00:00Z')]);
   });
 
@@ -251,18 +307,18 @@ describe('takeLease', () => {
         ? { [LEASE_TAG]: 'run https://github.com/octo/rotator/actions/runs/42/attempts/1 until 2026-11-27T12:30:00Z' }
         : held(holder, START + 30 * 60_000, token);
     const w = world({ attempt, tags, lease: { waitMs: 1_000 } });
-    await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(/^another rotation holds the lease/);
+    await expect(take(w)).rejects.toThrow(/^another rotation holds the lease/);
     expect(w.calls).not.toContain('TagUser');
   });
 
   it('names a matrix sibling as another job of this same workflow run', async () => {
     const w = world({ tags: held(OURS, START + 30 * 60_000), lease: { waitMs: 0 } });
-    await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(
+    await expect(take(w)).rejects.toThrow(
       `another rotation holds the lease on IAM user ${USER} (tag rotate-aws-access-key:lease): run ${OURS} (another job of this same workflow run), until 2026-11-27T12:30:00Z (IAM time)`,
     );
   });
 
-  it('of two runs that wrote at once, the one whose lease was overwritten goes back to waiting', async () => {
+  it('of two runs that wrote at once, the one whose lease was overwritten goes back to waiting, and settled() says so', async () => {
     const w = world();
     w.before((command, n) => {
       // Right after our write, the other run's write lands; that run gives the lease back two looks later.
@@ -271,13 +327,38 @@ describe('takeLease', () => {
     });
 
     const taken = await takeLease(w.ctx, w.journal, USER);
+    expect(w.calls).toEqual(['ListUserTags', 'TagUser']);
+    const settled = await taken.settled();
 
-    expect(taken.outcome).toBe('taken');
+    expect(settled.waited).toBe(true); // what the caller read meanwhile is stale
+    expect(settled.tags).toEqual([{ Key: LEASE_TAG, Value: leaseValue(OURS, TOKEN, START + 3_500 + 3_600_000) }]);
     expect(w.calls).toEqual(['ListUserTags', 'TagUser', 'ListUserTags', 'ListUserTags', 'ListUserTags', 'ListUserTags', 'TagUser', 'ListUserTags']);
     expect(w.kinds()).toEqual(['lease taken', 'lease released', 'lease taken']);
     expect(w.journal.leaseHeld).toBe(true);
     expect(w.clock.slept).toEqual([1_500, 1_000, 1_000, 1_500]);
     expect(parseLease(w.tags.get(LEASE_TAG))?.token).toBe(TOKEN);
+    expect(w.io.lines[1]).toMatch(new RegExp(`^IAM user ${USER} is leased by run ${OTHER} until 2026-11-27T13:00:00Z .*: waiting up to 9 s`));
+  });
+
+  it('lost the race, and the other run keeps the lease past the deadline: settled() stops, having changed nothing', async () => {
+    const w = world({ lease: { waitMs: 3_000 } });
+    w.before((command, n) => {
+      if (command === 'ListUserTags' && n === 3) w.tags.set(LEASE_TAG, leaseValue(OTHER, OTHER_TOKEN, START + 3_600_000));
+    });
+    const taken = await takeLease(w.ctx, w.journal, USER);
+    await expect(taken.settled()).rejects.toThrow(/^another rotation holds the lease on IAM user deployer .*: run octo\/other\/7\/1, until/);
+    expect(w.kinds()).toEqual(['lease taken', 'lease released']);
+    expect(w.journal.leaseHeld).toBe(false);
+  });
+
+  it('lost the race, and the key stops working while waiting: settled() says the other run rotated it', async () => {
+    const w = world();
+    w.before((command, n) => {
+      if (command === 'ListUserTags' && n === 3) w.tags.set(LEASE_TAG, leaseValue(OTHER, OTHER_TOKEN, START + 3_600_000));
+      if (n === 5) throw awsFailure('InvalidClientTokenId', 403);
+    });
+    const taken = await takeLease(w.ctx, w.journal, USER);
+    await expect(taken.settled()).rejects.toThrow(/^while this run waited for run octo\/other\/7\/1, the key this job authenticates with stopped working/);
   });
 
   it('without permission to read or write tags: warns and goes on without a lease', async () => {
@@ -287,9 +368,9 @@ describe('takeLease', () => {
         if (command === denied) throw awsFailure('AccessDenied', 403);
       });
 
-      const taken = await takeLease(w.ctx, w.journal, USER);
+      const taken = await take(w);
 
-      expect(taken).toEqual({ outcome: 'denied', tags: undefined });
+      expect(taken).toEqual({ outcome: 'denied', tags: undefined, settled: { tags: undefined, waited: false } });
       expect(w.journal.leaseHeld).toBe(false);
       expect(w.io.warnings).toEqual([
         `could not take the lease on IAM user ${USER} (iam:${denied} on IAM user ${USER} failed: AccessDenied: AccessDenied ` +
@@ -300,12 +381,25 @@ describe('takeLease', () => {
     }
   });
 
+  it("IAM's tag quota (LimitExceeded on TagUser) stops the run before anything changed, said as the tag quota", async () => {
+    const w = world();
+    w.before((command) => {
+      if (command === 'TagUser') throw awsFailure('LimitExceeded', 409);
+    });
+    await expect(take(w)).rejects.toThrow(
+      "iam:TagUser on IAM user deployer failed: LimitExceeded: LimitExceeded for this request. IAM user deployer has reached IAM's " +
+        'limit of 50 tags per user: this action needs room for 3 (the lease plus one per access key): remove tags you do ' +
+        'not need (aws iam list-user-tags --user-name deployer)',
+    );
+    expect(w.kinds()).toEqual([]);
+  });
+
   it('any other failure stops the run, as AWS said it', async () => {
     const w = world();
     w.before(() => {
       throw awsFailure('NoSuchEntity', 404);
     });
-    await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(/^iam:ListUserTags on IAM user deployer failed: NoSuchEntity/);
+    await expect(take(w)).rejects.toThrow(/^iam:ListUserTags on IAM user deployer failed: NoSuchEntity/);
     expect(w.io.warnings).toEqual([]);
   });
 
@@ -317,7 +411,7 @@ describe('takeLease', () => {
         if (n === 3) throw awsFailure(name, 403);
       });
 
-      const err = (await takeLease(w.ctx, w.journal, USER).catch((e: unknown) => e)) as ActionError;
+      const err = (await take(w).catch((e: unknown) => e)) as ActionError;
 
       expect(err.message).toBe(
         `while this run waited for run ${OTHER}, the key this job authenticates with stopped working: that run rotated it ` +
@@ -332,7 +426,7 @@ describe('takeLease', () => {
     w.before(() => {
       throw awsFailure('InvalidClientTokenId', 403);
     });
-    await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(
+    await expect(take(w)).rejects.toThrow(
       /^iam:ListUserTags on IAM user deployer failed: InvalidClientTokenId: .* the AWS credentials of this job are invalid/,
     );
   });
@@ -342,7 +436,7 @@ describe('takeLease', () => {
     w.before((_command, n) => {
       if (n === 2) w.cancel.cancel('SIGINT');
     });
-    await expect(takeLease(w.ctx, w.journal, USER)).rejects.toBeInstanceOf(Cancelled);
+    await expect(take(w)).rejects.toBeInstanceOf(Cancelled);
     expect(w.calls).toEqual(['ListUserTags', 'ListUserTags']);
     expect(w.kinds()).toEqual([]);
     expect(w.io.warnings).toEqual([]);
@@ -355,21 +449,21 @@ describe("the lease's expiry is IAM's time, capped at the TTL", () => {
   describe.each([-2 * H, 0, 2 * H])('with the runner clock %p ms off IAM', (skew) => {
     it("takes over a lease that ended a second ago in IAM's time, and writes IAM's now + TTL", async () => {
       const w = world({ runnerSkewMs: skew, tags: held(OTHER, START - 1_000) });
-      expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+      expect((await take(w)).outcome).toBe('taken');
       expect(w.clock.slept).toEqual([1_500]);
       expect(parseLease(w.tags.get(LEASE_TAG))?.until).toBe(START + H);
     });
 
     it("waits for a lease that ends a second later in IAM's time", async () => {
       const w = world({ runnerSkewMs: skew, tags: held(OTHER, START + 1_000) });
-      await takeLease(w.ctx, w.journal, USER);
+      await take(w);
       expect(w.clock.slept).toEqual([1_000, 1_500]);
       expect(parseLease(w.tags.get(LEASE_TAG))?.until).toBe(START + 1_000 + H);
     });
 
     it('stops at the deadline (measured on the runner), naming the expiry in IAM time', async () => {
       const w = world({ runnerSkewMs: skew, tags: held(OTHER, START + 30 * 60_000), lease: { waitMs: 2_500 } });
-      await expect(takeLease(w.ctx, w.journal, USER)).rejects.toThrow(/, until 2026-11-27T12:30:00Z \(IAM time\)/);
+      await expect(take(w)).rejects.toThrow(/, until 2026-11-27T12:30:00Z \(IAM time\)/);
       expect(w.clock.slept).toEqual([1_000, 1_000, 500]);
     });
 
@@ -384,12 +478,12 @@ describe("the lease's expiry is IAM's time, capped at the TTL", () => {
     ['written by a runner clock 3 h ahead (an earlier version)', START + 4 * H],
   ])('a lease %s counts as ending a TTL after this run first saw it', async (_, until) => {
     const stuck = world({ tags: held(OTHER, until), lease: { waitMs: 2_500 } });
-    await expect(takeLease(stuck.ctx, stuck.journal, USER)).rejects.toThrow(/, until 2026-11-27T13:00:00Z \(IAM time\)/);
+    await expect(take(stuck)).rejects.toThrow(/, until 2026-11-27T13:00:00Z \(IAM time\)/);
     expect(await describeLease(world({ tags: held(OTHER, until) }).ctx, USER)).toMatch(/until 2026-11-27T13:00:00/);
 
     // With a wait longer than the TTL, the run takes it over once the TTL has passed.
     const w = world({ tags: held(OTHER, until), lease: { ttlMs: 5_000, waitMs: 20_000 } });
-    expect((await takeLease(w.ctx, w.journal, USER)).outcome).toBe('taken');
+    expect((await take(w)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_000, 1_000, 1_000, 1_000, 1_000, 1_500]);
     expect(w.io.lines.at(-2)).toBe(expired(OTHER, '2026-11-27T12:00:05Z'));
   });
@@ -399,7 +493,7 @@ describe("the lease's expiry is IAM's time, capped at the TTL", () => {
     w.before((command, n) => {
       if (command === 'ListUserTags' && n === 3) w.tags.set(LEASE_TAG, leaseValue('octo/third/1/1', OTHER_TOKEN, START + 4 * H));
     });
-    await takeLease(w.ctx, w.journal, USER);
+    await take(w);
     // Seen at 0 s, replaced at 2 s (a TTL from then: 5 s), taken at 5 s.
     expect(w.clock.slept).toEqual([1_000, 1_000, 1_000, 1_000, 1_000, 1_500]);
     expect(w.io.lines.at(-2)).toBe(expired('octo/third/1/1', '2026-11-27T12:00:05Z'));
@@ -416,7 +510,7 @@ describe('releaseLease', () => {
 
   it('removes its own lease tag, and only that tag', async () => {
     const w = world({ tags: { team: 'platform' } });
-    await takeLease(w.ctx, w.journal, USER);
+    await take(w);
     w.calls.length = 0;
 
     await releaseLease(w.ctx, w.journal, USER);
@@ -428,7 +522,7 @@ describe('releaseLease', () => {
 
   it("leaves a lease another run took over (this one's expired) in place", async () => {
     const w = world();
-    await takeLease(w.ctx, w.journal, USER);
+    await take(w);
     w.tags.set(LEASE_TAG, leaseValue(OTHER, OTHER_TOKEN, START + 7_200_000));
     w.calls.length = 0;
 
@@ -442,7 +536,7 @@ describe('releaseLease', () => {
 
   it('leaves the lease of another job of this very run (a matrix: same run, another token) in place', async () => {
     const w = world();
-    await takeLease(w.ctx, w.journal, USER);
+    await take(w);
     w.tags.set(LEASE_TAG, leaseValue(OURS, OTHER_TOKEN, START + 3_600_000));
     w.calls.length = 0;
 
@@ -454,7 +548,7 @@ describe('releaseLease', () => {
 
   it('finds its lease already gone (removed by hand): nothing to remove, no warning', async () => {
     const w = world();
-    await takeLease(w.ctx, w.journal, USER);
+    await take(w);
     w.tags.delete(LEASE_TAG);
     w.calls.length = 0;
 
@@ -467,7 +561,7 @@ describe('releaseLease', () => {
 
   it('warns, and does not throw, when it cannot', async () => {
     const w = world();
-    await takeLease(w.ctx, w.journal, USER);
+    await take(w);
     w.before(() => {
       throw awsFailure('AccessDenied', 403);
     });

@@ -265,10 +265,11 @@ describe('the lease on the IAM user', () => {
       'ListUserTagsCommand',
       'UntagUserCommand',
     ]);
-    expect(calls[1].input).toEqual({
-      UserName: user,
-      Tags: [{ Key: LEASE_TAG, Value: 'run https://github.com/octo/rotator/actions/runs/42/attempts/1 until 2026-11-27T13:00:00Z' }],
-    });
+    // The run, this process's token, and an expiry an hour ahead in IAM's (moto's) time, not the runner's fake clock.
+    const lease = (calls[1].input.Tags as { Key: string; Value: string }[])[0];
+    expect(lease.Key).toBe(LEASE_TAG);
+    const m = /^run octo\/rotator\/42\/1\+[0-9a-f]{32} until (\S+)$/.exec(lease.Value);
+    expect(Math.abs(Date.parse(m?.[1] ?? '') - (Date.now() + 3_600_000))).toBeLessThan(60_000);
     const newId = result.newKeyId as string;
     expect(calls[5].input).toEqual({
       UserName: user,
@@ -330,23 +331,27 @@ describe('the lease on the IAM user', () => {
     const repo = `octo/${fresh('api')}`;
     world.gh.addRepository(repo);
     seedPair(world.gh, repoScope(repo), old);
+    // An earlier version's lease (its run's URL), live for 30 minutes in IAM's (moto's) time; the runner's clock is
+    // a fake one far from it, and changes nothing.
     const holder = 'https://github.com/octo/other/actions/runs/7/attempts/1';
+    const until = new Date(Date.now() + 30 * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const clock = fakeClock(Date.parse('2026-11-27T12:00:00Z'));
     await iamClient(world.moto, world.admin).send(
-      new TagUserCommand({ UserName: user, Tags: [{ Key: LEASE_TAG, Value: `run ${holder} until 2026-11-27T12:30:00Z` }] }),
+      new TagUserCommand({ UserName: user, Tags: [{ Key: LEASE_TAG, Value: `run ${holder} until ${until}` }] }),
     );
 
     const { result } = await runRotation(world, { as: old, clock, inputs: { repositories: repo } });
 
     expect(result.error?.message).toBe(
-      `another rotation holds the lease on IAM user ${user}: ${holder} (until 2026-11-27T12:30:00.000Z); waited 60 s ` +
-        "and changed nothing. Let that run finish, then rerun (a crashed run's lease expires at 2026-11-27T12:30:00.000Z). " +
-        'A concurrency group only serialises runs of one repository.',
+      `another rotation holds the lease on IAM user ${user} (tag rotate-aws-access-key:lease): run octo/other/7/1, until ` +
+        `${until} (IAM time); waited 60 s and changed nothing. Let that run finish, then rerun. If it is gone (crashed or ` +
+        `cancelled), its lease expires at ${until}, or clear it now: aws iam untag-user --user-name ${user} --tag-keys ` +
+        'rotate-aws-access-key:lease. A concurrency group only serialises runs of one repository.',
     );
     expect(clock.now() - Date.parse('2026-11-27T12:00:00Z')).toBe(60_000);
     expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
     expect(world.gh.requests).toEqual([]);
-    expect(await tagsOf(user)).toEqual({ [LEASE_TAG]: `run ${holder} until 2026-11-27T12:30:00Z` }); // not ours to remove
+    expect(await tagsOf(user)).toEqual({ [LEASE_TAG]: `run ${holder} until ${until}` }); // not ours to remove
   });
 });
 
@@ -359,9 +364,10 @@ describe('dry-run', () => {
     seedPair(world.gh, repoScope(repo), old);
 
     const holder = 'https://github.com/octo/other/actions/runs/7/attempts/1';
+    const until = new Date(Date.now() + 30 * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const clock = fakeClock(Date.parse('2026-11-27T12:00:00Z'));
     await iamClient(world.moto, world.admin).send(
-      new TagUserCommand({ UserName: user, Tags: [{ Key: LEASE_TAG, Value: `run ${holder} until 2026-11-27T12:30:00Z` }] }),
+      new TagUserCommand({ UserName: user, Tags: [{ Key: LEASE_TAG, Value: `run ${holder} until ${until}` }] }),
     );
     const calls: string[] = [];
 
@@ -382,7 +388,11 @@ describe('dry-run', () => {
       'ListUserTagsCommand',
       'GetAccessKeyLastUsedCommand',
     ]);
-    expect(io.lines).toContain(`IAM user ${user} is leased by ${holder} until 2026-11-27T12:30:00.000Z: a real run would wait for it`);
+    expect(io.lines).toContain(
+      `IAM user ${user} is leased by run octo/other/7/1 until ${until} (IAM time; tag rotate-aws-access-key:lease): a real ` +
+        `run would wait for it. If that run is gone, clear it with: aws iam untag-user --user-name ${user} --tag-keys ` +
+        'rotate-aws-access-key:lease',
+    );
     expect(clock.slept).toEqual([]);
     expect(result.rotated).toBe(false);
     expect(result.plan?.action).toBe('rotate');

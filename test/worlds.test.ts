@@ -254,7 +254,7 @@ describe('two runs on one user at once', () => {
     await expectTruthful(last, f);
     // The lease makes them take turns: the second waits for the first.
     expect(first.code).toBe(0);
-    expect(last.stdout).toMatch(/is leased by .*actions\/runs\/\d+\/attempts\/1 until .*: waiting/);
+    expect(last.stdout).toMatch(/is leased by run \S+\/\d+\/1 until .*: waiting/);
     if (mode === 'rotator') {
       // The second rotates again, from the first run's key: the key it reports is the one that exists.
       expect(last.code).toBe(0);
