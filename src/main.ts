@@ -3,6 +3,7 @@ import { type AwsClientOptions, type AwsClients, type AwsTimeouts, SHIPPED_AWS_T
 import { Cancellation } from './cancel.js';
 import { type Clock, systemClock } from './clock.js';
 import { type ActionsIO, type LeaseSettings, SHIPPED_LEASE, runIdentity } from './context.js';
+import { MAX_RUN_MS } from './destruction.js';
 import { ActionError, errorMessage } from './errors.js';
 import { type GitHubApi, lazyGitHub } from './github-api.js';
 import type { RateLimitControl } from './github.js';
@@ -36,6 +37,8 @@ export interface RunDeps {
   onCancelSignals: (handler: (signal: string) => void) => () => void;
   /** After a cancel signal, how long the run may take to clean up before it reports and exits on its own. */
   hardStopMs: number;
+  /** The run cancels itself after this long, so that it ends (hard stop included) within MAX_RUN_MS. */
+  maxRunMs: number;
   exit: (code: number) => void;
 }
 
@@ -79,6 +82,7 @@ function defaults(): RunDeps {
     onCancelSignals: processSignals,
     // The runner sends SIGTERM 7.5 s after SIGINT and SIGKILL 2.5 s later: report and exit well before.
     hardStopMs: 6_000,
+    maxRunMs: MAX_RUN_MS - 5 * 60_000,
     exit: (code) => process.exit(code),
   };
 }
@@ -112,9 +116,11 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
   const baseUrl = deps.env.GITHUB_API_URL || 'https://api.github.com';
   let live: RotationResult | undefined;
   let hardStop: ReturnType<typeof setTimeout> | undefined;
-  const removeSignals = deps.onCancelSignals((signal) => {
+  const onCancel = (signal: string) => {
     if (deps.cancel.requested) return;
-    deps.io.warning(`${signal} received: cancelling — no new step starts; the destinations are left holding working keys`);
+    deps.io.warning(
+      `${signal} ${signal.startsWith('SIG') ? 'received' : 'reached'}: cancelling — no new step starts; the destinations are left holding working keys`,
+    );
     deps.cancel.cancel(signal);
     // If cleaning up takes too long, say what is known from the journal and exit before the runner kills us.
     hardStop = setTimeout(() => {
@@ -144,7 +150,11 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
       })();
     }, deps.hardStopMs);
     hardStop.unref?.();
-  });
+  };
+  const removeSignals = deps.onCancelSignals(onCancel);
+  // A run never lasts longer than MAX_RUN_MS: a key older than that was made by a run that has ended (destruction.ts).
+  const deadline = setTimeout(() => onCancel(`the action's maximum run time (${Math.round(deps.maxRunMs / 60_000)} minutes)`), deps.maxRunMs);
+  deadline.unref?.();
   try {
     const result = await rotate(
       {
@@ -165,6 +175,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
     await report(result, inputs);
     return result;
   } finally {
+    clearTimeout(deadline);
     if (hardStop) clearTimeout(hardStop);
     removeSignals();
   }

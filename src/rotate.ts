@@ -217,23 +217,15 @@ function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey | und
   );
 }
 
-async function flow(s: RunState): Promise<void> {
-  const { ctx, result, journal } = s;
-  const { inputs, aws, io } = ctx;
-
-  // 1. Who rotates, with which credentials; then the lease, so no other run changes the keys under us.
-  const { userExists } = await identify(s);
-  const userName = s.userName;
-  if (inputs.dryRun) {
-    const held = userExists ? await describeLease(ctx, userName) : undefined;
-    if (held) io.info(held);
-  } else if (userExists) {
-    const lease = await takeLease(ctx, journal, userName);
-    s.tagsDenied = lease.outcome === 'denied';
-    s.userTags = (await lease.settled()).tags;
-  }
-
-  let keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
+/** The keys of the user (which of them is the caller's), the action's records of them, and every destination. */
+async function readWorld(
+  s: RunState,
+  userExists: boolean,
+  caller: Credentials | undefined,
+): Promise<{ keys: AccessKey[]; self: AccessKey | undefined }> {
+  const { ctx, result, journal, userName } = s;
+  const { aws, io } = ctx;
+  const keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
   s.expected = new Set(keys.map((k) => k.id));
   s.initialKeys = keys;
   s.keysListed = userExists;
@@ -241,14 +233,12 @@ async function flow(s: RunState): Promise<void> {
     `IAM user ${userName} has ${keys.length} access key(s)` +
       (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''),
   );
-  const caller = s.caller;
   const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
   if (self) io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
-  else s.caller = undefined;
+  s.caller = self ? caller : undefined;
   // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
   if (userExists) await readRecords(s, keys);
-
-  // 2. Preflight every destination before any key exists.
+  ctx.cancel.checkpoint();
   s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () =>
     preflight(ctx, result.destinations.map((r) => r.destination)),
   );
@@ -256,6 +246,47 @@ async function flow(s: RunState): Promise<void> {
     journal.destinations[i].heldBefore = p.held;
     result.destinations[i].visibility = p.sharing?.[0].visibility;
   });
+  return { keys, self };
+}
+
+async function flow(s: RunState): Promise<void> {
+  const { ctx, result, journal } = s;
+  const { inputs, aws, io } = ctx;
+
+  // 1. Who rotates, with which credentials; then the lease, so no other run changes the keys under us.
+  const { userExists } = await identify(s);
+  const userName = s.userName;
+  let lease: Awaited<ReturnType<typeof takeLease>> | undefined;
+  if (inputs.dryRun) {
+    const held = userExists ? await describeLease(ctx, userName) : undefined;
+    if (held) io.info(held);
+  } else if (userExists) {
+    lease = await takeLease(ctx, journal, userName);
+    s.tagsDenied = lease.outcome === 'denied';
+    s.userTags = lease.tags;
+  }
+
+  // 2. Read everything (the keys, their records, every destination) while the lease settles: reads only, so they
+  // need not wait. Should another run's lease write have won, this run waited for it, and reads again.
+  let keys: AccessKey[];
+  let self: AccessKey | undefined;
+  const caller = s.caller;
+  for (;;) {
+    const settling = lease?.settled().then(
+      (r) => ({ ok: true as const, r }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    const read = await readWorld(s, userExists, caller).then(
+      (r) => ({ ok: true as const, r }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    const settled = await settling;
+    if (settled && !settled.ok) throw settled.err;
+    if (!read.ok) throw read.err;
+    ({ keys, self } = read.r);
+    if (!settled?.r.waited) break;
+    io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
+  }
   checkOwnHolder(s, s.prepared, self);
   s.ownHolderChecked = true;
 
