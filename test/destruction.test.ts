@@ -1,10 +1,12 @@
 /**
  * The destruction policy (src/destruction.ts): every row of POLICY proven in full, then each of its checks broken on
  * its own (and at its boundaries), the helpers a refusal is written with; and `destroy` in-process against the memory
- * IAM: it lists the keys first, acts only when the reason is proven, and otherwise sends nothing that destroys.
+ * IAM: it lists the keys first, acts only when the reason is proven and the run was not cancelled (a rollback excepted),
+ * and otherwise sends nothing that destroys.
  */
 import { describe, expect, it } from '@jest/globals';
 import { listAccessKeys } from '../src/aws.js';
+import { Cancellation, Cancelled } from '../src/cancel.js';
 import type { RotateContext } from '../src/context.js';
 import type { Destination } from '../src/destinations.js';
 import {
@@ -475,8 +477,10 @@ describe('consent: key-limit', () => {
     expect(after('consent: key-limit delete-oldest', (f) => relist(f, key(CUR, 100 * H + 1)))).toEqual(['it is not the oldest key']);
   });
 
-  it("delete-inactive reads IAM's status, not the key the caller passed", () => {
+  it("delete-inactive reads IAM's status, not the key the caller passed; a key IAM does not list is not Inactive", () => {
     expect(after('consent: key-limit delete-inactive', (f) => void (f.key = key(OLD, 100 * H)))).toEqual([]);
+    const [inactive] = POLICY['consent: key-limit delete-inactive'].checks;
+    expect(inactive(changed('consent: key-limit delete-inactive', (f) => void (f.keys = [f.keys[1]])))).toBe('IAM does not list it as Inactive');
   });
 });
 
@@ -538,8 +542,17 @@ describe('Unproven', () => {
     );
   });
 
-  it.each(REASONS.filter((r) => r !== 'staged retirement'))('%s: "deleted", and its own todo', (reason) => {
-    expect(new Unproven(OLD, reason, ['a'], 'k').message).toBe(`${OLD} was not deleted (${reason}): a (known: k). ${POLICY[reason].todo}`);
+  it.each([
+    ['replaced by this run', 'rerun once every destination holds the new key; nothing was retired'],
+    ['never handed out', 'both keys stay Active: rerun once the cause is fixed'],
+    [
+      'orphan of a finished run',
+      'delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
+    ],
+    ['consent: key-limit delete-oldest', 'rerun once the keys are as expected'],
+    ['consent: key-limit delete-inactive', 'rerun once the keys are as expected'],
+  ] as [Reason, string][])('%s: "deleted", and its own todo', (reason, todo) => {
+    expect(new Unproven(OLD, reason, ['a'], 'k').message).toBe(`${OLD} was not deleted (${reason}): a (known: k). ${todo}`);
   });
 
   it('says nothing of what is known when nothing is', () => {
@@ -576,6 +589,7 @@ function world(opts: {
     aws,
     io,
     clock: fakeClock(START),
+    cancel: new Cancellation(),
     inputs: { retireAfterHours: 24, keyLimit: 'delete-inactive', previousKey: 'delete', ...opts.inputs },
   } as unknown as RotateContext;
   const prepared = (opts.repos ?? []).map(({ repo, updates }) => ({ destination: REPO(repo), updates }) as unknown as Prepared);
@@ -808,9 +822,42 @@ describe('destroy', () => {
     inFlight.journal.record({ kind: 'key created', id: NEW });
     inFlight.journal.record({ kind: 'write in flight', index: 0, which: 'secret' });
     await expect(destroy(inFlight.s, NEW, 'never handed out', 'delete', 'discarded')).rejects.toThrow(
-      `${NEW} was not deleted (never handed out): destination(s) octo/api were given it (or may have been)`,
+      `${NEW} was not deleted (never handed out): destination(s) octo/api were given it (or may have been) ` +
+        `(known: created ${at(0)}, no record of this action, never used)`,
     );
     expect(destroying(inFlight.calls)).toEqual([]);
+  });
+});
+
+describe('destroy after a cancel', () => {
+  it('destroys nothing proven once the run was asked to stop (having proven it: the evidence is read first)', async () => {
+    for (const how of ['delete', 'deactivate'] as const) {
+      const w = replaced({ tags: { [OLD]: record(`created=${at(-100 * H)}`) } });
+      w.s.ctx.cancel.cancel('SIGTERM');
+      const effects = w.journal.effects.length;
+      await expect(destroy(w.s, OLD, 'replaced by this run', how, 'deleted')).rejects.toBeInstanceOf(Cancelled);
+      expect(w.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed']);
+      expect(w.keys.get(OLD)?.status).toBe('Active');
+      expect(w.s.expected.has(OLD)).toBe(true);
+      expect(w.journal.effects).toHaveLength(effects);
+    }
+  });
+
+  it('an unproven reason is still refused as Unproven', async () => {
+    const w = replaced();
+    w.s.verified = false;
+    w.s.ctx.cancel.cancel('SIGTERM');
+    await expect(destroy(w.s, OLD, 'replaced by this run', 'delete', 'deleted')).rejects.toBeInstanceOf(Unproven);
+  });
+
+  it("a rollback of the run's own key that was never handed out still runs", async () => {
+    const w = world({ keys: [memKey(CUR, 50 * H)] });
+    w.keys.set(NEW, memKey(NEW, 0));
+    w.journal.record({ kind: 'key created', id: NEW });
+    w.s.ctx.cancel.cancel('SIGINT');
+    await destroy(w.s, NEW, 'never handed out', 'delete', 'discarded');
+    expect(w.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed', 'DeleteAccessKey']);
+    expect(w.journal.retired).toEqual([{ id: NEW, fate: 'discarded' }]);
   });
 });
 
