@@ -3,10 +3,10 @@
  * evidence of their last use, the retirement of handed-over keys once due, the record of this run's handover, and
  * the description of every key at the end of the run.
  */
-import { isAccessDenied, listAccessKeys } from './aws.js';
+import { isAccessDenied, listAccessKeys, listUserTags, untagUser } from './aws.js';
 import { isoSeconds } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
-import type { PreviousKeyMode } from './inputs.js';
+import type { PreviousKeyMode, Tag } from './inputs.js';
 import { RECORD_CHECKS, Unproven, destroy, factsOf, knownAbout, mayHold, missingEvidence } from './destruction.js';
 import type { AccessKey, OtherKey, PendingKey, Plan, Use } from './plan.js';
 import { keyTags, lastUses, parseRecord, runLabel, writeRecord } from './provenance.js';
@@ -25,8 +25,12 @@ export async function readRecords(s: RunState, keys: AccessKey[]): Promise<void>
         `and this run may not use them: grant them, or set retire-after-hours: 0. Nothing was changed.`,
     );
   }
+  let all: Tag[] = [];
   try {
-    if (!s.tagsDenied) s.tags = await keyTags(ctx, userName, s.userTags);
+    if (!s.tagsDenied) {
+      all = s.userTags ?? (await listUserTags(ctx.aws.iam, userName));
+      s.tags = await keyTags(ctx, userName, all);
+    }
   } catch (err) {
     if (inputs.retireAfterHours > 0 || !isAccessDenied(err)) throw err;
     s.tagsDenied = true;
@@ -36,7 +40,19 @@ export async function readRecords(s: RunState, keys: AccessKey[]): Promise<void>
     const r = parseRecord(s.tags.get(k.id));
     if (r) s.records.set(k.id, r);
   }
-  const marker = parseRewrite(s.tags.get(REWRITE_TAG));
+  // The action keeps one record per existing key: its records of keys that no longer exist are removed (never a tag
+  // it did not write). A dry run changes nothing.
+  const stale = [...s.tags].filter(([id, v]) => !keys.some((k) => k.id === id) && parseRecord(v) !== undefined).map(([id]) => id);
+  if (stale.length > 0 && !inputs.dryRun) {
+    try {
+      await untagUser(ctx.aws.iam, userName, stale);
+      for (const id of stale) s.tags.delete(id);
+      io.info(`Removed the action's records of ${stale.join(', ')}: IAM user ${userName} has no such key any more`);
+    } catch (err) {
+      io.warning(`could not remove the action's records of the deleted key(s) ${stale.join(', ')}: ${errorMessage(err)}`);
+    }
+  }
+  const marker = parseRewrite(all.find((t) => t.Key === REWRITE_TAG)?.Value);
   if (marker) s.rewrite = marker;
 }
 

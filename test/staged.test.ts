@@ -56,6 +56,7 @@ function world(opts: {
     io,
     inputs: { retireAfterHours: 24, previousKey: 'delete', dryRun: false, ...opts.inputs },
     run: { repository: 'octo/rotator', runId: '42', attempt: '1', url: 'https://github.com/octo/rotator/actions/runs/42/attempts/1' },
+    cancel: { checkpoint: () => {} },
   } as unknown as RotateContext;
   const journal = new Journal(0);
   const initialKeys = mem.listed();
