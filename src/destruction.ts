@@ -44,6 +44,8 @@ export interface Facts {
   lastUsed?: Use | null;
   retireAfterHours?: number;
   keyLimit?: string;
+  /** GitHub's word that the run the record names has ended (its updated_at), when GitHub could say. */
+  runEnded?: number;
 }
 
 export type Reason =
@@ -157,14 +159,14 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
         ),
       (f) =>
         need(
-          f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
+          f.runEnded !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
           `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
-            `${f.key.created.toISOString()}), so the run that made it may still be writing it`,
+            `${f.key.created.toISOString()}) and GitHub does not say the run that made it has ended, so that run may still be writing it`,
         ),
       (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
       (f) =>
         need(
-          !f.lastUsed || Date.parse(f.lastUsed.date) <= f.key.created.getTime() + MAX_RUN_MS,
+          !f.lastUsed || Date.parse(f.lastUsed.date) <= (f.runEnded ?? f.key.created.getTime() + MAX_RUN_MS),
           `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`,
         ),
       (f) => {
@@ -243,6 +245,7 @@ export function factsOf(s: RunState, key: AccessKey, keys: AccessKey[]): Facts {
     lastUsed: s.uses.get(key.id),
     retireAfterHours: s.ctx.inputs.retireAfterHours,
     keyLimit: s.ctx.inputs.keyLimit,
+    runEnded: s.runEnded.get(key.id),
   };
 }
 

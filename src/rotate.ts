@@ -118,6 +118,7 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
     verified: false,
     ownHolderChecked: false,
     rewrite: undefined,
+    runEnded: new Map(),
   };
   try {
     await flow(s);

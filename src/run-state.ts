@@ -44,6 +44,8 @@ export interface RunState {
   ownHolderChecked: boolean;
   /** An earlier run's marker: it deleted a key to make room and did not finish. */
   rewrite: Rewrite | undefined;
+  /** GitHub's word that the run which made a key has ended (key id → its updated_at). */
+  runEnded: Map<string, number>;
 }
 
 /** The user's keys are not what this run expects: another rotation or a person is at work. */

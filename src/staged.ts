@@ -13,6 +13,7 @@ import { keyTags, lastUses, parseRecord, runLabel, writeRecord } from './provena
 import { REWRITE_TAG, parseRewrite } from './rewrite-marker.js';
 import type { KeyReport } from './result.js';
 import type { RunState } from './run-state.js';
+import { runEnded } from './run-status.js';
 
 
 /** Read the action's records of the keys (provenance tags): a claim each, checked against IAM's facts before use. */
@@ -119,7 +120,16 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
       continue;
     }
     if (k.id === current?.id) continue;
-    const orphan = missingEvidence('orphan of a finished run', facts);
+    let orphan = missingEvidence('orphan of a finished run', facts);
+    if (orphan.some((m) => m.includes('younger than'))) {
+      // GitHub's own word that the run that made it has ended proves it sooner than its age.
+      const ended = await runEnded(ctx, r?.by);
+      if (ended !== undefined) {
+        facts.runEnded = ended;
+        s.runEnded.set(k.id, ended);
+        orphan = missingEvidence('orphan of a finished run', facts);
+      }
+    }
     const held = mayHold(facts);
     // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).
     if (orphan.length === 0 || (orphan.length === 1 && held.length > 0 && orphan[0].includes('may hold it'))) {

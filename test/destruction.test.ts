@@ -615,6 +615,7 @@ function world(opts: {
     verified: false,
     ownHolderChecked: false,
     rewrite: undefined,
+    runEnded: new Map(),
   };
   return { ...mem, s, io, journal };
 }

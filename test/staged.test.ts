@@ -80,6 +80,7 @@ function world(opts: {
     verified: false,
     ownHolderChecked: true,
     rewrite: undefined,
+    runEnded: new Map(),
   };
   return { ...mem, s, io, journal, initialKeys };
 }
