@@ -72,6 +72,55 @@ export async function forgetRecord(ctx: RotateContext, user: string, keyId: stri
   }
 }
 
+/**
+ * A record younger than this (its newest time: created or handover, in IAM's time) may describe a key IAM does not
+ * list yet: another run made it a moment ago, and IAM is eventually consistent. It is left for a later run to prune.
+ */
+export const PRUNE_AFTER_MS = 60 * 60_000;
+
+/**
+ * Remove the action's records of keys the user no longer has (deleted by hand, or by a run that stopped before it
+ * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, plus one record
+ * per existing access key. `tags` is the key id → value map keyTags read (updated here); `keys` the user's keys as just
+ * listed. Never touches a tag the action did not write, nor a record younger than PRUNE_AFTER_MS. Returns the ids
+ * whose records were removed; a failure is a warning (the records describe keys that are gone; nothing depends on them).
+ */
+export async function pruneRecords(
+  ctx: RotateContext,
+  user: string,
+  keys: readonly { id: string }[],
+  tags: Map<string, string>,
+): Promise<string[]> {
+  const current = new Set(keys.map((k) => k.id));
+  const now = ctx.aws.time.now();
+  const stale = [...tags].flatMap(([id, value]) => {
+    const record = ACCESS_KEY_ID.test(id) && !current.has(id) ? parseRecord(value) : undefined;
+    if (!record) return [];
+    const times = [record.created, record.handover].map((t) => Date.parse(t ?? '')).filter((t) => !Number.isNaN(t));
+    return times.some((t) => t > now - PRUNE_AFTER_MS) ? [] : [id];
+  });
+  const removed: string[] = [];
+  try {
+    // UntagUser takes at most 50 keys at once.
+    for (let i = 0; i < stale.length; i += 50) {
+      const batch = stale.slice(i, i + 50);
+      await untagUser(ctx.aws.iam, user, batch);
+      for (const id of batch) tags.delete(id);
+      removed.push(...batch);
+    }
+  } catch (err) {
+    const left = stale.filter((id) => !removed.includes(id));
+    ctx.io.warning(
+      `could not remove the action's tags describing access keys IAM user ${user} no longer has (${left.join(', ')}): ` +
+        `${(err as Error).message}`,
+    );
+  }
+  if (removed.length > 0) {
+    ctx.io.info(`Removed the action's tags describing access keys IAM user ${user} no longer has: ${removed.join(', ')}`);
+  }
+  return removed;
+}
+
 /** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
 export async function lastUses(ctx: RotateContext, user: string, ids: string[]): Promise<Map<string, Use | null | undefined>> {
   const out = new Map<string, Use | null | undefined>();
