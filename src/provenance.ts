@@ -20,21 +20,53 @@ export interface KeyRecord {
   supersededBy?: string;
 }
 
-/** This run, in the tag charset (letters, digits, spaces and _ . : / = + - @): owner/name/run/attempt. */
+/** The most characters an IAM tag value holds. */
+export const TAG_VALUE_MAX = 256;
+
+/**
+ * Text made fit for a tag value and for the action's own parsers: IAM's characters are letters, digits, spaces and
+ * `_ . : / = + - @`; anything else, and spaces (the parsers split on them), becomes `_`. ASCII only, so that
+ * characters and bytes agree.
+ */
+export const tagText = (text: string): string => text.replace(/[^A-Za-z0-9_.:/=+@-]/g, '_');
+
+/** This run, in the tag charset: owner/name/run id/attempt (never a URL: messages can add the server). */
 export function runLabel(ctx: RotateContext): string {
   const { repository, runId, attempt } = ctx.run;
-  return repository && runId ? `${repository}/${runId}/${attempt}` : 'local';
+  return tagText(repository && runId ? `${repository}/${runId}/${attempt}` : 'local');
 }
 
+/**
+ * A run label cut to `max` characters, when it must be: the repository part is shortened (marked `..`) and the run id
+ * and attempt are kept. The label is informational; no decision reads a shortened one as a match.
+ */
+export function shortLabel(label: string, max: number): string {
+  if (label.length <= max) return label;
+  const tail = /\/[^/]*\/[^/]*$/.exec(label)?.[0] ?? '';
+  const head = max - tail.length - 2;
+  return head > 0 ? `${label.slice(0, head)}..${tail}` : label.slice(label.length - Math.max(max, 0));
+}
+
+/** A shorter run label says too little to be worth writing. */
+const MIN_LABEL = 8;
+
+/**
+ * `rotate-aws-access-key: created=<time> superseded-by=<key id> handover=<time> by=<run>` (the fields present), at most
+ * 256 characters: every field the action reads back (times, key ids) is kept whole; only the informational run label
+ * (`by`) is shortened, or left out when there is no room for it.
+ */
 export function formatRecord(r: KeyRecord): string {
   const fields = Object.entries({
     created: r.created,
     'superseded-by': r.supersededBy,
     handover: r.handover,
-    by: r.by,
   }).filter(([, v]) => v !== undefined);
-  return `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`.slice(0, 256);
+  const base = `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
+  if (r.by === undefined) return base;
+  const room = TAG_VALUE_MAX - base.length - ' by='.length;
+  return room >= MIN_LABEL ? `${base} by=${shortLabel(tagText(r.by), room)}` : base;
 }
+
 
 /** The record in a tag value, or undefined when the tag is not the action's. */
 export function parseRecord(value: string | undefined): KeyRecord | undefined {

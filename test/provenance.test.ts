@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import type { RotateContext } from '../src/context.js';
-import { LEASE_TAG } from '../src/lease.js';
-import { PRUNE_AFTER_MS, pruneRecords } from '../src/provenance.js';
+import { type RotateContext, runIdentity } from '../src/context.js';
+import { LEASE_TAG, leaseValue, parseLease } from '../src/lease.js';
+import { type KeyRecord, PRUNE_AFTER_MS, formatRecord, parseRecord, pruneRecords, runLabel, shortLabel } from '../src/provenance.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { awsFailure, memoryIam } from './support/memory-iam.js';
 import { memoryClients } from './support/memory-world.js';
@@ -117,5 +117,88 @@ describe('pruneRecords', () => {
         'iam:UntagUser on IAM user deployer failed: AccessDenied: AccessDenied for this request. the AWS credentials need ' +
         'iam:UntagUser on IAM user deployer',
     ]);
+  });
+});
+
+describe('every tag value fits IAM: at most 256 characters of its set, every field the action reads back whole', () => {
+  /** IAM's rule for a tag value. */
+  const IAM_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+  const OWNER = 'o'.repeat(39); // GitHub's longest owner name
+  const REPO = 'r'.repeat(100); // …and repository name
+  const RUN_ID = '9'.repeat(20);
+  const TOKEN = '0123456789abcdef0123456789abcdef';
+  const GHES = `https://${'h'.repeat(63)}.${'e'.repeat(63)}.${'s'.repeat(63)}.example.com`;
+  const UNTIL = Date.parse('9999-12-31T23:59:59Z');
+  const LONG_ID = `AKIA${'Z'.repeat(124)}`; // the longest access key id IAM's API allows (128)
+
+  const identity = (env: Record<string, string>) => runIdentity({ GITHUB_SERVER_URL: GHES, ...env }, TOKEN);
+  const label = (env: Record<string, string>) => runLabel({ run: identity(env) } as unknown as RotateContext);
+
+  const runs: [string, Record<string, string>][] = [
+    ['an ordinary run', { GITHUB_REPOSITORY: 'octo/api', GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: '1' }],
+    ["GitHub's longest names, a 20-digit run id", { GITHUB_REPOSITORY: `${OWNER}/${REPO}`, GITHUB_RUN_ID: RUN_ID, GITHUB_RUN_ATTEMPT: '99999' }],
+    ['names no GitHub allows (300 characters, spaces and #)', { GITHUB_REPOSITORY: `a b#/${'x'.repeat(300)}`, GITHUB_RUN_ID: RUN_ID, GITHUB_RUN_ATTEMPT: '7' }],
+    ['a local run', {}],
+  ];
+
+  it.each(runs)('the lease, for %s on a GitHub Enterprise Server with a long host', (_, env) => {
+    const value = leaseValue(label(env), TOKEN, UNTIL);
+    expect(value).toMatch(IAM_VALUE);
+    expect(value).not.toContain('https');
+    expect(value).not.toContain('example.com');
+    const lease = parseLease(value);
+    expect(lease?.token).toBe(TOKEN);
+    expect(lease?.until).toBe(UNTIL);
+    // The label is whole when it fits, else shortened keeping the run id and attempt.
+    const full = label(env);
+    if (full.length + 66 <= 256) expect(lease?.run).toBe(full);
+    else expect(lease?.run).toMatch(new RegExp(`\\.\\./${RUN_ID}/\\d+$`));
+  });
+
+  it("GitHub's longest names fit whole in the lease: the rule for an earlier attempt can still read them", () => {
+    const env = runs[1][1];
+    expect(parseLease(leaseValue(label(env), TOKEN, UNTIL))?.run).toBe(`${OWNER}/${REPO}/${RUN_ID}/99999`);
+  });
+
+  it.each(runs)('the key records, for %s, with the longest key ids', (_, env) => {
+    const by = label(env);
+    const records: KeyRecord[] = [
+      { created: '2026-11-27T12:00:00Z', by },
+      { created: '2026-11-27T12:00:00Z', handover: '2026-11-27T12:05:00Z', by },
+      { supersededBy: 'AKIANEW0000000000002', handover: '2026-11-27T12:05:00Z', by },
+      { supersededBy: LONG_ID, handover: '2026-11-27T12:05:00Z', by },
+      { created: '2026-11-27T12:00:00.123Z', supersededBy: LONG_ID, handover: '2026-11-27T12:05:00.456Z', by },
+    ];
+    for (const r of records) {
+      const value = formatRecord(r);
+      expect(value).toMatch(IAM_VALUE);
+      const back = parseRecord(value);
+      expect({ ...back, by: undefined }).toEqual({ ...r, by: undefined });
+      if (back?.by !== undefined && back.by !== by) expect(back.by).toMatch(/\.\.\/\d+\/\d+$|^\S+$/);
+      expect(back?.by === undefined || back.by === by || back.by.length >= 8).toBe(true);
+    }
+  });
+
+  it('shortLabel keeps the run id and attempt, and cuts only what it must', () => {
+    expect(shortLabel('octo/api/42/1', 13)).toBe('octo/api/42/1');
+    expect(shortLabel('octo/api/42/1', 12)).toBe('octo/../42/1');
+    expect(shortLabel('octo/api/42/1', 12)).toHaveLength(12);
+    expect(shortLabel('octo/api/42/1', 5)).toBe('/42/1'.slice(-5));
+  });
+
+  it.each([
+    ['an earlier version, URL on github.com', 'run https://github.com/octo/api/actions/runs/42/attempts/3 until 2026-11-27T13:00:00Z', 'octo/api/42/3'],
+    ['an earlier version, URL on a GitHub Enterprise Server', `run ${GHES}/octo/api/actions/runs/42/attempts/1 until 2026-11-27T13:00:00Z`, 'octo/api/42/1'],
+  ])('reads the lease as %s wrote it', (_, value, run) => {
+    expect(parseLease(value)).toEqual({ run, token: undefined, until: Date.parse('2026-11-27T13:00:00Z') });
+  });
+
+  it('reads the key records as earlier versions wrote them', () => {
+    expect(parseRecord('rotate-aws-access-key: superseded-by=AKIANEW0000000000002 handover=2026-11-25T12:00:00Z by=octo/a/1/1')).toEqual({
+      supersededBy: 'AKIANEW0000000000002',
+      handover: '2026-11-25T12:00:00Z',
+      by: 'octo/a/1/1',
+    });
+    expect(parseRecord('rotate-aws-access-key: created=2026-11-25T12:00:00Z by=octo/a/1/1')).toEqual({ created: '2026-11-25T12:00:00Z', by: 'octo/a/1/1' });
   });
 });
