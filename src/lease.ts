@@ -10,7 +10,7 @@ import type { RotateContext } from './context.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Tag } from './inputs.js';
 import type { Journal } from './journal.js';
-import { runLabel } from './provenance.js';
+import { TAG_VALUE_MAX, runLabel, shortLabel, tagText } from './provenance.js';
 
 export const LEASE_TAG = 'rotate-aws-access-key:lease';
 
@@ -23,11 +23,13 @@ export interface Lease {
 }
 
 /**
- * Tag value: `run <owner/name/run id/attempt>+<token> until <ISO time>`. Earlier versions wrote `run <url> until
+ * Tag value: `run <owner/name/run id/attempt>+<token> until <ISO time>`, at most 256 characters of IAM's set. Earlier versions wrote `run <url> until
  * <time>` and read any value of the form `run <one word> until <time>` as a lease, so they wait for this one too.
  */
 export function leaseValue(run: string, token: string, until: number): string {
-  return `run ${run}+${token} until ${isoSeconds(until)}`;
+  // Everything the action reads back (the token, the expiry) is kept whole; only the run label is shortened to fit.
+  const rest = `+${token} until ${isoSeconds(until)}`;
+  return `run ${shortLabel(tagText(run), TAG_VALUE_MAX - 'run '.length - rest.length)}${rest}`;
 }
 
 /** The run label in an earlier version's holder URL (`https://host/owner/name/actions/runs/<id>/attempts/<n>`). */

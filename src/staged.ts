@@ -3,13 +3,13 @@
  * evidence of their last use, the retirement of handed-over keys once due, the record of this run's handover, and
  * the description of every key at the end of the run.
  */
-import { isAccessDenied, listAccessKeys, listUserTags, untagUser } from './aws.js';
+import { isAccessDenied, listAccessKeys, listUserTags } from './aws.js';
 import { isoSeconds } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { PreviousKeyMode, Tag } from './inputs.js';
 import { RECORD_CHECKS, Unproven, destroy, factsOf, knownAbout, mayHold, missingEvidence } from './destruction.js';
 import type { AccessKey, OtherKey, PendingKey, Plan, Use } from './plan.js';
-import { keyTags, lastUses, parseRecord, runLabel, writeRecord } from './provenance.js';
+import { keyTags, lastUses, parseRecord, pruneRecords, runLabel, writeRecord } from './provenance.js';
 import { REWRITE_TAG, parseRewrite } from './rewrite-marker.js';
 import type { KeyReport } from './result.js';
 import type { RunState } from './run-state.js';
@@ -43,16 +43,7 @@ export async function readRecords(s: RunState, keys: AccessKey[]): Promise<void>
   }
   // The action keeps one record per existing key: its records of keys that no longer exist are removed (never a tag
   // it did not write). A dry run changes nothing.
-  const stale = [...s.tags].filter(([id, v]) => !keys.some((k) => k.id === id) && parseRecord(v) !== undefined).map(([id]) => id);
-  if (stale.length > 0 && !inputs.dryRun) {
-    try {
-      await untagUser(ctx.aws.iam, userName, stale);
-      for (const id of stale) s.tags.delete(id);
-      io.info(`Removed the action's records of ${stale.join(', ')}: IAM user ${userName} has no such key any more`);
-    } catch (err) {
-      io.warning(`could not remove the action's records of the deleted key(s) ${stale.join(', ')}: ${errorMessage(err)}`);
-    }
-  }
+  if (!inputs.dryRun && !s.tagsDenied) await pruneRecords(ctx, userName, keys, s.tags);
   const marker = parseRewrite(all.find((t) => t.Key === REWRITE_TAG)?.Value);
   if (marker) s.rewrite = marker;
 }
