@@ -250,6 +250,7 @@ describe('the lease on the IAM user', () => {
 
     expect(result.error).toBeUndefined();
     expect(calls.map((c) => c.command)).toEqual([
+      'GetCallerIdentityCommand', // who the credentials are (root is refused)
       'ListUserTagsCommand',
       'TagUserCommand',
       'ListUserTagsCommand', // read back: of two runs that wrote at once, only the last proceeds (also: the key records)
@@ -265,16 +266,16 @@ describe('the lease on the IAM user', () => {
       'ListUserTagsCommand',
       'UntagUserCommand',
     ]);
-    expect(calls[1].input).toEqual({
+    expect(calls[2].input).toEqual({
       UserName: user,
       Tags: [{ Key: LEASE_TAG, Value: 'run https://github.com/octo/rotator/actions/runs/42/attempts/1 until 2026-11-27T13:00:00Z' }],
     });
     const newId = result.newKeyId as string;
-    expect(calls[5].input).toEqual({
+    expect(calls[6].input).toEqual({
       UserName: user,
       Tags: [{ Key: newId, Value: 'rotate-aws-access-key: created=2026-11-27T12:00:00Z by=octo/rotator/42/1' }],
     });
-    expect(calls[13].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
+    expect(calls[14].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
     // The lease is gone; the new key keeps its description (the IAM console shows it); the deleted key had none.
     expect(await tagsOf(user)).toEqual({
       [newId]: 'rotate-aws-access-key: created=2026-11-27T12:00:00Z handover=2026-11-27T12:00:00Z by=octo/rotator/42/1',
