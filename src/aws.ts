@@ -20,6 +20,7 @@ import {
   type User,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { classifyCaller } from './caller.js';
 import { type Clock, systemClock } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import { IamTime, observeIamTime } from './iam-time.js';
@@ -210,8 +211,8 @@ export async function callerIdentity(sts: STSClient): Promise<CallerIdentity> {
     sts.send(new GetCallerIdentityCommand({})),
   );
   const arn = out.Arn ?? '';
-  const match = /^arn:aws[\w-]*:iam::\d+:user\/(?:.*\/)?([^/]+)$/.exec(arn);
-  return { arn, account: out.Account ?? '', userName: match?.[1] };
+  const caller = classifyCaller(arn);
+  return { arn, account: out.Account ?? '', userName: caller.kind === 'user' ? caller.name : undefined };
 }
 
 export async function listAccessKeys(iam: IAMClient, user: string): Promise<AccessKey[]> {

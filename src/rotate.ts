@@ -10,6 +10,7 @@ import {
   userSettings,
   verifyKey,
 } from './aws.js';
+import { refuseRoot } from './caller.js';
 import { Cancelled } from './cancel.js';
 import type { ActionsIO, RotateContext } from './context.js';
 import { destinationsFrom, label } from './destinations.js';
@@ -170,8 +171,10 @@ async function identify(s: RunState): Promise<{ userExists: boolean }> {
   return io.group('IAM user', async () => {
     let name = inputs.iamUserName;
     s.caller = await callerCredentials(ctx);
+    // Every run asks who the credentials are, once: root credentials are refused before anything is read or changed.
+    const identity = await callerIdentity(aws.sts);
+    refuseRoot(identity.arn);
     if (name === undefined) {
-      const identity = await callerIdentity(aws.sts);
       if (identity.userName === undefined) {
         throw new ActionError(
           `iam-user-name is empty and the AWS credentials belong to ${identity.arn}, not an IAM user: ` +

@@ -71,6 +71,7 @@ describe('create-user', () => {
     expect(result.userCreated).toBe(true);
     // The lease is taken right after the user exists, before its first key; given back at the end (tags below).
     expect(calls).toEqual([
+      'GetCallerIdentityCommand', // who the credentials are (root is refused)
       'GetUserCommand',
       'CreateUserCommand',
       'AddUserToGroupCommand',
@@ -153,7 +154,7 @@ describe('create-user', () => {
       `IAM user ${user} already exists and create-user is true: a bootstrap never takes over an existing user. Choose a ` +
         "new iam-user-name, or set create-user: if-missing to rotate the existing user's key. Nothing was changed.",
     );
-    expect(calls).toEqual(['GetUserCommand']);
+    expect(calls).toEqual(['GetCallerIdentityCommand', 'GetUserCommand']);
     expect(result.userCreated).toBe(false);
     expect(result.newKeyId).toBeUndefined();
     expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);

@@ -160,13 +160,14 @@ interface Case {
   expectError?: (f: Fixture) => RegExp;
 }
 
-const awsStep = (step: string, action: string, errorName: string, previousKey?: string) => {
+/** `match`: which of the action's requests the faults hit (default: all of them). */
+const awsStep = (step: string, action: string, errorName: string, previousKey?: string, match?: AwsFault['match']) => {
   const faults: [string, AwsFault, boolean][] = [
-    ['persistent 5xx', serviceUnavailable({ action }), false],
-    ['IAM Throttling (twice, then recovers)', throttling({ action, times: 2 }), true],
-    ['IAM Throttling (persistent)', throttling({ action }), false],
-    ['AccessDenied', accessDenied({ action }), false],
-    ['request hangs (once)', awsHang({ action, times: 1 }), true],
+    ['persistent 5xx', serviceUnavailable({ action, match }), false],
+    ['IAM Throttling (twice, then recovers)', throttling({ action, match, times: 2 }), true],
+    ['IAM Throttling (persistent)', throttling({ action, match }), false],
+    ['AccessDenied', accessDenied({ action, match }), false],
+    ['request hangs (once)', awsHang({ action, match, times: 1 }), true],
   ];
   return faults
     .filter(([name]) => !(action === 'GetCallerIdentity' && name === 'AccessDenied')) // STS never denies it
@@ -242,7 +243,14 @@ const CASES: Case[] = [
     expectError: () =>
       /iam:CreateAccessKey on IAM user matrix-\d+ failed: .*Key\(s\) AKIA\w+ appeared during this run and were left alone \(its answer may have been lost; this run cannot prove they are its own\)/,
   },
-  ...awsStep('verify', 'GetCallerIdentity', 'sts:GetCallerIdentity \\(with the new key\\)|did not authenticate within 5 s'),
+  // The new key's GetCallerIdentity, not the one that asks who the run's own credentials are (that one comes first).
+  ...awsStep(
+    'verify',
+    'GetCallerIdentity',
+    'sts:GetCallerIdentity \\(with the new key\\)|did not authenticate within 5 s',
+    undefined,
+    (r) => proxy.created.has(r.accessKeyId),
+  ),
   ...writeCases(),
   ...awsStep('delete previous key', 'DeleteAccessKey', 'retiring the previous key failed: AKIA\\w+: iam:DeleteAccessKey on access key'),
   ...awsStep('deactivate previous key', 'UpdateAccessKey', 'retiring the previous key failed: AKIA\\w+: iam:UpdateAccessKey on access key', 'deactivate'),
@@ -284,7 +292,7 @@ describe('fault matrix: a fault at every step', () => {
 interface KillPoint {
   after: string;
   /** Kill when this request arrives (it then never takes effect). */
-  at: { github?: (method: string, path: string, putIndex: number) => boolean; aws?: string };
+  at: { github?: (method: string, path: string, putIndex: number) => boolean; aws?: string | ((action: string, accessKeyId: string) => boolean) };
   /** Destinations that may hold a mismatched pair until the rerun (the window inside one destination's pair). */
   mismatched?: number;
 }
@@ -292,7 +300,7 @@ interface KillPoint {
 const KILL_POINTS: KillPoint[] = [
   { after: 'list keys', at: { github: (m) => m === 'GET' } },
   { after: 'preflight', at: { aws: 'CreateAccessKey' } },
-  { after: 'create key', at: { aws: 'GetCallerIdentity' } },
+  { after: 'create key', at: { aws: (action, id) => action === 'GetCallerIdentity' && proxy.created.has(id) } },
   { after: 'verify', at: { github: (m, _p, i) => m === 'PUT' && i === 1 } },
   { after: 'write of destination 1 of 4', at: { github: (m, _p, i) => m === 'PUT' && i === 3 } },
   { after: 'write of destination 2 of 4', at: { github: (m, _p, i) => m === 'PUT' && i === 5 } },
@@ -322,8 +330,8 @@ describe('fault matrix: process killed (SIGKILL) right after step k', () => {
         world.gh.addFault(hang({ times: 1 }));
       }
     });
-    proxy.onRequest(({ action }) => {
-      if (!killed && k.at.aws === action) {
+    proxy.onRequest(({ action, accessKeyId }) => {
+      if (!killed && (typeof k.at.aws === 'function' ? k.at.aws(action, accessKeyId) : k.at.aws === action)) {
         kill();
         proxy.addFault(awsHang({ times: 1 }));
       }

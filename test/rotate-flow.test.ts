@@ -55,6 +55,7 @@ describe('a rotator rotates the key of another user', () => {
     expect([...iam.keys.keys()]).toEqual([fresh]);
     expect(iam.tags.has(LEASE_TAG)).toBe(false);
     expect(iam.calls).toEqual([
+      'GetCallerIdentity', // who the credentials are (root is refused)
       'ListUserTags', // the lease
       'TagUser',
       'ListUserTags',
@@ -125,7 +126,7 @@ describe('a rotator rotates the key of another user', () => {
     expect(result).toMatchObject({ dryRun: true, rotated: false, accessKeyId: OLD, newKeyId: undefined });
     expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['would write', OLD]]);
     // The lease is read, not taken; the keys are listed once and described at the end without a second listing.
-    expect(iam.calls).toEqual(['ListUserTags', 'ListAccessKeys', 'ListUserTags', 'GetAccessKeyLastUsed']);
+    expect(iam.calls).toEqual(['GetCallerIdentity', 'ListUserTags', 'ListAccessKeys', 'ListUserTags', 'GetAccessKeyLastUsed']);
     expect(github.routes.filter((r) => !r.startsWith('GET'))).toEqual([]);
     expect(io.lines.some((l) => l.startsWith('Dry run: would create a new access key for deployer'))).toBe(true);
   });
@@ -191,7 +192,7 @@ describe('a rotator rotates the key of another user', () => {
       inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'verify-timeout-seconds': '0' },
     });
     expect(result.error).toBeUndefined();
-    expect(iam.calls).not.toContain('GetCallerIdentity');
+    expect(iam.calls.filter((c) => c === 'GetCallerIdentity')).toHaveLength(1); // who the caller is, not the new key
   });
 });
 
@@ -319,7 +320,15 @@ describe('create-user', () => {
     expect(result).toMatchObject({ userCreated: true, rotated: true });
     expect(iam.user).toEqual({ name: 'svc-new', path: '/', groups: ['deployers'], policies: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] });
     // No keys to list for a user that does not exist; the lease is taken once the user exists.
-    expect(iam.calls.slice(0, 6)).toEqual(['GetUser', 'CreateUser', 'AddUserToGroup', 'AttachUserPolicy', 'ListUserTags', 'TagUser']);
+    expect(iam.calls.slice(0, 7)).toEqual([
+      'GetCallerIdentity',
+      'GetUser',
+      'CreateUser',
+      'AddUserToGroup',
+      'AttachUserPolicy',
+      'ListUserTags',
+      'TagUser',
+    ]);
     expect(io.lines).toContain('IAM user svc-new does not exist: it will be created');
     expect(io.lines).toContain('Created IAM user svc-new');
     expect(iam.tags.get(result.newKeyId as string)).toMatch(/^rotate-aws-access-key: created=\S+ handover=\S+ by=local$/);
@@ -336,7 +345,7 @@ describe('create-user', () => {
       'IAM user deployer already exists and create-user is true: a bootstrap never takes over an existing user. Choose a ' +
         "new iam-user-name, or set create-user: if-missing to rotate the existing user's key. Nothing was changed.",
     );
-    expect(iam.calls).toEqual(['GetUser']);
+    expect(iam.calls).toEqual(['GetCallerIdentity', 'GetUser']);
     expect(result.keys).toBeUndefined();
   });
 
@@ -380,6 +389,43 @@ describe('create-user', () => {
 });
 
 describe('who the caller is', () => {
+  it.each([
+    ['a rotator', { 'iam-user-name': 'deployer', repositories: 'octo/api' }],
+    ['a self-rotation', { repositories: 'octo/api' }],
+    ['a bootstrap', { 'iam-user-name': 'svc-new', repositories: 'octo/api', 'create-user': 'true' }],
+    ['a dry run', { 'iam-user-name': 'deployer', repositories: 'octo/api', 'dry-run': 'true' }],
+  ])("the account's root user (%s) is refused before anything else is read or changed", async (_, inputs) => {
+    for (const arn of ['arn:aws:iam::123456789012:root', 'arn:aws-us-gov:iam::123456789012:root', 'arn:aws-cn:iam::123456789012:root']) {
+      const iam = memoryIam({ callerArn: arn });
+      const github = await memoryGitHub(['octo/api']);
+      const old = userKey(iam, OLD);
+      github.hold(old, 'octo/api');
+      const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs, env: ENV });
+      expect(result.error?.message).toBe(
+        `the AWS credentials belong to the root user of AWS account 123456789012 (${arn}): AWS advises that the root ` +
+          "user have no access keys, so this action neither rotates nor uses them. Give this step an IAM user's key " +
+          "(self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the root user's access " +
+          'keys (IAM console, root user, Security credentials). Nothing was changed.',
+      );
+      expect(iam.calls).toEqual(['GetCallerIdentity']);
+      expect(github.routes).toEqual([]);
+      expect([...iam.keys.keys()]).toEqual([OLD]);
+      expect(iam.tags.size).toBe(0);
+      expect(result).toMatchObject({ rotated: false, newKeyId: undefined, previous: [] });
+      expect(result.keys).toBeUndefined();
+    }
+  });
+
+  it('an IAM user or a role is asked about once per run, before anything else', async () => {
+    const { iam, github } = await setup();
+    userKey(iam, OLD);
+    const { result } = await rotator(iam, github);
+    expect(result.error).toBeUndefined();
+    expect(iam.calls[0]).toBe('GetCallerIdentity');
+    // the other one verifies the new key
+    expect(iam.calls.filter((c) => c === 'GetCallerIdentity')).toHaveLength(2);
+  });
+
   it('a role without iam-user-name is refused before anything else', async () => {
     const { iam, github } = await setup();
     const { result } = await memoryRotation(iam, github, {
@@ -437,7 +483,7 @@ describe('the lease and the end of the run', () => {
     expect(result.error?.message).toMatch(/^another rotation holds the lease on IAM user deployer/);
     expect(result.keys).toBeUndefined();
     expect(result.cancelled).toBe(false);
-    expect(iam.calls.filter((c) => c !== 'ListUserTags')).toEqual([]);
+    expect(iam.calls.filter((c) => c !== 'ListUserTags')).toEqual(['GetCallerIdentity']);
   });
 
   it('a cancel between destinations: the run stops, says so, and every destination holds a working pair', async () => {

@@ -250,6 +250,7 @@ describe('the lease on the IAM user', () => {
 
     expect(result.error).toBeUndefined();
     expect(calls.map((c) => c.command)).toEqual([
+      'GetCallerIdentityCommand', // who the credentials are (root is refused)
       'ListUserTagsCommand',
       'TagUserCommand',
       'ListUserTagsCommand', // read back: of two runs that wrote at once, only the last proceeds (also: the key records)
@@ -266,16 +267,16 @@ describe('the lease on the IAM user', () => {
       'UntagUserCommand',
     ]);
     // The run, this process's token, and an expiry an hour ahead in IAM's (moto's) time, not the runner's fake clock.
-    const lease = (calls[1].input.Tags as { Key: string; Value: string }[])[0];
+    const lease = (calls[2].input.Tags as { Key: string; Value: string }[])[0];
     expect(lease.Key).toBe(LEASE_TAG);
     const m = /^run octo\/rotator\/42\/1\+[0-9a-f]{32} until (\S+)$/.exec(lease.Value);
     expect(Math.abs(Date.parse(m?.[1] ?? '') - (Date.now() + 3_600_000))).toBeLessThan(60_000);
     const newId = result.newKeyId as string;
-    expect(calls[5].input).toEqual({
+    expect(calls[6].input).toEqual({
       UserName: user,
       Tags: [{ Key: newId, Value: 'rotate-aws-access-key: created=2026-11-27T12:00:00Z by=octo/rotator/42/1' }],
     });
-    expect(calls[13].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
+    expect(calls[14].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
     // The lease is gone; the new key keeps its description (the IAM console shows it); the deleted key had none.
     expect(await tagsOf(user)).toEqual({
       [newId]: 'rotate-aws-access-key: created=2026-11-27T12:00:00Z handover=2026-11-27T12:00:00Z by=octo/rotator/42/1',

@@ -34,7 +34,16 @@ export interface MemoryIam {
 export const awsFailure = (name: string, status = 400): Error =>
   Object.assign(new Error(`${name} for this request`), { name, $metadata: { httpStatusCode: status } });
 
-export function memoryIam(opts: { tags?: Record<string, string>; keys?: MemoryKey[]; user?: string; exists?: boolean } = {}): MemoryIam {
+export function memoryIam(
+  opts: {
+    tags?: Record<string, string>;
+    keys?: MemoryKey[];
+    user?: string;
+    exists?: boolean;
+    /** What GetCallerIdentity answers (default: the IAM user, arn:aws:iam::123456789012:user/<user>). */
+    callerArn?: string;
+  } = {},
+): MemoryIam {
   const tags = new Map(Object.entries(opts.tags ?? {}));
   const keys = new Map((opts.keys ?? []).map((k) => [k.id, { ...k }]));
   const calls: string[] = [];
@@ -123,7 +132,7 @@ export function memoryIam(opts: { tags?: Record<string, string>; keys?: MemoryKe
       case 'ListAttachedUserPolicies':
         return { AttachedPolicies: (world.user?.policies ?? []).map((PolicyArn) => ({ PolicyArn })) };
       case 'GetCallerIdentity':
-        return { Arn: `arn:aws:iam::123456789012:user/${opts.user ?? 'deployer'}`, Account: '123456789012' };
+        return { Arn: opts.callerArn ?? `arn:aws:iam::123456789012:user/${opts.user ?? 'deployer'}`, Account: '123456789012' };
       default:
         throw new Error(`memory IAM: unexpected ${command}`);
     }
