@@ -255,12 +255,15 @@ export async function preflight(ctx: RotateContext, destinations: Destination[])
   }
   const failures: ActionError[] = [];
   const lists: EnvironmentLists = new Map();
-  const prepared = await mapLimit(destinations, ctx.pacing.readConcurrency, (d) =>
-    prepare(ctx, d, selectedIds, lists).catch((err: unknown) => {
+  const prepared = await mapLimit(destinations, ctx.pacing.readConcurrency, async (d) => {
+    // A cancel starts no new destination's reads (those under way finish).
+    if (ctx.cancel.requested) return undefined;
+    return prepare(ctx, d, selectedIds, lists).catch((err: unknown) => {
       failures.push(err instanceof ActionError ? err : gitHubError('reading the public key of', label(d), err, writePermission(d)));
       return undefined;
-    }),
-  );
+    });
+  });
+  ctx.cancel.checkpoint();
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) {
     throw new ActionError(

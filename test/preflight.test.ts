@@ -25,7 +25,7 @@ function context(gh: ReturnType<typeof scriptedGitHub>['gh'], inputs: Partial<In
     io: { info: (m: string) => void info.push(m) },
     pacing: { readConcurrency: 2 },
     pacer: { take: async (n = 1) => void taken.push(n) },
-    cancel: { checkpoint: () => {} },
+    cancel: { checkpoint: () => {}, requested: false },
   } as unknown as RotateContext;
   return { ctx, info, taken };
 }
