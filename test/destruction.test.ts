@@ -187,7 +187,7 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
     [
       'it is one ms younger than a run may last',
       (f) => relist(f, key(ORPH, MAX_RUN_MS - 1)),
-      "it is younger than the action's maximum run time (60 minutes; created 2026-11-27T11:00:00.001Z), so the run that made it may still be writing it",
+      "it is younger than the action's maximum run time (60 minutes; created 2026-11-27T11:00:00.001Z) and GitHub does not say the run that made it has ended, so that run may still be writing it",
     ],
     ['its last use is unknown', (f) => void (f.lastUsed = undefined), 'its last use is unknown (iam:GetAccessKeyLastUsed)'],
     [
@@ -447,6 +447,26 @@ describe('orphan of a finished run', () => {
     expect(orphan((f) => relist(f, key(ORPH, MAX_RUN_MS)))).toEqual([]);
     expect(orphan((f) => void (f.lastUsed = use(2 * H - MAX_RUN_MS)))).toEqual([]);
     expect(orphan((f) => void (f.lastUsed = use(2 * H)))).toEqual([]);
+  });
+
+  it("GitHub's word that its run ended proves a young key's run over, and bounds its last use instead of the age", () => {
+    const young = (runEnded: number | undefined, lastUsed: ReturnType<typeof use> | null) =>
+      orphan((f) => {
+        relist(f, key(ORPH, 10 * 60_000));
+        f.destinations[0].updates = [START - 20 * 60_000];
+        f.record = { created: at(-10 * 60_000) };
+        f.runEnded = runEnded;
+        f.lastUsed = lastUsed;
+      });
+    expect(young(undefined, null)).toEqual([expect.stringContaining("it is younger than the action's maximum run time")]);
+    expect(young(START - 5 * 60_000, null)).toEqual([]);
+    // Used up to the moment its run ended: its own run used it.
+    expect(young(START - 5 * 60_000, use(5 * 60_000))).toEqual([]);
+    // Used after that, though within the hour a run may last: something else holds it.
+    expect(young(START - 5 * 60_000, use(5 * 60_000 - 1))).toEqual([
+      `it was used ${at(-5 * 60_000 + 1)} (s3), after the run that made it ended: something holds it`,
+    ]);
+    expect(young(undefined, use(60_000))).toEqual([expect.stringContaining("it is younger than the action's maximum run time")]);
   });
 
   it("a destination updated in the same second as the key's creation may hold it; one a ms before that second may not", () => {
@@ -883,6 +903,7 @@ describe('factsOf', () => {
     w.journal.record({ kind: 'secret removed', index: 1, which: 'secret' });
     w.journal.record({ kind: 'secret written', index: 2, which: 'secret', keyId: CUR, reason: 'converge' });
     Object.assign(w.s, { verified: true, handedOver: false, ownHolderChecked: true });
+    w.s.runEnded.set(OLD, START - 2 * H);
     const k = key(OLD, 100 * H);
     expect(factsOf(w.s, k, [k])).toEqual({
       key: k,
@@ -900,6 +921,7 @@ describe('factsOf', () => {
       lastUsed: use(H),
       retireAfterHours: 5,
       keyLimit: 'delete-oldest',
+      runEnded: START - 2 * H,
     });
     w.journal.newKeyId = undefined;
     expect(factsOf(w.s, k, [k]).newKey).toBeUndefined();
