@@ -108,6 +108,14 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
         return need(missing.length === 0, `not every destination holds the new key (${missing.join(', ')})`);
       },
       (f) => need(f.ownHolderChecked === true, "the job's own holder check did not pass"),
+      (f) =>
+        need(
+          !(f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined) ||
+            f.runEnded !== undefined ||
+            f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
+          'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
+            'and GitHub does not say that run has ended: it may still be writing it',
+        ),
       unchanged,
     ],
     todo: 'rerun once every destination holds the new key; nothing was retired',

@@ -7,7 +7,7 @@ import { isAccessDenied, listAccessKeys, listUserTags } from './aws.js';
 import { isoSeconds } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { PreviousKeyMode, Tag } from './inputs.js';
-import { RECORD_CHECKS, Unproven, destroy, factsOf, knownAbout, mayHold, missingEvidence } from './destruction.js';
+import { MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, knownAbout, mayHold, missingEvidence } from './destruction.js';
 import type { AccessKey, OtherKey, PendingKey, Plan, Use } from './plan.js';
 import { keyTags, lastUses, parseRecord, pruneRecords, runLabel, writeRecord } from './provenance.js';
 import { REWRITE_TAG, parseRewrite } from './rewrite-marker.js';
@@ -110,17 +110,17 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
       }
       continue;
     }
-    if (k.id === current?.id) continue;
-    let orphan = missingEvidence('orphan of a finished run', facts);
-    if (orphan.some((m) => m.includes('younger than'))) {
-      // GitHub's own word that the run that made it has ended proves it sooner than its age.
-      const ended = await runEnded(ctx, r?.by);
+    // A key an earlier run made and never handed over, younger than a run can last: GitHub's own word that the run
+    // which made it has ended proves that run is not still handing it out, sooner than its age.
+    if (r?.created !== undefined && r.handover === undefined && iamNow - k.created.getTime() < MAX_RUN_MS) {
+      const ended = await runEnded(ctx, r.by);
       if (ended !== undefined) {
         facts.runEnded = ended;
         s.runEnded.set(k.id, ended);
-        orphan = missingEvidence('orphan of a finished run', facts);
       }
     }
+    if (k.id === current?.id) continue;
+    const orphan = missingEvidence('orphan of a finished run', facts);
     const held = mayHold(facts);
     // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).
     if (orphan.length === 0 || (orphan.length === 1 && held.length > 0 && orphan[0].includes('may hold it'))) {

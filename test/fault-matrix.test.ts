@@ -132,6 +132,8 @@ function secretLeaks(result: RotationResult, io: Recorder, f: Fixture, others: s
 async function expectConverges(f: Fixture, mode: 'self' | 'other'): Promise<void> {
   world.gh.clearFaults();
   proxy.clearFaults();
+  // The failed attempt has ended (GitHub starts attempt 2 only then): GitHub says so, which proves its key an orphan.
+  world.gh.completeRun(`${f.org}/app`, runIdOf(f), 1);
   const held = heldPair(world.gh, f.scopes[0]);
   const as = mode === 'self' && held && (await authenticates(world.moto, held)) ? held : world.admin;
   // A re-run of the same workflow run (attempt 2): it takes over the lease a killed attempt left behind.

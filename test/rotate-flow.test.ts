@@ -58,8 +58,8 @@ describe('a rotator rotates the key of another user', () => {
       'GetCallerIdentity', // who the credentials are (root is refused)
       'ListUserTags', // the lease
       'TagUser',
-      'ListUserTags',
-      'ListAccessKeys',
+      'ListAccessKeys', // read while the lease settles
+      'ListUserTags', // the lease read back
       'CreateAccessKey',
       'TagUser', // where the new key comes from
       'GetCallerIdentity', // the new key verified

@@ -237,6 +237,8 @@ export class GitHubStandin {
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private readonly repos = new Map<string, RepoRecord>();
   private readonly orgs = new Map<string, string>();
+  /** Workflow run attempts GitHub reports (owner/name/runId/attempt, lower case) → status and updated_at. */
+  private readonly runs = new Map<string, { status: string; updatedAt: string }>();
   private readonly scopes = new Map<string, ScopeState>();
   private readonly keyIds = new Set<string>();
   private faults: FaultState[] = [];
@@ -402,7 +404,18 @@ export class GitHubStandin {
   }
 
   /** Forgets recorded requests (and the request index), faults and onRequest callbacks; restores latencyMs to the start option. Data is kept. */
+  /** GitHub reports workflow run `runId`, attempt `attempt`, of `repo` as completed (at `at`, default now). */
+  completeRun(repo: string, runId: number | string, attempt: number | string = 1, at = new Date()): void {
+    this.runs.set(`${repo}/${runId}/${attempt}`.toLowerCase(), { status: 'completed', updatedAt: at.toISOString() });
+  }
+
+  /** GitHub reports every workflow run attempt as completed (a rerun after the earlier run ended). */
+  completeEveryRun(at = new Date()): void {
+    this.runs.set('*', { status: 'completed', updatedAt: at.toISOString() });
+  }
+
   reset(): void {
+    this.runs.clear();
     this.requests.length = 0;
     this.requestIndex = 0;
     this.faults = [];
@@ -611,6 +624,12 @@ export class GitHubStandin {
     body: unknown,
     path: string,
   ): Reply {
+    // /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}: a run attempt GitHub knows of (completeRun).
+    if (seg[0] === 'repos' && seg.length === 8 && seg[3] === 'actions' && seg[4] === 'runs' && seg[6] === 'attempts' && method === 'GET') {
+      const run = this.runs.get(`${seg[1]}/${seg[2]}/${seg[5]}/${seg[7]}`.toLowerCase()) ?? this.runs.get('*');
+      if (!run) throw notFoundErr();
+      return { status: 200, body: { id: Number(seg[5]), run_attempt: Number(seg[7]), status: run.status, conclusion: 'failure', updated_at: run.updatedAt } };
+    }
     // /repos/{owner}/{repo}/...
     if (seg[0] === 'repos' && seg.length >= 3) {
       const repo = this.repos.get(`${seg[1]}/${seg[2]}`.toLowerCase());
