@@ -118,7 +118,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
         ),
       unchanged,
     ],
-    todo: 'rerun once every destination holds the new key; nothing was retired',
+    todo: 'Rerun once every destination holds the new key; nothing was retired',
   },
   'staged retirement': {
     covers: 'a handed-over key whose handover and last use are both retire-after-hours old (IAM time)',
@@ -143,7 +143,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
         ),
       unchanged,
     ],
-    todo: 'the key is kept: find its holder, or retire it by hand once you know nothing uses it',
+    todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
   },
   'never handed out': {
     covers: "this run's own new key, when no destination was given it (rollback)",
@@ -155,7 +155,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
         return need(holders.length === 0, `destination(s) ${holders.join(', ')} were given it (or may have been)`);
       },
     ],
-    todo: 'both keys stay Active: rerun once the cause is fixed',
+    todo: 'Both keys stay Active: rerun once the cause is fixed',
   },
   'orphan of a finished run': {
     covers: 'a key an earlier run of this action created and never handed over, after that run ended',
@@ -183,7 +183,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
       },
       unchanged,
     ],
-    todo: 'delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
+    todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
   },
   'consent: key-limit delete-oldest': {
     covers: 'the oldest Active key, to make room (a rotator; its holders stop working until this run rewrites them)',
@@ -192,12 +192,12 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
       (f) => need(f.keys.every((k) => k.created >= f.key.created), 'it is not the oldest key'),
       unchanged,
     ],
-    todo: 'rerun once the keys are as expected',
+    todo: 'Rerun once the keys are as expected',
   },
   'consent: key-limit delete-inactive': {
     covers: 'an Inactive key, to make room (an Inactive key authenticates nobody)',
     checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'IAM does not list it as Inactive'), unchanged],
-    todo: 'rerun once the keys are as expected',
+    todo: 'Rerun once the keys are as expected',
   },
 };
 

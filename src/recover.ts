@@ -165,10 +165,10 @@ function finalWords(s: RunState): string {
   const newId = s.journal.newKeyId;
   const bothKept = newId !== undefined && !s.journal.deleted(newId) && !s.handedOver;
   if (!bothKept) return '';
-  const proven = `it is proven an orphan of this run once this run has ended (GitHub says so, or it is ${MAX_RUN_MS / 60_000} minutes old)`;
+  const ended = `once this run has ended (GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
   return s.caller
-    ? ` Fix the cause and rerun: a self-rotation deletes ${newId} once ${proven}, after giving its own key to any destination that may hold ${newId}.`
-    : ` Fix the cause, then rerun: a run deletes ${newId} once ${proven} and no destination may hold it; otherwise rerun with key-limit: delete-oldest, which deletes the oldest key first (the destinations still holding it stop working until that run rewrites them).`;
+    ? ` Fix the cause and rerun: a self-rotation deletes ${newId} as this run's orphan ${ended}, after giving its own key to every destination that may hold ${newId}.`
+    : ` Fix the cause, then rerun: a run deletes ${newId} as this run's orphan ${ended} if no destination may hold it; otherwise rerun with key-limit: delete-oldest, which deletes the oldest key first (the destinations still holding it stop working until that run rewrites them).`;
 }
 
 /** "may hold" for a key deleted to make room (which destinations held it is not known), "holds" for a lost key. */

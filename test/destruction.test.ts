@@ -566,26 +566,26 @@ describe('Unproven', () => {
     expect([e.keyId, e.reason, e.missing]).toEqual([OLD, 'staged retirement', ['a', 'b']]);
     expect(e.message).toBe(
       `${OLD} was not retired (staged retirement): a; b (known: created X). ` +
-        'the key is kept: find its holder, or retire it by hand once you know nothing uses it',
+        'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
     );
   });
 
   it.each([
-    ['replaced by this run', 'rerun once every destination holds the new key; nothing was retired'],
-    ['never handed out', 'both keys stay Active: rerun once the cause is fixed'],
+    ['replaced by this run', 'Rerun once every destination holds the new key; nothing was retired'],
+    ['never handed out', 'Both keys stay Active: rerun once the cause is fixed'],
     [
       'orphan of a finished run',
-      'delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
+      'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
     ],
-    ['consent: key-limit delete-oldest', 'rerun once the keys are as expected'],
-    ['consent: key-limit delete-inactive', 'rerun once the keys are as expected'],
+    ['consent: key-limit delete-oldest', 'Rerun once the keys are as expected'],
+    ['consent: key-limit delete-inactive', 'Rerun once the keys are as expected'],
   ] as [Reason, string][])('%s: "deleted", and its own todo', (reason, todo) => {
     expect(new Unproven(OLD, reason, ['a'], 'k').message).toBe(`${OLD} was not deleted (${reason}): a (known: k). ${todo}`);
   });
 
   it('says nothing of what is known when nothing is', () => {
     expect(new Unproven(OLD, 'never handed out', ['a'], '').message).toBe(
-      `${OLD} was not deleted (never handed out): a. both keys stay Active: rerun once the cause is fixed`,
+      `${OLD} was not deleted (never handed out): a. Both keys stay Active: rerun once the cause is fixed`,
     );
   });
 });
@@ -711,7 +711,7 @@ describe('destroy', () => {
     expect((err as Error).message).toBe(
       `${OLD} was not deleted (replaced by this run): the job's own holder check did not pass ` +
         `(known: created ${at(-100 * H)}, no record of this action, never used). ` +
-        'rerun once every destination holds the new key; nothing was retired',
+        'Rerun once every destination holds the new key; nothing was retired',
     );
     expect(destroying(w.calls)).toEqual([]);
     expect(w.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed']);
@@ -735,7 +735,7 @@ describe('destroy', () => {
     const early = staged(2 * H);
     await expect(destroy(early.s, OLD, 'staged retirement', 'deactivate', 'deactivated')).rejects.toThrow(
       `${OLD} was not retired (staged retirement): the handover is not yet 24 h old (IAM time) (known: created ${at(-100 * H)}, ` +
-        `the action's record: superseded by ${CUR}, handover ${at(-2 * H)}, never used). the key is kept`,
+        `the action's record: superseded by ${CUR}, handover ${at(-2 * H)}, never used). The key is kept`,
     );
     expect(early.calls).toEqual(['ListAccessKeys']);
     expect(early.keys.get(OLD)?.status).toBe('Active');
