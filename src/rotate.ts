@@ -143,7 +143,7 @@ async function failed(s: RunState, err: unknown): Promise<ActionError> {
   if (err instanceof NewKeyLost) return new ActionError(`${err.message}. ${describeStanding(s)}.`, { cause: err });
   if (journal.newKeyId !== undefined && !s.handedOver) return recover(s, err);
   const cause = afterRetirement(asActionError(err), s);
-  if (err instanceof KeysChanged || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
+  if (err instanceof KeysChanged || err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
     return new ActionError(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
   }
   const undo = await undoUser(s);

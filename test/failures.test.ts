@@ -156,8 +156,8 @@ describe('write failures: no destination is left holding a dead key', () => {
       new RegExp(
         `^writing AWS_SECRET_ACCESS_KEY to ${repos[1]}: 500 .*\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. ` +
           `Destinations: ${repos[0]}: the new key ${newId}; ${repos[1]}: put back to ${old.accessKeyId}; ` +
-          `${repos[2]}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause, then rerun with key-limit: delete-oldest to converge: ` +
-          'it deletes the oldest key first, so the destinations still holding it stop working until that run rewrites them\\.$',
+          `${repos[2]}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause, then rerun: a run deletes ${newId} as this ` +
+          "run's orphan once this run has ended .*\\.$",
       ),
     );
     expect(heldPair(world.gh, repoScope(repos[0]))?.accessKeyId).toBe(newId);
@@ -169,15 +169,16 @@ describe('write failures: no destination is left holding a dead key', () => {
   it('a total GitHub outage mid-destination is reported as a mismatched pair, and a default rerun repairs it', async () => {
     const { user, old, repos } = await setup(2);
     world.gh.addFault(serverError({ method: 'PUT', skip: 1 }));
-    const { result, io } = await runRotation(world, { as: old, inputs: { repositories: repos.join(',') } });
+    const runEnv = (id: string) => ({ GITHUB_REPOSITORY: repos[0], GITHUB_RUN_ID: id, GITHUB_RUN_ATTEMPT: '1' });
+    const { result, io } = await runRotation(world, { as: old, inputs: { repositories: repos.join(',') }, env: runEnv('7001') });
     const newId = result.newKeyId as string;
     expect(result.destinations.map((d) => d.outcome)).toEqual(['mismatched', 'unchanged']);
     expect(result.error?.message).toMatch(
       new RegExp(
         `^writing AWS_SECRET_ACCESS_KEY to ${repos[0]}: 500 .*\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. ` +
           `Destinations: ${repos[0]}: MISMATCHED pair \\(one secret written, the other not\\): does not work until a run ` +
-          `rewrites it; ${repos[1]}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause and rerun: a self-rotation that ` +
-          'finds two Active keys first gives every destination its own pair, then deletes the other key\\.$',
+          `rewrites it; ${repos[1]}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause and rerun: a self-rotation deletes ` +
+          `${newId} as this run's orphan once this run has ended .*, after giving its own key to every destination that may hold ${newId}\\.$`,
       ),
     );
     // Putting the key id back failed too (GitHub is down): said as a warning, and the truth is reported.
@@ -188,7 +189,8 @@ describe('write failures: no destination is left holding a dead key', () => {
     expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([newId, old.accessKeyId].sort()); // both keys kept
 
     world.gh.clearFaults();
-    const rerun = await runRotation(world, { as: old, inputs: { repositories: repos.join(',') } });
+    world.gh.completeEveryRun(); // the failed run has ended: GitHub says so, which proves its key an orphan
+    const rerun = await runRotation(world, { as: old, inputs: { repositories: repos.join(',') }, env: runEnv('7002') });
     expect(rerun.result.error).toBeUndefined();
     expect(rerun.result.previous).toEqual([
       { id: newId, action: 'deleted as an orphan' },
@@ -204,13 +206,17 @@ describe('write failures: no destination is left holding a dead key', () => {
   it('another user: keeps both keys and says who holds which; a rerun with delete-oldest converges', async () => {
     const { user, old, repos } = await setup(3);
     world.gh.addFault(forbidden({ method: 'PUT', path: new RegExp(repos[2]) }));
-    const { result } = await runRotation(world, { as: world.admin, inputs: { 'iam-user-name': user, repositories: repos.join(',') } });
+    const { result } = await runRotation(world, {
+      as: world.admin,
+      inputs: { 'iam-user-name': user, repositories: repos.join(',') },
+      env: { GITHUB_REPOSITORY: 'octo/rotator', GITHUB_RUN_ID: '7101', GITHUB_RUN_ATTEMPT: '1' },
+    });
     const newId = result.newKeyId as string;
     expect(result.error?.message).toMatch(
       new RegExp(
         `^writing AWS_ACCESS_KEY_ID to ${repos[2]}: 403 .*\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. ` +
           `Destinations: ${repos[0]}, ${repos[1]}: the new key ${newId}; ${repos[2]}: not changed \\(${old.accessKeyId}\\)\\. ` +
-          'Fix the cause, then rerun with key-limit: delete-oldest to converge: .*$',
+          'Fix the cause, then rerun: .*$',
       ),
     );
     expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([
@@ -222,9 +228,11 @@ describe('write failures: no destination is left holding a dead key', () => {
     expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([newId, old.accessKeyId].sort());
 
     world.gh.clearFaults();
+    world.gh.completeEveryRun(); // the failed run has ended: its key may be retired once replaced
     const rerun = await runRotation(world, {
       as: world.admin,
       inputs: { 'iam-user-name': user, repositories: repos.join(','), 'key-limit': 'delete-oldest' },
+      env: { GITHUB_REPOSITORY: 'octo/rotator', GITHUB_RUN_ID: '7102', GITHUB_RUN_ATTEMPT: '1' },
     });
     expect(rerun.result.error).toBeUndefined();
     // The oldest key goes first (its holder stops working until rewritten), the other once every destination moved on.
@@ -335,10 +343,11 @@ describe('someone else at work on the same user', () => {
     const { result } = await runRotation(world, { as: world.admin, inputs: { 'iam-user-name': user, repositories: repos[0] } });
 
     expect(result.plan).toMatchObject({ makeRoom: { id: spare } });
-    expect(result.error?.message).toBe(
-      `before deleting ${spare} to make room, the keys of IAM user ${user} were listed again and have changed (gone: ` +
-        `${spare}): another rotation or a person is at work, so this run retired nothing and kept every working key. ` +
-        `Destinations: ${repos[0]}: not changed (${old.accessKeyId}).`,
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `^${spare} was not deleted \\(consent: key-limit delete-inactive\\): IAM no longer lists ${spare} .*\\. Rerun once the ` +
+          `keys are as expected\\. Destinations: ${repos[0]}: not changed \\(${old.accessKeyId}\\)\\.$`,
+      ),
     );
     expect(result.newKeyId).toBeUndefined();
     expect(result.previous).toEqual([]);
@@ -361,33 +370,28 @@ describe('someone else at work on the same user', () => {
 
     const { result } = await runRotation(world, { as: world.admin, inputs: { 'iam-user-name': user, repositories: repos[0] } });
 
-    expect(result.error?.message).toBe(
-      `before deleting ${spare} to make room, the keys of IAM user ${user} were listed again and have changed (gone: ` +
-        `${spare}; new: ${made}): another rotation or a person is at work, so this run retired nothing and kept every ` +
-        `working key. Destinations: ${repos[0]}: not changed (${old.accessKeyId}).`,
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `^${spare} was not deleted \\(consent: key-limit delete-inactive\\): IAM no longer lists ${spare} .*\\. ` +
+          `Destinations: ${repos[0]}: not changed \\(${old.accessKeyId}\\)\\.$`,
+      ),
     );
     expect(result.newKeyId).toBeUndefined();
     expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([old.accessKeyId, made].sort());
   });
 
-  it('a self-rotation converging: a key gone before the other key is deleted stops the run, naming the step', async () => {
+  it('a self-rotation with a second Active key made by someone else: stops before any change, naming the key', async () => {
     const { user, old, repos } = await setup(1);
     const iam = iamClient(world.moto, world.admin);
     const other = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey?.AccessKeyId ?? '';
-    world.gh.onRequest(async (req) => {
-      if (req.method !== 'PUT' || !req.path.endsWith('/AWS_SECRET_ACCESS_KEY')) return;
-      await iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: other }));
-    });
 
     const { result } = await runRotation(world, { as: old, inputs: { repositories: repos[0] } });
 
-    expect(result.error?.message).toBe(
-      `before deleting ${other} to converge, the keys of IAM user ${user} were listed again and have changed (gone: ` +
-        `${other}): another rotation or a person is at work, so this run retired nothing and kept every working key. ` +
-        `Destinations: ${repos[0]}: ${old.accessKeyId}, this run's own key.`,
-    );
+    expect(result.error?.message).toContain(`nothing proves who holds ${other}`);
+    expect(result.error?.message).toMatch(/Nothing was changed\.$/);
     expect(result.newKeyId).toBeUndefined();
-    expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
+    expect((await keysOf(world, user)).map((k) => k.id).sort()).toEqual([old.accessKeyId, other].sort());
+    expect(world.gh.writes()).toEqual([]);
   });
 
   it('keys changed while the destinations were written: the new key is handed over, nothing is retired', async () => {
@@ -405,10 +409,12 @@ describe('someone else at work on the same user', () => {
     });
 
     const newId = result.newKeyId as string;
-    expect(result.error?.message).toBe(
-      `before retiring ${old.accessKeyId}, the keys of IAM user ${user} were listed again and have changed (gone: ` +
-        `${old.accessKeyId}): another rotation or a person is at work, so this run retired nothing and kept every ` +
-        `working key. Destinations: ${repos[0]}, ${repos[1]}: the new key ${newId}.`,
+    expect(result.error?.message).toMatch(
+      new RegExp(
+        `^Every destination holds the new key ${newId}, but retiring the previous key failed: ${old.accessKeyId}: ` +
+          `${old.accessKeyId} was not deleted \\(replaced by this run\\): IAM no longer lists ${old.accessKeyId} .*The keys ` +
+          `changed during the run \\(another rotation or a person is at work\\).*Destinations: ${repos[0]}, ${repos[1]}: the new key ${newId}\\.$`,
+      ),
     );
     expect(result.rotated).toBe(true);
     expect(result.previous).toEqual([]);
@@ -437,8 +443,8 @@ describe('retiring the previous key fails', () => {
       new RegExp(
         `^Every destination holds the new key ${newId}, but retiring the previous key failed: ${old.accessKeyId}: ` +
           `iam:DeleteAccessKey on access key ${old.accessKeyId} of IAM user ${user} failed: AccessDenied: .*\\. Nothing ` +
-          'needs it any more and it still works: delete it by hand, or rerun: a self-rotation that finds two Active keys ' +
-          `gives every destination its own pair, then deletes the other key\\. Destinations: ${repos[0]}, ${repos[1]}: ` +
+          'needs it any more and it still works: delete it by hand once you have checked its last use\\. ' +
+          `Destinations: ${repos[0]}, ${repos[1]}: ` +
           `the new key ${newId}\\.$`,
       ),
     );
@@ -485,8 +491,8 @@ describe('retiring the previous key fails', () => {
       new RegExp(
         `^Every destination holds the new key ${newId}, but retiring the previous key failed: ${old.accessKeyId}: ` +
           `iam:UpdateAccessKey on access key ${old.accessKeyId} of IAM user ${user} failed: .*Rate exceeded.*\\. Nothing needs it ` +
-          'any more and it still works: deactivate it by hand, or rerun with key-limit: delete-oldest \\(it deletes the oldest ' +
-          `key, which no destination holds any more\\)\\. Destinations: ${repos[0]}: the new key ${newId}\\.$`,
+          'any more and it still works: deactivate it by hand once you have checked its last use\\. ' +
+          `Destinations: ${repos[0]}: the new key ${newId}\\.$`,
       ),
     );
     expect(await keysOf(world, user)).toEqual(
