@@ -285,6 +285,26 @@ describe('replaced by this run', () => {
     expect(after('replaced by this run', (f) => void (f.expected = new Set([OLD])))).toEqual([unchangedFails]);
   });
 
+  it('a previous key another run made and never handed over: kept while that run may still be writing it', () => {
+    const young = 'another run of this action made it less than 60 minutes ago and never handed it over, and GitHub does not say that run has ended: it may still be writing it';
+    const previous = (createdAgo: number, r: KeyRecord | undefined, runEnded?: number) =>
+      after('replaced by this run', (f) => {
+        relist(f, key(OLD, createdAgo));
+        f.record = r;
+        f.runEnded = runEnded;
+      });
+    const made = { created: at(-30 * 60_000) };
+    expect(previous(30 * 60_000, made)).toEqual([young]);
+    expect(previous(MAX_RUN_MS - 1, made)).toEqual([young]);
+    expect(previous(MAX_RUN_MS, made)).toEqual([]);
+    expect(previous(30 * 60_000, made, START - 60_000)).toEqual([]);
+    // Not a key another run made and never handed over: its age does not matter.
+    expect(previous(30 * 60_000, undefined)).toEqual([]);
+    expect(previous(30 * 60_000, {})).toEqual([]);
+    expect(previous(30 * 60_000, { ...made, handover: at(-60_000) })).toEqual([]);
+    expect(previous(30 * 60_000, { ...made, supersededBy: NEW })).toEqual([]);
+  });
+
   it('a destination whose two secrets were written with different keys holds no pair of the new key', () => {
     expect(after('replaced by this run', (f) => void (f.destinations[0].writtenWith = undefined))).toEqual([
       'not every destination holds the new key (octo/api)',
