@@ -49,7 +49,7 @@ export type Effect =
   | { kind: 'key created'; id: string }
   | { kind: 'key retired'; id: string; fate: KeyFate }
   /** An Active key was deleted to make room (key-limit: delete-oldest): any destination not rewritten may hold it. */
-  | { kind: 'holders broken'; id: string }
+  | { kind: 'holders broken'; id: string; certain: number[] }
   /** A key this run relied on was deleted or deactivated by someone else. */
   | { kind: 'key lost'; id: string }
   | { kind: 'secret written'; index: number; which: 'id' | 'secret'; keyId: string; reason: WriteReason }
@@ -69,6 +69,8 @@ export class Journal {
   readonly retired: { id: string; fate: KeyFate }[] = [];
   /** The Active key deleted to make room, which destinations not rewritten may still hold. */
   broken: string | undefined;
+  /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
+  brokenCertain = new Set<number>();
   /** Keys this run relied on that someone else deleted or deactivated. */
   readonly lost = new Set<string>();
 
@@ -112,6 +114,7 @@ export class Journal {
         break;
       case 'holders broken':
         this.broken = effect.id;
+        for (const i of effect.certain) this.brokenCertain.add(i);
         break;
       case 'key lost':
         this.lost.add(effect.id);

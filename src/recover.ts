@@ -79,7 +79,6 @@ export function describeStanding(s: RunState): string {
   const groups = new Map<string, string[]>();
   const plan = s.result.plan;
   const current = assumedHeld(plan);
-  const broken = plan?.action === 'rotate' && plan.makeRoomBreaks ? plan.makeRoom : undefined;
   s.result.destinations.forEach((r, i) => {
     const { outcome, keyId } = standing(s.journal, i, current);
     let text: string;
@@ -94,12 +93,13 @@ export function describeStanding(s: RunState): string {
         text = `put back to ${keyId}`;
         break;
       case 'broken':
-        text = `NOT WORKING: holds ${journalBroken(s, keyId)} ${keyId}, which was deleted: does not work until a run rewrites it`;
+        text = `NOT WORKING: holds the key ${keyId}, which was deleted: does not work until a run rewrites it`;
+        break;
+      case 'may be broken':
+        text = `may hold the deleted key ${keyId} (key-limit: delete-oldest), which does not work until a run rewrites it`;
         break;
       case 'unchanged':
-        text = broken
-          ? `not changed: may hold the deleted key ${broken.id} (key-limit: delete-oldest), which does not work until a run rewrites it`
-          : `not changed${keyId ? ` (${keyId})` : ''}`;
+        text = `not changed${keyId ? ` (${keyId})` : ''}`;
         break;
       case 'removed':
         text = 'held no secrets before; what the run wrote was removed';
@@ -169,9 +169,4 @@ function finalWords(s: RunState): string {
   return s.caller
     ? ` Fix the cause and rerun: a self-rotation deletes ${newId} as this run's orphan ${ended}, after giving its own key to every destination that may hold ${newId}.`
     : ` Fix the cause, then rerun: a run deletes ${newId} as this run's orphan ${ended} if no destination may hold it; otherwise rerun with key-limit: delete-oldest, which deletes the oldest key first (the destinations still holding it stop working until that run rewrites them).`;
-}
-
-/** "may hold" for a key deleted to make room (which destinations held it is not known), "holds" for a lost key. */
-function journalBroken(s: RunState, keyId: string | undefined): string {
-  return keyId !== undefined && s.journal.broken === keyId ? '(or may hold) the key' : 'the key';
 }

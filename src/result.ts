@@ -12,7 +12,8 @@ export type Outcome =
   | 'unchanged' // holds what it held before the run
   | 'restored' // the new key was written, then the previous key put back
   | 'converged' // given the pair this run authenticates with, so an orphan key could go
-  | 'broken' // holds (or may hold) a key that no longer works: does not work until a run rewrites it
+  | 'broken' // holds a key that no longer works: does not work until a run rewrites it
+  | 'may be broken' // may hold the key deleted to make room (which one it holds is not known)
   | 'removed' // held nothing before; what the run wrote was removed again
   | 'mismatched' // one of the two secrets was written and could not be put back: does not work
   | 'unknown'; // a write was in flight when the run had to stop

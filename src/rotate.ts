@@ -360,7 +360,10 @@ async function flow(s: RunState): Promise<void> {
     ctx.cancel.checkpoint();
     if (thePlan.makeRoomBreaks) {
       if (!s.tagsDenied) await markRewrite(ctx, userName, room.id);
-      journal.record({ kind: 'holders broken', id: room.id });
+      // A destination last written before every key that stays existed holds the deleted key (or an older, dead one).
+      const kept = keys.filter((k) => k.id !== room.id).map((k) => Math.floor(k.created.getTime() / 1000) * 1000);
+      const certain = s.prepared.flatMap((p, i) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [i] : []));
+      journal.record({ kind: 'holders broken', id: room.id, certain });
     }
     try {
       await destroy(

@@ -44,8 +44,9 @@ export function standing(journal: Journal, i: number, current: string | undefine
   const { id, secret } = d;
   const heldKey = d.heldBefore === 'both' ? current : undefined;
   if (id.kind === 'before' && secret.kind === 'before') {
-    const dead = journal.broken !== undefined && d.heldBefore === 'both' ? journal.broken : undefined;
-    if (dead !== undefined) return { outcome: 'broken', keyId: dead };
+    if (journal.broken !== undefined && d.heldBefore !== 'none') {
+      return { outcome: journal.brokenCertain.has(i) ? 'broken' : 'may be broken', keyId: journal.broken };
+    }
     if (heldKey !== undefined && journal.lost.has(heldKey)) return { outcome: 'broken', keyId: heldKey };
     return { outcome: 'unchanged', keyId: heldKey };
   }
