@@ -57,6 +57,8 @@ export type Reason =
   | 'consent: key-limit delete-inactive';
 
 const HOUR = 3_600_000;
+/** IAM's time is read from whole-second Date headers: a record written a moment ago may look up to this far ahead. */
+export const CLOCK_SLACK_MS = 60_000;
 const second = (ms: number) => Math.floor(ms / 1000) * 1000;
 const same = (a: Iterable<string>, b: Iterable<string>) => [...a].sort().join() === [...b].sort().join();
 const listed = (f: Facts, id: string | undefined) => f.keys.find((k) => k.id === id);
@@ -92,7 +94,11 @@ export const RECORD_CHECKS: Check[] = [
         `(${s ? s.created.toISOString() : 'unknown'}) and of the key itself`,
     );
   },
-  (f) => need(Date.parse(f.record?.handover ?? '') <= f.iamNow, `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
+  (f) =>
+    need(
+      Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS,
+      `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`,
+    ),
 ];
 
 /** The table. Each row: what the reason covers, the checks that prove it, and what to do when one fails. */

@@ -31,7 +31,7 @@ const OUTCOME: Record<DestinationResult['outcome'], string> = {
   restored: 'new key written, then the previous key restored',
   converged: "given this run's own key, so an earlier run's orphan key could go",
   broken: 'NOT WORKING: holds a key that was deleted — does not work until a run rewrites it',
-  'may be broken': 'MAY NOT WORK: may hold the key deleted to make room — rewritten by the next run',
+  'may be broken': 'MAY NOT WORK: may hold the key deleted to make room — until a run replaces it',
   removed: 'held nothing before; what the run wrote was removed',
   mismatched: 'MISMATCHED: one secret written, the other not — does not work until rewritten',
   unknown: 'UNKNOWN: a write was in flight when the run stopped — check it',

@@ -101,12 +101,22 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
       else waiting.push({ ...p, inUse: facts.lastUsed !== undefined && facts.lastUsed !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000 });
       if (missing.length > 0 && inputs.retireAfterHours > 0) {
         const used = facts.lastUsed;
+        const timing = missing.every((m) => / h old \(IAM time\)$| h ago \(IAM time\)$/.test(m));
         const inUse = used && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
-        (inUse ? (m: string) => io.warning(m) : (m: string) => io.info(m))(
-          `${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} and is not retired yet: ` +
-            `${missing.join('; ')}` +
-            (inUse ? `: somebody still holds it. Find that holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.` : ''),
-        );
+        if (timing && inUse) {
+          io.warning(
+            `${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but was last used ` +
+              `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
+              `holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.`,
+          );
+        } else if (timing) {
+          io.info(`${k.id} is pending retirement (handed over to ${r.supersededBy}): due at ${new Date(p.dueAt).toISOString()} (IAM time)`);
+        } else {
+          io.warning(
+            `${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but is not retired: ` +
+              `${missing.join('; ')}. It stays Active until a run can prove nothing holds it.`,
+          );
+        }
       }
       continue;
     }
@@ -235,8 +245,8 @@ export async function retireDue(s: RunState, due: PendingKey[], previousKey: Pre
 export async function recordHandover(s: RunState, p: Plan, newId: string, created: string, createDate: Date): Promise<void> {
   const { ctx, userName } = s;
   const hours = ctx.inputs.retireAfterHours;
-  // IAM's time, never before the new key's own CreateDate (rounded up to the whole second a tag holds).
-  const now = Math.ceil(Math.max(ctx.aws.time.now(), createDate.getTime()) / 1000) * 1000;
+  // IAM's time, never before the new key's own CreateDate (in the whole seconds a tag holds).
+  const now = Math.floor(Math.max(ctx.aws.time.now(), createDate.getTime()) / 1000) * 1000;
   const handover = isoSeconds(now);
   const staged = hours > 0 && p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
   if (s.tagsDenied) return;

@@ -170,7 +170,7 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
     [
       'the handover lies in the future (with retire-after-hours below zero: otherwise it is not old enough either)',
       (f) => {
-        f.record!.handover = at(1);
+        f.record!.handover = at(60_001); // beyond the minute of slack a whole-second Date header needs
         f.retireAfterHours = -1;
       },
       "the recorded handover lies in the future (IAM's time is 2026-11-27T12:00:00.000Z)",
@@ -332,7 +332,7 @@ describe('staged retirement', () => {
     expect(staged((f) => void (f.lastUsed = null))).toEqual([]);
   });
 
-  it('with retire-after-hours 0: a handover exactly at IAM\'s now is past, one ms later it lies in the future', () => {
+  it('with retire-after-hours 0: a handover at IAM\'s now is past; within the minute of slack it is not yet old; beyond, in the future', () => {
     const zero = (handover: string) =>
       staged((f) => {
         f.retireAfterHours = 0;
@@ -340,7 +340,9 @@ describe('staged retirement', () => {
         f.record!.handover = handover;
       });
     expect(zero(at(0))).toEqual([]);
-    expect(zero(at(1))).toEqual([
+    expect(zero(at(1))).toEqual(['the handover is not yet 0 h old (IAM time)']);
+    expect(zero(at(60_000))).toEqual(['the handover is not yet 0 h old (IAM time)']);
+    expect(zero(at(60_001))).toEqual([
       "the recorded handover lies in the future (IAM's time is 2026-11-27T12:00:00.000Z)",
       'the handover is not yet 0 h old (IAM time)',
     ]);
@@ -425,9 +427,10 @@ describe('staged retirement', () => {
 
 describe('RECORD_CHECKS', () => {
   const facts = (handover: string): Facts => ({ ...PROVEN['staged retirement'](), record: { supersededBy: CUR, handover } });
-  it('a handover exactly at IAM\'s now is allowed, one ms later is in the future', () => {
+  it('a handover up to a minute past IAM\'s now is allowed (whole-second Date headers), a ms more is in the future', () => {
     expect(RECORD_CHECKS.map((c) => c(facts(at(0))))).toEqual([undefined, undefined, undefined]);
-    expect(RECORD_CHECKS.map((c) => c(facts(at(1))))).toEqual([
+    expect(RECORD_CHECKS.map((c) => c(facts(at(60_000))))).toEqual([undefined, undefined, undefined]);
+    expect(RECORD_CHECKS.map((c) => c(facts(at(60_001))))).toEqual([
       undefined,
       undefined,
       "the recorded handover lies in the future (IAM's time is 2026-11-27T12:00:00.000Z)",

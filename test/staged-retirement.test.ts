@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { GetAccessKeyLastUsedCommand, ListAccessKeysCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { summaryModel } from '../src/report.js';
-import { fakeClock, heldPair, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
+import { heldPair, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
 import { type Creds, authenticates, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 import { useWorld } from './support/world.js';
 
@@ -75,10 +75,11 @@ describe('staged retirement (retire-after-hours)', () => {
   it('a later run retires it once the handover and its last use are old enough, even when it skips the rotation', async () => {
     const { user, old, repo, env, fresh } = await handedOver('0.001'); // 3.6 s
     const tags = await tagsOf(user);
-    const clock = fakeClock(Math.max(handoverOf(tags[old.accessKeyId]), await lastUsedMs(old.accessKeyId)) + 10_000);
+    // IAM's time moves on (moto's clock cannot be set): the handover and the last use are 10 s past due.
+    const iamAheadMs = Math.max(handoverOf(tags[old.accessKeyId]), await lastUsedMs(old.accessKeyId)) + 10_000 - Date.now();
     const second = await runRotation(world, {
       as: fresh,
-      clock,
+      iamAheadMs,
       inputs: { repositories: repo, 'retire-after-hours': '0.001', 'max-age-days': '30' },
       env,
     });
@@ -106,7 +107,7 @@ describe('staged retirement (retire-after-hours)', () => {
     // The handover is old enough; the last use is not.
     const second = await runRotation(world, {
       as: fresh,
-      clock: fakeClock(handover + 36_000 + 1000),
+      iamAheadMs: handover + 36_000 + 1000 - Date.now(),
       inputs: { repositories: repo, 'retire-after-hours': '0.01', 'max-age-days': '30' },
       env,
     });
@@ -155,11 +156,12 @@ describe('staged retirement (retire-after-hours)', () => {
   it('a dry run plans as the real run would: a due key is retired first, so there is room', async () => {
     const { user, old, repo, env, fresh } = await handedOver('0.001');
     const tags = await tagsOf(user);
-    const clock = fakeClock(Math.max(handoverOf(tags[old.accessKeyId]), await lastUsedMs(old.accessKeyId)) + 10_000);
-    const dry = await runRotation(world, { as: fresh, clock, inputs: { repositories: repo, 'retire-after-hours': '0.001', 'dry-run': 'true' }, env });
+    // IAM's time moves on (moto's clock cannot be set): the handover and the last use are 10 s past due.
+    const iamAheadMs = Math.max(handoverOf(tags[old.accessKeyId]), await lastUsedMs(old.accessKeyId)) + 10_000 - Date.now();
+    const dry = await runRotation(world, { as: fresh, iamAheadMs, inputs: { repositories: repo, 'retire-after-hours': '0.001', 'dry-run': 'true' }, env });
     expect(dry.result.error).toBeUndefined();
     expect(dry.io.lines).toContain(`Dry run: would delete ${old.accessKeyId} (handed over and unused for 0.001 h)`);
-    expect(dry.result.plan).toMatchObject({ action: 'rotate', makeRoom: undefined, converge: undefined });
+    expect(dry.result.plan).toMatchObject({ action: 'rotate', makeRoom: undefined, orphan: undefined });
     expect(summaryModel(dry.result).facts).toContainEqual(['Due for retirement', `${old.accessKeyId}: would retire`]);
     expect(await keysOf(world, user)).toHaveLength(2); // nothing changed
   });

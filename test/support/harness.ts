@@ -97,6 +97,8 @@ export function awsFor(
     onAwsCall?: AwsCallHook;
     /** The runner's clock, which IAM's time (read from moto's Date headers) advances with. */
     clock?: Clock;
+    /** IAM's clock runs this far ahead of moto's Date headers: time has passed for IAM (moto's clock is real). */
+    iamAheadMs?: number;
   } = {},
 ): AwsClients {
   const common = {
@@ -114,6 +116,10 @@ export function awsFor(
       return next(args);
     };
   const time = new IamTime(opts.clock ?? systemClock);
+  if (opts.iamAheadMs) {
+    const observe = time.observe.bind(time);
+    time.observe = (ms, local) => observe(ms + (opts.iamAheadMs ?? 0), local);
+  }
   const timed = <C>(client: C): C => {
     observeIamTime(client, time);
     return client;
@@ -182,6 +188,8 @@ export interface RunOptions {
   lease?: Partial<LeaseSettings>;
   /** Cancel requests for this run (e.g. cancel it from a stand-in callback). */
   cancel?: Cancellation;
+  /** IAM's time is this far ahead of moto's clock (time has passed for IAM since moto recorded its facts). */
+  iamAheadMs?: number;
 }
 
 export async function runRotation(world: World, opts: RunOptions): Promise<{ result: RotationResult; io: Recorder }> {
@@ -199,6 +207,7 @@ export async function runRotation(world: World, opts: RunOptions): Promise<{ res
       requestTimeoutMs: opts.awsRequestTimeoutMs,
       onAwsCall: opts.onAwsCall,
       clock,
+      iamAheadMs: opts.iamAheadMs,
     }),
     gh: createGitHubClient(inputs.githubToken, world.gh.url, pacing, io, { clock, cancel }),
     clock,
