@@ -66,14 +66,14 @@ describe('createAccessKey', () => {
 
   it('returns the new pair', async () => {
     const s = scripted([made]);
-    expect(await createAccessKey(iam(s), 'deployer', fakeClock())).toEqual(CREDS);
+    expect(await createAccessKey(iam(s), 'deployer', fakeClock())).toEqual({ ...CREDS, created: expect.any(Date) });
     expect(s.calls).toEqual([{ command: 'CreateAccessKey', input: { UserName: 'deployer' } }]);
   });
 
   it('tries a throttled request again, after a growing jittered wait, up to four attempts', async () => {
     const clock = fakeClock();
     const s = scripted([awsFailure('Throttling'), awsFailure('ThrottlingException'), awsFailure('Throttling'), made]);
-    expect(await createAccessKey(iam(s), 'deployer', clock)).toEqual(CREDS);
+    expect(await createAccessKey(iam(s), 'deployer', clock)).toEqual({ ...CREDS, created: expect.any(Date) });
     expect(clock.slept).toEqual([375, 750, 1500]); // 250 × 2^n × (0.5 + 0.5/2)
 
     const again = scripted([1, 2, 3, 4].map(() => awsFailure('Throttling')));

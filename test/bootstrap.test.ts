@@ -81,6 +81,7 @@ describe('create-user', () => {
       'ListUserTagsCommand',
       'CreateAccessKeyCommand',
       'TagUserCommand', // the new key's provenance
+      'ListAccessKeysCommand', // the new key is still there after the destinations were written
       'TagUserCommand', // and its handover
       'ListAccessKeysCommand', // the keys output
       'GetAccessKeyLastUsedCommand',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeSummary } from '../src/report.js';
 import { type Scope, forbidden, secondaryRateLimit } from './support/github-standin.js';
 import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import { type Creds, SELF_ROTATION_POLICY, authenticates, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 import { useWorld } from './support/world.js';
 
@@ -97,7 +97,7 @@ describe("the job's own holder (self-rotation)", () => {
   });
 });
 
-describe('converge, never hide: max-age-days does not skip a broken state', () => {
+describe('never hide: max-age-days does not skip a broken state', () => {
   it('destinations whose secrets predate the current key are rewritten, however young the key', async () => {
     const f = await fixture('stale', 2);
     // A person replaced the key by hand after the secrets were written: the destinations hold a dead key.
@@ -116,18 +116,24 @@ describe('converge, never hide: max-age-days does not skip a broken state', () =
     expect(await keysOf(world, f.user)).toEqual([{ id: result.newKeyId, status: 'Active' }]);
   });
 
-  it('two Active keys in self-rotation: every destination gets the caller pair, the other key goes, then a rotation', async () => {
+  it('two Active keys in self-rotation, the other an orphan of an ended run: every destination gets the caller pair, the orphan goes, then a rotation', async () => {
     const f = await fixture('split', 2);
     const other = await iamClient(world.moto, world.admin).send(new CreateAccessKeyCommand({ UserName: f.user }));
     const otherId = other.AccessKey?.AccessKeyId as string;
     seedPair(world.gh, f.scopes[1], { accessKeyId: otherId, secretAccessKey: other.AccessKey?.SecretAccessKey as string });
+    // An earlier run of this action made it (its record) and has ended (GitHub says so).
+    const created = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await iamClient(world.moto, world.admin).send(
+      new TagUserCommand({ UserName: f.user, Tags: [{ Key: otherId, Value: `rotate-aws-access-key: created=${created} by=octo/earlier/1/1` }] }),
+    );
+    world.gh.completeEveryRun();
     const { result } = await runRotation(world, {
       inputs: { repositories: f.repos.join(','), 'max-age-days': '30' },
       as: f.old,
       env: { GITHUB_REPOSITORY: f.repos[0] },
     });
     expect(result.error).toBeUndefined();
-    expect(result.plan?.reason).toMatch(/has two Active keys/);
+    expect(result.plan?.reason).toMatch(/has a second Active key/);
     expect(result.previous).toEqual([
       { id: otherId, action: 'deleted as an orphan' },
       { id: f.old.accessKeyId, action: 'deleted' },
@@ -179,7 +185,7 @@ describe('key-limit: delete-oldest in rotator mode', () => {
     expect(result.previous).toEqual([{ id: a.accessKeyId, action: 'deleted to make room' }]);
     expect(result.error?.message).toMatch(
       new RegExp(
-        `No destination was given the new key (\\w+)\\. Deleted the new key \\1\\. Destinations: ${d1}, ${d2}: not changed: ` +
+        `No destination was given the new key (\\w+)\\. Deleted the new key \\1\\. Destinations: ${d1}, ${d2}: ` +
           `may hold the deleted key ${a.accessKeyId} \\(key-limit: delete-oldest\\), which does not work until a run rewrites it\\.`,
       ),
     );

@@ -382,8 +382,8 @@ describe('fan-out', () => {
       new RegExp(
         `^writing AWS_ACCESS_KEY_ID to organization ${org}: 500 .*\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. ` +
           `Destinations: ${repos[0]} environment 'prod', ${repos[1]} environment 'prod': the new key ${newId}; ` +
-          `organization ${org}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause, then rerun with key-limit: delete-oldest to ` +
-          'converge: it deletes the oldest key first, so the destinations still holding it stop working until that run rewrites them\\.$',
+          `organization ${org}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause, then rerun: a run deletes ${newId} as this ` +
+          "run's orphan once this run has ended .*\\.$",
       ),
     );
     expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([
