@@ -11,15 +11,22 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   createGitHubClient: () => (/* binding */ createGitHubClient),
 /* harmony export */   createOctokit: () => (/* binding */ createOctokit),
 /* harmony export */   fetchWithTimeout: () => (/* binding */ fetchWithTimeout),
+/* harmony export */   proxiedFetch: () => (/* binding */ proxiedFetch),
 /* harmony export */   withRateLimits: () => (/* binding */ withRateLimits)
 /* harmony export */ });
 /* harmony import */ var _actions_github__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1351);
 /* harmony import */ var _actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5555);
-/* harmony import */ var _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9735);
-/* harmony import */ var _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(6856);
+/* harmony import */ var _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(9735);
+/* harmony import */ var _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(6856);
 /* harmony import */ var bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3251);
 /* harmony import */ var bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(9141);
+/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6752);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(3916);
+/* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(8903);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9141);
+
+
+
 
 
 
@@ -42,9 +49,46 @@ function fetchWithTimeout(base, timeoutMs) {
         });
     });
 }
-/** Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3). */
-function createOctokit(token, baseUrl, pacing) {
-    const baseFetch = (_actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__/* .defaults */ .NT.request?.fetch ?? fetch);
+/**
+ * A fetch that sends each request through the proxy the settings name for its URL (undici's ProxyAgent: a CONNECT
+ * tunnel), or directly when NO_PROXY lists its host.
+ */
+function proxiedFetch(settings) {
+    const agents = new Map();
+    return ((input, init) => {
+        const url = new URL(input instanceof Request ? input.url : String(input));
+        const proxy = (0,_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .proxyFor */ .iJ)(settings, url);
+        let dispatcher;
+        if (proxy) {
+            dispatcher = agents.get(proxy.url.href);
+            if (!dispatcher)
+                agents.set(proxy.url.href, (dispatcher = new undici__WEBPACK_IMPORTED_MODULE_3__.ProxyAgent(proxy.url.href)));
+        }
+        const request = (0,undici__WEBPACK_IMPORTED_MODULE_3__.fetch)(input, { ...init, dispatcher });
+        if (!proxy)
+            return request;
+        return request.catch((err) => {
+            if (init?.signal?.aborted)
+                throw err; // a timeout or a cancel: told as such by the caller
+            throw new Error(`${innermost(err)} (through the proxy ${(0,_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .shownProxy */ .qb)(proxy.url)} set in ${proxy.name}: check that it is up and ` +
+                `lets this runner reach ${url.host}, or list that host in NO_PROXY to go there directly)`, { cause: err });
+        });
+    });
+}
+/** The message of the deepest cause: undici's `fetch failed` says nothing; its causes say what failed. */
+function innermost(err) {
+    let e = err;
+    while (typeof e === 'object' && e !== null && 'cause' in e && e.cause)
+        e = e.cause;
+    return (0,_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .errorMessage */ .gJ)(e);
+}
+/**
+ * Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3).
+ * Behind a proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY in `env`: src/proxy.ts), its requests go through it.
+ */
+function createOctokit(token, baseUrl, pacing, env = process.env) {
+    const proxies = (0,_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .proxySettings */ .EM)(env);
+    const baseFetch = proxies ? proxiedFetch(proxies) : (_actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__/* .defaults */ .NT.request?.fetch ?? fetch);
     const octokit = (0,_actions_github__WEBPACK_IMPORTED_MODULE_0__/* .getOctokit */ .Q)(token, {
         baseUrl: baseUrl.replace(/\/+$/, ''),
         request: { fetch: fetchWithTimeout(baseFetch, pacing.requestTimeoutMs) },
@@ -59,7 +103,7 @@ function createOctokit(token, baseUrl, pacing) {
             onRateLimit: () => false,
             onSecondaryRateLimit: () => false,
         },
-    }, _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_4__/* .retry */ .L, _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_5__/* .throttling */ .A);
+    }, _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_7__/* .retry */ .L, _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_8__/* .throttling */ .A);
     // The REST API version the requests are written against (Octokit has no option for default headers).
     octokit.hook.before('request', (options) => {
         options.headers['x-github-api-version'] = API_VERSION;
@@ -86,7 +130,7 @@ function withRateLimits(api, pacing, log, control) {
                     return await api.request(route, params);
                 }
                 catch (err) {
-                    const limit = (0,_secrets_js__WEBPACK_IMPORTED_MODULE_3__/* .rateLimitOf */ .tX)(err);
+                    const limit = (0,_secrets_js__WEBPACK_IMPORTED_MODULE_6__/* .rateLimitOf */ .tX)(err);
                     if (!limit)
                         throw err;
                     const left = pacing.rateLimitBudgetSeconds - spent;
@@ -111,8 +155,8 @@ function withRateLimits(api, pacing, log, control) {
     };
 }
 /** The GitHub API as the action uses it, backed by Octokit with GitHub's retry and rate-limit rules. */
-function createGitHubClient(token, baseUrl, pacing, log, control) {
-    const octokit = createOctokit(token, baseUrl, pacing);
+function createGitHubClient(token, baseUrl, pacing, log, control, env = process.env) {
+    const octokit = createOctokit(token, baseUrl, pacing, env);
     const api = {
         request: (route, params) => octokit.request(route, params),
         paginate: { iterator: (route, params) => octokit.paginate.iterator(route, params) },

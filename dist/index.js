@@ -31649,6 +31649,262 @@ exports.resolveDefaultRuntimeConfig = resolveDefaultRuntimeConfig;
 
 /***/ }),
 
+/***/ 5183:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+    Object.defineProperty(o, "default", { enumerable: true, value: v });
+}) : function(o, v) {
+    o["default"] = v;
+});
+var __importStar = (this && this.__importStar) || function (mod) {
+    if (mod && mod.__esModule) return mod;
+    var result = {};
+    if (mod != null) for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
+    __setModuleDefault(result, mod);
+    return result;
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.req = exports.json = exports.toBuffer = void 0;
+const http = __importStar(__nccwpck_require__(8611));
+const https = __importStar(__nccwpck_require__(5692));
+async function toBuffer(stream) {
+    let length = 0;
+    const chunks = [];
+    for await (const chunk of stream) {
+        length += chunk.length;
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, length);
+}
+exports.toBuffer = toBuffer;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function json(stream) {
+    const buf = await toBuffer(stream);
+    const str = buf.toString('utf8');
+    try {
+        return JSON.parse(str);
+    }
+    catch (_err) {
+        const err = _err;
+        err.message += ` (input: ${str})`;
+        throw err;
+    }
+}
+exports.json = json;
+function req(url, opts = {}) {
+    const href = typeof url === 'string' ? url : url.href;
+    const req = (href.startsWith('https:') ? https : http).request(url, opts);
+    const promise = new Promise((resolve, reject) => {
+        req
+            .once('response', resolve)
+            .once('error', reject)
+            .end();
+    });
+    req.then = promise.then.bind(promise);
+    return req;
+}
+exports.req = req;
+//# sourceMappingURL=helpers.js.map
+
+/***/ }),
+
+/***/ 8894:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+    Object.defineProperty(o, "default", { enumerable: true, value: v });
+}) : function(o, v) {
+    o["default"] = v;
+});
+var __importStar = (this && this.__importStar) || function (mod) {
+    if (mod && mod.__esModule) return mod;
+    var result = {};
+    if (mod != null) for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
+    __setModuleDefault(result, mod);
+    return result;
+};
+var __exportStar = (this && this.__exportStar) || function(m, exports) {
+    for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports, p)) __createBinding(exports, m, p);
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.Agent = void 0;
+const net = __importStar(__nccwpck_require__(9278));
+const http = __importStar(__nccwpck_require__(8611));
+const https_1 = __nccwpck_require__(5692);
+__exportStar(__nccwpck_require__(5183), exports);
+const INTERNAL = Symbol('AgentBaseInternalState');
+class Agent extends http.Agent {
+    constructor(opts) {
+        super(opts);
+        this[INTERNAL] = {};
+    }
+    /**
+     * Determine whether this is an `http` or `https` request.
+     */
+    isSecureEndpoint(options) {
+        if (options) {
+            // First check the `secureEndpoint` property explicitly, since this
+            // means that a parent `Agent` is "passing through" to this instance.
+            // eslint-disable-next-line @typescript-eslint/no-explicit-any
+            if (typeof options.secureEndpoint === 'boolean') {
+                return options.secureEndpoint;
+            }
+            // If no explicit `secure` endpoint, check if `protocol` property is
+            // set. This will usually be the case since using a full string URL
+            // or `URL` instance should be the most common usage.
+            if (typeof options.protocol === 'string') {
+                return options.protocol === 'https:';
+            }
+        }
+        // Finally, if no `protocol` property was set, then fall back to
+        // checking the stack trace of the current call stack, and try to
+        // detect the "https" module.
+        const { stack } = new Error();
+        if (typeof stack !== 'string')
+            return false;
+        return stack
+            .split('\n')
+            .some((l) => l.indexOf('(https.js:') !== -1 ||
+            l.indexOf('node:https:') !== -1);
+    }
+    // In order to support async signatures in `connect()` and Node's native
+    // connection pooling in `http.Agent`, the array of sockets for each origin
+    // has to be updated synchronously. This is so the length of the array is
+    // accurate when `addRequest()` is next called. We achieve this by creating a
+    // fake socket and adding it to `sockets[origin]` and incrementing
+    // `totalSocketCount`.
+    incrementSockets(name) {
+        // If `maxSockets` and `maxTotalSockets` are both Infinity then there is no
+        // need to create a fake socket because Node.js native connection pooling
+        // will never be invoked.
+        if (this.maxSockets === Infinity && this.maxTotalSockets === Infinity) {
+            return null;
+        }
+        // All instances of `sockets` are expected TypeScript errors. The
+        // alternative is to add it as a private property of this class but that
+        // will break TypeScript subclassing.
+        if (!this.sockets[name]) {
+            // @ts-expect-error `sockets` is readonly in `@types/node`
+            this.sockets[name] = [];
+        }
+        const fakeSocket = new net.Socket({ writable: false });
+        this.sockets[name].push(fakeSocket);
+        // @ts-expect-error `totalSocketCount` isn't defined in `@types/node`
+        this.totalSocketCount++;
+        return fakeSocket;
+    }
+    decrementSockets(name, socket) {
+        if (!this.sockets[name] || socket === null) {
+            return;
+        }
+        const sockets = this.sockets[name];
+        const index = sockets.indexOf(socket);
+        if (index !== -1) {
+            sockets.splice(index, 1);
+            // @ts-expect-error  `totalSocketCount` isn't defined in `@types/node`
+            this.totalSocketCount--;
+            if (sockets.length === 0) {
+                // @ts-expect-error `sockets` is readonly in `@types/node`
+                delete this.sockets[name];
+            }
+        }
+    }
+    // In order to properly update the socket pool, we need to call `getName()` on
+    // the core `https.Agent` if it is a secureEndpoint.
+    getName(options) {
+        const secureEndpoint = this.isSecureEndpoint(options);
+        if (secureEndpoint) {
+            // @ts-expect-error `getName()` isn't defined in `@types/node`
+            return https_1.Agent.prototype.getName.call(this, options);
+        }
+        // @ts-expect-error `getName()` isn't defined in `@types/node`
+        return super.getName(options);
+    }
+    createSocket(req, options, cb) {
+        const connectOpts = {
+            ...options,
+            secureEndpoint: this.isSecureEndpoint(options),
+        };
+        const name = this.getName(connectOpts);
+        const fakeSocket = this.incrementSockets(name);
+        Promise.resolve()
+            .then(() => this.connect(req, connectOpts))
+            .then((socket) => {
+            this.decrementSockets(name, fakeSocket);
+            if (socket instanceof http.Agent) {
+                try {
+                    // @ts-expect-error `addRequest()` isn't defined in `@types/node`
+                    return socket.addRequest(req, connectOpts);
+                }
+                catch (err) {
+                    return cb(err);
+                }
+            }
+            this[INTERNAL].currentSocket = socket;
+            // @ts-expect-error `createSocket()` isn't defined in `@types/node`
+            super.createSocket(req, options, cb);
+        }, (err) => {
+            this.decrementSockets(name, fakeSocket);
+            cb(err);
+        });
+    }
+    createConnection() {
+        const socket = this[INTERNAL].currentSocket;
+        this[INTERNAL].currentSocket = undefined;
+        if (!socket) {
+            throw new Error('No socket was returned in the `connect()` function');
+        }
+        return socket;
+    }
+    get defaultPort() {
+        return (this[INTERNAL].defaultPort ??
+            (this.protocol === 'https:' ? 443 : 80));
+    }
+    set defaultPort(v) {
+        if (this[INTERNAL]) {
+            this[INTERNAL].defaultPort = v;
+        }
+    }
+    get protocol() {
+        return (this[INTERNAL].protocol ??
+            (this.isSecureEndpoint() ? 'https:' : 'http:'));
+    }
+    set protocol(v) {
+        if (this[INTERNAL]) {
+            this[INTERNAL].protocol = v;
+        }
+    }
+}
+exports.Agent = Agent;
+//# sourceMappingURL=index.js.map
+
+/***/ }),
+
 /***/ 9449:
 /***/ (function(module) {
 
@@ -31666,6 +31922,1644 @@ exports.resolveDefaultRuntimeConfig = resolveDefaultRuntimeConfig;
   	* MIT License | (c) Denis Demchenko 2015-2026
   	*/
 function(e,t){for(var r=0;r<t.length;r++){var i=t[r];i.enumerable=i.enumerable||!1,i.configurable=!0,"value"in i&&(i.writable=!0),Object.defineProperty(e,f(i.key),i)}}(s,o),Object.defineProperty(s,"prototype",{writable:!1}),s;var s,o}();return l.parse,l.getParser,l});
+
+/***/ }),
+
+/***/ 6110:
+/***/ ((module, exports, __nccwpck_require__) => {
+
+/* eslint-env browser */
+
+/**
+ * This is the web browser implementation of `debug()`.
+ */
+
+exports.formatArgs = formatArgs;
+exports.save = save;
+exports.load = load;
+exports.useColors = useColors;
+exports.storage = localstorage();
+exports.destroy = (() => {
+	let warned = false;
+
+	return () => {
+		if (!warned) {
+			warned = true;
+			console.warn('Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.');
+		}
+	};
+})();
+
+/**
+ * Colors.
+ */
+
+exports.colors = [
+	'#0000CC',
+	'#0000FF',
+	'#0033CC',
+	'#0033FF',
+	'#0066CC',
+	'#0066FF',
+	'#0099CC',
+	'#0099FF',
+	'#00CC00',
+	'#00CC33',
+	'#00CC66',
+	'#00CC99',
+	'#00CCCC',
+	'#00CCFF',
+	'#3300CC',
+	'#3300FF',
+	'#3333CC',
+	'#3333FF',
+	'#3366CC',
+	'#3366FF',
+	'#3399CC',
+	'#3399FF',
+	'#33CC00',
+	'#33CC33',
+	'#33CC66',
+	'#33CC99',
+	'#33CCCC',
+	'#33CCFF',
+	'#6600CC',
+	'#6600FF',
+	'#6633CC',
+	'#6633FF',
+	'#66CC00',
+	'#66CC33',
+	'#9900CC',
+	'#9900FF',
+	'#9933CC',
+	'#9933FF',
+	'#99CC00',
+	'#99CC33',
+	'#CC0000',
+	'#CC0033',
+	'#CC0066',
+	'#CC0099',
+	'#CC00CC',
+	'#CC00FF',
+	'#CC3300',
+	'#CC3333',
+	'#CC3366',
+	'#CC3399',
+	'#CC33CC',
+	'#CC33FF',
+	'#CC6600',
+	'#CC6633',
+	'#CC9900',
+	'#CC9933',
+	'#CCCC00',
+	'#CCCC33',
+	'#FF0000',
+	'#FF0033',
+	'#FF0066',
+	'#FF0099',
+	'#FF00CC',
+	'#FF00FF',
+	'#FF3300',
+	'#FF3333',
+	'#FF3366',
+	'#FF3399',
+	'#FF33CC',
+	'#FF33FF',
+	'#FF6600',
+	'#FF6633',
+	'#FF9900',
+	'#FF9933',
+	'#FFCC00',
+	'#FFCC33'
+];
+
+/**
+ * Currently only WebKit-based Web Inspectors, Firefox >= v31,
+ * and the Firebug extension (any Firefox version) are known
+ * to support "%c" CSS customizations.
+ *
+ * TODO: add a `localStorage` variable to explicitly enable/disable colors
+ */
+
+// eslint-disable-next-line complexity
+function useColors() {
+	// NB: In an Electron preload script, document will be defined but not fully
+	// initialized. Since we know we're in Chrome, we'll just detect this case
+	// explicitly
+	if (typeof window !== 'undefined' && window.process && (window.process.type === 'renderer' || window.process.__nwjs)) {
+		return true;
+	}
+
+	// Internet Explorer and Edge do not support colors.
+	if (typeof navigator !== 'undefined' && navigator.userAgent && navigator.userAgent.toLowerCase().match(/(edge|trident)\/(\d+)/)) {
+		return false;
+	}
+
+	let m;
+
+	// Is webkit? http://stackoverflow.com/a/16459606/376773
+	// document is undefined in react-native: https://github.com/facebook/react-native/pull/1632
+	// eslint-disable-next-line no-return-assign
+	return (typeof document !== 'undefined' && document.documentElement && document.documentElement.style && document.documentElement.style.WebkitAppearance) ||
+		// Is firebug? http://stackoverflow.com/a/398120/376773
+		(typeof window !== 'undefined' && window.console && (window.console.firebug || (window.console.exception && window.console.table))) ||
+		// Is firefox >= v31?
+		// https://developer.mozilla.org/en-US/docs/Tools/Web_Console#Styling_messages
+		(typeof navigator !== 'undefined' && navigator.userAgent && (m = navigator.userAgent.toLowerCase().match(/firefox\/(\d+)/)) && parseInt(m[1], 10) >= 31) ||
+		// Double check webkit in userAgent just in case we are in a worker
+		(typeof navigator !== 'undefined' && navigator.userAgent && navigator.userAgent.toLowerCase().match(/applewebkit\/(\d+)/));
+}
+
+/**
+ * Colorize log arguments if enabled.
+ *
+ * @api public
+ */
+
+function formatArgs(args) {
+	args[0] = (this.useColors ? '%c' : '') +
+		this.namespace +
+		(this.useColors ? ' %c' : ' ') +
+		args[0] +
+		(this.useColors ? '%c ' : ' ') +
+		'+' + module.exports.humanize(this.diff);
+
+	if (!this.useColors) {
+		return;
+	}
+
+	const c = 'color: ' + this.color;
+	args.splice(1, 0, c, 'color: inherit');
+
+	// The final "%c" is somewhat tricky, because there could be other
+	// arguments passed either before or after the %c, so we need to
+	// figure out the correct index to insert the CSS into
+	let index = 0;
+	let lastC = 0;
+	args[0].replace(/%[a-zA-Z%]/g, match => {
+		if (match === '%%') {
+			return;
+		}
+		index++;
+		if (match === '%c') {
+			// We only are interested in the *last* %c
+			// (the user may have provided their own)
+			lastC = index;
+		}
+	});
+
+	args.splice(lastC, 0, c);
+}
+
+/**
+ * Invokes `console.debug()` when available.
+ * No-op when `console.debug` is not a "function".
+ * If `console.debug` is not available, falls back
+ * to `console.log`.
+ *
+ * @api public
+ */
+exports.log = console.debug || console.log || (() => {});
+
+/**
+ * Save `namespaces`.
+ *
+ * @param {String} namespaces
+ * @api private
+ */
+function save(namespaces) {
+	try {
+		if (namespaces) {
+			exports.storage.setItem('debug', namespaces);
+		} else {
+			exports.storage.removeItem('debug');
+		}
+	} catch (error) {
+		// Swallow
+		// XXX (@Qix-) should we be logging these?
+	}
+}
+
+/**
+ * Load `namespaces`.
+ *
+ * @return {String} returns the previously persisted debug modes
+ * @api private
+ */
+function load() {
+	let r;
+	try {
+		r = exports.storage.getItem('debug') || exports.storage.getItem('DEBUG') ;
+	} catch (error) {
+		// Swallow
+		// XXX (@Qix-) should we be logging these?
+	}
+
+	// If debug isn't set in LS, and we're in Electron, try to load $DEBUG
+	if (!r && typeof process !== 'undefined' && 'env' in process) {
+		r = process.env.DEBUG;
+	}
+
+	return r;
+}
+
+/**
+ * Localstorage attempts to return the localstorage.
+ *
+ * This is necessary because safari throws
+ * when a user disables cookies/localstorage
+ * and you attempt to access it.
+ *
+ * @return {LocalStorage}
+ * @api private
+ */
+
+function localstorage() {
+	try {
+		// TVMLKit (Apple TV JS Runtime) does not have a window object, just localStorage in the global context
+		// The Browser also has localStorage in the global context.
+		return localStorage;
+	} catch (error) {
+		// Swallow
+		// XXX (@Qix-) should we be logging these?
+	}
+}
+
+module.exports = __nccwpck_require__(897)(exports);
+
+const {formatters} = module.exports;
+
+/**
+ * Map %j to `JSON.stringify()`, since no Web Inspectors do that by default.
+ */
+
+formatters.j = function (v) {
+	try {
+		return JSON.stringify(v);
+	} catch (error) {
+		return '[UnexpectedJSONParseError]: ' + error.message;
+	}
+};
+
+
+/***/ }),
+
+/***/ 897:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+/**
+ * This is the common logic for both the Node.js and web browser
+ * implementations of `debug()`.
+ */
+
+function setup(env) {
+	createDebug.debug = createDebug;
+	createDebug.default = createDebug;
+	createDebug.coerce = coerce;
+	createDebug.disable = disable;
+	createDebug.enable = enable;
+	createDebug.enabled = enabled;
+	createDebug.humanize = __nccwpck_require__(744);
+	createDebug.destroy = destroy;
+
+	Object.keys(env).forEach(key => {
+		createDebug[key] = env[key];
+	});
+
+	/**
+	* The currently active debug mode names, and names to skip.
+	*/
+
+	createDebug.names = [];
+	createDebug.skips = [];
+
+	/**
+	* Map of special "%n" handling functions, for the debug "format" argument.
+	*
+	* Valid key names are a single, lower or upper-case letter, i.e. "n" and "N".
+	*/
+	createDebug.formatters = {};
+
+	/**
+	* Selects a color for a debug namespace
+	* @param {String} namespace The namespace string for the debug instance to be colored
+	* @return {Number|String} An ANSI color code for the given namespace
+	* @api private
+	*/
+	function selectColor(namespace) {
+		let hash = 0;
+
+		for (let i = 0; i < namespace.length; i++) {
+			hash = ((hash << 5) - hash) + namespace.charCodeAt(i);
+			hash |= 0; // Convert to 32bit integer
+		}
+
+		return createDebug.colors[Math.abs(hash) % createDebug.colors.length];
+	}
+	createDebug.selectColor = selectColor;
+
+	/**
+	* Create a debugger with the given `namespace`.
+	*
+	* @param {String} namespace
+	* @return {Function}
+	* @api public
+	*/
+	function createDebug(namespace) {
+		let prevTime;
+		let enableOverride = null;
+		let namespacesCache;
+		let enabledCache;
+
+		function debug(...args) {
+			// Disabled?
+			if (!debug.enabled) {
+				return;
+			}
+
+			const self = debug;
+
+			// Set `diff` timestamp
+			const curr = Number(new Date());
+			const ms = curr - (prevTime || curr);
+			self.diff = ms;
+			self.prev = prevTime;
+			self.curr = curr;
+			prevTime = curr;
+
+			args[0] = createDebug.coerce(args[0]);
+
+			if (typeof args[0] !== 'string') {
+				// Anything else let's inspect with %O
+				args.unshift('%O');
+			}
+
+			// Apply any `formatters` transformations
+			let index = 0;
+			args[0] = args[0].replace(/%([a-zA-Z%])/g, (match, format) => {
+				// If we encounter an escaped % then don't increase the array index
+				if (match === '%%') {
+					return '%';
+				}
+				index++;
+				const formatter = createDebug.formatters[format];
+				if (typeof formatter === 'function') {
+					const val = args[index];
+					match = formatter.call(self, val);
+
+					// Now we need to remove `args[index]` since it's inlined in the `format`
+					args.splice(index, 1);
+					index--;
+				}
+				return match;
+			});
+
+			// Apply env-specific formatting (colors, etc.)
+			createDebug.formatArgs.call(self, args);
+
+			const logFn = self.log || createDebug.log;
+			logFn.apply(self, args);
+		}
+
+		debug.namespace = namespace;
+		debug.useColors = createDebug.useColors();
+		debug.color = createDebug.selectColor(namespace);
+		debug.extend = extend;
+		debug.destroy = createDebug.destroy; // XXX Temporary. Will be removed in the next major release.
+
+		Object.defineProperty(debug, 'enabled', {
+			enumerable: true,
+			configurable: false,
+			get: () => {
+				if (enableOverride !== null) {
+					return enableOverride;
+				}
+				if (namespacesCache !== createDebug.namespaces) {
+					namespacesCache = createDebug.namespaces;
+					enabledCache = createDebug.enabled(namespace);
+				}
+
+				return enabledCache;
+			},
+			set: v => {
+				enableOverride = v;
+			}
+		});
+
+		// Env-specific initialization logic for debug instances
+		if (typeof createDebug.init === 'function') {
+			createDebug.init(debug);
+		}
+
+		return debug;
+	}
+
+	function extend(namespace, delimiter) {
+		const newDebug = createDebug(this.namespace + (typeof delimiter === 'undefined' ? ':' : delimiter) + namespace);
+		newDebug.log = this.log;
+		return newDebug;
+	}
+
+	/**
+	* Enables a debug mode by namespaces. This can include modes
+	* separated by a colon and wildcards.
+	*
+	* @param {String} namespaces
+	* @api public
+	*/
+	function enable(namespaces) {
+		createDebug.save(namespaces);
+		createDebug.namespaces = namespaces;
+
+		createDebug.names = [];
+		createDebug.skips = [];
+
+		const split = (typeof namespaces === 'string' ? namespaces : '')
+			.trim()
+			.replace(/\s+/g, ',')
+			.split(',')
+			.filter(Boolean);
+
+		for (const ns of split) {
+			if (ns[0] === '-') {
+				createDebug.skips.push(ns.slice(1));
+			} else {
+				createDebug.names.push(ns);
+			}
+		}
+	}
+
+	/**
+	 * Checks if the given string matches a namespace template, honoring
+	 * asterisks as wildcards.
+	 *
+	 * @param {String} search
+	 * @param {String} template
+	 * @return {Boolean}
+	 */
+	function matchesTemplate(search, template) {
+		let searchIndex = 0;
+		let templateIndex = 0;
+		let starIndex = -1;
+		let matchIndex = 0;
+
+		while (searchIndex < search.length) {
+			if (templateIndex < template.length && (template[templateIndex] === search[searchIndex] || template[templateIndex] === '*')) {
+				// Match character or proceed with wildcard
+				if (template[templateIndex] === '*') {
+					starIndex = templateIndex;
+					matchIndex = searchIndex;
+					templateIndex++; // Skip the '*'
+				} else {
+					searchIndex++;
+					templateIndex++;
+				}
+			} else if (starIndex !== -1) { // eslint-disable-line no-negated-condition
+				// Backtrack to the last '*' and try to match more characters
+				templateIndex = starIndex + 1;
+				matchIndex++;
+				searchIndex = matchIndex;
+			} else {
+				return false; // No match
+			}
+		}
+
+		// Handle trailing '*' in template
+		while (templateIndex < template.length && template[templateIndex] === '*') {
+			templateIndex++;
+		}
+
+		return templateIndex === template.length;
+	}
+
+	/**
+	* Disable debug output.
+	*
+	* @return {String} namespaces
+	* @api public
+	*/
+	function disable() {
+		const namespaces = [
+			...createDebug.names,
+			...createDebug.skips.map(namespace => '-' + namespace)
+		].join(',');
+		createDebug.enable('');
+		return namespaces;
+	}
+
+	/**
+	* Returns true if the given mode name is enabled, false otherwise.
+	*
+	* @param {String} name
+	* @return {Boolean}
+	* @api public
+	*/
+	function enabled(name) {
+		for (const skip of createDebug.skips) {
+			if (matchesTemplate(name, skip)) {
+				return false;
+			}
+		}
+
+		for (const ns of createDebug.names) {
+			if (matchesTemplate(name, ns)) {
+				return true;
+			}
+		}
+
+		return false;
+	}
+
+	/**
+	* Coerce `val`.
+	*
+	* @param {Mixed} val
+	* @return {Mixed}
+	* @api private
+	*/
+	function coerce(val) {
+		if (val instanceof Error) {
+			return val.stack || val.message;
+		}
+		return val;
+	}
+
+	/**
+	* XXX DO NOT USE. This is a temporary stub function.
+	* XXX It WILL be removed in the next major release.
+	*/
+	function destroy() {
+		console.warn('Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.');
+	}
+
+	createDebug.enable(createDebug.load());
+
+	return createDebug;
+}
+
+module.exports = setup;
+
+
+/***/ }),
+
+/***/ 2830:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+/**
+ * Detect Electron renderer / nwjs process, which is node, but we should
+ * treat as a browser.
+ */
+
+if (typeof process === 'undefined' || process.type === 'renderer' || process.browser === true || process.__nwjs) {
+	module.exports = __nccwpck_require__(6110);
+} else {
+	module.exports = __nccwpck_require__(5108);
+}
+
+
+/***/ }),
+
+/***/ 5108:
+/***/ ((module, exports, __nccwpck_require__) => {
+
+/**
+ * Module dependencies.
+ */
+
+const tty = __nccwpck_require__(2018);
+const util = __nccwpck_require__(9023);
+
+/**
+ * This is the Node.js implementation of `debug()`.
+ */
+
+exports.init = init;
+exports.log = log;
+exports.formatArgs = formatArgs;
+exports.save = save;
+exports.load = load;
+exports.useColors = useColors;
+exports.destroy = util.deprecate(
+	() => {},
+	'Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.'
+);
+
+/**
+ * Colors.
+ */
+
+exports.colors = [6, 2, 3, 4, 5, 1];
+
+try {
+	// Optional dependency (as in, doesn't need to be installed, NOT like optionalDependencies in package.json)
+	// eslint-disable-next-line import/no-extraneous-dependencies
+	const supportsColor = __nccwpck_require__(1450);
+
+	if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
+		exports.colors = [
+			20,
+			21,
+			26,
+			27,
+			32,
+			33,
+			38,
+			39,
+			40,
+			41,
+			42,
+			43,
+			44,
+			45,
+			56,
+			57,
+			62,
+			63,
+			68,
+			69,
+			74,
+			75,
+			76,
+			77,
+			78,
+			79,
+			80,
+			81,
+			92,
+			93,
+			98,
+			99,
+			112,
+			113,
+			128,
+			129,
+			134,
+			135,
+			148,
+			149,
+			160,
+			161,
+			162,
+			163,
+			164,
+			165,
+			166,
+			167,
+			168,
+			169,
+			170,
+			171,
+			172,
+			173,
+			178,
+			179,
+			184,
+			185,
+			196,
+			197,
+			198,
+			199,
+			200,
+			201,
+			202,
+			203,
+			204,
+			205,
+			206,
+			207,
+			208,
+			209,
+			214,
+			215,
+			220,
+			221
+		];
+	}
+} catch (error) {
+	// Swallow - we only care if `supports-color` is available; it doesn't have to be.
+}
+
+/**
+ * Build up the default `inspectOpts` object from the environment variables.
+ *
+ *   $ DEBUG_COLORS=no DEBUG_DEPTH=10 DEBUG_SHOW_HIDDEN=enabled node script.js
+ */
+
+exports.inspectOpts = Object.keys(process.env).filter(key => {
+	return /^debug_/i.test(key);
+}).reduce((obj, key) => {
+	// Camel-case
+	const prop = key
+		.substring(6)
+		.toLowerCase()
+		.replace(/_([a-z])/g, (_, k) => {
+			return k.toUpperCase();
+		});
+
+	// Coerce string value into JS value
+	let val = process.env[key];
+	if (/^(yes|on|true|enabled)$/i.test(val)) {
+		val = true;
+	} else if (/^(no|off|false|disabled)$/i.test(val)) {
+		val = false;
+	} else if (val === 'null') {
+		val = null;
+	} else {
+		val = Number(val);
+	}
+
+	obj[prop] = val;
+	return obj;
+}, {});
+
+/**
+ * Is stdout a TTY? Colored output is enabled when `true`.
+ */
+
+function useColors() {
+	return 'colors' in exports.inspectOpts ?
+		Boolean(exports.inspectOpts.colors) :
+		tty.isatty(process.stderr.fd);
+}
+
+/**
+ * Adds ANSI color escape codes if enabled.
+ *
+ * @api public
+ */
+
+function formatArgs(args) {
+	const {namespace: name, useColors} = this;
+
+	if (useColors) {
+		const c = this.color;
+		const colorCode = '\u001B[3' + (c < 8 ? c : '8;5;' + c);
+		const prefix = `  ${colorCode};1m${name} \u001B[0m`;
+
+		args[0] = prefix + args[0].split('\n').join('\n' + prefix);
+		args.push(colorCode + 'm+' + module.exports.humanize(this.diff) + '\u001B[0m');
+	} else {
+		args[0] = getDate() + name + ' ' + args[0];
+	}
+}
+
+function getDate() {
+	if (exports.inspectOpts.hideDate) {
+		return '';
+	}
+	return new Date().toISOString() + ' ';
+}
+
+/**
+ * Invokes `util.formatWithOptions()` with the specified arguments and writes to stderr.
+ */
+
+function log(...args) {
+	return process.stderr.write(util.formatWithOptions(exports.inspectOpts, ...args) + '\n');
+}
+
+/**
+ * Save `namespaces`.
+ *
+ * @param {String} namespaces
+ * @api private
+ */
+function save(namespaces) {
+	if (namespaces) {
+		process.env.DEBUG = namespaces;
+	} else {
+		// If you set a process.env field to null or undefined, it gets cast to the
+		// string 'null' or 'undefined'. Just delete instead.
+		delete process.env.DEBUG;
+	}
+}
+
+/**
+ * Load `namespaces`.
+ *
+ * @return {String} returns the previously persisted debug modes
+ * @api private
+ */
+
+function load() {
+	return process.env.DEBUG;
+}
+
+/**
+ * Init logic for `debug` instances.
+ *
+ * Create a new `inspectOpts` object in case `useColors` is set
+ * differently for a particular `debug` instance.
+ */
+
+function init(debug) {
+	debug.inspectOpts = {};
+
+	const keys = Object.keys(exports.inspectOpts);
+	for (let i = 0; i < keys.length; i++) {
+		debug.inspectOpts[keys[i]] = exports.inspectOpts[keys[i]];
+	}
+}
+
+module.exports = __nccwpck_require__(897)(exports);
+
+const {formatters} = module.exports;
+
+/**
+ * Map %o to `util.inspect()`, all on a single line.
+ */
+
+formatters.o = function (v) {
+	this.inspectOpts.colors = this.useColors;
+	return util.inspect(v, this.inspectOpts)
+		.split('\n')
+		.map(str => str.trim())
+		.join(' ');
+};
+
+/**
+ * Map %O to `util.inspect()`, allowing multiple lines if needed.
+ */
+
+formatters.O = function (v) {
+	this.inspectOpts.colors = this.useColors;
+	return util.inspect(v, this.inspectOpts);
+};
+
+
+/***/ }),
+
+/***/ 3813:
+/***/ ((module) => {
+
+
+
+module.exports = (flag, argv = process.argv) => {
+	const prefix = flag.startsWith('-') ? '' : (flag.length === 1 ? '-' : '--');
+	const position = argv.indexOf(prefix + flag);
+	const terminatorPosition = argv.indexOf('--');
+	return position !== -1 && (terminatorPosition === -1 || position < terminatorPosition);
+};
+
+
+/***/ }),
+
+/***/ 1970:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+    Object.defineProperty(o, "default", { enumerable: true, value: v });
+}) : function(o, v) {
+    o["default"] = v;
+});
+var __importStar = (this && this.__importStar) || function (mod) {
+    if (mod && mod.__esModule) return mod;
+    var result = {};
+    if (mod != null) for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
+    __setModuleDefault(result, mod);
+    return result;
+};
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.HttpProxyAgent = void 0;
+const net = __importStar(__nccwpck_require__(9278));
+const tls = __importStar(__nccwpck_require__(4756));
+const debug_1 = __importDefault(__nccwpck_require__(2830));
+const events_1 = __nccwpck_require__(4434);
+const agent_base_1 = __nccwpck_require__(8894);
+const url_1 = __nccwpck_require__(7016);
+const debug = (0, debug_1.default)('http-proxy-agent');
+/**
+ * The `HttpProxyAgent` implements an HTTP Agent subclass that connects
+ * to the specified "HTTP proxy server" in order to proxy HTTP requests.
+ */
+class HttpProxyAgent extends agent_base_1.Agent {
+    constructor(proxy, opts) {
+        super(opts);
+        this.proxy = typeof proxy === 'string' ? new url_1.URL(proxy) : proxy;
+        this.proxyHeaders = opts?.headers ?? {};
+        debug('Creating new HttpProxyAgent instance: %o', this.proxy.href);
+        // Trim off the brackets from IPv6 addresses
+        const host = (this.proxy.hostname || this.proxy.host).replace(/^\[|\]$/g, '');
+        const port = this.proxy.port
+            ? parseInt(this.proxy.port, 10)
+            : this.proxy.protocol === 'https:'
+                ? 443
+                : 80;
+        this.connectOpts = {
+            ...(opts ? omit(opts, 'headers') : null),
+            host,
+            port,
+        };
+    }
+    addRequest(req, opts) {
+        req._header = null;
+        this.setRequestProps(req, opts);
+        // @ts-expect-error `addRequest()` isn't defined in `@types/node`
+        super.addRequest(req, opts);
+    }
+    setRequestProps(req, opts) {
+        const { proxy } = this;
+        const protocol = opts.secureEndpoint ? 'https:' : 'http:';
+        const hostname = req.getHeader('host') || 'localhost';
+        const base = `${protocol}//${hostname}`;
+        const url = new url_1.URL(req.path, base);
+        if (opts.port !== 80) {
+            url.port = String(opts.port);
+        }
+        // Change the `http.ClientRequest` instance's "path" field
+        // to the absolute path of the URL that will be requested.
+        req.path = String(url);
+        // Inject the `Proxy-Authorization` header if necessary.
+        const headers = typeof this.proxyHeaders === 'function'
+            ? this.proxyHeaders()
+            : { ...this.proxyHeaders };
+        if (proxy.username || proxy.password) {
+            const auth = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+            headers['Proxy-Authorization'] = `Basic ${Buffer.from(auth).toString('base64')}`;
+        }
+        if (!headers['Proxy-Connection']) {
+            headers['Proxy-Connection'] = this.keepAlive
+                ? 'Keep-Alive'
+                : 'close';
+        }
+        for (const name of Object.keys(headers)) {
+            const value = headers[name];
+            if (value) {
+                req.setHeader(name, value);
+            }
+        }
+    }
+    async connect(req, opts) {
+        req._header = null;
+        if (!req.path.includes('://')) {
+            this.setRequestProps(req, opts);
+        }
+        // At this point, the http ClientRequest's internal `_header` field
+        // might have already been set. If this is the case then we'll need
+        // to re-generate the string since we just changed the `req.path`.
+        let first;
+        let endOfHeaders;
+        debug('Regenerating stored HTTP header string for request');
+        req._implicitHeader();
+        if (req.outputData && req.outputData.length > 0) {
+            debug('Patching connection write() output buffer with updated header');
+            first = req.outputData[0].data;
+            endOfHeaders = first.indexOf('\r\n\r\n') + 4;
+            req.outputData[0].data =
+                req._header + first.substring(endOfHeaders);
+            debug('Output buffer: %o', req.outputData[0].data);
+        }
+        // Create a socket connection to the proxy server.
+        let socket;
+        if (this.proxy.protocol === 'https:') {
+            debug('Creating `tls.Socket`: %o', this.connectOpts);
+            socket = tls.connect(this.connectOpts);
+        }
+        else {
+            debug('Creating `net.Socket`: %o', this.connectOpts);
+            socket = net.connect(this.connectOpts);
+        }
+        // Wait for the socket's `connect` event, so that this `callback()`
+        // function throws instead of the `http` request machinery. This is
+        // important for i.e. `PacProxyAgent` which determines a failed proxy
+        // connection via the `callback()` function throwing.
+        await (0, events_1.once)(socket, 'connect');
+        return socket;
+    }
+}
+HttpProxyAgent.protocols = ['http', 'https'];
+exports.HttpProxyAgent = HttpProxyAgent;
+function omit(obj, ...keys) {
+    const ret = {};
+    let key;
+    for (key in obj) {
+        if (!keys.includes(key)) {
+            ret[key] = obj[key];
+        }
+    }
+    return ret;
+}
+//# sourceMappingURL=index.js.map
+
+/***/ }),
+
+/***/ 3669:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+    Object.defineProperty(o, "default", { enumerable: true, value: v });
+}) : function(o, v) {
+    o["default"] = v;
+});
+var __importStar = (this && this.__importStar) || function (mod) {
+    if (mod && mod.__esModule) return mod;
+    var result = {};
+    if (mod != null) for (var k in mod) if (k !== "default" && Object.prototype.hasOwnProperty.call(mod, k)) __createBinding(result, mod, k);
+    __setModuleDefault(result, mod);
+    return result;
+};
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.HttpsProxyAgent = void 0;
+const net = __importStar(__nccwpck_require__(9278));
+const tls = __importStar(__nccwpck_require__(4756));
+const assert_1 = __importDefault(__nccwpck_require__(2613));
+const debug_1 = __importDefault(__nccwpck_require__(2830));
+const agent_base_1 = __nccwpck_require__(8894);
+const url_1 = __nccwpck_require__(7016);
+const parse_proxy_response_1 = __nccwpck_require__(7943);
+const debug = (0, debug_1.default)('https-proxy-agent');
+const setServernameFromNonIpHost = (options) => {
+    if (options.servername === undefined &&
+        options.host &&
+        !net.isIP(options.host)) {
+        return {
+            ...options,
+            servername: options.host,
+        };
+    }
+    return options;
+};
+/**
+ * The `HttpsProxyAgent` implements an HTTP Agent subclass that connects to
+ * the specified "HTTP(s) proxy server" in order to proxy HTTPS requests.
+ *
+ * Outgoing HTTP requests are first tunneled through the proxy server using the
+ * `CONNECT` HTTP request method to establish a connection to the proxy server,
+ * and then the proxy server connects to the destination target and issues the
+ * HTTP request from the proxy server.
+ *
+ * `https:` requests have their socket connection upgraded to TLS once
+ * the connection to the proxy server has been established.
+ */
+class HttpsProxyAgent extends agent_base_1.Agent {
+    constructor(proxy, opts) {
+        super(opts);
+        this.options = { path: undefined };
+        this.proxy = typeof proxy === 'string' ? new url_1.URL(proxy) : proxy;
+        this.proxyHeaders = opts?.headers ?? {};
+        debug('Creating new HttpsProxyAgent instance: %o', this.proxy.href);
+        // Trim off the brackets from IPv6 addresses
+        const host = (this.proxy.hostname || this.proxy.host).replace(/^\[|\]$/g, '');
+        const port = this.proxy.port
+            ? parseInt(this.proxy.port, 10)
+            : this.proxy.protocol === 'https:'
+                ? 443
+                : 80;
+        this.connectOpts = {
+            // Attempt to negotiate http/1.1 for proxy servers that support http/2
+            ALPNProtocols: ['http/1.1'],
+            ...(opts ? omit(opts, 'headers') : null),
+            host,
+            port,
+        };
+    }
+    /**
+     * Called when the node-core HTTP client library is creating a
+     * new HTTP request.
+     */
+    async connect(req, opts) {
+        const { proxy } = this;
+        if (!opts.host) {
+            throw new TypeError('No "host" provided');
+        }
+        // Create a socket connection to the proxy server.
+        let socket;
+        if (proxy.protocol === 'https:') {
+            debug('Creating `tls.Socket`: %o', this.connectOpts);
+            socket = tls.connect(setServernameFromNonIpHost(this.connectOpts));
+        }
+        else {
+            debug('Creating `net.Socket`: %o', this.connectOpts);
+            socket = net.connect(this.connectOpts);
+        }
+        const headers = typeof this.proxyHeaders === 'function'
+            ? this.proxyHeaders()
+            : { ...this.proxyHeaders };
+        const host = net.isIPv6(opts.host) ? `[${opts.host}]` : opts.host;
+        let payload = `CONNECT ${host}:${opts.port} HTTP/1.1\r\n`;
+        // Inject the `Proxy-Authorization` header if necessary.
+        if (proxy.username || proxy.password) {
+            const auth = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+            headers['Proxy-Authorization'] = `Basic ${Buffer.from(auth).toString('base64')}`;
+        }
+        headers.Host = `${host}:${opts.port}`;
+        if (!headers['Proxy-Connection']) {
+            headers['Proxy-Connection'] = this.keepAlive
+                ? 'Keep-Alive'
+                : 'close';
+        }
+        for (const name of Object.keys(headers)) {
+            payload += `${name}: ${headers[name]}\r\n`;
+        }
+        const proxyResponsePromise = (0, parse_proxy_response_1.parseProxyResponse)(socket);
+        socket.write(`${payload}\r\n`);
+        const { connect, buffered } = await proxyResponsePromise;
+        req.emit('proxyConnect', connect);
+        this.emit('proxyConnect', connect, req);
+        if (connect.statusCode === 200) {
+            req.once('socket', resume);
+            if (opts.secureEndpoint) {
+                // The proxy is connecting to a TLS server, so upgrade
+                // this socket connection to a TLS connection.
+                debug('Upgrading socket connection to TLS');
+                return tls.connect({
+                    ...omit(setServernameFromNonIpHost(opts), 'host', 'path', 'port'),
+                    socket,
+                });
+            }
+            return socket;
+        }
+        // Some other status code that's not 200... need to re-play the HTTP
+        // header "data" events onto the socket once the HTTP machinery is
+        // attached so that the node core `http` can parse and handle the
+        // error status code.
+        // Close the original socket, and a new "fake" socket is returned
+        // instead, so that the proxy doesn't get the HTTP request
+        // written to it (which may contain `Authorization` headers or other
+        // sensitive data).
+        //
+        // See: https://hackerone.com/reports/541502
+        socket.destroy();
+        const fakeSocket = new net.Socket({ writable: false });
+        fakeSocket.readable = true;
+        // Need to wait for the "socket" event to re-play the "data" events.
+        req.once('socket', (s) => {
+            debug('Replaying proxy buffer for failed request');
+            (0, assert_1.default)(s.listenerCount('data') > 0);
+            // Replay the "buffered" Buffer onto the fake `socket`, since at
+            // this point the HTTP module machinery has been hooked up for
+            // the user.
+            s.push(buffered);
+            s.push(null);
+        });
+        return fakeSocket;
+    }
+}
+HttpsProxyAgent.protocols = ['http', 'https'];
+exports.HttpsProxyAgent = HttpsProxyAgent;
+function resume(socket) {
+    socket.resume();
+}
+function omit(obj, ...keys) {
+    const ret = {};
+    let key;
+    for (key in obj) {
+        if (!keys.includes(key)) {
+            ret[key] = obj[key];
+        }
+    }
+    return ret;
+}
+//# sourceMappingURL=index.js.map
+
+/***/ }),
+
+/***/ 7943:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.parseProxyResponse = void 0;
+const debug_1 = __importDefault(__nccwpck_require__(2830));
+const debug = (0, debug_1.default)('https-proxy-agent:parse-proxy-response');
+function parseProxyResponse(socket) {
+    return new Promise((resolve, reject) => {
+        // we need to buffer any HTTP traffic that happens with the proxy before we get
+        // the CONNECT response, so that if the response is anything other than an "200"
+        // response code, then we can re-play the "data" events on the socket once the
+        // HTTP parser is hooked up...
+        let buffersLength = 0;
+        const buffers = [];
+        function read() {
+            const b = socket.read();
+            if (b)
+                ondata(b);
+            else
+                socket.once('readable', read);
+        }
+        function cleanup() {
+            socket.removeListener('end', onend);
+            socket.removeListener('error', onerror);
+            socket.removeListener('readable', read);
+        }
+        function onend() {
+            cleanup();
+            debug('onend');
+            reject(new Error('Proxy connection ended before receiving CONNECT response'));
+        }
+        function onerror(err) {
+            cleanup();
+            debug('onerror %o', err);
+            reject(err);
+        }
+        function ondata(b) {
+            buffers.push(b);
+            buffersLength += b.length;
+            const buffered = Buffer.concat(buffers, buffersLength);
+            const endOfHeaders = buffered.indexOf('\r\n\r\n');
+            if (endOfHeaders === -1) {
+                // keep buffering
+                debug('have not received end of HTTP headers yet...');
+                read();
+                return;
+            }
+            const headerParts = buffered
+                .slice(0, endOfHeaders)
+                .toString('ascii')
+                .split('\r\n');
+            const firstLine = headerParts.shift();
+            if (!firstLine) {
+                socket.destroy();
+                return reject(new Error('No header received from proxy CONNECT response'));
+            }
+            const firstLineParts = firstLine.split(' ');
+            const statusCode = +firstLineParts[1];
+            const statusText = firstLineParts.slice(2).join(' ');
+            const headers = {};
+            for (const header of headerParts) {
+                if (!header)
+                    continue;
+                const firstColon = header.indexOf(':');
+                if (firstColon === -1) {
+                    socket.destroy();
+                    return reject(new Error(`Invalid header from proxy CONNECT response: "${header}"`));
+                }
+                const key = header.slice(0, firstColon).toLowerCase();
+                const value = header.slice(firstColon + 1).trimStart();
+                const current = headers[key];
+                if (typeof current === 'string') {
+                    headers[key] = [current, value];
+                }
+                else if (Array.isArray(current)) {
+                    current.push(value);
+                }
+                else {
+                    headers[key] = value;
+                }
+            }
+            debug('got proxy server response: %o %o', firstLine, headers);
+            cleanup();
+            resolve({
+                connect: {
+                    statusCode,
+                    statusText,
+                    headers,
+                },
+                buffered,
+            });
+        }
+        socket.on('error', onerror);
+        socket.on('end', onend);
+        read();
+    });
+}
+exports.parseProxyResponse = parseProxyResponse;
+//# sourceMappingURL=parse-proxy-response.js.map
+
+/***/ }),
+
+/***/ 744:
+/***/ ((module) => {
+
+/**
+ * Helpers.
+ */
+
+var s = 1000;
+var m = s * 60;
+var h = m * 60;
+var d = h * 24;
+var w = d * 7;
+var y = d * 365.25;
+
+/**
+ * Parse or format the given `val`.
+ *
+ * Options:
+ *
+ *  - `long` verbose formatting [false]
+ *
+ * @param {String|Number} val
+ * @param {Object} [options]
+ * @throws {Error} throw an error if val is not a non-empty string or a number
+ * @return {String|Number}
+ * @api public
+ */
+
+module.exports = function (val, options) {
+  options = options || {};
+  var type = typeof val;
+  if (type === 'string' && val.length > 0) {
+    return parse(val);
+  } else if (type === 'number' && isFinite(val)) {
+    return options.long ? fmtLong(val) : fmtShort(val);
+  }
+  throw new Error(
+    'val is not a non-empty string or a valid number. val=' +
+      JSON.stringify(val)
+  );
+};
+
+/**
+ * Parse the given `str` and return milliseconds.
+ *
+ * @param {String} str
+ * @return {Number}
+ * @api private
+ */
+
+function parse(str) {
+  str = String(str);
+  if (str.length > 100) {
+    return;
+  }
+  var match = /^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i.exec(
+    str
+  );
+  if (!match) {
+    return;
+  }
+  var n = parseFloat(match[1]);
+  var type = (match[2] || 'ms').toLowerCase();
+  switch (type) {
+    case 'years':
+    case 'year':
+    case 'yrs':
+    case 'yr':
+    case 'y':
+      return n * y;
+    case 'weeks':
+    case 'week':
+    case 'w':
+      return n * w;
+    case 'days':
+    case 'day':
+    case 'd':
+      return n * d;
+    case 'hours':
+    case 'hour':
+    case 'hrs':
+    case 'hr':
+    case 'h':
+      return n * h;
+    case 'minutes':
+    case 'minute':
+    case 'mins':
+    case 'min':
+    case 'm':
+      return n * m;
+    case 'seconds':
+    case 'second':
+    case 'secs':
+    case 'sec':
+    case 's':
+      return n * s;
+    case 'milliseconds':
+    case 'millisecond':
+    case 'msecs':
+    case 'msec':
+    case 'ms':
+      return n;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Short format for `ms`.
+ *
+ * @param {Number} ms
+ * @return {String}
+ * @api private
+ */
+
+function fmtShort(ms) {
+  var msAbs = Math.abs(ms);
+  if (msAbs >= d) {
+    return Math.round(ms / d) + 'd';
+  }
+  if (msAbs >= h) {
+    return Math.round(ms / h) + 'h';
+  }
+  if (msAbs >= m) {
+    return Math.round(ms / m) + 'm';
+  }
+  if (msAbs >= s) {
+    return Math.round(ms / s) + 's';
+  }
+  return ms + 'ms';
+}
+
+/**
+ * Long format for `ms`.
+ *
+ * @param {Number} ms
+ * @return {String}
+ * @api private
+ */
+
+function fmtLong(ms) {
+  var msAbs = Math.abs(ms);
+  if (msAbs >= d) {
+    return plural(ms, msAbs, d, 'day');
+  }
+  if (msAbs >= h) {
+    return plural(ms, msAbs, h, 'hour');
+  }
+  if (msAbs >= m) {
+    return plural(ms, msAbs, m, 'minute');
+  }
+  if (msAbs >= s) {
+    return plural(ms, msAbs, s, 'second');
+  }
+  return ms + ' ms';
+}
+
+/**
+ * Pluralization helper.
+ */
+
+function plural(ms, msAbs, n, name) {
+  var isPlural = msAbs >= n * 1.5;
+  return Math.round(ms / n) + ' ' + name + (isPlural ? 's' : '');
+}
+
+
+/***/ }),
+
+/***/ 1450:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+const os = __nccwpck_require__(857);
+const tty = __nccwpck_require__(2018);
+const hasFlag = __nccwpck_require__(3813);
+
+const {env} = process;
+
+let forceColor;
+if (hasFlag('no-color') ||
+	hasFlag('no-colors') ||
+	hasFlag('color=false') ||
+	hasFlag('color=never')) {
+	forceColor = 0;
+} else if (hasFlag('color') ||
+	hasFlag('colors') ||
+	hasFlag('color=true') ||
+	hasFlag('color=always')) {
+	forceColor = 1;
+}
+
+if ('FORCE_COLOR' in env) {
+	if (env.FORCE_COLOR === 'true') {
+		forceColor = 1;
+	} else if (env.FORCE_COLOR === 'false') {
+		forceColor = 0;
+	} else {
+		forceColor = env.FORCE_COLOR.length === 0 ? 1 : Math.min(parseInt(env.FORCE_COLOR, 10), 3);
+	}
+}
+
+function translateLevel(level) {
+	if (level === 0) {
+		return false;
+	}
+
+	return {
+		level,
+		hasBasic: true,
+		has256: level >= 2,
+		has16m: level >= 3
+	};
+}
+
+function supportsColor(haveStream, streamIsTTY) {
+	if (forceColor === 0) {
+		return 0;
+	}
+
+	if (hasFlag('color=16m') ||
+		hasFlag('color=full') ||
+		hasFlag('color=truecolor')) {
+		return 3;
+	}
+
+	if (hasFlag('color=256')) {
+		return 2;
+	}
+
+	if (haveStream && !streamIsTTY && forceColor === undefined) {
+		return 0;
+	}
+
+	const min = forceColor || 0;
+
+	if (env.TERM === 'dumb') {
+		return min;
+	}
+
+	if (process.platform === 'win32') {
+		// Windows 10 build 10586 is the first Windows release that supports 256 colors.
+		// Windows 10 build 14931 is the first release that supports 16m/TrueColor.
+		const osRelease = os.release().split('.');
+		if (
+			Number(osRelease[0]) >= 10 &&
+			Number(osRelease[2]) >= 10586
+		) {
+			return Number(osRelease[2]) >= 14931 ? 3 : 2;
+		}
+
+		return 1;
+	}
+
+	if ('CI' in env) {
+		if (['TRAVIS', 'CIRCLECI', 'APPVEYOR', 'GITLAB_CI', 'GITHUB_ACTIONS', 'BUILDKITE'].some(sign => sign in env) || env.CI_NAME === 'codeship') {
+			return 1;
+		}
+
+		return min;
+	}
+
+	if ('TEAMCITY_VERSION' in env) {
+		return /^(9\.(0*[1-9]\d*)\.|\d{2,}\.)/.test(env.TEAMCITY_VERSION) ? 1 : 0;
+	}
+
+	if (env.COLORTERM === 'truecolor') {
+		return 3;
+	}
+
+	if ('TERM_PROGRAM' in env) {
+		const version = parseInt((env.TERM_PROGRAM_VERSION || '').split('.')[0], 10);
+
+		switch (env.TERM_PROGRAM) {
+			case 'iTerm.app':
+				return version >= 3 ? 3 : 2;
+			case 'Apple_Terminal':
+				return 2;
+			// No default
+		}
+	}
+
+	if (/-256(color)?$/i.test(env.TERM)) {
+		return 2;
+	}
+
+	if (/^screen|^xterm|^vt100|^vt220|^rxvt|color|ansi|cygwin|linux/i.test(env.TERM)) {
+		return 1;
+	}
+
+	if ('COLORTERM' in env) {
+		return 1;
+	}
+
+	return min;
+}
+
+function getSupportLevel(stream) {
+	const level = supportsColor(stream, stream && stream.isTTY);
+	return translateLevel(level);
+}
+
+module.exports = {
+	supportsColor: getSupportLevel,
+	stdout: translateLevel(supportsColor(true, tty.isatty(1))),
+	stderr: translateLevel(supportsColor(true, tty.isatty(2)))
+};
+
 
 /***/ }),
 
@@ -60202,7 +62096,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5369);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2403);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -60211,7 +62105,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5369:
+/***/ 2403:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63173,7 +65067,128 @@ var dist_cjs = __nccwpck_require__(6764);
 var client_sts_dist_cjs = __nccwpck_require__(1695);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+;// CONCATENATED MODULE: ./src/caller.ts
+
+// arn:<partition>:<service>::<account>:<resource>; partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, …
+const ARN = /^arn:aws(?:-[a-z]+)*:(iam|sts)::(\d+):(.+)$/;
+/**
+ * The caller an ARN names: an IAM user (`iam::…:user/path/name`, paths allowed), the account's root user
+ * (`iam::…:root`), an assumed role (`sts::…:assumed-role/role/session`), or something else (a federated user, …).
+ */
+function classifyCaller(arn) {
+    const m = ARN.exec(arn);
+    if (m === null)
+        return { kind: 'other' };
+    const [, service, account, resource] = m;
+    if (service === 'iam' && resource === 'root')
+        return { kind: 'root', account };
+    const user = /^user\/(?:.*\/)?([^/]+)$/.exec(resource);
+    if (service === 'iam' && user)
+        return { kind: 'user', name: user[1] };
+    const role = /^assumed-role\/([^/]+)\/[^/]+$/.exec(resource);
+    if (service === 'sts' && role)
+        return { kind: 'assumed-role', role: role[1] };
+    return { kind: 'other' };
+}
+/**
+ * Root credentials are refused before anything is read or changed: AWS advises that the root user have no access
+ * keys at all, so the action neither rotates nor uses them.
+ */
+function refuseRoot(arn) {
+    const caller = classifyCaller(arn);
+    if (caller.kind !== 'root')
+        return;
+    throw new errors/* ActionError */.lZ(`the AWS credentials belong to the root user of AWS account ${caller.account} (${arn}): AWS advises that the root ` +
+        `user have no access keys, so this action neither rotates nor uses them. Give this step an IAM user's key ` +
+        `(self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the root user's access keys ` +
+        `(IAM console, root user, Security credentials). Nothing was changed.`);
+}
+
+;// CONCATENATED MODULE: ./src/clock.ts
+/** Time and randomness, injected so tests never wait on real time. */
+/** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
+function isoSeconds(ms) {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener('abort', done);
+    }),
+    random: () => Math.random(),
+};
+
+;// CONCATENATED MODULE: ./src/iam-time.ts
+
+class IamTime {
+    clock;
+    /** IAM's time minus the runner's, as a lower bound (a `Date` header has whole seconds, and came a moment ago). */
+    offset;
+    constructor(clock) {
+        this.clock = clock;
+    }
+    /** Has IAM answered with its time yet? */
+    get known() {
+        return this.offset !== undefined;
+    }
+    /** IAM's time was at least `iamMs` when the runner's clock read `localMs` (or now). */
+    observe(iamMs, localMs = this.clock.now()) {
+        if (!Number.isFinite(iamMs))
+            return;
+        const offset = iamMs - localMs;
+        this.offset = this.offset === undefined ? offset : Math.max(this.offset, offset);
+    }
+    /** An HTTP `Date` header of an IAM or STS answer. */
+    observeHeader(value) {
+        if (value)
+            this.observe(Date.parse(value));
+    }
+    /**
+     * IAM's time now, as a lower bound (at most about a second early): a key, handover or use compared with it looks
+     * younger than it is, never older. Throws when IAM has not answered yet: no decision may fall back on the runner.
+     */
+    now() {
+        if (this.offset === undefined) {
+            throw new errors/* ActionError */.lZ("IAM's time is unknown (no IAM answer carried a Date header), so no age can be proven: nothing was deleted. " +
+                'Check that AWS_ENDPOINT_URL points at IAM itself');
+        }
+        return this.clock.now() + this.offset;
+    }
+    /** How far the runner's clock is behind IAM's (negative: ahead), when known. */
+    get skewMs() {
+        return this.offset;
+    }
+}
+/** Feed `time` from the `Date` header of every answer `client` receives, errors included. */
+function observeIamTime(client, time) {
+    const stack = client.middlewareStack;
+    if (!stack)
+        return;
+    stack.add((next) => async (args) => {
+        try {
+            const out = await next(args);
+            time.observeHeader(out.response?.headers?.date);
+            return out;
+        }
+        catch (err) {
+            time.observeHeader(err?.$response?.headers?.date);
+            throw err;
+        }
+    }, { step: 'deserialize', name: 'observeIamTime', priority: 'high' });
+}
+
+// EXTERNAL MODULE: ./src/proxy.ts
+var src_proxy = __nccwpck_require__(8903);
 ;// CONCATENATED MODULE: ./src/aws-requests.ts
+
 
 /** Failed requests, keyed by the error the SDK throws (the same object reaches the retry strategy and awsError). */
 const requests = new WeakMap();
@@ -63198,6 +65213,7 @@ function endpointSetting(service, env) {
  */
 function observeRequests(client, service, env) {
     const setting = endpointSetting(service, env);
+    const proxies = (0,src_proxy/* proxySettings */.EM)(env);
     const middleware = (next, context) => async (args) => {
         try {
             return await next(args);
@@ -63207,10 +65223,12 @@ function observeRequests(client, service, env) {
             if (typeof err === 'object' && err !== null) {
                 const request = args.request;
                 const host = request?.hostname ?? '';
+                const endpoint = host ? `${request?.protocol ?? 'https:'}//${host}${request?.port ? `:${request.port}` : ''}` : 'AWS';
                 requests.set(err, {
                     operation: `${service}:${String(context.commandName ?? 'request').replace(/Command$/, '')}`,
-                    endpoint: host ? `${request?.protocol ?? 'https:'}//${host}${request?.port ? `:${request.port}` : ''}` : 'AWS',
+                    endpoint,
                     setting,
+                    proxy: host ? (0,src_proxy/* proxyFor */.iJ)(proxies, new URL(endpoint)) : undefined,
                 });
             }
             throw err;
@@ -63265,7 +65283,9 @@ class LoggedRetryStrategy {
     async refreshRetryTokenForRetry(previous, info) {
         const failed = previous.getRetryCount() + 1;
         const timedOut = (previous.timedOut ?? 0) + (isTimeout(info.error) ? 1 : 0);
-        const retryable = info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT';
+        // IAM's LimitExceeded is a quota (tags or keys per user), which the SDK classifies as throttling: never retried.
+        const quota = /^LimitExceeded(Exception)?$/.test(shape(info.error).name ?? '');
+        const retryable = !quota && (info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT');
         if (!retryable || failed >= this.maxAttempts || timedOut >= MAX_TIMED_OUT_ATTEMPTS) {
             throw new Error('no retry'); // the SDK then throws the request's own error
         }
@@ -63335,9 +65355,26 @@ function endpointOf(err) {
         return `${e.address}${e.port ? `:${e.port}` : ''}`;
     return 'the AWS endpoint';
 }
-/** What to check when the endpoint could not be reached: the variable that chose it, or the runner's network. */
+/** The proxy the failed request went through, when the failure was reaching the proxy itself. */
+function failedProxy(err) {
+    const proxy = requestOf(err)?.proxy;
+    if (!proxy)
+        return undefined;
+    const e = shape(err);
+    const proxyHost = proxy.url.hostname.replace(/^\[|\]$/g, '');
+    const proxyPort = Number(proxy.url.port) || (proxy.url.protocol === 'https:' ? 443 : 80);
+    const atProxy = e.hostname === proxyHost || (e.address === proxyHost && (e.port === undefined || e.port === proxyPort));
+    return atProxy ? proxy : undefined;
+}
+/** What to check when the endpoint could not be reached: the proxy, the variable that chose it, or the network. */
 function reachHint(err) {
-    const setting = requestOf(err)?.setting;
+    const request = requestOf(err);
+    if (request?.proxy) {
+        const { name, url } = request.proxy;
+        return (`the request went through the proxy ${(0,src_proxy/* shownProxy */.qb)(url)} (${name}): check that it is up and lets this runner ` +
+            `reach ${request.endpoint}, or list that host in NO_PROXY to go there directly`);
+    }
+    const setting = request?.setting;
     if (setting)
         return `${setting.name} is set to ${setting.value}: check it (unset it to use AWS itself)`;
     return 'check that this runner can reach AWS (network, firewall, DNS), or rerun later';
@@ -63356,7 +65393,8 @@ function networkFailure(err) {
         return undefined;
     const e = shape(err);
     const code = e.code ?? '';
-    const endpoint = endpointOf(err);
+    const proxy = failedProxy(err);
+    const endpoint = proxy ? `the proxy ${(0,src_proxy/* shownProxy */.qb)(proxy.url)} (${proxy.name})` : endpointOf(err);
     let what;
     if (code === 'ECONNREFUSED')
         what = `${endpoint} refused the connection`;
@@ -63397,12 +65435,17 @@ function notFromAws(err) {
 
 
 
+
+
+
+
 const SHIPPED_AWS_TIMEOUTS = { requestTimeoutMs: 30_000, maxAttempts: 5 };
 /**
  * Clients for `region`; endpoints and credentials come from the SDK's standard settings (AWS_ENDPOINT_URL, …).
  * Every client remembers where a failed request went (for awsError); the retrying ones log each retry.
  */
 function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS, options = {}) {
+    const env = options.env ?? process.env;
     const common = {
         region,
         maxAttempts: timeouts.maxAttempts,
@@ -63411,16 +65454,19 @@ function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS, options = {})
             requestTimeout: timeouts.requestTimeoutMs,
             connectionTimeout: Math.min(timeouts.requestTimeoutMs, 10_000),
             throwOnRequestTimeout: true,
+            // Behind a proxy, agents that go through it (every client shares them); else the SDK makes its own.
+            ...(0,src_proxy/* awsAgents */.uI)((0,src_proxy/* proxySettings */.EM)(env)),
         },
     };
-    const env = options.env ?? process.env;
     // Only for clients with SDK retries: a retryStrategy overrides maxAttempts, so never spread it into `common`.
     const retrying = { ...common, retryStrategy: new LoggedRetryStrategy(timeouts.maxAttempts, options.log) };
+    const time = new IamTime(options.clock ?? systemClock);
     const observed = (client) => {
         if (client instanceof dist_cjs/* IAMClient */.h8v)
             observeRequests(client, 'iam', env);
         else
             observeRequests(client, 'sts', env);
+        observeIamTime(client, time);
         return client;
     };
     // Made on first use: a run that never creates a key or resolves its user never pays for those clients.
@@ -63439,6 +65485,7 @@ function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS, options = {})
         },
         stsFor: (credentials) => observed(new client_sts_dist_cjs/* STSClient */.iM({ ...common, credentials, maxAttempts: 1 })),
         iamFor: (credentials) => observed(new dist_cjs/* IAMClient */.h8v({ ...retrying, credentials })),
+        time,
     };
 }
 function awsErrorName(err) {
@@ -63477,7 +65524,7 @@ function awsError(action, subject, err) {
             break;
         case 'LimitExceeded':
         case 'LimitExceededException':
-            hint = 'an IAM quota is reached (a user has at most two access keys)';
+            hint = 'an IAM quota is reached (the AWS message says which)';
             break;
         case 'TimeoutError':
         case 'RequestTimeout':
@@ -63504,10 +65551,10 @@ const userSubject = (user) => `IAM user ${user}`;
 async function callerIdentity(sts) {
     const out = await call('sts:GetCallerIdentity', 'the AWS credentials of this job', () => sts.send(new client_sts_dist_cjs/* GetCallerIdentityCommand */.zI({})));
     const arn = out.Arn ?? '';
-    const match = /^arn:aws[\w-]*:iam::\d+:user\/(?:.*\/)?([^/]+)$/.exec(arn);
-    return { arn, account: out.Account ?? '', userName: match?.[1] };
+    const caller = classifyCaller(arn);
+    return { arn, account: out.Account ?? '', userName: caller.kind === 'user' ? caller.name : undefined };
 }
-async function listAccessKeys(iam, user) {
+async function aws_listAccessKeys(iam, user) {
     const out = await call('iam:ListAccessKeys', userSubject(user), () => iam.send(new dist_cjs/* ListAccessKeysCommand */.Qxm({ UserName: user })));
     return (out.AccessKeyMetadata ?? []).map((k) => ({
         id: k.AccessKeyId ?? '',
@@ -63523,7 +65570,7 @@ class KeyQuotaReached extends errors/* ActionError */.lZ {
  * was made, is retried here (jittered, bounded). Any other failure is thrown: a key may or may not exist, and the
  * caller must not assume either.
  */
-async function createAccessKey(iamOnce, user, clock) {
+async function createAccessKey(iamOnce, user, clock, time) {
     for (let attempt = 1;; attempt++) {
         try {
             const out = await iamOnce.send(new dist_cjs/* CreateAccessKeyCommand */.hN({ UserName: user }));
@@ -63531,7 +65578,10 @@ async function createAccessKey(iamOnce, user, clock) {
             if (!key?.AccessKeyId || !key.SecretAccessKey) {
                 throw new errors/* ActionError */.lZ(`iam:CreateAccessKey on ${userSubject(user)} returned no key`);
             }
-            return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+            // IAM made the key at its CreateDate: IAM's time is at least that now.
+            const created = key.CreateDate instanceof Date ? key.CreateDate : new Date(key.CreateDate ?? time?.now() ?? 0);
+            time?.observe(created.getTime());
+            return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey, created };
         }
         catch (err) {
             if (err instanceof errors/* ActionError */.lZ)
@@ -63565,8 +65615,26 @@ async function listUserTags(iam, user) {
     } while (marker);
     return tags;
 }
+/** IAM's quota of tags on one user. */
+const IAM_TAGS_PER_USER = 50;
+/** The most tags this action keeps on a user: the lease, plus one record per access key (IAM allows two). */
+const ACTION_TAGS_PER_USER = 3;
+/** IAM's LimitExceeded (the SDK names it LimitExceededException): a quota, never a throttle. */
+const isLimitExceeded = (err) => /^LimitExceeded(Exception)?$/.test(awsErrorName(err));
+/** TagUser. IAM's LimitExceeded here is its quota of 50 tags per user: said as such (and not retried: see aws-requests). */
 async function tagUser(iam, user, tags) {
-    await call('iam:TagUser', userSubject(user), () => iam.send(new dist_cjs/* TagUserCommand */.pkA({ UserName: user, Tags: tags })));
+    try {
+        await iam.send(new dist_cjs/* TagUserCommand */.pkA({ UserName: user, Tags: tags }));
+    }
+    catch (err) {
+        if (!isLimitExceeded(err))
+            throw awsError('iam:TagUser', userSubject(user), err);
+        const message = (err instanceof Error ? (0,errors/* errorMessage */.gJ)(err) : String(err)).replace(/\.+$/, '');
+        throw new errors/* ActionError */.lZ(`iam:TagUser on ${userSubject(user)} failed: ${awsErrorName(err)}: ${message}. ` +
+            `IAM user ${user} has reached IAM's limit of ${IAM_TAGS_PER_USER} tags per user: this action needs room for ` +
+            `${ACTION_TAGS_PER_USER} (the lease plus one per access key): remove tags you do not need ` +
+            `(aws iam list-user-tags --user-name ${user})`, { cause: err });
+    }
 }
 async function untagUser(iam, user, keys) {
     await call('iam:UntagUser', userSubject(user), () => iam.send(new dist_cjs/* UntagUserCommand */.KZ_({ UserName: user, TagKeys: keys })));
@@ -63755,37 +65823,385 @@ class Cancellation {
     }
 }
 
-;// CONCATENATED MODULE: ./src/clock.ts
-/** Time and randomness, injected so tests never wait on real time. */
-/** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
-function isoSeconds(ms) {
-    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve) => {
-        if (signal?.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal?.addEventListener('abort', done);
-    }),
-    random: () => Math.random(),
-};
-
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/context.ts
+
 const SHIPPED_LEASE = { ttlMs: 60 * 60_000, waitMs: 10 * 60_000, pollMs: 5_000, settleMs: 1_500 };
-function runIdentity(env, pid = process.pid) {
+/** A new holder token for the lease: 128 random bits, in hex. */
+const newRunToken = () => (0,external_node_crypto_.randomBytes)(16).toString('hex');
+function runIdentity(env, token = newRunToken(), pid = process.pid) {
     const repository = env.GITHUB_REPOSITORY?.trim() || undefined;
     const runId = env.GITHUB_RUN_ID?.trim() || undefined;
     const attempt = env.GITHUB_RUN_ATTEMPT?.trim() || '1';
     const server = (env.GITHUB_SERVER_URL?.trim() || 'https://github.com').replace(/\/+$/, '');
     const url = repository && runId ? `${server}/${repository}/actions/runs/${runId}/attempts/${attempt}` : `local/pid-${pid}-${Date.now()}`;
-    return { repository, runId, attempt, url };
+    return { repository, runId, attempt, url, token };
+}
+
+// EXTERNAL MODULE: ./src/destinations.ts
+var src_destinations = __nccwpck_require__(5942);
+;// CONCATENATED MODULE: ./src/provenance.ts
+/**
+ * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
+ * as the key's description) and whose value names this action, the run, when the key was created and when it was
+ * handed over — or, for a previous key, which key superseded it and when. Any later run, from any repository, reads
+ * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
+ */
+
+const TAG_PREFIX = 'rotate-aws-access-key:';
+const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
+/** The most characters an IAM tag value holds. */
+const TAG_VALUE_MAX = 256;
+/**
+ * Text made fit for a tag value and for the action's own parsers: IAM's characters are letters, digits, spaces and
+ * `_ . : / = + - @`; anything else, and spaces (the parsers split on them), becomes `_`. ASCII only, so that
+ * characters and bytes agree.
+ */
+const tagText = (text) => text.replace(/[^A-Za-z0-9_.:/=+@-]/g, '_');
+/** This run, in the tag charset: owner/name/run id/attempt (never a URL: messages can add the server). */
+function runLabel(ctx) {
+    const { repository, runId, attempt } = ctx.run;
+    return tagText(repository && runId ? `${repository}/${runId}/${attempt}` : 'local');
+}
+/**
+ * A run label cut to `max` characters, when it must be: the repository part is shortened (marked `..`) and the run id
+ * and attempt are kept. The label is informational; no decision reads a shortened one as a match.
+ */
+function shortLabel(label, max) {
+    if (label.length <= max)
+        return label;
+    const tail = /\/[^/]*\/[^/]*$/.exec(label)?.[0] ?? '';
+    const head = max - tail.length - 2;
+    return head > 0 ? `${label.slice(0, head)}..${tail}` : label.slice(label.length - Math.max(max, 0));
+}
+/** A shorter run label says too little to be worth writing. */
+const MIN_LABEL = 8;
+/**
+ * `rotate-aws-access-key: created=<time> superseded-by=<key id> handover=<time> by=<run>` (the fields present), at most
+ * 256 characters: every field the action reads back (times, key ids) is kept whole; only the informational run label
+ * (`by`) is shortened, or left out when there is no room for it.
+ */
+function formatRecord(r) {
+    const fields = Object.entries({
+        created: r.created,
+        'superseded-by': r.supersededBy,
+        handover: r.handover,
+    }).filter(([, v]) => v !== undefined);
+    const base = `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
+    if (r.by === undefined)
+        return base;
+    const room = TAG_VALUE_MAX - base.length - ' by='.length;
+    return room >= MIN_LABEL ? `${base} by=${shortLabel(tagText(r.by), room)}` : base;
+}
+/** The record in a tag value, or undefined when the tag is not the action's. */
+function parseRecord(value) {
+    if (value === undefined || !value.startsWith(TAG_PREFIX))
+        return undefined;
+    const out = {};
+    for (const [, k, v] of value.slice(TAG_PREFIX.length).matchAll(/([\w-]+)=(\S+)/g)) {
+        if (k === 'created')
+            out.created = v;
+        else if (k === 'superseded-by')
+            out.supersededBy = v;
+        else if (k === 'handover')
+            out.handover = v;
+        else if (k === 'by')
+            out.by = v;
+    }
+    return out;
+}
+/** Key id → tag value, for the tags whose key is an access key id (read now, or from tags already read). */
+async function keyTags(ctx, user, read) {
+    const tags = read ?? (await listUserTags(ctx.aws.iam, user));
+    return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
+}
+async function writeRecord(ctx, user, keyId, record) {
+    const value = formatRecord(record);
+    await tagUser(ctx.aws.iam, user, [{ Key: keyId, Value: value }]);
+    return value;
+}
+/** Remove the action's tag for a key it deleted. Never touches a tag the action did not write. */
+async function forgetRecord(ctx, user, keyId, tags) {
+    if (parseRecord(tags.get(keyId)) === undefined)
+        return;
+    try {
+        await untagUser(ctx.aws.iam, user, [keyId]);
+        tags.delete(keyId);
+    }
+    catch (err) {
+        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${err.message}`);
+    }
+}
+/**
+ * A record younger than this (its newest time: created or handover, in IAM's time) may describe a key IAM does not
+ * list yet: another run made it a moment ago, and IAM is eventually consistent. It is left for a later run to prune.
+ */
+const PRUNE_AFTER_MS = 60 * 60_000;
+/**
+ * Remove the action's records of keys the user no longer has (deleted by hand, or by a run that stopped before it
+ * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, plus one record
+ * per existing access key. `tags` is the key id → value map keyTags read (updated here); `keys` the user's keys as just
+ * listed. Never touches a tag the action did not write, nor a record younger than PRUNE_AFTER_MS. Returns the ids
+ * whose records were removed; a failure is a warning (the records describe keys that are gone; nothing depends on them).
+ */
+async function pruneRecords(ctx, user, keys, tags) {
+    const current = new Set(keys.map((k) => k.id));
+    const now = ctx.aws.time.now();
+    const stale = [...tags].flatMap(([id, value]) => {
+        const record = ACCESS_KEY_ID.test(id) && !current.has(id) ? parseRecord(value) : undefined;
+        if (!record)
+            return [];
+        const times = [record.created, record.handover].map((t) => Date.parse(t ?? '')).filter((t) => !Number.isNaN(t));
+        return times.some((t) => t > now - PRUNE_AFTER_MS) ? [] : [id];
+    });
+    const removed = [];
+    try {
+        // UntagUser takes at most 50 keys at once.
+        for (let i = 0; i < stale.length; i += 50) {
+            const batch = stale.slice(i, i + 50);
+            await untagUser(ctx.aws.iam, user, batch);
+            for (const id of batch)
+                tags.delete(id);
+            removed.push(...batch);
+        }
+    }
+    catch (err) {
+        const left = stale.filter((id) => !removed.includes(id));
+        ctx.io.warning(`could not remove the action's tags describing access keys IAM user ${user} no longer has (${left.join(', ')}): ` +
+            `${err.message}`);
+    }
+    if (removed.length > 0) {
+        ctx.io.info(`Removed the action's tags describing access keys IAM user ${user} no longer has: ${removed.join(', ')}`);
+    }
+    return removed;
+}
+/** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
+async function lastUses(ctx, user, ids) {
+    const out = new Map();
+    let warned = false;
+    for (const id of ids) {
+        try {
+            out.set(id, await accessKeyLastUsed(ctx.aws.iam, user, id));
+        }
+        catch (err) {
+            out.set(id, undefined);
+            if (!warned)
+                ctx.io.warning(`could not read when ${id} was last used: ${err.message}`);
+            warned = true;
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/destruction.ts
+/**
+ * The whole safety policy for destroying an access key, on one screen: the only reasons the action may delete or
+ * deactivate a key, the evidence each needs, and what to do when that evidence is missing. Every DeleteAccessKey and
+ * every deactivating UpdateAccessKey goes through `destroy`, which lists the keys again, proves the reason against
+ * IAM's own facts (the key list, CreateDate, last use, IAM's time) and this run's journal, and refuses otherwise.
+ * A tag alone proves nothing (anyone with iam:TagUser can write one); the runner's clock is never used.
+ */
+
+
+
+
+/** A run ends within this long (main.ts cancels itself before): a key older than this outlived the run that made it. */
+const MAX_RUN_MS = 60 * 60_000;
+const HOUR = 3_600_000;
+/** IAM's time is read from whole-second Date headers: a record written a moment ago may look up to this far ahead. */
+const CLOCK_SLACK_MS = 60_000;
+const second = (ms) => Math.floor(ms / 1000) * 1000;
+const same = (a, b) => [...a].sort().join() === [...b].sort().join();
+const listed = (f, id) => f.keys.find((k) => k.id === id);
+const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+const need = (ok, missing) => (ok ? undefined : missing);
+/** Destinations that may hold the key: written since its creation, and not rewritten by this run with another key. */
+function mayHold(f) {
+    const created = second(f.key.created.getTime());
+    return f.destinations
+        .filter((d) => (d.writtenWith === undefined ? d.updates.some((u) => u >= created) : d.writtenWith === f.key.id))
+        .map((d) => d.label);
+}
+/** The keys IAM lists are exactly the ones this run expects. */
+const unchanged = (f) => need(f.expected !== undefined && same(f.keys.map((k) => k.id), f.expected), 'the keys IAM lists are not the ones this run expects');
+/** A handover record agrees with IAM's facts: its successor is an Active key made before the handover, which is past. */
+const RECORD_CHECKS = [
+    (f) => {
+        const s = listed(f, f.record?.supersededBy);
+        return need(s?.status === 'Active', `its successor ${f.record?.supersededBy ?? '(none recorded)'} is not an Active key of the user`);
+    },
+    (f) => {
+        const s = listed(f, f.record?.supersededBy);
+        const handover = Date.parse(f.record?.handover ?? '');
+        return need(s !== undefined && second(s.created.getTime()) <= handover && f.key.created <= s.created, `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
+            `(${s ? s.created.toISOString() : 'unknown'}) and of the key itself`);
+    },
+    (f) => need(Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS, `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
+];
+/** The table. Each row: what the reason covers, the checks that prove it, and what to do when one fails. */
+const POLICY = {
+    'replaced by this run': {
+        covers: 'the previous key, once every destination holds the verified new key (retire-after-hours: 0)',
+        checks: [
+            (f) => need(f.newKey !== undefined && f.newKey.id !== f.key.id, 'this run created no new key to replace it'),
+            (f) => need(f.newKey?.verified === true, 'the new key was not verified by STS'),
+            (f) => need(listed(f, f.newKey?.id)?.status === 'Active', `the new key ${f.newKey?.id} is no longer Active in IAM`),
+            (f) => {
+                const missing = f.destinations.filter((d) => d.writtenWith !== f.newKey?.id).map((d) => d.label);
+                return need(missing.length === 0, `not every destination holds the new key (${missing.join(', ')})`);
+            },
+            (f) => need(f.ownHolderChecked === true, "the job's own holder check did not pass"),
+            (f) => need(!(f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined) ||
+                f.runEnded !== undefined ||
+                f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
+                'and GitHub does not say that run has ended: it may still be writing it'),
+            unchanged,
+        ],
+        todo: 'Rerun once every destination holds the new key; nothing was retired',
+    },
+    'staged retirement': {
+        covers: 'a handed-over key whose handover and last use are both retire-after-hours old (IAM time)',
+        checks: [
+            ...RECORD_CHECKS,
+            (f) => {
+                const s = listed(f, f.record?.supersededBy);
+                const since = s ? second(s.created.getTime()) : Infinity;
+                const old = f.destinations.filter((d) => d.writtenWith === undefined && d.updates.some((u) => u < since)).map((d) => d.label);
+                return need(old.length === 0, `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
+            },
+            (f) => need(Date.parse(f.record?.handover ?? '') + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, `the handover is not yet ${f.retireAfterHours} h old (IAM time)`),
+            (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`),
+            unchanged,
+        ],
+        todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
+    },
+    'never handed out': {
+        covers: "this run's own new key, when no destination was given it (rollback)",
+        checks: [
+            (f) => need(f.newKey?.id === f.key.id, 'this run did not create it'),
+            (f) => need(f.newKey?.handedOver === false, 'it was handed over'),
+            (f) => {
+                const holders = f.destinations.filter((d) => d.touchedWith.some((k) => k === f.key.id || k === '?')).map((d) => d.label);
+                return need(holders.length === 0, `destination(s) ${holders.join(', ')} were given it (or may have been)`);
+            },
+        ],
+        todo: 'Both keys stay Active: rerun once the cause is fixed',
+    },
+    'orphan of a finished run': {
+        covers: 'a key an earlier run of this action created and never handed over, after that run ended',
+        checks: [
+            (f) => need(f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined, 'no record says this action created it and never handed it over'),
+            (f) => need(f.runEnded !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
+                `${f.key.created.toISOString()}) and GitHub does not say the run that made it has ended, so that run may still be writing it`),
+            (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= (f.runEnded ?? f.key.created.getTime() + MAX_RUN_MS), `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`),
+            (f) => {
+                const holders = mayHold(f);
+                return need(holders.length === 0, `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
+            },
+            unchanged,
+        ],
+        todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
+    },
+    'consent: key-limit delete-oldest': {
+        covers: 'the oldest Active key, to make room (a rotator; its holders stop working until this run rewrites them)',
+        checks: [
+            (f) => need(f.keyLimit === 'delete-oldest', 'key-limit is not delete-oldest'),
+            (f) => need(f.keys.every((k) => k.created >= f.key.created), 'it is not the oldest key'),
+            unchanged,
+        ],
+        todo: 'Rerun once the keys are as expected',
+    },
+    'consent: key-limit delete-inactive': {
+        covers: 'an Inactive key, to make room (an Inactive key authenticates nobody)',
+        checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'IAM does not list it as Inactive'), unchanged],
+        todo: 'Rerun once the keys are as expected',
+    },
+};
+/** The evidence missing for `reason` (empty: proven). Pure. */
+function missingEvidence(reason, facts) {
+    if (!facts.keys.some((k) => k.id === facts.key.id))
+        return [`IAM no longer lists ${facts.key.id}`];
+    return POLICY[reason].checks.map((check) => check(facts)).filter((m) => m !== undefined);
+}
+/** The evidence for a reason was missing: nothing was destroyed. */
+class Unproven extends errors/* ActionError */.lZ {
+    keyId;
+    reason;
+    missing;
+    constructor(keyId, reason, missing, known) {
+        super(`${keyId} was not ${reason === 'staged retirement' ? 'retired' : 'deleted'} (${reason}): ${missing.join('; ')}` +
+            `${known ? ` (known: ${known})` : ''}. ${POLICY[reason].todo}`);
+        this.keyId = keyId;
+        this.reason = reason;
+        this.missing = missing;
+        this.name = 'Unproven';
+    }
+}
+/** What is known about a key, for a refusal: its provenance record and its last use. */
+function knownAbout(f) {
+    const r = f.record;
+    const record = r
+        ? `the action's record: ${[r.created && `created ${r.created}`, r.supersededBy && `superseded by ${r.supersededBy}`, r.handover && `handover ${r.handover}`].filter(Boolean).join(', ') || 'empty'}`
+        : 'no record of this action';
+    const use = f.lastUsed === undefined ? 'last use unknown' : f.lastUsed ? `last used ${f.lastUsed.date} (${f.lastUsed.service})` : 'never used';
+    return `created ${f.key.created.toISOString()}, ${record}, ${use}`;
+}
+/** The facts of this run about key `id`, with IAM's key list as it is now. */
+function factsOf(s, key, keys) {
+    const j = s.journal;
+    return {
+        key,
+        keys,
+        iamNow: s.ctx.aws.time.now(),
+        destinations: s.prepared.map((p, i) => ({
+            label: (0,src_destinations/* label */.Pf)(p.destination),
+            updates: p.updates,
+            writtenWith: j.pairKey(i),
+            touchedWith: [j.destinations[i].id, j.destinations[i].secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' ? ['?'] : [])),
+        })),
+        newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
+        ownHolderChecked: s.ownHolderChecked,
+        expected: s.expected,
+        record: s.records.get(key.id),
+        lastUsed: s.uses.get(key.id),
+        retireAfterHours: s.ctx.inputs.retireAfterHours,
+        keyLimit: s.ctx.inputs.keyLimit,
+        runEnded: s.runEnded.get(key.id),
+    };
+}
+/**
+ * Delete (or deactivate) key `id` for `reason`: list the keys again, prove the reason from IAM's facts and this run's
+ * journal, and only then act. Throws Unproven, having changed nothing, when the evidence is missing.
+ */
+async function destroy(s, id, reason, how, fate) {
+    const { ctx, userName } = s;
+    const keys = await aws_listAccessKeys(ctx.aws.iam, userName);
+    const key = keys.find((k) => k.id === id) ?? s.initialKeys.find((k) => k.id === id) ?? { id, status: 'Active', created: new Date(0) };
+    // Keep the evidence: once deleted, a key's last use can no longer be read.
+    if (!s.uses.has(id) && keys.some((k) => k.id === id)) {
+        for (const [k, use] of await lastUses(ctx, userName, [id]))
+            s.uses.set(k, use);
+    }
+    const facts = factsOf(s, key, keys);
+    const missing = missingEvidence(reason, facts);
+    if (missing.length > 0)
+        throw new Unproven(id, reason, missing, knownAbout(facts));
+    // A rollback still runs after a cancel; nothing else is destroyed once the run was asked to stop.
+    if (reason !== 'never handed out')
+        ctx.cancel.checkpoint();
+    if (how === 'delete') {
+        await deleteAccessKey(ctx.aws.iam, userName, id);
+        s.expected.delete(id);
+        s.journal.record({ kind: 'key retired', id, fate });
+        await forgetRecord(ctx, userName, id, s.tags);
+    }
+    else {
+        await deactivateAccessKey(ctx.aws.iam, userName, id);
+        s.journal.record({ kind: 'key retired', id, fate });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/github-api.ts
@@ -63805,8 +66221,67 @@ function lazyGitHub(load) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/closest.ts
+/** Which of several names a mistyped one most likely meant: for "did you mean …?" in error messages. */
+/** Levenshtein distance: the fewest single-character insertions, deletions and substitutions from `a` to `b`. */
+function editDistance(a, b) {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) {
+            const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+            current.push(Math.min(previous[j] + 1, current[j - 1] + 1, substitution));
+        }
+        previous = current;
+    }
+    return previous[b.length];
+}
+/**
+ * The candidate nearest to `name` after `normalize` (the first of equally near ones), undefined when there are no
+ * candidates.
+ */
+function closest(name, candidates, normalize = (s) => s) {
+    const wanted = normalize(name);
+    let best;
+    for (const candidate of candidates) {
+        const distance = editDistance(wanted, normalize(candidate));
+        if (best === undefined || distance < best.distance)
+            best = { name: candidate, distance };
+    }
+    return best;
+}
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
 
+
+/** The inputs action.yml declares, in its order: the bundle cannot read action.yml (test/inputs.test.ts compares). */
+const INPUT_NAMES = [
+    'github-token',
+    'iam-user-name',
+    'repositories',
+    'environments',
+    'access-key-id-secret-name',
+    'secret-access-key-secret-name',
+    'max-age-days',
+    'previous-key',
+    'key-limit',
+    'verify-timeout-seconds',
+    'dry-run',
+    'aws-region',
+    'organization',
+    'organization-visibility',
+    'organization-selected-repositories',
+    'dependabot',
+    'create-environments',
+    'create-user',
+    'user-path',
+    'user-groups',
+    'user-policy-arns',
+    'user-permissions-boundary',
+    'user-tags',
+    'export-credentials',
+    'retire-after-hours',
+];
 // Letters, digits, '-' and, for Enterprise Managed Users (octo_emu), '_'; at most 39 characters.
 const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
 const REPO_NAME = /^[A-Za-z0-9._-]{1,100}$/;
@@ -63824,6 +66299,35 @@ function splitList(raw) {
         .split(/[\n,]/)
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
+}
+/** The list inputs, each with what one entry is and two examples, for the message about list syntax. */
+const LIST_FORMS = {
+    repositories: ['owner/name', 'octo/api', 'octo/web'],
+    environments: ['name', 'prod', 'staging'],
+    'organization-selected-repositories': ['repository', 'api', 'web'],
+    'user-groups': ['group', 'deployers', 'readers'],
+    'user-policy-arns': ['ARN', 'arn:aws:iam::aws:policy/A', 'arn:aws:iam::aws:policy/B'],
+    'user-tags': ['key=value', 'team=platform', 'env=prod'],
+};
+/**
+ * A list input written as a YAML or JSON list ("- prod", "[prod, staging]") or with quoted entries: split on
+ * newlines and commas, its entries would be '- prod', '[prod' or '"prod"', names nobody means. The first such entry
+ * is reported, once for the input.
+ */
+function listSyntax(input, entries) {
+    const [what, a, b] = LIST_FORMS[input];
+    const accepted = `give one ${what} per line or comma-separated (${a}, ${b})`;
+    for (const entry of entries) {
+        // A closing bracket counts only without its opening one: 'prod [eu]' can be a name, 'staging]' is not.
+        const bracketed = /^-(?:\s|$)|^[[{]/.test(entry) || (entry.endsWith(']') && !entry.includes('[')) || (entry.endsWith('}') && !entry.includes('{'));
+        if (bracketed) {
+            return new errors/* InputError */.dz(input, `${quote(entry)} looks like YAML list syntax: ${accepted}, not '- ${a}' or '[${a}, ${b}]'`);
+        }
+        if (/^['"]|['"]$/.test(entry)) {
+            return new errors/* InputError */.dz(input, `${quote(entry)} is quoted: ${accepted}, without quotes`);
+        }
+    }
+    return undefined;
 }
 /** Added to the error for a bad list entry that holds whitespace: most likely several entries separated by spaces. */
 function spaced(entry) {
@@ -63926,13 +66430,46 @@ function tag(entry) {
         throw new errors/* InputError */.dz('user-tags', `${quote(key)}: tag keys starting with aws: are reserved`);
     return { Key: key, Value: value };
 }
+/** The variable the runner passes an input in: INPUT_ and the name in upper case, spaces as '_' (hyphens kept). */
+const inputVariable = (input) => `INPUT_${input.replace(/ /g, '_').toUpperCase()}`;
+const DECLARED = new Set(INPUT_NAMES.map(inputVariable));
+/** Input names compared as a person would mean them: case, '_', '-' and spaces alike. */
+const loose = (name) => name.toLowerCase().replace(/[\s_]/g, '-');
+/** What to tell the author of an unknown input: the declared input it most likely meant. */
+function didYouMean(name) {
+    const near = closest(name, INPUT_NAMES, loose);
+    if (near === undefined)
+        return 'remove it';
+    if (near.distance <= Math.max(2, Math.floor(loose(name).length / 3)))
+        return `did you mean ${near.name}?`;
+    // A word of an input's name (token, region, timeout) most likely means that input.
+    const part = loose(name).length >= 4 ? INPUT_NAMES.find((n) => n.includes(loose(name))) : undefined;
+    if (part !== undefined)
+        return `did you mean ${part}?`;
+    return `remove it, or use one of the inputs action.yml declares (the nearest is ${near.name})`;
+}
+/**
+ * Every INPUT_* variable of `env` that no declared input is passed in: a misspelled or unsupported `with:` key (the
+ * runner only warns about those, and the action would silently use the default). Case is ignored, as
+ * @github/local-action reads lower-case names too.
+ */
+function unknownInputs(env) {
+    return Object.keys(env)
+        .filter((k) => k.startsWith('INPUT_') && env[k] !== undefined && !DECLARED.has(k.toUpperCase()))
+        .sort()
+        .map((k) => {
+        const name = k.slice('INPUT_'.length).toLowerCase();
+        return new errors/* InputError */.dz(name || k, `is not an input of this action (${k}, from the step's with: or env:): ${didYouMean(name)}`);
+    });
+}
 /**
  * Read and validate every input, making no network call. Every bad input is reported at once: one InputError
  * (`input: problem`) when there is one, an InputErrors listing each when there are more. `env` supplies
- * GITHUB_REPOSITORY, the default for `repositories`, and GITHUB_ENV, which export-credentials needs.
+ * GITHUB_REPOSITORY, the default for `repositories`, and GITHUB_ENV, which export-credentials needs; every
+ * INPUT_* variable in it must belong to a declared input.
  */
 function readInputs(read, env = process.env) {
-    const problems = [];
+    const problems = unknownInputs(env);
     const problem = (input, message) => void problems.push(new errors/* InputError */.dz(input, message));
     /** Run one check; a bad input is recorded and `fallback` stands in for it, so the checks after it still run. */
     const checked = (fallback, check) => {
@@ -63946,8 +66483,20 @@ function readInputs(read, env = process.env) {
             return fallback;
         }
     };
+    /** List inputs written in list syntax (reported once): their entries are not checked one by one. */
+    const listLike = new Set();
+    /** A list input's entries, as given (list syntax is reported here). */
+    const list = (input) => {
+        const raw = splitList(read(input));
+        const err = listSyntax(input, raw);
+        if (err) {
+            problems.push(err);
+            listLike.add(input);
+        }
+        return raw;
+    };
     /** Each entry of a list input that passes `check` (every bad entry is recorded). */
-    const entries = (raw, check) => raw.flatMap((entry) => checked([], () => [check(entry)]));
+    const entries = (input, raw, check) => listLike.has(input) ? [] : raw.flatMap((entry) => checked([], () => [check(entry)]));
     const githubToken = read('github-token').trim();
     if (!githubToken) {
         problem('github-token', 'is required: pass a token that can write secrets (a fine-grained PAT, classic PAT or GitHub App token; the workflow GITHUB_TOKEN cannot)');
@@ -63961,19 +66510,19 @@ function readInputs(read, env = process.env) {
     if (organization !== undefined && !OWNER.test(organization)) {
         problem('organization', `${quote(organization)} is not a valid organization login`);
     }
-    const repositoryEntries = splitList(read('repositories'));
-    let repositories = dedupe(entries(repositoryEntries, (r) => parseRepository('repositories', r)), (r) => `${r.owner}/${r.repo}`.toLowerCase());
+    const repositoryEntries = list('repositories');
+    let repositories = dedupe(entries('repositories', repositoryEntries, (r) => parseRepository('repositories', r)), (r) => `${r.owner}/${r.repo}`.toLowerCase());
     if (repositoryEntries.length === 0 && organization === undefined) {
         const own = (env.GITHUB_REPOSITORY ?? '').trim();
         if (!own) {
             problem('repositories', 'is empty and GITHUB_REPOSITORY is not set: name at least one owner/name');
         }
         else {
-            repositories = entries([own], (r) => parseRepository('repositories', r));
+            repositories = entries('repositories', [own], (r) => parseRepository('repositories', r));
         }
     }
-    const environmentEntries = splitList(read('environments'));
-    const environments = dedupe(entries(environmentEntries, environmentName), (s) => s.toLowerCase());
+    const environmentEntries = list('environments');
+    const environments = dedupe(entries('environments', environmentEntries, environmentName), (s) => s.toLowerCase());
     if (environmentEntries.length > 0 && repositoryEntries.length === 0 && organization !== undefined) {
         problem('environments', 'needs repositories: environments belong to repositories, not to organizations');
     }
@@ -63991,7 +66540,7 @@ function readInputs(read, env = process.env) {
     // null: organization-visibility itself is bad (already reported), so nothing is checked against it.
     const visibilityRaw = checked(null, () => oneOf(read, 'organization-visibility', '', ['all', 'private', 'selected']));
     const organizationVisibility = visibilityRaw === '' || visibilityRaw === null ? undefined : visibilityRaw;
-    const selectedRaw = splitList(read('organization-selected-repositories'));
+    const selectedRaw = list('organization-selected-repositories');
     if (organization === undefined) {
         if (organizationVisibility !== undefined)
             problem('organization-visibility', 'is set but organization is empty');
@@ -64004,7 +66553,7 @@ function readInputs(read, env = process.env) {
     else if (visibilityRaw !== null && organizationVisibility !== 'selected' && selectedRaw.length > 0) {
         problem('organization-selected-repositories', `is only used with organization-visibility: selected (it is ${organizationVisibility === undefined ? 'not set' : quote(organizationVisibility)})`);
     }
-    const organizationSelectedRepositories = dedupe(entries(selectedRaw, (entry) => {
+    const organizationSelectedRepositories = dedupe(entries('organization-selected-repositories', selectedRaw, (entry) => {
         if (entry.includes('/')) {
             const ref = parseRepository('organization-selected-repositories', entry);
             if (ref.owner.toLowerCase() !== (organization ?? '').toLowerCase()) {
@@ -64027,14 +66576,14 @@ function readInputs(read, env = process.env) {
     if (!IAM_PATH.test(userPath)) {
         problem('user-path', `${quote(userPath)} is not an IAM path (starts and ends with /, e.g. /ci/deployers/)`);
     }
-    const userGroupEntries = splitList(read('user-groups'));
-    const userGroups = dedupe(entries(userGroupEntries, (g) => {
+    const userGroupEntries = list('user-groups');
+    const userGroups = dedupe(entries('user-groups', userGroupEntries, (g) => {
         if (!IAM_GROUP.test(g))
             throw new errors/* InputError */.dz('user-groups', `${quote(g)} is not a valid IAM group name${spaced(g)}`);
         return g;
     }), (s) => s);
-    const userPolicyArnEntries = splitList(read('user-policy-arns'));
-    const userPolicyArns = dedupe(entries(userPolicyArnEntries, (arn) => {
+    const userPolicyArnEntries = list('user-policy-arns');
+    const userPolicyArns = dedupe(entries('user-policy-arns', userPolicyArnEntries, (arn) => {
         if (!POLICY_ARN.test(arn)) {
             throw new errors/* InputError */.dz('user-policy-arns', `${quote(arn)} is not a managed policy ARN (arn:aws:iam::123456789012:policy/name)${spaced(arn)}`);
         }
@@ -64044,8 +66593,8 @@ function readInputs(read, env = process.env) {
     if (userPermissionsBoundary !== undefined && !POLICY_ARN.test(userPermissionsBoundary)) {
         problem('user-permissions-boundary', `${quote(userPermissionsBoundary)} is not a managed policy ARN`);
     }
-    const userTagEntries = splitList(read('user-tags'));
-    const userTags = entries(userTagEntries, tag);
+    const userTagEntries = list('user-tags');
+    const userTags = entries('user-tags', userTagEntries, tag);
     if (createUserRaw === 'false') {
         const given = [
             ['user-path', userPath !== '/'],
@@ -64104,6 +66653,226 @@ function readInputs(read, env = process.env) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/lease.ts
+/**
+ * A best-effort lease on the IAM user: a user tag naming the run, a token made once per process, and an expiry. Two
+ * runs on one user (from two repositories, two jobs of one matrix, or without a concurrency group) take turns instead
+ * of racing: a lease is this run's only when its token is this process's. IAM is eventually consistent, so
+ * the lease is defence in depth: the key checks before every delete hold even when two runs both believe they hold it.
+ */
+
+
+
+
+const LEASE_TAG = 'rotate-aws-access-key:lease';
+/**
+ * Tag value: `run <owner/name/run id/attempt>+<token> until <ISO time>`, at most 256 characters of IAM's set. Earlier versions wrote `run <url> until
+ * <time>` and read any value of the form `run <one word> until <time>` as a lease, so they wait for this one too.
+ */
+function leaseValue(run, token, until) {
+    // Everything the action reads back (the token, the expiry) is kept whole; only the run label is shortened to fit.
+    const rest = `+${token} until ${isoSeconds(until)}`;
+    return `run ${shortLabel(tagText(run), TAG_VALUE_MAX - 'run '.length - rest.length)}${rest}`;
+}
+/** The run label in an earlier version's holder URL (`https://host/owner/name/actions/runs/<id>/attempts/<n>`). */
+const RUN_URL = /^https?:\/\/[^/]+\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)\/attempts\/(\d+)$/;
+function parseLease(value) {
+    const m = value === undefined ? null : /^run (\S+) until (\S+)$/.exec(value);
+    if (!m)
+        return undefined;
+    const until = Date.parse(m[2]);
+    if (Number.isNaN(until))
+        return undefined;
+    const held = /^(.+)\+([A-Za-z0-9]+)$/.exec(m[1]);
+    if (held)
+        return { run: held[1], token: held[2], until };
+    const url = RUN_URL.exec(m[1]);
+    return { run: url ? `${url[1]}/${url[2]}/${url[3]}` : m[1], token: undefined, until };
+}
+/** owner/name, run id and attempt of a run label, when it has them. */
+function runParts(label) {
+    const m = /^(.+)\/(\d+)\/(\d+)$/.exec(label);
+    return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
+}
+/**
+ * A lease of an earlier attempt of this very workflow run: GitHub starts attempt n+1 only after attempt n's run
+ * completed, so that lease is stale and may be taken over at once.
+ */
+function earlierAttempt(ctx, held) {
+    const theirs = runParts(held.run);
+    const ours = runParts(runLabel(ctx));
+    return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
+}
+/** Written by this very process: the token matches (a lease without one, from an earlier version, never does). */
+const isOurs = (ctx, lease) => !!lease?.token && lease.token === ctx.run.token;
+/** The user's tags, the lease tag's value and the lease in it. */
+async function currentLease(ctx, user) {
+    const tags = await listUserTags(ctx.aws.iam, user);
+    const value = tags.find((t) => t.Key === LEASE_TAG)?.Value;
+    return { lease: parseLease(value), value, tags };
+}
+/**
+ * When `held` counts as ending, in IAM's time: its `until`, but never more than the TTL after `seen`, IAM's time when
+ * this run first saw that tag value. No run writes a lease longer than the TTL, so a later `until` (a lease dated
+ * 9999, or one an earlier version wrote by a runner clock hours ahead) ends a TTL after it was first seen.
+ */
+const ending = (ctx, held, seen) => Math.min(held.until, seen + ctx.lease.ttlMs);
+/** The command that clears a stale lease (a person runs it once the holder is known to be gone). */
+const clearLeaseCommand = (user) => `aws iam untag-user --user-name ${user} --tag-keys ${LEASE_TAG}`;
+/** The holder as messages name it: its run, and whether it is another job of this very workflow run. */
+function holder(ctx, held) {
+    return `run ${held.run}${held.run === runLabel(ctx) ? ' (another job of this same workflow run)' : ''}`;
+}
+/**
+ * Take the lease and return at once: wait (bounded) for another run's live lease to end, then write this run's. Throws,
+ * before anything changed, when another run still holds it. When the caller may not tag the user, warns and goes on
+ * without a lease. The write is confirmed by `settled()` (see LeaseOutcome).
+ */
+async function takeLease(ctx, journal, user) {
+    // How long to wait is the runner's business (its clock); when a lease ends is IAM's (IAM's clock, read from its
+    // answers): a runner clock hours off changes no lease decision.
+    const waiting = { deadline: ctx.clock.now() + ctx.lease.waitMs, waitedFor: undefined };
+    let tags;
+    try {
+        tags = await acquire(ctx, journal, user, waiting);
+    }
+    catch (err) {
+        const stopped = explain(err, waiting);
+        if (!isAccessDenied(stopped))
+            throw stopped;
+        ctx.io.warning(`could not take the lease on IAM user ${user} (${(0,errors/* errorMessage */.gJ)(stopped)}): runs on this user from other repositories ` +
+            'are not kept apart, and keys are not described. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the ' +
+            'user (see the IAM policies).');
+        return { outcome: 'denied', tags: undefined, settled: async () => ({ tags: undefined, waited: false }) };
+    }
+    let settling;
+    const settled = () => {
+        if (!settling) {
+            settling = settle(ctx, journal, user, waiting);
+            settling.catch(() => { });
+        }
+        return settling;
+    };
+    return { outcome: 'taken', tags, settled };
+}
+/** Wait for another run's live lease to end, then write this run's. Returns the tags last read, with the lease in. */
+async function acquire(ctx, journal, user, waiting) {
+    const { clock, io, run } = ctx;
+    let seen;
+    for (;;) {
+        ctx.cancel.checkpoint();
+        const { lease: held, value, tags } = await currentLease(ctx, user);
+        const iamNow = ctx.aws.time.now();
+        // Each lease once in the log, however long the wait.
+        const fresh = !seen || seen.value !== value;
+        if (!seen || seen.value !== value)
+            seen = { value, at: iamNow };
+        const heldUntil = held ? ending(ctx, held, seen.at) : 0;
+        const now = clock.now();
+        if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held)) {
+            const until = isoSeconds(heldUntil);
+            if (now >= waiting.deadline) {
+                throw new errors/* ActionError */.lZ(`another rotation holds the lease on IAM user ${user} (tag ${LEASE_TAG}): ${holder(ctx, held)}, until ` +
+                    `${until} (IAM time); waited ${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run ` +
+                    `finish, then rerun. If it is gone (crashed or cancelled), its lease expires at ${until}, or clear it ` +
+                    `now: ${clearLeaseCommand(user)}. A concurrency group only serialises runs of one repository.`);
+            }
+            if (fresh) {
+                io.info(`IAM user ${user} is leased by ${holder(ctx, held)} until ${until} (IAM time; tag ${LEASE_TAG}): waiting ` +
+                    `up to ${Math.ceil((waiting.deadline - now) / 1000)} s. If that run is gone, clear it with: ${clearLeaseCommand(user)}`);
+            }
+            waiting.waitedFor = `run ${held.run}`;
+            await ctx.cancel.sleep(clock, Math.min(ctx.lease.pollMs, waiting.deadline - now));
+            continue;
+        }
+        if (held && !isOurs(ctx, held)) {
+            const taking = `Taking over the lease on IAM user ${user} (tag ${LEASE_TAG}) of run ${held.run}`;
+            if (heldUntil <= iamNow)
+                io.info(`${taking}: it expired at ${isoSeconds(heldUntil)} (IAM time)`);
+            else {
+                io.info(`${taking}, an earlier attempt of this workflow run: GitHub starts attempt ${run.attempt} only after it ` +
+                    `ended (its lease ran until ${isoSeconds(heldUntil)}, IAM time)`);
+            }
+        }
+        const until = iamNow + ctx.lease.ttlMs;
+        const lease = { Key: LEASE_TAG, Value: leaseValue(runLabel(ctx), run.token, until) };
+        await tagUser(ctx.aws.iam, user, [lease]);
+        journal.record({ kind: 'lease taken', until });
+        io.info(`Leased IAM user ${user} for this run until ${isoSeconds(until)} (IAM time; tag ${LEASE_TAG})`);
+        return value === undefined ? [...tags, lease] : tags.map((t) => (t.Key === LEASE_TAG ? lease : t));
+    }
+}
+/** settled(): wait, read the lease back; when another run's write won, wait for it and take the lease again. */
+async function settle(ctx, journal, user, waiting) {
+    let waited = false;
+    try {
+        for (;;) {
+            await ctx.cancel.sleep(ctx.clock, ctx.lease.settleMs);
+            ctx.cancel.checkpoint();
+            const { lease: after, tags } = await currentLease(ctx, user);
+            // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
+            if (!after || isOurs(ctx, after))
+                return { tags, waited };
+            journal.record({ kind: 'lease released' });
+            waited = true;
+            await acquire(ctx, journal, user, waiting);
+        }
+    }
+    catch (err) {
+        throw explain(err, waiting);
+    }
+}
+/**
+ * A key that stopped working while this run waited for another run was rotated by that run (the job's secret is a
+ * copy that run wrote anew): say so instead of "invalid credentials".
+ */
+function explain(err, waiting) {
+    const cause = err instanceof errors/* ActionError */.lZ ? err.cause : err;
+    if (!waiting.waitedFor || !/^(InvalidClientTokenId|SignatureDoesNotMatch)$/.test(awsErrorName(cause)))
+        return err;
+    return new errors/* ActionError */.lZ(`while this run waited for ${waiting.waitedFor}, the key this job authenticates with stopped working: that run ` +
+        `rotated it (and wrote the new key to its destinations). This run changed nothing; rerun it if its ` +
+        `destinations differ from that run's.`, { cause: err });
+}
+/**
+ * What a lease this run could not give back means: the tag stays until its expiry (other runs on the user wait for it
+ * until then), and the command that clears it now.
+ */
+function leftBehind(user, journal, certain = true) {
+    const until = journal.leaseUntil === undefined ? 'its expiry' : `${isoSeconds(journal.leaseUntil)} (IAM time)`;
+    return (`the tag ${LEASE_TAG} ${certain ? 'stays' : 'may be left'} on the user until ${until}, and other runs on this ` +
+        `user wait for it until then; to clear it now: ${clearLeaseCommand(user)}`);
+}
+/** Release the lease if this run still holds it. Never throws: a failure is a warning (the lease expires anyway). */
+async function releaseLease(ctx, journal, user) {
+    if (!journal.leaseHeld)
+        return;
+    try {
+        const { lease: held } = await currentLease(ctx, user);
+        if (isOurs(ctx, held))
+            await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
+        journal.record({ kind: 'lease released' });
+    }
+    catch (err) {
+        ctx.io.warning(`could not release the lease on IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): ${leftBehind(user, journal)}`);
+    }
+}
+/** For a dry run: say who holds the lease, if anyone. */
+async function describeLease(ctx, user) {
+    try {
+        const { lease: held } = await currentLease(ctx, user);
+        const iamNow = ctx.aws.time.now();
+        const until = held ? ending(ctx, held, iamNow) : 0;
+        if (!held || until <= iamNow)
+            return undefined;
+        return (`IAM user ${user} is leased by ${holder(ctx, held)} until ${isoSeconds(until)} (IAM time; tag ${LEASE_TAG}): a ` +
+            `real run would wait for it. If that run is gone, clear it with: ${clearLeaseCommand(user)}`);
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/pacer.ts
 const SHIPPED_PACING = {
     writeIntervalMs: 1000,
@@ -64159,8 +66928,6 @@ class WritePacer {
     }
 }
 
-// EXTERNAL MODULE: ./src/destinations.ts
-var src_destinations = __nccwpck_require__(5942);
 ;// CONCATENATED MODULE: ./src/report.ts
 
 
@@ -64187,7 +66954,9 @@ const OUTCOME = {
     'would write': 'would write (dry run)',
     unchanged: 'unchanged',
     restored: 'new key written, then the previous key restored',
-    converged: "given this run's own key, so the other key could go",
+    converged: "given this run's own key, so an earlier run's orphan key could go",
+    broken: 'NOT WORKING: holds a key that was deleted — does not work until a run rewrites it',
+    'may be broken': 'MAY NOT WORK: may hold the key deleted to make room — until a run replaces it',
     removed: 'held nothing before; what the run wrote was removed',
     mismatched: 'MISMATCHED: one secret written, the other not — does not work until rewritten',
     unknown: 'UNKNOWN: a write was in flight when the run stopped — check it',
@@ -64286,14 +67055,23 @@ async function writeSummary(result) {
 
 ;// CONCATENATED MODULE: ./src/journal.ts
 /** Fates after which the key no longer exists. */
-const GONE = new Set(['deleted', 'deleted to make room', 'deleted to converge', 'discarded']);
+const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
 class Journal {
     effects = [];
     destinations;
     newKeyId;
     createdUser;
+    /** The lease tag may be on the user: this run wrote it and has not seen it go. */
     leaseHeld = false;
+    /** When the lease this run holds expires (IAM's time), as written. */
+    leaseUntil;
     retired = [];
+    /** The Active key deleted to make room, which destinations not rewritten may still hold. */
+    broken;
+    /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
+    brokenCertain = new Set();
+    /** Keys this run relied on that someone else deleted or deactivated. */
+    lost = new Set();
     constructor(count) {
         this.destinations = Array.from({ length: count }, () => ({
             heldBefore: 'both',
@@ -64308,9 +67086,11 @@ class Journal {
         switch (effect.kind) {
             case 'lease taken':
                 this.leaseHeld = true;
+                this.leaseUntil = effect.until;
                 break;
             case 'lease released':
                 this.leaseHeld = false;
+                this.leaseUntil = undefined;
                 break;
             case 'user created':
                 this.createdUser = effect.user;
@@ -64318,6 +67098,7 @@ class Journal {
             case 'user deleted':
                 this.createdUser = undefined;
                 this.leaseHeld = false; // the lease tag went with the user
+                this.leaseUntil = undefined;
                 break;
             case 'environment created':
                 this.destinations[effect.index].created = true;
@@ -64327,6 +67108,14 @@ class Journal {
                 break;
             case 'key retired':
                 this.retired.push({ id: effect.id, fate: effect.fate });
+                break;
+            case 'holders broken':
+                this.broken = effect.id;
+                for (const i of effect.certain)
+                    this.brokenCertain.add(i);
+                break;
+            case 'key lost':
+                this.lost.add(effect.id);
                 break;
             case 'secret written': {
                 const d = this.destinations[effect.index];
@@ -64360,116 +67149,6 @@ class Journal {
     }
 }
 
-;// CONCATENATED MODULE: ./src/lease.ts
-/**
- * A best-effort lease on the IAM user: a user tag naming the run, its URL and an expiry. Two runs on one user (from
- * two repositories, or without a concurrency group) take turns instead of racing. IAM is eventually consistent, so
- * the lease is defence in depth: the key checks before every delete hold even when two runs both believe they hold it.
- */
-
-
-
-const LEASE_TAG = 'rotate-aws-access-key:lease';
-/** Tag value: `run <url> until <ISO time>` (IAM tag charset; at most 256 characters). */
-function leaseValue(holder, until) {
-    return `run ${holder} until ${isoSeconds(until)}`.slice(0, 256);
-}
-function parseLease(value) {
-    const m = value === undefined ? null : /^run (\S+) until (\S+)$/.exec(value);
-    if (!m)
-        return undefined;
-    const until = Date.parse(m[2]);
-    return Number.isNaN(until) ? undefined : { holder: m[1], until };
-}
-/** The run without its attempt: a re-run of the same workflow run takes over its earlier attempt's lease. */
-const sameRun = (a, b) => a.replace(/\/attempts\/\d+$/, '') === b.replace(/\/attempts\/\d+$/, '');
-/** The user's tags and the lease among them. */
-async function currentLease(ctx, user) {
-    const tags = await listUserTags(ctx.aws.iam, user);
-    return { lease: parseLease(tags.find((t) => t.Key === LEASE_TAG)?.Value), tags };
-}
-/**
- * Take the lease, waiting (bounded) for another run's live lease to end. Throws, before anything changed, when
- * another run still holds it. When the caller may not tag the user, warns and goes on without a lease.
- */
-async function takeLease(ctx, journal, user) {
-    const { clock, io, run } = ctx;
-    const deadline = clock.now() + ctx.lease.waitMs;
-    let waitedFor;
-    try {
-        for (;;) {
-            ctx.cancel.checkpoint();
-            const { lease: held } = await currentLease(ctx, user);
-            const now = clock.now();
-            if (held && held.holder !== run.url && held.until > now && !sameRun(held.holder, run.url)) {
-                const until = new Date(held.until).toISOString();
-                if (now >= deadline) {
-                    throw new errors/* ActionError */.lZ(`another rotation holds the lease on IAM user ${user}: ${held.holder} (until ${until}); waited ` +
-                        `${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run finish, then rerun (a crashed ` +
-                        `run's lease expires at ${until}). A concurrency group only serialises runs of one repository.`);
-                }
-                io.info(`IAM user ${user} is leased by ${held.holder} until ${until}: waiting`);
-                waitedFor = held.holder;
-                await ctx.cancel.sleep(clock, Math.min(ctx.lease.pollMs, deadline - now));
-                continue;
-            }
-            if (held && held.holder !== run.url && held.until <= now)
-                io.info(`Taking over an expired lease of ${held.holder}`);
-            await tagUser(ctx.aws.iam, user, [{ Key: LEASE_TAG, Value: leaseValue(run.url, now + ctx.lease.ttlMs) }]);
-            journal.record({ kind: 'lease taken' });
-            // Two runs that found no lease and wrote theirs at once: the last write wins; the other goes back to waiting.
-            await ctx.cancel.sleep(clock, ctx.lease.settleMs);
-            const { lease: after, tags } = await currentLease(ctx, user);
-            if (after && after.holder !== run.url) {
-                journal.record({ kind: 'lease released' });
-                continue;
-            }
-            io.info(`Leased IAM user ${user} for this run until ${new Date(now + ctx.lease.ttlMs).toISOString()}`);
-            return { outcome: 'taken', tags };
-        }
-    }
-    catch (err) {
-        const cause = err instanceof errors/* ActionError */.lZ ? err.cause : err;
-        if (waitedFor && /^(InvalidClientTokenId|SignatureDoesNotMatch)$/.test(awsErrorName(cause))) {
-            throw new errors/* ActionError */.lZ(`while this run waited for ${waitedFor}, the key this job authenticates with stopped working: that run ` +
-                `rotated it (and wrote the new key to its destinations). This run changed nothing; rerun it if its ` +
-                `destinations differ from that run's.`, { cause: err });
-        }
-        if (!isAccessDenied(err))
-            throw err;
-        io.warning(`could not take the lease on IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): runs on this user from other repositories ` +
-            'are not kept apart, and keys are not described. Grant iam:ListUserTags, iam:TagUser and iam:UntagUser on the ' +
-            'user (see the IAM policies).');
-        return { outcome: 'denied', tags: undefined };
-    }
-}
-/** Release the lease if this run still holds it. Never throws: a failure is a warning (the lease expires anyway). */
-async function releaseLease(ctx, journal, user) {
-    if (!journal.leaseHeld)
-        return;
-    try {
-        const { lease: held } = await currentLease(ctx, user);
-        if (held?.holder === ctx.run.url)
-            await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
-        journal.record({ kind: 'lease released' });
-    }
-    catch (err) {
-        ctx.io.warning(`could not release the lease on IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): it expires by itself`);
-    }
-}
-/** For a dry run: say who holds the lease, if anyone. */
-async function describeLease(ctx, user) {
-    try {
-        const { lease: held } = await currentLease(ctx, user);
-        if (!held || held.until <= ctx.clock.now())
-            return undefined;
-        return `IAM user ${user} is leased by ${held.holder} until ${new Date(held.until).toISOString()}: a real run would wait for it`;
-    }
-    catch {
-        return undefined;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/plan.ts
 
 const IAM_KEY_LIMIT = 2;
@@ -64478,12 +67157,13 @@ function ageDays(key, now) {
     return Math.floor((now - key.created.getTime()) / DAY_MS);
 }
 const byAge = (a, b) => a.created.getTime() - b.created.getTime();
-/** The key the destinations are taken to hold: the run's own key, else the newest Active key. */
-function currentKey(keys, callerKeyId) {
+/** The key the destinations are taken to hold: the run's own key, else the newest Active key that is no orphan. */
+function currentKey(keys, callerKeyId, others) {
     const own = keys.find((k) => k.id === callerKeyId);
     if (own)
         return own;
-    return keys.filter((k) => k.status === 'Active').sort(byAge).at(-1);
+    const active = keys.filter((k) => k.status === 'Active').sort(byAge);
+    return active.filter((k) => others?.get(k.id)?.kind !== 'orphan').at(-1) ?? active.at(-1);
 }
 function chooseRoom(input, current) {
     const { keys, keyLimit, userName, callerKeyId } = input;
@@ -64494,7 +67174,7 @@ function chooseRoom(input, current) {
         throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
             `delete one, or set key-limit: delete-inactive or delete-oldest. Nothing was changed.`);
     }
-    const pending = keys.filter((k) => input.pending.includes(k.id) && k.status === 'Active');
+    const pending = keys.filter((k) => input.others.get(k.id)?.kind === 'pending' && k.status === 'Active');
     if (pending.length > 0) {
         throw new errors/* ActionError */.lZ(`IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
             `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
@@ -64504,21 +67184,26 @@ function chooseRoom(input, current) {
     if (inactive.length > 0)
         return { makeRoom: inactive[0], breaks: false };
     const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
-    // Self-rotation: the caller's pair is known, so every destination can be given it before the other key goes.
-    if (callerKeyId !== undefined && current?.id === callerKeyId && other !== undefined)
-        return { converge: other, breaks: false };
-    if (keyLimit === 'delete-inactive') {
-        throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} Active access keys (${list}) and key-limit is 'delete-inactive': ` +
-            `no Inactive key to delete, and this run does not know which destinations hold which key. Delete or deactivate ` +
-            `the key no destination uses, or rerun with key-limit: delete-oldest, which deletes the oldest Active key ` +
-            `first: destinations that hold it stop working until this run rewrites them. Nothing was changed.`);
-    }
-    // delete-oldest, rotator mode: explicitly asked for; holders of that key break until rewritten.
-    return { makeRoom: keys.slice().sort(byAge)[0], breaks: true };
+    if (other === undefined)
+        return { breaks: false };
+    const known = input.others.get(other.id) ?? { kind: 'unproven', why: 'nothing is known about it' };
+    const self = callerKeyId !== undefined && current?.id === callerKeyId;
+    if (known.kind === 'orphan' && (known.heldBy.length === 0 || self))
+        return { orphan: other, moveOff: known.heldBy, breaks: false };
+    const why = known.kind === 'orphan' ? `an orphan of an earlier run, but ${known.heldBy.join(', ')} may hold it and this rotator does not know another pair to give them` : known.kind === 'unproven' ? known.why : 'pending';
+    const oldest = keys.slice().sort(byAge)[0];
+    if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId)
+        return { makeRoom: oldest, breaks: true };
+    const consent = self && oldest.id === callerKeyId
+        ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
+        : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
+    throw new errors/* ActionError */.lZ(`IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
+        `this run deletes no key on a guess. Find the holders of ${other.id} (its last use says when and where it was ` +
+        `used) and delete or deactivate the key nobody uses, ${consent}. Nothing was changed.`);
 }
 /** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
 function plan(input) {
-    const current = currentKey(input.keys, input.callerKeyId);
+    const current = currentKey(input.keys, input.callerKeyId, input.others);
     const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
     const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
     // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
@@ -64526,7 +67211,7 @@ function plan(input) {
     const stale = current
         ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
         : [];
-    const split = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && !input.pending.includes(k.id));
+    const second = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.others.get(k.id)?.kind !== 'pending');
     let reason;
     if (toCreate.length > 0) {
         reason = `new destination(s): ${toCreate.join(', ')}`;
@@ -64537,8 +67222,11 @@ function plan(input) {
     else if (current === undefined) {
         reason = `IAM user ${input.userName} has no active access key`;
     }
-    else if (split.length > 0) {
-        reason = `IAM user ${input.userName} has two Active keys (${current.id} and ${split.map((k) => k.id).join(', ')}): converge on one`;
+    else if (input.rewrite) {
+        reason = `an earlier run deleted ${input.rewrite.id} at ${input.rewrite.at} to make room and did not finish: destinations may hold it`;
+    }
+    else if (second.length > 0) {
+        reason = `IAM user ${input.userName} has a second Active key (${second.map((k) => k.id).join(', ')})`;
     }
     else if (stale.length > 0) {
         reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
@@ -64562,41 +67250,19 @@ function plan(input) {
         action: 'rotate',
         reason,
         current,
-        converge: room.converge,
+        orphan: room.orphan,
+        moveOff: room.moveOff ?? [],
         makeRoom: room.makeRoom,
         makeRoomBreaks: room.breaks,
-        previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.converge).sort(byAge),
+        previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.orphan).sort(byAge),
         previousKey: input.previousKey,
     };
-}
-/**
- * Staged retirement (retire-after-hours): which previous keys — handed over to a successor that still exists — are
- * due. A key is due once both its handover and its last use lie at least `hours` in the past (never used counts as
- * long ago); an unknown last use is never due. Pure.
- */
-function stagedRetirement(keys, records, lastUsed, now, hours) {
-    const out = { due: [], waiting: [] };
-    const ms = hours * 3_600_000;
-    for (const key of keys) {
-        const r = records.get(key.id);
-        const handover = r?.handover ? Date.parse(r.handover) : NaN;
-        if (!r?.supersededBy || Number.isNaN(handover) || !keys.some((k) => k.id === r.supersededBy))
-            continue;
-        const used = lastUsed.get(key.id);
-        const usedAt = used ? Date.parse(used.date) : 0;
-        const dueAt = Math.max(handover, usedAt) + ms;
-        const pending = { key, supersededBy: r.supersededBy, handover, dueAt, lastUsed: used };
-        if (used !== undefined && now >= dueAt)
-            out.due.push(pending);
-        else
-            out.waiting.push({ ...pending, inUse: used !== undefined && now >= handover + ms });
-    }
-    return out;
 }
 
 // EXTERNAL MODULE: ./src/secrets.ts + 1 modules
 var src_secrets = __nccwpck_require__(9141);
 ;// CONCATENATED MODULE: ./src/preflight.ts
+
 
 
 
@@ -64614,8 +67280,65 @@ async function mapLimit(items, limit, fn) {
     await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
     return out;
 }
+function environmentsOf(ctx, lists, owner, repo) {
+    const key = `${owner}/${repo}`.toLowerCase();
+    let listed = lists.get(key);
+    if (listed === undefined) {
+        listed = (0,src_secrets/* listEnvironments */.DO)(ctx.gh, owner, repo);
+        lists.set(key, listed);
+    }
+    return listed;
+}
+/** An existing environment this close to a missing one (case ignored) is what the name meant to say. */
+const NEAR_MISS = 2;
+function nearest(environment, existing) {
+    return closest(environment, existing, (s) => s.toLowerCase());
+}
+/** Some existing environment names, for an error line: at most ten. */
+function some(existing) {
+    const shown = existing.slice(0, 10).join(', ');
+    return existing.length > 10 ? `${shown} and ${existing.length - 10} more` : shown;
+}
+/**
+ * create-environments would create `environment` in owner/repo: refuse a name that is most likely a mistake, before
+ * anything is changed. A name holding whitespace is most likely two names; one within two edits of an existing
+ * environment most likely is that environment, misspelled.
+ */
+async function checkCreatable(ctx, lists, owner, repo, environment) {
+    if (/\s/.test(environment)) {
+        throw new errors/* ActionError */.lZ(`environments: '${environment}' does not exist in ${owner}/${repo} and holds a space: it most likely is two names ` +
+            `(${environment.split(/\s+/).join(', ')}), to be separated by a comma or a newline; create-environments never ` +
+            `creates a name with spaces: an environment whose name really has them must exist already`);
+    }
+    const existing = await environmentsOf(ctx, lists, owner, repo).catch((err) => {
+        throw (0,src_secrets/* gitHubError */.Mj)(`listing the environments (to check '${environment}', which create-environments would create) of`, `${owner}/${repo}`, err, "repository permission 'Actions: read' (classic PAT: repo scope)");
+    });
+    const near = nearest(environment, existing);
+    if (near !== undefined && near.distance > 0 && near.distance <= NEAR_MISS) {
+        throw new errors/* ActionError */.lZ(`environments: '${environment}' does not exist in ${owner}/${repo} and is within ${near.distance === 1 ? 'one edit' : 'two edits'} ` +
+            `of its environment '${near.name}': fix the name, or create '${environment}' by hand if it really is a new ` +
+            `environment (create-environments does not create a name this close to an existing one)`);
+    }
+}
+/** A missing environment (create-environments false): the environments that exist, and the one most likely meant. */
+async function missingEnvironment(ctx, lists, d, err) {
+    const where = `reading the public key of ${(0,src_destinations/* label */.Pf)(d)}: environment '${d.environment}' does not exist in ${d.owner}/${d.repo}`;
+    // Without the list (the token may not read it), the error says what it knows.
+    const existing = await environmentsOf(ctx, lists, d.owner, d.repo).catch(() => undefined);
+    const near = existing === undefined ? undefined : nearest(d.environment, existing);
+    if (existing !== undefined && near !== undefined && near.distance <= NEAR_MISS) {
+        return new errors/* ActionError */.lZ(`${where} (its environments: ${some(existing)}): did you mean '${near.name}'? Fix the name in environments`, {
+            cause: err,
+        });
+    }
+    let found = '';
+    if (existing !== undefined) {
+        found = near === undefined ? ' (it has no environments)' : ` (its environments: ${some(existing)}; the closest is '${near.name}')`;
+    }
+    return new errors/* ActionError */.lZ(`${where}${found}: create it, or set create-environments: true`, { cause: err });
+}
 /** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
-async function explainReadFailure(ctx, d, err) {
+async function explainReadFailure(ctx, d, err, lists) {
     if ((0,src_secrets/* statusOf */.c2)(err) === 404 && (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository')) {
         const repoFound = await (0,src_secrets/* repositoryExists */.Hz)(ctx.gh, d.owner, d.repo).catch(() => true);
         if (!repoFound) {
@@ -64623,10 +67346,10 @@ async function explainReadFailure(ctx, d, err) {
                 `check repositories and give the token access to it`, { cause: err });
         }
         if (d.kind === 'environment' && !(await (0,src_secrets/* environmentExists */.iv)(ctx.gh, d.owner, d.repo, d.environment).catch(() => true))) {
-            if (ctx.inputs.createEnvironments)
-                return 'create';
-            return new errors/* ActionError */.lZ(`reading the public key of ${(0,src_destinations/* label */.Pf)(d)}: environment '${d.environment}' does not exist in ${d.owner}/${d.repo}: ` +
-                `create it, or set create-environments: true`, { cause: err });
+            if (!ctx.inputs.createEnvironments)
+                return missingEnvironment(ctx, lists, d, err);
+            await checkCreatable(ctx, lists, d.owner, d.repo, d.environment);
+            return 'create';
         }
     }
     return (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
@@ -64651,13 +67374,14 @@ async function sharingOf(ctx, d, name, existing, selected, changes) {
         selectedNames: repos.map((r) => r.fullName.toLowerCase()),
     };
 }
-async function prepare(ctx, d, selected) {
+async function prepare(ctx, d, selected, lists) {
     const prepared = {
         destination: d,
         publicKey: NO_KEY,
         create: false,
         held: 'none',
         oldestUpdate: undefined,
+        updates: [],
         sharing: undefined,
         visibilityChanges: [],
     };
@@ -64665,7 +67389,7 @@ async function prepare(ctx, d, selected) {
         prepared.publicKey = await (0,src_secrets/* getPublicKey */.lG)(ctx.gh, d);
     }
     catch (err) {
-        const why = await explainReadFailure(ctx, d, err);
+        const why = await explainReadFailure(ctx, d, err, lists);
         if (why !== 'create')
             throw why;
         prepared.create = true;
@@ -64678,8 +67402,9 @@ async function prepare(ctx, d, selected) {
     const found = names.map((n) => secrets.get(n.toUpperCase()));
     const count = found.filter(Boolean).length;
     prepared.held = count === 2 ? 'both' : count === 1 ? 'partial' : 'none';
+    prepared.updates = found.flatMap((f) => (f ? [f.updatedAt] : []));
     if (count === 2)
-        prepared.oldestUpdate = Math.min(...found.map((f) => f.updatedAt));
+        prepared.oldestUpdate = Math.min(...prepared.updates);
     if ((0,src_destinations/* isOrganization */.A2)(d)) {
         const sel = selected.get(d.org.toLowerCase());
         prepared.sharing = [
@@ -64708,10 +67433,17 @@ async function preflight(ctx, destinations) {
         ctx.io.info(`organization ${organization}: selected repositories ${organizationSelectedRepositories.join(', ')} (ids ${ids.join(', ')})`);
     }
     const failures = [];
-    const prepared = await mapLimit(destinations, ctx.pacing.readConcurrency, (d) => prepare(ctx, d, selectedIds).catch((err) => {
-        failures.push(err instanceof errors/* ActionError */.lZ ? err : (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d)));
-        return undefined;
-    }));
+    const lists = new Map();
+    const prepared = await mapLimit(destinations, ctx.pacing.readConcurrency, async (d) => {
+        // A cancel starts no new destination's reads (those under way finish).
+        if (ctx.cancel.requested)
+            return undefined;
+        return prepare(ctx, d, selectedIds, lists).catch((err) => {
+            failures.push(err instanceof errors/* ActionError */.lZ ? err : (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d)));
+            return undefined;
+        });
+    });
+    ctx.cancel.checkpoint();
     if (failures.length === 1)
         throw failures[0];
     if (failures.length > 1) {
@@ -64741,7 +67473,9 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
         const d = p.destination;
         if (!p.create || d.kind !== 'environment')
             continue;
+        ctx.cancel.checkpoint();
         await ctx.pacer.take();
+        ctx.cancel.checkpoint();
         await (0,src_secrets/* createEnvironment */.MO)(ctx.gh, d.owner, d.repo, d.environment);
         onCreated(i);
         ctx.io.info(`Created environment '${d.environment}' in ${d.owner}/${d.repo}`);
@@ -64752,126 +67486,6 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
             throw (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
         }
     }
-}
-
-;// CONCATENATED MODULE: ./src/provenance.ts
-/**
- * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
- * as the key's description) and whose value names this action, the run, when the key was created and when it was
- * handed over — or, for a previous key, which key superseded it and when. Any later run, from any repository, reads
- * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
- */
-
-const TAG_PREFIX = 'rotate-aws-access-key:';
-const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
-/** This run, in the tag charset (letters, digits, spaces and _ . : / = + - @): owner/name/run/attempt. */
-function runLabel(ctx) {
-    const { repository, runId, attempt } = ctx.run;
-    return repository && runId ? `${repository}/${runId}/${attempt}` : 'local';
-}
-function formatRecord(r) {
-    const fields = Object.entries({
-        created: r.created,
-        'superseded-by': r.supersededBy,
-        handover: r.handover,
-        by: r.by,
-    }).filter(([, v]) => v !== undefined);
-    return `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`.slice(0, 256);
-}
-/** The record in a tag value, or undefined when the tag is not the action's. */
-function parseRecord(value) {
-    if (value === undefined || !value.startsWith(TAG_PREFIX))
-        return undefined;
-    const out = {};
-    for (const [, k, v] of value.slice(TAG_PREFIX.length).matchAll(/([\w-]+)=(\S+)/g)) {
-        if (k === 'created')
-            out.created = v;
-        else if (k === 'superseded-by')
-            out.supersededBy = v;
-        else if (k === 'handover')
-            out.handover = v;
-        else if (k === 'by')
-            out.by = v;
-    }
-    return out;
-}
-/** Key id → tag value, for the tags whose key is an access key id (read now, or from tags already read). */
-async function keyTags(ctx, user, read) {
-    const tags = read ?? (await listUserTags(ctx.aws.iam, user));
-    return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
-}
-async function writeRecord(ctx, user, keyId, record) {
-    const value = formatRecord(record);
-    await tagUser(ctx.aws.iam, user, [{ Key: keyId, Value: value }]);
-    return value;
-}
-/** Remove the action's tag for a key it deleted. Never touches a tag the action did not write. */
-async function forgetRecord(ctx, user, keyId, tags) {
-    if (parseRecord(tags.get(keyId)) === undefined)
-        return;
-    try {
-        await untagUser(ctx.aws.iam, user, [keyId]);
-        tags.delete(keyId);
-    }
-    catch (err) {
-        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${err.message}`);
-    }
-}
-/** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
-async function lastUses(ctx, user, ids) {
-    const out = new Map();
-    let warned = false;
-    for (const id of ids) {
-        try {
-            out.set(id, await accessKeyLastUsed(ctx.aws.iam, user, id));
-        }
-        catch (err) {
-            out.set(id, undefined);
-            if (!warned)
-                ctx.io.warning(`could not read when ${id} was last used: ${err.message}`);
-            warned = true;
-        }
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/run-state.ts
-/** The state one run shares between its phases, and the key operations every phase needs. */
-
-
-
-/** Delete one of the user's keys (never the caller's lease or anyone else's tag): journaled, its record removed. */
-async function deleteKey(s, id, fate) {
-    // Keep the evidence: once deleted, a key's last use can no longer be read.
-    if (!s.uses.has(id) && s.initialKeys.some((k) => k.id === id)) {
-        for (const [key, use] of await lastUses(s.ctx, s.userName, [id]))
-            s.uses.set(key, use);
-    }
-    await deleteAccessKey(s.ctx.aws.iam, s.userName, id);
-    s.expected.delete(id);
-    s.journal.record({ kind: 'key retired', id, fate });
-    await forgetRecord(s.ctx, s.userName, id, s.tags);
-}
-/** The user's keys are not what this run expects: another rotation or a person is at work. */
-class KeysChanged extends errors/* ActionError */.lZ {
-    constructor(message) {
-        super(message);
-        this.name = 'KeysChanged';
-    }
-}
-/** List the user's keys again before a delete or deactivate; throw KeysChanged when they differ from what we expect. */
-async function checkKeys(s, before) {
-    const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
-    const ids = new Set(keys.map((k) => k.id));
-    const gone = [...s.expected].filter((id) => !ids.has(id));
-    const extra = [...ids].filter((id) => !s.expected.has(id));
-    if (gone.length === 0 && extra.length === 0)
-        return;
-    const changes = [gone.length ? `gone: ${gone.join(', ')}` : '', extra.length ? `new: ${extra.join(', ')}` : '']
-        .filter(Boolean)
-        .join('; ');
-    throw new KeysChanged(`before ${before}, the keys of IAM user ${s.userName} were listed again and have changed (${changes}): another ` +
-        'rotation or a person is at work, so this run retired nothing and kept every working key');
 }
 
 ;// CONCATENATED MODULE: ./src/writes.ts
@@ -64910,11 +67524,19 @@ function standing(journal, i, current) {
     const d = journal.destinations[i];
     const { id, secret } = d;
     const heldKey = d.heldBefore === 'both' ? current : undefined;
-    if (id.kind === 'before' && secret.kind === 'before')
+    if (id.kind === 'before' && secret.kind === 'before') {
+        if (journal.broken !== undefined && d.heldBefore !== 'none') {
+            return { outcome: journal.brokenCertain.has(i) ? 'broken' : 'may be broken', keyId: journal.broken };
+        }
+        if (heldKey !== undefined && journal.lost.has(heldKey))
+            return { outcome: 'broken', keyId: heldKey };
         return { outcome: 'unchanged', keyId: heldKey };
+    }
     if (id.kind === 'unknown' || secret.kind === 'unknown')
         return { outcome: 'unknown', keyId: undefined };
     const pair = journal.pairKey(i);
+    if (pair !== undefined && journal.lost.has(pair))
+        return { outcome: 'broken', keyId: pair };
     if (pair !== undefined) {
         if (d.reason === 'converge')
             return { outcome: 'converged', keyId: pair };
@@ -64956,7 +67578,7 @@ async function undoUser(s) {
 async function discardNewKey(s) {
     const id = s.journal.newKeyId;
     try {
-        await deleteKey(s, id, 'discarded');
+        await destroy(s, id, 'never handed out', 'delete', 'discarded');
     }
     catch (err) {
         return `Deleting the unused new key ${id} failed too (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand; no destination holds it.`;
@@ -65011,7 +67633,6 @@ function describeStanding(s) {
     const groups = new Map();
     const plan = s.result.plan;
     const current = assumedHeld(plan);
-    const broken = plan?.action === 'rotate' && plan.makeRoomBreaks ? plan.makeRoom : undefined;
     s.result.destinations.forEach((r, i) => {
         const { outcome, keyId } = standing(s.journal, i, current);
         let text;
@@ -65025,10 +67646,14 @@ function describeStanding(s) {
             case 'restored':
                 text = `put back to ${keyId}`;
                 break;
+            case 'broken':
+                text = `NOT WORKING: holds the key ${keyId}, which was deleted: does not work until a run rewrites it`;
+                break;
+            case 'may be broken':
+                text = `may hold the deleted key ${keyId} (key-limit: delete-oldest), which does not work until a run rewrites it`;
+                break;
             case 'unchanged':
-                text = broken
-                    ? `not changed: may hold the deleted key ${broken.id} (key-limit: delete-oldest), which does not work until a run rewrites it`
-                    : `not changed${keyId ? ` (${keyId})` : ''}`;
+                text = `not changed${keyId ? ` (${keyId})` : ''}`;
                 break;
             case 'removed':
                 text = 'held no secrets before; what the run wrote was removed';
@@ -65093,35 +67718,31 @@ function finalWords(s) {
     const bothKept = newId !== undefined && !s.journal.deleted(newId) && !s.handedOver;
     if (!bothKept)
         return '';
+    const ended = `once this run has ended (GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
     return s.caller
-        ? ' Fix the cause and rerun: a self-rotation that finds two Active keys first gives every destination its own pair, then deletes the other key.'
-        : ' Fix the cause, then rerun with key-limit: delete-oldest to converge: it deletes the oldest key first, so the destinations still holding it stop working until that run rewrites them.';
+        ? ` Fix the cause and rerun: a self-rotation deletes ${newId} as this run's orphan ${ended}, after giving its own key to every destination that may hold ${newId}.`
+        : ` Fix the cause, then rerun: a run deletes ${newId} as this run's orphan ${ended} if no destination may hold it; otherwise rerun with key-limit: delete-oldest, which deletes the oldest key first (the destinations still holding it stop working until that run rewrites them).`;
 }
 
 ;// CONCATENATED MODULE: ./src/retire.ts
-/** The previous keys, once every destination holds the new one: delete, deactivate or keep them. */
-
+/** The previous keys, once every destination holds the new one: delete, deactivate or keep them, each proven. */
 
 
 async function retirePrevious(s, p) {
     if (p.action !== 'rotate')
         return;
-    const { ctx, journal, userName } = s;
-    const { iam } = ctx.aws;
+    const { ctx, journal } = s;
     const newId = journal.newKeyId;
-    const toChange = p.previous.filter((k) => p.previousKey === 'delete' || (p.previousKey === 'deactivate' && k.status === 'Active'));
-    if (toChange.length > 0)
-        await checkKeys(s, `retiring ${toChange.map((k) => k.id).join(', ')}`);
     const failures = [];
+    let unproven = false;
     for (const key of p.previous) {
         try {
             if (p.previousKey === 'delete') {
-                await deleteKey(s, key.id, 'deleted');
+                await destroy(s, key.id, 'replaced by this run', 'delete', 'deleted');
                 ctx.io.info(`Deleted previous key ${key.id}`);
             }
             else if (p.previousKey === 'deactivate' && key.status === 'Active') {
-                await deactivateAccessKey(iam, userName, key.id);
-                journal.record({ kind: 'key retired', id: key.id, fate: 'deactivated' });
+                await destroy(s, key.id, 'replaced by this run', 'deactivate', 'deactivated');
                 ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room)`);
             }
             else {
@@ -65130,15 +67751,107 @@ async function retirePrevious(s, p) {
             }
         }
         catch (err) {
+            // The new key itself went away: the flow puts the previous pair back (never retire on a dead successor).
+            if (err instanceof Unproven && err.missing.some((m) => m.startsWith(`the new key ${newId}`)))
+                throw err;
+            unproven ||= err instanceof Unproven;
             failures.push(`${key.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
         }
     }
     if (failures.length > 0) {
-        const next = s.caller
-            ? 'or rerun: a self-rotation that finds two Active keys gives every destination its own pair, then deletes the other key'
-            : 'or rerun with key-limit: delete-oldest (it deletes the oldest key, which no destination holds any more)';
-        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ` +
-            `Nothing needs it any more and it still works: ${p.previousKey} it by hand, ${next}`);
+        const next = unproven
+            ? 'The keys changed during the run (another rotation or a person is at work): check them, then retire what nobody uses by hand'
+            : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
+        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ${next}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rewrite-marker.ts
+/**
+ * The marker a run leaves before it deletes an Active key to make room (key-limit: delete-oldest): until a later run
+ * has rewritten every destination, destinations may hold the deleted key, so no run may skip. A tag can only force
+ * a rotation here, never a deletion: one that lies costs one rotation.
+ */
+
+
+
+const REWRITE_TAG = 'rotate-aws-access-key:rewrite';
+function parseRewrite(value) {
+    const m = value === undefined ? null : /^deleted=(\S+) at=(\S+)$/.exec(value);
+    return m ? { id: m[1], at: m[2] } : undefined;
+}
+/** Leave the marker before the delete; false (with a warning) when the user's tags may not be written. */
+async function markRewrite(ctx, user, id) {
+    try {
+        await tagUser(ctx.aws.iam, user, [{ Key: REWRITE_TAG, Value: `deleted=${id} at=${isoSeconds(ctx.aws.time.now())}` }]);
+        return true;
+    }
+    catch (err) {
+        ctx.io.warning(`could not tag IAM user ${user} with ${REWRITE_TAG} before deleting ${id} (${(0,errors/* errorMessage */.gJ)(err)}): if this run ` +
+            'stops before every destination holds the new key, a later run with max-age-days may skip them');
+        return false;
+    }
+}
+/** Every destination holds a working key again: remove the marker (a failure is a warning). */
+async function clearRewrite(ctx, user) {
+    try {
+        await untagUser(ctx.aws.iam, user, [REWRITE_TAG]);
+    }
+    catch (err) {
+        ctx.io.warning(`could not remove the tag ${REWRITE_TAG} from IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): the next run rotates once more`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/run-state.ts
+/** The state one run shares between its phases, and the key operations every phase needs. */
+
+
+/** The user's keys are not what this run expects: another rotation or a person is at work. */
+class KeysChanged extends errors/* ActionError */.lZ {
+    constructor(message) {
+        super(message);
+        this.name = 'KeysChanged';
+    }
+}
+/** List the user's keys again before a delete or deactivate; throw KeysChanged when they differ from what we expect. */
+async function checkKeys(s, before) {
+    const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
+    const ids = new Set(keys.map((k) => k.id));
+    const gone = [...s.expected].filter((id) => !ids.has(id));
+    const extra = [...ids].filter((id) => !s.expected.has(id));
+    if (gone.length === 0 && extra.length === 0)
+        return;
+    const changes = [gone.length ? `gone: ${gone.join(', ')}` : '', extra.length ? `new: ${extra.join(', ')}` : '']
+        .filter(Boolean)
+        .join('; ');
+    throw new KeysChanged(`before ${before}, the keys of IAM user ${s.userName} were listed again and have changed (${changes}): another ` +
+        'rotation or a person is at work, so this run retired nothing and kept every working key');
+}
+
+;// CONCATENATED MODULE: ./src/run-status.ts
+/** `owner/name/runId/attempt`, as provenance.ts's runLabel writes it. */
+const RUN = /^([A-Za-z0-9][A-Za-z0-9_-]*)\/([A-Za-z0-9._-]+)\/(\d+)\/(\d+)$/;
+/** When GitHub says the run `by` ended (its updated_at), or undefined when it has not, or nobody can tell. */
+async function runEnded(ctx, by) {
+    const m = by === undefined ? null : RUN.exec(by);
+    if (!m)
+        return undefined;
+    const [, owner, repo, runId, attempt] = m;
+    try {
+        const { data } = await ctx.gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}', {
+            owner,
+            repo,
+            run_id: Number(runId),
+            attempt_number: Number(attempt),
+        });
+        const run = data;
+        if (run.status !== 'completed')
+            return undefined;
+        const at = Date.parse(run.updated_at ?? '');
+        return Number.isNaN(at) ? undefined : at;
+    }
+    catch {
+        return undefined;
     }
 }
 
@@ -65154,21 +67867,21 @@ async function retirePrevious(s, p) {
 
 
 
-/**
- * Read the action's records of earlier handovers; stop a self-rotation that authenticates with a superseded key
- * (its holder was never updated); retire what is due; warn about handed-over keys still in use. Returns the ids of
- * the keys still waiting (not a split state; never deleted to make room).
- */
-async function earlierHandovers(s, keys, self) {
+
+/** Read the action's records of the keys (provenance tags): a claim each, checked against IAM's facts before use. */
+async function readRecords(s, keys) {
     const { ctx, userName } = s;
     const { inputs, io } = ctx;
     if (s.tagsDenied && inputs.retireAfterHours > 0) {
         throw new errors/* ActionError */.lZ(`retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
             `and this run may not use them: grant them, or set retire-after-hours: 0. Nothing was changed.`);
     }
+    let all = [];
     try {
-        if (!s.tagsDenied)
-            s.tags = await keyTags(ctx, userName, s.userTags);
+        if (!s.tagsDenied) {
+            all = s.userTags ?? (await listUserTags(ctx.aws.iam, userName));
+            s.tags = await keyTags(ctx, userName, all);
+        }
     }
     catch (err) {
         if (inputs.retireAfterHours > 0 || !isAccessDenied(err))
@@ -65176,55 +67889,135 @@ async function earlierHandovers(s, keys, self) {
         s.tagsDenied = true;
         io.warning(`could not read the user's tags (${(0,errors/* errorMessage */.gJ)(err)}): keys are not described; grant iam:ListUserTags`);
     }
-    const records = new Map(keys.flatMap((k) => {
+    for (const k of keys) {
         const r = parseRecord(s.tags.get(k.id));
-        return r ? [[k.id, r]] : [];
-    }));
-    const mine = self ? records.get(self.id) : undefined;
-    if (self && mine?.supersededBy && keys.some((k) => k.id === mine.supersededBy)) {
-        throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${mine.supersededBy} at ` +
-            `${mine.handover ?? 'an unknown time'}: the place this job reads its credentials from was not updated (it is ` +
+        if (r)
+            s.records.set(k.id, r);
+    }
+    // The action keeps one record per existing key: its records of keys that no longer exist are removed (never a tag
+    // it did not write). A dry run changes nothing.
+    if (!inputs.dryRun && !s.tagsDenied)
+        await pruneRecords(ctx, userName, keys, s.tags);
+    const marker = parseRewrite(all.find((t) => t.Key === REWRITE_TAG)?.Value);
+    if (marker)
+        s.rewrite = marker;
+}
+/**
+ * What is known of every key but the caller's, from IAM's facts (once preflight has read the destinations): keys
+ * handed over by an earlier run (retired here once due, with their proof), orphans of finished runs, and keys
+ * nothing proves anything about. Stops a self-rotation that authenticates with a key properly handed over.
+ */
+async function classifyKeys(s, keys, current, self) {
+    const { ctx, userName } = s;
+    const { inputs, io } = ctx;
+    const iamNow = ctx.aws.time.now();
+    const others = new Map();
+    const consistent = (k) => {
+        const facts = factsOf(s, k, keys);
+        return facts.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.map((c) => c(facts)).filter((m) => m !== undefined);
+    };
+    const mine = self ? consistent(self) : undefined;
+    if (self && mine?.length === 0) {
+        const r = s.records.get(self.id);
+        throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${r?.supersededBy} at ` +
+            `${r?.handover}: the place this job reads its credentials from was not updated (it is ` +
             `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
             `give this job the current key. Nothing was changed.`);
     }
-    // Evidence is needed now only for keys handed over earlier; the keys output reads it for every key at the end.
-    const handed = keys.filter((k) => records.get(k.id)?.supersededBy !== undefined);
-    s.uses = await lastUses(ctx, userName, handed.map((k) => k.id));
-    const state = stagedRetirement(keys, records, s.uses, ctx.clock.now(), inputs.retireAfterHours);
-    for (const w of state.waiting) {
-        s.pending.set(w.key.id, w.dueAt);
-        const used = w.lastUsed;
-        if (w.inUse && used) {
-            io.warning(`${w.key.id} was handed over to ${w.supersededBy} at ${new Date(w.handover).toISOString()} but was last used ` +
-                `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
-                `holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.`);
+    if (self && mine && mine.length > 0) {
+        io.warning(`the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${mine.join('; ')}): it is ignored`);
+    }
+    const rest = keys.filter((k) => k.id !== self?.id);
+    // Evidence for every key that is not the one the destinations hold: its last use (kept, for the keys output too).
+    const unread = rest.filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined).filter((k) => !s.uses.has(k.id));
+    for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id)))
+        s.uses.set(id, use);
+    const due = [];
+    const waiting = [];
+    for (const k of rest) {
+        const r = s.records.get(k.id);
+        const facts = factsOf(s, k, keys);
+        const bad = consistent(k);
+        if (r?.supersededBy !== undefined && bad && bad.length > 0) {
+            io.warning(`the action's record on ${k.id} says it was handed over to ${r.supersededBy} at ${r.handover ?? 'an unknown time'}, ` +
+                `but IAM's facts disagree (${bad.join('; ')}): the record is ignored and ${k.id} is treated as a key this ` +
+                `action did not hand over. Remove the tag ${k.id} from IAM user ${userName} if it is wrong.`);
+        }
+        else if (r?.supersededBy !== undefined) {
+            const handover = Date.parse(r.handover ?? '');
+            const usedAt = facts.lastUsed ? Date.parse(facts.lastUsed.date) : 0;
+            const p = { key: k, supersededBy: r.supersededBy, handover, lastUsed: facts.lastUsed, dueAt: Math.max(handover, usedAt) + inputs.retireAfterHours * 3_600_000 };
+            others.set(k.id, { kind: 'pending' });
+            const missing = missingEvidence('staged retirement', facts);
+            if (missing.length === 0 && inputs.retireAfterHours > 0)
+                due.push(p);
+            else
+                waiting.push({ ...p, inUse: facts.lastUsed !== undefined && facts.lastUsed !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000 });
+            if (missing.length > 0 && inputs.retireAfterHours > 0) {
+                const used = facts.lastUsed;
+                const timing = missing.every((m) => / h old \(IAM time\)$| h ago \(IAM time\)$/.test(m));
+                const inUse = used && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
+                if (timing && inUse) {
+                    io.warning(`${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but was last used ` +
+                        `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
+                        `holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.`);
+                }
+                else if (timing) {
+                    io.info(`${k.id} is pending retirement (handed over to ${r.supersededBy}): due at ${new Date(p.dueAt).toISOString()} (IAM time)`);
+                }
+                else {
+                    io.warning(`${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but is not retired: ` +
+                        `${missing.join('; ')}. It stays Active until a run can prove nothing holds it.`);
+                }
+            }
+            continue;
+        }
+        // A key an earlier run made and never handed over, younger than a run can last: GitHub's own word that the run
+        // which made it has ended proves that run is not still handing it out, sooner than its age.
+        if (r?.created !== undefined && r.handover === undefined && iamNow - k.created.getTime() < MAX_RUN_MS) {
+            const ended = await runEnded(ctx, r.by);
+            if (ended !== undefined) {
+                facts.runEnded = ended;
+                s.runEnded.set(k.id, ended);
+            }
+        }
+        if (k.id === current?.id)
+            continue;
+        const orphan = missingEvidence('orphan of a finished run', facts);
+        const held = mayHold(facts);
+        // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).
+        if (orphan.length === 0 || (orphan.length === 1 && held.length > 0 && orphan[0].includes('may hold it'))) {
+            others.set(k.id, { kind: 'orphan', heldBy: held });
+            io.info(`${k.id} is an orphan of an earlier run of this action (${knownAbout(facts)})` + (held.length ? `; destination(s) ${held.join(', ')} may hold it` : ''));
         }
         else {
-            io.info(`${w.key.id} is pending retirement (handed over to ${w.supersededBy}): due at ${new Date(w.dueAt).toISOString()}`);
+            others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${orphan.join('; ')}` });
         }
     }
-    if (state.due.length > 0) {
+    if (due.length > 0) {
         if (inputs.dryRun) {
-            io.info(`Dry run: would ${inputs.previousKey} ${state.due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
+            io.info(`Dry run: would ${inputs.previousKey} ${due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
         }
         else {
-            await io.group('Retire handed-over keys', () => retireDue(s, state.due, inputs.previousKey));
+            await io.group('Retire handed-over keys', () => retireDue(s, due, inputs.previousKey));
         }
     }
+    for (const p of [...waiting, ...due])
+        s.pending.set(p.key.id, p.dueAt);
+    for (const d of due)
+        if (s.journal.deleted(d.key.id))
+            s.pending.delete(d.key.id);
     s.result.retirement = {
-        due: state.due.map((d) => d.key.id),
-        waiting: state.waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
+        due: due.map((d) => d.key.id),
+        waiting: waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
     };
-    // Keys still handed over and not retired. A dry run plans as the real run would: after retiring what is due.
-    const wouldGo = (p) => inputs.dryRun && inputs.previousKey === 'delete' && state.due.includes(p);
-    return [...state.waiting, ...state.due]
-        .filter((p) => !s.journal.deleted(p.key.id) && !wouldGo(p))
-        .map((p) => p.key.id);
+    return others;
 }
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
-async function recordCreated(s, id) {
+async function recordCreated(s, id, createDate) {
     const { ctx } = s;
-    const created = isoSeconds(ctx.clock.now());
+    // IAM's own CreateDate of the key, in whole seconds (as tags hold times).
+    const created = isoSeconds(createDate.getTime());
     if (s.tagsDenied)
         return created;
     try {
@@ -65247,7 +68040,7 @@ async function describeKeys(s) {
     const uses = new Map(s.uses);
     try {
         // Unchanged keys are not listed again; last uses are read for every key that has none yet, or all after a change.
-        now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
+        now = changed ? await aws_listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
         const read = await lastUses(ctx, userName, now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id));
         for (const [id, use] of read)
             uses.set(id, use);
@@ -65276,27 +68069,31 @@ async function describeKeys(s) {
     return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))];
 }
 /**
- * Staged retirement: retire (per previous-key) the handed-over keys that are due — their handover and their last
- * use both at least retire-after-hours ago. Runs before anything else is decided, in every run.
+ * Staged retirement: retire (per previous-key) the handed-over keys that are due, each proven again (the keys listed
+ * again, the record against IAM's facts) just before.
  */
 async function retireDue(s, due, previousKey) {
     const { ctx } = s;
     const act = due.filter((d) => previousKey === 'delete' || (previousKey === 'deactivate' && d.key.status === 'Active'));
-    if (act.length === 0)
-        return [];
-    await checkKeys(s, `retiring ${act.map((d) => d.key.id).join(', ')}`);
     const gone = [];
     for (const { key, supersededBy, lastUsed } of act) {
         const evidence = lastUsed ? `last used ${lastUsed.date} (${lastUsed.service}, ${lastUsed.region})` : 'never used';
-        if (previousKey === 'delete') {
-            await deleteKey(s, key.id, 'deleted');
-            gone.push(key.id);
-            ctx.io.info(`Deleted ${key.id}: handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago`);
+        const why = `handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago (IAM time)`;
+        try {
+            if (previousKey === 'delete') {
+                await destroy(s, key.id, 'staged retirement', 'delete', 'deleted');
+                gone.push(key.id);
+                ctx.io.info(`Deleted ${key.id}: ${why}`);
+            }
+            else {
+                await destroy(s, key.id, 'staged retirement', 'deactivate', 'deactivated');
+                ctx.io.info(`Deactivated ${key.id}: ${why}`);
+            }
         }
-        else {
-            await deactivateAccessKey(ctx.aws.iam, s.userName, key.id);
-            s.journal.record({ kind: 'key retired', id: key.id, fate: 'deactivated' });
-            ctx.io.info(`Deactivated ${key.id}: handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago`);
+        catch (err) {
+            if (!(err instanceof Unproven))
+                throw err;
+            ctx.io.warning(err.message);
         }
     }
     return gone;
@@ -65305,10 +68102,11 @@ async function retireDue(s, due, previousKey) {
  * Record the handover in IAM: the new key's tag gets its handover time; with retire-after-hours > 0 each previous key
  * is tagged as superseded (a later run retires it once due) instead of being retired now.
  */
-async function recordHandover(s, p, newId, created) {
+async function recordHandover(s, p, newId, created, createDate) {
     const { ctx, userName } = s;
     const hours = ctx.inputs.retireAfterHours;
-    const now = ctx.clock.now();
+    // IAM's time, never before the new key's own CreateDate (in the whole seconds a tag holds).
+    const now = Math.floor(Math.max(ctx.aws.time.now(), createDate.getTime()) / 1000) * 1000;
     const handover = isoSeconds(now);
     const staged = hours > 0 && p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
     if (s.tagsDenied)
@@ -65334,6 +68132,9 @@ async function recordHandover(s, p, newId, created) {
 }
 
 ;// CONCATENATED MODULE: ./src/rotate.ts
+
+
+
 
 
 
@@ -65428,6 +68229,11 @@ async function rotate(ctx, observe) {
         tagsDenied: false,
         userTags: undefined,
         keysListed: false,
+        records: new Map(),
+        verified: false,
+        ownHolderChecked: false,
+        rewrite: undefined,
+        runEnded: new Map(),
     };
     try {
         await flow(s);
@@ -65450,10 +68256,12 @@ async function rotate(ctx, observe) {
 /** Turn a failure into the one error line, after making every destination hold a working pair. */
 async function failed(s, err) {
     const { journal } = s;
+    if (err instanceof NewKeyLost)
+        return new errors/* ActionError */.lZ(`${err.message}. ${describeStanding(s)}.`, { cause: err });
     if (journal.newKeyId !== undefined && !s.handedOver)
         return recover(s, err);
     const cause = afterRetirement(asActionError(err), s);
-    if (err instanceof KeysChanged || s.handedOver || journal.touched().length > 0) {
+    if (err instanceof KeysChanged || err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
         return new errors/* ActionError */.lZ(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
     }
     const undo = await undoUser(s);
@@ -65476,8 +68284,10 @@ async function identify(s) {
     return io.group('IAM user', async () => {
         let name = inputs.iamUserName;
         s.caller = await callerCredentials(ctx);
+        // Every run asks who the credentials are, once: root credentials are refused before anything is read or changed.
+        const identity = await callerIdentity(aws.sts);
+        refuseRoot(identity.arn);
         if (name === undefined) {
-            const identity = await callerIdentity(aws.sts);
             if (identity.userName === undefined) {
                 throw new errors/* ActionError */.lZ(`iam-user-name is empty and the AWS credentials belong to ${identity.arn}, not an IAM user: ` +
                     `set iam-user-name to the user whose key rotates`);
@@ -65519,36 +68329,70 @@ function checkOwnHolder(s, prepared, self) {
         `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep. ` +
         `Nothing was changed.`);
 }
+/** The keys of the user (which of them is the caller's), the action's records of them, and every destination. */
+async function readWorld(s, userExists, caller) {
+    const { ctx, result, journal, userName } = s;
+    const { aws, io } = ctx;
+    const keys = userExists ? await aws_listAccessKeys(aws.iam, userName) : [];
+    s.expected = new Set(keys.map((k) => k.id));
+    s.initialKeys = keys;
+    s.keysListed = userExists;
+    io.info(`IAM user ${userName} has ${keys.length} access key(s)` +
+        (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''));
+    const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
+    if (self)
+        io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
+    s.caller = self ? caller : undefined;
+    // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
+    if (userExists)
+        await readRecords(s, keys);
+    ctx.cancel.checkpoint();
+    s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
+    s.prepared.forEach((p, i) => {
+        journal.destinations[i].heldBefore = p.held;
+        result.destinations[i].visibility = p.sharing?.[0].visibility;
+    });
+    return { keys, self };
+}
 async function flow(s) {
     const { ctx, result, journal } = s;
     const { inputs, aws, io } = ctx;
     // 1. Who rotates, with which credentials; then the lease, so no other run changes the keys under us.
     const { userExists } = await identify(s);
     const userName = s.userName;
+    let lease;
     if (inputs.dryRun) {
         const held = userExists ? await describeLease(ctx, userName) : undefined;
         if (held)
             io.info(held);
     }
     else if (userExists) {
-        const lease = await takeLease(ctx, journal, userName);
+        lease = await takeLease(ctx, journal, userName);
         s.tagsDenied = lease.outcome === 'denied';
         s.userTags = lease.tags;
     }
-    let keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
-    s.expected = new Set(keys.map((k) => k.id));
-    s.initialKeys = keys;
-    s.keysListed = userExists;
-    io.info(`IAM user ${userName} has ${keys.length} access key(s)` +
-        (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''));
+    // 2. Read everything (the keys, their records, every destination) while the lease settles: reads only, so they
+    // need not wait. Should another run's lease write have won, this run waited for it, and reads again.
+    let keys;
+    let self;
     const caller = s.caller;
-    const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
-    if (self)
-        io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
-    else
-        s.caller = undefined;
-    // Provenance and staged retirement, before anything else is decided: what earlier runs recorded in IAM.
-    const waiting = userExists ? await earlierHandovers(s, keys, self) : [];
+    for (;;) {
+        const settling = lease?.settled().then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
+        const read = await readWorld(s, userExists, caller).then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
+        const settled = await settling;
+        if (settled && !settled.ok)
+            throw settled.err;
+        if (!read.ok)
+            throw read.err;
+        ({ keys, self } = read.r);
+        if (!settled?.r.waited)
+            break;
+        io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
+    }
+    checkOwnHolder(s, s.prepared, self);
+    s.ownHolderChecked = true;
+    // 3. What is known of each key (handed over, orphaned, or unproven); retire what is due, with its proof.
+    const others = userExists ? await classifyKeys(s, keys, currentKey(keys, self?.id), self) : new Map();
     // Plan on the keys as retiring what was due left them: deleted ones gone, deactivated ones Inactive. A dry run
     // plans as the real run would.
     const due = new Set(inputs.dryRun ? (result.retirement?.due ?? []) : []);
@@ -65556,14 +68400,13 @@ async function flow(s) {
     keys = keys
         .filter((k) => !journal.deleted(k.id) && !(due.has(k.id) && inputs.previousKey === 'delete'))
         .map((k) => (deactivated(k.id) ? { ...k, status: 'Inactive' } : k));
-    // 2. Preflight every destination before any key exists.
-    s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
-    s.prepared.forEach((p, i) => {
-        journal.destinations[i].heldBefore = p.held;
-        result.destinations[i].visibility = p.sharing?.[0].visibility;
-    });
-    checkOwnHolder(s, s.prepared, self);
-    // 3. Decide.
+    for (const id of [...s.pending.keys()])
+        if (!keys.some((k) => k.id === id && k.status === 'Active'))
+            s.pending.delete(id);
+    for (const id of [...others.keys()])
+        if (!s.pending.has(id) && others.get(id)?.kind === 'pending')
+            others.delete(id);
+    // 4. Decide, in IAM's time.
     const thePlan = plan({
         userName,
         keys,
@@ -65577,8 +68420,9 @@ async function flow(s) {
             held: p.held,
             oldestUpdate: p.oldestUpdate,
         })),
-        pending: waiting,
-        now: ctx.clock.now(),
+        others,
+        rewrite: s.rewrite,
+        now: userExists ? aws.time.now() : 0,
     });
     result.plan = thePlan;
     result.accessKeyId = thePlan.current?.id;
@@ -65588,9 +68432,10 @@ async function flow(s) {
     }
     if (thePlan.action === 'skip' || inputs.dryRun)
         return;
-    // 4. Make ready: environments, the user, one key fewer.
+    // 5. Make ready: environments, the user, one key fewer.
     await createMissingEnvironments(ctx, s.prepared, (i) => journal.record({ kind: 'environment created', index: i }));
     if (!userExists) {
+        ctx.cancel.checkpoint();
         const created = await io.group(`Create IAM user ${userName}`, () => createUser(aws.iam, userName, {
             path: inputs.userPath,
             groups: inputs.userGroups,
@@ -65600,24 +68445,40 @@ async function flow(s) {
         }));
         journal.record({ kind: 'user created', user: created });
         io.info(`Created IAM user ${userName}`);
-        s.tagsDenied = (await takeLease(ctx, journal, userName)).outcome === 'denied';
+        const lease = await takeLease(ctx, journal, userName);
+        await lease.settled();
+        s.tagsDenied = lease.outcome === 'denied';
         s.keysListed = true;
     }
-    if (thePlan.converge && caller)
-        await converge(s, caller, thePlan.converge);
+    if (thePlan.orphan)
+        await dropOrphan(s, thePlan.orphan, thePlan.moveOff);
     if (thePlan.makeRoom) {
         const room = thePlan.makeRoom;
-        await checkKeys(s, `deleting ${room.id} to make room`);
         ctx.cancel.checkpoint();
-        await deleteKey(s, room.id, 'deleted to make room');
+        if (thePlan.makeRoomBreaks) {
+            if (!s.tagsDenied)
+                await markRewrite(ctx, userName, room.id);
+            // A destination last written before every key that stays existed holds the deleted key (or an older, dead one).
+            const kept = keys.filter((k) => k.id !== room.id).map((k) => Math.floor(k.created.getTime() / 1000) * 1000);
+            const certain = s.prepared.flatMap((p, i) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [i] : []));
+            journal.record({ kind: 'holders broken', id: room.id, certain });
+        }
+        try {
+            await destroy(s, room.id, thePlan.makeRoomBreaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive', 'delete', 'deleted to make room');
+        }
+        catch (err) {
+            if (thePlan.makeRoomBreaks)
+                journal.broken = undefined;
+            throw err;
+        }
         io.info(`Deleted ${room.id} (${room.status}) to make room (key-limit: ${inputs.keyLimit})` +
             (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''));
     }
-    // 5. Create and verify the new key. Masked the moment it exists.
+    // 6. Create and verify the new key. Masked the moment it exists.
     ctx.cancel.checkpoint();
     const fresh = await createNewKey(s);
     io.info(`Created access key ${fresh.accessKeyId}`);
-    const created = await recordCreated(s, fresh.accessKeyId);
+    const created = await recordCreated(s, fresh.accessKeyId, fresh.created);
     if (inputs.verifyTimeoutSeconds > 0) {
         await io.group('Verify the new key', async () => {
             const started = ctx.clock.now();
@@ -65631,7 +68492,8 @@ async function flow(s) {
             io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
         });
     }
-    // 6. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
+    s.verified = true; // by STS, or waived by verify-timeout-seconds: 0
+    // 7. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
     const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName].join(', ');
     await io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
         const n = s.prepared.length;
@@ -65647,7 +68509,9 @@ async function flow(s) {
             io.info(`[${i + 1}/${n}] ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: ${names}`);
         }
     });
-    // 7. Every destination holds the new key. Only now: the previous keys. In self-rotation the run signs with the
+    // 8. The new key must still be there: a person may have deleted it while the destinations were written.
+    await confirmNewKey(s, fresh);
+    // 9. Every destination holds the new key. Only now: the previous keys. In self-rotation the run signs with the
     // new key from here on: the previous key's last use stays the holders', and the lease can still be released.
     s.handedOver = true;
     if (s.caller)
@@ -65657,9 +68521,84 @@ async function flow(s) {
     if (inputs.exportCredentials)
         exportCredentials(io, fresh);
     await io.group('Previous keys', async () => {
-        await recordHandover(s, thePlan, fresh.accessKeyId, created);
-        if (inputs.retireAfterHours === 0)
-            await retirePrevious(s, thePlan);
+        await recordHandover(s, thePlan, fresh.accessKeyId, created, fresh.created);
+        if (inputs.retireAfterHours === 0) {
+            try {
+                await retirePrevious(s, thePlan);
+            }
+            catch (err) {
+                if (err instanceof Unproven && err.keyId !== fresh.accessKeyId && err.missing.some((m) => m.startsWith(`the new key ${fresh.accessKeyId}`))) {
+                    ctx.aws = aws;
+                    await newKeyLost(s, fresh, `before retiring ${err.keyId}`);
+                }
+                throw err;
+            }
+        }
+        if (journal.broken !== undefined || s.rewrite)
+            await clearRewrite(ctx, userName);
+    });
+}
+/** The new key is gone (or Inactive): someone deleted it while this run was handing it out. */
+class NewKeyLost extends errors/* ActionError */.lZ {
+}
+/** List the keys again with this run's own credentials: the new key must exist and be Active before the handover. */
+async function confirmNewKey(s, fresh) {
+    const keys = await aws_listAccessKeys(s.ctx.aws.iam, s.userName);
+    const k = keys.find((x) => x.id === fresh.accessKeyId);
+    if (k?.status === 'Active')
+        return;
+    await newKeyLost(s, fresh, 'after writing the destinations', k ? 'deactivated' : 'deleted');
+}
+/**
+ * The new key went away mid-run. Self-rotation: put the previous pair back wherever it was written over, while the
+ * previous key still works. Then stop, naming every destination that holds a dead key.
+ */
+async function newKeyLost(s, fresh, when, how = 'deleted or deactivated') {
+    const { ctx, journal } = s;
+    journal.record({ kind: 'key lost', id: fresh.accessKeyId });
+    s.handedOver = false;
+    s.result.rotated = false;
+    s.result.accessKeyId = undefined;
+    const keys = await aws_listAccessKeys(ctx.aws.iam, s.userName).catch(() => []);
+    const previous = s.caller ? keys.find((k) => k.id === s.caller?.accessKeyId && k.status === 'Active') : undefined;
+    let restored = 0;
+    if (s.caller && previous) {
+        for (let i = 0; i < s.prepared.length; i++) {
+            if (journal.pairKey(i) !== fresh.accessKeyId)
+                continue;
+            try {
+                await writePair(s, i, s.caller, 'restore');
+                restored++;
+            }
+            catch (err) {
+                ctx.io.warning(`could not put ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)} back to ${previous.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+            }
+        }
+    }
+    throw new NewKeyLost(`${when}, IAM lists the new key ${fresh.accessKeyId} as ${how} by someone else (another rotation or a person): ` +
+        `nothing was retired` +
+        (restored > 0 ? `, and ${restored} destination(s) were given the previous key ${previous?.id} again` : '') +
+        `. Find who changed the keys of IAM user ${s.userName}, then rerun`);
+}
+/**
+ * An earlier run's orphan (proven: created by this action, never handed over, older than a run can last, unused
+ * since). In self-rotation the destinations that may hold it first get this job's own pair; then it is deleted.
+ */
+async function dropOrphan(s, orphan, moveOff) {
+    const { ctx } = s;
+    await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
+        if (moveOff.length > 0 && s.caller) {
+            for (let i = 0; i < s.prepared.length; i++) {
+                if (!moveOff.includes((0,src_destinations/* label */.Pf)(s.prepared[i].destination)))
+                    continue;
+                ctx.cancel.checkpoint();
+                await writePair(s, i, s.caller, 'converge');
+                ctx.io.info(`${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: now holds ${s.caller.accessKeyId} (was written after ${orphan.id} was made)`);
+            }
+        }
+        ctx.cancel.checkpoint();
+        await destroy(s, orphan.id, 'orphan of a finished run', 'delete', 'deleted as an orphan');
+        ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over, and nothing holds it`);
     });
 }
 /**
@@ -65672,13 +68611,13 @@ async function createNewKey(s) {
     let fresh;
     for (let attempt = 1; fresh === undefined; attempt++) {
         try {
-            fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock);
+            fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock, ctx.aws.time);
         }
         catch (err) {
             const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer may have been lost';
             let appeared;
             try {
-                appeared = (await listAccessKeys(ctx.aws.iam, userName)).filter((k) => !s.expected.has(k.id)).map((k) => k.id);
+                appeared = (await aws_listAccessKeys(ctx.aws.iam, userName)).filter((k) => !s.expected.has(k.id)).map((k) => k.id);
             }
             catch {
                 throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Could not list the keys again: check whether a key was made.`, { cause: err });
@@ -65699,21 +68638,6 @@ async function createNewKey(s) {
     journal.record({ kind: 'key created', id: fresh.accessKeyId });
     s.expected.add(fresh.accessKeyId);
     return fresh;
-}
-/** Self-rotation with a second Active key: give every destination the caller's pair, then delete the other key. */
-async function converge(s, caller, other) {
-    const { ctx } = s;
-    await ctx.io.group(`Converge on ${caller.accessKeyId}`, async () => {
-        for (let i = 0; i < s.prepared.length; i++) {
-            ctx.cancel.checkpoint();
-            await writePair(s, i, caller, 'converge');
-            ctx.io.info(`${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: now holds ${caller.accessKeyId}`);
-        }
-        await checkKeys(s, `deleting ${other.id} to converge`);
-        ctx.cancel.checkpoint();
-        await deleteKey(s, other.id, 'deleted to converge');
-        ctx.io.info(`Deleted ${other.id}: every destination holds ${caller.accessKeyId}, so nothing needed it`);
-    });
 }
 /** How an existing user differs from the create-user inputs (create-user: if-missing warns, and changes nothing). */
 function settingDifferences(inputs, have) {
@@ -65741,7 +68665,10 @@ function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 
     const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${(0,src_destinations/* label */.Pf)(x.destination)}: ${c}`));
     const steps = [
         userExists ? undefined : `create IAM user ${user}`,
-        p.converge ? `write ${p.current?.id} (this run's key) to every destination and delete ${p.converge.id}` : undefined,
+        p.orphan
+            ? (p.moveOff.length ? `give ${p.moveOff.join(', ')} this run's key ${p.current?.id}, then ` : '') +
+                `delete ${p.orphan.id} (an orphan of an earlier run)`
+            : undefined,
         p.makeRoom
             ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +
                 (p.makeRoomBreaks ? ' (key-limit: delete-oldest: destinations holding it stop working until rewritten)' : '')
@@ -65765,6 +68692,9 @@ function exportCredentials(io, c) {
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
+
+
+
 
 
 
@@ -65807,11 +68737,12 @@ function defaults() {
         awsTimeouts: SHIPPED_AWS_TIMEOUTS,
         makeAws: createAwsClients,
         // Octokit loads on the first GitHub request, not at start-up.
-        makeGitHub: (token, baseUrl, pacing, io, control) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(392), __nccwpck_require__.e(248)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9248))).createGitHubClient(token, baseUrl, pacing, io, control)),
+        makeGitHub: (token, baseUrl, pacing, io, control, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(392), __nccwpck_require__.e(248)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9248))).createGitHubClient(token, baseUrl, pacing, io, control, env)),
         cancel: new Cancellation(),
         onCancelSignals: processSignals,
         // The runner sends SIGTERM 7.5 s after SIGINT and SIGKILL 2.5 s later: report and exit well before.
         hardStopMs: 6_000,
+        maxRunMs: MAX_RUN_MS - 5 * 60_000,
         exit: (code) => process.exit(code),
     };
 }
@@ -65837,6 +68768,9 @@ async function run(overrides = {}) {
     let inputs;
     try {
         inputs = readInputs(deps.readInput, deps.env);
+        // A proxy variable the clients could not use fails here, before any request; a proxy's password is masked.
+        for (const secret of (0,src_proxy/* proxySecrets */.Wm)((0,src_proxy/* proxySettings */.EM)(deps.env)))
+            core_setSecret(secret);
     }
     catch (err) {
         setFailed((0,errors/* errorMessage */.gJ)(err));
@@ -65845,16 +68779,27 @@ async function run(overrides = {}) {
     const baseUrl = deps.env.GITHUB_API_URL || 'https://api.github.com';
     let live;
     let hardStop;
-    const removeSignals = deps.onCancelSignals((signal) => {
+    const onCancel = (signal) => {
         if (deps.cancel.requested)
             return;
-        deps.io.warning(`${signal} received: cancelling — no new step starts; the destinations are left holding working keys`);
+        deps.io.warning(`${signal} ${signal.startsWith('SIG') ? 'received' : 'reached'}: cancelling — no new step starts; the destinations are left holding working keys`);
         deps.cancel.cancel(signal);
         // If cleaning up takes too long, say what is known from the journal and exit before the runner kills us.
         hardStop = setTimeout(() => {
             void (async () => {
                 if (live) {
                     refresh(live);
+                    if (live.rotated && !live.error) {
+                        // The rotation is complete; only giving the lease back (or describing the keys) was left: report it done.
+                        const { journal, userName } = live;
+                        if (journal.leaseHeld && userName) {
+                            deps.io.warning(`${signal} arrived after the rotation completed, while the lease on IAM user ${userName} was being ` +
+                                `given back: ${leftBehind(userName, journal, false)}`);
+                        }
+                        await report(live, inputs);
+                        deps.exit(0);
+                        return;
+                    }
                     live.cancelled = true;
                     live.error ??= new errors/* ActionError */.lZ(`the run was cancelled (${signal}) and could not finish cleaning up in time: see the summary for where each destination stands`);
                     await report(live, inputs);
@@ -65863,13 +68808,17 @@ async function run(overrides = {}) {
             })();
         }, deps.hardStopMs);
         hardStop.unref?.();
-    });
+    };
+    const removeSignals = deps.onCancelSignals(onCancel);
+    // A run never lasts longer than MAX_RUN_MS: a key older than that was made by a run that has ended (destruction.ts).
+    const deadline = setTimeout(() => onCancel(`the action's maximum run time (${Math.round(deps.maxRunMs / 60_000)} minutes)`), deps.maxRunMs);
+    deadline.unref?.();
     try {
         const result = await rotate({
             inputs,
             // Each SDK retry is logged as it happens (in the step's current group): a slow endpoint is never silent.
-            aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env }),
-            gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }),
+            aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env, clock: deps.clock }),
+            gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }, deps.env),
             clock: deps.clock,
             io: deps.io,
             pacing: deps.pacing,
@@ -65882,10 +68831,220 @@ async function run(overrides = {}) {
         return result;
     }
     finally {
+        clearTimeout(deadline);
         if (hardStop)
             clearTimeout(hardStop);
         removeSignals();
     }
+}
+
+
+/***/ }),
+
+/***/ 8903:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   EM: () => (/* binding */ proxySettings),
+/* harmony export */   Wm: () => (/* binding */ proxySecrets),
+/* harmony export */   iJ: () => (/* binding */ proxyFor),
+/* harmony export */   qb: () => (/* binding */ shownProxy),
+/* harmony export */   uI: () => (/* binding */ awsAgents)
+/* harmony export */ });
+/* unused harmony exports bypassesProxy, TUNNEL_REFUSED */
+/* harmony import */ var node_http__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7067);
+/* harmony import */ var node_http__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_http__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_https__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4708);
+/* harmony import */ var node_https__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_https__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7030);
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_net__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var agent_base__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8894);
+/* harmony import */ var agent_base__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(agent_base__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var http_proxy_agent__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1970);
+/* harmony import */ var http_proxy_agent__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(http_proxy_agent__WEBPACK_IMPORTED_MODULE_4__);
+/* harmony import */ var https_proxy_agent__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3669);
+/* harmony import */ var https_proxy_agent__WEBPACK_IMPORTED_MODULE_5___default = /*#__PURE__*/__nccwpck_require__.n(https_proxy_agent__WEBPACK_IMPORTED_MODULE_5__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(3916);
+/**
+ * The runner's proxy, as self-hosted runners set it: HTTPS_PROXY for https:// requests, HTTP_PROXY for http://
+ * ones (the lower-case forms win, as curl reads them), and NO_PROXY for the hosts reached directly. Read from the
+ * run's environment (a parameter), so both clients agree: the AWS SDK (whose Node HTTP handler builds its own agents
+ * and reads no proxy variable) gets the agents made here, and Octokit's fetch asks proxyFor too (src/github.ts).
+ * Without a proxy variable nothing here is used: each client keeps the agents it has always had.
+ */
+
+
+
+
+
+
+
+/** The value of `name` in either case (lower-case first, as curl and proxy-from-env read it); empty is unset. */
+function either(env, name) {
+    for (const n of [name.toLowerCase(), name.toUpperCase()]) {
+        const value = env[n]?.trim();
+        if (value)
+            return { name: n, value };
+    }
+    return undefined;
+}
+/** A proxy URL as a log line may show it: a password in it is never printed. */
+function shownProxy(url) {
+    if (!url.password)
+        return url.href.replace(/\/$/, '');
+    const copy = new URL(url.href);
+    copy.password = '***';
+    return copy.href.replace(/\/$/, '');
+}
+/** The passwords in the proxy URLs (as written and decoded), for the log to mask. */
+function proxySecrets(settings) {
+    const secrets = new Set();
+    for (const proxy of [settings?.http, settings?.https]) {
+        const password = proxy?.url.password;
+        if (!password)
+            continue;
+        secrets.add(password);
+        try {
+            secrets.add(decodeURIComponent(password));
+        }
+        catch {
+            // not percent-encoded: the password as written is the one to mask
+        }
+    }
+    return [...secrets];
+}
+function proxySetting(env, variable) {
+    const set = either(env, variable);
+    if (!set)
+        return undefined;
+    // Like curl: a proxy given without a scheme is an http:// proxy.
+    const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(set.value) ? set.value : `http://${set.value}`;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_6__/* .ActionError */ .lZ(`${set.name} is not a proxy URL: set it to http://host:port (or unset it)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_6__/* .ActionError */ .lZ(`${set.name} is set to ${shownProxy(url)}: this action speaks to http:// and https:// proxies only; ` +
+            'point it at an HTTP proxy (or unset it)');
+    }
+    if (!url.hostname)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_6__/* .ActionError */ .lZ(`${set.name} is set to ${shownProxy(url)}, which names no host: set it to http://host:port`);
+    return { name: set.name, url };
+}
+/**
+ * The proxy settings in `env`, or undefined when no proxy variable is set (then nothing changes). A value that is
+ * not an http(s) proxy URL throws an ActionError naming the variable.
+ */
+function proxySettings(env) {
+    const httpProxy = proxySetting(env, 'http_proxy');
+    const httpsProxy = proxySetting(env, 'https_proxy');
+    if (!httpProxy && !httpsProxy)
+        return undefined;
+    const noProxy = (either(env, 'no_proxy')?.value ?? '')
+        .toLowerCase()
+        .split(/[\s,]+/)
+        .filter((entry) => entry !== '');
+    return { http: httpProxy, https: httpsProxy, noProxy };
+}
+/** An entry's host and port: `host`, `host:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address. */
+function hostAndPort(entry) {
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    if (bracketed)
+        return { host: bracketed[1], port: bracketed[2] ? Number(bracketed[2]) : undefined };
+    if (entry.indexOf(':') !== entry.lastIndexOf(':'))
+        return { host: entry, port: undefined };
+    const [host, port] = entry.split(':');
+    return { host, port: port ? Number(port) : undefined };
+}
+/**
+ * Does NO_PROXY send `target` directly? As curl reads it: `*` is every host; `example.com`, `.example.com` and
+ * `*.example.com` are that domain and every name under it; `host:port` only that port; IP addresses match exactly.
+ */
+function bypassesProxy(noProxy, target) {
+    const host = target.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+    const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
+    return noProxy.some((entry) => {
+        if (entry === '*')
+            return true;
+        const listed = hostAndPort(entry);
+        if (listed.port !== undefined && listed.port !== port)
+            return false;
+        const domain = listed.host.replace(/^\*/, '').replace(/^\./, '').replace(/\.$/, '');
+        return domain !== '' && (host === domain || host.endsWith(`.${domain}`));
+    });
+}
+/** The proxy setting a request to `target` goes through, or undefined when it goes directly. */
+function proxyFor(settings, target) {
+    if (!settings)
+        return undefined;
+    const proxy = target.protocol === 'https:' ? settings.https : target.protocol === 'http:' ? settings.http : undefined;
+    return proxy && !bypassesProxy(settings.noProxy, target) ? proxy : undefined;
+}
+/** The SDK's own agent settings (NodeHttpHandler's defaults), kept for every agent made here. */
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: 50 };
+/** The error a proxy's refusal to open a tunnel is thrown as (instead of its answer passing for the endpoint's). */
+const TUNNEL_REFUSED = 'EPROXYTUNNEL';
+/** HttpsProxyAgent, except that a proxy refusing the CONNECT fails the request with TUNNEL_REFUSED, naming both. */
+class TunnelAgent extends https_proxy_agent__WEBPACK_IMPORTED_MODULE_5__.HttpsProxyAgent {
+    setting;
+    constructor(setting) {
+        super(setting.url.href, AGENT_OPTIONS);
+        this.setting = setting;
+    }
+    async connect(req, opts) {
+        let answer;
+        req.once('proxyConnect', (connect) => (answer = connect));
+        const socket = await super.connect(req, opts);
+        if (answer && answer.statusCode !== 200) {
+            socket.destroy();
+            const message = `the proxy ${shownProxy(this.setting.url)} (${this.setting.name}) refused to open a tunnel to ` +
+                `${opts.host}:${opts.port}: ${answer.statusCode} ${answer.statusText}`.trim();
+            throw Object.assign(new Error(message), { code: TUNNEL_REFUSED });
+        }
+        return socket;
+    }
+}
+/**
+ * An agent that sends each request where the settings say: directly (with an agent like the SDK's own), or through
+ * the proxy — a CONNECT tunnel for https:// targets, an absolute-form request for http:// ones.
+ */
+class ProxyRouter extends agent_base__WEBPACK_IMPORTED_MODULE_3__.Agent {
+    settings;
+    direct;
+    viaProxy = new Map();
+    constructor(settings, direct) {
+        super(AGENT_OPTIONS);
+        this.settings = settings;
+        this.direct = direct;
+    }
+    connect(_req, opts) {
+        const host = opts.host ?? 'localhost';
+        const protocol = opts.secureEndpoint ? 'https:' : 'http:';
+        const target = new URL(`${protocol}//${(0,node_net__WEBPACK_IMPORTED_MODULE_2__.isIPv6)(host) ? `[${host}]` : host}${opts.port ? `:${opts.port}` : ''}`);
+        const proxy = proxyFor(this.settings, target);
+        if (!proxy)
+            return this.direct;
+        const key = `${protocol}${proxy.url.href}`;
+        let agent = this.viaProxy.get(key);
+        if (!agent) {
+            agent = opts.secureEndpoint ? new TunnelAgent(proxy) : new http_proxy_agent__WEBPACK_IMPORTED_MODULE_4__.HttpProxyAgent(proxy.url, AGENT_OPTIONS);
+            this.viaProxy.set(key, agent);
+        }
+        return agent;
+    }
+}
+/** The httpAgent and httpsAgent of the AWS SDK's NodeHttpHandler for these settings; undefined leaves the SDK's own. */
+function awsAgents(settings) {
+    if (!settings)
+        return undefined;
+    return {
+        httpAgent: new ProxyRouter(settings, new node_http__WEBPACK_IMPORTED_MODULE_0__.Agent(AGENT_OPTIONS)),
+        // The SDK types httpsAgent as an https.Agent; it only hands it to https.request, which takes any http.Agent.
+        httpsAgent: new ProxyRouter(settings, new node_https__WEBPACK_IMPORTED_MODULE_1__.Agent(AGENT_OPTIONS)),
+    };
 }
 
 
@@ -65902,6 +69061,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   iv: () => (/* binding */ environmentExists),
   lG: () => (/* binding */ getPublicKey),
   Mj: () => (/* binding */ gitHubError),
+  DO: () => (/* binding */ listEnvironments),
   AQ: () => (/* binding */ listSecrets),
   tX: () => (/* binding */ rateLimitOf),
   Hz: () => (/* binding */ repositoryExists),
@@ -66084,6 +69244,19 @@ function environmentExists(gh, owner, repo, environment) {
 }
 function repositoryExists(gh, owner, repo) {
     return found(gh, repoPath(owner, repo));
+}
+/** The names of the environments of owner/repo, all pages. */
+async function listEnvironments(gh, owner, repo) {
+    const out = [];
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${repoPath(owner, repo)}/environments`, { per_page: 100, page });
+        const data = res.data;
+        const environments = data.environments ?? [];
+        for (const e of environments)
+            out.push(e.name);
+        if (environments.length < 100 || out.length >= (data.total_count ?? 0))
+            return out;
+    }
 }
 async function createEnvironment(gh, owner, repo, environment) {
     try {
@@ -66373,6 +69546,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decod
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
+
+/***/ }),
+
+/***/ 2018:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tty");
+
+/***/ }),
+
+/***/ 7016:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
 
 /***/ }),
 
