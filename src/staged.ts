@@ -97,12 +97,13 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
       const p: PendingKey = { key: k, supersededBy: r.supersededBy, handover, lastUsed: facts.lastUsed, dueAt: Math.max(handover, usedAt) + inputs.retireAfterHours * 3_600_000 };
       others.set(k.id, { kind: 'pending' });
       const missing = missingEvidence('staged retirement', facts);
+      const used = facts.lastUsed;
+      // Handed over long enough ago, yet used since: somebody still holds it.
+      const inUse = used !== undefined && used !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
       if (missing.length === 0 && inputs.retireAfterHours > 0) due.push(p);
-      else waiting.push({ ...p, inUse: facts.lastUsed !== undefined && facts.lastUsed !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000 });
+      else waiting.push({ ...p, inUse });
       if (missing.length > 0 && inputs.retireAfterHours > 0) {
-        const used = facts.lastUsed;
         const timing = missing.every((m) => / h old \(IAM time\)$| h ago \(IAM time\)$/.test(m));
-        const inUse = used && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
         if (timing && inUse) {
           io.warning(
             `${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but was last used ` +
