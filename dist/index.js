@@ -67674,8 +67674,9 @@ async function flow(s) {
     let keys;
     let self;
     const caller = s.caller;
-    for (;;) {
-        const settling = lease?.settled().then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
+    // settled() resolves once: after it said "waited", the lease is this run's and one more read is the last.
+    for (let settle = lease;; settle = undefined) {
+        const settling = settle?.settled().then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
         const read = await readWorld(s, userExists, caller).then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
         const settled = await settling;
         if (settled && !settled.ok)

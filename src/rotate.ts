@@ -275,8 +275,9 @@ async function flow(s: RunState): Promise<void> {
   let keys: AccessKey[];
   let self: AccessKey | undefined;
   const caller = s.caller;
-  for (;;) {
-    const settling = lease?.settled().then(
+  // settled() resolves once: after it said "waited", the lease is this run's and one more read is the last.
+  for (let settle = lease; ; settle = undefined) {
+    const settling = settle?.settled().then(
       (r) => ({ ok: true as const, r }),
       (err: unknown) => ({ ok: false as const, err }),
     );

@@ -486,6 +486,31 @@ describe('the lease and the end of the run', () => {
     expect(iam.calls.filter((c) => c !== 'ListUserTags')).toEqual(['GetCallerIdentity']);
   });
 
+  it("lost the lease race (another run's write landed on ours), waited for it: reads the world once more, then rotates", async () => {
+    const { iam, github } = await setup();
+    const old = userKey(iam, OLD);
+    github.hold(old, 'octo/api');
+    // Our lease write lands; the settle read-back finds another run's lease over it; that run gives it back at the
+    // next look; we take the lease again.
+    let tagged = 0;
+    let reads = 0;
+    iam.before((command) => {
+      if (command === 'TagUser') tagged++;
+      if (command !== 'ListUserTags' || tagged !== 1) return;
+      reads++;
+      if (reads === 1) iam.tags.set(LEASE_TAG, 'run octo/other/7/1+fedcba9876543210 until 2026-11-27T13:00:00Z');
+      if (reads === 2) iam.tags.delete(LEASE_TAG);
+    });
+    const { result, io } = await rotator(iam, github);
+    expect(result.error).toBeUndefined();
+    expect(result.rotated).toBe(true);
+    expect(io.lines.filter((l) => l.startsWith('Another run held the lease meanwhile'))).toHaveLength(1);
+    expect(iam.calls.filter((c) => c === 'ListAccessKeys').length).toBeGreaterThanOrEqual(2);
+    expect(github.pair('octo/api')?.accessKeyId).toBe(result.newKeyId);
+    expect(iam.keys.has(OLD)).toBe(false);
+    expect(iam.tags.has(LEASE_TAG)).toBe(false);
+  });
+
   it('a cancel between destinations: the run stops, says so, and every destination holds a working pair', async () => {
     const { iam, github } = await setup(['octo/api', 'octo/web']);
     const old = userKey(iam, OLD);
