@@ -61393,7 +61393,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2403);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9434);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -61402,7 +61402,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2403:
+/***/ 9434:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64851,7 +64851,7 @@ async function callerIdentity(sts) {
     const caller = classifyCaller(arn);
     return { arn, account: out.Account ?? '', userName: caller.kind === 'user' ? caller.name : undefined };
 }
-async function aws_listAccessKeys(iam, user) {
+async function listAccessKeys(iam, user) {
     const out = await call('iam:ListAccessKeys', userSubject(user), () => iam.send(new dist_cjs/* ListAccessKeysCommand */.Qxm({ UserName: user })));
     return (out.AccessKeyMetadata ?? []).map((k) => ({
         id: k.AccessKeyId ?? '',
@@ -65475,7 +65475,7 @@ function factsOf(s, key, keys) {
  */
 async function destroy(s, id, reason, how, fate) {
     const { ctx, userName } = s;
-    const keys = await aws_listAccessKeys(ctx.aws.iam, userName);
+    const keys = await listAccessKeys(ctx.aws.iam, userName);
     const key = keys.find((k) => k.id === id) ?? s.initialKeys.find((k) => k.id === id) ?? { id, status: 'Active', created: new Date(0) };
     // Keep the evidence: once deleted, a key's last use can no longer be read.
     if (!s.uses.has(id) && keys.some((k) => k.id === id)) {
@@ -67099,32 +67099,6 @@ async function clearRewrite(ctx, user) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/run-state.ts
-/** The state one run shares between its phases, and the key operations every phase needs. */
-
-
-/** The user's keys are not what this run expects: another rotation or a person is at work. */
-class KeysChanged extends errors/* ActionError */.lZ {
-    constructor(message) {
-        super(message);
-        this.name = 'KeysChanged';
-    }
-}
-/** List the user's keys again before a delete or deactivate; throw KeysChanged when they differ from what we expect. */
-async function checkKeys(s, before) {
-    const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
-    const ids = new Set(keys.map((k) => k.id));
-    const gone = [...s.expected].filter((id) => !ids.has(id));
-    const extra = [...ids].filter((id) => !s.expected.has(id));
-    if (gone.length === 0 && extra.length === 0)
-        return;
-    const changes = [gone.length ? `gone: ${gone.join(', ')}` : '', extra.length ? `new: ${extra.join(', ')}` : '']
-        .filter(Boolean)
-        .join('; ');
-    throw new KeysChanged(`before ${before}, the keys of IAM user ${s.userName} were listed again and have changed (${changes}): another ` +
-        'rotation or a person is at work, so this run retired nothing and kept every working key');
-}
-
 ;// CONCATENATED MODULE: ./src/run-status.ts
 /** `owner/name/runId/attempt`, as provenance.ts's runLabel writes it. */
 const RUN = /^([A-Za-z0-9][A-Za-z0-9_-]*)\/([A-Za-z0-9._-]+)\/(\d+)\/(\d+)$/;
@@ -67229,6 +67203,17 @@ async function classifyKeys(s, keys, current, self) {
     const unread = rest.filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined).filter((k) => !s.uses.has(k.id));
     for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id)))
         s.uses.set(id, use);
+    // A key an earlier run made and never handed over, younger than a run can last (the caller's own key too: this run
+    // replaces it): GitHub's own word that the run which made it has ended proves that run is not still handing it out,
+    // sooner than its age.
+    for (const k of keys) {
+        const r = s.records.get(k.id);
+        if (r?.created === undefined || r.handover !== undefined || iamNow - k.created.getTime() >= MAX_RUN_MS)
+            continue;
+        const ended = await runEnded(ctx, r.by);
+        if (ended !== undefined)
+            s.runEnded.set(k.id, ended);
+    }
     const due = [];
     const waiting = [];
     for (const k of rest) {
@@ -67269,15 +67254,6 @@ async function classifyKeys(s, keys, current, self) {
                 }
             }
             continue;
-        }
-        // A key an earlier run made and never handed over, younger than a run can last: GitHub's own word that the run
-        // which made it has ended proves that run is not still handing it out, sooner than its age.
-        if (r?.created !== undefined && r.handover === undefined && iamNow - k.created.getTime() < MAX_RUN_MS) {
-            const ended = await runEnded(ctx, r.by);
-            if (ended !== undefined) {
-                facts.runEnded = ended;
-                s.runEnded.set(k.id, ended);
-            }
         }
         if (k.id === current?.id)
             continue;
@@ -67338,7 +67314,7 @@ async function describeKeys(s) {
     const uses = new Map(s.uses);
     try {
         // Unchanged keys are not listed again; last uses are read for every key that has none yet, or all after a change.
-        now = changed ? await aws_listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
+        now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
         const read = await lastUses(ctx, userName, now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id));
         for (const [id, use] of read)
             uses.set(id, use);
@@ -67430,7 +67406,6 @@ async function recordHandover(s, p, newId, created, createDate) {
 }
 
 ;// CONCATENATED MODULE: ./src/rotate.ts
-
 
 
 
@@ -67559,7 +67534,7 @@ async function failed(s, err) {
     if (journal.newKeyId !== undefined && !s.handedOver)
         return recover(s, err);
     const cause = afterRetirement(asActionError(err), s);
-    if (err instanceof KeysChanged || err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
+    if (err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
         return new errors/* ActionError */.lZ(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
     }
     const undo = await undoUser(s);
@@ -67631,7 +67606,7 @@ function checkOwnHolder(s, prepared, self) {
 async function readWorld(s, userExists, caller) {
     const { ctx, result, journal, userName } = s;
     const { aws, io } = ctx;
-    const keys = userExists ? await aws_listAccessKeys(aws.iam, userName) : [];
+    const keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
     s.expected = new Set(keys.map((k) => k.id));
     s.initialKeys = keys;
     s.keysListed = userExists;
@@ -67842,7 +67817,7 @@ class NewKeyLost extends errors/* ActionError */.lZ {
 }
 /** List the keys again with this run's own credentials: the new key must exist and be Active before the handover. */
 async function confirmNewKey(s, fresh) {
-    const keys = await aws_listAccessKeys(s.ctx.aws.iam, s.userName);
+    const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
     const k = keys.find((x) => x.id === fresh.accessKeyId);
     if (k?.status === 'Active')
         return;
@@ -67858,7 +67833,7 @@ async function newKeyLost(s, fresh, when, how = 'deleted or deactivated') {
     s.handedOver = false;
     s.result.rotated = false;
     s.result.accessKeyId = undefined;
-    const keys = await aws_listAccessKeys(ctx.aws.iam, s.userName).catch(() => []);
+    const keys = await listAccessKeys(ctx.aws.iam, s.userName).catch(() => []);
     const previous = s.caller ? keys.find((k) => k.id === s.caller?.accessKeyId && k.status === 'Active') : undefined;
     let restored = 0;
     if (s.caller && previous) {
@@ -67916,7 +67891,7 @@ async function createNewKey(s) {
             const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer may have been lost';
             let appeared;
             try {
-                appeared = (await aws_listAccessKeys(ctx.aws.iam, userName)).filter((k) => !s.expected.has(k.id)).map((k) => k.id);
+                appeared = (await listAccessKeys(ctx.aws.iam, userName)).filter((k) => !s.expected.has(k.id)).map((k) => k.id);
             }
             catch {
                 throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Could not list the keys again: check whether a key was made.`, { cause: err });

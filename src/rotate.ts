@@ -25,7 +25,7 @@ import { assumedHeld, describeStanding, recover, undoUser } from './recover.js';
 import type { PreviousAction, RotationResult } from './result.js';
 import { retirePrevious } from './retire.js';
 import { clearRewrite, markRewrite } from './rewrite-marker.js';
-import { KeysChanged, type RunState } from './run-state.js';
+import type { RunState } from './run-state.js';
 import { classifyKeys, describeKeys, readRecords, recordCreated, recordHandover } from './staged.js';
 import { standing, writePair } from './writes.js';
 
@@ -143,7 +143,7 @@ async function failed(s: RunState, err: unknown): Promise<ActionError> {
   if (err instanceof NewKeyLost) return new ActionError(`${err.message}. ${describeStanding(s)}.`, { cause: err });
   if (journal.newKeyId !== undefined && !s.handedOver) return recover(s, err);
   const cause = afterRetirement(asActionError(err), s);
-  if (err instanceof KeysChanged || err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
+  if (err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
     return new ActionError(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
   }
   const undo = await undoUser(s);

@@ -1,7 +1,6 @@
-/** The state one run shares between its phases, and the key operations every phase needs. */
-import { type Credentials, listAccessKeys } from './aws.js';
+/** The state one run shares between its phases. */
+import type { Credentials } from './aws.js';
 import type { RotateContext } from './context.js';
-import { ActionError } from './errors.js';
 import type { Tag } from './inputs.js';
 import type { Journal } from './journal.js';
 import type { AccessKey, Use } from './plan.js';
@@ -46,28 +45,4 @@ export interface RunState {
   rewrite: Rewrite | undefined;
   /** GitHub's word that the run which made a key has ended (key id → its updated_at). */
   runEnded: Map<string, number>;
-}
-
-/** The user's keys are not what this run expects: another rotation or a person is at work. */
-export class KeysChanged extends ActionError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KeysChanged';
-  }
-}
-
-/** List the user's keys again before a delete or deactivate; throw KeysChanged when they differ from what we expect. */
-export async function checkKeys(s: RunState, before: string): Promise<void> {
-  const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
-  const ids = new Set(keys.map((k) => k.id));
-  const gone = [...s.expected].filter((id) => !ids.has(id));
-  const extra = [...ids].filter((id) => !s.expected.has(id));
-  if (gone.length === 0 && extra.length === 0) return;
-  const changes = [gone.length ? `gone: ${gone.join(', ')}` : '', extra.length ? `new: ${extra.join(', ')}` : '']
-    .filter(Boolean)
-    .join('; ');
-  throw new KeysChanged(
-    `before ${before}, the keys of IAM user ${s.userName} were listed again and have changed (${changes}): another ` +
-      'rotation or a person is at work, so this run retired nothing and kept every working key',
-  );
 }

@@ -79,6 +79,15 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
   // Evidence for every key that is not the one the destinations hold: its last use (kept, for the keys output too).
   const unread = rest.filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined).filter((k) => !s.uses.has(k.id));
   for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id))) s.uses.set(id, use);
+  // A key an earlier run made and never handed over, younger than a run can last (the caller's own key too: this run
+  // replaces it): GitHub's own word that the run which made it has ended proves that run is not still handing it out,
+  // sooner than its age.
+  for (const k of keys) {
+    const r = s.records.get(k.id);
+    if (r?.created === undefined || r.handover !== undefined || iamNow - k.created.getTime() >= MAX_RUN_MS) continue;
+    const ended = await runEnded(ctx, r.by);
+    if (ended !== undefined) s.runEnded.set(k.id, ended);
+  }
   const due: PendingKey[] = [];
   const waiting: (PendingKey & { inUse: boolean })[] = [];
   for (const k of rest) {
@@ -120,15 +129,6 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
         }
       }
       continue;
-    }
-    // A key an earlier run made and never handed over, younger than a run can last: GitHub's own word that the run
-    // which made it has ended proves that run is not still handing it out, sooner than its age.
-    if (r?.created !== undefined && r.handover === undefined && iamNow - k.created.getTime() < MAX_RUN_MS) {
-      const ended = await runEnded(ctx, r.by);
-      if (ended !== undefined) {
-        facts.runEnded = ended;
-        s.runEnded.set(k.id, ended);
-      }
     }
     if (k.id === current?.id) continue;
     const orphan = missingEvidence('orphan of a finished run', facts);

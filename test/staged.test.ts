@@ -13,7 +13,7 @@ import { forgetRecord, formatRecord, keyTags, lastUses, parseRecord, runLabel } 
 import type { RotationResult } from '../src/result.js';
 import { IamTime } from '../src/iam-time.js';
 import { currentKey } from '../src/plan.js';
-import { KeysChanged, type RunState, checkKeys } from '../src/run-state.js';
+import type { RunState } from '../src/run-state.js';
 import { classifyKeys, describeKeys, readRecords, recordCreated, recordHandover, retireDue } from '../src/staged.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { type MemoryKey, awsFailure, memoryIam } from './support/memory-iam.js';
@@ -44,6 +44,8 @@ function world(opts: {
   inputs?: Partial<Inputs>;
   tagsDenied?: boolean;
   userTags?: boolean;
+  /** GitHub's answer to GET .../actions/runs/{id}/attempts/{n}, by `owner/name/id/n` (no entry: the call fails). */
+  runs?: Record<string, { status: string; updated_at: string }>;
 }) {
   const mem = memoryIam({ keys: opts.keys, tags: opts.tags });
   const io = recorder();
@@ -57,6 +59,13 @@ function world(opts: {
     inputs: { retireAfterHours: 24, previousKey: 'delete', dryRun: false, ...opts.inputs },
     run: { repository: 'octo/rotator', runId: '42', attempt: '1', url: 'https://github.com/octo/rotator/actions/runs/42/attempts/1' },
     cancel: { checkpoint: () => {} },
+    gh: {
+      request: async (_route: string, p: { owner: string; repo: string; run_id: number; attempt_number: number }) => {
+        const run = opts.runs?.[`${p.owner}/${p.repo}/${p.run_id}/${p.attempt_number}`];
+        if (!run) throw Object.assign(new Error('Not Found'), { status: 404 });
+        return { data: run };
+      },
+    },
   } as unknown as RotateContext;
   const journal = new Journal(0);
   const initialKeys = mem.listed();
@@ -255,6 +264,33 @@ describe('earlierHandovers', () => {
     expect(w.keys.has(OLD)).toBe(false);
     expect(w.io.lines[0]).toBe('## Retire handed-over keys');
     expect(w.s.result.retirement).toEqual({ due: [OLD], waiting: [] });
+  });
+});
+
+describe("GitHub's word that the run which made a key has ended", () => {
+  const made = (by: string, ago = 10 * 60_000) => `${PREFIX} created=${at(-ago)} by=${by}`;
+
+  it("is asked for every young key a run made and never handed over, the caller's own key included", async () => {
+    const w = world({
+      keys: [key(OLD, 'Active', 10 * 60_000), key(CUR, 'Active', 20 * 60_000)],
+      tags: { [OLD]: made('octo/rotator/41/1'), [CUR]: made('octo/rotator/40/1', 20 * 60_000) },
+      runs: { 'octo/rotator/41/1': { status: 'completed', updated_at: at(-5 * 60_000) }, 'octo/rotator/40/1': { status: 'completed', updated_at: at(-15 * 60_000) } },
+    });
+    await earlierHandovers(w.s, w.initialKeys, self(w, CUR));
+    expect(w.s.runEnded).toEqual(new Map([[OLD, START - 5 * 60_000], [CUR, START - 15 * 60_000]]));
+  });
+
+  it('is not taken from a run still in progress, from a run GitHub will not show, nor asked for a key older than a run can last', async () => {
+    const w = world({
+      keys: [key(OLD, 'Active', 10 * 60_000), key(CUR, 'Active', 2 * H), key(NEW, 'Active', 5 * 60_000)],
+      tags: { [OLD]: made('octo/rotator/41/1'), [CUR]: made('octo/rotator/40/1', 2 * H), [NEW]: made('octo/rotator/43/1', 5 * 60_000) },
+      runs: {
+        'octo/rotator/41/1': { status: 'in_progress', updated_at: at(0) },
+        'octo/rotator/40/1': { status: 'completed', updated_at: at(-H) },
+      },
+    });
+    await earlierHandovers(w.s, w.initialKeys, self(w, CUR));
+    expect(w.s.runEnded).toEqual(new Map());
   });
 });
 
@@ -483,31 +519,5 @@ describe('describeKeys (the keys output)', () => {
       throw awsFailure('AccessDenied', 403);
     });
     expect(await describeKeys(w.s)).toEqual([]);
-  });
-});
-
-describe('checkKeys (src/run-state.ts)', () => {
-  it('checkKeys passes when the keys are the ones expected, in any order', async () => {
-    const w = world({ keys: [key(OLD), key(CUR)] });
-    w.s.expected = new Set([CUR, OLD]);
-    await expect(checkKeys(w.s, 'deleting x')).resolves.toBeUndefined();
-    expect(w.calls).toEqual(['ListAccessKeys']);
-  });
-
-  it.each([
-    ['gone', [CUR], `gone: ${OLD}`],
-    ['new', [OLD, CUR, NEW], `new: ${NEW}`],
-    ['both', [CUR, NEW], `gone: ${OLD}; new: ${NEW}`],
-    ['all gone', [], `gone: ${OLD}, ${CUR}`],
-    ['two new', [OLD, CUR, NEW, 'AKIAEXTRA00000000004'], `new: ${NEW}, AKIAEXTRA00000000004`],
-  ])('checkKeys throws KeysChanged naming what changed (%s)', async (_, now, changes) => {
-    const w = world({ keys: now.map((id) => key(id)) });
-    w.s.expected = new Set([OLD, CUR]);
-    const err = await checkKeys(w.s, `deleting ${OLD}`).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KeysChanged);
-    expect((err as Error).message).toBe(
-      `before deleting ${OLD}, the keys of IAM user deployer were listed again and have changed (${changes}): another ` +
-        'rotation or a person is at work, so this run retired nothing and kept every working key',
-    );
   });
 });
