@@ -101,10 +101,13 @@ export const RECORD_CHECKS: Check[] = [
     ),
 ];
 
-/** The table. Each row: what the reason covers, the checks that prove it, and what to do when one fails. */
+/**
+ * The table. Each row: which key the reason covers (the README's "Which key" column, word for word), the checks that
+ * prove it, and what to do when one fails.
+ */
 export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: string }> = {
   'replaced by this run': {
-    covers: 'the previous key, once every destination holds the verified new key (retire-after-hours: 0)',
+    covers: 'the previous key, with `retire-after-hours: 0`',
     checks: [
       (f) => need(f.newKey !== undefined && f.newKey.id !== f.key.id, 'this run created no new key to replace it'),
       (f) => need(f.newKey?.verified === true, 'the new key was not verified by STS'),
@@ -127,7 +130,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     todo: 'Rerun once every destination holds the new key; nothing was retired',
   },
   'staged retirement': {
-    covers: 'a handed-over key whose handover and last use are both retire-after-hours old (IAM time)',
+    covers: 'a handed-over key, with `retire-after-hours` > 0',
     checks: [
       ...RECORD_CHECKS,
       (f) => {
@@ -152,7 +155,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
   },
   'never handed out': {
-    covers: "this run's own new key, when no destination was given it (rollback)",
+    covers: "this run's own new key, on rollback",
     checks: [
       (f) => need(f.newKey?.id === f.key.id, 'this run did not create it'),
       (f) => need(f.newKey?.handedOver === false, 'it was handed over'),
@@ -164,7 +167,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     todo: 'Both keys stay Active: rerun once the cause is fixed',
   },
   'orphan of a finished run': {
-    covers: 'a key an earlier run of this action created and never handed over, after that run ended',
+    covers: 'a key an earlier run of this action created and never handed over',
     checks: [
       (f) =>
         need(
@@ -192,7 +195,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
   },
   'consent: key-limit delete-oldest': {
-    covers: 'the oldest Active key, to make room (a rotator; its holders stop working until this run rewrites them)',
+    covers: 'the oldest Active key, to make room',
     checks: [
       (f) => need(f.keyLimit === 'delete-oldest', 'key-limit is not delete-oldest'),
       (f) => need(f.keys.every((k) => k.created >= f.key.created), 'it is not the oldest key'),
@@ -201,7 +204,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     todo: 'Rerun once the keys are as expected',
   },
   'consent: key-limit delete-inactive': {
-    covers: 'an Inactive key, to make room (an Inactive key authenticates nobody)',
+    covers: 'an Inactive key, to make room',
     checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'IAM does not list it as Inactive'), unchanged],
     todo: 'Rerun once the keys are as expected',
   },

@@ -5,6 +5,7 @@
  * and otherwise sends nothing that destroys.
  */
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { listAccessKeys } from '../src/aws.js';
 import { Cancellation, Cancelled } from '../src/cancel.js';
 import type { RotateContext } from '../src/context.js';
@@ -235,6 +236,15 @@ describe('missingEvidence: every row of POLICY', () => {
       'consent: key-limit delete-inactive',
     ]);
     expect(REASONS.map((r) => POLICY[r].checks.length)).toEqual([7, 8, 3, 6, 3, 2]);
+  });
+
+  it("is the README's table \"What may delete or deactivate a key\": one row per reason, its key named word for word", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.split('### What may delete or deactivate a key\n')[1].split('\n\n')[0].trim();
+    const rows = section.split('\n').slice(2).map((line) => line.split(' | ').map((c) => c.replace(/^\| |\s\|$/g, '')));
+    const name = (reason: string) => reason.replace(/`/g, '').replace('key-limit: ', 'key-limit ').toLowerCase();
+    expect(rows.map((r) => name(r[0]))).toEqual(REASONS);
+    expect(rows.map((r) => r[1])).toEqual(REASONS.map((r) => POLICY[r].covers));
   });
 
   it.each(REASONS)('%s: the proven facts miss nothing', (reason) => {
