@@ -51,23 +51,25 @@ const WRITE_INTERVAL_MS = 1000;
 /**
  * Requests a one-destination self-rotation with iam-user-name cannot do without, safety included: the lease (take,
  * read back, check and give back), the destination's secrets (held before? written before the key?), the key
- * records (provenance, handover), the key list again before the delete, the last-use evidence (before the delete, and
- * for the keys output) and the keys at the end.
+ * records (provenance, handover), the key list after the fan-out and again before the delete, the last-use evidence
+ * (before the delete, and for the keys output), the keys at the end, and who the job is.
  */
 const MIN_ONE_DEST = [
+  'sts:GetCallerIdentity', // who the job is: root refused, self-rotation recognised (every run)
   'iam:ListUserTags', 'iam:TagUser', 'iam:ListUserTags', // lease: look, take, read back
   'iam:ListAccessKeys',
   'GET public-key', 'GET secrets',
   'iam:CreateAccessKey', 'iam:TagUser', // the new key and its provenance
   'sts:GetCallerIdentity',
   'PUT', 'PUT',
+  'iam:ListAccessKeys', // the new key still exists and is Active after the fan-out
   'iam:TagUser', // the handover
   'iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed', 'iam:DeleteAccessKey', // check, evidence, retire
   'iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed', // the keys output
   'iam:ListUserTags', 'iam:UntagUser', // give the lease back
 ];
-/** AWS requests of that run other than STS (the verification's attempts are the rest). */
-const AWS_NON_STS = MIN_ONE_DEST.filter((r) => r.startsWith('iam:')).length;
+/** AWS requests of that run other than the new key's verification (its STS attempts are the rest). */
+const AWS_NON_STS = MIN_ONE_DEST.filter((r) => r.startsWith('iam:')).length + 1; // + the job's own GetCallerIdentity
 /** The lease is written, then read back after this long (SHIPPED_LEASE.settleMs in src/context.ts): a fixed cost. */
 const LEASE_SETTLE_MS = 1500;
 
