@@ -7,28 +7,18 @@
  *  - a run that exits 0 reports what IAM and the destinations hold (rotated, access-key-id, keys).
  * Numbered as in the issue. adversarial-flow.test.ts runs the same worlds in-process on the memory world.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { DeleteAccessKeyCommand, ListUserTagsCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { isoSeconds } from '../src/clock.js';
 import { LEASE_TAG, parseLease } from '../src/lease.js';
 import { TAG_PREFIX, parseRecord } from '../src/provenance.js';
-import { AwsProxy } from './support/aws-proxy.js';
-import { GitHubStandin, type Scope } from './support/github-standin.js';
+import type { AwsProxy } from './support/aws-proxy.js';
+import type { GitHubStandin, Scope } from './support/github-standin.js';
 import { heldPair, keysOf, repoScope, seedPair } from './support/harness.js';
-import {
-  type Creds,
-  type Moto,
-  addAccessKey,
-  authenticates,
-  createUserWithKey,
-  iamClient,
-  requireMoto,
-  seedAdmin,
-  startMoto,
-} from './support/moto.js';
-import { type ActionRun, DIST, SKEW_CLOCK, node24, runAction } from './support/runner.js';
+import { type Creds, type Moto, addAccessKey, authenticates, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
+import { type ActionRun, SKEW_CLOCK, runAction } from './support/runner.js';
+import { useDistWorld } from './support/world.js';
 
 requireMoto();
 
@@ -40,17 +30,7 @@ let moto: Moto;
 let gh: GitHubStandin;
 let proxy: AwsProxy;
 let admin: Creds;
-beforeAll(async () => {
-  if (!existsSync(DIST)) throw new Error('dist/index.js is missing: run npm run package');
-  node24();
-  [moto, gh] = await Promise.all([startMoto(), GitHubStandin.start({ tokens: [TOKEN_A, TOKEN_B] })]);
-  admin = await seedAdmin(moto);
-  proxy = await AwsProxy.start(moto.endpoint);
-}, 200_000);
-afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([moto?.stop(), gh?.stop()]);
-});
+useDistWorld((w) => ({ moto, gh, admin, proxy } = w), { tokens: [TOKEN_A, TOKEN_B] });
 
 const world = () => ({ moto, gh, admin, stop: async () => {} });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

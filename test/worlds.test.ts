@@ -3,14 +3,14 @@
  * enforced) and the GitHub stand-in: a cancel (SIGINT, as the runner sends it) at every step, and two runs on one
  * user at once. After each, the end state is checked against what the action said.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { AwsProxy } from './support/aws-proxy.js';
-import { GitHubStandin, type Scope, secondaryRateLimit } from './support/github-standin.js';
+import type { AwsProxy } from './support/aws-proxy.js';
+import { type GitHubStandin, type Scope, secondaryRateLimit } from './support/github-standin.js';
 import { heldPair, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
-import { type Creds, type Moto, authenticates, createUserWithKey, requireMoto, seedAdmin, startMoto } from './support/moto.js';
-import { type ActionRun, DIST, leaks, node24, runAction } from './support/runner.js';
+import { type Creds, type Moto, authenticates, createUserWithKey, requireMoto } from './support/moto.js';
+import { type ActionRun, leaks, runAction } from './support/runner.js';
+import { useDistWorld } from './support/world.js';
 
 requireMoto();
 
@@ -18,17 +18,7 @@ let moto: Moto;
 let gh: GitHubStandin;
 let proxy: AwsProxy;
 let admin: Creds;
-beforeAll(async () => {
-  if (!existsSync(DIST)) throw new Error('dist/index.js is missing: run npm run package');
-  node24();
-  [moto, gh] = await Promise.all([startMoto(), GitHubStandin.start()]);
-  admin = await seedAdmin(moto);
-  proxy = await AwsProxy.start(moto.endpoint);
-}, 200_000);
-afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([moto?.stop(), gh?.stop()]);
-});
+useDistWorld((w) => ({ moto, gh, admin, proxy } = w));
 
 let n = 0;
 const world = () => ({ moto, gh, admin, stop: async () => {} });
