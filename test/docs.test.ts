@@ -87,6 +87,7 @@ const PINNED_INPUTS: Record<string, string[]> = {
     'private-key',
     'owner',
     'repositories',
+    'permission-actions',
     'permission-secrets',
     'permission-environments',
     'permission-administration',
