@@ -65312,6 +65312,11 @@ const second = (ms) => Math.floor(ms / 1000) * 1000;
 const same = (a, b) => [...a].sort().join() === [...b].sort().join();
 const listed = (f, id) => f.keys.find((k) => k.id === id);
 const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+/**
+ * When GitHub says the run that made the key ended, if that is proof: a run that ended before the key existed (IAM's
+ * `CreateDate`, in whole seconds as records are) did not make it, whatever the record names.
+ */
+const endedAt = (f) => (f.runEnded !== undefined && f.runEnded >= second(f.key.created.getTime()) ? f.runEnded : undefined);
 const need = (ok, missing) => (ok ? undefined : missing);
 /** Destinations that may hold the key: written since its creation, and not rewritten by this run with another key. */
 function mayHold(f) {
@@ -65353,7 +65358,7 @@ const POLICY = {
             },
             (f) => need(f.ownHolderChecked === true, "the job's own holder check did not pass"),
             (f) => need(!(f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined) ||
-                f.runEnded !== undefined ||
+                endedAt(f) !== undefined ||
                 f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
                 'and GitHub does not say that run has ended: it may still be writing it'),
             unchanged,
@@ -65393,10 +65398,11 @@ const POLICY = {
         covers: 'a key an earlier run of this action created and never handed over',
         checks: [
             (f) => need(f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined, 'no record says this action created it and never handed it over'),
-            (f) => need(f.runEnded !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
+            (f) => need(f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`),
+            (f) => need(endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
                 `${f.key.created.toISOString()}) and GitHub does not say the run that made it has ended, so that run may still be writing it`),
             (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
-            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= (f.runEnded ?? f.key.created.getTime() + MAX_RUN_MS), `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`),
+            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`),
             (f) => {
                 const holders = mayHold(f);
                 return need(holders.length === 0, `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);

@@ -63,6 +63,11 @@ const second = (ms: number) => Math.floor(ms / 1000) * 1000;
 const same = (a: Iterable<string>, b: Iterable<string>) => [...a].sort().join() === [...b].sort().join();
 const listed = (f: Facts, id: string | undefined) => f.keys.find((k) => k.id === id);
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+/**
+ * When GitHub says the run that made the key ended, if that is proof: a run that ended before the key existed (IAM's
+ * `CreateDate`, in whole seconds as records are) did not make it, whatever the record names.
+ */
+const endedAt = (f: Facts) => (f.runEnded !== undefined && f.runEnded >= second(f.key.created.getTime()) ? f.runEnded : undefined);
 /** A check: undefined when it holds, else the evidence that is missing. */
 type Check = (f: Facts) => string | undefined;
 const need = (ok: boolean, missing: string) => (ok ? undefined : missing);
@@ -120,7 +125,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
       (f) =>
         need(
           !(f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined) ||
-            f.runEnded !== undefined ||
+            endedAt(f) !== undefined ||
             f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
           'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
             'and GitHub does not say that run has ended: it may still be writing it',
@@ -176,14 +181,19 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
         ),
       (f) =>
         need(
-          f.runEnded !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
+          f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS,
+          `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`,
+        ),
+      (f) =>
+        need(
+          endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
           `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
             `${f.key.created.toISOString()}) and GitHub does not say the run that made it has ended, so that run may still be writing it`,
         ),
       (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
       (f) =>
         need(
-          !f.lastUsed || Date.parse(f.lastUsed.date) <= (f.runEnded ?? f.key.created.getTime() + MAX_RUN_MS),
+          !f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS),
           `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`,
         ),
       (f) => {

@@ -207,6 +207,21 @@ describe('3. a provenance tag that lies', () => {
     expectTruthful(iam, github, result);
   });
 
+  it("a creation record that is not the key's (its time is not IAM's CreateDate): a hand-made key is not taken for an orphan", async () => {
+    const { iam, github } = await setup();
+    const old = userKey(iam, OLD, 100);
+    userKey(iam, OTHER, 1); // made by hand a day ago, never used yet
+    github.hold(old, ...REPOS);
+    iam.tags.set(OTHER, record('created=2026-08-01T00:00:00Z'));
+    const run = await self(iam, github, old);
+    expect(iam.keys.get(OTHER)?.status).toBe('Active');
+    expect(iam.keys.get(OLD)?.status).toBe('Active');
+    expect(run.result.error?.message).toContain(`its record says it was created 2026-08-01T00:00:00Z, but IAM says`);
+    expect(run.result.error?.message).toMatch(/Nothing was changed\.$/);
+    expect(dead(iam, github)).toEqual([]);
+    expectTruthful(iam, github, run.result);
+  });
+
   it('a handover dated 9999: the run names the key and the inconsistent record instead of blocking the user silently', async () => {
     const { iam, github } = await lyingWorld('9999-01-01T00:00:00Z');
     const run = await rotator(iam, github, { 'retire-after-hours': '24', 'max-age-days': '30' });

@@ -194,8 +194,16 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
   'orphan of a finished run': [
     ['no record', (f) => void (f.record = undefined), 'no record says this action created it and never handed it over'],
     [
+      "its record's creation time is not IAM's",
+      (f) => void (f.record = { created: at(-2 * H - 61_000) }),
+      `its record says it was created ${at(-2 * H - 61_000)}, but IAM says ${at(-2 * H)}: the record is not this key's`,
+    ],
+    [
       'it is one ms younger than a run may last',
-      (f) => relist(f, key(ORPH, MAX_RUN_MS - 1)),
+      (f) => {
+        relist(f, key(ORPH, MAX_RUN_MS - 1));
+        f.record = { created: at(-MAX_RUN_MS + 1) };
+      },
       "it is younger than the action's maximum run time (60 minutes; created 2026-11-27T11:00:00.001Z) and GitHub does not say the run that made it has ended, so that run may still be writing it",
     ],
     ['its last use is unknown', (f) => void (f.lastUsed = undefined), 'its last use is unknown (iam:GetAccessKeyLastUsed)'],
@@ -235,7 +243,7 @@ describe('missingEvidence: every row of POLICY', () => {
       'consent: key-limit delete-oldest',
       'consent: key-limit delete-inactive',
     ]);
-    expect(REASONS.map((r) => POLICY[r].checks.length)).toEqual([7, 8, 3, 6, 3, 2]);
+    expect(REASONS.map((r) => POLICY[r].checks.length)).toEqual([7, 8, 3, 7, 3, 2]);
   });
 
   it("is the README's table \"What may delete or deactivate a key\": one row per reason, its key named word for word", () => {
@@ -485,7 +493,12 @@ describe('orphan of a finished run', () => {
 
   it('is one exactly MAX_RUN_MS old, last used exactly when its run could have ended at the latest', () => {
     expect(MAX_RUN_MS).toBe(60 * 60_000);
-    expect(orphan((f) => relist(f, key(ORPH, MAX_RUN_MS)))).toEqual([]);
+    expect(
+      orphan((f) => {
+        relist(f, key(ORPH, MAX_RUN_MS));
+        f.record = { created: at(-MAX_RUN_MS) };
+      }),
+    ).toEqual([]);
     expect(orphan((f) => void (f.lastUsed = use(2 * H - MAX_RUN_MS)))).toEqual([]);
     expect(orphan((f) => void (f.lastUsed = use(2 * H)))).toEqual([]);
   });
@@ -508,6 +521,17 @@ describe('orphan of a finished run', () => {
       `it was used ${at(-5 * 60_000 + 1)} (s3), after the run that made it ended: something holds it`,
     ]);
     expect(young(undefined, use(60_000))).toEqual([expect.stringContaining("it is younger than the action's maximum run time")]);
+    // A run that ended before the key existed did not make it, whatever its record names: no proof.
+    expect(young(START - 10 * 60_000, null)).toEqual([]);
+    expect(young(START - 11 * 60_000, null)).toEqual([expect.stringContaining("it is younger than the action's maximum run time")]);
+  });
+
+  it("a record's creation time within a minute of IAM's CreateDate (whole seconds, either way) is this key's; further is not", () => {
+    const made = (created: string) => orphan((f) => void (f.record = { created }));
+    expect(made(at(-2 * H - 60_000))).toEqual([]);
+    expect(made(at(-2 * H + 60_000))).toEqual([]);
+    expect(made(at(-2 * H + 61_000))).toEqual([expect.stringContaining("the record is not this key's")]);
+    expect(made('yesterday')).toEqual([expect.stringContaining("the record is not this key's")]);
   });
 
   it("a destination updated in the same second as the key's creation may hold it; one a ms before that second may not", () => {
