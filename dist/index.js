@@ -65360,7 +65360,8 @@ const POLICY = {
             (f) => need(!(f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined) ||
                 endedAt(f) !== undefined ||
                 f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
-                'and GitHub does not say that run has ended: it may still be writing it'),
+                'and GitHub does not say that run has ended: it may still be writing it (a rerun retires it once that run ' +
+                `has ended, at the latest from ${iso(f.key.created.getTime() + MAX_RUN_MS)}, IAM time)`),
             unchanged,
         ],
         todo: 'Rerun once every destination holds the new key; nothing was retired',

@@ -304,7 +304,9 @@ describe('replaced by this run', () => {
   });
 
   it('a previous key another run made and never handed over: kept while that run may still be writing it', () => {
-    const young = 'another run of this action made it less than 60 minutes ago and never handed it over, and GitHub does not say that run has ended: it may still be writing it';
+    const young = (createdAgo: number) =>
+      'another run of this action made it less than 60 minutes ago and never handed it over, and GitHub does not say ' +
+      `that run has ended: it may still be writing it (a rerun retires it once that run has ended, at the latest from ${at(MAX_RUN_MS - createdAgo)}, IAM time)`;
     const previous = (createdAgo: number, r: KeyRecord | undefined, runEnded?: number) =>
       after('replaced by this run', (f) => {
         relist(f, key(OLD, createdAgo));
@@ -312,8 +314,8 @@ describe('replaced by this run', () => {
         f.runEnded = runEnded;
       });
     const made = { created: at(-30 * 60_000) };
-    expect(previous(30 * 60_000, made)).toEqual([young]);
-    expect(previous(MAX_RUN_MS - 1, made)).toEqual([young]);
+    expect(previous(30 * 60_000, made)).toEqual([young(30 * 60_000)]);
+    expect(previous(MAX_RUN_MS - 1, made)).toEqual([young(MAX_RUN_MS - 1)]);
     expect(previous(MAX_RUN_MS, made)).toEqual([]);
     expect(previous(30 * 60_000, made, START - 60_000)).toEqual([]);
     // Not a key another run made and never handed over: its age does not matter.
