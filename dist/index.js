@@ -65312,6 +65312,8 @@ const second = (ms) => Math.floor(ms / 1000) * 1000;
 const same = (a, b) => [...a].sort().join() === [...b].sort().join();
 const listed = (f, id) => f.keys.find((k) => k.id === id);
 const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+/** A record that says this action created the key and never handed it over. */
+const unhanded = (r) => r?.created !== undefined && r.handover === undefined && r.supersededBy === undefined;
 /**
  * When GitHub says the run that made the key ended, if that is proof: a run that ended before the key existed (IAM's
  * `CreateDate`, in whole seconds as records are) did not make it, whatever the record names.
@@ -65357,7 +65359,7 @@ const POLICY = {
                 return need(missing.length === 0, `not every destination holds the new key (${missing.join(', ')})`);
             },
             (f) => need(f.ownHolderChecked === true, "the job's own holder check did not pass"),
-            (f) => need(!(f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined) ||
+            (f) => need(!unhanded(f.record) ||
                 endedAt(f) !== undefined ||
                 f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
                 'and GitHub does not say that run has ended: it may still be writing it (a rerun retires it once that run ' +
@@ -65398,7 +65400,7 @@ const POLICY = {
     'orphan of a finished run': {
         covers: 'a key an earlier run of this action created and never handed over',
         checks: [
-            (f) => need(f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined, 'no record says this action created it and never handed it over'),
+            (f) => need(unhanded(f.record), 'no record says this action created it and never handed it over'),
             (f) => need(f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`),
             (f) => need(endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
                 `${f.key.created.toISOString()}) and GitHub does not say the run that made it has ended, so that run may still be writing it`),
@@ -67218,7 +67220,7 @@ async function classifyKeys(s, keys, current, self) {
     // sooner than its age.
     for (const k of keys) {
         const r = s.records.get(k.id);
-        if (r?.created === undefined || r.handover !== undefined || iamNow - k.created.getTime() >= MAX_RUN_MS)
+        if (!unhanded(r) || iamNow - k.created.getTime() >= MAX_RUN_MS)
             continue;
         const ended = await runEnded(ctx, r.by);
         if (ended !== undefined)

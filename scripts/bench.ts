@@ -69,7 +69,7 @@ const MIN_ONE_DEST = [
   'iam:ListUserTags', 'iam:UntagUser', // give the lease back
 ];
 /** AWS requests of that run other than the new key's verification (its STS attempts are the rest). */
-const AWS_NON_STS = MIN_ONE_DEST.filter((r) => r.startsWith('iam:')).length + 1; // + the job's own GetCallerIdentity
+const AWS_NOT_VERIFYING = MIN_ONE_DEST.filter((r) => r.startsWith('iam:')).length + 1; // + the job's own GetCallerIdentity
 /** The lease is written, then read back after this long (SHIPPED_LEASE.settleMs in src/context.ts): a fixed cost. */
 const LEASE_SETTLE_MS = 1500;
 
@@ -415,7 +415,7 @@ async function main(): Promise<void> {
     const detect = med(verify, (s) => s.detectLagMs ?? NaN);
     raw.verifyLagMs = lag;
     raw.verifyDetectLagMs = detect;
-    raw.verifyStsAttempts = med(verify, (s) => s.awsRequests) - AWS_NON_STS;
+    raw.verifyStsAttempts = med(verify, (s) => s.awsRequests) - AWS_NOT_VERIFYING;
     rows.push({
       figure: `Verification: key works → first PUT (propagation ${sec(PROPAGATION_MS)})`,
       value: `${ms(lag)} (STS success ${ms(detect)} after it works, ${raw.verifyStsAttempts} STS attempts)`,

@@ -10,7 +10,7 @@ import { label } from './destinations.js';
 import { ActionError } from './errors.js';
 import type { KeyFate } from './journal.js';
 import type { AccessKey, Use } from './plan.js';
-import { forgetRecord, lastUses } from './provenance.js';
+import { type KeyRecord, forgetRecord, lastUses } from './provenance.js';
 import type { RunState } from './run-state.js';
 
 /** A run ends within this long (main.ts cancels itself before): a key older than this outlived the run that made it. */
@@ -63,6 +63,9 @@ const second = (ms: number) => Math.floor(ms / 1000) * 1000;
 const same = (a: Iterable<string>, b: Iterable<string>) => [...a].sort().join() === [...b].sort().join();
 const listed = (f: Facts, id: string | undefined) => f.keys.find((k) => k.id === id);
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+/** A record that says this action created the key and never handed it over. */
+export const unhanded = (r: KeyRecord | undefined): r is KeyRecord =>
+  r?.created !== undefined && r.handover === undefined && r.supersededBy === undefined;
 /**
  * When GitHub says the run that made the key ended, if that is proof: a run that ended before the key existed (IAM's
  * `CreateDate`, in whole seconds as records are) did not make it, whatever the record names.
@@ -124,7 +127,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
       (f) => need(f.ownHolderChecked === true, "the job's own holder check did not pass"),
       (f) =>
         need(
-          !(f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined) ||
+          !unhanded(f.record) ||
             endedAt(f) !== undefined ||
             f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
           'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
@@ -177,7 +180,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     checks: [
       (f) =>
         need(
-          f.record?.created !== undefined && f.record.handover === undefined && f.record.supersededBy === undefined,
+          unhanded(f.record),
           'no record says this action created it and never handed it over',
         ),
       (f) =>

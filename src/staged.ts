@@ -7,7 +7,7 @@ import { isAccessDenied, listAccessKeys, listUserTags } from './aws.js';
 import { isoSeconds } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { PreviousKeyMode, Tag } from './inputs.js';
-import { MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, knownAbout, mayHold, missingEvidence } from './destruction.js';
+import { MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, knownAbout, mayHold, missingEvidence, unhanded } from './destruction.js';
 import type { AccessKey, OtherKey, PendingKey, Plan, Use } from './plan.js';
 import { keyTags, lastUses, parseRecord, pruneRecords, runLabel, writeRecord } from './provenance.js';
 import { REWRITE_TAG, parseRewrite } from './rewrite-marker.js';
@@ -84,7 +84,7 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
   // sooner than its age.
   for (const k of keys) {
     const r = s.records.get(k.id);
-    if (r?.created === undefined || r.handover !== undefined || iamNow - k.created.getTime() >= MAX_RUN_MS) continue;
+    if (!unhanded(r) || iamNow - k.created.getTime() >= MAX_RUN_MS) continue;
     const ended = await runEnded(ctx, r.by);
     if (ended !== undefined) s.runEnded.set(k.id, ended);
   }
