@@ -371,9 +371,7 @@ describe('fault matrix: process killed (SIGKILL) right after step k', () => {
         AWS_ACCESS_KEY_ID: f.old.accessKeyId,
         AWS_SECRET_ACCESS_KEY: f.old.secretAccessKey,
         GITHUB_API_URL: world.gh.url,
-        GITHUB_REPOSITORY: `${f.org}/app`,
-        GITHUB_RUN_ID: String(runIdOf(f)),
-        GITHUB_RUN_ATTEMPT: '1',
+        ...firstAttempt(f),
       },
       onSpawn: (c) => (child = c),
     });
@@ -402,9 +400,7 @@ function distEnv(f: Fixture, creds: Creds, extra: Record<string, string> = {}): 
     AWS_ACCESS_KEY_ID: creds.accessKeyId,
     AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
     GITHUB_API_URL: world.gh.url,
-    GITHUB_REPOSITORY: `${f.org}/app`,
-    GITHUB_RUN_ID: String(runIdOf(f)),
-    GITHUB_RUN_ATTEMPT: '1',
+    ...firstAttempt(f),
     ...extra,
   };
 }
