@@ -64398,7 +64398,7 @@ function refuseRoot(arn) {
     throw new errors/* ActionError */.lZ(`the AWS credentials belong to the root user of AWS account ${caller.account} (${arn}): AWS advises that the root ` +
         `user have no access keys, so this action neither rotates nor uses them. Give this step an IAM user's key ` +
         `(self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the root user's access keys ` +
-        `(IAM console, root user, Security credentials). Nothing was changed.`);
+        `(IAM console, root user, Security credentials).`);
 }
 
 ;// CONCATENATED MODULE: ./src/clock.ts
@@ -64998,11 +64998,11 @@ async function createUser(iam, user, settings) {
     }
     catch (err) {
         const undo = await deleteCreatedUser(iam, created);
-        throw new errors/* ActionError */.lZ(`creating ${userSubject(user)}: ${(0,errors/* errorMessage */.gJ)(err)}. ${undo}`, { cause: err });
+        throw new errors/* ActionError */.lZ(`creating ${userSubject(user)}: ${(0,errors/* errorMessage */.gJ)(err)}. ${undo.sentence}`, { cause: err });
     }
     return created;
 }
-/** Undo createUser (the user must have no access keys left). Returns one sentence saying what is left. */
+/** Undo createUser (the user must have no access keys left): whether the user is gone, and one sentence saying what is left. */
 async function deleteCreatedUser(iam, created) {
     const { name } = created;
     try {
@@ -65013,15 +65013,18 @@ async function deleteCreatedUser(iam, created) {
             await call('iam:RemoveUserFromGroup', `group ${group}`, () => iam.send(new dist_cjs/* RemoveUserFromGroupCommand */.IuP({ UserName: name, GroupName: group })));
         }
         await call('iam:DeleteUser', userSubject(name), () => iam.send(new dist_cjs/* DeleteUserCommand */.O56({ UserName: name })));
-        return `The created user ${name} was deleted again: IAM is as before.`;
+        return { deleted: true, sentence: `The created user ${name} was deleted again: IAM is as before.` };
     }
     catch (err) {
         const parts = [
             created.groups.length ? `in groups ${created.groups.join(', ')}` : '',
             created.policyArns.length ? `with policies ${created.policyArns.join(', ')}` : '',
         ].filter(Boolean);
-        return (`IAM user ${name} exists (created by this run${parts.length ? `, ${parts.join(', ')}` : ''}) and could not be ` +
-            `deleted (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand or rerun; a rerun will not change its settings.`);
+        return {
+            deleted: false,
+            sentence: `IAM user ${name} exists (created by this run${parts.length ? `, ${parts.join(', ')}` : ''}) and could not be ` +
+                `deleted (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand or rerun; a rerun will not change its settings.`,
+        };
     }
 }
 /** Error names that mean "IAM has not propagated the new key yet". */
@@ -65319,7 +65322,7 @@ const unhanded = (r) => r?.created !== undefined && r.handover === undefined && 
  * `CreateDate`, in whole seconds as records are) did not make it, whatever the record names.
  */
 const endedAt = (f) => (f.runEnded !== undefined && f.runEnded >= second(f.key.created.getTime()) ? f.runEnded : undefined);
-const need = (ok, missing) => (ok ? undefined : missing);
+const need = (ok, code, text) => (ok ? undefined : { code, text });
 /** Destinations that may hold the key: written since its creation, and not rewritten by this run with another key. */
 function mayHold(f) {
     const created = second(f.key.created.getTime());
@@ -65328,20 +65331,20 @@ function mayHold(f) {
         .map((d) => d.label);
 }
 /** The keys IAM lists are exactly the ones this run expects. */
-const unchanged = (f) => need(f.expected !== undefined && same(f.keys.map((k) => k.id), f.expected), 'the keys IAM lists are not the ones this run expects');
+const unchanged = (f) => need(f.expected !== undefined && same(f.keys.map((k) => k.id), f.expected), 'keys changed', 'the keys IAM lists are not the ones this run expects');
 /** A handover record agrees with IAM's facts: its successor is an Active key made before the handover, which is past. */
 const RECORD_CHECKS = [
     (f) => {
         const s = listed(f, f.record?.supersededBy);
-        return need(s?.status === 'Active', `its successor ${f.record?.supersededBy ?? '(none recorded)'} is not an Active key of the user`);
+        return need(s?.status === 'Active', 'successor not active', `its successor ${f.record?.supersededBy ?? '(none recorded)'} is not an Active key of the user`);
     },
     (f) => {
         const s = listed(f, f.record?.supersededBy);
         const handover = Date.parse(f.record?.handover ?? '');
-        return need(s !== undefined && second(s.created.getTime()) <= handover && f.key.created <= s.created, `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
+        return need(s !== undefined && second(s.created.getTime()) <= handover && f.key.created <= s.created, 'handover before successor', `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
             `(${s ? s.created.toISOString() : 'unknown'}) and of the key itself`);
     },
-    (f) => need(Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS, `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
+    (f) => need(Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS, 'handover in the future', `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
 ];
 /**
  * The table. Each row: which key the reason covers (the README's "Which key" column, word for word), the checks that
@@ -65351,17 +65354,17 @@ const POLICY = {
     'replaced by this run': {
         covers: 'the previous key, with `retire-after-hours: 0`',
         checks: [
-            (f) => need(f.newKey !== undefined && f.newKey.id !== f.key.id, 'this run created no new key to replace it'),
-            (f) => need(f.newKey?.verified === true, 'the new key was not verified by STS'),
-            (f) => need(listed(f, f.newKey?.id)?.status === 'Active', `the new key ${f.newKey?.id} is no longer Active in IAM`),
+            (f) => need(f.newKey !== undefined && f.newKey.id !== f.key.id, 'no new key', 'this run created no new key to replace it'),
+            (f) => need(f.newKey?.verified === true, 'new key unverified', 'the new key was not verified by STS'),
+            (f) => need(listed(f, f.newKey?.id)?.status === 'Active', 'new key gone', `the new key ${f.newKey?.id} is no longer Active in IAM`),
             (f) => {
                 const missing = f.destinations.filter((d) => d.writtenWith !== f.newKey?.id).map((d) => d.label);
-                return need(missing.length === 0, `not every destination holds the new key (${missing.join(', ')})`);
+                return need(missing.length === 0, 'destinations not written', `not every destination holds the new key (${missing.join(', ')})`);
             },
-            (f) => need(f.ownHolderChecked === true, "the job's own holder check did not pass"),
+            (f) => need(f.ownHolderChecked === true, 'own holder unchecked', "the job's own holder check did not pass"),
             (f) => need(!unhanded(f.record) ||
                 endedAt(f) !== undefined ||
-                f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
+                f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', 'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
                 'and GitHub does not say that run has ended: it may still be writing it (a rerun retires it once that run ' +
                 `has ended, at the latest from ${iso(f.key.created.getTime() + MAX_RUN_MS)}, IAM time)`),
             unchanged,
@@ -65376,11 +65379,11 @@ const POLICY = {
                 const s = listed(f, f.record?.supersededBy);
                 const since = s ? second(s.created.getTime()) : Infinity;
                 const old = f.destinations.filter((d) => d.writtenWith === undefined && d.updates.some((u) => u < since)).map((d) => d.label);
-                return need(old.length === 0, `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
+                return need(old.length === 0, 'destinations older than successor', `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
             },
-            (f) => need(Date.parse(f.record?.handover ?? '') + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, `the handover is not yet ${f.retireAfterHours} h old (IAM time)`),
-            (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
-            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`),
+            (f) => need(Date.parse(f.record?.handover ?? '') + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'handover too recent', `the handover is not yet ${f.retireAfterHours} h old (IAM time)`),
+            (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'used too recently', `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`),
             unchanged,
         ],
         todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
@@ -65388,11 +65391,11 @@ const POLICY = {
     'never handed out': {
         covers: "this run's own new key, on rollback",
         checks: [
-            (f) => need(f.newKey?.id === f.key.id, 'this run did not create it'),
-            (f) => need(f.newKey?.handedOver === false, 'it was handed over'),
+            (f) => need(f.newKey?.id === f.key.id, 'not this run\'s', 'this run did not create it'),
+            (f) => need(f.newKey?.handedOver === false, 'handed over', 'it was handed over'),
             (f) => {
                 const holders = f.destinations.filter((d) => d.touchedWith.some((k) => k === f.key.id || k === '?')).map((d) => d.label);
-                return need(holders.length === 0, `destination(s) ${holders.join(', ')} were given it (or may have been)`);
+                return need(holders.length === 0, 'given to destinations', `destination(s) ${holders.join(', ')} were given it (or may have been)`);
             },
         ],
         todo: 'Both keys stay Active: rerun once the cause is fixed',
@@ -65400,15 +65403,15 @@ const POLICY = {
     'orphan of a finished run': {
         covers: 'a key an earlier run of this action created and never handed over',
         checks: [
-            (f) => need(unhanded(f.record), 'no record says this action created it and never handed it over'),
-            (f) => need(f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`),
-            (f) => need(endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
+            (f) => need(unhanded(f.record), 'no unhanded record', 'no record says this action created it and never handed it over'),
+            (f) => need(f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key', `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`),
+            (f) => need(endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
                 `${f.key.created.toISOString()}) and GitHub does not say the run that made it has ended, so that run may still be writing it`),
-            (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
-            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`),
+            (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), 'used after its run', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`),
             (f) => {
                 const holders = mayHold(f);
-                return need(holders.length === 0, `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
+                return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
             },
             unchanged,
         ],
@@ -65417,36 +65420,46 @@ const POLICY = {
     'consent: key-limit delete-oldest': {
         covers: 'the oldest Active key, to make room',
         checks: [
-            (f) => need(f.keyLimit === 'delete-oldest', 'key-limit is not delete-oldest'),
-            (f) => need(f.keys.every((k) => k.created >= f.key.created), 'it is not the oldest key'),
+            (f) => need(f.keyLimit === 'delete-oldest', 'no consent', 'key-limit is not delete-oldest'),
+            (f) => need(f.keys.every((k) => k.created >= f.key.created), 'not the oldest', 'it is not the oldest key'),
             unchanged,
         ],
         todo: 'Rerun once the keys are as expected',
     },
     'consent: key-limit delete-inactive': {
         covers: 'an Inactive key, to make room',
-        checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'IAM does not list it as Inactive'), unchanged],
+        checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'not inactive', 'IAM does not list it as Inactive'), unchanged],
         todo: 'Rerun once the keys are as expected',
     },
 };
-/** The evidence missing for `reason` (empty: proven). Pure. */
-function missingEvidence(reason, facts) {
+/** The evidence missing for `reason` (empty: proven), each with its code. Pure. */
+function gaps(reason, facts) {
     if (!facts.keys.some((k) => k.id === facts.key.id))
-        return [`IAM no longer lists ${facts.key.id}`];
+        return [{ code: 'not listed', text: `IAM no longer lists ${facts.key.id}` }];
     return POLICY[reason].checks.map((check) => check(facts)).filter((m) => m !== undefined);
+}
+/** The evidence missing for `reason`, as people read it (empty: proven). Pure. */
+function missingEvidence(reason, facts) {
+    return gaps(reason, facts).map((m) => m.text);
 }
 /** The evidence for a reason was missing: nothing was destroyed. */
 class Unproven extends errors/* ActionError */.lZ {
     keyId;
     reason;
+    gaps;
     missing;
-    constructor(keyId, reason, missing, known) {
-        super(`${keyId} was not ${reason === 'staged retirement' ? 'retired' : 'deleted'} (${reason}): ${missing.join('; ')}` +
+    constructor(keyId, reason, gaps, known) {
+        super(`${keyId} was not ${reason === 'staged retirement' ? 'retired' : 'deleted'} (${reason}): ${gaps.map((m) => m.text).join('; ')}` +
             `${known ? ` (known: ${known})` : ''}. ${POLICY[reason].todo}`);
         this.keyId = keyId;
         this.reason = reason;
-        this.missing = missing;
+        this.gaps = gaps;
         this.name = 'Unproven';
+        this.missing = gaps.map((m) => m.text);
+    }
+    /** Is `code` among the missing evidence? */
+    lacks(code) {
+        return this.gaps.some((m) => m.code === code);
     }
 }
 /** What is known about a key, for a refusal: its provenance record and its last use. */
@@ -65495,7 +65508,7 @@ async function destroy(s, id, reason, how, fate) {
             s.uses.set(k, use);
     }
     const facts = factsOf(s, key, keys);
-    const missing = missingEvidence(reason, facts);
+    const missing = gaps(reason, facts);
     if (missing.length > 0)
         throw new Unproven(id, reason, missing, knownAbout(facts));
     // A rollback still runs after a cancel; nothing else is destroyed once the run was asked to stop.
@@ -66082,7 +66095,7 @@ async function acquire(ctx, journal, user, waiting) {
             const until = isoSeconds(heldUntil);
             if (now >= waiting.deadline) {
                 throw new errors/* ActionError */.lZ(`another rotation holds the lease on IAM user ${user} (tag ${LEASE_TAG}): ${holder(ctx, held)}, until ` +
-                    `${until} (IAM time); waited ${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run ` +
+                    `${until} (IAM time); waited ${Math.round(ctx.lease.waitMs / 1000)} s. Let that run ` +
                     `finish, then rerun. If it is gone (crashed or cancelled), its lease expires at ${until}, or clear it ` +
                     `now: ${clearLeaseCommand(user)}. A concurrency group only serialises runs of one repository.`);
             }
@@ -66140,8 +66153,7 @@ function explain(err, waiting) {
     if (!waiting.waitedFor || !/^(InvalidClientTokenId|SignatureDoesNotMatch)$/.test(awsErrorName(cause)))
         return err;
     return new errors/* ActionError */.lZ(`while this run waited for ${waiting.waitedFor}, the key this job authenticates with stopped working: that run ` +
-        `rotated it (and wrote the new key to its destinations). This run changed nothing; rerun it if its ` +
-        `destinations differ from that run's.`, { cause: err });
+        `rotated it (and wrote the new key to its destinations): rerun it if its destinations differ from that run's`, { cause: err });
 }
 /**
  * What a lease this run could not give back means: the tag stays until its expiry (other runs on the user wait for it
@@ -66365,6 +66377,8 @@ async function writeSummary(result) {
 ;// CONCATENATED MODULE: ./src/journal.ts
 /** Fates after which the key no longer exists. */
 const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
+/** Effects that leave IAM and the destinations as they were. */
+const QUIET = new Set(['lease taken', 'lease released', 'write failed']);
 class Journal {
     effects = [];
     destinations;
@@ -66452,6 +66466,13 @@ class Journal {
         const { id, secret } = this.destinations[i];
         return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
     }
+    /**
+     * Did this run change anything a person would need to know of? The lease (taken and given back) and a write GitHub
+     * refused do not count; a write whose outcome is unknown does.
+     */
+    changedAnything() {
+        return this.effects.some((e) => !QUIET.has(e.kind) && !(e.kind === 'key retired' && e.fate === 'kept'));
+    }
     /** Did this run delete (or discard) key `id`? */
     deleted(id) {
         return this.retired.some((r) => r.id === id && GONE.has(r.fate));
@@ -66481,13 +66502,13 @@ function chooseRoom(input, current) {
     const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
     if (keyLimit === 'fail') {
         throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
-            `delete one, or set key-limit: delete-inactive or delete-oldest. Nothing was changed.`);
+            `delete one, or set key-limit: delete-inactive or delete-oldest.`);
     }
     const pending = keys.filter((k) => input.others.get(k.id)?.kind === 'pending' && k.status === 'Active');
     if (pending.length > 0) {
         throw new errors/* ActionError */.lZ(`IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
             `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
-            `until it is retired. Rerun once it is due, or retire it by hand. Nothing was changed.`);
+            `until it is retired. Rerun once it is due, or retire it by hand.`);
     }
     const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
     if (inactive.length > 0)
@@ -66508,7 +66529,7 @@ function chooseRoom(input, current) {
         : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
     throw new errors/* ActionError */.lZ(`IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
         `this run deletes no key on a guess. Find the holders of ${other.id} (its last use says when and where it was ` +
-        `used) and delete or deactivate the key nobody uses, ${consent}. Nothing was changed.`);
+        `used) and delete or deactivate the key nobody uses, ${consent}.`);
 }
 /** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
 function plan(input) {
@@ -66756,7 +66777,7 @@ async function preflight(ctx, destinations) {
     if (failures.length === 1)
         throw failures[0];
     if (failures.length > 1) {
-        throw new errors/* ActionError */.lZ(`preflight failed for ${failures.length} of ${destinations.length} destinations, nothing was changed: ` +
+        throw new errors/* ActionError */.lZ(`preflight failed for ${failures.length} of ${destinations.length} destinations: ` +
             failures.map((f) => f.message).join(' | '));
     }
     return prepared;
@@ -66878,10 +66899,10 @@ async function undoUser(s) {
     const created = s.journal.createdUser;
     if (!created)
         return '';
-    const sentence = await deleteCreatedUser(s.ctx.aws.iam, created);
-    if (sentence.startsWith('The created user'))
+    const undo = await deleteCreatedUser(s.ctx.aws.iam, created);
+    if (undo.deleted)
         s.journal.record({ kind: 'user deleted' });
-    return ` ${sentence}`;
+    return ` ${undo.sentence}`;
 }
 /** Delete the new key (nothing holds it any more) and a user this run created. Returns what happened. */
 async function discardNewKey(s) {
@@ -67061,7 +67082,7 @@ async function retirePrevious(s, p) {
         }
         catch (err) {
             // The new key itself went away: the flow puts the previous pair back (never retire on a dead successor).
-            if (err instanceof Unproven && err.missing.some((m) => m.startsWith(`the new key ${newId}`)))
+            if (err instanceof Unproven && err.lacks('new key gone'))
                 throw err;
             unproven ||= err instanceof Unproven;
             failures.push(`${key.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
@@ -67157,7 +67178,7 @@ async function readRecords(s, keys) {
     const { inputs, io } = ctx;
     if (s.tagsDenied && inputs.retireAfterHours > 0) {
         throw new errors/* ActionError */.lZ(`retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
-            `and this run may not use them: grant them, or set retire-after-hours: 0. Nothing was changed.`);
+            `and this run may not use them: grant them, or set retire-after-hours: 0.`);
     }
     let all = [];
     try {
@@ -67197,7 +67218,7 @@ async function classifyKeys(s, keys, current, self) {
     const others = new Map();
     const consistent = (k) => {
         const facts = factsOf(s, k, keys);
-        return facts.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.map((c) => c(facts)).filter((m) => m !== undefined);
+        return facts.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.map((c) => c(facts)).flatMap((m) => (m ? [m.text] : []));
     };
     const mine = self ? consistent(self) : undefined;
     if (self && mine?.length === 0) {
@@ -67205,7 +67226,7 @@ async function classifyKeys(s, keys, current, self) {
         throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${r?.supersededBy} at ` +
             `${r?.handover}: the place this job reads its credentials from was not updated (it is ` +
             `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
-            `give this job the current key. Nothing was changed.`);
+            `give this job the current key.`);
     }
     if (self && mine && mine.length > 0) {
         io.warning(`the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${mine.join('; ')}): it is ignored`);
@@ -67242,7 +67263,7 @@ async function classifyKeys(s, keys, current, self) {
             const usedAt = facts.lastUsed ? Date.parse(facts.lastUsed.date) : 0;
             const p = { key: k, supersededBy: r.supersededBy, handover, lastUsed: facts.lastUsed, dueAt: Math.max(handover, usedAt) + inputs.retireAfterHours * 3_600_000 };
             others.set(k.id, { kind: 'pending' });
-            const missing = missingEvidence('staged retirement', facts);
+            const missing = gaps('staged retirement', facts);
             const used = facts.lastUsed;
             // Handed over long enough ago, yet used since: somebody still holds it.
             const inUse = used !== undefined && used !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
@@ -67251,7 +67272,7 @@ async function classifyKeys(s, keys, current, self) {
             else
                 waiting.push({ ...p, inUse });
             if (missing.length > 0 && inputs.retireAfterHours > 0) {
-                const timing = missing.every((m) => / h old \(IAM time\)$| h ago \(IAM time\)$/.test(m));
+                const timing = missing.every((m) => m.code === 'handover too recent' || m.code === 'used too recently');
                 if (timing && inUse) {
                     io.warning(`${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but was last used ` +
                         `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
@@ -67262,22 +67283,22 @@ async function classifyKeys(s, keys, current, self) {
                 }
                 else {
                     io.warning(`${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but is not retired: ` +
-                        `${missing.join('; ')}. It stays Active until a run can prove nothing holds it.`);
+                        `${missing.map((m) => m.text).join('; ')}. It stays Active until a run can prove nothing holds it.`);
                 }
             }
             continue;
         }
         if (k.id === current?.id)
             continue;
-        const orphan = missingEvidence('orphan of a finished run', facts);
+        const orphan = gaps('orphan of a finished run', facts);
         const held = mayHold(facts);
         // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).
-        if (orphan.length === 0 || (orphan.length === 1 && held.length > 0 && orphan[0].includes('may hold it'))) {
+        if (orphan.length === 0 || (orphan.length === 1 && held.length > 0 && orphan[0].code === 'destinations may hold it')) {
             others.set(k.id, { kind: 'orphan', heldBy: held });
             io.info(`${k.id} is an orphan of an earlier run of this action (${knownAbout(facts)})` + (held.length ? `; destination(s) ${held.join(', ')} may hold it` : ''));
         }
         else {
-            others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${orphan.join('; ')}` });
+            others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${orphan.map((m) => m.text).join('; ')}` });
         }
     }
     if (due.length > 0) {
@@ -67545,23 +67566,28 @@ async function failed(s, err) {
         return new errors/* ActionError */.lZ(`${err.message}. ${describeStanding(s)}.`, { cause: err });
     if (journal.newKeyId !== undefined && !s.handedOver)
         return recover(s, err);
-    const cause = afterRetirement(asActionError(err), s);
+    const cause = asActionError(err);
     if (err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
-        return new errors/* ActionError */.lZ(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
+        return new errors/* ActionError */.lZ(`${sentence(cause.message)} ${describeStanding(s)}.${whatChanged(s)}`, { cause: err });
     }
     const undo = await undoUser(s);
-    return undo ? new errors/* ActionError */.lZ(`${cause.message}.${undo}`, { cause: err }) : cause;
+    return new errors/* ActionError */.lZ(`${sentence(cause.message)}${undo}${whatChanged(s)}`, { cause: err });
 }
-const NOTHING_CHANGED = 'Nothing was changed.';
-/** A stop that says "Nothing was changed." after this run retired due keys (staged retirement) says what it did. */
-function afterRetirement(err, s) {
-    // Such a stop comes before any key is made: the only keys retired by then are the due ones.
-    const { retired } = s.journal;
-    if (retired.length === 0 || !err.message.endsWith(NOTHING_CHANGED))
-        return err;
-    const what = retired.map((r) => `${r.fate} ${r.id}`).join(', ');
-    return new errors/* ActionError */.lZ(`${err.message.slice(0, -NOTHING_CHANGED.length)}Nothing else was changed: this run first retired the handed-over ` +
-        `key(s) that were due (${what}).`, { cause: err.cause ?? err });
+/** A message as a sentence: it ends with one full stop. */
+const sentence = (m) => (/[.!?]$/.test(m) ? m : `${m}.`);
+/**
+ * The last words of a stop, from the journal (never from the wording of the message): "Nothing was changed." when
+ * the run changed nothing; what it did when the only changes were the retirement of keys that were due.
+ */
+function whatChanged(s) {
+    const { journal } = s;
+    if (!journal.changedAnything())
+        return ' Nothing was changed.';
+    const dueOnly = journal.effects.every((e) => e.kind === 'lease taken' || e.kind === 'lease released' || e.kind === 'key retired');
+    const retired = journal.retired.filter((r) => r.fate !== 'kept' && r.fate !== 'retire-pending');
+    if (!dueOnly || retired.length === 0 || journal.newKeyId !== undefined)
+        return '';
+    return ` Nothing else was changed: this run first retired the handed-over key(s) that were due (${retired.map((r) => `${r.fate} ${r.id}`).join(', ')}).`;
 }
 async function identify(s) {
     const { ctx } = s;
@@ -67591,7 +67617,7 @@ async function identify(s) {
         }
         if (inputs.createUser === 'true') {
             throw new errors/* ActionError */.lZ(`IAM user ${name} already exists and create-user is true: a bootstrap never takes over an existing user. ` +
-                `Choose a new iam-user-name, or set create-user: if-missing to rotate the existing user's key. Nothing was changed.`);
+                `Choose a new iam-user-name, or set create-user: if-missing to rotate the existing user's key.`);
         }
         const differs = settingDifferences(inputs, await userSettings(aws.iam, user));
         io.info(`IAM user ${name} exists: create-user: if-missing leaves its settings as they are`);
@@ -67611,8 +67637,7 @@ function checkOwnHolder(s, prepared, self) {
     throw new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${self.id} and reads it from ${run.repository}, which is not among ` +
         `the destinations (no repository, environment or organization secret this run writes reaches it): after the ` +
         `run, ${inputs.previousKey === 'delete' ? 'deleting' : 'deactivating'} ${self.id} would leave this job with a dead ` +
-        `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep. ` +
-        `Nothing was changed.`);
+        `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep.`);
 }
 /** The keys of the user (which of them is the caller's), the action's records of them, and every destination. */
 async function readWorld(s, userExists, caller) {
@@ -67813,7 +67838,7 @@ async function flow(s) {
                 await retirePrevious(s, thePlan);
             }
             catch (err) {
-                if (err instanceof Unproven && err.keyId !== fresh.accessKeyId && err.missing.some((m) => m.startsWith(`the new key ${fresh.accessKeyId}`))) {
+                if (err instanceof Unproven && err.keyId !== fresh.accessKeyId && err.lacks('new key gone')) {
                     ctx.aws = aws;
                     await newKeyLost(s, fresh, `before retiring ${err.keyId}`);
                 }

@@ -409,13 +409,13 @@ export async function createUser(iam: IAMClient, user: string, settings: UserSet
     }
   } catch (err) {
     const undo = await deleteCreatedUser(iam, created);
-    throw new ActionError(`creating ${userSubject(user)}: ${errorMessage(err)}. ${undo}`, { cause: err });
+    throw new ActionError(`creating ${userSubject(user)}: ${errorMessage(err)}. ${undo.sentence}`, { cause: err });
   }
   return created;
 }
 
-/** Undo createUser (the user must have no access keys left). Returns one sentence saying what is left. */
-export async function deleteCreatedUser(iam: IAMClient, created: CreatedUser): Promise<string> {
+/** Undo createUser (the user must have no access keys left): whether the user is gone, and one sentence saying what is left. */
+export async function deleteCreatedUser(iam: IAMClient, created: CreatedUser): Promise<{ deleted: boolean; sentence: string }> {
   const { name } = created;
   try {
     for (const arn of created.policyArns) {
@@ -429,16 +429,18 @@ export async function deleteCreatedUser(iam: IAMClient, created: CreatedUser): P
       );
     }
     await call('iam:DeleteUser', userSubject(name), () => iam.send(new DeleteUserCommand({ UserName: name })));
-    return `The created user ${name} was deleted again: IAM is as before.`;
+    return { deleted: true, sentence: `The created user ${name} was deleted again: IAM is as before.` };
   } catch (err) {
     const parts = [
       created.groups.length ? `in groups ${created.groups.join(', ')}` : '',
       created.policyArns.length ? `with policies ${created.policyArns.join(', ')}` : '',
     ].filter(Boolean);
-    return (
-      `IAM user ${name} exists (created by this run${parts.length ? `, ${parts.join(', ')}` : ''}) and could not be ` +
-      `deleted (${errorMessage(err)}): delete it by hand or rerun; a rerun will not change its settings.`
-    );
+    return {
+      deleted: false,
+      sentence:
+        `IAM user ${name} exists (created by this run${parts.length ? `, ${parts.join(', ')}` : ''}) and could not be ` +
+        `deleted (${errorMessage(err)}): delete it by hand or rerun; a rerun will not change its settings.`,
+    };
   }
 }
 

@@ -37,6 +37,6 @@ export function refuseRoot(arn: string): void {
     `the AWS credentials belong to the root user of AWS account ${caller.account} (${arn}): AWS advises that the root ` +
       `user have no access keys, so this action neither rotates nor uses them. Give this step an IAM user's key ` +
       `(self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the root user's access keys ` +
-      `(IAM console, root user, Security credentials). Nothing was changed.`,
+      `(IAM console, root user, Security credentials).`,
   );
 }

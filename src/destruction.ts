@@ -71,9 +71,43 @@ export const unhanded = (r: KeyRecord | undefined): r is KeyRecord =>
  * `CreateDate`, in whole seconds as records are) did not make it, whatever the record names.
  */
 const endedAt = (f: Facts) => (f.runEnded !== undefined && f.runEnded >= second(f.key.created.getTime()) ? f.runEnded : undefined);
+/** Which piece of evidence is missing: what the code branches on (the text is for people, and may be reworded). */
+export type Gap =
+  | 'not listed'
+  | 'keys changed'
+  | 'successor not active'
+  | 'handover before successor'
+  | 'handover in the future'
+  | 'no new key'
+  | 'new key unverified'
+  | 'new key gone'
+  | 'destinations not written'
+  | 'own holder unchecked'
+  | 'maker may still run'
+  | 'destinations older than successor'
+  | 'handover too recent'
+  | 'last use unknown'
+  | 'used too recently'
+  | "not this run's"
+  | 'handed over'
+  | 'given to destinations'
+  | 'no unhanded record'
+  | 'record not this key'
+  | 'used after its run'
+  | 'destinations may hold it'
+  | 'no consent'
+  | 'not the oldest'
+  | 'not inactive';
+
+/** One piece of missing evidence: its code, and the sentence a person reads. */
+export interface Missing {
+  code: Gap;
+  text: string;
+}
+
 /** A check: undefined when it holds, else the evidence that is missing. */
-type Check = (f: Facts) => string | undefined;
-const need = (ok: boolean, missing: string) => (ok ? undefined : missing);
+type Check = (f: Facts) => Missing | undefined;
+const need = (ok: boolean, code: Gap, text: string): Missing | undefined => (ok ? undefined : { code, text });
 
 /** Destinations that may hold the key: written since its creation, and not rewritten by this run with another key. */
 export function mayHold(f: Facts): string[] {
@@ -85,26 +119,26 @@ export function mayHold(f: Facts): string[] {
 
 /** The keys IAM lists are exactly the ones this run expects. */
 const unchanged: Check = (f) =>
-  need(f.expected !== undefined && same(f.keys.map((k) => k.id), f.expected), 'the keys IAM lists are not the ones this run expects');
+  need(f.expected !== undefined && same(f.keys.map((k) => k.id), f.expected), 'keys changed', 'the keys IAM lists are not the ones this run expects');
 
 /** A handover record agrees with IAM's facts: its successor is an Active key made before the handover, which is past. */
 export const RECORD_CHECKS: Check[] = [
   (f) => {
     const s = listed(f, f.record?.supersededBy);
-    return need(s?.status === 'Active', `its successor ${f.record?.supersededBy ?? '(none recorded)'} is not an Active key of the user`);
+    return need(s?.status === 'Active', 'successor not active', `its successor ${f.record?.supersededBy ?? '(none recorded)'} is not an Active key of the user`);
   },
   (f) => {
     const s = listed(f, f.record?.supersededBy);
     const handover = Date.parse(f.record?.handover ?? '');
     return need(
-      s !== undefined && second(s.created.getTime()) <= handover && f.key.created <= s.created,
+      s !== undefined && second(s.created.getTime()) <= handover && f.key.created <= s.created, 'handover before successor',
       `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
         `(${s ? s.created.toISOString() : 'unknown'}) and of the key itself`,
     );
   },
   (f) =>
     need(
-      Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS,
+      Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS, 'handover in the future',
       `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`,
     ),
 ];
@@ -117,19 +151,19 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
   'replaced by this run': {
     covers: 'the previous key, with `retire-after-hours: 0`',
     checks: [
-      (f) => need(f.newKey !== undefined && f.newKey.id !== f.key.id, 'this run created no new key to replace it'),
-      (f) => need(f.newKey?.verified === true, 'the new key was not verified by STS'),
-      (f) => need(listed(f, f.newKey?.id)?.status === 'Active', `the new key ${f.newKey?.id} is no longer Active in IAM`),
+      (f) => need(f.newKey !== undefined && f.newKey.id !== f.key.id, 'no new key', 'this run created no new key to replace it'),
+      (f) => need(f.newKey?.verified === true, 'new key unverified', 'the new key was not verified by STS'),
+      (f) => need(listed(f, f.newKey?.id)?.status === 'Active', 'new key gone', `the new key ${f.newKey?.id} is no longer Active in IAM`),
       (f) => {
         const missing = f.destinations.filter((d) => d.writtenWith !== f.newKey?.id).map((d) => d.label);
-        return need(missing.length === 0, `not every destination holds the new key (${missing.join(', ')})`);
+        return need(missing.length === 0, 'destinations not written', `not every destination holds the new key (${missing.join(', ')})`);
       },
-      (f) => need(f.ownHolderChecked === true, "the job's own holder check did not pass"),
+      (f) => need(f.ownHolderChecked === true, 'own holder unchecked', "the job's own holder check did not pass"),
       (f) =>
         need(
           !unhanded(f.record) ||
             endedAt(f) !== undefined ||
-            f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
+            f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run',
           'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
             'and GitHub does not say that run has ended: it may still be writing it (a rerun retires it once that run ' +
             `has ended, at the latest from ${iso(f.key.created.getTime() + MAX_RUN_MS)}, IAM time)`,
@@ -146,17 +180,17 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
         const s = listed(f, f.record?.supersededBy);
         const since = s ? second(s.created.getTime()) : Infinity;
         const old = f.destinations.filter((d) => d.writtenWith === undefined && d.updates.some((u) => u < since)).map((d) => d.label);
-        return need(old.length === 0, `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
+        return need(old.length === 0, 'destinations older than successor', `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
       },
       (f) =>
         need(
-          Date.parse(f.record?.handover ?? '') + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow,
+          Date.parse(f.record?.handover ?? '') + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'handover too recent',
           `the handover is not yet ${f.retireAfterHours} h old (IAM time)`,
         ),
-      (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+      (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
       (f) =>
         need(
-          !f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow,
+          !f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'used too recently',
           `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`,
         ),
       unchanged,
@@ -166,11 +200,11 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
   'never handed out': {
     covers: "this run's own new key, on rollback",
     checks: [
-      (f) => need(f.newKey?.id === f.key.id, 'this run did not create it'),
-      (f) => need(f.newKey?.handedOver === false, 'it was handed over'),
+      (f) => need(f.newKey?.id === f.key.id, 'not this run\'s', 'this run did not create it'),
+      (f) => need(f.newKey?.handedOver === false, 'handed over', 'it was handed over'),
       (f) => {
         const holders = f.destinations.filter((d) => d.touchedWith.some((k) => k === f.key.id || k === '?')).map((d) => d.label);
-        return need(holders.length === 0, `destination(s) ${holders.join(', ')} were given it (or may have been)`);
+        return need(holders.length === 0, 'given to destinations', `destination(s) ${holders.join(', ')} were given it (or may have been)`);
       },
     ],
     todo: 'Both keys stay Active: rerun once the cause is fixed',
@@ -180,29 +214,29 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     checks: [
       (f) =>
         need(
-          unhanded(f.record),
+          unhanded(f.record), 'no unhanded record',
           'no record says this action created it and never handed it over',
         ),
       (f) =>
         need(
-          f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS,
+          f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key',
           `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`,
         ),
       (f) =>
         need(
-          endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
+          endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run',
           `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
             `${f.key.created.toISOString()}) and GitHub does not say the run that made it has ended, so that run may still be writing it`,
         ),
-      (f) => need(f.lastUsed !== undefined, 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+      (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
       (f) =>
         need(
-          !f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS),
+          !f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), 'used after its run',
           `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`,
         ),
       (f) => {
         const holders = mayHold(f);
-        return need(holders.length === 0, `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
+        return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
       },
       unchanged,
     ],
@@ -211,38 +245,50 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
   'consent: key-limit delete-oldest': {
     covers: 'the oldest Active key, to make room',
     checks: [
-      (f) => need(f.keyLimit === 'delete-oldest', 'key-limit is not delete-oldest'),
-      (f) => need(f.keys.every((k) => k.created >= f.key.created), 'it is not the oldest key'),
+      (f) => need(f.keyLimit === 'delete-oldest', 'no consent', 'key-limit is not delete-oldest'),
+      (f) => need(f.keys.every((k) => k.created >= f.key.created), 'not the oldest', 'it is not the oldest key'),
       unchanged,
     ],
     todo: 'Rerun once the keys are as expected',
   },
   'consent: key-limit delete-inactive': {
     covers: 'an Inactive key, to make room',
-    checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'IAM does not list it as Inactive'), unchanged],
+    checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'not inactive', 'IAM does not list it as Inactive'), unchanged],
     todo: 'Rerun once the keys are as expected',
   },
 };
 
-/** The evidence missing for `reason` (empty: proven). Pure. */
+/** The evidence missing for `reason` (empty: proven), each with its code. Pure. */
+export function gaps(reason: Reason, facts: Facts): Missing[] {
+  if (!facts.keys.some((k) => k.id === facts.key.id)) return [{ code: 'not listed', text: `IAM no longer lists ${facts.key.id}` }];
+  return POLICY[reason].checks.map((check) => check(facts)).filter((m): m is Missing => m !== undefined);
+}
+
+/** The evidence missing for `reason`, as people read it (empty: proven). Pure. */
 export function missingEvidence(reason: Reason, facts: Facts): string[] {
-  if (!facts.keys.some((k) => k.id === facts.key.id)) return [`IAM no longer lists ${facts.key.id}`];
-  return POLICY[reason].checks.map((check) => check(facts)).filter((m): m is string => m !== undefined);
+  return gaps(reason, facts).map((m) => m.text);
 }
 
 /** The evidence for a reason was missing: nothing was destroyed. */
 export class Unproven extends ActionError {
+  readonly missing: string[];
   constructor(
     readonly keyId: string,
     readonly reason: Reason,
-    readonly missing: string[],
+    readonly gaps: Missing[],
     known: string,
   ) {
     super(
-      `${keyId} was not ${reason === 'staged retirement' ? 'retired' : 'deleted'} (${reason}): ${missing.join('; ')}` +
+      `${keyId} was not ${reason === 'staged retirement' ? 'retired' : 'deleted'} (${reason}): ${gaps.map((m) => m.text).join('; ')}` +
         `${known ? ` (known: ${known})` : ''}. ${POLICY[reason].todo}`,
     );
     this.name = 'Unproven';
+    this.missing = gaps.map((m) => m.text);
+  }
+
+  /** Is `code` among the missing evidence? */
+  lacks(code: Gap): boolean {
+    return this.gaps.some((m) => m.code === code);
   }
 }
 
@@ -293,7 +339,7 @@ export async function destroy(s: RunState, id: string, reason: Reason, how: 'del
     for (const [k, use] of await lastUses(ctx, userName, [id])) s.uses.set(k, use);
   }
   const facts = factsOf(s, key, keys);
-  const missing = missingEvidence(reason, facts);
+  const missing = gaps(reason, facts);
   if (missing.length > 0) throw new Unproven(id, reason, missing, knownAbout(facts));
   // A rollback still runs after a cancel; nothing else is destroyed once the run was asked to stop.
   if (reason !== 'never handed out') ctx.cancel.checkpoint();

@@ -57,6 +57,9 @@ export type Effect =
   | { kind: 'write in flight'; index: number; which: 'id' | 'secret' }
   | { kind: 'write failed'; index: number; which: 'id' | 'secret'; previous: Holding };
 
+/** Effects that leave IAM and the destinations as they were. */
+const QUIET: ReadonlySet<Effect['kind']> = new Set(['lease taken', 'lease released', 'write failed']);
+
 export class Journal {
   readonly effects: Effect[] = [];
   readonly destinations: DestinationLedger[];
@@ -146,6 +149,14 @@ export class Journal {
   pairKey(i: number): string | undefined {
     const { id, secret } = this.destinations[i];
     return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
+  }
+
+  /**
+   * Did this run change anything a person would need to know of? The lease (taken and given back) and a write GitHub
+   * refused do not count; a write whose outcome is unknown does.
+   */
+  changedAnything(): boolean {
+    return this.effects.some((e) => !QUIET.has(e.kind) && !(e.kind === 'key retired' && e.fate === 'kept'));
   }
 
   /** Did this run delete (or discard) key `id`? */

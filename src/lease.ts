@@ -176,7 +176,7 @@ async function acquire(ctx: RotateContext, journal: Journal, user: string, waiti
       if (now >= waiting.deadline) {
         throw new ActionError(
           `another rotation holds the lease on IAM user ${user} (tag ${LEASE_TAG}): ${holder(ctx, held)}, until ` +
-            `${until} (IAM time); waited ${Math.round(ctx.lease.waitMs / 1000)} s and changed nothing. Let that run ` +
+            `${until} (IAM time); waited ${Math.round(ctx.lease.waitMs / 1000)} s. Let that run ` +
             `finish, then rerun. If it is gone (crashed or cancelled), its lease expires at ${until}, or clear it ` +
             `now: ${clearLeaseCommand(user)}. A concurrency group only serialises runs of one repository.`,
         );
@@ -238,8 +238,7 @@ function explain(err: unknown, waiting: Waiting): unknown {
   if (!waiting.waitedFor || !/^(InvalidClientTokenId|SignatureDoesNotMatch)$/.test(awsErrorName(cause))) return err;
   return new ActionError(
     `while this run waited for ${waiting.waitedFor}, the key this job authenticates with stopped working: that run ` +
-      `rotated it (and wrote the new key to its destinations). This run changed nothing; rerun it if its ` +
-      `destinations differ from that run's.`,
+      `rotated it (and wrote the new key to its destinations): rerun it if its destinations differ from that run's`,
     { cause: err },
   );
 }

@@ -96,7 +96,7 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   if (keyLimit === 'fail') {
     throw new ActionError(
       `IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
-        `delete one, or set key-limit: delete-inactive or delete-oldest. Nothing was changed.`,
+        `delete one, or set key-limit: delete-inactive or delete-oldest.`,
     );
   }
   const pending = keys.filter((k) => input.others.get(k.id)?.kind === 'pending' && k.status === 'Active');
@@ -104,7 +104,7 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
     throw new ActionError(
       `IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
         `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
-        `until it is retired. Rerun once it is due, or retire it by hand. Nothing was changed.`,
+        `until it is retired. Rerun once it is due, or retire it by hand.`,
     );
   }
   const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
@@ -124,7 +124,7 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   throw new ActionError(
     `IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
       `this run deletes no key on a guess. Find the holders of ${other.id} (its last use says when and where it was ` +
-      `used) and delete or deactivate the key nobody uses, ${consent}. Nothing was changed.`,
+      `used) and delete or deactivate the key nobody uses, ${consent}.`,
   );
 }
 

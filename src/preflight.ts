@@ -267,7 +267,7 @@ export async function preflight(ctx: RotateContext, destinations: Destination[])
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) {
     throw new ActionError(
-      `preflight failed for ${failures.length} of ${destinations.length} destinations, nothing was changed: ` +
+      `preflight failed for ${failures.length} of ${destinations.length} destinations: ` +
         failures.map((f) => f.message).join(' | '),
     );
   }

@@ -16,9 +16,9 @@ import { put, remove, standing, writePair } from './writes.js';
 export async function undoUser(s: RunState): Promise<string> {
   const created = s.journal.createdUser;
   if (!created) return '';
-  const sentence = await deleteCreatedUser(s.ctx.aws.iam, created);
-  if (sentence.startsWith('The created user')) s.journal.record({ kind: 'user deleted' });
-  return ` ${sentence}`;
+  const undo = await deleteCreatedUser(s.ctx.aws.iam, created);
+  if (undo.deleted) s.journal.record({ kind: 'user deleted' });
+  return ` ${undo.sentence}`;
 }
 
 /** Delete the new key (nothing holds it any more) and a user this run created. Returns what happened. */

@@ -24,7 +24,7 @@ export async function retirePrevious(s: RunState, p: Plan): Promise<void> {
       }
     } catch (err) {
       // The new key itself went away: the flow puts the previous pair back (never retire on a dead successor).
-      if (err instanceof Unproven && err.missing.some((m) => m.startsWith(`the new key ${newId}`))) throw err;
+      if (err instanceof Unproven && err.lacks('new key gone')) throw err;
       unproven ||= err instanceof Unproven;
       failures.push(`${key.id}: ${errorMessage(err)}`);
     }

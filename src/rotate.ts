@@ -142,27 +142,28 @@ async function failed(s: RunState, err: unknown): Promise<ActionError> {
   const { journal } = s;
   if (err instanceof NewKeyLost) return new ActionError(`${err.message}. ${describeStanding(s)}.`, { cause: err });
   if (journal.newKeyId !== undefined && !s.handedOver) return recover(s, err);
-  const cause = afterRetirement(asActionError(err), s);
+  const cause = asActionError(err);
   if (err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
-    return new ActionError(`${cause.message}. ${describeStanding(s)}.`, { cause: err });
+    return new ActionError(`${sentence(cause.message)} ${describeStanding(s)}.${whatChanged(s)}`, { cause: err });
   }
   const undo = await undoUser(s);
-  return undo ? new ActionError(`${cause.message}.${undo}`, { cause: err }) : cause;
+  return new ActionError(`${sentence(cause.message)}${undo}${whatChanged(s)}`, { cause: err });
 }
 
-const NOTHING_CHANGED = 'Nothing was changed.';
+/** A message as a sentence: it ends with one full stop. */
+const sentence = (m: string) => (/[.!?]$/.test(m) ? m : `${m}.`);
 
-/** A stop that says "Nothing was changed." after this run retired due keys (staged retirement) says what it did. */
-function afterRetirement(err: ActionError, s: RunState): ActionError {
-  // Such a stop comes before any key is made: the only keys retired by then are the due ones.
-  const { retired } = s.journal;
-  if (retired.length === 0 || !err.message.endsWith(NOTHING_CHANGED)) return err;
-  const what = retired.map((r) => `${r.fate} ${r.id}`).join(', ');
-  return new ActionError(
-    `${err.message.slice(0, -NOTHING_CHANGED.length)}Nothing else was changed: this run first retired the handed-over ` +
-      `key(s) that were due (${what}).`,
-    { cause: err.cause ?? err },
-  );
+/**
+ * The last words of a stop, from the journal (never from the wording of the message): "Nothing was changed." when
+ * the run changed nothing; what it did when the only changes were the retirement of keys that were due.
+ */
+function whatChanged(s: RunState): string {
+  const { journal } = s;
+  if (!journal.changedAnything()) return ' Nothing was changed.';
+  const dueOnly = journal.effects.every((e) => e.kind === 'lease taken' || e.kind === 'lease released' || e.kind === 'key retired');
+  const retired = journal.retired.filter((r) => r.fate !== 'kept' && r.fate !== 'retire-pending');
+  if (!dueOnly || retired.length === 0 || journal.newKeyId !== undefined) return '';
+  return ` Nothing else was changed: this run first retired the handed-over key(s) that were due (${retired.map((r) => `${r.fate} ${r.id}`).join(', ')}).`;
 }
 
 async function identify(s: RunState): Promise<{ userExists: boolean }> {
@@ -195,7 +196,7 @@ async function identify(s: RunState): Promise<{ userExists: boolean }> {
     if (inputs.createUser === 'true') {
       throw new ActionError(
         `IAM user ${name} already exists and create-user is true: a bootstrap never takes over an existing user. ` +
-          `Choose a new iam-user-name, or set create-user: if-missing to rotate the existing user's key. Nothing was changed.`,
+          `Choose a new iam-user-name, or set create-user: if-missing to rotate the existing user's key.`,
       );
     }
     const differs = settingDifferences(inputs, await userSettings(aws.iam, user));
@@ -216,8 +217,7 @@ function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey | und
     `self-rotation: this job authenticates with ${self.id} and reads it from ${run.repository}, which is not among ` +
       `the destinations (no repository, environment or organization secret this run writes reaches it): after the ` +
       `run, ${inputs.previousKey === 'delete' ? 'deleting' : 'deactivating'} ${self.id} would leave this job with a dead ` +
-      `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep. ` +
-      `Nothing was changed.`,
+      `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep.`,
   );
 }
 
@@ -436,7 +436,7 @@ async function flow(s: RunState): Promise<void> {
       try {
         await retirePrevious(s, thePlan);
       } catch (err) {
-        if (err instanceof Unproven && err.keyId !== fresh.accessKeyId && err.missing.some((m) => m.startsWith(`the new key ${fresh.accessKeyId}`))) {
+        if (err instanceof Unproven && err.keyId !== fresh.accessKeyId && err.lacks('new key gone')) {
           ctx.aws = aws;
           await newKeyLost(s, fresh, `before retiring ${err.keyId}`);
         }

@@ -7,7 +7,7 @@ import { isAccessDenied, listAccessKeys, listUserTags } from './aws.js';
 import { isoSeconds } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { PreviousKeyMode, Tag } from './inputs.js';
-import { MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, knownAbout, mayHold, missingEvidence, unhanded } from './destruction.js';
+import { MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, gaps, knownAbout, mayHold, unhanded } from './destruction.js';
 import type { AccessKey, OtherKey, PendingKey, Plan, Use } from './plan.js';
 import { keyTags, lastUses, parseRecord, pruneRecords, runLabel, writeRecord } from './provenance.js';
 import { REWRITE_TAG, parseRewrite } from './rewrite-marker.js';
@@ -23,7 +23,7 @@ export async function readRecords(s: RunState, keys: AccessKey[]): Promise<void>
   if (s.tagsDenied && inputs.retireAfterHours > 0) {
     throw new ActionError(
       `retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
-        `and this run may not use them: grant them, or set retire-after-hours: 0. Nothing was changed.`,
+        `and this run may not use them: grant them, or set retire-after-hours: 0.`,
     );
   }
   let all: Tag[] = [];
@@ -60,7 +60,7 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
   const others = new Map<string, OtherKey>();
   const consistent = (k: AccessKey) => {
     const facts = factsOf(s, k, keys);
-    return facts.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.map((c) => c(facts)).filter((m) => m !== undefined);
+    return facts.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.map((c) => c(facts)).flatMap((m) => (m ? [m.text] : []));
   };
   const mine = self ? consistent(self) : undefined;
   if (self && mine?.length === 0) {
@@ -69,7 +69,7 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
       `this job authenticates with ${self.id}, which an earlier run handed over to ${r?.supersededBy} at ` +
         `${r?.handover}: the place this job reads its credentials from was not updated (it is ` +
         `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
-        `give this job the current key. Nothing was changed.`,
+        `give this job the current key.`,
     );
   }
   if (self && mine && mine.length > 0) {
@@ -105,14 +105,14 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
       const usedAt = facts.lastUsed ? Date.parse(facts.lastUsed.date) : 0;
       const p: PendingKey = { key: k, supersededBy: r.supersededBy, handover, lastUsed: facts.lastUsed, dueAt: Math.max(handover, usedAt) + inputs.retireAfterHours * 3_600_000 };
       others.set(k.id, { kind: 'pending' });
-      const missing = missingEvidence('staged retirement', facts);
+      const missing = gaps('staged retirement', facts);
       const used = facts.lastUsed;
       // Handed over long enough ago, yet used since: somebody still holds it.
       const inUse = used !== undefined && used !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
       if (missing.length === 0 && inputs.retireAfterHours > 0) due.push(p);
       else waiting.push({ ...p, inUse });
       if (missing.length > 0 && inputs.retireAfterHours > 0) {
-        const timing = missing.every((m) => / h old \(IAM time\)$| h ago \(IAM time\)$/.test(m));
+        const timing = missing.every((m) => m.code === 'handover too recent' || m.code === 'used too recently');
         if (timing && inUse) {
           io.warning(
             `${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but was last used ` +
@@ -124,21 +124,21 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
         } else {
           io.warning(
             `${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but is not retired: ` +
-              `${missing.join('; ')}. It stays Active until a run can prove nothing holds it.`,
+              `${missing.map((m) => m.text).join('; ')}. It stays Active until a run can prove nothing holds it.`,
           );
         }
       }
       continue;
     }
     if (k.id === current?.id) continue;
-    const orphan = missingEvidence('orphan of a finished run', facts);
+    const orphan = gaps('orphan of a finished run', facts);
     const held = mayHold(facts);
     // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).
-    if (orphan.length === 0 || (orphan.length === 1 && held.length > 0 && orphan[0].includes('may hold it'))) {
+    if (orphan.length === 0 || (orphan.length === 1 && held.length > 0 && orphan[0].code === 'destinations may hold it')) {
       others.set(k.id, { kind: 'orphan', heldBy: held });
       io.info(`${k.id} is an orphan of an earlier run of this action (${knownAbout(facts)})` + (held.length ? `; destination(s) ${held.join(', ')} may hold it` : ''));
     } else {
-      others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${orphan.join('; ')}` });
+      others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${orphan.map((m) => m.text).join('; ')}` });
     }
   }
   if (due.length > 0) {

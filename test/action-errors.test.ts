@@ -116,7 +116,7 @@ describe('the action explains failures it can act on', () => {
     expect(errors).toEqual([
       `::error::sts:GetCallerIdentity on the AWS credentials of this job failed: ${url} refused the connection (3 attempts): ` +
         `ECONNREFUSED: connect ECONNREFUSED ${url.slice('http://'.length)}. AWS_ENDPOINT_URL is set to ${url}: check it ` +
-        '(unset it to use AWS itself)',
+        '(unset it to use AWS itself). Nothing was changed.',
     ]);
   });
 
@@ -138,7 +138,7 @@ describe('the action explains failures it can act on', () => {
       expect(errors).toEqual([
         `::error::sts:GetCallerIdentity on the AWS credentials of this job failed: ${url} did not answer within 300 ms ` +
           '(2 attempts): ETIMEDOUT: a request has exceeded the configured 300 ms requestTimeout. ' +
-          `AWS_ENDPOINT_URL is set to ${url}: check it (unset it to use AWS itself)`,
+          `AWS_ENDPOINT_URL is set to ${url}: check it (unset it to use AWS itself). Nothing was changed.`,
       ]);
     } finally {
       await close();

@@ -170,17 +170,21 @@ describe('createUser', () => {
 describe('deleteCreatedUser', () => {
   it('says exactly what is left when the undo fails', async () => {
     const s = scripted([{}, awsFailure('AccessDenied', 403)]);
-    expect(await deleteCreatedUser(iam(s), { name: 'svc', groups: ['deployers', 'ops'], policyArns: ['arn:p'] })).toMatch(
-      /^IAM user svc exists \(created by this run, in groups deployers, ops, with policies arn:p\) and could not be deleted \(iam:RemoveUserFromGroup on group deployers failed: AccessDenied.*\): delete it by hand or rerun; a rerun will not change its settings\.$/,
-    );
+    expect(await deleteCreatedUser(iam(s), { name: 'svc', groups: ['deployers', 'ops'], policyArns: ['arn:p'] })).toMatchObject({ deleted: false, sentence: expect.stringMatching(
+      /^IAM user svc exists \(created by this run, in groups deployers, ops, with policies arn:p\) and could not be deleted \(iam:RemoveUserFromGroup on group deployers failed: AccessDenied.*\): delete it by hand or rerun; a rerun will not change its settings\.$/) });
     const bare = scripted([awsFailure('AccessDenied', 403)]);
-    expect(await deleteCreatedUser(iam(bare), { name: 'svc', groups: [], policyArns: [] })).toMatch(
-      /^IAM user svc exists \(created by this run\) and could not be deleted \(iam:DeleteUser on IAM user svc failed: AccessDenied/,
-    );
+    expect(await deleteCreatedUser(iam(bare), { name: 'svc', groups: [], policyArns: [] })).toMatchObject({ deleted: false, sentence: expect.stringMatching(
+      /^IAM user svc exists \(created by this run\) and could not be deleted \(iam:DeleteUser on IAM user svc failed: AccessDenied/) });
     const groupsOnly = scripted([awsFailure('AccessDenied', 403)]);
-    expect(await deleteCreatedUser(iam(groupsOnly), { name: 'svc', groups: ['g'], policyArns: [] })).toMatch(
-      /^IAM user svc exists \(created by this run, in groups g\) and could not/,
-    );
+    expect(await deleteCreatedUser(iam(groupsOnly), { name: 'svc', groups: ['g'], policyArns: [] })).toMatchObject({ deleted: false, sentence: expect.stringMatching(
+      /^IAM user svc exists \(created by this run, in groups g\) and could not/) });
+  });
+  it('says the user is gone when the undo succeeds (the journal records it from this flag, not from the sentence)', async () => {
+    const s = scripted([{}, {}, {}]);
+    expect(await deleteCreatedUser(iam(s), { name: 'svc', groups: ['g'], policyArns: ['arn:p'] })).toEqual({
+      deleted: true,
+      sentence: 'The created user svc was deleted again: IAM is as before.',
+    });
   });
 });
 

@@ -42,7 +42,7 @@ describe('refuseRoot', () => {
       'the AWS credentials belong to the root user of AWS account 123456789012 (arn:aws-us-gov:iam::123456789012:root): ' +
         'AWS advises that the root user have no access keys, so this action neither rotates nor uses them. Give this ' +
         "step an IAM user's key (self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the " +
-        "root user's access keys (IAM console, root user, Security credentials). Nothing was changed.",
+        "root user's access keys (IAM console, root user, Security credentials).",
     );
   });
 

@@ -14,6 +14,7 @@ import {
   type DestinationFacts,
   type Facts,
   MAX_RUN_MS,
+  type Missing,
   POLICY,
   RECORD_CHECKS,
   type Reason,
@@ -453,12 +454,12 @@ describe('RECORD_CHECKS', () => {
     expect(RECORD_CHECKS.map((c) => c(facts(at(60_001))))).toEqual([
       undefined,
       undefined,
-      "the recorded handover lies in the future (IAM's time is 2026-11-27T12:00:00.000Z)",
+      { code: 'handover in the future', text: "the recorded handover lies in the future (IAM's time is 2026-11-27T12:00:00.000Z)" },
     ]);
   });
 
   it("IAM's time unreadable", () => {
-    expect(RECORD_CHECKS[2]({ ...facts(at(0)), iamNow: NaN })).toBe("the recorded handover lies in the future (IAM's time is unreadable)");
+    expect(RECORD_CHECKS[2]({ ...facts(at(0)), iamNow: NaN })?.text).toBe("the recorded handover lies in the future (IAM's time is unreadable)");
   });
 });
 
@@ -567,7 +568,10 @@ describe('consent: key-limit', () => {
   it("delete-inactive reads IAM's status, not the key the caller passed; a key IAM does not list is not Inactive", () => {
     expect(after('consent: key-limit delete-inactive', (f) => void (f.key = key(OLD, 100 * H)))).toEqual([]);
     const [inactive] = POLICY['consent: key-limit delete-inactive'].checks;
-    expect(inactive(changed('consent: key-limit delete-inactive', (f) => void (f.keys = [f.keys[1]])))).toBe('IAM does not list it as Inactive');
+    expect(inactive(changed('consent: key-limit delete-inactive', (f) => void (f.keys = [f.keys[1]])))).toEqual({
+      code: 'not inactive',
+      text: 'IAM does not list it as Inactive',
+    });
   });
 });
 
@@ -617,12 +621,16 @@ describe('knownAbout', () => {
   });
 });
 
+/** A piece of missing evidence with the text `text`. */
+const gap = (text: string, code: Missing['code'] = 'handover too recent'): Missing => ({ code, text });
+
 describe('Unproven', () => {
   it('names the key, the reason, every missing item, what is known and the todo; staged retirement "retired"', () => {
-    const e = new Unproven(OLD, 'staged retirement', ['a', 'b'], 'created X');
+    const e = new Unproven(OLD, 'staged retirement', [gap('a'), gap('b', 'used too recently')], 'created X');
     expect(e).toBeInstanceOf(ActionError);
     expect(e.name).toBe('Unproven');
     expect([e.keyId, e.reason, e.missing]).toEqual([OLD, 'staged retirement', ['a', 'b']]);
+    expect([e.lacks('used too recently'), e.lacks('handover too recent'), e.lacks('new key gone')]).toEqual([true, true, false]);
     expect(e.message).toBe(
       `${OLD} was not retired (staged retirement): a; b (known: created X). ` +
         'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
@@ -639,11 +647,11 @@ describe('Unproven', () => {
     ['consent: key-limit delete-oldest', 'Rerun once the keys are as expected'],
     ['consent: key-limit delete-inactive', 'Rerun once the keys are as expected'],
   ] as [Reason, string][])('%s: "deleted", and its own todo', (reason, todo) => {
-    expect(new Unproven(OLD, reason, ['a'], 'k').message).toBe(`${OLD} was not deleted (${reason}): a (known: k). ${todo}`);
+    expect(new Unproven(OLD, reason, [gap('a')], 'k').message).toBe(`${OLD} was not deleted (${reason}): a (known: k). ${todo}`);
   });
 
   it('says nothing of what is known when nothing is', () => {
-    expect(new Unproven(OLD, 'never handed out', ['a'], '').message).toBe(
+    expect(new Unproven(OLD, 'never handed out', [gap('a')], '').message).toBe(
       `${OLD} was not deleted (never handed out): a. Both keys stay Active: rerun once the cause is fixed`,
     );
   });

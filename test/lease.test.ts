@@ -235,7 +235,7 @@ describe('takeLease', () => {
     expect(err).toBeInstanceOf(ActionError);
     expect((err as Error).message).toBe(
       `another rotation holds the lease on IAM user ${USER} (tag rotate-aws-access-key:lease): run ${OTHER}, until ` +
-        '2026-11-27T12:30:00Z (IAM time); waited 3 s and changed nothing. Let that run finish, then rerun. If it is gone ' +
+        '2026-11-27T12:30:00Z (IAM time); waited 3 s. Let that run finish, then rerun. If it is gone ' +
         `(crashed or cancelled), its lease expires at 2026-11-27T12:30:00Z, or clear it now: ${CLEAR}. A concurrency ` +
         'group only serialises runs of one repository.',
     );
@@ -415,7 +415,7 @@ describe('takeLease', () => {
 
       expect(err.message).toBe(
         `while this run waited for run ${OTHER}, the key this job authenticates with stopped working: that run rotated it ` +
-          "(and wrote the new key to its destinations). This run changed nothing; rerun it if its destinations differ from that run's.",
+          "(and wrote the new key to its destinations): rerun it if its destinations differ from that run's",
       );
       expect((err.cause as ActionError).message).toMatch(new RegExp(`^iam:ListUserTags on IAM user deployer failed: ${name}`));
     },

@@ -180,8 +180,7 @@ describe('no skip until the state is settled', () => {
       'IAM user deployer has two Active access keys (OLD (Active), YOUNG (Active)) and nothing proves who holds OLD ' +
         '(nothing is known about it): this run deletes no key on a guess. Find the holders of OLD (its last use says ' +
         'when and where it was used) and delete or deactivate the key nobody uses, or rerun with key-limit: ' +
-        'delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them). ' +
-        'Nothing was changed.',
+        'delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them).',
     );
   });
 
@@ -279,7 +278,8 @@ describe('self-rotation', () => {
   it('a young caller key with a second Active key nothing proves anything about: stops (version 1), never a skip', () => {
     const err = planError(input({ maxAgeDays: 30, keys: [key('OLD', 100), key('CALLER', 3)], callerKeyId: 'CALLER' }));
     expect(err.message).toContain('nothing proves who holds OLD');
-    expect(err.message).toMatch(/Nothing was changed\.$/);
+    // What the run changed is the run's to say (rotate.ts whatChanged), never the planner's.
+    expect(err.message).not.toContain('Nothing was changed');
   });
 
   it('a young caller key with an older second Active key and key-limit delete-oldest: consent deletes the oldest', () => {
@@ -321,7 +321,7 @@ describe('self-rotation', () => {
     const err = planError(input({ keyLimit: 'fail', keys: [key('OLD', 100), key('CALLER', 3)], callerKeyId: 'CALLER' }));
     expect(err.message).toBe(
       "IAM user deployer already has 2 access keys (OLD (Active), CALLER (Active)), the IAM limit, and key-limit is 'fail': " +
-        'delete one, or set key-limit: delete-inactive or delete-oldest. Nothing was changed.',
+        'delete one, or set key-limit: delete-inactive or delete-oldest.',
     );
   });
 
@@ -353,7 +353,7 @@ describe('key-limit with two keys', () => {
   it('delete-inactive with two Active keys stops before changing anything', () => {
     const err = planError(input({ keyLimit: 'delete-inactive', keys: [key('AKIAONE', 100), key('AKIATWO', 10)] }));
     expect(err.message).toContain('delete-oldest');
-    expect(err.message).toContain('Nothing was changed');
+    expect(err.message).not.toContain('Nothing was changed');
     expect(err.message).toContain('AKIAONE');
     expect(err.message).toContain('AKIATWO');
     expect(err.message).toContain('deployer');
@@ -388,7 +388,7 @@ describe('key-limit with two keys', () => {
   ])('fail with two keys is an error (%#)', (keys) => {
     const err = planError(input({ keyLimit: 'fail', keys }));
     expect(err.message).toContain("'fail'");
-    expect(err.message).toContain('Nothing was changed');
+    expect(err.message).not.toContain('Nothing was changed');
     for (const k of keys) expect(err.message).toContain(k.id);
   });
 

@@ -179,7 +179,7 @@ describe('preflight: why a public key could not be read', () => {
       { kind: 'repository', owner: 'octo', repo: 'lost' },
     ];
     await expect(preflight(context(gh).ctx, dests)).rejects.toThrow(
-      /^preflight failed for 2 of 3 destinations, nothing was changed: reading the public key of octo\/gone: repository octo\/gone not found.* \| reading the public key of octo\/lost: repository octo\/lost not found/,
+      /^preflight failed for 2 of 3 destinations: reading the public key of octo\/gone: repository octo\/gone not found.* \| reading the public key of octo\/lost: repository octo\/lost not found/,
     );
   });
 

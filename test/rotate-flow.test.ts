@@ -301,7 +301,7 @@ describe('a failure after the new key exists', () => {
     const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/gone' } });
     expect(result.error?.message).toBe(
       'reading the public key of octo/gone: repository octo/gone not found, or the token cannot see it: check ' +
-        'repositories and give the token access to it',
+        'repositories and give the token access to it. Nothing was changed.',
     );
     expect(iam.calls).not.toContain('CreateAccessKey');
     expect([...iam.keys.keys()]).toEqual([OLD]);
@@ -435,7 +435,7 @@ describe('who the caller is', () => {
     });
     expect(result.error?.message).toBe(
       'iam-user-name is empty and the AWS credentials belong to arn:aws:sts::123456789012:assumed-role/deployer/session, ' +
-        'not an IAM user: set iam-user-name to the user whose key rotates',
+        'not an IAM user: set iam-user-name to the user whose key rotates. Nothing was changed.',
     );
     expect(result.userName).toBeUndefined();
     expect(iam.calls).toEqual([]);
@@ -610,7 +610,7 @@ describe('CreateAccessKey fails', () => {
       if (command === 'ListAccessKeys' && ++listings === 2) throw awsFailure('AccessDenied', 403);
     });
     const { result: r2 } = await memoryRotation(blind.iam, blind.github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
-    expect(r2.error?.message).toMatch(/ServiceFailure.*\. Could not list the keys again: check whether a key was made\.$/);
+    expect(r2.error?.message).toMatch(/ServiceFailure.*\. Could not list the keys again: check whether a key was made\. Nothing was changed\.$/);
   });
 });
 

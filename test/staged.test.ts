@@ -181,7 +181,7 @@ describe('earlierHandovers', () => {
     const w = world({ keys: [key(CUR)], tagsDenied: true });
     await expect(earlierHandovers(w.s, w.initialKeys, undefined)).rejects.toThrow(
       "retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, and " +
-        'this run may not use them: grant them, or set retire-after-hours: 0. Nothing was changed.',
+        'this run may not use them: grant them, or set retire-after-hours: 0.',
     );
     expect(w.calls).toEqual([]);
   });
@@ -230,7 +230,7 @@ describe('earlierHandovers', () => {
     await expect(earlierHandovers(w.s, w.initialKeys, self(w, OLD))).rejects.toThrow(
       `this job authenticates with ${OLD}, which an earlier run handed over to ${CUR} at ${at(-2 * H)}: the place this ` +
         'job reads its credentials from was not updated (it is not among that run\'s destinations, or its secret is ' +
-        'shadowed by another level). Make it a destination, or give this job the current key. Nothing was changed.',
+        'shadowed by another level). Make it a destination, or give this job the current key.',
     );
     expect(w.calls).toEqual(['ListUserTags']);
 
