@@ -20,6 +20,7 @@ import { Journal } from './journal.js';
 import { describeLease, releaseLease, takeLease } from './lease.js';
 import { Unproven, destroy } from './destruction.js';
 import { type AccessKey, type Plan, currentKey, plan as decide } from './plan.js';
+import { handoverTimes } from './provenance.js';
 import { type Prepared, coversRepository, createMissingEnvironments, preflight } from './preflight.js';
 import { assumedHeld, describeStanding, recover, undoUser } from './recover.js';
 import type { PreviousAction, RotationResult } from './result.js';
@@ -317,7 +318,9 @@ async function flow(s: RunState): Promise<void> {
       create: p.create,
       held: p.held,
       oldestUpdate: p.oldestUpdate,
+      newestUpdate: p.held === 'both' ? Math.max(...p.updates) : undefined,
     })),
+    handovers: handoverTimes(s.records),
     others,
     rewrite: s.rewrite,
     now: userExists ? aws.time.now() : 0,

@@ -115,3 +115,50 @@ describe('a dry run says which key each destination holds', () => {
     expect(Object.keys(f).filter((k) => k.startsWith('Destinations holding'))).toEqual([]);
   });
 });
+
+describe('a skip claims the current key only where nothing contradicts it', () => {
+  const CUR = 'AKIACUR0000000000001';
+  /** A current key 5 days old, handed over by an earlier run 5 s after it was made; octo/api written in between. */
+  async function handedOverWorld() {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api', 'octo/web']);
+    const cur = userKey(iam, CUR, 5);
+    const made = (iam.keys.get(CUR)?.created ?? new Date(0)).getTime();
+    const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+    iam.tags.set(CUR, `rotate-aws-access-key: created=${iso(made)} handover=${iso(made + 5_000)} by=octo/a/1/1`);
+    github.hold(cur, 'octo/api', 'octo/web');
+    for (const r of ['octo/api', 'octo/web']) {
+      for (const n of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) github.updatedAt.set(`${r}/${n}`, iso(made + 3_000));
+    }
+    return { iam, github, made, iso };
+  }
+  const raw = { 'iam-user-name': 'deployer', repositories: 'octo/api,octo/web', 'max-age-days': '30' };
+
+  it('every destination written by the run that handed the key over: skips, and access-key-id is the current key', async () => {
+    const { iam, github } = await handedOverWorld();
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: raw });
+    expect(result.plan?.action).toBe('skip');
+    expect(outputs(result, inputsOf(raw))['access-key-id']).toBe(CUR);
+    expect(facts(result)['Key the destinations hold']).toBe(CUR);
+  });
+
+  it("a destination written after the current key's handover (another rotation wrote it): rotates, and no output claims it held the current key", async () => {
+    const { iam, github, made, iso } = await handedOverWorld();
+    // Another user's rotation wrote octo/web two days later: what it holds now is not this user's key.
+    github.hold({ accessKeyId: 'AKIASOMEONEELSE00001', secretAccessKey: 'theirs' }, 'octo/web');
+    for (const n of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) github.updatedAt.set(`octo/web/${n}`, iso(made + 2 * 86_400_000));
+
+    const { result, io } = await memoryRotation(iam, github, { as: ADMIN, inputs: raw });
+
+    expect(result.error).toBeUndefined();
+    expect(result.plan?.action).toBe('rotate');
+    expect(result.plan?.reason).toBe(
+      `destination(s) were written after the current key ${CUR} was handed over (${new Date(made + 5_000).toISOString()}, ` +
+        'its record): nothing proves they hold it: octo/web',
+    );
+    const fresh = result.newKeyId as string;
+    expect(outputs(result, inputsOf(raw))['access-key-id']).toBe(fresh);
+    for (const r of ['octo/api', 'octo/web']) expect(github.pair(r)?.accessKeyId).toBe(fresh);
+    expect(io.lines.some((l) => l.includes('nothing proves they hold it: octo/web'))).toBe(true);
+  });
+});
