@@ -16,6 +16,8 @@ export interface DestinationState {
   held: HeldBefore;
   /** When the older of its two secrets was written (both held). */
   oldestUpdate: number | undefined;
+  /** When the newer of its two secrets was written (both held). */
+  newestUpdate?: number;
 }
 
 /** What the run knows about a second key of the user (not the current one). */
@@ -40,9 +42,20 @@ export interface PlanInput {
   others: Map<string, OtherKey>;
   /** An earlier run deleted this key to make room and did not finish: destinations may hold it. */
   rewrite: { id: string; at: string } | undefined;
+  /**
+   * When the action recorded handing each key to the destinations (IAM time, from its provenance record; keys with no
+   * such record are absent): a destination written after it was written by someone else, or by a later failed run.
+   */
+  handovers?: Map<string, number>;
   /** IAM's time. */
   now: number;
 }
+
+/**
+ * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
+ * key over: its writes come before the record, but GitHub's updated_at and IAM's time are two clocks, whole seconds.
+ */
+export const HANDOVER_SLACK_MS = 60_000;
 
 export type Plan =
   | { action: 'skip'; reason: string; current: AccessKey }
@@ -138,6 +151,12 @@ export function plan(input: PlanInput): Plan {
   const stale = current
     ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
     : [];
+  // Written after the current key's recorded handover (and the slack): nothing proves they still hold it.
+  const handover = current ? input.handovers?.get(current.id) : undefined;
+  const late =
+    handover === undefined
+      ? []
+      : input.destinations.filter((d) => d.newestUpdate !== undefined && d.newestUpdate > handover + HANDOVER_SLACK_MS).map((d) => d.label);
   const second = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.others.get(k.id)?.kind !== 'pending');
   let reason: string;
   if (toCreate.length > 0) {
@@ -152,6 +171,10 @@ export function plan(input: PlanInput): Plan {
     reason = `IAM user ${input.userName} has a second Active key (${second.map((k) => k.id).join(', ')})`;
   } else if (stale.length > 0) {
     reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
+  } else if (late.length > 0 && handover !== undefined) {
+    reason =
+      `destination(s) were written after the current key ${current.id} was handed over ` +
+      `(${new Date(handover).toISOString()}, its record): nothing proves they hold it: ${late.join(', ')}`;
   } else if (input.maxAgeDays === 0) {
     reason = 'max-age-days is 0: always rotate';
   } else {

@@ -153,6 +153,19 @@ export async function pruneRecords(
   return removed;
 }
 
+/**
+ * Key id → when the action recorded handing that key to the destinations (IAM time, ms): its own record with a
+ * handover and no superseded-by. A claim, used only to rotate sooner (a destination written after it), never to skip.
+ */
+export function handoverTimes(records: Map<string, KeyRecord>): Map<string, number> {
+  return new Map(
+    [...records].flatMap(([id, r]) => {
+      const at = r.supersededBy === undefined ? Date.parse(r.handover ?? '') : Number.NaN;
+      return Number.isNaN(at) ? [] : [[id, at] as const];
+    }),
+  );
+}
+
 /** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
 export async function lastUses(ctx: RotateContext, user: string, ids: string[]): Promise<Map<string, Use | null | undefined>> {
   const out = new Map<string, Use | null | undefined>();

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { describe } from './destinations.js';
 import type { Inputs } from './inputs.js';
-import type { DestinationResult, RotationResult } from './result.js';
+import { type DestinationResult, type KeyReport, type RotationResult, UNKNOWN_USE } from './result.js';
 
 /** The action's outputs. Never a secret value. */
 export function outputs(result: RotationResult, inputs: Inputs): Record<string, string> {
@@ -13,7 +13,8 @@ export function outputs(result: RotationResult, inputs: Inputs): Record<string, 
     'previous-access-key-ids': [
       ...new Set(result.previous.filter((p) => p.action !== 'kept' && p.action !== 'retire-pending').map((p) => p.id)),
     ].join(','),
-    keys: JSON.stringify(result.keys ?? []),
+    // null: the keys could not be listed at the end of the run (unknown), never [] (which says the user has none).
+    keys: result.keysUnread !== undefined ? 'null' : JSON.stringify(result.keys ?? []),
     destinations: JSON.stringify(
       written.map((d) => ({
         ...describe(d.destination, d.visibility),
@@ -45,6 +46,28 @@ function status(result: RotationResult): string {
   return 'rotated';
 }
 
+/**
+ * Which key the destinations hold: one fact when every destination holds result.accessKeyId (as far as the run knows),
+ * else which destinations hold which key and which hold none the run knows of.
+ */
+function holders(result: RotationResult): [string, string][] {
+  const { accessKeyId, destinations } = result;
+  if (accessKeyId === undefined) return [];
+  if (destinations.every((d) => d.keyId === accessKeyId)) return [['Key the destinations hold', accessKeyId]];
+  const by = new Map<string | undefined, string[]>([[accessKeyId, []]]);
+  for (const d of destinations) by.set(d.keyId, [...(by.get(d.keyId) ?? []), d.label]);
+  return [...by].map(([id, labels]) =>
+    id === undefined
+      ? ['Destinations holding no key this run knows of', labels.join(', ')]
+      : [`Destinations holding ${id}`, labels.length ? labels.join(', ') : 'none'],
+  );
+}
+
+function lastUse(u: KeyReport['lastUsed']): string {
+  if (u === UNKNOWN_USE) return 'unknown';
+  return u ? `${u.date} (${u.service}, ${u.region})` : 'never';
+}
+
 /** The job summary as rows of [header, value] and a destination table: what happened, never a secret. */
 export function summaryModel(result: RotationResult) {
   const facts: [string, string][] = [
@@ -53,7 +76,7 @@ export function summaryModel(result: RotationResult) {
   ];
   if (result.plan) facts.push(['Decision', `${result.plan.action}: ${result.plan.reason}`]);
   if (result.newKeyId) facts.push(['New key', result.newKeyId]);
-  if (result.accessKeyId) facts.push(['Key the destinations hold', result.accessKeyId]);
+  facts.push(...holders(result));
   for (const p of result.previous) facts.push(['Previous key', `${p.id}: ${p.action}`]);
   if (result.dryRun && result.plan?.action === 'rotate') {
     const p = result.plan;
@@ -65,6 +88,7 @@ export function summaryModel(result: RotationResult) {
   }
   if (result.dryRun) for (const id of result.retirement?.due ?? []) facts.push(['Due for retirement', `${id}: would retire`]);
   if (result.error) facts.push(['Error', result.error.message]);
+  if (result.keysUnread !== undefined) facts.push(['Access keys', `could not be listed at the end of the run: ${result.keysUnread}`]);
   const rows = result.destinations.map((d) => [
     d.label,
     d.destination.kind,
@@ -75,11 +99,11 @@ export function summaryModel(result: RotationResult) {
     k.id,
     k.status,
     k.created,
-    k.lastUsed ? `${k.lastUsed.date} (${k.lastUsed.service}, ${k.lastUsed.region})` : 'never',
+    lastUse(k.lastUsed),
     k.description ?? '—',
     k.fate,
   ]);
-  return { facts, rows, keys };
+  return { facts, rows, keys, keysListed: result.keysUnread === undefined };
 }
 
 export function setOutputs(result: RotationResult, inputs: Inputs): void {
@@ -110,7 +134,7 @@ export async function writeSummary(result: RotationResult): Promise<void> {
       ],
       ...rows,
     ])
-    .addHeading(`Access keys (${keys.length})`, 3)
+    .addHeading(model.keysListed ? `Access keys (${keys.length})` : 'Access keys (could not be listed: see above)', 3)
     .addTable([
       ['Key', 'Status', 'Created', 'Last used', 'Description', 'Fate'].map((data) => ({ data, header: true })),
       ...keys,

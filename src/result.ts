@@ -53,16 +53,25 @@ export interface RotationResult {
   journal: Journal;
   /** The `keys` output: every key at the end of the run (and those it deleted). */
   keys?: KeyReport[];
+  /**
+   * Set when the keys could not be listed at the end of the run: why, for people (the `keys` output is then null and
+   * the summary says the keys could not be listed). Its presence is the flag; nothing branches on its text.
+   */
+  keysUnread?: string;
   /** Staged retirement found at the start: due keys (retired unless dry run) and keys still waiting. */
   retirement?: { due: string[]; waiting: { id: string; dueAt: string; inUse: boolean }[] };
 }
+
+/** A key's last use could not be read (GetAccessKeyLastUsed refused or failed, or the key was gone before it was read). */
+export const UNKNOWN_USE = 'unknown';
 
 /** One entry of the `keys` output. */
 export interface KeyReport {
   id: string;
   status: string;
   created: string;
-  lastUsed: Use | null;
+  /** When and where it was last used; null: never used; 'unknown': could not be read. */
+  lastUsed: Use | null | typeof UNKNOWN_USE;
   description: string | null;
   fate: string;
 }

@@ -20,6 +20,7 @@ import { Journal } from './journal.js';
 import { describeLease, releaseLease, takeLease } from './lease.js';
 import { Unproven, destroy } from './destruction.js';
 import { type AccessKey, type Plan, currentKey, plan as decide } from './plan.js';
+import { handoverTimes } from './provenance.js';
 import { type Prepared, coversRepository, createMissingEnvironments, preflight } from './preflight.js';
 import { assumedHeld, describeStanding, recover, undoUser } from './recover.js';
 import type { PreviousAction, RotationResult } from './result.js';
@@ -61,15 +62,11 @@ export function refresh(result: RotationResult): void {
     .map((r) => ({ id: r.id, action: r.fate as PreviousAction }));
   result.destinations.forEach((r, i) => {
     const d = journal.destinations[i];
-    if (result.dryRun && result.plan?.action === 'rotate') {
-      r.outcome = 'would write';
-      r.keyId = result.plan.current?.id;
-      return;
-    }
-    r.created = d.created || undefined;
+    // A dry run writes nothing: each destination holds what it held (the current key only when it held both secrets).
     const { outcome, keyId } = standing(journal, i, current);
-    r.outcome = outcome;
+    r.outcome = result.dryRun && result.plan?.action === 'rotate' ? 'would write' : outcome;
     r.keyId = keyId;
+    if (!result.dryRun) r.created = d.created || undefined;
   });
 }
 
@@ -129,7 +126,7 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
   } finally {
     if (s.userName) {
       const userGone = s.journal.effects.some((e) => e.kind === 'user deleted');
-      if (s.keysListed && !userGone) result.keys = await describeKeys(s);
+      if (s.keysListed && !userGone) Object.assign(result, await describeKeys(s));
       await releaseLease(ctx, s.journal, s.userName);
     }
     refresh(result);
@@ -321,7 +318,9 @@ async function flow(s: RunState): Promise<void> {
       create: p.create,
       held: p.held,
       oldestUpdate: p.oldestUpdate,
+      newestUpdate: p.held === 'both' ? Math.max(...p.updates) : undefined,
     })),
+    handovers: handoverTimes(s.records),
     others,
     rewrite: s.rewrite,
     now: userExists ? aws.time.now() : 0,

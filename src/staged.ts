@@ -11,7 +11,7 @@ import { MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, gaps, knownAbout
 import type { AccessKey, OtherKey, PendingKey, Plan, Use } from './plan.js';
 import { keyTags, lastUses, parseRecord, pruneRecords, runLabel, writeRecord } from './provenance.js';
 import { REWRITE_TAG, parseRewrite } from './rewrite-marker.js';
-import type { KeyReport } from './result.js';
+import { type KeyReport, type RotationResult, UNKNOWN_USE } from './result.js';
 import type { RunState } from './run-state.js';
 import { runEnded } from './run-status.js';
 
@@ -178,8 +178,11 @@ export async function recordCreated(s: RunState, id: string, createDate: Date): 
   return created;
 }
 
-/** Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate. */
-export async function describeKeys(s: RunState): Promise<KeyReport[]> {
+/**
+ * Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate; or,
+ * when they could not be listed, why (`keysUnread`: the `keys` output is then null, never a claim of no keys).
+ */
+export async function describeKeys(s: RunState): Promise<Pick<RotationResult, 'keys' | 'keysUnread'>> {
   const { ctx, journal, userName } = s;
   const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired');
   let now: AccessKey[];
@@ -187,11 +190,17 @@ export async function describeKeys(s: RunState): Promise<KeyReport[]> {
   try {
     // Unchanged keys are not listed again; last uses are read for every key that has none yet, or all after a change.
     now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
-    const read = await lastUses(ctx, userName, now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id));
-    for (const [id, use] of read) uses.set(id, use);
-  } catch {
-    return [];
+  } catch (err) {
+    const why = errorMessage(err);
+    ctx.io.warning(
+      `the keys of IAM user ${userName} could not be listed at the end of the run (${why}): the keys output is null ` +
+        `(unknown, not "no keys") and the job summary does not list them; the run's own outcome above stands. Look ` +
+        `the keys up in IAM, or rerun to describe them.`,
+    );
+    return { keys: undefined, keysUnread: why };
   }
+  // A failed read is reported unknown by lastUses (one warning), never as "never used".
+  for (const [id, use] of await lastUses(ctx, userName, now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id))) uses.set(id, use);
   const fateOf = (id: string): string => {
     if (id === journal.newKeyId) return 'new';
     const until = s.pending.get(id);
@@ -203,12 +212,13 @@ export async function describeKeys(s: RunState): Promise<KeyReport[]> {
     id: k.id,
     status,
     created: k.created.toISOString(),
-    lastUsed: lastUsed ?? null,
+    // undefined: not read, or the read failed (GetAccessKeyLastUsed refused, or the key was deleted before it was read).
+    lastUsed: lastUsed === undefined ? UNKNOWN_USE : lastUsed,
     description: s.tags.get(k.id) ?? null,
     fate: fateOf(k.id),
   });
   const gone = s.initialKeys.filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
-  return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))];
+  return { keys: [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))] };
 }
 
 /**

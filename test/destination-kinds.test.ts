@@ -273,7 +273,8 @@ describe('create-environments', () => {
     expect(world.gh.writes()).toEqual([]);
     // The plan names the environment it would create; the result says only what happened (nothing was created).
     expect(result.plan?.reason).toBe(`new destination(s): ${repo} environment 'qa'`);
-    expect(result.destinations[0]).toMatchObject({ outcome: 'would write', keyId: old.accessKeyId });
+    // An environment that does not exist yet holds no key.
+    expect(result.destinations[0]).toMatchObject({ outcome: 'would write', keyId: undefined });
     expect(result.destinations[0].created).toBeUndefined();
   });
 

@@ -192,6 +192,9 @@ describe('dist/index.js on Node 24', () => {
       ]);
       expect(await tagsOf('e2e-ghes')).toEqual({}); // a dry run never takes the lease
       expect(run.summary).toMatch(/would write/);
+      // corp/app holds neither secret: the summary does not say it holds the current key.
+      expect(run.summary).not.toContain('Key the destinations hold');
+      expect(run.summary).toContain('Destinations holding no key this run knows of');
     } finally {
       await ghes.stop();
     }

@@ -228,6 +228,40 @@ describe('no skip until the state is settled', () => {
     expect(p.current).toBe(current);
   });
 
+  describe("written after the current key's recorded handover", () => {
+    const current = key('CUR', 2);
+    const made = current.created.getTime();
+    const handover = made + 5_000;
+    const at = (label: string, newest: number) => ({ ...held(label, 'both', made), newestUpdate: newest });
+
+    it('a destination written more than a minute after the handover rotates a young key, naming it', () => {
+      const p = rotation(
+        plan(
+          input({
+            maxAgeDays: 30,
+            keys: [current],
+            handovers: new Map([['CUR', handover]]),
+            destinations: [at('octo/api', handover), at('octo/web', handover + 60_001), at('octo/doc', handover + DAY)],
+          }),
+        ),
+      );
+      expect(p.reason).toBe(
+        `destination(s) were written after the current key CUR was handed over (${new Date(handover).toISOString()}, ` +
+          'its record): nothing proves they hold it: octo/web, octo/doc',
+      );
+      expect(ids(p.previous)).toEqual(['CUR']);
+    });
+
+    it('written up to a minute after the handover (two clocks), or with no handover recorded: a young key skips', () => {
+      const dests = [at('octo/api', handover + 60_000), at('octo/web', handover - 1_000)];
+      expect(skipped(plan(input({ maxAgeDays: 30, keys: [current], handovers: new Map([['CUR', handover]]), destinations: dests }))).current).toBe(current);
+      const late = [at('octo/api', handover + DAY)];
+      expect(skipped(plan(input({ maxAgeDays: 30, keys: [current], handovers: new Map(), destinations: late }))).current).toBe(current);
+      // Another key's handover says nothing about the current key.
+      expect(skipped(plan(input({ maxAgeDays: 30, keys: [current], handovers: new Map([['OTHER', handover]]), destinations: late }))).current).toBe(current);
+    });
+  });
+
   it('the first reason wins, and the room is chosen all the same', () => {
     const p = rotation(
       plan(

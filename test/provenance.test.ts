@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { type RotateContext, runIdentity } from '../src/context.js';
 import { LEASE_TAG, leaseValue, parseLease } from '../src/lease.js';
-import { type KeyRecord, PRUNE_AFTER_MS, formatRecord, parseRecord, pruneRecords, runLabel, shortLabel } from '../src/provenance.js';
+import { type KeyRecord, PRUNE_AFTER_MS, formatRecord, handoverTimes, parseRecord, pruneRecords, runLabel, shortLabel } from '../src/provenance.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { awsFailure, memoryIam } from './support/memory-iam.js';
 import { memoryClients } from './support/memory-world.js';
@@ -200,5 +200,17 @@ describe('every tag value fits IAM: at most 256 characters of its set, every fie
       by: 'octo/a/1/1',
     });
     expect(parseRecord('rotate-aws-access-key: created=2026-11-25T12:00:00Z by=octo/a/1/1')).toEqual({ created: '2026-11-25T12:00:00Z', by: 'octo/a/1/1' });
+  });
+});
+
+describe('handoverTimes', () => {
+  it("a key's own handover (no superseded-by), in ms; a previous key's handover away, or an unreadable time, is none", () => {
+    const records = new Map<string, KeyRecord>([
+      ['AKIACUR', { created: '2026-11-20T12:00:00Z', handover: '2026-11-20T12:00:05Z', by: 'octo/a/1/1' }],
+      ['AKIAOLD', { supersededBy: 'AKIACUR', handover: '2026-11-20T12:00:05Z' }],
+      ['AKIAMADE', { created: '2026-11-20T12:00:00Z' }],
+      ['AKIABAD', { handover: 'soon' }],
+    ]);
+    expect(handoverTimes(records)).toEqual(new Map([['AKIACUR', Date.parse('2026-11-20T12:00:05Z')]]));
   });
 });

@@ -77,6 +77,16 @@ describe('outputs', () => {
     expect(outputs(result(), inputsWith()).keys).toBe('[]');
   });
 
+  it('keys: null, not [], when the keys could not be listed at the end of the run', () => {
+    expect(outputs(result({ keys: undefined, keysUnread: 'iam:ListAccessKeys on IAM user deployer failed: Throttling' }), inputsWith()).keys).toBe('null');
+    expect(outputs(result({ keys: [], keysUnread: undefined }), inputsWith()).keys).toBe('[]');
+  });
+
+  it('keys: a last use that could not be read is "unknown"', () => {
+    const keys: KeyReport[] = [{ ...KEYS[0], lastUsed: 'unknown' }];
+    expect((JSON.parse(outputs(result({ keys }), inputsWith()).keys) as KeyReport[])[0].lastUsed).toBe('unknown');
+  });
+
   it('previous-access-key-ids: keys replaced by this run, not those kept or still pending retirement', () => {
     const out = outputs(
       result({
@@ -114,6 +124,34 @@ describe('summaryModel', () => {
       ['AKIAOLD', 'Inactive', '2025-01-01T00:00:00Z', '2026-11-20T08:00:00Z (sts, us-east-1)', '—', 'deactivated'],
     ]);
     expect(summaryModel(result()).keys).toEqual([]);
+  });
+
+  it('the keys table: a last use that could not be read is unknown, not never', () => {
+    expect(summaryModel(result({ keys: [{ ...KEYS[0], lastUsed: 'unknown' }] })).keys[0][3]).toBe('unknown');
+  });
+
+  it('keys that could not be listed: a fact says why, and the table is not presented as the keys', () => {
+    const r = result({ keysUnread: 'iam:ListAccessKeys on IAM user deployer failed: Throttling' });
+    expect(fact(r, 'Access keys')).toEqual(['could not be listed at the end of the run: iam:ListAccessKeys on IAM user deployer failed: Throttling']);
+    expect(summaryModel(r).keysListed).toBe(false);
+    expect(fact(result(), 'Access keys')).toEqual([]);
+    expect(summaryModel(result()).keysListed).toBe(true);
+  });
+
+  it('"Key the destinations hold" only when every destination holds it; else who holds which key, and who holds none', () => {
+    const web: Destination = { kind: 'repository', owner: 'octo', repo: 'web' };
+    const ops: Destination = { kind: 'repository', owner: 'octo', repo: 'ops' };
+    const row = (d: Destination, keyId: string | undefined) => ({ destination: d, label: label(d), outcome: 'unchanged' as const, keyId });
+    expect(fact(result(), 'Key the destinations hold')).toEqual(['AKIANEW']);
+    const split = result({ accessKeyId: 'AKIAOLD', destinations: [row(REPO, 'AKIAOLD'), row(web, undefined), row(ops, 'AKIAOTHER')] });
+    expect(summaryModel(split).facts.filter(([k]) => k.startsWith('Key the') || k.startsWith('Destinations holding'))).toEqual([
+      ['Destinations holding AKIAOLD', 'octo/api'],
+      ['Destinations holding no key this run knows of', 'octo/web'],
+      ['Destinations holding AKIAOTHER', 'octo/ops'],
+    ]);
+    const none = result({ accessKeyId: 'AKIAOLD', destinations: [row(web, undefined)] });
+    expect(fact(none, 'Destinations holding AKIAOLD')).toEqual(['none']);
+    expect(fact(none, 'Key the destinations hold')).toEqual([]);
   });
 
   it('keys pending retirement: when, and a warning when still in use', () => {

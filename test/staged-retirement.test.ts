@@ -69,7 +69,7 @@ describe('staged retirement (retire-after-hours)', () => {
     // The run signed its last calls with the new key: the old key's last use, as the run read it at its end, lies
     // before the handover (recorded in whole seconds). (This test's own authenticates(old) above used it since.)
     expect(keys[0].lastUsed).toMatchObject({ service: expect.any(String), region: expect.any(String) });
-    expect(Date.parse(keys[0].lastUsed?.date ?? '')).toBeLessThan(handoverOf(tags[fresh.accessKeyId]) + 1000);
+    expect(Date.parse((keys[0].lastUsed as { date: string }).date)).toBeLessThan(handoverOf(tags[fresh.accessKeyId]) + 1000);
   });
 
   it('a later run retires it once the handover and its last use are old enough, even when it skips the rotation', async () => {

@@ -442,7 +442,7 @@ describe('describeKeys (the keys output)', () => {
     w.keys.delete(OLD); // not listed again: the start's list is reported
     w.journal.record({ kind: 'lease taken' }); // not a change to the keys
 
-    const keys = await describeKeys(w.s);
+    const { keys = [] } = await describeKeys(w.s);
 
     expect(w.calls).toEqual(['GetAccessKeyLastUsed']);
     expect(keys).toEqual([
@@ -468,7 +468,7 @@ describe('describeKeys (the keys output)', () => {
     w.journal.record({ kind: 'key created', id: NEW });
     w.s.pending.set('AKIAPEND000000000006', START + 5 * H);
 
-    const keys = await describeKeys(w.s);
+    const { keys = [] } = await describeKeys(w.s);
 
     expect(w.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed', 'GetAccessKeyLastUsed', 'GetAccessKeyLastUsed']);
     expect(keys.map((k) => [k.id, k.status, k.fate, k.lastUsed])).toEqual([
@@ -484,7 +484,7 @@ describe('describeKeys (the keys output)', () => {
     w.keys.delete(OLD);
     w.keys.set(NEW, key(NEW, 'Active', 0));
     w.journal.record({ kind: 'key created', id: NEW });
-    const keys = await describeKeys(w.s);
+    const { keys = [] } = await describeKeys(w.s);
     expect(keys.map((k) => [k.id, k.status, k.fate])).toEqual([
       [CUR, 'Active', 'current'],
       [NEW, 'Active', 'new'],
@@ -494,7 +494,7 @@ describe('describeKeys (the keys output)', () => {
   it('a deleted key IAM still lists (eventual consistency) is reported once, as listed', async () => {
     const w = world({ keys: [key(OLD), key(CUR)] });
     w.journal.record({ kind: 'key retired', id: OLD, fate: 'deleted' });
-    const keys = await describeKeys(w.s);
+    const { keys = [] } = await describeKeys(w.s);
     expect(keys.map((k) => [k.id, k.status, k.fate])).toEqual([
       [OLD, 'Active', 'deleted'],
       [CUR, 'Active', 'current'],
@@ -505,19 +505,43 @@ describe('describeKeys (the keys output)', () => {
     const w = world({ keys: [key(OLD), key(CUR)] });
     w.keys.get(OLD)!.status = 'Inactive';
     w.journal.record({ kind: 'key retired', id: OLD, fate: 'deactivated' });
-    const keys = await describeKeys(w.s);
+    const { keys = [] } = await describeKeys(w.s);
     expect(keys.map((k) => [k.id, k.status, k.fate])).toEqual([
       [OLD, 'Inactive', 'deactivated'],
       [CUR, 'Active', 'current'],
     ]);
   });
 
-  it('is empty when the keys cannot be read again (the run goes on)', async () => {
+  it('keys that cannot be listed again are unknown, never "no keys": why is kept, and one warning says so (the run goes on)', async () => {
     const w = world({ keys: [key(CUR)] });
     w.journal.record({ kind: 'key created', id: NEW });
     w.before(() => {
-      throw awsFailure('AccessDenied', 403);
+      throw awsFailure('Throttling', 400);
     });
-    expect(await describeKeys(w.s)).toEqual([]);
+    const described = await describeKeys(w.s);
+    expect(described.keys).toBeUndefined();
+    expect(described.keysUnread).toMatch(/^iam:ListAccessKeys on IAM user deployer failed: /);
+    expect(w.io.warnings).toEqual([expect.stringContaining('could not be listed at the end of the run')]);
+    expect(w.io.warnings[0]).toContain('the keys output is null');
+  });
+
+  it('a last use that cannot be read is unknown, never "never used"', async () => {
+    const w = world({ keys: [key(CUR)] });
+    w.before((command) => {
+      if (command === 'GetAccessKeyLastUsed') throw awsFailure('AccessDenied', 403);
+    });
+    const { keys = [] } = await describeKeys(w.s);
+    expect(keys.map((k) => [k.id, k.lastUsed])).toEqual([[CUR, 'unknown']]);
+  });
+
+  it('a key deleted before its last use was read is unknown, not never used', async () => {
+    const w = world({ keys: [key(OLD), key(CUR)] });
+    w.keys.delete(OLD);
+    w.journal.record({ kind: 'key retired', id: OLD, fate: 'deleted' });
+    const { keys = [] } = await describeKeys(w.s);
+    expect(keys.map((k) => [k.id, k.lastUsed])).toEqual([
+      [CUR, null],
+      [OLD, 'unknown'],
+    ]);
   });
 });

@@ -30,6 +30,11 @@ export interface MemoryGitHub {
   pair(repo: string): Credentials | undefined;
   /** Give each of these repositories (or environments) `creds` as its pair, as an earlier run would have. */
   hold(creds: Credentials, ...scopes: string[]): void;
+  /**
+   * GitHub's updated_at of a secret, by `scope/NAME` (e.g. `octo/api/AWS_ACCESS_KEY_ID`): set one to say when it was
+   * written; a secret without an entry (or written by the run) says 2026-11-27T12:00:00Z.
+   */
+  updatedAt: Map<string, string>;
 }
 
 /** Repositories (`owner/name`) and environments (`owner/name:environment`) that exist, each with no secrets yet. */
@@ -39,6 +44,7 @@ export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
   const key = sodium.to_base64(box.publicKey, sodium.base64_variants.ORIGINAL);
   const secrets = new Map(repos.flatMap((r) => (r.includes(':') ? [r.split(':')[0], r] : [r])).map((r) => [r, new Map<string, string>()]));
   const routes: string[] = [];
+  const updatedAt = new Map<string, string>();
   let before: (method: string, path: string) => void | Promise<void> = () => {};
   const request: GitHubApi['request'] = async (route, params) => {
     routes.push(route);
@@ -68,7 +74,7 @@ export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
     const name = m[4] === undefined ? undefined : decodeURIComponent(m[4]);
     if (method === 'GET' && name === 'public-key') return ok({ key_id: 'kid-1', key });
     if (method === 'GET' && name === undefined) {
-      const list = [...held.keys()].map((n) => ({ name: n, updated_at: '2026-11-27T12:00:00Z' }));
+      const list = [...held.keys()].map((n) => ({ name: n, updated_at: updatedAt.get(`${scope}/${n}`) ?? '2026-11-27T12:00:00Z' }));
       return ok({ total_count: list.length, secrets: list });
     }
     if (method === 'PUT' && name !== undefined) {
@@ -79,6 +85,7 @@ export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
         box.privateKey,
       );
       held.set(name.toUpperCase(), sodium.to_string(opened));
+      updatedAt.delete(`${scope}/${name.toUpperCase()}`);
       return { status: 201, data: {}, headers: {} };
     }
     if (method === 'DELETE' && name !== undefined) {
@@ -91,6 +98,7 @@ export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
     gh: { request, paginate: { iterator: () => ({ async *[Symbol.asyncIterator]() {} }) } },
     routes,
     secrets,
+    updatedAt,
     before: (fn) => void (before = fn),
     hold: (creds, ...scopes) => {
       for (const scope of scopes) {
