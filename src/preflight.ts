@@ -105,6 +105,7 @@ async function checkCreatable(ctx: RotateContext, lists: EnvironmentLists, owner
       `${owner}/${repo}`,
       err,
       "repository permission 'Actions: read' (classic PAT: repo scope)",
+      ctx.gh.token,
     );
   });
   const near = nearest(environment, existing);
@@ -162,7 +163,7 @@ async function explainReadFailure(
       return 'create';
     }
   }
-  return gitHubError('reading the public key of', label(d), err, writePermission(d));
+  return gitHubError('reading the public key of', label(d), err, writePermission(d), ctx.gh.token);
 }
 
 /** The visibility each secret is written with: the input's, else the existing secret's, else 'private'. */
@@ -181,7 +182,7 @@ async function sharingOf(
   if (visibility !== 'selected') return { visibility, selectedRepositoryIds: [], selectedNames: [] };
   if (wanted === 'selected' && selected) return { visibility, selectedRepositoryIds: selected.ids, selectedNames: selected.names };
   const repos = await selectedRepositories(ctx.gh, d, name).catch((err: unknown) => {
-    throw gitHubError(`listing the repositories that can read ${name} in`, label(d), err, writePermission(d));
+    throw gitHubError(`listing the repositories that can read ${name} in`, label(d), err, writePermission(d), ctx.gh.token);
   });
   return {
     visibility,
@@ -215,7 +216,7 @@ async function prepare(
     return prepared;
   }
   const secrets = await listSecrets(ctx.gh, d).catch((err: unknown) => {
-    throw gitHubError('listing the secrets of', label(d), err, writePermission(d));
+    throw gitHubError('listing the secrets of', label(d), err, writePermission(d), ctx.gh.token);
   });
   const names = [ctx.inputs.accessKeyIdSecretName, ctx.inputs.secretAccessKeySecretName];
   const found = names.map((n) => secrets.get(n.toUpperCase()));
@@ -259,7 +260,7 @@ export async function preflight(ctx: RotateContext, destinations: Destination[])
     // A cancel starts no new destination's reads (those under way finish).
     if (ctx.cancel.requested) return undefined;
     return prepare(ctx, d, selectedIds, lists).catch((err: unknown) => {
-      failures.push(err instanceof ActionError ? err : gitHubError('reading the public key of', label(d), err, writePermission(d)));
+      failures.push(err instanceof ActionError ? err : gitHubError('reading the public key of', label(d), err, writePermission(d), ctx.gh.token));
       return undefined;
     });
   });
@@ -307,7 +308,7 @@ export async function createMissingEnvironments(
     try {
       p.publicKey = await getPublicKey(ctx.gh, d);
     } catch (err) {
-      throw gitHubError('reading the public key of', label(d), err, writePermission(d));
+      throw gitHubError('reading the public key of', label(d), err, writePermission(d), ctx.gh.token);
     }
   }
 }

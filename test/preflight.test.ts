@@ -267,8 +267,8 @@ describe('preflight: a missing environment, against the environments that exist'
   it('create-environments: when the environments cannot be listed, nothing is created: the error names the permission', async () => {
     expect(await missing('prod', failure(403, 'Forbidden'), { createEnvironments: true }).error()).toBe(
       "listing the environments (to check 'prod', which create-environments would create) of octo/api: 403 Forbidden. " +
-        "the token needs repository permission 'Actions: read' (classic PAT: repo scope). The workflow's GITHUB_TOKEN " +
-        'cannot write secrets: pass a fine-grained PAT, classic PAT or GitHub App token as github-token',
+        "the token needs repository permission 'Actions: read' (classic PAT: repo scope). If github-token is the " +
+        "workflow's GITHUB_TOKEN: it cannot write secrets; pass a fine-grained PAT, classic PAT or GitHub App token as github-token",
     );
   });
 
