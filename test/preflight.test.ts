@@ -229,6 +229,19 @@ describe('preflight: a missing environment, against the environments that exist'
     );
   });
 
+  it.each<[string, string[] | Error]>([
+    ['listed', ['production']],
+    ['not listed', failure(403, 'Forbidden')],
+  ])('a name with a space (create-environments false, environments %s): fix the list or create it by hand, never create-environments', async (_, existing) => {
+    const message = await missing('prod staging', existing).error();
+    expect(message).toMatch(/^reading the public key of octo\/api environment 'prod staging': environment 'prod staging' does not exist in octo\/api/);
+    expect(message).toContain(
+      ": its name holds a space: if it is two names (prod, staging), separate them by a comma or a newline in environments; " +
+        'an environment whose name really has spaces must be created by hand (create-environments never creates one)',
+    );
+    expect(message).not.toContain('create-environments: true');
+  });
+
   it('when they cannot be listed, the error says what it knows', async () => {
     expect(await missing('prod', failure(403, 'Forbidden')).error()).toBe(
       `${PREFIX('prod')}: create it, or set create-environments: true`,
