@@ -140,11 +140,11 @@ async function missingEnvironment(
   }
   // create-environments refuses a name with spaces (checkCreatable): never send the user there for one.
   const advice = /\s/.test(d.environment)
-    ? `its name holds a space: if it is two names (${d.environment.split(/\s+/).join(', ')}), separate them by a comma or ` +
+    ? `: its name holds a space: if it is two names (${d.environment.split(/\s+/).join(', ')}), separate them by a comma or ` +
       'a newline in environments; an environment whose name really has spaces must be created by hand ' +
       '(create-environments never creates one)'
-    : 'create it, or set create-environments: true';
-  return new ActionError(`${where}${found}: ${advice}`, { cause: err });
+    : ': create it, or set create-environments: true';
+  return new ActionError(`${where}${found}${advice}`, { cause: err });
 }
 
 /** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
