@@ -8,4 +8,6 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
+  // The fast files first, the moto ones next, those that run dist/ last.
+  testSequencer: '<rootDir>/test/support/suite-order.mjs',
 };

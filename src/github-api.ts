@@ -1,3 +1,5 @@
+import type { TokenKind } from './token-kind.js';
+
 /**
  * The part of the GitHub REST API client the action uses. Octokit (and undici under it) is loaded only when the
  * first GitHub request is made, after the first AWS request: start-up stays short.
@@ -9,6 +11,8 @@ export interface GitHubResponse {
 }
 
 export interface GitHubApi {
+  /** The kind of token the requests send (src/token-kind.ts), when known: it decides the hints of a 403/404. */
+  readonly token?: TokenKind;
   request(route: string, params?: Record<string, unknown>): Promise<GitHubResponse>;
   paginate: { iterator(route: string, params?: Record<string, unknown>): AsyncIterable<GitHubResponse> };
 }

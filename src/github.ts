@@ -1,8 +1,6 @@
 import { getOctokit } from '@actions/github';
 import { defaults } from '@actions/github/lib/utils';
 import { retry } from '@octokit/plugin-retry';
-import { throttling } from '@octokit/plugin-throttling';
-import Bottleneck from 'bottleneck/light.js';
 import { ProxyAgent, fetch as undiciFetch } from 'undici';
 import type { Env } from './aws-requests.js';
 import type { Cancellation } from './cancel.js';
@@ -85,20 +83,11 @@ export function createOctokit(token: string, baseUrl: string, pacing: GitHubPaci
     {
       baseUrl: baseUrl.replace(/\/+$/, ''),
       request: { fetch: fetchWithTimeout(baseFetch, pacing.requestTimeoutMs) },
-      // Rate limits (403/429) are waited out by withRateLimits, under the run's budget: never retried here.
+      // Rate limits (403/429) are waited out by withRateLimits, under the run's budget: never retried here. No
+      // throttling plugin: WritePacer paces the writes and readConcurrency bounds the reads.
       retry: { retries: pacing.retries, retryAfterBaseValue: pacing.retryAfterBaseMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-      throttle: {
-        retryAfterBaseValue: pacing.retryAfterBaseMs,
-        fallbackSecondaryRateRetryAfter: 60,
-        // The plugin's own write pacing (a second between writes) is off: WritePacer paces every write, and keeps a
-        // destination's two secrets together; the run sends its writes one at a time.
-        write: new Bottleneck.Group(),
-        onRateLimit: () => false,
-        onSecondaryRateLimit: () => false,
-      },
     },
     retry,
-    throttling,
   );
   // The REST API version the requests are written against (Octokit has no option for default headers).
   octokit.hook.before('request', (options) => {

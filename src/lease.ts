@@ -17,14 +17,13 @@ export const LEASE_TAG = 'rotate-aws-access-key:lease';
 export interface Lease {
   /** The run that holds it, as the tag names it: owner/name/run id/attempt, or `local` (informational). */
   run: string;
-  /** The holder's per-process token (RunIdentity.token); undefined in a lease an earlier version wrote. */
-  token: string | undefined;
+  /** The holder's per-process token (RunIdentity.token). */
+  token: string;
   until: number;
 }
 
 /**
- * Tag value: `run <owner/name/run id/attempt>+<token> until <ISO time>`, at most 256 characters of IAM's set. Earlier versions wrote `run <url> until
- * <time>` and read any value of the form `run <one word> until <time>` as a lease, so they wait for this one too.
+ * Tag value: `run <owner/name/run id/attempt>+<token> until <ISO time>`, at most 256 characters of IAM's set.
  */
 export function leaseValue(run: string, token: string, until: number): string {
   // Everything the action reads back (the token, the expiry) is kept whole; only the run label is shortened to fit.
@@ -32,18 +31,12 @@ export function leaseValue(run: string, token: string, until: number): string {
   return `run ${shortLabel(tagText(run), TAG_VALUE_MAX - 'run '.length - rest.length)}${rest}`;
 }
 
-/** The run label in an earlier version's holder URL (`https://host/owner/name/actions/runs/<id>/attempts/<n>`). */
-const RUN_URL = /^https?:\/\/[^/]+\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)\/attempts\/(\d+)$/;
-
+/** The lease a tag value names: `run <label>+<token> until <ISO time>`; any other value is no lease. */
 export function parseLease(value: string | undefined): Lease | undefined {
-  const m = value === undefined ? null : /^run (\S+) until (\S+)$/.exec(value);
+  const m = value === undefined ? null : /^run (\S+)\+([A-Za-z0-9]+) until (\S+)$/.exec(value);
   if (!m) return undefined;
-  const until = Date.parse(m[2]);
-  if (Number.isNaN(until)) return undefined;
-  const held = /^(.+)\+([A-Za-z0-9]+)$/.exec(m[1]);
-  if (held) return { run: held[1], token: held[2], until };
-  const url = RUN_URL.exec(m[1]);
-  return { run: url ? `${url[1]}/${url[2]}/${url[3]}` : m[1], token: undefined, until };
+  const until = Date.parse(m[3]);
+  return Number.isNaN(until) ? undefined : { run: m[1], token: m[2], until };
 }
 
 /** owner/name, run id and attempt of a run label, when it has them. */
@@ -62,8 +55,8 @@ function earlierAttempt(ctx: RotateContext, held: Lease): boolean {
   return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
 }
 
-/** Written by this very process: the token matches (a lease without one, from an earlier version, never does). */
-const isOurs = (ctx: RotateContext, lease: Lease | undefined) => !!lease?.token && lease.token === ctx.run.token;
+/** Written by this very process: the token matches. */
+const isOurs = (ctx: RotateContext, lease: Lease | undefined) => lease !== undefined && lease.token === ctx.run.token;
 
 /** The user's tags, the lease tag's value and the lease in it. */
 async function currentLease(
@@ -78,7 +71,7 @@ async function currentLease(
 /**
  * When `held` counts as ending, in IAM's time: its `until`, but never more than the TTL after `seen`, IAM's time when
  * this run first saw that tag value. No run writes a lease longer than the TTL, so a later `until` (a lease dated
- * 9999, or one an earlier version wrote by a runner clock hours ahead) ends a TTL after it was first seen.
+ * 9999, or one written by a runner clock hours ahead) ends a TTL after it was first seen.
  */
 const ending = (ctx: RotateContext, held: Lease, seen: number) => Math.min(held.until, seen + ctx.lease.ttlMs);
 

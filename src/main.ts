@@ -9,6 +9,7 @@ import { type GitHubApi, lazyGitHub } from './github-api.js';
 import type { RateLimitControl } from './github.js';
 import { type Inputs, readInputs } from './inputs.js';
 import { leftBehind } from './lease.js';
+import { tokenKind } from './token-kind.js';
 import { proxySecrets, proxySettings } from './proxy.js';
 import { type GitHubPacing, SHIPPED_PACING, WritePacer } from './pacer.js';
 import { setOutputs, writeSummary } from './report.js';
@@ -161,7 +162,11 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
         inputs,
         // Each SDK retry is logged as it happens (in the step's current group): a slow endpoint is never silent.
         aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env, clock: deps.clock }),
-        gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }, deps.env),
+        // The kind of token github-token is (a PAT, or maybe the workflow's GITHUB_TOKEN) decides a 403's advice.
+        gh: {
+          ...deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }, deps.env),
+          token: tokenKind(inputs.githubToken, deps.env.GITHUB_TOKEN),
+        },
         clock: deps.clock,
         io: deps.io,
         pacing: deps.pacing,

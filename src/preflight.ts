@@ -105,6 +105,7 @@ async function checkCreatable(ctx: RotateContext, lists: EnvironmentLists, owner
       `${owner}/${repo}`,
       err,
       "repository permission 'Actions: read' (classic PAT: repo scope)",
+      ctx.gh.token,
     );
   });
   const near = nearest(environment, existing);
@@ -137,7 +138,13 @@ async function missingEnvironment(
   if (existing !== undefined) {
     found = near === undefined ? ' (it has no environments)' : ` (its environments: ${some(existing)}; the closest is '${near.name}')`;
   }
-  return new ActionError(`${where}${found}: create it, or set create-environments: true`, { cause: err });
+  // create-environments refuses a name with spaces (checkCreatable): never send the user there for one.
+  const advice = /\s/.test(d.environment)
+    ? `: its name holds a space: if it is two names (${d.environment.split(/\s+/).join(', ')}), separate them by a comma or ` +
+      'a newline in environments; an environment whose name really has spaces must be created by hand ' +
+      '(create-environments never creates one)'
+    : ': create it, or set create-environments: true';
+  return new ActionError(`${where}${found}${advice}`, { cause: err });
 }
 
 /** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
@@ -162,7 +169,7 @@ async function explainReadFailure(
       return 'create';
     }
   }
-  return gitHubError('reading the public key of', label(d), err, writePermission(d));
+  return gitHubError('reading the public key of', label(d), err, writePermission(d), ctx.gh.token);
 }
 
 /** The visibility each secret is written with: the input's, else the existing secret's, else 'private'. */
@@ -181,7 +188,7 @@ async function sharingOf(
   if (visibility !== 'selected') return { visibility, selectedRepositoryIds: [], selectedNames: [] };
   if (wanted === 'selected' && selected) return { visibility, selectedRepositoryIds: selected.ids, selectedNames: selected.names };
   const repos = await selectedRepositories(ctx.gh, d, name).catch((err: unknown) => {
-    throw gitHubError(`listing the repositories that can read ${name} in`, label(d), err, writePermission(d));
+    throw gitHubError(`listing the repositories that can read ${name} in`, label(d), err, writePermission(d), ctx.gh.token);
   });
   return {
     visibility,
@@ -215,7 +222,7 @@ async function prepare(
     return prepared;
   }
   const secrets = await listSecrets(ctx.gh, d).catch((err: unknown) => {
-    throw gitHubError('listing the secrets of', label(d), err, writePermission(d));
+    throw gitHubError('listing the secrets of', label(d), err, writePermission(d), ctx.gh.token);
   });
   const names = [ctx.inputs.accessKeyIdSecretName, ctx.inputs.secretAccessKeySecretName];
   const found = names.map((n) => secrets.get(n.toUpperCase()));
@@ -259,7 +266,7 @@ export async function preflight(ctx: RotateContext, destinations: Destination[])
     // A cancel starts no new destination's reads (those under way finish).
     if (ctx.cancel.requested) return undefined;
     return prepare(ctx, d, selectedIds, lists).catch((err: unknown) => {
-      failures.push(err instanceof ActionError ? err : gitHubError('reading the public key of', label(d), err, writePermission(d)));
+      failures.push(err instanceof ActionError ? err : gitHubError('reading the public key of', label(d), err, writePermission(d), ctx.gh.token));
       return undefined;
     });
   });
@@ -307,7 +314,7 @@ export async function createMissingEnvironments(
     try {
       p.publicKey = await getPublicKey(ctx.gh, d);
     } catch (err) {
-      throw gitHubError('reading the public key of', label(d), err, writePermission(d));
+      throw gitHubError('reading the public key of', label(d), err, writePermission(d), ctx.gh.token);
     }
   }
 }

@@ -8,7 +8,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { type Socket, isIPv6 } from 'node:net';
-import { Agent, type AgentConnectOpts } from 'agent-base';
+import type { AgentConnectOpts } from 'agent-base';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { Env } from './aws-requests.js';
@@ -157,42 +157,51 @@ class TunnelAgent extends HttpsProxyAgent<string> {
   }
 }
 
+/** What http.Agent does with a request (Node's, undocumented in its types). */
+type AddRequest = (req: http.ClientRequest, opts: http.RequestOptions & { secureEndpoint?: boolean }) => void;
+
 /**
- * An agent that sends each request where the settings say: directly (with an agent like the SDK's own), or through
- * the proxy — a CONNECT tunnel for https:// targets, an absolute-form request for http:// ones.
+ * An agent that hands each request, as it is made, to the agent the settings name for its target: the direct one
+ * (like the SDK's own), or one through the proxy — a CONNECT tunnel for https:// targets, an absolute-form request
+ * for http:// ones. Handing over in addRequest (called while the request is made, before its headers are written)
+ * lets HttpProxyAgent rewrite every request, a kept-alive socket's second one too; each agent keeps its own sockets.
+ * (Choosing in agent-base's connect() instead left the router's pool to reuse a socket with the path unrewritten.)
  */
-class ProxyRouter extends Agent {
-  private readonly viaProxy = new Map<string, http.Agent>();
-
-  constructor(
-    private readonly settings: ProxySettings,
-    private readonly direct: http.Agent,
-  ) {
-    super(AGENT_OPTIONS);
-  }
-
-  connect(_req: http.ClientRequest, opts: AgentConnectOpts): http.Agent {
-    const host = opts.host ?? 'localhost';
-    const protocol = opts.secureEndpoint ? 'https:' : 'http:';
+function proxyRouter<A extends typeof http.Agent>(Base: A, settings: ProxySettings, secure: boolean): InstanceType<A> {
+  const direct = new Base(AGENT_OPTIONS);
+  const viaProxy = new Map<string, http.Agent>();
+  const agentFor = (opts: http.RequestOptions): http.Agent => {
+    const host = opts.hostname ?? opts.host ?? 'localhost';
+    const protocol = secure ? 'https:' : 'http:';
     const target = new URL(`${protocol}//${isIPv6(host) ? `[${host}]` : host}${opts.port ? `:${opts.port}` : ''}`);
-    const proxy = proxyFor(this.settings, target);
-    if (!proxy) return this.direct;
-    const key = `${protocol}${proxy.url.href}`;
-    let agent = this.viaProxy.get(key);
+    const proxy = proxyFor(settings, target);
+    if (!proxy) return direct;
+    let agent = viaProxy.get(proxy.url.href);
     if (!agent) {
-      agent = opts.secureEndpoint ? new TunnelAgent(proxy) : new HttpProxyAgent(proxy.url, AGENT_OPTIONS);
-      this.viaProxy.set(key, agent);
+      agent = secure ? new TunnelAgent(proxy) : new HttpProxyAgent(proxy.url, AGENT_OPTIONS);
+      viaProxy.set(proxy.url.href, agent);
     }
     return agent;
-  }
+  };
+  const router = new Base(AGENT_OPTIONS) as InstanceType<A>;
+  Object.assign(router, {
+    addRequest: ((req, opts) => {
+      const agent = agentFor(opts) as http.Agent & { addRequest: AddRequest };
+      agent.addRequest(req, { ...opts, secureEndpoint: secure });
+    }) satisfies AddRequest,
+    destroy: () => {
+      direct.destroy();
+      for (const agent of viaProxy.values()) agent.destroy();
+    },
+  });
+  return router;
 }
 
 /** The httpAgent and httpsAgent of the AWS SDK's NodeHttpHandler for these settings; undefined leaves the SDK's own. */
 export function awsAgents(settings: ProxySettings | undefined): { httpAgent: http.Agent; httpsAgent: https.Agent } | undefined {
   if (!settings) return undefined;
   return {
-    httpAgent: new ProxyRouter(settings, new http.Agent(AGENT_OPTIONS)),
-    // The SDK types httpsAgent as an https.Agent; it only hands it to https.request, which takes any http.Agent.
-    httpsAgent: new ProxyRouter(settings, new https.Agent(AGENT_OPTIONS)) as unknown as https.Agent,
+    httpAgent: proxyRouter(http.Agent, settings, false),
+    httpsAgent: proxyRouter(https.Agent, settings, true),
   };
 }

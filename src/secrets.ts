@@ -1,4 +1,5 @@
 import { ActionError, errorMessage } from './errors.js';
+import { type TokenKind, workflowTokenHint } from './token-kind.js';
 import type { GitHubApi } from './github-api.js';
 import { type Destination, label, secretsPath, writePermission } from './destinations.js';
 import type { Visibility } from './inputs.js';
@@ -30,14 +31,12 @@ export function statusOf(err: unknown): number | undefined {
   return e.response === undefined ? undefined : e.status;
 }
 
-const TOKEN_HINT =
-  "The workflow's GITHUB_TOKEN cannot write secrets: pass a fine-grained PAT, classic PAT or GitHub App token as github-token";
-
 /**
  * Turn a GitHub API failure into one line: what was being done, where, GitHub's answer, and what to do.
- * `permission` names the token permission the call needs.
+ * `permission` names the token permission the call needs; `token` is the kind of token that was sent (a PAT is never
+ * told that the workflow's GITHUB_TOKEN cannot write secrets).
  */
-export function gitHubError(doing: string, where: string, err: unknown, permission: string): ActionError {
+export function gitHubError(doing: string, where: string, err: unknown, permission: string, token: TokenKind | undefined): ActionError {
   const e = httpError(err);
   const status = statusOf(err);
   const answer = `${status ?? 'network error'}${e.message ? ` ${errorMessage(e.message)}` : ''}`;
@@ -54,7 +53,8 @@ export function gitHubError(doing: string, where: string, err: unknown, permissi
     const accepted = e.response?.headers?.['x-accepted-github-permissions'];
     const needs = accepted ? `GitHub accepts the permission(s) '${accepted}'` : `the token needs ${permission}`;
     const missing = status === 404 ? 'it does not exist or the token cannot see it; ' : '';
-    hint = `${missing}${needs}. ${TOKEN_HINT}`;
+    const workflowToken = workflowTokenHint(token ?? 'unknown');
+    hint = `${missing}${needs}${workflowToken ? `. ${workflowToken}` : ''}`;
   } else if (status === 422) {
     hint = 'GitHub rejected the request (see its message)';
   } else if (status === undefined || status >= 500) {
@@ -159,7 +159,7 @@ export async function writeSecret(
   try {
     await gh.request(`PUT ${secretsPath(d)}/${encodeURIComponent(name)}`, body);
   } catch (err) {
-    throw gitHubError(`writing ${name} to`, label(d), err, writePermission(d));
+    throw gitHubError(`writing ${name} to`, label(d), err, writePermission(d), gh.token);
   }
 }
 
@@ -169,7 +169,7 @@ export async function deleteSecret(gh: GitHubApi, d: Destination, name: string):
     await gh.request(`DELETE ${secretsPath(d)}/${encodeURIComponent(name)}`);
   } catch (err) {
     if (statusOf(err) === 404) return;
-    throw gitHubError(`deleting ${name} from`, label(d), err, writePermission(d));
+    throw gitHubError(`deleting ${name} from`, label(d), err, writePermission(d), gh.token);
   }
 }
 
@@ -217,6 +217,7 @@ export async function createEnvironment(gh: GitHubApi, owner: string, repo: stri
       `${owner}/${repo}`,
       err,
       "repository permission 'Administration: write' (classic PAT: repo scope)",
+      gh.token,
     );
   }
 }
@@ -241,6 +242,7 @@ export async function resolveRepositoryIds(gh: GitHubApi, org: string, names: st
       `organization ${org}`,
       err,
       "repository permission 'Metadata: read' on those repositories (classic PAT: repo scope)",
+      gh.token,
     );
   }
   const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));

@@ -478,3 +478,44 @@ describe('a hard stop while the lease is given back, after a complete rotation',
     }
   });
 });
+
+describe("a refused GitHub read: the workflow GITHUB_TOKEN's advice follows the token github-token is", () => {
+  /** The ::error:: line of a run whose every GitHub read is refused with a 403, with this github-token (and env). */
+  async function refused(token: string, env: Record<string, string> = {}): Promise<string> {
+    const { memoryClients, memoryGitHub, memoryIam, userKey } = await import('./support/memory-world.js');
+    const { failure } = await import('./support/scripted-github.js');
+    const iam = memoryIam();
+    userKey(iam, 'AKIAOLD0000000000001');
+    const github = await memoryGitHub(['octo/api']);
+    github.before(() => {
+      throw failure(403, 'Resource not accessible by integration');
+    });
+    const { aws } = memoryClients(iam, { as: { accessKeyId: 'AKIAADMIN00000000001', secretAccessKey: 'admin' } });
+    Object.assign(process.env, env);
+    stdout.length = 0;
+    const { errors } = await runAction(
+      { 'iam-user-name': 'deployer', repositories: 'octo/api', 'github-token': token },
+      { makeAws: () => aws, makeGitHub: () => github.gh, lease: { ttlMs: 3_600_000, waitMs: 1_000, pollMs: 100, settleMs: 10 } },
+    );
+    expect(errors).toHaveLength(1);
+    return errors[0];
+  }
+
+  it('a classic or fine-grained PAT is never told about the workflow GITHUB_TOKEN', async () => {
+    for (const token of ['ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'github_pat_11ABCDEFG0123456789_abcdefghijklmnop']) {
+      const line = await refused(token);
+      expect(line).toContain('403 Resource not accessible by integration. the token needs');
+      expect(line).not.toContain('GITHUB_TOKEN');
+    }
+  });
+
+  it("the job's own GITHUB_TOKEN (the env's) is told so; an installation token (ghs_) is told it may be", async () => {
+    const token = 'ghs_0123456789abcdefghijklmnopqrstuvwxyz';
+    expect(await refused(token, { GITHUB_TOKEN: token })).toContain(
+      "github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: pass a fine-grained PAT, classic PAT or GitHub App token as github-token",
+    );
+    expect(await refused(token, { GITHUB_TOKEN: 'ghs_another' })).toContain(
+      "If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; pass a fine-grained PAT",
+    );
+  });
+});

@@ -276,7 +276,7 @@ describe("4. the runner's clock", () => {
     const { iam, github } = await setup();
     const old = userKey(iam, OLD);
     github.hold(old, ...REPOS);
-    const lease = `run https://github.com/octo/other/actions/runs/7/attempts/1 until ${iso(IAM_NOW + 30 * 60_000)}`;
+    const lease = `run octo/other/7/1+0123456789abcdef0123456789abcdef until ${iso(IAM_NOW + 30 * 60_000)}`;
     iam.tags.set(LEASE_TAG, lease);
     const { result } = await self(iam, github, old, {}, { runnerSkewMs: 2 * HOUR });
     expect(result.error).toBeDefined();

@@ -376,7 +376,7 @@ describe("4. the runner's clock", () => {
 
   it("another run's lease, written 30 minutes ago for 60 minutes, is honoured by a runner two hours fast", async () => {
     const f = await fixture('w4-lease');
-    const lease = `run https://github.com/other/repo/actions/runs/7/attempts/1 until ${isoSeconds(Date.now() + 30 * 60_000)}`;
+    const lease = `run other/repo/7/1+0123456789abcdef0123456789abcdef until ${isoSeconds(Date.now() + 30 * 60_000)}`;
     await tag(f.user, { [LEASE_TAG]: lease });
     const before = await iamState(f);
     const from = gh.requests.length;

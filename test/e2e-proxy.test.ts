@@ -69,6 +69,8 @@ describe('dist/index.js on Node 24 behind a proxy', () => {
     expect(new Set(proxy.authorizations)).toEqual(new Set([`Basic ${Buffer.from('runner:pr0xy-pw').toString('base64')}`]));
     // moto is http://: absolute-form requests (GetCallerIdentity, ListAccessKeys, … at least three).
     expect(proxy.forwarded.get(host(moto.endpoint))).toBeGreaterThanOrEqual(3);
+    // Each in absolute form, those sent on a kept-alive connection too: the proxy always sees the host.
+    expect(proxy.requestLines.filter((l) => !l.includes(' http://'))).toEqual([]);
     // Octokit's proxy dispatcher tunnels every request, http:// ones too.
     expect(proxy.through(host(gh.url))).toBeGreaterThanOrEqual(1);
   });

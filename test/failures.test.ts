@@ -60,7 +60,7 @@ describe('preflight failures: nothing is created', () => {
     world.gh.addFault(forbidden({ path: new RegExp(`${repos[1]}/actions/secrets/public-key`) }, 'secrets=read'));
     const { result } = await runRotation(world, { as: old, inputs: { repositories: repos.join(',') } });
     expect(result.error?.message).toMatch(
-      new RegExp(`reading the public key of ${repos[1]}: 403 .*GitHub accepts the permission\\(s\\) 'secrets=read'.*GITHUB_TOKEN cannot write secrets`),
+      new RegExp(`reading the public key of ${repos[1]}: 403 .*GitHub accepts the permission\\(s\\) 'secrets=read'.*GITHUB_TOKEN: it cannot write secrets`),
     );
     expect(result.newKeyId).toBeUndefined();
   });

@@ -310,4 +310,18 @@ describe('createOctokit against a local server', () => {
     // Paced by the plugin they would arrive a second apart (2 s from first to last); unpaced, within milliseconds.
     expect(Math.max(...arrived) - Math.min(...arrived)).toBeLessThan(900);
   });
+
+  // The run bounds its own concurrency (readConcurrency); the client adds no limiter of its own (the throttling
+  // plugin's would hold the 11th request until one of the first ten is answered).
+  it('holds no request back: twelve started together are all at the server before any is answered', async () => {
+    const waiting: ServerResponse[] = [];
+    handler = (_req, res) => {
+      waiting.push(res);
+      if (waiting.length === 12) for (const r of waiting) r.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    };
+    const octokit = createOctokit('t', base, { ...FAST, retries: 0, requestTimeoutMs: 1_500 });
+    const gets = Array.from({ length: 12 }, (_, i) => octokit.request('GET /repos/{owner}/{repo}', { owner: 'o', repo: `r${i}` }));
+    const answers = await Promise.allSettled(gets);
+    expect(answers.map((a) => a.status)).toEqual(Array(12).fill('fulfilled'));
+  });
 });

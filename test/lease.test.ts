@@ -90,27 +90,18 @@ describe('the lease tag', () => {
     expect(parseLease(value)).toEqual({ run: OURS, token: TOKEN, until: START + 3_600_000 });
   });
 
-  it('keeps the form earlier versions read (`run <one word> until <time>`), so they wait for it too', () => {
-    const m = /^run (\S+) until (\S+)$/.exec(leaseValue(OURS, TOKEN, START));
-    expect(m?.[1]).not.toBe(`https://github.com/octo/rotator/actions/runs/42/attempts/1`);
-    expect(Date.parse(m?.[2] ?? '')).toBe(START);
-  });
-
-  it("reads an earlier version's lease (`run <url> until <time>`): its run, and no token", () => {
-    expect(parseLease('run https://github.com/octo/other/actions/runs/7/attempts/2 until 2026-11-27T13:00:00Z')).toEqual({
-      run: 'octo/other/7/2',
-      token: undefined,
-      until: START + 3_600_000,
-    });
-    expect(parseLease('run https://ghe.example.com/octo/other/actions/runs/7/attempts/1 until 2026-11-27T13:00:00Z')?.run).toBe('octo/other/7/1');
-    expect(parseLease('run local/pid-12-1764244800000 until 2026-11-27T13:00:00Z')).toEqual({
-      run: 'local/pid-12-1764244800000',
-      token: undefined,
-      until: START + 3_600_000,
-    });
-  });
-
-  it.each([undefined, '', 'run x', `run ${OURS} until never`, `run ${OURS} until 2026-11-27T13:00:00Z extra`, `xrun ${OURS} until 2026-11-27T13:00:00Z`])(
+  it.each([
+    undefined,
+    '',
+    'run x',
+    `run ${OURS}+${TOKEN} until never`,
+    `run ${OURS}+${TOKEN} until 2026-11-27T13:00:00Z extra`,
+    `xrun ${OURS}+${TOKEN} until 2026-11-27T13:00:00Z`,
+    `run ${OURS}+ until 2026-11-27T13:00:00Z`,
+    // 1.0.0's form (no token; a URL or `local/…`): that version lived four days, its leases are read as none
+    'run https://github.com/octo/other/actions/runs/7/attempts/2 until 2026-11-27T13:00:00Z',
+    'run local/pid-12-1764244800000 until 2026-11-27T13:00:00Z',
+  ])(
     'is not a lease when it reads %p',
     (value) => expect(parseLease(value)).toBeUndefined(),
   );
@@ -264,19 +255,14 @@ describe('takeLease', () => {
   it.each([
     ['attempt 1 of this run, as attempt 2', 'octo/rotator/42/1', '2'],
     ['attempt 12 of this run, as attempt 13', 'octo/rotator/42/12', '13'],
-    ["attempt 1 of this run, written by an earlier version (its URL, no token), as attempt 2", 'url', '2'],
   ])('takes over a live lease of %s at once: GitHub starts an attempt only after the one before ended', async (_, holder, attempt) => {
-    const tags =
-      holder === 'url'
-        ? { [LEASE_TAG]: 'run https://github.com/octo/rotator/actions/runs/42/attempts/1 until 2026-11-27T12:30:00Z' }
-        : held(holder, START + 30 * 60_000);
+    const tags = held(holder, START + 30 * 60_000);
     const w = world({ attempt, tags });
     expect((await take(w)).outcome).toBe('taken');
     expect(w.clock.slept).toEqual([1_500]);
     expect(parseLease(w.tags.get(LEASE_TAG))).toEqual({ run: `octo/rotator/42/${attempt}`, token: TOKEN, until: START + 3_600_000 });
-    const previous = holder === 'url' ? 'octo/rotator/42/1' : holder;
     expect(w.io.lines[0]).toBe(
-      `Taking over the lease on IAM user ${USER} (tag rotate-aws-access-key:lease) of run ${previous}, an earlier attempt ` +
+      `Taking over the lease on IAM user ${USER} (tag rotate-aws-access-key:lease) of run ${holder}, an earlier attempt ` +
         `of this workflow run: GitHub starts attempt ${attempt} only after it ended (its lease ran until 2026-11-27T12:30:00Z, IAM time)`,
     );
   });
@@ -298,14 +284,10 @@ describe('takeLease', () => {
     ['another run of the same workflow', 'octo/rotator/421/1', OTHER_TOKEN, '1'],
     ['the same run id in another repository', 'octo/other/42/1', OTHER_TOKEN, '1'],
     ['another job of this very run and attempt (a matrix): same label, another token', OURS, OTHER_TOKEN, '1'],
-    ['the same attempt, written by an earlier version (no token)', 'url', undefined, '1'],
     ['a later attempt of this run', 'octo/rotator/42/3', OTHER_TOKEN, '2'],
     ['this attempt, in another process (a re-run job)', 'octo/rotator/42/2', OTHER_TOKEN, '2'],
   ])('waits for a live lease of %s', async (_, holder, token, attempt) => {
-    const tags =
-      holder === 'url'
-        ? { [LEASE_TAG]: 'run https://github.com/octo/rotator/actions/runs/42/attempts/1 until 2026-11-27T12:30:00Z' }
-        : held(holder, START + 30 * 60_000, token);
+    const tags = held(holder, START + 30 * 60_000, token);
     const w = world({ attempt, tags, lease: { waitMs: 1_000 } });
     await expect(take(w)).rejects.toThrow(/^another rotation holds the lease/);
     expect(w.calls).not.toContain('TagUser');

@@ -229,6 +229,19 @@ describe('preflight: a missing environment, against the environments that exist'
     );
   });
 
+  it.each<[string, string[] | Error]>([
+    ['listed', ['production']],
+    ['not listed', failure(403, 'Forbidden')],
+  ])('a name with a space (create-environments false, environments %s): fix the list or create it by hand, never create-environments', async (_, existing) => {
+    const message = await missing('prod staging', existing).error();
+    expect(message).toMatch(/^reading the public key of octo\/api environment 'prod staging': environment 'prod staging' does not exist in octo\/api/);
+    expect(message).toContain(
+      ": its name holds a space: if it is two names (prod, staging), separate them by a comma or a newline in environments; " +
+        'an environment whose name really has spaces must be created by hand (create-environments never creates one)',
+    );
+    expect(message).not.toContain('create-environments: true');
+  });
+
   it('when they cannot be listed, the error says what it knows', async () => {
     expect(await missing('prod', failure(403, 'Forbidden')).error()).toBe(
       `${PREFIX('prod')}: create it, or set create-environments: true`,
@@ -267,8 +280,8 @@ describe('preflight: a missing environment, against the environments that exist'
   it('create-environments: when the environments cannot be listed, nothing is created: the error names the permission', async () => {
     expect(await missing('prod', failure(403, 'Forbidden'), { createEnvironments: true }).error()).toBe(
       "listing the environments (to check 'prod', which create-environments would create) of octo/api: 403 Forbidden. " +
-        "the token needs repository permission 'Actions: read' (classic PAT: repo scope). The workflow's GITHUB_TOKEN " +
-        'cannot write secrets: pass a fine-grained PAT, classic PAT or GitHub App token as github-token',
+        "the token needs repository permission 'Actions: read' (classic PAT: repo scope). If github-token is the " +
+        "workflow's GITHUB_TOKEN: it cannot write secrets; pass a fine-grained PAT, classic PAT or GitHub App token as github-token",
     );
   });
 

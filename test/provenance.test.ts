@@ -186,13 +186,6 @@ describe('every tag value fits IAM: at most 256 characters of its set, every fie
     expect(shortLabel('octo/api/42/1', 5)).toBe('/42/1'.slice(-5));
   });
 
-  it.each([
-    ['an earlier version, URL on github.com', 'run https://github.com/octo/api/actions/runs/42/attempts/3 until 2026-11-27T13:00:00Z', 'octo/api/42/3'],
-    ['an earlier version, URL on a GitHub Enterprise Server', `run ${GHES}/octo/api/actions/runs/42/attempts/1 until 2026-11-27T13:00:00Z`, 'octo/api/42/1'],
-  ])('reads the lease as %s wrote it', (_, value, run) => {
-    expect(parseLease(value)).toEqual({ run, token: undefined, until: Date.parse('2026-11-27T13:00:00Z') });
-  });
-
   it('reads the key records as earlier versions wrote them', () => {
     expect(parseRecord('rotate-aws-access-key: superseded-by=AKIANEW0000000000002 handover=2026-11-25T12:00:00Z by=octo/a/1/1')).toEqual({
       supersededBy: 'AKIANEW0000000000002',

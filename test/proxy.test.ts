@@ -5,6 +5,7 @@
  * lists the host. (HTTPS tunnels are proven end to end, in e2e-proxy.test.ts, where the child trusts a test CA.)
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -179,6 +180,36 @@ describe('the clients, through a loopback proxy', () => {
   it('AWS: HTTPS_PROXY alone leaves an http:// endpoint direct; no proxy variable, no proxy', async () => {
     expect(await awsThrough({ HTTPS_PROXY: proxy.url })).toEqual({ sts: 0, iam: 0, iamOnce: 0, stsFor: 0, iamFor: 0 });
     expect(await awsThrough({})).toEqual({ sts: 0, iam: 0, iamOnce: 0, stsFor: 0, iamFor: 0 });
+  });
+
+  it('AWS: requests on a kept-alive connection to the proxy are each in absolute form (http:// endpoint)', async () => {
+    // A keep-alive http:// target (moto closes each connection, so it cannot show this).
+    const target = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(target.address() as AddressInfo).port}`;
+    const agents = awsAgents(proxySettings({ HTTP_PROXY: proxy.url }));
+    try {
+      // As the SDK's handler sends them: one after the other, each ended (headers written) at once.
+      for (const path of ['/first', '/second', '/third']) {
+        const status = await new Promise<number | undefined>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port: Number(host.split(':')[1]), path, method: 'POST', agent: agents!.httpAgent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode));
+          });
+          req.on('error', reject);
+          req.end('body');
+        });
+        expect(status).toBe(200);
+      }
+      expect(proxy.requestLines).toEqual([`POST http://${host}/first`, `POST http://${host}/second`, `POST http://${host}/third`]);
+      expect(proxy.forwarded.get(host)).toBe(3);
+    } finally {
+      agents?.httpAgent.destroy();
+      await new Promise((resolve) => target.close(resolve));
+    }
   });
 
   const pacing = { ...SHIPPED_PACING, retries: 0, requestTimeoutMs: 5_000 };

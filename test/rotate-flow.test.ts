@@ -479,7 +479,7 @@ describe('the lease and the end of the run', () => {
   it("another run's live lease: stops having changed nothing, and describes no keys", async () => {
     const { iam, github } = await setup();
     userKey(iam, OLD);
-    iam.tags.set(LEASE_TAG, 'run https://github.com/octo/other/actions/runs/7/attempts/1 until 2026-11-27T13:00:00Z');
+    iam.tags.set(LEASE_TAG, 'run octo/other/7/1+0123456789abcdef0123456789abcdef until 2026-11-27T13:00:00Z');
     const { result } = await rotator(iam, github);
     expect(result.error?.message).toMatch(/^another rotation holds the lease on IAM user deployer/);
     expect(result.keys).toBeUndefined();
@@ -619,7 +619,7 @@ describe('more of the flow', () => {
   it('a dry run names the live lease of another run, and reports destinations as unchanged when it fails before a plan', async () => {
     const { iam, github } = await setup();
     userKey(iam, OLD);
-    iam.tags.set(LEASE_TAG, 'run https://github.com/octo/other/actions/runs/7/attempts/1 until 2026-11-27T13:00:00Z');
+    iam.tags.set(LEASE_TAG, 'run octo/other/7/1+0123456789abcdef0123456789abcdef until 2026-11-27T13:00:00Z');
     const { io } = await rotator(iam, github, { 'dry-run': 'true' });
     expect(io.lines).toContainEqual(
       expect.stringMatching(/^IAM user deployer is leased by run octo\/other\/7\/1 until 2026-11-27T13:00:00Z .*a real run would wait for it/),

@@ -334,9 +334,9 @@ describe('the lease on the IAM user', () => {
     const repo = `octo/${fresh('api')}`;
     world.gh.addRepository(repo);
     seedPair(world.gh, repoScope(repo), old);
-    // An earlier version's lease (its run's URL), live for 30 minutes in IAM's (moto's) time; the runner's clock is
-    // a fake one far from it, and changes nothing.
-    const holder = 'https://github.com/octo/other/actions/runs/7/attempts/1';
+    // Another run's lease, live for 30 minutes in IAM's (moto's) time; the runner's clock is a fake one far from it,
+    // and changes nothing.
+    const holder = 'octo/other/7/1+0123456789abcdef0123456789abcdef';
     const until = new Date(Date.now() + 30 * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const clock = fakeClock(Date.parse('2026-11-27T12:00:00Z'));
     await iamClient(world.moto, world.admin).send(
@@ -366,7 +366,7 @@ describe('dry-run', () => {
     world.gh.addRepository(repo);
     seedPair(world.gh, repoScope(repo), old);
 
-    const holder = 'https://github.com/octo/other/actions/runs/7/attempts/1';
+    const holder = 'octo/other/7/1+0123456789abcdef0123456789abcdef';
     const until = new Date(Date.now() + 30 * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const clock = fakeClock(Date.parse('2026-11-27T12:00:00Z'));
     await iamClient(world.moto, world.admin).send(

@@ -19,6 +19,7 @@ import {
   statusOf,
   writeSecret,
 } from '../src/secrets.js';
+import { type TokenKind, tokenKind } from '../src/token-kind.js';
 import { failure, scriptedGitHub } from './support/scripted-github.js';
 
 const api = scriptedGitHub;
@@ -243,14 +244,14 @@ describe('getPublicKey / writeSecret / deleteSecret', () => {
 });
 
 describe('gitHubError: one true line', () => {
-  const line = (err: unknown) => gitHubError('reading the public key of', 'octo/api', err, 'PERM').message;
+  const line = (err: unknown) => gitHubError('reading the public key of', 'octo/api', err, 'PERM', undefined).message;
 
   it.each<[string, unknown, string]>([
     ['401', failure(401, 'Bad credentials'), 'reading the public key of octo/api: 401 Bad credentials. github-token is invalid or expired'],
     [
       '403',
       failure(403, 'Forbidden'),
-      "reading the public key of octo/api: 403 Forbidden. the token needs PERM. The workflow's GITHUB_TOKEN cannot write secrets",
+      "reading the public key of octo/api: 403 Forbidden. the token needs PERM. If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets",
     ],
     [
       '404',
@@ -260,13 +261,49 @@ describe('gitHubError: one true line', () => {
     [
       '403 naming the permissions GitHub accepts',
       failure(403, 'Forbidden', { 'x-accepted-github-permissions': 'secrets=write' }),
-      "403 Forbidden. GitHub accepts the permission(s) 'secrets=write'. The workflow's",
+      "403 Forbidden. GitHub accepts the permission(s) 'secrets=write'. If github-token is the workflow's",
     ],
     ['422', failure(422, 'Bad key'), 'octo/api: 422 Bad key. GitHub rejected the request (see its message)'],
     ['500', failure(500, 'oops'), 'octo/api: 500 oops. GitHub did not answer after retries; rerun later'],
     ['a network error', failure(undefined, 'socket hang up'), 'octo/api: network error socket hang up. GitHub did not answer after retries'],
   ])('%s', (_, err, expected) => {
     expect(line(err)).toContain(expected);
+  });
+
+  it.each<[TokenKind, string]>([
+    ['pat', 'reading the public key of octo/api: 403 Forbidden. the token needs PERM'],
+    [
+      'workflow',
+      "reading the public key of octo/api: 403 Forbidden. the token needs PERM. github-token is the workflow's GITHUB_TOKEN, " +
+        'which cannot write secrets: pass a fine-grained PAT, classic PAT or GitHub App token as github-token',
+    ],
+    [
+      'installation',
+      "reading the public key of octo/api: 403 Forbidden. the token needs PERM. If github-token is the workflow's " +
+        'GITHUB_TOKEN: it cannot write secrets; pass a fine-grained PAT, classic PAT or GitHub App token as github-token',
+    ],
+    [
+      'unknown',
+      "reading the public key of octo/api: 403 Forbidden. the token needs PERM. If github-token is the workflow's " +
+        'GITHUB_TOKEN: it cannot write secrets; pass a fine-grained PAT, classic PAT or GitHub App token as github-token',
+    ],
+  ])('a 403 with a token of kind %s', (kind, expected) => {
+    expect(gitHubError('reading the public key of', 'octo/api', failure(403, 'Forbidden'), 'PERM', kind).message).toBe(expected);
+    const notFound = gitHubError('reading the public key of', 'octo/api', failure(404, 'Not Found'), 'PERM', kind).message;
+    expect(notFound.includes('GITHUB_TOKEN')).toBe(kind !== 'pat');
+  });
+
+  it.each<[string, string | undefined, TokenKind]>([
+    ['ghp_abc', undefined, 'pat'],
+    ['github_pat_11abc', undefined, 'pat'],
+    ['ghs_abc', undefined, 'installation'],
+    ['ghs_abc', 'ghs_abc', 'workflow'],
+    ['ghs_abc', 'ghs_other', 'installation'],
+    ['ghp_abc', 'ghp_abc', 'pat'], // env: GITHUB_TOKEN: a PAT
+    ['0123456789abcdef0123456789abcdef01234567', undefined, 'unknown'],
+    ['test-token', '', 'unknown'],
+  ])('tokenKind(%j, GITHUB_TOKEN=%j) is %s', (token, jobToken, kind) => {
+    expect(tokenKind(token, jobToken)).toBe(kind);
   });
 
   it('a status GitHub does not explain gets no hint; a message-less failure is just its status', () => {
@@ -286,8 +323,8 @@ describe('gitHubError: one true line', () => {
 
   it('keeps the cause; a non-object failure counts as a network error', () => {
     const err = failure(500);
-    expect(gitHubError('x', 'y', err, 'p').cause).toBe(err);
-    expect(gitHubError('x', 'y', 'weird', 'p').message).toBe('x y: network error. GitHub did not answer after retries; rerun later');
+    expect(gitHubError('x', 'y', err, 'p', undefined).cause).toBe(err);
+    expect(gitHubError('x', 'y', 'weird', 'p', undefined).message).toBe('x y: network error. GitHub did not answer after retries; rerun later');
     expect(statusOf(null)).toBeUndefined();
     expect(statusOf({ status: 409, response: {} })).toBe(409);
   });

@@ -13,6 +13,8 @@ export class ForwardProxy {
   readonly tunnels = new Map<string, number>();
   /** Requests forwarded, by target host:port. */
   readonly forwarded = new Map<string, number>();
+  /** Every forward (non-CONNECT) request's line as received: `GET http://host:port/path` (absolute form), or not. */
+  readonly requestLines: string[] = [];
   /** Proxy-Authorization headers received (CONNECT and forward requests alike). */
   readonly authorizations: string[] = [];
   private readonly sockets = new Set<Socket>();
@@ -45,6 +47,7 @@ export class ForwardProxy {
     this.tunnels.clear();
     this.forwarded.clear();
     this.authorizations.length = 0;
+    this.requestLines.length = 0;
   }
 
   async stop(): Promise<void> {
@@ -79,6 +82,7 @@ export class ForwardProxy {
 
   private forward(req: IncomingMessage, res: ServerResponse): void {
     this.note(req);
+    this.requestLines.push(`${req.method} ${req.url}`);
     let target: URL;
     try {
       target = new URL(req.url ?? '');
