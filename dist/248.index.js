@@ -16,16 +16,11 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */ });
 /* harmony import */ var _actions_github__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1351);
 /* harmony import */ var _actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5555);
-/* harmony import */ var _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(9735);
-/* harmony import */ var _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(6856);
-/* harmony import */ var bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3251);
-/* harmony import */ var bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6752);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(3916);
-/* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(4306);
-/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9141);
-
-
+/* harmony import */ var _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9735);
+/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6752);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3916);
+/* harmony import */ var _proxy_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(4306);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9141);
 
 
 
@@ -57,20 +52,20 @@ function proxiedFetch(settings) {
     const agents = new Map();
     return ((input, init) => {
         const url = new URL(input instanceof Request ? input.url : String(input));
-        const proxy = (0,_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .proxyFor */ .iJ)(settings, url);
+        const proxy = (0,_proxy_js__WEBPACK_IMPORTED_MODULE_4__/* .proxyFor */ .iJ)(settings, url);
         let dispatcher;
         if (proxy) {
             dispatcher = agents.get(proxy.url.href);
             if (!dispatcher)
-                agents.set(proxy.url.href, (dispatcher = new undici__WEBPACK_IMPORTED_MODULE_3__.ProxyAgent(proxy.url.href)));
+                agents.set(proxy.url.href, (dispatcher = new undici__WEBPACK_IMPORTED_MODULE_2__.ProxyAgent(proxy.url.href)));
         }
-        const request = (0,undici__WEBPACK_IMPORTED_MODULE_3__.fetch)(input, { ...init, dispatcher });
+        const request = (0,undici__WEBPACK_IMPORTED_MODULE_2__.fetch)(input, { ...init, dispatcher });
         if (!proxy)
             return request;
         return request.catch((err) => {
             if (init?.signal?.aborted)
                 throw err; // a timeout or a cancel: told as such by the caller
-            throw new Error(`${innermost(err)} (through the proxy ${(0,_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .shownProxy */ .qb)(proxy.url)} set in ${proxy.name}: check that it is up and ` +
+            throw new Error(`${innermost(err)} (through the proxy ${(0,_proxy_js__WEBPACK_IMPORTED_MODULE_4__/* .shownProxy */ .qb)(proxy.url)} set in ${proxy.name}: check that it is up and ` +
                 `lets this runner reach ${url.host}, or list that host in NO_PROXY to go there directly)`, { cause: err });
         });
     });
@@ -80,30 +75,22 @@ function innermost(err) {
     let e = err;
     while (typeof e === 'object' && e !== null && 'cause' in e && e.cause)
         e = e.cause;
-    return (0,_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .errorMessage */ .gJ)(e);
+    return (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(e);
 }
 /**
  * Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3).
  * Behind a proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY in `env`: src/proxy.ts), its requests go through it.
  */
 function createOctokit(token, baseUrl, pacing, env = process.env) {
-    const proxies = (0,_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .proxySettings */ .EM)(env);
+    const proxies = (0,_proxy_js__WEBPACK_IMPORTED_MODULE_4__/* .proxySettings */ .EM)(env);
     const baseFetch = proxies ? proxiedFetch(proxies) : (_actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__/* .defaults */ .NT.request?.fetch ?? fetch);
     const octokit = (0,_actions_github__WEBPACK_IMPORTED_MODULE_0__/* .getOctokit */ .Q)(token, {
         baseUrl: baseUrl.replace(/\/+$/, ''),
         request: { fetch: fetchWithTimeout(baseFetch, pacing.requestTimeoutMs) },
-        // Rate limits (403/429) are waited out by withRateLimits, under the run's budget: never retried here.
+        // Rate limits (403/429) are waited out by withRateLimits, under the run's budget: never retried here. No
+        // throttling plugin: WritePacer paces the writes and readConcurrency bounds the reads.
         retry: { retries: pacing.retries, retryAfterBaseValue: pacing.retryAfterBaseMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-        throttle: {
-            retryAfterBaseValue: pacing.retryAfterBaseMs,
-            fallbackSecondaryRateRetryAfter: 60,
-            // The plugin's own write pacing (a second between writes) is off: WritePacer paces every write, and keeps a
-            // destination's two secrets together; the run sends its writes one at a time.
-            write: new (bottleneck_light_js__WEBPACK_IMPORTED_MODULE_2___default().Group)(),
-            onRateLimit: () => false,
-            onSecondaryRateLimit: () => false,
-        },
-    }, _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_7__/* .retry */ .L, _octokit_plugin_throttling__WEBPACK_IMPORTED_MODULE_8__/* .throttling */ .A);
+    }, _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_6__/* .retry */ .L);
     // The REST API version the requests are written against (Octokit has no option for default headers).
     octokit.hook.before('request', (options) => {
         options.headers['x-github-api-version'] = API_VERSION;
@@ -130,7 +117,7 @@ function withRateLimits(api, pacing, log, control) {
                     return await api.request(route, params);
                 }
                 catch (err) {
-                    const limit = (0,_secrets_js__WEBPACK_IMPORTED_MODULE_6__/* .rateLimitOf */ .tX)(err);
+                    const limit = (0,_secrets_js__WEBPACK_IMPORTED_MODULE_5__/* .rateLimitOf */ .tX)(err);
                     if (!limit)
                         throw err;
                     const left = pacing.rateLimitBudgetSeconds - spent;

@@ -61393,7 +61393,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9434);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9579);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -61402,7 +61402,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9434:
+/***/ 9579:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65276,6 +65276,16 @@ async function pruneRecords(ctx, user, keys, tags) {
     }
     return removed;
 }
+/**
+ * Key id → when the action recorded handing that key to the destinations (IAM time, ms): its own record with a
+ * handover and no superseded-by. A claim, used only to rotate sooner (a destination written after it), never to skip.
+ */
+function handoverTimes(records) {
+    return new Map([...records].flatMap(([id, r]) => {
+        const at = r.supersededBy === undefined ? Date.parse(r.handover ?? '') : Number.NaN;
+        return Number.isNaN(at) ? [] : [[id, at]];
+    }));
+}
 /** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
 async function lastUses(ctx, user, ids) {
     const out = new Map();
@@ -65370,6 +65380,36 @@ const POLICY = {
             unchanged,
         ],
         todo: 'Rerun once every destination holds the new key; nothing was retired',
+    },
+    'replaced by a resumed rotation': {
+        covers: "the previous key, when a rerun signs in with the key an earlier run made and finishes that run's rotation",
+        checks: [
+            (f) => need(f.resumed !== undefined && f.resumed.id !== f.key.id, 'no new key', "this run finishes no earlier run's rotation"),
+            (f) => need(f.resumed?.signedIn === true, 'new key unverified', `this run did not sign in with ${f.resumed?.id}`),
+            (f) => need(listed(f, f.resumed?.id)?.status === 'Active', 'new key gone', `the new key ${f.resumed?.id} is no longer Active in IAM`),
+            (f) => {
+                const s = listed(f, f.resumed?.id);
+                const r = f.resumed?.record;
+                return need(s !== undefined && unhanded(r) && Math.abs(Date.parse(r.created ?? '') - second(s.created.getTime())) <= CLOCK_SLACK_MS, 'no unhanded record', `no record read before this run changed anything says this action made ${f.resumed?.id} (at its CreateDate) and never handed it over`);
+            },
+            (f) => {
+                const s = listed(f, f.resumed?.id);
+                const ended = f.resumed?.runEnded;
+                return need(s !== undefined && ((ended !== undefined && ended >= second(s.created.getTime())) || f.iamNow - s.created.getTime() >= MAX_RUN_MS), 'maker may still run', `the run that made ${f.resumed?.id} may still be running (GitHub does not say it ended, it is no earlier attempt of this ` +
+                    `workflow run, and the key is younger than ${MAX_RUN_MS / 60_000} minutes)`);
+            },
+            (f) => {
+                const s = listed(f, f.resumed?.id);
+                return need(s !== undefined && f.key.created <= s.created, 'newer than its successor', `it is newer than ${f.resumed?.id}`);
+            },
+            (f) => {
+                const missing = f.destinations.filter((d) => d.writtenWith !== f.resumed?.id).map((d) => d.label);
+                return need(missing.length === 0, 'destinations not written', `not every destination holds ${f.resumed?.id} (${missing.join(', ')})`);
+            },
+            (f) => need(f.ownHolderChecked === true, 'own holder unchecked', "the job's own holder check did not pass"),
+            unchanged,
+        ],
+        todo: 'Rerun once every destination holds the key this job signs in with; nothing was retired',
     },
     'staged retirement': {
         covers: 'a handed-over key, with `retire-after-hours` > 0',
@@ -65492,6 +65532,12 @@ function factsOf(s, key, keys) {
         retireAfterHours: s.ctx.inputs.retireAfterHours,
         keyLimit: s.ctx.inputs.keyLimit,
         runEnded: s.runEnded.get(key.id),
+        resumed: s.resume && {
+            id: s.resume.key.id,
+            record: s.resume.record,
+            runEnded: s.runEnded.get(s.resume.key.id),
+            signedIn: s.verified,
+        },
     };
 }
 /**
@@ -65975,6 +66021,48 @@ function readInputs(read, env = process.env) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/run-status.ts
+
+/** owner/name, run id and attempt of a run label, when it has them. */
+function runParts(label) {
+    const m = label === undefined ? null : /^(.+)\/(\d+)\/(\d+)$/.exec(label);
+    return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
+}
+/**
+ * Is `label` an earlier attempt of this very workflow run? GitHub starts attempt n+1 ("Re-run jobs") only after
+ * attempt n's run completed, so such a run has ended before this one started.
+ */
+function earlierAttempt(ctx, label) {
+    const theirs = runParts(label);
+    const ours = runParts(runLabel(ctx));
+    return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
+}
+/** `owner/name/runId/attempt`, as provenance.ts's runLabel writes it. */
+const RUN = /^([A-Za-z0-9][A-Za-z0-9_-]*)\/([A-Za-z0-9._-]+)\/(\d+)\/(\d+)$/;
+/** When GitHub says the run `by` ended (its updated_at), or undefined when it has not, or nobody can tell. */
+async function runEnded(ctx, by) {
+    const m = by === undefined ? null : RUN.exec(by);
+    if (!m)
+        return undefined;
+    const [, owner, repo, runId, attempt] = m;
+    try {
+        const { data } = await ctx.gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}', {
+            owner,
+            repo,
+            run_id: Number(runId),
+            attempt_number: Number(attempt),
+        });
+        const run = data;
+        if (run.status !== 'completed')
+            return undefined;
+        const at = Date.parse(run.updated_at ?? '');
+        return Number.isNaN(at) ? undefined : at;
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/lease.ts
 /**
  * A best-effort lease on the IAM user: a user tag naming the run, a token made once per process, and an expiry. Two
@@ -65986,47 +66074,26 @@ function readInputs(read, env = process.env) {
 
 
 
+
 const LEASE_TAG = 'rotate-aws-access-key:lease';
 /**
- * Tag value: `run <owner/name/run id/attempt>+<token> until <ISO time>`, at most 256 characters of IAM's set. Earlier versions wrote `run <url> until
- * <time>` and read any value of the form `run <one word> until <time>` as a lease, so they wait for this one too.
+ * Tag value: `run <owner/name/run id/attempt>+<token> until <ISO time>`, at most 256 characters of IAM's set.
  */
 function leaseValue(run, token, until) {
     // Everything the action reads back (the token, the expiry) is kept whole; only the run label is shortened to fit.
     const rest = `+${token} until ${isoSeconds(until)}`;
     return `run ${shortLabel(tagText(run), TAG_VALUE_MAX - 'run '.length - rest.length)}${rest}`;
 }
-/** The run label in an earlier version's holder URL (`https://host/owner/name/actions/runs/<id>/attempts/<n>`). */
-const RUN_URL = /^https?:\/\/[^/]+\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)\/attempts\/(\d+)$/;
+/** The lease a tag value names: `run <label>+<token> until <ISO time>`; any other value is no lease. */
 function parseLease(value) {
-    const m = value === undefined ? null : /^run (\S+) until (\S+)$/.exec(value);
+    const m = value === undefined ? null : /^run (\S+)\+([A-Za-z0-9]+) until (\S+)$/.exec(value);
     if (!m)
         return undefined;
-    const until = Date.parse(m[2]);
-    if (Number.isNaN(until))
-        return undefined;
-    const held = /^(.+)\+([A-Za-z0-9]+)$/.exec(m[1]);
-    if (held)
-        return { run: held[1], token: held[2], until };
-    const url = RUN_URL.exec(m[1]);
-    return { run: url ? `${url[1]}/${url[2]}/${url[3]}` : m[1], token: undefined, until };
+    const until = Date.parse(m[3]);
+    return Number.isNaN(until) ? undefined : { run: m[1], token: m[2], until };
 }
-/** owner/name, run id and attempt of a run label, when it has them. */
-function runParts(label) {
-    const m = /^(.+)\/(\d+)\/(\d+)$/.exec(label);
-    return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
-}
-/**
- * A lease of an earlier attempt of this very workflow run: GitHub starts attempt n+1 only after attempt n's run
- * completed, so that lease is stale and may be taken over at once.
- */
-function earlierAttempt(ctx, held) {
-    const theirs = runParts(held.run);
-    const ours = runParts(runLabel(ctx));
-    return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
-}
-/** Written by this very process: the token matches (a lease without one, from an earlier version, never does). */
-const isOurs = (ctx, lease) => !!lease?.token && lease.token === ctx.run.token;
+/** Written by this very process: the token matches. */
+const isOurs = (ctx, lease) => lease !== undefined && lease.token === ctx.run.token;
 /** The user's tags, the lease tag's value and the lease in it. */
 async function currentLease(ctx, user) {
     const tags = await listUserTags(ctx.aws.iam, user);
@@ -66036,7 +66103,7 @@ async function currentLease(ctx, user) {
 /**
  * When `held` counts as ending, in IAM's time: its `until`, but never more than the TTL after `seen`, IAM's time when
  * this run first saw that tag value. No run writes a lease longer than the TTL, so a later `until` (a lease dated
- * 9999, or one an earlier version wrote by a runner clock hours ahead) ends a TTL after it was first seen.
+ * 9999, or one written by a runner clock hours ahead) ends a TTL after it was first seen.
  */
 const ending = (ctx, held, seen) => Math.min(held.until, seen + ctx.lease.ttlMs);
 /** The command that clears a stale lease (a person runs it once the holder is known to be gone). */
@@ -66091,7 +66158,7 @@ async function acquire(ctx, journal, user, waiting) {
             seen = { value, at: iamNow };
         const heldUntil = held ? ending(ctx, held, seen.at) : 0;
         const now = clock.now();
-        if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held)) {
+        if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held.run)) {
             const until = isoSeconds(heldUntil);
             if (now >= waiting.deadline) {
                 throw new errors/* ActionError */.lZ(`another rotation holds the lease on IAM user ${user} (tag ${LEASE_TAG}): ${holder(ctx, held)}, until ` +
@@ -66194,6 +66261,8 @@ async function describeLease(ctx, user) {
     }
 }
 
+// EXTERNAL MODULE: ./src/token-kind.ts
+var token_kind = __nccwpck_require__(8017);
 ;// CONCATENATED MODULE: ./src/pacer.ts
 const SHIPPED_PACING = {
     writeIntervalMs: 1000,
@@ -66249,7 +66318,12 @@ class WritePacer {
     }
 }
 
+;// CONCATENATED MODULE: ./src/result.ts
+/** A key's last use could not be read (GetAccessKeyLastUsed refused or failed, or the key was gone before it was read). */
+const UNKNOWN_USE = 'unknown';
+
 ;// CONCATENATED MODULE: ./src/report.ts
+
 
 
 /** The action's outputs. Never a secret value. */
@@ -66262,7 +66336,8 @@ function outputs(result, inputs) {
         'previous-access-key-ids': [
             ...new Set(result.previous.filter((p) => p.action !== 'kept' && p.action !== 'retire-pending').map((p) => p.id)),
         ].join(','),
-        keys: JSON.stringify(result.keys ?? []),
+        // null: the keys could not be listed at the end of the run (unknown), never [] (which says the user has none).
+        keys: result.keysUnread !== undefined ? 'null' : JSON.stringify(result.keys ?? []),
         destinations: JSON.stringify(written.map((d) => ({
             ...(0,src_destinations/* describe */.q0)(d.destination, d.visibility),
             ...(d.created ? { created: true } : {}),
@@ -66293,6 +66368,28 @@ function report_status(result) {
         return 'dry run: nothing changed';
     return 'rotated';
 }
+/**
+ * Which key the destinations hold: one fact when every destination holds result.accessKeyId (as far as the run knows),
+ * else which destinations hold which key and which hold none the run knows of.
+ */
+function holders(result) {
+    const { accessKeyId, destinations } = result;
+    if (accessKeyId === undefined)
+        return [];
+    if (destinations.every((d) => d.keyId === accessKeyId))
+        return [['Key the destinations hold', accessKeyId]];
+    const by = new Map([[accessKeyId, []]]);
+    for (const d of destinations)
+        by.set(d.keyId, [...(by.get(d.keyId) ?? []), d.label]);
+    return [...by].map(([id, labels]) => id === undefined
+        ? ['Destinations holding no key this run knows of', labels.join(', ')]
+        : [`Destinations holding ${id}`, labels.length ? labels.join(', ') : 'none']);
+}
+function lastUse(u) {
+    if (u === UNKNOWN_USE)
+        return 'unknown';
+    return u ? `${u.date} (${u.service}, ${u.region})` : 'never';
+}
 /** The job summary as rows of [header, value] and a destination table: what happened, never a secret. */
 function summaryModel(result) {
     const facts = [
@@ -66303,8 +66400,7 @@ function summaryModel(result) {
         facts.push(['Decision', `${result.plan.action}: ${result.plan.reason}`]);
     if (result.newKeyId)
         facts.push(['New key', result.newKeyId]);
-    if (result.accessKeyId)
-        facts.push(['Key the destinations hold', result.accessKeyId]);
+    facts.push(...holders(result));
     for (const p of result.previous)
         facts.push(['Previous key', `${p.id}: ${p.action}`]);
     if (result.dryRun && result.plan?.action === 'rotate') {
@@ -66322,6 +66418,8 @@ function summaryModel(result) {
             facts.push(['Due for retirement', `${id}: would retire`]);
     if (result.error)
         facts.push(['Error', result.error.message]);
+    if (result.keysUnread !== undefined)
+        facts.push(['Access keys', `could not be listed at the end of the run: ${result.keysUnread}`]);
     const rows = result.destinations.map((d) => [
         d.label,
         d.destination.kind,
@@ -66332,11 +66430,11 @@ function summaryModel(result) {
         k.id,
         k.status,
         k.created,
-        k.lastUsed ? `${k.lastUsed.date} (${k.lastUsed.service}, ${k.lastUsed.region})` : 'never',
+        lastUse(k.lastUsed),
         k.description ?? '—',
         k.fate,
     ]);
-    return { facts, rows, keys };
+    return { facts, rows, keys, keysListed: result.keysUnread === undefined };
 }
 function setOutputs(result, inputs) {
     for (const [name, value] of Object.entries(outputs(result, inputs)))
@@ -66366,7 +66464,7 @@ async function writeSummary(result) {
         ],
         ...rows,
     ])
-        .addHeading(`Access keys (${keys.length})`, 3)
+        .addHeading(model.keysListed ? `Access keys (${keys.length})` : 'Access keys (could not be listed: see above)', 3)
         .addTable([
         ['Key', 'Status', 'Created', 'Last used', 'Description', 'Fate'].map((data) => ({ data, header: true })),
         ...keys,
@@ -66378,11 +66476,13 @@ async function writeSummary(result) {
 /** Fates after which the key no longer exists. */
 const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
 /** Effects that leave IAM and the destinations as they were. */
-const QUIET = new Set(['lease taken', 'lease released', 'write failed']);
+const QUIET = new Set(['lease taken', 'lease released', 'write failed', 'key resumed']);
 class Journal {
     effects = [];
     destinations;
     newKeyId;
+    /** The earlier run's key this run hands out instead of making one (never discarded on a failure: the job holds it). */
+    resumedKeyId;
     createdUser;
     /** The lease tag may be on the user: this run wrote it and has not seen it go. */
     leaseHeld = false;
@@ -66428,6 +66528,9 @@ class Journal {
                 break;
             case 'key created':
                 this.newKeyId = effect.id;
+                break;
+            case 'key resumed':
+                this.resumedKeyId = effect.id;
                 break;
             case 'key retired':
                 this.retired.push({ id: effect.id, fate: effect.fate });
@@ -66481,6 +66584,11 @@ class Journal {
 
 ;// CONCATENATED MODULE: ./src/plan.ts
 
+/**
+ * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
+ * key over: its writes come before the record, but GitHub's updated_at and IAM's time are two clocks, whole seconds.
+ */
+const HANDOVER_SLACK_MS = 60_000;
 const IAM_KEY_LIMIT = 2;
 const DAY_MS = 86_400_000;
 function ageDays(key, now) {
@@ -66533,6 +66641,21 @@ function chooseRoom(input, current) {
 }
 /** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
 function plan(input) {
+    if (input.resume) {
+        const { resume } = input;
+        return {
+            action: 'rotate',
+            reason: `an earlier run made ${resume.id}, which this job signs in with, and ended before every destination held it: this run finishes that rotation`,
+            current: resume,
+            orphan: undefined,
+            moveOff: [],
+            makeRoom: undefined,
+            makeRoomBreaks: false,
+            previous: input.keys.filter((k) => k.id !== resume.id).sort(byAge),
+            previousKey: input.previousKey,
+            resume,
+        };
+    }
     const current = currentKey(input.keys, input.callerKeyId, input.others);
     const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
     const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
@@ -66541,6 +66664,11 @@ function plan(input) {
     const stale = current
         ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
         : [];
+    // Written after the current key's recorded handover (and the slack): nothing proves they still hold it.
+    const handover = current ? input.handovers?.get(current.id) : undefined;
+    const late = handover === undefined
+        ? []
+        : input.destinations.filter((d) => d.newestUpdate !== undefined && d.newestUpdate > handover + HANDOVER_SLACK_MS).map((d) => d.label);
     const second = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.others.get(k.id)?.kind !== 'pending');
     let reason;
     if (toCreate.length > 0) {
@@ -66560,6 +66688,11 @@ function plan(input) {
     }
     else if (stale.length > 0) {
         reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
+    }
+    else if (late.length > 0 && handover !== undefined) {
+        reason =
+            `destination(s) were written after the current key ${current.id} was handed over ` +
+                `(${new Date(handover).toISOString()}, its record): nothing proves they hold it: ${late.join(', ')}`;
     }
     else if (input.maxAgeDays === 0) {
         reason = 'max-age-days is 0: always rotate';
@@ -66641,7 +66774,7 @@ async function checkCreatable(ctx, lists, owner, repo, environment) {
             `creates a name with spaces: an environment whose name really has them must exist already`);
     }
     const existing = await environmentsOf(ctx, lists, owner, repo).catch((err) => {
-        throw (0,src_secrets/* gitHubError */.Mj)(`listing the environments (to check '${environment}', which create-environments would create) of`, `${owner}/${repo}`, err, "repository permission 'Actions: read' (classic PAT: repo scope)");
+        throw (0,src_secrets/* gitHubError */.Mj)(`listing the environments (to check '${environment}', which create-environments would create) of`, `${owner}/${repo}`, err, "repository permission 'Actions: read' (classic PAT: repo scope)", ctx.gh.token);
     });
     const near = nearest(environment, existing);
     if (near !== undefined && near.distance > 0 && near.distance <= NEAR_MISS) {
@@ -66665,7 +66798,13 @@ async function missingEnvironment(ctx, lists, d, err) {
     if (existing !== undefined) {
         found = near === undefined ? ' (it has no environments)' : ` (its environments: ${some(existing)}; the closest is '${near.name}')`;
     }
-    return new errors/* ActionError */.lZ(`${where}${found}: create it, or set create-environments: true`, { cause: err });
+    // create-environments refuses a name with spaces (checkCreatable): never send the user there for one.
+    const advice = /\s/.test(d.environment)
+        ? `: its name holds a space: if it is two names (${d.environment.split(/\s+/).join(', ')}), separate them by a comma or ` +
+            'a newline in environments; an environment whose name really has spaces must be created by hand ' +
+            '(create-environments never creates one)'
+        : ': create it, or set create-environments: true';
+    return new errors/* ActionError */.lZ(`${where}${found}${advice}`, { cause: err });
 }
 /** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
 async function explainReadFailure(ctx, d, err, lists) {
@@ -66682,7 +66821,7 @@ async function explainReadFailure(ctx, d, err, lists) {
             return 'create';
         }
     }
-    return (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
+    return (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
 }
 /** The visibility each secret is written with: the input's, else the existing secret's, else 'private'. */
 async function sharingOf(ctx, d, name, existing, selected, changes) {
@@ -66696,7 +66835,7 @@ async function sharingOf(ctx, d, name, existing, selected, changes) {
     if (wanted === 'selected' && selected)
         return { visibility, selectedRepositoryIds: selected.ids, selectedNames: selected.names };
     const repos = await (0,src_secrets/* selectedRepositories */.IB)(ctx.gh, d, name).catch((err) => {
-        throw (0,src_secrets/* gitHubError */.Mj)(`listing the repositories that can read ${name} in`, (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
+        throw (0,src_secrets/* gitHubError */.Mj)(`listing the repositories that can read ${name} in`, (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
     });
     return {
         visibility,
@@ -66726,7 +66865,7 @@ async function prepare(ctx, d, selected, lists) {
         return prepared;
     }
     const secrets = await (0,src_secrets/* listSecrets */.AQ)(ctx.gh, d).catch((err) => {
-        throw (0,src_secrets/* gitHubError */.Mj)('listing the secrets of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
+        throw (0,src_secrets/* gitHubError */.Mj)('listing the secrets of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
     });
     const names = [ctx.inputs.accessKeyIdSecretName, ctx.inputs.secretAccessKeySecretName];
     const found = names.map((n) => secrets.get(n.toUpperCase()));
@@ -66769,7 +66908,7 @@ async function preflight(ctx, destinations) {
         if (ctx.cancel.requested)
             return undefined;
         return prepare(ctx, d, selectedIds, lists).catch((err) => {
-            failures.push(err instanceof errors/* ActionError */.lZ ? err : (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d)));
+            failures.push(err instanceof errors/* ActionError */.lZ ? err : (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token));
             return undefined;
         });
     });
@@ -66813,7 +66952,7 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
             p.publicKey = await (0,src_secrets/* getPublicKey */.lG)(ctx.gh, d);
         }
         catch (err) {
-            throw (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d));
+            throw (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
         }
     }
 }
@@ -66956,7 +67095,8 @@ async function apply(s, i, fix, current) {
  * Active key to make room (key-limit: delete-oldest in rotator mode), when any of them may have held that one.
  */
 function assumedHeld(plan) {
-    return plan?.action === 'rotate' && plan.makeRoomBreaks ? undefined : plan?.current?.id;
+    // A resumed rotation: the earlier run wrote its key to some destinations; which ones is not known.
+    return plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id;
 }
 /** Sentences saying where every destination stands, grouped, for the error line. */
 function describeStanding(s) {
@@ -67048,9 +67188,12 @@ function finalWords(s) {
     const bothKept = newId !== undefined && !s.journal.deleted(newId) && !s.handedOver;
     if (!bothKept)
         return '';
-    const ended = `once this run has ended (GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
-    return s.caller
-        ? ` Fix the cause and rerun: a self-rotation deletes ${newId} as this run's orphan ${ended}, after giving its own key to every destination that may hold ${newId}.`
+    const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
+    const self = s.caller?.accessKeyId;
+    return self
+        ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
+            `gives it to every destination and retires ${self}; one that signs in with ${self} gives it to every ` +
+            `destination that may hold ${newId}, deletes ${newId} as this run's orphan and rotates.`
         : ` Fix the cause, then rerun: a run deletes ${newId} as this run's orphan ${ended} if no destination may hold it; otherwise rerun with key-limit: delete-oldest, which deletes the oldest key first (the destinations still holding it stop working until that run rewrites them).`;
 }
 
@@ -67062,17 +67205,19 @@ async function retirePrevious(s, p) {
     if (p.action !== 'rotate')
         return;
     const { ctx, journal } = s;
-    const newId = journal.newKeyId;
+    // A resumed rotation hands out the earlier run's key; its previous key goes for that reason, with its own proof.
+    const reason = p.resume ? 'replaced by a resumed rotation' : 'replaced by this run';
+    const newId = (journal.newKeyId ?? journal.resumedKeyId);
     const failures = [];
     let unproven = false;
     for (const key of p.previous) {
         try {
             if (p.previousKey === 'delete') {
-                await destroy(s, key.id, 'replaced by this run', 'delete', 'deleted');
+                await destroy(s, key.id, reason, 'delete', 'deleted');
                 ctx.io.info(`Deleted previous key ${key.id}`);
             }
             else if (p.previousKey === 'deactivate' && key.status === 'Active') {
-                await destroy(s, key.id, 'replaced by this run', 'deactivate', 'deactivated');
+                await destroy(s, key.id, reason, 'deactivate', 'deactivated');
                 ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room)`);
             }
             else {
@@ -67132,39 +67277,14 @@ async function clearRewrite(ctx, user) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/run-status.ts
-/** `owner/name/runId/attempt`, as provenance.ts's runLabel writes it. */
-const RUN = /^([A-Za-z0-9][A-Za-z0-9_-]*)\/([A-Za-z0-9._-]+)\/(\d+)\/(\d+)$/;
-/** When GitHub says the run `by` ended (its updated_at), or undefined when it has not, or nobody can tell. */
-async function runEnded(ctx, by) {
-    const m = by === undefined ? null : RUN.exec(by);
-    if (!m)
-        return undefined;
-    const [, owner, repo, runId, attempt] = m;
-    try {
-        const { data } = await ctx.gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}', {
-            owner,
-            repo,
-            run_id: Number(runId),
-            attempt_number: Number(attempt),
-        });
-        const run = data;
-        if (run.status !== 'completed')
-            return undefined;
-        const at = Date.parse(run.updated_at ?? '');
-        return Number.isNaN(at) ? undefined : at;
-    }
-    catch {
-        return undefined;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/staged.ts
 /**
  * Rotation as AWS prescribes it, across runs: what earlier runs recorded about the keys (provenance tags), the
  * evidence of their last use, the retirement of handed-over keys once due, the record of this run's handover, and
  * the description of every key at the end of the run.
  */
+
+
 
 
 
@@ -67211,11 +67331,12 @@ async function readRecords(s, keys) {
  * handed over by an earlier run (retired here once due, with their proof), orphans of finished runs, and keys
  * nothing proves anything about. Stops a self-rotation that authenticates with a key properly handed over.
  */
-async function classifyKeys(s, keys, current, self) {
+async function classifyKeys(s, keys, naiveCurrent, self) {
     const { ctx, userName } = s;
     const { inputs, io } = ctx;
     const iamNow = ctx.aws.time.now();
     const others = new Map();
+    let current = naiveCurrent;
     const consistent = (k) => {
         const facts = factsOf(s, k, keys);
         return facts.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.map((c) => c(facts)).flatMap((m) => (m ? [m.text] : []));
@@ -67232,20 +67353,39 @@ async function classifyKeys(s, keys, current, self) {
         io.warning(`the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${mine.join('; ')}): it is ignored`);
     }
     const rest = keys.filter((k) => k.id !== self?.id);
-    // Evidence for every key that is not the one the destinations hold: its last use (kept, for the keys output too).
-    const unread = rest.filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined).filter((k) => !s.uses.has(k.id));
-    for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id)))
-        s.uses.set(id, use);
     // A key an earlier run made and never handed over, younger than a run can last (the caller's own key too: this run
-    // replaces it): GitHub's own word that the run which made it has ended proves that run is not still handing it out,
-    // sooner than its age.
+    // replaces it): that the run which made it has ended proves it is not still handing it out, sooner than its age.
+    // An earlier attempt of this very workflow run has ended before this one started; else GitHub's own word.
     for (const k of keys) {
         const r = s.records.get(k.id);
         if (!unhanded(r) || iamNow - k.created.getTime() >= MAX_RUN_MS)
             continue;
-        const ended = await runEnded(ctx, r.by);
+        const ended = earlierAttempt(ctx, r.by) ? iamTimeAtStart(s) : await runEnded(ctx, r.by);
         if (ended !== undefined)
             s.runEnded.set(k.id, ended);
+    }
+    // Evidence for every key that is not the one the destinations hold, and for every key an earlier run made and never
+    // handed over: its last use (kept, for the keys output too).
+    const unread = rest
+        .filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined || unhanded(s.records.get(k.id)))
+        .filter((k) => !s.uses.has(k.id));
+    for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id)))
+        s.uses.set(id, use);
+    // An orphan this run can prove (held by no destination, or only by destinations a self-rotation moves off first).
+    const provableOrphan = (k) => {
+        const missing = gaps('orphan of a finished run', factsOf(s, k, keys));
+        return missing.length === 0 || (missing.length === 1 && missing[0].code === 'destinations may hold it');
+    };
+    // The key the destinations are taken to hold is never an earlier run's provable orphan: a rotator's rerun after a
+    // killed run judges that orphan, not the key it was replacing.
+    if (!self)
+        current = currentKey(keys, undefined, new Map(rest.filter(provableOrphan).map((k) => [k.id, { kind: 'orphan', heldBy: [] }])));
+    s.resume = self ? resumable(s, self, keys) : undefined;
+    if (s.resume) {
+        const { key, record, previous } = s.resume;
+        io.info(`${key.id}, the key this job signs in with, was made by an earlier run of this action (${record.by ?? 'unnamed'}, ` +
+            `created ${record.created}) that ended before every destination held it: this run finishes that rotation ` +
+            `(every destination gets ${key.id}, then ${previous.id} is handled per previous-key)`);
     }
     const due = [];
     const waiting = [];
@@ -67288,7 +67428,7 @@ async function classifyKeys(s, keys, current, self) {
             }
             continue;
         }
-        if (k.id === current?.id)
+        if (k.id === current?.id || k.id === s.resume?.previous.id)
             continue;
         const orphan = gaps('orphan of a finished run', facts);
         const held = mayHold(facts);
@@ -67320,6 +67460,32 @@ async function classifyKeys(s, keys, current, self) {
     };
     return others;
 }
+/** IAM's time when this run started (a lower bound): an earlier attempt of this workflow run had ended by then. */
+function iamTimeAtStart(s) {
+    return s.ctx.aws.time.now() - (s.ctx.clock.now() - s.startedAt);
+}
+/**
+ * Self-rotation signed in with a key an earlier run of this action made and never handed over, that run has ended,
+ * and the user's one other key is an Active key older than it: the earlier run was replacing that key and wrote its new
+ * key to this job's own secret before it stopped. This run finishes that rotation. Anything else: undefined.
+ */
+function resumable(s, self, keys) {
+    const record = s.records.get(self.id);
+    const others = keys.filter((k) => k.id !== self.id);
+    if (!unhanded(record) || others.length !== 1)
+        return undefined;
+    const [previous] = others;
+    if (previous.status !== 'Active' || previous.created > self.created)
+        return undefined;
+    const created = Math.floor(self.created.getTime() / 1000) * 1000;
+    if (Math.abs(Date.parse(record.created ?? '') - created) > CLOCK_SLACK_MS)
+        return undefined;
+    const ended = s.runEnded.get(self.id);
+    const iamNow = s.ctx.aws.time.now();
+    if (!((ended !== undefined && ended >= created) || iamNow - self.created.getTime() >= MAX_RUN_MS))
+        return undefined;
+    return { key: self, record, previous };
+}
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
 async function recordCreated(s, id, createDate) {
     const { ctx } = s;
@@ -67339,7 +67505,10 @@ async function recordCreated(s, id, createDate) {
     }
     return created;
 }
-/** Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate. */
+/**
+ * Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate; or,
+ * when they could not be listed, why (`keysUnread`: the `keys` output is then null, never a claim of no keys).
+ */
 async function describeKeys(s) {
     const { ctx, journal, userName } = s;
     const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired');
@@ -67348,13 +67517,17 @@ async function describeKeys(s) {
     try {
         // Unchanged keys are not listed again; last uses are read for every key that has none yet, or all after a change.
         now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
-        const read = await lastUses(ctx, userName, now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id));
-        for (const [id, use] of read)
-            uses.set(id, use);
     }
-    catch {
-        return [];
+    catch (err) {
+        const why = (0,errors/* errorMessage */.gJ)(err);
+        ctx.io.warning(`the keys of IAM user ${userName} could not be listed at the end of the run (${why}): the keys output is null ` +
+            `(unknown, not "no keys") and the job summary does not list them; the run's own outcome above stands. Look ` +
+            `the keys up in IAM, or rerun to describe them.`);
+        return { keys: undefined, keysUnread: why };
     }
+    // A failed read is reported unknown by lastUses (one warning), never as "never used".
+    for (const [id, use] of await lastUses(ctx, userName, now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id)))
+        uses.set(id, use);
     const fateOf = (id) => {
         if (id === journal.newKeyId)
             return 'new';
@@ -67368,12 +67541,13 @@ async function describeKeys(s) {
         id: k.id,
         status,
         created: k.created.toISOString(),
-        lastUsed: lastUsed ?? null,
+        // undefined: not read, or the read failed (GetAccessKeyLastUsed refused, or the key was deleted before it was read).
+        lastUsed: lastUsed === undefined ? UNKNOWN_USE : lastUsed,
         description: s.tags.get(k.id) ?? null,
         fate: fateOf(k.id),
     });
     const gone = s.initialKeys.filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
-    return [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))];
+    return { keys: [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))] };
 }
 /**
  * Staged retirement: retire (per previous-key) the handed-over keys that are due, each proven again (the keys listed
@@ -67454,6 +67628,8 @@ async function recordHandover(s, p, newId, created, createDate) {
 
 
 
+
+
 function asActionError(err) {
     return err instanceof errors/* ActionError */.lZ ? err : new errors/* ActionError */.lZ((0,errors/* errorMessage */.gJ)(err), { cause: err });
 }
@@ -67476,22 +67652,19 @@ async function callerCredentials(ctx) {
 function refresh(result) {
     const { journal } = result;
     const current = assumedHeld(result.plan);
-    result.newKeyId = journal.newKeyId;
+    result.newKeyId = journal.newKeyId ?? journal.resumedKeyId;
     result.userCreated = journal.createdUser !== undefined || result.userCreated;
     result.previous = journal.retired
         .filter((r) => r.fate !== 'discarded')
         .map((r) => ({ id: r.id, action: r.fate }));
     result.destinations.forEach((r, i) => {
         const d = journal.destinations[i];
-        if (result.dryRun && result.plan?.action === 'rotate') {
-            r.outcome = 'would write';
-            r.keyId = result.plan.current?.id;
-            return;
-        }
-        r.created = d.created || undefined;
+        // A dry run writes nothing: each destination holds what it held (the current key only when it held both secrets).
         const { outcome, keyId } = standing(journal, i, current);
-        r.outcome = outcome;
+        r.outcome = result.dryRun && result.plan?.action === 'rotate' ? 'would write' : outcome;
         r.keyId = keyId;
+        if (!result.dryRun)
+            r.created = d.created || undefined;
     });
 }
 function newResult(inputs) {
@@ -67540,6 +67713,8 @@ async function rotate(ctx, observe) {
         ownHolderChecked: false,
         rewrite: undefined,
         runEnded: new Map(),
+        startedAt: ctx.clock.now(),
+        resume: undefined,
     };
     try {
         await flow(s);
@@ -67552,7 +67727,7 @@ async function rotate(ctx, observe) {
         if (s.userName) {
             const userGone = s.journal.effects.some((e) => e.kind === 'user deleted');
             if (s.keysListed && !userGone)
-                result.keys = await describeKeys(s);
+                Object.assign(result, await describeKeys(s));
             await releaseLease(ctx, s.journal, s.userName);
         }
         refresh(result);
@@ -67730,9 +67905,12 @@ async function flow(s) {
             create: p.create,
             held: p.held,
             oldestUpdate: p.oldestUpdate,
+            newestUpdate: p.held === 'both' ? Math.max(...p.updates) : undefined,
         })),
+        handovers: handoverTimes(s.records),
         others,
         rewrite: s.rewrite,
+        resume: s.resume?.key,
         now: userExists ? aws.time.now() : 0,
     });
     result.plan = thePlan;
@@ -67785,25 +67963,8 @@ async function flow(s) {
         io.info(`Deleted ${room.id} (${room.status}) to make room (key-limit: ${inputs.keyLimit})` +
             (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''));
     }
-    // 6. Create and verify the new key. Masked the moment it exists.
-    ctx.cancel.checkpoint();
-    const fresh = await createNewKey(s);
-    io.info(`Created access key ${fresh.accessKeyId}`);
-    const created = await recordCreated(s, fresh.accessKeyId, fresh.created);
-    if (inputs.verifyTimeoutSeconds > 0) {
-        await io.group('Verify the new key', async () => {
-            const started = ctx.clock.now();
-            const attempts = await verifyKey(aws.stsFor, fresh, userName, {
-                timeoutMs: inputs.verifyTimeoutSeconds * 1000,
-                clock: ctx.clock,
-                onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
-                sleep: (ms) => ctx.cancel.sleep(ctx.clock, ms),
-                checkpoint: () => ctx.cancel.checkpoint(),
-            });
-            io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
-        });
-    }
-    s.verified = true; // by STS, or waived by verify-timeout-seconds: 0
+    // 6. The new key: made and verified now, or (resuming an earlier run's rotation) the one this job signs in with.
+    const { fresh, created } = thePlan.resume && s.caller ? resumedKey(s, thePlan.resume, s.caller) : await newVerifiedKey(s);
     // 7. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
     const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName].join(', ');
     await io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
@@ -67848,6 +68009,38 @@ async function flow(s) {
         if (journal.broken !== undefined || s.rewrite)
             await clearRewrite(ctx, userName);
     });
+}
+/** The earlier run's key this job signs in with: STS accepted it when this run began (identify), so it works. */
+function resumedKey(s, key, caller) {
+    s.journal.record({ kind: 'key resumed', id: key.id });
+    s.expected.add(key.id);
+    s.verified = true; // this run signs in with it: STS answered GetCallerIdentity with it
+    s.ctx.io.info(`Finishing the earlier run's rotation with ${key.id} (no new key is made)`);
+    return { fresh: { ...caller, created: key.created }, created: isoSeconds(key.created.getTime()) };
+}
+/** Create the new key, record where it comes from, and verify it with STS. Masked the moment it exists. */
+async function newVerifiedKey(s) {
+    const { ctx, userName } = s;
+    const { inputs, aws, io } = ctx;
+    ctx.cancel.checkpoint();
+    const fresh = await createNewKey(s);
+    io.info(`Created access key ${fresh.accessKeyId}`);
+    const created = await recordCreated(s, fresh.accessKeyId, fresh.created);
+    if (inputs.verifyTimeoutSeconds > 0) {
+        await io.group('Verify the new key', async () => {
+            const started = ctx.clock.now();
+            const attempts = await verifyKey(aws.stsFor, fresh, userName, {
+                timeoutMs: inputs.verifyTimeoutSeconds * 1000,
+                clock: ctx.clock,
+                onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
+                sleep: (ms) => ctx.cancel.sleep(ctx.clock, ms),
+                checkpoint: () => ctx.cancel.checkpoint(),
+            });
+            io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
+        });
+    }
+    s.verified = true; // by STS, or waived by verify-timeout-seconds: 0
+    return { fresh, created };
 }
 /** The new key is gone (or Inactive): someone deleted it while this run was handing it out. */
 class NewKeyLost extends errors/* ActionError */.lZ {
@@ -68017,6 +68210,7 @@ function exportCredentials(io, c) {
 
 
 
+
 /** Text a server or an input supplied can hold CR/LF: one line per message, so nothing can start a workflow command. */
 const flat = (m) => m.replace(/[\r\n]+/g, ' ');
 const coreIO = {
@@ -68048,7 +68242,7 @@ function defaults() {
         awsTimeouts: SHIPPED_AWS_TIMEOUTS,
         makeAws: createAwsClients,
         // Octokit loads on the first GitHub request, not at start-up.
-        makeGitHub: (token, baseUrl, pacing, io, control, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(392), __nccwpck_require__.e(248)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9248))).createGitHubClient(token, baseUrl, pacing, io, control, env)),
+        makeGitHub: (token, baseUrl, pacing, io, control, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(913), __nccwpck_require__.e(248)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9248))).createGitHubClient(token, baseUrl, pacing, io, control, env)),
         cancel: new Cancellation(),
         onCancelSignals: processSignals,
         // The runner sends SIGTERM 7.5 s after SIGINT and SIGKILL 2.5 s later: report and exit well before.
@@ -68129,7 +68323,11 @@ async function run(overrides = {}) {
             inputs,
             // Each SDK retry is logged as it happens (in the step's current group): a slow endpoint is never silent.
             aws: deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env, clock: deps.clock }),
-            gh: deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }, deps.env),
+            // The kind of token github-token is (a PAT, or maybe the workflow's GITHUB_TOKEN) decides a 403's advice.
+            gh: {
+                ...deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }, deps.env),
+                token: (0,token_kind/* tokenKind */.a)(inputs.githubToken, deps.env.GITHUB_TOKEN),
+            },
             clock: deps.clock,
             io: deps.io,
             pacing: deps.pacing,
@@ -68175,6 +68373,12 @@ var external_node_https_ = __nccwpck_require__(4708);
 var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: external "net"
 var external_net_ = __nccwpck_require__(9278);
+// EXTERNAL MODULE: external "tls"
+var external_tls_ = __nccwpck_require__(4756);
+// EXTERNAL MODULE: ./node_modules/debug/src/index.js
+var src = __nccwpck_require__(2830);
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
@@ -68364,12 +68568,6 @@ class Agent extends external_http_.Agent {
     }
 }
 //# sourceMappingURL=index.js.map
-// EXTERNAL MODULE: external "tls"
-var external_tls_ = __nccwpck_require__(4756);
-// EXTERNAL MODULE: ./node_modules/debug/src/index.js
-var src = __nccwpck_require__(2830);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
 ;// CONCATENATED MODULE: external "url"
 const external_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
 ;// CONCATENATED MODULE: ./node_modules/proxy-agent-negotiate/dist/index.js
@@ -68889,7 +69087,6 @@ var errors = __nccwpck_require__(3916);
 
 
 
-
 /** The value of `name` in either case (lower-case first, as curl and proxy-from-env read it); empty is unset. */
 function either(env, name) {
     for (const n of [name.toLowerCase(), name.toUpperCase()]) {
@@ -69019,42 +69216,50 @@ class TunnelAgent extends HttpsProxyAgent {
     }
 }
 /**
- * An agent that sends each request where the settings say: directly (with an agent like the SDK's own), or through
- * the proxy — a CONNECT tunnel for https:// targets, an absolute-form request for http:// ones.
+ * An agent that hands each request, as it is made, to the agent the settings name for its target: the direct one
+ * (like the SDK's own), or one through the proxy — a CONNECT tunnel for https:// targets, an absolute-form request
+ * for http:// ones. Handing over in addRequest (called while the request is made, before its headers are written)
+ * lets HttpProxyAgent rewrite every request, a kept-alive socket's second one too; each agent keeps its own sockets.
+ * (Choosing in agent-base's connect() instead left the router's pool to reuse a socket with the path unrewritten.)
  */
-class ProxyRouter extends Agent {
-    settings;
-    direct;
-    viaProxy = new Map();
-    constructor(settings, direct) {
-        super(AGENT_OPTIONS);
-        this.settings = settings;
-        this.direct = direct;
-    }
-    connect(_req, opts) {
-        const host = opts.host ?? 'localhost';
-        const protocol = opts.secureEndpoint ? 'https:' : 'http:';
+function proxyRouter(Base, settings, secure) {
+    const direct = new Base(AGENT_OPTIONS);
+    const viaProxy = new Map();
+    const agentFor = (opts) => {
+        const host = opts.hostname ?? opts.host ?? 'localhost';
+        const protocol = secure ? 'https:' : 'http:';
         const target = new URL(`${protocol}//${(0,external_node_net_.isIPv6)(host) ? `[${host}]` : host}${opts.port ? `:${opts.port}` : ''}`);
-        const proxy = proxyFor(this.settings, target);
+        const proxy = proxyFor(settings, target);
         if (!proxy)
-            return this.direct;
-        const key = `${protocol}${proxy.url.href}`;
-        let agent = this.viaProxy.get(key);
+            return direct;
+        let agent = viaProxy.get(proxy.url.href);
         if (!agent) {
-            agent = opts.secureEndpoint ? new TunnelAgent(proxy) : new HttpProxyAgent(proxy.url, AGENT_OPTIONS);
-            this.viaProxy.set(key, agent);
+            agent = secure ? new TunnelAgent(proxy) : new HttpProxyAgent(proxy.url, AGENT_OPTIONS);
+            viaProxy.set(proxy.url.href, agent);
         }
         return agent;
-    }
+    };
+    const router = new Base(AGENT_OPTIONS);
+    Object.assign(router, {
+        addRequest: ((req, opts) => {
+            const agent = agentFor(opts);
+            agent.addRequest(req, { ...opts, secureEndpoint: secure });
+        }),
+        destroy: () => {
+            direct.destroy();
+            for (const agent of viaProxy.values())
+                agent.destroy();
+        },
+    });
+    return router;
 }
 /** The httpAgent and httpsAgent of the AWS SDK's NodeHttpHandler for these settings; undefined leaves the SDK's own. */
 function awsAgents(settings) {
     if (!settings)
         return undefined;
     return {
-        httpAgent: new ProxyRouter(settings, new external_node_http_.Agent(AGENT_OPTIONS)),
-        // The SDK types httpsAgent as an https.Agent; it only hands it to https.request, which takes any http.Agent.
-        httpsAgent: new ProxyRouter(settings, new external_node_https_.Agent(AGENT_OPTIONS)),
+        httpAgent: proxyRouter(external_node_http_.Agent, settings, false),
+        httpsAgent: proxyRouter(external_node_https_.Agent, settings, true),
     };
 }
 
@@ -69084,6 +69289,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/token-kind.ts
+var token_kind = __nccwpck_require__(8017);
 // EXTERNAL MODULE: ./src/destinations.ts
 var destinations = __nccwpck_require__(5942);
 ;// CONCATENATED MODULE: ./src/sealing.ts
@@ -69111,6 +69318,7 @@ async function seal(value, publicKeyBase64) {
 
 
 
+
 function httpError(err) {
     return (typeof err === 'object' && err !== null ? err : {});
 }
@@ -69122,12 +69330,12 @@ function statusOf(err) {
     const e = httpError(err);
     return e.response === undefined ? undefined : e.status;
 }
-const TOKEN_HINT = "The workflow's GITHUB_TOKEN cannot write secrets: pass a fine-grained PAT, classic PAT or GitHub App token as github-token";
 /**
  * Turn a GitHub API failure into one line: what was being done, where, GitHub's answer, and what to do.
- * `permission` names the token permission the call needs.
+ * `permission` names the token permission the call needs; `token` is the kind of token that was sent (a PAT is never
+ * told that the workflow's GITHUB_TOKEN cannot write secrets).
  */
-function gitHubError(doing, where, err, permission) {
+function gitHubError(doing, where, err, permission, token) {
     const e = httpError(err);
     const status = statusOf(err);
     const answer = `${status ?? 'network error'}${e.message ? ` ${(0,errors/* errorMessage */.gJ)(e.message)}` : ''}`;
@@ -69146,7 +69354,8 @@ function gitHubError(doing, where, err, permission) {
         const accepted = e.response?.headers?.['x-accepted-github-permissions'];
         const needs = accepted ? `GitHub accepts the permission(s) '${accepted}'` : `the token needs ${permission}`;
         const missing = status === 404 ? 'it does not exist or the token cannot see it; ' : '';
-        hint = `${missing}${needs}. ${TOKEN_HINT}`;
+        const workflowToken = (0,token_kind/* workflowTokenHint */.g)(token ?? 'unknown');
+        hint = `${missing}${needs}${workflowToken ? `. ${workflowToken}` : ''}`;
     }
     else if (status === 422) {
         hint = 'GitHub rejected the request (see its message)';
@@ -69222,7 +69431,7 @@ async function writeSecret(gh, d, key, name, value, sharing) {
         await gh.request(`PUT ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`, body);
     }
     catch (err) {
-        throw gitHubError(`writing ${name} to`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d));
+        throw gitHubError(`writing ${name} to`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
     }
 }
 /** Delete secret `name` (a 404 counts as done). */
@@ -69233,7 +69442,7 @@ async function deleteSecret(gh, d, name) {
     catch (err) {
         if (statusOf(err) === 404)
             return;
-        throw gitHubError(`deleting ${name} from`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d));
+        throw gitHubError(`deleting ${name} from`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
     }
 }
 const repoPath = (owner, repo) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
@@ -69274,7 +69483,7 @@ async function createEnvironment(gh, owner, repo, environment) {
         await gh.request(`PUT ${environmentPath(owner, repo, environment)}`);
     }
     catch (err) {
-        throw gitHubError(`creating environment '${environment}' in`, `${owner}/${repo}`, err, "repository permission 'Administration: write' (classic PAT: repo scope)");
+        throw gitHubError(`creating environment '${environment}' in`, `${owner}/${repo}`, err, "repository permission 'Administration: write' (classic PAT: repo scope)", gh.token);
     }
 }
 /**
@@ -69295,7 +69504,7 @@ async function resolveRepositoryIds(gh, org, names) {
         }
     }
     catch (err) {
-        throw gitHubError('listing the repositories of', `organization ${org}`, err, "repository permission 'Metadata: read' on those repositories (classic PAT: repo scope)");
+        throw gitHubError('listing the repositories of', `organization ${org}`, err, "repository permission 'Metadata: read' on those repositories (classic PAT: repo scope)", gh.token);
     }
     const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));
     if (missing.length > 0) {
@@ -69303,6 +69512,42 @@ async function resolveRepositoryIds(gh, org, names) {
             `(or the token cannot see it): check the names and the token's repository access`);
     }
     return names.map((n) => found.get(n.toLowerCase()));
+}
+
+
+/***/ }),
+
+/***/ 8017:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ tokenKind),
+/* harmony export */   g: () => (/* binding */ workflowTokenHint)
+/* harmony export */ });
+/**
+ * What kind of token github-token is, told from facts: its prefix (GitHub's token formats) and whether it is the
+ * job's own GITHUB_TOKEN (when the step's env has it). Decides whether a 403/404 may be the workflow's GITHUB_TOKEN,
+ * which cannot write secrets.
+ */
+function tokenKind(token, jobToken) {
+    // A PAT first: a job may set its env's GITHUB_TOKEN to a PAT (env: GITHUB_TOKEN: secrets.PAT), which is no
+    // workflow token.
+    if (token.startsWith('ghp_') || token.startsWith('github_pat_'))
+        return 'pat';
+    if (jobToken && token === jobToken.trim())
+        return 'workflow';
+    if (token.startsWith('ghs_'))
+        return 'installation';
+    return 'unknown';
+}
+const TOKENS_THAT_CAN = 'pass a fine-grained PAT, classic PAT or GitHub App token as github-token';
+/** The sentence a 403/404 adds about the workflow's GITHUB_TOKEN, or undefined when github-token cannot be it. */
+function workflowTokenHint(kind) {
+    if (kind === 'pat')
+        return undefined;
+    if (kind === 'workflow')
+        return `github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: ${TOKENS_THAT_CAN}`;
+    return `If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; ${TOKENS_THAT_CAN}`;
 }
 
 
@@ -69679,18 +69924,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/compat get default export */
-/******/ (() => {
-/******/ 	// getDefaultExport function for compatibility with non-harmony modules
-/******/ 	__nccwpck_require__.n = (module) => {
-/******/ 		var getter = module && module.__esModule ?
-/******/ 			() => (module['default']) :
-/******/ 			() => (module);
-/******/ 		__nccwpck_require__.d(getter, { a: getter });
-/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

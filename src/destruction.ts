@@ -46,10 +46,16 @@ export interface Facts {
   keyLimit?: string;
   /** GitHub's word that the run the record names has ended (its updated_at), when GitHub could say. */
   runEnded?: number;
+  /**
+   * The earlier run's key this run finishes handing out (a resumed rotation): its record as read before this run
+   * changed anything, when the run that made it ended, and whether this run signed in with it (STS).
+   */
+  resumed?: { id: string; record: KeyRecord; runEnded?: number; signedIn: boolean };
 }
 
 export type Reason =
   | 'replaced by this run'
+  | 'replaced by a resumed rotation'
   | 'staged retirement'
   | 'never handed out'
   | 'orphan of a finished run'
@@ -97,7 +103,8 @@ export type Gap =
   | 'destinations may hold it'
   | 'no consent'
   | 'not the oldest'
-  | 'not inactive';
+  | 'not inactive'
+  | 'newer than its successor';
 
 /** One piece of missing evidence: its code, and the sentence a person reads. */
 export interface Missing {
@@ -171,6 +178,44 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
       unchanged,
     ],
     todo: 'Rerun once every destination holds the new key; nothing was retired',
+  },
+  'replaced by a resumed rotation': {
+    covers: "the previous key, when a rerun signs in with the key an earlier run made and finishes that run's rotation",
+    checks: [
+      (f) => need(f.resumed !== undefined && f.resumed.id !== f.key.id, 'no new key', "this run finishes no earlier run's rotation"),
+      (f) => need(f.resumed?.signedIn === true, 'new key unverified', `this run did not sign in with ${f.resumed?.id}`),
+      (f) => need(listed(f, f.resumed?.id)?.status === 'Active', 'new key gone', `the new key ${f.resumed?.id} is no longer Active in IAM`),
+      (f) => {
+        const s = listed(f, f.resumed?.id);
+        const r = f.resumed?.record;
+        return need(
+          s !== undefined && unhanded(r) && Math.abs(Date.parse(r.created ?? '') - second(s.created.getTime())) <= CLOCK_SLACK_MS,
+          'no unhanded record',
+          `no record read before this run changed anything says this action made ${f.resumed?.id} (at its CreateDate) and never handed it over`,
+        );
+      },
+      (f) => {
+        const s = listed(f, f.resumed?.id);
+        const ended = f.resumed?.runEnded;
+        return need(
+          s !== undefined && ((ended !== undefined && ended >= second(s.created.getTime())) || f.iamNow - s.created.getTime() >= MAX_RUN_MS),
+          'maker may still run',
+          `the run that made ${f.resumed?.id} may still be running (GitHub does not say it ended, it is no earlier attempt of this ` +
+            `workflow run, and the key is younger than ${MAX_RUN_MS / 60_000} minutes)`,
+        );
+      },
+      (f) => {
+        const s = listed(f, f.resumed?.id);
+        return need(s !== undefined && f.key.created <= s.created, 'newer than its successor', `it is newer than ${f.resumed?.id}`);
+      },
+      (f) => {
+        const missing = f.destinations.filter((d) => d.writtenWith !== f.resumed?.id).map((d) => d.label);
+        return need(missing.length === 0, 'destinations not written', `not every destination holds ${f.resumed?.id} (${missing.join(', ')})`);
+      },
+      (f) => need(f.ownHolderChecked === true, 'own holder unchecked', "the job's own holder check did not pass"),
+      unchanged,
+    ],
+    todo: 'Rerun once every destination holds the key this job signs in with; nothing was retired',
   },
   'staged retirement': {
     covers: 'a handed-over key, with `retire-after-hours` > 0',
@@ -323,6 +368,12 @@ export function factsOf(s: RunState, key: AccessKey, keys: AccessKey[]): Facts {
     retireAfterHours: s.ctx.inputs.retireAfterHours,
     keyLimit: s.ctx.inputs.keyLimit,
     runEnded: s.runEnded.get(key.id),
+    resumed: s.resume && {
+      id: s.resume.key.id,
+      record: s.resume.record,
+      runEnded: s.runEnded.get(s.resume.key.id),
+      signedIn: s.verified,
+    },
   };
 }
 

@@ -47,6 +47,8 @@ export type Effect =
   | { kind: 'user deleted' }
   | { kind: 'environment created'; index: number }
   | { kind: 'key created'; id: string }
+  /** This run finishes handing out `id`, the key an earlier run made and this job signs in with (it made no key). */
+  | { kind: 'key resumed'; id: string }
   | { kind: 'key retired'; id: string; fate: KeyFate }
   /** An Active key was deleted to make room (key-limit: delete-oldest): any destination not rewritten may hold it. */
   | { kind: 'holders broken'; id: string; certain: number[] }
@@ -58,12 +60,14 @@ export type Effect =
   | { kind: 'write failed'; index: number; which: 'id' | 'secret'; previous: Holding };
 
 /** Effects that leave IAM and the destinations as they were. */
-const QUIET: ReadonlySet<Effect['kind']> = new Set(['lease taken', 'lease released', 'write failed']);
+const QUIET: ReadonlySet<Effect['kind']> = new Set(['lease taken', 'lease released', 'write failed', 'key resumed']);
 
 export class Journal {
   readonly effects: Effect[] = [];
   readonly destinations: DestinationLedger[];
   newKeyId: string | undefined;
+  /** The earlier run's key this run hands out instead of making one (never discarded on a failure: the job holds it). */
+  resumedKeyId: string | undefined;
   createdUser: CreatedUser | undefined;
   /** The lease tag may be on the user: this run wrote it and has not seen it go. */
   leaseHeld = false;
@@ -111,6 +115,9 @@ export class Journal {
         break;
       case 'key created':
         this.newKeyId = effect.id;
+        break;
+      case 'key resumed':
+        this.resumedKeyId = effect.id;
         break;
       case 'key retired':
         this.retired.push({ id: effect.id, fate: effect.fate });

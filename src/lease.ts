@@ -7,6 +7,7 @@
 import { awsErrorName, isAccessDenied, listUserTags, tagUser, untagUser } from './aws.js';
 import { isoSeconds } from './clock.js';
 import type { RotateContext } from './context.js';
+import { earlierAttempt } from './run-status.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Tag } from './inputs.js';
 import type { Journal } from './journal.js';
@@ -37,22 +38,6 @@ export function parseLease(value: string | undefined): Lease | undefined {
   if (!m) return undefined;
   const until = Date.parse(m[3]);
   return Number.isNaN(until) ? undefined : { run: m[1], token: m[2], until };
-}
-
-/** owner/name, run id and attempt of a run label, when it has them. */
-function runParts(label: string): { repository: string; runId: string; attempt: number } | undefined {
-  const m = /^(.+)\/(\d+)\/(\d+)$/.exec(label);
-  return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
-}
-
-/**
- * A lease of an earlier attempt of this very workflow run: GitHub starts attempt n+1 only after attempt n's run
- * completed, so that lease is stale and may be taken over at once.
- */
-function earlierAttempt(ctx: RotateContext, held: Lease): boolean {
-  const theirs = runParts(held.run);
-  const ours = runParts(runLabel(ctx));
-  return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
 }
 
 /** Written by this very process: the token matches. */
@@ -164,7 +149,7 @@ async function acquire(ctx: RotateContext, journal: Journal, user: string, waiti
     if (!seen || seen.value !== value) seen = { value, at: iamNow };
     const heldUntil = held ? ending(ctx, held, seen.at) : 0;
     const now = clock.now();
-    if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held)) {
+    if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held.run)) {
       const until = isoSeconds(heldUntil);
       if (now >= waiting.deadline) {
         throw new ActionError(

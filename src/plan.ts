@@ -49,6 +49,11 @@ export interface PlanInput {
   handovers?: Map<string, number>;
   /** IAM's time. */
   now: number;
+  /**
+   * Self-rotation signed in with the key an earlier run made and never handed over (that run has ended): this run
+   * finishes that rotation (it gives the key to every destination, then handles the previous key) and makes none.
+   */
+  resume?: AccessKey;
 }
 
 /**
@@ -75,6 +80,8 @@ export type Plan =
       makeRoomBreaks: boolean;
       /** Handled per `previousKey` once every destination holds the new key. */
       previous: AccessKey[];
+      /** The earlier run's key this run hands out instead of making a new one (finishing that run's rotation). */
+      resume?: AccessKey;
       previousKey: PreviousKeyMode;
     };
 
@@ -143,6 +150,21 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
 
 /** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
 export function plan(input: PlanInput): Plan {
+  if (input.resume) {
+    const { resume } = input;
+    return {
+      action: 'rotate',
+      reason: `an earlier run made ${resume.id}, which this job signs in with, and ended before every destination held it: this run finishes that rotation`,
+      current: resume,
+      orphan: undefined,
+      moveOff: [],
+      makeRoom: undefined,
+      makeRoomBreaks: false,
+      previous: input.keys.filter((k) => k.id !== resume.id).sort(byAge),
+      previousKey: input.previousKey,
+      resume,
+    };
+  }
   const current = currentKey(input.keys, input.callerKeyId, input.others);
   const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
   const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);

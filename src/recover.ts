@@ -71,7 +71,8 @@ async function apply(s: RunState, i: number, fix: Fix, current: string | undefin
  * Active key to make room (key-limit: delete-oldest in rotator mode), when any of them may have held that one.
  */
 export function assumedHeld(plan: Plan | undefined): string | undefined {
-  return plan?.action === 'rotate' && plan.makeRoomBreaks ? undefined : plan?.current?.id;
+  // A resumed rotation: the earlier run wrote its key to some destinations; which ones is not known.
+  return plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id;
 }
 
 /** Sentences saying where every destination stands, grouped, for the error line. */
@@ -165,8 +166,11 @@ function finalWords(s: RunState): string {
   const newId = s.journal.newKeyId;
   const bothKept = newId !== undefined && !s.journal.deleted(newId) && !s.handedOver;
   if (!bothKept) return '';
-  const ended = `once this run has ended (GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
-  return s.caller
-    ? ` Fix the cause and rerun: a self-rotation deletes ${newId} as this run's orphan ${ended}, after giving its own key to every destination that may hold ${newId}.`
+  const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
+  const self = s.caller?.accessKeyId;
+  return self
+    ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
+        `gives it to every destination and retires ${self}; one that signs in with ${self} gives it to every ` +
+        `destination that may hold ${newId}, deletes ${newId} as this run's orphan and rotates.`
     : ` Fix the cause, then rerun: a run deletes ${newId} as this run's orphan ${ended} if no destination may hold it; otherwise rerun with key-limit: delete-oldest, which deletes the oldest key first (the destinations still holding it stop working until that run rewrites them).`;
 }

@@ -7,16 +7,18 @@ import type { RunState } from './run-state.js';
 export async function retirePrevious(s: RunState, p: Plan): Promise<void> {
   if (p.action !== 'rotate') return;
   const { ctx, journal } = s;
-  const newId = journal.newKeyId as string;
+  // A resumed rotation hands out the earlier run's key; its previous key goes for that reason, with its own proof.
+  const reason = p.resume ? 'replaced by a resumed rotation' : 'replaced by this run';
+  const newId = (journal.newKeyId ?? journal.resumedKeyId) as string;
   const failures: string[] = [];
   let unproven = false;
   for (const key of p.previous) {
     try {
       if (p.previousKey === 'delete') {
-        await destroy(s, key.id, 'replaced by this run', 'delete', 'deleted');
+        await destroy(s, key.id, reason, 'delete', 'deleted');
         ctx.io.info(`Deleted previous key ${key.id}`);
       } else if (p.previousKey === 'deactivate' && key.status === 'Active') {
-        await destroy(s, key.id, 'replaced by this run', 'deactivate', 'deactivated');
+        await destroy(s, key.id, reason, 'deactivate', 'deactivated');
         ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room)`);
       } else {
         journal.record({ kind: 'key retired', id: key.id, fate: 'kept' });

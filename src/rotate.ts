@@ -11,6 +11,7 @@ import {
   verifyKey,
 } from './aws.js';
 import { refuseRoot } from './caller.js';
+import { isoSeconds } from './clock.js';
 import { Cancelled } from './cancel.js';
 import type { ActionsIO, RotateContext } from './context.js';
 import { destinationsFrom, label } from './destinations.js';
@@ -55,7 +56,7 @@ async function callerCredentials(ctx: RotateContext): Promise<Credentials> {
 export function refresh(result: RotationResult): void {
   const { journal } = result;
   const current = assumedHeld(result.plan);
-  result.newKeyId = journal.newKeyId;
+  result.newKeyId = journal.newKeyId ?? journal.resumedKeyId;
   result.userCreated = journal.createdUser !== undefined || result.userCreated;
   result.previous = journal.retired
     .filter((r) => r.fate !== 'discarded')
@@ -117,6 +118,8 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
     ownHolderChecked: false,
     rewrite: undefined,
     runEnded: new Map(),
+    startedAt: ctx.clock.now(),
+    resume: undefined,
   };
   try {
     await flow(s);
@@ -323,6 +326,7 @@ async function flow(s: RunState): Promise<void> {
     handovers: handoverTimes(s.records),
     others,
     rewrite: s.rewrite,
+    resume: s.resume?.key,
     now: userExists ? aws.time.now() : 0,
   });
   result.plan = thePlan;
@@ -383,25 +387,8 @@ async function flow(s: RunState): Promise<void> {
     );
   }
 
-  // 6. Create and verify the new key. Masked the moment it exists.
-  ctx.cancel.checkpoint();
-  const fresh = await createNewKey(s);
-  io.info(`Created access key ${fresh.accessKeyId}`);
-  const created = await recordCreated(s, fresh.accessKeyId, fresh.created);
-  if (inputs.verifyTimeoutSeconds > 0) {
-    await io.group('Verify the new key', async () => {
-      const started = ctx.clock.now();
-      const attempts = await verifyKey(aws.stsFor, fresh, userName, {
-        timeoutMs: inputs.verifyTimeoutSeconds * 1000,
-        clock: ctx.clock,
-        onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
-        sleep: (ms) => ctx.cancel.sleep(ctx.clock, ms),
-        checkpoint: () => ctx.cancel.checkpoint(),
-      });
-      io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
-    });
-  }
-  s.verified = true; // by STS, or waived by verify-timeout-seconds: 0
+  // 6. The new key: made and verified now, or (resuming an earlier run's rotation) the one this job signs in with.
+  const { fresh, created } = thePlan.resume && s.caller ? resumedKey(s, thePlan.resume, s.caller) : await newVerifiedKey(s);
 
   // 7. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
   const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName].join(', ');
@@ -444,6 +431,40 @@ async function flow(s: RunState): Promise<void> {
     }
     if (journal.broken !== undefined || s.rewrite) await clearRewrite(ctx, userName);
   });
+}
+
+/** The earlier run's key this job signs in with: STS accepted it when this run began (identify), so it works. */
+function resumedKey(s: RunState, key: AccessKey, caller: Credentials): { fresh: NewKey; created: string } {
+  s.journal.record({ kind: 'key resumed', id: key.id });
+  s.expected.add(key.id);
+  s.verified = true; // this run signs in with it: STS answered GetCallerIdentity with it
+  s.ctx.io.info(`Finishing the earlier run's rotation with ${key.id} (no new key is made)`);
+  return { fresh: { ...caller, created: key.created }, created: isoSeconds(key.created.getTime()) };
+}
+
+/** Create the new key, record where it comes from, and verify it with STS. Masked the moment it exists. */
+async function newVerifiedKey(s: RunState): Promise<{ fresh: NewKey; created: string }> {
+  const { ctx, userName } = s;
+  const { inputs, aws, io } = ctx;
+  ctx.cancel.checkpoint();
+  const fresh = await createNewKey(s);
+  io.info(`Created access key ${fresh.accessKeyId}`);
+  const created = await recordCreated(s, fresh.accessKeyId, fresh.created);
+  if (inputs.verifyTimeoutSeconds > 0) {
+    await io.group('Verify the new key', async () => {
+      const started = ctx.clock.now();
+      const attempts = await verifyKey(aws.stsFor, fresh, userName, {
+        timeoutMs: inputs.verifyTimeoutSeconds * 1000,
+        clock: ctx.clock,
+        onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
+        sleep: (ms) => ctx.cancel.sleep(ctx.clock, ms),
+        checkpoint: () => ctx.cancel.checkpoint(),
+      });
+      io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
+    });
+  }
+  s.verified = true; // by STS, or waived by verify-timeout-seconds: 0
+  return { fresh, created };
 }
 
 /** A key IAM gave this run: the pair and IAM's CreateDate. */

@@ -45,4 +45,19 @@ export interface RunState {
   rewrite: Rewrite | undefined;
   /** GitHub's word that the run which made a key has ended (key id → its updated_at). */
   runEnded: Map<string, number>;
+  /** The runner's clock when this run started (IAM's time then: iamTimeAtStart). */
+  startedAt: number;
+  /** An earlier run's unfinished rotation this run finishes (self-rotation signed in with that run's new key). */
+  resume: Resume | undefined;
+}
+
+/**
+ * The rotation an earlier run left unfinished, read before this run changed anything: the key this job signs in with
+ * was made by that run (its record, as read), which has ended, and never handed over; `previous` is the key it was
+ * replacing.
+ */
+export interface Resume {
+  key: AccessKey;
+  record: KeyRecord;
+  previous: AccessKey;
 }

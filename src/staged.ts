@@ -7,13 +7,13 @@ import { isAccessDenied, listAccessKeys, listUserTags } from './aws.js';
 import { isoSeconds } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { PreviousKeyMode, Tag } from './inputs.js';
-import { MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, gaps, knownAbout, mayHold, unhanded } from './destruction.js';
-import type { AccessKey, OtherKey, PendingKey, Plan, Use } from './plan.js';
+import { CLOCK_SLACK_MS, MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, gaps, knownAbout, mayHold, unhanded } from './destruction.js';
+import { type AccessKey, type OtherKey, type PendingKey, type Plan, type Use, currentKey } from './plan.js';
 import { keyTags, lastUses, parseRecord, pruneRecords, runLabel, writeRecord } from './provenance.js';
 import { REWRITE_TAG, parseRewrite } from './rewrite-marker.js';
 import { type KeyReport, type RotationResult, UNKNOWN_USE } from './result.js';
 import type { RunState } from './run-state.js';
-import { runEnded } from './run-status.js';
+import { earlierAttempt, runEnded } from './run-status.js';
 
 
 /** Read the action's records of the keys (provenance tags): a claim each, checked against IAM's facts before use. */
@@ -53,11 +53,12 @@ export async function readRecords(s: RunState, keys: AccessKey[]): Promise<void>
  * handed over by an earlier run (retired here once due, with their proof), orphans of finished runs, and keys
  * nothing proves anything about. Stops a self-rotation that authenticates with a key properly handed over.
  */
-export async function classifyKeys(s: RunState, keys: AccessKey[], current: AccessKey | undefined, self: AccessKey | undefined): Promise<Map<string, OtherKey>> {
+export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent: AccessKey | undefined, self: AccessKey | undefined): Promise<Map<string, OtherKey>> {
   const { ctx, userName } = s;
   const { inputs, io } = ctx;
   const iamNow = ctx.aws.time.now();
   const others = new Map<string, OtherKey>();
+  let current = naiveCurrent;
   const consistent = (k: AccessKey) => {
     const facts = factsOf(s, k, keys);
     return facts.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.map((c) => c(facts)).flatMap((m) => (m ? [m.text] : []));
@@ -76,17 +77,37 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
     io.warning(`the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${mine.join('; ')}): it is ignored`);
   }
   const rest = keys.filter((k) => k.id !== self?.id);
-  // Evidence for every key that is not the one the destinations hold: its last use (kept, for the keys output too).
-  const unread = rest.filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined).filter((k) => !s.uses.has(k.id));
-  for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id))) s.uses.set(id, use);
   // A key an earlier run made and never handed over, younger than a run can last (the caller's own key too: this run
-  // replaces it): GitHub's own word that the run which made it has ended proves that run is not still handing it out,
-  // sooner than its age.
+  // replaces it): that the run which made it has ended proves it is not still handing it out, sooner than its age.
+  // An earlier attempt of this very workflow run has ended before this one started; else GitHub's own word.
   for (const k of keys) {
     const r = s.records.get(k.id);
     if (!unhanded(r) || iamNow - k.created.getTime() >= MAX_RUN_MS) continue;
-    const ended = await runEnded(ctx, r.by);
+    const ended = earlierAttempt(ctx, r.by) ? iamTimeAtStart(s) : await runEnded(ctx, r.by);
     if (ended !== undefined) s.runEnded.set(k.id, ended);
+  }
+  // Evidence for every key that is not the one the destinations hold, and for every key an earlier run made and never
+  // handed over: its last use (kept, for the keys output too).
+  const unread = rest
+    .filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined || unhanded(s.records.get(k.id)))
+    .filter((k) => !s.uses.has(k.id));
+  for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id))) s.uses.set(id, use);
+  // An orphan this run can prove (held by no destination, or only by destinations a self-rotation moves off first).
+  const provableOrphan = (k: AccessKey) => {
+    const missing = gaps('orphan of a finished run', factsOf(s, k, keys));
+    return missing.length === 0 || (missing.length === 1 && missing[0].code === 'destinations may hold it');
+  };
+  // The key the destinations are taken to hold is never an earlier run's provable orphan: a rotator's rerun after a
+  // killed run judges that orphan, not the key it was replacing.
+  if (!self) current = currentKey(keys, undefined, new Map(rest.filter(provableOrphan).map((k) => [k.id, { kind: 'orphan', heldBy: [] }])));
+  s.resume = self ? resumable(s, self, keys) : undefined;
+  if (s.resume) {
+    const { key, record, previous } = s.resume;
+    io.info(
+      `${key.id}, the key this job signs in with, was made by an earlier run of this action (${record.by ?? 'unnamed'}, ` +
+        `created ${record.created}) that ended before every destination held it: this run finishes that rotation ` +
+        `(every destination gets ${key.id}, then ${previous.id} is handled per previous-key)`,
+    );
   }
   const due: PendingKey[] = [];
   const waiting: (PendingKey & { inUse: boolean })[] = [];
@@ -130,7 +151,7 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
       }
       continue;
     }
-    if (k.id === current?.id) continue;
+    if (k.id === current?.id || k.id === s.resume?.previous.id) continue;
     const orphan = gaps('orphan of a finished run', facts);
     const held = mayHold(facts);
     // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).
@@ -155,6 +176,30 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], current: Acce
     waiting: waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
   };
   return others;
+}
+
+/** IAM's time when this run started (a lower bound): an earlier attempt of this workflow run had ended by then. */
+export function iamTimeAtStart(s: RunState): number {
+  return s.ctx.aws.time.now() - (s.ctx.clock.now() - s.startedAt);
+}
+
+/**
+ * Self-rotation signed in with a key an earlier run of this action made and never handed over, that run has ended,
+ * and the user's one other key is an Active key older than it: the earlier run was replacing that key and wrote its new
+ * key to this job's own secret before it stopped. This run finishes that rotation. Anything else: undefined.
+ */
+function resumable(s: RunState, self: AccessKey, keys: AccessKey[]): RunState['resume'] {
+  const record = s.records.get(self.id);
+  const others = keys.filter((k) => k.id !== self.id);
+  if (!unhanded(record) || others.length !== 1) return undefined;
+  const [previous] = others;
+  if (previous.status !== 'Active' || previous.created > self.created) return undefined;
+  const created = Math.floor(self.created.getTime() / 1000) * 1000;
+  if (Math.abs(Date.parse(record.created ?? '') - created) > CLOCK_SLACK_MS) return undefined;
+  const ended = s.runEnded.get(self.id);
+  const iamNow = s.ctx.aws.time.now();
+  if (!((ended !== undefined && ended >= created) || iamNow - self.created.getTime() >= MAX_RUN_MS)) return undefined;
+  return { key: self, record, previous };
 }
 
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */

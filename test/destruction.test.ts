@@ -75,6 +75,18 @@ const PROVEN: Record<Reason, () => Facts> = {
     ownHolderChecked: true,
     expected: new Set([OLD, NEW]),
   }),
+  'replaced by a resumed rotation': () => ({
+    key: key(OLD, 100 * H),
+    keys: [key(OLD, 100 * H), key(NEW, 0.5 * H)],
+    iamNow: START,
+    destinations: [
+      dest('octo/api', { updates: [START], writtenWith: NEW, touchedWith: [NEW, NEW] }),
+      dest('octo/web', { updates: [START], writtenWith: NEW, touchedWith: [NEW, NEW] }),
+    ],
+    resumed: { id: NEW, record: { created: at(-0.5 * H), by: 'octo/api/42/1' }, runEnded: START - 0.25 * H, signedIn: true },
+    ownHolderChecked: true,
+    expected: new Set([OLD, NEW]),
+  }),
   'staged retirement': () => ({
     key: key(OLD, 100 * H),
     keys: [key(OLD, 100 * H), key(CUR, 50 * H)],
@@ -165,6 +177,21 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
     ],
     ['IAM lists a key fewer', (f) => void (f.expected = new Set([OLD, NEW, OTHER])), unchangedFails],
   ],
+  'replaced by a resumed rotation': [
+    ['the key is the one being finished', (f) => void (f.key = key(NEW, 0.5 * H)), "this run finishes no earlier run's rotation"],
+    ['this run did not sign in with it', (f) => void (f.resumed!.signedIn = false), `this run did not sign in with ${NEW}`],
+    ['the key being finished is Inactive', (f) => relist(f, key(NEW, 0.5 * H, 'Inactive')), `the new key ${NEW} is no longer Active in IAM`],
+    [
+      'its record says it was handed over',
+      (f) => void (f.resumed!.record = { created: at(-0.5 * H), handover: at(-0.2 * H) }),
+      `no record read before this run changed anything says this action made ${NEW}`,
+    ],
+    ['nothing says the run that made it ended, and it is young', (f) => void (f.resumed!.runEnded = undefined), 'may still be running'],
+    ['the key is newer than the one being finished', (f) => relist(f, key(OLD, 0.1 * H)), `it is newer than ${NEW}`],
+    ['a destination holds another key', (f) => void (f.destinations[1].writtenWith = OLD), `not every destination holds ${NEW} (octo/web)`],
+    ["the job's holder check did not pass", (f) => void (f.ownHolderChecked = false), "the job's own holder check did not pass"],
+    ['IAM lists a key fewer', (f) => void (f.expected = new Set([OLD, NEW, OTHER])), unchangedFails],
+  ],
   'staged retirement': [
     ['the successor is Inactive', (f) => relist(f, key(CUR, 50 * H, 'Inactive')), `its successor ${CUR} is not an Active key of the user`],
     ['the successor was created after the handover', (f) => relist(f, key(CUR, 29 * H)), 'the recorded handover (2026-11-26T06:00:00.000Z) is not after the CreateDate of its successor (2026-11-26T07:00:00.000Z) and of the key itself'],
@@ -238,13 +265,14 @@ describe('missingEvidence: every row of POLICY', () => {
   it('the table has these reasons, each with a description and a todo', () => {
     expect(REASONS).toEqual([
       'replaced by this run',
+      'replaced by a resumed rotation',
       'staged retirement',
       'never handed out',
       'orphan of a finished run',
       'consent: key-limit delete-oldest',
       'consent: key-limit delete-inactive',
     ]);
-    expect(REASONS.map((r) => POLICY[r].checks.length)).toEqual([7, 8, 3, 7, 3, 2]);
+    expect(REASONS.map((r) => POLICY[r].checks.length)).toEqual([7, 9, 8, 3, 7, 3, 2]);
   });
 
   it("is the README's table \"What may delete or deactivate a key\": one row per reason, its key named word for word", () => {

@@ -503,6 +503,7 @@ describe('README structure', () => {
     const rows = sub.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Reason'));
     expect(rows.map((r) => r.split(' | ')[0].slice(2))).toEqual([
       'Replaced by this run',
+      'Replaced by a resumed rotation',
       'Staged retirement',
       'Never handed out',
       'Orphan of a finished run',

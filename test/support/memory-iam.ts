@@ -22,8 +22,8 @@ export interface MemoryIam {
   calls: string[];
   /** Each request's input, in order. */
   inputs: Record<string, unknown>[];
-  /** Runs before each request is answered (n counts from 1): throw to fail it, or change `tags`/`keys`. */
-  before(fn: (command: string, n: number, input: Record<string, unknown>) => void): void;
+  /** Runs before each request is answered (n counts from 1): throw to fail it, change `tags`/`keys`, or return a promise to hold it. */
+  before(fn: (command: string, n: number, input: Record<string, unknown>) => void | Promise<void>): void;
   /** The keys as ListAccessKeys returns them (AccessKey shape). */
   listed(): AccessKey[];
   /** The user itself: undefined when it does not exist (GetUser answers NoSuchEntity; CreateUser makes it). */
@@ -48,7 +48,7 @@ export function memoryIam(
   const keys = new Map((opts.keys ?? []).map((k) => [k.id, { ...k }]));
   const calls: string[] = [];
   const inputs: Record<string, unknown>[] = [];
-  let before: (command: string, n: number, input: Record<string, unknown>) => void = () => {};
+  let before: (command: string, n: number, input: Record<string, unknown>) => void | Promise<void> = () => {};
   let created = 0;
   const world: Pick<MemoryIam, 'user'> = {
     user: opts.exists === false ? undefined : { name: opts.user ?? 'deployer', path: '/', groups: [], policies: [] },
@@ -63,7 +63,7 @@ export function memoryIam(
     const command = cmd.constructor.name.replace(/Command$/, '');
     calls.push(command);
     inputs.push(cmd.input);
-    before(command, calls.length, cmd.input);
+    await before(command, calls.length, cmd.input);
     const id = cmd.input.AccessKeyId as string;
     switch (command) {
       case 'ListUserTags':
