@@ -65217,9 +65217,13 @@ async function keyTags(ctx, user, read) {
     return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
 }
 async function writeRecord(ctx, user, keyId, record) {
-    const value = formatRecord(record);
-    await tagUser(ctx.aws.iam, user, [{ Key: keyId, Value: value }]);
-    return value;
+    return (await writeRecords(ctx, user, [[keyId, record]]))[0];
+}
+/** Several records in one TagUser request (all or none): their values, in order. */
+async function writeRecords(ctx, user, records) {
+    const tags = records.map(([keyId, record]) => ({ Key: keyId, Value: formatRecord(record) }));
+    await tagUser(ctx.aws.iam, user, tags);
+    return tags.map((t) => t.Value);
 }
 /** Remove the action's tag for a key it deleted. Never touches a tag the action did not write. */
 async function forgetRecord(ctx, user, keyId, tags) {
@@ -65412,7 +65416,7 @@ const POLICY = {
         todo: 'Rerun once every destination holds the key this job signs in with; nothing was retired',
     },
     'staged retirement': {
-        covers: 'a handed-over key, with `retire-after-hours` > 0',
+        covers: 'a handed-over key, once `retire-after-hours` have passed (with `0`: the one a stopped run handed over and did not retire)',
         checks: [
             ...RECORD_CHECKS,
             (f) => {
@@ -65423,7 +65427,10 @@ const POLICY = {
             },
             (f) => need(Date.parse(f.record?.handover ?? '') + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'handover too recent', `the handover is not yet ${f.retireAfterHours} h old (IAM time)`),
             (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
-            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'used too recently', `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`),
+            (f) => f.retireAfterHours === 0
+                ? // At once (a stopped run's handover): only while nothing has used it since that handover.
+                    need(!f.lastUsed || Date.parse(f.lastUsed.date) <= Date.parse(f.record?.handover ?? '') + CLOCK_SLACK_MS, 'used too recently', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after its handover (${f.record?.handover}): something still holds it`)
+                : need(!f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'used too recently', `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`),
             unchanged,
         ],
         todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
@@ -67407,7 +67414,7 @@ async function classifyKeys(s, keys, naiveCurrent, self) {
             const used = facts.lastUsed;
             // Handed over long enough ago, yet used since: somebody still holds it.
             const inUse = used !== undefined && used !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
-            if (missing.length === 0 && inputs.retireAfterHours > 0)
+            if (missing.length === 0)
                 due.push(p);
             else
                 waiting.push({ ...p, inUse });
@@ -67559,7 +67566,9 @@ async function retireDue(s, due, previousKey) {
     const gone = [];
     for (const { key, supersededBy, lastUsed } of act) {
         const evidence = lastUsed ? `last used ${lastUsed.date} (${lastUsed.service}, ${lastUsed.region})` : 'never used';
-        const why = `handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago (IAM time)`;
+        const why = ctx.inputs.retireAfterHours > 0
+            ? `handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago (IAM time)`
+            : `an earlier run handed it over to ${supersededBy} and stopped before retiring it (${evidence})`;
         try {
             if (previousKey === 'delete') {
                 await destroy(s, key.id, 'staged retirement', 'delete', 'deleted');
@@ -67589,13 +67598,18 @@ async function recordHandover(s, p, newId, created, createDate) {
     // IAM's time, never before the new key's own CreateDate (in the whole seconds a tag holds).
     const now = Math.floor(Math.max(ctx.aws.time.now(), createDate.getTime()) / 1000) * 1000;
     const handover = isoSeconds(now);
-    const staged = hours > 0 && p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
+    // The previous keys this handover supersedes: retired by a later run once due, or (retire-after-hours: 0) by this
+    // run in a moment; a rerun finishes that retirement should this run stop before it.
+    const superseded = p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
+    const staged = hours > 0 ? superseded : [];
     if (s.tagsDenied)
         return;
     try {
-        s.tags.set(newId, await writeRecord(ctx, userName, newId, { created, handover, by: runLabel(ctx) }));
+        const by = runLabel(ctx);
+        const records = [[newId, { created, handover, by }], ...superseded.map((k) => [k.id, { supersededBy: newId, handover, by }])];
+        const values = await writeRecords(ctx, userName, records);
+        records.forEach(([id], i) => s.tags.set(id, values[i]));
         for (const key of staged) {
-            s.tags.set(key.id, await writeRecord(ctx, userName, key.id, { supersededBy: newId, handover, by: runLabel(ctx) }));
             s.pending.set(key.id, now + hours * 3_600_000);
             s.journal.record({ kind: 'key retired', id: key.id, fate: 'retire-pending' });
             ctx.io.info(`${key.id} is handed over to ${newId}: a later run ${ctx.inputs.previousKey === 'delete' ? 'deletes' : 'deactivates'} it once it has not been used for ${hours} h (not before ${new Date(now + hours * 3_600_000).toISOString()})`);

@@ -218,7 +218,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     todo: 'Rerun once every destination holds the key this job signs in with; nothing was retired',
   },
   'staged retirement': {
-    covers: 'a handed-over key, with `retire-after-hours` > 0',
+    covers: 'a handed-over key, once `retire-after-hours` have passed (with `0`: the one a stopped run handed over and did not retire)',
     checks: [
       ...RECORD_CHECKS,
       (f) => {
@@ -234,10 +234,18 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
         ),
       (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
       (f) =>
-        need(
-          !f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'used too recently',
-          `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`,
-        ),
+        f.retireAfterHours === 0
+          ? // At once (a stopped run's handover): only while nothing has used it since that handover.
+            need(
+              !f.lastUsed || Date.parse(f.lastUsed.date) <= Date.parse(f.record?.handover ?? '') + CLOCK_SLACK_MS,
+              'used too recently',
+              `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after its handover (${f.record?.handover}): something still holds it`,
+            )
+          : need(
+              !f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow,
+              'used too recently',
+              `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`,
+            ),
       unchanged,
     ],
     todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',

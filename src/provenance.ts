@@ -88,9 +88,14 @@ export async function keyTags(ctx: RotateContext, user: string, read?: Tag[]): P
 }
 
 export async function writeRecord(ctx: RotateContext, user: string, keyId: string, record: KeyRecord): Promise<string> {
-  const value = formatRecord(record);
-  await tagUser(ctx.aws.iam, user, [{ Key: keyId, Value: value }]);
-  return value;
+  return (await writeRecords(ctx, user, [[keyId, record]]))[0];
+}
+
+/** Several records in one TagUser request (all or none): their values, in order. */
+export async function writeRecords(ctx: RotateContext, user: string, records: [string, KeyRecord][]): Promise<string[]> {
+  const tags = records.map(([keyId, record]) => ({ Key: keyId, Value: formatRecord(record) }));
+  await tagUser(ctx.aws.iam, user, tags);
+  return tags.map((t) => t.Value);
 }
 
 /** Remove the action's tag for a key it deleted. Never touches a tag the action did not write. */

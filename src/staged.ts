@@ -9,7 +9,7 @@ import { ActionError, errorMessage } from './errors.js';
 import type { PreviousKeyMode, Tag } from './inputs.js';
 import { CLOCK_SLACK_MS, MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, gaps, knownAbout, mayHold, unhanded } from './destruction.js';
 import { type AccessKey, type OtherKey, type PendingKey, type Plan, type Use, currentKey } from './plan.js';
-import { keyTags, lastUses, parseRecord, pruneRecords, runLabel, writeRecord } from './provenance.js';
+import { type KeyRecord, keyTags, lastUses, parseRecord, pruneRecords, runLabel, writeRecord, writeRecords } from './provenance.js';
 import { REWRITE_TAG, parseRewrite } from './rewrite-marker.js';
 import { type KeyReport, type RotationResult, UNKNOWN_USE } from './result.js';
 import type { RunState } from './run-state.js';
@@ -130,7 +130,7 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent:
       const used = facts.lastUsed;
       // Handed over long enough ago, yet used since: somebody still holds it.
       const inUse = used !== undefined && used !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
-      if (missing.length === 0 && inputs.retireAfterHours > 0) due.push(p);
+      if (missing.length === 0) due.push(p);
       else waiting.push({ ...p, inUse });
       if (missing.length > 0 && inputs.retireAfterHours > 0) {
         const timing = missing.every((m) => m.code === 'handover too recent' || m.code === 'used too recently');
@@ -276,7 +276,10 @@ export async function retireDue(s: RunState, due: PendingKey[], previousKey: Pre
   const gone: string[] = [];
   for (const { key, supersededBy, lastUsed } of act) {
     const evidence = lastUsed ? `last used ${lastUsed.date} (${lastUsed.service}, ${lastUsed.region})` : 'never used';
-    const why = `handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago (IAM time)`;
+    const why =
+      ctx.inputs.retireAfterHours > 0
+        ? `handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago (IAM time)`
+        : `an earlier run handed it over to ${supersededBy} and stopped before retiring it (${evidence})`;
     try {
       if (previousKey === 'delete') {
         await destroy(s, key.id, 'staged retirement', 'delete', 'deleted');
@@ -304,12 +307,17 @@ export async function recordHandover(s: RunState, p: Plan, newId: string, create
   // IAM's time, never before the new key's own CreateDate (in the whole seconds a tag holds).
   const now = Math.floor(Math.max(ctx.aws.time.now(), createDate.getTime()) / 1000) * 1000;
   const handover = isoSeconds(now);
-  const staged = hours > 0 && p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
+  // The previous keys this handover supersedes: retired by a later run once due, or (retire-after-hours: 0) by this
+  // run in a moment; a rerun finishes that retirement should this run stop before it.
+  const superseded = p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
+  const staged = hours > 0 ? superseded : [];
   if (s.tagsDenied) return;
   try {
-    s.tags.set(newId, await writeRecord(ctx, userName, newId, { created, handover, by: runLabel(ctx) }));
+    const by = runLabel(ctx);
+    const records: [string, KeyRecord][] = [[newId, { created, handover, by }], ...superseded.map((k): [string, KeyRecord] => [k.id, { supersededBy: newId, handover, by }])];
+    const values = await writeRecords(ctx, userName, records);
+    records.forEach(([id], i) => s.tags.set(id, values[i]));
     for (const key of staged) {
-      s.tags.set(key.id, await writeRecord(ctx, userName, key.id, { supersededBy: newId, handover, by: runLabel(ctx) }));
       s.pending.set(key.id, now + hours * 3_600_000);
       s.journal.record({ kind: 'key retired', id: key.id, fate: 'retire-pending' });
       ctx.io.info(`${key.id} is handed over to ${newId}: a later run ${ctx.inputs.previousKey === 'delete' ? 'deletes' : 'deactivates'} it once it has not been used for ${hours} h (not before ${new Date(now + hours * 3_600_000).toISOString()})`);

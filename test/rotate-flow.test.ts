@@ -64,10 +64,11 @@ describe('a rotator rotates the key of another user', () => {
       'TagUser', // where the new key comes from
       'GetCallerIdentity', // the new key verified
       'ListAccessKeys', // the new key is still there after the fan-out
-      'TagUser', // its handover
+      'TagUser', // its handover, and the previous key superseded
       'ListAccessKeys', // listed again before the previous key goes
       'GetAccessKeyLastUsed',
       'DeleteAccessKey',
+      'UntagUser', // its record (superseded at the handover) goes with it
       'ListAccessKeys', // the keys output
       'GetAccessKeyLastUsed',
       'ListUserTags', // the lease given back

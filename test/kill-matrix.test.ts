@@ -1,0 +1,87 @@
+/**
+ * Killed at every step, then one plain rerun (issue 20): the first run is stopped for good (SIGKILL: nothing of it
+ * runs after) just before each IAM or GitHub request it makes, in turn; attempt 2 of the same workflow run, with the
+ * same inputs, must then finish the rotation: exit 0, one Active key, every destination holding it, the lease gone.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { LEASE_TAG } from '../src/lease.js';
+import type { Credentials } from '../src/aws.js';
+import type { MemoryIam } from './support/memory-iam.js';
+import { type MemoryGitHub, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
+
+const OLD = 'AKIAOLD0000000000001';
+const ADMIN = { accessKeyId: 'AKIAADMIN00000000001', secretAccessKey: 'admin-secret' };
+const REPOS = ['octo/api', 'octo/web'];
+const attempt = (n: number) => ({ GITHUB_REPOSITORY: 'octo/api', GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: String(n) });
+const never = () => new Promise<void>(() => {});
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+interface Mode {
+  name: string;
+  inputs: Record<string, string>;
+  /** Who the run signs in as: the rotator's own key, or (self-rotation) the pair the job's own repository holds. */
+  as: (github: MemoryGitHub, old: Credentials) => Credentials;
+}
+
+const MODES: Mode[] = [
+  { name: 'self-rotation', inputs: { repositories: REPOS.join(',') }, as: (github, old) => github.pair('octo/api') ?? old },
+  { name: 'rotator', inputs: { 'iam-user-name': 'deployer', repositories: REPOS.join(',') }, as: () => ADMIN },
+];
+
+async function world() {
+  const iam = memoryIam();
+  const github = await memoryGitHub(REPOS);
+  const old = userKey(iam, OLD);
+  github.hold(old, ...REPOS);
+  for (const r of REPOS) for (const n of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) github.updatedAt.set(`${r}/${n}`, '2026-11-20T12:00:00Z');
+  return { iam, github, old };
+}
+
+/** How many requests (IAM and GitHub together) a whole, undisturbed run makes. */
+async function requestsOf(mode: Mode): Promise<number> {
+  const { iam, github, old } = await world();
+  const run = await memoryRotation(iam, github, { as: mode.as(github, old), inputs: mode.inputs, env: attempt(1) });
+  expect(run.result.error).toBeUndefined();
+  return iam.calls.length + github.routes.length;
+}
+
+/** Kill the first run just before its request number `at` (IAM and GitHub counted together). */
+function killAt(iam: MemoryIam, github: MemoryGitHub, at: number): () => string {
+  let n = 0;
+  let killed = '';
+  const step = (what: string) => {
+    n += 1;
+    if (n < at) return undefined;
+    killed ||= what;
+    return never();
+  };
+  iam.before((command) => step(`IAM ${command}`));
+  github.before((method, path) => step(`GitHub ${method} ${path}`));
+  return () => killed;
+}
+
+describe.each(MODES)('$name, killed before each request, then rerun', (mode) => {
+  it('every kill point converges after one rerun', async () => {
+    const total = await requestsOf(mode);
+    expect(total).toBeGreaterThan(10);
+    const stuck: string[] = [];
+    for (let at = 1; at <= total; at++) {
+      const { iam, github, old } = await world();
+      const killed = killAt(iam, github, at);
+      void memoryRotation(iam, github, { as: mode.as(github, old), inputs: mode.inputs, env: attempt(1) });
+      await settle();
+      iam.before(() => {});
+      github.before(() => {});
+      const rerun = await memoryRotation(iam, github, { as: mode.as(github, old), inputs: mode.inputs, env: attempt(2) });
+      const keys = [...iam.keys.values()];
+      const ok =
+        rerun.result.error === undefined &&
+        keys.length === 1 &&
+        keys[0].status === 'Active' &&
+        REPOS.every((r) => github.pair(r)?.accessKeyId === keys[0].id && github.pair(r)?.secretAccessKey !== undefined) &&
+        !iam.tags.has(LEASE_TAG);
+      if (!ok) stuck.push(`#${at} (${killed()}): ${rerun.result.error?.message ?? `keys ${keys.map((k) => `${k.id} ${k.status}`).join(', ')}`}`);
+    }
+    expect(stuck).toEqual([]);
+  });
+});
