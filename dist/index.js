@@ -61393,7 +61393,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9579);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(363);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -61402,7 +61402,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9579:
+/***/ 363:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66589,6 +66589,90 @@ class Journal {
     }
 }
 
+// EXTERNAL MODULE: ./src/secrets.ts + 1 modules
+var src_secrets = __nccwpck_require__(9141);
+;// CONCATENATED MODULE: ./src/own-holders.ts
+
+
+function holderLabel(repository, h) {
+    if (h.kind === 'repository')
+        return `${repository} (repository secret)`;
+    if (h.kind === 'environment')
+        return `${repository} environment '${h.environment}'`;
+    return `organization ${h.org} (shared with ${repository})`;
+}
+const e = encodeURIComponent;
+const READ = "repository permissions 'Secrets: read' and 'Environments: read' (classic PAT: repo scope)";
+/** Does a secret named `name` (case ignored, as GitHub compares) stand at `path`? All pages. */
+async function holds(gh, path, name) {
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${path}`, { per_page: 100, page });
+        const data = res.data;
+        if (data.secrets.some((s) => s.name.toUpperCase() === name.toUpperCase()))
+            return true;
+        if (data.secrets.length < 100 || page * 100 >= data.total_count)
+            return false;
+    }
+}
+/** Every place `owner/repo`'s jobs can read secret `name` from. A 404 (no such level) holds nothing. */
+async function holdersOf(gh, owner, repo, name, token) {
+    const base = `/repos/${e(owner)}/${e(repo)}`;
+    const where = `${owner}/${repo}`;
+    const read = async (doing, path) => {
+        try {
+            return await holds(gh, path, name);
+        }
+        catch (err) {
+            if ((0,src_secrets/* statusOf */.c2)(err) === 404)
+                return false;
+            throw (0,src_secrets/* gitHubError */.Mj)(`${doing} (to find every secret this self-rotating job may read its key from) of`, where, err, READ, token);
+        }
+    };
+    const out = [];
+    if (await read('listing the repository secrets', `${base}/actions/secrets`))
+        out.push({ kind: 'repository' });
+    let environments;
+    try {
+        environments = await (0,src_secrets/* listEnvironments */.DO)(gh, owner, repo);
+    }
+    catch (err) {
+        if ((0,src_secrets/* statusOf */.c2)(err) !== 404)
+            throw (0,src_secrets/* gitHubError */.Mj)('listing the environments (to find every secret this self-rotating job may read its key from) of', where, err, READ, token);
+        environments = [];
+    }
+    for (const environment of environments) {
+        if (await read(`listing the secrets of environment '${environment}'`, `${base}/environments/${e(environment)}/secrets`)) {
+            out.push({ kind: 'environment', environment });
+        }
+    }
+    if (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`))
+        out.push({ kind: 'organization', org: owner });
+    return out;
+}
+/** Is holder `h` of `owner/repo` one of this run's destinations? */
+function isDestination(h, owner, repo, prepared) {
+    const same = (a, b) => a.toLowerCase() === b.toLowerCase();
+    const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
+    return prepared.some(({ destination: d }) => {
+        if (h.kind === 'repository')
+            return d.kind === 'repository' && ofRepo(d);
+        if (h.kind === 'environment')
+            return d.kind === 'environment' && ofRepo(d) && same(d.environment, h.environment);
+        return d.kind === 'organization' && same(d.org, h.org);
+    });
+}
+/** The holders that are not destinations (empty: every place the job may read its key from is written). */
+function missingHolders(holders, owner, repo, prepared) {
+    return holders.filter((h) => !isDestination(h, owner, repo, prepared));
+}
+/** The stop, before any change, when a holder of the job's key is no destination. */
+function holderError(repository, keyId, missing, retiring) {
+    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${missing.map((h) => holderLabel(repository, h)).join(', ')} ` +
+        `also hold${missing.length === 1 ? 's' : ''} a secret of that name, which this run does not write: the job may read ` +
+        `its key from there, and ${retiring} ${keyId} would leave it with a dead key. Add ${missing.length === 1 ? 'it' : 'them'} ` +
+        `to the destinations (repositories, environments, organization), remove the stale secret, or set previous-key: keep`);
+}
+
 ;// CONCATENATED MODULE: ./src/plan.ts
 
 /**
@@ -66729,8 +66813,6 @@ function plan(input) {
     };
 }
 
-// EXTERNAL MODULE: ./src/secrets.ts + 1 modules
-var src_secrets = __nccwpck_require__(9141);
 ;// CONCATENATED MODULE: ./src/preflight.ts
 
 
@@ -67644,6 +67726,7 @@ async function recordHandover(s, p, newId, created, createDate) {
 
 
 
+
 function asActionError(err) {
     return err instanceof errors/* ActionError */.lZ ? err : new errors/* ActionError */.lZ((0,errors/* errorMessage */.gJ)(err), { cause: err });
 }
@@ -67816,16 +67899,27 @@ async function identify(s) {
         return { userExists: true };
     });
 }
-/** Self-rotation must write where this job reads its credentials, or the next run is locked out. */
-function checkOwnHolder(s, prepared, self) {
+/**
+ * Self-rotation must write where this job reads its credentials, or the next run is locked out: some destination
+ * reaches the job's repository, and every secret of that name the repository can give a job (its own, each
+ * environment's, the organization's shared with it) is a destination.
+ */
+async function checkOwnHolder(s, prepared, self) {
     const { inputs, run } = s.ctx;
     if (!self || inputs.previousKey === 'keep' || run.repository === undefined)
         return;
-    if (coversRepository(prepared, run.repository))
+    const retiring = inputs.previousKey === 'delete' ? 'deleting' : 'deactivating';
+    if (coversRepository(prepared, run.repository)) {
+        const [owner, repo] = run.repository.split('/');
+        const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.accessKeyIdSecretName, s.ctx.gh.token);
+        const missing = missingHolders(holders, owner, repo, prepared);
+        if (missing.length > 0)
+            throw holderError(run.repository, self.id, missing, retiring);
         return;
+    }
     throw new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${self.id} and reads it from ${run.repository}, which is not among ` +
         `the destinations (no repository, environment or organization secret this run writes reaches it): after the ` +
-        `run, ${inputs.previousKey === 'delete' ? 'deleting' : 'deactivating'} ${self.id} would leave this job with a dead ` +
+        `run, ${retiring} ${self.id} would leave this job with a dead ` +
         `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep.`);
 }
 /** The keys of the user (which of them is the caller's), the action's records of them, and every destination. */
@@ -67889,7 +67983,7 @@ async function flow(s) {
             break;
         io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
     }
-    checkOwnHolder(s, s.prepared, self);
+    await checkOwnHolder(s, s.prepared, self);
     s.ownHolderChecked = true;
     // 3. What is known of each key (handed over, orphaned, or unproven); retire what is due, with its proof.
     const others = userExists ? await classifyKeys(s, keys, currentKey(keys, self?.id), self) : new Map();

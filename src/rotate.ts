@@ -18,6 +18,7 @@ import { destinationsFrom, label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Inputs } from './inputs.js';
 import { Journal } from './journal.js';
+import { holderError, holdersOf, missingHolders } from './own-holders.js';
 import { describeLease, releaseLease, takeLease } from './lease.js';
 import { Unproven, destroy } from './destruction.js';
 import { type AccessKey, type Plan, currentKey, plan as decide } from './plan.js';
@@ -208,15 +209,26 @@ async function identify(s: RunState): Promise<{ userExists: boolean }> {
   });
 }
 
-/** Self-rotation must write where this job reads its credentials, or the next run is locked out. */
-function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey | undefined): void {
+/**
+ * Self-rotation must write where this job reads its credentials, or the next run is locked out: some destination
+ * reaches the job's repository, and every secret of that name the repository can give a job (its own, each
+ * environment's, the organization's shared with it) is a destination.
+ */
+async function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey | undefined): Promise<void> {
   const { inputs, run } = s.ctx;
   if (!self || inputs.previousKey === 'keep' || run.repository === undefined) return;
-  if (coversRepository(prepared, run.repository)) return;
+  const retiring = inputs.previousKey === 'delete' ? 'deleting' : 'deactivating';
+  if (coversRepository(prepared, run.repository)) {
+    const [owner, repo] = run.repository.split('/');
+    const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.accessKeyIdSecretName, s.ctx.gh.token);
+    const missing = missingHolders(holders, owner, repo, prepared);
+    if (missing.length > 0) throw holderError(run.repository, self.id, missing, retiring);
+    return;
+  }
   throw new ActionError(
     `self-rotation: this job authenticates with ${self.id} and reads it from ${run.repository}, which is not among ` +
       `the destinations (no repository, environment or organization secret this run writes reaches it): after the ` +
-      `run, ${inputs.previousKey === 'delete' ? 'deleting' : 'deactivating'} ${self.id} would leave this job with a dead ` +
+      `run, ${retiring} ${self.id} would leave this job with a dead ` +
       `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep.`,
   );
 }
@@ -292,7 +304,7 @@ async function flow(s: RunState): Promise<void> {
     if (!settled?.r.waited) break;
     io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
   }
-  checkOwnHolder(s, s.prepared, self);
+  await checkOwnHolder(s, s.prepared, self);
   s.ownHolderChecked = true;
 
   // 3. What is known of each key (handed over, orphaned, or unproven); retire what is due, with its proof.

@@ -646,6 +646,20 @@ export class GitHubStandin {
       if (rest[0] === 'dependabot' && rest[1] === 'secrets') {
         return this.secretsRoute(method, rest.slice(2), query, body, path, `dependabot-repository:${repoKey}`, false);
       }
+      // The organization secrets this repository's jobs can read (visibility all, private for a private repository,
+      // selected when it is among the selected repositories).
+      if (rest[0] === 'actions' && rest[1] === 'organization-secrets' && rest.length === 2 && method === 'GET') {
+        const scope = this.scopes.get(`organization:${repo.owner.toLowerCase()}`);
+        const visible = [...(scope?.secrets.values() ?? [])].filter(
+          (x) =>
+            (x.visibility ?? 'all') === 'all' ||
+            (x.visibility === 'private' && repo.private) ||
+            (x.visibility === 'selected' && (x.selectedRepositoryIds ?? []).includes(repo.id)),
+        );
+        const items = visible.map((x) => ({ name: x.name, created_at: x.createdAt, updated_at: x.updatedAt, visibility: x.visibility ?? 'all' }));
+        const page = this.paginate(items, query, path);
+        return { status: 200, body: { total_count: items.length, secrets: page.items }, headers: page.headers };
+      }
       if (rest[0] === 'environments') {
         if (rest.length === 1 && method === 'GET') {
           const envs = [...repo.environments.values()].map((e) => this.envJson(repo, e));
