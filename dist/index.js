@@ -65360,6 +65360,15 @@ const RECORD_CHECKS = [
     },
     (f) => need(Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS, 'handover in the future', `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
 ];
+/** What proves a key an orphan of a finished run of this action, whoever may hold it. */
+const ORPHAN_CHECKS = [
+    (f) => need(unhanded(f.record), 'no unhanded record', 'no record says this action created it and never handed it over'),
+    (f) => need(f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key', `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`),
+    (f) => need(endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
+        `${f.key.created.toISOString()}), it is no earlier attempt of this workflow run, and GitHub does not say the run that made it has ended, so that run may still be writing it`),
+    (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+    (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), 'used after its run', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`),
+];
 /**
  * The table. Each row: which key the reason covers (the README's "Which key" column, word for word), the checks that
  * prove it, and what to do when one fails.
@@ -65450,16 +65459,20 @@ const POLICY = {
     'orphan of a finished run': {
         covers: 'a key an earlier run of this action created and never handed over',
         checks: [
-            (f) => need(unhanded(f.record), 'no unhanded record', 'no record says this action created it and never handed it over'),
-            (f) => need(f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key', `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`),
-            (f) => need(endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
-                `${f.key.created.toISOString()}) and GitHub does not say the run that made it has ended, so that run may still be writing it`),
-            (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
-            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), 'used after its run', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`),
+            ...ORPHAN_CHECKS,
             (f) => {
                 const holders = mayHold(f);
                 return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
             },
+            unchanged,
+        ],
+        todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
+    },
+    'orphan held by destinations this run rewrites': {
+        covers: "a rotator's orphan of an earlier run, held only by destinations this run rewrites at once",
+        checks: [
+            ...ORPHAN_CHECKS,
+            (f) => need(f.breaking === f.key.id, 'destinations may hold it', `destination(s) ${mayHold(f).join(', ')} may hold it, and this run did not record that they lose it until it rewrites them`),
             unchanged,
         ],
         todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
@@ -65539,6 +65552,7 @@ function factsOf(s, key, keys) {
         retireAfterHours: s.ctx.inputs.retireAfterHours,
         keyLimit: s.ctx.inputs.keyLimit,
         runEnded: s.runEnded.get(key.id),
+        breaking: s.journal.broken,
         resumed: s.resume && {
             id: s.resume.key.id,
             record: s.resume.record,
@@ -66500,6 +66514,8 @@ class Journal {
     broken;
     /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
     brokenCertain = new Set();
+    /** Destinations (by index) that may hold the deleted key; undefined: any that held a pair before the run. */
+    brokenMaybe;
     /** Keys this run relied on that someone else deleted or deactivated. */
     lost = new Set();
     constructor(count) {
@@ -66546,6 +66562,7 @@ class Journal {
                 this.broken = effect.id;
                 for (const i of effect.certain)
                     this.brokenCertain.add(i);
+                this.brokenMaybe = effect.maybe === undefined ? undefined : new Set([...effect.certain, ...effect.maybe]);
                 break;
             case 'key lost':
                 this.lost.add(effect.id);
@@ -66719,7 +66736,11 @@ function chooseRoom(input, current) {
     const self = callerKeyId !== undefined && current?.id === callerKeyId;
     if (known.kind === 'orphan' && (known.heldBy.length === 0 || self))
         return { orphan: other, moveOff: known.heldBy, breaks: false };
-    const why = known.kind === 'orphan' ? `an orphan of an earlier run, but ${known.heldBy.join(', ')} may hold it and this rotator does not know another pair to give them` : known.kind === 'unproven' ? known.why : 'pending';
+    // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
+    // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
+    if (known.kind === 'orphan')
+        return { orphan: other, moveOff: [], orphanBreaks: known.heldBy, breaks: false };
+    const why = known.kind === 'unproven' ? known.why : 'pending';
     const oldest = keys.slice().sort(byAge)[0];
     if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId)
         return { makeRoom: oldest, breaks: true };
@@ -66806,6 +66827,7 @@ function plan(input) {
         current,
         orphan: room.orphan,
         moveOff: room.moveOff ?? [],
+        ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
         makeRoom: room.makeRoom,
         makeRoomBreaks: room.breaks,
         previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.orphan).sort(byAge),
@@ -67083,7 +67105,7 @@ function standing(journal, i, current) {
     const { id, secret } = d;
     const heldKey = d.heldBefore === 'both' ? current : undefined;
     if (id.kind === 'before' && secret.kind === 'before') {
-        if (journal.broken !== undefined && d.heldBefore !== 'none') {
+        if (journal.broken !== undefined && d.heldBefore !== 'none' && (journal.brokenMaybe?.has(i) ?? true)) {
             return { outcome: journal.brokenCertain.has(i) ? 'broken' : 'may be broken', keyId: journal.broken };
         }
         if (heldKey !== undefined && journal.lost.has(heldKey))
@@ -67551,7 +67573,9 @@ async function classifyKeys(s, keys, naiveCurrent, self) {
 }
 /** IAM's time when this run started (a lower bound): an earlier attempt of this workflow run had ended by then. */
 function iamTimeAtStart(s) {
-    return s.ctx.aws.time.now() - (s.ctx.clock.now() - s.startedAt);
+    // IAM's time is a lower bound up to a second early (whole-second Date headers): the second is given back here, so a
+    // use just before this run began is not taken for a use after the earlier attempt ended.
+    return s.ctx.aws.time.now() - (s.ctx.clock.now() - s.startedAt) + 1000;
 }
 /**
  * Self-rotation signed in with a key an earlier run of this action made and never handed over, that run has ended,
@@ -68048,7 +68072,7 @@ async function flow(s) {
         s.keysListed = true;
     }
     if (thePlan.orphan)
-        await dropOrphan(s, thePlan.orphan, thePlan.moveOff);
+        await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? []);
     if (thePlan.makeRoom) {
         const room = thePlan.makeRoom;
         ctx.cancel.checkpoint();
@@ -68196,7 +68220,7 @@ async function newKeyLost(s, fresh, when, how = 'deleted or deactivated') {
  * An earlier run's orphan (proven: created by this action, never handed over, older than a run can last, unused
  * since). In self-rotation the destinations that may hold it first get this job's own pair; then it is deleted.
  */
-async function dropOrphan(s, orphan, moveOff) {
+async function dropOrphan(s, orphan, moveOff, breaks) {
     const { ctx } = s;
     await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
         if (moveOff.length > 0 && s.caller) {
@@ -68209,6 +68233,23 @@ async function dropOrphan(s, orphan, moveOff) {
             }
         }
         ctx.cancel.checkpoint();
+        if (breaks.length > 0) {
+            // A rotator: the destinations that may hold the orphan lose it until this run rewrites them, moments later.
+            if (!s.tagsDenied)
+                await markRewrite(ctx, s.userName, orphan.id);
+            const maybe = s.prepared.flatMap((p, i) => (breaks.includes((0,src_destinations/* label */.Pf)(p.destination)) ? [i] : []));
+            s.journal.record({ kind: 'holders broken', id: orphan.id, certain: [], maybe });
+            try {
+                await destroy(s, orphan.id, 'orphan held by destinations this run rewrites', 'delete', 'deleted as an orphan');
+            }
+            catch (err) {
+                s.journal.broken = undefined;
+                throw err;
+            }
+            ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over; ${breaks.join(', ')} may ` +
+                'hold it and do not work until this run rewrites them');
+            return;
+        }
         await destroy(s, orphan.id, 'orphan of a finished run', 'delete', 'deleted as an orphan');
         ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over, and nothing holds it`);
     });
@@ -68279,7 +68320,7 @@ function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 
         userExists ? undefined : `create IAM user ${user}`,
         p.orphan
             ? (p.moveOff.length ? `give ${p.moveOff.join(', ')} this run's key ${p.current?.id}, then ` : '') +
-                `delete ${p.orphan.id} (an orphan of an earlier run)`
+                `delete ${p.orphan.id} (an orphan of an earlier run${p.orphanBreaks ? `; ${p.orphanBreaks.join(', ')} may hold it and stop working until rewritten` : ''})`
             : undefined,
         p.makeRoom
             ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +

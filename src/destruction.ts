@@ -51,6 +51,8 @@ export interface Facts {
    * changed anything, when the run that made it ended, and whether this run signed in with it (STS).
    */
   resumed?: { id: string; record: KeyRecord; runEnded?: number; signedIn: boolean };
+  /** The key this run recorded, before deleting it, that the destinations which may hold it lose until rewritten. */
+  breaking?: string;
 }
 
 export type Reason =
@@ -59,6 +61,7 @@ export type Reason =
   | 'staged retirement'
   | 'never handed out'
   | 'orphan of a finished run'
+  | 'orphan held by destinations this run rewrites'
   | 'consent: key-limit delete-oldest'
   | 'consent: key-limit delete-inactive';
 
@@ -147,6 +150,32 @@ export const RECORD_CHECKS: Check[] = [
     need(
       Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS, 'handover in the future',
       `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`,
+    ),
+];
+
+/** What proves a key an orphan of a finished run of this action, whoever may hold it. */
+const ORPHAN_CHECKS: Check[] = [
+  (f) =>
+    need(
+      unhanded(f.record), 'no unhanded record',
+      'no record says this action created it and never handed it over',
+    ),
+  (f) =>
+    need(
+      f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key',
+      `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`,
+    ),
+  (f) =>
+    need(
+      endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run',
+      `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
+        `${f.key.created.toISOString()}), it is no earlier attempt of this workflow run, and GitHub does not say the run that made it has ended, so that run may still be writing it`,
+    ),
+  (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+  (f) =>
+    need(
+      !f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), 'used after its run',
+      `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`,
     ),
 ];
 
@@ -265,32 +294,25 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
   'orphan of a finished run': {
     covers: 'a key an earlier run of this action created and never handed over',
     checks: [
-      (f) =>
-        need(
-          unhanded(f.record), 'no unhanded record',
-          'no record says this action created it and never handed it over',
-        ),
-      (f) =>
-        need(
-          f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key',
-          `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`,
-        ),
-      (f) =>
-        need(
-          endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run',
-          `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
-            `${f.key.created.toISOString()}) and GitHub does not say the run that made it has ended, so that run may still be writing it`,
-        ),
-      (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
-      (f) =>
-        need(
-          !f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), 'used after its run',
-          `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`,
-        ),
+      ...ORPHAN_CHECKS,
       (f) => {
         const holders = mayHold(f);
         return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
       },
+      unchanged,
+    ],
+    todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
+  },
+  'orphan held by destinations this run rewrites': {
+    covers: "a rotator's orphan of an earlier run, held only by destinations this run rewrites at once",
+    checks: [
+      ...ORPHAN_CHECKS,
+      (f) =>
+        need(
+          f.breaking === f.key.id,
+          'destinations may hold it',
+          `destination(s) ${mayHold(f).join(', ')} may hold it, and this run did not record that they lose it until it rewrites them`,
+        ),
       unchanged,
     ],
     todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
@@ -376,6 +398,7 @@ export function factsOf(s: RunState, key: AccessKey, keys: AccessKey[]): Facts {
     retireAfterHours: s.ctx.inputs.retireAfterHours,
     keyLimit: s.ctx.inputs.keyLimit,
     runEnded: s.runEnded.get(key.id),
+    breaking: s.journal.broken,
     resumed: s.resume && {
       id: s.resume.key.id,
       record: s.resume.record,

@@ -51,7 +51,7 @@ export type Effect =
   | { kind: 'key resumed'; id: string }
   | { kind: 'key retired'; id: string; fate: KeyFate }
   /** An Active key was deleted to make room (key-limit: delete-oldest): any destination not rewritten may hold it. */
-  | { kind: 'holders broken'; id: string; certain: number[] }
+  | { kind: 'holders broken'; id: string; certain: number[]; maybe?: number[] }
   /** A key this run relied on was deleted or deactivated by someone else. */
   | { kind: 'key lost'; id: string }
   | { kind: 'secret written'; index: number; which: 'id' | 'secret'; keyId: string; reason: WriteReason }
@@ -78,6 +78,8 @@ export class Journal {
   broken: string | undefined;
   /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
   brokenCertain = new Set<number>();
+  /** Destinations (by index) that may hold the deleted key; undefined: any that held a pair before the run. */
+  brokenMaybe: Set<number> | undefined;
   /** Keys this run relied on that someone else deleted or deactivated. */
   readonly lost = new Set<string>();
 
@@ -125,6 +127,7 @@ export class Journal {
       case 'holders broken':
         this.broken = effect.id;
         for (const i of effect.certain) this.brokenCertain.add(i);
+        this.brokenMaybe = effect.maybe === undefined ? undefined : new Set([...effect.certain, ...effect.maybe]);
         break;
       case 'key lost':
         this.lost.add(effect.id);

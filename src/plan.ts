@@ -74,6 +74,8 @@ export type Plan =
        */
       orphan: AccessKey | undefined;
       moveOff: string[];
+      /** A rotator's orphan: destinations that may hold it, which stop working until this run rewrites them. */
+      orphanBreaks?: string[];
       /** Deleted before the new key is created, to stay within IAM's two keys (key-limit consent). */
       makeRoom: AccessKey | undefined;
       /** makeRoom is an Active key that destinations may hold (explicit key-limit: delete-oldest). */
@@ -105,6 +107,7 @@ export function currentKey(keys: AccessKey[], callerKeyId: string | undefined, o
 interface Room {
   orphan?: AccessKey;
   moveOff?: string[];
+  orphanBreaks?: string[];
   makeRoom?: AccessKey;
   breaks: boolean;
 }
@@ -134,7 +137,10 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   const known = input.others.get(other.id) ?? { kind: 'unproven' as const, why: 'nothing is known about it' };
   const self = callerKeyId !== undefined && current?.id === callerKeyId;
   if (known.kind === 'orphan' && (known.heldBy.length === 0 || self)) return { orphan: other, moveOff: known.heldBy, breaks: false };
-  const why = known.kind === 'orphan' ? `an orphan of an earlier run, but ${known.heldBy.join(', ')} may hold it and this rotator does not know another pair to give them` : known.kind === 'unproven' ? known.why : 'pending';
+  // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
+  // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
+  if (known.kind === 'orphan') return { orphan: other, moveOff: [], orphanBreaks: known.heldBy, breaks: false };
+  const why = known.kind === 'unproven' ? known.why : 'pending';
   const oldest = keys.slice().sort(byAge)[0];
   if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId) return { makeRoom: oldest, breaks: true };
   const consent =
@@ -217,6 +223,7 @@ export function plan(input: PlanInput): Plan {
     current,
     orphan: room.orphan,
     moveOff: room.moveOff ?? [],
+    ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
     makeRoom: room.makeRoom,
     makeRoomBreaks: room.breaks,
     previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.orphan).sort(byAge),

@@ -370,7 +370,7 @@ async function flow(s: RunState): Promise<void> {
     s.tagsDenied = lease.outcome === 'denied';
     s.keysListed = true;
   }
-  if (thePlan.orphan) await dropOrphan(s, thePlan.orphan, thePlan.moveOff);
+  if (thePlan.orphan) await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? []);
   if (thePlan.makeRoom) {
     const room = thePlan.makeRoom;
     ctx.cancel.checkpoint();
@@ -529,7 +529,7 @@ async function newKeyLost(s: RunState, fresh: NewKey, when: string, how = 'delet
  * An earlier run's orphan (proven: created by this action, never handed over, older than a run can last, unused
  * since). In self-rotation the destinations that may hold it first get this job's own pair; then it is deleted.
  */
-async function dropOrphan(s: RunState, orphan: AccessKey, moveOff: string[]): Promise<void> {
+async function dropOrphan(s: RunState, orphan: AccessKey, moveOff: string[], breaks: string[]): Promise<void> {
   const { ctx } = s;
   await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
     if (moveOff.length > 0 && s.caller) {
@@ -541,6 +541,23 @@ async function dropOrphan(s: RunState, orphan: AccessKey, moveOff: string[]): Pr
       }
     }
     ctx.cancel.checkpoint();
+    if (breaks.length > 0) {
+      // A rotator: the destinations that may hold the orphan lose it until this run rewrites them, moments later.
+      if (!s.tagsDenied) await markRewrite(ctx, s.userName, orphan.id);
+      const maybe = s.prepared.flatMap((p, i) => (breaks.includes(label(p.destination)) ? [i] : []));
+      s.journal.record({ kind: 'holders broken', id: orphan.id, certain: [], maybe });
+      try {
+        await destroy(s, orphan.id, 'orphan held by destinations this run rewrites', 'delete', 'deleted as an orphan');
+      } catch (err) {
+        s.journal.broken = undefined;
+        throw err;
+      }
+      ctx.io.info(
+        `Deleted ${orphan.id}: an earlier run of this action made it and never handed it over; ${breaks.join(', ')} may ` +
+          'hold it and do not work until this run rewrites them',
+      );
+      return;
+    }
     await destroy(s, orphan.id, 'orphan of a finished run', 'delete', 'deleted as an orphan');
     ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over, and nothing holds it`);
   });
@@ -616,7 +633,7 @@ export function describePlan(
     userExists ? undefined : `create IAM user ${user}`,
     p.orphan
       ? (p.moveOff.length ? `give ${p.moveOff.join(', ')} this run's key ${p.current?.id}, then ` : '') +
-        `delete ${p.orphan.id} (an orphan of an earlier run)`
+        `delete ${p.orphan.id} (an orphan of an earlier run${p.orphanBreaks ? `; ${p.orphanBreaks.join(', ')} may hold it and stop working until rewritten` : ''})`
       : undefined,
     p.makeRoom
       ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +

@@ -180,7 +180,9 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent:
 
 /** IAM's time when this run started (a lower bound): an earlier attempt of this workflow run had ended by then. */
 export function iamTimeAtStart(s: RunState): number {
-  return s.ctx.aws.time.now() - (s.ctx.clock.now() - s.startedAt);
+  // IAM's time is a lower bound up to a second early (whole-second Date headers): the second is given back here, so a
+  // use just before this run began is not taken for a use after the earlier attempt ended.
+  return s.ctx.aws.time.now() - (s.ctx.clock.now() - s.startedAt) + 1000;
 }
 
 /**

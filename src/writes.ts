@@ -44,7 +44,7 @@ export function standing(journal: Journal, i: number, current: string | undefine
   const { id, secret } = d;
   const heldKey = d.heldBefore === 'both' ? current : undefined;
   if (id.kind === 'before' && secret.kind === 'before') {
-    if (journal.broken !== undefined && d.heldBefore !== 'none') {
+    if (journal.broken !== undefined && d.heldBefore !== 'none' && (journal.brokenMaybe?.has(i) ?? true)) {
       return { outcome: journal.brokenCertain.has(i) ? 'broken' : 'may be broken', keyId: journal.broken };
     }
     if (heldKey !== undefined && journal.lost.has(heldKey)) return { outcome: 'broken', keyId: heldKey };

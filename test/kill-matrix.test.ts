@@ -65,6 +65,7 @@ describe.each(MODES)('$name, killed before each request, then rerun', (mode) => 
     const total = await requestsOf(mode);
     expect(total).toBeGreaterThan(10);
     const stuck: string[] = [];
+    const unrecordedKills: string[] = [];
     for (let at = 1; at <= total; at++) {
       const { iam, github, old } = await world();
       const killed = killAt(iam, github, at);
@@ -72,6 +73,20 @@ describe.each(MODES)('$name, killed before each request, then rerun', (mode) => 
       await settle();
       iam.before(() => {});
       github.before(() => {});
+      // Killed between IAM's answer to CreateAccessKey and the key's record: nothing but the dead run knew the key
+      // was its own (a person may have made it), so nothing proves who holds it. The rerun stops, naming it, and
+      // changes nothing: every destination keeps the working key it holds. The one kill point a rerun cannot finish.
+      const unrecorded = [...iam.keys.keys()].filter((k) => k !== OLD && !iam.tags.has(k));
+      if (unrecorded.length > 0) {
+        const stop = await memoryRotation(iam, github, { as: mode.as(github, old), inputs: mode.inputs, env: attempt(2) });
+        expect(stop.result.error?.message).toContain('nothing proves who holds');
+        expect(stop.result.error?.message).toContain(unrecorded[0]);
+        expect(stop.result.error?.message).toMatch(/Nothing was changed\.$/);
+        expect([...iam.keys.values()].map((k) => k.status)).toEqual(['Active', 'Active']);
+        for (const r of REPOS) expect(github.pair(r)).toEqual(old);
+        unrecordedKills.push(killed());
+        continue;
+      }
       const rerun = await memoryRotation(iam, github, { as: mode.as(github, old), inputs: mode.inputs, env: attempt(2) });
       const keys = [...iam.keys.values()];
       const ok =
@@ -83,5 +98,6 @@ describe.each(MODES)('$name, killed before each request, then rerun', (mode) => 
       if (!ok) stuck.push(`#${at} (${killed()}): ${rerun.result.error?.message ?? `keys ${keys.map((k) => `${k.id} ${k.status}`).join(', ')}`}`);
     }
     expect(stuck).toEqual([]);
+    expect(unrecordedKills).toEqual(['IAM TagUser']);
   });
 });

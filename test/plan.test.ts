@@ -337,10 +337,14 @@ describe('self-rotation', () => {
     expect(ids(p.previous)).toEqual(['CALLER']);
   });
 
-  it('a rotator never deletes an orphan that destinations may hold (it knows no other pair to give them)', () => {
+  it('a rotator deletes an orphan that destinations may hold, saying they stop working until it rewrites them (it knows no other pair to give them first)', () => {
     const others = new Map([['NEW', { kind: 'orphan' as const, heldBy: ['octo/api'] }]]);
-    const err = planError(input({ keys: [key('OLD', 100), key('NEW', 3)], others }));
-    expect(err.message).toContain('octo/api may hold it');
+    const p = rotation(plan(input({ keys: [key('OLD', 100), key('NEW', 3)], others })));
+    expect(p.orphan?.id).toBe('NEW');
+    expect(p.moveOff).toEqual([]);
+    expect(p.orphanBreaks).toEqual(['octo/api']);
+    expect(p.makeRoom).toBeUndefined();
+    expect(ids(p.previous)).toEqual(['OLD']);
   });
 
   it('converging never applies to an Inactive second key: that one is deleted to make room', () => {
