@@ -61393,7 +61393,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(363);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4798);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -61402,7 +61402,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 363:
+/***/ 4798:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65542,7 +65542,7 @@ function factsOf(s, key, keys) {
             label: (0,src_destinations/* label */.Pf)(p.destination),
             updates: p.updates,
             writtenWith: j.pairKey(i),
-            touchedWith: [j.destinations[i].id, j.destinations[i].secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' ? ['?'] : [])),
+            touchedWith: [j.destinations[i].id, j.destinations[i].secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : [])),
         })),
         newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
         ownHolderChecked: s.ownHolderChecked,
@@ -66377,6 +66377,7 @@ const OUTCOME = {
     removed: 'held nothing before; what the run wrote was removed',
     mismatched: 'MISMATCHED: one secret written, the other not — does not work until rewritten',
     unknown: 'UNKNOWN: a write was in flight when the run stopped — check it',
+    overwritten: 'OVERWRITTEN by someone else after this run wrote it — another rotation is at work: check it',
 };
 function report_status(result) {
     if (result.cancelled)
@@ -66493,348 +66494,8 @@ async function writeSummary(result) {
         .write();
 }
 
-;// CONCATENATED MODULE: ./src/journal.ts
-/** Fates after which the key no longer exists. */
-const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
-/** Effects that leave IAM and the destinations as they were. */
-const QUIET = new Set(['lease taken', 'lease released', 'write failed', 'key resumed']);
-class Journal {
-    effects = [];
-    destinations;
-    newKeyId;
-    /** The earlier run's key this run hands out instead of making one (never discarded on a failure: the job holds it). */
-    resumedKeyId;
-    createdUser;
-    /** The lease tag may be on the user: this run wrote it and has not seen it go. */
-    leaseHeld = false;
-    /** When the lease this run holds expires (IAM's time), as written. */
-    leaseUntil;
-    retired = [];
-    /** The Active key deleted to make room, which destinations not rewritten may still hold. */
-    broken;
-    /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
-    brokenCertain = new Set();
-    /** Destinations (by index) that may hold the deleted key; undefined: any that held a pair before the run. */
-    brokenMaybe;
-    /** Keys this run relied on that someone else deleted or deactivated. */
-    lost = new Set();
-    constructor(count) {
-        this.destinations = Array.from({ length: count }, () => ({
-            heldBefore: 'both',
-            id: { kind: 'before' },
-            secret: { kind: 'before' },
-            created: false,
-            reason: undefined,
-        }));
-    }
-    record(effect) {
-        this.effects.push(effect);
-        switch (effect.kind) {
-            case 'lease taken':
-                this.leaseHeld = true;
-                this.leaseUntil = effect.until;
-                break;
-            case 'lease released':
-                this.leaseHeld = false;
-                this.leaseUntil = undefined;
-                break;
-            case 'user created':
-                this.createdUser = effect.user;
-                break;
-            case 'user deleted':
-                this.createdUser = undefined;
-                this.leaseHeld = false; // the lease tag went with the user
-                this.leaseUntil = undefined;
-                break;
-            case 'environment created':
-                this.destinations[effect.index].created = true;
-                break;
-            case 'key created':
-                this.newKeyId = effect.id;
-                break;
-            case 'key resumed':
-                this.resumedKeyId = effect.id;
-                break;
-            case 'key retired':
-                this.retired.push({ id: effect.id, fate: effect.fate });
-                break;
-            case 'holders broken':
-                this.broken = effect.id;
-                for (const i of effect.certain)
-                    this.brokenCertain.add(i);
-                this.brokenMaybe = effect.maybe === undefined ? undefined : new Set([...effect.certain, ...effect.maybe]);
-                break;
-            case 'key lost':
-                this.lost.add(effect.id);
-                break;
-            case 'secret written': {
-                const d = this.destinations[effect.index];
-                d[effect.which] = { kind: 'key', keyId: effect.keyId };
-                d.reason = effect.reason;
-                break;
-            }
-            case 'secret removed':
-                this.destinations[effect.index][effect.which] = { kind: 'absent' };
-                break;
-            case 'write in flight':
-                this.destinations[effect.index][effect.which] = { kind: 'unknown' };
-                break;
-            case 'write failed':
-                this.destinations[effect.index][effect.which] = effect.previous;
-                break;
-        }
-    }
-    /** Destinations this run changed a secret of (in order). */
-    touched() {
-        return this.destinations.flatMap((d, i) => (d.id.kind !== 'before' || d.secret.kind !== 'before' ? [i] : []));
-    }
-    /** The key a destination's two secrets both hold, when they were written by this run as one pair. */
-    pairKey(i) {
-        const { id, secret } = this.destinations[i];
-        return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
-    }
-    /**
-     * Did this run change anything a person would need to know of? The lease (taken and given back) and a write GitHub
-     * refused do not count; a write whose outcome is unknown does.
-     */
-    changedAnything() {
-        return this.effects.some((e) => !QUIET.has(e.kind) && !(e.kind === 'key retired' && e.fate === 'kept'));
-    }
-    /** Did this run delete (or discard) key `id`? */
-    deleted(id) {
-        return this.retired.some((r) => r.id === id && GONE.has(r.fate));
-    }
-}
-
 // EXTERNAL MODULE: ./src/secrets.ts + 1 modules
 var src_secrets = __nccwpck_require__(9141);
-;// CONCATENATED MODULE: ./src/own-holders.ts
-
-
-function holderLabel(repository, h) {
-    if (h.kind === 'repository')
-        return `${repository} (repository secret)`;
-    if (h.kind === 'environment')
-        return `${repository} environment '${h.environment}'`;
-    return `organization ${h.org} (shared with ${repository})`;
-}
-const e = encodeURIComponent;
-const READ = "repository permissions 'Secrets: read' and 'Environments: read' (classic PAT: repo scope)";
-/** Does a secret named `name` (case ignored, as GitHub compares) stand at `path`? All pages. */
-async function holds(gh, path, name) {
-    for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${path}`, { per_page: 100, page });
-        const data = res.data;
-        if (data.secrets.some((s) => s.name.toUpperCase() === name.toUpperCase()))
-            return true;
-        if (data.secrets.length < 100 || page * 100 >= data.total_count)
-            return false;
-    }
-}
-/** Every place `owner/repo`'s jobs can read secret `name` from. A 404 (no such level) holds nothing. */
-async function holdersOf(gh, owner, repo, name, token) {
-    const base = `/repos/${e(owner)}/${e(repo)}`;
-    const where = `${owner}/${repo}`;
-    const read = async (doing, path) => {
-        try {
-            return await holds(gh, path, name);
-        }
-        catch (err) {
-            if ((0,src_secrets/* statusOf */.c2)(err) === 404)
-                return false;
-            throw (0,src_secrets/* gitHubError */.Mj)(`${doing} (to find every secret this self-rotating job may read its key from) of`, where, err, READ, token);
-        }
-    };
-    const out = [];
-    if (await read('listing the repository secrets', `${base}/actions/secrets`))
-        out.push({ kind: 'repository' });
-    let environments;
-    try {
-        environments = await (0,src_secrets/* listEnvironments */.DO)(gh, owner, repo);
-    }
-    catch (err) {
-        if ((0,src_secrets/* statusOf */.c2)(err) !== 404)
-            throw (0,src_secrets/* gitHubError */.Mj)('listing the environments (to find every secret this self-rotating job may read its key from) of', where, err, READ, token);
-        environments = [];
-    }
-    for (const environment of environments) {
-        if (await read(`listing the secrets of environment '${environment}'`, `${base}/environments/${e(environment)}/secrets`)) {
-            out.push({ kind: 'environment', environment });
-        }
-    }
-    if (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`))
-        out.push({ kind: 'organization', org: owner });
-    return out;
-}
-/** Is holder `h` of `owner/repo` one of this run's destinations? */
-function isDestination(h, owner, repo, prepared) {
-    const same = (a, b) => a.toLowerCase() === b.toLowerCase();
-    const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
-    return prepared.some(({ destination: d }) => {
-        if (h.kind === 'repository')
-            return d.kind === 'repository' && ofRepo(d);
-        if (h.kind === 'environment')
-            return d.kind === 'environment' && ofRepo(d) && same(d.environment, h.environment);
-        return d.kind === 'organization' && same(d.org, h.org);
-    });
-}
-/** The holders that are not destinations (empty: every place the job may read its key from is written). */
-function missingHolders(holders, owner, repo, prepared) {
-    return holders.filter((h) => !isDestination(h, owner, repo, prepared));
-}
-/** The stop, before any change, when a holder of the job's key is no destination. */
-function holderError(repository, keyId, missing, retiring) {
-    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${missing.map((h) => holderLabel(repository, h)).join(', ')} ` +
-        `also hold${missing.length === 1 ? 's' : ''} a secret of that name, which this run does not write: the job may read ` +
-        `its key from there, and ${retiring} ${keyId} would leave it with a dead key. Add ${missing.length === 1 ? 'it' : 'them'} ` +
-        `to the destinations (repositories, environments, organization), remove the stale secret, or set previous-key: keep`);
-}
-
-;// CONCATENATED MODULE: ./src/plan.ts
-
-/**
- * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
- * key over: its writes come before the record, but GitHub's updated_at and IAM's time are two clocks, whole seconds.
- */
-const HANDOVER_SLACK_MS = 60_000;
-const IAM_KEY_LIMIT = 2;
-const DAY_MS = 86_400_000;
-function ageDays(key, now) {
-    return Math.floor((now - key.created.getTime()) / DAY_MS);
-}
-const byAge = (a, b) => a.created.getTime() - b.created.getTime();
-/** The key the destinations are taken to hold: the run's own key, else the newest Active key that is no orphan. */
-function currentKey(keys, callerKeyId, others) {
-    const own = keys.find((k) => k.id === callerKeyId);
-    if (own)
-        return own;
-    const active = keys.filter((k) => k.status === 'Active').sort(byAge);
-    return active.filter((k) => others?.get(k.id)?.kind !== 'orphan').at(-1) ?? active.at(-1);
-}
-function chooseRoom(input, current) {
-    const { keys, keyLimit, userName, callerKeyId } = input;
-    if (keys.length < IAM_KEY_LIMIT)
-        return { breaks: false };
-    const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
-    if (keyLimit === 'fail') {
-        throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
-            `delete one, or set key-limit: delete-inactive or delete-oldest.`);
-    }
-    const pending = keys.filter((k) => input.others.get(k.id)?.kind === 'pending' && k.status === 'Active');
-    if (pending.length > 0) {
-        throw new errors/* ActionError */.lZ(`IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
-            `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
-            `until it is retired. Rerun once it is due, or retire it by hand.`);
-    }
-    const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
-    if (inactive.length > 0)
-        return { makeRoom: inactive[0], breaks: false };
-    const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
-    if (other === undefined)
-        return { breaks: false };
-    const known = input.others.get(other.id) ?? { kind: 'unproven', why: 'nothing is known about it' };
-    const self = callerKeyId !== undefined && current?.id === callerKeyId;
-    if (known.kind === 'orphan' && (known.heldBy.length === 0 || self))
-        return { orphan: other, moveOff: known.heldBy, breaks: false };
-    // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
-    // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
-    if (known.kind === 'orphan')
-        return { orphan: other, moveOff: [], orphanBreaks: known.heldBy, breaks: false };
-    const why = known.kind === 'unproven' ? known.why : 'pending';
-    const oldest = keys.slice().sort(byAge)[0];
-    if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId)
-        return { makeRoom: oldest, breaks: true };
-    const consent = self && oldest.id === callerKeyId
-        ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
-        : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
-    throw new errors/* ActionError */.lZ(`IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
-        `this run deletes no key on a guess. Find the holders of ${other.id} (its last use says when and where it was ` +
-        `used) and delete or deactivate the key nobody uses, ${consent}.`);
-}
-/** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
-function plan(input) {
-    if (input.resume) {
-        const { resume } = input;
-        return {
-            action: 'rotate',
-            reason: `an earlier run made ${resume.id}, which this job signs in with, and ended before every destination held it: this run finishes that rotation`,
-            current: resume,
-            orphan: undefined,
-            moveOff: [],
-            makeRoom: undefined,
-            makeRoomBreaks: false,
-            previous: input.keys.filter((k) => k.id !== resume.id).sort(byAge),
-            previousKey: input.previousKey,
-            resume,
-        };
-    }
-    const current = currentKey(input.keys, input.callerKeyId, input.others);
-    const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
-    const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
-    // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
-    const createdSecond = current ? Math.floor(current.created.getTime() / 1000) * 1000 : 0;
-    const stale = current
-        ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
-        : [];
-    // Written after the current key's recorded handover (and the slack): nothing proves they still hold it.
-    const handover = current ? input.handovers?.get(current.id) : undefined;
-    const late = handover === undefined
-        ? []
-        : input.destinations.filter((d) => d.newestUpdate !== undefined && d.newestUpdate > handover + HANDOVER_SLACK_MS).map((d) => d.label);
-    const second = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.others.get(k.id)?.kind !== 'pending');
-    let reason;
-    if (toCreate.length > 0) {
-        reason = `new destination(s): ${toCreate.join(', ')}`;
-    }
-    else if (missing.length > 0) {
-        reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
-    }
-    else if (current === undefined) {
-        reason = `IAM user ${input.userName} has no active access key`;
-    }
-    else if (input.rewrite) {
-        reason = `an earlier run deleted ${input.rewrite.id} at ${input.rewrite.at} to make room and did not finish: destinations may hold it`;
-    }
-    else if (second.length > 0) {
-        reason = `IAM user ${input.userName} has a second Active key (${second.map((k) => k.id).join(', ')})`;
-    }
-    else if (stale.length > 0) {
-        reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
-    }
-    else if (late.length > 0 && handover !== undefined) {
-        reason =
-            `destination(s) were written after the current key ${current.id} was handed over ` +
-                `(${new Date(handover).toISOString()}, its record): nothing proves they hold it: ${late.join(', ')}`;
-    }
-    else if (input.maxAgeDays === 0) {
-        reason = 'max-age-days is 0: always rotate';
-    }
-    else {
-        const age = ageDays(current, input.now);
-        if (age < input.maxAgeDays) {
-            return {
-                action: 'skip',
-                current,
-                reason: `current key ${current.id} is ${age} day(s) old, younger than max-age-days (${input.maxAgeDays})`,
-            };
-        }
-        reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
-    }
-    const room = chooseRoom(input, current);
-    return {
-        action: 'rotate',
-        reason,
-        current,
-        orphan: room.orphan,
-        moveOff: room.moveOff ?? [],
-        ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
-        makeRoom: room.makeRoom,
-        makeRoomBreaks: room.breaks,
-        previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.orphan).sort(byAge),
-        previousKey: input.previousKey,
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/preflight.ts
 
 
@@ -67068,6 +66729,402 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/confirm.ts
+/**
+ * After the fan-out, before the handover: does every destination still hold what this run wrote? GitHub's updated_at
+ * of each secret, read again, must not be later than this run's own write (its Date header): a later write is someone
+ * else's (another rotation of this user, or another IAM user's rotation configured onto the same destination), and
+ * the destination then holds a key this run cannot name. Such a run retires nothing.
+ */
+
+
+
+
+
+/** Destinations someone else wrote after this run did: nothing is retired, both keys stay. */
+class Overwritten extends errors/* ActionError */.lZ {
+    indexes;
+    constructor(indexes, message) {
+        super(message);
+        this.indexes = indexes;
+        this.name = 'Overwritten';
+    }
+}
+const confirm_second = (ms) => Math.floor(ms / 1000);
+/** Read every destination's secrets again; throws Overwritten naming those written (or removed) since this run's write. */
+async function confirmDestinations(s, keyId) {
+    const { ctx, journal } = s;
+    const names = { id: ctx.inputs.accessKeyIdSecretName, secret: ctx.inputs.secretAccessKeySecretName };
+    const found = await mapLimit(s.prepared, ctx.pacing.readConcurrency, async (p, i) => {
+        const at = journal.destinations[i].writtenAt;
+        // GitHub gave no time for a write (a stand-in without Date headers): nothing to compare with.
+        if (at.id === undefined || at.secret === undefined)
+            return [];
+        const secrets = await (0,src_secrets/* listSecrets */.AQ)(ctx.gh, p.destination).catch((err) => {
+            throw (0,src_secrets/* gitHubError */.Mj)('listing the secrets (to check that they still hold the new key) of', (0,src_destinations/* label */.Pf)(p.destination), err, (0,src_destinations/* writePermission */.n6)(p.destination), ctx.gh.token);
+        });
+        return ['id', 'secret'].flatMap((which) => {
+            const updated = secrets.get(names[which].toUpperCase())?.updatedAt;
+            return updated === undefined || confirm_second(updated) > confirm_second(at[which]) ? [{ i, which, updated }] : [];
+        });
+    });
+    const late = found.flat();
+    if (late.length === 0)
+        return;
+    for (const { i, which } of late)
+        journal.record({ kind: 'secret overwritten', index: i, which });
+    const where = [...new Set(late.map((l) => l.i))].map((i) => (0,src_destinations/* label */.Pf)(s.prepared[i].destination));
+    throw new Overwritten([...new Set(late.map((l) => l.i))], `${where.join(', ')} ${where.length === 1 ? 'was' : 'were'} written (or emptied) by someone else after this run wrote ` +
+        `${keyId} there (GitHub's updated_at is later than this run's write): another rotation of this user, or of another ` +
+        `IAM user configured onto the same destination, is at work. Nothing was retired: make sure one rotation (one IAM ` +
+        `user) writes each destination, then rerun`);
+}
+
+;// CONCATENATED MODULE: ./src/journal.ts
+/** Fates after which the key no longer exists. */
+const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
+/** Effects that leave IAM and the destinations as they were. */
+const QUIET = new Set(['lease taken', 'lease released', 'write failed', 'key resumed']);
+class Journal {
+    effects = [];
+    destinations;
+    newKeyId;
+    /** The earlier run's key this run hands out instead of making one (never discarded on a failure: the job holds it). */
+    resumedKeyId;
+    createdUser;
+    /** The lease tag may be on the user: this run wrote it and has not seen it go. */
+    leaseHeld = false;
+    /** When the lease this run holds expires (IAM's time), as written. */
+    leaseUntil;
+    retired = [];
+    /** The Active key deleted to make room, which destinations not rewritten may still hold. */
+    broken;
+    /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
+    brokenCertain = new Set();
+    /** Destinations (by index) that may hold the deleted key; undefined: any that held a pair before the run. */
+    brokenMaybe;
+    /** Keys this run relied on that someone else deleted or deactivated. */
+    lost = new Set();
+    constructor(count) {
+        this.destinations = Array.from({ length: count }, () => ({
+            heldBefore: 'both',
+            id: { kind: 'before' },
+            secret: { kind: 'before' },
+            created: false,
+            reason: undefined,
+            writtenAt: {},
+        }));
+    }
+    record(effect) {
+        this.effects.push(effect);
+        switch (effect.kind) {
+            case 'lease taken':
+                this.leaseHeld = true;
+                this.leaseUntil = effect.until;
+                break;
+            case 'lease released':
+                this.leaseHeld = false;
+                this.leaseUntil = undefined;
+                break;
+            case 'user created':
+                this.createdUser = effect.user;
+                break;
+            case 'user deleted':
+                this.createdUser = undefined;
+                this.leaseHeld = false; // the lease tag went with the user
+                this.leaseUntil = undefined;
+                break;
+            case 'environment created':
+                this.destinations[effect.index].created = true;
+                break;
+            case 'key created':
+                this.newKeyId = effect.id;
+                break;
+            case 'key resumed':
+                this.resumedKeyId = effect.id;
+                break;
+            case 'key retired':
+                this.retired.push({ id: effect.id, fate: effect.fate });
+                break;
+            case 'holders broken':
+                this.broken = effect.id;
+                for (const i of effect.certain)
+                    this.brokenCertain.add(i);
+                this.brokenMaybe = effect.maybe === undefined ? undefined : new Set([...effect.certain, ...effect.maybe]);
+                break;
+            case 'key lost':
+                this.lost.add(effect.id);
+                break;
+            case 'secret written': {
+                const d = this.destinations[effect.index];
+                d[effect.which] = { kind: 'key', keyId: effect.keyId };
+                d.reason = effect.reason;
+                d.writtenAt[effect.which] = effect.at;
+                break;
+            }
+            case 'secret overwritten':
+                this.destinations[effect.index][effect.which] = { kind: 'overwritten' };
+                break;
+            case 'secret removed':
+                this.destinations[effect.index][effect.which] = { kind: 'absent' };
+                break;
+            case 'write in flight':
+                this.destinations[effect.index][effect.which] = { kind: 'unknown' };
+                break;
+            case 'write failed':
+                this.destinations[effect.index][effect.which] = effect.previous;
+                break;
+        }
+    }
+    /** Destinations this run changed a secret of (in order). */
+    touched() {
+        return this.destinations.flatMap((d, i) => (d.id.kind !== 'before' || d.secret.kind !== 'before' ? [i] : []));
+    }
+    /** The key a destination's two secrets both hold, when they were written by this run as one pair. */
+    pairKey(i) {
+        const { id, secret } = this.destinations[i];
+        return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
+    }
+    /**
+     * Did this run change anything a person would need to know of? The lease (taken and given back) and a write GitHub
+     * refused do not count; a write whose outcome is unknown does.
+     */
+    changedAnything() {
+        return this.effects.some((e) => !QUIET.has(e.kind) && !(e.kind === 'key retired' && e.fate === 'kept'));
+    }
+    /** Did this run delete (or discard) key `id`? */
+    deleted(id) {
+        return this.retired.some((r) => r.id === id && GONE.has(r.fate));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/own-holders.ts
+
+
+function holderLabel(repository, h) {
+    if (h.kind === 'repository')
+        return `${repository} (repository secret)`;
+    if (h.kind === 'environment')
+        return `${repository} environment '${h.environment}'`;
+    return `organization ${h.org} (shared with ${repository})`;
+}
+const e = encodeURIComponent;
+const READ = "repository permissions 'Secrets: read' and 'Environments: read' (classic PAT: repo scope)";
+/** Does a secret named `name` (case ignored, as GitHub compares) stand at `path`? All pages. */
+async function holds(gh, path, name) {
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${path}`, { per_page: 100, page });
+        const data = res.data;
+        if (data.secrets.some((s) => s.name.toUpperCase() === name.toUpperCase()))
+            return true;
+        if (data.secrets.length < 100 || page * 100 >= data.total_count)
+            return false;
+    }
+}
+/** Every place `owner/repo`'s jobs can read secret `name` from. A 404 (no such level) holds nothing. */
+async function holdersOf(gh, owner, repo, name, token) {
+    const base = `/repos/${e(owner)}/${e(repo)}`;
+    const where = `${owner}/${repo}`;
+    const read = async (doing, path) => {
+        try {
+            return await holds(gh, path, name);
+        }
+        catch (err) {
+            if ((0,src_secrets/* statusOf */.c2)(err) === 404)
+                return false;
+            throw (0,src_secrets/* gitHubError */.Mj)(`${doing} (to find every secret this self-rotating job may read its key from) of`, where, err, READ, token);
+        }
+    };
+    const out = [];
+    if (await read('listing the repository secrets', `${base}/actions/secrets`))
+        out.push({ kind: 'repository' });
+    let environments;
+    try {
+        environments = await (0,src_secrets/* listEnvironments */.DO)(gh, owner, repo);
+    }
+    catch (err) {
+        if ((0,src_secrets/* statusOf */.c2)(err) !== 404)
+            throw (0,src_secrets/* gitHubError */.Mj)('listing the environments (to find every secret this self-rotating job may read its key from) of', where, err, READ, token);
+        environments = [];
+    }
+    for (const environment of environments) {
+        if (await read(`listing the secrets of environment '${environment}'`, `${base}/environments/${e(environment)}/secrets`)) {
+            out.push({ kind: 'environment', environment });
+        }
+    }
+    if (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`))
+        out.push({ kind: 'organization', org: owner });
+    return out;
+}
+/** Is holder `h` of `owner/repo` one of this run's destinations? */
+function isDestination(h, owner, repo, prepared) {
+    const same = (a, b) => a.toLowerCase() === b.toLowerCase();
+    const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
+    return prepared.some(({ destination: d }) => {
+        if (h.kind === 'repository')
+            return d.kind === 'repository' && ofRepo(d);
+        if (h.kind === 'environment')
+            return d.kind === 'environment' && ofRepo(d) && same(d.environment, h.environment);
+        return d.kind === 'organization' && same(d.org, h.org);
+    });
+}
+/** The holders that are not destinations (empty: every place the job may read its key from is written). */
+function missingHolders(holders, owner, repo, prepared) {
+    return holders.filter((h) => !isDestination(h, owner, repo, prepared));
+}
+/** The stop, before any change, when a holder of the job's key is no destination. */
+function holderError(repository, keyId, missing, retiring) {
+    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${missing.map((h) => holderLabel(repository, h)).join(', ')} ` +
+        `also hold${missing.length === 1 ? 's' : ''} a secret of that name, which this run does not write: the job may read ` +
+        `its key from there, and ${retiring} ${keyId} would leave it with a dead key. Add ${missing.length === 1 ? 'it' : 'them'} ` +
+        `to the destinations (repositories, environments, organization), remove the stale secret, or set previous-key: keep`);
+}
+
+;// CONCATENATED MODULE: ./src/plan.ts
+
+/**
+ * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
+ * key over: its writes come before the record, but GitHub's updated_at and IAM's time are two clocks, whole seconds.
+ */
+const HANDOVER_SLACK_MS = 60_000;
+const IAM_KEY_LIMIT = 2;
+const DAY_MS = 86_400_000;
+function ageDays(key, now) {
+    return Math.floor((now - key.created.getTime()) / DAY_MS);
+}
+const byAge = (a, b) => a.created.getTime() - b.created.getTime();
+/** The key the destinations are taken to hold: the run's own key, else the newest Active key that is no orphan. */
+function currentKey(keys, callerKeyId, others) {
+    const own = keys.find((k) => k.id === callerKeyId);
+    if (own)
+        return own;
+    const active = keys.filter((k) => k.status === 'Active').sort(byAge);
+    return active.filter((k) => others?.get(k.id)?.kind !== 'orphan').at(-1) ?? active.at(-1);
+}
+function chooseRoom(input, current) {
+    const { keys, keyLimit, userName, callerKeyId } = input;
+    if (keys.length < IAM_KEY_LIMIT)
+        return { breaks: false };
+    const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
+    if (keyLimit === 'fail') {
+        throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
+            `delete one, or set key-limit: delete-inactive or delete-oldest.`);
+    }
+    const pending = keys.filter((k) => input.others.get(k.id)?.kind === 'pending' && k.status === 'Active');
+    if (pending.length > 0) {
+        throw new errors/* ActionError */.lZ(`IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
+            `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
+            `until it is retired. Rerun once it is due, or retire it by hand.`);
+    }
+    const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
+    if (inactive.length > 0)
+        return { makeRoom: inactive[0], breaks: false };
+    const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
+    if (other === undefined)
+        return { breaks: false };
+    const known = input.others.get(other.id) ?? { kind: 'unproven', why: 'nothing is known about it' };
+    const self = callerKeyId !== undefined && current?.id === callerKeyId;
+    if (known.kind === 'orphan' && (known.heldBy.length === 0 || self))
+        return { orphan: other, moveOff: known.heldBy, breaks: false };
+    // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
+    // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
+    if (known.kind === 'orphan')
+        return { orphan: other, moveOff: [], orphanBreaks: known.heldBy, breaks: false };
+    const why = known.kind === 'unproven' ? known.why : 'pending';
+    const oldest = keys.slice().sort(byAge)[0];
+    if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId)
+        return { makeRoom: oldest, breaks: true };
+    const consent = self && oldest.id === callerKeyId
+        ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
+        : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
+    throw new errors/* ActionError */.lZ(`IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
+        `this run deletes no key on a guess. Find the holders of ${other.id} (its last use says when and where it was ` +
+        `used) and delete or deactivate the key nobody uses, ${consent}.`);
+}
+/** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
+function plan(input) {
+    if (input.resume) {
+        const { resume } = input;
+        return {
+            action: 'rotate',
+            reason: `an earlier run made ${resume.id}, which this job signs in with, and ended before every destination held it: this run finishes that rotation`,
+            current: resume,
+            orphan: undefined,
+            moveOff: [],
+            makeRoom: undefined,
+            makeRoomBreaks: false,
+            previous: input.keys.filter((k) => k.id !== resume.id).sort(byAge),
+            previousKey: input.previousKey,
+            resume,
+        };
+    }
+    const current = currentKey(input.keys, input.callerKeyId, input.others);
+    const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
+    const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
+    // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
+    const createdSecond = current ? Math.floor(current.created.getTime() / 1000) * 1000 : 0;
+    const stale = current
+        ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
+        : [];
+    // Written after the current key's recorded handover (and the slack): nothing proves they still hold it.
+    const handover = current ? input.handovers?.get(current.id) : undefined;
+    const late = handover === undefined
+        ? []
+        : input.destinations.filter((d) => d.newestUpdate !== undefined && d.newestUpdate > handover + HANDOVER_SLACK_MS).map((d) => d.label);
+    const second = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.others.get(k.id)?.kind !== 'pending');
+    let reason;
+    if (toCreate.length > 0) {
+        reason = `new destination(s): ${toCreate.join(', ')}`;
+    }
+    else if (missing.length > 0) {
+        reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
+    }
+    else if (current === undefined) {
+        reason = `IAM user ${input.userName} has no active access key`;
+    }
+    else if (input.rewrite) {
+        reason = `an earlier run deleted ${input.rewrite.id} at ${input.rewrite.at} to make room and did not finish: destinations may hold it`;
+    }
+    else if (second.length > 0) {
+        reason = `IAM user ${input.userName} has a second Active key (${second.map((k) => k.id).join(', ')})`;
+    }
+    else if (stale.length > 0) {
+        reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
+    }
+    else if (late.length > 0 && handover !== undefined) {
+        reason =
+            `destination(s) were written after the current key ${current.id} was handed over ` +
+                `(${new Date(handover).toISOString()}, its record): nothing proves they hold it: ${late.join(', ')}`;
+    }
+    else if (input.maxAgeDays === 0) {
+        reason = 'max-age-days is 0: always rotate';
+    }
+    else {
+        const age = ageDays(current, input.now);
+        if (age < input.maxAgeDays) {
+            return {
+                action: 'skip',
+                current,
+                reason: `current key ${current.id} is ${age} day(s) old, younger than max-age-days (${input.maxAgeDays})`,
+            };
+        }
+        reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
+    }
+    const room = chooseRoom(input, current);
+    return {
+        action: 'rotate',
+        reason,
+        current,
+        orphan: room.orphan,
+        moveOff: room.moveOff ?? [],
+        ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
+        makeRoom: room.makeRoom,
+        makeRoomBreaks: room.breaks,
+        previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.orphan).sort(byAge),
+        previousKey: input.previousKey,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/writes.ts
 
 const writes_secretName = (s, which) => which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
@@ -67076,8 +67133,9 @@ async function put(s, i, which, value, keyId, reason) {
     const p = s.prepared[i];
     const previous = s.journal.destinations[i][which];
     s.journal.record({ kind: 'write in flight', index: i, which });
+    let at;
     try {
-        await (0,src_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, writes_secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
+        at = await (0,src_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, writes_secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
     }
     catch (err) {
         // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
@@ -67086,7 +67144,7 @@ async function put(s, i, which, value, keyId, reason) {
         }
         throw err;
     }
-    s.journal.record({ kind: 'secret written', index: i, which, keyId, reason });
+    s.journal.record({ kind: 'secret written', index: i, which, keyId, reason, at });
 }
 /** Write a pair to destination i, the two secrets back to back. */
 async function writePair(s, i, pair, reason) {
@@ -67112,6 +67170,8 @@ function standing(journal, i, current) {
             return { outcome: 'broken', keyId: heldKey };
         return { outcome: 'unchanged', keyId: heldKey };
     }
+    if (id.kind === 'overwritten' || secret.kind === 'overwritten')
+        return { outcome: 'overwritten', keyId: undefined };
     if (id.kind === 'unknown' || secret.kind === 'unknown')
         return { outcome: 'unknown', keyId: undefined };
     const pair = journal.pairKey(i);
@@ -67241,6 +67301,9 @@ function describeStanding(s) {
                 break;
             case 'mismatched':
                 text = 'MISMATCHED pair (one secret written, the other not): does not work until a run rewrites it';
+                break;
+            case 'overwritten':
+                text = 'OVERWRITTEN by someone else after this run wrote it (another rotation, or another IAM user rotated into it): what it holds is not known';
                 break;
             default:
                 text = 'UNKNOWN: a write was in flight when the run stopped: check it';
@@ -67751,6 +67814,7 @@ async function recordHandover(s, p, newId, created, createDate) {
 
 
 
+
 function asActionError(err) {
     return err instanceof errors/* ActionError */.lZ ? err : new errors/* ActionError */.lZ((0,errors/* errorMessage */.gJ)(err), { cause: err });
 }
@@ -67860,6 +67924,11 @@ async function failed(s, err) {
     const { journal } = s;
     if (err instanceof NewKeyLost)
         return new errors/* ActionError */.lZ(`${err.message}. ${describeStanding(s)}.`, { cause: err });
+    if (err instanceof Overwritten) {
+        // Someone else wrote after this run: no rollback (it would overwrite their write too); every key stays.
+        const kept = [journal.newKeyId ?? journal.resumedKeyId, s.caller?.accessKeyId ?? s.result.plan?.current?.id].filter((k, i, a) => k && a.indexOf(k) === i);
+        return new errors/* ActionError */.lZ(`${err.message}. Every key stays Active (${kept.join(', ')}). ${describeStanding(s)}.`, { cause: err });
+    }
     if (journal.newKeyId !== undefined && !s.handedOver)
         return recover(s, err);
     const cause = asActionError(err);
@@ -68114,6 +68183,7 @@ async function flow(s) {
         }
     });
     // 8. The new key must still be there: a person may have deleted it while the destinations were written.
+    await confirmDestinations(s, fresh.accessKeyId);
     await confirmNewKey(s, fresh);
     // 9. Every destination holds the new key. Only now: the previous keys. In self-rotation the run signs with the
     // new key from here on: the previous key's last use stays the holders', and the lease can still be released.
@@ -68181,6 +68251,12 @@ class NewKeyLost extends errors/* ActionError */.lZ {
 async function confirmNewKey(s, fresh) {
     const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
     const k = keys.find((x) => x.id === fresh.accessKeyId);
+    const appeared = keys.filter((x) => !s.expected.has(x.id)).map((x) => x.id);
+    if (k?.status === 'Active' && appeared.length > 0) {
+        throw new Overwritten([], `after writing the destinations, IAM lists key(s) ${appeared.join(', ')} that appeared during this run: another ` +
+            'rotation (or a person) is at work on this user and may have written the destinations too. Nothing was ' +
+            'retired: let that rotation finish (or find who made the key), then rerun');
+    }
     if (k?.status === 'Active')
         return;
     await newKeyLost(s, fresh, 'after writing the destinations', k ? 'deactivated' : 'deleted');
@@ -69576,12 +69652,16 @@ async function writeSecret(gh, d, key, name, value, sharing) {
         if (sharing.visibility === 'selected')
             body.selected_repository_ids = sharing.selectedRepositoryIds;
     }
+    let res;
     try {
-        await gh.request(`PUT ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`, body);
+        res = await gh.request(`PUT ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`, body);
     }
     catch (err) {
         throw gitHubError(`writing ${name} to`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
     }
+    // GitHub's time of the write (its Date header, whole seconds), to tell a later write by someone else.
+    const date = Date.parse(String(res?.headers?.date ?? ''));
+    return Number.isNaN(date) ? undefined : date;
 }
 /** Delete secret `name` (a 404 counts as done). */
 async function deleteSecret(gh, d, name) {

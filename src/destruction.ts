@@ -388,7 +388,7 @@ export function factsOf(s: RunState, key: AccessKey, keys: AccessKey[]): Facts {
       label: label(p.destination),
       updates: p.updates,
       writtenWith: j.pairKey(i),
-      touchedWith: [j.destinations[i].id, j.destinations[i].secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' ? ['?'] : [])),
+      touchedWith: [j.destinations[i].id, j.destinations[i].secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : [])),
     })),
     newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
     ownHolderChecked: s.ownHolderChecked,

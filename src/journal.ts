@@ -9,7 +9,8 @@ export type Holding =
   | { kind: 'before' } // whatever it held when the run started (see heldBefore)
   | { kind: 'key'; keyId: string } // the id or secret of this key, written by this run
   | { kind: 'absent' } // removed by this run
-  | { kind: 'unknown' }; // a write was in flight when the run had to stop
+  | { kind: 'unknown' } // a write was in flight when the run had to stop
+  | { kind: 'overwritten' }; // someone else wrote it after this run did
 
 /** What a destination held before the run: both secrets, one of them, or none (per preflight). */
 export type HeldBefore = 'both' | 'partial' | 'none';
@@ -19,6 +20,8 @@ export type WriteReason = 'new key' | 'converge' | 'restore';
 
 export interface DestinationLedger {
   heldBefore: HeldBefore;
+  /** GitHub's time of this run's last write of each secret (its Date header), when it said. */
+  writtenAt: { id?: number; secret?: number };
   id: Holding;
   secret: Holding;
   /** The environment was created by this run. */
@@ -54,7 +57,9 @@ export type Effect =
   | { kind: 'holders broken'; id: string; certain: number[]; maybe?: number[] }
   /** A key this run relied on was deleted or deactivated by someone else. */
   | { kind: 'key lost'; id: string }
-  | { kind: 'secret written'; index: number; which: 'id' | 'secret'; keyId: string; reason: WriteReason }
+  | { kind: 'secret written'; index: number; which: 'id' | 'secret'; keyId: string; reason: WriteReason; at?: number }
+  /** Someone else wrote (or removed) the secret after this run wrote it (GitHub's updated_at is later). */
+  | { kind: 'secret overwritten'; index: number; which: 'id' | 'secret' }
   | { kind: 'secret removed'; index: number; which: 'id' | 'secret' }
   | { kind: 'write in flight'; index: number; which: 'id' | 'secret' }
   | { kind: 'write failed'; index: number; which: 'id' | 'secret'; previous: Holding };
@@ -90,6 +95,7 @@ export class Journal {
       secret: { kind: 'before' } as Holding,
       created: false,
       reason: undefined,
+      writtenAt: {},
     }));
   }
 
@@ -136,8 +142,12 @@ export class Journal {
         const d = this.destinations[effect.index];
         d[effect.which] = { kind: 'key', keyId: effect.keyId };
         d.reason = effect.reason;
+        d.writtenAt[effect.which] = effect.at;
         break;
       }
+      case 'secret overwritten':
+        this.destinations[effect.index][effect.which] = { kind: 'overwritten' };
+        break;
       case 'secret removed':
         this.destinations[effect.index][effect.which] = { kind: 'absent' };
         break;

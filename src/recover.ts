@@ -108,6 +108,9 @@ export function describeStanding(s: RunState): string {
       case 'mismatched':
         text = 'MISMATCHED pair (one secret written, the other not): does not work until a run rewrites it';
         break;
+      case 'overwritten':
+        text = 'OVERWRITTEN by someone else after this run wrote it (another rotation, or another IAM user rotated into it): what it holds is not known';
+        break;
       default:
         text = 'UNKNOWN: a write was in flight when the run stopped: check it';
     }

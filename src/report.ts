@@ -36,6 +36,7 @@ const OUTCOME: Record<DestinationResult['outcome'], string> = {
   removed: 'held nothing before; what the run wrote was removed',
   mismatched: 'MISMATCHED: one secret written, the other not — does not work until rewritten',
   unknown: 'UNKNOWN: a write was in flight when the run stopped — check it',
+  overwritten: 'OVERWRITTEN by someone else after this run wrote it — another rotation is at work: check it',
 };
 
 function status(result: RotationResult): string {

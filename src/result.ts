@@ -16,7 +16,8 @@ export type Outcome =
   | 'may be broken' // may hold the key deleted to make room (which one it holds is not known)
   | 'removed' // held nothing before; what the run wrote was removed again
   | 'mismatched' // one of the two secrets was written and could not be put back: does not work
-  | 'unknown'; // a write was in flight when the run had to stop
+  | 'unknown' // a write was in flight when the run had to stop
+  | 'overwritten'; // someone else wrote it after this run did: what it holds is not known
 
 export interface DestinationResult {
   destination: Destination;

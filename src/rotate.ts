@@ -17,6 +17,7 @@ import type { ActionsIO, RotateContext } from './context.js';
 import { destinationsFrom, label } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Inputs } from './inputs.js';
+import { Overwritten, confirmDestinations } from './confirm.js';
 import { Journal } from './journal.js';
 import { holderError, holdersOf, missingHolders } from './own-holders.js';
 import { describeLease, releaseLease, takeLease } from './lease.js';
@@ -142,6 +143,11 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
 async function failed(s: RunState, err: unknown): Promise<ActionError> {
   const { journal } = s;
   if (err instanceof NewKeyLost) return new ActionError(`${err.message}. ${describeStanding(s)}.`, { cause: err });
+  if (err instanceof Overwritten) {
+    // Someone else wrote after this run: no rollback (it would overwrite their write too); every key stays.
+    const kept = [journal.newKeyId ?? journal.resumedKeyId, s.caller?.accessKeyId ?? s.result.plan?.current?.id].filter((k, i, a) => k && a.indexOf(k) === i);
+    return new ActionError(`${err.message}. Every key stays Active (${kept.join(', ')}). ${describeStanding(s)}.`, { cause: err });
+  }
   if (journal.newKeyId !== undefined && !s.handedOver) return recover(s, err);
   const cause = asActionError(err);
   if (err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
@@ -419,6 +425,7 @@ async function flow(s: RunState): Promise<void> {
   });
 
   // 8. The new key must still be there: a person may have deleted it while the destinations were written.
+  await confirmDestinations(s, fresh.accessKeyId);
   await confirmNewKey(s, fresh);
 
   // 9. Every destination holds the new key. Only now: the previous keys. In self-rotation the run signs with the
@@ -489,6 +496,15 @@ class NewKeyLost extends ActionError {}
 async function confirmNewKey(s: RunState, fresh: NewKey): Promise<void> {
   const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
   const k = keys.find((x) => x.id === fresh.accessKeyId);
+  const appeared = keys.filter((x) => !s.expected.has(x.id)).map((x) => x.id);
+  if (k?.status === 'Active' && appeared.length > 0) {
+    throw new Overwritten(
+      [],
+      `after writing the destinations, IAM lists key(s) ${appeared.join(', ')} that appeared during this run: another ` +
+        'rotation (or a person) is at work on this user and may have written the destinations too. Nothing was ' +
+        'retired: let that rotation finish (or find who made the key), then rerun',
+    );
+  }
   if (k?.status === 'Active') return;
   await newKeyLost(s, fresh, 'after writing the destinations', k ? 'deactivated' : 'deleted');
 }

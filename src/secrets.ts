@@ -150,17 +150,21 @@ export async function writeSecret(
   name: string,
   value: string,
   sharing: Sharing | undefined,
-): Promise<void> {
+): Promise<number | undefined> {
   const body: Record<string, unknown> = { encrypted_value: await seal(value, key.key), key_id: key.keyId };
   if (sharing) {
     body.visibility = sharing.visibility;
     if (sharing.visibility === 'selected') body.selected_repository_ids = sharing.selectedRepositoryIds;
   }
+  let res;
   try {
-    await gh.request(`PUT ${secretsPath(d)}/${encodeURIComponent(name)}`, body);
+    res = await gh.request(`PUT ${secretsPath(d)}/${encodeURIComponent(name)}`, body);
   } catch (err) {
     throw gitHubError(`writing ${name} to`, label(d), err, writePermission(d), gh.token);
   }
+  // GitHub's time of the write (its Date header, whole seconds), to tell a later write by someone else.
+  const date = Date.parse(String(res?.headers?.date ?? ''));
+  return Number.isNaN(date) ? undefined : date;
 }
 
 /** Delete secret `name` (a 404 counts as done). */

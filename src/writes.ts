@@ -13,8 +13,9 @@ export async function put(s: RunState, i: number, which: 'id' | 'secret', value:
   const p = s.prepared[i];
   const previous: Holding = s.journal.destinations[i][which];
   s.journal.record({ kind: 'write in flight', index: i, which });
+  let at: number | undefined;
   try {
-    await writeSecret(s.ctx.gh, p.destination, p.publicKey, secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
+    at = await writeSecret(s.ctx.gh, p.destination, p.publicKey, secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
   } catch (err) {
     // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
     if (statusOf((err as { cause?: unknown }).cause ?? err) !== undefined) {
@@ -22,7 +23,7 @@ export async function put(s: RunState, i: number, which: 'id' | 'secret', value:
     }
     throw err;
   }
-  s.journal.record({ kind: 'secret written', index: i, which, keyId, reason });
+  s.journal.record({ kind: 'secret written', index: i, which, keyId, reason, at });
 }
 
 /** Write a pair to destination i, the two secrets back to back. */
@@ -50,6 +51,7 @@ export function standing(journal: Journal, i: number, current: string | undefine
     if (heldKey !== undefined && journal.lost.has(heldKey)) return { outcome: 'broken', keyId: heldKey };
     return { outcome: 'unchanged', keyId: heldKey };
   }
+  if (id.kind === 'overwritten' || secret.kind === 'overwritten') return { outcome: 'overwritten', keyId: undefined };
   if (id.kind === 'unknown' || secret.kind === 'unknown') return { outcome: 'unknown', keyId: undefined };
   const pair = journal.pairKey(i);
   if (pair !== undefined && journal.lost.has(pair)) return { outcome: 'broken', keyId: pair };

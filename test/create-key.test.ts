@@ -101,7 +101,7 @@ describe('CreateAccessKey fails and no key appeared', () => {
     const { result } = await runRotation(world, { as: old, onAwsCall, inputs: { repositories: repo } });
 
     expect(result.error?.message).toMatch(
-      /^iam:CreateAccessKey on IAM user \S+ failed: ServiceFailure.*\. Could not list the keys again: check whether a key was made\.$/,
+      /^iam:CreateAccessKey on IAM user \S+ failed: ServiceFailure.*\. Could not list the keys again: check whether a key was made\. Nothing was changed\.$/,
     );
     expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);
   });

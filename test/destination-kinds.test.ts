@@ -222,7 +222,7 @@ describe('create-environments', () => {
     expect(result.error?.message).toBe(
       `environments: 'prodution' does not exist in ${repo} and is within one edit of its environment 'production': fix ` +
         "the name, or create 'prodution' by hand if it really is a new environment (create-environments does not create " +
-        'a name this close to an existing one)',
+        'a name this close to an existing one). Nothing was changed.',
     );
     expect(world.gh.environments(repo).sort()).toEqual(['production', 'staging']);
     expect(world.gh.writes()).toEqual([]);
@@ -256,7 +256,7 @@ describe('create-environments', () => {
     const { result } = await runRotation(world, { as: old, inputs: { repositories: repo, environments: 'prodution' } });
     expect(result.error?.message).toBe(
       `reading the public key of ${repo} environment 'prodution': environment 'prodution' does not exist in ${repo} ` +
-        "(its environments: production, staging): did you mean 'production'? Fix the name in environments",
+        "(its environments: production, staging): did you mean 'production'? Fix the name in environments. Nothing was changed.",
     );
   });
 

@@ -69,7 +69,7 @@ describe('preflight failures: nothing is created', () => {
     const { old, repos } = await setup(3);
     world.gh.addFault(notFound({ path: /public-key/, skip: 1 }));
     const { result } = await runRotation(world, { as: old, inputs: { repositories: repos.join(',') } });
-    expect(result.error?.message).toMatch(/^preflight failed for 2 of 3 destinations, nothing was changed: /);
+    expect(result.error?.message).toMatch(/^preflight failed for 2 of 3 destinations: .*\. Nothing was changed\.$/);
     expect(result.error?.message).not.toMatch(/\n/);
   });
 });
@@ -177,8 +177,9 @@ describe('write failures: no destination is left holding a dead key', () => {
       new RegExp(
         `^writing AWS_SECRET_ACCESS_KEY to ${repos[0]}: 500 .*\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. ` +
           `Destinations: ${repos[0]}: MISMATCHED pair \\(one secret written, the other not\\): does not work until a run ` +
-          `rewrites it; ${repos[1]}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause and rerun: a self-rotation deletes ` +
-          `${newId} as this run's orphan once this run has ended .*, after giving its own key to every destination that may hold ${newId}\\.$`,
+          `rewrites it; ${repos[1]}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause and rerun, once this run has ended .*: a ` +
+          `self-rotation that signs in with ${newId} .* gives it to every destination and retires ${old.accessKeyId}; one that signs ` +
+          `in with ${old.accessKeyId} gives it to every destination that may hold ${newId}, deletes ${newId} as this run's orphan and rotates\\.$`,
       ),
     );
     // Putting the key id back failed too (GitHub is down): said as a warning, and the truth is reported.
@@ -203,7 +204,7 @@ describe('write failures: no destination is left holding a dead key', () => {
     }
   });
 
-  it('another user: keeps both keys and says who holds which; a rerun with delete-oldest converges', async () => {
+  it('another user: keeps both keys and says who holds which; a default rerun converges, deleting the orphan its own destinations hold first', async () => {
     const { user, old, repos } = await setup(3);
     world.gh.addFault(forbidden({ method: 'PUT', path: new RegExp(repos[2]) }));
     const { result } = await runRotation(world, {
@@ -231,14 +232,15 @@ describe('write failures: no destination is left holding a dead key', () => {
     world.gh.completeEveryRun(); // the failed run has ended: its key may be retired once replaced
     const rerun = await runRotation(world, {
       as: world.admin,
-      inputs: { 'iam-user-name': user, repositories: repos.join(','), 'key-limit': 'delete-oldest' },
+      inputs: { 'iam-user-name': user, repositories: repos.join(',') },
       env: { GITHUB_REPOSITORY: 'octo/rotator', GITHUB_RUN_ID: '7102', GITHUB_RUN_ATTEMPT: '1' },
     });
     expect(rerun.result.error).toBeUndefined();
-    // The oldest key goes first (its holder stops working until rewritten), the other once every destination moved on.
+    // The failed run's orphan goes first (only this run's destinations may hold it, and it rewrites them at once), the
+    // old key once every destination holds the new one.
     expect(rerun.result.previous).toEqual([
-      { id: old.accessKeyId, action: 'deleted to make room' },
-      { id: newId, action: 'deleted' },
+      { id: newId, action: 'deleted as an orphan' },
+      { id: old.accessKeyId, action: 'deleted' },
     ]);
     expect(await keysOf(world, user)).toEqual([{ id: rerun.result.newKeyId, status: 'Active' }]);
     for (const r of repos) {
@@ -318,7 +320,7 @@ describe('someone else at work on the same user', () => {
       `iam:CreateAccessKey on IAM user ${user} failed: LimitExceeded: the user already has two access keys, so a key was ` +
         'made after this run listed them: another rotation or a person is at work. ' +
         `Key(s) ${other} appeared during this run and were left alone (another rotation or a person is at work; this run ` +
-        'cannot prove they are its own): if no other rotation is running, delete them by hand.',
+        'cannot prove they are its own): if no other rotation is running, delete them by hand. Nothing was changed.',
     );
     expect(calls.filter((c) => c === 'CreateAccessKeyCommand')).toHaveLength(1);
     expect(calls).not.toContain('DeleteAccessKeyCommand');
@@ -346,7 +348,7 @@ describe('someone else at work on the same user', () => {
     expect(result.error?.message).toMatch(
       new RegExp(
         `^${spare} was not deleted \\(consent: key-limit delete-inactive\\): IAM no longer lists ${spare} .*\\. Rerun once the ` +
-          `keys are as expected\\. Destinations: ${repos[0]}: not changed \\(${old.accessKeyId}\\)\\.$`,
+          `keys are as expected\\. Destinations: ${repos[0]}: not changed \\(${old.accessKeyId}\\)\\. Nothing was changed\\.$`,
       ),
     );
     expect(result.newKeyId).toBeUndefined();
@@ -373,7 +375,7 @@ describe('someone else at work on the same user', () => {
     expect(result.error?.message).toMatch(
       new RegExp(
         `^${spare} was not deleted \\(consent: key-limit delete-inactive\\): IAM no longer lists ${spare} .*\\. ` +
-          `Destinations: ${repos[0]}: not changed \\(${old.accessKeyId}\\)\\.$`,
+          `Destinations: ${repos[0]}: not changed \\(${old.accessKeyId}\\)\\. Nothing was changed\\.$`,
       ),
     );
     expect(result.newKeyId).toBeUndefined();
@@ -559,7 +561,7 @@ describe('transient failures are retried within bounds', () => {
       new RegExp(
         `^reading the public key of ${repos[0]}: 403 .*secondary rate limit.*\\. GitHub secondary rate limit, not a permission ` +
           'problem: retry-after 400 s is longer than the 300 s the run waits at most; rerun later \\(spread runs out, or use a ' +
-          'token with its own rate limit, such as a GitHub App token\\)$',
+          'token with its own rate limit, such as a GitHub App token\\)\\. Nothing was changed\\.$',
       ),
     );
     expect(result.error?.message).not.toMatch(/token needs|GITHUB_TOKEN/);

@@ -261,6 +261,7 @@ describe('the lease on the IAM user', () => {
       'ListAccessKeysCommand', // listed again before the previous key is deleted
       'GetAccessKeyLastUsedCommand', // its last use, kept as evidence: a deleted key's can no longer be read
       'DeleteAccessKeyCommand',
+      'UntagUserCommand', // its record (superseded at the handover) goes with it
       'ListAccessKeysCommand', // the keys output: every key at the end, with its last use
       'GetAccessKeyLastUsedCommand',
       'ListUserTagsCommand',
@@ -277,7 +278,7 @@ describe('the lease on the IAM user', () => {
     expect(recorded.Key).toBe(newId);
     const created = /^rotate-aws-access-key: created=(\S+) by=octo\/rotator\/42\/1$/.exec(recorded.Value)?.[1] ?? '';
     expect(Math.abs(Date.parse(created) - Date.now())).toBeLessThan(60_000);
-    expect(calls[15].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
+    expect(calls[16].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
     // The lease is gone; the new key keeps its description (the IAM console shows it); the deleted key had none.
     const tags = await tagsOf(user);
     expect(Object.keys(tags)).toEqual([newId]);
@@ -347,9 +348,9 @@ describe('the lease on the IAM user', () => {
 
     expect(result.error?.message).toBe(
       `another rotation holds the lease on IAM user ${user} (tag rotate-aws-access-key:lease): run octo/other/7/1, until ` +
-        `${until} (IAM time); waited 60 s and changed nothing. Let that run finish, then rerun. If it is gone (crashed or ` +
+        `${until} (IAM time); waited 60 s. Let that run finish, then rerun. If it is gone (crashed or ` +
         `cancelled), its lease expires at ${until}, or clear it now: aws iam untag-user --user-name ${user} --tag-keys ` +
-        'rotate-aws-access-key:lease. A concurrency group only serialises runs of one repository.',
+        'rotate-aws-access-key:lease. A concurrency group only serialises runs of one repository. Nothing was changed.',
     );
     expect(clock.now() - Date.parse('2026-11-27T12:00:00Z')).toBe(60_000);
     expect(await keysOf(world, user)).toEqual([{ id: old.accessKeyId, status: 'Active' }]);

@@ -38,7 +38,11 @@ export interface MemoryGitHub {
 }
 
 /** Repositories (`owner/name`) and environments (`owner/name:environment`) that exist, each with no secrets yet. */
-export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
+/**
+ * `dates`: answer each write with GitHub's Date header (the secret's updated_at, as GitHub would), so the run can
+ * tell a later write by someone else (src/confirm.ts).
+ */
+export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = {}): Promise<MemoryGitHub> {
   await sodium.ready;
   const box = sodium.crypto_box_keypair();
   const key = sodium.to_base64(box.publicKey, sodium.base64_variants.ORIGINAL);
@@ -86,7 +90,8 @@ export async function memoryGitHub(repos: string[]): Promise<MemoryGitHub> {
       );
       held.set(name.toUpperCase(), sodium.to_string(opened));
       updatedAt.delete(`${scope}/${name.toUpperCase()}`);
-      return { status: 201, data: {}, headers: {} };
+      const written = updatedAt.get(`${scope}/${name.toUpperCase()}`) ?? '2026-11-27T12:00:00Z';
+      return { status: 201, data: {}, headers: opts.dates ? { date: new Date(written).toUTCString() } : {} };
     }
     if (method === 'DELETE' && name !== undefined) {
       if (!held.delete(name.toUpperCase())) throw failure(404, 'Not Found', {});

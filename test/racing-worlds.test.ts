@@ -1,0 +1,79 @@
+/**
+ * Two writers on one destination (issue 20, worlds 7 and 8): two bootstrap runs whose leases were not yet visible to
+ * each other, and two IAM users configured onto the same destination. The action is the only one that can see it:
+ * the keys IAM lists after the fan-out, and GitHub's updated_at after its own write. Neither run may say it rotated.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
+
+const OLD = 'AKIAOLD0000000000001';
+const ENV = { GITHUB_REPOSITORY: 'octo/api', GITHUB_RUN_ID: '42' };
+const ADMIN = { accessKeyId: 'AKIAADMIN00000000001', secretAccessKey: 'admin-secret' };
+
+describe('another writer after this run wrote a destination', () => {
+  it("another IAM user's rotation writes the destination after this run: nothing is retired, the destination is named (world 8)", async () => {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api'], { dates: true });
+    const old = userKey(iam, OLD);
+    github.hold(old, 'octo/api');
+    // Bob's rotation (another IAM user, same destination) writes its secret access key a few seconds after ours.
+    let puts = 0;
+    github.before((method, path) => {
+      if (method === 'PUT' && path.includes('/secrets/')) puts++;
+      if (method === 'GET' && path === '/repos/octo/api/actions/secrets' && puts === 2) {
+        github.secrets.get('octo/api')?.set('AWS_SECRET_ACCESS_KEY', 'bob-secret');
+        github.updatedAt.set('octo/api/AWS_SECRET_ACCESS_KEY', '2026-11-27T12:00:04Z');
+      }
+    });
+
+    const { result } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api' }, env: ENV });
+
+    const fresh = result.newKeyId as string;
+    expect(result.rotated).toBe(false);
+    expect(result.error?.message).toMatch(
+      new RegExp(`^octo/api was written \\(or emptied\\) by someone else after this run wrote ${fresh} there .*Every key stays Active \\(${fresh}, ${OLD}\\)\\. Destinations: octo/api: OVERWRITTEN`),
+    );
+    // Both keys stay: the old one still works wherever it is held; nothing claims octo/api holds either.
+    expect([...iam.keys.values()].map((k) => [k.id, k.status])).toEqual([
+      [OLD, 'Active'],
+      [fresh, 'Active'],
+    ]);
+    expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['overwritten', undefined]]);
+    expect(result.previous).toEqual([]);
+  });
+
+  it('no other writer: the same run confirms every destination and rotates', async () => {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api', 'octo/web'], { dates: true });
+    const old = userKey(iam, OLD);
+    github.hold(old, 'octo/api', 'octo/web');
+    const { result } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api,octo/web' }, env: ENV });
+    expect(result.error).toBeUndefined();
+    expect(github.routes.filter((r) => r === 'GET /repos/octo/web/actions/secrets')).toHaveLength(2); // preflight, confirm
+    expect([...iam.keys.keys()]).toEqual([result.newKeyId]);
+  });
+
+  it('two bootstrap runs whose leases did not see each other: the one that sees the other key retires nothing and says so (world 7)', async () => {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api']);
+    let created = 0;
+    iam.before((command) => {
+      // The other run's CreateAccessKey lands while this run writes the destinations.
+      if (command === 'ListAccessKeys' && created === 1) {
+        created++;
+        userKey(iam, 'AKIARACER00000000009', 0);
+      }
+      if (command === 'CreateAccessKey') created++;
+    });
+    const { result } = await memoryRotation(iam, github, {
+      as: ADMIN,
+      inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api', 'create-user': 'if-missing' },
+      env: ENV,
+    });
+    expect(result.rotated).toBe(false);
+    expect(result.error?.message).toMatch(/IAM lists key\(s\) AKIARACER00000000009 that appeared during this run: another rotation/);
+    expect(result.error?.message).toContain('Nothing was retired');
+    expect(iam.keys.has('AKIARACER00000000009')).toBe(true);
+    expect(iam.keys.has(result.newKeyId as string)).toBe(true);
+  });
+});
