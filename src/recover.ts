@@ -173,7 +173,7 @@ function finalWords(s: RunState): string {
   const self = s.caller?.accessKeyId;
   return self
     ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
-        `gives it to every destination and retires ${self}; one that signs in with ${self} gives it to every ` +
+        `gives it to every destination and retires ${self}; one that signs in with ${self} gives ${self} to every ` +
         `destination that may hold ${newId}, deletes ${newId} as this run's orphan and rotates.`
-    : ` Fix the cause, then rerun: a run deletes ${newId} as this run's orphan ${ended} if no destination may hold it; otherwise rerun with key-limit: delete-oldest, which deletes the oldest key first (the destinations still holding it stop working until that run rewrites them).`;
+    : ` Fix the cause, then rerun ${ended}: it deletes ${newId} as this run's orphan (the destinations that may hold it do not work from that moment until it rewrites them, moments later) and rotates.`;
 }

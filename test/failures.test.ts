@@ -179,7 +179,7 @@ describe('write failures: no destination is left holding a dead key', () => {
           `Destinations: ${repos[0]}: MISMATCHED pair \\(one secret written, the other not\\): does not work until a run ` +
           `rewrites it; ${repos[1]}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause and rerun, once this run has ended .*: a ` +
           `self-rotation that signs in with ${newId} .* gives it to every destination and retires ${old.accessKeyId}; one that signs ` +
-          `in with ${old.accessKeyId} gives it to every destination that may hold ${newId}, deletes ${newId} as this run's orphan and rotates\\.$`,
+          `in with ${old.accessKeyId} gives ${old.accessKeyId} to every destination that may hold ${newId}, deletes ${newId} as this run's orphan and rotates\\.$`,
       ),
     );
     // Putting the key id back failed too (GitHub is down): said as a warning, and the truth is reported.

@@ -137,7 +137,7 @@ describe('self-rotation cancelled before the job\'s own repository got the new k
     const first = await memoryRotation(iam, github, { as: old, inputs: { repositories: repos.join(',') }, env: attempt(1), cancel });
     const orphan = first.result.newKeyId as string;
     expect(github.pair('octo/web')?.accessKeyId).toBe(orphan);
-    expect(first.result.error?.message).toContain(`one that signs in with ${OLD} gives it to every destination that may hold ${orphan}`);
+    expect(first.result.error?.message).toContain(`one that signs in with ${OLD} gives ${OLD} to every destination that may hold ${orphan}`);
     github.before(() => {});
 
     const rerun = await memoryRotation(iam, github, { as: old, inputs: { repositories: repos.join(',') }, env: attempt(2) });
