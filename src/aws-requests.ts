@@ -16,7 +16,9 @@ import { errorMessage } from './errors.js';
 import { type ProxySetting, proxyFor, proxySettings, shownProxy } from './proxy.js';
 
 export type AwsService = 'iam' | 'sts';
-export type Env = Record<string, string | undefined>;
+import type { Env } from './types.js';
+
+export type { Env } from './types.js';
 
 /** What one failed AWS request was: the operation, where it went, and the setting that sent it there. */
 export interface AwsRequestInfo {

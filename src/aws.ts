@@ -25,7 +25,9 @@ import { type Clock, systemClock } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import { IamTime, observeIamTime } from './iam-time.js';
 import type { Tag } from './inputs.js';
-import type { AccessKey, Use } from './plan.js';
+import type { AccessKey, CreatedUser, Use } from './types.js';
+
+export type { CreatedUser } from './types.js';
 import {
   type Env,
   LoggedRetryStrategy,
@@ -371,12 +373,6 @@ export async function userSettings(iam: IAMClient, user: User): Promise<UserSett
   };
 }
 
-/** Steps of creating a user, recorded so a failure can say exactly what exists (and undo it). */
-export interface CreatedUser {
-  name: string;
-  groups: string[];
-  policyArns: string[];
-}
 
 /**
  * Create the user with path, boundary and tags, then add groups and attach policies. On a failure part-way, undo

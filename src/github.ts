@@ -2,7 +2,7 @@ import { getOctokit } from '@actions/github';
 import { defaults } from '@actions/github/lib/utils';
 import { retry } from '@octokit/plugin-retry';
 import { ProxyAgent, fetch as undiciFetch } from 'undici';
-import type { Env } from './aws-requests.js';
+import type { Env } from './types.js';
 import type { Cancellation } from './cancel.js';
 import type { Clock } from './clock.js';
 import { errorMessage } from './errors.js';

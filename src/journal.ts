@@ -2,7 +2,7 @@
  * The journal of effects: every change the run makes is appended here the moment it happens. Rollback, the cancel
  * handler, the error message and the summary are all functions of it, so what the run says is what it did.
  */
-import type { CreatedUser } from './aws.js';
+import type { CreatedUser } from './types.js';
 
 /** What one of a destination's two secrets holds, as far as this run knows. */
 export type Holding =

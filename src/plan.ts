@@ -1,12 +1,10 @@
 import { ActionError } from './errors.js';
 import type { KeyLimitMode, PreviousKeyMode } from './inputs.js';
 import type { HeldBefore } from './journal.js';
+import type { AccessKey, Use } from './types.js';
 
-export interface AccessKey {
-  id: string;
-  status: 'Active' | 'Inactive';
-  created: Date;
-}
+export type { AccessKey, Use } from './types.js';
+
 
 /** What preflight learned about one destination, as the plan needs it. */
 export interface DestinationState {
@@ -231,12 +229,6 @@ export function plan(input: PlanInput): Plan {
   };
 }
 
-/** When and where a key was last used (GetAccessKeyLastUsed); null: never; undefined: unknown (not allowed to read). */
-export interface Use {
-  date: string;
-  service: string;
-  region: string;
-}
 
 /** A handed-over key waiting to be retired: the earliest time it may be (IAM time), and whether it is in use. */
 export interface PendingKey {

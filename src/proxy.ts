@@ -11,7 +11,7 @@ import { type Socket, isIPv6 } from 'node:net';
 import type { AgentConnectOpts } from 'agent-base';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
-import type { Env } from './aws-requests.js';
+import type { Env } from './types.js';
 import { ActionError } from './errors.js';
 
 /** One proxy variable that is set: its name as set (HTTPS_PROXY or https_proxy) and the proxy it names. */

@@ -776,6 +776,8 @@ function world(opts: {
     ownHolderChecked: false,
     rewrite: undefined,
     runEnded: new Map(),
+    startedAt: 0,
+    resume: undefined,
   };
   return { ...mem, s, io, journal };
 }

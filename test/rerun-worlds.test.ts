@@ -192,7 +192,7 @@ describe("a rotator's rerun after a killed run (worlds 2 and 3)", () => {
     expect([...iam.keys.keys()]).toEqual([first]);
     iam.before(() => {});
     // GitHub is not asked (no Actions: read): every run-status read fails.
-    github.before((method, path) => {
+    github.before((_method, path) => {
       if (path.includes('/actions/runs/')) throw Object.assign(new Error('Resource not accessible by integration'), { status: 403 });
     });
 

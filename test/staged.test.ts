@@ -90,6 +90,8 @@ function world(opts: {
     ownHolderChecked: true,
     rewrite: undefined,
     runEnded: new Map(),
+    startedAt: 0,
+    resume: undefined,
   };
   return { ...mem, s, io, journal, initialKeys };
 }
