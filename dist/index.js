@@ -64918,6 +64918,9 @@ const IAM_TAGS_PER_USER = 50;
 const ACTION_TAGS_PER_USER = 3;
 /** IAM's LimitExceeded (the SDK names it LimitExceededException): a quota, never a throttle. */
 const isLimitExceeded = (err) => /^LimitExceeded(Exception)?$/.test(awsErrorName(err));
+/** IAM's quota of tags on the user is reached: more permissions would not help, fewer tags would. */
+class TagQuotaReached extends errors/* ActionError */.lZ {
+}
 /** TagUser. IAM's LimitExceeded here is its quota of 50 tags per user: said as such (and not retried: see aws-requests). */
 async function tagUser(iam, user, tags) {
     try {
@@ -64927,7 +64930,7 @@ async function tagUser(iam, user, tags) {
         if (!isLimitExceeded(err))
             throw awsError('iam:TagUser', userSubject(user), err);
         const message = (err instanceof Error ? (0,errors/* errorMessage */.gJ)(err) : String(err)).replace(/\.+$/, '');
-        throw new errors/* ActionError */.lZ(`iam:TagUser on ${userSubject(user)} failed: ${awsErrorName(err)}: ${message}. ` +
+        throw new TagQuotaReached(`iam:TagUser on ${userSubject(user)} failed: ${awsErrorName(err)}: ${message}. ` +
             `IAM user ${user} has reached IAM's limit of ${IAM_TAGS_PER_USER} tags per user: this action needs room for ` +
             `${ACTION_TAGS_PER_USER} (the lease plus one per access key): remove tags you do not need ` +
             `(aws iam list-user-tags --user-name ${user})`, { cause: err });
@@ -67662,6 +67665,10 @@ function resumable(s, self, keys) {
         return undefined;
     return { key: self, record, previous };
 }
+/** What makes a refused TagUser work: room under IAM's tag quota, or the permission. */
+function tagAdvice(err) {
+    return err instanceof TagQuotaReached ? 'Remove user tags you do not need (IAM allows 50)' : 'Grant iam:TagUser on the user';
+}
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
 async function recordCreated(s, id, createDate) {
     const { ctx } = s;
@@ -67675,9 +67682,9 @@ async function recordCreated(s, id, createDate) {
     catch (err) {
         if (ctx.inputs.retireAfterHours > 0) {
             throw new errors/* ActionError */.lZ(`recording where the new key ${id} comes from failed (${(0,errors/* errorMessage */.gJ)(err)}): with retire-after-hours the ` +
-                `handover must be recorded in IAM. Grant iam:TagUser on the user`, { cause: err });
+                `handover must be recorded in IAM. ${tagAdvice(err)}`, { cause: err });
         }
-        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): grant iam:TagUser`);
+        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): ${tagAdvice(err).toLowerCase()}`);
     }
     return created;
 }
@@ -67790,8 +67797,8 @@ async function recordHandover(s, p, newId, created, createDate) {
             return;
         }
         throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but recording the handover in IAM failed (${(0,errors/* errorMessage */.gJ)(err)}): ` +
-            `the previous key(s) ${staged.map((k) => k.id).join(', ')} stay Active and no later run will retire them. Grant ` +
-            `iam:TagUser on the user, then retire them by hand once they are unused for ${hours} h.`, { cause: err });
+            `the previous key(s) ${staged.map((k) => k.id).join(', ')} stay Active and no later run will retire them. ` +
+            `${tagAdvice(err)}, then retire them by hand once they are unused for ${hours} h.`, { cause: err });
     }
 }
 

@@ -298,6 +298,9 @@ export const ACTION_TAGS_PER_USER = 3;
 /** IAM's LimitExceeded (the SDK names it LimitExceededException): a quota, never a throttle. */
 export const isLimitExceeded = (err: unknown): boolean => /^LimitExceeded(Exception)?$/.test(awsErrorName(err));
 
+/** IAM's quota of tags on the user is reached: more permissions would not help, fewer tags would. */
+export class TagQuotaReached extends ActionError {}
+
 /** TagUser. IAM's LimitExceeded here is its quota of 50 tags per user: said as such (and not retried: see aws-requests). */
 export async function tagUser(iam: IAMClient, user: string, tags: Tag[]): Promise<void> {
   try {
@@ -305,7 +308,7 @@ export async function tagUser(iam: IAMClient, user: string, tags: Tag[]): Promis
   } catch (err) {
     if (!isLimitExceeded(err)) throw awsError('iam:TagUser', userSubject(user), err);
     const message = (err instanceof Error ? errorMessage(err) : String(err)).replace(/\.+$/, '');
-    throw new ActionError(
+    throw new TagQuotaReached(
       `iam:TagUser on ${userSubject(user)} failed: ${awsErrorName(err)}: ${message}. ` +
         `IAM user ${user} has reached IAM's limit of ${IAM_TAGS_PER_USER} tags per user: this action needs room for ` +
         `${ACTION_TAGS_PER_USER} (the lease plus one per access key): remove tags you do not need ` +

@@ -3,7 +3,7 @@
  * evidence of their last use, the retirement of handed-over keys once due, the record of this run's handover, and
  * the description of every key at the end of the run.
  */
-import { isAccessDenied, listAccessKeys, listUserTags } from './aws.js';
+import { TagQuotaReached, isAccessDenied, listAccessKeys, listUserTags } from './aws.js';
 import { isoSeconds } from './clock.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { PreviousKeyMode, Tag } from './inputs.js';
@@ -204,6 +204,11 @@ function resumable(s: RunState, self: AccessKey, keys: AccessKey[]): RunState['r
   return { key: self, record, previous };
 }
 
+/** What makes a refused TagUser work: room under IAM's tag quota, or the permission. */
+function tagAdvice(err: unknown): string {
+  return err instanceof TagQuotaReached ? 'Remove user tags you do not need (IAM allows 50)' : 'Grant iam:TagUser on the user';
+}
+
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
 export async function recordCreated(s: RunState, id: string, createDate: Date): Promise<string> {
   const { ctx } = s;
@@ -216,11 +221,11 @@ export async function recordCreated(s: RunState, id: string, createDate: Date): 
     if (ctx.inputs.retireAfterHours > 0) {
       throw new ActionError(
         `recording where the new key ${id} comes from failed (${errorMessage(err)}): with retire-after-hours the ` +
-          `handover must be recorded in IAM. Grant iam:TagUser on the user`,
+          `handover must be recorded in IAM. ${tagAdvice(err)}`,
         { cause: err },
       );
     }
-    ctx.io.warning(`could not tag the new key ${id} with where it comes from (${errorMessage(err)}): grant iam:TagUser`);
+    ctx.io.warning(`could not tag the new key ${id} with where it comes from (${errorMessage(err)}): ${tagAdvice(err).toLowerCase()}`);
   }
   return created;
 }
@@ -331,8 +336,8 @@ export async function recordHandover(s: RunState, p: Plan, newId: string, create
     }
     throw new ActionError(
       `Every destination holds the new key ${newId}, but recording the handover in IAM failed (${errorMessage(err)}): ` +
-        `the previous key(s) ${staged.map((k) => k.id).join(', ')} stay Active and no later run will retire them. Grant ` +
-        `iam:TagUser on the user, then retire them by hand once they are unused for ${hours} h.`,
+        `the previous key(s) ${staged.map((k) => k.id).join(', ')} stay Active and no later run will retire them. ` +
+        `${tagAdvice(err)}, then retire them by hand once they are unused for ${hours} h.`,
       { cause: err },
     );
   }

@@ -4,6 +4,7 @@
  * the keys IAM lists after the fan-out, and GitHub's updated_at after its own write. Neither run may say it rotated.
  */
 import { describe, expect, it } from '@jest/globals';
+import { awsFailure } from './support/memory-iam.js';
 import { memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
 
 const OLD = 'AKIAOLD0000000000001';
@@ -75,5 +76,32 @@ describe('another writer after this run wrote a destination', () => {
     expect(result.error?.message).toContain('Nothing was retired');
     expect(iam.keys.has('AKIARACER00000000009')).toBe(true);
     expect(iam.keys.has(result.newKeyId as string)).toBe(true);
+  });
+});
+
+describe("IAM's 50-tag quota when the handover is recorded (issue 20, a smaller one)", () => {
+  it('is said as the tag quota, with room to make as the advice, never a missing permission', async () => {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api']);
+    const old = userKey(iam, OLD);
+    github.hold(old, 'octo/api');
+    // 48 tags of others: the lease (49) and the new key's record (50) fit; the handover's superseded record does not.
+    for (let i = 1; i <= 48; i++) iam.tags.set(`team-${i}`, `value ${i}`);
+    iam.before((command, _n, input) => {
+      if (command !== 'TagUser') return;
+      const added = (input.Tags as { Key: string }[]).filter((t) => !iam.tags.has(t.Key)).length;
+      if (iam.tags.size + added > 50) throw Object.assign(awsFailure('LimitExceeded', 409), { message: 'Cannot exceed quota for TagsPerUser: 50' });
+    });
+    const { result } = await memoryRotation(iam, github, {
+      as: old,
+      inputs: { repositories: 'octo/api', 'retire-after-hours': '24' },
+      env: ENV,
+    });
+    expect(result.error?.message).toMatch(/recording the handover in IAM failed \(iam:TagUser .*limit of 50 tags per user/);
+    expect(result.error?.message).toContain('Remove user tags you do not need (IAM allows 50), then retire them by hand');
+    expect(result.error?.message).not.toMatch(/Grant iam:TagUser/);
+    // Every destination holds the new key; the previous key stays Active (nothing retires it on a missing record).
+    expect(github.pair('octo/api')?.accessKeyId).toBe(result.newKeyId);
+    expect(iam.keys.get(OLD)?.status).toBe('Active');
   });
 });
