@@ -67665,6 +67665,7 @@ function resumable(s, self, keys) {
         return undefined;
     return { key: self, record, previous };
 }
+const lowerFirst = (t) => t.charAt(0).toLowerCase() + t.slice(1);
 /** What makes a refused TagUser work: room under IAM's tag quota, or the permission. */
 function tagAdvice(err) {
     return err instanceof TagQuotaReached ? 'Remove user tags you do not need (IAM allows 50)' : 'Grant iam:TagUser on the user';
@@ -67684,7 +67685,7 @@ async function recordCreated(s, id, createDate) {
             throw new errors/* ActionError */.lZ(`recording where the new key ${id} comes from failed (${(0,errors/* errorMessage */.gJ)(err)}): with retire-after-hours the ` +
                 `handover must be recorded in IAM. ${tagAdvice(err)}`, { cause: err });
         }
-        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): ${tagAdvice(err).toLowerCase()}`);
+        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): ${lowerFirst(tagAdvice(err))}`);
     }
     return created;
 }

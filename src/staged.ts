@@ -204,6 +204,8 @@ function resumable(s: RunState, self: AccessKey, keys: AccessKey[]): RunState['r
   return { key: self, record, previous };
 }
 
+const lowerFirst = (t: string) => t.charAt(0).toLowerCase() + t.slice(1);
+
 /** What makes a refused TagUser work: room under IAM's tag quota, or the permission. */
 function tagAdvice(err: unknown): string {
   return err instanceof TagQuotaReached ? 'Remove user tags you do not need (IAM allows 50)' : 'Grant iam:TagUser on the user';
@@ -225,7 +227,7 @@ export async function recordCreated(s: RunState, id: string, createDate: Date): 
         { cause: err },
       );
     }
-    ctx.io.warning(`could not tag the new key ${id} with where it comes from (${errorMessage(err)}): ${tagAdvice(err).toLowerCase()}`);
+    ctx.io.warning(`could not tag the new key ${id} with where it comes from (${errorMessage(err)}): ${lowerFirst(tagAdvice(err))}`);
   }
   return created;
 }
