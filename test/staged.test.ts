@@ -342,7 +342,7 @@ describe('recordCreated', () => {
     expect(await recordCreated(lenient.s, NEW, new Date(START))).toBe(at(0));
     expect(lenient.io.warnings).toHaveLength(1);
     expect(lenient.io.warnings[0]).toMatch(
-      new RegExp(`^could not tag the new key ${NEW} with where it comes from \\(iam:TagUser .*AccessDenied.*\\): grant iam:TagUser$`),
+      new RegExp(`^could not tag the new key ${NEW} with where it comes from \\(iam:TagUser .*AccessDenied.*\\): grant iam:TagUser on the user$`),
     );
     expect(lenient.s.tags.has(NEW)).toBe(false);
   });
