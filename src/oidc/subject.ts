@@ -16,7 +16,7 @@ export interface RepoFacts {
 
 /** GET /repos/{owner}/{repo}/actions/oidc/customization/sub, or why it could not be read. */
 export type Customization =
-  | { readable: true; useDefault: boolean; claimKeys: string[]; immutable: boolean }
+  | { readable: true; useDefault: boolean; claimKeys: readonly string[]; immutable: boolean }
   | { readable: false; status: number | undefined };
 
 /** The job that will assume the role: one on the default branch, or one that runs in an environment. */
