@@ -28,6 +28,7 @@ export const INPUT_NAMES = [
   'user-tags',
   'export-credentials',
   'retire-after-hours',
+  'oidc-plan',
 ] as const;
 
 export type PreviousKeyMode = 'delete' | 'deactivate' | 'keep';
@@ -75,6 +76,8 @@ export interface Inputs {
   exportCredentials: boolean;
   /** 0: retire the previous key in the same run; > 0: leave it Active and retire it in a later run once due. */
   retireAfterHours: number;
+  /** A directory: write the plan to replace the key with a role there, read-only, instead of rotating. */
+  oidcPlan: string | undefined;
 }
 
 /** Reads one raw input by its action.yml name ('' when unset), like core.getInput. */
@@ -481,6 +484,15 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   const dependabot = checked(false, () => bool(read, 'dependabot', false));
   const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
 
+  const oidcPlan = read('oidc-plan').trim() || undefined;
+  if (oidcPlan !== undefined) {
+    if (/[\r\n\0]/.test(oidcPlan)) problem('oidc-plan', 'is not one directory path (it holds a line break or NUL)');
+    if (createUserRaw !== null && createUser !== 'false') {
+      problem('oidc-plan', `is a read-only plan for an existing user's key: it cannot be combined with create-user: ${createUser}`);
+    }
+    if (exportCredentials) problem('oidc-plan', 'creates no key, so there is nothing to export: set export-credentials: false');
+  }
+
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new InputErrors(problems);
   return {
@@ -509,5 +521,6 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     userTags,
     exportCredentials,
     retireAfterHours,
+    oidcPlan,
   };
 }

@@ -14,6 +14,7 @@ import { proxySecrets, proxySettings } from './proxy.js';
 import { type GitHubPacing, SHIPPED_PACING, WritePacer } from './pacer.js';
 import { setOutputs, writeSummary } from './report.js';
 import { type RotationResult, refresh, rotate } from './rotate.js';
+import { reportOidcPlan } from './oidc/report.js';
 
 /** Everything run() talks to; tests replace parts of it. */
 export interface RunDeps {
@@ -115,6 +116,13 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
     return undefined;
   }
   const baseUrl = deps.env.GITHUB_API_URL || 'https://api.github.com';
+  if (inputs.oidcPlan !== undefined) {
+    // Read-only: instead of a rotation, the plan to replace the key with a role (src/oidc/).
+    const aws = deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env, clock: deps.clock });
+    const gh = deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }, deps.env);
+    await reportOidcPlan({ inputs: { ...inputs, oidcPlan: inputs.oidcPlan }, aws, gh, io: deps.io, env: deps.env });
+    return undefined;
+  }
   let live: RotationResult | undefined;
   let hardStop: ReturnType<typeof setTimeout> | undefined;
   const onCancel = (signal: string) => {

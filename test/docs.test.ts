@@ -81,7 +81,7 @@ const PINS: Record<string, { sha: string; version: string }> = {
 };
 /** The inputs each third-party action declares at the pinned release (its action.yml), as far as the docs use them. */
 const PINNED_INPUTS: Record<string, string[]> = {
-  'aws-actions/configure-aws-credentials': ['role-to-assume', 'aws-region', 'role-session-name', 'audience'],
+  'aws-actions/configure-aws-credentials': ['role-to-assume', 'aws-region', 'role-session-name', 'audience', 'role-chaining', 'role-skip-session-tagging'],
   'actions/create-github-app-token': [
     'client-id',
     'private-key',
@@ -298,7 +298,7 @@ describe('examples', () => {
   it('each has a row in the README\'s table of examples, linking its section in docs/examples.md', () => {
     const rows = section('Examples').split('\n').filter((l) => l.startsWith('| ['));
     expect(rows).toHaveLength(EXAMPLES.length);
-    for (const r of rows) expect(r).toMatch(/^\| \[[^\]]+\]\(docs\/examples\.md#[a-z0-9-]+\) \| (self-rotation|rotator|bootstrap) \|/);
+    for (const r of rows) expect(r).toMatch(/^\| \[[^\]]+\]\(docs\/examples\.md#[a-z0-9-]+\) \| (self-rotation|rotator|bootstrap|oidc-plan) \|/);
   });
 });
 

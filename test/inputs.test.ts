@@ -88,6 +88,7 @@ describe('action.yml defaults', () => {
       userTags: [],
       exportCredentials: false,
       retireAfterHours: 0,
+      oidcPlan: undefined,
     };
     expect(read()).toEqual(expected);
   });

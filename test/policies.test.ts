@@ -13,10 +13,16 @@
  * this action, the IAM calls its `with:` inputs lead to are derived and evaluated against the policy the
  * documentation pairs it with (self-rotation, rotator or bootstrap).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { describe, expect, it } from '@jest/globals';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  AddUserToGroupCommand,
+  AttachGroupPolicyCommand,
+  AttachUserPolicyCommand,
+  PutGroupPolicyCommand,
   CreateAccessKeyCommand,
   CreateGroupCommand,
   CreatePolicyCommand,
@@ -25,7 +31,11 @@ import {
 } from '@aws-sdk/client-iam';
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { createValidatedPolicy, validateIdentityPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
-import { type AwsCall, repoScope, runRotation, seedPair } from './support/harness.js';
+import { type AwsCall, FAST_PACING, awsFor, fakeClock, reader, recorder, repoScope, runRotation, seedPair } from './support/harness.js';
+import { Cancellation } from '../src/cancel.js';
+import { createGitHubClient } from '../src/github.js';
+import { readInputs } from '../src/inputs.js';
+import { runOidcPlan } from '../src/oidc/run.js';
 import { useWorld } from './support/world.js';
 import { type Creds, MOTO_ACCOUNT_ID, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 
@@ -51,8 +61,8 @@ interface PolicyDocument {
   Statement: Statement[];
 }
 
-type PolicyName = 'self-rotation' | 'rotator' | 'bootstrap';
-const IDENTITY_POLICIES: PolicyName[] = ['self-rotation', 'rotator', 'bootstrap'];
+type PolicyName = 'self-rotation' | 'rotator' | 'bootstrap' | 'oidc-plan';
+const IDENTITY_POLICIES: PolicyName[] = ['self-rotation', 'rotator', 'bootstrap', 'oidc-plan'];
 
 function loadPolicy(name: string): PolicyDocument {
   return JSON.parse(readFileSync(new URL(`${name}.json`, POLICY_DIR), 'utf8')) as PolicyDocument;
@@ -161,6 +171,18 @@ function authRequests(rec: Recording): AuthRequest[] {
         ctx['iam:PolicyARN'] = String(input.PolicyArn);
         if (known?.boundary) ctx['iam:PermissionsBoundary'] = known.boundary;
         break;
+      // oidc-plan's reads: a group's policies are authorized on the group, a managed policy's on the policy.
+      case 'ListGroupPolicies':
+      case 'GetGroupPolicy':
+      case 'ListAttachedGroupPolicies': {
+        const group = String(input.GroupName);
+        out.push({ call, action, resource: rec.groups.get(group) ?? `arn:aws:iam::${ACCOUNT}:group/${group}`, context: ctx });
+        continue;
+      }
+      case 'GetPolicy':
+      case 'GetPolicyVersion':
+        out.push({ call, action, resource: String(input.PolicyArn), context: ctx });
+        continue;
       case 'TagUser':
         Object.assign(ctx, tagContext(input.Tags));
         break;
@@ -387,8 +409,18 @@ const CREATE_INPUTS = (groups: string[], policies: string[]) => ({
 describe('policies/*.json', () => {
   const files = readdirSync(POLICY_DIR).filter((f) => f.endsWith('.json')).sort();
 
-  it('are the five documented policies', () => {
-    expect(files).toEqual(['bootstrap-trust.json', 'bootstrap.json', 'rotator-trust.json', 'rotator.json', 'self-rotation.json']);
+  it('are the documented policies', () => {
+    expect(files).toEqual([
+      'bootstrap-trust.json',
+      'bootstrap.json',
+      'cross-account-hub-trust.json',
+      'cross-account-hub.json',
+      'cross-account-rotator-trust.json',
+      'oidc-plan.json',
+      'rotator-trust.json',
+      'rotator.json',
+      'self-rotation.json',
+    ]);
   });
 
   it.each(files)('%s is valid JSON, Version 2012-10-17, a valid IAM policy, with no wildcard actions', (file) => {
@@ -408,7 +440,7 @@ describe('policies/*.json', () => {
 describe('the action’s real calls, evaluated against the policies', () => {
   const rows: Row[] = [];
   /** Worlds per policy below: the needs check is only complete when every one of them was evaluated. */
-  const WORLDS: Record<PolicyName, number> = { 'self-rotation': 4, rotator: 3, bootstrap: 3 };
+  const WORLDS: Record<PolicyName, number> = { 'self-rotation': 4, rotator: 3, bootstrap: 3, 'oidc-plan': 1 };
 
   async function prove(run: Promise<{ rec: Recording; result: { error?: Error } }>, expectedError?: RegExp) {
     const { rec, result } = await run;
@@ -491,6 +523,62 @@ describe('the action’s real calls, evaluated against the policies', () => {
         },
       ),
     );
+  });
+
+  it('oidc-plan: a user under /ci/ with inline, attached and group policies (and an AWS managed one)', async () => {
+    const iam = iamClient(world.moto, world.admin);
+    const doc = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
+    const user = fresh('planned');
+    await createUserWithKey(world.moto, world.admin, user, { path: '/ci/', policy: IAM_ANYTHING });
+    const managed = (await iam.send(new CreatePolicyCommand({ PolicyName: fresh('ci-read'), Path: '/ci/', PolicyDocument: doc }))).Policy?.Arn ?? '';
+    await iam.send(new AttachUserPolicyCommand({ UserName: user, PolicyArn: managed }));
+    const group = fresh('ci-readers');
+    const groupArn = (await iam.send(new CreateGroupCommand({ GroupName: group, Path: '/ci/groups/' }))).Group?.Arn ?? '';
+    await iam.send(new PutGroupPolicyCommand({ GroupName: group, PolicyName: 'logs', PolicyDocument: doc }));
+    await iam.send(new AttachGroupPolicyCommand({ GroupName: group, PolicyArn: managed }));
+    await iam.send(new AddUserToGroupCommand({ UserName: user, GroupName: group }));
+    const repo = await newRepo();
+    const calls: AwsCall[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'oidc-plan-'));
+    const inputs = readInputs(reader({ 'oidc-plan': dir, 'iam-user-name': user, repositories: repo }), {});
+    const clock = fakeClock(Date.now());
+    const io = recorder();
+    await runOidcPlan({
+      inputs: { ...inputs, oidcPlan: dir },
+      aws: awsFor(world.moto, world.admin, { clock, onAwsCall: (c) => void calls.push(c) }),
+      gh: createGitHubClient('test-token', world.gh.url, FAST_PACING, io, { clock, cancel: new Cancellation() }),
+      io,
+      env: {},
+    });
+    const rec: Recording = {
+      world: 'oidc-plan',
+      policy: 'oidc-plan',
+      principal: ROLE_SESSION('oidc-planner'),
+      users: new Map([[user, { path: '/ci/' }]]),
+      groups: new Map([[group, groupArn]]),
+      keyOwner: user,
+      // moto loads no AWS managed policies (unless MOTO_IAM_LOAD_MANAGED_POLICIES): the reads the same code makes for
+      // one attached to the user are added as it would make them.
+      calls: [
+        ...calls,
+        ...['GetPolicy', 'GetPolicyVersion'].map((c) => ({
+          service: 'iam' as const,
+          command: `${c}Command`,
+          input: { PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess', VersionId: 'v1' },
+        })),
+      ],
+    };
+    expect(new Set(calls.map((c) => c.command))).toEqual(
+      new Set(
+        ['GetUser', 'ListUserPolicies', 'GetUserPolicy', 'ListAttachedUserPolicies', 'GetPolicy', 'GetPolicyVersion', 'ListGroupsForUser']
+          .concat(['ListGroupPolicies', 'GetGroupPolicy', 'ListAttachedGroupPolicies', 'ListAccessKeys', 'GetAccessKeyLastUsed'])
+          .map((c) => `${c}Command`),
+      ),
+    );
+    const evaluated = await evaluate(rec);
+    rows.push(...evaluated);
+    const denied = evaluated.filter((r) => r.decision !== 'Allowed');
+    if (denied.length > 0) throw new Error(`${denied.length} request(s) not allowed by policies/oidc-plan.json (✗):\n${table(evaluated)}`);
   });
 
   it.each(IDENTITY_POLICIES)('policies/%s.json grants nothing the recorded calls do not need', (name) => {
@@ -688,6 +776,90 @@ describe.each([
   });
 });
 
+/**
+ * Cross-account: GitHub's OIDC token assumes the hub role in the CI account (111111111111), which chains (sts:AssumeRole)
+ * to the rotator role of the account whose users rotate (123456789012, policies/rotator.json). Each hop is evaluated.
+ */
+describe('cross-account: the hub role chains to the rotator role of another account', () => {
+  const HUB_ACCOUNT = '111111111111';
+  const HUB_ROLE = `arn:aws:iam::${HUB_ACCOUNT}:role/access-key-rotator-hub`;
+  const HUB_SESSION = `arn:aws:sts::${HUB_ACCOUNT}:assumed-role/access-key-rotator-hub/GitHubActions`;
+  const ROTATOR_ROLE = `arn:aws:iam::${ACCOUNT}:role/access-key-rotator`;
+  const PROVIDER = `arn:aws:iam::${HUB_ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
+  const hubTrust = loadPolicy('cross-account-hub-trust');
+  const hub = loadPolicy('cross-account-hub');
+  const rotatorTrust = loadPolicy('cross-account-rotator-trust');
+
+  function web(sub: string, provider = PROVIDER): string {
+    return runUnsafeSimulation(
+      {
+        request: {
+          principal: provider,
+          action: 'sts:AssumeRoleWithWebIdentity',
+          resource: { resource: HUB_ROLE, accountId: HUB_ACCOUNT },
+          contextVariables: { 'token.actions.githubusercontent.com:sub': sub, 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' },
+        },
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: createValidatedPolicy(hubTrust, validateTrustPolicy, { name: 'hub-trust' }),
+      },
+      {},
+    );
+  }
+
+  /** sts:AssumeRole of `role` by `principal` holding `identity`, judged by `trust` (the target role's trust policy). */
+  async function chain(principal: string, identity: PolicyDocument, role = ROTATOR_ROLE, trust = rotatorTrust): Promise<string> {
+    const r = await runSimulation(
+      {
+        request: { principal, action: 'sts:AssumeRole', resource: { resource: role, accountId: role.split(':')[4] }, contextVariables: {} },
+        identityPolicies: [{ name: 'identity', policy: identity }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: trust,
+      },
+      {},
+    );
+    if (r.resultType === 'error') return `invalid: ${r.errors.message}`;
+    return r.overallResult;
+  }
+
+  it('GitHub: only the rotator repository’s rotation environment assumes the hub role', () => {
+    expect(web('repo:octo-org/rotator:environment:rotation')).toBe('Allowed');
+    for (const sub of [
+      'repo:octo-org/rotator:ref:refs/heads/main',
+      'repo:octo-org/rotator:environment:staging',
+      'repo:octo-org/rotator:pull_request',
+      'repo:octo-org/other:environment:rotation',
+      'repo:fork/rotator:environment:rotation',
+    ]) {
+      expect({ sub, decision: web(sub) }).toEqual({ sub, decision: 'ImplicitlyDenied' });
+    }
+    expect(web('repo:octo-org/rotator:environment:rotation', `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`)).toBe(
+      'ImplicitlyDenied',
+    );
+  });
+
+  it('the hub session assumes the rotator role of the other account, and nothing else', async () => {
+    expect(validateIdentityPolicy(hub)).toEqual([]);
+    expect(validateTrustPolicy(rotatorTrust)).toEqual([]);
+    expect(await chain(HUB_SESSION, hub)).toBe('Allowed');
+    // Another role of the target account, the rotator role's name in a third account: the hub policy says no.
+    expect(await chain(HUB_SESSION, hub, `arn:aws:iam::${ACCOUNT}:role/admin`, { ...rotatorTrust })).toBe('ImplicitlyDenied');
+    expect(await chain(HUB_SESSION, hub, 'arn:aws:iam::222222222222:role/access-key-rotator')).toBe('ImplicitlyDenied');
+    // Another role of the CI account, even one allowed every sts:AssumeRole: the rotator's trust says no.
+    const anything: PolicyDocument = { Version: '2012-10-17', Statement: [{ Sid: 'Any', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] };
+    expect(await chain(`arn:aws:sts::${HUB_ACCOUNT}:assumed-role/deployer/GitHubActions`, anything)).toBe('ImplicitlyDenied');
+    expect(await chain(`arn:aws:sts::222222222222:assumed-role/access-key-rotator-hub/GitHubActions`, anything)).toBe('ImplicitlyDenied');
+  });
+
+  it('the hub role itself can touch no IAM user: the rotation runs only as the chained rotator role (policies/rotator.json)', async () => {
+    const req: AuthRequest = { call: 'CreateAccessKey', action: 'iam:CreateAccessKey', resource: userArn('deployer', '/ci/'), context: {} };
+    expect(await decide(hub, HUB_SESSION, req)).toBe('ImplicitlyDenied');
+    expect(await decide(loadPolicy('rotator'), ROLE_SESSION('access-key-rotator'), req)).toBe('Allowed');
+  });
+});
+
 // ---------------------------------------------------------------- the documentation's workflows, proven
 
 /**
@@ -720,6 +892,8 @@ const PAIRED: Record<string, PolicyName> = {
   'examples/many-repositories-and-environments.yml': 'rotator',
   'examples/matrix-many-users.yml': 'rotator',
   'examples/oidc-rotator-role.yml': 'rotator',
+  'examples/cross-account-rotation.yml': 'rotator',
+  'examples/oidc-plan.yml': 'oidc-plan',
   'examples/organization-secrets.yml': 'rotator',
   'examples/scheduled-daily-max-age.yml': 'self-rotation',
   'examples/scheduled-weekly.yml': 'self-rotation',
@@ -794,7 +968,13 @@ function docSteps(wf: DocWorkflow): DocStep[] {
         const where = `${wf.name} ${jobName} step ${i + 1}${Object.keys(matrix).length ? ` (${JSON.stringify(matrix)})` : ''}`;
         const createUser = inputs['create-user'] === 'true' || inputs['create-user'] === 'if-missing';
         const ownKey = 'AWS_ACCESS_KEY_ID' in env && inputs['iam-user-name'] === undefined;
-        if (createUser || (!ownKey && role !== undefined)) {
+        if (inputs['oidc-plan']) {
+          if (role === undefined) throw new Error(`${where}: an oidc-plan without a role`);
+          const user = inputs['iam-user-name'];
+          if (!user) throw new Error(`${where}: an oidc-plan by a role needs iam-user-name`);
+          const rec = { world: where, policy: 'oidc-plan' as const, principal: ROLE_SESSION(role), users: new Map([[user, { path: ROTATED_PATH }]]), groups: new Map(), keyOwner: user };
+          out.push({ where, policy: 'oidc-plan', rec: { ...rec, calls: planCalls(user) } });
+        } else if (createUser || (!ownKey && role !== undefined)) {
           if (role === undefined) throw new Error(`${where}: a ${createUser ? 'bootstrap' : 'rotator'} without a role`);
           const user = inputs['iam-user-name'];
           if (!user) throw new Error(`${where}: iam-user-name is required with role credentials`);
@@ -822,6 +1002,28 @@ function docSteps(wf: DocWorkflow): DocStep[] {
     }
   }
   return out;
+}
+
+/** The IAM calls an oidc-plan run makes: every read of the user's permissions, its groups' and its keys. */
+function planCalls(UserName: string): AwsCall[] {
+  const iam = (command: string, input: Record<string, unknown>): AwsCall => ({ service: 'iam', command: `${command}Command`, input });
+  const GroupName = 'ci-deployers';
+  return [
+    iam('GetUser', { UserName }),
+    iam('ListUserPolicies', { UserName }),
+    iam('GetUserPolicy', { UserName, PolicyName: 'own' }),
+    iam('ListAttachedUserPolicies', { UserName }),
+    ...[`arn:aws:iam::${ACCOUNT}:policy/ci/ci-deploy`, 'arn:aws:iam::aws:policy/ReadOnlyAccess'].flatMap((PolicyArn) => [
+      iam('GetPolicy', { PolicyArn }),
+      iam('GetPolicyVersion', { PolicyArn, VersionId: 'v1' }),
+    ]),
+    iam('ListGroupsForUser', { UserName }),
+    iam('ListGroupPolicies', { GroupName }),
+    iam('GetGroupPolicy', { GroupName, PolicyName: 'logs' }),
+    iam('ListAttachedGroupPolicies', { GroupName }),
+    iam('ListAccessKeys', { UserName }),
+    iam('GetAccessKeyLastUsed', { AccessKeyId: OLD_KEY }),
+  ];
 }
 
 /**
@@ -910,6 +1112,10 @@ describe('the documentation embeds the policy files', () => {
     ['rotator-trust.json', 'docs/iam.md'],
     ['bootstrap.json', 'docs/iam.md'],
     ['bootstrap-trust.json', 'docs/bootstrap.md'],
+    ['oidc-plan.json', 'docs/iam.md'],
+    ['cross-account-hub-trust.json', 'docs/iam.md'],
+    ['cross-account-hub.json', 'docs/iam.md'],
+    ['cross-account-rotator-trust.json', 'docs/iam.md'],
   ];
 
   it('shows every policy file somewhere', () => {

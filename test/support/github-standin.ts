@@ -171,6 +171,9 @@ interface RepoRecord {
   name: string;
   private: boolean;
   createdSeq: number;
+  defaultBranch: string;
+  /** The OIDC subject customization GET .../actions/oidc/customization/sub answers; 'forbidden': 403. */
+  oidcSubject: OidcSubjectCustomization | 'forbidden';
   /** lower-case name -> environment */
   environments: Map<string, { id: number; name: string; createdAt: string }>;
 }
@@ -219,6 +222,13 @@ function notFoundErr(): HttpError {
 
 function unprocessable(message: string): HttpError {
   return new HttpError(422, message);
+}
+
+/** A repository's OIDC subject customization, as GitHub's REST API answers it. */
+export interface OidcSubjectCustomization {
+  use_default: boolean;
+  include_claim_keys?: string[];
+  use_immutable_subject?: boolean;
 }
 
 // ---------------------------------------------------------------- the stand-in
@@ -294,7 +304,13 @@ export class GitHubStandin {
 
   addRepository(
     fullName: string,
-    opts: { id?: number; environments?: string[]; private?: boolean } = {},
+    opts: {
+      id?: number;
+      environments?: string[];
+      private?: boolean;
+      defaultBranch?: string;
+      oidcSubject?: OidcSubjectCustomization | 'forbidden';
+    } = {},
   ): { id: number } {
     const [owner, name] = this.splitFullName(fullName);
     const key = `${owner}/${name}`.toLowerCase();
@@ -306,12 +322,16 @@ export class GitHubStandin {
         name,
         private: opts.private ?? false,
         createdSeq: this.repoSeq++,
+        defaultBranch: opts.defaultBranch ?? 'main',
+        oidcSubject: opts.oidcSubject ?? { use_default: true },
         environments: new Map(),
       };
       this.repos.set(key, repo);
     } else {
       if (opts.id !== undefined) repo.id = opts.id;
       if (opts.private !== undefined) repo.private = opts.private;
+      if (opts.defaultBranch !== undefined) repo.defaultBranch = opts.defaultBranch;
+      if (opts.oidcSubject !== undefined) repo.oidcSubject = opts.oidcSubject;
     }
     for (const env of opts.environments ?? []) this.createEnvironment(repo, env);
     return { id: repo.id };
@@ -640,6 +660,10 @@ export class GitHubStandin {
         throw notFoundErr();
       }
       const repoKey = this.repoKey(repo);
+      if (rest.join('/') === 'actions/oidc/customization/sub' && method === 'GET') {
+        if (repo.oidcSubject === 'forbidden') throw new HttpError(403, 'Resource not accessible by personal access token');
+        return { status: 200, body: repo.oidcSubject };
+      }
       if (rest[0] === 'actions' && rest[1] === 'secrets') {
         return this.secretsRoute(method, rest.slice(2), query, body, path, `repository:${repoKey}`, false);
       }
@@ -893,6 +917,13 @@ export class GitHubStandin {
     return { items: slice, headers: links.length ? { link: links.join(', ') } : {} };
   }
 
+  /** A stable numeric id per owner login (GitHub's owner ids never change). */
+  ownerId(login: string): number {
+    let h = 0;
+    for (const c of login.toLowerCase()) h = (h * 31 + c.charCodeAt(0)) % 9_000_000;
+    return 100_000 + h;
+  }
+
   private repoJson(r: RepoRecord): Record<string, unknown> {
     const isOrg = this.orgs.has(r.owner.toLowerCase());
     return {
@@ -903,7 +934,8 @@ export class GitHubStandin {
       private: r.private,
       visibility: r.private ? 'private' : 'public',
       archived: false,
-      owner: { login: r.owner, type: isOrg ? 'Organization' : 'User' },
+      owner: { login: r.owner, id: this.ownerId(r.owner), type: isOrg ? 'Organization' : 'User' },
+      default_branch: r.defaultBranch,
       html_url: `https://github.com/${r.owner}/${r.name}`,
       url: `${this.url}/repos/${encodeURIComponent(r.owner)}/${encodeURIComponent(r.name)}`,
     };

@@ -1,0 +1,207 @@
+/**
+ * What GitHub says about the repositories whose jobs will assume the role: ids, default branch, visibility and the
+ * OIDC subject customization; for an organization destination, the repositories that can read its secret. Read-only.
+ */
+import { type Destination, label } from '../destinations.js';
+import type { GitHubApi } from '../github-api.js';
+import type { Visibility } from '../inputs.js';
+import { gitHubError, statusOf } from '../secrets.js';
+import type { Customization, JobContext, RepoFacts } from './subject.js';
+
+/** One repository's job the role must admit. */
+export interface RepoJob {
+  repo: RepoFacts;
+  customization: Customization;
+  job: JobContext;
+}
+
+/** Why a destination, or part of it, has no subject in the plan: a code the plan branches on, and what to say. */
+export interface TargetNote {
+  code: 'dependabot' | 'repository-unreadable' | 'organization-repositories' | 'organization-unreadable';
+  text: string;
+}
+
+/** One destination of the run: the jobs that read its secrets, as far as GitHub tells. */
+export interface OidcTarget {
+  destination: Destination;
+  jobs: RepoJob[];
+  notes: TargetNote[];
+}
+
+const e = encodeURIComponent;
+
+interface RepoJson {
+  id: number;
+  name: string;
+  full_name?: string;
+  default_branch?: string;
+  visibility?: string;
+  private?: boolean;
+  owner: { login: string; id: number };
+}
+
+const factsOf = (r: RepoJson): RepoFacts => ({
+  owner: r.owner.login,
+  ownerId: r.owner.id,
+  repo: r.name,
+  repoId: r.id,
+  defaultBranch: r.default_branch ?? 'main',
+  visibility: r.visibility ?? (r.private ? 'private' : 'public'),
+});
+
+/** 403 and 404 are answers the plan reports; anything else (5xx after retries, 401) stops it. */
+const refused = (err: unknown): boolean => statusOf(err) === 403 || statusOf(err) === 404;
+
+async function repoFacts(gh: GitHubApi, owner: string, repo: string): Promise<RepoFacts | TargetNote> {
+  try {
+    return factsOf((await gh.request(`GET /repos/${e(owner)}/${e(repo)}`)).data as RepoJson);
+  } catch (err) {
+    if (!refused(err)) throw gitHubError('reading repository', `${owner}/${repo}`, err, "repository permission 'Metadata: read'");
+    return {
+      code: 'repository-unreadable',
+      text: `${owner}/${repo} could not be read (${statusOf(err)}): it has no subject in the trust policy; give the token 'Metadata: read' on it and run the plan again`,
+    };
+  }
+}
+
+async function customization(gh: GitHubApi, r: RepoFacts): Promise<Customization> {
+  try {
+    const data = (await gh.request(`GET /repos/${e(r.owner)}/${e(r.repo)}/actions/oidc/customization/sub`)).data as {
+      use_default?: boolean;
+      include_claim_keys?: string[];
+      use_immutable_subject?: boolean;
+    };
+    return {
+      readable: true,
+      useDefault: data.use_default !== false,
+      claimKeys: data.include_claim_keys ?? [],
+      immutable: data.use_immutable_subject === true,
+    };
+  } catch (err) {
+    if (!refused(err)) {
+      throw gitHubError('reading the OIDC subject customization of', `${r.owner}/${r.repo}`, err, "repository permission 'Actions: read'");
+    }
+    return { readable: false, status: statusOf(err) };
+  }
+}
+
+async function jobsOf(gh: GitHubApi, r: RepoFacts, job: JobContext | undefined): Promise<RepoJob> {
+  return { repo: r, customization: await customization(gh, r), job: job ?? { kind: 'branch', branch: r.defaultBranch } };
+}
+
+/** Every page of an organization's repositories. */
+async function orgRepos(gh: GitHubApi, org: string): Promise<RepoJson[]> {
+  const out: RepoJson[] = [];
+  for (let page = 1; ; page++) {
+    const data = (await gh.request(`GET /orgs/${e(org)}/repos`, { per_page: 100, page })).data as RepoJson[];
+    out.push(...data);
+    if (data.length < 100) return out;
+  }
+}
+
+/**
+ * The repositories that can read an organization secret: by the existing secret's visibility (all: every
+ * repository; private: the private and internal ones; selected: those it is shared with), else by the inputs
+ * (organization-visibility, default private; organization-selected-repositories).
+ */
+async function organizationTarget(
+  gh: GitHubApi,
+  d: Extract<Destination, { kind: 'organization' }>,
+  secretName: string,
+): Promise<OidcTarget> {
+  const target: OidcTarget = { destination: d, jobs: [], notes: [] };
+  let visibility: Visibility = d.visibility ?? 'private';
+  let selected: string[] = d.selectedRepositories.map((name) => `${d.org}/${name}`);
+  let source = d.visibility ? `organization-visibility: ${d.visibility}` : 'a new secret gets private';
+  try {
+    const data = (await gh.request(`GET /orgs/${e(d.org)}/actions/secrets/${e(secretName)}`)).data as { visibility?: Visibility };
+    if (data.visibility) {
+      visibility = data.visibility;
+      source = `the existing secret ${secretName} is shared with ${visibility} repositories`;
+      if (visibility === 'selected') {
+        selected = [];
+        for (let page = 1; ; page++) {
+          const res = await gh.request(`GET /orgs/${e(d.org)}/actions/secrets/${e(secretName)}/repositories`, { per_page: 100, page });
+          const repos = (res.data as { repositories: RepoJson[] }).repositories;
+          selected.push(...repos.map((r) => r.full_name ?? `${r.owner.login}/${r.name}`));
+          if (repos.length < 100) break;
+        }
+      }
+    }
+  } catch (err) {
+    if (!refused(err)) throw gitHubError('reading organization secret', `${secretName} of ${d.org}`, err, "organization permission 'Secrets: read'");
+  }
+  let facts: RepoFacts[] = [];
+  if (visibility === 'selected') {
+    for (const full of selected) {
+      const [owner, repo] = full.split('/');
+      const f = await repoFacts(gh, owner, repo);
+      if ('code' in f) target.notes.push(f);
+      else facts.push(f);
+    }
+  } else {
+    try {
+      facts = (await orgRepos(gh, d.org)).map(factsOf).filter((r) => visibility === 'all' || r.visibility !== 'public');
+    } catch (err) {
+      if (!refused(err)) throw gitHubError('listing the repositories of organization', d.org, err, "repository permission 'Metadata: read'");
+      target.notes.push({
+        code: 'organization-unreadable',
+        text: `the repositories of organization ${d.org} could not be listed (${statusOf(err)}): name the repositories that use its secret in repositories and run the plan again`,
+      });
+    }
+  }
+  for (const f of facts) target.jobs.push(await jobsOf(gh, f, undefined));
+  target.notes.push({
+    code: 'organization-repositories',
+    text:
+      `${label(d)}: a role per organization cannot be exact per repository, so the trust policy names each repository ` +
+      `that can read the secret today (${source}: ${facts.length} repositories), for jobs on its default branch; a job ` +
+      `of these repositories that runs in an environment needs its repo:OWNER/REPO:environment:NAME subject added`,
+  });
+  return target;
+}
+
+/** What GitHub says about each destination's repositories, in destination order. */
+export async function readTargets(gh: GitHubApi, destinations: Destination[], secretName: string): Promise<OidcTarget[]> {
+  const out: OidcTarget[] = [];
+  const facts = new Map<string, RepoFacts | TargetNote>();
+  const factsFor = async (owner: string, repo: string) => {
+    const key = `${owner}/${repo}`.toLowerCase();
+    if (!facts.has(key)) facts.set(key, await repoFacts(gh, owner, repo));
+    return facts.get(key) as RepoFacts | TargetNote;
+  };
+  for (const d of destinations) {
+    switch (d.kind) {
+      case 'repository':
+      case 'environment': {
+        const f = await factsFor(d.owner, d.repo);
+        if ('code' in f) out.push({ destination: d, jobs: [], notes: [f] });
+        else {
+          const job: JobContext | undefined = d.kind === 'environment' ? { kind: 'environment', name: d.environment } : undefined;
+          out.push({ destination: d, jobs: [await jobsOf(gh, f, job)], notes: [] });
+        }
+        break;
+      }
+      case 'organization':
+        out.push(await organizationTarget(gh, d, secretName));
+        break;
+      case 'dependabot-repository':
+      case 'dependabot-organization':
+        out.push({
+          destination: d,
+          jobs: [],
+          notes: [
+            {
+              code: 'dependabot',
+              text:
+                `${label(d)}: Dependabot secrets are read by Dependabot itself and by workflows Dependabot triggers, ` +
+                `whose tokens are those of pull requests; this plan gives them no role: keep the key there, or move them ` +
+                `to a role by GitHub's Dependabot guidance`,
+            },
+          ],
+        });
+        break;
+    }
+  }
+  return out;
+}

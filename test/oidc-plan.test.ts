@@ -1,0 +1,328 @@
+/**
+ * oidc-plan: the plan to replace a key with a role. Its permissions are gathered from moto (inline, attached, groups,
+ * boundary, paths), its subjects from the GitHub stand-in (ids, default branch, OIDC customization), and every
+ * trust policy it writes is evaluated with @cloud-copilot/iam-simulate for sts:AssumeRoleWithWebIdentity.
+ */
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import {
+  AddUserToGroupCommand,
+  AttachGroupPolicyCommand,
+  AttachUserPolicyCommand,
+  CreateGroupCommand,
+  CreatePolicyCommand,
+  CreateUserCommand,
+  PutGroupPolicyCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
+import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
+import { Cancellation } from '../src/cancel.js';
+import { createGitHubClient } from '../src/github.js';
+import { readInputs } from '../src/inputs.js';
+import { type OidcPlanResult, runOidcPlan } from '../src/oidc/run.js';
+import { oidcIssuer } from '../src/oidc/provider.js';
+import { type RepoFacts, subjectFor } from '../src/oidc/subject.js';
+import { CONFIGURE_AWS_CREDENTIALS, buildPlan } from '../src/oidc/plan.js';
+import type { UserPermissions } from '../src/oidc/iam-read.js';
+import { planFiles } from '../src/oidc/render.js';
+import type { OidcSubjectCustomization } from './support/github-standin.js';
+import { type AwsCall, FAST_PACING, awsFor, fakeClock, reader, recorder } from './support/harness.js';
+import { MOTO_ACCOUNT_ID, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
+import { useWorld } from './support/world.js';
+
+requireMoto();
+const world = useWorld();
+const ACCOUNT = MOTO_ACCOUNT_ID;
+const GITHUB = 'token.actions.githubusercontent.com';
+
+// ---------------------------------------------------------------- pure parts
+
+const api: RepoFacts = { owner: 'octo', ownerId: 11, repo: 'api', repoId: 22, defaultBranch: 'main', visibility: 'private' };
+const DEFAULT = { readable: true as const, useDefault: true, claimKeys: [], immutable: false };
+
+describe('subjectFor', () => {
+  it.each([
+    ['default, a branch job', DEFAULT, { kind: 'branch', branch: 'main' }, 'repo:octo/api:ref:refs/heads/main'],
+    ['default, an environment job', DEFAULT, { kind: 'environment', name: 'prod' }, 'repo:octo/api:environment:prod'],
+    ['immutable', { ...DEFAULT, immutable: true }, { kind: 'branch', branch: 'main' }, 'repo:octo@11/api@22:ref:refs/heads/main'],
+    ['unreadable: the default form', { readable: false, status: 403 }, { kind: 'branch', branch: 'trunk' }, 'repo:octo/api:ref:refs/heads/trunk'],
+    ['custom repo, context', { ...DEFAULT, useDefault: false, claimKeys: ['repo', 'context'] }, { kind: 'environment', name: 'prod' }, 'repo:octo/api:environment:prod'],
+    [
+      'custom ids',
+      { ...DEFAULT, useDefault: false, claimKeys: ['repository_owner_id', 'repository_id', 'context'] },
+      { kind: 'branch', branch: 'main' },
+      'repository_owner_id:11:repository_id:22:ref:refs/heads/main',
+    ],
+  ] as const)('%s', (_label, c, job, sub) => {
+    expect(subjectFor(api, c, job)).toEqual({ ok: true, sub });
+  });
+
+  it('a claim whose value depends on the run gives no subject, naming it', () => {
+    expect(subjectFor(api, { ...DEFAULT, useDefault: false, claimKeys: ['repo', 'job_workflow_ref'] }, { kind: 'branch', branch: 'main' })).toEqual({
+      ok: false,
+      code: 'claims-unknown',
+      claims: ['job_workflow_ref'],
+    });
+  });
+});
+
+describe('oidcIssuer', () => {
+  it.each([
+    [undefined, GITHUB],
+    ['https://github.com', GITHUB],
+    ['https://octo.ghe.com', 'token.actions.octo.ghe.com'],
+    ['https://ghes.example.com', 'ghes.example.com/_services/token'],
+  ])('GITHUB_SERVER_URL %s: %s', (server, issuer) => {
+    expect(oidcIssuer({ GITHUB_SERVER_URL: server })).toBe(issuer);
+  });
+});
+
+// ---------------------------------------------------------------- runs against moto and the stand-in
+
+async function plan(inputs: Record<string, string>, env: Record<string, string> = {}, onAwsCall?: (c: AwsCall) => void): Promise<OidcPlanResult & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-plan-'));
+  const io = recorder();
+  const clock = fakeClock(Date.now());
+  const parsed = readInputs(reader({ 'oidc-plan': dir, ...inputs }), env);
+  const admin = world.admin;
+  const result = await runOidcPlan({
+    inputs: { ...parsed, oidcPlan: dir },
+    aws: awsFor(world.moto, admin, { clock, onAwsCall }),
+    gh: createGitHubClient('test-token', world.gh.url, FAST_PACING, io, { clock, cancel: new Cancellation() }),
+    io,
+    env,
+  });
+  return { ...result, dir };
+}
+
+type Trust = Parameters<typeof createValidatedPolicy>[0];
+const trustOf = (r: { dir: string }): Trust => JSON.parse(readFileSync(join(r.dir, 'trust-policy.json'), 'utf8')) as Trust;
+
+/** Would a token with these claims assume the role? iam-simulate's data lacks the OIDC keys: evaluated unchecked. */
+function assume(trust: Trust, claims: Record<string, string>, issuer = GITHUB): string {
+  return runUnsafeSimulation(
+    {
+      request: {
+        principal: `arn:aws:iam::${ACCOUNT}:oidc-provider/${issuer}`,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        resource: { resource: `arn:aws:iam::${ACCOUNT}:role/x-oidc`, accountId: ACCOUNT },
+        contextVariables: claims,
+      },
+      identityPolicies: [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: createValidatedPolicy(trust, validateTrustPolicy, { name: 'trust-policy.json' }),
+    },
+    {},
+  );
+}
+const token = (sub: string, issuer = GITHUB) => ({ [`${issuer}:sub`]: sub, [`${issuer}:aud`]: 'sts.amazonaws.com' });
+
+async function plainUser(): Promise<string> {
+  const user = world.fresh('planned');
+  await createUserWithKey(world.moto, world.admin, user, { policy: null });
+  return user;
+}
+
+describe('the trust policy, evaluated', () => {
+  it('repository destinations: each default branch admitted; fork, sibling, other owner, pull request, other branch, no aud refused', async () => {
+    const user = await plainUser();
+    world.gh.addRepository('octo/api');
+    world.gh.addRepository('octo/web', { defaultBranch: 'trunk' });
+    const r = await plan({ 'iam-user-name': user, repositories: 'octo/api,octo/web' });
+    const trust = trustOf(r);
+    expect(validateTrustPolicy(trust)).toEqual([]);
+    expect(JSON.stringify(trust)).not.toMatch(/\*|ForAllValues/);
+    expect(r.plan.subjects.map((s) => s.sub)).toEqual(['repo:octo/api:ref:refs/heads/main', 'repo:octo/web:ref:refs/heads/trunk']);
+    for (const s of r.plan.subjects) expect(assume(trust, token(s.sub))).toBe('Allowed');
+    for (const sub of [
+      'repo:forker/api:ref:refs/heads/main', // a fork
+      'repo:octo/other:ref:refs/heads/main', // another repository of the same owner
+      'repo:octo/api-fork:ref:refs/heads/main',
+      'repo:other/api:ref:refs/heads/main', // another owner
+      'repo:octo/api:pull_request',
+      'repo:octo/api:ref:refs/heads/feature',
+      'repo:octo/api:environment:prod',
+    ]) {
+      expect({ sub, decision: assume(trust, token(sub)) }).toEqual({ sub, decision: 'ImplicitlyDenied' });
+    }
+    expect(assume(trust, { [`${GITHUB}:sub`]: 'repo:octo/api:ref:refs/heads/main' })).toBe('ImplicitlyDenied');
+    expect(assume(trust, { ...token('repo:octo/api:ref:refs/heads/main'), [`${GITHUB}:aud`]: 'https://github.com/octo' })).toBe('ImplicitlyDenied');
+    expect(assume(trust, token('repo:octo/api:ref:refs/heads/main'), 'gitlab.com')).toBe('ImplicitlyDenied');
+    expect(r.plan.notes.map((n) => n.code)).toEqual(['repository-id-not-a-condition-key', 'immutable-subject-off']);
+  });
+
+  it('environment destinations: each environment admitted; another environment and the branch refused', async () => {
+    const user = await plainUser();
+    world.gh.addRepository('octo/svc', { environments: ['prod', 'staging'] });
+    const r = await plan({ 'iam-user-name': user, repositories: 'octo/svc', environments: 'prod,staging' });
+    const trust = trustOf(r);
+    for (const sub of ['repo:octo/svc:environment:prod', 'repo:octo/svc:environment:staging']) expect(assume(trust, token(sub))).toBe('Allowed');
+    for (const sub of ['repo:octo/svc:environment:dev', 'repo:octo/svc:ref:refs/heads/main', 'repo:octo/svc:environment:prod-2', 'repo:other/svc:environment:prod']) {
+      expect({ sub, decision: assume(trust, token(sub)) }).toEqual({ sub, decision: 'ImplicitlyDenied' });
+    }
+  });
+
+  it('the forms each repository uses: immutable, custom claim keys, unreadable (said so), run-dependent claims (left out, said so)', async () => {
+    const user = await plainUser();
+    const custom = (c: OidcSubjectCustomization | 'forbidden') => ({ oidcSubject: c });
+    const imm = world.gh.addRepository('octo/imm', custom({ use_default: true, use_immutable_subject: true })).id;
+    const ids = world.gh.addRepository('octo/ids', custom({ use_default: false, include_claim_keys: ['repository_owner_id', 'repository_id', 'context'] })).id;
+    world.gh.addRepository('octo/hidden', custom('forbidden'));
+    world.gh.addRepository('octo/wf', custom({ use_default: false, include_claim_keys: ['repo', 'job_workflow_ref'] }));
+    const owner = world.gh.ownerId('octo');
+    const r = await plan({ 'iam-user-name': user, repositories: 'octo/imm,octo/ids,octo/hidden,octo/wf' });
+    const trust = trustOf(r);
+    const subs = [`repo:octo@${owner}/imm@${imm}:ref:refs/heads/main`, `repository_owner_id:${owner}:repository_id:${ids}:ref:refs/heads/main`, 'repo:octo/hidden:ref:refs/heads/main'];
+    expect(r.plan.subjects.map((s) => s.sub)).toEqual(subs);
+    for (const sub of subs) expect(assume(trust, token(sub))).toBe('Allowed');
+    // A recycled name (same names, other ids) and the name-only form of an immutable repository are refused.
+    expect(assume(trust, token(`repo:octo@${owner}/imm@999:ref:refs/heads/main`))).toBe('ImplicitlyDenied');
+    expect(assume(trust, token('repo:octo/imm:ref:refs/heads/main'))).toBe('ImplicitlyDenied');
+    expect(assume(trust, token(`repository_owner_id:${owner}:repository_id:${ids + 1}:ref:refs/heads/main`))).toBe('ImplicitlyDenied');
+    const codes = r.plan.notes.map((n) => n.code);
+    expect(codes).toEqual(expect.arrayContaining(['customization-unreadable', 'claims-unknown']));
+    const md = readFileSync(join(r.dir, 'plan.md'), 'utf8');
+    expect(md).toContain("octo/hidden could not be read (403; it needs the token's repository permission 'Actions: read')");
+    expect(md).toContain('job_workflow_ref');
+  });
+
+  it('an organization destination: the repositories its secret is shared with, nothing else', async () => {
+    const user = await plainUser();
+    world.gh.addOrganization('acme');
+    const a = world.gh.addRepository('acme/a', { private: true }).id;
+    world.gh.addRepository('acme/b', { private: true });
+    world.gh.addRepository('acme/pub', { private: false });
+    world.gh.setSecret({ kind: 'organization', org: 'acme' }, 'AWS_ACCESS_KEY_ID', 'x', 'private');
+    const r = await plan({ 'iam-user-name': user, organization: 'acme' });
+    const trust = trustOf(r);
+    expect(r.plan.subjects.map((s) => s.sub)).toEqual(['repo:acme/a:ref:refs/heads/main', 'repo:acme/b:ref:refs/heads/main']);
+    expect(assume(trust, token('repo:acme/a:ref:refs/heads/main'))).toBe('Allowed');
+    expect(assume(trust, token('repo:acme/pub:ref:refs/heads/main'))).toBe('ImplicitlyDenied');
+    expect(assume(trust, token('repo:acme/c:ref:refs/heads/main'))).toBe('ImplicitlyDenied');
+    expect(r.plan.notes.find((n) => n.code === 'organization-repositories')?.text).toContain('shared with private repositories: 2 repositories');
+    expect(a).toBeGreaterThan(0);
+  });
+
+  it('GitHub Enterprise Server: the provider of that server', async () => {
+    const user = await plainUser();
+    world.gh.addRepository('octo/ent');
+    const issuer = 'ghes.example.com/_services/token';
+    const r = await plan({ 'iam-user-name': user, repositories: 'octo/ent' }, { GITHUB_SERVER_URL: 'https://ghes.example.com' });
+    const trust = trustOf(r);
+    expect(JSON.stringify(trust)).toContain(`oidc-provider/${issuer}`);
+    expect(assume(trust, token('repo:octo/ent:ref:refs/heads/main', issuer), issuer)).toBe('Allowed');
+    expect(assume(trust, token('repo:octo/ent:ref:refs/heads/main'), GITHUB)).toBe('ImplicitlyDenied');
+  });
+});
+
+// ---------------------------------------------------------------- permissions, from moto
+
+describe('the permissions, gathered from IAM', () => {
+  it('inline, attached, groups (inline and attached) and paths; documents written; nothing changed', async () => {
+    const iam = iamClient(world.moto, world.admin);
+    const doc = (action: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] });
+    const user = world.fresh('deployer');
+    // moto 5 keeps no permissions boundary for users (only roles): the boundary is proven below, without moto.
+    await iam.send(new CreateUserCommand({ UserName: user, Path: '/ci/deployers/' }));
+    await iam.send(new PutUserPolicyCommand({ UserName: user, PolicyName: 'own', PolicyDocument: doc('s3:GetObject') }));
+    const deploy = (await iam.send(new CreatePolicyCommand({ PolicyName: world.fresh('deploy'), Path: '/ci/policies/', PolicyDocument: doc('ecr:*') }))).Policy?.Arn ?? '';
+    await iam.send(new AttachUserPolicyCommand({ UserName: user, PolicyArn: deploy }));
+    const group = world.fresh('deployers');
+    await iam.send(new CreateGroupCommand({ GroupName: group, Path: '/ci/groups/' }));
+    await iam.send(new PutGroupPolicyCommand({ GroupName: group, PolicyName: 'logs', PolicyDocument: doc('logs:PutLogEvents') }));
+    const shared = (await iam.send(new CreatePolicyCommand({ PolicyName: world.fresh('shared'), PolicyDocument: doc('sqs:SendMessage') }))).Policy?.Arn ?? '';
+    await iam.send(new AttachGroupPolicyCommand({ GroupName: group, PolicyArn: shared }));
+    await iam.send(new AttachGroupPolicyCommand({ GroupName: group, PolicyArn: deploy })); // also the user's: attached once
+    await iam.send(new AddUserToGroupCommand({ UserName: user, GroupName: group }));
+    world.gh.addRepository('octo/perm');
+    world.gh.reset();
+
+    const calls: AwsCall[] = [];
+    const r = await plan({ 'iam-user-name': user, repositories: 'octo/perm' }, {}, (c) => void calls.push(c));
+
+    expect(r.plan.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/ci/deployers/${user}-oidc`);
+    expect(r.plan.boundary).toBeUndefined();
+    expect(r.plan.policies.map((p) => [p.kind, p.from, p.arn ?? p.name])).toEqual([
+      ['inline', 'user', 'own'],
+      ['managed', 'user', deploy],
+      ['inline', `group ${group}`, 'logs'],
+      ['managed', `group ${group}`, shared],
+    ]);
+    expect(deploy).toContain(':policy/ci/policies/');
+    const files = readdirSync(r.dir).sort();
+    expect(files).toEqual(
+      [...r.plan.policies.map((p) => p.file), 'plan.md', 'trust-policy.json'].sort(),
+    );
+    expect(r.files.map((f) => f.slice(r.dir.length + 1)).sort()).toEqual(files);
+    expect(JSON.parse(readFileSync(join(r.dir, `inline-group-${group}-logs.json`), 'utf8'))).toEqual(JSON.parse(doc('logs:PutLogEvents')));
+    expect(JSON.parse(readFileSync(join(r.dir, r.plan.policies[1].file), 'utf8'))).toEqual(JSON.parse(doc('ecr:*')));
+    const md = readFileSync(join(r.dir, 'plan.md'), 'utf8');
+    expect(md).toContain('The user has no permissions boundary.');
+    expect(md).toContain(`aws iam attach-role-policy --role-name ${user}-oidc --policy-arn ${shared}`);
+    expect(md).toContain(CONFIGURE_AWS_CREDENTIALS);
+    expect(md).toContain('id-token: write');
+    expect(md).toContain(`role-to-assume: ${r.plan.roleArn}`);
+    expect(md).toContain('retire-after-hours');
+    // Read-only: every IAM call reads; GitHub saw only GETs.
+    expect(calls.map((c) => c.command).filter((c) => !/^(Get|List)/.test(c))).toEqual([]);
+    expect(world.gh.requests.filter((q) => q.method !== 'GET')).toEqual([]);
+  });
+
+  it("the user's permissions boundary (GetUser) is kept for the role", () => {
+    const boundary = `arn:aws:iam::${ACCOUNT}:policy/ci/ci-boundary`;
+    const perms: UserPermissions = {
+      name: 'svc',
+      arn: `arn:aws:iam::${ACCOUNT}:user/ci/svc`,
+      path: '/ci/',
+      partition: 'aws',
+      account: ACCOUNT,
+      boundary,
+      inline: [],
+      attached: [],
+      groups: [],
+      unreadable: [],
+      keys: [],
+    };
+    const p = buildPlan(perms, [], GITHUB, 'us-east-1');
+    expect(p.boundary).toBe(boundary);
+    expect(p.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/ci/svc-oidc`);
+    expect(planFiles(p).get('plan.md')).toContain(`create the role with \`--permissions-boundary ${boundary}\``);
+    expect(p.notes.map((n) => n.code)).toContain('no-subjects');
+    expect(planFiles(p).has('trust-policy.json')).toBe(false);
+  });
+
+  it('a document IAM refuses is named with the permission that reads it', async () => {
+    const user = await plainUser();
+    world.gh.addRepository('octo/deny');
+    const iam = iamClient(world.moto, world.admin);
+    const doc = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sns:Publish', Resource: '*' }] });
+    const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: world.fresh('hidden'), PolicyDocument: doc }))).Policy?.Arn ?? '';
+    await iam.send(new AttachUserPolicyCommand({ UserName: user, PolicyArn: arn }));
+    // A caller that may read the user and list its policies, but not read a policy's version (moto checks actions).
+    const creds = await createUserWithKey(world.moto, world.admin, world.fresh('reader'), {
+      policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['iam:GetUser', 'iam:List*', 'iam:GetAccessKeyLastUsed', 'iam:GetPolicy'], Resource: '*' }] },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'oidc-plan-'));
+    const io = recorder();
+    const clock = fakeClock(Date.now());
+    const parsed = readInputs(reader({ 'oidc-plan': dir, 'iam-user-name': user, repositories: 'octo/deny' }), {});
+    const r = await runOidcPlan({
+      inputs: { ...parsed, oidcPlan: dir },
+      aws: awsFor(world.moto, creds, { clock }),
+      gh: createGitHubClient('test-token', world.gh.url, FAST_PACING, io, { clock, cancel: new Cancellation() }),
+      io,
+      env: {},
+    });
+    const managed = r.plan.policies.find((p) => p.arn === arn);
+    expect(managed?.unreadable?.action).toBe('iam:GetPolicyVersion');
+    expect(managed?.document).toBeUndefined();
+    expect(r.plan.notes.filter((n) => n.code === 'unreadable').map((n) => n.text)).toEqual([
+      `IAM refused iam:GetPolicyVersion on ${arn}: grant iam:GetPolicyVersion on ${arn} (policies/oidc-plan.json does) and run the plan again`,
+    ]);
+    expect(readFileSync(join(dir, 'plan.md'), 'utf8')).toContain('not readable: IAM refused iam:GetPolicyVersion');
+  });
+});
