@@ -5795,7 +5795,7 @@ __webpack_unused_export__ = GetDelegationRequestResponse$;
 __webpack_unused_export__ = GetGroup$;
 __webpack_unused_export__ = GetGroupCommand;
 __webpack_unused_export__ = GetGroupPolicy$;
-__webpack_unused_export__ = GetGroupPolicyCommand;
+exports.bhF = GetGroupPolicyCommand;
 __webpack_unused_export__ = GetGroupPolicyRequest$;
 __webpack_unused_export__ = GetGroupPolicyResponse$;
 __webpack_unused_export__ = GetGroupRequest$;
@@ -5828,11 +5828,11 @@ __webpack_unused_export__ = GetOutboundWebIdentityFederationInfo$;
 __webpack_unused_export__ = GetOutboundWebIdentityFederationInfoCommand;
 __webpack_unused_export__ = GetOutboundWebIdentityFederationInfoResponse$;
 __webpack_unused_export__ = GetPolicy$;
-__webpack_unused_export__ = GetPolicyCommand;
+exports.s4W = GetPolicyCommand;
 __webpack_unused_export__ = GetPolicyRequest$;
 __webpack_unused_export__ = GetPolicyResponse$;
 __webpack_unused_export__ = GetPolicyVersion$;
-__webpack_unused_export__ = GetPolicyVersionCommand;
+exports.G45 = GetPolicyVersionCommand;
 __webpack_unused_export__ = GetPolicyVersionRequest$;
 __webpack_unused_export__ = GetPolicyVersionResponse$;
 __webpack_unused_export__ = GetRole$;
@@ -5874,7 +5874,7 @@ __webpack_unused_export__ = GetServiceLinkedRoleDeletionStatusResponse$;
 __webpack_unused_export__ = GetUser$;
 exports.T3b = GetUserCommand;
 __webpack_unused_export__ = GetUserPolicy$;
-__webpack_unused_export__ = GetUserPolicyCommand;
+exports.bcb = GetUserPolicyCommand;
 __webpack_unused_export__ = GetUserPolicyRequest$;
 __webpack_unused_export__ = GetUserPolicyResponse$;
 __webpack_unused_export__ = GetUserRequest$;
@@ -5913,7 +5913,7 @@ __webpack_unused_export__ = ListAccountAliasesCommand;
 __webpack_unused_export__ = ListAccountAliasesRequest$;
 __webpack_unused_export__ = ListAccountAliasesResponse$;
 __webpack_unused_export__ = ListAttachedGroupPolicies$;
-__webpack_unused_export__ = ListAttachedGroupPoliciesCommand;
+exports.xJQ = ListAttachedGroupPoliciesCommand;
 __webpack_unused_export__ = ListAttachedGroupPoliciesRequest$;
 __webpack_unused_export__ = ListAttachedGroupPoliciesResponse$;
 __webpack_unused_export__ = ListAttachedRolePolicies$;
@@ -5933,7 +5933,7 @@ __webpack_unused_export__ = ListEntitiesForPolicyCommand;
 __webpack_unused_export__ = ListEntitiesForPolicyRequest$;
 __webpack_unused_export__ = ListEntitiesForPolicyResponse$;
 __webpack_unused_export__ = ListGroupPolicies$;
-__webpack_unused_export__ = ListGroupPoliciesCommand;
+exports.zqe = ListGroupPoliciesCommand;
 __webpack_unused_export__ = ListGroupPoliciesRequest$;
 __webpack_unused_export__ = ListGroupPoliciesResponse$;
 __webpack_unused_export__ = ListGroups$;
@@ -6034,7 +6034,7 @@ __webpack_unused_export__ = ListSigningCertificatesCommand;
 __webpack_unused_export__ = ListSigningCertificatesRequest$;
 __webpack_unused_export__ = ListSigningCertificatesResponse$;
 __webpack_unused_export__ = ListUserPolicies$;
-__webpack_unused_export__ = ListUserPoliciesCommand;
+exports.Lt8 = ListUserPoliciesCommand;
 __webpack_unused_export__ = ListUserPoliciesRequest$;
 __webpack_unused_export__ = ListUserPoliciesResponse$;
 __webpack_unused_export__ = ListUserTags$;
@@ -61393,7 +61393,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4798);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9244);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -61402,7 +61402,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4798:
+/***/ 9244:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65673,6 +65673,7 @@ const INPUT_NAMES = [
     'user-tags',
     'export-credentials',
     'retire-after-hours',
+    'oidc-plan',
 ];
 // Letters, digits, '-' and, for Enterprise Managed Users (octo_emu), '_'; at most 39 characters.
 const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
@@ -66012,6 +66013,16 @@ function readInputs(read, env = process.env) {
     const retireAfterHours = checked(0, () => hours(read, 'retire-after-hours', 0, 0, 8760));
     const dependabot = checked(false, () => bool(read, 'dependabot', false));
     const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
+    const oidcPlan = read('oidc-plan').trim() || undefined;
+    if (oidcPlan !== undefined) {
+        if (/[\r\n\0]/.test(oidcPlan))
+            problem('oidc-plan', 'is not one directory path (it holds a line break or NUL)');
+        if (createUserRaw !== null && createUser !== 'false') {
+            problem('oidc-plan', `is a read-only plan for an existing user's key: it cannot be combined with create-user: ${createUser}`);
+        }
+        if (exportCredentials)
+            problem('oidc-plan', 'creates no key, so there is nothing to export: set export-credentials: false');
+    }
     if (problems.length === 1)
         throw problems[0];
     if (problems.length > 1)
@@ -66042,6 +66053,7 @@ function readInputs(read, env = process.env) {
         userTags,
         exportCredentials,
         retireAfterHours,
+        oidcPlan,
     };
 }
 
@@ -68428,7 +68440,700 @@ function exportCredentials(io, c) {
     io.info('Exported the new key as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for later steps (AWS_SESSION_TOKEN cleared)');
 }
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/oidc/github-read.ts
+/**
+ * What GitHub says about the repositories whose jobs will assume the role: ids, default branch, visibility and the
+ * OIDC subject customization; for an organization destination, the repositories that can read its secret. Read-only.
+ */
+
+
+const github_read_e = encodeURIComponent;
+const github_read_factsOf = (r) => ({
+    owner: r.owner.login,
+    ownerId: r.owner.id,
+    repo: r.name,
+    repoId: r.id,
+    defaultBranch: r.default_branch ?? 'main',
+    visibility: r.visibility ?? (r.private ? 'private' : 'public'),
+});
+/** 403 and 404 are answers the plan reports; anything else (5xx after retries, 401) stops it. */
+const refused = (err) => (0,src_secrets/* statusOf */.c2)(err) === 403 || (0,src_secrets/* statusOf */.c2)(err) === 404;
+async function repoFacts(gh, owner, repo) {
+    try {
+        return github_read_factsOf((await gh.request(`GET /repos/${github_read_e(owner)}/${github_read_e(repo)}`)).data);
+    }
+    catch (err) {
+        if (!refused(err))
+            throw (0,src_secrets/* gitHubError */.Mj)('reading repository', `${owner}/${repo}`, err, "repository permission 'Metadata: read'", gh.token);
+        return {
+            code: 'repository-unreadable',
+            text: `${owner}/${repo} could not be read (${(0,src_secrets/* statusOf */.c2)(err)}): it has no subject in the trust policy; give the token 'Metadata: read' on it and run the plan again`,
+        };
+    }
+}
+async function customization(gh, r) {
+    try {
+        const data = (await gh.request(`GET /repos/${github_read_e(r.owner)}/${github_read_e(r.repo)}/actions/oidc/customization/sub`)).data;
+        return {
+            readable: true,
+            useDefault: data.use_default !== false,
+            claimKeys: data.include_claim_keys ?? [],
+            immutable: data.use_immutable_subject === true,
+        };
+    }
+    catch (err) {
+        if (!refused(err)) {
+            throw (0,src_secrets/* gitHubError */.Mj)('reading the OIDC subject customization of', `${r.owner}/${r.repo}`, err, "repository permission 'Actions: read'", gh.token);
+        }
+        return { readable: false, status: (0,src_secrets/* statusOf */.c2)(err) };
+    }
+}
+async function jobsOf(gh, r, job) {
+    return { repo: r, customization: await customization(gh, r), job: job ?? { kind: 'branch', branch: r.defaultBranch } };
+}
+/** Every page of an organization's repositories. */
+async function orgRepos(gh, org) {
+    const out = [];
+    for (let page = 1;; page++) {
+        const data = (await gh.request(`GET /orgs/${github_read_e(org)}/repos`, { per_page: 100, page })).data;
+        out.push(...data);
+        if (data.length < 100)
+            return out;
+    }
+}
+/**
+ * The repositories that can read an organization secret: by the existing secret's visibility (all: every
+ * repository; private: the private and internal ones; selected: those it is shared with), else by the inputs
+ * (organization-visibility, default private; organization-selected-repositories).
+ */
+async function organizationTarget(gh, d, secretName) {
+    const target = { destination: d, jobs: [], notes: [] };
+    let visibility = d.visibility ?? 'private';
+    let selected = d.selectedRepositories.map((name) => `${d.org}/${name}`);
+    let source = d.visibility ? `organization-visibility: ${d.visibility}` : 'a new secret gets private';
+    try {
+        const data = (await gh.request(`GET /orgs/${github_read_e(d.org)}/actions/secrets/${github_read_e(secretName)}`)).data;
+        if (data.visibility) {
+            visibility = data.visibility;
+            source = `the existing secret ${secretName} is shared with ${visibility} repositories`;
+            if (visibility === 'selected') {
+                selected = [];
+                for (let page = 1;; page++) {
+                    const res = await gh.request(`GET /orgs/${github_read_e(d.org)}/actions/secrets/${github_read_e(secretName)}/repositories`, { per_page: 100, page });
+                    const repos = res.data.repositories;
+                    selected.push(...repos.map((r) => r.full_name ?? `${r.owner.login}/${r.name}`));
+                    if (repos.length < 100)
+                        break;
+                }
+            }
+        }
+    }
+    catch (err) {
+        if (!refused(err))
+            throw (0,src_secrets/* gitHubError */.Mj)('reading organization secret', `${secretName} of ${d.org}`, err, "organization permission 'Secrets: read'", gh.token);
+    }
+    let facts = [];
+    if (visibility === 'selected') {
+        for (const full of selected) {
+            const [owner, repo] = full.split('/');
+            const f = await repoFacts(gh, owner, repo);
+            if ('code' in f)
+                target.notes.push(f);
+            else
+                facts.push(f);
+        }
+    }
+    else {
+        try {
+            facts = (await orgRepos(gh, d.org)).map(github_read_factsOf).filter((r) => visibility === 'all' || r.visibility !== 'public');
+        }
+        catch (err) {
+            if (!refused(err))
+                throw (0,src_secrets/* gitHubError */.Mj)('listing the repositories of organization', d.org, err, "repository permission 'Metadata: read'", gh.token);
+            target.notes.push({
+                code: 'organization-unreadable',
+                text: `the repositories of organization ${d.org} could not be listed (${(0,src_secrets/* statusOf */.c2)(err)}): name the repositories that use its secret in repositories and run the plan again`,
+            });
+        }
+    }
+    for (const f of facts)
+        target.jobs.push(await jobsOf(gh, f, undefined));
+    target.notes.push({
+        code: 'organization-repositories',
+        text: `${(0,src_destinations/* label */.Pf)(d)}: a role per organization cannot be exact per repository, so the trust policy names each repository ` +
+            `that can read the secret today (${source}: ${facts.length} repositories), for jobs on its default branch; a job ` +
+            `of these repositories that runs in an environment needs its repo:OWNER/REPO:environment:NAME subject added`,
+    });
+    return target;
+}
+/** What GitHub says about each destination's repositories, in destination order. */
+async function readTargets(gh, destinations, secretName) {
+    const out = [];
+    const facts = new Map();
+    const factsFor = async (owner, repo) => {
+        const key = `${owner}/${repo}`.toLowerCase();
+        if (!facts.has(key))
+            facts.set(key, await repoFacts(gh, owner, repo));
+        return facts.get(key);
+    };
+    for (const d of destinations) {
+        switch (d.kind) {
+            case 'repository':
+            case 'environment': {
+                const f = await factsFor(d.owner, d.repo);
+                if ('code' in f)
+                    out.push({ destination: d, jobs: [], notes: [f] });
+                else {
+                    const job = d.kind === 'environment' ? { kind: 'environment', name: d.environment } : undefined;
+                    out.push({ destination: d, jobs: [await jobsOf(gh, f, job)], notes: [] });
+                }
+                break;
+            }
+            case 'organization':
+                out.push(await organizationTarget(gh, d, secretName));
+                break;
+            case 'dependabot-repository':
+            case 'dependabot-organization':
+                out.push({
+                    destination: d,
+                    jobs: [],
+                    notes: [
+                        {
+                            code: 'dependabot',
+                            text: `${(0,src_destinations/* label */.Pf)(d)}: Dependabot secrets are read by Dependabot itself and by workflows Dependabot triggers, ` +
+                                `whose tokens are those of pull requests; this plan gives them no role: keep the key there, or move them ` +
+                                `to a role by GitHub's Dependabot guidance`,
+                        },
+                    ],
+                });
+                break;
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/oidc/iam-read.ts
+/**
+ * What an IAM user may do today, read from IAM: its inline and attached policies, its groups' inline and attached
+ * policies (with each managed policy's default version where readable), its permissions boundary and its keys.
+ * Read-only. A document IAM refuses to show is recorded with the permission that would read it.
+ */
+
+
+
+/** IAM returns policy documents URL-encoded. */
+const decode = (doc) => (doc === undefined ? undefined : JSON.parse(decodeURIComponent(doc)));
+/**
+ * Run one read; IAM's "access denied" becomes an Unreadable (the plan names the permission), any other failure
+ * stops the plan with one message.
+ */
+async function read(action, resource, fn) {
+    try {
+        return { value: await fn() };
+    }
+    catch (err) {
+        if (isAccessDenied(err))
+            return { unreadable: { action, resource, error: (0,errors/* errorMessage */.gJ)(err) } };
+        throw awsError(action, resource, err);
+    }
+}
+/** Every page of an IAM list call. */
+async function pages(fetch) {
+    const out = [];
+    let marker;
+    do {
+        const page = await fetch(marker);
+        out.push(...page.items);
+        marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    return out;
+}
+async function managed(iam, name, arn) {
+    const policy = await read('iam:GetPolicy', arn, () => iam.send(new dist_cjs/* GetPolicyCommand */.s4W({ PolicyArn: arn })));
+    if ('unreadable' in policy)
+        return { name, arn, unreadable: policy.unreadable };
+    const versionId = policy.value.Policy?.DefaultVersionId ?? 'v1';
+    const version = await read('iam:GetPolicyVersion', arn, () => iam.send(new dist_cjs/* GetPolicyVersionCommand */.G45({ PolicyArn: arn, VersionId: versionId })));
+    if ('unreadable' in version)
+        return { name, arn, unreadable: version.unreadable };
+    return { name, arn, document: decode(version.value.PolicyVersion?.Document) };
+}
+/** GetUser, its policies, its groups' policies, its boundary and its keys. */
+async function readUserPermissions(iam, userName) {
+    let user;
+    try {
+        user = (await iam.send(new dist_cjs/* GetUserCommand */.T3b({ UserName: userName }))).User;
+    }
+    catch (err) {
+        throw awsError('iam:GetUser', `IAM user ${userName}`, err);
+    }
+    const arn = user?.Arn ?? '';
+    const [, partition = 'aws', , , account = ''] = arn.split(':');
+    const unreadable = [];
+    const inlineNames = await read('iam:ListUserPolicies', arn, () => pages(async (Marker) => {
+        const o = await iam.send(new dist_cjs/* ListUserPoliciesCommand */.Lt8({ UserName: userName, Marker }));
+        return { ...o, items: o.PolicyNames ?? [] };
+    }));
+    const inline = [];
+    if ('unreadable' in inlineNames)
+        unreadable.push(inlineNames.unreadable);
+    else {
+        for (const name of inlineNames.value) {
+            const doc = await read('iam:GetUserPolicy', arn, () => iam.send(new dist_cjs/* GetUserPolicyCommand */.bcb({ UserName: userName, PolicyName: name })));
+            inline.push('unreadable' in doc ? { name, unreadable: doc.unreadable } : { name, document: decode(doc.value.PolicyDocument) });
+        }
+    }
+    const attachedRefs = await read('iam:ListAttachedUserPolicies', arn, () => pages(async (Marker) => {
+        const o = await iam.send(new dist_cjs/* ListAttachedUserPoliciesCommand */.zf4({ UserName: userName, Marker }));
+        return { ...o, items: o.AttachedPolicies ?? [] };
+    }));
+    const attached = [];
+    if ('unreadable' in attachedRefs)
+        unreadable.push(attachedRefs.unreadable);
+    else
+        for (const p of attachedRefs.value)
+            attached.push(await managed(iam, p.PolicyName ?? '', p.PolicyArn ?? ''));
+    const groupRefs = await read('iam:ListGroupsForUser', arn, () => pages(async (Marker) => {
+        const o = await iam.send(new dist_cjs/* ListGroupsForUserCommand */.WcQ({ UserName: userName, Marker }));
+        return { ...o, items: o.Groups ?? [] };
+    }));
+    const groups = [];
+    if ('unreadable' in groupRefs)
+        unreadable.push(groupRefs.unreadable);
+    else {
+        for (const g of groupRefs.value) {
+            const GroupName = g.GroupName ?? '';
+            const group = { name: GroupName, arn: g.Arn ?? '', path: g.Path ?? '/', inline: [], attached: [], unreadable: [] };
+            const names = await read('iam:ListGroupPolicies', group.arn, () => pages(async (Marker) => {
+                const o = await iam.send(new dist_cjs/* ListGroupPoliciesCommand */.zqe({ GroupName, Marker }));
+                return { ...o, items: o.PolicyNames ?? [] };
+            }));
+            if ('unreadable' in names)
+                group.unreadable.push(names.unreadable);
+            else {
+                for (const name of names.value) {
+                    const doc = await read('iam:GetGroupPolicy', group.arn, () => iam.send(new dist_cjs/* GetGroupPolicyCommand */.bhF({ GroupName, PolicyName: name })));
+                    group.inline.push('unreadable' in doc ? { name, unreadable: doc.unreadable } : { name, document: decode(doc.value.PolicyDocument) });
+                }
+            }
+            const refs = await read('iam:ListAttachedGroupPolicies', group.arn, () => pages(async (Marker) => {
+                const o = await iam.send(new dist_cjs/* ListAttachedGroupPoliciesCommand */.xJQ({ GroupName, Marker }));
+                return { ...o, items: o.AttachedPolicies ?? [] };
+            }));
+            if ('unreadable' in refs)
+                group.unreadable.push(refs.unreadable);
+            else
+                for (const p of refs.value)
+                    group.attached.push(await managed(iam, p.PolicyName ?? '', p.PolicyArn ?? ''));
+            groups.push(group);
+        }
+    }
+    const keys = [];
+    for (const k of await listAccessKeys(iam, userName))
+        keys.push({ ...k, lastUsed: await accessKeyLastUsed(iam, userName, k.id) });
+    return {
+        name: userName,
+        arn,
+        path: user?.Path ?? '/',
+        partition,
+        account,
+        boundary: user?.PermissionsBoundary?.PermissionsBoundaryArn,
+        inline,
+        attached,
+        groups,
+        unreadable,
+        keys,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/oidc/subject.ts
+/**
+ * The exact `sub` claim GitHub puts in a job's OIDC token, from what the repository's API says: its names, ids,
+ * default branch and OIDC subject customization. Pure.
+ */
+const contextOf = (job) => job.kind === 'branch' ? `ref:refs/heads/${job.branch}` : `environment:${job.name}`;
+/** `owner/repo`, or GitHub's immutable form `owner@ownerId/repo@repoId`. */
+const repoPart = (r, immutable) => immutable ? `${r.owner}@${r.ownerId}/${r.repo}@${r.repoId}` : `${r.owner}/${r.repo}`;
+/**
+ * A claim's value for this job, when the plan can know it; undefined when it depends on the run. An environment
+ * job is assumed to run on the default branch.
+ */
+function claimValue(key, r, job, immutable) {
+    switch (key) {
+        case 'repo':
+            return `repo:${repoPart(r, immutable)}`;
+        case 'context':
+            return contextOf(job);
+        case 'repository':
+            return `repository:${r.owner}/${r.repo}`;
+        case 'repository_owner':
+            return `repository_owner:${r.owner}`;
+        case 'repository_id':
+            return `repository_id:${r.repoId}`;
+        case 'repository_owner_id':
+            return `repository_owner_id:${r.ownerId}`;
+        case 'repository_visibility':
+            return `repository_visibility:${r.visibility}`;
+        case 'ref':
+            return `ref:refs/heads/${r.defaultBranch}`;
+        case 'ref_type':
+            return 'ref_type:branch';
+        case 'environment':
+            return job.kind === 'environment' ? `environment:${job.name}` : undefined;
+        default:
+            return undefined;
+    }
+}
+/**
+ * The subject of a token of `job` in repository `r`. Unreadable customization: GitHub's default form (the plan
+ * says it could not be read). Custom claim keys: each key as GitHub joins them, `key:value` in order.
+ */
+function subjectFor(r, c, job) {
+    const immutable = c.readable && c.immutable;
+    if (!c.readable || c.useDefault || c.claimKeys.length === 0)
+        return { ok: true, sub: `repo:${repoPart(r, immutable)}:${contextOf(job)}` };
+    const parts = c.claimKeys.map((k) => [k, claimValue(k, r, job, immutable)]);
+    const unknown = parts.filter(([, v]) => v === undefined).map(([k]) => k);
+    if (unknown.length > 0)
+        return { ok: false, code: 'claims-unknown', claims: unknown };
+    return { ok: true, sub: parts.map(([, v]) => v).join(':') };
+}
+
+;// CONCATENATED MODULE: ./src/oidc/trust.ts
+/** The trust policy of the role that replaces a key: GitHub's OIDC provider, one exact subject per job. Pure. */
+/** The audience configure-aws-credentials asks for. */
+const STS_AUDIENCE = 'sts.amazonaws.com';
+/**
+ * Allow sts:AssumeRoleWithWebIdentity from the issuer's IAM OIDC provider in `account`, for tokens whose `aud` is
+ * sts.amazonaws.com and whose `sub` is one of `subjects`, compared exactly (StringEquals: no wildcard, and no
+ * ForAllValues, which a token without the key would satisfy).
+ */
+function trustPolicy(partition, account, issuer, subjects) {
+    return {
+        Version: '2012-10-17',
+        Statement: [
+            {
+                Sid: 'GitHubActionsOfTheKeysDestinations',
+                Effect: 'Allow',
+                Principal: { Federated: `arn:${partition}:iam::${account}:oidc-provider/${issuer}` },
+                Action: 'sts:AssumeRoleWithWebIdentity',
+                Condition: {
+                    StringEquals: {
+                        [`${issuer}:aud`]: STS_AUDIENCE,
+                        [`${issuer}:sub`]: subjects.length === 1 ? subjects[0] : [...subjects],
+                    },
+                },
+            },
+        ],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/oidc/plan.ts
+/**
+ * The plan to replace an IAM user's key with a role: its trust policy, the policies to attach, the workflow change
+ * and what to do with the key. Pure: a function of what IAM and GitHub said.
+ */
+
+
+
+/** The configure-aws-credentials pin the README and examples use. */
+const CONFIGURE_AWS_CREDENTIALS = 'aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3';
+/** IAM's default quota for a role trust policy, in characters (raisable through Service Quotas). */
+const TRUST_POLICY_QUOTA = 2048;
+/** A file name from a policy name: IAM names allow `+=,.@-_`; keep letters, digits, `._-`. */
+const fileSafe = (s) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+/** The role's name: the user's, with -oidc (IAM allows 64 characters). */
+const roleNameFor = (user) => `${user.slice(0, 59)}-oidc`;
+function needs(u) {
+    return `${u.action} on ${u.resource}`;
+}
+function buildPlan(perms, targets, issuer, region) {
+    const notes = [];
+    const subjects = [];
+    let immutableOff = false;
+    for (const t of targets) {
+        for (const n of t.notes)
+            notes.push(n);
+        for (const j of t.jobs) {
+            const repository = `${j.repo.owner}/${j.repo.repo}`;
+            const environment = j.job.kind === 'environment' ? j.job.name : undefined;
+            if (!j.customization.readable) {
+                notes.push({
+                    code: 'customization-unreadable',
+                    text: `the OIDC subject customization of ${repository} could not be read (${j.customization.status ?? 'no answer'}; ` +
+                        `it needs the token's repository permission 'Actions: read'): its subject is GitHub's default form; check ` +
+                        `it against the repository's settings`,
+                });
+            }
+            else if (!j.customization.immutable)
+                immutableOff = true;
+            const s = subjectFor(j.repo, j.customization, j.job);
+            if (!s.ok) {
+                notes.push({
+                    code: 'claims-unknown',
+                    text: `${repository}'s subject customization includes claim(s) ${s.claims.join(', ')}, whose values depend on ` +
+                        `the workflow run: it has no subject in the trust policy; add its exact subject by hand (never a wildcard)`,
+                });
+                continue;
+            }
+            if (!subjects.some((x) => x.sub === s.sub))
+                subjects.push({ sub: s.sub, destination: (0,src_destinations/* label */.Pf)(t.destination), repository, environment });
+        }
+    }
+    notes.push({
+        code: 'repository-id-not-a-condition-key',
+        text: `AWS exposes only some OIDC claims as condition keys (for GitHub: aud and sub, not repository_id), so the ` +
+            `repository's id cannot be a second condition; GitHub's immutable subject (repo:OWNER@id/REPO@id:…) binds the ` +
+            `ids into sub instead`,
+    });
+    if (immutableOff) {
+        notes.push({
+            code: 'immutable-subject-off',
+            text: `some repositories use name-based subjects: a renamed or deleted repository's name could be taken by another; ` +
+                `opt them in to GitHub's immutable subject claims and run the plan again to get the repo:OWNER@id/REPO@id form`,
+        });
+    }
+    const trust = subjects.length > 0 ? trustPolicy(perms.partition, perms.account, issuer, subjects.map((s) => s.sub)) : undefined;
+    if (!trust)
+        notes.push({ code: 'no-subjects', text: 'no destination gave an exact subject, so no trust policy was written' });
+    else if (JSON.stringify(trust).length > TRUST_POLICY_QUOTA) {
+        notes.push({
+            code: 'trust-policy-size',
+            text: `the trust policy has ${JSON.stringify(trust).length} characters, more than IAM's default quota of ${TRUST_POLICY_QUOTA}: raise the role trust policy length quota, or split the repositories over several roles`,
+        });
+    }
+    const policies = [];
+    const seenArns = new Set();
+    const addManaged = (from, p) => {
+        if (seenArns.has(p.arn))
+            return;
+        seenArns.add(p.arn);
+        policies.push({ file: `managed-${fileSafe(p.name)}.json`, kind: 'managed', from, name: p.name, arn: p.arn, document: p.document, unreadable: p.unreadable });
+    };
+    for (const p of perms.inline)
+        policies.push({ file: `inline-user-${fileSafe(p.name)}.json`, kind: 'inline', from: 'user', ...p });
+    for (const p of perms.attached)
+        addManaged('user', p);
+    for (const g of perms.groups) {
+        for (const p of g.inline)
+            policies.push({ file: `inline-group-${fileSafe(g.name)}-${fileSafe(p.name)}.json`, kind: 'inline', from: `group ${g.name}`, ...p });
+        for (const p of g.attached)
+            addManaged(`group ${g.name}`, p);
+    }
+    const unreadable = [...perms.unreadable, ...perms.groups.flatMap((g) => g.unreadable), ...policies.flatMap((p) => (p.unreadable ? [p.unreadable] : []))];
+    for (const u of unreadable) {
+        notes.push({ code: 'unreadable', text: `IAM refused ${u.action} on ${u.resource}: grant ${needs(u)} (policies/oidc-plan.json does) and run the plan again` });
+    }
+    const withUsername = policies.filter((p) => JSON.stringify(p.document ?? '').includes('${aws:username}'));
+    if (withUsername.length > 0) {
+        notes.push({
+            code: 'aws-username',
+            text: `${withUsername.map((p) => p.file).join(', ')} use \${aws:username}, which a role session does not have: name the resources instead`,
+        });
+    }
+    const roleName = roleNameFor(perms.name);
+    return {
+        userName: perms.name,
+        userArn: perms.arn,
+        roleName,
+        rolePath: perms.path,
+        roleArn: `arn:${perms.partition}:iam::${perms.account}:role${perms.path}${roleName}`,
+        issuer,
+        providerArn: `arn:${perms.partition}:iam::${perms.account}:oidc-provider/${issuer}`,
+        boundary: perms.boundary,
+        subjects,
+        trust,
+        policies,
+        notes,
+        keys: perms.keys,
+        region,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/oidc/provider.ts
+/** GitHub's OIDC token issuer for this server, as IAM names its provider and condition keys. Pure. */
+/** github.com's issuer host. */
+const GITHUB_COM_ISSUER = 'token.actions.githubusercontent.com';
+/**
+ * The issuer (without https://) of the server the run is on, from GITHUB_SERVER_URL: github.com's
+ * token.actions.githubusercontent.com, GHE.com's token.actions.SUBDOMAIN.ghe.com, and a GitHub Enterprise Server's
+ * HOST/_services/token.
+ */
+function oidcIssuer(env) {
+    const server = (env.GITHUB_SERVER_URL ?? '').trim();
+    let host;
+    try {
+        host = new URL(server).host.toLowerCase();
+    }
+    catch {
+        return GITHUB_COM_ISSUER;
+    }
+    if (host === 'github.com' || host === '')
+        return GITHUB_COM_ISSUER;
+    if (host.endsWith('.ghe.com'))
+        return `token.actions.${host}`;
+    return `${host}/_services/token`;
+}
+
+;// CONCATENATED MODULE: ./src/oidc/render.ts
+/** The plan as files: trust-policy.json, one JSON file per permissions policy, and plan.md. Pure. */
+
+const json = (v) => `${JSON.stringify(v, null, 2)}\n`;
+/** The job change for one repository (and environment): the role instead of the key's secrets. */
+function workflowChange(plan, s) {
+    return [
+        `# ${s.repository}${s.environment ? `, environment ${s.environment}` : ''}: remove AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the job`,
+        'jobs:',
+        '  deploy:',
+        '    runs-on: ubuntu-latest',
+        ...(s.environment ? [`    environment: ${s.environment}`] : []),
+        '    permissions:',
+        '      id-token: write # lets configure-aws-credentials request the OIDC token',
+        '      contents: read',
+        '    steps:',
+        `      - uses: ${CONFIGURE_AWS_CREDENTIALS}`,
+        '        with:',
+        `          role-to-assume: ${plan.roleArn}`,
+        `          aws-region: ${plan.region}`,
+    ].join('\n');
+}
+function markdown(plan) {
+    const out = [];
+    out.push(`# Replace the access key of IAM user ${plan.userName} with a role`, '');
+    out.push(`Read-only: this plan changed nothing in IAM or GitHub. The role **${plan.roleName}** (path \`${plan.rolePath}\`, ` +
+        `\`${plan.roleArn}\`) is assumed by GitHub's OIDC provider \`${plan.issuer}\`; create that identity provider ` +
+        `first if the account has none (\`${plan.providerArn}\`, audience \`sts.amazonaws.com\`).`, '');
+    out.push('## 1. Trust policy: trust-policy.json', '');
+    if (plan.trust) {
+        out.push('Who may assume the role, exactly (no wildcard): `aud` is `sts.amazonaws.com` and `sub` one of:', '');
+        for (const s of plan.subjects)
+            out.push(`- \`${s.sub}\` (${s.destination})`);
+    }
+    else
+        out.push('None written: no destination gave an exact subject (see the notes).');
+    out.push('', '## 2. Permissions: what the key may do today', '');
+    if (plan.policies.length === 0)
+        out.push('The user has no policies (directly or through groups).');
+    for (const p of plan.policies) {
+        const how = p.kind === 'managed'
+            ? `attach \`${p.arn}\` to the role (\`aws iam attach-role-policy --role-name ${plan.roleName} --policy-arn ${p.arn}\`)`
+            : `put it on the role as an inline policy (\`aws iam put-role-policy --role-name ${plan.roleName} --policy-name ${p.name} --policy-document file://${p.file}\`)`;
+        const doc = p.unreadable ? `not readable: IAM refused ${p.unreadable.action}` : p.file;
+        out.push(`- ${p.kind} policy **${p.name}** (from the ${p.from}): ${how}; document: ${doc}`);
+    }
+    out.push('', plan.boundary
+        ? `Permissions boundary, kept: create the role with \`--permissions-boundary ${plan.boundary}\`.`
+        : 'The user has no permissions boundary.');
+    out.push('', '## 3. The workflow change', '');
+    out.push(`Each job that reads the key's secrets assumes the role instead (\`${CONFIGURE_AWS_CREDENTIALS}\`):`, '');
+    for (const s of plan.subjects)
+        out.push('```yaml', workflowChange(plan, s), '```', '');
+    out.push('## 4. The key afterwards', '');
+    for (const k of plan.keys) {
+        out.push(`- ${k.id} (${k.status}, created ${k.created.toISOString()}): last used ${k.lastUsed ? `${k.lastUsed.date} (${k.lastUsed.service}, ${k.lastUsed.region})` : 'never'}`);
+    }
+    out.push('', 'Until every job above assumes the role, keep rotating with staged retirement (`retire-after-hours`, e.g. `168`): ' +
+        'each rotation leaves the previous key Active and retires it (per `previous-key`) only once its last use lies that ' +
+        'long in the past, and warns, naming the last use, while something still uses it. Once no warning names a use, ' +
+        'the last rotation has retired the old key; deactivate the remaining one (`aws iam update-access-key --status ' +
+        'Inactive`), delete the secrets from the destinations, and after a quiet week delete the key and the schedule.');
+    if (plan.notes.length > 0) {
+        out.push('', '## Notes', '');
+        for (const n of plan.notes)
+            out.push(`- ${n.text}`);
+    }
+    return `${out.join('\n')}\n`;
+}
+/** File name → content. */
+function planFiles(plan) {
+    const files = new Map();
+    if (plan.trust)
+        files.set('trust-policy.json', json(plan.trust));
+    for (const p of plan.policies)
+        if (p.document !== undefined)
+            files.set(p.file, json(p.document));
+    files.set('plan.md', markdown(plan));
+    return files;
+}
+
+;// CONCATENATED MODULE: ./src/oidc/run.ts
+/** The oidc-plan mode: read IAM and GitHub, write the plan's files, change nothing. */
+
+
+
+
+
+
+
+
+
+
+async function runOidcPlan(ctx) {
+    const { inputs, io } = ctx;
+    let userName = inputs.iamUserName;
+    if (userName === undefined) {
+        const caller = await callerIdentity(ctx.aws.sts);
+        if (caller.userName === undefined) {
+            throw new errors/* ActionError */.lZ(`oidc-plan: the AWS credentials are not an IAM user's (${caller.arn}): set iam-user-name to the user whose key the plan replaces. Nothing was changed.`);
+        }
+        userName = caller.userName;
+    }
+    io.info(`oidc-plan: reading the permissions of IAM user ${userName} (read-only: nothing is changed, no key is created)`);
+    const perms = await readUserPermissions(ctx.aws.iam, userName);
+    const targets = await readTargets(ctx.gh, (0,src_destinations/* destinationsFrom */.SC)(inputs), inputs.accessKeyIdSecretName);
+    const plan = buildPlan(perms, targets, oidcIssuer(ctx.env), inputs.awsRegion);
+    const dir = (0,external_node_path_.resolve)(ctx.env.GITHUB_WORKSPACE ?? process.cwd(), inputs.oidcPlan);
+    const files = [];
+    const contents = planFiles(plan);
+    try {
+        (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
+        for (const [name, text] of contents) {
+            const path = (0,external_node_path_.join)(dir, name);
+            (0,external_node_fs_.writeFileSync)(path, text);
+            files.push(path);
+        }
+    }
+    catch (err) {
+        throw new errors/* ActionError */.lZ(`oidc-plan: could not write the plan to ${dir}: ${(0,errors/* errorMessage */.gJ)(err)}; give a directory the job can write. Nothing was changed.`, {
+            cause: err,
+        });
+    }
+    for (const n of plan.notes)
+        io.info(`oidc-plan: ${n.text}`);
+    io.info(`oidc-plan: wrote ${files.length} file(s) to ${dir}`);
+    return { plan, files, markdown: contents.get('plan.md') ?? '' };
+}
+
+;// CONCATENATED MODULE: ./src/oidc/report.ts
+/** What an oidc-plan run tells the workflow: the oidc-plan-files output, the job summary, or one error line. */
+
+
+
+async function reportOidcPlan(ctx) {
+    let result;
+    try {
+        result = await runOidcPlan(ctx);
+    }
+    catch (err) {
+        setFailed((0,errors/* errorMessage */.gJ)(err));
+        return undefined;
+    }
+    setOutput('oidc-plan-files', JSON.stringify(result.files));
+    try {
+        await summary.addRaw(result.markdown).write();
+    }
+    catch (err) {
+        warning(`could not write the job summary: ${(0,errors/* errorMessage */.gJ)(err)}`);
+    }
+    return result;
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
+
 
 
 
@@ -68515,6 +69220,13 @@ async function run(overrides = {}) {
         return undefined;
     }
     const baseUrl = deps.env.GITHUB_API_URL || 'https://api.github.com';
+    if (inputs.oidcPlan !== undefined) {
+        // Read-only: instead of a rotation, the plan to replace the key with a role (src/oidc/).
+        const aws = deps.makeAws(inputs.awsRegion, deps.awsTimeouts, { log: (m) => deps.io.info(m), env: deps.env, clock: deps.clock });
+        const gh = deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }, deps.env);
+        await reportOidcPlan({ inputs: { ...inputs, oidcPlan: inputs.oidcPlan }, aws, gh, io: deps.io, env: deps.env });
+        return undefined;
+    }
     let live;
     let hardStop;
     const onCancel = (signal) => {

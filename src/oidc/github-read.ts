@@ -56,7 +56,7 @@ async function repoFacts(gh: GitHubApi, owner: string, repo: string): Promise<Re
   try {
     return factsOf((await gh.request(`GET /repos/${e(owner)}/${e(repo)}`)).data as RepoJson);
   } catch (err) {
-    if (!refused(err)) throw gitHubError('reading repository', `${owner}/${repo}`, err, "repository permission 'Metadata: read'");
+    if (!refused(err)) throw gitHubError('reading repository', `${owner}/${repo}`, err, "repository permission 'Metadata: read'", gh.token);
     return {
       code: 'repository-unreadable',
       text: `${owner}/${repo} could not be read (${statusOf(err)}): it has no subject in the trust policy; give the token 'Metadata: read' on it and run the plan again`,
@@ -79,7 +79,7 @@ async function customization(gh: GitHubApi, r: RepoFacts): Promise<Customization
     };
   } catch (err) {
     if (!refused(err)) {
-      throw gitHubError('reading the OIDC subject customization of', `${r.owner}/${r.repo}`, err, "repository permission 'Actions: read'");
+      throw gitHubError('reading the OIDC subject customization of', `${r.owner}/${r.repo}`, err, "repository permission 'Actions: read'", gh.token);
     }
     return { readable: false, status: statusOf(err) };
   }
@@ -129,7 +129,7 @@ async function organizationTarget(
       }
     }
   } catch (err) {
-    if (!refused(err)) throw gitHubError('reading organization secret', `${secretName} of ${d.org}`, err, "organization permission 'Secrets: read'");
+    if (!refused(err)) throw gitHubError('reading organization secret', `${secretName} of ${d.org}`, err, "organization permission 'Secrets: read'", gh.token);
   }
   let facts: RepoFacts[] = [];
   if (visibility === 'selected') {
@@ -143,7 +143,7 @@ async function organizationTarget(
     try {
       facts = (await orgRepos(gh, d.org)).map(factsOf).filter((r) => visibility === 'all' || r.visibility !== 'public');
     } catch (err) {
-      if (!refused(err)) throw gitHubError('listing the repositories of organization', d.org, err, "repository permission 'Metadata: read'");
+      if (!refused(err)) throw gitHubError('listing the repositories of organization', d.org, err, "repository permission 'Metadata: read'", gh.token);
       target.notes.push({
         code: 'organization-unreadable',
         text: `the repositories of organization ${d.org} could not be listed (${statusOf(err)}): name the repositories that use its secret in repositories and run the plan again`,
