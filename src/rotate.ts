@@ -13,7 +13,7 @@ import {
 import { refuseRoot } from './caller.js';
 import { Cancelled } from './cancel.js';
 import type { ActionsIO, RotateContext } from './context.js';
-import { destinationsFrom, label } from './destinations.js';
+import { destinationsFrom, label, shownNames } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Inputs } from './inputs.js';
 import { Journal } from './journal.js';
@@ -405,7 +405,7 @@ async function flow(s: RunState): Promise<void> {
   s.verified = true; // by STS, or waived by verify-timeout-seconds: 0
 
   // 7. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
-  const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName].join(', ');
+  const names = shownNames(inputs);
   await io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
     const n = s.prepared.length;
     for (let i = 0; i < n; i++) {
