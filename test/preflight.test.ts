@@ -62,6 +62,7 @@ describe('preflight: what each destination holds', () => {
       publicKey: { keyId: 'kid-1', key: 'PUBLIC' },
       create: false,
       held,
+      idHeld: list.some((x) => x.name.toUpperCase() === 'AWS_ACCESS_KEY_ID'),
       oldestUpdate,
       updates: list
         .filter((x) => /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)$/i.test(x.name))
