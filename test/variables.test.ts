@@ -29,7 +29,7 @@ const T2 = '2026-02-01T00:00:02Z';
 const KEY = { key_id: 'kid-1', key: 'PUBLIC' };
 
 function read(overrides: Record<string, string>): Inputs {
-  const values = { ...actionInputDefaults(), 'github-token': 'ghp_token', ...overrides };
+  const values: Record<string, string> = { ...actionInputDefaults(), 'github-token': 'ghp_token', ...overrides };
   return readInputs((name) => values[name] ?? '', { GITHUB_REPOSITORY: 'octo/self' });
 }
 
