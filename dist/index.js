@@ -61232,12 +61232,28 @@ module.exports = {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   A2: () => (/* binding */ isOrganization),
+/* harmony export */   KV: () => (/* binding */ heldNames),
 /* harmony export */   Pf: () => (/* binding */ label),
 /* harmony export */   SC: () => (/* binding */ destinationsFrom),
+/* harmony export */   XB: () => (/* binding */ variablesPath),
+/* harmony export */   bC: () => (/* binding */ variableWritePermission),
+/* harmony export */   cF: () => (/* binding */ hasVariables),
+/* harmony export */   kA: () => (/* binding */ shownNames),
 /* harmony export */   n6: () => (/* binding */ writePermission),
 /* harmony export */   q0: () => (/* binding */ describe),
 /* harmony export */   z1: () => (/* binding */ secretsPath)
 /* harmony export */ });
+/** What every destination is given, by name: the id as a secret or (access-key-id-as: variable) a variable. */
+function heldNames(inputs) {
+    const id = inputs.accessKeyIdSecretName;
+    const secret = inputs.secretAccessKeySecretName;
+    return inputs.accessKeyIdAs === 'variable' ? { secrets: [secret], variables: [id] } : { secrets: [id, secret], variables: [] };
+}
+/** The names, for the log: 'A, B', or 'variable A, secret B'. */
+function shownNames(inputs) {
+    const { secrets, variables } = heldNames(inputs);
+    return variables.length === 0 ? secrets.join(', ') : [...variables.map((v) => `variable ${v}`), ...secrets.map((n) => `secret ${n}`)].join(', ');
+}
 /** Every destination the inputs name, in write order: repositories (or their environments), then organization. */
 function destinationsFrom(inputs) {
     const out = [];
@@ -61290,6 +61306,32 @@ function secretsPath(d) {
             return `/orgs/${e(d.org)}/actions/secrets`;
         case 'dependabot-organization':
             return `/orgs/${e(d.org)}/dependabot/secrets`;
+    }
+}
+function hasVariables(d) {
+    return d.kind === 'repository' || d.kind === 'environment' || d.kind === 'organization';
+}
+/** REST path of the destination's Actions variables collection (URL-encoded). */
+function variablesPath(d) {
+    const e = encodeURIComponent;
+    switch (d.kind) {
+        case 'repository':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/actions/variables`;
+        case 'environment':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/environments/${e(d.environment)}/variables`;
+        case 'organization':
+            return `/orgs/${e(d.org)}/actions/variables`;
+    }
+}
+/** The token permission writing this destination's variables needs, for error messages. */
+function variableWritePermission(d) {
+    switch (d.kind) {
+        case 'repository':
+            return "repository permission 'Variables: write' (classic PAT: repo scope)";
+        case 'environment':
+            return "repository permissions 'Environments: write' and 'Variables: write' (classic PAT: repo scope)";
+        case 'organization':
+            return "organization permission 'Variables: write' (classic PAT: admin:org scope)";
     }
 }
 function isOrganization(d) {
@@ -61393,7 +61435,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9244);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9898);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -61402,7 +61444,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9244:
+/***/ 9898:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65654,6 +65696,7 @@ const INPUT_NAMES = [
     'environments',
     'access-key-id-secret-name',
     'secret-access-key-secret-name',
+    'access-key-id-as',
     'max-age-days',
     'previous-key',
     'key-limit',
@@ -66012,6 +66055,11 @@ function readInputs(read, env = process.env) {
     const dryRun = checked(false, () => bool(read, 'dry-run', false));
     const retireAfterHours = checked(0, () => hours(read, 'retire-after-hours', 0, 0, 8760));
     const dependabot = checked(false, () => bool(read, 'dependabot', false));
+    const accessKeyIdAs = checked('secret', () => oneOf(read, 'access-key-id-as', 'secret', ['secret', 'variable']));
+    if (accessKeyIdAs === 'variable' && dependabot) {
+        problem('access-key-id-as', "'variable' cannot be used with dependabot: true: Dependabot has no variables, only secrets. Set " +
+            'access-key-id-as: secret to write the id as a secret everywhere, or dependabot: false');
+    }
     const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
     const oidcPlan = read('oidc-plan').trim() || undefined;
     if (oidcPlan !== undefined) {
@@ -66034,6 +66082,7 @@ function readInputs(read, env = process.env) {
         environments,
         accessKeyIdSecretName: accessKeyIdSecretName ?? '',
         secretAccessKeySecretName: secretAccessKeySecretName ?? '',
+        accessKeyIdAs,
         maxAgeDays,
         previousKey,
         keyLimit,
@@ -66377,9 +66426,14 @@ function outputs(result, inputs) {
         destinations: JSON.stringify(written.map((d) => ({
             ...(0,src_destinations/* describe */.q0)(d.destination, d.visibility),
             ...(d.created ? { created: true } : {}),
-            secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
+            ...stored(inputs),
         }))),
     };
+}
+/** The `destinations` output's names: `secrets`, and `variables` when the id is a variable. */
+function stored(inputs) {
+    const { secrets, variables } = (0,src_destinations/* heldNames */.KV)(inputs);
+    return variables.length === 0 ? { secrets } : { secrets, variables };
 }
 const OUTCOME = {
     written: 'written',
@@ -66427,12 +66481,22 @@ function lastUse(u) {
         return 'unknown';
     return u ? `${u.date} (${u.service}, ${u.region})` : 'never';
 }
-/** The job summary as rows of [header, value] and a destination table: what happened, never a secret. */
-function summaryModel(result) {
+/**
+ * The job summary as rows of [header, value] and a destination table: what happened, never a secret. With
+ * `inputs` saying the id is a variable (access-key-id-as: variable), a row says what is stored as what.
+ */
+function summaryModel(result, inputs) {
     const facts = [
         ['Result', report_status(result)],
         ['IAM user', `${result.userName ?? '(unresolved)'}${result.userCreated ? ' (created by this run)' : ''}`],
     ];
+    if (inputs?.accessKeyIdAs === 'variable') {
+        facts.push([
+            'Stored as',
+            `access key id: variable ${inputs.accessKeyIdSecretName} (vars.${inputs.accessKeyIdSecretName}); ` +
+                `secret access key: secret ${inputs.secretAccessKeySecretName}`,
+        ]);
+    }
     if (result.plan)
         facts.push(['Decision', `${result.plan.action}: ${result.plan.reason}`]);
     if (result.newKeyId)
@@ -66481,10 +66545,10 @@ function setOutputs(result, inputs) {
 function escapeHtml(text) {
     return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
-async function writeSummary(result) {
+async function writeSummary(result, inputs) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
-    const model = summaryModel(result);
+    const model = summaryModel(result, inputs);
     const facts = model.facts.map((row) => row.map(escapeHtml));
     const rows = model.rows.map((row) => row.map(escapeHtml));
     const keys = model.keys.map((row) => row.map(escapeHtml));
@@ -66511,7 +66575,83 @@ async function writeSummary(result) {
 
 // EXTERNAL MODULE: ./src/secrets.ts + 1 modules
 var src_secrets = __nccwpck_require__(9141);
+;// CONCATENATED MODULE: ./src/variables.ts
+/**
+ * GitHub Actions variables (access-key-id-as: variable): the access key id as a plain value, never the secret access
+ * key. Repository, environment and organization variables; Dependabot has none (src/inputs.ts refuses the pair).
+ */
+
+
+/** GitHub lists at most 30 variables a page. */
+const PAGE = 30;
+/** The variables the destination holds, by upper-case name (as GitHub stores them), all pages. Values are dropped. */
+async function listVariables(gh, d) {
+    const out = new Map();
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${(0,src_destinations/* variablesPath */.XB)(d)}`, { per_page: PAGE, page });
+        const data = res.data;
+        for (const v of data.variables) {
+            out.set(v.name.toUpperCase(), { updatedAt: Date.parse(v.updated_at), visibility: v.visibility });
+        }
+        if (data.variables.length < PAGE || out.size >= data.total_count)
+            return out;
+    }
+}
+/** The repositories an organization variable with visibility 'selected' is shared with. */
+async function selectedVariableRepositories(gh, d, name) {
+    const out = [];
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${(0,src_destinations/* variablesPath */.XB)(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
+        const data = res.data;
+        for (const r of data.repositories)
+            out.push({ id: r.id, fullName: r.full_name });
+        if (data.repositories.length < 100 || out.length >= data.total_count)
+            return out;
+    }
+}
+/**
+ * Write variable `name` = `value` (organization variables: with `sharing`): create it (POST), or update it (PATCH)
+ * when it exists. `exists` is what the run knows (preflight's listing, its own writes); when that is wrong GitHub
+ * says so (409 on create, 404 on update) and the other request is made, after `pace` (one more write).
+ */
+async function writeVariable(gh, d, name, value, sharing, exists, pace) {
+    const body = { name, value };
+    if (sharing) {
+        body.visibility = sharing.visibility;
+        if (sharing.visibility === 'selected')
+            body.selected_repository_ids = sharing.selectedRepositoryIds;
+    }
+    const create = () => gh.request(`POST ${(0,src_destinations/* variablesPath */.XB)(d)}`, body);
+    const update = () => gh.request(`PATCH ${(0,src_destinations/* variablesPath */.XB)(d)}/${encodeURIComponent(name)}`, body);
+    try {
+        try {
+            await (exists ? update() : create());
+        }
+        catch (err) {
+            if ((0,src_secrets/* statusOf */.c2)(err) !== (exists ? 404 : 409))
+                throw err;
+            await pace();
+            await (exists ? create() : update());
+        }
+    }
+    catch (err) {
+        throw (0,src_secrets/* gitHubError */.Mj)(`writing variable ${name} to`, (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* variableWritePermission */.bC)(d), gh.token);
+    }
+}
+/** Delete variable `name` (a 404 counts as done). */
+async function deleteVariable(gh, d, name) {
+    try {
+        await gh.request(`DELETE ${(0,src_destinations/* variablesPath */.XB)(d)}/${encodeURIComponent(name)}`);
+    }
+    catch (err) {
+        if ((0,src_secrets/* statusOf */.c2)(err) === 404)
+            return;
+        throw (0,src_secrets/* gitHubError */.Mj)(`deleting variable ${name} from`, (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* variableWritePermission */.bC)(d), gh.token);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/preflight.ts
+
 
 
 
@@ -66610,8 +66750,8 @@ async function explainReadFailure(ctx, d, err, lists) {
     }
     return (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
 }
-/** The visibility each secret is written with: the input's, else the existing secret's, else 'private'. */
-async function sharingOf(ctx, d, name, existing, selected, changes) {
+/** The visibility each secret (or variable) is written with: the input's, else the existing one's, else 'private'. */
+async function sharingOf(ctx, name, existing, selected, changes, sharedWith) {
     const wanted = ctx.inputs.organizationVisibility;
     const had = existing?.visibility;
     const visibility = wanted ?? had ?? 'private';
@@ -66621,14 +66761,26 @@ async function sharingOf(ctx, d, name, existing, selected, changes) {
         return { visibility, selectedRepositoryIds: [], selectedNames: [] };
     if (wanted === 'selected' && selected)
         return { visibility, selectedRepositoryIds: selected.ids, selectedNames: selected.names };
-    const repos = await (0,src_secrets/* selectedRepositories */.IB)(ctx.gh, d, name).catch((err) => {
-        throw (0,src_secrets/* gitHubError */.Mj)(`listing the repositories that can read ${name} in`, (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
-    });
+    const repos = await sharedWith();
     return {
         visibility,
         selectedRepositoryIds: repos.map((r) => r.id),
         selectedNames: repos.map((r) => r.fullName.toLowerCase()),
     };
+}
+/**
+ * With access-key-id-as: variable, the destination's variables: the id's is read from them (when it was written,
+ * how an organization shares it). Undefined when the id is a secret.
+ */
+async function variablesOf(ctx, d) {
+    if (ctx.inputs.accessKeyIdAs !== 'variable')
+        return undefined;
+    if (!(0,src_destinations/* hasVariables */.cF)(d)) {
+        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,src_destinations/* label */.Pf)(d)} has no variables (Dependabot has secrets only): set access-key-id-as: secret`);
+    }
+    return listVariables(ctx.gh, d).catch((err) => {
+        throw (0,src_secrets/* gitHubError */.Mj)('listing the variables of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* variableWritePermission */.bC)(d), ctx.gh.token);
+    });
 }
 async function prepare(ctx, d, selected, lists) {
     const prepared = {
@@ -66636,6 +66788,7 @@ async function prepare(ctx, d, selected, lists) {
         publicKey: NO_KEY,
         create: false,
         held: 'none',
+        idHeld: false,
         oldestUpdate: undefined,
         updates: [],
         sharing: undefined,
@@ -66654,25 +66807,47 @@ async function prepare(ctx, d, selected, lists) {
     const secrets = await (0,src_secrets/* listSecrets */.AQ)(ctx.gh, d).catch((err) => {
         throw (0,src_secrets/* gitHubError */.Mj)('listing the secrets of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
     });
+    const variables = await variablesOf(ctx, d);
     const names = [ctx.inputs.accessKeyIdSecretName, ctx.inputs.secretAccessKeySecretName];
-    const found = names.map((n) => secrets.get(n.toUpperCase()));
+    const found = [(variables ?? secrets).get(names[0].toUpperCase()), secrets.get(names[1].toUpperCase())];
     const count = found.filter(Boolean).length;
     prepared.held = count === 2 ? 'both' : count === 1 ? 'partial' : 'none';
+    prepared.idHeld = found[0] !== undefined;
     prepared.updates = found.flatMap((f) => (f ? [f.updatedAt] : []));
     if (count === 2)
         prepared.oldestUpdate = Math.min(...prepared.updates);
     if ((0,src_destinations/* isOrganization */.A2)(d)) {
         const sel = selected.get(d.org.toLowerCase());
+        const idSharedWith = () => (variables && (0,src_destinations/* hasVariables */.cF)(d) ? selectedVariableRepositories(ctx.gh, d, names[0]) : (0,src_secrets/* selectedRepositories */.IB)(ctx.gh, d, names[0])).catch((err) => {
+            const permission = variables && (0,src_destinations/* hasVariables */.cF)(d) ? (0,src_destinations/* variableWritePermission */.bC)(d) : (0,src_destinations/* writePermission */.n6)(d);
+            throw (0,src_secrets/* gitHubError */.Mj)(`listing the repositories that can read ${names[0]} in`, (0,src_destinations/* label */.Pf)(d), err, permission, ctx.gh.token);
+        });
+        const secretSharedWith = () => (0,src_secrets/* selectedRepositories */.IB)(ctx.gh, d, names[1]).catch((err) => {
+            throw (0,src_secrets/* gitHubError */.Mj)(`listing the repositories that can read ${names[1]} in`, (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
+        });
         prepared.sharing = [
-            await sharingOf(ctx, d, names[0], found[0], sel, prepared.visibilityChanges),
-            await sharingOf(ctx, d, names[1], found[1], sel, prepared.visibilityChanges),
+            await sharingOf(ctx, names[0], found[0], sel, prepared.visibilityChanges, idSharedWith),
+            await sharingOf(ctx, names[1], found[1], sel, prepared.visibilityChanges, secretSharedWith),
         ];
     }
-    const holds = { both: 'holds both secrets', partial: 'holds only one of the two secrets', none: 'holds neither secret' };
-    ctx.io.info(`${(0,src_destinations/* label */.Pf)(d)}: public key ${prepared.publicKey.keyId}, ${holds[prepared.held]}` +
+    ctx.io.info(`${(0,src_destinations/* label */.Pf)(d)}: public key ${prepared.publicKey.keyId}, ${holdings(prepared.held, variables ? names[0] : undefined, names[1])}` +
         (prepared.sharing ? ` (visibility ${prepared.sharing.map((x) => x.visibility).join(' / ')})` : '') +
         prepared.visibilityChanges.map((c) => `; ${c}`).join(''));
+    // A secret the id was kept in before access-key-id-as: variable is not this run's to change: workflows may read it.
+    if (variables && secrets.has(names[0].toUpperCase())) {
+        ctx.io.info(`${(0,src_destinations/* label */.Pf)(d)}: also holds a secret ${names[0]}, which this run leaves as it is (access-key-id-as: variable writes ` +
+            `the variable): delete it once no workflow reads secrets.${names[0]}`);
+    }
     return prepared;
+}
+/** What a destination holds, as the log says it: the two secrets, or with `variable` named the id's variable and the secret. */
+function holdings(held, variable, secret) {
+    if (variable === undefined) {
+        return { both: 'holds both secrets', partial: 'holds only one of the two secrets', none: 'holds neither secret' }[held];
+    }
+    const v = `variable ${variable}`;
+    const s = `secret ${secret}`;
+    return { both: `holds ${v} and ${s}`, partial: `holds only one of ${v} and ${s}`, none: `holds neither ${v} nor ${s}` }[held];
 }
 /**
  * Read every destination's public key and which of the two secrets it holds (and when they were written, and for
@@ -67142,15 +67317,43 @@ function plan(input) {
 
 ;// CONCATENATED MODULE: ./src/writes.ts
 
+
+
+
 const writes_secretName = (s, which) => which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
-/** Write one secret, journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
+/** With access-key-id-as: variable, the id of destination i is an Actions variable: its destination, else undefined. */
+function idVariable(s, i, which) {
+    if (which !== 'id' || s.ctx.inputs.accessKeyIdAs !== 'variable')
+        return undefined;
+    const d = s.prepared[i].destination;
+    if (!(0,src_destinations/* hasVariables */.cF)(d))
+        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,src_destinations/* label */.Pf)(d)} has no variables: set access-key-id-as: secret`);
+    return d;
+}
+/** Does destination i's id variable exist, as far as this run knows (its own writes, else preflight)? */
+function variableExists(s, i, previous) {
+    if (previous.kind === 'key')
+        return true;
+    if (previous.kind === 'absent')
+        return false;
+    return s.prepared[i].idHeld;
+}
+/** Write one secret (or the id's variable), journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
 async function put(s, i, which, value, keyId, reason) {
     const p = s.prepared[i];
     const previous = s.journal.destinations[i][which];
+    const variable = idVariable(s, i, which);
     s.journal.record({ kind: 'write in flight', index: i, which });
     let at;
     try {
-        at = await (0,src_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, writes_secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
+        const sharing = p.sharing?.[which === 'id' ? 0 : 1];
+        if (variable) {
+            const exists = variableExists(s, i, previous);
+            await writeVariable(s.ctx.gh, variable, writes_secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
+        }
+        else {
+            at = await (0,src_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, writes_secretName(s, which), value, sharing);
+        }
     }
     catch (err) {
         // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
@@ -67169,7 +67372,11 @@ async function writePair(s, i, pair, reason) {
 }
 async function remove(s, i, which) {
     await s.ctx.pacer.take();
-    await (0,src_secrets/* deleteSecret */.e3)(s.ctx.gh, s.prepared[i].destination, writes_secretName(s, which));
+    const variable = idVariable(s, i, which);
+    if (variable)
+        await deleteVariable(s.ctx.gh, variable, writes_secretName(s, which));
+    else
+        await (0,src_secrets/* deleteSecret */.e3)(s.ctx.gh, s.prepared[i].destination, writes_secretName(s, which));
     s.journal.record({ kind: 'secret removed', index: i, which });
 }
 /** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
@@ -68024,7 +68231,8 @@ async function checkOwnHolder(s, prepared, self) {
     const retiring = inputs.previousKey === 'delete' ? 'deleting' : 'deactivating';
     if (coversRepository(prepared, run.repository)) {
         const [owner, repo] = run.repository.split('/');
-        const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.accessKeyIdSecretName, s.ctx.gh.token);
+        // The secret access key is a secret whichever way the id is stored (access-key-id-as): look for that name.
+        const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token);
         const missing = missingHolders(holders, owner, repo, prepared);
         if (missing.length > 0)
             throw holderError(run.repository, self.id, missing, retiring);
@@ -68187,7 +68395,7 @@ async function flow(s) {
     // 6. The new key: made and verified now, or (resuming an earlier run's rotation) the one this job signs in with.
     const { fresh, created } = thePlan.resume && s.caller ? resumedKey(s, thePlan.resume, s.caller) : await newVerifiedKey(s);
     // 7. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
-    const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName].join(', ');
+    const names = (0,src_destinations/* shownNames */.kA)(inputs);
     await io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
         const n = s.prepared.length;
         for (let i = 0; i < n; i++) {
@@ -69193,7 +69401,7 @@ function defaults() {
 async function report(result, inputs) {
     setOutputs(result, inputs);
     try {
-        await writeSummary(result);
+        await writeSummary(result, inputs);
     }
     catch (err) {
         warning(`could not write the job summary: ${(0,errors/* errorMessage */.gJ)(err)}`);

@@ -10,6 +10,22 @@ export type Destination =
 
 export type DestinationKind = Destination['kind'];
 
+/** What every destination is given, by name: the id as a secret or (access-key-id-as: variable) a variable. */
+export function heldNames(inputs: Pick<Inputs, 'accessKeyIdAs' | 'accessKeyIdSecretName' | 'secretAccessKeySecretName'>): {
+  secrets: string[];
+  variables: string[];
+} {
+  const id = inputs.accessKeyIdSecretName;
+  const secret = inputs.secretAccessKeySecretName;
+  return inputs.accessKeyIdAs === 'variable' ? { secrets: [secret], variables: [id] } : { secrets: [id, secret], variables: [] };
+}
+
+/** The names, for the log: 'A, B', or 'variable A, secret B'. */
+export function shownNames(inputs: Pick<Inputs, 'accessKeyIdAs' | 'accessKeyIdSecretName' | 'secretAccessKeySecretName'>): string {
+  const { secrets, variables } = heldNames(inputs);
+  return variables.length === 0 ? secrets.join(', ') : [...variables.map((v) => `variable ${v}`), ...secrets.map((n) => `secret ${n}`)].join(', ');
+}
+
 /** Every destination the inputs name, in write order: repositories (or their environments), then organization. */
 export function destinationsFrom(inputs: Inputs): Destination[] {
   const out: Destination[] = [];
@@ -60,6 +76,38 @@ export function secretsPath(d: Destination): string {
       return `/orgs/${e(d.org)}/actions/secrets`;
     case 'dependabot-organization':
       return `/orgs/${e(d.org)}/dependabot/secrets`;
+  }
+}
+
+/** The destination kinds that have Actions variables: Dependabot has secrets only. */
+export type VariableDestination = Extract<Destination, { kind: 'repository' | 'environment' | 'organization' }>;
+
+export function hasVariables(d: Destination): d is VariableDestination {
+  return d.kind === 'repository' || d.kind === 'environment' || d.kind === 'organization';
+}
+
+/** REST path of the destination's Actions variables collection (URL-encoded). */
+export function variablesPath(d: VariableDestination): string {
+  const e = encodeURIComponent;
+  switch (d.kind) {
+    case 'repository':
+      return `/repos/${e(d.owner)}/${e(d.repo)}/actions/variables`;
+    case 'environment':
+      return `/repos/${e(d.owner)}/${e(d.repo)}/environments/${e(d.environment)}/variables`;
+    case 'organization':
+      return `/orgs/${e(d.org)}/actions/variables`;
+  }
+}
+
+/** The token permission writing this destination's variables needs, for error messages. */
+export function variableWritePermission(d: VariableDestination): string {
+  switch (d.kind) {
+    case 'repository':
+      return "repository permission 'Variables: write' (classic PAT: repo scope)";
+    case 'environment':
+      return "repository permissions 'Environments: write' and 'Variables: write' (classic PAT: repo scope)";
+    case 'organization':
+      return "organization permission 'Variables: write' (classic PAT: admin:org scope)";
   }
 }
 

@@ -9,6 +9,7 @@ export const INPUT_NAMES = [
   'environments',
   'access-key-id-secret-name',
   'secret-access-key-secret-name',
+  'access-key-id-as',
   'max-age-days',
   'previous-key',
   'key-limit',
@@ -34,6 +35,8 @@ export const INPUT_NAMES = [
 export type PreviousKeyMode = 'delete' | 'deactivate' | 'keep';
 export type KeyLimitMode = 'delete-inactive' | 'delete-oldest' | 'fail';
 export type Visibility = 'all' | 'private' | 'selected';
+/** Where the access key id goes: a secret, or an Actions variable (the secret access key is always a secret). */
+export type AccessKeyIdAs = 'secret' | 'variable';
 /** create-user: 'false' never creates; 'true' creates and refuses an existing user; 'if-missing' creates or rotates. */
 export type CreateUserMode = 'false' | 'true' | 'if-missing';
 
@@ -54,6 +57,8 @@ export interface Inputs {
   environments: string[];
   accessKeyIdSecretName: string;
   secretAccessKeySecretName: string;
+  /** 'variable': the access key id is written as an Actions variable named accessKeyIdSecretName. */
+  accessKeyIdAs: AccessKeyIdAs;
   maxAgeDays: number;
   previousKey: PreviousKeyMode;
   keyLimit: KeyLimitMode;
@@ -482,6 +487,16 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   const dryRun = checked(false, () => bool(read, 'dry-run', false));
   const retireAfterHours = checked(0, () => hours(read, 'retire-after-hours', 0, 0, 8760));
   const dependabot = checked(false, () => bool(read, 'dependabot', false));
+  const accessKeyIdAs = checked<AccessKeyIdAs>('secret', () =>
+    oneOf<AccessKeyIdAs>(read, 'access-key-id-as', 'secret', ['secret', 'variable']),
+  );
+  if (accessKeyIdAs === 'variable' && dependabot) {
+    problem(
+      'access-key-id-as',
+      "'variable' cannot be used with dependabot: true: Dependabot has no variables, only secrets. Set " +
+        'access-key-id-as: secret to write the id as a secret everywhere, or dependabot: false',
+    );
+  }
   const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
 
   const oidcPlan = read('oidc-plan').trim() || undefined;
@@ -502,6 +517,7 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     environments,
     accessKeyIdSecretName: accessKeyIdSecretName ?? '',
     secretAccessKeySecretName: secretAccessKeySecretName ?? '',
+    accessKeyIdAs,
     maxAgeDays,
     previousKey,
     keyLimit,

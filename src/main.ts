@@ -93,7 +93,7 @@ function defaults(): RunDeps {
 async function report(result: RotationResult, inputs: Inputs): Promise<void> {
   setOutputs(result, inputs);
   try {
-    await writeSummary(result);
+    await writeSummary(result, inputs);
   } catch (err) {
     core.warning(`could not write the job summary: ${errorMessage(err)}`);
   }

@@ -1,5 +1,5 @@
 import { closest } from './closest.js';
-import { type Destination, isOrganization, label, writePermission } from './destinations.js';
+import { type Destination, hasVariables, isOrganization, label, variableWritePermission, writePermission } from './destinations.js';
 import { ActionError } from './errors.js';
 import type { RotateContext } from './context.js';
 import type { HeldBefore } from './journal.js';
@@ -19,6 +19,7 @@ import {
   selectedRepositories,
   statusOf,
 } from './secrets.js';
+import { listVariables, selectedVariableRepositories } from './variables.js';
 
 /** How one organization secret will be shared when written, and who can read it. */
 export interface OrgSharing extends Sharing {
@@ -32,11 +33,13 @@ export interface Prepared {
   publicKey: PublicKey;
   /** The environment does not exist yet and will be created (create-environments). */
   create: boolean;
-  /** Which of the two secrets it held before the run. */
+  /** Which of the two (the id's secret or variable, and the secret access key) it held before the run. */
   held: HeldBefore;
+  /** It held the access key id (as a secret, or with access-key-id-as: variable as a variable) before the run. */
+  idHeld: boolean;
   /** When the older of its two secrets was last written (both held), else undefined. */
   oldestUpdate: number | undefined;
-  /** When each secret it holds was last written (GitHub's updated_at): [] when it holds neither. */
+  /** When each of the two it holds was last written (GitHub's updated_at): [] when it holds neither. */
   updates: number[];
   /** Organization destinations: how each of the two secrets is written ([id, secret]). */
   sharing: [OrgSharing, OrgSharing] | undefined;
@@ -172,14 +175,14 @@ async function explainReadFailure(
   return gitHubError('reading the public key of', label(d), err, writePermission(d), ctx.gh.token);
 }
 
-/** The visibility each secret is written with: the input's, else the existing secret's, else 'private'. */
+/** The visibility each secret (or variable) is written with: the input's, else the existing one's, else 'private'. */
 async function sharingOf(
   ctx: RotateContext,
-  d: Destination,
   name: string,
   existing: SecretInfo | undefined,
   selected: { ids: number[]; names: string[] } | undefined,
   changes: string[],
+  sharedWith: () => Promise<{ id: number; fullName: string }[]>,
 ): Promise<OrgSharing> {
   const wanted = ctx.inputs.organizationVisibility;
   const had = existing?.visibility;
@@ -187,14 +190,26 @@ async function sharingOf(
   if (wanted !== undefined && had !== undefined && had !== wanted) changes.push(`${name} visibility changes from ${had} to ${wanted}`);
   if (visibility !== 'selected') return { visibility, selectedRepositoryIds: [], selectedNames: [] };
   if (wanted === 'selected' && selected) return { visibility, selectedRepositoryIds: selected.ids, selectedNames: selected.names };
-  const repos = await selectedRepositories(ctx.gh, d, name).catch((err: unknown) => {
-    throw gitHubError(`listing the repositories that can read ${name} in`, label(d), err, writePermission(d), ctx.gh.token);
-  });
+  const repos = await sharedWith();
   return {
     visibility,
     selectedRepositoryIds: repos.map((r) => r.id),
     selectedNames: repos.map((r) => r.fullName.toLowerCase()),
   };
+}
+
+/**
+ * With access-key-id-as: variable, the destination's variables: the id's is read from them (when it was written,
+ * how an organization shares it). Undefined when the id is a secret.
+ */
+async function variablesOf(ctx: RotateContext, d: Destination): Promise<Map<string, SecretInfo> | undefined> {
+  if (ctx.inputs.accessKeyIdAs !== 'variable') return undefined;
+  if (!hasVariables(d)) {
+    throw new ActionError(`access-key-id-as: variable: ${label(d)} has no variables (Dependabot has secrets only): set access-key-id-as: secret`);
+  }
+  return listVariables(ctx.gh, d).catch((err: unknown) => {
+    throw gitHubError('listing the variables of', label(d), err, variableWritePermission(d), ctx.gh.token);
+  });
 }
 
 async function prepare(
@@ -208,6 +223,7 @@ async function prepare(
     publicKey: NO_KEY,
     create: false,
     held: 'none',
+    idHeld: false,
     oldestUpdate: undefined,
     updates: [],
     sharing: undefined,
@@ -224,26 +240,55 @@ async function prepare(
   const secrets = await listSecrets(ctx.gh, d).catch((err: unknown) => {
     throw gitHubError('listing the secrets of', label(d), err, writePermission(d), ctx.gh.token);
   });
+  const variables = await variablesOf(ctx, d);
   const names = [ctx.inputs.accessKeyIdSecretName, ctx.inputs.secretAccessKeySecretName];
-  const found = names.map((n) => secrets.get(n.toUpperCase()));
+  const found = [(variables ?? secrets).get(names[0].toUpperCase()), secrets.get(names[1].toUpperCase())];
   const count = found.filter(Boolean).length;
   prepared.held = count === 2 ? 'both' : count === 1 ? 'partial' : 'none';
+  prepared.idHeld = found[0] !== undefined;
   prepared.updates = found.flatMap((f) => (f ? [f.updatedAt] : []));
   if (count === 2) prepared.oldestUpdate = Math.min(...prepared.updates);
   if (isOrganization(d)) {
     const sel = selected.get(d.org.toLowerCase());
+    const idSharedWith = () =>
+      (variables && hasVariables(d) ? selectedVariableRepositories(ctx.gh, d, names[0]) : selectedRepositories(ctx.gh, d, names[0])).catch(
+        (err: unknown) => {
+          const permission = variables && hasVariables(d) ? variableWritePermission(d) : writePermission(d);
+          throw gitHubError(`listing the repositories that can read ${names[0]} in`, label(d), err, permission, ctx.gh.token);
+        },
+      );
+    const secretSharedWith = () =>
+      selectedRepositories(ctx.gh, d, names[1]).catch((err: unknown) => {
+        throw gitHubError(`listing the repositories that can read ${names[1]} in`, label(d), err, writePermission(d), ctx.gh.token);
+      });
     prepared.sharing = [
-      await sharingOf(ctx, d, names[0], found[0], sel, prepared.visibilityChanges),
-      await sharingOf(ctx, d, names[1], found[1], sel, prepared.visibilityChanges),
+      await sharingOf(ctx, names[0], found[0], sel, prepared.visibilityChanges, idSharedWith),
+      await sharingOf(ctx, names[1], found[1], sel, prepared.visibilityChanges, secretSharedWith),
     ];
   }
-  const holds = { both: 'holds both secrets', partial: 'holds only one of the two secrets', none: 'holds neither secret' };
   ctx.io.info(
-    `${label(d)}: public key ${prepared.publicKey.keyId}, ${holds[prepared.held]}` +
+    `${label(d)}: public key ${prepared.publicKey.keyId}, ${holdings(prepared.held, variables ? names[0] : undefined, names[1])}` +
       (prepared.sharing ? ` (visibility ${prepared.sharing.map((x) => x.visibility).join(' / ')})` : '') +
       prepared.visibilityChanges.map((c) => `; ${c}`).join(''),
   );
+  // A secret the id was kept in before access-key-id-as: variable is not this run's to change: workflows may read it.
+  if (variables && secrets.has(names[0].toUpperCase())) {
+    ctx.io.info(
+      `${label(d)}: also holds a secret ${names[0]}, which this run leaves as it is (access-key-id-as: variable writes ` +
+        `the variable): delete it once no workflow reads secrets.${names[0]}`,
+    );
+  }
   return prepared;
+}
+
+/** What a destination holds, as the log says it: the two secrets, or with `variable` named the id's variable and the secret. */
+function holdings(held: HeldBefore, variable: string | undefined, secret: string): string {
+  if (variable === undefined) {
+    return { both: 'holds both secrets', partial: 'holds only one of the two secrets', none: 'holds neither secret' }[held];
+  }
+  const v = `variable ${variable}`;
+  const s = `secret ${secret}`;
+  return { both: `holds ${v} and ${s}`, partial: `holds only one of ${v} and ${s}`, none: `holds neither ${v} nor ${s}` }[held];
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { describe } from './destinations.js';
+import { describe, heldNames } from './destinations.js';
 import type { Inputs } from './inputs.js';
 import { type DestinationResult, type KeyReport, type RotationResult, UNKNOWN_USE } from './result.js';
 
@@ -19,10 +19,16 @@ export function outputs(result: RotationResult, inputs: Inputs): Record<string, 
       written.map((d) => ({
         ...describe(d.destination, d.visibility),
         ...(d.created ? { created: true } : {}),
-        secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
+        ...stored(inputs),
       })),
     ),
   };
+}
+
+/** The `destinations` output's names: `secrets`, and `variables` when the id is a variable. */
+function stored(inputs: Inputs): { secrets: string[]; variables?: string[] } {
+  const { secrets, variables } = heldNames(inputs);
+  return variables.length === 0 ? { secrets } : { secrets, variables };
 }
 
 const OUTCOME: Record<DestinationResult['outcome'], string> = {
@@ -69,12 +75,22 @@ function lastUse(u: KeyReport['lastUsed']): string {
   return u ? `${u.date} (${u.service}, ${u.region})` : 'never';
 }
 
-/** The job summary as rows of [header, value] and a destination table: what happened, never a secret. */
-export function summaryModel(result: RotationResult) {
+/**
+ * The job summary as rows of [header, value] and a destination table: what happened, never a secret. With
+ * `inputs` saying the id is a variable (access-key-id-as: variable), a row says what is stored as what.
+ */
+export function summaryModel(result: RotationResult, inputs?: Inputs) {
   const facts: [string, string][] = [
     ['Result', status(result)],
     ['IAM user', `${result.userName ?? '(unresolved)'}${result.userCreated ? ' (created by this run)' : ''}`],
   ];
+  if (inputs?.accessKeyIdAs === 'variable') {
+    facts.push([
+      'Stored as',
+      `access key id: variable ${inputs.accessKeyIdSecretName} (vars.${inputs.accessKeyIdSecretName}); ` +
+        `secret access key: secret ${inputs.secretAccessKeySecretName}`,
+    ]);
+  }
   if (result.plan) facts.push(['Decision', `${result.plan.action}: ${result.plan.reason}`]);
   if (result.newKeyId) facts.push(['New key', result.newKeyId]);
   facts.push(...holders(result));
@@ -116,9 +132,9 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-export async function writeSummary(result: RotationResult): Promise<void> {
+export async function writeSummary(result: RotationResult, inputs?: Inputs): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
-  const model = summaryModel(result);
+  const model = summaryModel(result, inputs);
   const facts = model.facts.map((row) => row.map(escapeHtml));
   const rows = model.rows.map((row) => row.map(escapeHtml));
   const keys = model.keys.map((row) => row.map(escapeHtml));

@@ -14,7 +14,7 @@ import { refuseRoot } from './caller.js';
 import { isoSeconds } from './clock.js';
 import { Cancelled } from './cancel.js';
 import type { ActionsIO, RotateContext } from './context.js';
-import { destinationsFrom, label } from './destinations.js';
+import { destinationsFrom, label, shownNames } from './destinations.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Inputs } from './inputs.js';
 import { Overwritten, confirmDestinations } from './confirm.js';
@@ -226,7 +226,8 @@ async function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey
   const retiring = inputs.previousKey === 'delete' ? 'deleting' : 'deactivating';
   if (coversRepository(prepared, run.repository)) {
     const [owner, repo] = run.repository.split('/');
-    const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.accessKeyIdSecretName, s.ctx.gh.token);
+    // The secret access key is a secret whichever way the id is stored (access-key-id-as): look for that name.
+    const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token);
     const missing = missingHolders(holders, owner, repo, prepared);
     if (missing.length > 0) throw holderError(run.repository, self.id, missing, retiring);
     return;
@@ -409,7 +410,7 @@ async function flow(s: RunState): Promise<void> {
   const { fresh, created } = thePlan.resume && s.caller ? resumedKey(s, thePlan.resume, s.caller) : await newVerifiedKey(s);
 
   // 7. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
-  const names = [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName].join(', ');
+  const names = shownNames(inputs);
   await io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
     const n = s.prepared.length;
     for (let i = 0; i < n; i++) {

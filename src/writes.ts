@@ -1,21 +1,49 @@
-/** Writing and removing a destination's secrets, journaled; where a destination stands, read from the journal. */
+/**
+ * Writing and removing what a destination holds (the id's secret or variable, and the secret), journaled; where a
+ * destination stands, read from the journal.
+ */
 import type { Credentials } from './aws.js';
+import { ActionError } from './errors.js';
+import { type VariableDestination, hasVariables, label } from './destinations.js';
 import type { Holding, Journal, WriteReason } from './journal.js';
 import type { Outcome } from './result.js';
 import type { RunState } from './run-state.js';
 import { deleteSecret, statusOf, writeSecret } from './secrets.js';
+import { deleteVariable, writeVariable } from './variables.js';
 
 const secretName = (s: RunState, which: 'id' | 'secret') =>
   which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
 
-/** Write one secret, journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
+/** With access-key-id-as: variable, the id of destination i is an Actions variable: its destination, else undefined. */
+function idVariable(s: RunState, i: number, which: 'id' | 'secret'): VariableDestination | undefined {
+  if (which !== 'id' || s.ctx.inputs.accessKeyIdAs !== 'variable') return undefined;
+  const d = s.prepared[i].destination;
+  if (!hasVariables(d)) throw new ActionError(`access-key-id-as: variable: ${label(d)} has no variables: set access-key-id-as: secret`);
+  return d;
+}
+
+/** Does destination i's id variable exist, as far as this run knows (its own writes, else preflight)? */
+function variableExists(s: RunState, i: number, previous: Holding): boolean {
+  if (previous.kind === 'key') return true;
+  if (previous.kind === 'absent') return false;
+  return s.prepared[i].idHeld;
+}
+
+/** Write one secret (or the id's variable), journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
 export async function put(s: RunState, i: number, which: 'id' | 'secret', value: string, keyId: string, reason: WriteReason) {
   const p = s.prepared[i];
   const previous: Holding = s.journal.destinations[i][which];
+  const variable = idVariable(s, i, which);
   s.journal.record({ kind: 'write in flight', index: i, which });
   let at: number | undefined;
   try {
-    at = await writeSecret(s.ctx.gh, p.destination, p.publicKey, secretName(s, which), value, p.sharing?.[which === 'id' ? 0 : 1]);
+    const sharing = p.sharing?.[which === 'id' ? 0 : 1];
+    if (variable) {
+      const exists = variableExists(s, i, previous);
+      await writeVariable(s.ctx.gh, variable, secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
+    } else {
+      at = await writeSecret(s.ctx.gh, p.destination, p.publicKey, secretName(s, which), value, sharing);
+    }
   } catch (err) {
     // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
     if (statusOf((err as { cause?: unknown }).cause ?? err) !== undefined) {
@@ -35,7 +63,9 @@ export async function writePair(s: RunState, i: number, pair: Credentials, reaso
 
 export async function remove(s: RunState, i: number, which: 'id' | 'secret'): Promise<void> {
   await s.ctx.pacer.take();
-  await deleteSecret(s.ctx.gh, s.prepared[i].destination, secretName(s, which));
+  const variable = idVariable(s, i, which);
+  if (variable) await deleteVariable(s.ctx.gh, variable, secretName(s, which));
+  else await deleteSecret(s.ctx.gh, s.prepared[i].destination, secretName(s, which));
   s.journal.record({ kind: 'secret removed', index: i, which });
 }
 

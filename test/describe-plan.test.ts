@@ -20,6 +20,7 @@ const prepared = (destination: Destination, visibilityChanges: string[] = []): P
   publicKey: { keyId: '', key: '' },
   create: false,
   held: 'both',
+  idHeld: true,
   oldestUpdate: undefined,
     updates: [],
   sharing: undefined,

@@ -69,6 +69,7 @@ describe('action.yml defaults', () => {
       environments: [],
       accessKeyIdSecretName: 'AWS_ACCESS_KEY_ID',
       secretAccessKeySecretName: 'AWS_SECRET_ACCESS_KEY',
+      accessKeyIdAs: 'secret',
       maxAgeDays: 0,
       previousKey: 'delete',
       keyLimit: 'delete-inactive',

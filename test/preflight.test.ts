@@ -62,6 +62,7 @@ describe('preflight: what each destination holds', () => {
       publicKey: { keyId: 'kid-1', key: 'PUBLIC' },
       create: false,
       held,
+      idHeld: list.some((x) => x.name.toUpperCase() === 'AWS_ACCESS_KEY_ID'),
       oldestUpdate,
       updates: list
         .filter((x) => /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)$/i.test(x.name))
@@ -389,6 +390,7 @@ describe('coversRepository: does a destination hold the job its own credentials?
     publicKey: { keyId: 'k', key: 'K' },
     create: false,
     held: 'both',
+    idHeld: true,
     oldestUpdate: undefined,
     updates: [],
     sharing,
@@ -449,6 +451,7 @@ describe('createMissingEnvironments', () => {
     publicKey: { keyId: '', key: '' },
     create,
     held: 'none',
+    idHeld: false,
     oldestUpdate: undefined,
     updates: [],
     sharing: undefined,

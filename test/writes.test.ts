@@ -34,6 +34,7 @@ async function world(routes: Record<string, unknown>, destinations: Destination[
     publicKey,
     create: false,
     held: 'both',
+    idHeld: true,
     oldestUpdate: undefined,
     updates: [],
     sharing:

@@ -1,7 +1,7 @@
 /**
  * A local stand-in for the GitHub REST API secret endpoints (Actions repository,
  * environment and organization secrets, Dependabot repository and organization
- * secrets, plus the few repository/environment/organization endpoints a secret
+ * secrets, Actions repository, environment and organization variables, plus the few repository/environment/organization endpoints a secret
  * writer needs). It listens on 127.0.0.1 with an OS-chosen port, holds a REAL
  * libsodium key pair per secret scope, really opens every sealed box it is sent,
  * records every request, and can inject faults (errors, rate limits, hangs,
@@ -40,6 +40,16 @@ export interface StoredSecret {
   value: string;
   /** key_id of the public key the value was sealed with ('' when seeded with setSecret). */
   keyId: string;
+  createdAt: string;
+  updatedAt: string;
+  visibility?: 'all' | 'private' | 'selected';
+  selectedRepositoryIds?: number[];
+}
+
+/** An Actions variable as stored: its plain value (variables are not sealed). */
+export interface StoredVariable {
+  name: string;
+  value: string;
   createdAt: string;
   updatedAt: string;
   visibility?: 'all' | 'private' | 'selected';
@@ -184,6 +194,8 @@ interface ScopeState {
   privateKey: Uint8Array;
   /** upper-case name -> secret */
   secrets: Map<string, StoredSecret>;
+  /** upper-case name -> Actions variable (repository, environment and organization scopes) */
+  variables: Map<string, StoredVariable>;
 }
 
 interface FaultState {
@@ -397,6 +409,27 @@ export class GitHubStandin {
       if (prev?.selectedRepositoryIds) secret.selectedRepositoryIds = [...prev.selectedRepositoryIds];
     }
     state.secrets.set(upper, secret);
+  }
+
+  variable(scope: Scope, name: string): StoredVariable | undefined {
+    const v = this.scopeState(this.scopeKey(scope)).variables.get(name.toUpperCase());
+    return v ? { ...v, selectedRepositoryIds: v.selectedRepositoryIds && [...v.selectedRepositoryIds] } : undefined;
+  }
+
+  /** Store an Actions variable as if written earlier; an organization variable gets `visibility` ('all'). */
+  setVariable(scope: Scope, name: string, value: string, visibility?: 'all' | 'private'): void {
+    if (scope.kind.startsWith('dependabot')) throw new Error('GitHubStandin: Dependabot has no variables');
+    const state = this.scopeState(this.scopeKey(scope));
+    const upper = name.toUpperCase();
+    const now = githubTime();
+    const prev = state.variables.get(upper);
+    const v: StoredVariable = { name: upper, value, createdAt: prev?.createdAt ?? now, updatedAt: now };
+    if (ORG_KINDS.has(scope.kind)) v.visibility = visibility ?? prev?.visibility ?? 'all';
+    state.variables.set(upper, v);
+  }
+
+  variableNames(scope: Scope): string[] {
+    return [...this.scopeState(this.scopeKey(scope)).variables.keys()].sort();
   }
 
   secretNames(scope: Scope): string[] {
@@ -667,6 +700,9 @@ export class GitHubStandin {
       if (rest[0] === 'actions' && rest[1] === 'secrets') {
         return this.secretsRoute(method, rest.slice(2), query, body, path, `repository:${repoKey}`, false);
       }
+      if (rest[0] === 'actions' && rest[1] === 'variables') {
+        return this.variablesRoute(method, rest.slice(2), query, body, path, `repository:${repoKey}`, false);
+      }
       if (rest[0] === 'dependabot' && rest[1] === 'secrets') {
         return this.secretsRoute(method, rest.slice(2), query, body, path, `dependabot-repository:${repoKey}`, false);
       }
@@ -712,6 +748,9 @@ export class GitHubStandin {
         }
         const env = repo.environments.get(envName.toLowerCase());
         if (!env) throw notFoundErr();
+        if (rest[2] === 'variables') {
+          return this.variablesRoute(method, rest.slice(3), query, body, path, `environment:${repoKey}:${env.name.toLowerCase()}`, false);
+        }
         if (rest[2] === 'secrets') {
           return this.secretsRoute(
             method,
@@ -743,6 +782,9 @@ export class GitHubStandin {
       }
       if (rest[0] === 'actions' && rest[1] === 'secrets') {
         return this.secretsRoute(method, rest.slice(2), query, body, path, `organization:${orgKey}`, true);
+      }
+      if (rest[0] === 'actions' && rest[1] === 'variables') {
+        return this.variablesRoute(method, rest.slice(2), query, body, path, `organization:${orgKey}`, true);
       }
       if (rest[0] === 'dependabot' && rest[1] === 'secrets') {
         return this.secretsRoute(method, rest.slice(2), query, body, path, `dependabot-organization:${orgKey}`, true);
@@ -888,16 +930,113 @@ export class GitHubStandin {
     return { status: prev ? 204 : 201 };
   }
 
+  /**
+   * `rest` is what follows '.../variables'. As GitHub: list (at most 30 a page), POST creates (201; 409 when the
+   * name exists), PATCH updates (204; 404 when it does not), DELETE (204); organization variables need a visibility
+   * on create, and list their selected repositories.
+   */
+  private variablesRoute(
+    method: string,
+    rest: string[],
+    query: Record<string, string>,
+    body: unknown,
+    path: string,
+    scopeKey: string,
+    isOrg: boolean,
+  ): Reply {
+    const state = this.scopeState(scopeKey);
+    const json = (v: StoredVariable): Record<string, unknown> => {
+      const out: Record<string, unknown> = { name: v.name, value: v.value, created_at: v.createdAt, updated_at: v.updatedAt };
+      if (isOrg) {
+        out.visibility = v.visibility ?? 'all';
+        if (v.visibility === 'selected') {
+          out.selected_repositories_url = `${this.url}${path.replace(/\/variables(?:\/.*)?$/, '/variables')}/${v.name}/repositories`;
+        }
+      }
+      return out;
+    };
+    const sharing = (b: Record<string, unknown>, required: boolean): Pick<StoredVariable, 'visibility' | 'selectedRepositoryIds'> => {
+      if (!isOrg) {
+        if (b.visibility !== undefined || b.selected_repository_ids !== undefined) {
+          throw unprocessable('Invalid request.\n\n"visibility" is not a permitted key.');
+        }
+        return {};
+      }
+      if (b.visibility === undefined && !required) return {};
+      if (b.visibility !== 'all' && b.visibility !== 'private' && b.visibility !== 'selected') {
+        throw unprocessable('Invalid request.\n\n"visibility" must be one of: all, private, selected.');
+      }
+      const ids = b.selected_repository_ids;
+      if (ids !== undefined && (b.visibility !== 'selected' || !Array.isArray(ids) || !ids.every((x) => Number.isInteger(x)))) {
+        throw unprocessable('Invalid request.\n\n"selected_repository_ids" must be integers, with visibility "selected".');
+      }
+      return { visibility: b.visibility, ...(b.visibility === 'selected' ? { selectedRepositoryIds: (ids as number[] | undefined) ?? [] } : {}) };
+    };
+    const object = (): Record<string, unknown> => {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw unprocessable('Invalid request.\n\nThe body must be a JSON object.');
+      const b = body as Record<string, unknown>;
+      if (typeof b.value !== 'string') throw unprocessable('Invalid request.\n\n"value" wasn\'t supplied or is not a string.');
+      return b;
+    };
+
+    if (rest.length === 0) {
+      if (method === 'GET') {
+        const all = [...state.variables.values()].sort((a, b) => a.name.localeCompare(b.name)).map(json);
+        const page = this.paginate(all, query, path, 30);
+        return { status: 200, body: { total_count: all.length, variables: page.items }, headers: page.headers };
+      }
+      if (method !== 'POST') throw notFoundErr();
+      const b = object();
+      if (typeof b.name !== 'string' || !SECRET_NAME.test(b.name) || b.name.toUpperCase().startsWith('GITHUB_')) {
+        throw unprocessable('Invalid request.\n\n"name" is not a valid variable name.');
+      }
+      const name = b.name.toUpperCase();
+      if (state.variables.has(name)) throw new HttpError(409, 'Already exists - Variable already exists');
+      const now = githubTime();
+      state.variables.set(name, { name, value: b.value as string, createdAt: now, updatedAt: now, ...sharing(b, true) });
+      return { status: 201, body: {} };
+    }
+
+    const name = rest[0].toUpperCase();
+    const v = state.variables.get(name);
+    if (rest.length === 2 && rest[1] === 'repositories' && isOrg && method === 'GET') {
+      if (!v || v.visibility !== 'selected') throw notFoundErr();
+      const byId = new Map([...this.repos.values()].map((r) => [r.id, r] as const));
+      const repos = (v.selectedRepositoryIds ?? []).flatMap((id) => {
+        const r = byId.get(id);
+        return r ? [this.repoJson(r)] : [];
+      });
+      return { status: 200, body: { total_count: repos.length, repositories: repos } };
+    }
+    if (rest.length !== 1 || !v) throw notFoundErr();
+    if (method === 'GET') return { status: 200, body: json(v) };
+    if (method === 'DELETE') {
+      state.variables.delete(name);
+      return { status: 204 };
+    }
+    if (method !== 'PATCH') throw notFoundErr();
+    const b = object();
+    const shared = sharing(b, false);
+    state.variables.set(name, {
+      ...v,
+      value: b.value as string,
+      updatedAt: githubTime(),
+      ...(shared.visibility ? { visibility: shared.visibility, selectedRepositoryIds: shared.selectedRepositoryIds } : {}),
+    });
+    return { status: 204 };
+  }
+
   // ------------------------------------------------------------ helpers
 
   private paginate<T>(
     items: T[],
     query: Record<string, string>,
     path: string,
+    maxPerPage = 100,
   ): { items: T[]; headers: Record<string, string> } {
     let perPage = Number.parseInt(query.per_page ?? '', 10);
     if (!Number.isFinite(perPage) || perPage < 1) perPage = 30;
-    perPage = Math.min(perPage, 100);
+    perPage = Math.min(perPage, maxPerPage);
     let page = Number.parseInt(query.page ?? '', 10);
     if (!Number.isFinite(page) || page < 1) page = 1;
     const last = Math.max(1, Math.ceil(items.length / perPage));
@@ -1006,7 +1145,7 @@ export class GitHubStandin {
   private scopeState(key: string): ScopeState {
     let state = this.scopes.get(key);
     if (!state) {
-      state = { ...this.newKeyPair(), secrets: new Map() };
+      state = { ...this.newKeyPair(), secrets: new Map(), variables: new Map() };
       this.scopes.set(key, state);
     }
     return state;

@@ -24,6 +24,8 @@ export interface MemoryGitHub {
   routes: string[];
   /** repository (owner/name) or environment (owner/name:environment) → secret name → value, as opened. */
   secrets: Map<string, Map<string, string>>;
+  /** The same scopes → Actions variable name → value (access-key-id-as: variable). */
+  variables: Map<string, Map<string, string>>;
   /** Runs before each request: throw (e.g. `failure(500)`) to fail it; return a promise to hold it until it settles. */
   before(fn: (method: string, path: string) => void | Promise<void>): void;
   /** The pair a repository holds, if both secrets are there. */
@@ -35,6 +37,10 @@ export interface MemoryGitHub {
    * written; a secret without an entry (or written by the run) says 2026-11-27T12:00:00Z.
    */
   updatedAt: Map<string, string>;
+  /** As `hold`, with the id as the variable AWS_ACCESS_KEY_ID (access-key-id-as: variable). */
+  holdAsVariable(creds: Credentials, ...scopes: string[]): void;
+  /** The pair a scope holds as variable AWS_ACCESS_KEY_ID and secret AWS_SECRET_ACCESS_KEY, if both are there. */
+  variablePair(scope: string): Credentials | undefined;
 }
 
 /** Repositories (`owner/name`) and environments (`owner/name:environment`) that exist, each with no secrets yet. */
@@ -47,6 +53,7 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
   const box = sodium.crypto_box_keypair();
   const key = sodium.to_base64(box.publicKey, sodium.base64_variants.ORIGINAL);
   const secrets = new Map(repos.flatMap((r) => (r.includes(':') ? [r.split(':')[0], r] : [r])).map((r) => [r, new Map<string, string>()]));
+  const variables = new Map([...secrets.keys()].map((k) => [k, new Map<string, string>()]));
   const routes: string[] = [];
   const updatedAt = new Map<string, string>();
   let before: (method: string, path: string) => void | Promise<void> = () => {};
@@ -60,6 +67,33 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
       const names = [...secrets.keys()].filter((k) => k.startsWith(`${listing[1]}:`)).map((k) => k.slice(listing[1].length + 1));
       return { status: 200, data: { total_count: names.length, environments: names.map((name) => ({ name })) }, headers: {} };
     }
+    // Actions variables: /repos/o/r/actions/variables[/NAME], /repos/o/r/environments/E/variables[/NAME].
+    const v = /^\/repos\/([^/]+\/[^/]+)(?:\/actions|\/environments\/([^/]+))\/variables(?:\/([^/]+))?$/.exec(path);
+    if (v) {
+      const vars = variables.get(v[2] === undefined ? v[1] : `${v[1]}:${decodeURIComponent(v[2])}`);
+      if (!vars) throw failure(404, 'Not Found', {});
+      const name = v[3] === undefined ? undefined : decodeURIComponent(v[3]).toUpperCase();
+      const body = params as { name: string; value: string };
+      if (method === 'GET' && name === undefined) {
+        const list = [...vars.entries()].map(([n, value]) => ({ name: n, value, updated_at: '2026-11-27T12:00:00Z' }));
+        return { status: 200, data: { total_count: list.length, variables: list }, headers: {} };
+      }
+      if (method === 'POST' && name === undefined) {
+        if (vars.has(body.name.toUpperCase())) throw failure(409, 'Already exists', {});
+        vars.set(body.name.toUpperCase(), body.value);
+        return { status: 201, data: {}, headers: {} };
+      }
+      if (method === 'PATCH' && name !== undefined) {
+        if (!vars.has(name)) throw failure(404, 'Not Found', {});
+        vars.set(name, body.value);
+        return { status: 204, data: {}, headers: {} };
+      }
+      if (method === 'DELETE' && name !== undefined) {
+        if (!vars.delete(name)) throw failure(404, 'Not Found', {});
+        return { status: 204, data: {}, headers: {} };
+      }
+      throw failure(404, 'Not Found', {});
+    }
     // /repos/o/r, /repos/o/r/environments/E, and their secrets (/actions/secrets for a repository).
     const m = /^\/repos\/([^/]+\/[^/]+)(?:\/environments\/([^/]+))?(\/actions\/secrets|\/secrets)?(?:\/([^/]+))?$/.exec(path);
     if (!m || !secrets.has(m[1])) throw failure(404, 'Not Found', {});
@@ -68,6 +102,7 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
     if (m[3] === undefined && m[4] === undefined) {
       if (method === 'PUT' && m[2] !== undefined) {
         if (!secrets.has(scope)) secrets.set(scope, new Map());
+        if (!variables.has(scope)) variables.set(scope, new Map());
         return ok({ name: m[2] });
       }
       if (method === 'GET' && secrets.has(scope)) return ok({ name: scope });
@@ -104,7 +139,19 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
     routes,
     secrets,
     updatedAt,
+    variables,
     before: (fn) => void (before = fn),
+    holdAsVariable: (creds, ...scopes) => {
+      for (const scope of scopes) {
+        variables.get(scope)?.set('AWS_ACCESS_KEY_ID', creds.accessKeyId);
+        secrets.get(scope)?.set('AWS_SECRET_ACCESS_KEY', creds.secretAccessKey);
+      }
+    },
+    variablePair: (scope) => {
+      const id = variables.get(scope)?.get('AWS_ACCESS_KEY_ID');
+      const secret = secrets.get(scope)?.get('AWS_SECRET_ACCESS_KEY');
+      return id !== undefined && secret !== undefined ? { accessKeyId: id, secretAccessKey: secret } : undefined;
+    },
     hold: (creds, ...scopes) => {
       for (const scope of scopes) {
         secrets.get(scope)?.set('AWS_ACCESS_KEY_ID', creds.accessKeyId);
