@@ -294,7 +294,7 @@ describe('create-environments', () => {
 });
 
 describe('fan-out', () => {
-  it('fifty repositories: one key read, one secrets listing and two writes each, reads concurrent, progress per destination', async () => {
+  it('fifty repositories: one key read, two secrets listings (preflight, the read-back) and two writes each, reads concurrent, progress per destination', async () => {
     const org = fresh('org');
     const repos = Array.from({ length: 50 }, (_, i) => `${org}/r${i}`);
     for (const r of repos) world.gh.addRepository(r);
@@ -308,7 +308,8 @@ describe('fan-out', () => {
     expect(await holdsWorkingKey(world, repoScope(repos[49]))).toBe(true);
     const reqs = world.gh.requests;
     const gets = reqs.filter((r) => r.method === 'GET');
-    expect(gets).toHaveLength(100);
+    // A public key and a secrets listing each in preflight, and the listing again after the fan-out (src/confirm.ts).
+    expect(gets).toHaveLength(150);
     expect(gets.filter((r) => r.path.endsWith('/public-key')).map((r) => r.path).sort()).toEqual(
       repos.map((r) => `/repos/${r}/actions/secrets/public-key`).sort(),
     );
@@ -383,8 +384,8 @@ describe('fan-out', () => {
       new RegExp(
         `^writing AWS_ACCESS_KEY_ID to organization ${org}: 500 .*\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. ` +
           `Destinations: ${repos[0]} environment 'prod', ${repos[1]} environment 'prod': the new key ${newId}; ` +
-          `organization ${org}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause, then rerun: a run deletes ${newId} as this ` +
-          "run's orphan once this run has ended .*\\.$",
+          `organization ${org}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause, then rerun once this run has ended .*: it ` +
+          `deletes ${newId} as this run's orphan .* and rotates\\.$`,
       ),
     );
     expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([

@@ -156,8 +156,8 @@ describe('write failures: no destination is left holding a dead key', () => {
       new RegExp(
         `^writing AWS_SECRET_ACCESS_KEY to ${repos[1]}: 500 .*\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. ` +
           `Destinations: ${repos[0]}: the new key ${newId}; ${repos[1]}: put back to ${old.accessKeyId}; ` +
-          `${repos[2]}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause, then rerun: a run deletes ${newId} as this ` +
-          "run's orphan once this run has ended .*\\.$",
+          `${repos[2]}: not changed \\(${old.accessKeyId}\\)\\. Fix the cause, then rerun once this run has ended .*: it ` +
+          `deletes ${newId} as this run's orphan .* and rotates\\.$`,
       ),
     );
     expect(heldPair(world.gh, repoScope(repos[0]))?.accessKeyId).toBe(newId);
@@ -217,7 +217,7 @@ describe('write failures: no destination is left holding a dead key', () => {
       new RegExp(
         `^writing AWS_ACCESS_KEY_ID to ${repos[2]}: 403 .*\\. Both keys stay Active \\(${newId} and ${old.accessKeyId}\\)\\. ` +
           `Destinations: ${repos[0]}, ${repos[1]}: the new key ${newId}; ${repos[2]}: not changed \\(${old.accessKeyId}\\)\\. ` +
-          'Fix the cause, then rerun: .*$',
+          'Fix the cause, then rerun .*$',
       ),
     );
     expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([
