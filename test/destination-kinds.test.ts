@@ -313,12 +313,12 @@ describe('fan-out', () => {
     expect(gets.filter((r) => r.path.endsWith('/public-key')).map((r) => r.path).sort()).toEqual(
       repos.map((r) => `/repos/${r}/actions/secrets/public-key`).sort(),
     );
-    // Which secrets each holds, and since when: one page each.
+    // Which secrets each holds, and since when: one page each, before and after the writes.
     expect(gets.filter((r) => !r.path.endsWith('/public-key')).map((r) => `${r.path}?page=${r.query.page}`).sort()).toEqual(
-      repos.map((r) => `/repos/${r}/actions/secrets?page=1`).sort(),
+      repos.flatMap((r) => [`/repos/${r}/actions/secrets?page=1`, `/repos/${r}/actions/secrets?page=1`]).sort(),
     );
     expect(reqs.filter((r) => r.method === 'PUT')).toHaveLength(100);
-    expect(reqs).toHaveLength(200);
+    expect(reqs).toHaveLength(250);
     // Reads overlap: at some moment several public-key reads are in flight.
     const reads = reqs.filter((r) => r.path.endsWith('/public-key'));
     const maxInFlight = Math.max(...reads.map((a) => reads.filter((b) => b.startedAt <= a.startedAt && b.finishedAt > a.startedAt).length));
