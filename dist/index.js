@@ -66941,6 +66941,12 @@ class Overwritten extends errors/* ActionError */.lZ {
     }
 }
 const confirm_second = (ms) => Math.floor(ms / 1000);
+/**
+ * GitHub's Date header and a secret's updated_at come from different hosts, each to the second: one second apart is
+ * the same write. A later writer is one that wrote at least two seconds after this run (writes are paced a second
+ * apart, so two interleaved rotations are seconds apart).
+ */
+const SAME_WRITE_SECONDS = 1;
 /** Read every destination's secrets again; throws Overwritten naming those written (or removed) since this run's write. */
 async function confirmDestinations(s, keyId) {
     const { ctx, journal } = s;
@@ -66955,7 +66961,7 @@ async function confirmDestinations(s, keyId) {
         });
         return ['id', 'secret'].flatMap((which) => {
             const updated = secrets.get(names[which].toUpperCase())?.updatedAt;
-            return updated === undefined || confirm_second(updated) > confirm_second(at[which]) ? [{ i, which, updated }] : [];
+            return updated === undefined || confirm_second(updated) > confirm_second(at[which]) + SAME_WRITE_SECONDS ? [{ i, which, updated }] : [];
         });
     });
     const late = found.flat();

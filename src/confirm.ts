@@ -23,6 +23,12 @@ export class Overwritten extends ActionError {
 }
 
 const second = (ms: number) => Math.floor(ms / 1000);
+/**
+ * GitHub's Date header and a secret's updated_at come from different hosts, each to the second: one second apart is
+ * the same write. A later writer is one that wrote at least two seconds after this run (writes are paced a second
+ * apart, so two interleaved rotations are seconds apart).
+ */
+const SAME_WRITE_SECONDS = 1;
 
 /** Read every destination's secrets again; throws Overwritten naming those written (or removed) since this run's write. */
 export async function confirmDestinations(s: RunState, keyId: string): Promise<void> {
@@ -37,7 +43,7 @@ export async function confirmDestinations(s: RunState, keyId: string): Promise<v
     });
     return (['id', 'secret'] as const).flatMap((which) => {
       const updated = secrets.get(names[which].toUpperCase())?.updatedAt;
-      return updated === undefined || second(updated) > second(at[which] as number) ? [{ i, which, updated }] : [];
+      return updated === undefined || second(updated) > second(at[which] as number) + SAME_WRITE_SECONDS ? [{ i, which, updated }] : [];
     });
   });
   const late = found.flat();

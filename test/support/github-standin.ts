@@ -567,6 +567,9 @@ export class GitHubStandin {
         'x-github-api-version-selected': '2022-11-28',
         'x-github-request-id': `STANDIN:${index}`,
       };
+      // GitHub's Date is the time it answers. Node's own Date header is a cache refreshed by a timer, which can lag a
+      // busy event loop by a second and date an answer before the updated_at of the write it answers.
+      out.date = new Date().toUTCString();
       let payload: string | undefined;
       if (reply.body !== undefined && reply.status !== 204 && reply.status !== 304) {
         payload = JSON.stringify(reply.body);
