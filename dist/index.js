@@ -61435,7 +61435,7 @@ function errorMessage(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9898);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4923);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -61444,7 +61444,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9898:
+/***/ 4923:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67094,233 +67094,6 @@ class Journal {
     }
 }
 
-;// CONCATENATED MODULE: ./src/own-holders.ts
-
-
-function holderLabel(repository, h) {
-    if (h.kind === 'repository')
-        return `${repository} (repository secret)`;
-    if (h.kind === 'environment')
-        return `${repository} environment '${h.environment}'`;
-    return `organization ${h.org} (shared with ${repository})`;
-}
-const e = encodeURIComponent;
-const READ = "repository permissions 'Secrets: read' and 'Environments: read' (classic PAT: repo scope)";
-/** Does a secret named `name` (case ignored, as GitHub compares) stand at `path`? All pages. */
-async function holds(gh, path, name) {
-    for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${path}`, { per_page: 100, page });
-        const data = res.data;
-        if (data.secrets.some((s) => s.name.toUpperCase() === name.toUpperCase()))
-            return true;
-        if (data.secrets.length < 100 || page * 100 >= data.total_count)
-            return false;
-    }
-}
-/** Every place `owner/repo`'s jobs can read secret `name` from. A 404 (no such level) holds nothing. */
-async function holdersOf(gh, owner, repo, name, token) {
-    const base = `/repos/${e(owner)}/${e(repo)}`;
-    const where = `${owner}/${repo}`;
-    const read = async (doing, path) => {
-        try {
-            return await holds(gh, path, name);
-        }
-        catch (err) {
-            if ((0,src_secrets/* statusOf */.c2)(err) === 404)
-                return false;
-            throw (0,src_secrets/* gitHubError */.Mj)(`${doing} (to find every secret this self-rotating job may read its key from) of`, where, err, READ, token);
-        }
-    };
-    const out = [];
-    if (await read('listing the repository secrets', `${base}/actions/secrets`))
-        out.push({ kind: 'repository' });
-    let environments;
-    try {
-        environments = await (0,src_secrets/* listEnvironments */.DO)(gh, owner, repo);
-    }
-    catch (err) {
-        if ((0,src_secrets/* statusOf */.c2)(err) !== 404)
-            throw (0,src_secrets/* gitHubError */.Mj)('listing the environments (to find every secret this self-rotating job may read its key from) of', where, err, READ, token);
-        environments = [];
-    }
-    for (const environment of environments) {
-        if (await read(`listing the secrets of environment '${environment}'`, `${base}/environments/${e(environment)}/secrets`)) {
-            out.push({ kind: 'environment', environment });
-        }
-    }
-    if (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`))
-        out.push({ kind: 'organization', org: owner });
-    return out;
-}
-/** Is holder `h` of `owner/repo` one of this run's destinations? */
-function isDestination(h, owner, repo, prepared) {
-    const same = (a, b) => a.toLowerCase() === b.toLowerCase();
-    const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
-    return prepared.some(({ destination: d }) => {
-        if (h.kind === 'repository')
-            return d.kind === 'repository' && ofRepo(d);
-        if (h.kind === 'environment')
-            return d.kind === 'environment' && ofRepo(d) && same(d.environment, h.environment);
-        return d.kind === 'organization' && same(d.org, h.org);
-    });
-}
-/** The holders that are not destinations (empty: every place the job may read its key from is written). */
-function missingHolders(holders, owner, repo, prepared) {
-    return holders.filter((h) => !isDestination(h, owner, repo, prepared));
-}
-/** The stop, before any change, when a holder of the job's key is no destination. */
-function holderError(repository, keyId, missing, retiring) {
-    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${missing.map((h) => holderLabel(repository, h)).join(', ')} ` +
-        `also hold${missing.length === 1 ? 's' : ''} a secret of that name, which this run does not write: the job may read ` +
-        `its key from there, and ${retiring} ${keyId} would leave it with a dead key. Add ${missing.length === 1 ? 'it' : 'them'} ` +
-        `to the destinations (repositories, environments, organization), remove the stale secret, or set previous-key: keep`);
-}
-
-;// CONCATENATED MODULE: ./src/plan.ts
-
-/**
- * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
- * key over: its writes come before the record, but GitHub's updated_at and IAM's time are two clocks, whole seconds.
- */
-const HANDOVER_SLACK_MS = 60_000;
-const IAM_KEY_LIMIT = 2;
-const DAY_MS = 86_400_000;
-function ageDays(key, now) {
-    return Math.floor((now - key.created.getTime()) / DAY_MS);
-}
-const byAge = (a, b) => a.created.getTime() - b.created.getTime();
-/** The key the destinations are taken to hold: the run's own key, else the newest Active key that is no orphan. */
-function currentKey(keys, callerKeyId, others) {
-    const own = keys.find((k) => k.id === callerKeyId);
-    if (own)
-        return own;
-    const active = keys.filter((k) => k.status === 'Active').sort(byAge);
-    return active.filter((k) => others?.get(k.id)?.kind !== 'orphan').at(-1) ?? active.at(-1);
-}
-function chooseRoom(input, current) {
-    const { keys, keyLimit, userName, callerKeyId } = input;
-    if (keys.length < IAM_KEY_LIMIT)
-        return { breaks: false };
-    const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
-    if (keyLimit === 'fail') {
-        throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
-            `delete one, or set key-limit: delete-inactive or delete-oldest.`);
-    }
-    const pending = keys.filter((k) => input.others.get(k.id)?.kind === 'pending' && k.status === 'Active');
-    if (pending.length > 0) {
-        throw new errors/* ActionError */.lZ(`IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
-            `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
-            `until it is retired. Rerun once it is due, or retire it by hand.`);
-    }
-    const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
-    if (inactive.length > 0)
-        return { makeRoom: inactive[0], breaks: false };
-    const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
-    if (other === undefined)
-        return { breaks: false };
-    const known = input.others.get(other.id) ?? { kind: 'unproven', why: 'nothing is known about it' };
-    const self = callerKeyId !== undefined && current?.id === callerKeyId;
-    if (known.kind === 'orphan' && (known.heldBy.length === 0 || self))
-        return { orphan: other, moveOff: known.heldBy, breaks: false };
-    // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
-    // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
-    if (known.kind === 'orphan')
-        return { orphan: other, moveOff: [], orphanBreaks: known.heldBy, breaks: false };
-    const why = known.kind === 'unproven' ? known.why : 'pending';
-    const oldest = keys.slice().sort(byAge)[0];
-    if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId)
-        return { makeRoom: oldest, breaks: true };
-    const consent = self && oldest.id === callerKeyId
-        ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
-        : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
-    throw new errors/* ActionError */.lZ(`IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
-        `this run deletes no key on a guess. Find the holders of ${other.id} (its last use says when and where it was ` +
-        `used) and delete or deactivate the key nobody uses, ${consent}.`);
-}
-/** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
-function plan(input) {
-    if (input.resume) {
-        const { resume } = input;
-        return {
-            action: 'rotate',
-            reason: `an earlier run made ${resume.id}, which this job signs in with, and ended before every destination held it: this run finishes that rotation`,
-            current: resume,
-            orphan: undefined,
-            moveOff: [],
-            makeRoom: undefined,
-            makeRoomBreaks: false,
-            previous: input.keys.filter((k) => k.id !== resume.id).sort(byAge),
-            previousKey: input.previousKey,
-            resume,
-        };
-    }
-    const current = currentKey(input.keys, input.callerKeyId, input.others);
-    const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
-    const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
-    // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
-    const createdSecond = current ? Math.floor(current.created.getTime() / 1000) * 1000 : 0;
-    const stale = current
-        ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
-        : [];
-    // Written after the current key's recorded handover (and the slack): nothing proves they still hold it.
-    const handover = current ? input.handovers?.get(current.id) : undefined;
-    const late = handover === undefined
-        ? []
-        : input.destinations.filter((d) => d.newestUpdate !== undefined && d.newestUpdate > handover + HANDOVER_SLACK_MS).map((d) => d.label);
-    const second = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.others.get(k.id)?.kind !== 'pending');
-    let reason;
-    if (toCreate.length > 0) {
-        reason = `new destination(s): ${toCreate.join(', ')}`;
-    }
-    else if (missing.length > 0) {
-        reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
-    }
-    else if (current === undefined) {
-        reason = `IAM user ${input.userName} has no active access key`;
-    }
-    else if (input.rewrite) {
-        reason = `an earlier run deleted ${input.rewrite.id} at ${input.rewrite.at} to make room and did not finish: destinations may hold it`;
-    }
-    else if (second.length > 0) {
-        reason = `IAM user ${input.userName} has a second Active key (${second.map((k) => k.id).join(', ')})`;
-    }
-    else if (stale.length > 0) {
-        reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
-    }
-    else if (late.length > 0 && handover !== undefined) {
-        reason =
-            `destination(s) were written after the current key ${current.id} was handed over ` +
-                `(${new Date(handover).toISOString()}, its record): nothing proves they hold it: ${late.join(', ')}`;
-    }
-    else if (input.maxAgeDays === 0) {
-        reason = 'max-age-days is 0: always rotate';
-    }
-    else {
-        const age = ageDays(current, input.now);
-        if (age < input.maxAgeDays) {
-            return {
-                action: 'skip',
-                current,
-                reason: `current key ${current.id} is ${age} day(s) old, younger than max-age-days (${input.maxAgeDays})`,
-            };
-        }
-        reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
-    }
-    const room = chooseRoom(input, current);
-    return {
-        action: 'rotate',
-        reason,
-        current,
-        orphan: room.orphan,
-        moveOff: room.moveOff ?? [],
-        ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
-        makeRoom: room.makeRoom,
-        makeRoomBreaks: room.breaks,
-        previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.orphan).sort(byAge),
-        previousKey: input.previousKey,
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/writes.ts
 
 
@@ -67599,48 +67372,180 @@ function finalWords(s) {
         : ` Fix the cause, then rerun ${ended}: it deletes ${newId} as this run's orphan (the destinations that may hold it do not work from that moment until it rewrites them, moments later) and rotates.`;
 }
 
-;// CONCATENATED MODULE: ./src/retire.ts
-/** The previous keys, once every destination holds the new one: delete, deactivate or keep them, each proven. */
+;// CONCATENATED MODULE: ./src/run-state.ts
+/** The state of a run that has not begun: the one place a RunState is made. */
+function newRunState(ctx, result) {
+    return {
+        ctx,
+        result,
+        journal: result.journal,
+        userName: ctx.inputs.iamUserName ?? '',
+        prepared: [],
+        caller: undefined,
+        expected: new Set(),
+        handedOver: false,
+        tags: new Map(),
+        initialKeys: [],
+        uses: new Map(),
+        pending: new Map(),
+        tagsDenied: false,
+        userTags: undefined,
+        keysListed: false,
+        records: new Map(),
+        verified: false,
+        ownHolderChecked: false,
+        rewrite: undefined,
+        runEnded: new Map(),
+        startedAt: ctx.clock.now(),
+        resume: undefined,
+        step: undefined,
+        steps: result.steps,
+    };
+}
 
+;// CONCATENATED MODULE: ./src/plan.ts
 
-async function retirePrevious(s, p) {
-    if (p.action !== 'rotate')
-        return;
-    const { ctx, journal } = s;
-    // A resumed rotation hands out the earlier run's key; its previous key goes for that reason, with its own proof.
-    const reason = p.resume ? 'replaced by a resumed rotation' : 'replaced by this run';
-    const newId = (journal.newKeyId ?? journal.resumedKeyId);
-    const failures = [];
-    let unproven = false;
-    for (const key of p.previous) {
-        try {
-            if (p.previousKey === 'delete') {
-                await destroy(s, key.id, reason, 'delete', 'deleted');
-                ctx.io.info(`Deleted previous key ${key.id}`);
-            }
-            else if (p.previousKey === 'deactivate' && key.status === 'Active') {
-                await destroy(s, key.id, reason, 'deactivate', 'deactivated');
-                ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room)`);
-            }
-            else {
-                journal.record({ kind: 'key retired', id: key.id, fate: 'kept' });
-                ctx.io.info(`Kept previous key ${key.id} (${key.status})`);
-            }
-        }
-        catch (err) {
-            // The new key itself went away: the flow puts the previous pair back (never retire on a dead successor).
-            if (err instanceof Unproven && err.lacks('new key gone'))
-                throw err;
-            unproven ||= err instanceof Unproven;
-            failures.push(`${key.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
-        }
+/**
+ * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
+ * key over: its writes come before the record, but GitHub's updated_at and IAM's time are two clocks, whole seconds.
+ */
+const HANDOVER_SLACK_MS = 60_000;
+const IAM_KEY_LIMIT = 2;
+const DAY_MS = 86_400_000;
+function ageDays(key, now) {
+    return Math.floor((now - key.created.getTime()) / DAY_MS);
+}
+const byAge = (a, b) => a.created.getTime() - b.created.getTime();
+/** The key the destinations are taken to hold: the run's own key, else the newest Active key that is no orphan. */
+function currentKey(keys, callerKeyId, others) {
+    const own = keys.find((k) => k.id === callerKeyId);
+    if (own)
+        return own;
+    const active = keys.filter((k) => k.status === 'Active').sort(byAge);
+    return active.filter((k) => others?.get(k.id)?.kind !== 'orphan').at(-1) ?? active.at(-1);
+}
+function chooseRoom(input, current) {
+    const { keys, keyLimit, userName, callerKeyId } = input;
+    if (keys.length < IAM_KEY_LIMIT)
+        return { breaks: false };
+    const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
+    if (keyLimit === 'fail') {
+        throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
+            `delete one, or set key-limit: delete-inactive or delete-oldest.`);
     }
-    if (failures.length > 0) {
-        const next = unproven
-            ? 'The keys changed during the run (another rotation or a person is at work): check them, then retire what nobody uses by hand'
-            : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
-        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ${next}`);
+    const pending = keys.filter((k) => input.others.get(k.id)?.kind === 'pending' && k.status === 'Active');
+    if (pending.length > 0) {
+        throw new errors/* ActionError */.lZ(`IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
+            `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
+            `until it is retired. Rerun once it is due, or retire it by hand.`);
     }
+    const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
+    if (inactive.length > 0)
+        return { makeRoom: inactive[0], breaks: false };
+    const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
+    if (other === undefined)
+        return { breaks: false };
+    const known = input.others.get(other.id) ?? { kind: 'unproven', why: 'nothing is known about it' };
+    const self = callerKeyId !== undefined && current?.id === callerKeyId;
+    if (known.kind === 'orphan' && (known.heldBy.length === 0 || self))
+        return { orphan: other, moveOff: known.heldBy, breaks: false };
+    // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
+    // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
+    if (known.kind === 'orphan')
+        return { orphan: other, moveOff: [], orphanBreaks: known.heldBy, breaks: false };
+    const why = known.kind === 'unproven' ? known.why : 'pending';
+    const oldest = keys.slice().sort(byAge)[0];
+    if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId)
+        return { makeRoom: oldest, breaks: true };
+    const consent = self && oldest.id === callerKeyId
+        ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
+        : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
+    throw new errors/* ActionError */.lZ(`IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
+        `this run deletes no key on a guess. Find the holders of ${other.id} (its last use says when and where it was ` +
+        `used) and delete or deactivate the key nobody uses, ${consent}.`);
+}
+/** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
+function plan(input) {
+    if (input.resume) {
+        const { resume } = input;
+        return {
+            action: 'rotate',
+            reason: `an earlier run made ${resume.id}, which this job signs in with, and ended before every destination held it: this run finishes that rotation`,
+            current: resume,
+            orphan: undefined,
+            moveOff: [],
+            makeRoom: undefined,
+            makeRoomBreaks: false,
+            previous: input.keys.filter((k) => k.id !== resume.id).sort(byAge),
+            previousKey: input.previousKey,
+            resume,
+        };
+    }
+    const current = currentKey(input.keys, input.callerKeyId, input.others);
+    const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
+    const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
+    // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
+    const createdSecond = current ? Math.floor(current.created.getTime() / 1000) * 1000 : 0;
+    const stale = current
+        ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
+        : [];
+    // Written after the current key's recorded handover (and the slack): nothing proves they still hold it.
+    const handover = current ? input.handovers?.get(current.id) : undefined;
+    const late = handover === undefined
+        ? []
+        : input.destinations.filter((d) => d.newestUpdate !== undefined && d.newestUpdate > handover + HANDOVER_SLACK_MS).map((d) => d.label);
+    const second = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.others.get(k.id)?.kind !== 'pending');
+    let reason;
+    if (toCreate.length > 0) {
+        reason = `new destination(s): ${toCreate.join(', ')}`;
+    }
+    else if (missing.length > 0) {
+        reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
+    }
+    else if (current === undefined) {
+        reason = `IAM user ${input.userName} has no active access key`;
+    }
+    else if (input.rewrite) {
+        reason = `an earlier run deleted ${input.rewrite.id} at ${input.rewrite.at} to make room and did not finish: destinations may hold it`;
+    }
+    else if (second.length > 0) {
+        reason = `IAM user ${input.userName} has a second Active key (${second.map((k) => k.id).join(', ')})`;
+    }
+    else if (stale.length > 0) {
+        reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
+    }
+    else if (late.length > 0 && handover !== undefined) {
+        reason =
+            `destination(s) were written after the current key ${current.id} was handed over ` +
+                `(${new Date(handover).toISOString()}, its record): nothing proves they hold it: ${late.join(', ')}`;
+    }
+    else if (input.maxAgeDays === 0) {
+        reason = 'max-age-days is 0: always rotate';
+    }
+    else {
+        const age = ageDays(current, input.now);
+        if (age < input.maxAgeDays) {
+            return {
+                action: 'skip',
+                current,
+                reason: `current key ${current.id} is ${age} day(s) old, younger than max-age-days (${input.maxAgeDays})`,
+            };
+        }
+        reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
+    }
+    const room = chooseRoom(input, current);
+    return {
+        action: 'rotate',
+        reason,
+        current,
+        orphan: room.orphan,
+        moveOff: room.moveOff ?? [],
+        ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
+        makeRoom: room.makeRoom,
+        makeRoomBreaks: room.breaks,
+        previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.orphan).sort(byAge),
+        previousKey: input.previousKey,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/rewrite-marker.ts
@@ -67843,6 +67748,20 @@ async function classifyKeys(s, keys, naiveCurrent, self) {
             others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${orphan.map((m) => m.text).join('; ')}` });
         }
     }
+    s.result.retirement = {
+        due: due.map((d) => d.key.id),
+        waiting: waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
+    };
+    return { others, due, waiting };
+}
+/**
+ * Retire the handed-over keys that are due (a dry run says it would), each proven again just before. Returns the keys
+ * and the other keys as that left them: deleted keys gone, deactivated keys Inactive, and a key pending retirement
+ * only while it is Active. A dry run plans as the real run would.
+ */
+async function retireDueKeys(s, keys, c) {
+    const { inputs, io } = s.ctx;
+    const { due, waiting } = c;
     if (due.length > 0) {
         if (inputs.dryRun) {
             io.info(`Dry run: would ${inputs.previousKey} ${due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
@@ -67853,14 +67772,15 @@ async function classifyKeys(s, keys, naiveCurrent, self) {
     }
     for (const p of [...waiting, ...due])
         s.pending.set(p.key.id, p.dueAt);
-    for (const d of due)
-        if (s.journal.deleted(d.key.id))
-            s.pending.delete(d.key.id);
-    s.result.retirement = {
-        due: due.map((d) => d.key.id),
-        waiting: waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
-    };
-    return others;
+    const planned = new Set(inputs.dryRun ? due.map((d) => d.key.id) : []);
+    const gone = (id) => s.journal.deleted(id) || (planned.has(id) && inputs.previousKey === 'delete');
+    const deactivated = (id) => s.journal.retired.some((r) => r.id === id && r.fate === 'deactivated') || (planned.has(id) && inputs.previousKey === 'deactivate');
+    const left = keys.filter((k) => !gone(k.id)).map((k) => (deactivated(k.id) ? { ...k, status: 'Inactive' } : k));
+    for (const id of [...s.pending.keys()])
+        if (!left.some((k) => k.id === id && k.status === 'Active'))
+            s.pending.delete(id);
+    const others = new Map([...c.others].filter(([id, o]) => s.pending.has(id) || o.kind !== 'pending'));
+    return { keys: left, others };
 }
 /** IAM's time when this run started (a lower bound): an earlier attempt of this workflow run had ended by then. */
 function iamTimeAtStart(s) {
@@ -68028,164 +67948,464 @@ async function recordHandover(s, p, newId, created, createDate) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rotate.ts
+;// CONCATENATED MODULE: ./src/describe-plan.ts
+/** The plan as one line for the log: what a run does (or, dry run, would do), in order, and why. */
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-function asActionError(err) {
-    return err instanceof errors/* ActionError */.lZ ? err : new errors/* ActionError */.lZ((0,errors/* errorMessage */.gJ)(err), { cause: err });
+function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 0) {
+    const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
+    if (p.action === 'skip')
+        return `Plan: skip (${p.reason}); nothing changes`;
+    const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${(0,src_destinations/* label */.Pf)(x.destination)}: ${c}`));
+    const steps = [
+        userExists ? undefined : `create IAM user ${user}`,
+        p.orphan
+            ? (p.moveOff.length ? `give ${p.moveOff.join(', ')} this run's key ${p.current?.id}, then ` : '') +
+                `delete ${p.orphan.id} (an orphan of an earlier run${p.orphanBreaks ? `; ${p.orphanBreaks.join(', ')} may hold it and stop working until rewritten` : ''})`
+            : undefined,
+        p.makeRoom
+            ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +
+                (p.makeRoomBreaks ? ' (key-limit: delete-oldest: destinations holding it stop working until rewritten)' : '')
+            : undefined,
+        `create a new access key for ${user}`,
+        `write it to ${prepared.length} destination(s)` + (changes.length ? ` (${changes.join('; ')})` : ''),
+        p.previous.length === 0
+            ? undefined
+            : retireAfterHours > 0 && p.previousKey !== 'keep'
+                ? `leave the previous key(s) ${p.previous.map((k) => k.id).join(', ')} Active for a later run to ${p.previousKey} once unused for ${retireAfterHours} h`
+                : `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}`,
+    ].filter(Boolean);
+    return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
 }
-/** The run's own AWS credentials, to recognise self-rotation; masked at once (secret and session token). */
-async function callerCredentials(ctx) {
-    let creds;
+
+;// CONCATENATED MODULE: ./src/own-holders.ts
+
+
+function holderLabel(repository, h) {
+    if (h.kind === 'repository')
+        return `${repository} (repository secret)`;
+    if (h.kind === 'environment')
+        return `${repository} environment '${h.environment}'`;
+    return `organization ${h.org} (shared with ${repository})`;
+}
+const e = encodeURIComponent;
+const READ = "repository permissions 'Secrets: read' and 'Environments: read' (classic PAT: repo scope)";
+/** Does a secret named `name` (case ignored, as GitHub compares) stand at `path`? All pages. */
+async function holds(gh, path, name) {
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${path}`, { per_page: 100, page });
+        const data = res.data;
+        if (data.secrets.some((s) => s.name.toUpperCase() === name.toUpperCase()))
+            return true;
+        if (data.secrets.length < 100 || page * 100 >= data.total_count)
+            return false;
+    }
+}
+/** Every place `owner/repo`'s jobs can read secret `name` from. A 404 (no such level) holds nothing. */
+async function holdersOf(gh, owner, repo, name, token) {
+    const base = `/repos/${e(owner)}/${e(repo)}`;
+    const where = `${owner}/${repo}`;
+    const read = async (doing, path) => {
+        try {
+            return await holds(gh, path, name);
+        }
+        catch (err) {
+            if ((0,src_secrets/* statusOf */.c2)(err) === 404)
+                return false;
+            throw (0,src_secrets/* gitHubError */.Mj)(`${doing} (to find every secret this self-rotating job may read its key from) of`, where, err, READ, token);
+        }
+    };
+    const out = [];
+    if (await read('listing the repository secrets', `${base}/actions/secrets`))
+        out.push({ kind: 'repository' });
+    let environments;
     try {
-        const provider = ctx.aws.iam.config.credentials;
-        creds = await provider();
+        environments = await (0,src_secrets/* listEnvironments */.DO)(gh, owner, repo);
     }
     catch (err) {
-        throw awsError('loading AWS credentials', 'this job', err);
+        if ((0,src_secrets/* statusOf */.c2)(err) !== 404)
+            throw (0,src_secrets/* gitHubError */.Mj)('listing the environments (to find every secret this self-rotating job may read its key from) of', where, err, READ, token);
+        environments = [];
     }
-    ctx.io.setSecret(creds.secretAccessKey);
-    if (creds.sessionToken)
-        ctx.io.setSecret(creds.sessionToken);
-    return creds;
+    for (const environment of environments) {
+        if (await read(`listing the secrets of environment '${environment}'`, `${base}/environments/${e(environment)}/secrets`)) {
+            out.push({ kind: 'environment', environment });
+        }
+    }
+    if (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`))
+        out.push({ kind: 'organization', org: owner });
+    return out;
 }
-/** Recompute what the result says about destinations and keys from the journal. */
-function refresh(result) {
-    const { journal } = result;
-    const current = assumedHeld(result.plan);
-    result.newKeyId = journal.newKeyId ?? journal.resumedKeyId;
-    result.userCreated = journal.createdUser !== undefined || result.userCreated;
-    result.previous = journal.retired
-        .filter((r) => r.fate !== 'discarded')
-        .map((r) => ({ id: r.id, action: r.fate }));
-    result.destinations.forEach((r, i) => {
-        const d = journal.destinations[i];
-        // A dry run writes nothing: each destination holds what it held (the current key only when it held both secrets).
-        const { outcome, keyId } = standing(journal, i, current);
-        r.outcome = result.dryRun && result.plan?.action === 'rotate' ? 'would write' : outcome;
-        r.keyId = keyId;
-        if (!result.dryRun)
-            r.created = d.created || undefined;
+/** Is holder `h` of `owner/repo` one of this run's destinations? */
+function isDestination(h, owner, repo, prepared) {
+    const same = (a, b) => a.toLowerCase() === b.toLowerCase();
+    const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
+    return prepared.some(({ destination: d }) => {
+        if (h.kind === 'repository')
+            return d.kind === 'repository' && ofRepo(d);
+        if (h.kind === 'environment')
+            return d.kind === 'environment' && ofRepo(d) && same(d.environment, h.environment);
+        return d.kind === 'organization' && same(d.org, h.org);
     });
 }
-function newResult(inputs) {
-    const destinations = (0,src_destinations/* destinationsFrom */.SC)(inputs);
-    return {
-        userName: inputs.iamUserName,
-        userCreated: false,
-        dryRun: inputs.dryRun,
-        plan: undefined,
-        rotated: false,
-        accessKeyId: undefined,
-        newKeyId: undefined,
-        previous: [],
-        destinations: destinations.map((d) => ({ destination: d, label: (0,src_destinations/* label */.Pf)(d), outcome: 'unchanged', keyId: undefined })),
-        error: undefined,
-        cancelled: false,
-        journal: new Journal(destinations.length),
-    };
+/** The holders that are not destinations (empty: every place the job may read its key from is written). */
+function missingHolders(holders, owner, repo, prepared) {
+    return holders.filter((h) => !isDestination(h, owner, repo, prepared));
 }
+/** The stop, before any change, when a holder of the job's key is no destination. */
+function holderError(repository, keyId, missing, retiring) {
+    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${missing.map((h) => holderLabel(repository, h)).join(', ')} ` +
+        `also hold${missing.length === 1 ? 's' : ''} a secret of that name, which this run does not write: the job may read ` +
+        `its key from there, and ${retiring} ${keyId} would leave it with a dead key. Add ${missing.length === 1 ? 'it' : 'them'} ` +
+        `to the destinations (repositories, environments, organization), remove the stale secret, or set previous-key: keep`);
+}
+
+;// CONCATENATED MODULE: ./src/retire.ts
+/** The previous keys, once every destination holds the new one: delete, deactivate or keep them, each proven. */
+
+
+
+async function retirePrevious(s, p) {
+    if (p.action !== 'rotate')
+        return;
+    const { ctx, journal } = s;
+    // A resumed rotation hands out the earlier run's key; its previous key goes for that reason, with its own proof.
+    const reason = p.resume ? 'replaced by a resumed rotation' : 'replaced by this run';
+    const newId = (journal.newKeyId ?? journal.resumedKeyId);
+    const failures = [];
+    const failed = [];
+    let unproven = false;
+    for (const key of p.previous) {
+        try {
+            if (p.previousKey === 'delete') {
+                await destroy(s, key.id, reason, 'delete', 'deleted');
+                ctx.io.info(`Deleted previous key ${key.id}`);
+            }
+            else if (p.previousKey === 'deactivate' && key.status === 'Active') {
+                await destroy(s, key.id, reason, 'deactivate', 'deactivated');
+                ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room)`);
+            }
+            else {
+                journal.record({ kind: 'key retired', id: key.id, fate: 'kept' });
+                ctx.io.info(`Kept previous key ${key.id} (${key.status})`);
+            }
+        }
+        catch (err) {
+            // The new key itself went away: the flow puts the previous pair back (never retire on a dead successor).
+            if (err instanceof Unproven && err.lacks('new key gone'))
+                throw err;
+            unproven ||= err instanceof Unproven;
+            failures.push(`${key.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+            failed.push(key.id);
+        }
+    }
+    if (failures.length > 0) {
+        const next = unproven
+            ? 'The keys changed during the run (another rotation or a person is at work): check them, then retire what nobody uses by hand'
+            : failed.every((id) => parseRecord(s.tags.get(id))?.supersededBy === newId)
+                ? // This run recorded the handover on it: a rerun retires it at once if nothing has used it since.
+                    `Nothing needs it any more and it still works. Its handover is recorded in IAM, so a rerun (once the cause is ` +
+                        `fixed) ${p.previousKey === 'delete' ? 'deletes' : 'deactivates'} it if nothing has used it since; or ` +
+                        `${p.previousKey} it by hand once you have checked its last use`
+                : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
+        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ${next}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/types.ts
 /**
- * Rotate (or create) the user's access key into every destination: lease, preflight, plan, create, verify, write,
- * then retire the previous key. Never throws: the result says what happened, with `error` set on failure.
- * `observe` receives the live result at once (the cancel handler reads it if the run must stop hard).
+ * The shapes several layers share (IAM's keys and their last use, a user this run created, the run's environment),
+ * in one module that imports nothing: the modules that use them never need to import one another for a type.
  */
-async function rotate(ctx, observe) {
-    const result = newResult(ctx.inputs);
-    observe?.(result);
-    const s = {
-        ctx,
-        result,
-        journal: result.journal,
-        userName: ctx.inputs.iamUserName ?? '',
-        prepared: [],
-        caller: undefined,
-        expected: new Set(),
-        handedOver: false,
-        tags: new Map(),
-        initialKeys: [],
-        uses: new Map(),
-        pending: new Map(),
-        tagsDenied: false,
-        userTags: undefined,
-        keysListed: false,
-        records: new Map(),
-        verified: false,
-        ownHolderChecked: false,
-        rewrite: undefined,
-        runEnded: new Map(),
-        startedAt: ctx.clock.now(),
-        resume: undefined,
+/** The steps of a rotation, in the order they run (each is in steps.ts). */
+const STEP_NAMES = [
+    'identify',
+    'lease',
+    'read',
+    'classify',
+    'retire due',
+    'plan',
+    'prepare',
+    'create',
+    'distribute',
+    'confirm',
+    'hand over',
+    'retire',
+];
+
+;// CONCATENATED MODULE: ./src/steps.ts
+/**
+ * A rotation as named steps, run in this order. Each starts from what IAM and the destinations say (the keys, the
+ * action's records of them, what each destination holds), not from what an earlier run meant to do, so a rerun after a
+ * run stopped in any step finishes that run's rotation (the pattern of AWS Secrets Manager's rotation template:
+ * createSecret, setSecret, testSecret, finishSecret). A step may end the run early ('done': a skip or a dry run); a
+ * failure is thrown, and rotate() turns it into the one error line.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** A value an earlier step provides (a missing one is a defect in the order of the steps). */
+function given(v, what) {
+    if (v === undefined)
+        throw new Error(`internal: the ${what} is not known at this step`);
+    return v;
+}
+const STEPS = {
+    /** Who rotates, with which credentials; whether the user exists. */
+    identify: async (s, f) => {
+        f.userExists = (await identify(s)).userExists;
+    },
+    /** The lease, so no other run changes the keys under this one (a dry run only says who holds it). */
+    lease: async (s, f) => {
+        const { ctx } = s;
+        if (ctx.inputs.dryRun) {
+            const held = f.userExists ? await describeLease(ctx, s.userName) : undefined;
+            if (held)
+                ctx.io.info(held);
+        }
+        else if (f.userExists) {
+            f.lease = await takeLease(ctx, s.journal, s.userName);
+            s.tagsDenied = f.lease.outcome === 'denied';
+            s.userTags = f.lease.tags;
+        }
+    },
+    /**
+     * Read everything (the keys, their records, every destination) while the lease settles: reads only, so they need
+     * not wait. Should another run's lease write have won, this run waited for it, and reads again. Then the
+     * self-rotation holder check.
+     */
+    read: async (s, f) => {
+        const caller = s.caller;
+        // settled() resolves once: after it said "waited", the lease is this run's and one more read is the last.
+        for (let settle = f.lease;; settle = undefined) {
+            const settling = settle?.settled().then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
+            const read = await readWorld(s, f.userExists, caller).then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
+            const settled = await settling;
+            if (settled && !settled.ok)
+                throw settled.err;
+            if (!read.ok)
+                throw read.err;
+            ({ keys: f.keys, self: f.self } = read.r);
+            if (!settled?.r.waited)
+                break;
+            s.ctx.io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
+        }
+        await checkOwnHolder(s, s.prepared, f.self);
+        s.ownHolderChecked = true;
+    },
+    /** What is known of each key: handed over (pending retirement), an earlier run's orphan, or unproven. */
+    classify: async (s, f) => {
+        if (f.userExists)
+            f.classified = await classifyKeys(s, f.keys, currentKey(f.keys, f.self?.id), f.self);
+    },
+    /** Retire the handed-over keys that are due, each with its proof; plan on the keys as that left them. */
+    'retire due': async (s, f) => {
+        if (f.classified)
+            ({ keys: f.keys, others: f.others } = await retireDueKeys(s, f.keys, f.classified));
+    },
+    /** Decide, in IAM's time: skip, or rotate (and what goes first). A skip and a dry run end here. */
+    plan: async (s, f) => {
+        const { ctx, result } = s;
+        const { inputs, io } = ctx;
+        const thePlan = plan({
+            userName: s.userName,
+            keys: f.keys,
+            callerKeyId: f.self?.id,
+            maxAgeDays: inputs.maxAgeDays,
+            keyLimit: inputs.keyLimit,
+            previousKey: inputs.previousKey,
+            destinations: s.prepared.map((p) => ({
+                label: (0,src_destinations/* label */.Pf)(p.destination),
+                create: p.create,
+                held: p.held,
+                oldestUpdate: p.oldestUpdate,
+                newestUpdate: p.held === 'both' ? Math.max(...p.updates) : undefined,
+            })),
+            handovers: handoverTimes(s.records),
+            others: f.others,
+            rewrite: s.rewrite,
+            resume: s.resume?.key,
+            now: f.userExists ? ctx.aws.time.now() : 0,
+        });
+        result.plan = thePlan;
+        result.accessKeyId = thePlan.current?.id;
+        io.info(describePlan(thePlan, s.userName, f.userExists, s.prepared, inputs.dryRun, inputs.retireAfterHours));
+        if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
+            io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
+        }
+        if (thePlan.action === 'skip' || inputs.dryRun)
+            return 'done';
+        f.plan = thePlan;
+        return undefined;
+    },
+    /** Make ready: environments, the user, an earlier run's orphan gone, one key fewer. */
+    prepare: async (s, f) => {
+        const { ctx, journal, userName } = s;
+        const { inputs, aws, io } = ctx;
+        const thePlan = given(f.plan, 'plan');
+        await createMissingEnvironments(ctx, s.prepared, (i) => journal.record({ kind: 'environment created', index: i }));
+        if (!f.userExists) {
+            ctx.cancel.checkpoint();
+            const created = await io.group(`Create IAM user ${userName}`, () => createUser(aws.iam, userName, {
+                path: inputs.userPath,
+                groups: inputs.userGroups,
+                policyArns: inputs.userPolicyArns,
+                permissionsBoundary: inputs.userPermissionsBoundary,
+                tags: inputs.userTags,
+            }));
+            journal.record({ kind: 'user created', user: created });
+            io.info(`Created IAM user ${userName}`);
+            const lease = await takeLease(ctx, journal, userName);
+            await lease.settled();
+            s.tagsDenied = lease.outcome === 'denied';
+            s.keysListed = true;
+        }
+        if (thePlan.orphan)
+            await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? []);
+        if (thePlan.makeRoom)
+            await makeRoom(s, thePlan, f.keys);
+    },
+    /** The new key, made, recorded and verified now; or (resuming an earlier run's rotation) the one this job signs in with. */
+    create: async (s, f) => {
+        const thePlan = given(f.plan, 'plan');
+        f.fresh = thePlan.resume && s.caller ? resumedKey(s, thePlan.resume, s.caller) : await newVerifiedKey(s);
+    },
+    /** Write both secrets everywhere; a cancel stops between destinations, never inside a pair. */
+    distribute: async (s, f) => {
+        const { ctx } = s;
+        const { fresh: key } = given(f.fresh, 'new key');
+        const names = (0,src_destinations/* shownNames */.kA)(ctx.inputs);
+        await ctx.io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
+            const n = s.prepared.length;
+            for (let i = 0; i < n; i++) {
+                ctx.cancel.checkpoint();
+                try {
+                    await writePair(s, i, key, 'new key');
+                }
+                catch (err) {
+                    ctx.io.info(`[${i + 1}/${n}] ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: failed`);
+                    throw err;
+                }
+                ctx.io.info(`[${i + 1}/${n}] ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: ${names}`);
+            }
+        });
+    },
+    /**
+     * Every destination still holds what this run wrote (no later write by someone else), and the new key is still
+     * there and Active (a person may have deleted it while the destinations were written), and no other key appeared.
+     */
+    confirm: async (s, f) => {
+        const { fresh: key } = given(f.fresh, 'new key');
+        await confirmDestinations(s, key.accessKeyId);
+        await confirmNewKey(s, key);
+    },
+    /**
+     * Every destination holds the new key: record the handover. In self-rotation the run signs with the new key from
+     * here on: the previous key's last use stays the holders', and the lease can still be released.
+     */
+    'hand over': async (s, f) => {
+        const { ctx, result } = s;
+        const { fresh: key, created } = given(f.fresh, 'new key');
+        s.handedOver = true;
+        f.before = ctx.aws;
+        if (s.caller)
+            ctx.aws = { ...ctx.aws, iam: ctx.aws.iamFor(key) };
+        result.rotated = true;
+        result.accessKeyId = key.accessKeyId;
+        if (ctx.inputs.exportCredentials)
+            exportCredentials(ctx.io, key);
+        await ctx.io.group('Hand over', () => recordHandover(s, given(f.plan, 'plan'), key.accessKeyId, created, key.created));
+    },
+    /** Only now the previous keys: retired at once (retire-after-hours: 0), each with its proof, or left to a later run. */
+    retire: async (s, f) => {
+        const { ctx, userName } = s;
+        const { fresh: key } = given(f.fresh, 'new key');
+        const thePlan = given(f.plan, 'plan');
+        await ctx.io.group('Previous keys', async () => {
+            if (ctx.inputs.retireAfterHours === 0) {
+                try {
+                    await retirePrevious(s, thePlan);
+                }
+                catch (err) {
+                    if (err instanceof Unproven && err.keyId !== key.accessKeyId && err.lacks('new key gone')) {
+                        ctx.aws = given(f.before, 'AWS clients before the handover');
+                        await newKeyLost(s, key, `before retiring ${err.keyId}`);
+                    }
+                    throw err;
+                }
+            }
+            if (s.journal.broken !== undefined || s.rewrite)
+                await clearRewrite(ctx, userName);
+        });
+    },
+};
+/**
+ * From here on every destination holds the new key: a cancel no longer stops a step at its entry, the run goes
+ * forward to its handover (turning back would rewrite every destination), and the retirement stops for it.
+ */
+const FORWARD_FROM = STEP_NAMES.indexOf('confirm');
+/**
+ * Run the steps in order (s.step names the one running), until one ends the run or throws. A cancel is honoured at
+ * the entry of every step before the handover's (and inside the steps, at their own checkpoints).
+ */
+async function runSteps(s) {
+    const f = {
+        userExists: false,
+        lease: undefined,
+        keys: [],
+        self: undefined,
+        classified: undefined,
+        others: new Map(),
+        plan: undefined,
+        fresh: undefined,
+        before: undefined,
     };
+    for (const name of STEP_NAMES) {
+        s.step = name;
+        s.steps.push(name);
+        if (STEP_NAMES.indexOf(name) < FORWARD_FROM)
+            s.ctx.cancel.checkpoint();
+        if ((await STEPS[name](s, f)) === 'done')
+            return;
+    }
+}
+/** Delete the key the plan makes room with (key-limit), with its consent; delete-oldest marks its holders broken. */
+async function makeRoom(s, thePlan, keys) {
+    const { ctx, journal, userName } = s;
+    const room = given(thePlan.makeRoom, 'key to make room with');
+    ctx.cancel.checkpoint();
+    if (thePlan.makeRoomBreaks) {
+        if (!s.tagsDenied)
+            await markRewrite(ctx, userName, room.id);
+        // A destination last written before every key that stays existed holds the deleted key (or an older, dead one).
+        const kept = keys.filter((k) => k.id !== room.id).map((k) => Math.floor(k.created.getTime() / 1000) * 1000);
+        const certain = s.prepared.flatMap((p, i) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [i] : []));
+        journal.record({ kind: 'holders broken', id: room.id, certain });
+    }
     try {
-        await flow(s);
+        await destroy(s, room.id, thePlan.makeRoomBreaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive', 'delete', 'deleted to make room');
     }
     catch (err) {
-        result.cancelled = err instanceof Cancelled || ctx.cancel.requested;
-        result.error = await failed(s, err);
+        if (thePlan.makeRoomBreaks)
+            journal.broken = undefined;
+        throw err;
     }
-    finally {
-        if (s.userName) {
-            const userGone = s.journal.effects.some((e) => e.kind === 'user deleted');
-            if (s.keysListed && !userGone)
-                Object.assign(result, await describeKeys(s));
-            await releaseLease(ctx, s.journal, s.userName);
-        }
-        refresh(result);
-    }
-    return result;
-}
-/** Turn a failure into the one error line, after making every destination hold a working pair. */
-async function failed(s, err) {
-    const { journal } = s;
-    if (err instanceof NewKeyLost)
-        return new errors/* ActionError */.lZ(`${err.message}. ${describeStanding(s)}.`, { cause: err });
-    if (err instanceof Overwritten) {
-        // Someone else wrote after this run: no rollback (it would overwrite their write too); every key stays.
-        const kept = [journal.newKeyId ?? journal.resumedKeyId, s.caller?.accessKeyId ?? s.result.plan?.current?.id].filter((k, i, a) => k && a.indexOf(k) === i);
-        return new errors/* ActionError */.lZ(`${err.message}. Every key stays Active (${kept.join(', ')}). ${describeStanding(s)}.`, { cause: err });
-    }
-    if (journal.newKeyId !== undefined && !s.handedOver)
-        return recover(s, err);
-    const cause = asActionError(err);
-    if (err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
-        return new errors/* ActionError */.lZ(`${sentence(cause.message)} ${describeStanding(s)}.${whatChanged(s)}`, { cause: err });
-    }
-    const undo = await undoUser(s);
-    return new errors/* ActionError */.lZ(`${sentence(cause.message)}${undo}${whatChanged(s)}`, { cause: err });
-}
-/** A message as a sentence: it ends with one full stop. */
-const sentence = (m) => (/[.!?]$/.test(m) ? m : `${m}.`);
-/**
- * The last words of a stop, from the journal (never from the wording of the message): "Nothing was changed." when
- * the run changed nothing; what it did when the only changes were the retirement of keys that were due.
- */
-function whatChanged(s) {
-    const { journal } = s;
-    if (!journal.changedAnything())
-        return ' Nothing was changed.';
-    const dueOnly = journal.effects.every((e) => e.kind === 'lease taken' || e.kind === 'lease released' || e.kind === 'key retired');
-    const retired = journal.retired.filter((r) => r.fate !== 'kept' && r.fate !== 'retire-pending');
-    if (!dueOnly || retired.length === 0 || journal.newKeyId !== undefined)
-        return '';
-    return ` Nothing else was changed: this run first retired the handed-over key(s) that were due (${retired.map((r) => `${r.fate} ${r.id}`).join(', ')}).`;
+    ctx.io.info(`Deleted ${room.id} (${room.status}) to make room (key-limit: ${ctx.inputs.keyLimit})` +
+        (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''));
 }
 async function identify(s) {
     const { ctx } = s;
@@ -68273,178 +68493,6 @@ async function readWorld(s, userExists, caller) {
         result.destinations[i].visibility = p.sharing?.[0].visibility;
     });
     return { keys, self };
-}
-async function flow(s) {
-    const { ctx, result, journal } = s;
-    const { inputs, aws, io } = ctx;
-    // 1. Who rotates, with which credentials; then the lease, so no other run changes the keys under us.
-    const { userExists } = await identify(s);
-    const userName = s.userName;
-    let lease;
-    if (inputs.dryRun) {
-        const held = userExists ? await describeLease(ctx, userName) : undefined;
-        if (held)
-            io.info(held);
-    }
-    else if (userExists) {
-        lease = await takeLease(ctx, journal, userName);
-        s.tagsDenied = lease.outcome === 'denied';
-        s.userTags = lease.tags;
-    }
-    // 2. Read everything (the keys, their records, every destination) while the lease settles: reads only, so they
-    // need not wait. Should another run's lease write have won, this run waited for it, and reads again.
-    let keys;
-    let self;
-    const caller = s.caller;
-    // settled() resolves once: after it said "waited", the lease is this run's and one more read is the last.
-    for (let settle = lease;; settle = undefined) {
-        const settling = settle?.settled().then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
-        const read = await readWorld(s, userExists, caller).then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
-        const settled = await settling;
-        if (settled && !settled.ok)
-            throw settled.err;
-        if (!read.ok)
-            throw read.err;
-        ({ keys, self } = read.r);
-        if (!settled?.r.waited)
-            break;
-        io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
-    }
-    await checkOwnHolder(s, s.prepared, self);
-    s.ownHolderChecked = true;
-    // 3. What is known of each key (handed over, orphaned, or unproven); retire what is due, with its proof.
-    const others = userExists ? await classifyKeys(s, keys, currentKey(keys, self?.id), self) : new Map();
-    // Plan on the keys as retiring what was due left them: deleted ones gone, deactivated ones Inactive. A dry run
-    // plans as the real run would.
-    const due = new Set(inputs.dryRun ? (result.retirement?.due ?? []) : []);
-    const deactivated = (id) => journal.retired.some((r) => r.id === id && r.fate === 'deactivated') || (due.has(id) && inputs.previousKey === 'deactivate');
-    keys = keys
-        .filter((k) => !journal.deleted(k.id) && !(due.has(k.id) && inputs.previousKey === 'delete'))
-        .map((k) => (deactivated(k.id) ? { ...k, status: 'Inactive' } : k));
-    for (const id of [...s.pending.keys()])
-        if (!keys.some((k) => k.id === id && k.status === 'Active'))
-            s.pending.delete(id);
-    for (const id of [...others.keys()])
-        if (!s.pending.has(id) && others.get(id)?.kind === 'pending')
-            others.delete(id);
-    // 4. Decide, in IAM's time.
-    const thePlan = plan({
-        userName,
-        keys,
-        callerKeyId: self?.id,
-        maxAgeDays: inputs.maxAgeDays,
-        keyLimit: inputs.keyLimit,
-        previousKey: inputs.previousKey,
-        destinations: s.prepared.map((p) => ({
-            label: (0,src_destinations/* label */.Pf)(p.destination),
-            create: p.create,
-            held: p.held,
-            oldestUpdate: p.oldestUpdate,
-            newestUpdate: p.held === 'both' ? Math.max(...p.updates) : undefined,
-        })),
-        handovers: handoverTimes(s.records),
-        others,
-        rewrite: s.rewrite,
-        resume: s.resume?.key,
-        now: userExists ? aws.time.now() : 0,
-    });
-    result.plan = thePlan;
-    result.accessKeyId = thePlan.current?.id;
-    io.info(describePlan(thePlan, userName, userExists, s.prepared, inputs.dryRun, inputs.retireAfterHours));
-    if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
-        io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
-    }
-    if (thePlan.action === 'skip' || inputs.dryRun)
-        return;
-    // 5. Make ready: environments, the user, one key fewer.
-    await createMissingEnvironments(ctx, s.prepared, (i) => journal.record({ kind: 'environment created', index: i }));
-    if (!userExists) {
-        ctx.cancel.checkpoint();
-        const created = await io.group(`Create IAM user ${userName}`, () => createUser(aws.iam, userName, {
-            path: inputs.userPath,
-            groups: inputs.userGroups,
-            policyArns: inputs.userPolicyArns,
-            permissionsBoundary: inputs.userPermissionsBoundary,
-            tags: inputs.userTags,
-        }));
-        journal.record({ kind: 'user created', user: created });
-        io.info(`Created IAM user ${userName}`);
-        const lease = await takeLease(ctx, journal, userName);
-        await lease.settled();
-        s.tagsDenied = lease.outcome === 'denied';
-        s.keysListed = true;
-    }
-    if (thePlan.orphan)
-        await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? []);
-    if (thePlan.makeRoom) {
-        const room = thePlan.makeRoom;
-        ctx.cancel.checkpoint();
-        if (thePlan.makeRoomBreaks) {
-            if (!s.tagsDenied)
-                await markRewrite(ctx, userName, room.id);
-            // A destination last written before every key that stays existed holds the deleted key (or an older, dead one).
-            const kept = keys.filter((k) => k.id !== room.id).map((k) => Math.floor(k.created.getTime() / 1000) * 1000);
-            const certain = s.prepared.flatMap((p, i) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [i] : []));
-            journal.record({ kind: 'holders broken', id: room.id, certain });
-        }
-        try {
-            await destroy(s, room.id, thePlan.makeRoomBreaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive', 'delete', 'deleted to make room');
-        }
-        catch (err) {
-            if (thePlan.makeRoomBreaks)
-                journal.broken = undefined;
-            throw err;
-        }
-        io.info(`Deleted ${room.id} (${room.status}) to make room (key-limit: ${inputs.keyLimit})` +
-            (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''));
-    }
-    // 6. The new key: made and verified now, or (resuming an earlier run's rotation) the one this job signs in with.
-    const { fresh, created } = thePlan.resume && s.caller ? resumedKey(s, thePlan.resume, s.caller) : await newVerifiedKey(s);
-    // 7. Write both secrets everywhere; a cancel stops between destinations, never inside a pair.
-    const names = (0,src_destinations/* shownNames */.kA)(inputs);
-    await io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
-        const n = s.prepared.length;
-        for (let i = 0; i < n; i++) {
-            ctx.cancel.checkpoint();
-            try {
-                await writePair(s, i, fresh, 'new key');
-            }
-            catch (err) {
-                io.info(`[${i + 1}/${n}] ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: failed`);
-                throw err;
-            }
-            io.info(`[${i + 1}/${n}] ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: ${names}`);
-        }
-    });
-    // 8. The new key must still be there: a person may have deleted it while the destinations were written.
-    await confirmDestinations(s, fresh.accessKeyId);
-    await confirmNewKey(s, fresh);
-    // 9. Every destination holds the new key. Only now: the previous keys. In self-rotation the run signs with the
-    // new key from here on: the previous key's last use stays the holders', and the lease can still be released.
-    s.handedOver = true;
-    if (s.caller)
-        ctx.aws = { ...aws, iam: aws.iamFor(fresh) };
-    result.rotated = true;
-    result.accessKeyId = fresh.accessKeyId;
-    if (inputs.exportCredentials)
-        exportCredentials(io, fresh);
-    await io.group('Previous keys', async () => {
-        await recordHandover(s, thePlan, fresh.accessKeyId, created, fresh.created);
-        if (inputs.retireAfterHours === 0) {
-            try {
-                await retirePrevious(s, thePlan);
-            }
-            catch (err) {
-                if (err instanceof Unproven && err.keyId !== fresh.accessKeyId && err.lacks('new key gone')) {
-                    ctx.aws = aws;
-                    await newKeyLost(s, fresh, `before retiring ${err.keyId}`);
-                }
-                throw err;
-            }
-        }
-        if (journal.broken !== undefined || s.rewrite)
-            await clearRewrite(ctx, userName);
-    });
 }
 /** The earlier run's key this job signs in with: STS accepted it when this run began (identify), so it works. */
 function resumedKey(s, key, caller) {
@@ -68602,6 +68650,21 @@ async function createNewKey(s) {
     s.expected.add(fresh.accessKeyId);
     return fresh;
 }
+/** The run's own AWS credentials, to recognise self-rotation; masked at once (secret and session token). */
+async function callerCredentials(ctx) {
+    let creds;
+    try {
+        const provider = ctx.aws.iam.config.credentials;
+        creds = await provider();
+    }
+    catch (err) {
+        throw awsError('loading AWS credentials', 'this job', err);
+    }
+    ctx.io.setSecret(creds.secretAccessKey);
+    if (creds.sessionToken)
+        ctx.io.setSecret(creds.sessionToken);
+    return creds;
+}
 /** How an existing user differs from the create-user inputs (create-user: if-missing warns, and changes nothing). */
 function settingDifferences(inputs, have) {
     const out = [];
@@ -68621,37 +68684,132 @@ function settingDifferences(inputs, have) {
         out.push(`tag(s) differ: ${missingTags.map((t) => `${t.Key}=${t.Value}`).join(', ')}`);
     return out;
 }
-function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 0) {
-    const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
-    if (p.action === 'skip')
-        return `Plan: skip (${p.reason}); nothing changes`;
-    const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${(0,src_destinations/* label */.Pf)(x.destination)}: ${c}`));
-    const steps = [
-        userExists ? undefined : `create IAM user ${user}`,
-        p.orphan
-            ? (p.moveOff.length ? `give ${p.moveOff.join(', ')} this run's key ${p.current?.id}, then ` : '') +
-                `delete ${p.orphan.id} (an orphan of an earlier run${p.orphanBreaks ? `; ${p.orphanBreaks.join(', ')} may hold it and stop working until rewritten` : ''})`
-            : undefined,
-        p.makeRoom
-            ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +
-                (p.makeRoomBreaks ? ' (key-limit: delete-oldest: destinations holding it stop working until rewritten)' : '')
-            : undefined,
-        `create a new access key for ${user}`,
-        `write it to ${prepared.length} destination(s)` + (changes.length ? ` (${changes.join('; ')})` : ''),
-        p.previous.length === 0
-            ? undefined
-            : retireAfterHours > 0 && p.previousKey !== 'keep'
-                ? `leave the previous key(s) ${p.previous.map((k) => k.id).join(', ')} Active for a later run to ${p.previousKey} once unused for ${retireAfterHours} h`
-                : `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}`,
-    ].filter(Boolean);
-    return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
-}
 function exportCredentials(io, c) {
     io.setSecret(c.secretAccessKey);
     io.exportVariable('AWS_ACCESS_KEY_ID', c.accessKeyId);
     io.exportVariable('AWS_SECRET_ACCESS_KEY', c.secretAccessKey);
     io.exportVariable('AWS_SESSION_TOKEN', '');
     io.info('Exported the new key as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for later steps (AWS_SESSION_TOKEN cleared)');
+}
+
+;// CONCATENATED MODULE: ./src/rotate.ts
+/**
+ * One rotation from start to end: the run state, the named steps (steps.ts), the one error line a stop ends in, and
+ * the last look at the keys and the lease whatever happened.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+function asActionError(err) {
+    return err instanceof errors/* ActionError */.lZ ? err : new errors/* ActionError */.lZ((0,errors/* errorMessage */.gJ)(err), { cause: err });
+}
+/** Recompute what the result says about destinations and keys from the journal. */
+function refresh(result) {
+    const { journal } = result;
+    const current = assumedHeld(result.plan);
+    result.newKeyId = journal.newKeyId ?? journal.resumedKeyId;
+    result.userCreated = journal.createdUser !== undefined || result.userCreated;
+    result.previous = journal.retired
+        .filter((r) => r.fate !== 'discarded')
+        .map((r) => ({ id: r.id, action: r.fate }));
+    result.destinations.forEach((r, i) => {
+        const d = journal.destinations[i];
+        // A dry run writes nothing: each destination holds what it held (the current key only when it held both secrets).
+        const { outcome, keyId } = standing(journal, i, current);
+        r.outcome = result.dryRun && result.plan?.action === 'rotate' ? 'would write' : outcome;
+        r.keyId = keyId;
+        if (!result.dryRun)
+            r.created = d.created || undefined;
+    });
+}
+function newResult(inputs) {
+    const destinations = (0,src_destinations/* destinationsFrom */.SC)(inputs);
+    return {
+        userName: inputs.iamUserName,
+        userCreated: false,
+        dryRun: inputs.dryRun,
+        plan: undefined,
+        rotated: false,
+        accessKeyId: undefined,
+        newKeyId: undefined,
+        previous: [],
+        destinations: destinations.map((d) => ({ destination: d, label: (0,src_destinations/* label */.Pf)(d), outcome: 'unchanged', keyId: undefined })),
+        error: undefined,
+        cancelled: false,
+        journal: new Journal(destinations.length),
+        steps: [],
+    };
+}
+/**
+ * Rotate (or create) the user's access key into every destination, step by step (STEP_NAMES in steps.ts): lease,
+ * read, classify, retire what is due, plan, prepare, create and verify, distribute, confirm, hand over, retire. Never throws: the result says what happened, with `error` set on failure.
+ * `observe` receives the live result at once (the cancel handler reads it if the run must stop hard).
+ */
+async function rotate(ctx, observe) {
+    const result = newResult(ctx.inputs);
+    observe?.(result);
+    const s = newRunState(ctx, result);
+    try {
+        await runSteps(s);
+    }
+    catch (err) {
+        result.cancelled = err instanceof Cancelled || ctx.cancel.requested;
+        result.error = await failed(s, err);
+    }
+    finally {
+        if (s.userName) {
+            const userGone = s.journal.effects.some((e) => e.kind === 'user deleted');
+            if (s.keysListed && !userGone)
+                Object.assign(result, await describeKeys(s));
+            await releaseLease(ctx, s.journal, s.userName);
+        }
+        refresh(result);
+    }
+    return result;
+}
+/** Turn a failure into the one error line, after making every destination hold a working pair. */
+async function failed(s, err) {
+    const { journal } = s;
+    if (err instanceof NewKeyLost)
+        return new errors/* ActionError */.lZ(`${err.message}. ${describeStanding(s)}.`, { cause: err });
+    if (err instanceof Overwritten) {
+        // Someone else wrote after this run: no rollback (it would overwrite their write too); every key stays.
+        const kept = [journal.newKeyId ?? journal.resumedKeyId, s.caller?.accessKeyId ?? s.result.plan?.current?.id].filter((k, i, a) => k && a.indexOf(k) === i);
+        return new errors/* ActionError */.lZ(`${err.message}. Every key stays Active (${kept.join(', ')}). ${describeStanding(s)}.`, { cause: err });
+    }
+    if (journal.newKeyId !== undefined && !s.handedOver)
+        return recover(s, err);
+    const cause = asActionError(err);
+    if (err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
+        return new errors/* ActionError */.lZ(`${sentence(cause.message)} ${describeStanding(s)}.${whatChanged(s)}`, { cause: err });
+    }
+    const undo = await undoUser(s);
+    return new errors/* ActionError */.lZ(`${sentence(cause.message)}${undo}${whatChanged(s)}`, { cause: err });
+}
+/** A message as a sentence: it ends with one full stop. */
+const sentence = (m) => (/[.!?]$/.test(m) ? m : `${m}.`);
+/**
+ * The last words of a stop, from the journal (never from the wording of the message): "Nothing was changed." when
+ * the run changed nothing; what it did when the only changes were the retirement of keys that were due.
+ */
+function whatChanged(s) {
+    const { journal } = s;
+    if (!journal.changedAnything())
+        return ' Nothing was changed.';
+    const dueOnly = journal.effects.every((e) => e.kind === 'lease taken' || e.kind === 'lease released' || e.kind === 'key retired');
+    const retired = journal.retired.filter((r) => r.fate !== 'kept' && r.fate !== 'retire-pending');
+    if (!dueOnly || retired.length === 0 || journal.newKeyId !== undefined)
+        return '';
+    return ` Nothing else was changed: this run first retired the handed-over key(s) that were due (${retired.map((r) => `${r.fate} ${r.id}`).join(', ')}).`;
 }
 
 // EXTERNAL MODULE: external "node:fs"

@@ -4,6 +4,7 @@ import type { ActionError } from './errors.js';
 import type { Visibility } from './inputs.js';
 import type { Journal } from './journal.js';
 import type { Plan, Use } from './plan.js';
+import type { StepName } from './types.js';
 
 /** Where a destination stands at the end of the run. */
 export type Outcome =
@@ -59,6 +60,8 @@ export interface RotationResult {
    * the summary says the keys could not be listed). Its presence is the flag; nothing branches on its text.
    */
   keysUnread?: string;
+  /** The steps this run entered, in order (STEP_NAMES): the last one is where it ended or stopped. */
+  steps: StepName[];
   /** Staged retirement found at the start: due keys (retired unless dry run) and keys still waiting. */
   retirement?: { due: string[]; waiting: { id: string; dueAt: string; inUse: boolean }[] };
 }

@@ -2,6 +2,7 @@
 import { Unproven, destroy } from './destruction.js';
 import { ActionError, errorMessage } from './errors.js';
 import type { Plan } from './plan.js';
+import { parseRecord } from './provenance.js';
 import type { RunState } from './run-state.js';
 
 export async function retirePrevious(s: RunState, p: Plan): Promise<void> {
@@ -11,6 +12,7 @@ export async function retirePrevious(s: RunState, p: Plan): Promise<void> {
   const reason = p.resume ? 'replaced by a resumed rotation' : 'replaced by this run';
   const newId = (journal.newKeyId ?? journal.resumedKeyId) as string;
   const failures: string[] = [];
+  const failed: string[] = [];
   let unproven = false;
   for (const key of p.previous) {
     try {
@@ -29,12 +31,18 @@ export async function retirePrevious(s: RunState, p: Plan): Promise<void> {
       if (err instanceof Unproven && err.lacks('new key gone')) throw err;
       unproven ||= err instanceof Unproven;
       failures.push(`${key.id}: ${errorMessage(err)}`);
+      failed.push(key.id);
     }
   }
   if (failures.length > 0) {
     const next = unproven
       ? 'The keys changed during the run (another rotation or a person is at work): check them, then retire what nobody uses by hand'
-      : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
+      : failed.every((id) => parseRecord(s.tags.get(id))?.supersededBy === newId)
+        ? // This run recorded the handover on it: a rerun retires it at once if nothing has used it since.
+          `Nothing needs it any more and it still works. Its handover is recorded in IAM, so a rerun (once the cause is ` +
+          `fixed) ${p.previousKey === 'delete' ? 'deletes' : 'deactivates'} it if nothing has used it since; or ` +
+          `${p.previousKey} it by hand once you have checked its last use`
+        : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
     throw new ActionError(
       `Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ${next}`, // failed() adds '. Destinations: …'
     );

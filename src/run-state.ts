@@ -8,6 +8,7 @@ import type { Prepared } from './preflight.js';
 import type { KeyRecord } from './provenance.js';
 import type { RotationResult } from './result.js';
 import type { Rewrite } from './rewrite-marker.js';
+import type { StepName } from './types.js';
 
 /** The state of one run, shared by its phases. */
 export interface RunState {
@@ -49,6 +50,39 @@ export interface RunState {
   startedAt: number;
   /** An earlier run's unfinished rotation this run finishes (self-rotation signed in with that run's new key). */
   resume: Resume | undefined;
+  /** The step running now, and every step this run entered, in order (steps.ts). */
+  step: StepName | undefined;
+  steps: StepName[];
+}
+
+/** The state of a run that has not begun: the one place a RunState is made. */
+export function newRunState(ctx: RotateContext, result: RotationResult): RunState {
+  return {
+    ctx,
+    result,
+    journal: result.journal,
+    userName: ctx.inputs.iamUserName ?? '',
+    prepared: [],
+    caller: undefined,
+    expected: new Set(),
+    handedOver: false,
+    tags: new Map(),
+    initialKeys: [],
+    uses: new Map(),
+    pending: new Map(),
+    tagsDenied: false,
+    userTags: undefined,
+    keysListed: false,
+    records: new Map(),
+    verified: false,
+    ownHolderChecked: false,
+    rewrite: undefined,
+    runEnded: new Map(),
+    startedAt: ctx.clock.now(),
+    resume: undefined,
+    step: undefined,
+    steps: result.steps,
+  };
 }
 
 /**

@@ -53,7 +53,7 @@ export async function readRecords(s: RunState, keys: AccessKey[]): Promise<void>
  * handed over by an earlier run (retired here once due, with their proof), orphans of finished runs, and keys
  * nothing proves anything about. Stops a self-rotation that authenticates with a key properly handed over.
  */
-export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent: AccessKey | undefined, self: AccessKey | undefined): Promise<Map<string, OtherKey>> {
+export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent: AccessKey | undefined, self: AccessKey | undefined): Promise<Classified> {
   const { ctx, userName } = s;
   const { inputs, io } = ctx;
   const iamNow = ctx.aws.time.now();
@@ -162,6 +162,28 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent:
       others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${orphan.map((m) => m.text).join('; ')}` });
     }
   }
+  s.result.retirement = {
+    due: due.map((d) => d.key.id),
+    waiting: waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
+  };
+  return { others, due, waiting };
+}
+
+/** What classifyKeys found: every key but the current one, and the handed-over keys due for retirement or waiting. */
+export interface Classified {
+  others: Map<string, OtherKey>;
+  due: PendingKey[];
+  waiting: PendingKey[];
+}
+
+/**
+ * Retire the handed-over keys that are due (a dry run says it would), each proven again just before. Returns the keys
+ * and the other keys as that left them: deleted keys gone, deactivated keys Inactive, and a key pending retirement
+ * only while it is Active. A dry run plans as the real run would.
+ */
+export async function retireDueKeys(s: RunState, keys: AccessKey[], c: Classified): Promise<{ keys: AccessKey[]; others: Map<string, OtherKey> }> {
+  const { inputs, io } = s.ctx;
+  const { due, waiting } = c;
   if (due.length > 0) {
     if (inputs.dryRun) {
       io.info(`Dry run: would ${inputs.previousKey} ${due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
@@ -170,12 +192,14 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent:
     }
   }
   for (const p of [...waiting, ...due]) s.pending.set(p.key.id, p.dueAt);
-  for (const d of due) if (s.journal.deleted(d.key.id)) s.pending.delete(d.key.id);
-  s.result.retirement = {
-    due: due.map((d) => d.key.id),
-    waiting: waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
-  };
-  return others;
+  const planned = new Set(inputs.dryRun ? due.map((d) => d.key.id) : []);
+  const gone = (id: string) => s.journal.deleted(id) || (planned.has(id) && inputs.previousKey === 'delete');
+  const deactivated = (id: string) =>
+    s.journal.retired.some((r) => r.id === id && r.fate === 'deactivated') || (planned.has(id) && inputs.previousKey === 'deactivate');
+  const left = keys.filter((k) => !gone(k.id)).map((k) => (deactivated(k.id) ? { ...k, status: 'Inactive' as const } : k));
+  for (const id of [...s.pending.keys()]) if (!left.some((k) => k.id === id && k.status === 'Active')) s.pending.delete(id);
+  const others = new Map([...c.others].filter(([id, o]) => s.pending.has(id) || o.kind !== 'pending'));
+  return { keys: left, others };
 }
 
 /** IAM's time when this run started (a lower bound): an earlier attempt of this workflow run had ended by then. */

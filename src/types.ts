@@ -25,3 +25,20 @@ export interface CreatedUser {
   groups: string[];
   policyArns: string[];
 }
+
+/** The steps of a rotation, in the order they run (each is in steps.ts). */
+export const STEP_NAMES = [
+  'identify',
+  'lease',
+  'read',
+  'classify',
+  'retire due',
+  'plan',
+  'prepare',
+  'create',
+  'distribute',
+  'confirm',
+  'hand over',
+  'retire',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];

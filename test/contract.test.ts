@@ -298,6 +298,7 @@ describe('hardening', () => {
         ],
         error: undefined,
         cancelled: false,
+        steps: [],
         journal: new Journal(1),
       });
       const html = readFileSync(file, 'utf8');

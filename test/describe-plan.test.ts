@@ -8,7 +8,8 @@ import type { Destination } from '../src/destinations.js';
 import type { AccessKey, Plan } from '../src/plan.js';
 import type { Prepared } from '../src/preflight.js';
 import type { Inputs } from '../src/inputs.js';
-import { describePlan, settingDifferences } from '../src/rotate.js';
+import { describePlan } from '../src/describe-plan.js';
+import { settingDifferences } from '../src/steps.js';
 import { inputsWith } from './support/fixtures.js';
 
 const CUR: AccessKey = { id: 'AKIACUR', status: 'Active', created: new Date('2026-01-01T00:00:00Z') };

@@ -32,7 +32,7 @@ import type { AccessKey } from '../src/plan.js';
 import type { Prepared } from '../src/preflight.js';
 import type { KeyRecord } from '../src/provenance.js';
 import type { RotationResult } from '../src/result.js';
-import type { RunState } from '../src/run-state.js';
+import { type RunState, newRunState } from '../src/run-state.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { type MemoryKey, awsFailure, memoryIam } from './support/memory-iam.js';
 import { memoryClients } from './support/memory-world.js';
@@ -755,10 +755,9 @@ function world(opts: {
   const prepared = (opts.repos ?? []).map(({ repo, updates }) => ({ destination: REPO(repo), updates }) as unknown as Prepared);
   const journal = new Journal(prepared.length);
   const initialKeys = mem.listed();
+  const result = { journal } as unknown as RotationResult;
   const s: RunState = {
-    ctx,
-    result: { journal } as unknown as RotationResult,
-    journal,
+    ...newRunState(ctx, result),
     userName: 'deployer',
     prepared,
     caller: undefined,

@@ -445,7 +445,8 @@ describe('retiring the previous key fails', () => {
       new RegExp(
         `^Every destination holds the new key ${newId}, but retiring the previous key failed: ${old.accessKeyId}: ` +
           `iam:DeleteAccessKey on access key ${old.accessKeyId} of IAM user ${user} failed: AccessDenied: .*\\. Nothing ` +
-          'needs it any more and it still works: delete it by hand once you have checked its last use\\. ' +
+          'needs it any more and it still works\\. Its handover is recorded in IAM, so a rerun \\(once the cause is fixed\\) ' +
+          'deletes it if nothing has used it since; or delete it by hand once you have checked its last use\\. ' +
           `Destinations: ${repos[0]}, ${repos[1]}: ` +
           `the new key ${newId}\\.$`,
       ),
@@ -493,7 +494,8 @@ describe('retiring the previous key fails', () => {
       new RegExp(
         `^Every destination holds the new key ${newId}, but retiring the previous key failed: ${old.accessKeyId}: ` +
           `iam:UpdateAccessKey on access key ${old.accessKeyId} of IAM user ${user} failed: .*Rate exceeded.*\\. Nothing needs it ` +
-          'any more and it still works: deactivate it by hand once you have checked its last use\\. ' +
+          'any more and it still works\\. Its handover is recorded in IAM, so a rerun \\(once the cause is fixed\\) ' +
+          'deactivates it if nothing has used it since; or deactivate it by hand once you have checked its last use\\. ' +
           `Destinations: ${repos[0]}: the new key ${newId}\\.$`,
       ),
     );

@@ -42,6 +42,7 @@ function result(overrides: Partial<RotationResult> = {}): RotationResult {
     destinations: [{ destination: REPO, label: label(REPO), outcome: 'written', keyId: 'AKIANEW' }],
     error: undefined,
     cancelled: false,
+    steps: [],
     journal: new Journal(1),
     ...overrides,
   };

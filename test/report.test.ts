@@ -61,6 +61,7 @@ function result(overrides: Partial<RotationResult> = {}): RotationResult {
     destinations: [dest(REPO, 'written', NEW_ID), dest(ENV, 'written', NEW_ID, true), dest(ORG, 'written', NEW_ID)],
     error: undefined,
     cancelled: false,
+    steps: [],
     journal: new Journal(3),
     ...overrides,
   };

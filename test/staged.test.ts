@@ -13,8 +13,8 @@ import { forgetRecord, formatRecord, keyTags, lastUses, parseRecord, runLabel } 
 import type { RotationResult } from '../src/result.js';
 import { IamTime } from '../src/iam-time.js';
 import { currentKey } from '../src/plan.js';
-import type { RunState } from '../src/run-state.js';
-import { classifyKeys, describeKeys, readRecords, recordCreated, recordHandover, retireDue } from '../src/staged.js';
+import { type RunState, newRunState } from '../src/run-state.js';
+import { classifyKeys, describeKeys, readRecords, recordCreated, recordHandover, retireDue, retireDueKeys } from '../src/staged.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { type MemoryKey, awsFailure, memoryIam } from './support/memory-iam.js';
 
@@ -69,10 +69,9 @@ function world(opts: {
   } as unknown as RotateContext;
   const journal = new Journal(0);
   const initialKeys = mem.listed();
+  const result = { journal } as unknown as RotationResult;
   const s: RunState = {
-    ctx,
-    result: { journal } as unknown as RotationResult,
-    journal,
+    ...newRunState(ctx, result),
     userName: 'deployer',
     prepared: [],
     caller: undefined,
@@ -101,7 +100,7 @@ const self = (w: { initialKeys: AccessKey[] }, id: string) => w.initialKeys.find
 /** Read the records, then classify the keys (and retire what is due): the ids of the keys still pending retirement. */
 async function earlierHandovers(s: RunState, keys: AccessKey[], me: AccessKey | undefined): Promise<string[]> {
   await readRecords(s, keys);
-  const others = await classifyKeys(s, keys, currentKey(keys, me?.id), me);
+  const { others } = await retireDueKeys(s, keys, await classifyKeys(s, keys, currentKey(keys, me?.id), me));
   return [...others].filter(([id, k]) => k.kind === 'pending' && s.pending.has(id) && !s.journal.deleted(id)).map(([id]) => id);
 }
 
@@ -249,15 +248,25 @@ describe('earlierHandovers', () => {
     expect(await earlierHandovers(successor.s, successor.initialKeys, self(successor, CUR))).toEqual([OLD]);
   });
 
-  it('a dry run that would only deactivate still counts the due key as waiting', async () => {
+  it('a dry run that would only deactivate plans on the due key as the real run would leave it: Inactive, no longer pending', async () => {
     const w = world({
       keys: [key(OLD), key(CUR)],
       tags: { [OLD]: superseded(CUR, 48 * H) },
       inputs: { dryRun: true, previousKey: 'deactivate' },
     });
-    expect(await earlierHandovers(w.s, w.initialKeys, undefined)).toEqual([OLD]);
+    await readRecords(w.s, w.initialKeys);
+    const classified = await classifyKeys(w.s, w.initialKeys, currentKey(w.initialKeys, undefined), undefined);
+    expect(classified.due.map((d) => d.key.id)).toEqual([OLD]);
+    const { keys, others } = await retireDueKeys(w.s, w.initialKeys, classified);
+    expect(keys.map((k) => [k.id, k.status])).toEqual([
+      [OLD, 'Inactive'],
+      [CUR, 'Active'],
+    ]);
+    expect(others.has(OLD)).toBe(false);
+    expect(w.s.pending.has(OLD)).toBe(false);
     expect(w.io.lines).toEqual([`Dry run: would deactivate ${OLD} (handed over and unused for 24 h)`]);
     expect(w.keys.get(OLD)?.status).toBe('Active');
+    expect(w.s.result.retirement).toEqual({ due: [OLD], waiting: [] });
   });
 
   it('retires what is due in a real run, and no longer counts a deleted key', async () => {

@@ -269,6 +269,7 @@ describe('outputs and summary name the variable as a variable', () => {
     destinations: [{ destination: REPO, label: 'octo/api', outcome: 'written', keyId: 'AKIANEW' }],
     error: undefined,
     cancelled: false,
+    steps: [],
     journal: new Journal(1),
   });
 

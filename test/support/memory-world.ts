@@ -197,6 +197,8 @@ export async function memoryRotation(
     runnerSkewMs?: number;
     /** As IAM: a request signed with a key of the user is its last use, and fails once the key is deleted or Inactive. */
     signedUse?: boolean;
+    /** Receives the live result as the run begins (as the cancel handler does). */
+    observe?: (r: RotationResult) => void;
   },
 ): Promise<MemoryRun> {
   const io = recorder();
@@ -216,7 +218,7 @@ export async function memoryRotation(
     lease: FAST_LEASE,
     run: runIdentity(env),
     cancel: opts.cancel ?? new Cancellation(),
-  });
+  }, opts.observe);
   return { result, io, clock, signedBy };
 }
 
