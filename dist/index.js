@@ -61227,224 +61227,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5942:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   A2: () => (/* binding */ isOrganization),
-/* harmony export */   KV: () => (/* binding */ heldNames),
-/* harmony export */   Pf: () => (/* binding */ label),
-/* harmony export */   SC: () => (/* binding */ destinationsFrom),
-/* harmony export */   XB: () => (/* binding */ variablesPath),
-/* harmony export */   bC: () => (/* binding */ variableWritePermission),
-/* harmony export */   cF: () => (/* binding */ hasVariables),
-/* harmony export */   kA: () => (/* binding */ shownNames),
-/* harmony export */   n6: () => (/* binding */ writePermission),
-/* harmony export */   q0: () => (/* binding */ describe),
-/* harmony export */   z1: () => (/* binding */ secretsPath)
-/* harmony export */ });
-/** What every destination is given, by name: the id as a secret or (access-key-id-as: variable) a variable. */
-function heldNames(inputs) {
-    const id = inputs.accessKeyIdSecretName;
-    const secret = inputs.secretAccessKeySecretName;
-    return inputs.accessKeyIdAs === 'variable' ? { secrets: [secret], variables: [id] } : { secrets: [id, secret], variables: [] };
-}
-/** The names, for the log: 'A, B', or 'variable A, secret B'. */
-function shownNames(inputs) {
-    const { secrets, variables } = heldNames(inputs);
-    return variables.length === 0 ? secrets.join(', ') : [...variables.map((v) => `variable ${v}`), ...secrets.map((n) => `secret ${n}`)].join(', ');
-}
-/** Every destination the inputs name, in write order: repositories (or their environments), then organization. */
-function destinationsFrom(inputs) {
-    const out = [];
-    for (const { owner, repo } of inputs.repositories) {
-        if (inputs.environments.length === 0)
-            out.push({ kind: 'repository', owner, repo });
-        for (const environment of inputs.environments)
-            out.push({ kind: 'environment', owner, repo, environment });
-        if (inputs.dependabot)
-            out.push({ kind: 'dependabot-repository', owner, repo });
-    }
-    if (inputs.organization !== undefined) {
-        const org = {
-            org: inputs.organization,
-            visibility: inputs.organizationVisibility,
-            selectedRepositories: inputs.organizationSelectedRepositories,
-        };
-        out.push({ kind: 'organization', ...org });
-        if (inputs.dependabot)
-            out.push({ kind: 'dependabot-organization', ...org });
-    }
-    return out;
-}
-/** How a person names the destination in logs, errors and the summary. */
-function label(d) {
-    switch (d.kind) {
-        case 'repository':
-            return `${d.owner}/${d.repo}`;
-        case 'environment':
-            return `${d.owner}/${d.repo} environment '${d.environment}'`;
-        case 'dependabot-repository':
-            return `${d.owner}/${d.repo} (Dependabot)`;
-        case 'organization':
-            return `organization ${d.org}`;
-        case 'dependabot-organization':
-            return `organization ${d.org} (Dependabot)`;
-    }
-}
-/** REST path of the destination's secrets collection (URL-encoded). */
-function secretsPath(d) {
-    const e = encodeURIComponent;
-    switch (d.kind) {
-        case 'repository':
-            return `/repos/${e(d.owner)}/${e(d.repo)}/actions/secrets`;
-        case 'environment':
-            return `/repos/${e(d.owner)}/${e(d.repo)}/environments/${e(d.environment)}/secrets`;
-        case 'dependabot-repository':
-            return `/repos/${e(d.owner)}/${e(d.repo)}/dependabot/secrets`;
-        case 'organization':
-            return `/orgs/${e(d.org)}/actions/secrets`;
-        case 'dependabot-organization':
-            return `/orgs/${e(d.org)}/dependabot/secrets`;
-    }
-}
-function hasVariables(d) {
-    return d.kind === 'repository' || d.kind === 'environment' || d.kind === 'organization';
-}
-/** REST path of the destination's Actions variables collection (URL-encoded). */
-function variablesPath(d) {
-    const e = encodeURIComponent;
-    switch (d.kind) {
-        case 'repository':
-            return `/repos/${e(d.owner)}/${e(d.repo)}/actions/variables`;
-        case 'environment':
-            return `/repos/${e(d.owner)}/${e(d.repo)}/environments/${e(d.environment)}/variables`;
-        case 'organization':
-            return `/orgs/${e(d.org)}/actions/variables`;
-    }
-}
-/** The token permission writing this destination's variables needs, for error messages. */
-function variableWritePermission(d) {
-    switch (d.kind) {
-        case 'repository':
-            return "repository permission 'Variables: write' (classic PAT: repo scope)";
-        case 'environment':
-            return "repository permissions 'Environments: write' and 'Variables: write' (classic PAT: repo scope)";
-        case 'organization':
-            return "organization permission 'Variables: write' (classic PAT: admin:org scope)";
-    }
-}
-function isOrganization(d) {
-    return d.kind === 'organization' || d.kind === 'dependabot-organization';
-}
-/** The token permission a write to this kind of destination needs, for error messages. */
-function writePermission(d) {
-    switch (d.kind) {
-        case 'repository':
-            return "repository permission 'Secrets: write' (classic PAT: repo scope)";
-        case 'environment':
-            return "repository permissions 'Environments: write' and 'Secrets: write' (classic PAT: repo scope)";
-        case 'dependabot-repository':
-            return "repository permission 'Dependabot secrets: write' (classic PAT: repo scope)";
-        case 'organization':
-            return "organization permission 'Secrets: write' (classic PAT: admin:org scope)";
-        case 'dependabot-organization':
-            return "organization permission 'Dependabot secrets: write' (classic PAT: admin:org scope)";
-    }
-}
-/**
- * JSON-friendly description for the `destinations` output. `visibility`: how the secrets were really written (an
- * empty organization-visibility keeps each existing secret's), when known.
- */
-function describe(d, visibility = undefined) {
-    switch (d.kind) {
-        case 'repository':
-        case 'dependabot-repository':
-            return { kind: d.kind, repository: `${d.owner}/${d.repo}` };
-        case 'environment':
-            return { kind: d.kind, repository: `${d.owner}/${d.repo}`, environment: d.environment };
-        case 'organization':
-        case 'dependabot-organization':
-            return {
-                kind: d.kind,
-                organization: d.org,
-                visibility: visibility ?? d.visibility ?? 'private',
-                ...(d.visibility === 'selected' ? { selectedRepositories: d.selectedRepositories } : {}),
-            };
-    }
-}
-
-
-/***/ }),
-
-/***/ 3916:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   G: () => (/* binding */ InputErrors),
-/* harmony export */   dz: () => (/* binding */ InputError),
-/* harmony export */   gJ: () => (/* binding */ errorMessage),
-/* harmony export */   lZ: () => (/* binding */ ActionError)
-/* harmony export */ });
-/* unused harmony export oneLine */
-/**
- * One error type the action reports: its message is the single `::error::` line a user reads, so it names what
- * failed, why, and what to do.
- */
-class ActionError extends Error {
-    constructor(message, options) {
-        super(message, options);
-        this.name = 'ActionError';
-    }
-}
-/** A bad input value: raised before any network call. */
-class InputError extends ActionError {
-    input;
-    constructor(input, message) {
-        super(`${input}: ${message}`);
-        this.input = input;
-        this.name = 'InputError';
-    }
-}
-/** Every bad input of a run, reported at once on one line (a single one reads like its InputError). */
-class InputErrors extends ActionError {
-    errors;
-    constructor(errors) {
-        const inputs = new Set(errors.map((e) => e.input)).size;
-        super(errors.length === 1
-            ? errors[0].message
-            : `${inputs} input${inputs === 1 ? ' is' : 's are'} invalid: ${errors.map((e) => e.message).join('; ')}`);
-        this.errors = errors;
-        this.name = 'InputError';
-    }
-}
-/** Collapse whitespace so an error stays on one line. */
-function oneLine(text) {
-    return text.replace(/\s+/g, ' ').trim();
-}
-function errorMessage(err) {
-    if (err instanceof Error)
-        return oneLine(err.message || err.name);
-    return oneLine(String(err));
-}
-
-
-/***/ }),
-
-/***/ 9407:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4923);
-
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 4923:
+/***/ 9712:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64404,9 +64187,9 @@ function getIDToken(aud) {
 var dist_cjs = __nccwpck_require__(6764);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
 var client_sts_dist_cjs = __nccwpck_require__(1695);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-;// CONCATENATED MODULE: ./src/caller.ts
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
+;// CONCATENATED MODULE: ./src/aws/caller.ts
 
 // arn:<partition>:<service>::<account>:<resource>; partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, …
 const ARN = /^arn:aws(?:-[a-z]+)*:(iam|sts)::(\d+):(.+)$/;
@@ -64443,7 +64226,7 @@ function refuseRoot(arn) {
         `(IAM console, root user, Security credentials).`);
 }
 
-;// CONCATENATED MODULE: ./src/clock.ts
+;// CONCATENATED MODULE: ./src/shared/clock.ts
 /** Time and randomness, injected so tests never wait on real time. */
 /** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
 function isoSeconds(ms) {
@@ -64465,7 +64248,7 @@ const systemClock = {
     random: () => Math.random(),
 };
 
-;// CONCATENATED MODULE: ./src/iam-time.ts
+;// CONCATENATED MODULE: ./src/aws/iam-time.ts
 
 class IamTime {
     clock;
@@ -64524,9 +64307,9 @@ function observeIamTime(client, time) {
     }, { step: 'deserialize', name: 'observeIamTime', priority: 'high' });
 }
 
-// EXTERNAL MODULE: ./src/proxy.ts + 7 modules
-var src_proxy = __nccwpck_require__(4306);
-;// CONCATENATED MODULE: ./src/aws-requests.ts
+// EXTERNAL MODULE: ./src/shared/proxy.ts + 7 modules
+var shared_proxy = __nccwpck_require__(4475);
+;// CONCATENATED MODULE: ./src/aws/aws-requests.ts
 
 
 /** Failed requests, keyed by the error the SDK throws (the same object reaches the retry strategy and awsError). */
@@ -64552,7 +64335,7 @@ function endpointSetting(service, env) {
  */
 function observeRequests(client, service, env) {
     const setting = endpointSetting(service, env);
-    const proxies = (0,src_proxy/* proxySettings */.EM)(env);
+    const proxies = (0,shared_proxy/* proxySettings */.EM)(env);
     const middleware = (next, context) => async (args) => {
         try {
             return await next(args);
@@ -64567,7 +64350,7 @@ function observeRequests(client, service, env) {
                     operation: `${service}:${String(context.commandName ?? 'request').replace(/Command$/, '')}`,
                     endpoint,
                     setting,
-                    proxy: host ? (0,src_proxy/* proxyFor */.iJ)(proxies, new URL(endpoint)) : undefined,
+                    proxy: host ? (0,shared_proxy/* proxyFor */.iJ)(proxies, new URL(endpoint)) : undefined,
                 });
             }
             throw err;
@@ -64710,7 +64493,7 @@ function reachHint(err) {
     const request = requestOf(err);
     if (request?.proxy) {
         const { name, url } = request.proxy;
-        return (`the request went through the proxy ${(0,src_proxy/* shownProxy */.qb)(url)} (${name}): check that it is up and lets this runner ` +
+        return (`the request went through the proxy ${(0,shared_proxy/* shownProxy */.qb)(url)} (${name}): check that it is up and lets this runner ` +
             `reach ${request.endpoint}, or list that host in NO_PROXY to go there directly`);
     }
     const setting = request?.setting;
@@ -64733,7 +64516,7 @@ function networkFailure(err) {
     const e = shape(err);
     const code = e.code ?? '';
     const proxy = failedProxy(err);
-    const endpoint = proxy ? `the proxy ${(0,src_proxy/* shownProxy */.qb)(proxy.url)} (${proxy.name})` : endpointOf(err);
+    const endpoint = proxy ? `the proxy ${(0,shared_proxy/* shownProxy */.qb)(proxy.url)} (${proxy.name})` : endpointOf(err);
     let what;
     if (code === 'ECONNREFUSED')
         what = `${endpoint} refused the connection`;
@@ -64769,7 +64552,7 @@ function notFromAws(err) {
     return `${e.name ?? 'Error'}: ${sdkMessage(err)}. This did not come from AWS: the request failed before AWS answered${where}`;
 }
 
-;// CONCATENATED MODULE: ./src/aws.ts
+;// CONCATENATED MODULE: ./src/aws/aws.ts
 
 
 
@@ -64794,7 +64577,7 @@ function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS, options = {})
             connectionTimeout: Math.min(timeouts.requestTimeoutMs, 10_000),
             throwOnRequestTimeout: true,
             // Behind a proxy, agents that go through it (every client shares them); else the SDK makes its own.
-            ...(0,src_proxy/* awsAgents */.uI)((0,src_proxy/* proxySettings */.EM)(env)),
+            ...(0,shared_proxy/* awsAgents */.uI)((0,shared_proxy/* proxySettings */.EM)(env)),
         },
     };
     // Only for clients with SDK retries: a retryStrategy overrides maxAttempts, so never spread it into `common`.
@@ -65121,7 +64904,7 @@ async function verifyKey(stsFor, credentials, user, opts) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/cancel.ts
+;// CONCATENATED MODULE: ./src/rotation/cancel.ts
 
 /** The run was asked to stop (the runner's SIGINT/SIGTERM on cancel): thrown at the next safe point. */
 class Cancelled extends errors/* ActionError */.lZ {
@@ -65170,7 +64953,7 @@ class Cancellation {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/context.ts
+;// CONCATENATED MODULE: ./src/action/context.ts
 
 const SHIPPED_LEASE = { ttlMs: 60 * 60_000, waitMs: 10 * 60_000, pollMs: 5_000, settleMs: 1_500 };
 /** A new holder token for the lease: 128 random bits, in hex. */
@@ -65184,9 +64967,9 @@ function runIdentity(env, token = newRunToken(), pid = process.pid) {
     return { repository, runId, attempt, url, token };
 }
 
-// EXTERNAL MODULE: ./src/destinations.ts
-var src_destinations = __nccwpck_require__(5942);
-;// CONCATENATED MODULE: ./src/provenance.ts
+// EXTERNAL MODULE: ./src/github/destinations.ts
+var github_destinations = __nccwpck_require__(4934);
+;// CONCATENATED MODULE: ./src/keys/provenance.ts
 /**
  * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
  * as the key's description) and whose value names this action, the run, when the key was created and when it was
@@ -65353,7 +65136,7 @@ async function lastUses(ctx, user, ids) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/destruction.ts
+;// CONCATENATED MODULE: ./src/keys/destruction.ts
 /**
  * The whole safety policy for destroying an access key, on one screen: the only reasons the action may delete or
  * deactivate a key, the evidence each needs, and what to do when that evidence is missing. Every DeleteAccessKey and
@@ -65584,7 +65367,7 @@ function factsOf(s, key, keys) {
         keys,
         iamNow: s.ctx.aws.time.now(),
         destinations: s.prepared.map((p, i) => ({
-            label: (0,src_destinations/* label */.Pf)(p.destination),
+            label: (0,github_destinations/* label */.Pf)(p.destination),
             updates: p.updates,
             writtenWith: j.pairKey(i),
             touchedWith: [j.destinations[i].id, j.destinations[i].secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : [])),
@@ -65638,7 +65421,7 @@ async function destroy(s, id, reason, how, fate) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/github-api.ts
+;// CONCATENATED MODULE: ./src/github/github-api.ts
 /** A GitHubApi whose real client is made by `load` on first use. */
 function lazyGitHub(load) {
     let client;
@@ -65655,7 +65438,7 @@ function lazyGitHub(load) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/closest.ts
+;// CONCATENATED MODULE: ./src/action/closest.ts
 /** Which of several names a mistyped one most likely meant: for "did you mean …?" in error messages. */
 /** Levenshtein distance: the fewest single-character insertions, deletions and substitutions from `a` to `b`. */
 function editDistance(a, b) {
@@ -65685,7 +65468,7 @@ function closest(name, candidates, normalize = (s) => s) {
     return best;
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/action/inputs.ts
 
 
 /** The inputs action.yml declares, in its order: the bundle cannot read action.yml (test/inputs.test.ts compares). */
@@ -66106,7 +65889,7 @@ function readInputs(read, env = process.env) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/run-status.ts
+;// CONCATENATED MODULE: ./src/keys/run-status.ts
 
 /** owner/name, run id and attempt of a run label, when it has them. */
 function runParts(label) {
@@ -66148,7 +65931,7 @@ async function runEnded(ctx, by) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/lease.ts
+;// CONCATENATED MODULE: ./src/rotation/lease.ts
 /**
  * A best-effort lease on the IAM user: a user tag naming the run, a token made once per process, and an expiry. Two
  * runs on one user (from two repositories, two jobs of one matrix, or without a concurrency group) take turns instead
@@ -66346,9 +66129,9 @@ async function describeLease(ctx, user) {
     }
 }
 
-// EXTERNAL MODULE: ./src/token-kind.ts
-var token_kind = __nccwpck_require__(8017);
-;// CONCATENATED MODULE: ./src/pacer.ts
+// EXTERNAL MODULE: ./src/github/token-kind.ts
+var token_kind = __nccwpck_require__(385);
+;// CONCATENATED MODULE: ./src/github/pacer.ts
 const SHIPPED_PACING = {
     writeIntervalMs: 1000,
     retryAfterBaseMs: 1000,
@@ -66403,11 +66186,11 @@ class WritePacer {
     }
 }
 
-;// CONCATENATED MODULE: ./src/result.ts
+;// CONCATENATED MODULE: ./src/rotation/result.ts
 /** A key's last use could not be read (GetAccessKeyLastUsed refused or failed, or the key was gone before it was read). */
 const UNKNOWN_USE = 'unknown';
 
-;// CONCATENATED MODULE: ./src/report.ts
+;// CONCATENATED MODULE: ./src/action/report.ts
 
 
 
@@ -66424,7 +66207,7 @@ function outputs(result, inputs) {
         // null: the keys could not be listed at the end of the run (unknown), never [] (which says the user has none).
         keys: result.keysUnread !== undefined ? 'null' : JSON.stringify(result.keys ?? []),
         destinations: JSON.stringify(written.map((d) => ({
-            ...(0,src_destinations/* describe */.q0)(d.destination, d.visibility),
+            ...(0,github_destinations/* describe */.q0)(d.destination, d.visibility),
             ...(d.created ? { created: true } : {}),
             ...stored(inputs),
         }))),
@@ -66432,7 +66215,7 @@ function outputs(result, inputs) {
 }
 /** The `destinations` output's names: `secrets`, and `variables` when the id is a variable. */
 function stored(inputs) {
-    const { secrets, variables } = (0,src_destinations/* heldNames */.KV)(inputs);
+    const { secrets, variables } = (0,github_destinations/* heldNames */.KV)(inputs);
     return variables.length === 0 ? { secrets } : { secrets, variables };
 }
 const OUTCOME = {
@@ -66573,12 +66356,12 @@ async function writeSummary(result, inputs) {
         .write();
 }
 
-// EXTERNAL MODULE: ./src/secrets.ts + 1 modules
-var src_secrets = __nccwpck_require__(9141);
-;// CONCATENATED MODULE: ./src/variables.ts
+// EXTERNAL MODULE: ./src/github/secrets.ts + 1 modules
+var github_secrets = __nccwpck_require__(3746);
+;// CONCATENATED MODULE: ./src/github/variables.ts
 /**
  * GitHub Actions variables (access-key-id-as: variable): the access key id as a plain value, never the secret access
- * key. Repository, environment and organization variables; Dependabot has none (src/inputs.ts refuses the pair).
+ * key. Repository, environment and organization variables; Dependabot has none (src/action/inputs.ts refuses the pair).
  */
 
 
@@ -66588,7 +66371,7 @@ const PAGE = 30;
 async function listVariables(gh, d) {
     const out = new Map();
     for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${(0,src_destinations/* variablesPath */.XB)(d)}`, { per_page: PAGE, page });
+        const res = await gh.request(`GET ${(0,github_destinations/* variablesPath */.XB)(d)}`, { per_page: PAGE, page });
         const data = res.data;
         for (const v of data.variables) {
             out.set(v.name.toUpperCase(), { updatedAt: Date.parse(v.updated_at), visibility: v.visibility });
@@ -66601,7 +66384,7 @@ async function listVariables(gh, d) {
 async function selectedVariableRepositories(gh, d, name) {
     const out = [];
     for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${(0,src_destinations/* variablesPath */.XB)(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
+        const res = await gh.request(`GET ${(0,github_destinations/* variablesPath */.XB)(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
         const data = res.data;
         for (const r of data.repositories)
             out.push({ id: r.id, fullName: r.full_name });
@@ -66621,36 +66404,36 @@ async function writeVariable(gh, d, name, value, sharing, exists, pace) {
         if (sharing.visibility === 'selected')
             body.selected_repository_ids = sharing.selectedRepositoryIds;
     }
-    const create = () => gh.request(`POST ${(0,src_destinations/* variablesPath */.XB)(d)}`, body);
-    const update = () => gh.request(`PATCH ${(0,src_destinations/* variablesPath */.XB)(d)}/${encodeURIComponent(name)}`, body);
+    const create = () => gh.request(`POST ${(0,github_destinations/* variablesPath */.XB)(d)}`, body);
+    const update = () => gh.request(`PATCH ${(0,github_destinations/* variablesPath */.XB)(d)}/${encodeURIComponent(name)}`, body);
     try {
         try {
             await (exists ? update() : create());
         }
         catch (err) {
-            if ((0,src_secrets/* statusOf */.c2)(err) !== (exists ? 404 : 409))
+            if ((0,github_secrets/* statusOf */.c2)(err) !== (exists ? 404 : 409))
                 throw err;
             await pace();
             await (exists ? create() : update());
         }
     }
     catch (err) {
-        throw (0,src_secrets/* gitHubError */.Mj)(`writing variable ${name} to`, (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* variableWritePermission */.bC)(d), gh.token);
+        throw (0,github_secrets/* gitHubError */.Mj)(`writing variable ${name} to`, (0,github_destinations/* label */.Pf)(d), err, (0,github_destinations/* variableWritePermission */.bC)(d), gh.token);
     }
 }
 /** Delete variable `name` (a 404 counts as done). */
 async function deleteVariable(gh, d, name) {
     try {
-        await gh.request(`DELETE ${(0,src_destinations/* variablesPath */.XB)(d)}/${encodeURIComponent(name)}`);
+        await gh.request(`DELETE ${(0,github_destinations/* variablesPath */.XB)(d)}/${encodeURIComponent(name)}`);
     }
     catch (err) {
-        if ((0,src_secrets/* statusOf */.c2)(err) === 404)
+        if ((0,github_secrets/* statusOf */.c2)(err) === 404)
             return;
-        throw (0,src_secrets/* gitHubError */.Mj)(`deleting variable ${name} from`, (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* variableWritePermission */.bC)(d), gh.token);
+        throw (0,github_secrets/* gitHubError */.Mj)(`deleting variable ${name} from`, (0,github_destinations/* label */.Pf)(d), err, (0,github_destinations/* variableWritePermission */.bC)(d), gh.token);
     }
 }
 
-;// CONCATENATED MODULE: ./src/preflight.ts
+;// CONCATENATED MODULE: ./src/github/preflight.ts
 
 
 
@@ -66674,7 +66457,7 @@ function environmentsOf(ctx, lists, owner, repo) {
     const key = `${owner}/${repo}`.toLowerCase();
     let listed = lists.get(key);
     if (listed === undefined) {
-        listed = (0,src_secrets/* listEnvironments */.DO)(ctx.gh, owner, repo);
+        listed = (0,github_secrets/* listEnvironments */.DO)(ctx.gh, owner, repo);
         lists.set(key, listed);
     }
     return listed;
@@ -66701,7 +66484,7 @@ async function checkCreatable(ctx, lists, owner, repo, environment) {
             `creates a name with spaces: an environment whose name really has them must exist already`);
     }
     const existing = await environmentsOf(ctx, lists, owner, repo).catch((err) => {
-        throw (0,src_secrets/* gitHubError */.Mj)(`listing the environments (to check '${environment}', which create-environments would create) of`, `${owner}/${repo}`, err, "repository permission 'Actions: read' (classic PAT: repo scope)", ctx.gh.token);
+        throw (0,github_secrets/* gitHubError */.Mj)(`listing the environments (to check '${environment}', which create-environments would create) of`, `${owner}/${repo}`, err, "repository permission 'Actions: read' (classic PAT: repo scope)", ctx.gh.token);
     });
     const near = nearest(environment, existing);
     if (near !== undefined && near.distance > 0 && near.distance <= NEAR_MISS) {
@@ -66712,7 +66495,7 @@ async function checkCreatable(ctx, lists, owner, repo, environment) {
 }
 /** A missing environment (create-environments false): the environments that exist, and the one most likely meant. */
 async function missingEnvironment(ctx, lists, d, err) {
-    const where = `reading the public key of ${(0,src_destinations/* label */.Pf)(d)}: environment '${d.environment}' does not exist in ${d.owner}/${d.repo}`;
+    const where = `reading the public key of ${(0,github_destinations/* label */.Pf)(d)}: environment '${d.environment}' does not exist in ${d.owner}/${d.repo}`;
     // Without the list (the token may not read it), the error says what it knows.
     const existing = await environmentsOf(ctx, lists, d.owner, d.repo).catch(() => undefined);
     const near = existing === undefined ? undefined : nearest(d.environment, existing);
@@ -66735,20 +66518,20 @@ async function missingEnvironment(ctx, lists, d, err) {
 }
 /** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
 async function explainReadFailure(ctx, d, err, lists) {
-    if ((0,src_secrets/* statusOf */.c2)(err) === 404 && (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository')) {
-        const repoFound = await (0,src_secrets/* repositoryExists */.Hz)(ctx.gh, d.owner, d.repo).catch(() => true);
+    if ((0,github_secrets/* statusOf */.c2)(err) === 404 && (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository')) {
+        const repoFound = await (0,github_secrets/* repositoryExists */.Hz)(ctx.gh, d.owner, d.repo).catch(() => true);
         if (!repoFound) {
-            return new errors/* ActionError */.lZ(`reading the public key of ${(0,src_destinations/* label */.Pf)(d)}: repository ${d.owner}/${d.repo} not found, or the token cannot see it: ` +
+            return new errors/* ActionError */.lZ(`reading the public key of ${(0,github_destinations/* label */.Pf)(d)}: repository ${d.owner}/${d.repo} not found, or the token cannot see it: ` +
                 `check repositories and give the token access to it`, { cause: err });
         }
-        if (d.kind === 'environment' && !(await (0,src_secrets/* environmentExists */.iv)(ctx.gh, d.owner, d.repo, d.environment).catch(() => true))) {
+        if (d.kind === 'environment' && !(await (0,github_secrets/* environmentExists */.iv)(ctx.gh, d.owner, d.repo, d.environment).catch(() => true))) {
             if (!ctx.inputs.createEnvironments)
                 return missingEnvironment(ctx, lists, d, err);
             await checkCreatable(ctx, lists, d.owner, d.repo, d.environment);
             return 'create';
         }
     }
-    return (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
+    return (0,github_secrets/* gitHubError */.Mj)('reading the public key of', (0,github_destinations/* label */.Pf)(d), err, (0,github_destinations/* writePermission */.n6)(d), ctx.gh.token);
 }
 /** The visibility each secret (or variable) is written with: the input's, else the existing one's, else 'private'. */
 async function sharingOf(ctx, name, existing, selected, changes, sharedWith) {
@@ -66775,11 +66558,11 @@ async function sharingOf(ctx, name, existing, selected, changes, sharedWith) {
 async function variablesOf(ctx, d) {
     if (ctx.inputs.accessKeyIdAs !== 'variable')
         return undefined;
-    if (!(0,src_destinations/* hasVariables */.cF)(d)) {
-        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,src_destinations/* label */.Pf)(d)} has no variables (Dependabot has secrets only): set access-key-id-as: secret`);
+    if (!(0,github_destinations/* hasVariables */.cF)(d)) {
+        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d)} has no variables (Dependabot has secrets only): set access-key-id-as: secret`);
     }
     return listVariables(ctx.gh, d).catch((err) => {
-        throw (0,src_secrets/* gitHubError */.Mj)('listing the variables of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* variableWritePermission */.bC)(d), ctx.gh.token);
+        throw (0,github_secrets/* gitHubError */.Mj)('listing the variables of', (0,github_destinations/* label */.Pf)(d), err, (0,github_destinations/* variableWritePermission */.bC)(d), ctx.gh.token);
     });
 }
 async function prepare(ctx, d, selected, lists) {
@@ -66795,7 +66578,7 @@ async function prepare(ctx, d, selected, lists) {
         visibilityChanges: [],
     };
     try {
-        prepared.publicKey = await (0,src_secrets/* getPublicKey */.lG)(ctx.gh, d);
+        prepared.publicKey = await (0,github_secrets/* getPublicKey */.lG)(ctx.gh, d);
     }
     catch (err) {
         const why = await explainReadFailure(ctx, d, err, lists);
@@ -66804,8 +66587,8 @@ async function prepare(ctx, d, selected, lists) {
         prepared.create = true;
         return prepared;
     }
-    const secrets = await (0,src_secrets/* listSecrets */.AQ)(ctx.gh, d).catch((err) => {
-        throw (0,src_secrets/* gitHubError */.Mj)('listing the secrets of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
+    const secrets = await (0,github_secrets/* listSecrets */.AQ)(ctx.gh, d).catch((err) => {
+        throw (0,github_secrets/* gitHubError */.Mj)('listing the secrets of', (0,github_destinations/* label */.Pf)(d), err, (0,github_destinations/* writePermission */.n6)(d), ctx.gh.token);
     });
     const variables = await variablesOf(ctx, d);
     const names = [ctx.inputs.accessKeyIdSecretName, ctx.inputs.secretAccessKeySecretName];
@@ -66816,26 +66599,26 @@ async function prepare(ctx, d, selected, lists) {
     prepared.updates = found.flatMap((f) => (f ? [f.updatedAt] : []));
     if (count === 2)
         prepared.oldestUpdate = Math.min(...prepared.updates);
-    if ((0,src_destinations/* isOrganization */.A2)(d)) {
+    if ((0,github_destinations/* isOrganization */.A2)(d)) {
         const sel = selected.get(d.org.toLowerCase());
-        const idSharedWith = () => (variables && (0,src_destinations/* hasVariables */.cF)(d) ? selectedVariableRepositories(ctx.gh, d, names[0]) : (0,src_secrets/* selectedRepositories */.IB)(ctx.gh, d, names[0])).catch((err) => {
-            const permission = variables && (0,src_destinations/* hasVariables */.cF)(d) ? (0,src_destinations/* variableWritePermission */.bC)(d) : (0,src_destinations/* writePermission */.n6)(d);
-            throw (0,src_secrets/* gitHubError */.Mj)(`listing the repositories that can read ${names[0]} in`, (0,src_destinations/* label */.Pf)(d), err, permission, ctx.gh.token);
+        const idSharedWith = () => (variables && (0,github_destinations/* hasVariables */.cF)(d) ? selectedVariableRepositories(ctx.gh, d, names[0]) : (0,github_secrets/* selectedRepositories */.IB)(ctx.gh, d, names[0])).catch((err) => {
+            const permission = variables && (0,github_destinations/* hasVariables */.cF)(d) ? (0,github_destinations/* variableWritePermission */.bC)(d) : (0,github_destinations/* writePermission */.n6)(d);
+            throw (0,github_secrets/* gitHubError */.Mj)(`listing the repositories that can read ${names[0]} in`, (0,github_destinations/* label */.Pf)(d), err, permission, ctx.gh.token);
         });
-        const secretSharedWith = () => (0,src_secrets/* selectedRepositories */.IB)(ctx.gh, d, names[1]).catch((err) => {
-            throw (0,src_secrets/* gitHubError */.Mj)(`listing the repositories that can read ${names[1]} in`, (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
+        const secretSharedWith = () => (0,github_secrets/* selectedRepositories */.IB)(ctx.gh, d, names[1]).catch((err) => {
+            throw (0,github_secrets/* gitHubError */.Mj)(`listing the repositories that can read ${names[1]} in`, (0,github_destinations/* label */.Pf)(d), err, (0,github_destinations/* writePermission */.n6)(d), ctx.gh.token);
         });
         prepared.sharing = [
             await sharingOf(ctx, names[0], found[0], sel, prepared.visibilityChanges, idSharedWith),
             await sharingOf(ctx, names[1], found[1], sel, prepared.visibilityChanges, secretSharedWith),
         ];
     }
-    ctx.io.info(`${(0,src_destinations/* label */.Pf)(d)}: public key ${prepared.publicKey.keyId}, ${holdings(prepared.held, variables ? names[0] : undefined, names[1])}` +
+    ctx.io.info(`${(0,github_destinations/* label */.Pf)(d)}: public key ${prepared.publicKey.keyId}, ${holdings(prepared.held, variables ? names[0] : undefined, names[1])}` +
         (prepared.sharing ? ` (visibility ${prepared.sharing.map((x) => x.visibility).join(' / ')})` : '') +
         prepared.visibilityChanges.map((c) => `; ${c}`).join(''));
     // A secret the id was kept in before access-key-id-as: variable is not this run's to change: workflows may read it.
     if (variables && secrets.has(names[0].toUpperCase())) {
-        ctx.io.info(`${(0,src_destinations/* label */.Pf)(d)}: also holds a secret ${names[0]}, which this run leaves as it is (access-key-id-as: variable writes ` +
+        ctx.io.info(`${(0,github_destinations/* label */.Pf)(d)}: also holds a secret ${names[0]}, which this run leaves as it is (access-key-id-as: variable writes ` +
             `the variable): delete it once no workflow reads secrets.${names[0]}`);
     }
     return prepared;
@@ -66858,7 +66641,7 @@ async function preflight(ctx, destinations) {
     const selectedIds = new Map();
     const { organization, organizationVisibility, organizationSelectedRepositories } = ctx.inputs;
     if (organization !== undefined && organizationVisibility === 'selected') {
-        const ids = await (0,src_secrets/* resolveRepositoryIds */.Pm)(ctx.gh, organization, organizationSelectedRepositories);
+        const ids = await (0,github_secrets/* resolveRepositoryIds */.Pm)(ctx.gh, organization, organizationSelectedRepositories);
         const names = organizationSelectedRepositories.map((r) => `${organization}/${r}`.toLowerCase());
         selectedIds.set(organization.toLowerCase(), { ids, names });
         ctx.io.info(`organization ${organization}: selected repositories ${organizationSelectedRepositories.join(', ')} (ids ${ids.join(', ')})`);
@@ -66870,7 +66653,7 @@ async function preflight(ctx, destinations) {
         if (ctx.cancel.requested)
             return undefined;
         return prepare(ctx, d, selectedIds, lists).catch((err) => {
-            failures.push(err instanceof errors/* ActionError */.lZ ? err : (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token));
+            failures.push(err instanceof errors/* ActionError */.lZ ? err : (0,github_secrets/* gitHubError */.Mj)('reading the public key of', (0,github_destinations/* label */.Pf)(d), err, (0,github_destinations/* writePermission */.n6)(d), ctx.gh.token));
             return undefined;
         });
     });
@@ -66907,19 +66690,19 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
         ctx.cancel.checkpoint();
         await ctx.pacer.take();
         ctx.cancel.checkpoint();
-        await (0,src_secrets/* createEnvironment */.MO)(ctx.gh, d.owner, d.repo, d.environment);
+        await (0,github_secrets/* createEnvironment */.MO)(ctx.gh, d.owner, d.repo, d.environment);
         onCreated(i);
         ctx.io.info(`Created environment '${d.environment}' in ${d.owner}/${d.repo}`);
         try {
-            p.publicKey = await (0,src_secrets/* getPublicKey */.lG)(ctx.gh, d);
+            p.publicKey = await (0,github_secrets/* getPublicKey */.lG)(ctx.gh, d);
         }
         catch (err) {
-            throw (0,src_secrets/* gitHubError */.Mj)('reading the public key of', (0,src_destinations/* label */.Pf)(d), err, (0,src_destinations/* writePermission */.n6)(d), ctx.gh.token);
+            throw (0,github_secrets/* gitHubError */.Mj)('reading the public key of', (0,github_destinations/* label */.Pf)(d), err, (0,github_destinations/* writePermission */.n6)(d), ctx.gh.token);
         }
     }
 }
 
-;// CONCATENATED MODULE: ./src/confirm.ts
+;// CONCATENATED MODULE: ./src/rotation/confirm.ts
 /**
  * After the fan-out, before the handover: does every destination still hold what this run wrote? GitHub's updated_at
  * of each secret, read again, must not be later than this run's own write (its Date header): a later write is someone
@@ -66956,8 +66739,8 @@ async function confirmDestinations(s, keyId) {
         // GitHub gave no time for a write (a stand-in without Date headers): nothing to compare with.
         if (at.id === undefined || at.secret === undefined)
             return [];
-        const secrets = await (0,src_secrets/* listSecrets */.AQ)(ctx.gh, p.destination).catch((err) => {
-            throw (0,src_secrets/* gitHubError */.Mj)('listing the secrets (to check that they still hold the new key) of', (0,src_destinations/* label */.Pf)(p.destination), err, (0,src_destinations/* writePermission */.n6)(p.destination), ctx.gh.token);
+        const secrets = await (0,github_secrets/* listSecrets */.AQ)(ctx.gh, p.destination).catch((err) => {
+            throw (0,github_secrets/* gitHubError */.Mj)('listing the secrets (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(p.destination), err, (0,github_destinations/* writePermission */.n6)(p.destination), ctx.gh.token);
         });
         return ['id', 'secret'].flatMap((which) => {
             const updated = secrets.get(names[which].toUpperCase())?.updatedAt;
@@ -66969,14 +66752,14 @@ async function confirmDestinations(s, keyId) {
         return;
     for (const { i, which } of late)
         journal.record({ kind: 'secret overwritten', index: i, which });
-    const where = [...new Set(late.map((l) => l.i))].map((i) => (0,src_destinations/* label */.Pf)(s.prepared[i].destination));
+    const where = [...new Set(late.map((l) => l.i))].map((i) => (0,github_destinations/* label */.Pf)(s.prepared[i].destination));
     throw new Overwritten([...new Set(late.map((l) => l.i))], `${where.join(', ')} ${where.length === 1 ? 'was' : 'were'} written (or emptied) by someone else after this run wrote ` +
         `${keyId} there (GitHub's updated_at is later than this run's write): another rotation of this user, or of another ` +
         `IAM user configured onto the same destination, is at work. Nothing was retired: make sure one rotation (one IAM ` +
         `user) writes each destination, then rerun`);
 }
 
-;// CONCATENATED MODULE: ./src/journal.ts
+;// CONCATENATED MODULE: ./src/rotation/journal.ts
 /** Fates after which the key no longer exists. */
 const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
 /** Effects that leave IAM and the destinations as they were. */
@@ -67094,7 +66877,7 @@ class Journal {
     }
 }
 
-;// CONCATENATED MODULE: ./src/writes.ts
+;// CONCATENATED MODULE: ./src/rotation/writes.ts
 
 
 
@@ -67105,8 +66888,8 @@ function idVariable(s, i, which) {
     if (which !== 'id' || s.ctx.inputs.accessKeyIdAs !== 'variable')
         return undefined;
     const d = s.prepared[i].destination;
-    if (!(0,src_destinations/* hasVariables */.cF)(d))
-        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,src_destinations/* label */.Pf)(d)} has no variables: set access-key-id-as: secret`);
+    if (!(0,github_destinations/* hasVariables */.cF)(d))
+        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d)} has no variables: set access-key-id-as: secret`);
     return d;
 }
 /** Does destination i's id variable exist, as far as this run knows (its own writes, else preflight)? */
@@ -67131,12 +66914,12 @@ async function put(s, i, which, value, keyId, reason) {
             await writeVariable(s.ctx.gh, variable, writes_secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
         }
         else {
-            at = await (0,src_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, writes_secretName(s, which), value, sharing);
+            at = await (0,github_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, writes_secretName(s, which), value, sharing);
         }
     }
     catch (err) {
         // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
-        if ((0,src_secrets/* statusOf */.c2)(err.cause ?? err) !== undefined) {
+        if ((0,github_secrets/* statusOf */.c2)(err.cause ?? err) !== undefined) {
             s.journal.record({ kind: 'write failed', index: i, which, previous });
         }
         throw err;
@@ -67155,7 +66938,7 @@ async function remove(s, i, which) {
     if (variable)
         await deleteVariable(s.ctx.gh, variable, writes_secretName(s, which));
     else
-        await (0,src_secrets/* deleteSecret */.e3)(s.ctx.gh, s.prepared[i].destination, writes_secretName(s, which));
+        await (0,github_secrets/* deleteSecret */.e3)(s.ctx.gh, s.prepared[i].destination, writes_secretName(s, which));
     s.journal.record({ kind: 'secret removed', index: i, which });
 }
 /** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
@@ -67194,7 +66977,7 @@ function standing(journal, i, current) {
     return { outcome: 'mismatched', keyId: undefined };
 }
 
-;// CONCATENATED MODULE: ./src/recover.ts
+;// CONCATENATED MODULE: ./src/rotation/recover.ts
 /**
  * Recovering from a failure or a cancel after the new key exists: every function here reads what happened from the
  * journal, so what the run reports is true.
@@ -67239,7 +67022,7 @@ function fixFor(s, i, current) {
     return wholePair || secretUnknown || current === undefined ? 'none' : 'restore id';
 }
 async function apply(s, i, fix, current) {
-    const where = (0,src_destinations/* label */.Pf)(s.prepared[i].destination);
+    const where = (0,github_destinations/* label */.Pf)(s.prepared[i].destination);
     try {
         if (fix === 'restore pair' && s.caller) {
             await writePair(s, i, s.caller, 'restore');
@@ -67372,7 +67155,7 @@ function finalWords(s) {
         : ` Fix the cause, then rerun ${ended}: it deletes ${newId} as this run's orphan (the destinations that may hold it do not work from that moment until it rewrites them, moments later) and rotates.`;
 }
 
-;// CONCATENATED MODULE: ./src/run-state.ts
+;// CONCATENATED MODULE: ./src/rotation/run-state.ts
 /** The state of a run that has not begun: the one place a RunState is made. */
 function newRunState(ctx, result) {
     return {
@@ -67403,7 +67186,7 @@ function newRunState(ctx, result) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/plan.ts
+;// CONCATENATED MODULE: ./src/keys/plan.ts
 
 /**
  * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
@@ -67548,7 +67331,7 @@ function plan(input) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/rewrite-marker.ts
+;// CONCATENATED MODULE: ./src/keys/rewrite-marker.ts
 /**
  * The marker a run leaves before it deletes an Active key to make room (key-limit: delete-oldest): until a later run
  * has rewritten every destination, destinations may hold the deleted key, so no run may skip. A tag can only force
@@ -67584,7 +67367,7 @@ async function clearRewrite(ctx, user) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/staged.ts
+;// CONCATENATED MODULE: ./src/keys/staged.ts
 /**
  * Rotation as AWS prescribes it, across runs: what earlier runs recorded about the keys (provenance tags), the
  * evidence of their last use, the retirement of handed-over keys once due, the record of this run's handover, and
@@ -67948,14 +67731,14 @@ async function recordHandover(s, p, newId, created, createDate) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/describe-plan.ts
+;// CONCATENATED MODULE: ./src/rotation/describe-plan.ts
 /** The plan as one line for the log: what a run does (or, dry run, would do), in order, and why. */
 
 function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 0) {
     const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
     if (p.action === 'skip')
         return `Plan: skip (${p.reason}); nothing changes`;
-    const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${(0,src_destinations/* label */.Pf)(x.destination)}: ${c}`));
+    const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${(0,github_destinations/* label */.Pf)(x.destination)}: ${c}`));
     const steps = [
         userExists ? undefined : `create IAM user ${user}`,
         p.orphan
@@ -67977,7 +67760,7 @@ function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 
     return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
 }
 
-;// CONCATENATED MODULE: ./src/own-holders.ts
+;// CONCATENATED MODULE: ./src/github/own-holders.ts
 
 
 function holderLabel(repository, h) {
@@ -68009,9 +67792,9 @@ async function holdersOf(gh, owner, repo, name, token) {
             return await holds(gh, path, name);
         }
         catch (err) {
-            if ((0,src_secrets/* statusOf */.c2)(err) === 404)
+            if ((0,github_secrets/* statusOf */.c2)(err) === 404)
                 return false;
-            throw (0,src_secrets/* gitHubError */.Mj)(`${doing} (to find every secret this self-rotating job may read its key from) of`, where, err, READ, token);
+            throw (0,github_secrets/* gitHubError */.Mj)(`${doing} (to find every secret this self-rotating job may read its key from) of`, where, err, READ, token);
         }
     };
     const out = [];
@@ -68019,11 +67802,11 @@ async function holdersOf(gh, owner, repo, name, token) {
         out.push({ kind: 'repository' });
     let environments;
     try {
-        environments = await (0,src_secrets/* listEnvironments */.DO)(gh, owner, repo);
+        environments = await (0,github_secrets/* listEnvironments */.DO)(gh, owner, repo);
     }
     catch (err) {
-        if ((0,src_secrets/* statusOf */.c2)(err) !== 404)
-            throw (0,src_secrets/* gitHubError */.Mj)('listing the environments (to find every secret this self-rotating job may read its key from) of', where, err, READ, token);
+        if ((0,github_secrets/* statusOf */.c2)(err) !== 404)
+            throw (0,github_secrets/* gitHubError */.Mj)('listing the environments (to find every secret this self-rotating job may read its key from) of', where, err, READ, token);
         environments = [];
     }
     for (const environment of environments) {
@@ -68059,7 +67842,7 @@ function holderError(repository, keyId, missing, retiring) {
         `to the destinations (repositories, environments, organization), remove the stale secret, or set previous-key: keep`);
 }
 
-;// CONCATENATED MODULE: ./src/retire.ts
+;// CONCATENATED MODULE: ./src/keys/retire.ts
 /** The previous keys, once every destination holds the new one: delete, deactivate or keep them, each proven. */
 
 
@@ -68111,7 +67894,7 @@ async function retirePrevious(s, p) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/types.ts
+;// CONCATENATED MODULE: ./src/shared/types.ts
 /**
  * The shapes several layers share (IAM's keys and their last use, a user this run created, the run's environment),
  * in one module that imports nothing: the modules that use them never need to import one another for a type.
@@ -68132,7 +67915,7 @@ const STEP_NAMES = [
     'retire',
 ];
 
-;// CONCATENATED MODULE: ./src/steps.ts
+;// CONCATENATED MODULE: ./src/rotation/steps.ts
 /**
  * A rotation as named steps, run in this order. Each starts from what IAM and the destinations say (the keys, the
  * action's records of them, what each destination holds), not from what an earlier run meant to do, so a rerun after a
@@ -68229,7 +68012,7 @@ const STEPS = {
             keyLimit: inputs.keyLimit,
             previousKey: inputs.previousKey,
             destinations: s.prepared.map((p) => ({
-                label: (0,src_destinations/* label */.Pf)(p.destination),
+                label: (0,github_destinations/* label */.Pf)(p.destination),
                 create: p.create,
                 held: p.held,
                 oldestUpdate: p.oldestUpdate,
@@ -68288,7 +68071,7 @@ const STEPS = {
     distribute: async (s, f) => {
         const { ctx } = s;
         const { fresh: key } = given(f.fresh, 'new key');
-        const names = (0,src_destinations/* shownNames */.kA)(ctx.inputs);
+        const names = (0,github_destinations/* shownNames */.kA)(ctx.inputs);
         await ctx.io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
             const n = s.prepared.length;
             for (let i = 0; i < n; i++) {
@@ -68297,10 +68080,10 @@ const STEPS = {
                     await writePair(s, i, key, 'new key');
                 }
                 catch (err) {
-                    ctx.io.info(`[${i + 1}/${n}] ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: failed`);
+                    ctx.io.info(`[${i + 1}/${n}] ${(0,github_destinations/* label */.Pf)(s.prepared[i].destination)}: failed`);
                     throw err;
                 }
-                ctx.io.info(`[${i + 1}/${n}] ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: ${names}`);
+                ctx.io.info(`[${i + 1}/${n}] ${(0,github_destinations/* label */.Pf)(s.prepared[i].destination)}: ${names}`);
             }
         });
     },
@@ -68565,7 +68348,7 @@ async function newKeyLost(s, fresh, when, how = 'deleted or deactivated') {
                 restored++;
             }
             catch (err) {
-                ctx.io.warning(`could not put ${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)} back to ${previous.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+                ctx.io.warning(`could not put ${(0,github_destinations/* label */.Pf)(s.prepared[i].destination)} back to ${previous.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
             }
         }
     }
@@ -68583,11 +68366,11 @@ async function dropOrphan(s, orphan, moveOff, breaks) {
     await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
         if (moveOff.length > 0 && s.caller) {
             for (let i = 0; i < s.prepared.length; i++) {
-                if (!moveOff.includes((0,src_destinations/* label */.Pf)(s.prepared[i].destination)))
+                if (!moveOff.includes((0,github_destinations/* label */.Pf)(s.prepared[i].destination)))
                     continue;
                 ctx.cancel.checkpoint();
                 await writePair(s, i, s.caller, 'converge');
-                ctx.io.info(`${(0,src_destinations/* label */.Pf)(s.prepared[i].destination)}: now holds ${s.caller.accessKeyId} (was written after ${orphan.id} was made)`);
+                ctx.io.info(`${(0,github_destinations/* label */.Pf)(s.prepared[i].destination)}: now holds ${s.caller.accessKeyId} (was written after ${orphan.id} was made)`);
             }
         }
         ctx.cancel.checkpoint();
@@ -68595,7 +68378,7 @@ async function dropOrphan(s, orphan, moveOff, breaks) {
             // A rotator: the destinations that may hold the orphan lose it until this run rewrites them, moments later.
             if (!s.tagsDenied)
                 await markRewrite(ctx, s.userName, orphan.id);
-            const maybe = s.prepared.flatMap((p, i) => (breaks.includes((0,src_destinations/* label */.Pf)(p.destination)) ? [i] : []));
+            const maybe = s.prepared.flatMap((p, i) => (breaks.includes((0,github_destinations/* label */.Pf)(p.destination)) ? [i] : []));
             s.journal.record({ kind: 'holders broken', id: orphan.id, certain: [], maybe });
             try {
                 await destroy(s, orphan.id, 'orphan held by destinations this run rewrites', 'delete', 'deleted as an orphan');
@@ -68692,7 +68475,7 @@ function exportCredentials(io, c) {
     io.info('Exported the new key as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for later steps (AWS_SESSION_TOKEN cleared)');
 }
 
-;// CONCATENATED MODULE: ./src/rotate.ts
+;// CONCATENATED MODULE: ./src/rotation/rotate.ts
 /**
  * One rotation from start to end: the run state, the named steps (steps.ts), the one error line a stop ends in, and
  * the last look at the keys and the lease whatever happened.
@@ -68732,7 +68515,7 @@ function refresh(result) {
     });
 }
 function newResult(inputs) {
-    const destinations = (0,src_destinations/* destinationsFrom */.SC)(inputs);
+    const destinations = (0,github_destinations/* destinationsFrom */.SC)(inputs);
     return {
         userName: inputs.iamUserName,
         userCreated: false,
@@ -68742,7 +68525,7 @@ function newResult(inputs) {
         accessKeyId: undefined,
         newKeyId: undefined,
         previous: [],
-        destinations: destinations.map((d) => ({ destination: d, label: (0,src_destinations/* label */.Pf)(d), outcome: 'unchanged', keyId: undefined })),
+        destinations: destinations.map((d) => ({ destination: d, label: (0,github_destinations/* label */.Pf)(d), outcome: 'unchanged', keyId: undefined })),
         error: undefined,
         cancelled: false,
         journal: new Journal(destinations.length),
@@ -68833,17 +68616,17 @@ const github_read_factsOf = (r) => ({
     visibility: r.visibility ?? (r.private ? 'private' : 'public'),
 });
 /** 403 and 404 are answers the plan reports; anything else (5xx after retries, 401) stops it. */
-const refused = (err) => (0,src_secrets/* statusOf */.c2)(err) === 403 || (0,src_secrets/* statusOf */.c2)(err) === 404;
+const refused = (err) => (0,github_secrets/* statusOf */.c2)(err) === 403 || (0,github_secrets/* statusOf */.c2)(err) === 404;
 async function repoFacts(gh, owner, repo) {
     try {
         return github_read_factsOf((await gh.request(`GET /repos/${github_read_e(owner)}/${github_read_e(repo)}`)).data);
     }
     catch (err) {
         if (!refused(err))
-            throw (0,src_secrets/* gitHubError */.Mj)('reading repository', `${owner}/${repo}`, err, "repository permission 'Metadata: read'", gh.token);
+            throw (0,github_secrets/* gitHubError */.Mj)('reading repository', `${owner}/${repo}`, err, "repository permission 'Metadata: read'", gh.token);
         return {
             code: 'repository-unreadable',
-            text: `${owner}/${repo} could not be read (${(0,src_secrets/* statusOf */.c2)(err)}): it has no subject in the trust policy; give the token 'Metadata: read' on it and run the plan again`,
+            text: `${owner}/${repo} could not be read (${(0,github_secrets/* statusOf */.c2)(err)}): it has no subject in the trust policy; give the token 'Metadata: read' on it and run the plan again`,
         };
     }
 }
@@ -68859,9 +68642,9 @@ async function customization(gh, r) {
     }
     catch (err) {
         if (!refused(err)) {
-            throw (0,src_secrets/* gitHubError */.Mj)('reading the OIDC subject customization of', `${r.owner}/${r.repo}`, err, "repository permission 'Actions: read'", gh.token);
+            throw (0,github_secrets/* gitHubError */.Mj)('reading the OIDC subject customization of', `${r.owner}/${r.repo}`, err, "repository permission 'Actions: read'", gh.token);
         }
-        return { readable: false, status: (0,src_secrets/* statusOf */.c2)(err) };
+        return { readable: false, status: (0,github_secrets/* statusOf */.c2)(err) };
     }
 }
 async function jobsOf(gh, r, job) {
@@ -68906,7 +68689,7 @@ async function organizationTarget(gh, d, secretName) {
     }
     catch (err) {
         if (!refused(err))
-            throw (0,src_secrets/* gitHubError */.Mj)('reading organization secret', `${secretName} of ${d.org}`, err, "organization permission 'Secrets: read'", gh.token);
+            throw (0,github_secrets/* gitHubError */.Mj)('reading organization secret', `${secretName} of ${d.org}`, err, "organization permission 'Secrets: read'", gh.token);
     }
     let facts = [];
     if (visibility === 'selected') {
@@ -68925,10 +68708,10 @@ async function organizationTarget(gh, d, secretName) {
         }
         catch (err) {
             if (!refused(err))
-                throw (0,src_secrets/* gitHubError */.Mj)('listing the repositories of organization', d.org, err, "repository permission 'Metadata: read'", gh.token);
+                throw (0,github_secrets/* gitHubError */.Mj)('listing the repositories of organization', d.org, err, "repository permission 'Metadata: read'", gh.token);
             target.notes.push({
                 code: 'organization-unreadable',
-                text: `the repositories of organization ${d.org} could not be listed (${(0,src_secrets/* statusOf */.c2)(err)}): name the repositories that use its secret in repositories and run the plan again`,
+                text: `the repositories of organization ${d.org} could not be listed (${(0,github_secrets/* statusOf */.c2)(err)}): name the repositories that use its secret in repositories and run the plan again`,
             });
         }
     }
@@ -68936,7 +68719,7 @@ async function organizationTarget(gh, d, secretName) {
         target.jobs.push(await jobsOf(gh, f, undefined));
     target.notes.push({
         code: 'organization-repositories',
-        text: `${(0,src_destinations/* label */.Pf)(d)}: a role per organization cannot be exact per repository, so the trust policy names each repository ` +
+        text: `${(0,github_destinations/* label */.Pf)(d)}: a role per organization cannot be exact per repository, so the trust policy names each repository ` +
             `that can read the secret today (${source}: ${facts.length} repositories), for jobs on its default branch; a job ` +
             `of these repositories that runs in an environment needs its repo:OWNER/REPO:environment:NAME subject added`,
     });
@@ -68976,7 +68759,7 @@ async function readTargets(gh, destinations, secretName) {
                     notes: [
                         {
                             code: 'dependabot',
-                            text: `${(0,src_destinations/* label */.Pf)(d)}: Dependabot secrets are read by Dependabot itself and by workflows Dependabot triggers, ` +
+                            text: `${(0,github_destinations/* label */.Pf)(d)}: Dependabot secrets are read by Dependabot itself and by workflows Dependabot triggers, ` +
                                 `whose tokens are those of pull requests; this plan gives them no role: keep the key there, or move them ` +
                                 `to a role by GitHub's Dependabot guidance`,
                         },
@@ -69253,7 +69036,7 @@ function buildPlan(perms, targets, issuer, region) {
                 continue;
             }
             if (!subjects.some((x) => x.sub === s.sub))
-                subjects.push({ sub: s.sub, destination: (0,src_destinations/* label */.Pf)(t.destination), repository, environment });
+                subjects.push({ sub: s.sub, destination: (0,github_destinations/* label */.Pf)(t.destination), repository, environment });
         }
     }
     notes.push({
@@ -69456,7 +69239,7 @@ async function runOidcPlan(ctx) {
     }
     io.info(`oidc-plan: reading the permissions of IAM user ${userName} (read-only: nothing is changed, no key is created)`);
     const perms = await readUserPermissions(ctx.aws.iam, userName);
-    const targets = await readTargets(ctx.gh, (0,src_destinations/* destinationsFrom */.SC)(inputs), inputs.accessKeyIdSecretName);
+    const targets = await readTargets(ctx.gh, (0,github_destinations/* destinationsFrom */.SC)(inputs), inputs.accessKeyIdSecretName);
     const plan = buildPlan(perms, targets, oidcIssuer(ctx.env), inputs.awsRegion);
     const dir = (0,external_node_path_.resolve)(ctx.env.GITHUB_WORKSPACE ?? process.cwd(), inputs.oidcPlan);
     const files = [];
@@ -69504,7 +69287,7 @@ async function reportOidcPlan(ctx) {
     return result;
 }
 
-;// CONCATENATED MODULE: ./src/main.ts
+;// CONCATENATED MODULE: ./src/action/main.ts
 
 
 
@@ -69552,7 +69335,7 @@ function defaults() {
         awsTimeouts: SHIPPED_AWS_TIMEOUTS,
         makeAws: createAwsClients,
         // Octokit loads on the first GitHub request, not at start-up.
-        makeGitHub: (token, baseUrl, pacing, io, control, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(913), __nccwpck_require__.e(248)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9248))).createGitHubClient(token, baseUrl, pacing, io, control, env)),
+        makeGitHub: (token, baseUrl, pacing, io, control, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(913), __nccwpck_require__.e(264)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8502))).createGitHubClient(token, baseUrl, pacing, io, control, env)),
         cancel: new Cancellation(),
         onCancelSignals: processSignals,
         // The runner sends SIGTERM 7.5 s after SIGINT and SIGKILL 2.5 s later: report and exit well before.
@@ -69584,7 +69367,7 @@ async function run(overrides = {}) {
     try {
         inputs = readInputs(deps.readInput, deps.env);
         // A proxy variable the clients could not use fails here, before any request; a proxy's password is masked.
-        for (const secret of (0,src_proxy/* proxySecrets */.Wm)((0,src_proxy/* proxySettings */.EM)(deps.env)))
+        for (const secret of (0,shared_proxy/* proxySecrets */.Wm)((0,shared_proxy/* proxySettings */.EM)(deps.env)))
             core_setSecret(secret);
     }
     catch (err) {
@@ -69667,7 +69450,515 @@ async function run(overrides = {}) {
 
 /***/ }),
 
-/***/ 4306:
+/***/ 4934:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   A2: () => (/* binding */ isOrganization),
+/* harmony export */   KV: () => (/* binding */ heldNames),
+/* harmony export */   Pf: () => (/* binding */ label),
+/* harmony export */   SC: () => (/* binding */ destinationsFrom),
+/* harmony export */   XB: () => (/* binding */ variablesPath),
+/* harmony export */   bC: () => (/* binding */ variableWritePermission),
+/* harmony export */   cF: () => (/* binding */ hasVariables),
+/* harmony export */   kA: () => (/* binding */ shownNames),
+/* harmony export */   n6: () => (/* binding */ writePermission),
+/* harmony export */   q0: () => (/* binding */ describe),
+/* harmony export */   z1: () => (/* binding */ secretsPath)
+/* harmony export */ });
+/** What every destination is given, by name: the id as a secret or (access-key-id-as: variable) a variable. */
+function heldNames(inputs) {
+    const id = inputs.accessKeyIdSecretName;
+    const secret = inputs.secretAccessKeySecretName;
+    return inputs.accessKeyIdAs === 'variable' ? { secrets: [secret], variables: [id] } : { secrets: [id, secret], variables: [] };
+}
+/** The names, for the log: 'A, B', or 'variable A, secret B'. */
+function shownNames(inputs) {
+    const { secrets, variables } = heldNames(inputs);
+    return variables.length === 0 ? secrets.join(', ') : [...variables.map((v) => `variable ${v}`), ...secrets.map((n) => `secret ${n}`)].join(', ');
+}
+/** Every destination the inputs name, in write order: repositories (or their environments), then organization. */
+function destinationsFrom(inputs) {
+    const out = [];
+    for (const { owner, repo } of inputs.repositories) {
+        if (inputs.environments.length === 0)
+            out.push({ kind: 'repository', owner, repo });
+        for (const environment of inputs.environments)
+            out.push({ kind: 'environment', owner, repo, environment });
+        if (inputs.dependabot)
+            out.push({ kind: 'dependabot-repository', owner, repo });
+    }
+    if (inputs.organization !== undefined) {
+        const org = {
+            org: inputs.organization,
+            visibility: inputs.organizationVisibility,
+            selectedRepositories: inputs.organizationSelectedRepositories,
+        };
+        out.push({ kind: 'organization', ...org });
+        if (inputs.dependabot)
+            out.push({ kind: 'dependabot-organization', ...org });
+    }
+    return out;
+}
+/** How a person names the destination in logs, errors and the summary. */
+function label(d) {
+    switch (d.kind) {
+        case 'repository':
+            return `${d.owner}/${d.repo}`;
+        case 'environment':
+            return `${d.owner}/${d.repo} environment '${d.environment}'`;
+        case 'dependabot-repository':
+            return `${d.owner}/${d.repo} (Dependabot)`;
+        case 'organization':
+            return `organization ${d.org}`;
+        case 'dependabot-organization':
+            return `organization ${d.org} (Dependabot)`;
+    }
+}
+/** REST path of the destination's secrets collection (URL-encoded). */
+function secretsPath(d) {
+    const e = encodeURIComponent;
+    switch (d.kind) {
+        case 'repository':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/actions/secrets`;
+        case 'environment':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/environments/${e(d.environment)}/secrets`;
+        case 'dependabot-repository':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/dependabot/secrets`;
+        case 'organization':
+            return `/orgs/${e(d.org)}/actions/secrets`;
+        case 'dependabot-organization':
+            return `/orgs/${e(d.org)}/dependabot/secrets`;
+    }
+}
+function hasVariables(d) {
+    return d.kind === 'repository' || d.kind === 'environment' || d.kind === 'organization';
+}
+/** REST path of the destination's Actions variables collection (URL-encoded). */
+function variablesPath(d) {
+    const e = encodeURIComponent;
+    switch (d.kind) {
+        case 'repository':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/actions/variables`;
+        case 'environment':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/environments/${e(d.environment)}/variables`;
+        case 'organization':
+            return `/orgs/${e(d.org)}/actions/variables`;
+    }
+}
+/** The token permission writing this destination's variables needs, for error messages. */
+function variableWritePermission(d) {
+    switch (d.kind) {
+        case 'repository':
+            return "repository permission 'Variables: write' (classic PAT: repo scope)";
+        case 'environment':
+            return "repository permissions 'Environments: write' and 'Variables: write' (classic PAT: repo scope)";
+        case 'organization':
+            return "organization permission 'Variables: write' (classic PAT: admin:org scope)";
+    }
+}
+function isOrganization(d) {
+    return d.kind === 'organization' || d.kind === 'dependabot-organization';
+}
+/** The token permission a write to this kind of destination needs, for error messages. */
+function writePermission(d) {
+    switch (d.kind) {
+        case 'repository':
+            return "repository permission 'Secrets: write' (classic PAT: repo scope)";
+        case 'environment':
+            return "repository permissions 'Environments: write' and 'Secrets: write' (classic PAT: repo scope)";
+        case 'dependabot-repository':
+            return "repository permission 'Dependabot secrets: write' (classic PAT: repo scope)";
+        case 'organization':
+            return "organization permission 'Secrets: write' (classic PAT: admin:org scope)";
+        case 'dependabot-organization':
+            return "organization permission 'Dependabot secrets: write' (classic PAT: admin:org scope)";
+    }
+}
+/**
+ * JSON-friendly description for the `destinations` output. `visibility`: how the secrets were really written (an
+ * empty organization-visibility keeps each existing secret's), when known.
+ */
+function describe(d, visibility = undefined) {
+    switch (d.kind) {
+        case 'repository':
+        case 'dependabot-repository':
+            return { kind: d.kind, repository: `${d.owner}/${d.repo}` };
+        case 'environment':
+            return { kind: d.kind, repository: `${d.owner}/${d.repo}`, environment: d.environment };
+        case 'organization':
+        case 'dependabot-organization':
+            return {
+                kind: d.kind,
+                organization: d.org,
+                visibility: visibility ?? d.visibility ?? 'private',
+                ...(d.visibility === 'selected' ? { selectedRepositories: d.selectedRepositories } : {}),
+            };
+    }
+}
+
+
+/***/ }),
+
+/***/ 3746:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  MO: () => (/* binding */ createEnvironment),
+  e3: () => (/* binding */ deleteSecret),
+  iv: () => (/* binding */ environmentExists),
+  lG: () => (/* binding */ getPublicKey),
+  Mj: () => (/* binding */ gitHubError),
+  DO: () => (/* binding */ listEnvironments),
+  AQ: () => (/* binding */ listSecrets),
+  tX: () => (/* binding */ rateLimitOf),
+  Hz: () => (/* binding */ repositoryExists),
+  Pm: () => (/* binding */ resolveRepositoryIds),
+  IB: () => (/* binding */ selectedRepositories),
+  c2: () => (/* binding */ statusOf),
+  kz: () => (/* binding */ writeSecret)
+});
+
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
+// EXTERNAL MODULE: ./src/github/token-kind.ts
+var token_kind = __nccwpck_require__(385);
+// EXTERNAL MODULE: ./src/github/destinations.ts
+var destinations = __nccwpck_require__(4934);
+;// CONCATENATED MODULE: ./src/github/sealing.ts
+let loading;
+/** libsodium (and its WebAssembly) loads on the first seal, after the key is verified: not at start-up. */
+function load() {
+    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
+        await m.default.ready;
+        return m.default;
+    });
+    return loading;
+}
+/**
+ * Seal `value` for a GitHub public key (crypto_box_seal). GitHub sends and expects standard base64 (the ORIGINAL
+ * variant); libsodium-wrappers defaults to URL-safe, which GitHub rejects.
+ */
+async function seal(value, publicKeyBase64) {
+    const sodium = await load();
+    const key = sodium.from_base64(publicKeyBase64, sodium.base64_variants.ORIGINAL);
+    const box = sodium.crypto_box_seal(sodium.from_string(value), key);
+    return sodium.to_base64(box, sodium.base64_variants.ORIGINAL);
+}
+
+;// CONCATENATED MODULE: ./src/github/secrets.ts
+
+
+
+
+function httpError(err) {
+    return (typeof err === 'object' && err !== null ? err : {});
+}
+/**
+ * The HTTP status GitHub answered with; undefined when it did not answer. Octokit reports a network error or a
+ * timeout as status 500 without a response: that request may still have reached GitHub, so it is not an answer.
+ */
+function statusOf(err) {
+    const e = httpError(err);
+    return e.response === undefined ? undefined : e.status;
+}
+/**
+ * Turn a GitHub API failure into one line: what was being done, where, GitHub's answer, and what to do.
+ * `permission` names the token permission the call needs; `token` is the kind of token that was sent (a PAT is never
+ * told that the workflow's GITHUB_TOKEN cannot write secrets).
+ */
+function gitHubError(doing, where, err, permission, token) {
+    const e = httpError(err);
+    const status = statusOf(err);
+    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,errors/* errorMessage */.gJ)(e.message)}` : ''}`;
+    let hint = '';
+    const limit = rateLimitOf(err);
+    if (limit) {
+        hint =
+            `GitHub ${limit.kind} rate limit, not a permission problem` +
+                (limit.gaveUp ? `: ${limit.gaveUp}` : `, retry-after ${limit.waitSeconds} s`) +
+                '; rerun later (spread runs out, or use a token with its own rate limit, such as a GitHub App token)';
+    }
+    else if (status === 401) {
+        hint = 'github-token is invalid or expired';
+    }
+    else if (status === 403 || status === 404) {
+        const accepted = e.response?.headers?.['x-accepted-github-permissions'];
+        const needs = accepted ? `GitHub accepts the permission(s) '${accepted}'` : `the token needs ${permission}`;
+        const missing = status === 404 ? 'it does not exist or the token cannot see it; ' : '';
+        const workflowToken = (0,token_kind/* workflowTokenHint */.g)(token ?? 'unknown');
+        hint = `${missing}${needs}${workflowToken ? `. ${workflowToken}` : ''}`;
+    }
+    else if (status === 422) {
+        hint = 'GitHub rejected the request (see its message)';
+    }
+    else if (status === undefined || status >= 500) {
+        hint = 'GitHub did not answer after retries; rerun later';
+    }
+    return new errors/* ActionError */.lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
+}
+/** GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, or "secondary rate limit"). */
+function rateLimitOf(err, nowMs = Date.now()) {
+    const e = httpError(err);
+    if (e.status !== 403 && e.status !== 429)
+        return undefined;
+    const headers = e.response?.headers ?? {};
+    const retryAfter = Number(headers['retry-after']);
+    const data = e.response?.data;
+    const message = `${e.message ?? ''} ${data?.message ?? ''}`;
+    if (headers['x-ratelimit-remaining'] === '0' && !/secondary/i.test(message)) {
+        const reset = Number(headers['x-ratelimit-reset']);
+        const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : Math.ceil(reset - nowMs / 1000);
+        return { kind: 'primary', waitSeconds: Math.max(1, Number.isFinite(wait) ? wait : 60), gaveUp: e.rateLimitGaveUp };
+    }
+    if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || e.status === 429) {
+        return {
+            kind: 'secondary',
+            waitSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60,
+            gaveUp: e.rateLimitGaveUp,
+        };
+    }
+    return undefined;
+}
+/** Read the destination's public key (one per scope). */
+async function getPublicKey(gh, d) {
+    const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}/public-key`);
+    const data = res.data;
+    return { keyId: String(data.key_id), key: data.key };
+}
+/** The secrets the destination holds, by upper-case name (as GitHub stores them), all pages. */
+async function listSecrets(gh, d) {
+    const out = new Map();
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}`, { per_page: 100, page });
+        const data = res.data;
+        for (const s of data.secrets) {
+            out.set(s.name.toUpperCase(), { updatedAt: Date.parse(s.updated_at), visibility: s.visibility });
+        }
+        if (data.secrets.length < 100 || out.size >= data.total_count)
+            return out;
+    }
+}
+/** The repositories an organization secret with visibility 'selected' is shared with. */
+async function selectedRepositories(gh, d, name) {
+    const out = [];
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
+        const data = res.data;
+        for (const r of data.repositories)
+            out.push({ id: r.id, fullName: r.full_name });
+        if (data.repositories.length < 100 || out.length >= data.total_count)
+            return out;
+    }
+}
+/** Seal `value` with the destination's key and write it as secret `name` (organization secrets: with `sharing`). */
+async function writeSecret(gh, d, key, name, value, sharing) {
+    const body = { encrypted_value: await seal(value, key.key), key_id: key.keyId };
+    if (sharing) {
+        body.visibility = sharing.visibility;
+        if (sharing.visibility === 'selected')
+            body.selected_repository_ids = sharing.selectedRepositoryIds;
+    }
+    let res;
+    try {
+        res = await gh.request(`PUT ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`, body);
+    }
+    catch (err) {
+        throw gitHubError(`writing ${name} to`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
+    }
+    // GitHub's time of the write (its Date header, whole seconds), to tell a later write by someone else.
+    const date = Date.parse(String(res?.headers?.date ?? ''));
+    return Number.isNaN(date) ? undefined : date;
+}
+/** Delete secret `name` (a 404 counts as done). */
+async function deleteSecret(gh, d, name) {
+    try {
+        await gh.request(`DELETE ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`);
+    }
+    catch (err) {
+        if (statusOf(err) === 404)
+            return;
+        throw gitHubError(`deleting ${name} from`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
+    }
+}
+const repoPath = (owner, repo) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
+const environmentPath = (owner, repo, environment) => `${repoPath(owner, repo)}/environments/${encodeURIComponent(environment)}`;
+/** GET `path`: true when it answers, false on 404; any other failure is thrown. */
+async function found(gh, path) {
+    try {
+        await gh.request(`GET ${path}`);
+        return true;
+    }
+    catch (err) {
+        if (statusOf(err) === 404)
+            return false;
+        throw err;
+    }
+}
+function environmentExists(gh, owner, repo, environment) {
+    return found(gh, environmentPath(owner, repo, environment));
+}
+function repositoryExists(gh, owner, repo) {
+    return found(gh, repoPath(owner, repo));
+}
+/** The names of the environments of owner/repo, all pages. */
+async function listEnvironments(gh, owner, repo) {
+    const out = [];
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${repoPath(owner, repo)}/environments`, { per_page: 100, page });
+        const data = res.data;
+        const environments = data.environments ?? [];
+        for (const e of environments)
+            out.push(e.name);
+        if (environments.length < 100 || out.length >= (data.total_count ?? 0))
+            return out;
+    }
+}
+async function createEnvironment(gh, owner, repo, environment) {
+    try {
+        await gh.request(`PUT ${environmentPath(owner, repo, environment)}`);
+    }
+    catch (err) {
+        throw gitHubError(`creating environment '${environment}' in`, `${owner}/${repo}`, err, "repository permission 'Administration: write' (classic PAT: repo scope)", gh.token);
+    }
+}
+/**
+ * Resolve bare repository names in `org` to ids, listing the organization's repositories page by page and stopping
+ * once every name is found.
+ */
+async function resolveRepositoryIds(gh, org, names) {
+    const wanted = new Map(names.map((n) => [n.toLowerCase(), n]));
+    const found = new Map();
+    try {
+        for await (const res of gh.paginate.iterator(`GET /orgs/${encodeURIComponent(org)}/repos`, { per_page: 100 })) {
+            for (const r of res.data) {
+                if (wanted.has(r.name.toLowerCase()))
+                    found.set(r.name.toLowerCase(), r.id);
+            }
+            if (found.size === wanted.size)
+                break;
+        }
+    }
+    catch (err) {
+        throw gitHubError('listing the repositories of', `organization ${org}`, err, "repository permission 'Metadata: read' on those repositories (classic PAT: repo scope)", gh.token);
+    }
+    const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));
+    if (missing.length > 0) {
+        throw new errors/* ActionError */.lZ(`organization-selected-repositories: ${missing.map((m) => `'${m}'`).join(', ')} not found in organization ${org} ` +
+            `(or the token cannot see it): check the names and the token's repository access`);
+    }
+    return names.map((n) => found.get(n.toLowerCase()));
+}
+
+
+/***/ }),
+
+/***/ 385:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ tokenKind),
+/* harmony export */   g: () => (/* binding */ workflowTokenHint)
+/* harmony export */ });
+/**
+ * What kind of token github-token is, told from facts: its prefix (GitHub's token formats) and whether it is the
+ * job's own GITHUB_TOKEN (when the step's env has it). Decides whether a 403/404 may be the workflow's GITHUB_TOKEN,
+ * which cannot write secrets.
+ */
+function tokenKind(token, jobToken) {
+    // A PAT first: a job may set its env's GITHUB_TOKEN to a PAT (env: GITHUB_TOKEN: secrets.PAT), which is no
+    // workflow token.
+    if (token.startsWith('ghp_') || token.startsWith('github_pat_'))
+        return 'pat';
+    if (jobToken && token === jobToken.trim())
+        return 'workflow';
+    if (token.startsWith('ghs_'))
+        return 'installation';
+    return 'unknown';
+}
+const TOKENS_THAT_CAN = 'pass a fine-grained PAT, classic PAT or GitHub App token as github-token';
+/** The sentence a 403/404 adds about the workflow's GITHUB_TOKEN, or undefined when github-token cannot be it. */
+function workflowTokenHint(kind) {
+    if (kind === 'pat')
+        return undefined;
+    if (kind === 'workflow')
+        return `github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: ${TOKENS_THAT_CAN}`;
+    return `If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; ${TOKENS_THAT_CAN}`;
+}
+
+
+/***/ }),
+
+/***/ 9407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9712);
+
+await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 8382:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G: () => (/* binding */ InputErrors),
+/* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   gJ: () => (/* binding */ errorMessage),
+/* harmony export */   lZ: () => (/* binding */ ActionError)
+/* harmony export */ });
+/* unused harmony export oneLine */
+/**
+ * One error type the action reports: its message is the single `::error::` line a user reads, so it names what
+ * failed, why, and what to do.
+ */
+class ActionError extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = 'ActionError';
+    }
+}
+/** A bad input value: raised before any network call. */
+class InputError extends ActionError {
+    input;
+    constructor(input, message) {
+        super(`${input}: ${message}`);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+/** Every bad input of a run, reported at once on one line (a single one reads like its InputError). */
+class InputErrors extends ActionError {
+    errors;
+    constructor(errors) {
+        const inputs = new Set(errors.map((e) => e.input)).size;
+        super(errors.length === 1
+            ? errors[0].message
+            : `${inputs} input${inputs === 1 ? ' is' : 's are'} invalid: ${errors.map((e) => e.message).join('; ')}`);
+        this.errors = errors;
+        this.name = 'InputError';
+    }
+}
+/** Collapse whitespace so an error stays on one line. */
+function oneLine(text) {
+    return text.replace(/\s+/g, ' ').trim();
+}
+function errorMessage(err) {
+    if (err instanceof Error)
+        return oneLine(err.message || err.name);
+    return oneLine(String(err));
+}
+
+
+/***/ }),
+
+/***/ 4475:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70388,14 +70679,14 @@ function dist_omit(obj, ...keys) {
     return ret;
 }
 //# sourceMappingURL=index.js.map
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-;// CONCATENATED MODULE: ./src/proxy.ts
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
+;// CONCATENATED MODULE: ./src/shared/proxy.ts
 /**
  * The runner's proxy, as self-hosted runners set it: HTTPS_PROXY for https:// requests, HTTP_PROXY for http://
  * ones (the lower-case forms win, as curl reads them), and NO_PROXY for the hosts reached directly. Read from the
  * run's environment (a parameter), so both clients agree: the AWS SDK (whose Node HTTP handler builds its own agents
- * and reads no proxy variable) gets the agents made here, and Octokit's fetch asks proxyFor too (src/github.ts).
+ * and reads no proxy variable) gets the agents made here, and Octokit's fetch asks proxyFor too (src/github/github.ts).
  * Without a proxy variable nothing here is used: each client keeps the agents it has always had.
  */
 
@@ -70578,297 +70869,6 @@ function awsAgents(settings) {
         httpAgent: proxyRouter(external_node_http_.Agent, settings, false),
         httpsAgent: proxyRouter(external_node_https_.Agent, settings, true),
     };
-}
-
-
-/***/ }),
-
-/***/ 9141:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  MO: () => (/* binding */ createEnvironment),
-  e3: () => (/* binding */ deleteSecret),
-  iv: () => (/* binding */ environmentExists),
-  lG: () => (/* binding */ getPublicKey),
-  Mj: () => (/* binding */ gitHubError),
-  DO: () => (/* binding */ listEnvironments),
-  AQ: () => (/* binding */ listSecrets),
-  tX: () => (/* binding */ rateLimitOf),
-  Hz: () => (/* binding */ repositoryExists),
-  Pm: () => (/* binding */ resolveRepositoryIds),
-  IB: () => (/* binding */ selectedRepositories),
-  c2: () => (/* binding */ statusOf),
-  kz: () => (/* binding */ writeSecret)
-});
-
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/token-kind.ts
-var token_kind = __nccwpck_require__(8017);
-// EXTERNAL MODULE: ./src/destinations.ts
-var destinations = __nccwpck_require__(5942);
-;// CONCATENATED MODULE: ./src/sealing.ts
-let loading;
-/** libsodium (and its WebAssembly) loads on the first seal, after the key is verified: not at start-up. */
-function load() {
-    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
-        await m.default.ready;
-        return m.default;
-    });
-    return loading;
-}
-/**
- * Seal `value` for a GitHub public key (crypto_box_seal). GitHub sends and expects standard base64 (the ORIGINAL
- * variant); libsodium-wrappers defaults to URL-safe, which GitHub rejects.
- */
-async function seal(value, publicKeyBase64) {
-    const sodium = await load();
-    const key = sodium.from_base64(publicKeyBase64, sodium.base64_variants.ORIGINAL);
-    const box = sodium.crypto_box_seal(sodium.from_string(value), key);
-    return sodium.to_base64(box, sodium.base64_variants.ORIGINAL);
-}
-
-;// CONCATENATED MODULE: ./src/secrets.ts
-
-
-
-
-function httpError(err) {
-    return (typeof err === 'object' && err !== null ? err : {});
-}
-/**
- * The HTTP status GitHub answered with; undefined when it did not answer. Octokit reports a network error or a
- * timeout as status 500 without a response: that request may still have reached GitHub, so it is not an answer.
- */
-function statusOf(err) {
-    const e = httpError(err);
-    return e.response === undefined ? undefined : e.status;
-}
-/**
- * Turn a GitHub API failure into one line: what was being done, where, GitHub's answer, and what to do.
- * `permission` names the token permission the call needs; `token` is the kind of token that was sent (a PAT is never
- * told that the workflow's GITHUB_TOKEN cannot write secrets).
- */
-function gitHubError(doing, where, err, permission, token) {
-    const e = httpError(err);
-    const status = statusOf(err);
-    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,errors/* errorMessage */.gJ)(e.message)}` : ''}`;
-    let hint = '';
-    const limit = rateLimitOf(err);
-    if (limit) {
-        hint =
-            `GitHub ${limit.kind} rate limit, not a permission problem` +
-                (limit.gaveUp ? `: ${limit.gaveUp}` : `, retry-after ${limit.waitSeconds} s`) +
-                '; rerun later (spread runs out, or use a token with its own rate limit, such as a GitHub App token)';
-    }
-    else if (status === 401) {
-        hint = 'github-token is invalid or expired';
-    }
-    else if (status === 403 || status === 404) {
-        const accepted = e.response?.headers?.['x-accepted-github-permissions'];
-        const needs = accepted ? `GitHub accepts the permission(s) '${accepted}'` : `the token needs ${permission}`;
-        const missing = status === 404 ? 'it does not exist or the token cannot see it; ' : '';
-        const workflowToken = (0,token_kind/* workflowTokenHint */.g)(token ?? 'unknown');
-        hint = `${missing}${needs}${workflowToken ? `. ${workflowToken}` : ''}`;
-    }
-    else if (status === 422) {
-        hint = 'GitHub rejected the request (see its message)';
-    }
-    else if (status === undefined || status >= 500) {
-        hint = 'GitHub did not answer after retries; rerun later';
-    }
-    return new errors/* ActionError */.lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
-}
-/** GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, or "secondary rate limit"). */
-function rateLimitOf(err, nowMs = Date.now()) {
-    const e = httpError(err);
-    if (e.status !== 403 && e.status !== 429)
-        return undefined;
-    const headers = e.response?.headers ?? {};
-    const retryAfter = Number(headers['retry-after']);
-    const data = e.response?.data;
-    const message = `${e.message ?? ''} ${data?.message ?? ''}`;
-    if (headers['x-ratelimit-remaining'] === '0' && !/secondary/i.test(message)) {
-        const reset = Number(headers['x-ratelimit-reset']);
-        const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : Math.ceil(reset - nowMs / 1000);
-        return { kind: 'primary', waitSeconds: Math.max(1, Number.isFinite(wait) ? wait : 60), gaveUp: e.rateLimitGaveUp };
-    }
-    if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || e.status === 429) {
-        return {
-            kind: 'secondary',
-            waitSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60,
-            gaveUp: e.rateLimitGaveUp,
-        };
-    }
-    return undefined;
-}
-/** Read the destination's public key (one per scope). */
-async function getPublicKey(gh, d) {
-    const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}/public-key`);
-    const data = res.data;
-    return { keyId: String(data.key_id), key: data.key };
-}
-/** The secrets the destination holds, by upper-case name (as GitHub stores them), all pages. */
-async function listSecrets(gh, d) {
-    const out = new Map();
-    for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}`, { per_page: 100, page });
-        const data = res.data;
-        for (const s of data.secrets) {
-            out.set(s.name.toUpperCase(), { updatedAt: Date.parse(s.updated_at), visibility: s.visibility });
-        }
-        if (data.secrets.length < 100 || out.size >= data.total_count)
-            return out;
-    }
-}
-/** The repositories an organization secret with visibility 'selected' is shared with. */
-async function selectedRepositories(gh, d, name) {
-    const out = [];
-    for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
-        const data = res.data;
-        for (const r of data.repositories)
-            out.push({ id: r.id, fullName: r.full_name });
-        if (data.repositories.length < 100 || out.length >= data.total_count)
-            return out;
-    }
-}
-/** Seal `value` with the destination's key and write it as secret `name` (organization secrets: with `sharing`). */
-async function writeSecret(gh, d, key, name, value, sharing) {
-    const body = { encrypted_value: await seal(value, key.key), key_id: key.keyId };
-    if (sharing) {
-        body.visibility = sharing.visibility;
-        if (sharing.visibility === 'selected')
-            body.selected_repository_ids = sharing.selectedRepositoryIds;
-    }
-    let res;
-    try {
-        res = await gh.request(`PUT ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`, body);
-    }
-    catch (err) {
-        throw gitHubError(`writing ${name} to`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
-    }
-    // GitHub's time of the write (its Date header, whole seconds), to tell a later write by someone else.
-    const date = Date.parse(String(res?.headers?.date ?? ''));
-    return Number.isNaN(date) ? undefined : date;
-}
-/** Delete secret `name` (a 404 counts as done). */
-async function deleteSecret(gh, d, name) {
-    try {
-        await gh.request(`DELETE ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`);
-    }
-    catch (err) {
-        if (statusOf(err) === 404)
-            return;
-        throw gitHubError(`deleting ${name} from`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
-    }
-}
-const repoPath = (owner, repo) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
-const environmentPath = (owner, repo, environment) => `${repoPath(owner, repo)}/environments/${encodeURIComponent(environment)}`;
-/** GET `path`: true when it answers, false on 404; any other failure is thrown. */
-async function found(gh, path) {
-    try {
-        await gh.request(`GET ${path}`);
-        return true;
-    }
-    catch (err) {
-        if (statusOf(err) === 404)
-            return false;
-        throw err;
-    }
-}
-function environmentExists(gh, owner, repo, environment) {
-    return found(gh, environmentPath(owner, repo, environment));
-}
-function repositoryExists(gh, owner, repo) {
-    return found(gh, repoPath(owner, repo));
-}
-/** The names of the environments of owner/repo, all pages. */
-async function listEnvironments(gh, owner, repo) {
-    const out = [];
-    for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${repoPath(owner, repo)}/environments`, { per_page: 100, page });
-        const data = res.data;
-        const environments = data.environments ?? [];
-        for (const e of environments)
-            out.push(e.name);
-        if (environments.length < 100 || out.length >= (data.total_count ?? 0))
-            return out;
-    }
-}
-async function createEnvironment(gh, owner, repo, environment) {
-    try {
-        await gh.request(`PUT ${environmentPath(owner, repo, environment)}`);
-    }
-    catch (err) {
-        throw gitHubError(`creating environment '${environment}' in`, `${owner}/${repo}`, err, "repository permission 'Administration: write' (classic PAT: repo scope)", gh.token);
-    }
-}
-/**
- * Resolve bare repository names in `org` to ids, listing the organization's repositories page by page and stopping
- * once every name is found.
- */
-async function resolveRepositoryIds(gh, org, names) {
-    const wanted = new Map(names.map((n) => [n.toLowerCase(), n]));
-    const found = new Map();
-    try {
-        for await (const res of gh.paginate.iterator(`GET /orgs/${encodeURIComponent(org)}/repos`, { per_page: 100 })) {
-            for (const r of res.data) {
-                if (wanted.has(r.name.toLowerCase()))
-                    found.set(r.name.toLowerCase(), r.id);
-            }
-            if (found.size === wanted.size)
-                break;
-        }
-    }
-    catch (err) {
-        throw gitHubError('listing the repositories of', `organization ${org}`, err, "repository permission 'Metadata: read' on those repositories (classic PAT: repo scope)", gh.token);
-    }
-    const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));
-    if (missing.length > 0) {
-        throw new errors/* ActionError */.lZ(`organization-selected-repositories: ${missing.map((m) => `'${m}'`).join(', ')} not found in organization ${org} ` +
-            `(or the token cannot see it): check the names and the token's repository access`);
-    }
-    return names.map((n) => found.get(n.toLowerCase()));
-}
-
-
-/***/ }),
-
-/***/ 8017:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a: () => (/* binding */ tokenKind),
-/* harmony export */   g: () => (/* binding */ workflowTokenHint)
-/* harmony export */ });
-/**
- * What kind of token github-token is, told from facts: its prefix (GitHub's token formats) and whether it is the
- * job's own GITHUB_TOKEN (when the step's env has it). Decides whether a 403/404 may be the workflow's GITHUB_TOKEN,
- * which cannot write secrets.
- */
-function tokenKind(token, jobToken) {
-    // A PAT first: a job may set its env's GITHUB_TOKEN to a PAT (env: GITHUB_TOKEN: secrets.PAT), which is no
-    // workflow token.
-    if (token.startsWith('ghp_') || token.startsWith('github_pat_'))
-        return 'pat';
-    if (jobToken && token === jobToken.trim())
-        return 'workflow';
-    if (token.startsWith('ghs_'))
-        return 'installation';
-    return 'unknown';
-}
-const TOKENS_THAT_CAN = 'pass a fine-grained PAT, classic PAT or GitHub App token as github-token';
-/** The sentence a 403/404 adds about the workflow's GITHUB_TOKEN, or undefined when github-token cannot be it. */
-function workflowTokenHint(kind) {
-    if (kind === 'pat')
-        return undefined;
-    if (kind === 'workflow')
-        return `github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: ${TOKENS_THAT_CAN}`;
-    return `If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; ${TOKENS_THAT_CAN}`;
 }
 
 

@@ -46,7 +46,7 @@ const SIZES = [
 const PROPAGATION_MS = intEnv('BENCH_PROPAGATION_MS', 3000);
 const STRICT = process.env.BENCH_STRICT === '1';
 
-/** Shipped pacing (SHIPPED_PACING in src/pacer.ts): one write per second on average, bursts of 2. */
+/** Shipped pacing (SHIPPED_PACING in src/github/pacer.ts): one write per second on average, bursts of 2. */
 const WRITE_INTERVAL_MS = 1000;
 /**
  * Requests a one-destination self-rotation with iam-user-name cannot do without, safety included: the lease (take,
@@ -70,7 +70,7 @@ const MIN_ONE_DEST = [
 ];
 /** AWS requests of that run other than the new key's verification (its STS attempts are the rest). */
 const AWS_NOT_VERIFYING = MIN_ONE_DEST.filter((r) => r.startsWith('iam:')).length + 1; // + the job's own GetCallerIdentity
-/** The lease is written, then read back after this long (SHIPPED_LEASE.settleMs in src/context.ts): a fixed cost. */
+/** The lease is written, then read back after this long (SHIPPED_LEASE.settleMs in src/action/context.ts): a fixed cost. */
 const LEASE_SETTLE_MS = 1500;
 
 const TARGET = {

@@ -1,7 +1,7 @@
 /**
  * The action, in-process through run() with the SDK's real credential chain and endpoint settings from the
  * environment: a step with no AWS credentials, an AWS_ENDPOINT_URL on a closed loopback port, and several bad inputs
- * at once. Each fails the step with one `::error::` line that says what to do. Also the rest of src/main.ts: the
+ * at once. Each fails the step with one `::error::` line that says what to do. Also the rest of src/action/main.ts: the
  * token masked first, the cancel signals and the hard stop, a summary that cannot be written, and the runner IO
  * (workflow commands, CR/LF flattened). No AWS, moto or GitHub is contacted.
  */
@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cancellation } from '../src/cancel.js';
-import { type RunDeps, run } from '../src/main.js';
+import { Cancellation } from '../src/rotation/cancel.js';
+import { type RunDeps, run } from '../src/action/main.js';
 import { FAST_PACING, fakeClock, reader, recorder } from './support/harness.js';
 
 const saved = { ...process.env };
@@ -273,7 +273,7 @@ describe('the action explains failures it can act on', () => {
 
 describe('the runner IO (coreIO)', () => {
   it('log lines from servers cannot start a workflow command: CR/LF are flattened', async () => {
-    const { coreIO } = await import('../src/main.js');
+    const { coreIO } = await import('../src/action/main.js');
     const written: string[] = [];
     const original = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((chunk: string) => {
@@ -289,7 +289,7 @@ describe('the runner IO (coreIO)', () => {
   });
 
   it('the runner IO: warnings and group titles are flattened too; masks, exports and groups reach the runner', async () => {
-    const { coreIO } = await import('../src/main.js');
+    const { coreIO } = await import('../src/action/main.js');
     const written: string[] = [];
     const original = process.stdout.write.bind(process.stdout);
     const savedEnv = process.env.GITHUB_ENV;

@@ -8,12 +8,12 @@
  * Runs use `signedUse`: as in IAM, signing with a key is its last use, and a deleted key signs nothing.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { Credentials } from '../src/aws.js';
-import { Cancellation } from '../src/cancel.js';
-import { LEASE_TAG, parseLease } from '../src/lease.js';
-import { TAG_PREFIX, parseRecord } from '../src/provenance.js';
-import { summaryModel } from '../src/report.js';
-import type { RotationResult } from '../src/rotate.js';
+import type { Credentials } from '../src/aws/aws.js';
+import { Cancellation } from '../src/rotation/cancel.js';
+import { LEASE_TAG, parseLease } from '../src/rotation/lease.js';
+import { TAG_PREFIX, parseRecord } from '../src/keys/provenance.js';
+import { summaryModel } from '../src/action/report.js';
+import type { RotationResult } from '../src/rotation/rotate.js';
 import { type MemoryIam, awsFailure } from './support/memory-iam.js';
 import { type MemoryGitHub, type MemoryRun, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
 

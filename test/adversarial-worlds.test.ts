@@ -10,9 +10,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { DeleteAccessKeyCommand, ListUserTagsCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import type { ChildProcess } from 'node:child_process';
-import { isoSeconds } from '../src/clock.js';
-import { LEASE_TAG, parseLease } from '../src/lease.js';
-import { TAG_PREFIX, parseRecord } from '../src/provenance.js';
+import { isoSeconds } from '../src/shared/clock.js';
+import { LEASE_TAG, parseLease } from '../src/rotation/lease.js';
+import { TAG_PREFIX, parseRecord } from '../src/keys/provenance.js';
 import type { AwsProxy } from './support/aws-proxy.js';
 import type { GitHubStandin, Scope } from './support/github-standin.js';
 import { heldPair, keysOf, repoScope, seedPair } from './support/harness.js';

@@ -1,5 +1,5 @@
 /**
- * The IAM and STS calls of src/aws.ts in-process, with a scripted client: paging, CreateAccessKey's own throttling
+ * The IAM and STS calls of src/aws/aws.ts in-process, with a scripted client: paging, CreateAccessKey's own throttling
  * retry, creating a user and undoing it part-way, and verifying a new key (backoff, deadline, whose key it is).
  * The integration tests run the same calls against moto; these pin each rule.
  */
@@ -18,8 +18,8 @@ import {
   listUserTags,
   userSettings,
   verifyKey,
-} from '../src/aws.js';
-import { ActionError } from '../src/errors.js';
+} from '../src/aws/aws.js';
+import { ActionError } from '../src/shared/errors.js';
 import { fakeClock } from './support/harness.js';
 import { awsFailure } from './support/memory-iam.js';
 
@@ -352,7 +352,7 @@ describe('getUser, userSettings and listAccessKeys read what IAM answers', () =>
   });
 
   it('the caller: an IAM user by name (paths allowed), anything else without one', async () => {
-    const { callerIdentity } = await import('../src/aws.js');
+    const { callerIdentity } = await import('../src/aws/aws.js');
     const sts = (answer: unknown) => scripted([answer]).client as unknown as STSClient;
     expect(await callerIdentity(sts({ Arn: 'arn:aws:iam::123456789012:user/ci/deployers/svc', Account: '123456789012' }))).toEqual({
       arn: 'arn:aws:iam::123456789012:user/ci/deployers/svc',

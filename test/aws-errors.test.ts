@@ -10,8 +10,8 @@ import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { awsError, callerIdentity, createAwsClients, listAccessKeys, tagUser } from '../src/aws.js';
-import { LoggedRetryStrategy, MAX_TIMED_OUT_ATTEMPTS, endpointSetting } from '../src/aws-requests.js';
+import { awsError, callerIdentity, createAwsClients, listAccessKeys, tagUser } from '../src/aws/aws.js';
+import { LoggedRetryStrategy, MAX_TIMED_OUT_ATTEMPTS, endpointSetting } from '../src/aws/aws-requests.js';
 
 const NO_AWS_MESSAGE = /AWS message/;
 

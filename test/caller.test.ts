@@ -1,7 +1,7 @@
-/** src/caller.ts: who the AWS credentials belong to, from STS GetCallerIdentity's ARN; root credentials refused. */
+/** src/aws/caller.ts: who the AWS credentials belong to, from STS GetCallerIdentity's ARN; root credentials refused. */
 import { describe, expect, it } from '@jest/globals';
-import { classifyCaller, refuseRoot } from '../src/caller.js';
-import { ActionError } from '../src/errors.js';
+import { classifyCaller, refuseRoot } from '../src/aws/caller.js';
+import { ActionError } from '../src/shared/errors.js';
 
 describe('classifyCaller', () => {
   it.each([

@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSummary } from '../src/report.js';
+import { writeSummary } from '../src/action/report.js';
 import { type Scope, forbidden, secondaryRateLimit } from './support/github-standin.js';
 import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, TagUserCommand } from '@aws-sdk/client-iam';
@@ -282,7 +282,7 @@ describe('hardening', () => {
     const saved = process.env.GITHUB_STEP_SUMMARY;
     process.env.GITHUB_STEP_SUMMARY = file;
     try {
-      const { Journal } = await import('../src/journal.js');
+      const { Journal } = await import('../src/rotation/journal.js');
       const evil = '<img src=x onerror=alert(1)>';
       await writeSummary({
         userName: 'u',

@@ -1,5 +1,5 @@
 /**
- * Creating the new key when CreateAccessKey fails without making one (src/rotate.ts createNewKey): the keys are
+ * Creating the new key when CreateAccessKey fails without making one (src/rotation/rotate.ts createNewKey): the keys are
  * listed again, and only when no key appeared is it tried again, at most three times, with a jittered backoff; a
  * LimitExceeded is never tried again. (A key that did appear is never deleted: failures.test.ts, fault-matrix.)
  */

@@ -1,15 +1,15 @@
 /**
- * The plan line (describePlan in src/rotate.ts): what a run, or a dry run, says it will do, step by step and in the
+ * The plan line (describePlan in src/rotation/rotate.ts): what a run, or a dry run, says it will do, step by step and in the
  * order it does them. A dry run's whole promise is this line, so each step is pinned here. And the warning of
  * create-user: if-missing on an existing user (settingDifferences): each difference it names.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { Destination } from '../src/destinations.js';
-import type { AccessKey, Plan } from '../src/plan.js';
-import type { Prepared } from '../src/preflight.js';
-import type { Inputs } from '../src/inputs.js';
-import { describePlan } from '../src/describe-plan.js';
-import { settingDifferences } from '../src/steps.js';
+import type { Destination } from '../src/github/destinations.js';
+import type { AccessKey, Plan } from '../src/keys/plan.js';
+import type { Prepared } from '../src/github/preflight.js';
+import type { Inputs } from '../src/action/inputs.js';
+import { describePlan } from '../src/rotation/describe-plan.js';
+import { settingDifferences } from '../src/rotation/steps.js';
 import { inputsWith } from './support/fixtures.js';
 
 const CUR: AccessKey = { id: 'AKIACUR', status: 'Active', created: new Date('2026-01-01T00:00:00Z') };

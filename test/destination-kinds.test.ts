@@ -1,7 +1,7 @@
 /** Every secret destination kind, at organization scale (issue: org and Dependabot secrets, environments, fan-out). */
 import { describe, expect, it } from '@jest/globals';
-import { systemClock } from '../src/clock.js';
-import { SHIPPED_PACING } from '../src/pacer.js';
+import { systemClock } from '../src/shared/clock.js';
+import { SHIPPED_PACING } from '../src/github/pacer.js';
 import { forbidden, serverError } from './support/github-standin.js';
 import { type Scope } from './support/github-standin.js';
 import {
@@ -308,7 +308,7 @@ describe('fan-out', () => {
     expect(await holdsWorkingKey(world, repoScope(repos[49]))).toBe(true);
     const reqs = world.gh.requests;
     const gets = reqs.filter((r) => r.method === 'GET');
-    // A public key and a secrets listing each in preflight, and the listing again after the fan-out (src/confirm.ts).
+    // A public key and a secrets listing each in preflight, and the listing again after the fan-out (src/rotation/confirm.ts).
     expect(gets).toHaveLength(150);
     expect(gets.filter((r) => r.path.endsWith('/public-key')).map((r) => r.path).sort()).toEqual(
       repos.map((r) => `/repos/${r}/actions/secrets/public-key`).sort(),

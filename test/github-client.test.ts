@@ -1,15 +1,15 @@
 /**
- * src/github.ts in-process: rate-limit waits bounded per wait and per run and ended by a cancel (withRateLimits), and
+ * src/github/github.ts in-process: rate-limit waits bounded per wait and per run and ended by a cancel (withRateLimits), and
  * requests abandoned after the timeout (fetchWithTimeout): a scripted GitHubApi and a fake clock, no network. The
  * Octokit options (createOctokit): against a local HTTP server on a loopback port.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Cancellation } from '../src/cancel.js';
-import type { GitHubApi } from '../src/github-api.js';
-import { API_VERSION, createGitHubClient, createOctokit, fetchWithTimeout, withRateLimits } from '../src/github.js';
-import { type GitHubPacing, SHIPPED_PACING } from '../src/pacer.js';
+import { Cancellation } from '../src/rotation/cancel.js';
+import type { GitHubApi } from '../src/github/github-api.js';
+import { API_VERSION, createGitHubClient, createOctokit, fetchWithTimeout, withRateLimits } from '../src/github/github.js';
+import { type GitHubPacing, SHIPPED_PACING } from '../src/github/pacer.js';
 import { fakeClock } from './support/harness.js';
 import { failure } from './support/scripted-github.js';
 

@@ -4,8 +4,8 @@
  * exact words of the organization-visibility errors, one error per bad input.
  */
 import { describe, expect, it } from '@jest/globals';
-import { InputError, InputErrors } from '../src/errors.js';
-import { type Inputs, readInputs } from '../src/inputs.js';
+import { InputError, InputErrors } from '../src/shared/errors.js';
+import { type Inputs, readInputs } from '../src/action/inputs.js';
 import { actionInputDefaults } from './support/runner.js';
 
 const ENV = { GITHUB_REPOSITORY: 'octo/self', GITHUB_ENV: '/tmp/github-env' };

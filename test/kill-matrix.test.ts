@@ -4,8 +4,8 @@
  * same inputs, must then finish the rotation: exit 0, one Active key, every destination holding it, the lease gone.
  */
 import { describe, expect, it } from '@jest/globals';
-import { LEASE_TAG } from '../src/lease.js';
-import type { Credentials } from '../src/aws.js';
+import { LEASE_TAG } from '../src/rotation/lease.js';
+import type { Credentials } from '../src/aws/aws.js';
 import type { MemoryIam } from './support/memory-iam.js';
 import { type MemoryGitHub, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
 

@@ -1,15 +1,15 @@
 /**
- * The lease on the IAM user (src/lease.ts), in-process against an in-memory IAM that holds the user's tags: when a
+ * The lease on the IAM user (src/rotation/lease.ts), in-process against an in-memory IAM that holds the user's tags: when a
  * run waits, when it takes a lease over, how it loses a race it entered at the same moment, and what it gives back.
  * The rotation tests (rotation.test.ts, worlds.test.ts) run the same code against moto; these pin each decision.
  */
 import { describe, expect, it } from '@jest/globals';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import { Cancellation, Cancelled } from '../src/cancel.js';
-import { type RotateContext, runIdentity } from '../src/context.js';
-import { ActionError } from '../src/errors.js';
-import { Journal } from '../src/journal.js';
-import { LEASE_TAG, describeLease, leaseValue, parseLease, releaseLease, takeLease } from '../src/lease.js';
+import { Cancellation, Cancelled } from '../src/rotation/cancel.js';
+import { type RotateContext, runIdentity } from '../src/action/context.js';
+import { ActionError } from '../src/shared/errors.js';
+import { Journal } from '../src/rotation/journal.js';
+import { LEASE_TAG, describeLease, leaseValue, parseLease, releaseLease, takeLease } from '../src/rotation/lease.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { awsFailure, memoryIam } from './support/memory-iam.js';
 import { memoryClients } from './support/memory-world.js';

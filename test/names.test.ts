@@ -4,7 +4,7 @@
  * the GitHub stand-in.
  */
 import { describe, expect, it } from '@jest/globals';
-import { secretsPath } from '../src/destinations.js';
+import { secretsPath } from '../src/github/destinations.js';
 import { envScope, holdsWorkingKey, runRotation } from './support/harness.js';
 import { createUserWithKey, requireMoto } from './support/moto.js';
 import { useWorld } from './support/world.js';

@@ -27,9 +27,9 @@ const READS_TEXT = new RegExp(
 
 /** Places that read words the action did not write, and may. */
 const OTHERS_WORDS = new Map([
-  ['aws-requests.ts', ['/socket hang up/i.test(e.message', "/(\\d+) ?ms\\b/.exec(e.message"]], // Node's and the SDK's errors
-  ['secrets.ts', ['/secondary/i.test(message)', '/rate limit/i.test(message)']], // GitHub's rate-limit answers
-  ['rotate.ts', ['/[.!?]$/.test(m)']], // punctuation: a message ends with one full stop
+  ['aws/aws-requests.ts', ['/socket hang up/i.test(e.message', "/(\\d+) ?ms\\b/.exec(e.message"]], // Node's and the SDK's errors
+  ['github/secrets.ts', ['/secondary/i.test(message)', '/rate limit/i.test(message)']], // GitHub's rate-limit answers
+  ['rotation/rotate.ts', ['/[.!?]$/.test(m)']], // punctuation: a message ends with one full stop
 ]);
 
 function sourceFiles(dir: string): string[] {

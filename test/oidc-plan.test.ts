@@ -19,9 +19,9 @@ import {
 } from '@aws-sdk/client-iam';
 import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
-import { Cancellation } from '../src/cancel.js';
-import { createGitHubClient } from '../src/github.js';
-import { readInputs } from '../src/inputs.js';
+import { Cancellation } from '../src/rotation/cancel.js';
+import { createGitHubClient } from '../src/github/github.js';
+import { readInputs } from '../src/action/inputs.js';
 import { type OidcPlanResult, runOidcPlan } from '../src/oidc/run.js';
 import { oidcIssuer } from '../src/oidc/provider.js';
 import { type RepoFacts, subjectFor } from '../src/oidc/subject.js';

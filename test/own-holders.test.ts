@@ -4,10 +4,10 @@
  * configured name the job's repository can give a job must be a destination, or the run stops before any change.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { Destination } from '../src/destinations.js';
-import type { GitHubApi } from '../src/github-api.js';
-import { holdersOf, missingHolders } from '../src/own-holders.js';
-import type { Prepared } from '../src/preflight.js';
+import type { Destination } from '../src/github/destinations.js';
+import type { GitHubApi } from '../src/github/github-api.js';
+import { holdersOf, missingHolders } from '../src/github/own-holders.js';
+import type { Prepared } from '../src/github/preflight.js';
 import { memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
 import { failure } from './support/scripted-github.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SHIPPED_PACING, WritePacer } from '../src/pacer.js';
+import { SHIPPED_PACING, WritePacer } from '../src/github/pacer.js';
 import { fakeClock } from './support/harness.js';
 
 describe('WritePacer', () => {

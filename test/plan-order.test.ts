@@ -4,7 +4,7 @@
  * every order, newest first included.
  */
 import { describe, expect, it } from '@jest/globals';
-import { type AccessKey, type PlanInput, currentKey, plan } from '../src/plan.js';
+import { type AccessKey, type PlanInput, currentKey, plan } from '../src/keys/plan.js';
 import { pendingKeys, planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;

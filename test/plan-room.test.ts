@@ -4,7 +4,7 @@
  * keys untouched.
  */
 import { describe, expect, it } from '@jest/globals';
-import { type AccessKey, type PlanInput, plan } from '../src/plan.js';
+import { type AccessKey, type PlanInput, plan } from '../src/keys/plan.js';
 import { pendingKeys, planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;

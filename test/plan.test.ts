@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
-import { ActionError } from '../src/errors.js';
-import { type AccessKey, type Plan, type PlanInput, ageDays, currentKey, plan } from '../src/plan.js';
+import { ActionError } from '../src/shared/errors.js';
+import { type AccessKey, type Plan, type PlanInput, ageDays, currentKey, plan } from '../src/keys/plan.js';
 import { pendingKeys, planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;

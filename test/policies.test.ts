@@ -32,9 +32,9 @@ import {
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { createValidatedPolicy, validateIdentityPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
 import { type AwsCall, FAST_PACING, awsFor, fakeClock, reader, recorder, repoScope, runRotation, seedPair } from './support/harness.js';
-import { Cancellation } from '../src/cancel.js';
-import { createGitHubClient } from '../src/github.js';
-import { readInputs } from '../src/inputs.js';
+import { Cancellation } from '../src/rotation/cancel.js';
+import { createGitHubClient } from '../src/github/github.js';
+import { readInputs } from '../src/action/inputs.js';
 import { runOidcPlan } from '../src/oidc/run.js';
 import { useWorld } from './support/world.js';
 import { type Creds, MOTO_ACCOUNT_ID, createUserWithKey, iamClient, requireMoto } from './support/moto.js';

@@ -1,14 +1,14 @@
 /**
- * src/preflight.ts in-process, against a scripted GitHubApi: what a destination holds, why a public-key read failed
+ * src/github/preflight.ts in-process, against a scripted GitHubApi: what a destination holds, why a public-key read failed
  * (missing repository, missing environment, permission), how organization secrets are shared, and whether the job's
  * own repository is covered. No network, no emulator.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { RotateContext } from '../src/context.js';
-import type { Destination } from '../src/destinations.js';
-import { ActionError } from '../src/errors.js';
-import type { Inputs } from '../src/inputs.js';
-import { type Prepared, coversRepository, createMissingEnvironments, mapLimit, preflight } from '../src/preflight.js';
+import type { RotateContext } from '../src/action/context.js';
+import type { Destination } from '../src/github/destinations.js';
+import { ActionError } from '../src/shared/errors.js';
+import type { Inputs } from '../src/action/inputs.js';
+import { type Prepared, coversRepository, createMissingEnvironments, mapLimit, preflight } from '../src/github/preflight.js';
 import { inputsWith } from './support/fixtures.js';
 import { failure, scriptedGitHub } from './support/scripted-github.js';
 

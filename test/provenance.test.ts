@@ -1,13 +1,13 @@
 /**
- * The action's own tags on the user (src/provenance.ts): pruneRecords removes the records of keys the user no longer
+ * The action's own tags on the user (src/keys/provenance.ts): pruneRecords removes the records of keys the user no longer
  * has, so the action keeps at most three tags (the lease, plus one record per access key), and never touches a tag it
  * did not write. In-process against the in-memory IAM.
  */
 import { describe, expect, it } from '@jest/globals';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import { type RotateContext, runIdentity } from '../src/context.js';
-import { LEASE_TAG, leaseValue, parseLease } from '../src/lease.js';
-import { type KeyRecord, PRUNE_AFTER_MS, formatRecord, handoverTimes, parseRecord, pruneRecords, runLabel, shortLabel } from '../src/provenance.js';
+import { type RotateContext, runIdentity } from '../src/action/context.js';
+import { LEASE_TAG, leaseValue, parseLease } from '../src/rotation/lease.js';
+import { type KeyRecord, PRUNE_AFTER_MS, formatRecord, handoverTimes, parseRecord, pruneRecords, runLabel, shortLabel } from '../src/keys/provenance.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { awsFailure, memoryIam } from './support/memory-iam.js';
 import { memoryClients } from './support/memory-world.js';

@@ -9,10 +9,10 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import { type AddressInfo, createServer } from 'node:net';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { type AwsClientOptions, callerIdentity, createAwsClients } from '../src/aws.js';
-import { createGitHubClient, createOctokit } from '../src/github.js';
-import { SHIPPED_PACING } from '../src/pacer.js';
-import { awsAgents, bypassesProxy, proxyFor, proxySecrets, proxySettings, shownProxy } from '../src/proxy.js';
+import { type AwsClientOptions, callerIdentity, createAwsClients } from '../src/aws/aws.js';
+import { createGitHubClient, createOctokit } from '../src/github/github.js';
+import { SHIPPED_PACING } from '../src/github/pacer.js';
+import { awsAgents, bypassesProxy, proxyFor, proxySecrets, proxySettings, shownProxy } from '../src/shared/proxy.js';
 import { ForwardProxy } from './support/forward-proxy.js';
 import { GitHubStandin } from './support/github-standin.js';
 import { fakeClock } from './support/harness.js';

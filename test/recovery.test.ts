@@ -1,11 +1,11 @@
 /**
- * Recovery decisions of src/recover.ts that the broader failure tests pass through without pinning (each found by
+ * Recovery decisions of src/rotation/recover.ts that the broader failure tests pass through without pinning (each found by
  * mutation testing, docs/mutation.md): how each destination is given back what it held, what a cancel keeps, and a
  * created user that cannot be deleted again.
  */
 import { describe, expect, it } from '@jest/globals';
 import { ListUserTagsCommand, TagUserCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { Cancellation } from '../src/cancel.js';
+import { Cancellation } from '../src/rotation/cancel.js';
 import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
 import { useWorld } from './support/world.js';
 import { forbidden, hang, serverError } from './support/github-standin.js';

@@ -1,18 +1,18 @@
 /**
- * src/report.ts in-process, beyond report.test.ts: the `keys` output and table, staged retirement in the summary,
+ * src/action/report.ts in-process, beyond report.test.ts: the `keys` output and table, staged retirement in the summary,
  * which previous keys are reported as replaced, rows that must not appear, and the summary file itself.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Destination } from '../src/destinations.js';
-import { label } from '../src/destinations.js';
-import { ActionError } from '../src/errors.js';
-import { Journal } from '../src/journal.js';
-import type { AccessKey, Plan } from '../src/plan.js';
-import { outputs, setOutputs, summaryModel, writeSummary } from '../src/report.js';
-import type { KeyReport, RotationResult } from '../src/result.js';
+import type { Destination } from '../src/github/destinations.js';
+import { label } from '../src/github/destinations.js';
+import { ActionError } from '../src/shared/errors.js';
+import { Journal } from '../src/rotation/journal.js';
+import type { AccessKey, Plan } from '../src/keys/plan.js';
+import { outputs, setOutputs, summaryModel, writeSummary } from '../src/action/report.js';
+import type { KeyReport, RotationResult } from '../src/rotation/result.js';
 import { inputsWith } from './support/fixtures.js';
 
 const OLD: AccessKey = { id: 'AKIAOLD', status: 'Active', created: new Date('2025-01-01T00:00:00Z') };

@@ -1,13 +1,13 @@
 import { describe, it, expect } from '@jest/globals';
-import type { Destination } from '../src/destinations.js';
-import { label } from '../src/destinations.js';
-import { Journal } from '../src/journal.js';
-import { ActionError } from '../src/errors.js';
-import type { Inputs } from '../src/inputs.js';
+import type { Destination } from '../src/github/destinations.js';
+import { label } from '../src/github/destinations.js';
+import { Journal } from '../src/rotation/journal.js';
+import { ActionError } from '../src/shared/errors.js';
+import type { Inputs } from '../src/action/inputs.js';
 import { inputsWith } from './support/fixtures.js';
-import type { AccessKey, Plan } from '../src/plan.js';
-import { escapeHtml, outputs, summaryModel } from '../src/report.js';
-import type { DestinationResult, Outcome, RotationResult } from '../src/rotate.js';
+import type { AccessKey, Plan } from '../src/keys/plan.js';
+import { escapeHtml, outputs, summaryModel } from '../src/action/report.js';
+import type { DestinationResult, Outcome, RotationResult } from '../src/rotation/rotate.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY';
 const TOKEN = 'ghp_R3aLlyS3cretT0kenValue0123456789abcd';

@@ -1,12 +1,12 @@
 /**
- * The rotation flow (src/rotate.ts) in-process, on the in-memory IAM and GitHub of test/support/memory-world.ts:
+ * The rotation flow (src/rotation/rotate.ts) in-process, on the in-memory IAM and GitHub of test/support/memory-world.ts:
  * each kind of run end to end — what it asks IAM and GitHub, in which order, and what it reports. Fast enough to
  * mutation-test the flow; rotation.test.ts, failures.test.ts and recovery.test.ts run the same flows against moto
  * and the GitHub stand-in.
  */
 import { describe, expect, it } from '@jest/globals';
-import { LEASE_TAG } from '../src/lease.js';
-import { Cancellation } from '../src/cancel.js';
+import { LEASE_TAG } from '../src/rotation/lease.js';
+import { Cancellation } from '../src/rotation/cancel.js';
 import { awsFailure } from './support/memory-iam.js';
 import { failure } from './support/scripted-github.js';
 import { type MemoryGitHub, handedOver, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';

@@ -209,10 +209,10 @@ describe('rotator managing another user', () => {
     // A caller whose ARN is not an IAM user: fake the STS answer.
     const sts = new STSClient({ region: 'us-east-1' });
     sts.send = (async () => ({ Arn: 'arn:aws:sts::123456789012:assumed-role/deployer/session', Account: '123456789012' })) as never;
-    const { rotate } = await import('../src/rotate.js');
-    const { readInputs } = await import('../src/inputs.js');
+    const { rotate } = await import('../src/rotation/rotate.js');
+    const { readInputs } = await import('../src/action/inputs.js');
     const { reader, awsFor, recorder, fakeClock, FAST_PACING } = await import('./support/harness.js');
-    const { createGitHubClient } = await import('../src/github.js');
+    const { createGitHubClient } = await import('../src/github/github.js');
     const io = recorder();
     const inputs = readInputs(reader({ repositories: 'octo/x' }), {});
     const result = await rotate({
@@ -222,10 +222,10 @@ describe('rotator managing another user', () => {
       clock: fakeClock(),
       io,
       pacing: FAST_PACING,
-      pacer: new (await import('../src/pacer.js')).WritePacer(fakeClock(), 0),
+      pacer: new (await import('../src/github/pacer.js')).WritePacer(fakeClock(), 0),
       lease: (await import('./support/harness.js')).FAST_LEASE,
-      run: (await import('../src/context.js')).runIdentity({}),
-      cancel: new (await import('../src/cancel.js')).Cancellation(),
+      run: (await import('../src/action/context.js')).runIdentity({}),
+      cancel: new (await import('../src/rotation/cancel.js')).Cancellation(),
     });
     expect(result.error?.message).toMatch(/assumed-role\/deployer\/session, not an IAM user: set iam-user-name/);
   });

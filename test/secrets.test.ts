@@ -1,10 +1,10 @@
 /**
- * src/secrets.ts in-process, against a scripted GitHubApi: what counts as absent (only a 404), paging of the secrets
+ * src/github/secrets.ts in-process, against a scripted GitHubApi: what counts as absent (only a 404), paging of the secrets
  * and selected-repositories listings, GitHub errors in one true line, rate-limit answers.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { Destination } from '../src/destinations.js';
-import type { GitHubApi } from '../src/github-api.js';
+import type { Destination } from '../src/github/destinations.js';
+import type { GitHubApi } from '../src/github/github-api.js';
 import {
   deleteSecret,
   environmentExists,
@@ -18,8 +18,8 @@ import {
   selectedRepositories,
   statusOf,
   writeSecret,
-} from '../src/secrets.js';
-import { type TokenKind, tokenKind } from '../src/token-kind.js';
+} from '../src/github/secrets.js';
+import { type TokenKind, tokenKind } from '../src/github/token-kind.js';
 import { failure, scriptedGitHub } from './support/scripted-github.js';
 
 const api = scriptedGitHub;

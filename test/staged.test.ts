@@ -1,20 +1,20 @@
 /**
- * Staged retirement across runs (src/staged.ts), the records it keeps in IAM (src/provenance.ts) and the key
- * operations every phase shares (src/run-state.ts), in-process
+ * Staged retirement across runs (src/keys/staged.ts), the records it keeps in IAM (src/keys/provenance.ts) and the key
+ * operations every phase shares (src/rotation/run-state.ts), in-process
  * against an in-memory IAM: which handed-over keys are retired and how, what is recorded when, and how every key is
  * described at the end. staged-retirement.test.ts runs the same flow end to end against moto; these pin each decision.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { RotateContext } from '../src/context.js';
-import type { Inputs } from '../src/inputs.js';
-import { Journal } from '../src/journal.js';
-import type { AccessKey, Plan } from '../src/plan.js';
-import { forgetRecord, formatRecord, keyTags, lastUses, parseRecord, runLabel } from '../src/provenance.js';
-import type { RotationResult } from '../src/result.js';
-import { IamTime } from '../src/iam-time.js';
-import { currentKey } from '../src/plan.js';
-import { type RunState, newRunState } from '../src/run-state.js';
-import { classifyKeys, describeKeys, readRecords, recordCreated, recordHandover, retireDue, retireDueKeys } from '../src/staged.js';
+import type { RotateContext } from '../src/action/context.js';
+import type { Inputs } from '../src/action/inputs.js';
+import { Journal } from '../src/rotation/journal.js';
+import type { AccessKey, Plan } from '../src/keys/plan.js';
+import { forgetRecord, formatRecord, keyTags, lastUses, parseRecord, runLabel } from '../src/keys/provenance.js';
+import type { RotationResult } from '../src/rotation/result.js';
+import { IamTime } from '../src/aws/iam-time.js';
+import { currentKey } from '../src/keys/plan.js';
+import { type RunState, newRunState } from '../src/rotation/run-state.js';
+import { classifyKeys, describeKeys, readRecords, recordCreated, recordHandover, retireDue, retireDueKeys } from '../src/keys/staged.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { type MemoryKey, awsFailure, memoryIam } from './support/memory-iam.js';
 

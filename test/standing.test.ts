@@ -1,11 +1,11 @@
 /**
- * Where a destination stands after a run (src/writes.ts standing), read from the journal alone: the outcome and
+ * Where a destination stands after a run (src/rotation/writes.ts standing), read from the journal alone: the outcome and
  * key id every summary row, output and error line reports. Each case is a journal a run can leave. And the
- * journal itself (src/journal.ts): what each effect does to it.
+ * journal itself (src/rotation/journal.ts): what each effect does to it.
  */
 import { describe, expect, it } from '@jest/globals';
-import { type Effect, type HeldBefore, Journal } from '../src/journal.js';
-import { standing } from '../src/writes.js';
+import { type Effect, type HeldBefore, Journal } from '../src/rotation/journal.js';
+import { standing } from '../src/rotation/writes.js';
 
 const CURRENT = 'AKIACURRENT';
 const NEW = 'AKIANEW';

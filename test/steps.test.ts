@@ -1,12 +1,12 @@
 /**
- * The rotation as named steps (src/steps.ts): a run enters them in STEP_NAMES order, a skip and a dry run end at the
+ * The rotation as named steps (src/rotation/steps.ts): a run enters them in STEP_NAMES order, a skip and a dry run end at the
  * plan, and a stop ends in the step that failed (the run reports which steps it entered). After a stop in any step,
  * a plain rerun enters every step again from what IAM and the destinations say, and finishes the rotation.
  */
 import { describe, expect, it } from '@jest/globals';
-import { Cancellation } from '../src/cancel.js';
-import type { RotationResult } from '../src/result.js';
-import { STEP_NAMES, type StepName } from '../src/types.js';
+import { Cancellation } from '../src/rotation/cancel.js';
+import type { RotationResult } from '../src/rotation/result.js';
+import { STEP_NAMES, type StepName } from '../src/shared/types.js';
 import { awsFailure } from './support/memory-iam.js';
 import { memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
 import { failure } from './support/scripted-github.js';

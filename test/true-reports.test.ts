@@ -4,9 +4,9 @@
  * (test/support/memory-world.ts), read through the outputs and the summary model as the workflow sees them.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readInputs } from '../src/inputs.js';
-import { outputs, summaryModel } from '../src/report.js';
-import type { RotationResult } from '../src/result.js';
+import { readInputs } from '../src/action/inputs.js';
+import { outputs, summaryModel } from '../src/action/report.js';
+import type { RotationResult } from '../src/rotation/result.js';
 import { reader } from './support/harness.js';
 import { awsFailure } from './support/memory-iam.js';
 import { memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';

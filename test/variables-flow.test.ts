@@ -1,11 +1,11 @@
 /**
- * access-key-id-as: variable through the whole flow (src/rotate.ts), on the in-memory IAM and GitHub of
+ * access-key-id-as: variable through the whole flow (src/rotation/rotate.ts), on the in-memory IAM and GitHub of
  * test/support/memory-world.ts: a rotation, a rerun, and a failure mid-fan-out with its rollback. The id goes to an
  * Actions variable, the secret access key to a secret; what the run reports says which is which.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readInputs } from '../src/inputs.js';
-import { outputs } from '../src/report.js';
+import { readInputs } from '../src/action/inputs.js';
+import { outputs } from '../src/action/report.js';
 import { reader } from './support/harness.js';
 import { failure } from './support/scripted-github.js';
 import { type MemoryGitHub, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';

@@ -1,17 +1,17 @@
 /**
- * access-key-id-as: variable, in-process: the inputs rule, the variables API calls (src/variables.ts), what
+ * access-key-id-as: variable, in-process: the inputs rule, the variables API calls (src/github/variables.ts), what
  * preflight reads from the variables, and how outputs and the summary name the variable. No network.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { RotateContext } from '../src/context.js';
-import { type Destination, heldNames, shownNames } from '../src/destinations.js';
-import { ActionError, InputError } from '../src/errors.js';
-import { type Inputs, readInputs } from '../src/inputs.js';
-import { Journal } from '../src/journal.js';
-import { preflight } from '../src/preflight.js';
-import { outputs, summaryModel } from '../src/report.js';
-import type { RotationResult } from '../src/result.js';
-import { deleteVariable, listVariables, writeVariable } from '../src/variables.js';
+import type { RotateContext } from '../src/action/context.js';
+import { type Destination, heldNames, shownNames } from '../src/github/destinations.js';
+import { ActionError, InputError } from '../src/shared/errors.js';
+import { type Inputs, readInputs } from '../src/action/inputs.js';
+import { Journal } from '../src/rotation/journal.js';
+import { preflight } from '../src/github/preflight.js';
+import { outputs, summaryModel } from '../src/action/report.js';
+import type { RotationResult } from '../src/rotation/result.js';
+import { deleteVariable, listVariables, writeVariable } from '../src/github/variables.js';
 import { inputsWith } from './support/fixtures.js';
 import { actionInputDefaults } from './support/runner.js';
 import { failure, scriptedGitHub } from './support/scripted-github.js';

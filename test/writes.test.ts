@@ -1,16 +1,16 @@
 /**
- * Writing a destination's secrets, journaled (src/writes.ts put, writePair, remove), in-process with a scripted
+ * Writing a destination's secrets, journaled (src/rotation/writes.ts put, writePair, remove), in-process with a scripted
  * GitHub that opens each sealed value: what the journal says after a write that worked, that GitHub refused, and
  * that GitHub never answered; and how writes are paced.
  */
 import { describe, expect, it } from '@jest/globals';
 import sodium from 'libsodium-wrappers';
-import type { RotateContext } from '../src/context.js';
-import type { Destination } from '../src/destinations.js';
-import { Journal } from '../src/journal.js';
-import type { Prepared } from '../src/preflight.js';
-import type { RunState } from '../src/run-state.js';
-import { put, remove, writePair } from '../src/writes.js';
+import type { RotateContext } from '../src/action/context.js';
+import type { Destination } from '../src/github/destinations.js';
+import { Journal } from '../src/rotation/journal.js';
+import type { Prepared } from '../src/github/preflight.js';
+import type { RunState } from '../src/rotation/run-state.js';
+import { put, remove, writePair } from '../src/rotation/writes.js';
 import { inputsWith } from './support/fixtures.js';
 import { failure, scriptedGitHub } from './support/scripted-github.js';
 

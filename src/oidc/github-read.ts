@@ -2,10 +2,10 @@
  * What GitHub says about the repositories whose jobs will assume the role: ids, default branch, visibility and the
  * OIDC subject customization; for an organization destination, the repositories that can read its secret. Read-only.
  */
-import { type Destination, label } from '../destinations.js';
-import type { GitHubApi } from '../github-api.js';
-import type { Visibility } from '../inputs.js';
-import { gitHubError, statusOf } from '../secrets.js';
+import { type Destination, label } from '../github/destinations.js';
+import type { GitHubApi } from '../github/github-api.js';
+import type { Visibility } from '../action/inputs.js';
+import { gitHubError, statusOf } from '../github/secrets.js';
 import type { Customization, JobContext, RepoFacts } from './subject.js';
 
 /** One repository's job the role must admit. */

@@ -16,9 +16,9 @@ import {
   ListGroupsForUserCommand,
   ListUserPoliciesCommand,
 } from '@aws-sdk/client-iam';
-import { accessKeyLastUsed, awsError, isAccessDenied, listAccessKeys } from '../aws.js';
-import { errorMessage } from '../errors.js';
-import type { Use } from '../plan.js';
+import { accessKeyLastUsed, awsError, isAccessDenied, listAccessKeys } from '../aws/aws.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Use } from '../keys/plan.js';
 
 /** A read IAM refused: what was asked, on what, and IAM's answer. */
 export interface Unreadable {

@@ -2,7 +2,7 @@
  * The plan to replace an IAM user's key with a role: its trust policy, the policies to attach, the workflow change
  * and what to do with the key. Pure: a function of what IAM and GitHub said.
  */
-import { label } from '../destinations.js';
+import { label } from '../github/destinations.js';
 import type { OidcTarget } from './github-read.js';
 import type { UserKey, UserPermissions, Unreadable } from './iam-read.js';
 import { type Subject, subjectFor } from './subject.js';

@@ -1,13 +1,13 @@
 /** The oidc-plan mode: read IAM and GitHub, write the plan's files, change nothing. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { AwsClients } from '../aws.js';
-import { callerIdentity } from '../aws.js';
-import type { ActionsIO } from '../context.js';
-import { destinationsFrom } from '../destinations.js';
-import { ActionError, errorMessage } from '../errors.js';
-import type { GitHubApi } from '../github-api.js';
-import type { Inputs } from '../inputs.js';
+import type { AwsClients } from '../aws/aws.js';
+import { callerIdentity } from '../aws/aws.js';
+import type { ActionsIO } from '../action/context.js';
+import { destinationsFrom } from '../github/destinations.js';
+import { ActionError, errorMessage } from '../shared/errors.js';
+import type { GitHubApi } from '../github/github-api.js';
+import type { Inputs } from '../action/inputs.js';
 import { readTargets } from './github-read.js';
 import { readUserPermissions } from './iam-read.js';
 import { type OidcPlan, buildPlan } from './plan.js';

@@ -210,7 +210,7 @@ export class AwsProxy {
             resolve({
               status: up.statusCode ?? 502,
               text: Buffer.concat(parts).toString('utf8'),
-              // The Date header too: the action reads IAM's clock from it (src/iam-time.ts).
+              // The Date header too: the action reads IAM's clock from it (src/aws/iam-time.ts).
               headers: {
                 'content-type': String(up.headers['content-type'] ?? 'text/xml'),
                 ...(up.headers.date ? { date: String(up.headers.date) } : {}),

@@ -1,6 +1,6 @@
 /** Typed inputs for unit tests: what readInputs makes of action.yml's defaults, with overrides. */
-import { type Inputs, readInputs } from '../../src/inputs.js';
-import type { PlanInput } from '../../src/plan.js';
+import { type Inputs, readInputs } from '../../src/action/inputs.js';
+import type { PlanInput } from '../../src/keys/plan.js';
 import { actionInputDefaults } from './runner.js';
 
 export function inputsWith(overrides: Partial<Inputs> = {}): Inputs {

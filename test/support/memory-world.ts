@@ -1,19 +1,19 @@
 /**
  * A whole rotation in-process without moto or the GitHub stand-in: the in-memory IAM (memory-iam.ts) for the user's
  * keys and tags, and an in-memory GitHub that holds repository secrets and really opens each sealed value. It runs
- * in milliseconds, so the flow's decisions (src/rotate.ts) can be pinned, and mutation-tested, cheaply. The
+ * in milliseconds, so the flow's decisions (src/rotation/rotate.ts) can be pinned, and mutation-tested, cheaply. The
  * integration tests (rotation, failures, recovery: moto and the stand-in) remain the tests of the real protocols.
  */
 import sodium from 'libsodium-wrappers';
-import type { AwsClients, Credentials } from '../../src/aws.js';
-import { Cancellation } from '../../src/cancel.js';
-import type { Clock } from '../../src/clock.js';
-import { IamTime } from '../../src/iam-time.js';
-import { runIdentity } from '../../src/context.js';
-import type { GitHubApi } from '../../src/github-api.js';
-import { readInputs } from '../../src/inputs.js';
-import { WritePacer } from '../../src/pacer.js';
-import { type RotationResult, rotate } from '../../src/rotate.js';
+import type { AwsClients, Credentials } from '../../src/aws/aws.js';
+import { Cancellation } from '../../src/rotation/cancel.js';
+import type { Clock } from '../../src/shared/clock.js';
+import { IamTime } from '../../src/aws/iam-time.js';
+import { runIdentity } from '../../src/action/context.js';
+import type { GitHubApi } from '../../src/github/github-api.js';
+import { readInputs } from '../../src/action/inputs.js';
+import { WritePacer } from '../../src/github/pacer.js';
+import { type RotationResult, rotate } from '../../src/rotation/rotate.js';
 import { FAST_LEASE, FAST_PACING, fakeClock, reader, recorder, type Recorder } from './harness.js';
 import { type MemoryIam, type MemoryKey, awsFailure, memoryIam } from './memory-iam.js';
 import { failure } from './scripted-github.js';
@@ -46,7 +46,7 @@ export interface MemoryGitHub {
 /** Repositories (`owner/name`) and environments (`owner/name:environment`) that exist, each with no secrets yet. */
 /**
  * `dates`: answer each write with GitHub's Date header (the secret's updated_at, as GitHub would), so the run can
- * tell a later write by someone else (src/confirm.ts).
+ * tell a later write by someone else (src/rotation/confirm.ts).
  */
 export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = {}): Promise<MemoryGitHub> {
   await sodium.ready;

@@ -1,5 +1,5 @@
 /** A GitHubApi for in-process unit tests: each `METHOD path` answered from a table, every call recorded. */
-import type { GitHubApi, GitHubResponse } from '../../src/github-api.js';
+import type { GitHubApi, GitHubResponse } from '../../src/github/github-api.js';
 
 export type Params = Record<string, unknown> | undefined;
 /** The data to answer with, a function of the request's parameters, or a failure (see `failure`) to throw. */

@@ -1,0 +1,260 @@
+import { ActionError, errorMessage } from '../shared/errors.js';
+import { type TokenKind, workflowTokenHint } from './token-kind.js';
+import type { GitHubApi } from './github-api.js';
+import { type Destination, label, secretsPath, writePermission } from './destinations.js';
+import type { Visibility } from '../action/inputs.js';
+import { seal } from './sealing.js';
+
+export interface PublicKey {
+  keyId: string;
+  key: string;
+}
+
+interface HttpError {
+  status?: number;
+  /** Set by the client when it stopped waiting on a rate limit, saying why (see github.ts). */
+  rateLimitGaveUp?: string;
+  message?: string;
+  response?: { headers?: Record<string, string | undefined>; data?: unknown };
+}
+
+function httpError(err: unknown): HttpError {
+  return (typeof err === 'object' && err !== null ? err : {}) as HttpError;
+}
+
+/**
+ * The HTTP status GitHub answered with; undefined when it did not answer. Octokit reports a network error or a
+ * timeout as status 500 without a response: that request may still have reached GitHub, so it is not an answer.
+ */
+export function statusOf(err: unknown): number | undefined {
+  const e = httpError(err);
+  return e.response === undefined ? undefined : e.status;
+}
+
+/**
+ * Turn a GitHub API failure into one line: what was being done, where, GitHub's answer, and what to do.
+ * `permission` names the token permission the call needs; `token` is the kind of token that was sent (a PAT is never
+ * told that the workflow's GITHUB_TOKEN cannot write secrets).
+ */
+export function gitHubError(doing: string, where: string, err: unknown, permission: string, token: TokenKind | undefined): ActionError {
+  const e = httpError(err);
+  const status = statusOf(err);
+  const answer = `${status ?? 'network error'}${e.message ? ` ${errorMessage(e.message)}` : ''}`;
+  let hint = '';
+  const limit = rateLimitOf(err);
+  if (limit) {
+    hint =
+      `GitHub ${limit.kind} rate limit, not a permission problem` +
+      (limit.gaveUp ? `: ${limit.gaveUp}` : `, retry-after ${limit.waitSeconds} s`) +
+      '; rerun later (spread runs out, or use a token with its own rate limit, such as a GitHub App token)';
+  } else if (status === 401) {
+    hint = 'github-token is invalid or expired';
+  } else if (status === 403 || status === 404) {
+    const accepted = e.response?.headers?.['x-accepted-github-permissions'];
+    const needs = accepted ? `GitHub accepts the permission(s) '${accepted}'` : `the token needs ${permission}`;
+    const missing = status === 404 ? 'it does not exist or the token cannot see it; ' : '';
+    const workflowToken = workflowTokenHint(token ?? 'unknown');
+    hint = `${missing}${needs}${workflowToken ? `. ${workflowToken}` : ''}`;
+  } else if (status === 422) {
+    hint = 'GitHub rejected the request (see its message)';
+  } else if (status === undefined || status >= 500) {
+    hint = 'GitHub did not answer after retries; rerun later';
+  }
+  return new ActionError(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
+}
+
+export interface RateLimit {
+  kind: 'primary' | 'secondary';
+  /** Seconds GitHub asks to wait. */
+  waitSeconds: number;
+  /** Why the client stopped waiting, when it did. */
+  gaveUp: string | undefined;
+}
+
+/** GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, or "secondary rate limit"). */
+export function rateLimitOf(err: unknown, nowMs = Date.now()): RateLimit | undefined {
+  const e = httpError(err);
+  if (e.status !== 403 && e.status !== 429) return undefined;
+  const headers = e.response?.headers ?? {};
+  const retryAfter = Number(headers['retry-after']);
+  const data = e.response?.data as { message?: string } | undefined;
+  const message = `${e.message ?? ''} ${data?.message ?? ''}`;
+  if (headers['x-ratelimit-remaining'] === '0' && !/secondary/i.test(message)) {
+    const reset = Number(headers['x-ratelimit-reset']);
+    const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : Math.ceil(reset - nowMs / 1000);
+    return { kind: 'primary', waitSeconds: Math.max(1, Number.isFinite(wait) ? wait : 60), gaveUp: e.rateLimitGaveUp };
+  }
+  if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || e.status === 429) {
+    return {
+      kind: 'secondary',
+      waitSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60,
+      gaveUp: e.rateLimitGaveUp,
+    };
+  }
+  return undefined;
+}
+
+/** Read the destination's public key (one per scope). */
+export async function getPublicKey(gh: GitHubApi, d: Destination): Promise<PublicKey> {
+  const res = await gh.request(`GET ${secretsPath(d)}/public-key`);
+  const data = res.data as { key_id: string; key: string };
+  return { keyId: String(data.key_id), key: data.key };
+}
+
+/** One secret as GitHub lists it (never its value). */
+export interface SecretInfo {
+  updatedAt: number;
+  /** Organization secrets only. */
+  visibility?: Visibility;
+}
+
+/** The secrets the destination holds, by upper-case name (as GitHub stores them), all pages. */
+export async function listSecrets(gh: GitHubApi, d: Destination): Promise<Map<string, SecretInfo>> {
+  const out = new Map<string, SecretInfo>();
+  for (let page = 1; ; page++) {
+    const res = await gh.request(`GET ${secretsPath(d)}`, { per_page: 100, page });
+    const data = res.data as { total_count: number; secrets: { name: string; updated_at: string; visibility?: Visibility }[] };
+    for (const s of data.secrets) {
+      out.set(s.name.toUpperCase(), { updatedAt: Date.parse(s.updated_at), visibility: s.visibility });
+    }
+    if (data.secrets.length < 100 || out.size >= data.total_count) return out;
+  }
+}
+
+/** The repositories an organization secret with visibility 'selected' is shared with. */
+export async function selectedRepositories(
+  gh: GitHubApi,
+  d: Destination,
+  name: string,
+): Promise<{ id: number; fullName: string }[]> {
+  const out: { id: number; fullName: string }[] = [];
+  for (let page = 1; ; page++) {
+    const res = await gh.request(`GET ${secretsPath(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
+    const data = res.data as { total_count: number; repositories: { id: number; full_name: string }[] };
+    for (const r of data.repositories) out.push({ id: r.id, fullName: r.full_name });
+    if (data.repositories.length < 100 || out.length >= data.total_count) return out;
+  }
+}
+
+/** How an organization secret is shared, as written. */
+export interface Sharing {
+  visibility: Visibility;
+  selectedRepositoryIds: number[];
+}
+
+/** Seal `value` with the destination's key and write it as secret `name` (organization secrets: with `sharing`). */
+export async function writeSecret(
+  gh: GitHubApi,
+  d: Destination,
+  key: PublicKey,
+  name: string,
+  value: string,
+  sharing: Sharing | undefined,
+): Promise<number | undefined> {
+  const body: Record<string, unknown> = { encrypted_value: await seal(value, key.key), key_id: key.keyId };
+  if (sharing) {
+    body.visibility = sharing.visibility;
+    if (sharing.visibility === 'selected') body.selected_repository_ids = sharing.selectedRepositoryIds;
+  }
+  let res;
+  try {
+    res = await gh.request(`PUT ${secretsPath(d)}/${encodeURIComponent(name)}`, body);
+  } catch (err) {
+    throw gitHubError(`writing ${name} to`, label(d), err, writePermission(d), gh.token);
+  }
+  // GitHub's time of the write (its Date header, whole seconds), to tell a later write by someone else.
+  const date = Date.parse(String(res?.headers?.date ?? ''));
+  return Number.isNaN(date) ? undefined : date;
+}
+
+/** Delete secret `name` (a 404 counts as done). */
+export async function deleteSecret(gh: GitHubApi, d: Destination, name: string): Promise<void> {
+  try {
+    await gh.request(`DELETE ${secretsPath(d)}/${encodeURIComponent(name)}`);
+  } catch (err) {
+    if (statusOf(err) === 404) return;
+    throw gitHubError(`deleting ${name} from`, label(d), err, writePermission(d), gh.token);
+  }
+}
+
+const repoPath = (owner: string, repo: string) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
+const environmentPath = (owner: string, repo: string, environment: string) =>
+  `${repoPath(owner, repo)}/environments/${encodeURIComponent(environment)}`;
+
+/** GET `path`: true when it answers, false on 404; any other failure is thrown. */
+async function found(gh: GitHubApi, path: string): Promise<boolean> {
+  try {
+    await gh.request(`GET ${path}`);
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw err;
+  }
+}
+
+export function environmentExists(gh: GitHubApi, owner: string, repo: string, environment: string): Promise<boolean> {
+  return found(gh, environmentPath(owner, repo, environment));
+}
+
+export function repositoryExists(gh: GitHubApi, owner: string, repo: string): Promise<boolean> {
+  return found(gh, repoPath(owner, repo));
+}
+
+/** The names of the environments of owner/repo, all pages. */
+export async function listEnvironments(gh: GitHubApi, owner: string, repo: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let page = 1; ; page++) {
+    const res = await gh.request(`GET ${repoPath(owner, repo)}/environments`, { per_page: 100, page });
+    const data = res.data as { total_count?: number; environments?: { name: string }[] };
+    const environments = data.environments ?? [];
+    for (const e of environments) out.push(e.name);
+    if (environments.length < 100 || out.length >= (data.total_count ?? 0)) return out;
+  }
+}
+
+export async function createEnvironment(gh: GitHubApi, owner: string, repo: string, environment: string): Promise<void> {
+  try {
+    await gh.request(`PUT ${environmentPath(owner, repo, environment)}`);
+  } catch (err) {
+    throw gitHubError(
+      `creating environment '${environment}' in`,
+      `${owner}/${repo}`,
+      err,
+      "repository permission 'Administration: write' (classic PAT: repo scope)",
+      gh.token,
+    );
+  }
+}
+
+/**
+ * Resolve bare repository names in `org` to ids, listing the organization's repositories page by page and stopping
+ * once every name is found.
+ */
+export async function resolveRepositoryIds(gh: GitHubApi, org: string, names: string[]): Promise<number[]> {
+  const wanted = new Map(names.map((n) => [n.toLowerCase(), n]));
+  const found = new Map<string, number>();
+  try {
+    for await (const res of gh.paginate.iterator(`GET /orgs/${encodeURIComponent(org)}/repos`, { per_page: 100 })) {
+      for (const r of res.data as { name: string; id: number }[]) {
+        if (wanted.has(r.name.toLowerCase())) found.set(r.name.toLowerCase(), r.id);
+      }
+      if (found.size === wanted.size) break;
+    }
+  } catch (err) {
+    throw gitHubError(
+      'listing the repositories of',
+      `organization ${org}`,
+      err,
+      "repository permission 'Metadata: read' on those repositories (classic PAT: repo scope)",
+      gh.token,
+    );
+  }
+  const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));
+  if (missing.length > 0) {
+    throw new ActionError(
+      `organization-selected-repositories: ${missing.map((m) => `'${m}'`).join(', ')} not found in organization ${org} ` +
+        `(or the token cannot see it): check the names and the token's repository access`,
+    );
+  }
+  return names.map((n) => found.get(n.toLowerCase()) as number);
+}
