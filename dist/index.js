@@ -61227,7 +61227,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9712:
+/***/ 3343:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64967,8 +64967,6 @@ function runIdentity(env, token = newRunToken(), pid = process.pid) {
     return { repository, runId, attempt, url, token };
 }
 
-// EXTERNAL MODULE: ./src/github/destinations.ts
-var github_destinations = __nccwpck_require__(4934);
 ;// CONCATENATED MODULE: ./src/keys/provenance.ts
 /**
  * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
@@ -65144,7 +65142,6 @@ async function lastUses(ctx, user, ids) {
  * IAM's own facts (the key list, CreateDate, last use, IAM's time) and this run's journal, and refuses otherwise.
  * A tag alone proves nothing (anyone with iam:TagUser can write one); the runner's clock is never used.
  */
-
 
 
 
@@ -65366,11 +65363,11 @@ function factsOf(s, key, keys) {
         key,
         keys,
         iamNow: s.ctx.aws.time.now(),
-        destinations: s.prepared.map((p, i) => ({
-            label: (0,github_destinations/* label */.Pf)(p.destination),
-            updates: p.updates,
-            writtenWith: j.pairKey(i),
-            touchedWith: [j.destinations[i].id, j.destinations[i].secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : [])),
+        destinations: s.destinations.map((d) => ({
+            label: d.label,
+            updates: d.prepared.updates,
+            writtenWith: j.pairKey(d.index),
+            touchedWith: [d.ledger.id, d.ledger.secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : [])),
         })),
         newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
         ownHolderChecked: s.ownHolderChecked,
@@ -66186,6 +66183,8 @@ class WritePacer {
     }
 }
 
+// EXTERNAL MODULE: ./src/github/destinations.ts
+var github_destinations = __nccwpck_require__(4934);
 ;// CONCATENATED MODULE: ./src/rotation/result.ts
 /** A key's last use could not be read (GetAccessKeyLastUsed refused or failed, or the key was gone before it was read). */
 const UNKNOWN_USE = 'unknown';
@@ -66734,13 +66733,13 @@ const SAME_WRITE_SECONDS = 1;
 async function confirmDestinations(s, keyId) {
     const { ctx, journal } = s;
     const names = { id: ctx.inputs.accessKeyIdSecretName, secret: ctx.inputs.secretAccessKeySecretName };
-    const found = await mapLimit(s.prepared, ctx.pacing.readConcurrency, async (p, i) => {
-        const at = journal.destinations[i].writtenAt;
+    const found = await mapLimit(s.destinations, ctx.pacing.readConcurrency, async ({ destination, ledger, index: i }) => {
+        const at = ledger.writtenAt;
         // GitHub gave no time for a write (a stand-in without Date headers): nothing to compare with.
         if (at.id === undefined || at.secret === undefined)
             return [];
-        const secrets = await (0,github_secrets/* listSecrets */.AQ)(ctx.gh, p.destination).catch((err) => {
-            throw (0,github_secrets/* gitHubError */.Mj)('listing the secrets (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(p.destination), err, (0,github_destinations/* writePermission */.n6)(p.destination), ctx.gh.token);
+        const secrets = await (0,github_secrets/* listSecrets */.AQ)(ctx.gh, destination).catch((err) => {
+            throw (0,github_secrets/* gitHubError */.Mj)('listing the secrets (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* writePermission */.n6)(destination), ctx.gh.token);
         });
         return ['id', 'secret'].flatMap((which) => {
             const updated = secrets.get(names[which].toUpperCase())?.updatedAt;
@@ -66752,7 +66751,7 @@ async function confirmDestinations(s, keyId) {
         return;
     for (const { i, which } of late)
         journal.record({ kind: 'secret overwritten', index: i, which });
-    const where = [...new Set(late.map((l) => l.i))].map((i) => (0,github_destinations/* label */.Pf)(s.prepared[i].destination));
+    const where = [...new Set(late.map((l) => l.i))].map((i) => s.destinations[i].label);
     throw new Overwritten([...new Set(late.map((l) => l.i))], `${where.join(', ')} ${where.length === 1 ? 'was' : 'were'} written (or emptied) by someone else after this run wrote ` +
         `${keyId} there (GitHub's updated_at is later than this run's write): another rotation of this user, or of another ` +
         `IAM user configured onto the same destination, is at work. Nothing was retired: make sure one rotation (one IAM ` +
@@ -66887,7 +66886,7 @@ const writes_secretName = (s, which) => which === 'id' ? s.ctx.inputs.accessKeyI
 function idVariable(s, i, which) {
     if (which !== 'id' || s.ctx.inputs.accessKeyIdAs !== 'variable')
         return undefined;
-    const d = s.prepared[i].destination;
+    const d = s.destinations[i].destination;
     if (!(0,github_destinations/* hasVariables */.cF)(d))
         throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d)} has no variables: set access-key-id-as: secret`);
     return d;
@@ -66898,12 +66897,12 @@ function variableExists(s, i, previous) {
         return true;
     if (previous.kind === 'absent')
         return false;
-    return s.prepared[i].idHeld;
+    return s.destinations[i].prepared.idHeld;
 }
 /** Write one secret (or the id's variable), journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
 async function put(s, i, which, value, keyId, reason) {
-    const p = s.prepared[i];
-    const previous = s.journal.destinations[i][which];
+    const { prepared: p, ledger } = s.destinations[i];
+    const previous = ledger[which];
     const variable = idVariable(s, i, which);
     s.journal.record({ kind: 'write in flight', index: i, which });
     let at;
@@ -66938,7 +66937,7 @@ async function remove(s, i, which) {
     if (variable)
         await deleteVariable(s.ctx.gh, variable, writes_secretName(s, which));
     else
-        await (0,github_secrets/* deleteSecret */.e3)(s.ctx.gh, s.prepared[i].destination, writes_secretName(s, which));
+        await (0,github_secrets/* deleteSecret */.e3)(s.ctx.gh, s.destinations[i].destination, writes_secretName(s, which));
     s.journal.record({ kind: 'secret removed', index: i, which });
 }
 /** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
@@ -66987,7 +66986,6 @@ function standing(journal, i, current) {
 
 
 
-
 /** Undo a user this run created (it must have no keys left). Returns a sentence starting with a space, or ''. */
 async function undoUser(s) {
     const created = s.journal.createdUser;
@@ -67011,7 +67009,7 @@ async function discardNewKey(s) {
 }
 /** How destination i can be given back what it held: the previous pair is known only in self-rotation. */
 function fixFor(s, i, current) {
-    const d = s.journal.destinations[i];
+    const d = s.destinations[i].ledger;
     const wholePair = s.journal.pairKey(i) === s.journal.newKeyId;
     if (d.heldBefore !== 'both')
         return 'remove';
@@ -67022,7 +67020,7 @@ function fixFor(s, i, current) {
     return wholePair || secretUnknown || current === undefined ? 'none' : 'restore id';
 }
 async function apply(s, i, fix, current) {
-    const where = (0,github_destinations/* label */.Pf)(s.prepared[i].destination);
+    const where = s.destinations[i].label;
     try {
         if (fix === 'restore pair' && s.caller) {
             await writePair(s, i, s.caller, 'restore');
@@ -67034,7 +67032,7 @@ async function apply(s, i, fix, current) {
         }
         else if (fix === 'remove') {
             for (const which of ['id', 'secret']) {
-                if (s.journal.destinations[i][which].kind !== 'before')
+                if (s.destinations[i].ledger[which].kind !== 'before')
                     await remove(s, i, which);
             }
         }
@@ -67163,7 +67161,7 @@ function newRunState(ctx, result) {
         result,
         journal: result.journal,
         userName: ctx.inputs.iamUserName ?? '',
-        prepared: [],
+        destinations: [],
         caller: undefined,
         expected: new Set(),
         handedOver: false,
@@ -67915,6 +67913,32 @@ const STEP_NAMES = [
     'retire',
 ];
 
+;// CONCATENATED MODULE: ./src/rotation/destination-record.ts
+/**
+ * One record per destination for the whole run: what it is, what preflight learned about it, what this run did to it
+ * (its ledger in the journal) and its row of the report. The read step makes them, once; every later step reads a
+ * destination through its record, never by joining parallel lists on an index.
+ */
+
+/** The records of a run's destinations, from preflight's answer; what they held before goes into the ledger. */
+function destinationRecords(prepared, journal, result) {
+    return prepared.map((p, index) => {
+        const record = {
+            index,
+            destination: p.destination,
+            label: (0,github_destinations/* label */.Pf)(p.destination),
+            prepared: p,
+            ledger: journal.destinations[index],
+            report: result.destinations[index],
+        };
+        record.ledger.heldBefore = p.held;
+        record.report.visibility = p.sharing?.[0].visibility;
+        return record;
+    });
+}
+/** What preflight learned of each destination, in order (for the modules that take preflight's own answer). */
+const preparedOf = (records) => records.map((r) => r.prepared);
+
 ;// CONCATENATED MODULE: ./src/rotation/steps.ts
 /**
  * A rotation as named steps, run in this order. Each starts from what IAM and the destinations say (the keys, the
@@ -67923,6 +67947,7 @@ const STEP_NAMES = [
  * createSecret, setSecret, testSecret, finishSecret). A step may end the run early ('done': a skip or a dry run); a
  * failure is thrown, and rotate() turns it into the one error line.
  */
+
 
 
 
@@ -67987,7 +68012,7 @@ const STEPS = {
                 break;
             s.ctx.io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
         }
-        await checkOwnHolder(s, s.prepared, f.self);
+        await checkOwnHolder(s, preparedOf(s.destinations), f.self);
         s.ownHolderChecked = true;
     },
     /** What is known of each key: handed over (pending retirement), an earlier run's orphan, or unproven. */
@@ -68011,8 +68036,8 @@ const STEPS = {
             maxAgeDays: inputs.maxAgeDays,
             keyLimit: inputs.keyLimit,
             previousKey: inputs.previousKey,
-            destinations: s.prepared.map((p) => ({
-                label: (0,github_destinations/* label */.Pf)(p.destination),
+            destinations: s.destinations.map(({ prepared: p, label }) => ({
+                label,
                 create: p.create,
                 held: p.held,
                 oldestUpdate: p.oldestUpdate,
@@ -68026,7 +68051,7 @@ const STEPS = {
         });
         result.plan = thePlan;
         result.accessKeyId = thePlan.current?.id;
-        io.info(describePlan(thePlan, s.userName, f.userExists, s.prepared, inputs.dryRun, inputs.retireAfterHours));
+        io.info(describePlan(thePlan, s.userName, f.userExists, preparedOf(s.destinations), inputs.dryRun, inputs.retireAfterHours));
         if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
             io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
         }
@@ -68040,7 +68065,7 @@ const STEPS = {
         const { ctx, journal, userName } = s;
         const { inputs, aws, io } = ctx;
         const thePlan = given(f.plan, 'plan');
-        await createMissingEnvironments(ctx, s.prepared, (i) => journal.record({ kind: 'environment created', index: i }));
+        await createMissingEnvironments(ctx, preparedOf(s.destinations), (i) => journal.record({ kind: 'environment created', index: i }));
         if (!f.userExists) {
             ctx.cancel.checkpoint();
             const created = await io.group(`Create IAM user ${userName}`, () => createUser(aws.iam, userName, {
@@ -68072,18 +68097,18 @@ const STEPS = {
         const { ctx } = s;
         const { fresh: key } = given(f.fresh, 'new key');
         const names = (0,github_destinations/* shownNames */.kA)(ctx.inputs);
-        await ctx.io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
-            const n = s.prepared.length;
-            for (let i = 0; i < n; i++) {
+        const n = s.destinations.length;
+        await ctx.io.group(`Write secrets (${n} destinations)`, async () => {
+            for (const d of s.destinations) {
                 ctx.cancel.checkpoint();
                 try {
-                    await writePair(s, i, key, 'new key');
+                    await writePair(s, d.index, key, 'new key');
                 }
                 catch (err) {
-                    ctx.io.info(`[${i + 1}/${n}] ${(0,github_destinations/* label */.Pf)(s.prepared[i].destination)}: failed`);
+                    ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: failed`);
                     throw err;
                 }
-                ctx.io.info(`[${i + 1}/${n}] ${(0,github_destinations/* label */.Pf)(s.prepared[i].destination)}: ${names}`);
+                ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: ${names}`);
             }
         });
     },
@@ -68176,7 +68201,7 @@ async function makeRoom(s, thePlan, keys) {
             await markRewrite(ctx, userName, room.id);
         // A destination last written before every key that stays existed holds the deleted key (or an older, dead one).
         const kept = keys.filter((k) => k.id !== room.id).map((k) => Math.floor(k.created.getTime() / 1000) * 1000);
-        const certain = s.prepared.flatMap((p, i) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [i] : []));
+        const certain = s.destinations.flatMap(({ prepared: p, index }) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [index] : []));
         journal.record({ kind: 'holders broken', id: room.id, certain });
     }
     try {
@@ -68270,11 +68295,8 @@ async function readWorld(s, userExists, caller) {
     if (userExists)
         await readRecords(s, keys);
     ctx.cancel.checkpoint();
-    s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
-    s.prepared.forEach((p, i) => {
-        journal.destinations[i].heldBefore = p.held;
-        result.destinations[i].visibility = p.sharing?.[0].visibility;
-    });
+    const prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
+    s.destinations = destinationRecords(prepared, journal, result);
     return { keys, self };
 }
 /** The earlier run's key this job signs in with: STS accepted it when this run began (identify), so it works. */
@@ -68340,15 +68362,15 @@ async function newKeyLost(s, fresh, when, how = 'deleted or deactivated') {
     const previous = s.caller ? keys.find((k) => k.id === s.caller?.accessKeyId && k.status === 'Active') : undefined;
     let restored = 0;
     if (s.caller && previous) {
-        for (let i = 0; i < s.prepared.length; i++) {
-            if (journal.pairKey(i) !== fresh.accessKeyId)
+        for (const d of s.destinations) {
+            if (journal.pairKey(d.index) !== fresh.accessKeyId)
                 continue;
             try {
-                await writePair(s, i, s.caller, 'restore');
+                await writePair(s, d.index, s.caller, 'restore');
                 restored++;
             }
             catch (err) {
-                ctx.io.warning(`could not put ${(0,github_destinations/* label */.Pf)(s.prepared[i].destination)} back to ${previous.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+                ctx.io.warning(`could not put ${d.label} back to ${previous.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
             }
         }
     }
@@ -68365,12 +68387,12 @@ async function dropOrphan(s, orphan, moveOff, breaks) {
     const { ctx } = s;
     await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
         if (moveOff.length > 0 && s.caller) {
-            for (let i = 0; i < s.prepared.length; i++) {
-                if (!moveOff.includes((0,github_destinations/* label */.Pf)(s.prepared[i].destination)))
+            for (const d of s.destinations) {
+                if (!moveOff.includes(d.label))
                     continue;
                 ctx.cancel.checkpoint();
-                await writePair(s, i, s.caller, 'converge');
-                ctx.io.info(`${(0,github_destinations/* label */.Pf)(s.prepared[i].destination)}: now holds ${s.caller.accessKeyId} (was written after ${orphan.id} was made)`);
+                await writePair(s, d.index, s.caller, 'converge');
+                ctx.io.info(`${d.label}: now holds ${s.caller.accessKeyId} (was written after ${orphan.id} was made)`);
             }
         }
         ctx.cancel.checkpoint();
@@ -68378,7 +68400,7 @@ async function dropOrphan(s, orphan, moveOff, breaks) {
             // A rotator: the destinations that may hold the orphan lose it until this run rewrites them, moments later.
             if (!s.tagsDenied)
                 await markRewrite(ctx, s.userName, orphan.id);
-            const maybe = s.prepared.flatMap((p, i) => (breaks.includes((0,github_destinations/* label */.Pf)(p.destination)) ? [i] : []));
+            const maybe = s.destinations.flatMap((d) => (breaks.includes(d.label) ? [d.index] : []));
             s.journal.record({ kind: 'holders broken', id: orphan.id, certain: [], maybe });
             try {
                 await destroy(s, orphan.id, 'orphan held by destinations this run rewrites', 'delete', 'deleted as an orphan');
@@ -69895,7 +69917,7 @@ function workflowTokenHint(kind) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9712);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3343);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { listAccessKeys } from '../src/aws/aws.js';
 import { Cancellation, Cancelled } from '../src/rotation/cancel.js';
 import type { RotateContext } from '../src/action/context.js';
-import type { Destination } from '../src/github/destinations.js';
+import { type Destination, label } from '../src/github/destinations.js';
 import {
   type DestinationFacts,
   type Facts,
@@ -31,7 +31,7 @@ import { Journal } from '../src/rotation/journal.js';
 import type { AccessKey } from '../src/keys/plan.js';
 import type { Prepared } from '../src/github/preflight.js';
 import type { KeyRecord } from '../src/keys/provenance.js';
-import type { RotationResult } from '../src/rotation/result.js';
+import type { DestinationResult, RotationResult } from '../src/rotation/result.js';
 import { type RunState, newRunState } from '../src/rotation/run-state.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { type MemoryKey, awsFailure, memoryIam } from './support/memory-iam.js';
@@ -759,7 +759,15 @@ function world(opts: {
   const s: RunState = {
     ...newRunState(ctx, result),
     userName: 'deployer',
-    prepared,
+    // One record per destination, as the read step makes them (the ledger is the journal's own).
+    destinations: prepared.map((p, index) => ({
+      index,
+      destination: p.destination,
+      label: label(p.destination),
+      prepared: p,
+      ledger: journal.destinations[index],
+      report: {} as DestinationResult,
+    })),
     caller: undefined,
     expected: new Set(initialKeys.map((k) => k.id)),
     handedOver: false,

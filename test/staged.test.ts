@@ -73,7 +73,7 @@ function world(opts: {
   const s: RunState = {
     ...newRunState(ctx, result),
     userName: 'deployer',
-    prepared: [],
+    destinations: [],
     caller: undefined,
     expected: new Set(initialKeys.map((k) => k.id)),
     handedOver: false,

@@ -7,9 +7,11 @@ import { describe, expect, it } from '@jest/globals';
 import sodium from 'libsodium-wrappers';
 import type { RotateContext } from '../src/action/context.js';
 import type { Destination } from '../src/github/destinations.js';
+import { destinationRecords } from '../src/rotation/destination-record.js';
 import { Journal } from '../src/rotation/journal.js';
 import type { Prepared } from '../src/github/preflight.js';
 import type { RunState } from '../src/rotation/run-state.js';
+import type { RotationResult } from '../src/rotation/result.js';
 import { put, remove, writePair } from '../src/rotation/writes.js';
 import { inputsWith } from './support/fixtures.js';
 import { failure, scriptedGitHub } from './support/scripted-github.js';
@@ -47,7 +49,8 @@ async function world(routes: Record<string, unknown>, destinations: Destination[
     visibilityChanges: [],
   }));
   const journal = new Journal(destinations.length);
-  const s = { ctx, journal, prepared } as unknown as RunState;
+  const result = { journal, destinations: destinations.map((destination) => ({ destination })) } as unknown as RotationResult;
+  const s = { ctx, journal, destinations: destinationRecords(prepared, journal, result) } as unknown as RunState;
   const opened = (i: number) => {
     const body = calls[i].params as { encrypted_value: string; key_id: string };
     const plain = sodium.crypto_box_seal_open(sodium.from_base64(body.encrypted_value, sodium.base64_variants.ORIGINAL), box.publicKey, box.privateKey);

@@ -6,7 +6,6 @@
  * A tag alone proves nothing (anyone with iam:TagUser can write one); the runner's clock is never used.
  */
 import { deactivateAccessKey, deleteAccessKey, listAccessKeys } from '../aws/aws.js';
-import { label } from '../github/destinations.js';
 import { ActionError } from '../shared/errors.js';
 import type { KeyFate } from '../rotation/journal.js';
 import type { AccessKey, Use } from './plan.js';
@@ -384,11 +383,11 @@ export function factsOf(s: RunState, key: AccessKey, keys: AccessKey[]): Facts {
     key,
     keys,
     iamNow: s.ctx.aws.time.now(),
-    destinations: s.prepared.map((p, i) => ({
-      label: label(p.destination),
-      updates: p.updates,
-      writtenWith: j.pairKey(i),
-      touchedWith: [j.destinations[i].id, j.destinations[i].secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : [])),
+    destinations: s.destinations.map((d) => ({
+      label: d.label,
+      updates: d.prepared.updates,
+      writtenWith: j.pairKey(d.index),
+      touchedWith: [d.ledger.id, d.ledger.secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : [])),
     })),
     newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
     ownHolderChecked: s.ownHolderChecked,

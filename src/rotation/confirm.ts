@@ -34,12 +34,12 @@ const SAME_WRITE_SECONDS = 1;
 export async function confirmDestinations(s: RunState, keyId: string): Promise<void> {
   const { ctx, journal } = s;
   const names = { id: ctx.inputs.accessKeyIdSecretName, secret: ctx.inputs.secretAccessKeySecretName };
-  const found = await mapLimit(s.prepared, ctx.pacing.readConcurrency, async (p, i) => {
-    const at = journal.destinations[i].writtenAt;
+  const found = await mapLimit(s.destinations, ctx.pacing.readConcurrency, async ({ destination, ledger, index: i }) => {
+    const at = ledger.writtenAt;
     // GitHub gave no time for a write (a stand-in without Date headers): nothing to compare with.
     if (at.id === undefined || at.secret === undefined) return [];
-    const secrets = await listSecrets(ctx.gh, p.destination).catch((err: unknown) => {
-      throw gitHubError('listing the secrets (to check that they still hold the new key) of', label(p.destination), err, writePermission(p.destination), ctx.gh.token);
+    const secrets = await listSecrets(ctx.gh, destination).catch((err: unknown) => {
+      throw gitHubError('listing the secrets (to check that they still hold the new key) of', label(destination), err, writePermission(destination), ctx.gh.token);
     });
     return (['id', 'secret'] as const).flatMap((which) => {
       const updated = secrets.get(names[which].toUpperCase())?.updatedAt;
@@ -49,7 +49,7 @@ export async function confirmDestinations(s: RunState, keyId: string): Promise<v
   const late = found.flat();
   if (late.length === 0) return;
   for (const { i, which } of late) journal.record({ kind: 'secret overwritten', index: i, which });
-  const where = [...new Set(late.map((l) => l.i))].map((i) => label(s.prepared[i].destination));
+  const where = [...new Set(late.map((l) => l.i))].map((i) => s.destinations[i].label);
   throw new Overwritten(
     [...new Set(late.map((l) => l.i))],
     `${where.join(', ')} ${where.length === 1 ? 'was' : 'were'} written (or emptied) by someone else after this run wrote ` +

@@ -4,7 +4,6 @@
  */
 import { deleteCreatedUser } from '../aws/aws.js';
 import { Cancelled } from './cancel.js';
-import { label } from '../github/destinations.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import type { Holding } from './journal.js';
 import type { Plan } from '../keys/plan.js';
@@ -36,7 +35,7 @@ type Fix = 'restore pair' | 'restore id' | 'remove' | 'none';
 
 /** How destination i can be given back what it held: the previous pair is known only in self-rotation. */
 function fixFor(s: RunState, i: number, current: string | undefined): Fix {
-  const d = s.journal.destinations[i];
+  const d = s.destinations[i].ledger;
   const wholePair = s.journal.pairKey(i) === s.journal.newKeyId;
   if (d.heldBefore !== 'both') return 'remove';
   // A secret write GitHub never answered may have landed: only the whole previous pair puts that right.
@@ -46,7 +45,7 @@ function fixFor(s: RunState, i: number, current: string | undefined): Fix {
 }
 
 async function apply(s: RunState, i: number, fix: Fix, current: string | undefined): Promise<boolean> {
-  const where = label(s.prepared[i].destination);
+  const where = s.destinations[i].label;
   try {
     if (fix === 'restore pair' && s.caller) {
       await writePair(s, i, s.caller, 'restore');
@@ -56,7 +55,7 @@ async function apply(s: RunState, i: number, fix: Fix, current: string | undefin
       await put(s, i, 'id', id, id, 'restore');
     } else if (fix === 'remove') {
       for (const which of ['id', 'secret'] as const) {
-        if (s.journal.destinations[i][which].kind !== 'before') await remove(s, i, which);
+        if (s.destinations[i].ledger[which].kind !== 'before') await remove(s, i, which);
       }
     }
     return true;

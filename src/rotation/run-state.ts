@@ -2,9 +2,9 @@
 import type { Credentials } from '../aws/aws.js';
 import type { RotateContext } from '../action/context.js';
 import type { Tag } from '../action/inputs.js';
+import type { DestinationRecord } from './destination-record.js';
 import type { Journal } from './journal.js';
 import type { AccessKey, Use } from '../keys/plan.js';
-import type { Prepared } from '../github/preflight.js';
 import type { KeyRecord } from '../keys/provenance.js';
 import type { RotationResult } from './result.js';
 import type { Rewrite } from '../keys/rewrite-marker.js';
@@ -16,7 +16,8 @@ export interface RunState {
   result: RotationResult;
   journal: Journal;
   userName: string;
-  prepared: Prepared[];
+  /** One record per destination, made by the read step (empty before it). */
+  destinations: DestinationRecord[];
   /** The caller's own pair in self-rotation (it can be written back), else undefined. */
   caller: Credentials | undefined;
   /** The key ids the user should have right now, as far as this run knows. */
@@ -62,7 +63,7 @@ export function newRunState(ctx: RotateContext, result: RotationResult): RunStat
     result,
     journal: result.journal,
     userName: ctx.inputs.iamUserName ?? '',
-    prepared: [],
+    destinations: [],
     caller: undefined,
     expected: new Set(),
     handedOver: false,

@@ -22,7 +22,7 @@ import { isoSeconds } from '../shared/clock.js';
 import { Overwritten, confirmDestinations } from './confirm.js';
 import type { ActionsIO, RotateContext } from '../action/context.js';
 import { describePlan } from './describe-plan.js';
-import { label, shownNames } from '../github/destinations.js';
+import { shownNames } from '../github/destinations.js';
 import { Unproven, destroy } from '../keys/destruction.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import type { Inputs } from '../action/inputs.js';
@@ -36,6 +36,7 @@ import { clearRewrite, markRewrite } from '../keys/rewrite-marker.js';
 import type { RunState } from './run-state.js';
 import { type Classified, classifyKeys, readRecords, recordCreated, recordHandover, retireDueKeys } from '../keys/staged.js';
 import { STEP_NAMES, type StepName } from '../shared/types.js';
+import { destinationRecords, preparedOf } from './destination-record.js';
 import { writePair } from './writes.js';
 
 /** What a step hands to the steps after it, besides the run state. */
@@ -112,7 +113,7 @@ const STEPS: Record<StepName, Step> = {
       if (!settled?.r.waited) break;
       s.ctx.io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
     }
-    await checkOwnHolder(s, s.prepared, f.self);
+    await checkOwnHolder(s, preparedOf(s.destinations), f.self);
     s.ownHolderChecked = true;
   },
 
@@ -137,8 +138,8 @@ const STEPS: Record<StepName, Step> = {
       maxAgeDays: inputs.maxAgeDays,
       keyLimit: inputs.keyLimit,
       previousKey: inputs.previousKey,
-      destinations: s.prepared.map((p) => ({
-        label: label(p.destination),
+      destinations: s.destinations.map(({ prepared: p, label }) => ({
+        label,
         create: p.create,
         held: p.held,
         oldestUpdate: p.oldestUpdate,
@@ -152,7 +153,7 @@ const STEPS: Record<StepName, Step> = {
     });
     result.plan = thePlan;
     result.accessKeyId = thePlan.current?.id;
-    io.info(describePlan(thePlan, s.userName, f.userExists, s.prepared, inputs.dryRun, inputs.retireAfterHours));
+    io.info(describePlan(thePlan, s.userName, f.userExists, preparedOf(s.destinations), inputs.dryRun, inputs.retireAfterHours));
     if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
       io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
     }
@@ -166,7 +167,7 @@ const STEPS: Record<StepName, Step> = {
     const { ctx, journal, userName } = s;
     const { inputs, aws, io } = ctx;
     const thePlan = given(f.plan, 'plan');
-    await createMissingEnvironments(ctx, s.prepared, (i) => journal.record({ kind: 'environment created', index: i }));
+    await createMissingEnvironments(ctx, preparedOf(s.destinations), (i) => journal.record({ kind: 'environment created', index: i }));
     if (!f.userExists) {
       ctx.cancel.checkpoint();
       const created = await io.group(`Create IAM user ${userName}`, () =>
@@ -200,17 +201,17 @@ const STEPS: Record<StepName, Step> = {
     const { ctx } = s;
     const { fresh: key } = given(f.fresh, 'new key');
     const names = shownNames(ctx.inputs);
-    await ctx.io.group(`Write secrets (${s.prepared.length} destinations)`, async () => {
-      const n = s.prepared.length;
-      for (let i = 0; i < n; i++) {
+    const n = s.destinations.length;
+    await ctx.io.group(`Write secrets (${n} destinations)`, async () => {
+      for (const d of s.destinations) {
         ctx.cancel.checkpoint();
         try {
-          await writePair(s, i, key, 'new key');
+          await writePair(s, d.index, key, 'new key');
         } catch (err) {
-          ctx.io.info(`[${i + 1}/${n}] ${label(s.prepared[i].destination)}: failed`);
+          ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: failed`);
           throw err;
         }
-        ctx.io.info(`[${i + 1}/${n}] ${label(s.prepared[i].destination)}: ${names}`);
+        ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: ${names}`);
       }
     });
   },
@@ -302,7 +303,7 @@ async function makeRoom(s: RunState, thePlan: Rotation, keys: AccessKey[]): Prom
     if (!s.tagsDenied) await markRewrite(ctx, userName, room.id);
     // A destination last written before every key that stays existed holds the deleted key (or an older, dead one).
     const kept = keys.filter((k) => k.id !== room.id).map((k) => Math.floor(k.created.getTime() / 1000) * 1000);
-    const certain = s.prepared.flatMap((p, i) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [i] : []));
+    const certain = s.destinations.flatMap(({ prepared: p, index }) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [index] : []));
     journal.record({ kind: 'holders broken', id: room.id, certain });
   }
   try {
@@ -412,13 +413,10 @@ async function readWorld(
   // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
   if (userExists) await readRecords(s, keys);
   ctx.cancel.checkpoint();
-  s.prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () =>
+  const prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () =>
     preflight(ctx, result.destinations.map((r) => r.destination)),
   );
-  s.prepared.forEach((p, i) => {
-    journal.destinations[i].heldBefore = p.held;
-    result.destinations[i].visibility = p.sharing?.[0].visibility;
-  });
+  s.destinations = destinationRecords(prepared, journal, result);
   return { keys, self };
 }
 
@@ -493,13 +491,13 @@ async function newKeyLost(s: RunState, fresh: NewKey, when: string, how = 'delet
   const previous = s.caller ? keys.find((k) => k.id === s.caller?.accessKeyId && k.status === 'Active') : undefined;
   let restored = 0;
   if (s.caller && previous) {
-    for (let i = 0; i < s.prepared.length; i++) {
-      if (journal.pairKey(i) !== fresh.accessKeyId) continue;
+    for (const d of s.destinations) {
+      if (journal.pairKey(d.index) !== fresh.accessKeyId) continue;
       try {
-        await writePair(s, i, s.caller, 'restore');
+        await writePair(s, d.index, s.caller, 'restore');
         restored++;
       } catch (err) {
-        ctx.io.warning(`could not put ${label(s.prepared[i].destination)} back to ${previous.id}: ${errorMessage(err)}`);
+        ctx.io.warning(`could not put ${d.label} back to ${previous.id}: ${errorMessage(err)}`);
       }
     }
   }
@@ -519,18 +517,18 @@ async function dropOrphan(s: RunState, orphan: AccessKey, moveOff: string[], bre
   const { ctx } = s;
   await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
     if (moveOff.length > 0 && s.caller) {
-      for (let i = 0; i < s.prepared.length; i++) {
-        if (!moveOff.includes(label(s.prepared[i].destination))) continue;
+      for (const d of s.destinations) {
+        if (!moveOff.includes(d.label)) continue;
         ctx.cancel.checkpoint();
-        await writePair(s, i, s.caller, 'converge');
-        ctx.io.info(`${label(s.prepared[i].destination)}: now holds ${s.caller.accessKeyId} (was written after ${orphan.id} was made)`);
+        await writePair(s, d.index, s.caller, 'converge');
+        ctx.io.info(`${d.label}: now holds ${s.caller.accessKeyId} (was written after ${orphan.id} was made)`);
       }
     }
     ctx.cancel.checkpoint();
     if (breaks.length > 0) {
       // A rotator: the destinations that may hold the orphan lose it until this run rewrites them, moments later.
       if (!s.tagsDenied) await markRewrite(ctx, s.userName, orphan.id);
-      const maybe = s.prepared.flatMap((p, i) => (breaks.includes(label(p.destination)) ? [i] : []));
+      const maybe = s.destinations.flatMap((d) => (breaks.includes(d.label) ? [d.index] : []));
       s.journal.record({ kind: 'holders broken', id: orphan.id, certain: [], maybe });
       try {
         await destroy(s, orphan.id, 'orphan held by destinations this run rewrites', 'delete', 'deleted as an orphan');

@@ -17,7 +17,7 @@ const secretName = (s: RunState, which: 'id' | 'secret') =>
 /** With access-key-id-as: variable, the id of destination i is an Actions variable: its destination, else undefined. */
 function idVariable(s: RunState, i: number, which: 'id' | 'secret'): VariableDestination | undefined {
   if (which !== 'id' || s.ctx.inputs.accessKeyIdAs !== 'variable') return undefined;
-  const d = s.prepared[i].destination;
+  const d = s.destinations[i].destination;
   if (!hasVariables(d)) throw new ActionError(`access-key-id-as: variable: ${label(d)} has no variables: set access-key-id-as: secret`);
   return d;
 }
@@ -26,13 +26,13 @@ function idVariable(s: RunState, i: number, which: 'id' | 'secret'): VariableDes
 function variableExists(s: RunState, i: number, previous: Holding): boolean {
   if (previous.kind === 'key') return true;
   if (previous.kind === 'absent') return false;
-  return s.prepared[i].idHeld;
+  return s.destinations[i].prepared.idHeld;
 }
 
 /** Write one secret (or the id's variable), journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
 export async function put(s: RunState, i: number, which: 'id' | 'secret', value: string, keyId: string, reason: WriteReason) {
-  const p = s.prepared[i];
-  const previous: Holding = s.journal.destinations[i][which];
+  const { prepared: p, ledger } = s.destinations[i];
+  const previous: Holding = ledger[which];
   const variable = idVariable(s, i, which);
   s.journal.record({ kind: 'write in flight', index: i, which });
   let at: number | undefined;
@@ -65,7 +65,7 @@ export async function remove(s: RunState, i: number, which: 'id' | 'secret'): Pr
   await s.ctx.pacer.take();
   const variable = idVariable(s, i, which);
   if (variable) await deleteVariable(s.ctx.gh, variable, secretName(s, which));
-  else await deleteSecret(s.ctx.gh, s.prepared[i].destination, secretName(s, which));
+  else await deleteSecret(s.ctx.gh, s.destinations[i].destination, secretName(s, which));
   s.journal.record({ kind: 'secret removed', index: i, which });
 }
 
