@@ -66394,7 +66394,8 @@ async function selectedVariableRepositories(gh, d, name) {
 /**
  * Write variable `name` = `value` (organization variables: with `sharing`): create it (POST), or update it (PATCH)
  * when it exists. `exists` is what the run knows (preflight's listing, its own writes); when that is wrong GitHub
- * says so (409 on create, 404 on update) and the other request is made, after `pace` (one more write).
+ * says so (409 on create, 404 on update) and the other request is made, after `pace` (one more write). Returns
+ * GitHub's time of the write that took (its Date header), when it gave one.
  */
 async function writeVariable(gh, d, name, value, sharing, exists, pace) {
     const body = { name, value };
@@ -66407,13 +66408,13 @@ async function writeVariable(gh, d, name, value, sharing, exists, pace) {
     const update = () => gh.request(`PATCH ${(0,github_destinations/* variablesPath */.XB)(d)}/${encodeURIComponent(name)}`, body);
     try {
         try {
-            await (exists ? update() : create());
+            return (0,github_secrets/* answeredAt */.F7)(await (exists ? update() : create()));
         }
         catch (err) {
             if ((0,github_secrets/* statusOf */.c2)(err) !== (exists ? 404 : 409))
                 throw err;
             await pace();
-            await (exists ? create() : update());
+            return (0,github_secrets/* answeredAt */.F7)(await (exists ? create() : update()));
         }
     }
     catch (err) {
@@ -66704,9 +66705,10 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
 ;// CONCATENATED MODULE: ./src/rotation/confirm.ts
 /**
  * After the fan-out, before the handover: does every destination still hold what this run wrote? GitHub's updated_at
- * of each secret, read again, must not be later than this run's own write (its Date header): a later write is someone
- * else's (another rotation of this user, or another IAM user's rotation configured onto the same destination), and
- * the destination then holds a key this run cannot name. Such a run retires nothing.
+ * of each secret (with access-key-id-as: variable, of the id's variable), read again, must not be later than this
+ * run's own write (its Date header): a later write is someone else's (another rotation of this user, or another IAM
+ * user's rotation configured onto the same destination), and the destination then holds a key this run cannot name.
+ * Such a run retires nothing.
  */
 
 
@@ -66735,14 +66737,20 @@ async function confirmDestinations(s, keyId) {
     const names = { id: ctx.inputs.accessKeyIdSecretName, secret: ctx.inputs.secretAccessKeySecretName };
     const found = await mapLimit(s.destinations, ctx.pacing.readConcurrency, async ({ destination, ledger, index: i }) => {
         const at = ledger.writtenAt;
-        // GitHub gave no time for a write (a stand-in without Date headers): nothing to compare with.
+        // GitHub gave no time for a write (a client or stand-in without Date headers): nothing to compare with.
         if (at.id === undefined || at.secret === undefined)
             return [];
         const secrets = await (0,github_secrets/* listSecrets */.AQ)(ctx.gh, destination).catch((err) => {
             throw (0,github_secrets/* gitHubError */.Mj)('listing the secrets (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* writePermission */.n6)(destination), ctx.gh.token);
         });
+        // access-key-id-as: variable: the id is a variable, read from the variables.
+        const ids = ctx.inputs.accessKeyIdAs === 'variable' && (0,github_destinations/* hasVariables */.cF)(destination)
+            ? await listVariables(ctx.gh, destination).catch((err) => {
+                throw (0,github_secrets/* gitHubError */.Mj)('listing the variables (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* variableWritePermission */.bC)(destination), ctx.gh.token);
+            })
+            : secrets;
         return ['id', 'secret'].flatMap((which) => {
-            const updated = secrets.get(names[which].toUpperCase())?.updatedAt;
+            const updated = (which === 'id' ? ids : secrets).get(names[which].toUpperCase())?.updatedAt;
             return updated === undefined || confirm_second(updated) > confirm_second(at[which]) + SAME_WRITE_SECONDS ? [{ i, which, updated }] : [];
         });
     });
@@ -66910,7 +66918,7 @@ async function put(s, i, which, value, keyId, reason) {
         const sharing = p.sharing?.[which === 'id' ? 0 : 1];
         if (variable) {
             const exists = variableExists(s, i, previous);
-            await writeVariable(s.ctx.gh, variable, writes_secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
+            at = await writeVariable(s.ctx.gh, variable, writes_secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
         }
         else {
             at = await (0,github_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, writes_secretName(s, which), value, sharing);
@@ -69628,6 +69636,7 @@ function describe(d, visibility = undefined) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  F7: () => (/* binding */ answeredAt),
   MO: () => (/* binding */ createEnvironment),
   e3: () => (/* binding */ deleteSecret),
   iv: () => (/* binding */ environmentExists),
@@ -69790,7 +69799,10 @@ async function writeSecret(gh, d, key, name, value, sharing) {
     catch (err) {
         throw gitHubError(`writing ${name} to`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
     }
-    // GitHub's time of the write (its Date header, whole seconds), to tell a later write by someone else.
+    return answeredAt(res);
+}
+/** GitHub's time of a write (its Date header, whole seconds), to tell a later write by someone else; undefined: none. */
+function answeredAt(res) {
     const date = Date.parse(String(res?.headers?.date ?? ''));
     return Number.isNaN(date) ? undefined : date;
 }

@@ -54,6 +54,50 @@ describe('another writer after this run wrote a destination', () => {
     expect([...iam.keys.keys()]).toEqual([result.newKeyId]);
   });
 
+  it("access-key-id-as: variable: another rotation writes the id's variable after this run: nothing is retired", async () => {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api'], { dates: true });
+    const old = userKey(iam, OLD);
+    github.holdAsVariable(old, 'octo/api');
+    let patched = false;
+    github.before((method, path) => {
+      if (method === 'PATCH' && path === '/repos/octo/api/actions/variables/AWS_ACCESS_KEY_ID') patched = true;
+      // Bob's rotation writes the variable a few seconds after ours, before the read-back.
+      if (method === 'GET' && path === '/repos/octo/api/actions/variables' && patched) {
+        github.variables.get('octo/api')?.set('AWS_ACCESS_KEY_ID', 'AKIABOB0000000000001');
+        github.updatedAt.set('octo/api/variable/AWS_ACCESS_KEY_ID', '2026-11-27T12:00:05Z');
+      }
+    });
+    const { result } = await memoryRotation(iam, github, {
+      as: old,
+      inputs: { repositories: 'octo/api', 'access-key-id-as': 'variable' },
+      env: ENV,
+    });
+    const fresh = result.newKeyId as string;
+    expect(patched).toBe(true);
+    expect(result.rotated).toBe(false);
+    expect(result.error?.message).toMatch(new RegExp(`^octo/api was written \\(or emptied\\) by someone else after this run wrote ${fresh} there`));
+    expect([...iam.keys.values()].map((k) => [k.id, k.status])).toEqual([
+      [OLD, 'Active'],
+      [fresh, 'Active'],
+    ]);
+    expect(result.destinations.map((d) => d.outcome)).toEqual(['overwritten']);
+  });
+
+  it('access-key-id-as: variable, no other writer: the variable is read back with the secrets, and the run rotates', async () => {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api'], { dates: true });
+    const old = userKey(iam, OLD);
+    github.holdAsVariable(old, 'octo/api');
+    const { result } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api', 'access-key-id-as': 'variable' }, env: ENV });
+    expect(result.error).toBeUndefined();
+    // Preflight and the read-back each list the variables and the secrets (the own-holders look lists the secrets too).
+    expect(github.routes.filter((r) => r === 'GET /repos/octo/api/actions/variables')).toHaveLength(2);
+    expect(github.routes.filter((r) => r === 'GET /repos/octo/api/actions/secrets')).toHaveLength(3);
+    expect(github.variablePair('octo/api')?.accessKeyId).toBe(result.newKeyId);
+    expect([...iam.keys.keys()]).toEqual([result.newKeyId]);
+  });
+
   it('two bootstrap runs whose leases did not see each other: the one that sees the other key retires nothing and says so (world 7)', async () => {
     const iam = memoryIam();
     const github = await memoryGitHub(['octo/api']);

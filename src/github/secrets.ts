@@ -162,7 +162,11 @@ export async function writeSecret(
   } catch (err) {
     throw gitHubError(`writing ${name} to`, label(d), err, writePermission(d), gh.token);
   }
-  // GitHub's time of the write (its Date header, whole seconds), to tell a later write by someone else.
+  return answeredAt(res);
+}
+
+/** GitHub's time of a write (its Date header, whole seconds), to tell a later write by someone else; undefined: none. */
+export function answeredAt(res: { headers?: Record<string, unknown> } | undefined): number | undefined {
   const date = Date.parse(String(res?.headers?.date ?? ''));
   return Number.isNaN(date) ? undefined : date;
 }

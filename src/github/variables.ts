@@ -5,7 +5,7 @@
 import { type VariableDestination, label, variableWritePermission, variablesPath } from './destinations.js';
 import type { GitHubApi } from './github-api.js';
 import type { Visibility } from '../action/inputs.js';
-import { type SecretInfo, type Sharing, gitHubError, statusOf } from './secrets.js';
+import { type SecretInfo, type Sharing, answeredAt, gitHubError, statusOf } from './secrets.js';
 
 /** GitHub lists at most 30 variables a page. */
 const PAGE = 30;
@@ -41,7 +41,8 @@ export async function selectedVariableRepositories(
 /**
  * Write variable `name` = `value` (organization variables: with `sharing`): create it (POST), or update it (PATCH)
  * when it exists. `exists` is what the run knows (preflight's listing, its own writes); when that is wrong GitHub
- * says so (409 on create, 404 on update) and the other request is made, after `pace` (one more write).
+ * says so (409 on create, 404 on update) and the other request is made, after `pace` (one more write). Returns
+ * GitHub's time of the write that took (its Date header), when it gave one.
  */
 export async function writeVariable(
   gh: GitHubApi,
@@ -51,7 +52,7 @@ export async function writeVariable(
   sharing: Sharing | undefined,
   exists: boolean,
   pace: () => Promise<void>,
-): Promise<void> {
+): Promise<number | undefined> {
   const body: Record<string, unknown> = { name, value };
   if (sharing) {
     body.visibility = sharing.visibility;
@@ -61,11 +62,11 @@ export async function writeVariable(
   const update = () => gh.request(`PATCH ${variablesPath(d)}/${encodeURIComponent(name)}`, body);
   try {
     try {
-      await (exists ? update() : create());
+      return answeredAt(await (exists ? update() : create()));
     } catch (err) {
       if (statusOf(err) !== (exists ? 404 : 409)) throw err;
       await pace();
-      await (exists ? create() : update());
+      return answeredAt(await (exists ? create() : update()));
     }
   } catch (err) {
     throw gitHubError(`writing variable ${name} to`, label(d), err, variableWritePermission(d), gh.token);

@@ -1,15 +1,16 @@
 /**
  * After the fan-out, before the handover: does every destination still hold what this run wrote? GitHub's updated_at
- * of each secret, read again, must not be later than this run's own write (its Date header): a later write is someone
- * else's (another rotation of this user, or another IAM user's rotation configured onto the same destination), and
- * the destination then holds a key this run cannot name. Such a run retires nothing.
+ * of each secret (with access-key-id-as: variable, of the id's variable), read again, must not be later than this
+ * run's own write (its Date header): a later write is someone else's (another rotation of this user, or another IAM
+ * user's rotation configured onto the same destination), and the destination then holds a key this run cannot name.
+ * Such a run retires nothing.
  */
-import { label } from '../github/destinations.js';
+import { hasVariables, label, variableWritePermission, writePermission } from '../github/destinations.js';
 import { ActionError } from '../shared/errors.js';
 import { mapLimit } from '../github/preflight.js';
 import type { RunState } from './run-state.js';
 import { gitHubError, listSecrets } from '../github/secrets.js';
-import { writePermission } from '../github/destinations.js';
+import { listVariables } from '../github/variables.js';
 
 /** Destinations someone else wrote after this run did: nothing is retired, both keys stay. */
 export class Overwritten extends ActionError {
@@ -36,13 +37,20 @@ export async function confirmDestinations(s: RunState, keyId: string): Promise<v
   const names = { id: ctx.inputs.accessKeyIdSecretName, secret: ctx.inputs.secretAccessKeySecretName };
   const found = await mapLimit(s.destinations, ctx.pacing.readConcurrency, async ({ destination, ledger, index: i }) => {
     const at = ledger.writtenAt;
-    // GitHub gave no time for a write (a stand-in without Date headers): nothing to compare with.
+    // GitHub gave no time for a write (a client or stand-in without Date headers): nothing to compare with.
     if (at.id === undefined || at.secret === undefined) return [];
     const secrets = await listSecrets(ctx.gh, destination).catch((err: unknown) => {
       throw gitHubError('listing the secrets (to check that they still hold the new key) of', label(destination), err, writePermission(destination), ctx.gh.token);
     });
+    // access-key-id-as: variable: the id is a variable, read from the variables.
+    const ids =
+      ctx.inputs.accessKeyIdAs === 'variable' && hasVariables(destination)
+        ? await listVariables(ctx.gh, destination).catch((err: unknown) => {
+            throw gitHubError('listing the variables (to check that they still hold the new key) of', label(destination), err, variableWritePermission(destination), ctx.gh.token);
+          })
+        : secrets;
     return (['id', 'secret'] as const).flatMap((which) => {
-      const updated = secrets.get(names[which].toUpperCase())?.updatedAt;
+      const updated = (which === 'id' ? ids : secrets).get(names[which].toUpperCase())?.updatedAt;
       return updated === undefined || second(updated) > second(at[which] as number) + SAME_WRITE_SECONDS ? [{ i, which, updated }] : [];
     });
   });

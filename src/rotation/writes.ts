@@ -40,7 +40,7 @@ export async function put(s: RunState, i: number, which: 'id' | 'secret', value:
     const sharing = p.sharing?.[which === 'id' ? 0 : 1];
     if (variable) {
       const exists = variableExists(s, i, previous);
-      await writeVariable(s.ctx.gh, variable, secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
+      at = await writeVariable(s.ctx.gh, variable, secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
     } else {
       at = await writeSecret(s.ctx.gh, p.destination, p.publicKey, secretName(s, which), value, sharing);
     }

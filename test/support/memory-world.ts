@@ -34,7 +34,8 @@ export interface MemoryGitHub {
   hold(creds: Credentials, ...scopes: string[]): void;
   /**
    * GitHub's updated_at of a secret, by `scope/NAME` (e.g. `octo/api/AWS_ACCESS_KEY_ID`): set one to say when it was
-   * written; a secret without an entry (or written by the run) says 2026-11-27T12:00:00Z.
+   * written; a secret without an entry (or written by the run) says 2026-11-27T12:00:00Z. A variable's entry is
+   * `scope/variable/NAME`.
    */
   updatedAt: Map<string, string>;
   /** As `hold`, with the id as the variable AWS_ACCESS_KEY_ID (access-key-id-as: variable). */
@@ -70,23 +71,26 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
     // Actions variables: /repos/o/r/actions/variables[/NAME], /repos/o/r/environments/E/variables[/NAME].
     const v = /^\/repos\/([^/]+\/[^/]+)(?:\/actions|\/environments\/([^/]+))\/variables(?:\/([^/]+))?$/.exec(path);
     if (v) {
-      const vars = variables.get(v[2] === undefined ? v[1] : `${v[1]}:${decodeURIComponent(v[2])}`);
+      const vscope = v[2] === undefined ? v[1] : `${v[1]}:${decodeURIComponent(v[2])}`;
+      const vars = variables.get(vscope);
       if (!vars) throw failure(404, 'Not Found', {});
       const name = v[3] === undefined ? undefined : decodeURIComponent(v[3]).toUpperCase();
       const body = params as { name: string; value: string };
       if (method === 'GET' && name === undefined) {
-        const list = [...vars.entries()].map(([n, value]) => ({ name: n, value, updated_at: '2026-11-27T12:00:00Z' }));
+        const list = [...vars.entries()].map(([n, value]) => ({ name: n, value, updated_at: updatedAt.get(`${vscope}/variable/${n}`) ?? '2026-11-27T12:00:00Z' }));
         return { status: 200, data: { total_count: list.length, variables: list }, headers: {} };
       }
       if (method === 'POST' && name === undefined) {
         if (vars.has(body.name.toUpperCase())) throw failure(409, 'Already exists', {});
         vars.set(body.name.toUpperCase(), body.value);
-        return { status: 201, data: {}, headers: {} };
+        updatedAt.delete(`${vscope}/variable/${body.name.toUpperCase()}`);
+        return { status: 201, data: {}, headers: opts.dates ? { date: new Date('2026-11-27T12:00:00Z').toUTCString() } : {} };
       }
       if (method === 'PATCH' && name !== undefined) {
         if (!vars.has(name)) throw failure(404, 'Not Found', {});
         vars.set(name, body.value);
-        return { status: 204, data: {}, headers: {} };
+        updatedAt.delete(`${vscope}/variable/${name}`);
+        return { status: 204, data: {}, headers: opts.dates ? { date: new Date('2026-11-27T12:00:00Z').toUTCString() } : {} };
       }
       if (method === 'DELETE' && name !== undefined) {
         if (!vars.delete(name)) throw failure(404, 'Not Found', {});
