@@ -61227,7 +61227,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3343:
+/***/ 555:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64740,7 +64740,7 @@ async function listUserTags(iam, user) {
 /** IAM's quota of tags on one user. */
 const IAM_TAGS_PER_USER = 50;
 /** The most tags this action keeps on a user: the lease, plus one record per access key (IAM allows two). */
-const ACTION_TAGS_PER_USER = 3;
+const ACTION_TAGS_PER_USER = 4;
 /** IAM's LimitExceeded (the SDK names it LimitExceededException): a quota, never a throttle. */
 const isLimitExceeded = (err) => /^LimitExceeded(Exception)?$/.test(awsErrorName(err));
 /** IAM's quota of tags on the user is reached: more permissions would not help, fewer tags would. */
@@ -64757,7 +64757,7 @@ async function tagUser(iam, user, tags) {
         const message = (err instanceof Error ? (0,errors/* errorMessage */.gJ)(err) : String(err)).replace(/\.+$/, '');
         throw new TagQuotaReached(`iam:TagUser on ${userSubject(user)} failed: ${awsErrorName(err)}: ${message}. ` +
             `IAM user ${user} has reached IAM's limit of ${IAM_TAGS_PER_USER} tags per user: this action needs room for ` +
-            `${ACTION_TAGS_PER_USER} (the lease plus one per access key): remove tags you do not need ` +
+            `${ACTION_TAGS_PER_USER} (the lease, the create marker, and one per access key): remove tags you do not need ` +
             `(aws iam list-user-tags --user-name ${user})`, { cause: err });
     }
 }
@@ -65070,8 +65070,8 @@ async function forgetRecord(ctx, user, keyId, tags) {
 const PRUNE_AFTER_MS = 60 * 60_000;
 /**
  * Remove the action's records of keys the user no longer has (deleted by hand, or by a run that stopped before it
- * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, plus one record
- * per existing access key. `tags` is the key id → value map keyTags read (updated here); `keys` the user's keys as just
+ * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, the create marker,
+ * and one record per existing access key. `tags` is the key id → value map keyTags read (updated here); `keys` the user's keys as just
  * listed. Never touches a tag the action did not write, nor a record younger than PRUNE_AFTER_MS. Returns the ids
  * whose records were removed; a failure is a warning (the records describe keys that are gone; nothing depends on them).
  */
@@ -65134,6 +65134,67 @@ async function lastUses(ctx, user, ids) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/keys/create-marker.ts
+/**
+ * The marker a run leaves on the user just before each CreateAccessKey: which run, at what IAM time, and the keys IAM
+ * listed just before (a key made before the marker is among them, so it is never taken for the marked create's). A run killed
+ * between IAM's answer and the key's own record leaves a key no record names; the marker is what lets a rerun know it
+ * for that run's. The marker alone proves nothing (anyone with iam:TagUser can write it): the destruction policy's row
+ * "Unrecorded key of a finished run" also needs IAM's facts: the key's CreateDate moments after the marker, the only
+ * key without a record made then, never used, held by no destination, and the run named has ended.
+ */
+
+
+
+
+const CREATE_TAG = 'rotate-aws-access-key:creating';
+/** A key IAM made this long after the marker (IAM time) is the marked create's; the create follows within seconds. */
+const CREATE_WINDOW_MS = 2 * 60_000;
+function parseCreateMarker(value) {
+    const m = value === undefined ? null : /^by=(\S+) at=(\S+) keys=(\S*)$/.exec(value);
+    const at = m ? Date.parse(m[2]) : NaN;
+    return m && Number.isFinite(at) ? { by: m[1], at, keys: m[3] === '' ? [] : m[3].split(',') } : undefined;
+}
+/** The marker's tag value: the run label is shortened to fit IAM's 256 characters (a shortened one matches no run). */
+function formatCreateMarker(by, at, keys) {
+    const rest = ` at=${isoSeconds(at)} keys=${keys.join(',')}`;
+    return `by=${shortLabel(by, TAG_VALUE_MAX - rest.length - 3)}${rest}`;
+}
+/** Is a key made at `created` (IAM's CreateDate) within the marker's window? */
+function inWindow(marker, created) {
+    const made = Math.floor(created / 1000) * 1000;
+    return made >= marker.at - 1000 && made <= marker.at + CREATE_WINDOW_MS;
+}
+/**
+ * Leave the marker before a CreateAccessKey; false (with a warning) when it could not be written: a run killed
+ * before the key's record then leaves a key a rerun cannot know for its own.
+ */
+async function markCreate(ctx, user) {
+    try {
+        const keys = (await listAccessKeys(ctx.aws.iam, user)).map((k) => k.id);
+        await tagUser(ctx.aws.iam, user, [{ Key: CREATE_TAG, Value: formatCreateMarker(runLabel(ctx), ctx.aws.time.now(), keys) }]);
+        return true;
+    }
+    catch (err) {
+        ctx.io.warning(`could not mark IAM user ${user} with ${CREATE_TAG} before creating its key (${(0,errors/* errorMessage */.gJ)(err)}): should this run ` +
+            'be killed before the new key is recorded, a rerun cannot tell that key for its own and stops on it');
+        return false;
+    }
+}
+/**
+ * The marked create made no key (IAM refused it: LimitExceeded): remove the marker, so no rerun takes a key someone
+ * else made then for this run's. A failure is a warning.
+ */
+async function clearCreateMarker(ctx, user) {
+    try {
+        await untagUser(ctx.aws.iam, user, [CREATE_TAG]);
+    }
+    catch (err) {
+        ctx.io.warning(`could not remove the tag ${CREATE_TAG} from IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): remove it by hand ` +
+            `(aws iam untag-user --user-name ${user} --tag-keys ${CREATE_TAG}) before a rerun, which would otherwise take a key made in these seconds for this run's`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/keys/destruction.ts
 /**
  * The whole safety policy for destroying an access key, on one screen: the only reasons the action may delete or
@@ -65142,6 +65203,7 @@ async function lastUses(ctx, user, ids) {
  * IAM's own facts (the key list, CreateDate, last use, IAM's time) and this run's journal, and refuses otherwise.
  * A tag alone proves nothing (anyone with iam:TagUser can write one); the runner's clock is never used.
  */
+
 
 
 
@@ -65293,6 +65355,28 @@ const POLICY = {
         ],
         todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
     },
+    'unrecorded key of a finished run': {
+        covers: 'a key a run of this action created and was stopped before recording (no tag names it)',
+        checks: [
+            (f) => need(f.record === undefined, 'recorded', 'a tag names it (its record decides, not the create marker)'),
+            (f) => need(f.creation !== undefined && inWindow(f.creation, f.key.created.getTime()), 'no create marker', `no create marker of the action (${CREATE_TAG}) says a run was creating a key within ${CREATE_WINDOW_MS / 60_000} minutes before IAM made it (CreateDate ${f.key.created.toISOString()})`),
+            (f) => need(
+            // (Without a marker the check above fails alone.)
+            f.creation === undefined || same(f.creation.candidates, [f.key.id]), 'not the only one', `it is not the only key without a record made in that window (${f.creation?.candidates.join(', ')})`),
+            (f) => need(f.creation === undefined ||
+                (f.creation.ended !== undefined && f.creation.ended >= second(f.key.created.getTime())) ||
+                f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', `the run the marker names (${f.creation?.by}) may still be running: it is no earlier attempt of this workflow ` +
+                `run, GitHub does not say it ended, and the key is younger than ${MAX_RUN_MS / 60_000} minutes`),
+            (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+            (f) => need(!f.lastUsed, 'used since made', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}): a key the action never recorded was never handed to anyone, so something else holds it`),
+            (f) => {
+                const holders = mayHold(f);
+                return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
+            },
+            unchanged,
+        ],
+        todo: 'Delete it by hand once you know nothing holds it (no record of the action names it)',
+    },
     'orphan held by destinations this run rewrites': {
         covers: "a rotator's orphan of an earlier run, held only by destinations this run rewrites at once",
         checks: [
@@ -65372,6 +65456,7 @@ function factsOf(s, key, keys) {
         newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
         ownHolderChecked: s.ownHolderChecked,
         expected: s.expected,
+        creation: s.creation,
         record: s.records.get(key.id),
         lastUsed: s.uses.get(key.id),
         retireAfterHours: s.ctx.inputs.retireAfterHours,
@@ -67187,6 +67272,7 @@ function newRunState(ctx, result) {
         runEnded: new Map(),
         startedAt: ctx.clock.now(),
         resume: undefined,
+        creation: undefined,
         step: undefined,
         steps: result.steps,
     };
@@ -67388,6 +67474,7 @@ async function clearRewrite(ctx, user) {
 
 
 
+
 /** Read the action's records of the keys (provenance tags): a claim each, checked against IAM's facts before use. */
 async function readRecords(s, keys) {
     const { ctx, userName } = s;
@@ -67421,6 +67508,17 @@ async function readRecords(s, keys) {
     const marker = parseRewrite(all.find((t) => t.Key === REWRITE_TAG)?.Value);
     if (marker)
         s.rewrite = marker;
+    // The create marker an earlier run left (this run has not written its own yet), and the keys no tag names that IAM
+    // made in its window: the key of a run killed before recording it is among them.
+    const creating = parseCreateMarker(all.find((t) => t.Key === CREATE_TAG)?.Value);
+    if (creating) {
+        // A run that recorded a key made in its window was not killed before its record: its marker says nothing more.
+        const recorded = keys.some((k) => s.records.get(k.id)?.by === creating.by && inWindow(creating, k.created.getTime()));
+        const candidates = recorded
+            ? []
+            : keys.filter((k) => !s.tags.has(k.id) && !creating.keys.includes(k.id) && inWindow(creating, k.created.getTime())).map((k) => k.id);
+        s.creation = { ...creating, candidates };
+    }
 }
 /**
  * What is known of every key but the caller's, from IAM's facts (once preflight has read the destinations): keys
@@ -67460,15 +67558,23 @@ async function classifyKeys(s, keys, naiveCurrent, self) {
         if (ended !== undefined)
             s.runEnded.set(k.id, ended);
     }
+    // The same for the run a create marker names, when a key made in its window is young enough for it to matter.
+    const creation = s.creation;
+    if (creation && creation.candidates.some((id) => iamNow - (keys.find((k) => k.id === id)?.created.getTime() ?? 0) < MAX_RUN_MS)) {
+        creation.ended = earlierAttempt(ctx, creation.by) ? iamTimeAtStart(s) : await runEnded(ctx, creation.by);
+    }
+    const unrecorded = (k) => s.creation?.candidates.includes(k.id) === true;
     // Evidence for every key that is not the one the destinations hold, and for every key an earlier run made and never
     // handed over: its last use (kept, for the keys output too).
     const unread = rest
-        .filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined || unhanded(s.records.get(k.id)))
+        .filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined || unhanded(s.records.get(k.id)) || unrecorded(k))
         .filter((k) => !s.uses.has(k.id));
     for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id)))
         s.uses.set(id, use);
     // An orphan this run can prove (held by no destination, or only by destinations a self-rotation moves off first).
     const provableOrphan = (k) => {
+        if (unrecorded(k) && gaps('unrecorded key of a finished run', factsOf(s, k, keys)).length === 0)
+            return true;
         const missing = gaps('orphan of a finished run', factsOf(s, k, keys));
         return missing.length === 0 || (missing.length === 1 && missing[0].code === 'destinations may hold it');
     };
@@ -67526,6 +67632,20 @@ async function classifyKeys(s, keys, naiveCurrent, self) {
         }
         if (k.id === current?.id || k.id === s.resume?.previous.id)
             continue;
+        if (unrecorded(k)) {
+            // No tag names it: the create marker, with IAM's facts, is what may prove it the key of a run killed before
+            // recording it.
+            const missing = gaps('unrecorded key of a finished run', facts);
+            if (missing.length === 0) {
+                others.set(k.id, { kind: 'orphan', heldBy: [], unrecorded: true });
+                io.info(`${k.id} was made by a run of this action that stopped before recording it (${s.creation?.by}, marked ` +
+                    `${new Date(s.creation?.at ?? 0).toISOString()}; ${knownAbout(facts)}): it is an orphan, and nothing holds it`);
+            }
+            else {
+                others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
+            }
+            continue;
+        }
         const orphan = gaps('orphan of a finished run', facts);
         const held = mayHold(facts);
         // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).
@@ -67974,6 +68094,7 @@ const preparedOf = (records) => records.map((r) => r.prepared);
 
 
 
+
 /** A value an earlier step provides (a missing one is a defect in the order of the steps). */
 function given(v, what) {
     if (v === undefined)
@@ -68090,8 +68211,11 @@ const STEPS = {
             s.tagsDenied = lease.outcome === 'denied';
             s.keysListed = true;
         }
-        if (thePlan.orphan)
-            await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? []);
+        if (thePlan.orphan) {
+            const known = f.others.get(thePlan.orphan.id);
+            const unrecorded = known?.kind === 'orphan' && known.unrecorded === true;
+            await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? [], unrecorded);
+        }
         if (thePlan.makeRoom)
             await makeRoom(s, thePlan, f.keys);
     },
@@ -68391,7 +68515,7 @@ async function newKeyLost(s, fresh, when, how = 'deleted or deactivated') {
  * An earlier run's orphan (proven: created by this action, never handed over, older than a run can last, unused
  * since). In self-rotation the destinations that may hold it first get this job's own pair; then it is deleted.
  */
-async function dropOrphan(s, orphan, moveOff, breaks) {
+async function dropOrphan(s, orphan, moveOff, breaks, unrecorded) {
     const { ctx } = s;
     await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
         if (moveOff.length > 0 && s.caller) {
@@ -68421,6 +68545,11 @@ async function dropOrphan(s, orphan, moveOff, breaks) {
                 'hold it and do not work until this run rewrites them');
             return;
         }
+        if (unrecorded) {
+            await destroy(s, orphan.id, 'unrecorded key of a finished run', 'delete', 'deleted as an orphan');
+            ctx.io.info(`Deleted ${orphan.id}: a run of this action made it and stopped before recording it; it was never used, and nothing holds it`);
+            return;
+        }
         await destroy(s, orphan.id, 'orphan of a finished run', 'delete', 'deleted as an orphan');
         ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over, and nothing holds it`);
     });
@@ -68434,10 +68563,15 @@ async function createNewKey(s) {
     const { ctx, journal, userName } = s;
     let fresh;
     for (let attempt = 1; fresh === undefined; attempt++) {
+        // The create marker, so a rerun can know the key should this run be killed before recording it.
+        const marked = !s.tagsDenied && (await markCreate(ctx, userName));
         try {
             fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock, ctx.aws.time);
         }
         catch (err) {
+            // IAM refused the create for its quota: it made no key, so the marker must not speak for a key made now.
+            if (marked && err instanceof KeyQuotaReached)
+                await clearCreateMarker(ctx, userName);
             const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer may have been lost';
             let appeared;
             try {
@@ -68447,8 +68581,12 @@ async function createNewKey(s) {
                 throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Could not list the keys again: check whether a key was made.`, { cause: err });
             }
             if (appeared.length > 0) {
+                const rerun = marked && appeared.length === 1 && !(err instanceof KeyQuotaReached)
+                    ? `if this run made it, a rerun deletes it (this run marked IAM user ${userName} with ${CREATE_TAG} just ` +
+                        'before: its CreateDate, no use and no holder prove it); else, if no other rotation is running, delete it by hand.'
+                    : 'if no other rotation is running, delete them by hand.';
                 throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Key(s) ${appeared.join(', ')} appeared during this run and were left alone (${why}; ` +
-                    'this run cannot prove they are its own): if no other rotation is running, delete them by hand.', { cause: err });
+                    `this run cannot prove they are its own): ${rerun}`, { cause: err });
             }
             if (err instanceof KeyQuotaReached || attempt >= 3)
                 throw err;
@@ -69929,7 +70067,7 @@ function workflowTokenHint(kind) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3343);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(555);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

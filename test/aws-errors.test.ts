@@ -311,8 +311,8 @@ describe('real clients against loopback endpoints', () => {
       expect(err?.cause?.name).toBe('LimitExceededException');
       expect(err?.message).toBe(
         'iam:TagUser on IAM user deployer failed: LimitExceededException: Cannot exceed quota for TagsPerUser: 50. ' +
-          "IAM user deployer has reached IAM's limit of 50 tags per user: this action needs room for 3 (the lease plus " +
-          'one per access key): remove tags you do not need (aws iam list-user-tags --user-name deployer)',
+          "IAM user deployer has reached IAM's limit of 50 tags per user: this action needs room for 4 (the lease, the " +
+          'create marker, and one per access key): remove tags you do not need (aws iam list-user-tags --user-name deployer)',
       );
       expect(err?.message).not.toMatch(/two access keys/);
     } finally {

@@ -25,6 +25,7 @@ import {
   mayHold,
   missingEvidence,
 } from '../src/keys/destruction.js';
+import { CREATE_WINDOW_MS } from '../src/keys/create-marker.js';
 import { ActionError } from '../src/shared/errors.js';
 import type { Inputs } from '../src/action/inputs.js';
 import { Journal } from '../src/rotation/journal.js';
@@ -119,6 +120,20 @@ const PROVEN: Record<Reason, () => Facts> = {
       dest('octo/web', { updates: [START], writtenWith: CUR }),
     ],
     record: { created: at(-2 * H) },
+    lastUsed: null,
+    expected: new Set([ORPH, CUR]),
+  }),
+  'unrecorded key of a finished run': () => ({
+    key: key(ORPH, 10 * 60_000),
+    keys: [key(ORPH, 10 * 60_000), key(CUR, 100 * H)],
+    iamNow: START,
+    destinations: [
+      dest('octo/api', { updates: [START - 3 * H] }),
+      // Rewritten by this run with another key: it no longer holds the orphan.
+      dest('octo/web', { updates: [START], writtenWith: CUR }),
+    ],
+    // The marker of a run killed right after its CreateAccessKey: 3 s before the key's CreateDate; that run ended.
+    creation: { by: 'octo/api/42/1', at: START - 10 * 60_000 - 3000, keys: [CUR], ended: START - 5 * 60_000, candidates: [ORPH] },
     lastUsed: null,
     expected: new Set([ORPH, CUR]),
   }),
@@ -258,6 +273,43 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
     ],
     ['IAM lists the keys differently', (f) => void (f.expected = new Set([ORPH])), unchangedFails],
   ],
+  'unrecorded key of a finished run': [
+    ['a tag names it', (f) => void (f.record = { created: at(-10 * 60_000) }), 'a tag names it'],
+    ['no create marker', (f) => void (f.creation = undefined), 'no create marker of the action (rotate-aws-access-key:creating)'],
+    [
+      'made more than the window after the marker',
+      (f) => void (f.creation = { ...f.creation!, at: START - 10 * 60_000 - CREATE_WINDOW_MS - 1000 }),
+      `within 2 minutes before IAM made it (CreateDate ${at(-10 * 60_000)})`,
+    ],
+    [
+      'made before the marker',
+      (f) => void (f.creation = { ...f.creation!, at: START - 10 * 60_000 + 2000 }),
+      'no create marker of the action',
+    ],
+    [
+      'another key without a record was made in the window',
+      (f) => void (f.creation = { ...f.creation!, candidates: [ORPH, OTHER] }),
+      `it is not the only key without a record made in that window (${ORPH}, ${OTHER})`,
+    ],
+    [
+      'the run the marker names may still run',
+      (f) => void (f.creation = { ...f.creation!, ended: undefined }),
+      'the run the marker names (octo/api/42/1) may still be running',
+    ],
+    [
+      'GitHub says that run ended before the key existed',
+      (f) => void (f.creation = { ...f.creation!, ended: START - 11 * 60_000 }),
+      'may still be running',
+    ],
+    ['its last use is unknown', (f) => void (f.lastUsed = undefined), 'its last use is unknown (iam:GetAccessKeyLastUsed)'],
+    ['it was used', (f) => void (f.lastUsed = use(60_000)), `it was used ${at(-60_000)} (s3): a key the action never recorded was never handed to anyone`],
+    [
+      'a destination was written after its creation',
+      (f) => void (f.destinations[0].updates = [START - 60_000]),
+      'destination(s) octo/api were written after its creation and may hold it',
+    ],
+    ['IAM lists the keys differently', (f) => void (f.expected = new Set([ORPH])), unchangedFails],
+  ],
   'orphan held by destinations this run rewrites': [
     ['no record', (f) => void (f.record = undefined), 'no record says this action created it and never handed it over'],
     [
@@ -305,11 +357,12 @@ describe('missingEvidence: every row of POLICY', () => {
       'staged retirement',
       'never handed out',
       'orphan of a finished run',
+      'unrecorded key of a finished run',
       'orphan held by destinations this run rewrites',
       'consent: key-limit delete-oldest',
       'consent: key-limit delete-inactive',
     ]);
-    expect(REASONS.map((r) => POLICY[r].checks.length)).toEqual([7, 9, 8, 3, 7, 7, 3, 2]);
+    expect(REASONS.map((r) => POLICY[r].checks.length)).toEqual([7, 9, 8, 3, 7, 8, 7, 3, 2]);
   });
 
   it("is the README's table \"What may delete or deactivate a key\": one row per reason, its key named word for word", () => {

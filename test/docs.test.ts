@@ -507,6 +507,7 @@ describe('README structure', () => {
       'Staged retirement',
       'Never handed out',
       'Orphan of a finished run',
+      'Unrecorded key of a finished run',
       'Orphan held by destinations this run rewrites',
       'Consent: `key-limit: delete-oldest`',
       'Consent: `key-limit: delete-inactive`',

@@ -2,6 +2,7 @@
  * Killed at every step, then one plain rerun (issue 20): the first run is stopped for good (SIGKILL: nothing of it
  * runs after) just before each IAM or GitHub request it makes, in turn; attempt 2 of the same workflow run, with the
  * same inputs, must then finish the rotation: exit 0, one Active key, every destination holding it, the lease gone.
+ * Every kill point converges, the one between CreateAccessKey and the key's record too (the create marker).
  */
 import { describe, expect, it } from '@jest/globals';
 import { LEASE_TAG } from '../src/rotation/lease.js';
@@ -73,20 +74,10 @@ describe.each(MODES)('$name, killed before each request, then rerun', (mode) => 
       await settle();
       iam.before(() => {});
       github.before(() => {});
-      // Killed between IAM's answer to CreateAccessKey and the key's record: nothing but the dead run knew the key
-      // was its own (a person may have made it), so nothing proves who holds it. The rerun stops, naming it, and
-      // changes nothing: every destination keeps the working key it holds. The one kill point a rerun cannot finish.
+      // Killed between IAM's answer to CreateAccessKey and the key's record: no tag names the key, but the create
+      // marker the run left just before does, with IAM's facts (CreateDate, no use, no holder, the run ended).
       const unrecorded = [...iam.keys.keys()].filter((k) => k !== OLD && !iam.tags.has(k));
-      if (unrecorded.length > 0) {
-        const stop = await memoryRotation(iam, github, { as: mode.as(github, old), inputs: mode.inputs, env: attempt(2) });
-        expect(stop.result.error?.message).toContain('nothing proves who holds');
-        expect(stop.result.error?.message).toContain(unrecorded[0]);
-        expect(stop.result.error?.message).toMatch(/Nothing was changed\.$/);
-        expect([...iam.keys.values()].map((k) => k.status)).toEqual(['Active', 'Active']);
-        for (const r of REPOS) expect(github.pair(r)).toEqual(old);
-        unrecordedKills.push(killed());
-        continue;
-      }
+      if (unrecorded.length > 0) unrecordedKills.push(killed());
       const rerun = await memoryRotation(iam, github, { as: mode.as(github, old), inputs: mode.inputs, env: attempt(2) });
       const keys = [...iam.keys.values()];
       const ok =
@@ -95,9 +86,14 @@ describe.each(MODES)('$name, killed before each request, then rerun', (mode) => 
         keys[0].status === 'Active' &&
         REPOS.every((r) => github.pair(r)?.accessKeyId === keys[0].id && github.pair(r)?.secretAccessKey !== undefined) &&
         !iam.tags.has(LEASE_TAG);
+      if (unrecorded.length > 0) {
+        expect(rerun.result.previous).toEqual(expect.arrayContaining([{ id: unrecorded[0], action: 'deleted as an orphan' }]));
+        expect(rerun.io.lines.join('\n')).toContain(`Deleted ${unrecorded[0]}: a run of this action made it and stopped before recording it`);
+      }
       if (!ok) stuck.push(`#${at} (${killed()}): ${rerun.result.error?.message ?? `keys ${keys.map((k) => `${k.id} ${k.status}`).join(', ')}`}`);
     }
     expect(stuck).toEqual([]);
+    // The one kill point that leaves a key no tag names: the record's TagUser right after CreateAccessKey.
     expect(unrecordedKills).toEqual(['IAM TagUser']);
   });
 });

@@ -370,7 +370,7 @@ describe('takeLease', () => {
     });
     await expect(take(w)).rejects.toThrow(
       "iam:TagUser on IAM user deployer failed: LimitExceeded: LimitExceeded for this request. IAM user deployer has reached IAM's " +
-        'limit of 50 tags per user: this action needs room for 3 (the lease plus one per access key): remove tags you do ' +
+        'limit of 50 tags per user: this action needs room for 4 (the lease, the create marker, and one per access key): remove tags you do ' +
         'not need (aws iam list-user-tags --user-name deployer)',
     );
     expect(w.kinds()).toEqual([]);

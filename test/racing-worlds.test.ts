@@ -129,8 +129,9 @@ describe("IAM's 50-tag quota when the handover is recorded (issue 20, a smaller 
     const github = await memoryGitHub(['octo/api']);
     const old = userKey(iam, OLD);
     github.hold(old, 'octo/api');
-    // 48 tags of others: the lease (49) and the new key's record (50) fit; the handover's superseded record does not.
-    for (let i = 1; i <= 48; i++) iam.tags.set(`team-${i}`, `value ${i}`);
+    // 47 tags of others: the lease (48), the create marker (49) and the new key's record (50) fit; the handover's
+    // superseded record does not.
+    for (let i = 1; i <= 47; i++) iam.tags.set(`team-${i}`, `value ${i}`);
     iam.before((command, _n, input) => {
       if (command !== 'TagUser') return;
       const added = (input.Tags as { Key: string }[]).filter((t) => !iam.tags.has(t.Key)).length;

@@ -208,3 +208,44 @@ describe("a rotator's rerun after a killed run (worlds 2 and 3)", () => {
     expect(rerun.result.previous).toEqual([{ id: first, action: 'deleted' }]);
   });
 });
+
+describe('a key no tag names: the create marker (the kill between CreateAccessKey and its record)', () => {
+  const REPOS = ['octo/api', 'octo/web'];
+  const PERSON = 'AKIAPERSON0000000009';
+
+  it("CreateAccessKey's answer lost: the run says a rerun deletes the key if it made it; the rerun does, and rotates", async () => {
+    const { iam, github, old } = await world(REPOS);
+    let made: string | undefined;
+    iam.before((command) => {
+      if (command !== 'CreateAccessKey' || made) return;
+      made = 'AKIALOST000000000007';
+      iam.keys.set(made, { id: made, status: 'Active', created: new Date('2026-11-27T12:00:00Z') });
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    });
+    const first = await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(1) });
+    expect(first.result.error?.message).toContain(`Key(s) ${made} appeared during this run and were left alone`);
+    expect(first.result.error?.message).toContain('if this run made it, a rerun deletes it');
+    iam.before(() => {});
+    const rerun = await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(2) });
+    expect(rerun.result.error?.message).toBeUndefined();
+    expect(rerun.result.previous).toEqual(expect.arrayContaining([{ id: made, action: 'deleted as an orphan' }]));
+    expect(converged(iam, github, REPOS)).not.toBe(made);
+  });
+
+  it("a person's key made just before the create, which IAM then refuses (two keys): the marker goes, no rerun deletes it", async () => {
+    const { iam, github, old } = await world(REPOS);
+    iam.before((command) => {
+      if (command !== 'CreateAccessKey') return;
+      iam.keys.set(PERSON, { id: PERSON, status: 'Active', created: new Date('2026-11-27T12:00:00Z') });
+      throw Object.assign(new Error('Cannot exceed quota for AccessKeysPerUser: 2'), { name: 'LimitExceeded', $metadata: { httpStatusCode: 409 } });
+    });
+    const first = await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(1) });
+    expect(first.result.error?.message).not.toContain('a rerun deletes it');
+    iam.before(() => {});
+    const rerun = await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(2) });
+    // The person's key is never taken for the failed run's: the rerun stops on it, changing nothing.
+    expect(rerun.result.error?.message).toContain(`nothing proves who holds ${PERSON}`);
+    expect(rerun.result.error?.message).toMatch(/Nothing was changed\.$/);
+    expect(iam.keys.has(PERSON)).toBe(true);
+  });
+});

@@ -5,6 +5,7 @@
  * and the GitHub stand-in.
  */
 import { describe, expect, it } from '@jest/globals';
+import { CREATE_TAG } from '../src/keys/create-marker.js';
 import { LEASE_TAG } from '../src/rotation/lease.js';
 import { Cancellation } from '../src/rotation/cancel.js';
 import { awsFailure } from './support/memory-iam.js';
@@ -60,6 +61,8 @@ describe('a rotator rotates the key of another user', () => {
       'TagUser',
       'ListAccessKeys', // read while the lease settles
       'ListUserTags', // the lease read back
+      'ListAccessKeys', // the keys just before the create marker
+      'TagUser', // the create marker
       'CreateAccessKey',
       'TagUser', // where the new key comes from
       'GetCallerIdentity', // the new key verified
@@ -586,9 +589,15 @@ describe('CreateAccessKey fails', () => {
     });
     const { result } = await rotator(iam, github);
     expect(result.error?.message).toMatch(
-      new RegExp(`^iam:CreateAccessKey .*ServiceFailure.*\\. Key\\(s\\) ${OTHER} appeared during this run and were left alone \\(its answer may have been lost; this run cannot prove they are its own\\): if no other rotation is running, delete them by hand\\.`),
+      new RegExp(
+        `^iam:CreateAccessKey .*ServiceFailure.*\\. Key\\(s\\) ${OTHER} appeared during this run and were left alone \\(its answer may have been lost; this run cannot prove they are its own\\): ` +
+          'if this run made it, a rerun deletes it \\(this run marked IAM user deployer with rotate-aws-access-key:creating just before: its CreateDate, no use and no holder prove it\\); ' +
+          'else, if no other rotation is running, delete it by hand\\.',
+      ),
     );
     expect(iam.keys.has(OTHER)).toBe(true);
+    // The marker stays for the rerun: it names this run, and the keys IAM listed just before (OLD, not OTHER).
+    expect(iam.tags.get(CREATE_TAG)).toMatch(new RegExp(`^by=local at=\\S+ keys=${OLD}$`));
   });
 
   it('LimitExceeded is never tried again: someone made a key; when the keys cannot be listed again it says to check', async () => {
@@ -602,14 +611,19 @@ describe('CreateAccessKey fails', () => {
     });
     const { result } = await rotator(iam, github);
     expect(result.error?.message).toContain(`Key(s) ${OTHER} appeared during this run and were left alone (another rotation or a person is at work;`);
+    expect(result.error?.message).toContain('if no other rotation is running, delete them by hand.');
     expect(iam.calls.filter((c) => c === 'CreateAccessKey')).toHaveLength(1);
+    // IAM refused the create: it made no key, and the marker goes, so no rerun takes OTHER for this run's.
+    expect(iam.tags.has(CREATE_TAG)).toBe(false);
+    expect(iam.calls).toContain('UntagUser');
 
     const blind = await setup();
     userKey(blind.iam, OLD);
     let listings = 0;
     blind.iam.before((command) => {
       if (command === 'CreateAccessKey') throw awsFailure('ServiceFailure', 500);
-      if (command === 'ListAccessKeys' && ++listings === 2) throw awsFailure('AccessDenied', 403);
+      // The third listing: the one after the failed create (the second comes just before the create marker).
+      if (command === 'ListAccessKeys' && ++listings === 3) throw awsFailure('AccessDenied', 403);
     });
     const { result: r2 } = await memoryRotation(blind.iam, blind.github, { as: ADMIN, inputs: { 'iam-user-name': 'deployer', repositories: 'octo/api' } });
     expect(r2.error?.message).toMatch(/ServiceFailure.*\. Could not list the keys again: check whether a key was made\. Nothing was changed\.$/);

@@ -293,7 +293,7 @@ export async function listUserTags(iam: IAMClient, user: string): Promise<Tag[]>
 /** IAM's quota of tags on one user. */
 export const IAM_TAGS_PER_USER = 50;
 /** The most tags this action keeps on a user: the lease, plus one record per access key (IAM allows two). */
-export const ACTION_TAGS_PER_USER = 3;
+export const ACTION_TAGS_PER_USER = 4;
 
 /** IAM's LimitExceeded (the SDK names it LimitExceededException): a quota, never a throttle. */
 export const isLimitExceeded = (err: unknown): boolean => /^LimitExceeded(Exception)?$/.test(awsErrorName(err));
@@ -311,7 +311,7 @@ export async function tagUser(iam: IAMClient, user: string, tags: Tag[]): Promis
     throw new TagQuotaReached(
       `iam:TagUser on ${userSubject(user)} failed: ${awsErrorName(err)}: ${message}. ` +
         `IAM user ${user} has reached IAM's limit of ${IAM_TAGS_PER_USER} tags per user: this action needs room for ` +
-        `${ACTION_TAGS_PER_USER} (the lease plus one per access key): remove tags you do not need ` +
+        `${ACTION_TAGS_PER_USER} (the lease, the create marker, and one per access key): remove tags you do not need ` +
         `(aws iam list-user-tags --user-name ${user})`,
       { cause: err },
     );

@@ -7,6 +7,7 @@
  */
 import { deactivateAccessKey, deleteAccessKey, listAccessKeys } from '../aws/aws.js';
 import { ActionError } from '../shared/errors.js';
+import { CREATE_TAG, CREATE_WINDOW_MS, type Creation, inWindow } from './create-marker.js';
 import type { KeyFate } from '../rotation/journal.js';
 import type { AccessKey, Use } from './plan.js';
 import { type KeyRecord, forgetRecord, lastUses } from './provenance.js';
@@ -52,6 +53,8 @@ export interface Facts {
   resumed?: { id: string; record: KeyRecord; runEnded?: number; signedIn: boolean };
   /** The key this run recorded, before deleting it, that the destinations which may hold it lose until rewritten. */
   breaking?: string;
+  /** The create marker as read, with the keys without a tag made in its window (create-marker.ts). */
+  creation?: Creation;
 }
 
 export type Reason =
@@ -60,6 +63,7 @@ export type Reason =
   | 'staged retirement'
   | 'never handed out'
   | 'orphan of a finished run'
+  | 'unrecorded key of a finished run'
   | 'orphan held by destinations this run rewrites'
   | 'consent: key-limit delete-oldest'
   | 'consent: key-limit delete-inactive';
@@ -106,7 +110,11 @@ export type Gap =
   | 'no consent'
   | 'not the oldest'
   | 'not inactive'
-  | 'newer than its successor';
+  | 'newer than its successor'
+  | 'recorded'
+  | 'no create marker'
+  | 'not the only one'
+  | 'used since made';
 
 /** One piece of missing evidence: its code, and the sentence a person reads. */
 export interface Missing {
@@ -302,6 +310,47 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     ],
     todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
   },
+  'unrecorded key of a finished run': {
+    covers: 'a key a run of this action created and was stopped before recording (no tag names it)',
+    checks: [
+      (f) => need(f.record === undefined, 'recorded', 'a tag names it (its record decides, not the create marker)'),
+      (f) =>
+        need(
+          f.creation !== undefined && inWindow(f.creation, f.key.created.getTime()),
+          'no create marker',
+          `no create marker of the action (${CREATE_TAG}) says a run was creating a key within ${CREATE_WINDOW_MS / 60_000} minutes before IAM made it (CreateDate ${f.key.created.toISOString()})`,
+        ),
+      (f) =>
+        need(
+          // (Without a marker the check above fails alone.)
+          f.creation === undefined || same(f.creation.candidates, [f.key.id]),
+          'not the only one',
+          `it is not the only key without a record made in that window (${f.creation?.candidates.join(', ')})`,
+        ),
+      (f) =>
+        need(
+          f.creation === undefined ||
+            (f.creation.ended !== undefined && f.creation.ended >= second(f.key.created.getTime())) ||
+            f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
+          'maker may still run',
+          `the run the marker names (${f.creation?.by}) may still be running: it is no earlier attempt of this workflow ` +
+            `run, GitHub does not say it ended, and the key is younger than ${MAX_RUN_MS / 60_000} minutes`,
+        ),
+      (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+      (f) =>
+        need(
+          !f.lastUsed,
+          'used since made',
+          `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}): a key the action never recorded was never handed to anyone, so something else holds it`,
+        ),
+      (f) => {
+        const holders = mayHold(f);
+        return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
+      },
+      unchanged,
+    ],
+    todo: 'Delete it by hand once you know nothing holds it (no record of the action names it)',
+  },
   'orphan held by destinations this run rewrites': {
     covers: "a rotator's orphan of an earlier run, held only by destinations this run rewrites at once",
     checks: [
@@ -392,6 +441,7 @@ export function factsOf(s: RunState, key: AccessKey, keys: AccessKey[]): Facts {
     newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
     ownHolderChecked: s.ownHolderChecked,
     expected: s.expected,
+    creation: s.creation,
     record: s.records.get(key.id),
     lastUsed: s.uses.get(key.id),
     retireAfterHours: s.ctx.inputs.retireAfterHours,

@@ -22,8 +22,11 @@ export interface DestinationState {
 export type OtherKey =
   /** Handed over by an earlier run (its record agrees with IAM's facts) and waiting to be retired. */
   | { kind: 'pending' }
-  /** An earlier run's key, proven an orphan; `heldBy`: destinations written after its creation (moved off first). */
-  | { kind: 'orphan'; heldBy: string[] }
+  /**
+   * An earlier run's key, proven an orphan; `heldBy`: destinations written after its creation (moved off first).
+   * `unrecorded`: proven by the create marker (the run was killed before the key's own record), not by a record.
+   */
+  | { kind: 'orphan'; heldBy: string[]; unrecorded?: true }
   /** Nothing proves who holds it; `why` says what is known and what is missing. */
   | { kind: 'unproven'; why: string };
 

@@ -117,8 +117,8 @@ export const PRUNE_AFTER_MS = 60 * 60_000;
 
 /**
  * Remove the action's records of keys the user no longer has (deleted by hand, or by a run that stopped before it
- * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, plus one record
- * per existing access key. `tags` is the key id → value map keyTags read (updated here); `keys` the user's keys as just
+ * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, the create marker,
+ * and one record per existing access key. `tags` is the key id → value map keyTags read (updated here); `keys` the user's keys as just
  * listed. Never touches a tag the action did not write, nor a record younger than PRUNE_AFTER_MS. Returns the ids
  * whose records were removed; a failure is a warning (the records describe keys that are gone; nothing depends on them).
  */

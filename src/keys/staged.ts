@@ -11,6 +11,7 @@ import { CLOCK_SLACK_MS, MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, 
 import { type AccessKey, type OtherKey, type PendingKey, type Plan, type Use, currentKey } from './plan.js';
 import { type KeyRecord, keyTags, lastUses, parseRecord, pruneRecords, runLabel, writeRecord, writeRecords } from './provenance.js';
 import { REWRITE_TAG, parseRewrite } from './rewrite-marker.js';
+import { CREATE_TAG, inWindow, parseCreateMarker } from './create-marker.js';
 import { type KeyReport, type RotationResult, UNKNOWN_USE } from '../rotation/result.js';
 import type { RunState } from '../rotation/run-state.js';
 import { earlierAttempt, runEnded } from './run-status.js';
@@ -46,6 +47,17 @@ export async function readRecords(s: RunState, keys: AccessKey[]): Promise<void>
   if (!inputs.dryRun && !s.tagsDenied) await pruneRecords(ctx, userName, keys, s.tags);
   const marker = parseRewrite(all.find((t) => t.Key === REWRITE_TAG)?.Value);
   if (marker) s.rewrite = marker;
+  // The create marker an earlier run left (this run has not written its own yet), and the keys no tag names that IAM
+  // made in its window: the key of a run killed before recording it is among them.
+  const creating = parseCreateMarker(all.find((t) => t.Key === CREATE_TAG)?.Value);
+  if (creating) {
+    // A run that recorded a key made in its window was not killed before its record: its marker says nothing more.
+    const recorded = keys.some((k) => s.records.get(k.id)?.by === creating.by && inWindow(creating, k.created.getTime()));
+    const candidates = recorded
+      ? []
+      : keys.filter((k) => !s.tags.has(k.id) && !creating.keys.includes(k.id) && inWindow(creating, k.created.getTime())).map((k) => k.id);
+    s.creation = { ...creating, candidates };
+  }
 }
 
 /**
@@ -86,14 +98,21 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent:
     const ended = earlierAttempt(ctx, r.by) ? iamTimeAtStart(s) : await runEnded(ctx, r.by);
     if (ended !== undefined) s.runEnded.set(k.id, ended);
   }
+  // The same for the run a create marker names, when a key made in its window is young enough for it to matter.
+  const creation = s.creation;
+  if (creation && creation.candidates.some((id) => iamNow - (keys.find((k) => k.id === id)?.created.getTime() ?? 0) < MAX_RUN_MS)) {
+    creation.ended = earlierAttempt(ctx, creation.by) ? iamTimeAtStart(s) : await runEnded(ctx, creation.by);
+  }
+  const unrecorded = (k: AccessKey) => s.creation?.candidates.includes(k.id) === true;
   // Evidence for every key that is not the one the destinations hold, and for every key an earlier run made and never
   // handed over: its last use (kept, for the keys output too).
   const unread = rest
-    .filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined || unhanded(s.records.get(k.id)))
+    .filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined || unhanded(s.records.get(k.id)) || unrecorded(k))
     .filter((k) => !s.uses.has(k.id));
   for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id))) s.uses.set(id, use);
   // An orphan this run can prove (held by no destination, or only by destinations a self-rotation moves off first).
   const provableOrphan = (k: AccessKey) => {
+    if (unrecorded(k) && gaps('unrecorded key of a finished run', factsOf(s, k, keys)).length === 0) return true;
     const missing = gaps('orphan of a finished run', factsOf(s, k, keys));
     return missing.length === 0 || (missing.length === 1 && missing[0].code === 'destinations may hold it');
   };
@@ -152,6 +171,21 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent:
       continue;
     }
     if (k.id === current?.id || k.id === s.resume?.previous.id) continue;
+    if (unrecorded(k)) {
+      // No tag names it: the create marker, with IAM's facts, is what may prove it the key of a run killed before
+      // recording it.
+      const missing = gaps('unrecorded key of a finished run', facts);
+      if (missing.length === 0) {
+        others.set(k.id, { kind: 'orphan', heldBy: [], unrecorded: true });
+        io.info(
+          `${k.id} was made by a run of this action that stopped before recording it (${s.creation?.by}, marked ` +
+            `${new Date(s.creation?.at ?? 0).toISOString()}; ${knownAbout(facts)}): it is an orphan, and nothing holds it`,
+        );
+      } else {
+        others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
+      }
+      continue;
+    }
     const orphan = gaps('orphan of a finished run', facts);
     const held = mayHold(facts);
     // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).

@@ -3,6 +3,7 @@ import type { Credentials } from '../aws/aws.js';
 import type { RotateContext } from '../action/context.js';
 import type { Tag } from '../action/inputs.js';
 import type { DestinationRecord } from './destination-record.js';
+import type { Creation } from '../keys/create-marker.js';
 import type { Journal } from './journal.js';
 import type { AccessKey, Use } from '../keys/plan.js';
 import type { KeyRecord } from '../keys/provenance.js';
@@ -51,6 +52,8 @@ export interface RunState {
   startedAt: number;
   /** An earlier run's unfinished rotation this run finishes (self-rotation signed in with that run's new key). */
   resume: Resume | undefined;
+  /** The create marker as read (before this run wrote its own), with what IAM says of the keys made in its window. */
+  creation: Creation | undefined;
   /** The step running now, and every step this run entered, in order (steps.ts). */
   step: StepName | undefined;
   steps: StepName[];
@@ -81,6 +84,7 @@ export function newRunState(ctx: RotateContext, result: RotationResult): RunStat
     runEnded: new Map(),
     startedAt: ctx.clock.now(),
     resume: undefined,
+    creation: undefined,
     step: undefined,
     steps: result.steps,
   };

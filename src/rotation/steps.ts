@@ -31,6 +31,7 @@ import { holderError, holdersOf, missingHolders } from '../github/own-holders.js
 import { type AccessKey, type OtherKey, type Plan, currentKey, plan as decide } from '../keys/plan.js';
 import { type Prepared, coversRepository, createMissingEnvironments, preflight } from '../github/preflight.js';
 import { handoverTimes } from '../keys/provenance.js';
+import { CREATE_TAG, clearCreateMarker, markCreate } from '../keys/create-marker.js';
 import { retirePrevious } from '../keys/retire.js';
 import { clearRewrite, markRewrite } from '../keys/rewrite-marker.js';
 import type { RunState } from './run-state.js';
@@ -186,7 +187,11 @@ const STEPS: Record<StepName, Step> = {
       s.tagsDenied = lease.outcome === 'denied';
       s.keysListed = true;
     }
-    if (thePlan.orphan) await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? []);
+    if (thePlan.orphan) {
+      const known = f.others.get(thePlan.orphan.id);
+      const unrecorded = known?.kind === 'orphan' && known.unrecorded === true;
+      await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? [], unrecorded);
+    }
     if (thePlan.makeRoom) await makeRoom(s, thePlan, f.keys);
   },
 
@@ -513,7 +518,7 @@ async function newKeyLost(s: RunState, fresh: NewKey, when: string, how = 'delet
  * An earlier run's orphan (proven: created by this action, never handed over, older than a run can last, unused
  * since). In self-rotation the destinations that may hold it first get this job's own pair; then it is deleted.
  */
-async function dropOrphan(s: RunState, orphan: AccessKey, moveOff: string[], breaks: string[]): Promise<void> {
+async function dropOrphan(s: RunState, orphan: AccessKey, moveOff: string[], breaks: string[], unrecorded: boolean): Promise<void> {
   const { ctx } = s;
   await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
     if (moveOff.length > 0 && s.caller) {
@@ -542,6 +547,11 @@ async function dropOrphan(s: RunState, orphan: AccessKey, moveOff: string[], bre
       );
       return;
     }
+    if (unrecorded) {
+      await destroy(s, orphan.id, 'unrecorded key of a finished run', 'delete', 'deleted as an orphan');
+      ctx.io.info(`Deleted ${orphan.id}: a run of this action made it and stopped before recording it; it was never used, and nothing holds it`);
+      return;
+    }
     await destroy(s, orphan.id, 'orphan of a finished run', 'delete', 'deleted as an orphan');
     ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over, and nothing holds it`);
   });
@@ -556,9 +566,13 @@ async function createNewKey(s: RunState): Promise<NewKey> {
   const { ctx, journal, userName } = s;
   let fresh: NewKey | undefined;
   for (let attempt = 1; fresh === undefined; attempt++) {
+    // The create marker, so a rerun can know the key should this run be killed before recording it.
+    const marked = !s.tagsDenied && (await markCreate(ctx, userName));
     try {
       fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock, ctx.aws.time);
     } catch (err) {
+      // IAM refused the create for its quota: it made no key, so the marker must not speak for a key made now.
+      if (marked && err instanceof KeyQuotaReached) await clearCreateMarker(ctx, userName);
       const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer may have been lost';
       let appeared: string[];
       try {
@@ -567,9 +581,14 @@ async function createNewKey(s: RunState): Promise<NewKey> {
         throw new ActionError(`${errorMessage(err)}. Could not list the keys again: check whether a key was made.`, { cause: err });
       }
       if (appeared.length > 0) {
+        const rerun =
+          marked && appeared.length === 1 && !(err instanceof KeyQuotaReached)
+            ? `if this run made it, a rerun deletes it (this run marked IAM user ${userName} with ${CREATE_TAG} just ` +
+              'before: its CreateDate, no use and no holder prove it); else, if no other rotation is running, delete it by hand.'
+            : 'if no other rotation is running, delete them by hand.';
         throw new ActionError(
           `${errorMessage(err)}. Key(s) ${appeared.join(', ')} appeared during this run and were left alone (${why}; ` +
-            'this run cannot prove they are its own): if no other rotation is running, delete them by hand.',
+            `this run cannot prove they are its own): ${rerun}`,
           { cause: err },
         );
       }
