@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { LEASE_TAG } from '../src/rotation/lease.js';
+import { STEP_NAMES } from '../src/shared/types.js';
 import type { Credentials } from '../src/aws/aws.js';
 import type { MemoryIam } from './support/memory-iam.js';
 import { type MemoryGitHub, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
@@ -67,11 +68,16 @@ describe.each(MODES)('$name, killed before each request, then rerun', (mode) => 
     expect(total).toBeGreaterThan(10);
     const stuck: string[] = [];
     const unrecordedKills: string[] = [];
+    /** Per named step, the kill points that fell in it (all of which must converge). */
+    const byStep = new Map<string, number>();
     for (let at = 1; at <= total; at++) {
       const { iam, github, old } = await world();
       const killed = killAt(iam, github, at);
-      void memoryRotation(iam, github, { as: mode.as(github, old), inputs: mode.inputs, env: attempt(1) });
+      let steps: string[] = [];
+      void memoryRotation(iam, github, { as: mode.as(github, old), inputs: mode.inputs, env: attempt(1), observe: (r) => (steps = r.steps) });
       await settle();
+      const step = steps.at(-1) ?? 'none';
+      byStep.set(step, (byStep.get(step) ?? 0) + 1);
       iam.before(() => {});
       github.before(() => {});
       // Killed between IAM's answer to CreateAccessKey and the key's record: no tag names the key, but the create
@@ -90,9 +96,15 @@ describe.each(MODES)('$name, killed before each request, then rerun', (mode) => 
         expect(rerun.result.previous).toEqual(expect.arrayContaining([{ id: unrecorded[0], action: 'deleted as an orphan' }]));
         expect(rerun.io.lines.join('\n')).toContain(`Deleted ${unrecorded[0]}: a run of this action made it and stopped before recording it`);
       }
-      if (!ok) stuck.push(`#${at} (${killed()}): ${rerun.result.error?.message ?? `keys ${keys.map((k) => `${k.id} ${k.status}`).join(', ')}`}`);
+      if (!ok) stuck.push(`#${at} (${step}: ${killed()}): ${rerun.result.error?.message ?? `keys ${keys.map((k) => `${k.id} ${k.status}`).join(', ')}`}`);
     }
     expect(stuck).toEqual([]);
+    // Every named step that makes a request in this world was killed in at least once. Classify, retire due, plan
+    // and prepare make none here (no last use to read, nothing due, no orphan, no environment to create):
+    // test/steps.test.ts cancels at the entry of each of them.
+    const quiet = ['classify', 'retire due', 'plan', 'prepare'];
+    expect([...byStep.keys()]).toEqual(STEP_NAMES.filter((s) => !quiet.includes(s)));
+    process.stderr.write(`${mode.name}: kill points per step: ${[...byStep].map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
     // The one kill point that leaves a key no tag names: the record's TagUser right after CreateAccessKey.
     expect(unrecordedKills).toEqual(['IAM TagUser']);
   });
