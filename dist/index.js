@@ -66182,13 +66182,14 @@ function leftBehind(user, journal, certain = true) {
         `user wait for it until then; to clear it now: ${clearLeaseCommand(user)}`);
 }
 /** Release the lease if this run still holds it. Never throws: a failure is a warning (the lease expires anyway). */
-async function releaseLease(ctx, journal, user) {
+async function releaseLease(ctx, journal, user, alsoRemove = []) {
     if (!journal.leaseHeld)
         return;
     try {
         const { lease: held } = await currentLease(ctx, user);
+        // With the lease, in the same request: this run's own tags that served their purpose (the create marker).
         if (isOurs(ctx, held))
-            await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
+            await untagUser(ctx.aws.iam, user, [LEASE_TAG, ...alsoRemove]);
         journal.record({ kind: 'lease released' });
     }
     catch (err) {
@@ -67273,6 +67274,7 @@ function newRunState(ctx, result) {
         startedAt: ctx.clock.now(),
         resume: undefined,
         creation: undefined,
+        createMarker: { written: false, needed: false },
         step: undefined,
         steps: result.steps,
     };
@@ -68565,6 +68567,7 @@ async function createNewKey(s) {
     for (let attempt = 1; fresh === undefined; attempt++) {
         // The create marker, so a rerun can know the key should this run be killed before recording it.
         const marked = !s.tagsDenied && (await markCreate(ctx, userName));
+        s.createMarker.written ||= marked;
         try {
             fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock, ctx.aws.time);
         }
@@ -68581,6 +68584,9 @@ async function createNewKey(s) {
                 throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Could not list the keys again: check whether a key was made.`, { cause: err });
             }
             if (appeared.length > 0) {
+                // The marker stays for the rerun (the lease's release leaves it).
+                if (marked && !(err instanceof KeyQuotaReached))
+                    s.createMarker.needed = true;
                 const rerun = marked && appeared.length === 1 && !(err instanceof KeyQuotaReached)
                     ? `if this run made it, a rerun deletes it (this run marked IAM user ${userName} with ${CREATE_TAG} just ` +
                         'before: its CreateDate, no use and no holder prove it); else, if no other rotation is running, delete it by hand.'
@@ -68660,6 +68666,7 @@ function exportCredentials(io, c) {
 
 
 
+
 function asActionError(err) {
     return err instanceof errors/* ActionError */.lZ ? err : new errors/* ActionError */.lZ((0,errors/* errorMessage */.gJ)(err), { cause: err });
 }
@@ -68721,7 +68728,9 @@ async function rotate(ctx, observe) {
             const userGone = s.journal.effects.some((e) => e.kind === 'user deleted');
             if (s.keysListed && !userGone)
                 Object.assign(result, await describeKeys(s));
-            await releaseLease(ctx, s.journal, s.userName);
+            // The create marker goes with the lease unless a key appeared that no tag names: a rerun needs it for that key.
+            const marker = s.createMarker.written && !s.createMarker.needed ? [CREATE_TAG] : [];
+            await releaseLease(ctx, s.journal, s.userName, marker);
         }
         refresh(result);
     }

@@ -79,6 +79,8 @@ describe('create-user', () => {
       'ListUserTagsCommand',
       'TagUserCommand',
       'ListUserTagsCommand',
+      'ListAccessKeysCommand', // the keys just before the create, in the create marker
+      'TagUserCommand',
       'CreateAccessKeyCommand',
       'TagUserCommand', // the new key's provenance
       'ListAccessKeysCommand', // the new key is still there after the destinations were written

@@ -254,6 +254,8 @@ describe('the lease on the IAM user', () => {
       'TagUserCommand',
       'ListAccessKeysCommand', // read while the lease settles (reads only)
       'ListUserTagsCommand', // read back: of two runs that wrote at once, only the last proceeds
+      'ListAccessKeysCommand', // the keys just before the create…
+      'TagUserCommand', // …in the create marker, so a rerun knows a key this run made and could not record
       'CreateAccessKeyCommand',
       'TagUserCommand', // provenance of the new key, right after it exists
       'ListAccessKeysCommand', // the new key is still there after the destinations were written
@@ -265,8 +267,9 @@ describe('the lease on the IAM user', () => {
       'ListAccessKeysCommand', // the keys output: every key at the end, with its last use
       'GetAccessKeyLastUsedCommand',
       'ListUserTagsCommand',
-      'UntagUserCommand',
+      'UntagUserCommand', // the lease, and the create marker with it
     ]);
+    expect(calls.at(-1)?.input.TagKeys).toEqual([LEASE_TAG, 'rotate-aws-access-key:creating']);
     // The run, this process's token, and an expiry an hour ahead in IAM's (moto's) time, not the runner's fake clock.
     const lease = (calls[2].input.Tags as { Key: string; Value: string }[])[0];
     expect(lease.Key).toBe(LEASE_TAG);
@@ -274,11 +277,15 @@ describe('the lease on the IAM user', () => {
     expect(Math.abs(Date.parse(m?.[1] ?? '') - (Date.now() + 3_600_000))).toBeLessThan(60_000);
     const newId = result.newKeyId as string;
     // Times in the records are IAM's (the key's CreateDate, moto's clock), never the runner's fake clock (2026-11-27).
-    const recorded = (calls[6].input.Tags as { Key: string; Value: string }[])[0];
+    // The create marker: this run, IAM's time, and the keys IAM listed just before.
+    const marker = (calls[6].input.Tags as { Key: string; Value: string }[])[0];
+    expect(marker.Key).toBe('rotate-aws-access-key:creating');
+    expect(marker.Value).toMatch(/^by=octo\/rotator\/42\/1 at=\S+Z keys=AKIA\w+$/);
+    const recorded = (calls[8].input.Tags as { Key: string; Value: string }[])[0];
     expect(recorded.Key).toBe(newId);
     const created = /^rotate-aws-access-key: created=(\S+) by=octo\/rotator\/42\/1$/.exec(recorded.Value)?.[1] ?? '';
     expect(Math.abs(Date.parse(created) - Date.now())).toBeLessThan(60_000);
-    expect(calls[16].input).toEqual({ UserName: user, TagKeys: [LEASE_TAG] });
+
     // The lease is gone; the new key keeps its description (the IAM console shows it); the deleted key had none.
     const tags = await tagsOf(user);
     expect(Object.keys(tags)).toEqual([newId]);

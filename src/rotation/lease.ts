@@ -234,11 +234,12 @@ export function leftBehind(user: string, journal: Journal, certain = true): stri
 }
 
 /** Release the lease if this run still holds it. Never throws: a failure is a warning (the lease expires anyway). */
-export async function releaseLease(ctx: RotateContext, journal: Journal, user: string): Promise<void> {
+export async function releaseLease(ctx: RotateContext, journal: Journal, user: string, alsoRemove: string[] = []): Promise<void> {
   if (!journal.leaseHeld) return;
   try {
     const { lease: held } = await currentLease(ctx, user);
-    if (isOurs(ctx, held)) await untagUser(ctx.aws.iam, user, [LEASE_TAG]);
+    // With the lease, in the same request: this run's own tags that served their purpose (the create marker).
+    if (isOurs(ctx, held)) await untagUser(ctx.aws.iam, user, [LEASE_TAG, ...alsoRemove]);
     journal.record({ kind: 'lease released' });
   } catch (err) {
     ctx.io.warning(`could not release the lease on IAM user ${user} (${errorMessage(err)}): ${leftBehind(user, journal)}`);

@@ -10,6 +10,7 @@ import { Unproven } from '../keys/destruction.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import type { Inputs } from '../action/inputs.js';
 import { Journal } from './journal.js';
+import { CREATE_TAG } from '../keys/create-marker.js';
 import { releaseLease } from './lease.js';
 import { assumedHeld, describeStanding, recover, undoUser } from './recover.js';
 import type { PreviousAction, RotationResult } from './result.js';
@@ -81,7 +82,9 @@ export async function rotate(ctx: RotateContext, observe?: (r: RotationResult) =
     if (s.userName) {
       const userGone = s.journal.effects.some((e) => e.kind === 'user deleted');
       if (s.keysListed && !userGone) Object.assign(result, await describeKeys(s));
-      await releaseLease(ctx, s.journal, s.userName);
+      // The create marker goes with the lease unless a key appeared that no tag names: a rerun needs it for that key.
+      const marker = s.createMarker.written && !s.createMarker.needed ? [CREATE_TAG] : [];
+      await releaseLease(ctx, s.journal, s.userName, marker);
     }
     refresh(result);
   }

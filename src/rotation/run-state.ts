@@ -54,6 +54,8 @@ export interface RunState {
   resume: Resume | undefined;
   /** The create marker as read (before this run wrote its own), with what IAM says of the keys made in its window. */
   creation: Creation | undefined;
+  /** This run wrote the create marker, and whether a rerun still needs it (a key appeared that no tag names). */
+  createMarker: { written: boolean; needed: boolean };
   /** The step running now, and every step this run entered, in order (steps.ts). */
   step: StepName | undefined;
   steps: StepName[];
@@ -85,6 +87,7 @@ export function newRunState(ctx: RotateContext, result: RotationResult): RunStat
     startedAt: ctx.clock.now(),
     resume: undefined,
     creation: undefined,
+    createMarker: { written: false, needed: false },
     step: undefined,
     steps: result.steps,
   };

@@ -568,6 +568,7 @@ async function createNewKey(s: RunState): Promise<NewKey> {
   for (let attempt = 1; fresh === undefined; attempt++) {
     // The create marker, so a rerun can know the key should this run be killed before recording it.
     const marked = !s.tagsDenied && (await markCreate(ctx, userName));
+    s.createMarker.written ||= marked;
     try {
       fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock, ctx.aws.time);
     } catch (err) {
@@ -581,6 +582,8 @@ async function createNewKey(s: RunState): Promise<NewKey> {
         throw new ActionError(`${errorMessage(err)}. Could not list the keys again: check whether a key was made.`, { cause: err });
       }
       if (appeared.length > 0) {
+        // The marker stays for the rerun (the lease's release leaves it).
+        if (marked && !(err instanceof KeyQuotaReached)) s.createMarker.needed = true;
         const rerun =
           marked && appeared.length === 1 && !(err instanceof KeyQuotaReached)
             ? `if this run made it, a rerun deletes it (this run marked IAM user ${userName} with ${CREATE_TAG} just ` +
