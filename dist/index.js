@@ -67575,8 +67575,11 @@ async function classifyKeys(s, keys, naiveCurrent, self) {
         s.uses.set(id, use);
     // An orphan this run can prove (held by no destination, or only by destinations a self-rotation moves off first).
     const provableOrphan = (k) => {
-        if (unrecorded(k) && gaps('unrecorded key of a finished run', factsOf(s, k, keys)).length === 0)
-            return true;
+        if (unrecorded(k)) {
+            const missing = gaps('unrecorded key of a finished run', factsOf(s, k, keys));
+            if (missing.length === 0 || (self !== undefined && missing.length === 1 && missing[0].code === 'destinations may hold it'))
+                return true;
+        }
         const missing = gaps('orphan of a finished run', factsOf(s, k, keys));
         return missing.length === 0 || (missing.length === 1 && missing[0].code === 'destinations may hold it');
     };
@@ -67638,10 +67641,14 @@ async function classifyKeys(s, keys, naiveCurrent, self) {
             // No tag names it: the create marker, with IAM's facts, is what may prove it the key of a run killed before
             // recording it.
             const missing = gaps('unrecorded key of a finished run', facts);
-            if (missing.length === 0) {
-                others.set(k.id, { kind: 'orphan', heldBy: [], unrecorded: true });
+            const held = mayHold(facts);
+            // Destinations written since it was made are the one gap a self-rotation closes: it gives them its own pair first.
+            const closable = self !== undefined && missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it';
+            if (missing.length === 0 || closable) {
+                others.set(k.id, { kind: 'orphan', heldBy: closable ? held : [], unrecorded: true });
                 io.info(`${k.id} was made by a run of this action that stopped before recording it (${s.creation?.by}, marked ` +
-                    `${new Date(s.creation?.at ?? 0).toISOString()}; ${knownAbout(facts)}): it is an orphan, and nothing holds it`);
+                    `${new Date(s.creation?.at ?? 0).toISOString()}; ${knownAbout(facts)}): it is an orphan` +
+                    (closable ? `; destination(s) ${held.join(', ')} may hold it` : ', and nothing holds it'));
             }
             else {
                 others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
@@ -68549,7 +68556,7 @@ async function dropOrphan(s, orphan, moveOff, breaks, unrecorded) {
         }
         if (unrecorded) {
             await destroy(s, orphan.id, 'unrecorded key of a finished run', 'delete', 'deleted as an orphan');
-            ctx.io.info(`Deleted ${orphan.id}: a run of this action made it and stopped before recording it; it was never used, and nothing holds it`);
+            ctx.io.info(`Deleted ${orphan.id}: a run of this action made it and stopped before recording it; it was never used, and no destination holds it`);
             return;
         }
         await destroy(s, orphan.id, 'orphan of a finished run', 'delete', 'deleted as an orphan');

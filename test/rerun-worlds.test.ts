@@ -232,6 +232,25 @@ describe('a key no tag names: the create marker (the kill between CreateAccessKe
     expect(converged(iam, github, REPOS)).not.toBe(made);
   });
 
+  it('a destination written in the same second as that key: a self-rotation gives it its own pair first, then deletes the key', async () => {
+    const { iam, github, old } = await world(REPOS);
+    const lost = 'AKIALOST000000000007';
+    iam.before((command) => {
+      if (command !== 'CreateAccessKey' || iam.keys.has(lost)) return;
+      iam.keys.set(lost, { id: lost, status: 'Active', created: new Date('2026-11-27T12:00:00Z') });
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    });
+    await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(1) });
+    iam.before(() => {});
+    // Someone wrote octo/web in that second: it may hold that key, as far as IAM's and GitHub's facts tell.
+    for (const n of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) github.updatedAt.set(`octo/web/${n}`, '2026-11-27T12:00:00Z');
+    const rerun = await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(2) });
+    expect(rerun.result.error?.message).toBeUndefined();
+    expect(rerun.io.lines.join('\n')).toContain(`octo/web: now holds ${OLD} (was written after ${lost} was made)`);
+    expect(rerun.result.previous).toEqual(expect.arrayContaining([{ id: lost, action: 'deleted as an orphan' }]));
+    converged(iam, github, REPOS);
+  });
+
   it("a person's key made just before the create, which IAM then refuses (two keys): the marker goes, no rerun deletes it", async () => {
     const { iam, github, old } = await world(REPOS);
     iam.before((command) => {

@@ -549,7 +549,7 @@ async function dropOrphan(s: RunState, orphan: AccessKey, moveOff: string[], bre
     }
     if (unrecorded) {
       await destroy(s, orphan.id, 'unrecorded key of a finished run', 'delete', 'deleted as an orphan');
-      ctx.io.info(`Deleted ${orphan.id}: a run of this action made it and stopped before recording it; it was never used, and nothing holds it`);
+      ctx.io.info(`Deleted ${orphan.id}: a run of this action made it and stopped before recording it; it was never used, and no destination holds it`);
       return;
     }
     await destroy(s, orphan.id, 'orphan of a finished run', 'delete', 'deleted as an orphan');
