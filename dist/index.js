@@ -65247,6 +65247,11 @@ const RECORD_CHECKS = [
     },
     (f) => need(Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS, 'handover in the future', `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
 ];
+/** No destination of this run was written after the key was made (so none may hold it). */
+const heldByNone = (f) => {
+    const holders = mayHold(f);
+    return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
+};
 /** What proves a key an orphan of a finished run of this action, whoever may hold it. */
 const ORPHAN_CHECKS = [
     (f) => need(unhanded(f.record), 'no unhanded record', 'no record says this action created it and never handed it over'),
@@ -65347,10 +65352,7 @@ const POLICY = {
         covers: 'a key an earlier run of this action created and never handed over',
         checks: [
             ...ORPHAN_CHECKS,
-            (f) => {
-                const holders = mayHold(f);
-                return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
-            },
+            heldByNone,
             unchanged,
         ],
         todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
@@ -65369,10 +65371,7 @@ const POLICY = {
                 `run, GitHub does not say it ended, and the key is younger than ${MAX_RUN_MS / 60_000} minutes`),
             (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
             (f) => need(!f.lastUsed, 'used since made', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}): a key the action never recorded was never handed to anyone, so something else holds it`),
-            (f) => {
-                const holders = mayHold(f);
-                return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
-            },
+            heldByNone,
             unchanged,
         ],
         todo: 'Delete it by hand once you know nothing holds it (no record of the action names it)',

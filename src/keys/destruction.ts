@@ -160,6 +160,12 @@ export const RECORD_CHECKS: Check[] = [
     ),
 ];
 
+/** No destination of this run was written after the key was made (so none may hold it). */
+const heldByNone: Check = (f) => {
+  const holders = mayHold(f);
+  return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
+};
+
 /** What proves a key an orphan of a finished run of this action, whoever may hold it. */
 const ORPHAN_CHECKS: Check[] = [
   (f) =>
@@ -302,10 +308,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     covers: 'a key an earlier run of this action created and never handed over',
     checks: [
       ...ORPHAN_CHECKS,
-      (f) => {
-        const holders = mayHold(f);
-        return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
-      },
+      heldByNone,
       unchanged,
     ],
     todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
@@ -343,10 +346,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
           'used since made',
           `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}): a key the action never recorded was never handed to anyone, so something else holds it`,
         ),
-      (f) => {
-        const holders = mayHold(f);
-        return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
-      },
+      heldByNone,
       unchanged,
     ],
     todo: 'Delete it by hand once you know nothing holds it (no record of the action names it)',
