@@ -67917,8 +67917,12 @@ async function holds(gh, path, name) {
             return false;
     }
 }
-/** Every place `owner/repo`'s jobs can read secret `name` from. A 404 (no such level) holds nothing. */
-async function holdersOf(gh, owner, repo, name, token) {
+/**
+ * Every place `owner/repo`'s jobs can read secret `name` from that is not among `destinations` (those are written by
+ * this run, so they need no read). A 404 (no such level) holds nothing.
+ */
+async function holdersOf(gh, owner, repo, name, token, destinations = []) {
+    const known = (h) => isDestination(h, owner, repo, destinations);
     const base = `/repos/${e(owner)}/${e(repo)}`;
     const where = `${owner}/${repo}`;
     const read = async (doing, path) => {
@@ -67932,7 +67936,7 @@ async function holdersOf(gh, owner, repo, name, token) {
         }
     };
     const out = [];
-    if (await read('listing the repository secrets', `${base}/actions/secrets`))
+    if (!known({ kind: 'repository' }) && (await read('listing the repository secrets', `${base}/actions/secrets`)))
         out.push({ kind: 'repository' });
     let environments;
     try {
@@ -67944,12 +67948,15 @@ async function holdersOf(gh, owner, repo, name, token) {
         environments = [];
     }
     for (const environment of environments) {
+        if (known({ kind: 'environment', environment }))
+            continue;
         if (await read(`listing the secrets of environment '${environment}'`, `${base}/environments/${e(environment)}/secrets`)) {
             out.push({ kind: 'environment', environment });
         }
     }
-    if (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`))
-        out.push({ kind: 'organization', org: owner });
+    const org = { kind: 'organization', org: owner };
+    if (!known(org) && (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`)))
+        out.push(org);
     return out;
 }
 /** Is holder `h` of `owner/repo` one of this run's destinations? */
@@ -68130,8 +68137,8 @@ const STEPS = {
     },
     /**
      * Read everything (the keys, their records, every destination) while the lease settles: reads only, so they need
-     * not wait. Should another run's lease write have won, this run waited for it, and reads again. Then the
-     * self-rotation holder check.
+     * not wait. Should another run's lease write have won, this run waited for it, and reads again. The self-rotation
+     * holder check is among the reads.
      */
     read: async (s, f) => {
         const caller = s.caller;
@@ -68149,8 +68156,6 @@ const STEPS = {
                 break;
             s.ctx.io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
         }
-        await checkOwnHolder(s, preparedOf(s.destinations), f.self);
-        s.ownHolderChecked = true;
     },
     /** What is known of each key: handed over (pending retirement), an earlier run's orphan, or unproven. */
     classify: async (s, f) => {
@@ -68406,7 +68411,7 @@ async function checkOwnHolder(s, prepared, self) {
     if (coversRepository(prepared, run.repository)) {
         const [owner, repo] = run.repository.split('/');
         // The secret access key is a secret whichever way the id is stored (access-key-id-as): look for that name.
-        const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token);
+        const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token, prepared);
         const missing = missingHolders(holders, owner, repo, prepared);
         if (missing.length > 0)
             throw holderError(run.repository, self.id, missing, retiring);
@@ -68437,6 +68442,9 @@ async function readWorld(s, userExists, caller) {
     ctx.cancel.checkpoint();
     const prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
     s.destinations = destinationRecords(prepared, journal, result);
+    // Reads only, so while the lease settles too: the job's own holders.
+    await checkOwnHolder(s, prepared, self);
+    s.ownHolderChecked = true;
     return { keys, self };
 }
 /** The earlier run's key this job signs in with: STS accepted it when this run began (identify), so it works. */

@@ -61,7 +61,7 @@ const MIN_ONE_DEST = [
   'iam:ListUserTags', 'iam:TagUser', 'iam:ListUserTags', // lease: look, take, read back
   'iam:ListAccessKeys',
   'GET public-key', 'GET secrets',
-  'GET secrets', 'GET environments', 'GET organization-secrets', // the job's own holders (self-rotation)
+  'GET environments', 'GET organization-secrets', // the job's own holders (self-rotation; the repository is a destination)
   'iam:ListAccessKeys', 'iam:TagUser', // the keys just before the create, and the create marker
   'iam:CreateAccessKey', 'iam:TagUser', // the new key and its provenance
   'sts:GetCallerIdentity',
@@ -70,11 +70,12 @@ const MIN_ONE_DEST = [
   'iam:ListAccessKeys', // the new key still exists and is Active after the fan-out
   'iam:TagUser', // the handover
   'iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed', 'iam:DeleteAccessKey', // check, evidence, retire
+  'iam:UntagUser', // the deleted key's record (superseded at the handover) goes with it
   'iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed', // the keys output
   'iam:ListUserTags', 'iam:UntagUser', // give the lease back (and the create marker, in the same request)
 ];
 /** The job's own holders, read once per self-rotation whatever the number of destinations. */
-const OWN_HOLDER_READS = 3;
+const OWN_HOLDER_READS = 2;
 /** AWS requests of that run other than the new key's verification (its STS attempts are the rest). */
 const AWS_NOT_VERIFYING = MIN_ONE_DEST.filter((r) => r.startsWith('iam:')).length + 1; // + the job's own GetCallerIdentity
 /** The lease is written, then read back after this long (SHIPPED_LEASE.settleMs in src/action/context.ts): a fixed cost. */

@@ -107,4 +107,24 @@ describe('holdersOf / missingHolders', () => {
     ]);
     expect(missingHolders(holders, 'octo', 'api', prepared({ kind: 'repository', owner: 'OCTO', repo: 'API' }, org))).toEqual([]);
   });
+
+  it('reads no place that is a destination (this run writes it): only the others', async () => {
+    const routes: string[] = [];
+    const api = gh({
+      '/repos/octo/api/actions/secrets': ['AWS_ACCESS_KEY_ID'],
+      '/repos/octo/api/environments/prod/secrets': ['AWS_ACCESS_KEY_ID'],
+      '/repos/octo/api/actions/organization-secrets': ['AWS_ACCESS_KEY_ID'],
+    });
+    const counted = { ...api, request: (route: string, params?: unknown) => (routes.push(route), api.request(route, params as never)) } as GitHubApi;
+    const holders = await holdersOf(counted, 'octo', 'api', 'AWS_ACCESS_KEY_ID', undefined, prepared({ kind: 'repository', owner: 'octo', repo: 'api' }));
+    expect(holders).toEqual([
+      { kind: 'environment', environment: 'prod' },
+      { kind: 'organization', org: 'octo' },
+    ]);
+    expect(routes.map((r) => r.split(' ')[1])).toEqual([
+      '/repos/octo/api/environments',
+      '/repos/octo/api/environments/prod/secrets',
+      '/repos/octo/api/actions/organization-secrets',
+    ]);
+  });
 });

@@ -36,8 +36,19 @@ async function holds(gh: GitHubApi, path: string, name: string): Promise<boolean
   }
 }
 
-/** Every place `owner/repo`'s jobs can read secret `name` from. A 404 (no such level) holds nothing. */
-export async function holdersOf(gh: GitHubApi, owner: string, repo: string, name: string, token?: TokenKind): Promise<Holder[]> {
+/**
+ * Every place `owner/repo`'s jobs can read secret `name` from that is not among `destinations` (those are written by
+ * this run, so they need no read). A 404 (no such level) holds nothing.
+ */
+export async function holdersOf(
+  gh: GitHubApi,
+  owner: string,
+  repo: string,
+  name: string,
+  token?: TokenKind,
+  destinations: Prepared[] = [],
+): Promise<Holder[]> {
+  const known = (h: Holder) => isDestination(h, owner, repo, destinations);
   const base = `/repos/${e(owner)}/${e(repo)}`;
   const where = `${owner}/${repo}`;
   const read = async (doing: string, path: string) => {
@@ -49,7 +60,7 @@ export async function holdersOf(gh: GitHubApi, owner: string, repo: string, name
     }
   };
   const out: Holder[] = [];
-  if (await read('listing the repository secrets', `${base}/actions/secrets`)) out.push({ kind: 'repository' });
+  if (!known({ kind: 'repository' }) && (await read('listing the repository secrets', `${base}/actions/secrets`))) out.push({ kind: 'repository' });
   let environments: string[];
   try {
     environments = await listEnvironments(gh, owner, repo);
@@ -58,11 +69,13 @@ export async function holdersOf(gh: GitHubApi, owner: string, repo: string, name
     environments = [];
   }
   for (const environment of environments) {
+    if (known({ kind: 'environment', environment })) continue;
     if (await read(`listing the secrets of environment '${environment}'`, `${base}/environments/${e(environment)}/secrets`)) {
       out.push({ kind: 'environment', environment });
     }
   }
-  if (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`)) out.push({ kind: 'organization', org: owner });
+  const org: Holder = { kind: 'organization', org: owner };
+  if (!known(org) && (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`))) out.push(org);
   return out;
 }
 

@@ -92,8 +92,8 @@ const STEPS: Record<StepName, Step> = {
 
   /**
    * Read everything (the keys, their records, every destination) while the lease settles: reads only, so they need
-   * not wait. Should another run's lease write have won, this run waited for it, and reads again. Then the
-   * self-rotation holder check.
+   * not wait. Should another run's lease write have won, this run waited for it, and reads again. The self-rotation
+   * holder check is among the reads.
    */
   read: async (s, f) => {
     const caller = s.caller;
@@ -114,8 +114,6 @@ const STEPS: Record<StepName, Step> = {
       if (!settled?.r.waited) break;
       s.ctx.io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
     }
-    await checkOwnHolder(s, preparedOf(s.destinations), f.self);
-    s.ownHolderChecked = true;
   },
 
   /** What is known of each key: handed over (pending retirement), an earlier run's orphan, or unproven. */
@@ -383,7 +381,7 @@ async function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey
   if (coversRepository(prepared, run.repository)) {
     const [owner, repo] = run.repository.split('/');
     // The secret access key is a secret whichever way the id is stored (access-key-id-as): look for that name.
-    const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token);
+    const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token, prepared);
     const missing = missingHolders(holders, owner, repo, prepared);
     if (missing.length > 0) throw holderError(run.repository, self.id, missing, retiring);
     return;
@@ -422,6 +420,9 @@ async function readWorld(
     preflight(ctx, result.destinations.map((r) => r.destination)),
   );
   s.destinations = destinationRecords(prepared, journal, result);
+  // Reads only, so while the lease settles too: the job's own holders.
+  await checkOwnHolder(s, prepared, self);
+  s.ownHolderChecked = true;
   return { keys, self };
 }
 
