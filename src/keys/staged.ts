@@ -110,12 +110,18 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent:
     .filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined || unhanded(s.records.get(k.id)) || unrecorded(k))
     .filter((k) => !s.uses.has(k.id));
   for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id))) s.uses.set(id, use);
+  // A key no tag names, proven the create marker's by IAM's facts. Destinations written since it was made are the one
+  // gap a self-rotation closes: it gives them its own pair first (heldBy).
+  const unrecordedProof = (k: AccessKey) => {
+    const facts = factsOf(s, k, keys);
+    const missing = gaps('unrecorded key of a finished run', facts);
+    const held = mayHold(facts);
+    const closable = self !== undefined && missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it';
+    return { proven: missing.length === 0 || closable, heldBy: closable ? held : [], missing };
+  };
   // An orphan this run can prove (held by no destination, or only by destinations a self-rotation moves off first).
   const provableOrphan = (k: AccessKey) => {
-    if (unrecorded(k)) {
-      const missing = gaps('unrecorded key of a finished run', factsOf(s, k, keys));
-      if (missing.length === 0 || (self !== undefined && missing.length === 1 && missing[0].code === 'destinations may hold it')) return true;
-    }
+    if (unrecorded(k)) return unrecordedProof(k).proven;
     const missing = gaps('orphan of a finished run', factsOf(s, k, keys));
     return missing.length === 0 || (missing.length === 1 && missing[0].code === 'destinations may hold it');
   };
@@ -177,16 +183,13 @@ export async function classifyKeys(s: RunState, keys: AccessKey[], naiveCurrent:
     if (unrecorded(k)) {
       // No tag names it: the create marker, with IAM's facts, is what may prove it the key of a run killed before
       // recording it.
-      const missing = gaps('unrecorded key of a finished run', facts);
-      const held = mayHold(facts);
-      // Destinations written since it was made are the one gap a self-rotation closes: it gives them its own pair first.
-      const closable = self !== undefined && missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it';
-      if (missing.length === 0 || closable) {
-        others.set(k.id, { kind: 'orphan', heldBy: closable ? held : [], unrecorded: true });
+      const { proven, heldBy, missing } = unrecordedProof(k);
+      if (proven) {
+        others.set(k.id, { kind: 'orphan', heldBy, unrecorded: true });
         io.info(
           `${k.id} was made by a run of this action that stopped before recording it (${s.creation?.by}, marked ` +
             `${new Date(s.creation?.at ?? 0).toISOString()}; ${knownAbout(facts)}): it is an orphan` +
-            (closable ? `; destination(s) ${held.join(', ')} may hold it` : ', and nothing holds it'),
+            (heldBy.length > 0 ? `; destination(s) ${heldBy.join(', ')} may hold it` : ', and nothing holds it'),
         );
       } else {
         others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
