@@ -1,6 +1,6 @@
 // Mutation testing: `npm run mutate` (docs/mutation.md). Stryker 10 needs Node 22+; the npm script runs it on Node 24.
 //
-// Narrow a run to some files:  npm run mutate -- --mutate src/keys/plan.ts,src/action/inputs.ts
+// Narrow a run to some files:  npm run mutate -- --mutate src/keys/plan.ts,src/config/inputs.ts
 // More test runners:           npm run mutate -- --concurrency 2   (default 1: the machine has 2 cores, keep one free)
 import { existsSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';
@@ -24,7 +24,7 @@ export default {
     // runs no test at all for a static mutant (one executed at import time) and counts it as survived.
     config: {
       // For a quick look at one module only (scores then understate what the whole suite kills):
-      //   STRYKER_TESTS=test/inputs.test.ts,test/report.test.ts npm run mutate -- --mutate src/action/inputs.ts
+      //   STRYKER_TESTS=test/inputs.test.ts,test/report.test.ts npm run mutate -- --mutate src/config/inputs.ts
       ...(process.env.STRYKER_TESTS
         ? { testMatch: process.env.STRYKER_TESTS.split(',').map((t) => `<rootDir>/${t.trim()}`) }
         : {}),

@@ -78,7 +78,7 @@ const MIN_ONE_DEST = [
 const OWN_HOLDER_READS = 2;
 /** AWS requests of that run other than the new key's verification (its STS attempts are the rest). */
 const AWS_NOT_VERIFYING = MIN_ONE_DEST.filter((r) => r.startsWith('iam:')).length + 1; // + the job's own GetCallerIdentity
-/** The lease is written, then read back after this long (SHIPPED_LEASE.settleMs in src/action/context.ts): a fixed cost. */
+/** The lease is written, then read back after this long (SHIPPED_LEASE.settleMs in src/config/context.ts): a fixed cost. */
 const LEASE_SETTLE_MS = 1500;
 
 const TARGET = {

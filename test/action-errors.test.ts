@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cancellation } from '../src/rotation/cancel.js';
+import { Cancellation } from '../src/shared/cancel.js';
 import { type RunDeps, run } from '../src/action/main.js';
 import { FAST_PACING, fakeClock, reader, recorder } from './support/harness.js';
 

@@ -9,10 +9,10 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { Credentials } from '../src/aws/aws.js';
-import { Cancellation } from '../src/rotation/cancel.js';
+import { Cancellation } from '../src/shared/cancel.js';
 import { LEASE_TAG, parseLease } from '../src/rotation/lease.js';
 import { TAG_PREFIX, parseRecord } from '../src/keys/provenance.js';
-import { summaryModel } from '../src/action/report.js';
+import { summaryModel } from '../src/action/outputs.js';
 import type { RotationResult } from '../src/rotation/rotate.js';
 import { type MemoryIam, awsFailure } from './support/memory-iam.js';
 import { type MemoryGitHub, type MemoryRun, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';

@@ -1,6 +1,6 @@
-/** A cancel request (src/rotation/cancel.ts): the first signal is the one reported, and every wait ends at once. */
+/** A cancel request (src/shared/cancel.ts): the first signal is the one reported, and every wait ends at once. */
 import { describe, expect, it } from '@jest/globals';
-import { Cancellation, Cancelled } from '../src/rotation/cancel.js';
+import { Cancellation, Cancelled } from '../src/shared/cancel.js';
 import { fakeClock } from './support/harness.js';
 
 describe('Cancellation', () => {

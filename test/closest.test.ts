@@ -1,6 +1,6 @@
-/** src/action/closest.ts: the edit distance behind "did you mean …?" and the environment near-miss checks. */
+/** src/config/closest.ts: the edit distance behind "did you mean …?" and the environment near-miss checks. */
 import { describe, expect, it } from '@jest/globals';
-import { closest, editDistance } from '../src/action/closest.js';
+import { closest, editDistance } from '../src/config/closest.js';
 
 describe('editDistance (Levenshtein)', () => {
   it.each([

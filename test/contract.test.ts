@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSummary } from '../src/action/report.js';
+import { writeSummary } from '../src/action/outputs.js';
 import { type Scope, forbidden, secondaryRateLimit } from './support/github-standin.js';
 import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, TagUserCommand } from '@aws-sdk/client-iam';

@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Destination } from '../src/github/destinations.js';
 import type { AccessKey, Plan } from '../src/keys/plan.js';
 import type { Prepared } from '../src/github/preflight.js';
-import type { Inputs } from '../src/action/inputs.js';
+import type { Inputs } from '../src/config/inputs.js';
 import { describePlan } from '../src/rotation/describe-plan.js';
 import { settingDifferences } from '../src/rotation/steps.js';
 import { inputsWith } from './support/fixtures.js';

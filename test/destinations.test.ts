@@ -8,7 +8,7 @@ import {
   secretsPath,
   writePermission,
 } from '../src/github/destinations.js';
-import type { Inputs } from '../src/action/inputs.js';
+import type { Inputs } from '../src/config/inputs.js';
 import { inputsWith } from './support/fixtures.js';
 
 function inputs(overrides: Partial<Inputs> = {}): Inputs {

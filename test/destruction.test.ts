@@ -7,8 +7,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { listAccessKeys } from '../src/aws/aws.js';
-import { Cancellation, Cancelled } from '../src/rotation/cancel.js';
-import type { RotateContext } from '../src/action/context.js';
+import { Cancellation, Cancelled } from '../src/shared/cancel.js';
+import type { RotateContext } from '../src/config/context.js';
 import { type Destination, label } from '../src/github/destinations.js';
 import {
   type DestinationFacts,
@@ -27,7 +27,7 @@ import {
 } from '../src/keys/destruction.js';
 import { CREATE_WINDOW_MS } from '../src/keys/create-marker.js';
 import { ActionError } from '../src/shared/errors.js';
-import type { Inputs } from '../src/action/inputs.js';
+import type { Inputs } from '../src/config/inputs.js';
 import { Journal } from '../src/rotation/journal.js';
 import type { AccessKey } from '../src/keys/plan.js';
 import type { Prepared } from '../src/github/preflight.js';

@@ -15,8 +15,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { CreateAccessKeyCommand, ListAccessKeysCommand, TagUserCommand } from '@aws-sdk/client-iam';
 import type { ChildProcess } from 'node:child_process';
 import { type Destination, label, secretsPath } from '../src/github/destinations.js';
-import { readInputs } from '../src/action/inputs.js';
-import { outputs, summaryModel } from '../src/action/report.js';
+import { readInputs } from '../src/config/inputs.js';
+import { outputs, summaryModel } from '../src/action/outputs.js';
 import type { RotationResult } from '../src/rotation/rotate.js';
 import { AwsProxy, type AwsFault, accessDenied, awsHang, serviceUnavailable, throttling } from './support/aws-proxy.js';
 import { type Fault, type Scope, forbidden, hang, notFound, secondaryRateLimit, serverError } from './support/github-standin.js';

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Cancellation } from '../src/rotation/cancel.js';
+import { Cancellation } from '../src/shared/cancel.js';
 import type { GitHubApi } from '../src/github/github-api.js';
 import { API_VERSION, createGitHubClient, createOctokit, fetchWithTimeout, withRateLimits } from '../src/github/github.js';
 import { type GitHubPacing, SHIPPED_PACING } from '../src/github/pacer.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { InputError, InputErrors } from '../src/shared/errors.js';
-import { type Inputs, readInputs } from '../src/action/inputs.js';
+import { type Inputs, readInputs } from '../src/config/inputs.js';
 import { actionInputDefaults } from './support/runner.js';
 
 const ENV = { GITHUB_REPOSITORY: 'octo/self', GITHUB_ENV: '/tmp/github-env' };

@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { InputError, InputErrors, errorMessage } from '../src/shared/errors.js';
-import { INPUT_NAMES, type InputReader, type Inputs, readInputs, splitList } from '../src/action/inputs.js';
+import { INPUT_NAMES, type InputReader, type Inputs, readInputs, splitList } from '../src/config/inputs.js';
 
 interface ActionYml {
   inputs: Record<string, { required?: boolean; default?: string }>;

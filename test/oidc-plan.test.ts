@@ -19,13 +19,13 @@ import {
 } from '@aws-sdk/client-iam';
 import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import { createValidatedPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
-import { Cancellation } from '../src/rotation/cancel.js';
+import { Cancellation } from '../src/shared/cancel.js';
 import { createGitHubClient } from '../src/github/github.js';
-import { readInputs } from '../src/action/inputs.js';
-import { type OidcPlanResult, runOidcPlan } from '../src/oidc/run.js';
+import { readInputs } from '../src/config/inputs.js';
+import { type OidcPlanResult, runOidcPlan } from '../src/oidc/oidc-plan.js';
 import { oidcIssuer } from '../src/oidc/provider.js';
 import { type RepoFacts, subjectFor } from '../src/oidc/subject.js';
-import { CONFIGURE_AWS_CREDENTIALS, buildPlan } from '../src/oidc/plan.js';
+import { CONFIGURE_AWS_CREDENTIALS, buildPlan } from '../src/oidc/role-plan.js';
 import type { UserPermissions } from '../src/oidc/iam-read.js';
 import { planFiles } from '../src/oidc/render.js';
 import type { OidcSubjectCustomization } from './support/github-standin.js';

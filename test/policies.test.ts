@@ -32,10 +32,10 @@ import {
 import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { createValidatedPolicy, validateIdentityPolicy, validateTrustPolicy } from '@cloud-copilot/iam-policy';
 import { type AwsCall, FAST_PACING, awsFor, fakeClock, reader, recorder, repoScope, runRotation, seedPair } from './support/harness.js';
-import { Cancellation } from '../src/rotation/cancel.js';
+import { Cancellation } from '../src/shared/cancel.js';
 import { createGitHubClient } from '../src/github/github.js';
-import { readInputs } from '../src/action/inputs.js';
-import { runOidcPlan } from '../src/oidc/run.js';
+import { readInputs } from '../src/config/inputs.js';
+import { runOidcPlan } from '../src/oidc/oidc-plan.js';
 import { useWorld } from './support/world.js';
 import { type Creds, MOTO_ACCOUNT_ID, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 

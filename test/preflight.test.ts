@@ -4,10 +4,10 @@
  * own repository is covered. No network, no emulator.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { RotateContext } from '../src/action/context.js';
+import type { RotateContext } from '../src/config/context.js';
 import type { Destination } from '../src/github/destinations.js';
 import { ActionError } from '../src/shared/errors.js';
-import type { Inputs } from '../src/action/inputs.js';
+import type { Inputs } from '../src/config/inputs.js';
 import { type Prepared, coversRepository, createMissingEnvironments, mapLimit, preflight } from '../src/github/preflight.js';
 import { inputsWith } from './support/fixtures.js';
 import { failure, scriptedGitHub } from './support/scripted-github.js';

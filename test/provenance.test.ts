@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import { type RotateContext, runIdentity } from '../src/action/context.js';
+import { type RotateContext, runIdentity } from '../src/config/context.js';
 import { LEASE_TAG, leaseValue, parseLease } from '../src/rotation/lease.js';
 import { type KeyRecord, PRUNE_AFTER_MS, formatRecord, handoverTimes, parseRecord, pruneRecords, runLabel, shortLabel } from '../src/keys/provenance.js';
 import { fakeClock, recorder } from './support/harness.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { ListUserTagsCommand, TagUserCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { Cancellation } from '../src/rotation/cancel.js';
+import { Cancellation } from '../src/shared/cancel.js';
 import { heldPair, holdsWorkingKey, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
 import { useWorld } from './support/world.js';
 import { forbidden, hang, serverError } from './support/github-standin.js';

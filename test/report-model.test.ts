@@ -1,5 +1,5 @@
 /**
- * src/action/report.ts in-process, beyond report.test.ts: the `keys` output and table, staged retirement in the summary,
+ * src/action/outputs.ts in-process, beyond report.test.ts: the `keys` output and table, staged retirement in the summary,
  * which previous keys are reported as replaced, rows that must not appear, and the summary file itself.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -11,7 +11,7 @@ import { label } from '../src/github/destinations.js';
 import { ActionError } from '../src/shared/errors.js';
 import { Journal } from '../src/rotation/journal.js';
 import type { AccessKey, Plan } from '../src/keys/plan.js';
-import { outputs, setOutputs, summaryModel, writeSummary } from '../src/action/report.js';
+import { outputs, setOutputs, summaryModel, writeSummary } from '../src/action/outputs.js';
 import type { KeyReport, RotationResult } from '../src/rotation/result.js';
 import { inputsWith } from './support/fixtures.js';
 

@@ -3,10 +3,10 @@ import type { Destination } from '../src/github/destinations.js';
 import { label } from '../src/github/destinations.js';
 import { Journal } from '../src/rotation/journal.js';
 import { ActionError } from '../src/shared/errors.js';
-import type { Inputs } from '../src/action/inputs.js';
+import type { Inputs } from '../src/config/inputs.js';
 import { inputsWith } from './support/fixtures.js';
 import type { AccessKey, Plan } from '../src/keys/plan.js';
-import { escapeHtml, outputs, summaryModel } from '../src/action/report.js';
+import { escapeHtml, outputs, summaryModel } from '../src/action/outputs.js';
 import type { DestinationResult, Outcome, RotationResult } from '../src/rotation/rotate.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY';

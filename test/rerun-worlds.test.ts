@@ -5,7 +5,7 @@
  * a holder used was destroyed, and what either run said is true.
  */
 import { describe, expect, it } from '@jest/globals';
-import { Cancellation } from '../src/rotation/cancel.js';
+import { Cancellation } from '../src/shared/cancel.js';
 import { LEASE_TAG } from '../src/rotation/lease.js';
 import type { MemoryIam } from './support/memory-iam.js';
 import { type MemoryGitHub, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';

@@ -7,7 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { CREATE_TAG } from '../src/keys/create-marker.js';
 import { LEASE_TAG } from '../src/rotation/lease.js';
-import { Cancellation } from '../src/rotation/cancel.js';
+import { Cancellation } from '../src/shared/cancel.js';
 import { awsFailure } from './support/memory-iam.js';
 import { failure } from './support/scripted-github.js';
 import { type MemoryGitHub, handedOver, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';

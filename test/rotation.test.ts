@@ -210,7 +210,7 @@ describe('rotator managing another user', () => {
     const sts = new STSClient({ region: 'us-east-1' });
     sts.send = (async () => ({ Arn: 'arn:aws:sts::123456789012:assumed-role/deployer/session', Account: '123456789012' })) as never;
     const { rotate } = await import('../src/rotation/rotate.js');
-    const { readInputs } = await import('../src/action/inputs.js');
+    const { readInputs } = await import('../src/config/inputs.js');
     const { reader, awsFor, recorder, fakeClock, FAST_PACING } = await import('./support/harness.js');
     const { createGitHubClient } = await import('../src/github/github.js');
     const io = recorder();
@@ -224,8 +224,8 @@ describe('rotator managing another user', () => {
       pacing: FAST_PACING,
       pacer: new (await import('../src/github/pacer.js')).WritePacer(fakeClock(), 0),
       lease: (await import('./support/harness.js')).FAST_LEASE,
-      run: (await import('../src/action/context.js')).runIdentity({}),
-      cancel: new (await import('../src/rotation/cancel.js')).Cancellation(),
+      run: (await import('../src/config/context.js')).runIdentity({}),
+      cancel: new (await import('../src/shared/cancel.js')).Cancellation(),
     });
     expect(result.error?.message).toMatch(/assumed-role\/deployer\/session, not an IAM user: set iam-user-name/);
   });

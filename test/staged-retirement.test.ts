@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { GetAccessKeyLastUsedCommand, ListAccessKeysCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
-import { summaryModel } from '../src/action/report.js';
+import { summaryModel } from '../src/action/outputs.js';
 import { heldPair, keysOf, repoScope, runRotation, seedPair } from './support/harness.js';
 import { type Creds, authenticates, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 import { useWorld } from './support/world.js';

@@ -5,8 +5,8 @@
  * described at the end. staged-retirement.test.ts runs the same flow end to end against moto; these pin each decision.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { RotateContext } from '../src/action/context.js';
-import type { Inputs } from '../src/action/inputs.js';
+import type { RotateContext } from '../src/config/context.js';
+import type { Inputs } from '../src/config/inputs.js';
 import { Journal } from '../src/rotation/journal.js';
 import type { AccessKey, Plan } from '../src/keys/plan.js';
 import { forgetRecord, formatRecord, keyTags, lastUses, parseRecord, runLabel } from '../src/keys/provenance.js';

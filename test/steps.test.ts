@@ -4,7 +4,7 @@
  * a plain rerun enters every step again from what IAM and the destinations say, and finishes the rotation.
  */
 import { describe, expect, it } from '@jest/globals';
-import { Cancellation } from '../src/rotation/cancel.js';
+import { Cancellation } from '../src/shared/cancel.js';
 import type { RotationResult } from '../src/rotation/result.js';
 import { STEP_NAMES, type StepName } from '../src/shared/types.js';
 import { awsFailure } from './support/memory-iam.js';

@@ -4,8 +4,8 @@
  * (test/support/memory-world.ts), read through the outputs and the summary model as the workflow sees them.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readInputs } from '../src/action/inputs.js';
-import { outputs, summaryModel } from '../src/action/report.js';
+import { readInputs } from '../src/config/inputs.js';
+import { outputs, summaryModel } from '../src/action/outputs.js';
 import type { RotationResult } from '../src/rotation/result.js';
 import { reader } from './support/harness.js';
 import { awsFailure } from './support/memory-iam.js';

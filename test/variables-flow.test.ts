@@ -4,8 +4,8 @@
  * Actions variable, the secret access key to a secret; what the run reports says which is which.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readInputs } from '../src/action/inputs.js';
-import { outputs } from '../src/action/report.js';
+import { readInputs } from '../src/config/inputs.js';
+import { outputs } from '../src/action/outputs.js';
 import { reader } from './support/harness.js';
 import { failure } from './support/scripted-github.js';
 import { type MemoryGitHub, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';

@@ -3,13 +3,13 @@
  * preflight reads from the variables, and how outputs and the summary name the variable. No network.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { RotateContext } from '../src/action/context.js';
+import type { RotateContext } from '../src/config/context.js';
 import { type Destination, heldNames, shownNames } from '../src/github/destinations.js';
 import { ActionError, InputError } from '../src/shared/errors.js';
-import { type Inputs, readInputs } from '../src/action/inputs.js';
+import { type Inputs, readInputs } from '../src/config/inputs.js';
 import { Journal } from '../src/rotation/journal.js';
 import { preflight } from '../src/github/preflight.js';
-import { outputs, summaryModel } from '../src/action/report.js';
+import { outputs, summaryModel } from '../src/action/outputs.js';
 import type { RotationResult } from '../src/rotation/result.js';
 import { deleteVariable, listVariables, writeVariable } from '../src/github/variables.js';
 import { inputsWith } from './support/fixtures.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import sodium from 'libsodium-wrappers';
-import type { RotateContext } from '../src/action/context.js';
+import type { RotateContext } from '../src/config/context.js';
 import type { Destination } from '../src/github/destinations.js';
 import { destinationRecords } from '../src/rotation/destination-record.js';
 import { Journal } from '../src/rotation/journal.js';

@@ -1,20 +1,20 @@
 import * as core from '@actions/core';
 import { type AwsClientOptions, type AwsClients, type AwsTimeouts, SHIPPED_AWS_TIMEOUTS, createAwsClients } from '../aws/aws.js';
-import { Cancellation } from '../rotation/cancel.js';
+import { Cancellation } from '../shared/cancel.js';
 import { type Clock, systemClock } from '../shared/clock.js';
-import { type ActionsIO, type LeaseSettings, SHIPPED_LEASE, runIdentity } from './context.js';
+import { type ActionsIO, type LeaseSettings, SHIPPED_LEASE, runIdentity } from '../config/context.js';
 import { MAX_RUN_MS } from '../keys/destruction.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import { type GitHubApi, lazyGitHub } from '../github/github-api.js';
 import type { RateLimitControl } from '../github/github.js';
-import { type Inputs, readInputs } from './inputs.js';
+import { type Inputs, readInputs } from '../config/inputs.js';
 import { leftBehind } from '../rotation/lease.js';
 import { tokenKind } from '../github/token-kind.js';
 import { proxySecrets, proxySettings } from '../shared/proxy.js';
 import { type GitHubPacing, SHIPPED_PACING, WritePacer } from '../github/pacer.js';
-import { setOutputs, writeSummary } from './report.js';
+import { setOutputs, writeSummary } from './outputs.js';
 import { type RotationResult, refresh, rotate } from '../rotation/rotate.js';
-import { reportOidcPlan } from '../oidc/report.js';
+import { reportOidcPlan } from '../oidc/plan-outputs.js';
 
 /** Everything run() talks to; tests replace parts of it. */
 export interface RunDeps {

@@ -24,7 +24,7 @@ import { classifyCaller } from './caller.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import { IamTime, observeIamTime } from './iam-time.js';
-import type { Tag } from '../action/inputs.js';
+import type { Tag } from '../config/inputs.js';
 import type { AccessKey, CreatedUser, Use } from '../shared/types.js';
 
 export type { CreatedUser } from '../shared/types.js';

@@ -1,4 +1,4 @@
-import type { Inputs, Visibility } from '../action/inputs.js';
+import type { Inputs, Visibility } from '../config/inputs.js';
 
 /** A place that holds the two secrets. Each has its own public key. */
 export type Destination =

@@ -3,7 +3,7 @@ import { defaults } from '@actions/github/lib/utils';
 import { retry } from '@octokit/plugin-retry';
 import { ProxyAgent, fetch as undiciFetch } from 'undici';
 import type { Env } from '../shared/types.js';
-import type { Cancellation } from '../rotation/cancel.js';
+import type { Cancellation } from '../shared/cancel.js';
 import type { Clock } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
 import type { GitHubApi } from './github-api.js';

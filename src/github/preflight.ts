@@ -1,9 +1,9 @@
-import { closest } from '../action/closest.js';
+import { closest } from '../config/closest.js';
 import { type Destination, hasVariables, isOrganization, label, variableWritePermission, writePermission } from './destinations.js';
 import { ActionError } from '../shared/errors.js';
-import type { RotateContext } from '../action/context.js';
+import type { RotateContext } from '../config/context.js';
 import type { HeldBefore } from '../rotation/journal.js';
-import type { Visibility } from '../action/inputs.js';
+import type { Visibility } from '../config/inputs.js';
 import {
   type PublicKey,
   type SecretInfo,

@@ -2,7 +2,7 @@ import { ActionError, errorMessage } from '../shared/errors.js';
 import { type TokenKind, workflowTokenHint } from './token-kind.js';
 import type { GitHubApi } from './github-api.js';
 import { type Destination, label, secretsPath, writePermission } from './destinations.js';
-import type { Visibility } from '../action/inputs.js';
+import type { Visibility } from '../config/inputs.js';
 import { seal } from './sealing.js';
 
 export interface PublicKey {

@@ -1,10 +1,10 @@
 /**
  * GitHub Actions variables (access-key-id-as: variable): the access key id as a plain value, never the secret access
- * key. Repository, environment and organization variables; Dependabot has none (src/action/inputs.ts refuses the pair).
+ * key. Repository, environment and organization variables; Dependabot has none (src/config/inputs.ts refuses the pair).
  */
 import { type VariableDestination, label, variableWritePermission, variablesPath } from './destinations.js';
 import type { GitHubApi } from './github-api.js';
-import type { Visibility } from '../action/inputs.js';
+import type { Visibility } from '../config/inputs.js';
 import { type SecretInfo, type Sharing, answeredAt, gitHubError, statusOf } from './secrets.js';
 
 /** GitHub lists at most 30 variables a page. */

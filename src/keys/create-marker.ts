@@ -7,7 +7,7 @@
  * key without a record made then, never used, held by no destination, and the run named has ended.
  */
 import { listAccessKeys, tagUser, untagUser } from '../aws/aws.js';
-import type { RotateContext } from '../action/context.js';
+import type { RotateContext } from '../config/context.js';
 import { isoSeconds } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
 import { TAG_VALUE_MAX, runLabel, shortLabel } from './provenance.js';

@@ -1,5 +1,5 @@
 import { ActionError } from '../shared/errors.js';
-import type { KeyLimitMode, PreviousKeyMode } from '../action/inputs.js';
+import type { KeyLimitMode, PreviousKeyMode } from '../config/inputs.js';
 import type { HeldBefore } from '../rotation/journal.js';
 import type { AccessKey, Use } from '../shared/types.js';
 

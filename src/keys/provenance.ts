@@ -5,8 +5,8 @@
  * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
  */
 import { accessKeyLastUsed, listUserTags, tagUser, untagUser } from '../aws/aws.js';
-import type { RotateContext } from '../action/context.js';
-import type { Tag } from '../action/inputs.js';
+import type { RotateContext } from '../config/context.js';
+import type { Tag } from '../config/inputs.js';
 import type { Use } from './plan.js';
 
 export const TAG_PREFIX = 'rotate-aws-access-key:';

@@ -5,7 +5,7 @@
  */
 import { tagUser, untagUser } from '../aws/aws.js';
 import { isoSeconds } from '../shared/clock.js';
-import type { RotateContext } from '../action/context.js';
+import type { RotateContext } from '../config/context.js';
 import { errorMessage } from '../shared/errors.js';
 
 export const REWRITE_TAG = 'rotate-aws-access-key:rewrite';

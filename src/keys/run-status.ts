@@ -3,7 +3,7 @@
  * age when GitHub says that run (named in the key's provenance record) is completed. Needs Actions: read on that
  * repository; without it, or for a record that names no run, the key's age is the only proof.
  */
-import type { RotateContext } from '../action/context.js';
+import type { RotateContext } from '../config/context.js';
 import { runLabel } from './provenance.js';
 
 /** owner/name, run id and attempt of a run label, when it has them. */

@@ -6,7 +6,7 @@
 import { TagQuotaReached, isAccessDenied, listAccessKeys, listUserTags } from '../aws/aws.js';
 import { isoSeconds } from '../shared/clock.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
-import type { PreviousKeyMode, Tag } from '../action/inputs.js';
+import type { PreviousKeyMode, Tag } from '../config/inputs.js';
 import { CLOCK_SLACK_MS, MAX_RUN_MS, RECORD_CHECKS, Unproven, destroy, factsOf, gaps, knownAbout, mayHold, unhanded } from './destruction.js';
 import { type AccessKey, type OtherKey, type PendingKey, type Plan, type Use, currentKey } from './plan.js';
 import { type KeyRecord, keyTags, lastUses, parseRecord, pruneRecords, runLabel, writeRecord, writeRecords } from './provenance.js';

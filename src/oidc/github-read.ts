@@ -4,7 +4,7 @@
  */
 import { type Destination, label } from '../github/destinations.js';
 import type { GitHubApi } from '../github/github-api.js';
-import type { Visibility } from '../action/inputs.js';
+import type { Visibility } from '../config/inputs.js';
 import { gitHubError, statusOf } from '../github/secrets.js';
 import type { Customization, JobContext, RepoFacts } from './subject.js';
 

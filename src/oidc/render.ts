@@ -1,5 +1,5 @@
 /** The plan as files: trust-policy.json, one JSON file per permissions policy, and plan.md. Pure. */
-import { CONFIGURE_AWS_CREDENTIALS, type OidcPlan, type PlannedSubject } from './plan.js';
+import { CONFIGURE_AWS_CREDENTIALS, type OidcPlan, type PlannedSubject } from './role-plan.js';
 
 const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 

@@ -3,7 +3,7 @@
  * journal, so what the run reports is true.
  */
 import { deleteCreatedUser } from '../aws/aws.js';
-import { Cancelled } from './cancel.js';
+import { Cancelled } from '../shared/cancel.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import type { Holding } from './journal.js';
 import type { Plan } from '../keys/plan.js';

@@ -1,7 +1,7 @@
 /** What a run reports: the result every output, the summary and the error line are made from. */
 import type { Destination } from '../github/destinations.js';
 import type { ActionError } from '../shared/errors.js';
-import type { Visibility } from '../action/inputs.js';
+import type { Visibility } from '../config/inputs.js';
 import type { Journal } from './journal.js';
 import type { Plan, Use } from '../keys/plan.js';
 import type { StepName } from '../shared/types.js';

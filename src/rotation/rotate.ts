@@ -2,13 +2,13 @@
  * One rotation from start to end: the run state, the named steps (steps.ts), the one error line a stop ends in, and
  * the last look at the keys and the lease whatever happened.
  */
-import { Cancelled } from './cancel.js';
+import { Cancelled } from '../shared/cancel.js';
 import { Overwritten } from './confirm.js';
-import type { RotateContext } from '../action/context.js';
+import type { RotateContext } from '../config/context.js';
 import { destinationsFrom, label } from '../github/destinations.js';
 import { Unproven } from '../keys/destruction.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
-import type { Inputs } from '../action/inputs.js';
+import type { Inputs } from '../config/inputs.js';
 import { Journal } from './journal.js';
 import { CREATE_TAG } from '../keys/create-marker.js';
 import { releaseLease } from './lease.js';
@@ -19,7 +19,7 @@ import { describeKeys } from '../keys/staged.js';
 import { NewKeyLost, runSteps } from './steps.js';
 import { standing } from './writes.js';
 
-export type { ActionsIO, RotateContext } from '../action/context.js';
+export type { ActionsIO, RotateContext } from '../config/context.js';
 export type { DestinationResult, KeyReport, Outcome, PreviousAction, RotationResult } from './result.js';
 
 function asActionError(err: unknown): ActionError {

@@ -1,7 +1,7 @@
 /** The state one run shares between its phases. */
 import type { Credentials } from '../aws/aws.js';
-import type { RotateContext } from '../action/context.js';
-import type { Tag } from '../action/inputs.js';
+import type { RotateContext } from '../config/context.js';
+import type { Tag } from '../config/inputs.js';
 import type { DestinationRecord } from './destination-record.js';
 import type { Creation } from '../keys/create-marker.js';
 import type { Journal } from './journal.js';

@@ -20,12 +20,12 @@ import {
 import { refuseRoot } from '../aws/caller.js';
 import { isoSeconds } from '../shared/clock.js';
 import { Overwritten, confirmDestinations } from './confirm.js';
-import type { ActionsIO, RotateContext } from '../action/context.js';
+import type { ActionsIO, RotateContext } from '../config/context.js';
 import { describePlan } from './describe-plan.js';
 import { shownNames } from '../github/destinations.js';
 import { Unproven, destroy } from '../keys/destruction.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
-import type { Inputs } from '../action/inputs.js';
+import type { Inputs } from '../config/inputs.js';
 import { describeLease, takeLease } from './lease.js';
 import { holderError, holdersOf, missingHolders } from '../github/own-holders.js';
 import { type AccessKey, type OtherKey, type Plan, currentKey, plan as decide } from '../keys/plan.js';

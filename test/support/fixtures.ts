@@ -1,5 +1,5 @@
 /** Typed inputs for unit tests: what readInputs makes of action.yml's defaults, with overrides. */
-import { type Inputs, readInputs } from '../../src/action/inputs.js';
+import { type Inputs, readInputs } from '../../src/config/inputs.js';
 import type { PlanInput } from '../../src/keys/plan.js';
 import { actionInputDefaults } from './runner.js';
 

@@ -6,12 +6,12 @@
  */
 import sodium from 'libsodium-wrappers';
 import type { AwsClients, Credentials } from '../../src/aws/aws.js';
-import { Cancellation } from '../../src/rotation/cancel.js';
+import { Cancellation } from '../../src/shared/cancel.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { IamTime } from '../../src/aws/iam-time.js';
-import { runIdentity } from '../../src/action/context.js';
+import { runIdentity } from '../../src/config/context.js';
 import type { GitHubApi } from '../../src/github/github-api.js';
-import { readInputs } from '../../src/action/inputs.js';
+import { readInputs } from '../../src/config/inputs.js';
 import { WritePacer } from '../../src/github/pacer.js';
 import { type RotationResult, rotate } from '../../src/rotation/rotate.js';
 import { FAST_LEASE, FAST_PACING, fakeClock, reader, recorder, type Recorder } from './harness.js';

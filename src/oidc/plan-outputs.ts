@@ -1,7 +1,7 @@
 /** What an oidc-plan run tells the workflow: the oidc-plan-files output, the job summary, or one error line. */
 import * as core from '@actions/core';
 import { errorMessage } from '../shared/errors.js';
-import { type OidcPlanContext, type OidcPlanResult, runOidcPlan } from './run.js';
+import { type OidcPlanContext, type OidcPlanResult, runOidcPlan } from './oidc-plan.js';
 
 export async function reportOidcPlan(ctx: OidcPlanContext): Promise<OidcPlanResult | undefined> {
   let result: OidcPlanResult;

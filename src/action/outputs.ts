@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { describe, heldNames } from '../github/destinations.js';
-import type { Inputs } from './inputs.js';
+import type { Inputs } from '../config/inputs.js';
 import { type DestinationResult, type KeyReport, type RotationResult, UNKNOWN_USE } from '../rotation/result.js';
 
 /** The action's outputs. Never a secret value. */

@@ -3,14 +3,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AwsClients } from '../aws/aws.js';
 import { callerIdentity } from '../aws/aws.js';
-import type { ActionsIO } from '../action/context.js';
+import type { ActionsIO } from '../config/context.js';
 import { destinationsFrom } from '../github/destinations.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import type { GitHubApi } from '../github/github-api.js';
-import type { Inputs } from '../action/inputs.js';
+import type { Inputs } from '../config/inputs.js';
 import { readTargets } from './github-read.js';
 import { readUserPermissions } from './iam-read.js';
-import { type OidcPlan, buildPlan } from './plan.js';
+import { type OidcPlan, buildPlan } from './role-plan.js';
 import { oidcIssuer } from './provider.js';
 import { planFiles } from './render.js';
 

@@ -1,5 +1,5 @@
-import type { Clock } from '../shared/clock.js';
-import { ActionError } from '../shared/errors.js';
+import type { Clock } from './clock.js';
+import { ActionError } from './errors.js';
 
 /** The run was asked to stop (the runner's SIGINT/SIGTERM on cancel): thrown at the next safe point. */
 export class Cancelled extends ActionError {

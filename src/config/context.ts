@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '../aws/aws.js';
-import type { Cancellation } from '../rotation/cancel.js';
+import type { Cancellation } from '../shared/cancel.js';
 import type { Clock } from '../shared/clock.js';
 import type { GitHubApi } from '../github/github-api.js';
 import type { Inputs } from './inputs.js';
