@@ -834,6 +834,51 @@ describe('unknown inputs: every INPUT_* variable must belong to an input action.
     );
   });
 
+  const CREDENTIALS = "this action reads its AWS credentials from the environment";
+  it.each([
+    ['INPUT_AWS-ACCESS-KEY-ID', 'aws-access-key-id', 'AWS_ACCESS_KEY_ID'],
+    ['INPUT_AWS-SECRET-ACCESS-KEY', 'aws-secret-access-key', 'AWS_SECRET_ACCESS_KEY'],
+    ['INPUT_AWS-SESSION-TOKEN', 'aws-session-token', 'AWS_SESSION_TOKEN'],
+    ['INPUT_AWS_SECRET_ACCESS_KEY', 'aws_secret_access_key', 'AWS_SECRET_ACCESS_KEY'],
+  ])("%s (configure-aws-credentials' key input): set %s's variable in env:, or configure the credentials in a step before", (variable, name, env) => {
+    const err = rejection({}, runnerEnv({ [variable]: 'x' }));
+    expect(err.input).toBe(name);
+    expect(err.message).toBe(
+      `${name}: is not an input of this action (${variable}, from the step's with: or env:): ` +
+        `${name.replace(/_/g, '-')} is an input of aws-actions/configure-aws-credentials; ${CREDENTIALS}: set ${env} in ` +
+        `the step's env: (${env}: \${{ secrets.${env} }}), or run configure-aws-credentials in a step before this one`,
+    );
+  });
+
+  it.each([
+    ['INPUT_ROLE-TO-ASSUME', 'role-to-assume', ' (with a role, set iam-user-name here: the user whose key rotates)'],
+    ['INPUT_ROLE-SESSION-NAME', 'role-session-name', ''],
+    ['INPUT_ROLE-DURATION-SECONDS', 'role-duration-seconds', ''],
+    ['INPUT_AUDIENCE', 'audience', ''],
+    ['INPUT_ROLE-CHAINING', 'role-chaining', ''],
+    ['INPUT_WEB-IDENTITY-TOKEN-FILE', 'web-identity-token-file', ''],
+  ])("%s (configure-aws-credentials' role input): give it to a configure-aws-credentials step before this one", (variable, name, more) => {
+    const err = rejection({}, runnerEnv({ [variable]: 'x' }));
+    expect(err.message).toBe(
+      `${name}: is not an input of this action (${variable}, from the step's with: or env:): ${name} is an input of ` +
+        `aws-actions/configure-aws-credentials; ${CREDENTIALS}: give it to a configure-aws-credentials step before this ` +
+        `one, whose credentials this step then uses${more}`,
+    );
+    expect(err.message).not.toMatch(/did you mean/);
+  });
+
+  it("http-proxy (configure-aws-credentials' proxy input): set the proxy variables in env:", () => {
+    expect(rejection({}, runnerEnv({ 'INPUT_HTTP-PROXY': 'http://proxy:3128' })).message).toBe(
+      "http-proxy: is not an input of this action (INPUT_HTTP-PROXY, from the step's with: or env:): http-proxy is an " +
+        "input of aws-actions/configure-aws-credentials; this action honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY: set " +
+        "them in the step's env:",
+    );
+  });
+
+  it('aws-region is an input of both actions: accepted', () => {
+    expect(read({ 'aws-region': 'eu-west-1' }, runnerEnv({ 'INPUT_AWS-REGION': 'eu-west-1' })).awsRegion).toBe('eu-west-1');
+  });
+
   it('an empty value is still an unknown input', () => {
     expect(rejection({}, runnerEnv({ INPUT_DRYRUN: '' })).message).toMatch(/^dryrun: .*did you mean dry-run\?$/);
   });

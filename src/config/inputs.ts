@@ -259,8 +259,73 @@ const DECLARED = new Set<string>(INPUT_NAMES.map(inputVariable));
 /** Input names compared as a person would mean them: case, '_', '-' and spaces alike. */
 const loose = (name: string) => name.toLowerCase().replace(/[\s_]/g, '-');
 
+/**
+ * The inputs of aws-actions/configure-aws-credentials (v6.2.3's action.yml) this action does not declare. People who
+ * come from it write them here; this action takes its AWS credentials from the environment, as the AWS SDK does.
+ * The key's own inputs name the variable to set in env: instead.
+ */
+const CONFIGURE_AWS_CREDENTIALS_KEY: Readonly<Record<string, string>> = {
+  'aws-access-key-id': 'AWS_ACCESS_KEY_ID',
+  'aws-secret-access-key': 'AWS_SECRET_ACCESS_KEY',
+  'aws-session-token': 'AWS_SESSION_TOKEN',
+  'aws-profile': 'AWS_PROFILE',
+};
+const CONFIGURE_AWS_CREDENTIALS_OTHER = new Set([
+  'overwrite-aws-profile',
+  'role-to-assume',
+  'web-identity-token-file',
+  'role-chaining',
+  'audience',
+  'http-proxy',
+  'no-proxy',
+  'mask-aws-account-id',
+  'role-duration-seconds',
+  'role-external-id',
+  'role-session-name',
+  'role-skip-session-tagging',
+  'transitive-tag-keys',
+  'inline-session-policy',
+  'managed-session-policies',
+  'output-credentials',
+  'output-env-credentials',
+  'unset-current-credentials',
+  'disable-retry',
+  'retry-max-attempts',
+  'special-characters-workaround',
+  'use-existing-credentials',
+  'allowed-account-ids',
+  'force-skip-oidc',
+  'action-timeout-s',
+  'custom-tags',
+  'sts-endpoint',
+]);
+
+/** For an input of configure-aws-credentials: where AWS credentials come from instead. Else undefined. */
+function credentialsAdvice(name: string): string | undefined {
+  const key = loose(name);
+  const variable = CONFIGURE_AWS_CREDENTIALS_KEY[key];
+  if (variable !== undefined) {
+    return (
+      `${key} is an input of aws-actions/configure-aws-credentials; this action reads its AWS credentials from the ` +
+      `environment: set ${variable} in the step's env: (${variable}: \${{ secrets.${variable} }}), or run ` +
+      'configure-aws-credentials in a step before this one'
+    );
+  }
+  if (!CONFIGURE_AWS_CREDENTIALS_OTHER.has(key)) return undefined;
+  if (key === 'http-proxy' || key === 'no-proxy') {
+    return `${key} is an input of aws-actions/configure-aws-credentials; this action honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY: set them in the step's env:`;
+  }
+  return (
+    `${key} is an input of aws-actions/configure-aws-credentials; this action reads its AWS credentials from the ` +
+    'environment: give it to a configure-aws-credentials step before this one, whose credentials this step then uses' +
+    (key === 'role-to-assume' ? ' (with a role, set iam-user-name here: the user whose key rotates)' : '')
+  );
+}
+
 /** What to tell the author of an unknown input: the declared input it most likely meant. */
 function didYouMean(name: string): string {
+  const credentials = credentialsAdvice(name);
+  if (credentials !== undefined) return credentials;
   const near = closest(name, INPUT_NAMES, loose);
   if (near === undefined) return 'remove it';
   if (near.distance <= Math.max(2, Math.floor(loose(name).length / 3))) return `did you mean ${near.name}?`;
