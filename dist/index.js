@@ -67437,7 +67437,8 @@ function plan(input) {
         reason = `new destination(s): ${toCreate.join(', ')}`;
     }
     else if (missing.length > 0) {
-        reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
+        // Words true in both modes: with access-key-id-as: variable the id is a variable, not a secret.
+        reason = `destination(s) lack the access key id or the secret access key: ${missing.join(', ')}`;
     }
     else if (current === undefined) {
         reason = `IAM user ${input.userName} has no active access key`;
@@ -68307,7 +68308,8 @@ const STEPS = {
         const { fresh: key } = given(f.fresh, 'new key');
         const names = (0,github_destinations/* shownNames */.kA)(ctx.inputs);
         const n = s.destinations.length;
-        await ctx.io.group(`Write secrets (${n} destinations)`, async () => {
+        const what = ctx.inputs.accessKeyIdAs === 'variable' ? 'variables and secrets' : 'secrets';
+        await ctx.io.group(`Write ${what} (${n} destinations)`, async () => {
             for (const d of s.destinations) {
                 ctx.cancel.checkpoint();
                 try {

@@ -205,7 +205,8 @@ const STEPS: Record<StepName, Step> = {
     const { fresh: key } = given(f.fresh, 'new key');
     const names = shownNames(ctx.inputs);
     const n = s.destinations.length;
-    await ctx.io.group(`Write secrets (${n} destinations)`, async () => {
+    const what = ctx.inputs.accessKeyIdAs === 'variable' ? 'variables and secrets' : 'secrets';
+    await ctx.io.group(`Write ${what} (${n} destinations)`, async () => {
       for (const d of s.destinations) {
         ctx.cancel.checkpoint();
         try {
