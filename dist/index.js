@@ -65611,18 +65611,26 @@ const LIST_FORMS = {
 };
 /**
  * A list input written as a YAML or JSON list ("- prod", "[prod, staging]") or with quoted entries: split on
- * newlines and commas, its entries would be '- prod', '[prod' or '"prod"', names nobody means. The first such entry
- * is reported, once for the input.
+ * newlines and commas, its entries would be '- prod', '[prod' or '"prod"', names nobody means. Reported once for the
+ * input: list syntax quoting the value as given (`given`, not the piece of it a split left) and the list written as
+ * this action reads it; quotes naming the first quoted entry.
  */
-function listSyntax(input, entries) {
+function listSyntax(input, given, entries) {
     const [what, a, b] = LIST_FORMS[input];
     const accepted = `give one ${what} per line or comma-separated (${a}, ${b})`;
+    // A closing bracket counts only without its opening one: 'prod [eu]' can be a name, 'staging]' is not.
+    const bracketed = (entry) => /^-(?:\s|$)|^[[{]/.test(entry) || (entry.endsWith(']') && !entry.includes('[')) || (entry.endsWith('}') && !entry.includes('{'));
+    if (entries.some(bracketed)) {
+        // The entries as meant: without a leading '- ', an opening bracket, a closing one it left, or quotes.
+        const unlisted = (entry) => {
+            const e = entry.replace(/^-(?:\s+|$)/, '').replace(/^[[{]\s*/, '');
+            return (/[[{]/.test(e) ? e : e.replace(/\s*[\]}]$/, '')).replace(/^(['"])(.*)\1$/, '$2').trim();
+        };
+        const items = entries.map(unlisted).filter((e) => e !== '');
+        return new errors/* InputError */.dz(input, `${quote(given.trim())} looks like YAML list syntax: give one ${what} per line or comma-separated, without '- ' or ` +
+            `brackets: ${(items.length > 0 ? items : [a, b]).join(', ')}`);
+    }
     for (const entry of entries) {
-        // A closing bracket counts only without its opening one: 'prod [eu]' can be a name, 'staging]' is not.
-        const bracketed = /^-(?:\s|$)|^[[{]/.test(entry) || (entry.endsWith(']') && !entry.includes('[')) || (entry.endsWith('}') && !entry.includes('{'));
-        if (bracketed) {
-            return new errors/* InputError */.dz(input, `${quote(entry)} looks like YAML list syntax: ${accepted}, not '- ${a}' or '[${a}, ${b}]'`);
-        }
         if (/^['"]|['"]$/.test(entry)) {
             return new errors/* InputError */.dz(input, `${quote(entry)} is quoted: ${accepted}, without quotes`);
         }
@@ -65848,8 +65856,9 @@ function readInputs(read, env = process.env) {
     const listLike = new Set();
     /** A list input's entries, as given (list syntax is reported here). */
     const list = (input) => {
-        const raw = splitList(read(input));
-        const err = listSyntax(input, raw);
+        const given = read(input);
+        const raw = splitList(given);
+        const err = listSyntax(input, given, raw);
         if (err) {
             problems.push(err);
             listLike.add(input);
@@ -66393,7 +66402,8 @@ function outputs_status(result) {
  */
 function holders(result) {
     const { accessKeyId, destinations } = result;
-    if (accessKeyId === undefined)
+    // Without a plan (a run that stopped in preflight) the destinations were not all read: nothing to say who holds what.
+    if (accessKeyId === undefined || result.plan === undefined)
         return [];
     if (destinations.every((d) => d.keyId === accessKeyId))
         return [['Key the destinations hold', accessKeyId]];
@@ -68502,6 +68512,10 @@ async function readWorld(s, userExists, caller) {
     if (self)
         io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
     s.caller = self ? caller : undefined;
+    // The current key once it is certain (the job's own, or the user's only Active key): a run that stops before its
+    // plan (in preflight) still names it in access-key-id. With two Active keys, which one is current is the plan's call.
+    const active = keys.filter((k) => k.status === 'Active');
+    result.accessKeyId = (self ?? (active.length === 1 ? active[0] : undefined))?.id;
     // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
     if (userExists)
         await readRecords(s, keys);

@@ -915,24 +915,36 @@ describe('list inputs refuse list syntax: one name per line or comma-separated',
 
   const forms = (a: string, b: string) =>
     [
-      // value given, the entry reported
-      [`- ${a}\n- ${b}`, `- ${a}`],
-      [`-\t${a}`, `-\t${a}`.replace('\t', '?')],
-      [`[${a}, ${b}]`, `[${a}`],
-      [`[${a}]`, `[${a}]`],
-      [`${a}, ${b}]`, `${b}]`],
-      [`{${a}}`, `{${a}}`],
-      [`${a}}`, `${a}}`],
+      // value given, as quoted back (newline as \n, a tab as ?), and the list as this action reads it
+      [`- ${a}\n- ${b}`, `- ${a}\\n- ${b}`, `${a}, ${b}`],
+      [`-\t${a}`, `-?${a}`, a],
+      [`[${a}, ${b}]`, `[${a}, ${b}]`, `${a}, ${b}`],
+      [` [${a}, '${b}'] `, `[${a}, '${b}']`, `${a}, ${b}`],
+      [`[${a}]`, `[${a}]`, a],
+      [`${a}, ${b}]`, `${a}, ${b}]`, `${a}, ${b}`],
+      [`{${a}}`, `{${a}}`, a],
+      [`${a}}`, `${a}}`, a],
+      ['[]', '[]', null],
     ] as const;
 
-  it.each(LISTS.flatMap(([input, base, a, b, accepted]) => forms(a, b).map(([value, entry]) => [input, value, entry, base, a, b, accepted] as const)))(
-    '%s: %j is YAML list syntax',
-    (input, value, entry, base, a, b, accepted) => {
+  it.each(LISTS.flatMap(([input, base, a, b]) => forms(a, b).map(([value, shown, meant]) => [input, value, shown, meant ?? `${a}, ${b}`, base] as const)))(
+    '%s: %j is YAML list syntax, quoted back whole, with the list written as meant',
+    (input, value, shown, meant, base) => {
       const err = rejection({ ...base, [input]: value });
       expect(err).not.toBeInstanceOf(InputErrors); // one problem for the input, not one per entry
-      expect(err.message).toBe(`${input}: '${entry}' looks like YAML list syntax: ${accepted}, not '- ${a}' or '[${a}, ${b}]'`);
+      const what = { repositories: 'owner/name', environments: 'name', 'organization-selected-repositories': 'repository', 'user-groups': 'group', 'user-policy-arns': 'ARN', 'user-tags': 'key=value' }[input];
+      expect(err.message).toBe(
+        `${input}: '${shown}' looks like YAML list syntax: give one ${what} per line or comma-separated, without '- ' or brackets: ${meant}`,
+      );
     },
   );
+
+  it("the issue's case: environments: [production, staging] is quoted back whole, and the list is written out", () => {
+    expect(rejection({ environments: '[production, staging]' }).message).toBe(
+      "environments: '[production, staging]' looks like YAML list syntax: give one name per line or comma-separated, " +
+        "without '- ' or brackets: production, staging",
+    );
+  });
 
   it.each(
     LISTS.flatMap(([input, base, a, b, accepted]) =>

@@ -121,19 +121,30 @@ type ListInput = keyof typeof LIST_FORMS;
 
 /**
  * A list input written as a YAML or JSON list ("- prod", "[prod, staging]") or with quoted entries: split on
- * newlines and commas, its entries would be '- prod', '[prod' or '"prod"', names nobody means. The first such entry
- * is reported, once for the input.
+ * newlines and commas, its entries would be '- prod', '[prod' or '"prod"', names nobody means. Reported once for the
+ * input: list syntax quoting the value as given (`given`, not the piece of it a split left) and the list written as
+ * this action reads it; quotes naming the first quoted entry.
  */
-function listSyntax(input: ListInput, entries: string[]): InputError | undefined {
+function listSyntax(input: ListInput, given: string, entries: string[]): InputError | undefined {
   const [what, a, b] = LIST_FORMS[input];
   const accepted = `give one ${what} per line or comma-separated (${a}, ${b})`;
+  // A closing bracket counts only without its opening one: 'prod [eu]' can be a name, 'staging]' is not.
+  const bracketed = (entry: string) =>
+    /^-(?:\s|$)|^[[{]/.test(entry) || (entry.endsWith(']') && !entry.includes('[')) || (entry.endsWith('}') && !entry.includes('{'));
+  if (entries.some(bracketed)) {
+    // The entries as meant: without a leading '- ', an opening bracket, a closing one it left, or quotes.
+    const unlisted = (entry: string) => {
+      const e = entry.replace(/^-(?:\s+|$)/, '').replace(/^[[{]\s*/, '');
+      return (/[[{]/.test(e) ? e : e.replace(/\s*[\]}]$/, '')).replace(/^(['"])(.*)\1$/, '$2').trim();
+    };
+    const items = entries.map(unlisted).filter((e) => e !== '');
+    return new InputError(
+      input,
+      `${quote(given.trim())} looks like YAML list syntax: give one ${what} per line or comma-separated, without '- ' or ` +
+        `brackets: ${(items.length > 0 ? items : [a, b]).join(', ')}`,
+    );
+  }
   for (const entry of entries) {
-    // A closing bracket counts only without its opening one: 'prod [eu]' can be a name, 'staging]' is not.
-    const bracketed =
-      /^-(?:\s|$)|^[[{]/.test(entry) || (entry.endsWith(']') && !entry.includes('[')) || (entry.endsWith('}') && !entry.includes('{'));
-    if (bracketed) {
-      return new InputError(input, `${quote(entry)} looks like YAML list syntax: ${accepted}, not '- ${a}' or '[${a}, ${b}]'`);
-    }
     if (/^['"]|['"]$/.test(entry)) {
       return new InputError(input, `${quote(entry)} is quoted: ${accepted}, without quotes`);
     }
@@ -376,8 +387,9 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   const listLike = new Set<string>();
   /** A list input's entries, as given (list syntax is reported here). */
   const list = (input: ListInput): string[] => {
-    const raw = splitList(read(input));
-    const err = listSyntax(input, raw);
+    const given = read(input);
+    const raw = splitList(given);
+    const err = listSyntax(input, given, raw);
     if (err) {
       problems.push(err);
       listLike.add(input);
