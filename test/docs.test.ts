@@ -314,7 +314,7 @@ describe('README tables match action.yml', () => {
   it.each([
     ['inputs', 'Inputs', 2, INPUTS],
     ['outputs', 'Outputs', 1, OUTPUTS],
-  ] as const)('%s: each says the release that added it, and that release\'s CHANGELOG names it (1.0.0: the first)', (_what, heading, column, names) => {
+  ] as const)('%s: each says the release that added it, as action.yml does, and that release\'s CHANGELOG names it (1.0.0: the first)', (_what, heading, column, names) => {
     const rows = tableRows(heading);
     const since = rows.map((r) => ({ name: codeSpan(r[0]) as string, since: r[column] }));
     expect(since.filter((s) => !/^v\d+\.\d+\.\d+$/.test(s.since))).toEqual([]);
@@ -325,6 +325,10 @@ describe('README tables match action.yml', () => {
       return v !== 'v1.0.0' && !new RegExp(`\`${name}[\`: ]`).test(text);
     });
     expect(unexplained).toEqual([]);
+    // action.yml says the same in each description's last sentence, so the runner's and the Marketplace's readers see it.
+    const spec = heading === 'Inputs' ? action.inputs : action.outputs;
+    const declared = since.map(({ name }) => ({ name, since: /\bSince (v\d+\.\d+\.\d+)\.$/.exec((spec[name].description ?? '').trim())?.[1] }));
+    expect(declared).toEqual(since);
     // The 2.x additions, so that the check above has something to check.
     expect(since.filter((s) => s.since !== 'v1.0.0').length).toBeGreaterThanOrEqual(heading === 'Inputs' ? 3 : 2);
   });
