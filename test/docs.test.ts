@@ -80,6 +80,8 @@ const PINS: Record<string, { sha: string; version: string }> = {
   // Node 24 releases, checked against the tags of aws-actions/configure-aws-credentials and actions/create-github-app-token.
   'aws-actions/configure-aws-credentials': { sha: 'e6de054238d6b7531b4efff3b6587d9aade6a06c', version: 'v6.2.3' },
   'actions/create-github-app-token': { sha: '1b10c78c7865c340bc4f6099eb2f838309f1e8c3', version: 'v3.1.1' },
+  // Checked against the tags of actions/attest-build-provenance (v4.1.0, a wrapper of actions/attest it pins itself).
+  'actions/attest-build-provenance': { sha: 'a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32', version: 'v4.1.0' },
 };
 /** The inputs each third-party action declares at the pinned release (its action.yml), as far as the docs use them. */
 const PINNED_INPUTS: Record<string, string[]> = {
@@ -458,7 +460,7 @@ describe('workflows of this repository', () => {
     expect((release.on as Obj).push).toEqual({ tags: ['v*.*.*'] });
     const jobs = release.jobs as Record<string, Obj>;
     expect(jobs.verify.permissions).toEqual({ contents: 'read' });
-    expect(jobs.release.needs).toBe('verify');
+    expect(jobs.release.needs).toEqual(['verify', 'attest']);
     expect(jobs.release.permissions).toEqual({ contents: 'write' });
     const verify = runs(jobs.verify);
     for (const cmd of ['npm ci', 'npm run package', 'npm test', 'node scripts/changelog-section.mjs "$TAG"']) {
@@ -472,6 +474,22 @@ describe('workflows of this repository', () => {
     expect(publish).toMatch(/gh release create "\$TAG" .*--notes-file "\$RUNNER_TEMP\/notes.md"/);
     expect(publish).toContain('major="${TAG%%.*}"');
     expect(publish).toContain('git push --force origin "refs/tags/$major"');
+  });
+
+  it('release.yml attests dist/ in a job of its own, after verify, that runs no npm: the signing token never meets the tests', () => {
+    const jobs = wf('release.yml').jobs as Record<string, Obj>;
+    expect(jobs.attest.needs).toBe('verify');
+    expect(jobs.attest.permissions).toEqual({ contents: 'read', 'id-token': 'write', attestations: 'write' });
+    const attest = steps(jobs.attest).filter((s) => typeof s.uses === 'string' && String(s.uses).startsWith('actions/attest-build-provenance@'));
+    expect(attest).toHaveLength(1);
+    expect(attest[0].with).toEqual({ 'subject-path': 'dist/*' });
+    expect(runs(jobs.attest)).toBe('');
+    // Only this job may mint an OIDC token or write attestations.
+    for (const [name, job] of Object.entries(jobs)) {
+      if (name === 'attest') continue;
+      expect({ name, permissions: job.permissions }).not.toMatchObject({ permissions: { 'id-token': 'write' } });
+      expect({ name, permissions: job.permissions }).not.toMatchObject({ permissions: { attestations: 'write' } });
+    }
   });
 });
 
@@ -665,6 +683,18 @@ describe('README structure', () => {
     expect(text).toContain(`The examples use the **major tag** \`@v${MAJOR}\``);
     expect(text).toContain(`uses: your-org/rotate-aws-access-key@<release-commit-sha> # v${VERSION}`);
     expect(text).toContain('Settings → Actions → General →\n  Access');
+  });
+
+  it('get the action: beside the SHA pinning, how to check a release with gh attestation verify against release.yml', () => {
+    const text = section('Get the action and pin it');
+    expect(text.indexOf('**Check what you pin.**')).toBeGreaterThan(text.indexOf('@<release-commit-sha> # v'));
+    expect(text).toContain('for f in dist/*; do gh attestation verify "$f" --repo OWNER/rotate-aws-access-key');
+    expect(text).toContain('--signer-workflow OWNER/rotate-aws-access-key/.github/workflows/release.yml');
+    expect(text).toContain('(.github/workflows/release.yml)');
+    // The workflow named is the one that attests every file of dist/.
+    const release = load(WORKFLOWS.find((w) => w.name === '.github/workflows/release.yml') as Source) as Obj;
+    const attest = mappings(release).find((m) => String(m.uses).startsWith('actions/attest-build-provenance@'));
+    expect(attest?.with).toEqual({ 'subject-path': 'dist/*' });
   });
 });
 
