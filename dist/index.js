@@ -69541,8 +69541,10 @@ const RUNS_PER_WORKFLOW = 10;
 const workflow_read_e = encodeURIComponent;
 const workflow_read_refused = (err) => (0,github_secrets/* statusOf */.c2)(err) === 403 || (0,github_secrets/* statusOf */.c2)(err) === 404;
 const jobKey = (j) => `${j.file}#${j.id}`;
-/** Does a run's job (as the jobs API names it) belong to this workflow job? Matrix runs add ` (…)`. */
-const sameJob = (runJob, j) => runJob === j.name || runJob.startsWith(`${j.name} (`) || runJob.startsWith(`${j.name} / `);
+/** The workflow job a run's job (as GitHub's jobs API names it) belongs to: a matrix run is `NAME (…)`, a reusable
+ * workflow's job `NAME / JOB`. */
+const jobOfRun = (runJob) => /^(.*?)(?: \(.*\)| \/ .*)?$/.exec(runJob)?.[1] ?? runJob;
+const sameJob = (runJob, j) => runJob === j.name || jobOfRun(runJob) === j.name;
 async function workflow_read_text(gh, r, path) {
     const data = (await gh.request(`GET /repos/${workflow_read_e(r.owner)}/${workflow_read_e(r.repo)}/contents/${path.split('/').map(workflow_read_e).join('/')}`)).data;
     return Buffer.from(data.content ?? '', data.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');

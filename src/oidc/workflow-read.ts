@@ -27,8 +27,10 @@ const e = encodeURIComponent;
 const refused = (err: unknown): boolean => statusOf(err) === 403 || statusOf(err) === 404;
 export const jobKey = (j: Pick<WorkflowJob, 'file' | 'id'>): string => `${j.file}#${j.id}`;
 
-/** Does a run's job (as the jobs API names it) belong to this workflow job? Matrix runs add ` (…)`. */
-const sameJob = (runJob: string, j: WorkflowJob): boolean => runJob === j.name || runJob.startsWith(`${j.name} (`) || runJob.startsWith(`${j.name} / `);
+/** The workflow job a run's job (as GitHub's jobs API names it) belongs to: a matrix run is `NAME (…)`, a reusable
+ * workflow's job `NAME / JOB`. */
+const jobOfRun = (runJob: string): string => /^(.*?)(?: \(.*\)| \/ .*)?$/.exec(runJob)?.[1] ?? runJob;
+const sameJob = (runJob: string, j: WorkflowJob): boolean => runJob === j.name || jobOfRun(runJob) === j.name;
 
 async function text(gh: GitHubApi, r: RepoFacts, path: string): Promise<string> {
   const data = (await gh.request(`GET /repos/${e(r.owner)}/${e(r.repo)}/contents/${path.split('/').map(e).join('/')}`)).data as {
