@@ -69221,6 +69221,70 @@ async function readProvider(iam, arn) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/oidc/provider.ts
+/** GitHub's OIDC token issuer for this server, as IAM names its provider and condition keys. Pure. */
+/** github.com's issuer host. */
+const GITHUB_COM_ISSUER = 'token.actions.githubusercontent.com';
+/**
+ * The issuer (without https://) of the server the run is on, from GITHUB_SERVER_URL: github.com's
+ * token.actions.githubusercontent.com, GHE.com's token.actions.SUBDOMAIN.ghe.com, and a GitHub Enterprise Server's
+ * HOST/_services/token.
+ */
+function oidcIssuer(env) {
+    const server = (env.GITHUB_SERVER_URL ?? '').trim();
+    let host;
+    try {
+        host = new URL(server).host.toLowerCase();
+    }
+    catch {
+        return GITHUB_COM_ISSUER;
+    }
+    if (host === 'github.com' || host === '')
+        return GITHUB_COM_ISSUER;
+    if (host.endsWith('.ghe.com'))
+        return `token.actions.${host}`;
+    return `${host}/_services/token`;
+}
+/** The audience the plan asks its own token for: none that STS (or anything else) accepts. */
+const PLAN_TOKEN_AUDIENCE = 'rotate-aws-access-key-oidc-plan';
+/** The `iss` of a JWT, without https://, or undefined when it is not one an IAM provider can name. */
+function issuerOfToken(jwt) {
+    const payload = jwt.split('.')[1];
+    if (!payload)
+        return undefined;
+    let iss;
+    try {
+        iss = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')).iss;
+    }
+    catch {
+        return undefined;
+    }
+    if (typeof iss !== 'string')
+        return undefined;
+    const m = /^https:\/\/([a-z0-9.-]+(?::\d+)?(?:\/[A-Za-z0-9._~-]+)*)\/?$/i.exec(iss);
+    return m ? m[1] : undefined;
+}
+/**
+ * The issuer of the destinations' tokens. GitHub Enterprise Cloud with a custom issuer (the enterprise's
+ * include_enterprise_slug) issues as token.actions.githubusercontent.com/<enterprise-slug>, a setting the REST API
+ * only writes; the job's own token (id-token: write) carries it, so the plan reads it there when it may, with an
+ * audience nothing accepts. Else: derived from GITHUB_SERVER_URL, and said so.
+ */
+async function readIssuer(env, idToken) {
+    const derived = oidcIssuer(env);
+    if (!idToken)
+        return { issuer: derived, source: 'server', unread: "the job has no 'id-token: write'" };
+    let jwt;
+    try {
+        jwt = await idToken(PLAN_TOKEN_AUDIENCE);
+    }
+    catch (err) {
+        return { issuer: derived, source: 'server', unread: `its request failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    const issuer = issuerOfToken(jwt);
+    return issuer ? { issuer, source: 'token' } : { issuer: derived, source: 'server', unread: 'it carried no usable iss claim' };
+}
+
 ;// CONCATENATED MODULE: ./src/oidc/subject.ts
 /**
  * The exact `sub` claim GitHub puts in a job's OIDC token, from what the API says: the repository's names, ids and
@@ -69626,6 +69690,7 @@ async function longestRuns(gh, r, fileName, jobs, out) {
 
 
 
+
 /** The configure-aws-credentials pin the README and examples use. */
 const CONFIGURE_AWS_CREDENTIALS = 'aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3';
 /** IAM's default quota of managed policies attached to one role (20 after a Service Quotas increase). */
@@ -69893,7 +69958,7 @@ function buildPlan(f) {
                 'role.cfn.json creates it; if the account has it, remove the GitHubOidcProvider resource (and the DependsOn that names it) before deploying',
         });
     }
-    if (f.issuer.source === 'server') {
+    if (f.issuer.source === 'server' && issuer === GITHUB_COM_ISSUER) {
         notes.push({
             code: 'issuer-derived',
             text: `the issuer ${issuer} is derived from the server's address (this job's own token was not read: ${f.issuer.unread ?? 'no token'}); ` +
@@ -69931,70 +69996,6 @@ function buildPlan(f) {
         region: f.region,
         stackName: stackNameFor(perms.name),
     };
-}
-
-;// CONCATENATED MODULE: ./src/oidc/provider.ts
-/** GitHub's OIDC token issuer for this server, as IAM names its provider and condition keys. Pure. */
-/** github.com's issuer host. */
-const GITHUB_COM_ISSUER = 'token.actions.githubusercontent.com';
-/**
- * The issuer (without https://) of the server the run is on, from GITHUB_SERVER_URL: github.com's
- * token.actions.githubusercontent.com, GHE.com's token.actions.SUBDOMAIN.ghe.com, and a GitHub Enterprise Server's
- * HOST/_services/token.
- */
-function oidcIssuer(env) {
-    const server = (env.GITHUB_SERVER_URL ?? '').trim();
-    let host;
-    try {
-        host = new URL(server).host.toLowerCase();
-    }
-    catch {
-        return GITHUB_COM_ISSUER;
-    }
-    if (host === 'github.com' || host === '')
-        return GITHUB_COM_ISSUER;
-    if (host.endsWith('.ghe.com'))
-        return `token.actions.${host}`;
-    return `${host}/_services/token`;
-}
-/** The audience the plan asks its own token for: none that STS (or anything else) accepts. */
-const PLAN_TOKEN_AUDIENCE = 'rotate-aws-access-key-oidc-plan';
-/** The `iss` of a JWT, without https://, or undefined when it is not one an IAM provider can name. */
-function issuerOfToken(jwt) {
-    const payload = jwt.split('.')[1];
-    if (!payload)
-        return undefined;
-    let iss;
-    try {
-        iss = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')).iss;
-    }
-    catch {
-        return undefined;
-    }
-    if (typeof iss !== 'string')
-        return undefined;
-    const m = /^https:\/\/([a-z0-9.-]+(?::\d+)?(?:\/[A-Za-z0-9._~-]+)*)\/?$/i.exec(iss);
-    return m ? m[1] : undefined;
-}
-/**
- * The issuer of the destinations' tokens. GitHub Enterprise Cloud with a custom issuer (the enterprise's
- * include_enterprise_slug) issues as token.actions.githubusercontent.com/<enterprise-slug>, a setting the REST API
- * only writes; the job's own token (id-token: write) carries it, so the plan reads it there when it may, with an
- * audience nothing accepts. Else: derived from GITHUB_SERVER_URL, and said so.
- */
-async function readIssuer(env, idToken) {
-    const derived = oidcIssuer(env);
-    if (!idToken)
-        return { issuer: derived, source: 'server', unread: "the job has no 'id-token: write'" };
-    let jwt;
-    try {
-        jwt = await idToken(PLAN_TOKEN_AUDIENCE);
-    }
-    catch (err) {
-        return { issuer: derived, source: 'server', unread: `its request failed: ${err instanceof Error ? err.message : String(err)}` };
-    }
-    const issuer = issuerOfToken(jwt);
-    return issuer ? { issuer, source: 'token' } : { issuer: derived, source: 'server', unread: 'it carried no usable iss claim' };
 }
 
 ;// CONCATENATED MODULE: ./src/oidc/cloudformation.ts

@@ -24,7 +24,9 @@ import { readInputs } from '../src/config/inputs.js';
 import { type OidcPlanResult, runOidcPlan } from '../src/oidc/oidc-plan.js';
 import { oidcIssuer } from '../src/oidc/provider.js';
 import { type RepoFacts, subjectFor } from '../src/oidc/subject.js';
-import { CONFIGURE_AWS_CREDENTIALS, buildPlan } from '../src/oidc/role-plan.js';
+import { CONFIGURE_AWS_CREDENTIALS, buildPlan, sessionSecondsFor } from '../src/oidc/role-plan.js';
+import { packTrust } from '../src/oidc/trust.js';
+import { accessOf, jobsUsingKey } from '../src/oidc/workflow-jobs.js';
 import type { UserPermissions } from '../src/oidc/iam-read.js';
 import { planFiles } from '../src/oidc/render.js';
 import type { OidcSubjectCustomization } from './support/github-standin.js';
@@ -101,6 +103,78 @@ describe('oidcIssuer', () => {
     ['https://ghes.example.com', 'ghes.example.com/_services/token'],
   ])('GITHUB_SERVER_URL %s: %s', (server, issuer) => {
     expect(oidcIssuer({ GITHUB_SERVER_URL: server })).toBe(issuer);
+  });
+});
+
+describe('the pure parts of the plan', () => {
+  const perms = (over: Partial<UserPermissions> = {}): UserPermissions => ({
+    name: 'svc',
+    arn: `arn:aws:iam::${ACCOUNT}:user/ci/svc`,
+    path: '/ci/',
+    partition: 'aws',
+    account: ACCOUNT,
+    boundary: undefined,
+    inline: [],
+    attached: [],
+    groups: [],
+    unreadable: [],
+    keys: [],
+    ...over,
+  });
+  const facts = { workflows: [], targets: [], issuer: { issuer: GITHUB, source: 'token' as const }, provider: { exists: true }, region: 'us-east-1', signingKeyId: undefined };
+
+  it('more than 10 managed policies, or inline policies over 10,240 characters: said before deploying', () => {
+    const attached = Array.from({ length: 11 }, (_, i) => ({ name: `p${i}`, arn: `arn:aws:iam::${ACCOUNT}:policy/p${i}` }));
+    const big = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: Array.from({ length: 400 }, (_, i) => `arn:aws:s3:::bucket-${i}/*`) }] };
+    const p = buildPlan({ ...facts, perms: perms({ attached, inline: [{ name: 'big', document: big }] }) });
+    expect(p.notes.map((n) => n.code)).toEqual(expect.arrayContaining(['managed-policy-quota', 'inline-size']));
+    expect(buildPlan({ ...facts, perms: perms({ attached: attached.slice(0, 10) }) }).notes.map((n) => n.code)).not.toContain('managed-policy-quota');
+  });
+
+  it.each([
+    [undefined, 3600],
+    [60, 3600],
+    [3000, 4500],
+    [7000, 9000],
+    [40_000, 43_200],
+  ])('a job whose longest run took %s s gets a session of %s s', (longest, seconds) => {
+    expect(sessionSecondsFor(longest)).toBe(seconds);
+  });
+
+  it('packTrust: a subject no policy can hold gives no policy; small ones share one', () => {
+    const arn = `arn:aws:iam::${ACCOUNT}:oidc-provider/${GITHUB}`;
+    expect(packTrust(arn, GITHUB, [{ repository: 'o/r', repositoryId: 1, subs: [`repo:o/r:environment:${'x'.repeat(2100)}`] }])).toBeUndefined();
+    expect(packTrust(arn, GITHUB, [1, 2].map((i) => ({ repository: `o/r${i}`, repositoryId: i, subs: [`repo:o/r${i}:ref:refs/heads/main`] })))).toHaveLength(1);
+  });
+
+  it('jobsUsingKey: workflow-wide env reaches every job; secrets: inherit is named; a computed environment is unknown', () => {
+    const text = [
+      'on: [push, release]',
+      'env:',
+      '  AWS_ACCESS_KEY_ID: ${{ secrets.AWS_ACCESS_KEY_ID }}',
+      'jobs:',
+      '  a:',
+      '    runs-on: ubuntu-latest',
+      '    environment: ${{ inputs.env }}',
+      '    steps: [{ run: x }]',
+      '  b:',
+      '    uses: octo/shared/.github/workflows/deploy.yml@main',
+      '    secrets: inherit',
+    ].join('\n');
+    const parsed = jobsUsingKey('.github/workflows/x.yml', text, ['AWS_ACCESS_KEY_ID']);
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect(parsed.jobs.map((j) => [j.id, j.lines.map((l) => l.line), j.inheritsTo])).toEqual([
+      ['a', [3], undefined],
+      ['b', [3], 'octo/shared/.github/workflows/deploy.yml@main'],
+    ]);
+    const admitted = { defaultBranch: 'main', branch: true, environments: [] };
+    expect(accessOf(parsed.jobs[0], parsed.on, admitted).unknown[0]).toContain('its environment is computed');
+    expect(accessOf(parsed.jobs[1], parsed.on, admitted)).toEqual({
+      keeps: ['pushes to main'],
+      loses: ['pushes to other branches, and of tags (their token names that ref)', 'release runs (their token names a tag or another branch)'],
+      unknown: [],
+    });
+    expect(jobsUsingKey('x.yml', 'jobs: [', ['A'])).toMatchObject({ ok: false });
   });
 });
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { label } from '../github/destinations.js';
 import type { OidcTarget } from './github-read.js';
 import type { ProviderState, UserKey, UserPermissions, Unreadable } from './iam-read.js';
-import type { Issuer } from './provider.js';
+import { GITHUB_COM_ISSUER, type Issuer } from './provider.js';
 import { subjectFor } from './subject.js';
 import { type PolicyDocument, type RepositoryTrust, TRUST_POLICY_QUOTA, packTrust, policySize, trustPolicy } from './trust.js';
 import { type JobAccess, type KeyLine, accessOf } from './workflow-jobs.js';
@@ -419,7 +419,7 @@ export function buildPlan(f: PlanFacts): OidcPlan {
         'role.cfn.json creates it; if the account has it, remove the GitHubOidcProvider resource (and the DependsOn that names it) before deploying',
     });
   }
-  if (f.issuer.source === 'server') {
+  if (f.issuer.source === 'server' && issuer === GITHUB_COM_ISSUER) {
     notes.push({
       code: 'issuer-derived',
       text:
