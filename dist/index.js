@@ -69751,14 +69751,6 @@ function buildPlan(f) {
         for (const j of t.jobs) {
             const repository = `${j.repo.owner}/${j.repo.repo}`;
             const environment = j.job.kind === 'environment' ? j.job.name : undefined;
-            if (!j.customization.readable) {
-                notes.push({
-                    code: 'customization-unreadable',
-                    text: `the OIDC subject customization of ${repository} could not be read (${j.customization.status ?? 'no answer'}; ` +
-                        `it needs the token's repository permission 'Actions: read'): its subject is GitHub's default template, in both ` +
-                        `spellings (names, and immutable ids); the repository_id condition keeps either to this repository`,
-                });
-            }
             if ('readable' in j.org && !j.org.readable) {
                 notes.push({
                     code: 'subject-form-unknown',
@@ -69767,6 +69759,14 @@ function buildPlan(f) {
                 });
             }
             const s = subjectFor(j.repo, j.customization, j.org, j.job);
+            if (!j.customization.readable) {
+                notes.push({
+                    code: 'customization-unreadable',
+                    text: `the OIDC subject customization of ${repository} could not be read (${j.customization.status ?? 'no answer'}; ` +
+                        `it needs the token's repository permission 'Actions: read'): its subject is GitHub's default template` +
+                        (s.ok && s.form === 'both-forms' ? ', in both spellings (names, and immutable ids); the repository_id condition keeps either to this repository' : ''),
+                });
+            }
             if (!s.ok) {
                 notes.push(s.code === 'claims-unknown'
                     ? {
@@ -69785,8 +69785,11 @@ function buildPlan(f) {
             if (s.subs.every((x) => x.startsWith(`repo:${j.repo.owner}/`)) && j.customization.readable)
                 nameForm = true;
             for (const sub of s.subs) {
-                if (!found.some((x) => x.sub === sub))
+                // One subject per repository: a template without the repository in it gives several repositories one `sub`,
+                // which their repository_id conditions keep apart.
+                if (!found.some((x) => x.sub === sub && x.repository === repository)) {
                     found.push({ sub, destination: (0,github_destinations/* label */.Pf)(t.destination), repository, repositoryId: j.repo.repoId, environment });
+                }
             }
         }
     }
@@ -69821,7 +69824,7 @@ function buildPlan(f) {
             roles.push({ name, arn: roleArn(name), trust, trustFile: i === 0 ? 'trust-policy.json' : `trust-policy-${i + 1}.json`, repositories: [...new Set(group.map((g) => g.repository))], maxSessionSeconds: DEFAULT_SESSION_SECONDS });
             for (const g of group)
                 for (const sub of g.subs)
-                    subjects.push({ ...found.find((x) => x.sub === sub), role: name });
+                    subjects.push({ ...found.find((x) => x.sub === sub && x.repository === g.repository), role: name });
         });
         if (roles.length > 1) {
             notes.push({
@@ -69975,6 +69978,9 @@ function buildPlan(f) {
                 "and says nothing of the jobs: judge the key's use from a run signed otherwise (a role), or from CloudTrail",
         });
     }
+    // A note said once (one per organization, not one per repository of it).
+    const said = new Set();
+    const unique = notes.filter((x) => !said.has(x.text) && said.add(x.text));
     const first = roles[0]?.name ?? roleNameFor(perms.name);
     return {
         userName: perms.name,
@@ -69991,7 +69997,7 @@ function buildPlan(f) {
         roles,
         policies,
         jobs,
-        notes,
+        notes: unique,
         keys,
         region: f.region,
         stackName: stackNameFor(perms.name),

@@ -147,6 +147,19 @@ describe('issue 25: the trust policy is never wider than the destinations', () =
     expect(assume(only(r), { sub: 'repo:tmpl/plain:ref:refs/heads/main', aud: 'sts.amazonaws.com', repository_id: String(plain) })).toBe('ImplicitlyDenied');
   });
 
+  it('2. a template without the repository in it (context only): one sub for two repositories, kept apart by repository_id', async () => {
+    const u = await user();
+    gh.setOrgOidcSubject('ctxorg', { include_claim_keys: ['context'] });
+    const a = gh.addRepository('ctxorg/a', { oidcSubject: { use_default: false } }).id;
+    const b = gh.addRepository('ctxorg/b', { oidcSubject: { use_default: false } }).id;
+    const r = await plan({ 'iam-user-name': u, repositories: 'ctxorg/a,ctxorg/b' });
+    const admitted = [a, b].map((repositoryId) => ({ sub: 'ref:refs/heads/main', repositoryId }));
+    expect(r.plan.subjects.map((s) => [s.sub, s.repositoryId])).toEqual(admitted.map((x) => [x.sub, x.repositoryId]));
+    expect(judge(only(r), admitted)).toEqual([]);
+    // Any other repository of any owner with the same subject is refused: its id is neither.
+    expect(assume(only(r), { sub: 'ref:refs/heads/main', aud: 'sts.amazonaws.com', repository_id: String(b + 1) })).toBe('ImplicitlyDenied');
+  });
+
   it("2. an organization template that cannot be read: no subject for the repositories that use it, and the permission named", async () => {
     const u = await user();
     gh.setOrgOidcSubject('hidden', 'forbidden');
