@@ -365,6 +365,9 @@ describe('issue 25: what a platform team needs to switch the jobs', () => {
     const prod = r.plan.jobs.find((j) => j.id === 'prod');
     expect(prod?.access.loses).toEqual(['every run: it runs in environment production, which is not a destination of this plan']);
     expect(r.md).toContain('**loses access** (the trust policy does not admit its token): pushes of tags; pull requests');
+    // A job none of whose runs is admitted is not told to drop the key.
+    expect(r.md).toContain('- the lines that read the key (keep them while the job has no role):\n  - line 32:');
+    expect(r.md).toContain('- the trust policy admits none of its runs: leave it on the key');
     expect(r.md).toContain('retire-after-hours: 168');
   });
 

@@ -31,10 +31,15 @@ function jobChange(plan: OidcPlan, j: PlannedJob): string[] {
   out.push(`#### ${j.repository}: ${j.file}, job \`${j.id}\`${j.name !== j.id ? ` (${j.name})` : ''}`, '');
   if (j.inheritsTo) out.push(`- passes every secret to \`${j.inheritsTo}\` (\`secrets: inherit\`): change the called workflow's jobs the same way.`);
   if (j.lines.length > 0) {
-    out.push('- remove the lines that read the key:');
+    out.push(j.role ? '- remove the lines that read the key:' : '- the lines that read the key (keep them while the job has no role):');
     for (const l of j.lines) out.push(`  - line ${l.line}: \`${l.text}\``);
   }
-  if (j.role) {
+  if (!j.role) {
+    out.push(
+      '- the trust policy admits none of its runs: leave it on the key until it has a role of its own (make its ' +
+        'environment or branch a destination and plan again), or take AWS out of it.',
+    );
+  } else {
     out.push(
       j.idTokenWrite
         ? '- its permissions already allow `id-token: write`.'
@@ -88,7 +93,8 @@ function markdown(plan: OidcPlan): string {
   else {
     out.push(
       `One step, with CloudFormation (\`${TEMPLATE_FILE}\`: ${plan.provider !== 'exists' ? 'the provider, ' : ''}the role${plan.roles.length > 1 ? 's' : ''} with ` +
-        'trust policy, path, permissions boundary, maximum session and permissions):',
+        `${['trust policy', 'path', ...(plan.boundary ? ['permissions boundary'] : []), 'maximum session'].join(', ')}` +
+        `${plan.policies.some((p) => p.file || p.kind === 'managed') ? ' and the permissions' : ''}):`,
       '',
       '```sh',
       `aws cloudformation deploy --template-file ${TEMPLATE_FILE} --stack-name ${plan.stackName} --capabilities CAPABILITY_NAMED_IAM`,
@@ -141,8 +147,8 @@ function markdown(plan: OidcPlan): string {
   if (using.length === 0) out.push('No job that reads the key was found in the workflows the plan could read (see the notes).', '');
   else {
     out.push(
-      `Each job below reads the key; it assumes the role instead (\`${CONFIGURE_AWS_CREDENTIALS}\`). Runs the trust ` +
-        'policy does not admit are listed as losing access: give them their own destination (and role) or keep them off AWS.',
+      'Each job below reads the key. Where the trust policy admits its runs, it assumes the role instead; the runs it ' +
+        'does not admit are listed as losing access: give them their own destination (and role) or keep them off AWS.',
       '',
     );
     for (const j of using) out.push(...jobChange(plan, j));
