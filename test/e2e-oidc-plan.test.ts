@@ -8,6 +8,7 @@ import { keysOf } from './support/harness.js';
 import { type DistWorld, useDistWorld } from './support/world.js';
 import { createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 import { runAction } from './support/runner.js';
+import { judge } from './support/trust-judge.js';
 
 requireMoto();
 let w: DistWorld;
@@ -58,6 +59,7 @@ describe('dist/index.js on Node 24: oidc-plan', () => {
       [`${issuer}:sub`]: 'repo:octo/e2e-plan:environment:prod',
       [`${issuer}:repository_id`]: String(id),
     });
+    expect(judge(trust, [{ sub: 'repo:octo/e2e-plan:environment:prod', repositoryId: id }], issuer)).toEqual([]);
     const template = JSON.parse(readFileSync(join(dir, 'role.cfn.json'), 'utf8'));
     expect(template.Resources.Role.Properties.MaxSessionDuration).toBe(5400);
     expect(run.summary).toContain('Replace the access key of IAM user e2e-planned with a role');

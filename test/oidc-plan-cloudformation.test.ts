@@ -33,6 +33,7 @@ import { planFiles } from '../src/oidc/render.js';
 import { PROVIDER_RESOURCE, TEMPLATE_FILE, roleResource } from '../src/oidc/cloudformation.js';
 import { readWorkflows } from '../src/oidc/workflow-read.js';
 import { GitHubStandin } from './support/github-standin.js';
+import { judge } from './support/trust-judge.js';
 import { FAST_PACING, fakeClock, recorder } from './support/harness.js';
 import { type Creds, type Moto, MOTO_ACCOUNT_ID, MOTO_REGION, iamClient, requireMoto, seedAdmin, startMoto } from './support/moto.js';
 
@@ -134,6 +135,10 @@ describe('role.cfn.json', () => {
         maxSession: got?.MaxSessionDuration,
         boundary: got?.PermissionsBoundary?.PermissionsBoundaryArn,
       }).toEqual({ arn: role.arn, path: plan.rolePath, trust: role.trust, maxSession: role.maxSessionSeconds, boundary });
+      // The trust policy deployed admits the destination's job and refuses every look-alike (test/support/trust-judge.ts).
+      const mine = plan.subjects.filter((x) => x.role === role.name).map((x) => ({ sub: x.sub, repositoryId: x.repositoryId }));
+      expect(mine.map((x) => x.sub)).toEqual(['repo:octo/cfn-a:environment:production']);
+      expect(judge(role.trust as Parameters<typeof judge>[0], mine)).toEqual([]);
       // The session from the runs: 7,000 s plus a quarter, in 15-minute steps.
       expect(got?.MaxSessionDuration).toBe(9000);
       const names = (await iam.send(new ListRolePoliciesCommand({ RoleName: role.name }))).PolicyNames ?? [];
