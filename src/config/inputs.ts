@@ -1,5 +1,6 @@
 import { closest } from './closest.js';
 import { InputError, InputErrors } from '../shared/errors.js';
+import { folderInWorkspace, workspaceOf } from './workspace.js';
 
 /** The inputs action.yml declares, in its order: the bundle cannot read action.yml (test/inputs.test.ts compares). */
 export const INPUT_NAMES = [
@@ -579,6 +580,13 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   const oidcPlan = read('oidc-plan').trim() || undefined;
   if (oidcPlan !== undefined) {
     if (/[\r\n\0]/.test(oidcPlan)) problem('oidc-plan', 'is not one directory path (it holds a line break or NUL)');
+    else if (folderInWorkspace(oidcPlan, workspaceOf(env)) === undefined) {
+      problem(
+        'oidc-plan',
+        `${quote(oidcPlan)} is not a folder inside the workspace (${workspaceOf(env)}): the plan is written only there; ` +
+          'give a path relative to the workspace, such as oidc-plan',
+      );
+    }
     if (createUserRaw !== null && createUser !== 'false') {
       problem('oidc-plan', `is a read-only plan for an existing user's key: it cannot be combined with create-user: ${createUser}`);
     }
