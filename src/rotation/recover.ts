@@ -170,6 +170,11 @@ function finalWords(s: RunState): string {
   if (!bothKept) return '';
   const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
   const self = s.caller?.accessKeyId;
+  // A cancel puts back the pair it was writing: when that leaves no destination that may hold the new key, say so.
+  const mayHold = (h: Holding) => h.kind === 'unknown' || h.kind === 'overwritten' || (h.kind === 'key' && h.keyId === newId);
+  if (self && !s.journal.destinations.some((d) => mayHold(d.id) || mayHold(d.secret))) {
+    return ` Rerun ${ended}: no destination holds ${newId}; a rerun that signs in with ${self} deletes ${newId} as this run's orphan and rotates.`;
+  }
   return self
     ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
         `gives it to every destination and retires ${self}; one that signs in with ${self} gives ${self} to every ` +
