@@ -67885,90 +67885,161 @@ function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 
 ;// CONCATENATED MODULE: ./src/github/own-holders.ts
 
 
+function lookFor(inputs, keyId) {
+    return {
+        keyId,
+        secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
+        variable: inputs.accessKeyIdSecretName,
+        variablesWritten: inputs.accessKeyIdAs === 'variable',
+    };
+}
+/**
+ * Each read of the look, with the permission GitHub's REST reference files its endpoint under (fine-grained token or
+ * GitHub App; a classic PAT needs the repo scope). The README's token table names the same (test/own-holders.test.ts).
+ */
+const READS = {
+    'repository secrets': { route: 'GET /repos/{owner}/{repo}/actions/secrets', needs: ['Secrets: read'] },
+    'repository variables': { route: 'GET /repos/{owner}/{repo}/actions/variables', needs: ['Variables: read'] },
+    environments: { route: 'GET /repos/{owner}/{repo}/environments', needs: ['Actions: read'] },
+    'environment secrets': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/secrets', needs: ['Environments: read', 'Secrets: read'] },
+    'environment variables': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/variables', needs: ['Environments: read', 'Variables: read'] },
+    'organization secrets': { route: 'GET /repos/{owner}/{repo}/actions/organization-secrets', needs: ['Secrets: read'] },
+    'organization variables': { route: 'GET /repos/{owner}/{repo}/actions/organization-variables', needs: ['Variables: read'] },
+};
+/** The permission a read needs, as an error says it. */
+function permissionOf(read) {
+    const needs = READS[read].needs.map((p) => `'${p}'`);
+    return `repository permission${needs.length > 1 ? 's' : ''} ${needs.join(' and ')} (classic PAT: repo scope)`;
+}
+function placeLabel(repository, p) {
+    if (p.kind === 'repository')
+        return repository;
+    if (p.kind === 'environment')
+        return `${repository} environment '${p.environment}'`;
+    return `organization ${p.org} (shared with ${repository})`;
+}
+/** A holder as the stop says it: the place, then what it holds (e.g. "octo/api environment 'prod' (secret X, variable Y)"). */
 function holderLabel(repository, h) {
-    if (h.kind === 'repository')
-        return `${repository} (repository secret)`;
-    if (h.kind === 'environment')
-        return `${repository} environment '${h.environment}'`;
-    return `organization ${h.org} (shared with ${repository})`;
+    const what = (as) => {
+        const names = h.holds.filter((x) => x.as === as).map((x) => x.name);
+        return names.length === 0 ? [] : [`${as}${names.length > 1 ? 's' : ''} ${names.join(', ')}`];
+    };
+    return `${placeLabel(repository, h)} (${[...what('secret'), ...what('variable')].join(', ')})`;
 }
 const e = encodeURIComponent;
-const READ = "repository permissions 'Secrets: read' and 'Environments: read' (classic PAT: repo scope)";
-/** Does a secret named `name` (case ignored, as GitHub compares) stand at `path`? All pages. */
-async function holds(gh, path, name) {
+/** The names of the secrets at `path`, upper case (as GitHub stores them), all pages. */
+async function secretNames(gh, path) {
+    const out = new Set();
     for (let page = 1;; page++) {
         const res = await gh.request(`GET ${path}`, { per_page: 100, page });
         const data = res.data;
-        if (data.secrets.some((s) => s.name.toUpperCase() === name.toUpperCase()))
-            return true;
-        if (data.secrets.length < 100 || page * 100 >= data.total_count)
-            return false;
+        for (const s of data.secrets)
+            out.add(s.name.toUpperCase());
+        if (data.secrets.length < 100 || out.size >= data.total_count)
+            return out;
+    }
+}
+/** The variables at `path`, by upper-case name, with their values (GitHub lists at most 30 a page), all pages. */
+async function variableValues(gh, path) {
+    const out = new Map();
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${path}`, { per_page: 30, page });
+        const data = res.data;
+        for (const v of data.variables)
+            out.set(v.name.toUpperCase(), v.value);
+        if (data.variables.length < 30 || out.size >= data.total_count)
+            return out;
     }
 }
 /**
- * Every place `owner/repo`'s jobs can read secret `name` from that is not among `destinations` (those are written by
- * this run, so they need no read). A 404 (no such level) holds nothing.
+ * Does GitHub say `owner/repo` belongs to a user account (which has no organization secrets or variables)? Only its
+ * answer proves it; anything else is false.
  */
-async function holdersOf(gh, owner, repo, name, token, destinations = []) {
-    const known = (h) => isDestination(h, owner, repo, destinations);
+async function ownedByUser(gh, owner, repo) {
+    try {
+        const res = await gh.request(`GET /repos/${e(owner)}/${e(repo)}`);
+        return res.data.owner?.type === 'User';
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Every place `owner/repo`'s jobs can read the key from that this run does not write: its secrets of either name, and
+ * its variables of the id's name that hold the key. A place this run writes needs no read (its secrets; its variables
+ * too with access-key-id-as: variable). Each read must answer with a list: anything else throws, naming the read and
+ * the permission it needs, and the run stops before any change. The one 404 that is an answer: the organization
+ * listings of a repository GitHub says a user account owns.
+ */
+async function holdersOf(gh, owner, repo, look, token, destinations = []) {
+    const written = (p) => isDestination(p, owner, repo, destinations);
     const base = `/repos/${e(owner)}/${e(repo)}`;
     const where = `${owner}/${repo}`;
-    const read = async (doing, path) => {
+    const fail = (read, doing, err) => {
+        const cause = (0,github_secrets/* gitHubError */.Mj)(`${doing} (to find every secret and variable this self-rotating job may read its key from) of`, where, err, permissionOf(read), token);
+        throw new errors/* ActionError */.lZ(`${cause.message}. A place that cannot be read may hold ${look.keyId}, so no run retires it before that read answers ` +
+            '(previous-key: keep rotates without retiring it)', { cause: err });
+    };
+    const orgLevel = (read) => read === 'organization secrets' || read === 'organization variables';
+    const read = async (what, doing, list, none) => {
         try {
-            return await holds(gh, path, name);
+            return await list();
         }
         catch (err) {
-            if ((0,github_secrets/* statusOf */.c2)(err) === 404)
-                return false;
-            throw (0,github_secrets/* gitHubError */.Mj)(`${doing} (to find every secret this self-rotating job may read its key from) of`, where, err, READ, token);
+            if (orgLevel(what) && (0,github_secrets/* statusOf */.c2)(err) === 404 && (await ownedByUser(gh, owner, repo)))
+                return none;
+            return fail(what, doing, err);
         }
     };
+    const variable = look.variable.toUpperCase();
     const out = [];
-    if (!known({ kind: 'repository' }) && (await read('listing the repository secrets', `${base}/actions/secrets`)))
-        out.push({ kind: 'repository' });
-    let environments;
-    try {
-        environments = await (0,github_secrets/* listEnvironments */.DO)(gh, owner, repo);
-    }
-    catch (err) {
-        if ((0,github_secrets/* statusOf */.c2)(err) !== 404)
-            throw (0,github_secrets/* gitHubError */.Mj)('listing the environments (to find every secret this self-rotating job may read its key from) of', where, err, READ, token);
-        environments = [];
-    }
-    for (const environment of environments) {
-        if (known({ kind: 'environment', environment }))
-            continue;
-        if (await read(`listing the secrets of environment '${environment}'`, `${base}/environments/${e(environment)}/secrets`)) {
-            out.push({ kind: 'environment', environment });
+    const visit = async (place, secrets, variables) => {
+        const holds = [];
+        if (secrets && !written(place)) {
+            const [what, doing, path] = secrets;
+            const found = await read(what, doing, () => secretNames(gh, path), new Set());
+            for (const name of look.secrets)
+                if (found.has(name.toUpperCase()))
+                    holds.push({ as: 'secret', name });
         }
+        if (!(look.variablesWritten && written(place))) {
+            const [what, doing, path] = variables;
+            const found = await read(what, doing, () => variableValues(gh, path), new Map());
+            if (found.get(variable) === look.keyId)
+                holds.push({ as: 'variable', name: look.variable });
+        }
+        if (holds.length > 0)
+            out.push({ ...place, holds });
+    };
+    await visit({ kind: 'repository' }, ['repository secrets', 'listing the repository secrets', `${base}/actions/secrets`], ['repository variables', 'listing the repository variables', `${base}/actions/variables`]);
+    const environments = await read('environments', 'listing the environments', () => (0,github_secrets/* listEnvironments */.DO)(gh, owner, repo), []);
+    for (const environment of environments) {
+        const path = `${base}/environments/${e(environment)}`;
+        await visit({ kind: 'environment', environment }, ['environment secrets', `listing the secrets of environment '${environment}'`, `${path}/secrets`], ['environment variables', `listing the variables of environment '${environment}'`, `${path}/variables`]);
     }
-    const org = { kind: 'organization', org: owner };
-    if (!known(org) && (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`)))
-        out.push(org);
+    await visit({ kind: 'organization', org: owner }, ['organization secrets', 'listing the organization secrets shared with', `${base}/actions/organization-secrets`], ['organization variables', 'listing the organization variables shared with', `${base}/actions/organization-variables`]);
     return out;
 }
-/** Is holder `h` of `owner/repo` one of this run's destinations? */
-function isDestination(h, owner, repo, prepared) {
+/** Is place `p` of `owner/repo` one of this run's destinations? */
+function isDestination(p, owner, repo, prepared) {
     const same = (a, b) => a.toLowerCase() === b.toLowerCase();
     const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
     return prepared.some(({ destination: d }) => {
-        if (h.kind === 'repository')
+        if (p.kind === 'repository')
             return d.kind === 'repository' && ofRepo(d);
-        if (h.kind === 'environment')
-            return d.kind === 'environment' && ofRepo(d) && same(d.environment, h.environment);
-        return d.kind === 'organization' && same(d.org, h.org);
+        if (p.kind === 'environment')
+            return d.kind === 'environment' && ofRepo(d) && same(d.environment, p.environment);
+        return d.kind === 'organization' && same(d.org, p.org);
     });
 }
-/** The holders that are not destinations (empty: every place the job may read its key from is written). */
-function missingHolders(holders, owner, repo, prepared) {
-    return holders.filter((h) => !isDestination(h, owner, repo, prepared));
-}
-/** The stop, before any change, when a holder of the job's key is no destination. */
-function holderError(repository, keyId, missing, retiring) {
-    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${missing.map((h) => holderLabel(repository, h)).join(', ')} ` +
-        `also hold${missing.length === 1 ? 's' : ''} a secret of that name, which this run does not write: the job may read ` +
-        `its key from there, and ${retiring} ${keyId} would leave it with a dead key. Add ${missing.length === 1 ? 'it' : 'them'} ` +
-        `to the destinations (repositories, environments, organization), remove the stale secret, or set previous-key: keep`);
+/** The stop, before any change, when a place holds what the job may read its key from and this run does not write it. */
+function holderError(repository, keyId, holders, retiring) {
+    const one = holders.length === 1;
+    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${holders.map((h) => holderLabel(repository, h)).join(', ')} ` +
+        `${one ? 'holds' : 'hold'} a secret or variable the job may read it from, which this run does not write: ` +
+        `${retiring} ${keyId} would leave ${one ? 'it' : 'them'} with a dead key. Add ${one ? 'it' : 'them'} to the ` +
+        `destinations (repositories, environments, organization; access-key-id-as: variable when the job reads the id from ` +
+        `a variable), remove the stale ${one ? 'one' : 'ones'}, or set previous-key: keep`);
 }
 
 ;// CONCATENATED MODULE: ./src/keys/retire.ts
@@ -68388,8 +68459,9 @@ async function identify(s) {
 }
 /**
  * Self-rotation must write where this job reads its credentials, or the next run is locked out: some destination
- * reaches the job's repository, and every secret of that name the repository can give a job (its own, each
- * environment's, the organization's shared with it) is a destination.
+ * reaches the job's repository, and every secret of either name and every variable of the id's name holding this key
+ * that the repository can give a job (its own, each environment's, the organization's shared with it) is written by
+ * this run. A place that cannot be read stops the run (own-holders.ts).
  */
 async function checkOwnHolder(s, prepared, self) {
     const { inputs, run } = s.ctx;
@@ -68398,11 +68470,10 @@ async function checkOwnHolder(s, prepared, self) {
     const retiring = inputs.previousKey === 'delete' ? 'deleting' : 'deactivating';
     if (coversRepository(prepared, run.repository)) {
         const [owner, repo] = run.repository.split('/');
-        // The secret access key is a secret whichever way the id is stored (access-key-id-as): look for that name.
-        const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token, prepared);
-        const missing = missingHolders(holders, owner, repo, prepared);
-        if (missing.length > 0)
-            throw holderError(run.repository, self.id, missing, retiring);
+        // Secrets of either name, and the id's variable holding this key (vars.NAME), wherever this run does not write.
+        const holders = await holdersOf(s.ctx.gh, owner, repo, lookFor(inputs, self.id), s.ctx.gh.token, prepared);
+        if (holders.length > 0)
+            throw holderError(run.repository, self.id, holders, retiring);
         return;
     }
     throw new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${self.id} and reads it from ${run.repository}, which is not among ` +

@@ -38,6 +38,11 @@ export interface MemoryGitHub {
    * `scope/variable/NAME`.
    */
   updatedAt: Map<string, string>;
+  /**
+   * Organization secrets and variables shared with a repository (`owner/name` → name → value), listed by
+   * GET /repos/o/r/actions/organization-secrets and …/organization-variables (none unless set).
+   */
+  shared: { secrets: Map<string, Map<string, string>>; variables: Map<string, Map<string, string>> };
   /** As `hold`, with the id as the variable AWS_ACCESS_KEY_ID (access-key-id-as: variable). */
   holdAsVariable(creds: Credentials, ...scopes: string[]): void;
   /** The pair a scope holds as variable AWS_ACCESS_KEY_ID and secret AWS_SECRET_ACCESS_KEY, if both are there. */
@@ -57,6 +62,7 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
   const variables = new Map([...secrets.keys()].map((k) => [k, new Map<string, string>()]));
   const routes: string[] = [];
   const updatedAt = new Map<string, string>();
+  const shared = { secrets: new Map<string, Map<string, string>>(), variables: new Map<string, Map<string, string>>() };
   let before: (method: string, path: string) => void | Promise<void> = () => {};
   const request: GitHubApi['request'] = async (route, params) => {
     routes.push(route);
@@ -67,6 +73,13 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
     if (listing && method === 'GET' && secrets.has(listing[1])) {
       const names = [...secrets.keys()].filter((k) => k.startsWith(`${listing[1]}:`)).map((k) => k.slice(listing[1].length + 1));
       return { status: 200, data: { total_count: names.length, environments: names.map((name) => ({ name })) }, headers: {} };
+    }
+    // What the repository's organization shares with it: GET /repos/o/r/actions/organization-(secrets|variables).
+    const org = /^\/repos\/([^/]+\/[^/]+)\/actions\/organization-(secrets|variables)$/.exec(path);
+    if (org && method === 'GET' && secrets.has(org[1])) {
+      const held = [...(shared[org[2] as 'secrets' | 'variables'].get(org[1]) ?? new Map<string, string>()).entries()];
+      const list = held.map(([name, value]) => ({ name, ...(org[2] === 'variables' ? { value } : {}), updated_at: '2026-11-27T12:00:00Z' }));
+      return { status: 200, data: { total_count: list.length, [org[2]]: list }, headers: {} };
     }
     // Actions variables: /repos/o/r/actions/variables[/NAME], /repos/o/r/environments/E/variables[/NAME].
     const v = /^\/repos\/([^/]+\/[^/]+)(?:\/actions|\/environments\/([^/]+))\/variables(?:\/([^/]+))?$/.exec(path);
@@ -142,6 +155,7 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
     gh: { request, paginate: { iterator: () => ({ async *[Symbol.asyncIterator]() {} }) } },
     routes,
     secrets,
+    shared,
     updatedAt,
     variables,
     before: (fn) => void (before = fn),
