@@ -66294,6 +66294,7 @@ const OUTCOME = {
     mismatched: 'MISMATCHED: one secret written, the other not — does not work until rewritten',
     unknown: 'UNKNOWN: a write was in flight when the run stopped — check it',
     overwritten: 'OVERWRITTEN by someone else after this run wrote it — another rotation is at work: check it',
+    torn: 'TORN: another rotation rewrote one of its two secrets after this run — not one key\'s pair, does not work until one rotation writes both',
 };
 function outputs_status(result) {
     if (result.cancelled)
@@ -67026,8 +67027,11 @@ function standing(journal, i, current) {
             return { outcome: 'broken', keyId: heldKey };
         return { outcome: 'unchanged', keyId: heldKey };
     }
-    if (id.kind === 'overwritten' || secret.kind === 'overwritten')
-        return { outcome: 'overwritten', keyId: undefined };
+    if (id.kind === 'overwritten' || secret.kind === 'overwritten') {
+        // One of the two rewritten by someone else, the other still this run's: the two are of different keys (or one is gone).
+        const torn = (id.kind === 'overwritten' && secret.kind === 'key') || (secret.kind === 'overwritten' && id.kind === 'key');
+        return { outcome: torn ? 'torn' : 'overwritten', keyId: undefined };
+    }
     if (id.kind === 'unknown' || secret.kind === 'unknown')
         return { outcome: 'unknown', keyId: undefined };
     const pair = journal.pairKey(i);
@@ -67124,6 +67128,16 @@ function assumedHeld(plan) {
     // A resumed rotation: the earlier run wrote its key to some destinations; which ones is not known.
     return plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id;
 }
+/** A torn destination as the error line says it: which of its two someone else wrote, and whose the other is. */
+function tornText(s, i) {
+    const { id, secret } = s.journal.destinations[i];
+    const names = { id: s.ctx.inputs.accessKeyIdSecretName, secret: s.ctx.inputs.secretAccessKeySecretName };
+    const [theirs, ours] = id.kind === 'overwritten' ? ['id', 'secret'] : ['secret', 'id'];
+    const mine = (ours === 'id' ? id : secret);
+    return (`TORN when read back: its ${names[theirs]} was written (or removed) by someone else after this run wrote it, its ` +
+        `${names[ours]} is still this run's (${mine.keyId}): not one key's pair, so it does not work until one rotation ` +
+        'writes both (a rotation that read it back before this run wrote may have reported success)');
+}
 /** Sentences saying where every destination stands, grouped, for the error line. */
 function describeStanding(s) {
     const groups = new Map();
@@ -67159,6 +67173,9 @@ function describeStanding(s) {
                 break;
             case 'overwritten':
                 text = 'OVERWRITTEN by someone else after this run wrote it (another rotation, or another IAM user rotated into it): what it holds is not known';
+                break;
+            case 'torn':
+                text = tornText(s, i);
                 break;
             default:
                 text = 'UNKNOWN: a write was in flight when the run stopped: check it';

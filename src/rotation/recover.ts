@@ -74,6 +74,19 @@ export function assumedHeld(plan: Plan | undefined): string | undefined {
   return plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id;
 }
 
+/** A torn destination as the error line says it: which of its two someone else wrote, and whose the other is. */
+function tornText(s: RunState, i: number): string {
+  const { id, secret } = s.journal.destinations[i];
+  const names = { id: s.ctx.inputs.accessKeyIdSecretName, secret: s.ctx.inputs.secretAccessKeySecretName };
+  const [theirs, ours] = id.kind === 'overwritten' ? (['id', 'secret'] as const) : (['secret', 'id'] as const);
+  const mine = (ours === 'id' ? id : secret) as Extract<typeof id, { kind: 'key' }>;
+  return (
+    `TORN when read back: its ${names[theirs]} was written (or removed) by someone else after this run wrote it, its ` +
+    `${names[ours]} is still this run's (${mine.keyId}): not one key's pair, so it does not work until one rotation ` +
+    'writes both (a rotation that read it back before this run wrote may have reported success)'
+  );
+}
+
 /** Sentences saying where every destination stands, grouped, for the error line. */
 export function describeStanding(s: RunState): string {
   const groups = new Map<string, string[]>();
@@ -109,6 +122,9 @@ export function describeStanding(s: RunState): string {
         break;
       case 'overwritten':
         text = 'OVERWRITTEN by someone else after this run wrote it (another rotation, or another IAM user rotated into it): what it holds is not known';
+        break;
+      case 'torn':
+        text = tornText(s, i);
         break;
       default:
         text = 'UNKNOWN: a write was in flight when the run stopped: check it';

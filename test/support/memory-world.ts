@@ -54,7 +54,11 @@ export interface MemoryGitHub {
  * `dates`: answer each write with GitHub's Date header (the secret's updated_at, as GitHub would), so the run can
  * tell a later write by someone else (src/rotation/confirm.ts).
  */
-export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = {}): Promise<MemoryGitHub> {
+export async function memoryGitHub(
+  repos: string[],
+  /** `now`: GitHub's time of each write (ISO), its updated_at and Date (default 2026-11-27T12:00:00Z). */
+  opts: { dates?: boolean; now?: () => string } = {},
+): Promise<MemoryGitHub> {
   await sodium.ready;
   const box = sodium.crypto_box_keypair();
   const key = sodium.to_base64(box.publicKey, sodium.base64_variants.ORIGINAL);
@@ -97,13 +101,15 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
         if (vars.has(body.name.toUpperCase())) throw failure(409, 'Already exists', {});
         vars.set(body.name.toUpperCase(), body.value);
         updatedAt.delete(`${vscope}/variable/${body.name.toUpperCase()}`);
-        return { status: 201, data: {}, headers: opts.dates ? { date: new Date('2026-11-27T12:00:00Z').toUTCString() } : {} };
+        if (opts.now) updatedAt.set(`${vscope}/variable/${body.name.toUpperCase()}`, opts.now());
+        return { status: 201, data: {}, headers: opts.dates ? { date: new Date(opts.now?.() ?? '2026-11-27T12:00:00Z').toUTCString() } : {} };
       }
       if (method === 'PATCH' && name !== undefined) {
         if (!vars.has(name)) throw failure(404, 'Not Found', {});
         vars.set(name, body.value);
         updatedAt.delete(`${vscope}/variable/${name}`);
-        return { status: 204, data: {}, headers: opts.dates ? { date: new Date('2026-11-27T12:00:00Z').toUTCString() } : {} };
+        if (opts.now) updatedAt.set(`${vscope}/variable/${name}`, opts.now());
+        return { status: 204, data: {}, headers: opts.dates ? { date: new Date(opts.now?.() ?? '2026-11-27T12:00:00Z').toUTCString() } : {} };
       }
       if (method === 'DELETE' && name !== undefined) {
         if (!vars.delete(name)) throw failure(404, 'Not Found', {});
@@ -142,6 +148,7 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
       );
       held.set(name.toUpperCase(), sodium.to_string(opened));
       updatedAt.delete(`${scope}/${name.toUpperCase()}`);
+      if (opts.now) updatedAt.set(`${scope}/${name.toUpperCase()}`, opts.now());
       const written = updatedAt.get(`${scope}/${name.toUpperCase()}`) ?? '2026-11-27T12:00:00Z';
       return { status: 201, data: {}, headers: opts.dates ? { date: new Date(written).toUTCString() } : {} };
     }
