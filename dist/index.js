@@ -67130,7 +67130,7 @@ function assumedHeld(plan) {
 }
 /** A torn destination as the error line says it: which of its two someone else wrote, and whose the other is. */
 function tornText(s, i) {
-    const { id, secret } = s.journal.destinations[i];
+    const { id, secret } = s.destinations[i].ledger;
     const names = { id: s.ctx.inputs.accessKeyIdSecretName, secret: s.ctx.inputs.secretAccessKeySecretName };
     const [theirs, ours] = id.kind === 'overwritten' ? ['id', 'secret'] : ['secret', 'id'];
     const mine = (ours === 'id' ? id : secret);

@@ -76,7 +76,7 @@ export function assumedHeld(plan: Plan | undefined): string | undefined {
 
 /** A torn destination as the error line says it: which of its two someone else wrote, and whose the other is. */
 function tornText(s: RunState, i: number): string {
-  const { id, secret } = s.journal.destinations[i];
+  const { id, secret } = s.destinations[i].ledger;
   const names = { id: s.ctx.inputs.accessKeyIdSecretName, secret: s.ctx.inputs.secretAccessKeySecretName };
   const [theirs, ours] = id.kind === 'overwritten' ? (['id', 'secret'] as const) : (['secret', 'id'] as const);
   const mine = (ours === 'id' ? id : secret) as Extract<typeof id, { kind: 'key' }>;
