@@ -115,5 +115,14 @@ describe('world 6: SIGINT while the secret PUT is in flight, and that PUT fails 
     const after = heldPair(gh, scope) as Creds;
     expect(await authenticates(moto, after)).toBe(true);
     expect(await keysOf({ moto, gh, admin, stop: async () => {} }, 'e2e-w6')).toEqual([{ id: after.accessKeyId, status: 'Active' }]);
+    // As the first run said: the rerun signed in with the previous key, deleted the new one as that run's orphan, rotated.
+    const fates = (JSON.parse(rerun.outputs.keys) as { id: string; fate: string }[]).map((k) => [k.id, k.fate]);
+    expect(fates).toEqual(
+      expect.arrayContaining([
+        [fresh, 'deleted as an orphan'],
+        [old.accessKeyId, 'deleted'],
+        [after.accessKeyId, 'new'],
+      ]),
+    );
   }, 120_000);
 });
