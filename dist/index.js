@@ -68022,7 +68022,7 @@ async function holdersOf(gh, owner, repo, look, token, destinations = []) {
         if (!(look.variablesWritten && written(place))) {
             const [what, doing, path] = variables;
             const found = await read(what, doing, () => variableValues(gh, path), new Map());
-            if (found.get(variable) === look.keyId)
+            if (found.get(variable)?.trim() === look.keyId)
                 holds.push({ as: 'variable', name: look.variable });
         }
         if (holds.length > 0)

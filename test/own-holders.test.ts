@@ -291,7 +291,8 @@ describe('holdersOf', () => {
   const prepared = (...destinations: Destination[]) => destinations.map((destination) => ({ destination }) as Prepared);
   const all = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
     'GET /repos/octo/api/actions/secrets': { total_count: 1, secrets: [{ name: 'aws_secret_access_key' }] },
-    'GET /repos/octo/api/actions/variables': { total_count: 1, variables: [{ name: 'AWS_ACCESS_KEY_ID', value: OLD }] },
+    // A value pasted with a trailing newline is still the key (the workflow reads it so).
+    'GET /repos/octo/api/actions/variables': { total_count: 1, variables: [{ name: 'AWS_ACCESS_KEY_ID', value: `${OLD}\n` }] },
     'GET /repos/octo/api/environments': { total_count: 1, environments: [{ name: 'prod' }] },
     'GET /repos/octo/api/environments/prod/secrets': { total_count: 1, secrets: [{ name: 'OTHER' }] },
     'GET /repos/octo/api/environments/prod/variables': { total_count: 1, variables: [{ name: 'AWS_ACCESS_KEY_ID', value: 'AKIAANOTHER' }] },

@@ -161,7 +161,7 @@ export async function holdersOf(
     if (!(look.variablesWritten && written(place))) {
       const [what, doing, path] = variables;
       const found = await read(what, doing, () => variableValues(gh, path), new Map<string, string>());
-      if (found.get(variable) === look.keyId) holds.push({ as: 'variable', name: look.variable });
+      if (found.get(variable)?.trim() === look.keyId) holds.push({ as: 'variable', name: look.variable });
     }
     if (holds.length > 0) out.push({ ...place, holds });
   };
