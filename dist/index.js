@@ -67994,8 +67994,8 @@ async function holdersOf(gh, owner, repo, look, token, destinations = []) {
     const where = `${owner}/${repo}`;
     const fail = (read, doing, err) => {
         const cause = (0,github_secrets/* gitHubError */.Mj)(`${doing} (to find every secret and variable this self-rotating job may read its key from) of`, where, err, permissionOf(read), token);
-        throw new errors/* ActionError */.lZ(`${cause.message}. A place that cannot be read may hold ${look.keyId}, so no run retires it before that read answers ` +
-            '(previous-key: keep rotates without retiring it)', { cause: err });
+        throw new errors/* ActionError */.lZ(`${cause.message}. A place that cannot be read may hold ${look.keyId}: a self-rotation retires it only once every read ` +
+            'answers (previous-key: keep rotates without retiring it)', { cause: err });
     };
     const orgLevel = (read) => read === 'organization secrets' || read === 'organization variables';
     const read = async (what, doing, list, none) => {

@@ -25,7 +25,7 @@ import { failure } from './support/scripted-github.js';
 
 const OLD = 'AKIAOLD0000000000001';
 const ENV = { GITHUB_REPOSITORY: 'octo/api', GITHUB_RUN_ID: '42' };
-const UNREAD = `A place that cannot be read may hold ${OLD}, so no run retires it before that read answers (previous-key: keep rotates without retiring it)`;
+const UNREAD = `A place that cannot be read may hold ${OLD}: a self-rotation retires it only once every read answers (previous-key: keep rotates without retiring it)`;
 
 async function world() {
   const iam = memoryIam();
@@ -164,7 +164,7 @@ describe('issue 24, world 2: a 404 is not "holds nothing"', () => {
     });
     const { result } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api', environments: 'deploy' }, env: ENV });
     expect(result.error?.message).toMatch(
-      /^listing the organization secrets shared with \(to find every secret and variable this self-rotating job may read its key from\) of octo\/api: 404 Not Found\. it does not exist or the token cannot see it; the token needs repository permission 'Secrets: read' \(classic PAT: repo scope\)\. .*A place that cannot be read may hold AKIAOLD0000000000001, so no run retires it before that read answers \(previous-key: keep rotates without retiring it\)\. Nothing was changed\.$/,
+      /^listing the organization secrets shared with \(to find every secret and variable this self-rotating job may read its key from\) of octo\/api: 404 Not Found\. it does not exist or the token cannot see it; the token needs repository permission 'Secrets: read' \(classic PAT: repo scope\)\. .*A place that cannot be read may hold AKIAOLD0000000000001: a self-rotation retires it only once every read answers \(previous-key: keep rotates without retiring it\)\. Nothing was changed\.$/,
     );
     expect([...iam.keys.keys()]).toEqual([OLD]);
     expect(iam.calls).not.toContain('CreateAccessKey');

@@ -135,8 +135,8 @@ export async function holdersOf(
   const fail = (read: Read, doing: string, err: unknown): never => {
     const cause = gitHubError(`${doing} (to find every secret and variable this self-rotating job may read its key from) of`, where, err, permissionOf(read), token);
     throw new ActionError(
-      `${cause.message}. A place that cannot be read may hold ${look.keyId}, so no run retires it before that read answers ` +
-        '(previous-key: keep rotates without retiring it)',
+      `${cause.message}. A place that cannot be read may hold ${look.keyId}: a self-rotation retires it only once every read ` +
+        'answers (previous-key: keep rotates without retiring it)',
       { cause: err },
     );
   };
