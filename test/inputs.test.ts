@@ -90,6 +90,7 @@ describe('action.yml defaults', () => {
       exportCredentials: false,
       retireAfterHours: 0,
       oidcPlan: undefined,
+      writeIntervalSeconds: undefined,
     };
     expect(read()).toEqual(expected);
   });

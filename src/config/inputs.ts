@@ -30,6 +30,7 @@ export const INPUT_NAMES = [
   'export-credentials',
   'retire-after-hours',
   'oidc-plan',
+  'write-interval-seconds',
 ] as const;
 
 export type PreviousKeyMode = 'delete' | 'deactivate' | 'keep';
@@ -83,6 +84,11 @@ export interface Inputs {
   retireAfterHours: number;
   /** A directory: write the plan to replace the key with a role there, read-only, instead of rotating. */
   oidcPlan: string | undefined;
+  /**
+   * The job's writes go out at most one per this many seconds on average, counted from the job's start (a fleet plan
+   * sets it so that its jobs together stay under GitHub's limits); undefined: the shipped pace.
+   */
+  writeIntervalSeconds: number | undefined;
 }
 
 /** Reads one raw input by its action.yml name ('' when unset), like core.getInput. */
@@ -508,6 +514,20 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     if (exportCredentials) problem('oidc-plan', 'creates no key, so there is nothing to export: set export-credentials: false');
   }
 
+  // Never faster than GitHub's guidance for one client (a write a second): slower only, as a fleet plan sets it.
+  const writeIntervalRaw = read('write-interval-seconds').trim();
+  let writeIntervalSeconds: number | undefined;
+  if (writeIntervalRaw !== '') {
+    if (/^\d+(?:\.\d{1,3})?$/.test(writeIntervalRaw) && Number(writeIntervalRaw) >= 1 && Number(writeIntervalRaw) <= 3600) {
+      writeIntervalSeconds = Number(writeIntervalRaw);
+    } else {
+      problem(
+        'write-interval-seconds',
+        `${quote(writeIntervalRaw)} is not a number of seconds from 1 to 3600 (at most three decimals, e.g. 7.625)`,
+      );
+    }
+  }
+
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new InputErrors(problems);
   return {
@@ -538,5 +558,6 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     exportCredentials,
     retireAfterHours,
     oidcPlan,
+    writeIntervalSeconds,
   };
 }
