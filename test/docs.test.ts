@@ -5,10 +5,12 @@
  * - every step that uses this action passes only inputs that action.yml declares, and github-token;
  * - every steps.<id>.outputs.<name> that points at this action's step names an output action.yml declares;
  * - every cron schedule has five fields and does not run every minute;
- * - the README's inputs and outputs tables match action.yml exactly (names, defaults);
+ * - the README's inputs and outputs tables match action.yml exactly (names, defaults), each with the release that
+ *   added it;
  * - each example file is a complete workflow and appears verbatim in docs/examples.md;
  * - the README keeps its sections in order, its first 40 lines reach a dry run, it defines its terms before it uses
- *   them, it stays at most 700 lines, and it keeps the newcomer's two commands.
+ *   them, it stays under 30 KB (the reference lives in docs/: how it behaves, the token, local runs, self-hosted
+ *   runners), and it keeps the newcomer's two commands.
  */
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -159,6 +161,19 @@ function section(heading: string): string {
   return README.slice(start, end < 0 ? undefined : end);
 }
 
+/** The text of `<heading>` (a full heading line, e.g. `## Rehearse`) in a Markdown file, up to the next heading of
+ * its level or higher; the whole file when heading is undefined. */
+function docSection(text: string, heading?: string): string {
+  if (heading === undefined) return text;
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`no "${heading}" section`);
+  const level = (/^#+/.exec(heading) as RegExpExecArray)[0].length;
+  const next = new RegExp(`\n#{1,${level}} `, 'g');
+  next.lastIndex = start + 1;
+  const end = next.exec(text);
+  return text.slice(start, end ? end.index : undefined);
+}
+
 /** `` `name` `` -> name. */
 function codeSpan(cell: string): string | undefined {
   const m = /^`([^`]*)`$/.exec(cell);
@@ -280,6 +295,38 @@ describe('README tables match action.yml', () => {
 
   it('outputs: the same names, in the same order', () => {
     expect(tableRows('Outputs').map((r) => codeSpan(r[0]))).toEqual(OUTPUTS);
+  });
+
+  /**
+   * The CHANGELOG section of a release (`## [x.y.z]`); a version after package.json's is the one being prepared, whose
+   * entries are under `## [Unreleased]`.
+   */
+  function changelogSection(version: string): string | undefined {
+    const changelog = read('CHANGELOG.md');
+    const newer = version.split('.').map(Number).reduce((d, n, i) => d || n - Number(VERSION.split('.')[i]), 0) > 0;
+    const heading = newer ? '## [Unreleased]' : `## [${version}]`;
+    const start = changelog.indexOf(`\n${heading}`);
+    if (start < 0) return undefined;
+    const end = changelog.indexOf('\n## [', start + 1);
+    return changelog.slice(start, end);
+  }
+
+  it.each([
+    ['inputs', 'Inputs', 2, INPUTS],
+    ['outputs', 'Outputs', 1, OUTPUTS],
+  ] as const)('%s: each says the release that added it, and that release\'s CHANGELOG names it (1.0.0: the first)', (_what, heading, column, names) => {
+    const rows = tableRows(heading);
+    const since = rows.map((r) => ({ name: codeSpan(r[0]) as string, since: r[column] }));
+    expect(since.filter((s) => !/^v\d+\.\d+\.\d+$/.test(s.since))).toEqual([]);
+    expect(since.map((s) => s.name)).toEqual(names);
+    const unexplained = since.filter(({ name, since: v }) => {
+      const text = changelogSection(v.slice(1));
+      if (text === undefined) return true;
+      return v !== 'v1.0.0' && !new RegExp(`\`${name}[\`: ]`).test(text);
+    });
+    expect(unexplained).toEqual([]);
+    // The 2.x additions, so that the check above has something to check.
+    expect(since.filter((s) => s.since !== 'v1.0.0').length).toBeGreaterThanOrEqual(heading === 'Inputs' ? 3 : 2);
   });
 });
 
@@ -427,8 +474,15 @@ describe('workflows of this repository', () => {
 describe('README structure', () => {
   const LINES = README.split('\n');
 
-  it('is at most 700 lines: reference material lives in docs/', () => {
+  it('is under 30 KB and at most 700 lines: reference material lives in docs/', () => {
     expect(LINES.length).toBeLessThanOrEqual(700);
+    expect(Buffer.byteLength(README, 'utf8')).toBeLessThan(30 * 1024);
+  });
+
+  it('says in its first lines what it writes: the secrets listed, after checking the ones the job reads', () => {
+    const intro = LINES.slice(0, 8).join(' ');
+    expect(intro).toContain('seals it into the GitHub secrets you list (checking first that they include each one the job reads that key from)');
+    expect(README).not.toContain('every GitHub secret that holds the key');
   });
 
   it('gets a user from nothing to a dry run in its first 40 lines: what, OIDC, the token, the policy, a workflow', () => {
@@ -488,18 +542,30 @@ describe('README structure', () => {
   });
 
   it('says what a self-hosted runner needs, and which proxy variables the action honours for AWS and GitHub', () => {
-    const text = section('Self-hosted runners and proxies');
+    const brief = section('Self-hosted runners and proxies');
+    for (const words of ['Node 24', '`HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`', '(docs/self-hosted-runners.md)']) {
+      expect(brief).toContain(words);
+    }
+    const text = doc('docs/self-hosted-runners.md');
     for (const words of ['Node 24', 'iam.amazonaws.com', 'sts.<region>.amazonaws.com', 'GitHub API host', '`HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`', 'upper or lower case', 'AWS\nrequests (IAM, STS) and its GitHub requests']) {
       expect(text).toContain(words);
     }
     expect(read('action.yml')).toMatch(/using: node24/);
   });
 
-  it('says under How it behaves what may delete or deactivate a key, one table row per reason, and nothing converges', () => {
+  it('says How it behaves in one table, step by step, and links each rule\'s evidence in docs/how-it-behaves.md', () => {
     const text = section('How it behaves');
-    const start = text.indexOf('\n### What may delete or deactivate a key\n');
-    expect(start).toBeGreaterThan(0);
-    const sub = text.slice(start, text.indexOf('\n### ', start + 1));
+    const steps = text.split('\n').filter((l) => /^\| \d+\. /.test(l));
+    expect(steps.map((l) => Number(/^\| (\d+)\./.exec(l)?.[1]))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const l of steps) expect(l.split(' | ')).toHaveLength(3); // step, what it does, when something is wrong
+    expect(text).toContain('](docs/how-it-behaves.md)');
+    expect(text).toContain('](docs/how-it-behaves.md#what-may-delete-or-deactivate-a-key)');
+    expect(text).toContain('](docs/failures.md)');
+    expect(text).not.toContain('\n### What may delete or deactivate a key\n');
+  });
+
+  it('says in docs/how-it-behaves.md what may delete or deactivate a key, one table row per reason, and nothing converges', () => {
+    const sub = docSection(doc('docs/how-it-behaves.md'), '## What may delete or deactivate a key');
     const rows = sub.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Reason'));
     expect(rows.map((r) => r.split(' | ')[0].slice(2))).toEqual([
       'Replaced by this run',
@@ -531,7 +597,7 @@ describe('README structure', () => {
     expect(README).not.toMatch(/^## (Fault matrix|Benchmark)$/m);
     expect(read('docs/fault-matrix.md')).toMatch(/^# Fault matrix\n/);
     expect(read('docs/benchmark.md')).toMatch(/^# Benchmark\n/);
-    for (const name of ['examples', 'iam', 'troubleshooting', 'failures', 'staged-retirement', 'development']) {
+    for (const name of ['examples', 'iam', 'troubleshooting', 'failures', 'staged-retirement', 'development', 'how-it-behaves', 'token', 'local-runs', 'self-hosted-runners']) {
       expect(doc(`docs/${name}.md`)).toMatch(/^# \S/);
     }
     for (const link of [
@@ -544,6 +610,10 @@ describe('README structure', () => {
       '(docs/failures.md)',
       '(docs/staged-retirement.md)',
       '(docs/development.md)',
+      '(docs/how-it-behaves.md)',
+      '(docs/token.md)',
+      '(docs/local-runs.md)',
+      '(docs/self-hosted-runners.md)',
     ]) {
       expect(README).toContain(link);
     }
@@ -551,7 +621,8 @@ describe('README structure', () => {
 
   it("gives the newcomer's commands in one code block under Run it locally: one npm ci, the demo, the tests", () => {
     expect(section('Run it locally')).toMatch(/```(?:sh|bash|shell)?\nnpm ci\nnpm run demo\nnpm test\n```/);
-    expect(section('Run it locally')).toMatch(/about\s+\d+(-\d+)?\s+minutes/);
+    expect(section('Run it locally')).toContain('](docs/local-runs.md)');
+    expect(doc('docs/local-runs.md')).toMatch(/about\s+\d+(-\d+)?\s+minutes/);
   });
 
   it('names the moto prerequisite, with the ways that work on externally-managed Pythons', () => {
@@ -653,7 +724,7 @@ describe('local use', () => {
     expect(env).toMatch(/^# AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:5000$/m);
     expect(env).toMatch(/^# GITHUB_API_URL=http:\/\/127\.0\.0\.1:PORT$/m);
     expect(env).toMatch(/^GITHUB_API_URL=https:\/\/api\.github\.com$/m);
-    const text = section('Run it locally');
+    const text = doc('docs/local-runs.md');
     for (const words of [
       'moto_server -p 5000',
       'AWS_ENDPOINT_URL=http://127.0.0.1:5000',
