@@ -65084,8 +65084,6 @@ class WritePacer {
     }
 }
 
-// EXTERNAL MODULE: ./src/github/token-kind.ts
-var token_kind = __nccwpck_require__(385);
 ;// CONCATENATED MODULE: ./src/fleet/audit-report.ts
 const REPORT_VERSION = 1;
 /** Minutes, as a person says a report's age. */
@@ -66752,12 +66750,17 @@ function sarif(findings, manifest) {
     };
 }
 
-// EXTERNAL MODULE: ./src/github/secrets.ts
-var secrets = __nccwpck_require__(298);
+// EXTERNAL MODULE: ./src/github/secrets.ts + 1 modules
+var secrets = __nccwpck_require__(1125);
 ;// CONCATENATED MODULE: ./src/fleet/tracking-issue.ts
 
 const ISSUE_LABEL = 'aws-access-key-audit';
 const PERMISSION = "repository permission 'Issues: write' (the workflow's GITHUB_TOKEN with permissions: issues: write)";
+/**
+ * The hint a 403 adds about the workflow's GITHUB_TOKEN is about secrets, which it cannot write; issues it can
+ * (permissions: issues: write): the kind that adds no such hint.
+ */
+const NO_SECRETS_HINT = 'pat';
 /** GitHub's limit on an issue body. */
 const BODY_MAX = 65_536;
 const issueMarker = (account, manifest) => `<!-- rotate-aws-access-key fleet audit: account=${account} manifest=${manifest} -->`;
@@ -66782,7 +66785,7 @@ async function findIssue(gh, owner, repo, marker) {
         }
     }
     catch (err) {
-        throw (0,secrets/* gitHubError */.Mj)('listing the audit issues of', `${owner}/${repo}`, err, PERMISSION, gh.token);
+        throw (0,secrets/* gitHubError */.Mj)('listing the audit issues of', `${owner}/${repo}`, err, PERMISSION, NO_SECRETS_HINT);
     }
     return undefined;
 }
@@ -66799,7 +66802,7 @@ async function keepIssue(gh, where, marker, title, page, findings) {
             await gh.request('PATCH /repos/{owner}/{repo}/issues/{issue_number}', { owner, repo, issue_number: issue.number, ...fields });
         }
         catch (err) {
-            throw (0,secrets/* gitHubError */.Mj)(`updating issue #${issue.number} of`, `${owner}/${repo}`, err, PERMISSION, gh.token);
+            throw (0,secrets/* gitHubError */.Mj)(`updating issue #${issue.number} of`, `${owner}/${repo}`, err, PERMISSION, NO_SECRETS_HINT);
         }
         return { action, number: issue.number, writes: 1 };
     };
@@ -66814,7 +66817,7 @@ async function keepIssue(gh, where, marker, title, page, findings) {
             return { action: 'opened', number: made.data.number, writes: 1 };
         }
         catch (err) {
-            throw (0,secrets/* gitHubError */.Mj)('opening the audit issue in', `${owner}/${repo}`, err, PERMISSION, gh.token);
+            throw (0,secrets/* gitHubError */.Mj)('opening the audit issue in', `${owner}/${repo}`, err, PERMISSION, NO_SECRETS_HINT);
         }
     }
     if (existing.state === 'closed')
@@ -66829,7 +66832,6 @@ async function keepIssue(gh, where, marker, title, page, findings) {
  * The fleet action (fleet/action.yml): read the manifest, audit the account read-only, plan the rotation, report.
  * Bad input (the inputs, the manifest) fails before any network call, one `::error` line per problem.
  */
-
 
 
 
@@ -67006,7 +67008,7 @@ async function runFleet(overrides = {}) {
         }
         if (inputs.trackingIssue) {
             const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').trim().split('/');
-            const gh = { ...deps.makeGitHub(inputs.githubToken, env.GITHUB_API_URL || 'https://api.github.com', io, deps.clock, env), token: (0,token_kind/* tokenKind */.a)(inputs.githubToken, env.GITHUB_TOKEN) };
+            const gh = deps.makeGitHub(inputs.githubToken, env.GITHUB_API_URL || 'https://api.github.com', io, deps.clock, env);
             const n = result.findings.length;
             const title = n === 0 ? `AWS access key audit: clean (account ${caller.account})` : `AWS access key audit: ${n} finding${n === 1 ? '' : 's'} (account ${caller.account})`;
             const outcome = await keepIssue(gh, { owner, repo }, issueMarker(caller.account, inputs.manifest), title, auditSummary(ctx, result, plan, 100), n);
@@ -67041,16 +67043,48 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 298:
+/***/ 1125:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Mj: () => (/* binding */ gitHubError),
-/* harmony export */   tX: () => (/* binding */ rateLimitOf)
-/* harmony export */ });
-/* unused harmony exports statusOf, getPublicKey, listSecrets, selectedRepositories, writeSecret, answeredAt, deleteSecret, environmentExists, repositoryExists, listEnvironments, createEnvironment, resolveRepositoryIds */
-/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
-/* harmony import */ var _token_kind_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(385);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Mj: () => (/* binding */ gitHubError),
+  tX: () => (/* binding */ rateLimitOf)
+});
+
+// UNUSED EXPORTS: answeredAt, createEnvironment, deleteSecret, environmentExists, getPublicKey, listEnvironments, listSecrets, repositoryExists, resolveRepositoryIds, selectedRepositories, statusOf, writeSecret
+
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
+;// CONCATENATED MODULE: ./src/github/token-kind.ts
+/**
+ * What kind of token github-token is, told from facts: its prefix (GitHub's token formats) and whether it is the
+ * job's own GITHUB_TOKEN (when the step's env has it). Decides whether a 403/404 may be the workflow's GITHUB_TOKEN,
+ * which cannot write secrets.
+ */
+function tokenKind(token, jobToken) {
+    // A PAT first: a job may set its env's GITHUB_TOKEN to a PAT (env: GITHUB_TOKEN: secrets.PAT), which is no
+    // workflow token.
+    if (token.startsWith('ghp_') || token.startsWith('github_pat_'))
+        return 'pat';
+    if (jobToken && token === jobToken.trim())
+        return 'workflow';
+    if (token.startsWith('ghs_'))
+        return 'installation';
+    return 'unknown';
+}
+const TOKENS_THAT_CAN = 'pass a fine-grained PAT, classic PAT or GitHub App token as github-token';
+/** The sentence a 403/404 adds about the workflow's GITHUB_TOKEN, or undefined when github-token cannot be it. */
+function workflowTokenHint(kind) {
+    if (kind === 'pat')
+        return undefined;
+    if (kind === 'workflow')
+        return `github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: ${TOKENS_THAT_CAN}`;
+    return `If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; ${TOKENS_THAT_CAN}`;
+}
+
+;// CONCATENATED MODULE: ./src/github/secrets.ts
 
 
 
@@ -67074,7 +67108,7 @@ function statusOf(err) {
 function gitHubError(doing, where, err, permission, token) {
     const e = httpError(err);
     const status = statusOf(err);
-    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,_shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(e.message)}` : ''}`;
+    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,errors/* errorMessage */.gJ)(e.message)}` : ''}`;
     let hint = '';
     const limit = rateLimitOf(err);
     if (limit) {
@@ -67090,7 +67124,7 @@ function gitHubError(doing, where, err, permission, token) {
         const accepted = e.response?.headers?.['x-accepted-github-permissions'];
         const needs = accepted ? `GitHub accepts the permission(s) '${accepted}'` : `the token needs ${permission}`;
         const missing = status === 404 ? 'it does not exist or the token cannot see it; ' : '';
-        const workflowToken = (0,_token_kind_js__WEBPACK_IMPORTED_MODULE_1__/* .workflowTokenHint */ .g)(token ?? 'unknown');
+        const workflowToken = workflowTokenHint(token ?? 'unknown');
         hint = `${missing}${needs}${workflowToken ? `. ${workflowToken}` : ''}`;
     }
     else if (status === 422) {
@@ -67099,7 +67133,7 @@ function gitHubError(doing, where, err, permission, token) {
     else if (status === undefined || status >= 500) {
         hint = 'GitHub did not answer after retries; rerun later';
     }
-    return new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
+    return new errors/* ActionError */.lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
 }
 /** GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, or "secondary rate limit"). */
 function rateLimitOf(err, nowMs = Date.now()) {
@@ -67255,42 +67289,6 @@ async function resolveRepositoryIds(gh, org, names) {
             `(or the token cannot see it): check the names and the token's repository access`);
     }
     return names.map((n) => found.get(n.toLowerCase()));
-}
-
-
-/***/ }),
-
-/***/ 385:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a: () => (/* binding */ tokenKind),
-/* harmony export */   g: () => (/* binding */ workflowTokenHint)
-/* harmony export */ });
-/**
- * What kind of token github-token is, told from facts: its prefix (GitHub's token formats) and whether it is the
- * job's own GITHUB_TOKEN (when the step's env has it). Decides whether a 403/404 may be the workflow's GITHUB_TOKEN,
- * which cannot write secrets.
- */
-function tokenKind(token, jobToken) {
-    // A PAT first: a job may set its env's GITHUB_TOKEN to a PAT (env: GITHUB_TOKEN: secrets.PAT), which is no
-    // workflow token.
-    if (token.startsWith('ghp_') || token.startsWith('github_pat_'))
-        return 'pat';
-    if (jobToken && token === jobToken.trim())
-        return 'workflow';
-    if (token.startsWith('ghs_'))
-        return 'installation';
-    return 'unknown';
-}
-const TOKENS_THAT_CAN = 'pass a fine-grained PAT, classic PAT or GitHub App token as github-token';
-/** The sentence a 403/404 adds about the workflow's GITHUB_TOKEN, or undefined when github-token cannot be it. */
-function workflowTokenHint(kind) {
-    if (kind === 'pat')
-        return undefined;
-    if (kind === 'workflow')
-        return `github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: ${TOKENS_THAT_CAN}`;
-    return `If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; ${TOKENS_THAT_CAN}`;
 }
 
 

@@ -9,7 +9,6 @@ import { type AwsClientOptions, type AwsClients, type AwsTimeouts, SHIPPED_AWS_T
 import { SHIPPED_REPORT_WAIT, credentialReport } from '../aws/credential-report.js';
 import { type GitHubApi, lazyGitHub } from '../github/github-api.js';
 import { SHIPPED_PACING } from '../github/pacer.js';
-import { tokenKind } from '../github/token-kind.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import { proxySecrets, proxySettings } from '../shared/proxy.js';
@@ -212,7 +211,7 @@ export async function runFleet(overrides: Partial<FleetDeps> = {}): Promise<Flee
     }
     if (inputs.trackingIssue) {
       const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').trim().split('/');
-      const gh = { ...deps.makeGitHub(inputs.githubToken, env.GITHUB_API_URL || 'https://api.github.com', io, deps.clock, env), token: tokenKind(inputs.githubToken, env.GITHUB_TOKEN) };
+      const gh = deps.makeGitHub(inputs.githubToken, env.GITHUB_API_URL || 'https://api.github.com', io, deps.clock, env);
       const n = result.findings.length;
       const title = n === 0 ? `AWS access key audit: clean (account ${caller.account})` : `AWS access key audit: ${n} finding${n === 1 ? '' : 's'} (account ${caller.account})`;
       const outcome = await keepIssue(gh, { owner, repo }, issueMarker(caller.account, inputs.manifest), title, auditSummary(ctx, result, plan, 100), n);

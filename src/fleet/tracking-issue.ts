@@ -8,6 +8,11 @@ import { gitHubError } from '../github/secrets.js';
 
 export const ISSUE_LABEL = 'aws-access-key-audit';
 const PERMISSION = "repository permission 'Issues: write' (the workflow's GITHUB_TOKEN with permissions: issues: write)";
+/**
+ * The hint a 403 adds about the workflow's GITHUB_TOKEN is about secrets, which it cannot write; issues it can
+ * (permissions: issues: write): the kind that adds no such hint.
+ */
+const NO_SECRETS_HINT = 'pat' as const;
 /** GitHub's limit on an issue body. */
 const BODY_MAX = 65_536;
 
@@ -49,7 +54,7 @@ export async function findIssue(gh: GitHubApi, owner: string, repo: string, mark
       }
     }
   } catch (err) {
-    throw gitHubError('listing the audit issues of', `${owner}/${repo}`, err, PERMISSION, gh.token);
+    throw gitHubError('listing the audit issues of', `${owner}/${repo}`, err, PERMISSION, NO_SECRETS_HINT);
   }
   return undefined;
 }
@@ -73,7 +78,7 @@ export async function keepIssue(
     try {
       await gh.request('PATCH /repos/{owner}/{repo}/issues/{issue_number}', { owner, repo, issue_number: issue.number, ...fields });
     } catch (err) {
-      throw gitHubError(`updating issue #${issue.number} of`, `${owner}/${repo}`, err, PERMISSION, gh.token);
+      throw gitHubError(`updating issue #${issue.number} of`, `${owner}/${repo}`, err, PERMISSION, NO_SECRETS_HINT);
     }
     return { action, number: issue.number, writes: 1 };
   };
@@ -86,7 +91,7 @@ export async function keepIssue(
       const made = await gh.request('POST /repos/{owner}/{repo}/issues', { owner, repo, title, body, labels: [ISSUE_LABEL] });
       return { action: 'opened', number: (made.data as { number: number }).number, writes: 1 };
     } catch (err) {
-      throw gitHubError('opening the audit issue in', `${owner}/${repo}`, err, PERMISSION, gh.token);
+      throw gitHubError('opening the audit issue in', `${owner}/${repo}`, err, PERMISSION, NO_SECRETS_HINT);
     }
   }
   if (existing.state === 'closed') return patch(existing, { title, body, state: 'open' }, 'reopened');
