@@ -36,7 +36,7 @@ export interface SeedUser {
 }
 
 /** Make the users and keys in moto (as admin, straight to moto) and give the keys their ages. Returns each user's key ids. */
-export async function seedAccount(moto: Moto, admin: Creds, aged: AgedIam, users: SeedUser[]): Promise<Map<string, string[]>> {
+export async function seedAccount(moto: Moto, admin: Creds, aged: AgedIam, users: SeedUser[], pairs?: Map<string, Creds[]>): Promise<Map<string, string[]>> {
   const iam: IAMClient = iamClient(moto, admin);
   const ids = new Map<string, string[]>();
   try {
@@ -47,6 +47,7 @@ export async function seedAccount(moto: Moto, admin: Creds, aged: AgedIam, users
         const out = await iam.send(new CreateAccessKeyCommand({ UserName: u.name }));
         const id = out.AccessKey?.AccessKeyId ?? '';
         made.push(id);
+        pairs?.set(u.name, [...(pairs.get(u.name) ?? []), { accessKeyId: id, secretAccessKey: out.AccessKey?.SecretAccessKey ?? '' }]);
         if (!k.active) await iam.send(new UpdateAccessKeyCommand({ UserName: u.name, AccessKeyId: id, Status: 'Inactive' }));
       }
       const tags = Object.entries(u.records ?? {}).map(([i, value]) => ({ Key: made[Number(i)], Value: value }));
