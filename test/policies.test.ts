@@ -416,6 +416,7 @@ describe('policies/*.json', () => {
       'cross-account-hub-trust.json',
       'cross-account-hub.json',
       'cross-account-rotator-trust.json',
+      'fleet-audit.json',
       'oidc-plan.json',
       'rotator-trust.json',
       'rotator.json',

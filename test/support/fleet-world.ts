@@ -9,7 +9,7 @@ import { CreateAccessKeyCommand, CreateUserCommand, type IAMClient, TagUserComma
 import { createGitHubClient } from '../../src/github/github.js';
 import { type FleetDeps, type FleetIO, type FleetResult, type Place, runFleet } from '../../src/fleet/fleet.js';
 import type { JobEstimate } from '../../src/fleet/fleet-pacing.js';
-import { FAST_PACING, awsFor } from './harness.js';
+import { type AwsCallHook, FAST_PACING, awsFor } from './harness.js';
 import type { AgedIam, KeyAge } from './aged-iam.js';
 import type { Creds, Moto } from './moto.js';
 import { iamClient } from './moto.js';
@@ -121,6 +121,8 @@ export async function runFleetWith(opts: {
   githubUrl?: string;
   env?: Record<string, string>;
   estimate?: JobEstimate;
+  /** Called for every IAM/STS request the audit makes. */
+  onAwsCall?: AwsCallHook;
 }): Promise<FleetRun> {
   const io = fleetRecorder();
   // The real clock (moto's and the ages' too), but waits pass at once.
@@ -130,7 +132,7 @@ export async function runFleetWith(opts: {
     readInput: (name) => opts.inputs[name] ?? '',
     io,
     clock,
-    makeAws: () => awsFor(opts.moto, opts.as, { endpoint: opts.endpoint }),
+    makeAws: () => awsFor(opts.moto, opts.as, { endpoint: opts.endpoint, onAwsCall: opts.onAwsCall }),
     makeGitHub: (token, baseUrl, log, c, env) => createGitHubClient(token, baseUrl, FAST_PACING, log, { clock: c }, env),
     reportWait: { pollMs: 10, timeoutMs: 10_000 },
     ...(opts.estimate ? { estimate: opts.estimate } : {}),
