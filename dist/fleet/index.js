@@ -61227,7 +61227,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9981:
+/***/ 8051:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65249,7 +65249,26 @@ function closest(name, candidates, normalize = (s) => s) {
     return best;
 }
 
+;// CONCATENATED MODULE: ./src/config/workspace.ts
+/** The job's workspace and the folders inside it: where a run may write files. Pure (path arithmetic only). */
+
+/** GITHUB_WORKSPACE, as the runner sets it; outside a runner, the current directory. */
+function workspaceOf(env) {
+    return (0,external_node_path_.resolve)((env.GITHUB_WORKSPACE ?? '').trim() || process.cwd());
+}
+/** Is `path` (absolute) a folder strictly inside `workspace` (absolute)? The workspace itself is not. */
+function isInside(path, workspace) {
+    const rel = (0,external_node_path_.relative)(workspace, path);
+    return rel !== '' && !rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel);
+}
+/** `value` (relative to the workspace, or absolute) as an absolute path, when it is inside the workspace. */
+function folderInWorkspace(value, workspace) {
+    const path = (0,external_node_path_.resolve)(workspace, value);
+    return isInside(path, workspace) ? path : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/config/inputs.ts
+
 
 
 /** The inputs action.yml declares, in its order: the bundle cannot read action.yml (test/inputs.test.ts compares). */
@@ -65312,18 +65331,26 @@ const LIST_FORMS = {
 };
 /**
  * A list input written as a YAML or JSON list ("- prod", "[prod, staging]") or with quoted entries: split on
- * newlines and commas, its entries would be '- prod', '[prod' or '"prod"', names nobody means. The first such entry
- * is reported, once for the input.
+ * newlines and commas, its entries would be '- prod', '[prod' or '"prod"', names nobody means. Reported once for the
+ * input: list syntax quoting the value as given (`given`, not the piece of it a split left) and the list written as
+ * this action reads it; quotes naming the first quoted entry.
  */
-function listSyntax(input, entries) {
+function listSyntax(input, given, entries) {
     const [what, a, b] = LIST_FORMS[input];
     const accepted = `give one ${what} per line or comma-separated (${a}, ${b})`;
+    // A closing bracket counts only without its opening one: 'prod [eu]' can be a name, 'staging]' is not.
+    const bracketed = (entry) => /^-(?:\s|$)|^[[{]/.test(entry) || (entry.endsWith(']') && !entry.includes('[')) || (entry.endsWith('}') && !entry.includes('{'));
+    if (entries.some(bracketed)) {
+        // The entries as meant: without a leading '- ', an opening bracket, a closing one it left, or quotes.
+        const unlisted = (entry) => {
+            const e = entry.replace(/^-(?:\s+|$)/, '').replace(/^[[{]\s*/, '');
+            return (/[[{]/.test(e) ? e : e.replace(/\s*[\]}]$/, '')).replace(/^(['"])(.*)\1$/, '$2').trim();
+        };
+        const items = entries.map(unlisted).filter((e) => e !== '');
+        return new shared_errors/* InputError */.dz(input, `${quote(given.trim())} looks like YAML list syntax: give one ${what} per line or comma-separated, without '- ' or ` +
+            `brackets: ${(items.length > 0 ? items : [a, b]).join(', ')}`);
+    }
     for (const entry of entries) {
-        // A closing bracket counts only without its opening one: 'prod [eu]' can be a name, 'staging]' is not.
-        const bracketed = /^-(?:\s|$)|^[[{]/.test(entry) || (entry.endsWith(']') && !entry.includes('[')) || (entry.endsWith('}') && !entry.includes('{'));
-        if (bracketed) {
-            return new shared_errors/* InputError */.dz(input, `${quote(entry)} looks like YAML list syntax: ${accepted}, not '- ${a}' or '[${a}, ${b}]'`);
-        }
         if (/^['"]|['"]$/.test(entry)) {
             return new shared_errors/* InputError */.dz(input, `${quote(entry)} is quoted: ${accepted}, without quotes`);
         }
@@ -65436,8 +65463,69 @@ const inputVariable = (input) => `INPUT_${input.replace(/ /g, '_').toUpperCase()
 const DECLARED = new Set(INPUT_NAMES.map(inputVariable));
 /** Input names compared as a person would mean them: case, '_', '-' and spaces alike. */
 const loose = (name) => name.toLowerCase().replace(/[\s_]/g, '-');
+/**
+ * The inputs of aws-actions/configure-aws-credentials (v6.2.3's action.yml) this action does not declare. People who
+ * come from it write them here; this action takes its AWS credentials from the environment, as the AWS SDK does.
+ * The key's own inputs name the variable to set in env: instead.
+ */
+const CONFIGURE_AWS_CREDENTIALS_KEY = {
+    'aws-access-key-id': 'AWS_ACCESS_KEY_ID',
+    'aws-secret-access-key': 'AWS_SECRET_ACCESS_KEY',
+    'aws-session-token': 'AWS_SESSION_TOKEN',
+    'aws-profile': 'AWS_PROFILE',
+};
+const CONFIGURE_AWS_CREDENTIALS_OTHER = new Set([
+    'overwrite-aws-profile',
+    'role-to-assume',
+    'web-identity-token-file',
+    'role-chaining',
+    'audience',
+    'http-proxy',
+    'no-proxy',
+    'mask-aws-account-id',
+    'role-duration-seconds',
+    'role-external-id',
+    'role-session-name',
+    'role-skip-session-tagging',
+    'transitive-tag-keys',
+    'inline-session-policy',
+    'managed-session-policies',
+    'output-credentials',
+    'output-env-credentials',
+    'unset-current-credentials',
+    'disable-retry',
+    'retry-max-attempts',
+    'special-characters-workaround',
+    'use-existing-credentials',
+    'allowed-account-ids',
+    'force-skip-oidc',
+    'action-timeout-s',
+    'custom-tags',
+    'sts-endpoint',
+]);
+/** For an input of configure-aws-credentials: where AWS credentials come from instead. Else undefined. */
+function credentialsAdvice(name) {
+    const key = loose(name);
+    const variable = CONFIGURE_AWS_CREDENTIALS_KEY[key];
+    if (variable !== undefined) {
+        return (`${key} is an input of aws-actions/configure-aws-credentials; this action reads its AWS credentials from the ` +
+            `environment: set ${variable} in the step's env: (${variable}: \${{ secrets.${variable} }}), or run ` +
+            'configure-aws-credentials in a step before this one');
+    }
+    if (!CONFIGURE_AWS_CREDENTIALS_OTHER.has(key))
+        return undefined;
+    if (key === 'http-proxy' || key === 'no-proxy') {
+        return `${key} is an input of aws-actions/configure-aws-credentials; this action honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY: set them in the step's env:`;
+    }
+    return (`${key} is an input of aws-actions/configure-aws-credentials; this action reads its AWS credentials from the ` +
+        'environment: give it to a configure-aws-credentials step before this one, whose credentials this step then uses' +
+        (key === 'role-to-assume' ? ' (with a role, set iam-user-name here: the user whose key rotates)' : ''));
+}
 /** What to tell the author of an unknown input: the declared input it most likely meant. */
 function didYouMean(name) {
+    const credentials = credentialsAdvice(name);
+    if (credentials !== undefined)
+        return credentials;
     const near = closest(name, INPUT_NAMES, loose);
     if (near === undefined)
         return 'remove it';
@@ -65488,8 +65576,9 @@ function readInputs(read, env = process.env) {
     const listLike = new Set();
     /** A list input's entries, as given (list syntax is reported here). */
     const list = (input) => {
-        const raw = splitList(read(input));
-        const err = listSyntax(input, raw);
+        const given = read(input);
+        const raw = splitList(given);
+        const err = listSyntax(input, given, raw);
         if (err) {
             problems.push(err);
             listLike.add(input);
@@ -65630,6 +65719,10 @@ function readInputs(read, env = process.env) {
     if (oidcPlan !== undefined) {
         if (/[\r\n\0]/.test(oidcPlan))
             problem('oidc-plan', 'is not one directory path (it holds a line break or NUL)');
+        else if (folderInWorkspace(oidcPlan, workspaceOf(env)) === undefined) {
+            problem('oidc-plan', `${quote(oidcPlan)} is not a folder inside the workspace (${workspaceOf(env)}): the plan is written only there; ` +
+                'give a path relative to the workspace, such as oidc-plan');
+        }
         if (createUserRaw !== null && createUser !== 'false') {
             problem('oidc-plan', `is a read-only plan for an existing user's key: it cannot be combined with create-user: ${createUser}`);
         }
@@ -67034,7 +67127,7 @@ async function runFleet(overrides = {}) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _fleet_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9981);
+/* harmony import */ var _fleet_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8051);
 
 await (0,_fleet_js__WEBPACK_IMPORTED_MODULE_0__/* .runFleet */ .g)();
 

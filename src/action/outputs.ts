@@ -59,7 +59,8 @@ function status(result: RotationResult): string {
  */
 function holders(result: RotationResult): [string, string][] {
   const { accessKeyId, destinations } = result;
-  if (accessKeyId === undefined) return [];
+  // Without a plan (a run that stopped in preflight) the destinations were not all read: nothing to say who holds what.
+  if (accessKeyId === undefined || result.plan === undefined) return [];
   if (destinations.every((d) => d.keyId === accessKeyId)) return [['Key the destinations hold', accessKeyId]];
   const by = new Map<string | undefined, string[]>([[accessKeyId, []]]);
   for (const d of destinations) by.set(d.keyId, [...(by.get(d.keyId) ?? []), d.label]);

@@ -205,7 +205,8 @@ const STEPS: Record<StepName, Step> = {
     const { fresh: key } = given(f.fresh, 'new key');
     const names = shownNames(ctx.inputs);
     const n = s.destinations.length;
-    await ctx.io.group(`Write secrets (${n} destinations)`, async () => {
+    const what = ctx.inputs.accessKeyIdAs === 'variable' ? 'variables and secrets' : 'secrets';
+    await ctx.io.group(`Write ${what} (${n} destinations)`, async () => {
       for (const d of s.destinations) {
         ctx.cancel.checkpoint();
         try {
@@ -413,6 +414,10 @@ async function readWorld(
   const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
   if (self) io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
   s.caller = self ? caller : undefined;
+  // The current key once it is certain (the job's own, or the user's only Active key): a run that stops before its
+  // plan (in preflight) still names it in access-key-id. With two Active keys, which one is current is the plan's call.
+  const active = keys.filter((k) => k.status === 'Active');
+  result.accessKeyId = (self ?? (active.length === 1 ? active[0] : undefined))?.id;
   // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
   if (userExists) await readRecords(s, keys);
   ctx.cancel.checkpoint();
