@@ -1121,6 +1121,7 @@ describe('the documentation embeds the policy files', () => {
     ['cross-account-hub-trust.json', 'docs/iam.md'],
     ['cross-account-hub.json', 'docs/iam.md'],
     ['cross-account-rotator-trust.json', 'docs/iam.md'],
+    ['fleet-audit.json', 'docs/fleet.md'],
   ];
 
   it('shows every policy file somewhere', () => {
