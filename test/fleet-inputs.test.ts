@@ -3,10 +3,12 @@
  * of the manifest, fails the step before any network call, one error line each naming the file, line and rule.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { FLEET_INPUT_NAMES, readFleetInputs } from '../src/fleet/fleet-inputs.js';
 import { runFleet } from '../src/fleet/fleet.js';
+import { readInputs } from '../src/config/inputs.js';
 import { fleetRecorder, workspace } from './support/fleet-world.js';
 
 interface ActionYml {
@@ -24,9 +26,9 @@ describe('fleet/action.yml', () => {
     for (const [name, spec] of Object.entries(fleetYml.inputs)) {
       expect([name, spec.required]).toEqual([name, false]);
       expect([name, typeof spec.default]).toEqual([name, 'string']);
-      expect([name, spec.description]).toEqual([name, expect.stringContaining('Since 2.2.0')]);
+      expect([name, spec.description]).toEqual([name, expect.stringContaining('Since v2.2.0.')]);
     }
-    for (const [name, spec] of Object.entries(fleetYml.outputs)) expect([name, spec.description]).toEqual([name, expect.stringContaining('Since 2.2.0')]);
+    for (const [name, spec] of Object.entries(fleetYml.outputs)) expect([name, spec.description]).toEqual([name, expect.stringContaining('Since v2.2.0.')]);
   });
 
   it('runs the fleet bundle on Node 24, as actions/cache/restore runs its own', () => {
@@ -62,6 +64,32 @@ describe('fleet/action.yml', () => {
     expect(() => readFleetInputs(reader({ emergency: 'true', 'rotate-now': 'a' }), {})).toThrow(
       'rotate-now: is not used with emergency: true, which rotates every manifest user now',
     );
+  });
+});
+
+describe("the rotation's one input for the fleet: write-interval-seconds", () => {
+  const rotation = (value: string) => readInputs((n) => ({ 'github-token': 't', repositories: 'octo/a', 'write-interval-seconds': value })[n] ?? '', {});
+
+  it('empty: the shipped pace; decimal seconds from 1 to 3600, at most three decimals', () => {
+    expect(rotation('').writeIntervalSeconds).toBeUndefined();
+    expect(rotation('7.625').writeIntervalSeconds).toBe(7.625);
+    expect(rotation('1').writeIntervalSeconds).toBe(1);
+  });
+
+  it('never faster than a write a second, and nothing that is not a number', () => {
+    for (const bad of ['0.5', '0', '3601', '7.6255', 'fast', '-2']) {
+      expect(() => rotation(bad)).toThrow(`write-interval-seconds: '${bad}' is not a number of seconds from 1 to 3600 (at most three decimals, e.g. 7.625)`);
+    }
+  });
+});
+
+describe('src/fleet/', () => {
+  it('imports the rotation\'s pieces; nothing imports it (it is an entry of its own, like src/index.ts)', () => {
+    const src = new URL('../src/', import.meta.url).pathname;
+    const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.startsWith('fleet'));
+    const importers = files.filter((f) => /from '(?:\.\.?\/)+fleet\//.test(readFileSync(join(src, f), 'utf8')));
+    expect(files.length).toBeGreaterThan(30);
+    expect(importers).toEqual([]);
   });
 });
 
