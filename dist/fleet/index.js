@@ -65131,6 +65131,7 @@ function auditReport(ctx, audit, plan) {
             writes: plan.pace.writes,
             writesPerMinute: plan.pace.writesPerMinute,
             plannedSeconds: Math.round(plan.pace.plannedMs / 1000),
+            estimate: ctx.estimate,
             floorSeconds: Math.round(plan.pace.floorMs / 1000),
         },
     };
@@ -65189,15 +65190,17 @@ function auditSummary(ctx, audit, plan, limit = 500) {
         : u.keys.map((k) => [u.name, k.id ?? '—', k.status, String(k.ageDays), use(k), made(k), handed(k), u.destinations.join(', ')])), limit, 'rows in the report file'));
     const { pace } = plan;
     lines.push('', `### Rotation plan${plan.emergency ? ': EMERGENCY' : ''}`, '');
+    const jobs = `${pace.maxParallel} rotate job${pace.maxParallel === 1 ? '' : 's'}`;
     lines.push(plan.due.length === 0
         ? 'No user is due: the rotate job has nothing to do.'
-        : `${plan.due.length} user(s) due, ${pace.writes} writes to GitHub: up to ${pace.maxParallel} rotate jobs at once, ` +
+        : `${plan.due.length} user(s) due, ${pace.writes} writes to GitHub. Up to ${jobs} at once, ` +
             (pace.writeIntervalMs === undefined
-                ? `each at the shipped pace (a write a second): the whole fleet makes ${pace.writes} writes, within one minute's 80. `
-                : `each writing at most one secret every ${(pace.writeIntervalMs / 1000).toFixed(2)} s (a destination's two back to back): ` +
+                ? `each at the shipped pace (a write a second): all ${pace.writes} writes fit in one minute's 80. `
+                : `each writing at most one secret every ${(pace.writeIntervalMs / 1000).toFixed(3)} s (a destination's two back to back): ` +
                     `at most ${pace.writesPerMinute} writes in any minute (GitHub allows 80 a minute and 500 an hour per token). `) +
-            `The rotate jobs take about ${audit_summary_duration(pace.plannedMs)} (about ${audit_summary_duration(pace.jobMs.reduce((a, b) => Math.max(a, b), 0))} for the longest job, ` +
-            `starting included); GitHub's limits allow no less than ${audit_summary_duration(pace.floorMs)} for the writes.`);
+            `The rotate jobs take about ${audit_summary_duration(pace.plannedMs)}, the longest about ${audit_summary_duration(pace.jobMs.reduce((a, b) => Math.max(a, b), 0))} ` +
+            `(estimated: ${audit_summary_duration(ctx.estimate.startMs)} for a job to start, ${audit_summary_duration(ctx.estimate.preWriteMs)} to its first write, ` +
+            `${audit_summary_duration(ctx.estimate.postWriteMs)} after its last); GitHub's limits allow no less than ${audit_summary_duration(pace.floorMs)} for the writes.`);
     if (plan.due.length > 0)
         lines.push('', ...table(['Due', 'Why'], plan.due.map((d) => [d.user, d.why]), limit, 'in the report file'));
     if (plan.notDue.length > 0)
@@ -67069,6 +67072,7 @@ async function runFleet(overrides = {}) {
             reportGenerated: report.generated.getTime(),
             manifest: inputs.manifest,
             settings: { ...settings, emergency: inputs.emergency },
+            estimate: deps.estimate,
             requests: { inventory: report.requests, users: reads.reduce((s, r) => s + r.requests, 0), usersRead: reads.length },
         };
         const json = auditReport(ctx, result, plan);

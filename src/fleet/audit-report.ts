@@ -1,4 +1,5 @@
 /** The audit as one JSON document (the report-file): every fact the summary, annotations, SARIF and issue show. */
+import type { JobEstimate } from './fleet-pacing.js';
 import type { Audit, AuditSettings } from './findings.js';
 import type { FleetPlan } from './matrix.js';
 
@@ -10,6 +11,8 @@ export interface AuditContext {
   reportGenerated: number;
   manifest: string;
   settings: AuditSettings & { emergency: boolean };
+  /** The planner's estimate of a rotate job's costs besides its writes. */
+  estimate: JobEstimate;
   /** AWS requests the audit made: the inventory (credential report) and the per-user reads. */
   requests: { inventory: number; users: number; usersRead: number };
 }
@@ -62,6 +65,7 @@ export function auditReport(ctx: AuditContext, audit: Audit, plan: FleetPlan) {
       writes: plan.pace.writes,
       writesPerMinute: plan.pace.writesPerMinute,
       plannedSeconds: Math.round(plan.pace.plannedMs / 1000),
+      estimate: ctx.estimate,
       floorSeconds: Math.round(plan.pace.floorMs / 1000),
     },
   };

@@ -73,16 +73,18 @@ export function auditSummary(ctx: AuditContext, audit: Audit, plan: FleetPlan, l
 
   const { pace } = plan;
   lines.push('', `### Rotation plan${plan.emergency ? ': EMERGENCY' : ''}`, '');
+  const jobs = `${pace.maxParallel} rotate job${pace.maxParallel === 1 ? '' : 's'}`;
   lines.push(
     plan.due.length === 0
       ? 'No user is due: the rotate job has nothing to do.'
-      : `${plan.due.length} user(s) due, ${pace.writes} writes to GitHub: up to ${pace.maxParallel} rotate jobs at once, ` +
+      : `${plan.due.length} user(s) due, ${pace.writes} writes to GitHub. Up to ${jobs} at once, ` +
           (pace.writeIntervalMs === undefined
-            ? `each at the shipped pace (a write a second): the whole fleet makes ${pace.writes} writes, within one minute's 80. `
-            : `each writing at most one secret every ${(pace.writeIntervalMs / 1000).toFixed(2)} s (a destination's two back to back): ` +
+            ? `each at the shipped pace (a write a second): all ${pace.writes} writes fit in one minute's 80. `
+            : `each writing at most one secret every ${(pace.writeIntervalMs / 1000).toFixed(3)} s (a destination's two back to back): ` +
               `at most ${pace.writesPerMinute} writes in any minute (GitHub allows 80 a minute and 500 an hour per token). `) +
-          `The rotate jobs take about ${duration(pace.plannedMs)} (about ${duration(pace.jobMs.reduce((a, b) => Math.max(a, b), 0))} for the longest job, ` +
-          `starting included); GitHub's limits allow no less than ${duration(pace.floorMs)} for the writes.`,
+          `The rotate jobs take about ${duration(pace.plannedMs)}, the longest about ${duration(pace.jobMs.reduce((a, b) => Math.max(a, b), 0))} ` +
+          `(estimated: ${duration(ctx.estimate.startMs)} for a job to start, ${duration(ctx.estimate.preWriteMs)} to its first write, ` +
+          `${duration(ctx.estimate.postWriteMs)} after its last); GitHub's limits allow no less than ${duration(pace.floorMs)} for the writes.`,
   );
   if (plan.due.length > 0) lines.push('', ...table(['Due', 'Why'], plan.due.map((d) => [d.user, d.why]), limit, 'in the report file'));
   if (plan.notDue.length > 0) lines.push('', ...table(['Not due', 'Why'], plan.notDue.map((d) => [d.user, d.why]), limit, 'in the report file'));

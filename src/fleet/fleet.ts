@@ -182,6 +182,7 @@ export async function runFleet(overrides: Partial<FleetDeps> = {}): Promise<Flee
       reportGenerated: report.generated.getTime(),
       manifest: inputs.manifest,
       settings: { ...settings, emergency: inputs.emergency },
+      estimate: deps.estimate,
       requests: { inventory: report.requests, users: reads.reduce((s, r) => s + r.requests, 0), usersRead: reads.length },
     };
     const json = auditReport(ctx, result, plan);
