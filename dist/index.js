@@ -61227,7 +61227,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1629:
+/***/ 5154:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64228,28 +64228,8 @@ function refuseRoot(arn) {
         `(IAM console, root user, Security credentials).`);
 }
 
-;// CONCATENATED MODULE: ./src/shared/clock.ts
-/** Time and randomness, injected so tests never wait on real time. */
-/** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
-function isoSeconds(ms) {
-    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve) => {
-        if (signal?.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal?.addEventListener('abort', done);
-    }),
-    random: () => Math.random(),
-};
-
+// EXTERNAL MODULE: ./src/shared/clock.ts
+var shared_clock = __nccwpck_require__(6103);
 ;// CONCATENATED MODULE: ./src/aws/iam-time.ts
 
 class IamTime {
@@ -64584,7 +64564,7 @@ function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS, options = {})
     };
     // Only for clients with SDK retries: a retryStrategy overrides maxAttempts, so never spread it into `common`.
     const retrying = { ...common, retryStrategy: new LoggedRetryStrategy(timeouts.maxAttempts, options.log) };
-    const time = new IamTime(options.clock ?? systemClock);
+    const time = new IamTime(options.clock ?? shared_clock/* systemClock */.m);
     const observed = (client) => {
         if (client instanceof dist_cjs/* IAMClient */.h8v)
             observeRequests(client, 'iam', env);
@@ -65159,7 +65139,7 @@ function parseCreateMarker(value) {
 }
 /** The marker's tag value: the run label is shortened to fit IAM's 256 characters (a shortened one matches no run). */
 function formatCreateMarker(by, at, keys) {
-    const rest = ` at=${isoSeconds(at)} keys=${keys.join(',')}`;
+    const rest = ` at=${(0,shared_clock/* isoSeconds */.n)(at)} keys=${keys.join(',')}`;
     return `by=${shortLabel(by, TAG_VALUE_MAX - rest.length - 3)}${rest}`;
 }
 /** Is a key made at `created` (IAM's CreateDate) within the marker's window? */
@@ -66140,7 +66120,7 @@ const LEASE_TAG = 'rotate-aws-access-key:lease';
  */
 function leaseValue(run, token, until) {
     // Everything the action reads back (the token, the expiry) is kept whole; only the run label is shortened to fit.
-    const rest = `+${token} until ${isoSeconds(until)}`;
+    const rest = `+${token} until ${(0,shared_clock/* isoSeconds */.n)(until)}`;
     return `run ${shortLabel(tagText(run), TAG_VALUE_MAX - 'run '.length - rest.length)}${rest}`;
 }
 /** The lease a tag value names: `run <label>+<token> until <ISO time>`; any other value is no lease. */
@@ -66218,7 +66198,7 @@ async function acquire(ctx, journal, user, waiting) {
         const heldUntil = held ? ending(ctx, held, seen.at) : 0;
         const now = clock.now();
         if (held && !isOurs(ctx, held) && heldUntil > iamNow && !earlierAttempt(ctx, held.run)) {
-            const until = isoSeconds(heldUntil);
+            const until = (0,shared_clock/* isoSeconds */.n)(heldUntil);
             if (now >= waiting.deadline) {
                 throw new errors/* ActionError */.lZ(`another rotation holds the lease on IAM user ${user} (tag ${LEASE_TAG}): ${holder(ctx, held)}, until ` +
                     `${until} (IAM time); waited ${Math.round(ctx.lease.waitMs / 1000)} s. Let that run ` +
@@ -66236,17 +66216,17 @@ async function acquire(ctx, journal, user, waiting) {
         if (held && !isOurs(ctx, held)) {
             const taking = `Taking over the lease on IAM user ${user} (tag ${LEASE_TAG}) of run ${held.run}`;
             if (heldUntil <= iamNow)
-                io.info(`${taking}: it expired at ${isoSeconds(heldUntil)} (IAM time)`);
+                io.info(`${taking}: it expired at ${(0,shared_clock/* isoSeconds */.n)(heldUntil)} (IAM time)`);
             else {
                 io.info(`${taking}, an earlier attempt of this workflow run: GitHub starts attempt ${run.attempt} only after it ` +
-                    `ended (its lease ran until ${isoSeconds(heldUntil)}, IAM time)`);
+                    `ended (its lease ran until ${(0,shared_clock/* isoSeconds */.n)(heldUntil)}, IAM time)`);
             }
         }
         const until = iamNow + ctx.lease.ttlMs;
         const lease = { Key: LEASE_TAG, Value: leaseValue(runLabel(ctx), run.token, until) };
         await tagUser(ctx.aws.iam, user, [lease]);
         journal.record({ kind: 'lease taken', until });
-        io.info(`Leased IAM user ${user} for this run until ${isoSeconds(until)} (IAM time; tag ${LEASE_TAG})`);
+        io.info(`Leased IAM user ${user} for this run until ${(0,shared_clock/* isoSeconds */.n)(until)} (IAM time; tag ${LEASE_TAG})`);
         return value === undefined ? [...tags, lease] : tags.map((t) => (t.Key === LEASE_TAG ? lease : t));
     }
 }
@@ -66286,7 +66266,7 @@ function explain(err, waiting) {
  * until then), and the command that clears it now.
  */
 function leftBehind(user, journal, certain = true) {
-    const until = journal.leaseUntil === undefined ? 'its expiry' : `${isoSeconds(journal.leaseUntil)} (IAM time)`;
+    const until = journal.leaseUntil === undefined ? 'its expiry' : `${(0,shared_clock/* isoSeconds */.n)(journal.leaseUntil)} (IAM time)`;
     return (`the tag ${LEASE_TAG} ${certain ? 'stays' : 'may be left'} on the user until ${until}, and other runs on this ` +
         `user wait for it until then; to clear it now: ${clearLeaseCommand(user)}`);
 }
@@ -66313,7 +66293,7 @@ async function describeLease(ctx, user) {
         const until = held ? ending(ctx, held, iamNow) : 0;
         if (!held || until <= iamNow)
             return undefined;
-        return (`IAM user ${user} is leased by ${holder(ctx, held)} until ${isoSeconds(until)} (IAM time; tag ${LEASE_TAG}): a ` +
+        return (`IAM user ${user} is leased by ${holder(ctx, held)} until ${(0,shared_clock/* isoSeconds */.n)(until)} (IAM time; tag ${LEASE_TAG}): a ` +
             `real run would wait for it. If that run is gone, clear it with: ${clearLeaseCommand(user)}`);
     }
     catch {
@@ -66429,6 +66409,7 @@ const OUTCOME = {
     mismatched: 'MISMATCHED: one secret written, the other not — does not work until rewritten',
     unknown: 'UNKNOWN: a write was in flight when the run stopped — check it',
     overwritten: 'OVERWRITTEN by someone else after this run wrote it — another rotation is at work: check it',
+    torn: 'TORN: another rotation rewrote one of its two secrets after this run — not one key\'s pair, does not work until one rotation writes both',
 };
 function outputs_status(result) {
     if (result.cancelled)
@@ -67162,8 +67143,11 @@ function standing(journal, i, current) {
             return { outcome: 'broken', keyId: heldKey };
         return { outcome: 'unchanged', keyId: heldKey };
     }
-    if (id.kind === 'overwritten' || secret.kind === 'overwritten')
-        return { outcome: 'overwritten', keyId: undefined };
+    if (id.kind === 'overwritten' || secret.kind === 'overwritten') {
+        // One of the two rewritten by someone else, the other still this run's: the two are of different keys (or one is gone).
+        const torn = (id.kind === 'overwritten' && secret.kind === 'key') || (secret.kind === 'overwritten' && id.kind === 'key');
+        return { outcome: torn ? 'torn' : 'overwritten', keyId: undefined };
+    }
     if (id.kind === 'unknown' || secret.kind === 'unknown')
         return { outcome: 'unknown', keyId: undefined };
     const pair = journal.pairKey(i);
@@ -67260,6 +67244,16 @@ function assumedHeld(plan) {
     // A resumed rotation: the earlier run wrote its key to some destinations; which ones is not known.
     return plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id;
 }
+/** A torn destination as the error line says it: which of its two someone else wrote, and whose the other is. */
+function tornText(s, i) {
+    const { id, secret } = s.destinations[i].ledger;
+    const names = { id: s.ctx.inputs.accessKeyIdSecretName, secret: s.ctx.inputs.secretAccessKeySecretName };
+    const [theirs, ours] = id.kind === 'overwritten' ? ['id', 'secret'] : ['secret', 'id'];
+    const mine = (ours === 'id' ? id : secret);
+    return (`TORN when read back: its ${names[theirs]} was written (or removed) by someone else after this run wrote it, its ` +
+        `${names[ours]} is still this run's (${mine.keyId}): not one key's pair, so it does not work until one rotation ` +
+        'writes both (a rotation that read it back before this run wrote may have reported success)');
+}
 /** Sentences saying where every destination stands, grouped, for the error line. */
 function describeStanding(s) {
     const groups = new Map();
@@ -67295,6 +67289,9 @@ function describeStanding(s) {
                 break;
             case 'overwritten':
                 text = 'OVERWRITTEN by someone else after this run wrote it (another rotation, or another IAM user rotated into it): what it holds is not known';
+                break;
+            case 'torn':
+                text = tornText(s, i);
                 break;
             default:
                 text = 'UNKNOWN: a write was in flight when the run stopped: check it';
@@ -67355,6 +67352,11 @@ function finalWords(s) {
         return '';
     const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
     const self = s.caller?.accessKeyId;
+    // A cancel puts back the pair it was writing: when that leaves no destination that may hold the new key, say so.
+    const mayHold = (h) => h.kind === 'unknown' || h.kind === 'overwritten' || (h.kind === 'key' && h.keyId === newId);
+    if (self && !s.journal.destinations.some((d) => mayHold(d.id) || mayHold(d.secret))) {
+        return ` Rerun ${ended}: no destination holds ${newId}; a rerun that signs in with ${self} deletes ${newId} as this run's orphan and rotates.`;
+    }
     return self
         ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
             `gives it to every destination and retires ${self}; one that signs in with ${self} gives ${self} to every ` +
@@ -67558,7 +67560,7 @@ function parseRewrite(value) {
 /** Leave the marker before the delete; false (with a warning) when the user's tags may not be written. */
 async function markRewrite(ctx, user, id) {
     try {
-        await tagUser(ctx.aws.iam, user, [{ Key: REWRITE_TAG, Value: `deleted=${id} at=${isoSeconds(ctx.aws.time.now())}` }]);
+        await tagUser(ctx.aws.iam, user, [{ Key: REWRITE_TAG, Value: `deleted=${id} at=${(0,shared_clock/* isoSeconds */.n)(ctx.aws.time.now())}` }]);
         return true;
     }
     catch (err) {
@@ -67856,7 +67858,7 @@ function tagAdvice(err) {
 async function recordCreated(s, id, createDate) {
     const { ctx } = s;
     // IAM's own CreateDate of the key, in whole seconds (as tags hold times).
-    const created = isoSeconds(createDate.getTime());
+    const created = (0,shared_clock/* isoSeconds */.n)(createDate.getTime());
     if (s.tagsDenied)
         return created;
     try {
@@ -67956,7 +67958,7 @@ async function recordHandover(s, p, newId, created, createDate) {
     const hours = ctx.inputs.retireAfterHours;
     // IAM's time, never before the new key's own CreateDate (in the whole seconds a tag holds).
     const now = Math.floor(Math.max(ctx.aws.time.now(), createDate.getTime()) / 1000) * 1000;
-    const handover = isoSeconds(now);
+    const handover = (0,shared_clock/* isoSeconds */.n)(now);
     // The previous keys this handover supersedes: retired by a later run once due, or (retire-after-hours: 0) by this
     // run in a moment; a rerun finishes that retirement should this run stop before it.
     const superseded = p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
@@ -68017,90 +68019,161 @@ function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 
 ;// CONCATENATED MODULE: ./src/github/own-holders.ts
 
 
+function lookFor(inputs, keyId) {
+    return {
+        keyId,
+        secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
+        variable: inputs.accessKeyIdSecretName,
+        variablesWritten: inputs.accessKeyIdAs === 'variable',
+    };
+}
+/**
+ * Each read of the look, with the permission GitHub's REST reference files its endpoint under (fine-grained token or
+ * GitHub App; a classic PAT needs the repo scope). The README's token table names the same (test/own-holders.test.ts).
+ */
+const READS = {
+    'repository secrets': { route: 'GET /repos/{owner}/{repo}/actions/secrets', needs: ['Secrets: read'] },
+    'repository variables': { route: 'GET /repos/{owner}/{repo}/actions/variables', needs: ['Variables: read'] },
+    environments: { route: 'GET /repos/{owner}/{repo}/environments', needs: ['Actions: read'] },
+    'environment secrets': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/secrets', needs: ['Environments: read', 'Secrets: read'] },
+    'environment variables': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/variables', needs: ['Environments: read', 'Variables: read'] },
+    'organization secrets': { route: 'GET /repos/{owner}/{repo}/actions/organization-secrets', needs: ['Secrets: read'] },
+    'organization variables': { route: 'GET /repos/{owner}/{repo}/actions/organization-variables', needs: ['Variables: read'] },
+};
+/** The permission a read needs, as an error says it. */
+function permissionOf(read) {
+    const needs = READS[read].needs.map((p) => `'${p}'`);
+    return `repository permission${needs.length > 1 ? 's' : ''} ${needs.join(' and ')} (classic PAT: repo scope)`;
+}
+function placeLabel(repository, p) {
+    if (p.kind === 'repository')
+        return repository;
+    if (p.kind === 'environment')
+        return `${repository} environment '${p.environment}'`;
+    return `organization ${p.org} (shared with ${repository})`;
+}
+/** A holder as the stop says it: the place, then what it holds (e.g. "octo/api environment 'prod' (secret X, variable Y)"). */
 function holderLabel(repository, h) {
-    if (h.kind === 'repository')
-        return `${repository} (repository secret)`;
-    if (h.kind === 'environment')
-        return `${repository} environment '${h.environment}'`;
-    return `organization ${h.org} (shared with ${repository})`;
+    const what = (as) => {
+        const names = h.holds.filter((x) => x.as === as).map((x) => x.name);
+        return names.length === 0 ? [] : [`${as}${names.length > 1 ? 's' : ''} ${names.join(', ')}`];
+    };
+    return `${placeLabel(repository, h)} (${[...what('secret'), ...what('variable')].join(', ')})`;
 }
 const e = encodeURIComponent;
-const READ = "repository permissions 'Secrets: read' and 'Environments: read' (classic PAT: repo scope)";
-/** Does a secret named `name` (case ignored, as GitHub compares) stand at `path`? All pages. */
-async function holds(gh, path, name) {
+/** The names of the secrets at `path`, upper case (as GitHub stores them), all pages. */
+async function secretNames(gh, path) {
+    const out = new Set();
     for (let page = 1;; page++) {
         const res = await gh.request(`GET ${path}`, { per_page: 100, page });
         const data = res.data;
-        if (data.secrets.some((s) => s.name.toUpperCase() === name.toUpperCase()))
-            return true;
-        if (data.secrets.length < 100 || page * 100 >= data.total_count)
-            return false;
+        for (const s of data.secrets)
+            out.add(s.name.toUpperCase());
+        if (data.secrets.length < 100 || out.size >= data.total_count)
+            return out;
+    }
+}
+/** The variables at `path`, by upper-case name, with their values (GitHub lists at most 30 a page), all pages. */
+async function variableValues(gh, path) {
+    const out = new Map();
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${path}`, { per_page: 30, page });
+        const data = res.data;
+        for (const v of data.variables)
+            out.set(v.name.toUpperCase(), v.value);
+        if (data.variables.length < 30 || out.size >= data.total_count)
+            return out;
     }
 }
 /**
- * Every place `owner/repo`'s jobs can read secret `name` from that is not among `destinations` (those are written by
- * this run, so they need no read). A 404 (no such level) holds nothing.
+ * Does GitHub say `owner/repo` belongs to a user account (which has no organization secrets or variables)? Only its
+ * answer proves it; anything else is false.
  */
-async function holdersOf(gh, owner, repo, name, token, destinations = []) {
-    const known = (h) => isDestination(h, owner, repo, destinations);
+async function ownedByUser(gh, owner, repo) {
+    try {
+        const res = await gh.request(`GET /repos/${e(owner)}/${e(repo)}`);
+        return res.data.owner?.type === 'User';
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Every place `owner/repo`'s jobs can read the key from that this run does not write: its secrets of either name, and
+ * its variables of the id's name that hold the key. A place this run writes needs no read (its secrets; its variables
+ * too with access-key-id-as: variable). Each read must answer with a list: anything else throws, naming the read and
+ * the permission it needs, and the run stops before any change. The one 404 that is an answer: the organization
+ * listings of a repository GitHub says a user account owns.
+ */
+async function holdersOf(gh, owner, repo, look, token, destinations = []) {
+    const written = (p) => isDestination(p, owner, repo, destinations);
     const base = `/repos/${e(owner)}/${e(repo)}`;
     const where = `${owner}/${repo}`;
-    const read = async (doing, path) => {
+    const fail = (read, doing, err) => {
+        const cause = (0,github_secrets/* gitHubError */.Mj)(`${doing} (to find every secret and variable this self-rotating job may read its key from) of`, where, err, permissionOf(read), token);
+        throw new errors/* ActionError */.lZ(`${cause.message}. A place that cannot be read may hold ${look.keyId}: a self-rotation retires it only once every read ` +
+            'answers (previous-key: keep rotates without retiring it)', { cause: err });
+    };
+    const orgLevel = (read) => read === 'organization secrets' || read === 'organization variables';
+    const read = async (what, doing, list, none) => {
         try {
-            return await holds(gh, path, name);
+            return await list();
         }
         catch (err) {
-            if ((0,github_secrets/* statusOf */.c2)(err) === 404)
-                return false;
-            throw (0,github_secrets/* gitHubError */.Mj)(`${doing} (to find every secret this self-rotating job may read its key from) of`, where, err, READ, token);
+            if (orgLevel(what) && (0,github_secrets/* statusOf */.c2)(err) === 404 && (await ownedByUser(gh, owner, repo)))
+                return none;
+            return fail(what, doing, err);
         }
     };
+    const variable = look.variable.toUpperCase();
     const out = [];
-    if (!known({ kind: 'repository' }) && (await read('listing the repository secrets', `${base}/actions/secrets`)))
-        out.push({ kind: 'repository' });
-    let environments;
-    try {
-        environments = await (0,github_secrets/* listEnvironments */.DO)(gh, owner, repo);
-    }
-    catch (err) {
-        if ((0,github_secrets/* statusOf */.c2)(err) !== 404)
-            throw (0,github_secrets/* gitHubError */.Mj)('listing the environments (to find every secret this self-rotating job may read its key from) of', where, err, READ, token);
-        environments = [];
-    }
-    for (const environment of environments) {
-        if (known({ kind: 'environment', environment }))
-            continue;
-        if (await read(`listing the secrets of environment '${environment}'`, `${base}/environments/${e(environment)}/secrets`)) {
-            out.push({ kind: 'environment', environment });
+    const visit = async (place, secrets, variables) => {
+        const holds = [];
+        if (secrets && !written(place)) {
+            const [what, doing, path] = secrets;
+            const found = await read(what, doing, () => secretNames(gh, path), new Set());
+            for (const name of look.secrets)
+                if (found.has(name.toUpperCase()))
+                    holds.push({ as: 'secret', name });
         }
+        if (!(look.variablesWritten && written(place))) {
+            const [what, doing, path] = variables;
+            const found = await read(what, doing, () => variableValues(gh, path), new Map());
+            if (found.get(variable)?.trim() === look.keyId)
+                holds.push({ as: 'variable', name: look.variable });
+        }
+        if (holds.length > 0)
+            out.push({ ...place, holds });
+    };
+    await visit({ kind: 'repository' }, ['repository secrets', 'listing the repository secrets', `${base}/actions/secrets`], ['repository variables', 'listing the repository variables', `${base}/actions/variables`]);
+    const environments = await read('environments', 'listing the environments', () => (0,github_secrets/* listEnvironments */.DO)(gh, owner, repo), []);
+    for (const environment of environments) {
+        const path = `${base}/environments/${e(environment)}`;
+        await visit({ kind: 'environment', environment }, ['environment secrets', `listing the secrets of environment '${environment}'`, `${path}/secrets`], ['environment variables', `listing the variables of environment '${environment}'`, `${path}/variables`]);
     }
-    const org = { kind: 'organization', org: owner };
-    if (!known(org) && (await read('listing the organization secrets shared with', `${base}/actions/organization-secrets`)))
-        out.push(org);
+    await visit({ kind: 'organization', org: owner }, ['organization secrets', 'listing the organization secrets shared with', `${base}/actions/organization-secrets`], ['organization variables', 'listing the organization variables shared with', `${base}/actions/organization-variables`]);
     return out;
 }
-/** Is holder `h` of `owner/repo` one of this run's destinations? */
-function isDestination(h, owner, repo, prepared) {
+/** Is place `p` of `owner/repo` one of this run's destinations? */
+function isDestination(p, owner, repo, prepared) {
     const same = (a, b) => a.toLowerCase() === b.toLowerCase();
     const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
     return prepared.some(({ destination: d }) => {
-        if (h.kind === 'repository')
+        if (p.kind === 'repository')
             return d.kind === 'repository' && ofRepo(d);
-        if (h.kind === 'environment')
-            return d.kind === 'environment' && ofRepo(d) && same(d.environment, h.environment);
-        return d.kind === 'organization' && same(d.org, h.org);
+        if (p.kind === 'environment')
+            return d.kind === 'environment' && ofRepo(d) && same(d.environment, p.environment);
+        return d.kind === 'organization' && same(d.org, p.org);
     });
 }
-/** The holders that are not destinations (empty: every place the job may read its key from is written). */
-function missingHolders(holders, owner, repo, prepared) {
-    return holders.filter((h) => !isDestination(h, owner, repo, prepared));
-}
-/** The stop, before any change, when a holder of the job's key is no destination. */
-function holderError(repository, keyId, missing, retiring) {
-    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${missing.map((h) => holderLabel(repository, h)).join(', ')} ` +
-        `also hold${missing.length === 1 ? 's' : ''} a secret of that name, which this run does not write: the job may read ` +
-        `its key from there, and ${retiring} ${keyId} would leave it with a dead key. Add ${missing.length === 1 ? 'it' : 'them'} ` +
-        `to the destinations (repositories, environments, organization), remove the stale secret, or set previous-key: keep`);
+/** The stop, before any change, when a place holds what the job may read its key from and this run does not write it. */
+function holderError(repository, keyId, holders, retiring) {
+    const one = holders.length === 1;
+    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${holders.map((h) => holderLabel(repository, h)).join(', ')} ` +
+        `${one ? 'holds' : 'hold'} a secret or variable the job may read it from, which this run does not write: ` +
+        `${retiring} ${keyId} would leave ${one ? 'it' : 'them'} with a dead key. Add ${one ? 'it' : 'them'} to the ` +
+        `destinations (repositories, environments, organization; access-key-id-as: variable when the job reads the id from ` +
+        `a variable), remove the stale ${one ? 'one' : 'ones'}, or set previous-key: keep`);
 }
 
 ;// CONCATENATED MODULE: ./src/keys/retire.ts
@@ -68521,8 +68594,9 @@ async function identify(s) {
 }
 /**
  * Self-rotation must write where this job reads its credentials, or the next run is locked out: some destination
- * reaches the job's repository, and every secret of that name the repository can give a job (its own, each
- * environment's, the organization's shared with it) is a destination.
+ * reaches the job's repository, and every secret of either name and every variable of the id's name holding this key
+ * that the repository can give a job (its own, each environment's, the organization's shared with it) is written by
+ * this run. A place that cannot be read stops the run (own-holders.ts).
  */
 async function checkOwnHolder(s, prepared, self) {
     const { inputs, run } = s.ctx;
@@ -68531,11 +68605,10 @@ async function checkOwnHolder(s, prepared, self) {
     const retiring = inputs.previousKey === 'delete' ? 'deleting' : 'deactivating';
     if (coversRepository(prepared, run.repository)) {
         const [owner, repo] = run.repository.split('/');
-        // The secret access key is a secret whichever way the id is stored (access-key-id-as): look for that name.
-        const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token, prepared);
-        const missing = missingHolders(holders, owner, repo, prepared);
-        if (missing.length > 0)
-            throw holderError(run.repository, self.id, missing, retiring);
+        // Secrets of either name, and the id's variable holding this key (vars.NAME), wherever this run does not write.
+        const holders = await holdersOf(s.ctx.gh, owner, repo, lookFor(inputs, self.id), s.ctx.gh.token, prepared);
+        if (holders.length > 0)
+            throw holderError(run.repository, self.id, holders, retiring);
         return;
     }
     throw new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${self.id} and reads it from ${run.repository}, which is not among ` +
@@ -68578,7 +68651,7 @@ function resumedKey(s, key, caller) {
     s.expected.add(key.id);
     s.verified = true; // this run signs in with it: STS answered GetCallerIdentity with it
     s.ctx.io.info(`Finishing the earlier run's rotation with ${key.id} (no new key is made)`);
-    return { fresh: { ...caller, created: key.created }, created: isoSeconds(key.created.getTime()) };
+    return { fresh: { ...caller, created: key.created }, created: (0,shared_clock/* isoSeconds */.n)(key.created.getTime()) };
 }
 /** Create the new key, record where it comes from, and verify it with STS. Masked the moment it exists. */
 async function newVerifiedKey(s) {
@@ -70478,13 +70551,13 @@ function defaults() {
         env: process.env,
         readInput: (name) => getInput(name),
         io: coreIO,
-        clock: systemClock,
+        clock: shared_clock/* systemClock */.m,
         pacing: SHIPPED_PACING,
         lease: SHIPPED_LEASE,
         awsTimeouts: SHIPPED_AWS_TIMEOUTS,
         makeAws: createAwsClients,
         // Octokit loads on the first GitHub request, not at start-up.
-        makeGitHub: (token, baseUrl, pacing, io, control, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(913), __nccwpck_require__.e(264)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8502))).createGitHubClient(token, baseUrl, pacing, io, control, env)),
+        makeGitHub: (token, baseUrl, pacing, io, control, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(264)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8502))).createGitHubClient(token, baseUrl, pacing, io, control, env)),
         cancel: new Cancellation(),
         onCancelSignals: processSignals,
         // The runner sends SIGTERM 7.5 s after SIGINT and SIGKILL 2.5 s later: report and exit well before.
@@ -70536,7 +70609,7 @@ async function run(overrides = {}) {
     const onCancel = (signal) => {
         if (deps.cancel.requested)
             return;
-        deps.io.warning(`${signal} ${signal.startsWith('SIG') ? 'received' : 'reached'}: cancelling — no new step starts; the destinations are left holding working keys`);
+        deps.io.warning(`${signal} ${signal.startsWith('SIG') ? 'received' : 'reached'}: cancelling — no new step starts; the run makes whole any pair it is writing (or says it could not) and reports where each destination stands`);
         deps.cancel.cancel(signal);
         // If cleaning up takes too long, say what is known from the journal and exit before the runner kills us.
         hardStop = setTimeout(() => {
@@ -70831,7 +70904,7 @@ function gitHubError(doing, where, err, permission, token) {
     if (limit) {
         hint =
             `GitHub ${limit.kind} rate limit, not a permission problem` +
-                (limit.gaveUp ? `: ${limit.gaveUp}` : `, retry-after ${limit.waitSeconds} s`) +
+                (limit.gaveUp ? `: ${limit.gaveUp}` : waitWords(limit)) +
                 '; rerun later (spread runs out, or use a token with its own rate limit, such as a GitHub App token)';
     }
     else if (status === 401) {
@@ -70848,30 +70921,44 @@ function gitHubError(doing, where, err, permission, token) {
         hint = 'GitHub rejected the request (see its message)';
     }
     else if (status === undefined || status >= 500) {
-        hint = 'GitHub did not answer after retries; rerun later';
+        hint = e.notRetried ?? 'GitHub did not answer after retries; rerun later';
     }
     return new errors/* ActionError */.lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
 }
-/** GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, or "secondary rate limit"). */
+/** What GitHub said about the wait, as a clause: its retry-after, the primary limit's reset, or nothing (none given). */
+function waitWords(limit) {
+    if (limit.told === 'retry-after')
+        return `, retry-after ${limit.waitSeconds} s`;
+    return limit.told === 'reset' ? `, resets in ${limit.waitSeconds} s` : '';
+}
+/**
+ * GitHub's secondary rate limit in its words: "secondary rate limit" today, "abuse detection mechanism" (documented
+ * under #abuse-rate-limits) in older answers, which GitHub Enterprise Server versions still send.
+ */
+const SECONDARY = /secondary rate limit|abuse detection|abuse-rate-limits/i;
+/**
+ * GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, a secondary rate limit in its
+ * current or older words). Without retry-after GitHub's guidance is to wait at least a minute.
+ */
 function rateLimitOf(err, nowMs = Date.now()) {
     const e = httpError(err);
     if (e.status !== 403 && e.status !== 429)
         return undefined;
     const headers = e.response?.headers ?? {};
     const retryAfter = Number(headers['retry-after']);
+    const asked = Number.isFinite(retryAfter) && retryAfter > 0;
     const data = e.response?.data;
-    const message = `${e.message ?? ''} ${data?.message ?? ''}`;
-    if (headers['x-ratelimit-remaining'] === '0' && !/secondary/i.test(message)) {
-        const reset = Number(headers['x-ratelimit-reset']);
-        const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : Math.ceil(reset - nowMs / 1000);
-        return { kind: 'primary', waitSeconds: Math.max(1, Number.isFinite(wait) ? wait : 60), gaveUp: e.rateLimitGaveUp };
+    const message = `${e.message ?? ''} ${data?.message ?? ''} ${data?.documentation_url ?? ''}`;
+    if (headers['x-ratelimit-remaining'] === '0' && !SECONDARY.test(message)) {
+        const reset = Math.ceil(Number(headers['x-ratelimit-reset']) - nowMs / 1000);
+        if (asked)
+            return { kind: 'primary', waitSeconds: retryAfter, told: 'retry-after', gaveUp: e.rateLimitGaveUp };
+        if (Number.isFinite(reset))
+            return { kind: 'primary', waitSeconds: Math.max(1, reset), told: 'reset', gaveUp: e.rateLimitGaveUp };
+        return { kind: 'primary', waitSeconds: 60, told: undefined, gaveUp: e.rateLimitGaveUp };
     }
-    if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || e.status === 429) {
-        return {
-            kind: 'secondary',
-            waitSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60,
-            gaveUp: e.rateLimitGaveUp,
-        };
+    if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || SECONDARY.test(message) || e.status === 429) {
+        return { kind: 'secondary', waitSeconds: asked ? retryAfter : 60, told: asked ? 'retry-after' : undefined, gaveUp: e.rateLimitGaveUp };
     }
     return undefined;
 }
@@ -71051,12 +71138,43 @@ function workflowTokenHint(kind) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1629);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5154);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 6103:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   m: () => (/* binding */ systemClock),
+/* harmony export */   n: () => (/* binding */ isoSeconds)
+/* harmony export */ });
+/** Time and randomness, injected so tests never wait on real time. */
+/** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
+function isoSeconds(ms) {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener('abort', done);
+    }),
+    random: () => Math.random(),
+};
+
 
 /***/ }),
 

@@ -61227,7 +61227,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8051:
+/***/ 5880:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64230,28 +64230,8 @@ function refuseRoot(arn) {
         `(IAM console, root user, Security credentials).`);
 }
 
-;// CONCATENATED MODULE: ./src/shared/clock.ts
-/** Time and randomness, injected so tests never wait on real time. */
-/** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
-function isoSeconds(ms) {
-    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve) => {
-        if (signal?.aborted)
-            return resolve();
-        const done = () => {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal?.addEventListener('abort', done);
-    }),
-    random: () => Math.random(),
-};
-
+// EXTERNAL MODULE: ./src/shared/clock.ts
+var clock = __nccwpck_require__(6103);
 ;// CONCATENATED MODULE: ./src/aws/iam-time.ts
 
 class IamTime {
@@ -64586,7 +64566,7 @@ function createAwsClients(region, timeouts = SHIPPED_AWS_TIMEOUTS, options = {})
     };
     // Only for clients with SDK retries: a retryStrategy overrides maxAttempts, so never spread it into `common`.
     const retrying = { ...common, retryStrategy: new LoggedRetryStrategy(timeouts.maxAttempts, options.log) };
-    const time = new IamTime(options.clock ?? systemClock);
+    const time = new IamTime(options.clock ?? clock/* systemClock */.m);
     const observed = (client) => {
         if (client instanceof dist_cjs/* IAMClient */.h8v)
             observeRequests(client, 'iam', env);
@@ -66969,11 +66949,11 @@ function defaults() {
         env: process.env,
         readInput: (name) => getInput(name),
         io: coreFleetIO,
-        clock: systemClock,
+        clock: clock/* systemClock */.m,
         awsTimeouts: SHIPPED_AWS_TIMEOUTS,
         makeAws: createAwsClients,
         // Octokit loads only when the tracking issue is kept.
-        makeGitHub: (token, baseUrl, io, clock, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(913), __nccwpck_require__.e(264)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8502))).createGitHubClient(token, baseUrl, SHIPPED_PACING, io, { clock }, env)),
+        makeGitHub: (token, baseUrl, io, clock, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(264)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8502))).createGitHubClient(token, baseUrl, SHIPPED_PACING, io, { clock }, env)),
         reportWait: SHIPPED_REPORT_WAIT,
         estimate: HOSTED_RUNNER,
         readConcurrency: 8,
@@ -67131,7 +67111,7 @@ async function runFleet(overrides = {}) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _fleet_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8051);
+/* harmony import */ var _fleet_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5880);
 
 await (0,_fleet_js__WEBPACK_IMPORTED_MODULE_0__/* .runFleet */ .g)();
 
@@ -67211,7 +67191,7 @@ function gitHubError(doing, where, err, permission, token) {
     if (limit) {
         hint =
             `GitHub ${limit.kind} rate limit, not a permission problem` +
-                (limit.gaveUp ? `: ${limit.gaveUp}` : `, retry-after ${limit.waitSeconds} s`) +
+                (limit.gaveUp ? `: ${limit.gaveUp}` : waitWords(limit)) +
                 '; rerun later (spread runs out, or use a token with its own rate limit, such as a GitHub App token)';
     }
     else if (status === 401) {
@@ -67228,30 +67208,44 @@ function gitHubError(doing, where, err, permission, token) {
         hint = 'GitHub rejected the request (see its message)';
     }
     else if (status === undefined || status >= 500) {
-        hint = 'GitHub did not answer after retries; rerun later';
+        hint = e.notRetried ?? 'GitHub did not answer after retries; rerun later';
     }
     return new errors/* ActionError */.lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
 }
-/** GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, or "secondary rate limit"). */
+/** What GitHub said about the wait, as a clause: its retry-after, the primary limit's reset, or nothing (none given). */
+function waitWords(limit) {
+    if (limit.told === 'retry-after')
+        return `, retry-after ${limit.waitSeconds} s`;
+    return limit.told === 'reset' ? `, resets in ${limit.waitSeconds} s` : '';
+}
+/**
+ * GitHub's secondary rate limit in its words: "secondary rate limit" today, "abuse detection mechanism" (documented
+ * under #abuse-rate-limits) in older answers, which GitHub Enterprise Server versions still send.
+ */
+const SECONDARY = /secondary rate limit|abuse detection|abuse-rate-limits/i;
+/**
+ * GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, a secondary rate limit in its
+ * current or older words). Without retry-after GitHub's guidance is to wait at least a minute.
+ */
 function rateLimitOf(err, nowMs = Date.now()) {
     const e = httpError(err);
     if (e.status !== 403 && e.status !== 429)
         return undefined;
     const headers = e.response?.headers ?? {};
     const retryAfter = Number(headers['retry-after']);
+    const asked = Number.isFinite(retryAfter) && retryAfter > 0;
     const data = e.response?.data;
-    const message = `${e.message ?? ''} ${data?.message ?? ''}`;
-    if (headers['x-ratelimit-remaining'] === '0' && !/secondary/i.test(message)) {
-        const reset = Number(headers['x-ratelimit-reset']);
-        const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : Math.ceil(reset - nowMs / 1000);
-        return { kind: 'primary', waitSeconds: Math.max(1, Number.isFinite(wait) ? wait : 60), gaveUp: e.rateLimitGaveUp };
+    const message = `${e.message ?? ''} ${data?.message ?? ''} ${data?.documentation_url ?? ''}`;
+    if (headers['x-ratelimit-remaining'] === '0' && !SECONDARY.test(message)) {
+        const reset = Math.ceil(Number(headers['x-ratelimit-reset']) - nowMs / 1000);
+        if (asked)
+            return { kind: 'primary', waitSeconds: retryAfter, told: 'retry-after', gaveUp: e.rateLimitGaveUp };
+        if (Number.isFinite(reset))
+            return { kind: 'primary', waitSeconds: Math.max(1, reset), told: 'reset', gaveUp: e.rateLimitGaveUp };
+        return { kind: 'primary', waitSeconds: 60, told: undefined, gaveUp: e.rateLimitGaveUp };
     }
-    if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || e.status === 429) {
-        return {
-            kind: 'secondary',
-            waitSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60,
-            gaveUp: e.rateLimitGaveUp,
-        };
+    if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || SECONDARY.test(message) || e.status === 429) {
+        return { kind: 'secondary', waitSeconds: asked ? retryAfter : 60, told: asked ? 'retry-after' : undefined, gaveUp: e.rateLimitGaveUp };
     }
     return undefined;
 }
@@ -67387,6 +67381,37 @@ async function resolveRepositoryIds(gh, org, names) {
     }
     return names.map((n) => found.get(n.toLowerCase()));
 }
+
+
+/***/ }),
+
+/***/ 6103:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   m: () => (/* binding */ systemClock)
+/* harmony export */ });
+/* unused harmony export isoSeconds */
+/** Time and randomness, injected so tests never wait on real time. */
+/** A time as IAM tag values hold it: ISO 8601 in whole seconds (2026-11-28T06:00:00Z). */
+function isoSeconds(ms) {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve) => {
+        if (signal?.aborted)
+            return resolve();
+        const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener('abort', done);
+    }),
+    random: () => Math.random(),
+};
 
 
 /***/ }),

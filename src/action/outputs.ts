@@ -43,6 +43,7 @@ const OUTCOME: Record<DestinationResult['outcome'], string> = {
   mismatched: 'MISMATCHED: one secret written, the other not — does not work until rewritten',
   unknown: 'UNKNOWN: a write was in flight when the run stopped — check it',
   overwritten: 'OVERWRITTEN by someone else after this run wrote it — another rotation is at work: check it',
+  torn: 'TORN: another rotation rewrote one of its two secrets after this run — not one key\'s pair, does not work until one rotation writes both',
 };
 
 function status(result: RotationResult): string {

@@ -27,7 +27,7 @@ import { Unproven, destroy } from '../keys/destruction.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import type { Inputs } from '../config/inputs.js';
 import { describeLease, takeLease } from './lease.js';
-import { holderError, holdersOf, missingHolders } from '../github/own-holders.js';
+import { holderError, holdersOf, lookFor } from '../github/own-holders.js';
 import { type AccessKey, type OtherKey, type Plan, currentKey, plan as decide } from '../keys/plan.js';
 import { type Prepared, coversRepository, createMissingEnvironments, preflight } from '../github/preflight.js';
 import { handoverTimes } from '../keys/provenance.js';
@@ -372,8 +372,9 @@ async function identify(s: RunState): Promise<{ userExists: boolean }> {
 
 /**
  * Self-rotation must write where this job reads its credentials, or the next run is locked out: some destination
- * reaches the job's repository, and every secret of that name the repository can give a job (its own, each
- * environment's, the organization's shared with it) is a destination.
+ * reaches the job's repository, and every secret of either name and every variable of the id's name holding this key
+ * that the repository can give a job (its own, each environment's, the organization's shared with it) is written by
+ * this run. A place that cannot be read stops the run (own-holders.ts).
  */
 async function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey | undefined): Promise<void> {
   const { inputs, run } = s.ctx;
@@ -381,10 +382,9 @@ async function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey
   const retiring = inputs.previousKey === 'delete' ? 'deleting' : 'deactivating';
   if (coversRepository(prepared, run.repository)) {
     const [owner, repo] = run.repository.split('/');
-    // The secret access key is a secret whichever way the id is stored (access-key-id-as): look for that name.
-    const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token, prepared);
-    const missing = missingHolders(holders, owner, repo, prepared);
-    if (missing.length > 0) throw holderError(run.repository, self.id, missing, retiring);
+    // Secrets of either name, and the id's variable holding this key (vars.NAME), wherever this run does not write.
+    const holders = await holdersOf(s.ctx.gh, owner, repo, lookFor(inputs, self.id), s.ctx.gh.token, prepared);
+    if (holders.length > 0) throw holderError(run.repository, self.id, holders, retiring);
     return;
   }
   throw new ActionError(

@@ -794,6 +794,9 @@ export class GitHubStandin {
         const page = this.paginate(items, query, path);
         return { status: 200, body: { total_count: items.length, secrets: page.items }, headers: page.headers };
       }
+      if (rest[0] === 'actions' && rest[1] === 'organization-variables' && rest.length === 2 && method === 'GET') {
+        return this.organizationVariablesOf(repo, query, path);
+      }
       if (rest[0] === 'environments') {
         if (rest.length === 1 && method === 'GET') {
           const envs = [...repo.environments.values()].map((e) => this.envJson(repo, e));
@@ -1374,5 +1377,23 @@ export class GitHubStandin {
     } while (this.keyIds.has(keyId));
     this.keyIds.add(keyId);
     return { keyId, publicKey: kp.publicKey, privateKey: kp.privateKey };
+  }
+
+  /**
+   * GET /repos/{owner}/{repo}/actions/organization-variables (issue 24): the organization variables this repository's
+   * jobs can read (visibility all, private for a private repository, selected when it is among the selected ones), at
+   * most 30 a page, with their values.
+   */
+  private organizationVariablesOf(repo: RepoRecord, query: Record<string, string>, path: string): Reply {
+    const scope = this.scopes.get(`organization:${repo.owner.toLowerCase()}`);
+    const visible = [...(scope?.variables.values() ?? [])].filter(
+      (x) =>
+        (x.visibility ?? 'all') === 'all' ||
+        (x.visibility === 'private' && repo.private) ||
+        (x.visibility === 'selected' && (x.selectedRepositoryIds ?? []).includes(repo.id)),
+    );
+    const items = visible.map((x) => ({ name: x.name, value: x.value, created_at: x.createdAt, updated_at: x.updatedAt, visibility: x.visibility ?? 'all' }));
+    const page = this.paginate(items, query, path, 30);
+    return { status: 200, body: { total_count: items.length, variables: page.items }, headers: page.headers };
   }
 }
