@@ -91,6 +91,7 @@ describe('action.yml defaults', () => {
       retireAfterHours: 0,
       oidcPlan: undefined,
       writeIntervalSeconds: undefined,
+      copilot: false,
     };
     expect(read()).toEqual(expected);
   });

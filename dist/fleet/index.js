@@ -65284,6 +65284,7 @@ const INPUT_NAMES = [
     'retire-after-hours',
     'oidc-plan',
     'write-interval-seconds',
+    'copilot',
 ];
 // Letters, digits, '-' and, for Enterprise Managed Users (octo_emu), '_'; at most 39 characters.
 const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
@@ -65698,6 +65699,11 @@ function readInputs(read, env = process.env) {
             'access-key-id-as: secret to write the id as a secret everywhere, or dependabot: false');
     }
     const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
+    const copilot = checked(false, () => bool(read, 'copilot', false));
+    if (accessKeyIdAs === 'variable' && copilot) {
+        problem('access-key-id-as', "'variable' cannot be used with copilot: true: this action writes the Copilot coding agent's secrets, not its " +
+            'variables. Set access-key-id-as: secret to write the id as a secret everywhere, or copilot: false');
+    }
     const oidcPlan = read('oidc-plan').trim() || undefined;
     if (oidcPlan !== undefined) {
         if (/[\r\n\0]/.test(oidcPlan))
@@ -65756,6 +65762,7 @@ function readInputs(read, env = process.env) {
         retireAfterHours,
         oidcPlan,
         writeIntervalSeconds,
+        copilot,
     };
 }
 
@@ -66006,6 +66013,8 @@ function destinationsFrom(inputs) {
             out.push({ kind: 'environment', owner, repo, environment });
         if (inputs.dependabot)
             out.push({ kind: 'dependabot-repository', owner, repo });
+        if (inputs.copilot)
+            out.push({ kind: 'copilot-repository', owner, repo });
     }
     if (inputs.organization !== undefined) {
         const org = {
@@ -66016,6 +66025,8 @@ function destinationsFrom(inputs) {
         out.push({ kind: 'organization', ...org });
         if (inputs.dependabot)
             out.push({ kind: 'dependabot-organization', ...org });
+        if (inputs.copilot)
+            out.push({ kind: 'copilot-organization', ...org });
     }
     return out;
 }
@@ -66032,6 +66043,10 @@ function label(d) {
             return `organization ${d.org}`;
         case 'dependabot-organization':
             return `organization ${d.org} (Dependabot)`;
+        case 'copilot-repository':
+            return `${d.owner}/${d.repo} (Copilot coding agent)`;
+        case 'copilot-organization':
+            return `organization ${d.org} (Copilot coding agent)`;
     }
 }
 /** REST path of the destination's secrets collection (URL-encoded). */
@@ -66048,6 +66063,10 @@ function secretsPath(d) {
             return `/orgs/${e(d.org)}/actions/secrets`;
         case 'dependabot-organization':
             return `/orgs/${e(d.org)}/dependabot/secrets`;
+        case 'copilot-repository':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/agents/secrets`;
+        case 'copilot-organization':
+            return `/orgs/${e(d.org)}/agents/secrets`;
     }
 }
 function hasVariables(d) {
@@ -66077,7 +66096,7 @@ function variableWritePermission(d) {
     }
 }
 function isOrganization(d) {
-    return d.kind === 'organization' || d.kind === 'dependabot-organization';
+    return d.kind === 'organization' || d.kind === 'dependabot-organization' || d.kind === 'copilot-organization';
 }
 /** The token permission a write to this kind of destination needs, for error messages. */
 function writePermission(d) {
@@ -66092,6 +66111,10 @@ function writePermission(d) {
             return "organization permission 'Secrets: write' (classic PAT: admin:org scope)";
         case 'dependabot-organization':
             return "organization permission 'Dependabot secrets: write' (classic PAT: admin:org scope)";
+        case 'copilot-repository':
+            return "repository permission 'Agent secrets: write' (classic PAT: repo scope)";
+        case 'copilot-organization':
+            return "organization permission 'Agent secrets: write' (classic PAT: admin:org scope)";
     }
 }
 /**
@@ -66102,11 +66125,13 @@ function describe(d, visibility = undefined) {
     switch (d.kind) {
         case 'repository':
         case 'dependabot-repository':
+        case 'copilot-repository':
             return { kind: d.kind, repository: `${d.owner}/${d.repo}` };
         case 'environment':
             return { kind: d.kind, repository: `${d.owner}/${d.repo}`, environment: d.environment };
         case 'organization':
         case 'dependabot-organization':
+        case 'copilot-organization':
             return {
                 kind: d.kind,
                 organization: d.org,
@@ -66689,6 +66714,7 @@ function placeKey(d) {
     switch (d.kind) {
         case 'repository':
         case 'dependabot-repository':
+        case 'copilot-repository':
             return `${d.kind}:${d.owner}/${d.repo}`.toLowerCase();
         case 'environment':
             return `${d.kind}:${d.owner}/${d.repo}:${d.environment}`.toLowerCase();

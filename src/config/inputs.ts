@@ -32,6 +32,7 @@ export const INPUT_NAMES = [
   'retire-after-hours',
   'oidc-plan',
   'write-interval-seconds',
+  'copilot',
 ] as const;
 
 export type PreviousKeyMode = 'delete' | 'deactivate' | 'keep';
@@ -90,6 +91,8 @@ export interface Inputs {
    * sets it so that its jobs together stay under GitHub's limits); undefined: the shipped pace.
    */
   writeIntervalSeconds: number | undefined;
+  /** Also write the pair as Copilot coding agent secrets (agents/secrets) of every repository and the organization. */
+  copilot: boolean;
 }
 
 /** Reads one raw input by its action.yml name ('' when unset), like core.getInput. */
@@ -582,6 +585,14 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     );
   }
   const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
+  const copilot = checked(false, () => bool(read, 'copilot', false));
+  if (accessKeyIdAs === 'variable' && copilot) {
+    problem(
+      'access-key-id-as',
+      "'variable' cannot be used with copilot: true: this action writes the Copilot coding agent's secrets, not its " +
+        'variables. Set access-key-id-as: secret to write the id as a secret everywhere, or copilot: false',
+    );
+  }
 
   const oidcPlan = read('oidc-plan').trim() || undefined;
   if (oidcPlan !== undefined) {
@@ -644,5 +655,6 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     retireAfterHours,
     oidcPlan,
     writeIntervalSeconds,
+    copilot,
   };
 }

@@ -270,6 +270,7 @@ function placeKey(d: Destination): string {
   switch (d.kind) {
     case 'repository':
     case 'dependabot-repository':
+    case 'copilot-repository':
       return `${d.kind}:${d.owner}/${d.repo}`.toLowerCase();
     case 'environment':
       return `${d.kind}:${d.owner}/${d.repo}:${d.environment}`.toLowerCase();

@@ -19,7 +19,9 @@ export type ScopeKind =
   | 'environment'
   | 'organization'
   | 'dependabot-repository'
-  | 'dependabot-organization';
+  | 'dependabot-organization'
+  | 'copilot-repository'
+  | 'copilot-organization';
 
 /**
  * A secret scope. Repository-based kinds need `owner` + `repo` (or `repo` as
@@ -222,7 +224,7 @@ class HttpError extends Error {
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const ORG_KINDS: ReadonlySet<ScopeKind> = new Set(['organization', 'dependabot-organization']);
+const ORG_KINDS: ReadonlySet<ScopeKind> = new Set(['organization', 'dependabot-organization', 'copilot-organization']);
 
 function githubTime(d = new Date()): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -671,6 +673,7 @@ export class GitHubStandin {
       if (!underBase || !segments) return { status: 404, body: { message: 'Not Found', documentation_url: DOCS } };
       try {
         if (!bodyIsJson) throw new HttpError(400, 'Problems parsing JSON');
+        this.currentApiVersion = headers['x-github-api-version'];
         return this.route(method, segments, query, body, path);
       } catch (err) {
         if (err instanceof HttpError) {
@@ -750,6 +753,8 @@ export class GitHubStandin {
   ): Reply {
     const planned = this.oidcPlanRoute(method, seg, query);
     if (planned) return planned;
+    const agents = this.agentsRoute(method, seg, query, body, path);
+    if (agents) return agents;
     // /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}: a run attempt GitHub knows of (completeRun).
     if (seg[0] === 'repos' && seg.length === 8 && seg[3] === 'actions' && seg[4] === 'runs' && seg[6] === 'attempts' && method === 'GET') {
       const run = this.runs.get(`${seg[1]}/${seg[2]}/${seg[5]}/${seg[7]}`.toLowerCase()) ?? this.runs.get('*');
@@ -1101,6 +1106,32 @@ export class GitHubStandin {
       ...(shared.visibility ? { visibility: shared.visibility, selectedRepositoryIds: shared.selectedRepositoryIds } : {}),
     });
     return { status: 204 };
+  }
+
+  // ------------------------------------------------------------ the Copilot coding agent's secrets
+
+  /** The X-GitHub-Api-Version of every request to an agents route, in order. */
+  readonly agentsApiVersions: string[] = [];
+  /** The X-GitHub-Api-Version of the request being routed. */
+  private currentApiVersion: string | undefined;
+
+  /**
+   * As GitHub (REST API version 2026-03-10): /repos/{owner}/{repo}/agents/secrets and /orgs/{org}/agents/secrets,
+   * with the public key, list, get, PUT and DELETE of the other secret scopes (organization secrets: visibility and
+   * selected repositories). undefined: not an agents route.
+   */
+  private agentsRoute(method: string, seg: string[], query: Record<string, string>, body: unknown, path: string): Reply | undefined {
+    const repoScoped = seg[0] === 'repos' && seg[3] === 'agents' && seg[4] === 'secrets';
+    const orgScoped = seg[0] === 'orgs' && seg[2] === 'agents' && seg[3] === 'secrets';
+    if (!repoScoped && !orgScoped) return undefined;
+    this.agentsApiVersions.push(this.currentApiVersion ?? '');
+    if (repoScoped) {
+      const repo = this.repos.get(`${seg[1]}/${seg[2]}`.toLowerCase());
+      if (!repo) throw notFoundErr();
+      return this.secretsRoute(method, seg.slice(5), query, body, path, `copilot-repository:${this.repoKey(repo)}`, false);
+    }
+    if (!this.orgs.has(seg[1].toLowerCase())) throw notFoundErr();
+    return this.secretsRoute(method, seg.slice(4), query, body, path, `copilot-organization:${seg[1].toLowerCase()}`, true);
   }
 
   // ------------------------------------------------------------ issues (the fleet audit's tracking issue)
