@@ -67114,10 +67114,17 @@ async function runFleet(overrides = {}) {
             const gh = deps.makeGitHub(inputs.githubToken, env.GITHUB_API_URL || 'https://api.github.com', io, deps.clock, env);
             const n = result.findings.length;
             const title = n === 0 ? `AWS access key audit: clean (account ${caller.account})` : `AWS access key audit: ${n} finding${n === 1 ? '' : 's'} (account ${caller.account})`;
-            const outcome = await keepIssue(gh, { owner, repo }, issueMarker(caller.account, inputs.manifest), title, auditSummary(ctx, result, plan, 100), n);
-            io.setOutput('issue', outcome.number === undefined ? '' : String(outcome.number));
-            if (outcome.action !== 'none')
-                io.info(`Tracking issue #${outcome.number}: ${outcome.action}`);
+            // The issue reports; it must not hold the rotation back: a failure here is a warning, and the plan stands.
+            try {
+                const outcome = await keepIssue(gh, { owner, repo }, issueMarker(caller.account, inputs.manifest), title, auditSummary(ctx, result, plan, 100), n);
+                io.setOutput('issue', outcome.number === undefined ? '' : String(outcome.number));
+                if (outcome.action !== 'none')
+                    io.info(`Tracking issue #${outcome.number}: ${outcome.action}`);
+            }
+            catch (err) {
+                io.setOutput('issue', '');
+                io.warning(`the tracking issue was not kept (the audit and its plan stand): ${(0,shared_errors/* errorMessage */.gJ)(err)}`);
+            }
         }
         io.info(`${result.findings.length} finding(s); ${plan.entries.length} user(s) due, ${plan.notDue.length} not due` +
             (plan.entries.length > 0 ? `: max-parallel ${plan.pace.maxParallel}, about ${Math.round(plan.pace.plannedMs / 1000)} s for the rotate jobs` : ''));
