@@ -65584,6 +65584,8 @@ const INPUT_NAMES = [
     'export-credentials',
     'retire-after-hours',
     'oidc-plan',
+    'write-interval-seconds',
+    'copilot',
 ];
 // Letters, digits, '-' and, for Enterprise Managed Users (octo_emu), '_'; at most 39 characters.
 const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
@@ -65998,6 +66000,11 @@ function readInputs(read, env = process.env) {
             'access-key-id-as: secret to write the id as a secret everywhere, or dependabot: false');
     }
     const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
+    const copilot = checked(false, () => bool(read, 'copilot', false));
+    if (accessKeyIdAs === 'variable' && copilot) {
+        problem('access-key-id-as', "'variable' cannot be used with copilot: true: this action writes the Copilot coding agent's secrets, not its " +
+            'variables. Set access-key-id-as: secret to write the id as a secret everywhere, or copilot: false');
+    }
     const oidcPlan = read('oidc-plan').trim() || undefined;
     if (oidcPlan !== undefined) {
         if (/[\r\n\0]/.test(oidcPlan))
@@ -66011,6 +66018,17 @@ function readInputs(read, env = process.env) {
         }
         if (exportCredentials)
             problem('oidc-plan', 'creates no key, so there is nothing to export: set export-credentials: false');
+    }
+    // Never faster than GitHub's guidance for one client (a write a second): slower only, as a fleet plan sets it.
+    const writeIntervalRaw = read('write-interval-seconds').trim();
+    let writeIntervalSeconds;
+    if (writeIntervalRaw !== '') {
+        if (/^\d+(?:\.\d{1,3})?$/.test(writeIntervalRaw) && Number(writeIntervalRaw) >= 1 && Number(writeIntervalRaw) <= 3600) {
+            writeIntervalSeconds = Number(writeIntervalRaw);
+        }
+        else {
+            problem('write-interval-seconds', `${quote(writeIntervalRaw)} is not a number of seconds from 1 to 3600 (at most three decimals, e.g. 7.625)`);
+        }
     }
     if (problems.length === 1)
         throw problems[0];
@@ -66044,6 +66062,8 @@ function readInputs(read, env = process.env) {
         exportCredentials,
         retireAfterHours,
         oidcPlan,
+        writeIntervalSeconds,
+        copilot,
     };
 }
 
@@ -66313,11 +66333,16 @@ class WritePacer {
     tokens;
     last;
     queue = Promise.resolve();
-    constructor(clock, intervalMs, burst = 2) {
+    /**
+     * `startEmpty`: the bucket starts with no token, so the first writes wait `burst` intervals from now. A fleet's rotate
+     * jobs start so (write-interval-seconds): a job starting after another ended in the same matrix slot never writes
+     * sooner after the other's last writes than the pace allows.
+     */
+    constructor(clock, intervalMs, burst = 2, startEmpty = false) {
         this.clock = clock;
         this.intervalMs = intervalMs;
         this.burst = burst;
-        this.tokens = burst;
+        this.tokens = startEmpty ? 0 : burst;
         this.last = clock.now();
     }
     /** Wait until `count` writes may go out, and take them. Calls are served in order. */
@@ -66682,7 +66707,8 @@ async function missingEnvironment(ctx, lists, d, err) {
 }
 /** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
 async function explainReadFailure(ctx, d, err, lists) {
-    if ((0,github_secrets/* statusOf */.c2)(err) === 404 && (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository')) {
+    if ((0,github_secrets/* statusOf */.c2)(err) === 404 &&
+        (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository' || d.kind === 'copilot-repository')) {
         const repoFound = await (0,github_secrets/* repositoryExists */.Hz)(ctx.gh, d.owner, d.repo).catch(() => true);
         if (!repoFound) {
             return new errors/* ActionError */.lZ(`reading the public key of ${(0,github_destinations/* label */.Pf)(d)}: repository ${d.owner}/${d.repo} not found, or the token cannot see it: ` +
@@ -66723,7 +66749,7 @@ async function variablesOf(ctx, d) {
     if (ctx.inputs.accessKeyIdAs !== 'variable')
         return undefined;
     if (!(0,github_destinations/* hasVariables */.cF)(d)) {
-        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d)} has no variables (Dependabot has secrets only): set access-key-id-as: secret`);
+        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d)} is given secrets only: set access-key-id-as: secret`);
     }
     return listVariables(ctx.gh, d).catch((err) => {
         throw (0,github_secrets/* gitHubError */.Mj)('listing the variables of', (0,github_destinations/* label */.Pf)(d), err, (0,github_destinations/* variableWritePermission */.bC)(d), ctx.gh.token);
@@ -70622,6 +70648,9 @@ async function run(overrides = {}) {
     // A run never lasts longer than MAX_RUN_MS: a key older than that was made by a run that has ended (destruction.ts).
     const deadline = setTimeout(() => onCancel(`the action's maximum run time (${Math.round(deps.maxRunMs / 60_000)} minutes)`), deps.maxRunMs);
     deadline.unref?.();
+    // A fleet plan's pace (write-interval-seconds): slower than the shipped one, the bucket starting empty.
+    const paced = inputs.writeIntervalSeconds;
+    const pacing = paced === undefined ? deps.pacing : { ...deps.pacing, writeIntervalMs: Math.round(paced * 1000) };
     try {
         const result = await rotate({
             inputs,
@@ -70634,8 +70663,8 @@ async function run(overrides = {}) {
             },
             clock: deps.clock,
             io: deps.io,
-            pacing: deps.pacing,
-            pacer: new WritePacer(deps.clock, deps.pacing.writeIntervalMs),
+            pacing,
+            pacer: new WritePacer(deps.clock, pacing.writeIntervalMs, 2, paced !== undefined),
             lease: deps.lease,
             run: runIdentity(deps.env),
             cancel: deps.cancel,
@@ -70691,6 +70720,8 @@ function destinationsFrom(inputs) {
             out.push({ kind: 'environment', owner, repo, environment });
         if (inputs.dependabot)
             out.push({ kind: 'dependabot-repository', owner, repo });
+        if (inputs.copilot)
+            out.push({ kind: 'copilot-repository', owner, repo });
     }
     if (inputs.organization !== undefined) {
         const org = {
@@ -70701,6 +70732,8 @@ function destinationsFrom(inputs) {
         out.push({ kind: 'organization', ...org });
         if (inputs.dependabot)
             out.push({ kind: 'dependabot-organization', ...org });
+        if (inputs.copilot)
+            out.push({ kind: 'copilot-organization', ...org });
     }
     return out;
 }
@@ -70717,6 +70750,10 @@ function label(d) {
             return `organization ${d.org}`;
         case 'dependabot-organization':
             return `organization ${d.org} (Dependabot)`;
+        case 'copilot-repository':
+            return `${d.owner}/${d.repo} (Copilot coding agent)`;
+        case 'copilot-organization':
+            return `organization ${d.org} (Copilot coding agent)`;
     }
 }
 /** REST path of the destination's secrets collection (URL-encoded). */
@@ -70733,6 +70770,10 @@ function secretsPath(d) {
             return `/orgs/${e(d.org)}/actions/secrets`;
         case 'dependabot-organization':
             return `/orgs/${e(d.org)}/dependabot/secrets`;
+        case 'copilot-repository':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/agents/secrets`;
+        case 'copilot-organization':
+            return `/orgs/${e(d.org)}/agents/secrets`;
     }
 }
 function hasVariables(d) {
@@ -70762,7 +70803,7 @@ function variableWritePermission(d) {
     }
 }
 function isOrganization(d) {
-    return d.kind === 'organization' || d.kind === 'dependabot-organization';
+    return d.kind === 'organization' || d.kind === 'dependabot-organization' || d.kind === 'copilot-organization';
 }
 /** The token permission a write to this kind of destination needs, for error messages. */
 function writePermission(d) {
@@ -70777,6 +70818,10 @@ function writePermission(d) {
             return "organization permission 'Secrets: write' (classic PAT: admin:org scope)";
         case 'dependabot-organization':
             return "organization permission 'Dependabot secrets: write' (classic PAT: admin:org scope)";
+        case 'copilot-repository':
+            return "repository permission 'Agent secrets: write' (classic PAT: repo scope)";
+        case 'copilot-organization':
+            return "organization permission 'Agent secrets: write' (classic PAT: admin:org scope)";
     }
 }
 /**
@@ -70787,11 +70832,13 @@ function describe(d, visibility = undefined) {
     switch (d.kind) {
         case 'repository':
         case 'dependabot-repository':
+        case 'copilot-repository':
             return { kind: d.kind, repository: `${d.owner}/${d.repo}` };
         case 'environment':
             return { kind: d.kind, repository: `${d.owner}/${d.repo}`, environment: d.environment };
         case 'organization':
         case 'dependabot-organization':
+        case 'copilot-organization':
             return {
                 kind: d.kind,
                 organization: d.org,
