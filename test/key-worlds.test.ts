@@ -7,7 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { summaryModel, outputs } from '../src/action/outputs.js';
 import { readInputs } from '../src/config/inputs.js';
-import { CREATE_TAG } from '../src/keys/create-marker.js';
+import { CREATE_TAG } from '../src/keys/records.js';
 import { LEASE_TAG } from '../src/rotation/lease.js';
 import { reader } from './support/harness.js';
 import type { MemoryIam } from './support/memory-iam.js';

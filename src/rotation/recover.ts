@@ -1,13 +1,16 @@
 /**
  * Recovering from a failure or a cancel after the new key exists: every function here reads what happened from the
- * journal, so what the run reports is true.
+ * journal, so what the run reports is true. A rollback never writes a key IAM no longer lists: when the key it would
+ * put back is gone, the destinations get the verified new key instead.
  */
-import { deleteCreatedUser } from '../aws/aws.js';
+import { deleteCreatedUser, listAccessKeys } from '../aws/aws.js';
+import { type DestinationRecord, pairKey } from '../github/destination-record.js';
+import { MAX_RUN_MS, Unproven } from '../keys/destruction.js';
 import { Cancelled } from '../shared/cancel.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
+import type { AccessKey } from '../shared/types.js';
 import type { Holding } from './journal.js';
-import type { Plan } from '../keys/plan.js';
-import { MAX_RUN_MS, destroy } from '../keys/destruction.js';
+import type { RotationResult } from './result.js';
 import type { RunState } from './run-state.js';
 import { put, remove, standing, writePair } from './writes.js';
 
@@ -15,7 +18,7 @@ import { put, remove, standing, writePair } from './writes.js';
 export async function undoUser(s: RunState): Promise<string> {
   const created = s.journal.createdUser;
   if (!created) return '';
-  const undo = await deleteCreatedUser(s.ctx.aws.iam, created);
+  const undo = await deleteCreatedUser(s.aws.iam, created);
   if (undo.deleted) s.journal.record({ kind: 'user deleted' });
   return ` ${undo.sentence}`;
 }
@@ -24,8 +27,12 @@ export async function undoUser(s: RunState): Promise<string> {
 export async function discardNewKey(s: RunState): Promise<string> {
   const id = s.journal.newKeyId as string;
   try {
-    await destroy(s, id, 'never handed out', 'delete', 'discarded');
+    await s.gate.destroy(id, 'never handed out');
   } catch (err) {
+    if (err instanceof Unproven && err.gaps.every((m) => m.code === 'not listed')) {
+      s.journal.record({ kind: 'key lost', id });
+      return `IAM no longer lists the new key ${id}: someone else deleted it.${await undoUser(s)}`;
+    }
     return `Deleting the unused new key ${id} failed too (${errorMessage(err)}): delete it by hand; no destination holds it.`;
   }
   return `Deleted the new key ${id}.${await undoUser(s)}`;
@@ -33,54 +40,61 @@ export async function discardNewKey(s: RunState): Promise<string> {
 
 type Fix = 'restore pair' | 'restore id' | 'remove' | 'none';
 
-/** How destination i can be given back what it held: the previous pair is known only in self-rotation. */
-function fixFor(s: RunState, i: number, current: string | undefined): Fix {
-  const d = s.destinations[i].ledger;
-  const wholePair = s.journal.pairKey(i) === s.journal.newKeyId;
-  if (d.heldBefore !== 'both') return 'remove';
+/** How destination d can be given back what it held: the previous pair is known only in self-rotation. */
+function fixFor(s: RunState, d: DestinationRecord, current: string | undefined): Fix {
+  const { ledger } = d;
+  const wholePair = pairKey(d) === s.journal.newKeyId;
+  if (ledger.heldBefore !== 'both') return 'remove';
   // A secret write GitHub never answered may have landed: only the whole previous pair puts that right.
-  const secretUnknown = d.secret.kind === 'unknown';
-  if (s.caller) return wholePair || secretUnknown ? 'restore pair' : 'restore id';
+  const secretUnknown = ledger.secret.kind === 'unknown';
+  if (s.self) return wholePair || secretUnknown ? 'restore pair' : 'restore id';
   return wholePair || secretUnknown || current === undefined ? 'none' : 'restore id';
 }
 
-async function apply(s: RunState, i: number, fix: Fix, current: string | undefined): Promise<boolean> {
-  const where = s.destinations[i].label;
+async function apply(s: RunState, d: DestinationRecord, fix: Fix, current: string | undefined): Promise<boolean> {
   try {
-    if (fix === 'restore pair' && s.caller) {
-      await writePair(s, i, s.caller, 'restore');
+    if (fix === 'restore pair' && s.self) {
+      await writePair(s, d, s.self, 'restore');
     } else if (fix === 'restore id') {
-      const id = s.caller?.accessKeyId ?? (current as string);
+      const id = s.self?.accessKeyId ?? (current as string);
       await s.ctx.pacer.take();
-      await put(s, i, 'id', id, id, 'restore');
+      await put(s, d, 'id', id, id, 'restore');
     } else if (fix === 'remove') {
       for (const which of ['id', 'secret'] as const) {
-        if (s.destinations[i].ledger[which].kind !== 'before') await remove(s, i, which);
+        if (d.ledger[which].kind !== 'before') await remove(s, d, which);
       }
     }
     return true;
   } catch (err) {
-    s.ctx.io.warning(`could not put ${where} back (${fix}): ${errorMessage(err)}`);
+    s.ctx.io.warning(`could not put ${d.label} back (${fix}): ${errorMessage(err)}`);
     return false;
   }
 }
 
+const second = (ms: number) => Math.floor(ms / 1000) * 1000;
+
 /**
- * The key the destinations this run did not touch are taken to hold: the current key — unless the run deleted an
- * Active key to make room (key-limit: delete-oldest in rotator mode), when any of them may have held that one.
+ * The key destination i is taken to have held before the run (when it held both secrets): the current key — unless
+ * the run deleted an Active key to make room (key-limit: delete-oldest in rotator mode) or finishes an earlier run's
+ * rotation (which destinations that run wrote is not known), or the destination was written since a key newer than
+ * the current one was made (it may hold that key).
  */
-export function assumedHeld(plan: Plan | undefined): string | undefined {
-  // A resumed rotation: the earlier run wrote its key to some destinations; which ones is not known.
-  return plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id;
+export function assumedHeld(result: Pick<RotationResult, 'plan' | 'journal' | 'keyStates'>, i: number): string | undefined {
+  const { plan } = result;
+  if (plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume)) return undefined;
+  const current = plan?.current;
+  if (current === undefined) return undefined;
+  const written = result.journal.destinations[i]?.updatedBefore ?? [];
+  const newest = written.length > 0 ? Math.max(...written) : -Infinity;
+  const newer = (result.keyStates?.() ?? []).filter((k) => k.key.id !== current.id && k.key.created > current.created);
+  return newer.some((k) => newest >= second(k.key.created.getTime())) ? undefined : current.id;
 }
 
 /** Sentences saying where every destination stands, grouped, for the error line. */
 export function describeStanding(s: RunState): string {
   const groups = new Map<string, string[]>();
-  const plan = s.result.plan;
-  const current = assumedHeld(plan);
   s.result.destinations.forEach((r, i) => {
-    const { outcome, keyId } = standing(s.journal, i, current);
+    const { outcome, keyId } = standing(s.journal, i, assumedHeld(s.result, i));
     let text: string;
     switch (outcome) {
       case 'written':
@@ -119,10 +133,48 @@ export function describeStanding(s: RunState): string {
 }
 
 /**
+ * The keys as IAM lists them now, signed as this run signs; in self-rotation, should the job's own key no longer work,
+ * with the new key (verified by STS). Undefined: not known (unknown is never "gone").
+ */
+async function keysNow(s: RunState): Promise<AccessKey[] | undefined> {
+  const listed = await listAccessKeys(s.aws.iam, s.userName).catch(() => undefined);
+  if (listed !== undefined || !s.self || !s.fresh || !s.journal.verified(s.fresh.accessKeyId)) return listed;
+  return listAccessKeys(s.aws.iamFor(s.fresh), s.userName).catch(() => undefined);
+}
+
+/**
+ * The key a rollback would put back is gone (IAM lists it no more, or Inactive) and the new key is verified and
+ * Active: give every destination the new key instead. Returns what happened, or undefined when that is not the case.
+ */
+async function forwardInstead(s: RunState, back: string): Promise<string | undefined> {
+  const fresh = s.fresh;
+  if (!fresh || !s.journal.verified(fresh.accessKeyId)) return undefined;
+  const keys = await keysNow(s);
+  if (keys === undefined || keys.some((k) => k.id === back && k.status === 'Active')) return undefined;
+  if (!keys.some((k) => k.id === fresh.accessKeyId && k.status === 'Active')) return undefined;
+  s.journal.record({ kind: 'key lost', id: back });
+  let given = 0;
+  for (const d of s.destinations) {
+    if (pairKey(d) === fresh.accessKeyId) continue;
+    try {
+      await writePair(s, d, fresh, 'new key');
+      given++;
+    } catch (err) {
+      s.ctx.io.warning(`could not give ${d.label} the new key ${fresh.accessKeyId}: ${errorMessage(err)}`);
+    }
+  }
+  return (
+    `${back} was deleted (or deactivated) by someone else during this run, so nothing was put back to it: ` +
+    `${given > 0 ? `${given} more destination(s) were given` : 'the destinations keep'} the new key ${fresh.accessKeyId}, which works, instead.`
+  );
+}
+
+/**
  * Something failed (or the run was cancelled) after the new key was created and before every destination held it.
  * Make every destination hold a working pair: roll back where the previous pair is known (or nothing was held),
- * else keep both keys. A cancel does not roll back (it must finish in seconds): it keeps both keys unless nothing
- * was written. Returns the one error line.
+ * else keep both keys; should the key a rollback would put back be gone, go forward with the new key instead. A
+ * cancel does not roll back (it must finish in seconds): it keeps both keys unless nothing was written. Returns the
+ * one error line.
  */
 export async function recover(s: RunState, err: unknown): Promise<ActionError> {
   const { ctx, journal } = s;
@@ -132,32 +184,34 @@ export async function recover(s: RunState, err: unknown): Promise<ActionError> {
     cancelled && !(err instanceof Cancelled)
       ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${errorMessage(err)}`
       : errorMessage(err);
-  const current = assumedHeld(s.result.plan);
   const holdsNew = (h: Holding) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
-  const touched = journal.destinations.flatMap((d, i) => (holdsNew(d.id) || holdsNew(d.secret) ? [i] : []));
+  const touched = s.destinations.filter((d) => holdsNew(d.ledger.id) || holdsNew(d.ledger.secret));
 
-  if (touched.length === 0) {
-    const tail = await discardNewKey(s);
+  if (touched.length === 0 || journal.lost.has(newId)) {
+    const tail = journal.lost.has(newId) ? '' : ` ${await discardNewKey(s)}`;
     const plan = s.result.plan;
     const standingNow = plan?.action === 'rotate' && plan.makeRoomBreaks ? ` ${describeStanding(s)}.` : '';
-    return new ActionError(`${what}. No destination was given the new key ${newId}. ${tail}${standingNow}${finalWords(s)}`, {
-      cause: err,
-    });
+    const given = touched.length === 0 ? ` No destination was given the new key ${newId}.` : '';
+    return new ActionError(`${what}.${given}${tail}${standingNow}${finalWords(s)}`, { cause: err });
   }
 
-  const fixes = new Map(touched.map((i) => [i, fixFor(s, i, current)] as const));
+  const back = s.self?.accessKeyId ?? s.result.plan?.current?.id;
+  const forward = !cancelled && back !== undefined ? await forwardInstead(s, back) : undefined;
+  if (forward) return new ActionError(`${what}. ${forward} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
+
+  const fixes = new Map(touched.map((d) => [d, fixFor(s, d, assumedHeld(s.result, d.index))] as const));
   const rollBack = !cancelled && [...fixes.values()].every((f) => f !== 'none');
   let allFixed = true;
-  for (const [i, fix] of fixes) {
-    const partial = journal.pairKey(i) !== newId;
+  for (const [d, fix] of fixes) {
+    const partial = pairKey(d) !== newId;
     if (fix === 'none' || (!rollBack && !partial)) continue;
-    if (!(await apply(s, i, fix, current))) allFixed = false;
+    if (!(await apply(s, d, fix, assumedHeld(s.result, d.index)))) allFixed = false;
   }
   let keys: string;
   if (rollBack && allFixed) {
     keys = await discardNewKey(s);
   } else {
-    const other = s.caller?.accessKeyId ?? current;
+    const other = back;
     keys = `Both keys stay Active (${newId}${other ? ` and ${other}` : ''}).`;
   }
   return new ActionError(`${what}. ${keys} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
@@ -165,11 +219,13 @@ export async function recover(s: RunState, err: unknown): Promise<ActionError> {
 
 /** What to do next, true for the state the run leaves. */
 function finalWords(s: RunState): string {
-  const newId = s.journal.newKeyId;
-  const bothKept = newId !== undefined && !s.journal.deleted(newId) && !s.handedOver;
+  const { journal } = s;
+  const newId = journal.newKeyId;
+  const back = s.self?.accessKeyId ?? s.result.plan?.current?.id;
+  const bothKept = newId !== undefined && !journal.deleted(newId) && !journal.lost.has(newId) && !journal.handedOver && !(back && journal.lost.has(back));
   if (!bothKept) return '';
   const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
-  const self = s.caller?.accessKeyId;
+  const self = s.self?.accessKeyId;
   return self
     ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
         `gives it to every destination and retires ${self}; one that signs in with ${self} gives ${self} to every ` +

@@ -5,6 +5,7 @@
 import type { Credentials } from '../aws/aws.js';
 import { ActionError } from '../shared/errors.js';
 import { type VariableDestination, hasVariables, label } from '../github/destinations.js';
+import type { DestinationRecord } from '../github/destination-record.js';
 import type { Holding, Journal, WriteReason } from './journal.js';
 import type { Outcome } from './result.js';
 import type { RunState } from './run-state.js';
@@ -14,32 +15,31 @@ import { deleteVariable, writeVariable } from '../github/variables.js';
 const secretName = (s: RunState, which: 'id' | 'secret') =>
   which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
 
-/** With access-key-id-as: variable, the id of destination i is an Actions variable: its destination, else undefined. */
-function idVariable(s: RunState, i: number, which: 'id' | 'secret'): VariableDestination | undefined {
+/** With access-key-id-as: variable, the id of destination d is an Actions variable: its destination, else undefined. */
+function idVariable(s: RunState, d: DestinationRecord, which: 'id' | 'secret'): VariableDestination | undefined {
   if (which !== 'id' || s.ctx.inputs.accessKeyIdAs !== 'variable') return undefined;
-  const d = s.destinations[i].destination;
-  if (!hasVariables(d)) throw new ActionError(`access-key-id-as: variable: ${label(d)} has no variables: set access-key-id-as: secret`);
-  return d;
+  if (!hasVariables(d.destination)) throw new ActionError(`access-key-id-as: variable: ${label(d.destination)} has no variables: set access-key-id-as: secret`);
+  return d.destination;
 }
 
-/** Does destination i's id variable exist, as far as this run knows (its own writes, else preflight)? */
-function variableExists(s: RunState, i: number, previous: Holding): boolean {
+/** Does destination d's id variable exist, as far as this run knows (its own writes, else preflight)? */
+function variableExists(d: DestinationRecord, previous: Holding): boolean {
   if (previous.kind === 'key') return true;
   if (previous.kind === 'absent') return false;
-  return s.destinations[i].prepared.idHeld;
+  return d.prepared.idHeld;
 }
 
 /** Write one secret (or the id's variable), journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
-export async function put(s: RunState, i: number, which: 'id' | 'secret', value: string, keyId: string, reason: WriteReason) {
-  const { prepared: p, ledger } = s.destinations[i];
+export async function put(s: RunState, d: DestinationRecord, which: 'id' | 'secret', value: string, keyId: string, reason: WriteReason) {
+  const { prepared: p, ledger, index: i } = d;
   const previous: Holding = ledger[which];
-  const variable = idVariable(s, i, which);
+  const variable = idVariable(s, d, which);
   s.journal.record({ kind: 'write in flight', index: i, which });
   let at: number | undefined;
   try {
     const sharing = p.sharing?.[which === 'id' ? 0 : 1];
     if (variable) {
-      const exists = variableExists(s, i, previous);
+      const exists = variableExists(d, previous);
       at = await writeVariable(s.ctx.gh, variable, secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
     } else {
       at = await writeSecret(s.ctx.gh, p.destination, p.publicKey, secretName(s, which), value, sharing);
@@ -54,19 +54,19 @@ export async function put(s: RunState, i: number, which: 'id' | 'secret', value:
   s.journal.record({ kind: 'secret written', index: i, which, keyId, reason, at });
 }
 
-/** Write a pair to destination i, the two secrets back to back. */
-export async function writePair(s: RunState, i: number, pair: Credentials, reason: WriteReason): Promise<void> {
+/** Write a pair to destination d, the two secrets back to back. */
+export async function writePair(s: RunState, d: DestinationRecord, pair: Credentials, reason: WriteReason): Promise<void> {
   await s.ctx.pacer.take(2);
-  await put(s, i, 'id', pair.accessKeyId, pair.accessKeyId, reason);
-  await put(s, i, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
+  await put(s, d, 'id', pair.accessKeyId, pair.accessKeyId, reason);
+  await put(s, d, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
 }
 
-export async function remove(s: RunState, i: number, which: 'id' | 'secret'): Promise<void> {
+export async function remove(s: RunState, d: DestinationRecord, which: 'id' | 'secret'): Promise<void> {
   await s.ctx.pacer.take();
-  const variable = idVariable(s, i, which);
+  const variable = idVariable(s, d, which);
   if (variable) await deleteVariable(s.ctx.gh, variable, secretName(s, which));
-  else await deleteSecret(s.ctx.gh, s.destinations[i].destination, secretName(s, which));
-  s.journal.record({ kind: 'secret removed', index: i, which });
+  else await deleteSecret(s.ctx.gh, d.destination, secretName(s, which));
+  s.journal.record({ kind: 'secret removed', index: d.index, which });
 }
 
 /** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
