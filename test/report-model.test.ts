@@ -162,7 +162,7 @@ describe('summaryModel', () => {
       record: undefined,
       lastUsed: undefined,
       makerEnded: undefined,
-      verdict: { kind: 'pending', reason: 'staged retirement', successor: 'AKIANEW', handover: 0, grace: 24, dueAt: dueAt === undefined ? undefined : Date.parse(dueAt), due, inUse, holders: [], kept: false, missing: [] },
+      verdict: { kind: 'pending', reason: 'staged retirement', successor: 'AKIASUCCESSOR', handover: 0, grace: 24, dueAt: dueAt === undefined ? undefined : Date.parse(dueAt), due, inUse, holders: [], kept: false, missing: [] },
     });
     const states = [pending('AKIADUE', undefined, true, false), pending('AKIAW1', '2026-11-28T12:00:00Z', false, false), pending('AKIAW2', '2026-11-29T12:00:00Z', false, true)];
     const r = result({ keyStates: () => states });

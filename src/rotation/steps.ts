@@ -973,15 +973,26 @@ async function retirePrevious(s: RunState, p: Rotation, fresh: NewKey): Promise<
     const next = unproven
       ? 'The keys changed during the run (another rotation or a person is at work): check them, then retire what nobody uses by hand'
       : failed.every((id) => s.recorded.records.get(id)?.supersededBy === newId)
-        ? // This run recorded the handover on it: a rerun finishes the retirement.
+        ? // This run recorded the handover on it: a rerun finishes the retirement (reversibly, unless it can prove more).
           `Nothing needs it any more and it still works. Its handover is recorded in IAM, so a rerun (once the cause is ` +
-          `fixed) finishes its retirement if nothing has used it since; or ${p.previousKey} it by hand once you have ` +
-          'checked its last use'
+          `fixed) ${finishRetirement(s, newId)}; or ${p.previousKey} it by hand once you have checked its last use`
         : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
     throw new ActionError(
       `Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ${next}`, // failed() adds '. Destinations: …'
     );
   }
+}
+
+/**
+ * What a rerun does with a previous key this run handed over and could not retire. A self-rotation's rerun signs in
+ * with the new key and gives it to every destination itself, which proves the old key replaced; a rotator's has only
+ * "unused since the handover", which IAM may record late: it deactivates it, and a later run deletes it to make room.
+ */
+function finishRetirement(s: RunState, newId: string): string {
+  const verb = s.ctx.inputs.previousKey === 'deactivate' ? 'deactivates' : 'deletes';
+  return s.self
+    ? `${verb} it: signing in with ${newId}, it gives every destination ${newId} again first`
+    : 'deactivates it if nothing has used it since (a use moments after the handover may not show yet in IAM, so it is not deleted then), and a later run deletes it to make room';
 }
 
 // ---- the caller's credentials, and what they export ---------------------------------------------------------------
