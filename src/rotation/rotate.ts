@@ -152,7 +152,7 @@ function fateOf(s: RunState, id: string): string {
  * Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate; or,
  * when they could not be listed, why (`keysUnread`: the `keys` output is then null, never a claim of no keys).
  */
-async function describeKeys(s: RunState): Promise<Pick<RotationResult, 'keys' | 'keysUnread'>> {
+export async function describeKeys(s: RunState): Promise<Pick<RotationResult, 'keys' | 'keysUnread'>> {
   const { ctx, journal, userName } = s;
   const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired' || e.kind === 'key lost');
   let now: AccessKey[];

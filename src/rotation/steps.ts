@@ -219,7 +219,7 @@ async function readWorld(s: RunState, userExists: boolean, tags: { Key: string; 
 }
 
 /** Read the action's records of the keys (the user's tags). Without tag permissions, only a run that needs none goes on. */
-async function readRecords(s: RunState, keys: AccessKey[], known: { Key: string; Value: string }[] | undefined): Promise<void> {
+export async function readRecords(s: RunState, keys: AccessKey[], known: { Key: string; Value: string }[] | undefined): Promise<void> {
   const { ctx, userName } = s;
   const { inputs, io } = ctx;
   if (s.tagsDenied && inputs.retireAfterHours > 0) {
@@ -308,12 +308,14 @@ function rejudge(s: RunState, log = false): void {
  * not plainly the current one, then one verdict per key. Stops a self-rotation that signs in with a key properly
  * handed over.
  */
-async function classify(s: RunState): Promise<void> {
+export async function classify(s: RunState): Promise<void> {
   if (s.listed === undefined) return;
   const { ctx, userName } = s;
   const keys = s.keys.map((k) => k.key);
   const { records, creation } = s.recorded;
   const iamNow = s.aws.time.now();
+  // A self-rotation that signs in with a key an earlier run handed over stops here, before anything more is read.
+  rejudge(s);
   // A key an earlier run made, younger than a run can last: that the run which made it has ended proves it is not
   // still handing it out, sooner than its age.
   for (const k of makerEndWanted(keys, records, iamNow, s.self?.accessKeyId)) {
@@ -341,7 +343,7 @@ function howItFinishes(s: RunState, id: string): string {
  * gets this job's own pair. Returns the keys as the plan should see them, and those this run made Inactive on evidence
  * that allows no more (a dry run: as the real run would leave them).
  */
-async function retireDue(s: RunState): Promise<{ keys: KeyState[]; reversed: Set<string> }> {
+export async function retireDue(s: RunState): Promise<{ keys: KeyState[]; reversed: Set<string> }> {
   const { ctx } = s;
   const { inputs, io } = ctx;
   await giveOwnPair(s);
@@ -717,7 +719,7 @@ function tagAdvice(err: unknown): string {
 }
 
 /** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
-async function recordCreated(s: RunState, fresh: NewKey): Promise<void> {
+export async function recordCreated(s: RunState, fresh: NewKey): Promise<void> {
   const { ctx } = s;
   const id = fresh.accessKeyId;
   if (s.tagsDenied) return;
@@ -864,7 +866,7 @@ async function handOver(s: RunState, thePlan: Rotation, fresh: NewKey): Promise<
  * with 0 this run retires it in a moment (a rerun finishes that should this run stop first), with more a later run
  * retires it once due.
  */
-async function recordHandover(s: RunState, p: Rotation, fresh: NewKey): Promise<void> {
+export async function recordHandover(s: RunState, p: Rotation, fresh: NewKey): Promise<void> {
   const { ctx, userName } = s;
   const hours = ctx.inputs.retireAfterHours;
   const newId = fresh.accessKeyId;
