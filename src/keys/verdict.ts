@@ -519,7 +519,9 @@ export function plan(input: PlanInput): Plan {
     const { resume } = input;
     return {
       action: 'rotate',
-      reason: `an earlier run made ${resume.key.id}, which this job signs in with, and ended before it finished its rotation: this run finishes that rotation`,
+      reason:
+        `an earlier run made ${resume.key.id}, which this job signs in with, and ended before ` +
+        `${unhanded(resume.record) ? 'every destination held it' : `it retired ${resume.previous.id}`}: this run finishes that rotation`,
       current: resume.key,
       orphan: undefined,
       moveOff: [],
