@@ -1,27 +1,27 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 4252:
+/***/ 6764:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
-const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin } = __nccwpck_require__(544);
-const { getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin, createPaginator } = __nccwpck_require__(7138);
-const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createWaiter, checkExceptions, WaiterState, createAggregatedClient } = __nccwpck_require__(3042);
-const { Command: $Command } = __nccwpck_require__(3042);
+const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin } = __nccwpck_require__(5152);
+const { getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin, createPaginator } = __nccwpck_require__(402);
+const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createWaiter, checkExceptions, WaiterState, createAggregatedClient } = __nccwpck_require__(2658);
+const { Command: $Command } = __nccwpck_require__(2658);
 __webpack_unused_export__ = $Command;
 __webpack_unused_export__ = Client;
-const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(9467);
-const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(8869);
-const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(1342);
-const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3129);
-const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(5066);
-const { resolveAwsSdkSigV4Config, AwsSdkSigV4Signer, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(8915);
-const { defaultProvider } = __nccwpck_require__(4213);
-const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(7518);
-const { streamCollector, NodeHttpHandler } = __nccwpck_require__(3343);
-const { AwsQueryProtocol } = __nccwpck_require__(7368);
-const { Sha256 } = __nccwpck_require__(566);
+const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(7291);
+const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(2085);
+const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(3422);
+const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3609);
+const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(6890);
+const { resolveAwsSdkSigV4Config, AwsSdkSigV4Signer, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(7523);
+const { defaultProvider } = __nccwpck_require__(5861);
+const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(2430);
+const { streamCollector, NodeHttpHandler } = __nccwpck_require__(1279);
+const { AwsQueryProtocol } = __nccwpck_require__(7288);
+const { Sha256 } = __nccwpck_require__(9542);
 
 const defaultIAMHttpAuthSchemeParametersProvider = async (config, context, input) => {
     return {
@@ -6358,28 +6358,28 @@ __webpack_unused_export__ = waitUntilUserExists;
 
 /***/ }),
 
-/***/ 9999:
+/***/ 1695:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
-const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin, setCredentialFeature, stsRegionDefaultResolver } = __nccwpck_require__(544);
-const { NoAuthSigner, getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin } = __nccwpck_require__(7138);
-const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createAggregatedClient } = __nccwpck_require__(3042);
-const { Command: $Command } = __nccwpck_require__(3042);
+const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin, setCredentialFeature, stsRegionDefaultResolver } = __nccwpck_require__(5152);
+const { NoAuthSigner, getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin } = __nccwpck_require__(402);
+const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createAggregatedClient } = __nccwpck_require__(2658);
+const { Command: $Command } = __nccwpck_require__(2658);
 __webpack_unused_export__ = $Command;
 __webpack_unused_export__ = Client;
-const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(9467);
-const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveParams, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(8869);
-const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(1342);
-const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3129);
-const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(5066);
-const { resolveAwsSdkSigV4Config, resolveAwsSdkSigV4AConfig, AwsSdkSigV4Signer, AwsSdkSigV4ASigner, NODE_SIGV4A_CONFIG_OPTIONS, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(8915);
-const { SignatureV4MultiRegion } = __nccwpck_require__(5353);
-const { defaultProvider } = __nccwpck_require__(4213);
-const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(7518);
-const { streamCollector, NodeHttpHandler } = __nccwpck_require__(3343);
-const { AwsQueryProtocol } = __nccwpck_require__(7368);
-const { Sha256 } = __nccwpck_require__(566);
+const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(7291);
+const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveParams, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(2085);
+const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(3422);
+const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3609);
+const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(6890);
+const { resolveAwsSdkSigV4Config, resolveAwsSdkSigV4AConfig, AwsSdkSigV4Signer, AwsSdkSigV4ASigner, NODE_SIGV4A_CONFIG_OPTIONS, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(7523);
+const { SignatureV4MultiRegion } = __nccwpck_require__(5785);
+const { defaultProvider } = __nccwpck_require__(5861);
+const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(2430);
+const { streamCollector, NodeHttpHandler } = __nccwpck_require__(1279);
+const { AwsQueryProtocol } = __nccwpck_require__(7288);
+const { Sha256 } = __nccwpck_require__(9542);
 
 const q = "ref";
 const a = -1, b = true, c = "isSet", d = "PartitionResult", e = "booleanEquals", f = "stringEquals", g = "getAttr", h = "us-east-1", i = "sigv4", j = "sts", k = "https://sts.{Region}.{PartitionResult#dnsSuffix}", l = { [q]: "Endpoint" }, m = { [q]: "Region" }, n = { [q]: d }, o = {}, p = [m];
@@ -7766,23 +7766,23 @@ __webpack_unused_export__ = getDefaultRoleAssumerWithWebIdentity;
 
 /***/ }),
 
-/***/ 544:
+/***/ 5152:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { HttpRequest, parseUrl } = __nccwpck_require__(1342);
-const { NoOpLogger } = __nccwpck_require__(3042);
-const { InvokeStore } = __nccwpck_require__(3864);
-const { normalizeProvider } = __nccwpck_require__(7138);
-const { RETRY_MODES } = __nccwpck_require__(3129);
+const { HttpRequest, parseUrl } = __nccwpck_require__(3422);
+const { NoOpLogger } = __nccwpck_require__(2658);
+const { InvokeStore } = __nccwpck_require__(9320);
+const { normalizeProvider } = __nccwpck_require__(402);
+const { RETRY_MODES } = __nccwpck_require__(3609);
 const { platform, release } = __nccwpck_require__(8161);
 const { versions, env } = __nccwpck_require__(1708);
-const { isValidHostLabel, isIpAddress, customEndpointFunctions } = __nccwpck_require__(8869);
-const { EndpointError, resolveEndpoint } = __nccwpck_require__(8869);
+const { isValidHostLabel, isIpAddress, customEndpointFunctions } = __nccwpck_require__(2085);
+const { EndpointError, resolveEndpoint } = __nccwpck_require__(2085);
 exports.EndpointError = EndpointError;
 exports.isIpAddress = isIpAddress;
 exports.resolveEndpoint = resolveEndpoint;
-const { loadConfig, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS } = __nccwpck_require__(9467);
-const { REGION_ENV_NAME, REGION_INI_NAME, resolveRegionConfig } = __nccwpck_require__(9467);
+const { loadConfig, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS } = __nccwpck_require__(7291);
+const { REGION_ENV_NAME, REGION_INI_NAME, resolveRegionConfig } = __nccwpck_require__(7291);
 exports.NODE_REGION_CONFIG_FILE_OPTIONS = NODE_REGION_CONFIG_FILE_OPTIONS;
 exports.NODE_REGION_CONFIG_OPTIONS = NODE_REGION_CONFIG_OPTIONS;
 exports.REGION_ENV_NAME = REGION_ENV_NAME;
@@ -8585,7 +8585,7 @@ const NODE_APP_ID_CONFIG_OPTIONS = {
 };
 
 const createUserAgentStringParsingProvider = ({ serviceId, clientVersion }) => async (config) => {
-    const module = __nccwpck_require__(7065);
+    const module = __nccwpck_require__(9449);
     const parse = module.parse ?? module.default.parse ?? (() => "");
     const parsedUA = typeof window !== "undefined" && window?.navigator?.userAgent ? parse(window.navigator.userAgent) : undefined;
     const sections = [
@@ -8792,15 +8792,15 @@ exports.userAgentMiddleware = userAgentMiddleware;
 
 /***/ }),
 
-/***/ 8915:
+/***/ 7523:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { ProviderError, booleanSelector, SelectorType, loadConfig } = __nccwpck_require__(9467);
-const { setCredentialFeature } = __nccwpck_require__(544);
-const { normalizeProvider, memoizeIdentityProvider, isIdentityExpired, doesIdentityRequireRefresh } = __nccwpck_require__(7138);
-const { SignatureV4 } = __nccwpck_require__(4366);
-const { HttpResponse, HttpRequest } = __nccwpck_require__(1342);
-const { SMITHY_CONTEXT_KEY } = __nccwpck_require__(4242);
+const { ProviderError, booleanSelector, SelectorType, loadConfig } = __nccwpck_require__(7291);
+const { setCredentialFeature } = __nccwpck_require__(5152);
+const { normalizeProvider, memoizeIdentityProvider, isIdentityExpired, doesIdentityRequireRefresh } = __nccwpck_require__(402);
+const { SignatureV4 } = __nccwpck_require__(5118);
+const { HttpResponse, HttpRequest } = __nccwpck_require__(3422);
+const { SMITHY_CONTEXT_KEY } = __nccwpck_require__(690);
 
 const getDateHeader = (response) => HttpResponse.isInstance(response) ? (response.headers?.date ?? response.headers?.Date) : undefined;
 const getAgeHeader = (response) => HttpResponse.isInstance(response) ? (response.headers?.age ?? response.headers?.Age) : undefined;
@@ -9160,14 +9160,14 @@ exports.validateSigningProperties = validateSigningProperties;
 
 /***/ }),
 
-/***/ 7368:
+/***/ 7288:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { SmithyRpcV2CborProtocol, loadSmithyRpcV2CborErrorCode } = __nccwpck_require__(8741);
-const { TypeRegistry, NormalizedSchema, deref } = __nccwpck_require__(5066);
-const { decorateServiceException, getValueFromTextNode } = __nccwpck_require__(3042);
-const { RpcProtocol, JsonCodec2, loadJsonRpcErrorCode, HttpBindingProtocol, HttpInterceptingShapeSerializer, HttpInterceptingShapeDeserializer, loadRestJsonErrorCode, SmithyRpcV2JsonProtocol, loadSmithyRpcV2JsonErrorCode, FromStringShapeDeserializer, determineTimestampFormat, extendedEncodeURIComponent, collectBody } = __nccwpck_require__(1342);
-const { JsonCodec, JsonShapeDeserializer, JsonShapeDeserializer2, JsonShapeSerializer, JsonShapeSerializer2, parseJsonBody, parseJsonErrorBody } = __nccwpck_require__(1342);
+const { SmithyRpcV2CborProtocol, loadSmithyRpcV2CborErrorCode } = __nccwpck_require__(4645);
+const { TypeRegistry, NormalizedSchema, deref } = __nccwpck_require__(6890);
+const { decorateServiceException, getValueFromTextNode } = __nccwpck_require__(2658);
+const { RpcProtocol, JsonCodec2, loadJsonRpcErrorCode, HttpBindingProtocol, HttpInterceptingShapeSerializer, HttpInterceptingShapeDeserializer, loadRestJsonErrorCode, SmithyRpcV2JsonProtocol, loadSmithyRpcV2JsonErrorCode, FromStringShapeDeserializer, determineTimestampFormat, extendedEncodeURIComponent, collectBody } = __nccwpck_require__(3422);
+const { JsonCodec, JsonShapeDeserializer, JsonShapeDeserializer2, JsonShapeSerializer, JsonShapeSerializer2, parseJsonBody, parseJsonErrorBody } = __nccwpck_require__(3422);
 exports.JsonCodec = JsonCodec;
 exports.JsonCodec2 = JsonCodec2;
 exports.JsonShapeDeserializer = JsonShapeDeserializer;
@@ -9178,8 +9178,8 @@ exports.loadJsonRpcErrorCode = loadJsonRpcErrorCode;
 exports.loadRestJsonErrorCode = loadRestJsonErrorCode;
 exports.parseJsonBody = parseJsonBody;
 exports.parseJsonErrorBody = parseJsonErrorBody;
-const { parseXML, XmlNode, XmlText } = __nccwpck_require__(402);
-const { toUtf8, toBase64, generateIdempotencyToken, NumericValue, dateToUtcString, fromBase64, expectUnion } = __nccwpck_require__(7518);
+const { parseXML, XmlNode, XmlText } = __nccwpck_require__(4274);
+const { toUtf8, toBase64, generateIdempotencyToken, NumericValue, dateToUtcString, fromBase64, expectUnion } = __nccwpck_require__(2430);
 
 class ProtocolLib {
     queryCompat;
@@ -10671,11 +10671,11 @@ exports.parseXmlErrorBody = parseXmlErrorBody;
 
 /***/ }),
 
-/***/ 4710:
+/***/ 5606:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { setCredentialFeature } = __nccwpck_require__(544);
-const { CredentialsProviderError } = __nccwpck_require__(9467);
+const { setCredentialFeature } = __nccwpck_require__(5152);
+const { CredentialsProviderError } = __nccwpck_require__(7291);
 
 const ENV_KEY = "AWS_ACCESS_KEY_ID";
 const ENV_SECRET = "AWS_SECRET_ACCESS_KEY";
@@ -10717,15 +10717,15 @@ exports.fromEnv = fromEnv;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 8605:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { setCredentialFeature } = __nccwpck_require__(544);
-const { CredentialsProviderError } = __nccwpck_require__(9467);
-const { NodeHttpHandler } = __nccwpck_require__(3343);
+const { setCredentialFeature } = __nccwpck_require__(5152);
+const { CredentialsProviderError } = __nccwpck_require__(7291);
+const { NodeHttpHandler } = __nccwpck_require__(1279);
 const fs = __nccwpck_require__(1455);
-const { HttpRequest } = __nccwpck_require__(1342);
-const { sdkStreamMixin, parseRfc3339DateTime } = __nccwpck_require__(7518);
+const { HttpRequest } = __nccwpck_require__(3422);
+const { sdkStreamMixin, parseRfc3339DateTime } = __nccwpck_require__(2430);
 
 const ECS_CONTAINER_HOST = "169.254.170.2";
 const EKS_CONTAINER_HOST_IPv4 = "169.254.170.23";
@@ -10903,28 +10903,28 @@ exports.fromHttp = fromHttp;
 
 /***/ }),
 
-/***/ 8461:
+/***/ 5869:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { CredentialsProviderError, chain, getProfileName, parseKnownFiles } = __nccwpck_require__(9467);
-const { setCredentialFeature } = __nccwpck_require__(544);
+const { CredentialsProviderError, chain, getProfileName, parseKnownFiles } = __nccwpck_require__(7291);
+const { setCredentialFeature } = __nccwpck_require__(5152);
 
 const resolveCredentialSource = (credentialSource, profileName, logger) => {
     const sourceProvidersMap = {
         EcsContainer: async (options) => {
-            const { fromHttp } = __nccwpck_require__(6829);
-            const { fromContainerMetadata } = __nccwpck_require__(6438);
+            const { fromHttp } = __nccwpck_require__(8605);
+            const { fromContainerMetadata } = __nccwpck_require__(566);
             logger?.debug("@aws-sdk/credential-provider-ini - credential_source is EcsContainer");
             return async () => chain(fromHttp(options ?? {}), fromContainerMetadata(options))().then(setNamedProvider);
         },
         Ec2InstanceMetadata: async (options) => {
             logger?.debug("@aws-sdk/credential-provider-ini - credential_source is Ec2InstanceMetadata");
-            const { fromInstanceMetadata } = __nccwpck_require__(6438);
+            const { fromInstanceMetadata } = __nccwpck_require__(566);
             return async () => fromInstanceMetadata(options)().then(setNamedProvider);
         },
         Environment: async (options) => {
             logger?.debug("@aws-sdk/credential-provider-ini - credential_source is Environment");
-            const { fromEnv } = __nccwpck_require__(4710);
+            const { fromEnv } = __nccwpck_require__(5606);
             return async () => fromEnv(options)().then(setNamedProvider);
         },
     };
@@ -10966,7 +10966,7 @@ const resolveAssumeRoleCredentials = async (profileName, profiles, options, call
     const profileData = profiles[profileName];
     const { source_profile, region } = profileData;
     if (!options.roleAssumer) {
-        const { getDefaultRoleAssumer } = __nccwpck_require__(7088);
+        const { getDefaultRoleAssumer } = __nccwpck_require__(1136);
         options.roleAssumer = getDefaultRoleAssumer({
             ...options.clientConfig,
             credentialProviderLogger: options.logger,
@@ -11019,7 +11019,7 @@ const isLoginProfile = (data) => {
     return Boolean(data && data.login_session);
 };
 const resolveLoginCredentials = async (profileName, options, callerClientConfig) => {
-    const { fromLoginCredentials } = __nccwpck_require__(7832);
+    const { fromLoginCredentials } = __nccwpck_require__(4072);
     const credentials = await fromLoginCredentials({
         ...options,
         profile: profileName,
@@ -11029,7 +11029,7 @@ const resolveLoginCredentials = async (profileName, options, callerClientConfig)
 
 const isProcessProfile = (arg) => Boolean(arg) && typeof arg === "object" && typeof arg.credential_process === "string";
 const resolveProcessCredentials = async (options, profile) => {
-    const { fromProcess } = __nccwpck_require__(912);
+    const { fromProcess } = __nccwpck_require__(5360);
     const credentials = await fromProcess({
         ...options,
         profile,
@@ -11038,7 +11038,7 @@ const resolveProcessCredentials = async (options, profile) => {
 };
 
 const resolveSsoCredentials = async (profile, profileData, options = {}, callerClientConfig) => {
-    const { fromSSO } = __nccwpck_require__(6198);
+    const { fromSSO } = __nccwpck_require__(998);
     return fromSSO({
         profile,
         logger: options.logger,
@@ -11086,7 +11086,7 @@ const isWebIdentityProfile = (arg) => Boolean(arg) &&
     typeof arg.role_arn === "string" &&
     ["undefined", "string"].indexOf(typeof arg.role_session_name) > -1;
 const resolveWebIdentityCredentials = async (profile, options, callerClientConfig) => {
-    const { fromTokenFile } = __nccwpck_require__(2100);
+    const { fromTokenFile } = __nccwpck_require__(9956);
     const credentials = await fromTokenFile({
         webIdentityTokenFile: profile.web_identity_token_file,
         roleArn: profile.role_arn,
@@ -11139,12 +11139,12 @@ exports.fromIni = fromIni;
 
 /***/ }),
 
-/***/ 7832:
+/***/ 4072:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { setCredentialFeature } = __nccwpck_require__(544);
-const { CredentialsProviderError, parseKnownFiles, getProfileName } = __nccwpck_require__(9467);
-const { HttpRequest } = __nccwpck_require__(1342);
+const { setCredentialFeature } = __nccwpck_require__(5152);
+const { CredentialsProviderError, parseKnownFiles, getProfileName } = __nccwpck_require__(7291);
+const { HttpRequest } = __nccwpck_require__(3422);
 const { createHash, createPrivateKey, createPublicKey, sign } = __nccwpck_require__(7598);
 const { promises } = __nccwpck_require__(3024);
 const { homedir } = __nccwpck_require__(8161);
@@ -11199,7 +11199,7 @@ class LoginCredentialsFetcher {
         if (freshExpiry - Date.now() > LoginCredentialsFetcher.REFRESH_THRESHOLD) {
             return this.toCredentials(freshToken.accessToken);
         }
-        const { SigninClient, CreateOAuth2TokenCommand } = __nccwpck_require__(1106);
+        const { SigninClient, CreateOAuth2TokenCommand } = __nccwpck_require__(9762);
         const { logger, userAgentAppId } = this.callerClientConfig ?? {};
         const isH2 = (requestHandler) => {
             return requestHandler?.metadata?.handlerProtocol === "h2";
@@ -11440,18 +11440,18 @@ exports.fromLoginCredentials = fromLoginCredentials;
 
 /***/ }),
 
-/***/ 4213:
+/***/ 5861:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { ENV_KEY, ENV_SECRET, fromEnv } = __nccwpck_require__(4710);
-const { chain, CredentialsProviderError, ENV_PROFILE } = __nccwpck_require__(9467);
+const { ENV_KEY, ENV_SECRET, fromEnv } = __nccwpck_require__(5606);
+const { chain, CredentialsProviderError, ENV_PROFILE } = __nccwpck_require__(7291);
 
 const ENV_IMDS_DISABLED = "AWS_EC2_METADATA_DISABLED";
 const remoteProvider = async (init) => {
-    const { ENV_CMDS_FULL_URI, ENV_CMDS_RELATIVE_URI, fromContainerMetadata, fromInstanceMetadata } = __nccwpck_require__(6438);
+    const { ENV_CMDS_FULL_URI, ENV_CMDS_RELATIVE_URI, fromContainerMetadata, fromInstanceMetadata } = __nccwpck_require__(566);
     if (process.env[ENV_CMDS_RELATIVE_URI] || process.env[ENV_CMDS_FULL_URI]) {
         init.logger?.debug("@aws-sdk/credential-provider-node - remoteProvider::fromHttp/fromContainerMetadata");
-        const { fromHttp } = __nccwpck_require__(6829);
+        const { fromHttp } = __nccwpck_require__(8605);
         return chain(fromHttp(init), fromContainerMetadata(init));
     }
     if (process.env[ENV_IMDS_DISABLED] && process.env[ENV_IMDS_DISABLED] !== "false") {
@@ -11574,22 +11574,22 @@ const defaultProvider = (init = {}) => memoizeChain([
         if (!ssoStartUrl && !ssoAccountId && !ssoRegion && !ssoRoleName && !ssoSession) {
             throw new CredentialsProviderError("Skipping SSO provider in default chain (inputs do not include SSO fields).", { logger: init.logger });
         }
-        const { fromSSO } = __nccwpck_require__(6198);
+        const { fromSSO } = __nccwpck_require__(998);
         return fromSSO(init)(awsIdentityProperties);
     },
     async (awsIdentityProperties) => {
         init.logger?.debug("@aws-sdk/credential-provider-node - defaultProvider::fromIni");
-        const { fromIni } = __nccwpck_require__(8461);
+        const { fromIni } = __nccwpck_require__(5869);
         return fromIni(init)(awsIdentityProperties);
     },
     async (awsIdentityProperties) => {
         init.logger?.debug("@aws-sdk/credential-provider-node - defaultProvider::fromProcess");
-        const { fromProcess } = __nccwpck_require__(912);
+        const { fromProcess } = __nccwpck_require__(5360);
         return fromProcess(init)(awsIdentityProperties);
     },
     async (awsIdentityProperties) => {
         init.logger?.debug("@aws-sdk/credential-provider-node - defaultProvider::fromTokenFile");
-        const { fromTokenFile } = __nccwpck_require__(2100);
+        const { fromTokenFile } = __nccwpck_require__(9956);
         return fromTokenFile(init)(awsIdentityProperties);
     },
     async () => {
@@ -11613,13 +11613,13 @@ exports.defaultProvider = defaultProvider;
 
 /***/ }),
 
-/***/ 912:
+/***/ 5360:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { externalDataInterceptor, CredentialsProviderError, parseKnownFiles, getProfileName } = __nccwpck_require__(9467);
+const { externalDataInterceptor, CredentialsProviderError, parseKnownFiles, getProfileName } = __nccwpck_require__(7291);
 const { exec } = __nccwpck_require__(1421);
 const { promisify } = __nccwpck_require__(7975);
-const { setCredentialFeature } = __nccwpck_require__(544);
+const { setCredentialFeature } = __nccwpck_require__(5152);
 
 const getValidatedProcessCredentials = (profileName, data, profiles) => {
     if (data.Version !== 1) {
@@ -11696,12 +11696,12 @@ exports.fromProcess = fromProcess;
 
 /***/ }),
 
-/***/ 6198:
+/***/ 998:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { CredentialsProviderError, getSSOTokenFromFile, getProfileName, parseKnownFiles, loadSsoSessionData } = __nccwpck_require__(9467);
-const { setCredentialFeature } = __nccwpck_require__(544);
-const { fromSso } = __nccwpck_require__(3753);
+const { CredentialsProviderError, getSSOTokenFromFile, getProfileName, parseKnownFiles, loadSsoSessionData } = __nccwpck_require__(7291);
+const { setCredentialFeature } = __nccwpck_require__(5152);
+const { fromSso } = __nccwpck_require__(5433);
 
 const isSsoProfile = (arg) => arg &&
     (typeof arg.sso_start_url === "string" ||
@@ -11755,7 +11755,7 @@ const resolveSSOCredentials = async ({ ssoStartUrl, ssoSession, ssoAccountId, ss
         });
     }
     const { accessToken } = token;
-    const { SSOClient, GetRoleCredentialsCommand } = __nccwpck_require__(9803);
+    const { SSOClient, GetRoleCredentialsCommand } = __nccwpck_require__(3707);
     const sso = ssoClient ||
         new SSOClient(Object.assign({}, clientConfig ?? {}, {
             logger: clientConfig?.logger ?? callerClientConfig?.logger ?? parentClientConfig?.logger,
@@ -11895,21 +11895,21 @@ exports.validateSsoProfile = validateSsoProfile;
 
 /***/ }),
 
-/***/ 9803:
+/***/ 3707:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { GetRoleCredentialsCommand, SSOClient } = __nccwpck_require__(5779);
+const { GetRoleCredentialsCommand, SSOClient } = __nccwpck_require__(2579);
 exports.GetRoleCredentialsCommand = GetRoleCredentialsCommand;
 exports.SSOClient = SSOClient;
 
 
 /***/ }),
 
-/***/ 2100:
+/***/ 9956:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { setCredentialFeature } = __nccwpck_require__(544);
-const { CredentialsProviderError, externalDataInterceptor } = __nccwpck_require__(9467);
+const { setCredentialFeature } = __nccwpck_require__(5152);
+const { CredentialsProviderError, externalDataInterceptor } = __nccwpck_require__(7291);
 const { readFileSync } = __nccwpck_require__(3024);
 
 const fromWebToken = (init) => async (awsIdentityProperties) => {
@@ -11917,7 +11917,7 @@ const fromWebToken = (init) => async (awsIdentityProperties) => {
     const { roleArn, roleSessionName, webIdentityToken, providerId, policyArns, policy, durationSeconds } = init;
     let { roleAssumerWithWebIdentity } = init;
     if (!roleAssumerWithWebIdentity) {
-        const { getDefaultRoleAssumerWithWebIdentity } = __nccwpck_require__(7088);
+        const { getDefaultRoleAssumerWithWebIdentity } = __nccwpck_require__(1136);
         roleAssumerWithWebIdentity = getDefaultRoleAssumerWithWebIdentity({
             ...init.clientConfig,
             credentialProviderLogger: init.logger,
@@ -11970,25 +11970,25 @@ exports.fromWebToken = fromWebToken;
 
 /***/ }),
 
-/***/ 1106:
+/***/ 9762:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin } = __nccwpck_require__(544);
-const { NoAuthSigner, getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin } = __nccwpck_require__(7138);
-const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createAggregatedClient } = __nccwpck_require__(3042);
-const { Command: $Command } = __nccwpck_require__(3042);
+const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin } = __nccwpck_require__(5152);
+const { NoAuthSigner, getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin } = __nccwpck_require__(402);
+const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createAggregatedClient } = __nccwpck_require__(2658);
+const { Command: $Command } = __nccwpck_require__(2658);
 exports.$Command = $Command;
 exports.__Client = Client;
-const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(9467);
-const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(8869);
-const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(1342);
-const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3129);
-const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(5066);
-const { resolveAwsSdkSigV4Config, AwsSdkSigV4Signer, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(8915);
-const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(7518);
-const { streamCollector, NodeHttpHandler } = __nccwpck_require__(3343);
-const { AwsRestJsonProtocol } = __nccwpck_require__(7368);
-const { Sha256 } = __nccwpck_require__(566);
+const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(7291);
+const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(2085);
+const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(3422);
+const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3609);
+const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(6890);
+const { resolveAwsSdkSigV4Config, AwsSdkSigV4Signer, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(7523);
+const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(2430);
+const { streamCollector, NodeHttpHandler } = __nccwpck_require__(1279);
+const { AwsRestJsonProtocol } = __nccwpck_require__(7288);
+const { Sha256 } = __nccwpck_require__(9542);
 
 const defaultSigninHttpAuthSchemeParametersProvider = async (config, context, input) => {
     return {
@@ -12581,25 +12581,25 @@ exports.errorTypeRegistries = errorTypeRegistries;
 
 /***/ }),
 
-/***/ 5139:
+/***/ 9443:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin } = __nccwpck_require__(544);
-const { NoAuthSigner, getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin } = __nccwpck_require__(7138);
-const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createAggregatedClient } = __nccwpck_require__(3042);
-const { Command: $Command } = __nccwpck_require__(3042);
+const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin } = __nccwpck_require__(5152);
+const { NoAuthSigner, getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin } = __nccwpck_require__(402);
+const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createAggregatedClient } = __nccwpck_require__(2658);
+const { Command: $Command } = __nccwpck_require__(2658);
 exports.$Command = $Command;
 exports.__Client = Client;
-const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(9467);
-const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(8869);
-const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(1342);
-const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3129);
-const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(5066);
-const { resolveAwsSdkSigV4Config, AwsSdkSigV4Signer, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(8915);
-const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(7518);
-const { streamCollector, NodeHttpHandler } = __nccwpck_require__(3343);
-const { AwsRestJsonProtocol } = __nccwpck_require__(7368);
-const { Sha256 } = __nccwpck_require__(566);
+const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(7291);
+const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(2085);
+const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(3422);
+const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3609);
+const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(6890);
+const { resolveAwsSdkSigV4Config, AwsSdkSigV4Signer, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(7523);
+const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(2430);
+const { streamCollector, NodeHttpHandler } = __nccwpck_require__(1279);
+const { AwsRestJsonProtocol } = __nccwpck_require__(7288);
+const { Sha256 } = __nccwpck_require__(9542);
 
 const defaultSSOOIDCHttpAuthSchemeParametersProvider = async (config, context, input) => {
     return {
@@ -13275,25 +13275,25 @@ exports.errorTypeRegistries = errorTypeRegistries;
 
 /***/ }),
 
-/***/ 5779:
+/***/ 2579:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin } = __nccwpck_require__(544);
-const { NoAuthSigner, getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin } = __nccwpck_require__(7138);
-const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createAggregatedClient } = __nccwpck_require__(3042);
-const { Command: $Command } = __nccwpck_require__(3042);
+const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin } = __nccwpck_require__(5152);
+const { NoAuthSigner, getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin } = __nccwpck_require__(402);
+const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createAggregatedClient } = __nccwpck_require__(2658);
+const { Command: $Command } = __nccwpck_require__(2658);
 exports.$Command = $Command;
 exports.__Client = Client;
-const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(9467);
-const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(8869);
-const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(1342);
-const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3129);
-const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(5066);
-const { resolveAwsSdkSigV4Config, AwsSdkSigV4Signer, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(8915);
-const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(7518);
-const { streamCollector, NodeHttpHandler } = __nccwpck_require__(3343);
-const { AwsRestJsonProtocol } = __nccwpck_require__(7368);
-const { Sha256 } = __nccwpck_require__(566);
+const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(7291);
+const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(2085);
+const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(3422);
+const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3609);
+const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(6890);
+const { resolveAwsSdkSigV4Config, AwsSdkSigV4Signer, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(7523);
+const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(2430);
+const { streamCollector, NodeHttpHandler } = __nccwpck_require__(1279);
+const { AwsRestJsonProtocol } = __nccwpck_require__(7288);
+const { Sha256 } = __nccwpck_require__(9542);
 
 const defaultSSOHttpAuthSchemeParametersProvider = async (config, context, input) => {
     return {
@@ -13756,26 +13756,26 @@ exports.errorTypeRegistries = errorTypeRegistries;
 
 /***/ }),
 
-/***/ 7088:
+/***/ 1136:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin, setCredentialFeature, stsRegionDefaultResolver } = __nccwpck_require__(544);
-const { NoAuthSigner, getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin } = __nccwpck_require__(7138);
-const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createAggregatedClient } = __nccwpck_require__(3042);
-const { Command: $Command } = __nccwpck_require__(3042);
+const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, getDefaultSocketTimeout, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin, setCredentialFeature, stsRegionDefaultResolver } = __nccwpck_require__(5152);
+const { NoAuthSigner, getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin } = __nccwpck_require__(402);
+const { normalizeProvider, getSmithyContext, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, makeBuilder, createAggregatedClient } = __nccwpck_require__(2658);
+const { Command: $Command } = __nccwpck_require__(2658);
 exports.$Command = $Command;
 exports.__Client = Client;
-const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(9467);
-const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveParams, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(8869);
-const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(1342);
-const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3129);
-const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(5066);
-const { resolveAwsSdkSigV4Config, resolveAwsSdkSigV4AConfig, AwsSdkSigV4Signer, AwsSdkSigV4ASigner, NODE_SIGV4A_CONFIG_OPTIONS, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(8915);
-const { SignatureV4MultiRegion } = __nccwpck_require__(5353);
-const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(7518);
-const { streamCollector, NodeHttpHandler } = __nccwpck_require__(3343);
-const { AwsQueryProtocol } = __nccwpck_require__(7368);
-const { Sha256 } = __nccwpck_require__(566);
+const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(7291);
+const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveParams, resolveEndpointConfig, getEndpointPlugin } = __nccwpck_require__(2085);
+const { parseUrl, getHttpHandlerExtensionConfiguration, resolveHttpHandlerRuntimeConfig, getContentLengthPlugin } = __nccwpck_require__(3422);
+const { DEFAULT_RETRY_MODE, NODE_RETRY_MODE_CONFIG_OPTIONS, NODE_MAX_ATTEMPT_CONFIG_OPTIONS, resolveRetryConfig, getRetryPlugin } = __nccwpck_require__(3609);
+const { TypeRegistry, getSchemaSerdePlugin } = __nccwpck_require__(6890);
+const { resolveAwsSdkSigV4Config, resolveAwsSdkSigV4AConfig, AwsSdkSigV4Signer, AwsSdkSigV4ASigner, NODE_SIGV4A_CONFIG_OPTIONS, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS } = __nccwpck_require__(7523);
+const { SignatureV4MultiRegion } = __nccwpck_require__(5785);
+const { toUtf8, fromUtf8, toBase64, fromBase64, calculateBodyLength } = __nccwpck_require__(2430);
+const { streamCollector, NodeHttpHandler } = __nccwpck_require__(1279);
+const { AwsQueryProtocol } = __nccwpck_require__(7288);
+const { Sha256 } = __nccwpck_require__(9542);
 
 const q = "ref";
 const a = -1, b = true, c = "isSet", d = "PartitionResult", e = "booleanEquals", f = "stringEquals", g = "getAttr", h = "us-east-1", i = "sigv4", j = "sts", k = "https://sts.{Region}.{PartitionResult#dnsSuffix}", l = { [q]: "Endpoint" }, m = { [q]: "Region" }, n = { [q]: d }, o = {}, p = [m];
@@ -14716,10 +14716,10 @@ exports.getDefaultRoleAssumerWithWebIdentity = getDefaultRoleAssumerWithWebIdent
 
 /***/ }),
 
-/***/ 5353:
+/***/ 5785:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { SignatureV4, signatureV4aContainer } = __nccwpck_require__(4366);
+const { SignatureV4, signatureV4aContainer } = __nccwpck_require__(5118);
 
 const signatureV4CrtContainer = {
     CrtSignerV4: null,
@@ -14878,12 +14878,12 @@ exports.signatureV4CrtContainer = signatureV4CrtContainer;
 
 /***/ }),
 
-/***/ 3753:
+/***/ 5433:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { setTokenFeature } = __nccwpck_require__(544);
-const { getBearerTokenEnvKey } = __nccwpck_require__(8915);
-const { TokenProviderError, getSSOTokenFilepath, parseKnownFiles, getProfileName, loadSsoSessionData, getSSOTokenFromFile, memoize, chain } = __nccwpck_require__(9467);
+const { setTokenFeature } = __nccwpck_require__(5152);
+const { getBearerTokenEnvKey } = __nccwpck_require__(7523);
+const { TokenProviderError, getSSOTokenFilepath, parseKnownFiles, getProfileName, loadSsoSessionData, getSSOTokenFromFile, memoize, chain } = __nccwpck_require__(7291);
 const { promises } = __nccwpck_require__(3024);
 
 const fromEnvSigningName = ({ logger, signingName } = {}) => async () => {
@@ -14904,7 +14904,7 @@ const EXPIRE_WINDOW_MS = 5 * 60 * 1000;
 const REFRESH_MESSAGE = `To refresh this SSO session run 'aws sso login' with the corresponding profile.`;
 
 const getSsoOidcClient = async (ssoRegion, init = {}, callerClientConfig) => {
-    const { SSOOIDCClient } = __nccwpck_require__(5139);
+    const { SSOOIDCClient } = __nccwpck_require__(9443);
     const coalesce = (prop) => init.clientConfig?.[prop] ?? init.parentClientConfig?.[prop] ?? callerClientConfig?.[prop];
     const ssoOidcClient = new SSOOIDCClient(Object.assign({}, init.clientConfig ?? {}, {
         region: ssoRegion ?? init.clientConfig?.region,
@@ -14915,7 +14915,7 @@ const getSsoOidcClient = async (ssoRegion, init = {}, callerClientConfig) => {
 };
 
 const getNewSsoOidcToken = async (ssoToken, ssoRegion, init = {}, callerClientConfig) => {
-    const { CreateTokenCommand } = __nccwpck_require__(5139);
+    const { CreateTokenCommand } = __nccwpck_require__(9443);
     const ssoOidcClient = await getSsoOidcClient(ssoRegion, init, callerClientConfig);
     return ssoOidcClient.send(new CreateTokenCommand({
         clientId: ssoToken.clientId,
@@ -15061,7 +15061,7 @@ exports.nodeProvider = nodeProvider;
 
 /***/ }),
 
-/***/ 402:
+/***/ 4274:
 /***/ ((__unused_webpack_module, exports) => {
 
 const ATTR_ESCAPE_RE = /[&<>"]/g;
@@ -15440,7 +15440,7 @@ exports.parseXML = parseXML;
 
 /***/ }),
 
-/***/ 3864:
+/***/ 9320:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -15578,15 +15578,15 @@ exports.InvokeStoreBase = InvokeStoreBase;
 
 /***/ }),
 
-/***/ 7138:
+/***/ 402:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { getSmithyContext, hasOwn } = __nccwpck_require__(7046);
+const { getSmithyContext, hasOwn } = __nccwpck_require__(4534);
 exports.getSmithyContext = getSmithyContext;
-const { HttpRequest } = __nccwpck_require__(1342);
-const { requestBuilder } = __nccwpck_require__(1342);
+const { HttpRequest } = __nccwpck_require__(3422);
+const { requestBuilder } = __nccwpck_require__(3422);
 exports.requestBuilder = requestBuilder;
-const { HttpApiKeyAuthLocation } = __nccwpck_require__(4242);
+const { HttpApiKeyAuthLocation } = __nccwpck_require__(690);
 
 const resolveAuthOptions = (candidateAuthOptions, authSchemePreference) => {
     if (!authSchemePreference || authSchemePreference.length === 0) {
@@ -15931,13 +15931,13 @@ exports.setFeature = setFeature;
 
 /***/ }),
 
-/***/ 8741:
+/***/ 4645:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { nv, NumericValue, calculateBodyLength, generateIdempotencyToken, fromBase64, _parseEpochTimestamp } = __nccwpck_require__(7518);
-const { hasOwn } = __nccwpck_require__(7046);
-const { HttpRequest, collectBody, SerdeContext, AbstractRpcV2Protocol } = __nccwpck_require__(1342);
-const { NormalizedSchema, TypeRegistry } = __nccwpck_require__(5066);
+const { nv, NumericValue, calculateBodyLength, generateIdempotencyToken, fromBase64, _parseEpochTimestamp } = __nccwpck_require__(2430);
+const { hasOwn } = __nccwpck_require__(4534);
+const { HttpRequest, collectBody, SerdeContext, AbstractRpcV2Protocol } = __nccwpck_require__(3422);
+const { NormalizedSchema, TypeRegistry } = __nccwpck_require__(6890);
 
 const majorUint64 = 0;
 const majorNegativeInt64 = 1;
@@ -18480,12 +18480,12 @@ exports.tagSymbol = tagSymbol;
 
 /***/ }),
 
-/***/ 566:
+/***/ 9542:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 const { createReadStream } = __nccwpck_require__(3024);
 const { Writable } = __nccwpck_require__(7075);
-const { toUint8Array, concatBytes } = __nccwpck_require__(7518);
+const { toUint8Array, concatBytes } = __nccwpck_require__(2430);
 const { createHash, createHmac } = __nccwpck_require__(7598);
 const zlib = __nccwpck_require__(8522);
 
@@ -19064,16 +19064,16 @@ exports.readableStreamHasher = readableStreamHasher;
 
 /***/ }),
 
-/***/ 3042:
+/***/ 2658:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { hasOwn } = __nccwpck_require__(7046);
-const { getSmithyContext, normalizeProvider } = __nccwpck_require__(7046);
+const { hasOwn } = __nccwpck_require__(4534);
+const { getSmithyContext, normalizeProvider } = __nccwpck_require__(4534);
 exports.getSmithyContext = getSmithyContext;
 exports.normalizeProvider = normalizeProvider;
-const { SMITHY_CONTEXT_KEY, AlgorithmId } = __nccwpck_require__(4242);
+const { SMITHY_CONTEXT_KEY, AlgorithmId } = __nccwpck_require__(690);
 exports.AlgorithmId = AlgorithmId;
-const { NormalizedSchema } = __nccwpck_require__(5066);
+const { NormalizedSchema } = __nccwpck_require__(6890);
 
 const getAllAliases = (name, aliases) => {
     const _aliases = [];
@@ -20304,16 +20304,16 @@ exports.withBaseException = withBaseException;
 
 /***/ }),
 
-/***/ 9467:
+/***/ 7291:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 const { homedir } = __nccwpck_require__(8161);
 const { sep, join } = __nccwpck_require__(6760);
 const { createHash } = __nccwpck_require__(7598);
 const { readFile: readFile$1 } = __nccwpck_require__(1455);
-const { IniSectionType } = __nccwpck_require__(4242);
-const { normalizeProvider } = __nccwpck_require__(3042);
-const { isValidHostLabel } = __nccwpck_require__(7046);
+const { IniSectionType } = __nccwpck_require__(690);
+const { normalizeProvider } = __nccwpck_require__(2658);
+const { isValidHostLabel } = __nccwpck_require__(4534);
 
 class ProviderError extends Error {
     name = "ProviderError";
@@ -21098,15 +21098,15 @@ exports.resolveRegionConfig = resolveRegionConfig;
 
 /***/ }),
 
-/***/ 8869:
+/***/ 2085:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { CONFIG_PREFIX_SEPARATOR, booleanSelector, SelectorType, loadConfig } = __nccwpck_require__(9467);
-const { toEndpointV1, getSmithyContext, normalizeProvider, isValidHostLabel, hasOwn } = __nccwpck_require__(7046);
+const { CONFIG_PREFIX_SEPARATOR, booleanSelector, SelectorType, loadConfig } = __nccwpck_require__(7291);
+const { toEndpointV1, getSmithyContext, normalizeProvider, isValidHostLabel, hasOwn } = __nccwpck_require__(4534);
 exports.isValidHostLabel = isValidHostLabel;
 exports.middlewareEndpointToEndpointV1 = toEndpointV1;
 exports.toEndpointV1 = toEndpointV1;
-const { EndpointURLScheme } = __nccwpck_require__(4242);
+const { EndpointURLScheme } = __nccwpck_require__(690);
 
 const ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL";
 const CONFIG_ENDPOINT_URL = "endpoint_url";
@@ -21989,14 +21989,14 @@ exports.resolveParams = resolveParams;
 
 /***/ }),
 
-/***/ 259:
+/***/ 6579:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { Crc32 } = __nccwpck_require__(566);
-const { hasOwn } = __nccwpck_require__(7046);
-const { toHex, fromHex, toUtf8, fromUtf8 } = __nccwpck_require__(7518);
+const { Crc32 } = __nccwpck_require__(9542);
+const { hasOwn } = __nccwpck_require__(4534);
+const { toHex, fromHex, toUtf8, fromUtf8 } = __nccwpck_require__(2430);
 const { Readable } = __nccwpck_require__(7075);
-const { TypeRegistry } = __nccwpck_require__(5066);
+const { TypeRegistry } = __nccwpck_require__(6890);
 
 class Int64 {
     bytes;
@@ -22939,19 +22939,19 @@ exports.universalEventStreamSerdeProvider = eventStreamSerdeProvider$1;
 
 /***/ }),
 
-/***/ 1342:
+/***/ 3422:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { Uint8ArrayBlobAdapter, writeKey, sdkStreamMixin, splitEvery, splitHeader, NumericValue, toUtf8, fromBase64, LazyJsonString, _parseEpochTimestamp, _parseRfc7231DateTime, _parseRfc3339DateTimeWithOffset, fromUtf8, generateIdempotencyToken, toBase64, dateToUtcString, quoteHeader, parseEpochTimestamp, parseRfc7231DateTime, parseRfc3339DateTimeWithOffset } = __nccwpck_require__(7518);
-const { HttpRequest, HttpResponse, hasOwn, isValidHostname, getSmithyContext } = __nccwpck_require__(7046);
-const { parseQueryString, parseUrl } = __nccwpck_require__(7046);
+const { Uint8ArrayBlobAdapter, writeKey, sdkStreamMixin, splitEvery, splitHeader, NumericValue, toUtf8, fromBase64, LazyJsonString, _parseEpochTimestamp, _parseRfc7231DateTime, _parseRfc3339DateTimeWithOffset, fromUtf8, generateIdempotencyToken, toBase64, dateToUtcString, quoteHeader, parseEpochTimestamp, parseRfc7231DateTime, parseRfc3339DateTimeWithOffset } = __nccwpck_require__(2430);
+const { HttpRequest, HttpResponse, hasOwn, isValidHostname, getSmithyContext } = __nccwpck_require__(4534);
+const { parseQueryString, parseUrl } = __nccwpck_require__(4534);
 exports.HttpRequest = HttpRequest;
 exports.HttpResponse = HttpResponse;
 exports.isValidHostname = isValidHostname;
 exports.parseQueryString = parseQueryString;
 exports.parseUrl = parseUrl;
-const { NormalizedSchema, translateTraits, TypeRegistry, deref } = __nccwpck_require__(5066);
-const { FieldPosition } = __nccwpck_require__(4242);
+const { NormalizedSchema, translateTraits, TypeRegistry, deref } = __nccwpck_require__(6890);
+const { FieldPosition } = __nccwpck_require__(690);
 
 const collectBody = async (streamBody = new Uint8Array(), context) => {
     if (streamBody instanceof Uint8Array) {
@@ -23354,7 +23354,7 @@ class HttpProtocol extends SerdeContext {
         });
     }
     async loadEventStreamCapability() {
-        const { EventStreamSerde, eventStreamSerdeProvider } = __nccwpck_require__(259);
+        const { EventStreamSerde, eventStreamSerdeProvider } = __nccwpck_require__(6579);
         const marshaller = this.resolveEventStreamMarshaller(eventStreamSerdeProvider);
         return new EventStreamSerde({
             marshaller,
@@ -26042,15 +26042,15 @@ exports.resolvedPath = resolvedPath;
 
 /***/ }),
 
-/***/ 3129:
+/***/ 3609:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 const { Readable } = __nccwpck_require__(7075);
-const { NoOpLogger, normalizeProvider } = __nccwpck_require__(3042);
-const { HttpResponse, HttpRequest } = __nccwpck_require__(1342);
-const { parseRfc7231DateTime, v4 } = __nccwpck_require__(7518);
-const { SMITHY_CONTEXT_KEY } = __nccwpck_require__(4242);
-const { hasOwn } = __nccwpck_require__(7046);
+const { NoOpLogger, normalizeProvider } = __nccwpck_require__(2658);
+const { HttpResponse, HttpRequest } = __nccwpck_require__(3422);
+const { parseRfc7231DateTime, v4 } = __nccwpck_require__(2430);
+const { SMITHY_CONTEXT_KEY } = __nccwpck_require__(690);
+const { hasOwn } = __nccwpck_require__(4534);
 
 const isStreamingPayload = (request) => request?.body instanceof Readable ||
     (typeof ReadableStream !== "undefined" && request?.body instanceof ReadableStream);
@@ -26946,10 +26946,10 @@ exports.retryMiddlewareOptions = retryMiddlewareOptions;
 
 /***/ }),
 
-/***/ 5066:
+/***/ 6890:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { getSmithyContext, HttpResponse, toEndpointV1 } = __nccwpck_require__(7046);
+const { getSmithyContext, HttpResponse, toEndpointV1 } = __nccwpck_require__(4534);
 
 const deref = (schemaRef) => {
     if (typeof schemaRef === "function") {
@@ -27662,14 +27662,14 @@ exports.translateTraits = translateTraits;
 
 /***/ }),
 
-/***/ 7518:
+/***/ 2430:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 const { createHmac, createHash, getRandomValues } = __nccwpck_require__(7598);
-const { hasOwn, HttpResponse } = __nccwpck_require__(7046);
+const { hasOwn, HttpResponse } = __nccwpck_require__(4534);
 exports.hasOwn = hasOwn;
 const { ReadStream, lstatSync, fstatSync } = __nccwpck_require__(3024);
-const { toEndpointV1 } = __nccwpck_require__(8869);
+const { toEndpointV1 } = __nccwpck_require__(2085);
 const { Readable, Writable, PassThrough } = __nccwpck_require__(7075);
 
 const isArrayBuffer = (arg) => (typeof ArrayBuffer === "function" && arg instanceof ArrayBuffer) ||
@@ -29445,10 +29445,10 @@ exports.writeKey = writeKey;
 
 /***/ }),
 
-/***/ 7046:
+/***/ 4534:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { SMITHY_CONTEXT_KEY } = __nccwpck_require__(4242);
+const { SMITHY_CONTEXT_KEY } = __nccwpck_require__(690);
 
 const getSmithyContext = (context) => context[SMITHY_CONTEXT_KEY] || (context[SMITHY_CONTEXT_KEY] = {});
 
@@ -29644,12 +29644,12 @@ exports.toEndpointV1 = toEndpointV1;
 
 /***/ }),
 
-/***/ 6438:
+/***/ 566:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { ProviderError, CredentialsProviderError, loadConfig } = __nccwpck_require__(9467);
+const { ProviderError, CredentialsProviderError, loadConfig } = __nccwpck_require__(7291);
 const node_http = __nccwpck_require__(7067);
-const { parseUrl } = __nccwpck_require__(1342);
+const { parseUrl } = __nccwpck_require__(3422);
 
 const isImdsCredentials = (arg) => Boolean(arg) &&
     typeof arg === "object" &&
@@ -30021,13 +30021,13 @@ exports.providerConfigFromInit = providerConfigFromInit;
 
 /***/ }),
 
-/***/ 3343:
+/***/ 1279:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { hasOwn } = __nccwpck_require__(7518);
-const { streamCollector } = __nccwpck_require__(7518);
+const { hasOwn } = __nccwpck_require__(2430);
+const { streamCollector } = __nccwpck_require__(2430);
 exports.streamCollector = streamCollector;
-const { buildQueryString, HttpResponse } = __nccwpck_require__(1342);
+const { buildQueryString, HttpResponse } = __nccwpck_require__(3422);
 const node_https = __nccwpck_require__(4708);
 const { Readable } = __nccwpck_require__(7075);
 const http2 = __nccwpck_require__(2467);
@@ -30942,12 +30942,12 @@ exports.NodeHttpHandler = NodeHttpHandler;
 
 /***/ }),
 
-/***/ 4366:
+/***/ 5118:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { hasOwn, fromUtf8, fromHex, toHex, toUint8Array, writeKey, isArrayBuffer } = __nccwpck_require__(7518);
-const { normalizeProvider } = __nccwpck_require__(3042);
-const { escapeUri, HttpRequest } = __nccwpck_require__(1342);
+const { hasOwn, fromUtf8, fromHex, toHex, toUint8Array, writeKey, isArrayBuffer } = __nccwpck_require__(2430);
+const { normalizeProvider } = __nccwpck_require__(2658);
+const { escapeUri, HttpRequest } = __nccwpck_require__(3422);
 
 class HeaderFormatter {
     format(headers) {
@@ -31546,7 +31546,7 @@ exports.signatureV4aContainer = signatureV4aContainer;
 
 /***/ }),
 
-/***/ 4242:
+/***/ 690:
 /***/ ((__unused_webpack_module, exports) => {
 
 var HttpAuthLocation;
@@ -31649,7 +31649,7 @@ exports.resolveDefaultRuntimeConfig = resolveDefaultRuntimeConfig;
 
 /***/ }),
 
-/***/ 7065:
+/***/ 9449:
 /***/ (function(module) {
 
 /*!
@@ -31669,7 +31669,7 @@ function(e,t){for(var r=0;r<t.length;r++){var i=t[r];i.enumerable=i.enumerable||
 
 /***/ }),
 
-/***/ 3326:
+/***/ 6110:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 /* eslint-env browser */
@@ -31929,7 +31929,7 @@ function localstorage() {
 	}
 }
 
-module.exports = __nccwpck_require__(7377)(exports);
+module.exports = __nccwpck_require__(897)(exports);
 
 const {formatters} = module.exports;
 
@@ -31948,7 +31948,7 @@ formatters.j = function (v) {
 
 /***/ }),
 
-/***/ 7377:
+/***/ 897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -31964,7 +31964,7 @@ function setup(env) {
 	createDebug.disable = disable;
 	createDebug.enable = enable;
 	createDebug.enabled = enabled;
-	createDebug.humanize = __nccwpck_require__(4472);
+	createDebug.humanize = __nccwpck_require__(744);
 	createDebug.destroy = destroy;
 
 	Object.keys(env).forEach(key => {
@@ -32247,7 +32247,7 @@ module.exports = setup;
 
 /***/ }),
 
-/***/ 1710:
+/***/ 2830:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32256,15 +32256,15 @@ module.exports = setup;
  */
 
 if (typeof process === 'undefined' || process.type === 'renderer' || process.browser === true || process.__nwjs) {
-	module.exports = __nccwpck_require__(3326);
+	module.exports = __nccwpck_require__(6110);
 } else {
-	module.exports = __nccwpck_require__(3380);
+	module.exports = __nccwpck_require__(5108);
 }
 
 
 /***/ }),
 
-/***/ 3380:
+/***/ 5108:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 /**
@@ -32298,7 +32298,7 @@ exports.colors = [6, 2, 3, 4, 5, 1];
 try {
 	// Optional dependency (as in, doesn't need to be installed, NOT like optionalDependencies in package.json)
 	// eslint-disable-next-line import/no-extraneous-dependencies
-	const supportsColor = __nccwpck_require__(2122);
+	const supportsColor = __nccwpck_require__(1450);
 
 	if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
 		exports.colors = [
@@ -32506,7 +32506,7 @@ function init(debug) {
 	}
 }
 
-module.exports = __nccwpck_require__(7377)(exports);
+module.exports = __nccwpck_require__(897)(exports);
 
 const {formatters} = module.exports;
 
@@ -32534,7 +32534,7 @@ formatters.O = function (v) {
 
 /***/ }),
 
-/***/ 5141:
+/***/ 3813:
 /***/ ((module) => {
 
 
@@ -32549,7 +32549,7 @@ module.exports = (flag, argv = process.argv) => {
 
 /***/ }),
 
-/***/ 4472:
+/***/ 744:
 /***/ ((module) => {
 
 /**
@@ -32718,13 +32718,13 @@ function plural(ms, msAbs, n, name) {
 
 /***/ }),
 
-/***/ 2122:
+/***/ 1450:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const os = __nccwpck_require__(857);
 const tty = __nccwpck_require__(2018);
-const hasFlag = __nccwpck_require__(5141);
+const hasFlag = __nccwpck_require__(3813);
 
 const {env} = process;
 
@@ -32860,15 +32860,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8482:
+/***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__(9290);
+module.exports = __nccwpck_require__(218);
 
 
 /***/ }),
 
-/***/ 9290:
+/***/ 218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -33139,33 +33139,33 @@ exports.debug = debug; // for test
 
 /***/ }),
 
-/***/ 2480:
+/***/ 6752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(1285)
-const Dispatcher = __nccwpck_require__(7939)
-const Pool = __nccwpck_require__(2244)
-const BalancedPool = __nccwpck_require__(2549)
-const Agent = __nccwpck_require__(8285)
-const ProxyAgent = __nccwpck_require__(9920)
-const EnvHttpProxyAgent = __nccwpck_require__(929)
-const RetryAgent = __nccwpck_require__(1346)
-const errors = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
+const Client = __nccwpck_require__(3701)
+const Dispatcher = __nccwpck_require__(883)
+const Pool = __nccwpck_require__(628)
+const BalancedPool = __nccwpck_require__(837)
+const Agent = __nccwpck_require__(7405)
+const ProxyAgent = __nccwpck_require__(6672)
+const EnvHttpProxyAgent = __nccwpck_require__(3137)
+const RetryAgent = __nccwpck_require__(50)
+const errors = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(8567)
-const buildConnector = __nccwpck_require__(2784)
-const MockClient = __nccwpck_require__(9493)
-const MockAgent = __nccwpck_require__(1437)
-const MockPool = __nccwpck_require__(5220)
-const mockErrors = __nccwpck_require__(9917)
-const RetryHandler = __nccwpck_require__(5640)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(8421)
-const DecoratorHandler = __nccwpck_require__(91)
-const RedirectHandler = __nccwpck_require__(7970)
-const createRedirectInterceptor = __nccwpck_require__(6036)
+const api = __nccwpck_require__(6615)
+const buildConnector = __nccwpck_require__(9136)
+const MockClient = __nccwpck_require__(7365)
+const MockAgent = __nccwpck_require__(7501)
+const MockPool = __nccwpck_require__(4004)
+const mockErrors = __nccwpck_require__(2429)
+const RetryHandler = __nccwpck_require__(7816)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
+const DecoratorHandler = __nccwpck_require__(8155)
+const RedirectHandler = __nccwpck_require__(8754)
+const createRedirectInterceptor = __nccwpck_require__(5092)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -33183,10 +33183,10 @@ module.exports.DecoratorHandler = DecoratorHandler
 module.exports.RedirectHandler = RedirectHandler
 module.exports.createRedirectInterceptor = createRedirectInterceptor
 module.exports.interceptors = {
-  redirect: __nccwpck_require__(730),
-  retry: __nccwpck_require__(4346),
-  dump: __nccwpck_require__(8412),
-  dns: __nccwpck_require__(8731)
+  redirect: __nccwpck_require__(1514),
+  retry: __nccwpck_require__(2026),
+  dump: __nccwpck_require__(8060),
+  dns: __nccwpck_require__(379)
 }
 
 module.exports.buildConnector = buildConnector
@@ -33248,7 +33248,7 @@ function makeDispatcher (fn) {
 module.exports.setGlobalDispatcher = setGlobalDispatcher
 module.exports.getGlobalDispatcher = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(8702).fetch)
+const fetchImpl = (__nccwpck_require__(4398).fetch)
 module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -33260,39 +33260,39 @@ module.exports.fetch = async function fetch (init, options = undefined) {
     throw err
   }
 }
-module.exports.Headers = __nccwpck_require__(5524).Headers
-module.exports.Response = __nccwpck_require__(715).Response
-module.exports.Request = __nccwpck_require__(175).Request
-module.exports.FormData = __nccwpck_require__(1142).FormData
+module.exports.Headers = __nccwpck_require__(660).Headers
+module.exports.Response = __nccwpck_require__(9051).Response
+module.exports.Request = __nccwpck_require__(9967).Request
+module.exports.FormData = __nccwpck_require__(5910).FormData
 module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
-module.exports.FileReader = __nccwpck_require__(4848).FileReader
+module.exports.FileReader = __nccwpck_require__(8355).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(179)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
 
 module.exports.setGlobalOrigin = setGlobalOrigin
 module.exports.getGlobalOrigin = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(5965)
-const { kConstruct } = __nccwpck_require__(61)
+const { CacheStorage } = __nccwpck_require__(3245)
+const { kConstruct } = __nccwpck_require__(109)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 module.exports.caches = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(6933)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
 
 module.exports.deleteCookie = deleteCookie
 module.exports.getCookies = getCookies
 module.exports.getSetCookies = getSetCookies
 module.exports.setCookie = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(7708)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
 
 module.exports.parseMIMEType = parseMIMEType
 module.exports.serializeAMimeType = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(7316)
-module.exports.WebSocket = __nccwpck_require__(1886).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
+module.exports.WebSocket = __nccwpck_require__(3726).WebSocket
 module.exports.CloseEvent = CloseEvent
 module.exports.ErrorEvent = ErrorEvent
 module.exports.MessageEvent = MessageEvent
@@ -33308,18 +33308,18 @@ module.exports.MockPool = MockPool
 module.exports.MockAgent = MockAgent
 module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(1670)
+const { EventSource } = __nccwpck_require__(1238)
 
 module.exports.EventSource = EventSource
 
 
 /***/ }),
 
-/***/ 670:
+/***/ 158:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(4640)
-const { RequestAbortedError } = __nccwpck_require__(4627)
+const { addAbortListener } = __nccwpck_require__(3440)
+const { RequestAbortedError } = __nccwpck_require__(8707)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -33379,16 +33379,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2004:
+/***/ 2279:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
-const { addSignal, removeSignal } = __nccwpck_require__(670)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
+const { addSignal, removeSignal } = __nccwpck_require__(158)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -33494,7 +33494,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 5646:
+/***/ 6862:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -33508,10 +33508,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
+} = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(670)
+const { addSignal, removeSignal } = __nccwpck_require__(158)
 const assert = __nccwpck_require__(4589)
 
 const kResume = Symbol('resume')
@@ -33752,16 +33752,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4203:
+/***/ 4043:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(471)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(2247)
+const { Readable } = __nccwpck_require__(9927)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
 const { AsyncResource } = __nccwpck_require__(6698)
 
 class RequestHandler extends AsyncResource {
@@ -33973,18 +33973,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 9656:
+/***/ 3560:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(2247)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(670)
+const { addSignal, removeSignal } = __nccwpck_require__(158)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -34200,15 +34200,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 6730:
+/***/ 1882:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
 const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(4640)
-const { addSignal, removeSignal } = __nccwpck_require__(670)
+const util = __nccwpck_require__(3440)
+const { addSignal, removeSignal } = __nccwpck_require__(158)
 const assert = __nccwpck_require__(4589)
 
 class UpgradeHandler extends AsyncResource {
@@ -34315,21 +34315,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 8567:
+/***/ 6615:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4203)
-module.exports.stream = __nccwpck_require__(9656)
-module.exports.pipeline = __nccwpck_require__(5646)
-module.exports.upgrade = __nccwpck_require__(6730)
-module.exports.connect = __nccwpck_require__(2004)
+module.exports.request = __nccwpck_require__(4043)
+module.exports.stream = __nccwpck_require__(3560)
+module.exports.pipeline = __nccwpck_require__(6862)
+module.exports.upgrade = __nccwpck_require__(1882)
+module.exports.connect = __nccwpck_require__(2279)
 
 
 /***/ }),
 
-/***/ 471:
+/***/ 9927:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -34338,9 +34338,9 @@ module.exports.connect = __nccwpck_require__(2004)
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
-const { ReadableStreamFrom } = __nccwpck_require__(4640)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
+const { ReadableStreamFrom } = __nccwpck_require__(3440)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -34721,15 +34721,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 2247:
+/***/ 7655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(4589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(4627)
+} = __nccwpck_require__(8707)
 
-const { chunksDecode } = __nccwpck_require__(471)
+const { chunksDecode } = __nccwpck_require__(9927)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -34821,16 +34821,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2784:
+/***/ 9136:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(4640)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(4627)
-const timers = __nccwpck_require__(1275)
+const util = __nccwpck_require__(3440)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
+const timers = __nccwpck_require__(6603)
 
 function noop () {}
 
@@ -35068,7 +35068,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 2303:
+/***/ 735:
 /***/ ((module) => {
 
 
@@ -35193,7 +35193,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3374:
+/***/ 2414:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -35402,7 +35402,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4627:
+/***/ 8707:
 /***/ ((module) => {
 
 
@@ -35834,7 +35834,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7311:
+/***/ 4655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -35842,7 +35842,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(4627)
+} = __nccwpck_require__(8707)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -35857,9 +35857,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(4640)
-const { channels } = __nccwpck_require__(3374)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
+} = __nccwpck_require__(3440)
+const { channels } = __nccwpck_require__(2414)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -36323,7 +36323,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 4043:
+/***/ 6443:
 /***/ ((module) => {
 
 module.exports = {
@@ -36397,7 +36397,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4152:
+/***/ 7752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -36405,7 +36405,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(2303)
+} = __nccwpck_require__(735)
 
 class TstNode {
   /** @type {any} */
@@ -36556,13 +36556,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4640:
+/***/ 3440:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(4043)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
@@ -36570,9 +36570,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(4627)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
-const { tree } = __nccwpck_require__(4152)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+const { tree } = __nccwpck_require__(7752)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -37282,18 +37282,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8285:
+/***/ 7405:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(4627)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(4043)
-const DispatcherBase = __nccwpck_require__(9265)
-const Pool = __nccwpck_require__(2244)
-const Client = __nccwpck_require__(1285)
-const util = __nccwpck_require__(4640)
-const createRedirectInterceptor = __nccwpck_require__(6036)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+const DispatcherBase = __nccwpck_require__(1841)
+const Pool = __nccwpck_require__(628)
+const Client = __nccwpck_require__(3701)
+const util = __nccwpck_require__(3440)
+const createRedirectInterceptor = __nccwpck_require__(5092)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -37422,7 +37422,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 2549:
+/***/ 837:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -37430,7 +37430,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(4627)
+} = __nccwpck_require__(8707)
 const {
   PoolBase,
   kClients,
@@ -37438,10 +37438,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(3856)
-const Pool = __nccwpck_require__(2244)
-const { kUrl, kInterceptors } = __nccwpck_require__(4043)
-const { parseOrigin } = __nccwpck_require__(4640)
+} = __nccwpck_require__(2128)
+const Pool = __nccwpck_require__(628)
+const { kUrl, kInterceptors } = __nccwpck_require__(6443)
+const { parseOrigin } = __nccwpck_require__(3440)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -37638,7 +37638,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 9133:
+/***/ 637:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -37646,9 +37646,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(4640)
-const { channels } = __nccwpck_require__(3374)
-const timers = __nccwpck_require__(1275)
+const util = __nccwpck_require__(3440)
+const { channels } = __nccwpck_require__(2414)
+const timers = __nccwpck_require__(6603)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -37661,7 +37661,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(4627)
+} = __nccwpck_require__(8707)
 const {
   kUrl,
   kReset,
@@ -37694,9 +37694,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(4043)
+} = __nccwpck_require__(6443)
 
-const constants = __nccwpck_require__(776)
+const constants = __nccwpck_require__(2824)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -37708,11 +37708,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(7630) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(8586))
+    mod = await WebAssembly.compile(__nccwpck_require__(3434))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -37720,7 +37720,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(7630))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -38635,7 +38635,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(6396).extractBody)
+      extractBody = (__nccwpck_require__(4492).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -39158,7 +39158,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 4548:
+/***/ 8788:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -39166,13 +39166,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(4589)
 const { errorMonitor } = __nccwpck_require__(8474)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(4640)
+const util = __nccwpck_require__(3440)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(4627)
+} = __nccwpck_require__(8707)
 const {
   kUrl,
   kReset,
@@ -39191,7 +39191,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(4043)
+} = __nccwpck_require__(6443)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -39597,7 +39597,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(6396).extractBody)
+    extractBody ??= (__nccwpck_require__(4492).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -39957,7 +39957,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 1285:
+/***/ 3701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -39967,16 +39967,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(4640)
-const { channels } = __nccwpck_require__(3374)
-const Request = __nccwpck_require__(7311)
-const DispatcherBase = __nccwpck_require__(9265)
+const util = __nccwpck_require__(3440)
+const { channels } = __nccwpck_require__(2414)
+const Request = __nccwpck_require__(4655)
+const DispatcherBase = __nccwpck_require__(1841)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(4627)
-const buildConnector = __nccwpck_require__(2784)
+} = __nccwpck_require__(8707)
+const buildConnector = __nccwpck_require__(9136)
 const {
   kUrl,
   kServerName,
@@ -40018,9 +40018,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(4043)
-const connectH1 = __nccwpck_require__(9133)
-const connectH2 = __nccwpck_require__(4548)
+} = __nccwpck_require__(6443)
+const connectH1 = __nccwpck_require__(637)
+const connectH2 = __nccwpck_require__(8788)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -40328,7 +40328,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(6036)
+const createRedirectInterceptor = __nccwpck_require__(5092)
 
 function onError (client, err) {
   if (
@@ -40588,19 +40588,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 9265:
+/***/ 1841:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(7939)
+const Dispatcher = __nccwpck_require__(883)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(4627)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(4043)
+} = __nccwpck_require__(8707)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -40803,7 +40803,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 7939:
+/***/ 883:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -40875,15 +40875,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 929:
+/***/ 3137:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(9265)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(4043)
-const ProxyAgent = __nccwpck_require__(9920)
-const Agent = __nccwpck_require__(8285)
+const DispatcherBase = __nccwpck_require__(1841)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
+const ProxyAgent = __nccwpck_require__(6672)
+const Agent = __nccwpck_require__(7405)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -41042,7 +41042,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 5844:
+/***/ 4660:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -41166,15 +41166,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 3856:
+/***/ 2128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(9265)
-const FixedQueue = __nccwpck_require__(5844)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(4043)
-const PoolStats = __nccwpck_require__(5710)
+const DispatcherBase = __nccwpck_require__(1841)
+const FixedQueue = __nccwpck_require__(4660)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
+const PoolStats = __nccwpck_require__(3246)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -41367,10 +41367,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5710:
+/***/ 3246:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(4043)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -41408,7 +41408,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 2244:
+/***/ 628:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -41419,14 +41419,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(3856)
-const Client = __nccwpck_require__(1285)
+} = __nccwpck_require__(2128)
+const Client = __nccwpck_require__(3701)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
-const { kUrl, kInterceptors } = __nccwpck_require__(4043)
-const buildConnector = __nccwpck_require__(2784)
+} = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
+const { kUrl, kInterceptors } = __nccwpck_require__(6443)
+const buildConnector = __nccwpck_require__(9136)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -41522,19 +41522,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9920:
+/***/ 6672:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(4043)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
 const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(8285)
-const Pool = __nccwpck_require__(2244)
-const DispatcherBase = __nccwpck_require__(9265)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(4627)
-const buildConnector = __nccwpck_require__(2784)
-const Client = __nccwpck_require__(1285)
+const Agent = __nccwpck_require__(7405)
+const Pool = __nccwpck_require__(628)
+const DispatcherBase = __nccwpck_require__(1841)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
+const buildConnector = __nccwpck_require__(9136)
+const Client = __nccwpck_require__(3701)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -41803,13 +41803,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 1346:
+/***/ 50:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(7939)
-const RetryHandler = __nccwpck_require__(5640)
+const Dispatcher = __nccwpck_require__(883)
+const RetryHandler = __nccwpck_require__(7816)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -41845,7 +41845,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 8421:
+/***/ 2581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -41853,8 +41853,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(4627)
-const Agent = __nccwpck_require__(8285)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
+const Agent = __nccwpck_require__(7405)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -41884,7 +41884,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 91:
+/***/ 8155:
 /***/ ((module) => {
 
 
@@ -41935,15 +41935,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 7970:
+/***/ 8754:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(4640)
-const { kBodyUsed } = __nccwpck_require__(4043)
+const util = __nccwpck_require__(3440)
+const { kBodyUsed } = __nccwpck_require__(6443)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -42174,20 +42174,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 5640:
+/***/ 7816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(4043)
-const { RequestRetryError } = __nccwpck_require__(4627)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
+const { RequestRetryError } = __nccwpck_require__(8707)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(4640)
+} = __nccwpck_require__(3440)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -42618,14 +42618,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 8731:
+/***/ 379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(91)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(4627)
+const DecoratorHandler = __nccwpck_require__(8155)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -43000,14 +43000,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8412:
+/***/ 8060:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(4640)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
-const DecoratorHandler = __nccwpck_require__(91)
+const util = __nccwpck_require__(3440)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(8155)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -43130,12 +43130,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 6036:
+/***/ 5092:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(7970)
+const RedirectHandler = __nccwpck_require__(8754)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -43158,11 +43158,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 730:
+/***/ 1514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(7970)
+const RedirectHandler = __nccwpck_require__(8754)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -43189,11 +43189,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 4346:
+/***/ 2026:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(5640)
+const RetryHandler = __nccwpck_require__(7816)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -43215,13 +43215,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 776:
+/***/ 2824:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(1308);
+const utils_1 = __nccwpck_require__(172);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -43499,7 +43499,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 7630:
+/***/ 3870:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -43511,7 +43511,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 8586:
+/***/ 3434:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -43523,7 +43523,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 1308:
+/***/ 172:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -43544,13 +43544,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 1437:
+/***/ 7501:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(4043)
-const Agent = __nccwpck_require__(8285)
+const { kClients } = __nccwpck_require__(6443)
+const Agent = __nccwpck_require__(7405)
 const {
   kAgent,
   kMockAgentSet,
@@ -43561,14 +43561,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(941)
-const MockClient = __nccwpck_require__(9493)
-const MockPool = __nccwpck_require__(5220)
-const { matchValue, buildMockOptions } = __nccwpck_require__(8981)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(4627)
-const Dispatcher = __nccwpck_require__(7939)
-const Pluralizer = __nccwpck_require__(3289)
-const PendingInterceptorsFormatter = __nccwpck_require__(1726)
+} = __nccwpck_require__(1117)
+const MockClient = __nccwpck_require__(7365)
+const MockPool = __nccwpck_require__(4004)
+const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
+const Dispatcher = __nccwpck_require__(883)
+const Pluralizer = __nccwpck_require__(1529)
+const PendingInterceptorsFormatter = __nccwpck_require__(6142)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -43711,14 +43711,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 9493:
+/***/ 7365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(1285)
-const { buildMockDispatch } = __nccwpck_require__(8981)
+const Client = __nccwpck_require__(3701)
+const { buildMockDispatch } = __nccwpck_require__(3397)
 const {
   kDispatches,
   kMockAgent,
@@ -43727,10 +43727,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(941)
-const { MockInterceptor } = __nccwpck_require__(5015)
-const Symbols = __nccwpck_require__(4043)
-const { InvalidArgumentError } = __nccwpck_require__(4627)
+} = __nccwpck_require__(1117)
+const { MockInterceptor } = __nccwpck_require__(1511)
+const Symbols = __nccwpck_require__(6443)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -43777,12 +43777,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 9917:
+/***/ 2429:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(4627)
+const { UndiciError } = __nccwpck_require__(8707)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -43812,12 +43812,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5015:
+/***/ 1511:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(8981)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
 const {
   kDispatches,
   kDispatchKey,
@@ -43825,9 +43825,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(941)
-const { InvalidArgumentError } = __nccwpck_require__(4627)
-const { buildURL } = __nccwpck_require__(4640)
+} = __nccwpck_require__(1117)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { buildURL } = __nccwpck_require__(3440)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -44026,14 +44026,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 5220:
+/***/ 4004:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(2244)
-const { buildMockDispatch } = __nccwpck_require__(8981)
+const Pool = __nccwpck_require__(628)
+const { buildMockDispatch } = __nccwpck_require__(3397)
 const {
   kDispatches,
   kMockAgent,
@@ -44042,10 +44042,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(941)
-const { MockInterceptor } = __nccwpck_require__(5015)
-const Symbols = __nccwpck_require__(4043)
-const { InvalidArgumentError } = __nccwpck_require__(4627)
+} = __nccwpck_require__(1117)
+const { MockInterceptor } = __nccwpck_require__(1511)
+const Symbols = __nccwpck_require__(6443)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -44092,7 +44092,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 941:
+/***/ 1117:
 /***/ ((module) => {
 
 
@@ -44122,20 +44122,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8981:
+/***/ 3397:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(9917)
+const { MockNotMatchedError } = __nccwpck_require__(2429)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(941)
-const { buildURL } = __nccwpck_require__(4640)
+} = __nccwpck_require__(1117)
+const { buildURL } = __nccwpck_require__(3440)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
@@ -44496,7 +44496,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1726:
+/***/ 6142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -44546,7 +44546,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 3289:
+/***/ 1529:
 /***/ ((module) => {
 
 
@@ -44582,7 +44582,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 1275:
+/***/ 6603:
 /***/ ((module) => {
 
 
@@ -45012,20 +45012,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8514:
+/***/ 9634:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(61)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6814)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(4640)
-const { webidl } = __nccwpck_require__(5701)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(715)
-const { Request, fromInnerRequest } = __nccwpck_require__(175)
-const { kState } = __nccwpck_require__(1995)
-const { fetching } = __nccwpck_require__(8702)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(9520)
+const { kConstruct } = __nccwpck_require__(109)
+const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
+const { webidl } = __nccwpck_require__(5893)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
+const { Request, fromInnerRequest } = __nccwpck_require__(9967)
+const { kState } = __nccwpck_require__(3627)
+const { fetching } = __nccwpck_require__(4398)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -45878,15 +45878,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5965:
+/***/ 3245:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(61)
-const { Cache } = __nccwpck_require__(8514)
-const { webidl } = __nccwpck_require__(5701)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { kConstruct } = __nccwpck_require__(109)
+const { Cache } = __nccwpck_require__(9634)
+const { webidl } = __nccwpck_require__(5893)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 class CacheStorage {
   /**
@@ -46037,26 +46037,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 61:
+/***/ 109:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(4043).kConstruct)
+  kConstruct: (__nccwpck_require__(6443).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6814:
+/***/ 6798:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(7708)
-const { isValidHeaderName } = __nccwpck_require__(9520)
+const { URLSerializer } = __nccwpck_require__(1900)
+const { isValidHeaderName } = __nccwpck_require__(3168)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -46101,7 +46101,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3404:
+/***/ 1276:
 /***/ ((module) => {
 
 
@@ -46120,15 +46120,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6933:
+/***/ 9061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(8906)
-const { stringify } = __nccwpck_require__(1077)
-const { webidl } = __nccwpck_require__(5701)
-const { Headers } = __nccwpck_require__(5524)
+const { parseSetCookie } = __nccwpck_require__(1978)
+const { stringify } = __nccwpck_require__(7797)
+const { webidl } = __nccwpck_require__(5893)
+const { Headers } = __nccwpck_require__(660)
 
 /**
  * @typedef {Object} Cookie
@@ -46311,14 +46311,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8906:
+/***/ 1978:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(3404)
-const { isCTLExcludingHtab } = __nccwpck_require__(1077)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(7708)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
+const { isCTLExcludingHtab } = __nccwpck_require__(7797)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -46628,7 +46628,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1077:
+/***/ 7797:
 /***/ ((module) => {
 
 
@@ -46987,13 +46987,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 335:
+/***/ 4031:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(3691)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
 
 /**
  * @type {number[]} BOM
@@ -47568,23 +47568,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1670:
+/***/ 1238:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(8702)
-const { makeRequest } = __nccwpck_require__(175)
-const { webidl } = __nccwpck_require__(5701)
-const { EventSourceStream } = __nccwpck_require__(335)
-const { parseMIMEType } = __nccwpck_require__(7708)
-const { createFastMessageEvent } = __nccwpck_require__(7316)
-const { isNetworkError } = __nccwpck_require__(715)
-const { delay } = __nccwpck_require__(3691)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
-const { environmentSettingsObject } = __nccwpck_require__(9520)
-const { getGlobalDispatcher } = __nccwpck_require__(8421)
+const { fetching } = __nccwpck_require__(4398)
+const { makeRequest } = __nccwpck_require__(9967)
+const { webidl } = __nccwpck_require__(5893)
+const { EventSourceStream } = __nccwpck_require__(4031)
+const { parseMIMEType } = __nccwpck_require__(1900)
+const { createFastMessageEvent } = __nccwpck_require__(5188)
+const { isNetworkError } = __nccwpck_require__(9051)
+const { delay } = __nccwpck_require__(4811)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { environmentSettingsObject } = __nccwpck_require__(3168)
+const { getGlobalDispatcher } = __nccwpck_require__(2581)
 
 let experimentalWarned = false
 
@@ -48058,7 +48058,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3691:
+/***/ 4811:
 /***/ ((module) => {
 
 
@@ -48102,12 +48102,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6396:
+/***/ 4492:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(4640)
+const util = __nccwpck_require__(3440)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -48117,16 +48117,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(9520)
-const { FormData } = __nccwpck_require__(1142)
-const { kState } = __nccwpck_require__(1995)
-const { webidl } = __nccwpck_require__(5701)
+} = __nccwpck_require__(3168)
+const { FormData } = __nccwpck_require__(5910)
+const { kState } = __nccwpck_require__(3627)
+const { webidl } = __nccwpck_require__(5893)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(7708)
-const { multipartFormDataParser } = __nccwpck_require__(3028)
+const { serializeAMimeType } = __nccwpck_require__(1900)
+const { multipartFormDataParser } = __nccwpck_require__(116)
 let random
 
 try {
@@ -48638,7 +48638,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7775:
+/***/ 4495:
 /***/ ((module) => {
 
 
@@ -48769,7 +48769,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7708:
+/***/ 1900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -49520,12 +49520,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9197:
+/***/ 6653:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(4043)
+const { kConnected, kSize } = __nccwpck_require__(6443)
 
 class CompatWeakRef {
   constructor (value) {
@@ -49573,14 +49573,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 2538:
+/***/ 7114:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(1995)
-const { webidl } = __nccwpck_require__(5701)
+const { kState } = __nccwpck_require__(3627)
+const { webidl } = __nccwpck_require__(5893)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -49706,16 +49706,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 3028:
+/***/ 116:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
-const { utf8DecodeBytes } = __nccwpck_require__(9520)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(7708)
-const { isFileLike } = __nccwpck_require__(2538)
-const { makeEntry } = __nccwpck_require__(1142)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
+const { utf8DecodeBytes } = __nccwpck_require__(3168)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
+const { isFileLike } = __nccwpck_require__(7114)
+const { makeEntry } = __nccwpck_require__(5910)
 const assert = __nccwpck_require__(4589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -50187,16 +50187,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1142:
+/***/ 5910:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(9520)
-const { kState } = __nccwpck_require__(1995)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
-const { FileLike, isFileLike } = __nccwpck_require__(2538)
-const { webidl } = __nccwpck_require__(5701)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
+const { kState } = __nccwpck_require__(3627)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { FileLike, isFileLike } = __nccwpck_require__(7114)
+const { webidl } = __nccwpck_require__(5893)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 
@@ -50446,7 +50446,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 179:
+/***/ 1059:
 /***/ ((module) => {
 
 
@@ -50493,21 +50493,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5524:
+/***/ 660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(4043)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { kConstruct } = __nccwpck_require__(6443)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(9520)
-const { webidl } = __nccwpck_require__(5701)
+} = __nccwpck_require__(3168)
+const { webidl } = __nccwpck_require__(5893)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -51187,7 +51187,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8702:
+/***/ 4398:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -51200,9 +51200,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(715)
-const { HeadersList } = __nccwpck_require__(5524)
-const { Request, cloneRequest } = __nccwpck_require__(175)
+} = __nccwpck_require__(9051)
+const { HeadersList } = __nccwpck_require__(660)
+const { Request, cloneRequest } = __nccwpck_require__(9967)
 const zlib = __nccwpck_require__(8522)
 const {
   bytesMatch,
@@ -51238,23 +51238,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(9520)
-const { kState, kDispatcher } = __nccwpck_require__(1995)
+} = __nccwpck_require__(3168)
+const { kState, kDispatcher } = __nccwpck_require__(3627)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(6396)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(7775)
+} = __nccwpck_require__(4495)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(7708)
-const { getGlobalDispatcher } = __nccwpck_require__(8421)
-const { webidl } = __nccwpck_require__(5701)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
+const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { webidl } = __nccwpck_require__(5893)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -53464,23 +53464,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 175:
+/***/ 9967:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(6396)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(5524)
-const { FinalizationRegistry } = __nccwpck_require__(9197)()
-const util = __nccwpck_require__(4640)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
+const { FinalizationRegistry } = __nccwpck_require__(6653)()
+const util = __nccwpck_require__(3440)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(9520)
+} = __nccwpck_require__(3168)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -53490,12 +53490,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(7775)
+} = __nccwpck_require__(4495)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(1995)
-const { webidl } = __nccwpck_require__(5701)
-const { URLSerializer } = __nccwpck_require__(7708)
-const { kConstruct } = __nccwpck_require__(4043)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
+const { webidl } = __nccwpck_require__(5893)
+const { URLSerializer } = __nccwpck_require__(1900)
+const { kConstruct } = __nccwpck_require__(6443)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -54508,14 +54508,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 715:
+/***/ 9051:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(5524)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(6396)
-const util = __nccwpck_require__(4640)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
+const util = __nccwpck_require__(3440)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -54527,16 +54527,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(9520)
+} = __nccwpck_require__(3168)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(7775)
-const { kState, kHeaders } = __nccwpck_require__(1995)
-const { webidl } = __nccwpck_require__(5701)
-const { FormData } = __nccwpck_require__(1142)
-const { URLSerializer } = __nccwpck_require__(7708)
-const { kConstruct } = __nccwpck_require__(4043)
+} = __nccwpck_require__(4495)
+const { kState, kHeaders } = __nccwpck_require__(3627)
+const { webidl } = __nccwpck_require__(5893)
+const { FormData } = __nccwpck_require__(5910)
+const { URLSerializer } = __nccwpck_require__(1900)
+const { kConstruct } = __nccwpck_require__(6443)
 const assert = __nccwpck_require__(4589)
 const { types } = __nccwpck_require__(7975)
 
@@ -55125,7 +55125,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1995:
+/***/ 3627:
 /***/ ((module) => {
 
 
@@ -55141,21 +55141,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9520:
+/***/ 3168:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(7775)
-const { getGlobalOrigin } = __nccwpck_require__(179)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(7708)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
+const { getGlobalOrigin } = __nccwpck_require__(1059)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(4640)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5701)
+const { webidl } = __nccwpck_require__(5893)
 
 let supportedHashes = []
 
@@ -56780,14 +56780,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5701:
+/***/ 5893:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(7975)
 const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(4640)
+const { toUSVString } = __nccwpck_require__(3440)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -57482,7 +57482,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2927:
+/***/ 2607:
 /***/ ((module) => {
 
 
@@ -57779,7 +57779,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4848:
+/***/ 8355:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -57788,16 +57788,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(410)
+} = __nccwpck_require__(3610)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(4929)
-const { webidl } = __nccwpck_require__(5701)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
+} = __nccwpck_require__(961)
+const { webidl } = __nccwpck_require__(5893)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -58130,12 +58130,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5549:
+/***/ 8573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5701)
+const { webidl } = __nccwpck_require__(5893)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -58215,7 +58215,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4929:
+/***/ 961:
 /***/ ((module) => {
 
 
@@ -58232,7 +58232,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 410:
+/***/ 3610:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -58243,10 +58243,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(4929)
-const { ProgressEvent } = __nccwpck_require__(5549)
-const { getEncoding } = __nccwpck_require__(2927)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(7708)
+} = __nccwpck_require__(961)
+const { ProgressEvent } = __nccwpck_require__(8573)
+const { getEncoding } = __nccwpck_require__(2607)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
 const { btoa } = __nccwpck_require__(4573)
@@ -58630,27 +58630,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7905:
+/***/ 6897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(6096)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(32)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(1025)
-const { channels } = __nccwpck_require__(3374)
-const { CloseEvent } = __nccwpck_require__(7316)
-const { makeRequest } = __nccwpck_require__(175)
-const { fetching } = __nccwpck_require__(8702)
-const { Headers, getHeadersList } = __nccwpck_require__(5524)
-const { getDecodeSplit } = __nccwpck_require__(9520)
-const { WebsocketFrameSend } = __nccwpck_require__(9104)
+} = __nccwpck_require__(1216)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
+const { channels } = __nccwpck_require__(2414)
+const { CloseEvent } = __nccwpck_require__(5188)
+const { makeRequest } = __nccwpck_require__(9967)
+const { fetching } = __nccwpck_require__(4398)
+const { Headers, getHeadersList } = __nccwpck_require__(660)
+const { getDecodeSplit } = __nccwpck_require__(3168)
+const { WebsocketFrameSend } = __nccwpck_require__(3264)
 
 /** @type {import('crypto')} */
 let crypto
@@ -59008,7 +59008,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6096:
+/***/ 736:
 /***/ ((module) => {
 
 
@@ -59081,14 +59081,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7316:
+/***/ 5188:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5701)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
-const { kConstruct } = __nccwpck_require__(4043)
+const { webidl } = __nccwpck_require__(5893)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(6443)
 const { MessagePort } = __nccwpck_require__(5919)
 
 /**
@@ -59417,12 +59417,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9104:
+/***/ 3264:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(6096)
+const { maxUnsigned16Bit } = __nccwpck_require__(736)
 
 const BUFFER_SIZE = 16386
 
@@ -59520,14 +59520,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1869:
+/***/ 9469:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(1025)
-const { MessageSizeExceededError } = __nccwpck_require__(4627)
+const { isValidClientWindowBits } = __nccwpck_require__(8625)
+const { MessageSizeExceededError } = __nccwpck_require__(8707)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -59632,16 +59632,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 9332:
+/***/ 1652:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(6096)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(32)
-const { channels } = __nccwpck_require__(3374)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
+const { channels } = __nccwpck_require__(2414)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -59651,11 +59651,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(1025)
-const { WebsocketFrameSend } = __nccwpck_require__(9104)
-const { closeWebSocketConnection } = __nccwpck_require__(7905)
-const { PerMessageDeflate } = __nccwpck_require__(1869)
-const { MessageSizeExceededError } = __nccwpck_require__(4627)
+} = __nccwpck_require__(8625)
+const { WebsocketFrameSend } = __nccwpck_require__(3264)
+const { closeWebSocketConnection } = __nccwpck_require__(6897)
+const { PerMessageDeflate } = __nccwpck_require__(9469)
+const { MessageSizeExceededError } = __nccwpck_require__(8707)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -60166,14 +60166,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9388:
+/***/ 3900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(9104)
-const { opcodes, sendHints } = __nccwpck_require__(6096)
-const FixedQueue = __nccwpck_require__(5844)
+const { WebsocketFrameSend } = __nccwpck_require__(3264)
+const { opcodes, sendHints } = __nccwpck_require__(736)
+const FixedQueue = __nccwpck_require__(4660)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -60277,7 +60277,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 32:
+/***/ 1216:
 /***/ ((module) => {
 
 
@@ -60296,16 +60296,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1025:
+/***/ 8625:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(32)
-const { states, opcodes } = __nccwpck_require__(6096)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(7316)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
+const { states, opcodes } = __nccwpck_require__(736)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(7708)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
 
 /* globals Blob */
 
@@ -60625,15 +60625,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1886:
+/***/ 3726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5701)
-const { URLSerializer } = __nccwpck_require__(7708)
-const { environmentSettingsObject } = __nccwpck_require__(9520)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(6096)
+const { webidl } = __nccwpck_require__(5893)
+const { URLSerializer } = __nccwpck_require__(1900)
+const { environmentSettingsObject } = __nccwpck_require__(3168)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
 const {
   kWebSocketURL,
   kReadyState,
@@ -60642,21 +60642,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(32)
+} = __nccwpck_require__(1216)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(1025)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(7905)
-const { ByteParser } = __nccwpck_require__(9332)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(4640)
-const { getGlobalDispatcher } = __nccwpck_require__(8421)
+} = __nccwpck_require__(8625)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
+const { ByteParser } = __nccwpck_require__(1652)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
+const { getGlobalDispatcher } = __nccwpck_require__(2581)
 const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(7316)
-const { SendQueue } = __nccwpck_require__(9388)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
+const { SendQueue } = __nccwpck_require__(3900)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -61227,7 +61227,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5087:
+/***/ 4214:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -61240,7 +61240,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -61276,7 +61276,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -61372,7 +61372,7 @@ function escapeProperty(s) {
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -61413,7 +61413,7 @@ const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.me
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -61504,11 +61504,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ../main/node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(8482);
-// EXTERNAL MODULE: ../main/node_modules/undici/index.js
-var undici = __nccwpck_require__(2480);
-;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ./node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(770);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -62205,7 +62205,7 @@ class lib_HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/auth.js
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -62281,7 +62281,7 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -62355,7 +62355,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -62636,7 +62636,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -62678,7 +62678,7 @@ var external_events_ = __nccwpck_require__(4434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -62858,7 +62858,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -63132,7 +63132,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -63720,7 +63720,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -63800,7 +63800,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -63865,7 +63865,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -64183,12 +64183,12 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: ../main/node_modules/@aws-sdk/client-iam/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(4252);
-// EXTERNAL MODULE: ../main/node_modules/@aws-sdk/client-sts/dist-cjs/index.js
-var client_sts_dist_cjs = __nccwpck_require__(9999);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-iam/dist-cjs/index.js
+var dist_cjs = __nccwpck_require__(6764);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
+var client_sts_dist_cjs = __nccwpck_require__(1695);
 // EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(6520);
+var errors = __nccwpck_require__(8382);
 ;// CONCATENATED MODULE: ./src/aws/caller.ts
 
 // arn:<partition>:<service>::<account>:<resource>; partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, …
@@ -64308,7 +64308,7 @@ function observeIamTime(client, time) {
 }
 
 // EXTERNAL MODULE: ./src/shared/proxy.ts + 7 modules
-var shared_proxy = __nccwpck_require__(4613);
+var shared_proxy = __nccwpck_require__(4475);
 ;// CONCATENATED MODULE: ./src/aws/aws-requests.ts
 
 
@@ -64967,14 +64967,54 @@ function runIdentity(env, token = newRunToken(), pid = process.pid) {
     return { repository, runId, attempt, url, token };
 }
 
-;// CONCATENATED MODULE: ./src/keys/provenance.ts
+// EXTERNAL MODULE: ./src/github/destinations.ts
+var github_destinations = __nccwpck_require__(4934);
+;// CONCATENATED MODULE: ./src/github/destination-record.ts
 /**
- * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
- * as the key's description) and whose value names this action, the run, when the key was created and when it was
- * handed over — or, for a previous key, which key superseded it and when. Any later run, from any repository, reads
- * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
+ * One record per destination for the whole run, the one type every later step and decision reads a destination
+ * through: what the inputs name, what preflight learned about it, and what this run did to it (its ledger: what
+ * each of its two secrets holds as far as this run knows; the journal keeps it). The projections below are functions
+ * of a record; nothing joins parallel lists by index or by label.
  */
 
+/** The records of a run's destinations, from preflight's answer and the journal's ledgers; what they held goes in. */
+function destinationRecords(prepared, ledgers) {
+    return prepared.map((p, index) => {
+        const ledger = ledgers[index];
+        ledger.heldBefore = p.held;
+        ledger.updatedBefore = p.updates;
+        return { index, destination: p.destination, label: (0,github_destinations/* label */.Pf)(p.destination), prepared: p, ledger };
+    });
+}
+/** The key whose pair this run wrote there, both secrets of it (undefined: not written by this run as one pair). */
+function pairKey(d) {
+    const { id, secret } = d.ledger;
+    return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
+}
+/** The keys either of its secrets may hold by this run's writes ('?': a write whose outcome is unknown). */
+function touchedWith(d) {
+    return [d.ledger.id, d.ledger.secret].flatMap((h) => h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : []);
+}
+/** When GitHub says its secrets were last written (updated_at), before this run: [] when it held neither. */
+const updates = (d) => d.prepared.updates;
+const second = (ms) => Math.floor(ms / 1000) * 1000;
+/**
+ * May the destination hold a key made at `created` (IAM's CreateDate)? When this run wrote it as a pair, only that
+ * key; else when it was written since that key was made (GitHub's updated_at has whole seconds: the key's second).
+ */
+function mayHold(d, key) {
+    const written = pairKey(d);
+    if (written !== undefined)
+        return written === key.id;
+    const made = second(key.created.getTime());
+    return d.prepared.updates.some((u) => u >= made);
+}
+
+;// CONCATENATED MODULE: ./src/keys/records.ts
+
+
+
+// ---- one record per key -------------------------------------------------------------------------------------------
 const TAG_PREFIX = 'rotate-aws-access-key:';
 const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
 /** The most characters an IAM tag value holds. */
@@ -65004,15 +65044,17 @@ function shortLabel(label, max) {
 /** A shorter run label says too little to be worth writing. */
 const MIN_LABEL = 8;
 /**
- * `rotate-aws-access-key: created=<time> superseded-by=<key id> handover=<time> by=<run>` (the fields present), at most
- * 256 characters: every field the action reads back (times, key ids) is kept whole; only the informational run label
- * (`by`) is shortened, or left out when there is no room for it.
+ * `rotate-aws-access-key: created=<time> superseded-by=<key id> handover=<time> retire-after=<hours> written=<time>
+ * by=<run>` (the fields present), at most 256 characters: every field the action reads back is kept whole; only the
+ * informational run label (`by`) is shortened, or left out when there is no room for it.
  */
 function formatRecord(r) {
     const fields = Object.entries({
         created: r.created,
         'superseded-by': r.supersededBy,
         handover: r.handover,
+        'retire-after': r.retireAfter === undefined ? undefined : String(r.retireAfter),
+        written: r.written,
     }).filter(([, v]) => v !== undefined);
     const base = `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
     if (r.by === undefined)
@@ -65032,18 +65074,18 @@ function parseRecord(value) {
             out.supersededBy = v;
         else if (k === 'handover')
             out.handover = v;
+        else if (k === 'retire-after' && /^\d+(\.\d+)?$/.test(v))
+            out.retireAfter = Number(v);
+        else if (k === 'written')
+            out.written = v;
         else if (k === 'by')
             out.by = v;
     }
     return out;
 }
-/** Key id → tag value, for the tags whose key is an access key id (read now, or from tags already read). */
-async function keyTags(ctx, user, read) {
-    const tags = read ?? (await listUserTags(ctx.aws.iam, user));
+/** Key id → tag value, for the tags whose key is an access key id. */
+function keyTags(tags) {
     return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
-}
-async function writeRecord(ctx, user, keyId, record) {
-    return (await writeRecords(ctx, user, [[keyId, record]]))[0];
 }
 /** Several records in one TagUser request (all or none): their values, in order. */
 async function writeRecords(ctx, user, records) {
@@ -65060,7 +65102,7 @@ async function forgetRecord(ctx, user, keyId, tags) {
         tags.delete(keyId);
     }
     catch (err) {
-        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${err.message}`);
+        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${(0,errors/* errorMessage */.gJ)(err)}`);
     }
 }
 /**
@@ -65070,8 +65112,8 @@ async function forgetRecord(ctx, user, keyId, tags) {
 const PRUNE_AFTER_MS = 60 * 60_000;
 /**
  * Remove the action's records of keys the user no longer has (deleted by hand, or by a run that stopped before it
- * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, the create marker,
- * and one record per existing access key. `tags` is the key id → value map keyTags read (updated here); `keys` the user's keys as just
+ * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, the markers and
+ * one record per existing access key. `tags` is the key id → value map (updated here); `keys` the user's keys as just
  * listed. Never touches a tag the action did not write, nor a record younger than PRUNE_AFTER_MS. Returns the ids
  * whose records were removed; a failure is a warning (the records describe keys that are gone; nothing depends on them).
  */
@@ -65099,56 +65141,33 @@ async function pruneRecords(ctx, user, keys, tags) {
     catch (err) {
         const left = stale.filter((id) => !removed.includes(id));
         ctx.io.warning(`could not remove the action's tags describing access keys IAM user ${user} no longer has (${left.join(', ')}): ` +
-            `${err.message}`);
+            `${(0,errors/* errorMessage */.gJ)(err)}`);
     }
     if (removed.length > 0) {
         ctx.io.info(`Removed the action's tags describing access keys IAM user ${user} no longer has: ${removed.join(', ')}`);
     }
     return removed;
 }
-/**
- * Key id → when the action recorded handing that key to the destinations (IAM time, ms): its own record with a
- * handover and no superseded-by. A claim, used only to rotate sooner (a destination written after it), never to skip.
- */
-function handoverTimes(records) {
-    return new Map([...records].flatMap(([id, r]) => {
-        const at = r.supersededBy === undefined ? Date.parse(r.handover ?? '') : Number.NaN;
-        return Number.isNaN(at) ? [] : [[id, at]];
-    }));
-}
 /** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
-async function lastUses(ctx, user, ids) {
+async function lastUses(iam, io, user, ids) {
     const out = new Map();
     let warned = false;
     for (const id of ids) {
         try {
-            out.set(id, await accessKeyLastUsed(ctx.aws.iam, user, id));
+            out.set(id, await accessKeyLastUsed(iam, user, id));
         }
         catch (err) {
             out.set(id, undefined);
             if (!warned)
-                ctx.io.warning(`could not read when ${id} was last used: ${err.message}`);
+                io.warning(`could not read when ${id} was last used: ${(0,errors/* errorMessage */.gJ)(err)}`);
             warned = true;
         }
     }
     return out;
 }
-
-;// CONCATENATED MODULE: ./src/keys/create-marker.ts
-/**
- * The marker a run leaves on the user just before each CreateAccessKey: which run, at what IAM time, and the keys IAM
- * listed just before (a key made before the marker is among them, so it is never taken for the marked create's). A run killed
- * between IAM's answer and the key's own record leaves a key no record names; the marker is what lets a rerun know it
- * for that run's. The marker alone proves nothing (anyone with iam:TagUser can write it): the destruction policy's row
- * "Unrecorded key of a finished run" also needs IAM's facts: the key's CreateDate moments after the marker, the only
- * key without a record made then, never used, held by no destination, and the run named has ended.
- */
-
-
-
-
+// ---- the create marker --------------------------------------------------------------------------------------------
 const CREATE_TAG = 'rotate-aws-access-key:creating';
-/** A key IAM made this long after the marker (IAM time) is the marked create's; the create follows within seconds. */
+/** A key IAM made this long after the marker (IAM time) is in the marked create's window; the create follows within seconds. */
 const CREATE_WINDOW_MS = 2 * 60_000;
 function parseCreateMarker(value) {
     const m = value === undefined ? null : /^by=(\S+) at=(\S+) keys=(\S*)$/.exec(value);
@@ -65182,8 +65201,8 @@ async function markCreate(ctx, user) {
     }
 }
 /**
- * The marked create made no key (IAM refused it: LimitExceeded): remove the marker, so no rerun takes a key someone
- * else made then for this run's. A failure is a warning.
+ * Remove a create marker that speaks for no key any more: one whose marked create made no key (IAM refused it), or
+ * an earlier run's, once its run has ended and every key made in its window has been judged. A failure is a warning.
  */
 async function clearCreateMarker(ctx, user) {
     try {
@@ -65191,46 +65210,141 @@ async function clearCreateMarker(ctx, user) {
     }
     catch (err) {
         ctx.io.warning(`could not remove the tag ${CREATE_TAG} from IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): remove it by hand ` +
-            `(aws iam untag-user --user-name ${user} --tag-keys ${CREATE_TAG}) before a rerun, which would otherwise take a key made in these seconds for this run's`);
+            `(aws iam untag-user --user-name ${user} --tag-keys ${CREATE_TAG}); a key made in its window is never deleted on its word`);
+    }
+}
+// ---- the rewrite marker -------------------------------------------------------------------------------------------
+const REWRITE_TAG = 'rotate-aws-access-key:rewrite';
+function parseRewrite(value) {
+    const m = value === undefined ? null : /^deleted=(\S+) at=(\S+)$/.exec(value);
+    return m ? { id: m[1], at: m[2] } : undefined;
+}
+/**
+ * Leave the marker before deleting an Active key that destinations may hold; false (with a warning) when the user's
+ * tags may not be written. A tag can only force a rotation here, never a deletion: one that lies costs one rotation.
+ */
+async function markRewrite(ctx, user, id) {
+    try {
+        await tagUser(ctx.aws.iam, user, [{ Key: REWRITE_TAG, Value: `deleted=${id} at=${isoSeconds(ctx.aws.time.now())}` }]);
+        return true;
+    }
+    catch (err) {
+        ctx.io.warning(`could not tag IAM user ${user} with ${REWRITE_TAG} before deleting ${id} (${(0,errors/* errorMessage */.gJ)(err)}): if this run ` +
+            'stops before every destination holds the new key, a later run with max-age-days may skip them');
+        return false;
+    }
+}
+/** Every destination holds a working key again: remove the marker (a failure is a warning). */
+async function clearRewrite(ctx, user) {
+    try {
+        await untagUser(ctx.aws.iam, user, [REWRITE_TAG]);
+    }
+    catch (err) {
+        ctx.io.warning(`could not remove the tag ${REWRITE_TAG} from IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): the next run rotates once more`);
+    }
+}
+/** Parse the user's tags against the keys IAM lists (pure). */
+function userRecords(all, keys) {
+    const tags = keyTags(all);
+    const records = new Map(keys.flatMap((k) => {
+        const r = parseRecord(tags.get(k.id));
+        return r ? [[k.id, r]] : [];
+    }));
+    const rewrite = parseRewrite(all.find((t) => t.Key === REWRITE_TAG)?.Value);
+    const marker = parseCreateMarker(all.find((t) => t.Key === CREATE_TAG)?.Value);
+    let creation;
+    if (marker) {
+        // A run that recorded a key made in its window was not killed before its record: its marker says nothing more.
+        const recorded = keys.some((k) => records.get(k.id)?.by === marker.by && inWindow(marker, k.created.getTime()));
+        const candidates = recorded
+            ? []
+            : keys.filter((k) => !tags.has(k.id) && !marker.keys.includes(k.id) && inWindow(marker, k.created.getTime())).map((k) => k.id);
+        creation = { ...marker, candidates };
+    }
+    return { tags, records, rewrite, creation };
+}
+/** The user's tags, or read them now. */
+async function readUserTags(ctx, user, known) {
+    return known ?? (await listUserTags(ctx.aws.iam, user));
+}
+// ---- GitHub's word that a run has ended ---------------------------------------------------------------------------
+/** owner/name, run id and attempt of a run label, when it has them. */
+function runParts(label) {
+    const m = label === undefined ? null : /^(.+)\/(\d+)\/(\d+)$/.exec(label);
+    return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
+}
+/**
+ * Is `label` an earlier attempt of this very workflow run? GitHub starts attempt n+1 ("Re-run jobs") only after
+ * attempt n's run completed, so such a run has ended before this one started.
+ */
+function earlierAttempt(ctx, label) {
+    const theirs = runParts(label);
+    const ours = runParts(runLabel(ctx));
+    return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
+}
+/** `owner/name/runId/attempt`, as runLabel writes it. */
+const RUN = /^([A-Za-z0-9][A-Za-z0-9_-]*)\/([A-Za-z0-9._-]+)\/(\d+)\/(\d+)$/;
+/** When GitHub says the run `by` ended (its updated_at), or undefined when it has not, or nobody can tell. */
+async function runEnded(ctx, by) {
+    const m = by === undefined ? null : RUN.exec(by);
+    if (!m)
+        return undefined;
+    const [, owner, repo, runId, attempt] = m;
+    try {
+        const { data } = await ctx.gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}', {
+            owner,
+            repo,
+            run_id: Number(runId),
+            attempt_number: Number(attempt),
+        });
+        const run = data;
+        if (run.status !== 'completed')
+            return undefined;
+        const at = Date.parse(run.updated_at ?? '');
+        return Number.isNaN(at) ? undefined : at;
+    }
+    catch {
+        return undefined;
     }
 }
 
 ;// CONCATENATED MODULE: ./src/keys/destruction.ts
-/**
- * The whole safety policy for destroying an access key, on one screen: the only reasons the action may delete or
- * deactivate a key, the evidence each needs, and what to do when that evidence is missing. Every DeleteAccessKey and
- * every deactivating UpdateAccessKey goes through `destroy`, which lists the keys again, proves the reason against
- * IAM's own facts (the key list, CreateDate, last use, IAM's time) and this run's journal, and refuses otherwise.
- * A tag alone proves nothing (anyone with iam:TagUser can write one); the runner's clock is never used.
- */
 
 
 
 
 /** A run ends within this long (main.ts cancels itself before): a key older than this outlived the run that made it. */
 const MAX_RUN_MS = 60 * 60_000;
-const HOUR = 3_600_000;
 /** IAM's time is read from whole-second Date headers: a record written a moment ago may look up to this far ahead. */
 const CLOCK_SLACK_MS = 60_000;
-const second = (ms) => Math.floor(ms / 1000) * 1000;
-const same = (a, b) => [...a].sort().join() === [...b].sort().join();
-const listed = (f, id) => f.keys.find((k) => k.id === id);
-const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+const HOUR = 3_600_000;
+const destruction_second = (ms) => Math.floor(ms / 1000) * 1000;
+/**
+ * The one rule for "the run that made it may still be running": GitHub does not say that run ended after the key was
+ * made (`ended`: its word, or an earlier attempt of this very workflow run, which GitHub starts only after it ended),
+ * and the key is younger than a run can last, in IAM's clock.
+ */
+function makerMayStillRun(created, ended, iamNow) {
+    const endedAfterMade = ended !== undefined && ended >= destruction_second(created.getTime());
+    return !endedAfterMade && iamNow - created.getTime() < MAX_RUN_MS;
+}
 /** A record that says this action created the key and never handed it over. */
 const unhanded = (r) => r?.created !== undefined && r.handover === undefined && r.supersededBy === undefined;
 /**
- * When GitHub says the run that made the key ended, if that is proof: a run that ended before the key existed (IAM's
- * `CreateDate`, in whole seconds as records are) did not make it, whatever the record names.
+ * The retire-after-hours a handed-over key waits: the one its handover was made with, or this run's if longer (a
+ * record from before 2.2 names none: this run's). Undefined hours (no run setting): no key is ever old enough.
  */
-const endedAt = (f) => (f.runEnded !== undefined && f.runEnded >= second(f.key.created.getTime()) ? f.runEnded : undefined);
-const need = (ok, code, text) => (ok ? undefined : { code, text });
-/** Destinations that may hold the key: written since its creation, and not rewritten by this run with another key. */
-function mayHold(f) {
-    const created = second(f.key.created.getTime());
-    return f.destinations
-        .filter((d) => (d.writtenWith === undefined ? d.updates.some((u) => u >= created) : d.writtenWith === f.key.id))
-        .map((d) => d.label);
+function graceOf(record, runHours) {
+    const run = runHours ?? Infinity;
+    return Math.max(record?.retireAfter ?? run, run);
 }
+const need = (ok, code, text) => (ok ? undefined : { code, text });
+const listed = (f, id) => f.keys.find((k) => k.id === id);
+const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+const same = (a, b) => [...a].sort().join() === [...b].sort().join();
+const handoverOf = (f) => Date.parse(f.record?.handover ?? '');
+/** The labels of this run's destinations that may hold the key (written since its creation, not rewritten with another). */
+const holdersOf = (f) => f.destinations.filter((d) => mayHold(d, f.key)).map((d) => d.label);
 /** The keys IAM lists are exactly the ones this run expects. */
 const unchanged = (f) => need(f.expected !== undefined && same(f.keys.map((k) => k.id), f.expected), 'keys changed', 'the keys IAM lists are not the ones this run expects');
 /** A handover record agrees with IAM's facts: its successor is an Active key made before the handover, which is past. */
@@ -65241,45 +65355,56 @@ const RECORD_CHECKS = [
     },
     (f) => {
         const s = listed(f, f.record?.supersededBy);
-        const handover = Date.parse(f.record?.handover ?? '');
-        return need(s !== undefined && second(s.created.getTime()) <= handover && f.key.created <= s.created, 'handover before successor', `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
+        const handover = handoverOf(f);
+        return need(s !== undefined && destruction_second(s.created.getTime()) <= handover && f.key.created <= s.created, 'handover before successor', `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
             `(${s ? s.created.toISOString() : 'unknown'}) and of the key itself`);
     },
-    (f) => need(Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS, 'handover in the future', `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
+    (f) => need(handoverOf(f) <= f.iamNow + CLOCK_SLACK_MS, 'handover in the future', `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
 ];
-/** No destination of this run was written after the key was made (so none may hold it). */
+/** No destination of this run may hold it: none was written after the key was made (or this run rewrote it). */
 const heldByNone = (f) => {
-    const holders = mayHold(f);
+    const holders = holdersOf(f);
     return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
 };
+/** No destination of this run was last written before the key's successor existed (such a one may hold the key). */
+const nothingOlderThanSuccessor = (f) => {
+    const s = listed(f, f.record?.supersededBy);
+    const since = s ? destruction_second(s.created.getTime()) : Infinity;
+    const old = f.destinations.filter((d) => pairKey(d) === undefined && updates(d).some((u) => u < since)).map((d) => d.label);
+    return need(old.length === 0, 'destinations older than successor', `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
+};
+const lastUseKnown = (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)');
+/** When the run the record names ended, if that is proof: a run that ended before the key existed did not make it. */
+const endedAt = (f) => (f.runEnded !== undefined && f.runEnded >= destruction_second(f.key.created.getTime()) ? f.runEnded : undefined);
 /** What proves a key an orphan of a finished run of this action, whoever may hold it. */
 const ORPHAN_CHECKS = [
     (f) => need(unhanded(f.record), 'no unhanded record', 'no record says this action created it and never handed it over'),
-    (f) => need(f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key', `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`),
-    (f) => need(endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
+    (f) => need(f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - destruction_second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key', `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`),
+    (f) => need(!makerMayStillRun(f.key.created, f.runEnded, f.iamNow), 'maker may still run', `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
         `${f.key.created.toISOString()}), it is no earlier attempt of this workflow run, and GitHub does not say the run that made it has ended, so that run may still be writing it`),
-    (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+    lastUseKnown,
     (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), 'used after its run', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`),
 ];
 /**
- * The table. Each row: which key the reason covers (the README's "Which key" column, word for word), the checks that
- * prove it, and what to do when one fails.
+ * The table. Each row: which key the reason covers, the checks that prove it, what to do when one fails, how it
+ * destroys and what the journal records. A row whose evidence is a time window or a tag that a person or a tag
+ * writer could also produce destroys only reversibly (`how: 'deactivate'`).
  */
 const POLICY = {
     'replaced by this run': {
         covers: 'the previous key, with `retire-after-hours: 0`',
+        how: 'previous-key',
+        deleted: 'deleted',
         checks: [
             (f) => need(f.newKey !== undefined && f.newKey.id !== f.key.id, 'no new key', 'this run created no new key to replace it'),
             (f) => need(f.newKey?.verified === true, 'new key unverified', 'the new key was not verified by STS'),
             (f) => need(listed(f, f.newKey?.id)?.status === 'Active', 'new key gone', `the new key ${f.newKey?.id} is no longer Active in IAM`),
             (f) => {
-                const missing = f.destinations.filter((d) => d.writtenWith !== f.newKey?.id).map((d) => d.label);
+                const missing = f.destinations.filter((d) => pairKey(d) !== f.newKey?.id).map((d) => d.label);
                 return need(missing.length === 0, 'destinations not written', `not every destination holds the new key (${missing.join(', ')})`);
             },
             (f) => need(f.ownHolderChecked === true, 'own holder unchecked', "the job's own holder check did not pass"),
-            (f) => need(!unhanded(f.record) ||
-                endedAt(f) !== undefined ||
-                f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', 'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
+            (f) => need(!unhanded(f.record) || !makerMayStillRun(f.key.created, f.runEnded, f.iamNow), 'maker may still run', `another run of this action made it less than ${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
                 'and GitHub does not say that run has ended: it may still be writing it (a rerun retires it once that run ' +
                 `has ended, at the latest from ${iso(f.key.created.getTime() + MAX_RUN_MS)}, IAM time)`),
             unchanged,
@@ -65288,6 +65413,8 @@ const POLICY = {
     },
     'replaced by a resumed rotation': {
         covers: "the previous key, when a rerun signs in with the key an earlier run made and finishes that run's rotation",
+        how: 'previous-key',
+        deleted: 'deleted',
         checks: [
             (f) => need(f.resumed !== undefined && f.resumed.id !== f.key.id, 'no new key', "this run finishes no earlier run's rotation"),
             (f) => need(f.resumed?.signedIn === true, 'new key unverified', `this run did not sign in with ${f.resumed?.id}`),
@@ -65295,12 +65422,15 @@ const POLICY = {
             (f) => {
                 const s = listed(f, f.resumed?.id);
                 const r = f.resumed?.record;
-                return need(s !== undefined && unhanded(r) && Math.abs(Date.parse(r.created ?? '') - second(s.created.getTime())) <= CLOCK_SLACK_MS, 'no unhanded record', `no record read before this run changed anything says this action made ${f.resumed?.id} (at its CreateDate) and never handed it over`);
+                const made = s !== undefined && r?.created !== undefined && Math.abs(Date.parse(r.created) - destruction_second(s.created.getTime())) <= CLOCK_SLACK_MS;
+                // Never handed over, or handed over by a run that meant to retire this key at once and stopped first.
+                const stopped = unhanded(r) || (f.record?.supersededBy === f.resumed?.id && graceOf(f.record, f.retireAfterHours) === 0);
+                return need(made && stopped, 'no unhanded record', `no record read before this run changed anything says this action made ${f.resumed?.id} (at its CreateDate) and ` +
+                    'stopped before retiring the key it replaced');
             },
             (f) => {
                 const s = listed(f, f.resumed?.id);
-                const ended = f.resumed?.runEnded;
-                return need(s !== undefined && ((ended !== undefined && ended >= second(s.created.getTime())) || f.iamNow - s.created.getTime() >= MAX_RUN_MS), 'maker may still run', `the run that made ${f.resumed?.id} may still be running (GitHub does not say it ended, it is no earlier attempt of this ` +
+                return need(s !== undefined && !makerMayStillRun(s.created, f.resumed?.runEnded, f.iamNow), 'maker may still run', `the run that made ${f.resumed?.id} may still be running (GitHub does not say it ended, it is no earlier attempt of this ` +
                     `workflow run, and the key is younger than ${MAX_RUN_MS / 60_000} minutes)`);
             },
             (f) => {
@@ -65308,7 +65438,7 @@ const POLICY = {
                 return need(s !== undefined && f.key.created <= s.created, 'newer than its successor', `it is newer than ${f.resumed?.id}`);
             },
             (f) => {
-                const missing = f.destinations.filter((d) => d.writtenWith !== f.resumed?.id).map((d) => d.label);
+                const missing = f.destinations.filter((d) => pairKey(d) !== f.resumed?.id).map((d) => d.label);
                 return need(missing.length === 0, 'destinations not written', `not every destination holds ${f.resumed?.id} (${missing.join(', ')})`);
             },
             (f) => need(f.ownHolderChecked === true, 'own holder unchecked', "the job's own holder check did not pass"),
@@ -65317,76 +65447,95 @@ const POLICY = {
         todo: 'Rerun once every destination holds the key this job signs in with; nothing was retired',
     },
     'staged retirement': {
-        covers: 'a handed-over key, once `retire-after-hours` have passed (with `0`: the one a stopped run handed over and did not retire)',
+        covers: 'a handed-over key, once the `retire-after-hours` of its handover (or of this run, if longer) have passed',
+        how: 'previous-key',
+        deleted: 'deleted',
         checks: [
             ...RECORD_CHECKS,
+            nothingOlderThanSuccessor,
+            (f) => need(graceOf(f.record, f.retireAfterHours) > 0, 'no grace', 'its handover was made to retire it at once (retire-after-hours: 0), and this run waits no longer'),
             (f) => {
-                const s = listed(f, f.record?.supersededBy);
-                const since = s ? second(s.created.getTime()) : Infinity;
-                const old = f.destinations.filter((d) => d.writtenWith === undefined && d.updates.some((u) => u < since)).map((d) => d.label);
-                return need(old.length === 0, 'destinations older than successor', `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
+                const grace = graceOf(f.record, f.retireAfterHours);
+                return need(handoverOf(f) + grace * HOUR <= f.iamNow, 'handover too recent', `the handover is not yet ${grace} h old (IAM time)`);
             },
-            (f) => need(Date.parse(f.record?.handover ?? '') + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'handover too recent', `the handover is not yet ${f.retireAfterHours} h old (IAM time)`),
-            (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
-            (f) => f.retireAfterHours === 0
-                ? // At once (a stopped run's handover): only while nothing has used it since that handover.
-                    need(!f.lastUsed || Date.parse(f.lastUsed.date) <= Date.parse(f.record?.handover ?? '') + CLOCK_SLACK_MS, 'used too recently', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after its handover (${f.record?.handover}): something still holds it`)
-                : need(!f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'used too recently', `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`),
+            lastUseKnown,
+            (f) => {
+                const grace = graceOf(f.record, f.retireAfterHours);
+                return need(!f.lastUsed || Date.parse(f.lastUsed.date) + grace * HOUR <= f.iamNow, 'used too recently', `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${grace} h ago (IAM time)`);
+            },
+            unchanged,
+        ],
+        todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
+    },
+    'handed over by a stopped run': {
+        covers: 'a handed-over key whose handover was made to retire it at once (`retire-after-hours: 0`) by a run that stopped first: deactivated, never deleted',
+        how: 'deactivate',
+        deleted: 'deleted',
+        checks: [
+            ...RECORD_CHECKS,
+            nothingOlderThanSuccessor,
+            (f) => need(graceOf(f.record, f.retireAfterHours) === 0, 'grace chosen', `its handover, or this run, waits ${graceOf(f.record, f.retireAfterHours)} h before retiring it (retire-after-hours)`),
+            lastUseKnown,
+            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= handoverOf(f) + CLOCK_SLACK_MS, 'used too recently', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after its handover (${f.record?.handover}): something still holds it`),
             unchanged,
         ],
         todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
     },
     'never handed out': {
         covers: "this run's own new key, on rollback",
+        how: 'delete',
+        deleted: 'discarded',
         checks: [
-            (f) => need(f.newKey?.id === f.key.id, 'not this run\'s', 'this run did not create it'),
+            (f) => need(f.newKey?.id === f.key.id, "not this run's", 'this run did not create it'),
             (f) => need(f.newKey?.handedOver === false, 'handed over', 'it was handed over'),
             (f) => {
-                const holders = f.destinations.filter((d) => d.touchedWith.some((k) => k === f.key.id || k === '?')).map((d) => d.label);
+                const holders = f.destinations.filter((d) => touchedWith(d).some((k) => k === f.key.id || k === '?')).map((d) => d.label);
                 return need(holders.length === 0, 'given to destinations', `destination(s) ${holders.join(', ')} were given it (or may have been)`);
             },
         ],
-        todo: 'Both keys stay Active: rerun once the cause is fixed',
+        todo: 'It stays Active: rerun once the cause is fixed',
     },
     'orphan of a finished run': {
         covers: 'a key an earlier run of this action created and never handed over',
-        checks: [
-            ...ORPHAN_CHECKS,
-            heldByNone,
-            unchanged,
-        ],
+        how: 'delete',
+        deleted: 'deleted as an orphan',
+        checks: [...ORPHAN_CHECKS, heldByNone, unchanged],
         todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
     },
     'unrecorded key of a finished run': {
-        covers: 'a key a run of this action created and was stopped before recording (no tag names it)',
+        covers: 'a key made in the window of a create marker whose run has ended, that no tag names: deactivated, never deleted',
+        how: 'deactivate',
+        deleted: 'deleted as an orphan',
         checks: [
             (f) => need(f.record === undefined, 'recorded', 'a tag names it (its record decides, not the create marker)'),
             (f) => need(f.creation !== undefined && inWindow(f.creation, f.key.created.getTime()), 'no create marker', `no create marker of the action (${CREATE_TAG}) says a run was creating a key within ${CREATE_WINDOW_MS / 60_000} minutes before IAM made it (CreateDate ${f.key.created.toISOString()})`),
             (f) => need(
             // (Without a marker the check above fails alone.)
             f.creation === undefined || same(f.creation.candidates, [f.key.id]), 'not the only one', `it is not the only key without a record made in that window (${f.creation?.candidates.join(', ')})`),
-            (f) => need(f.creation === undefined ||
-                (f.creation.ended !== undefined && f.creation.ended >= second(f.key.created.getTime())) ||
-                f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', `the run the marker names (${f.creation?.by}) may still be running: it is no earlier attempt of this workflow ` +
+            (f) => need(f.creation === undefined || !makerMayStillRun(f.key.created, f.creation.ended, f.iamNow), 'maker may still run', `the run the marker names (${f.creation?.by}) may still be running: it is no earlier attempt of this workflow ` +
                 `run, GitHub does not say it ended, and the key is younger than ${MAX_RUN_MS / 60_000} minutes`),
-            (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+            lastUseKnown,
             (f) => need(!f.lastUsed, 'used since made', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}): a key the action never recorded was never handed to anyone, so something else holds it`),
             heldByNone,
             unchanged,
         ],
-        todo: 'Delete it by hand once you know nothing holds it (no record of the action names it)',
+        todo: 'Deactivate or delete it by hand once you know nothing holds it (no record of the action names it)',
     },
     'orphan held by destinations this run rewrites': {
         covers: "a rotator's orphan of an earlier run, held only by destinations this run rewrites at once",
+        how: 'delete',
+        deleted: 'deleted as an orphan',
         checks: [
             ...ORPHAN_CHECKS,
-            (f) => need(f.breaking === f.key.id, 'destinations may hold it', `destination(s) ${mayHold(f).join(', ')} may hold it, and this run did not record that they lose it until it rewrites them`),
+            (f) => need(f.breaking === f.key.id, 'destinations may hold it', `destination(s) ${holdersOf(f).join(', ')} may hold it, and this run did not record that they lose it until it rewrites them`),
             unchanged,
         ],
         todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
     },
     'consent: key-limit delete-oldest': {
         covers: 'the oldest Active key, to make room',
+        how: 'delete',
+        deleted: 'deleted to make room',
         checks: [
             (f) => need(f.keyLimit === 'delete-oldest', 'no consent', 'key-limit is not delete-oldest'),
             (f) => need(f.keys.every((k) => k.created >= f.key.created), 'not the oldest', 'it is not the oldest key'),
@@ -65396,10 +65545,18 @@ const POLICY = {
     },
     'consent: key-limit delete-inactive': {
         covers: 'an Inactive key, to make room',
-        checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'not inactive', 'IAM does not list it as Inactive'), unchanged],
+        how: 'delete',
+        deleted: 'deleted to make room',
+        checks: [
+            (f) => need(listed(f, f.key.id)?.status === 'Inactive', 'not inactive', 'IAM does not list it as Inactive'),
+            (f) => need(!f.reversedHere?.has(f.key.id), 'deactivated by this run', 'this run deactivated it on evidence that allows only that reversible step: a later run deletes it'),
+            unchanged,
+        ],
         todo: 'Rerun once the keys are as expected',
     },
 };
+/** The rows whose evidence allows only a reversible step: they deactivate, never delete. */
+const reversibleOnly = (reason) => POLICY[reason].how === 'deactivate';
 /** The evidence missing for `reason` (empty: proven), each with its code. Pure. */
 function gaps(reason, facts) {
     if (!facts.keys.some((k) => k.id === facts.key.id))
@@ -65417,8 +65574,10 @@ class Unproven extends errors/* ActionError */.lZ {
     gaps;
     missing;
     constructor(keyId, reason, gaps, known) {
-        super(`${keyId} was not ${reason === 'staged retirement' ? 'retired' : 'deleted'} (${reason}): ${gaps.map((m) => m.text).join('; ')}` +
-            `${known ? ` (known: ${known})` : ''}. ${POLICY[reason].todo}`);
+        const verb = reason === 'staged retirement' || reason === 'handed over by a stopped run' ? 'retired' : reversibleOnly(reason) ? 'deactivated' : 'deleted';
+        // A key IAM no longer lists was deleted by someone else: there is nothing left to do about it.
+        const todo = gaps.every((m) => m.code === 'not listed') ? 'Someone else deleted it' : POLICY[reason].todo;
+        super(`${keyId} was not ${verb} (${reason}): ${gaps.map((m) => m.text).join('; ')}${known ? ` (known: ${known})` : ''}. ${todo}`);
         this.keyId = keyId;
         this.reason = reason;
         this.gaps = gaps;
@@ -65439,67 +65598,47 @@ function knownAbout(f) {
     const use = f.lastUsed === undefined ? 'last use unknown' : f.lastUsed ? `last used ${f.lastUsed.date} (${f.lastUsed.service})` : 'never used';
     return `created ${f.key.created.toISOString()}, ${record}, ${use}`;
 }
-/** The facts of this run about key `id`, with IAM's key list as it is now. */
-function factsOf(s, key, keys) {
-    const j = s.journal;
+/** The one command that makes a deactivated key Active again. */
+const undoCommand = (user, id) => `aws iam update-access-key --user-name ${user} --access-key-id ${id} --status Active`;
+/**
+ * The gate: destroy(key, reason) lists the keys again, proves the reason from IAM's facts and this run's journal, and
+ * only then acts as the row says (delete, or deactivate: previous-key chooses for the rows that follow it). Throws
+ * Unproven, having changed nothing, when the evidence is missing. A key already Inactive is not deactivated again.
+ */
+function keyGate(run) {
     return {
-        key,
-        keys,
-        iamNow: s.ctx.aws.time.now(),
-        destinations: s.destinations.map((d) => ({
-            label: d.label,
-            updates: d.prepared.updates,
-            writtenWith: j.pairKey(d.index),
-            touchedWith: [d.ledger.id, d.ledger.secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : [])),
-        })),
-        newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
-        ownHolderChecked: s.ownHolderChecked,
-        expected: s.expected,
-        creation: s.creation,
-        record: s.records.get(key.id),
-        lastUsed: s.uses.get(key.id),
-        retireAfterHours: s.ctx.inputs.retireAfterHours,
-        keyLimit: s.ctx.inputs.keyLimit,
-        runEnded: s.runEnded.get(key.id),
-        breaking: s.journal.broken,
-        resumed: s.resume && {
-            id: s.resume.key.id,
-            record: s.resume.record,
-            runEnded: s.runEnded.get(s.resume.key.id),
-            signedIn: s.verified,
+        async destroy(id, reason) {
+            const iam = run.iam();
+            const keys = await listAccessKeys(iam, run.user);
+            const key = keys.find((k) => k.id === id) ?? run.known(id) ?? { id, status: 'Active', created: new Date(0) };
+            // Keep the evidence: once deleted, a key's last use can no longer be read.
+            if (!run.uses.has(id) && keys.some((k) => k.id === id)) {
+                for (const [k, use] of await lastUses(iam, run.io, run.user, [id]))
+                    run.uses.set(k, use);
+            }
+            const facts = run.facts(key, keys);
+            const missing = gaps(reason, facts);
+            if (missing.length > 0)
+                throw new Unproven(id, reason, missing, knownAbout(facts));
+            // A rollback still runs after a cancel; nothing else is destroyed once the run was asked to stop.
+            if (reason !== 'never handed out')
+                run.cancel.checkpoint();
+            const row = POLICY[reason];
+            const how = row.how === 'previous-key' ? run.previousKey : row.how;
+            if (how === 'keep')
+                throw new Error(`internal: previous-key: keep retires nothing (${reason})`);
+            if (how === 'delete') {
+                await deleteAccessKey(iam, run.user, id);
+                await run.destroyed(id, row.deleted, reason);
+                return { fate: row.deleted };
+            }
+            if (listed(facts, id)?.status === 'Inactive')
+                return undefined;
+            await deactivateAccessKey(iam, run.user, id);
+            await run.destroyed(id, 'deactivated', reason);
+            return { fate: 'deactivated', undo: undoCommand(run.user, id) };
         },
     };
-}
-/**
- * Delete (or deactivate) key `id` for `reason`: list the keys again, prove the reason from IAM's facts and this run's
- * journal, and only then act. Throws Unproven, having changed nothing, when the evidence is missing.
- */
-async function destroy(s, id, reason, how, fate) {
-    const { ctx, userName } = s;
-    const keys = await listAccessKeys(ctx.aws.iam, userName);
-    const key = keys.find((k) => k.id === id) ?? s.initialKeys.find((k) => k.id === id) ?? { id, status: 'Active', created: new Date(0) };
-    // Keep the evidence: once deleted, a key's last use can no longer be read.
-    if (!s.uses.has(id) && keys.some((k) => k.id === id)) {
-        for (const [k, use] of await lastUses(ctx, userName, [id]))
-            s.uses.set(k, use);
-    }
-    const facts = factsOf(s, key, keys);
-    const missing = gaps(reason, facts);
-    if (missing.length > 0)
-        throw new Unproven(id, reason, missing, knownAbout(facts));
-    // A rollback still runs after a cancel; nothing else is destroyed once the run was asked to stop.
-    if (reason !== 'never handed out')
-        ctx.cancel.checkpoint();
-    if (how === 'delete') {
-        await deleteAccessKey(ctx.aws.iam, userName, id);
-        s.expected.delete(id);
-        s.journal.record({ kind: 'key retired', id, fate });
-        await forgetRecord(ctx, userName, id, s.tags);
-    }
-    else {
-        await deactivateAccessKey(ctx.aws.iam, userName, id);
-        s.journal.record({ kind: 'key retired', id, fate });
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/github/github-api.ts
@@ -65970,48 +66109,6 @@ function readInputs(read, env = process.env) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/keys/run-status.ts
-
-/** owner/name, run id and attempt of a run label, when it has them. */
-function runParts(label) {
-    const m = label === undefined ? null : /^(.+)\/(\d+)\/(\d+)$/.exec(label);
-    return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
-}
-/**
- * Is `label` an earlier attempt of this very workflow run? GitHub starts attempt n+1 ("Re-run jobs") only after
- * attempt n's run completed, so such a run has ended before this one started.
- */
-function earlierAttempt(ctx, label) {
-    const theirs = runParts(label);
-    const ours = runParts(runLabel(ctx));
-    return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
-}
-/** `owner/name/runId/attempt`, as provenance.ts's runLabel writes it. */
-const RUN = /^([A-Za-z0-9][A-Za-z0-9_-]*)\/([A-Za-z0-9._-]+)\/(\d+)\/(\d+)$/;
-/** When GitHub says the run `by` ended (its updated_at), or undefined when it has not, or nobody can tell. */
-async function runEnded(ctx, by) {
-    const m = by === undefined ? null : RUN.exec(by);
-    if (!m)
-        return undefined;
-    const [, owner, repo, runId, attempt] = m;
-    try {
-        const { data } = await ctx.gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}', {
-            owner,
-            repo,
-            run_id: Number(runId),
-            attempt_number: Number(attempt),
-        });
-        const run = data;
-        if (run.status !== 'completed')
-            return undefined;
-        const at = Date.parse(run.updated_at ?? '');
-        return Number.isNaN(at) ? undefined : at;
-    }
-    catch {
-        return undefined;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/rotation/lease.ts
 /**
  * A best-effort lease on the IAM user: a user tag naming the run, a token made once per process, and an expiry. Two
@@ -66212,7 +66309,7 @@ async function describeLease(ctx, user) {
 }
 
 // EXTERNAL MODULE: ./src/github/token-kind.ts
-var token_kind = __nccwpck_require__(891);
+var token_kind = __nccwpck_require__(385);
 ;// CONCATENATED MODULE: ./src/github/pacer.ts
 const SHIPPED_PACING = {
     writeIntervalMs: 1000,
@@ -66268,8 +66365,6 @@ class WritePacer {
     }
 }
 
-// EXTERNAL MODULE: ./src/github/destinations.ts
-var github_destinations = __nccwpck_require__(8616);
 ;// CONCATENATED MODULE: ./src/rotation/result.ts
 /** A key's last use could not be read (GetAccessKeyLastUsed refused or failed, or the key was gone before it was read). */
 const UNKNOWN_USE = 'unknown';
@@ -66378,11 +66473,14 @@ function summaryModel(result, inputs) {
         for (const k of p.previous)
             facts.push(['Previous key', `${k.id}: would ${p.previousKey}`]);
     }
-    for (const w of result.retirement?.waiting ?? []) {
-        facts.push(['Pending retirement', `${w.id}: not before ${w.dueAt}${w.inUse ? ' — STILL IN USE: somebody holds it' : ''}`]);
+    // Pending retirement, from each key's verdict (the one shape of it): waiting, or (dry run) due now.
+    const pending = (result.keyStates?.() ?? []).flatMap((k) => (k.verdict.kind === 'pending' && !k.verdict.kept && k.verdict.successor !== result.newKeyId ? [{ id: k.key.id, p: k.verdict }] : []));
+    for (const { id, p } of pending.filter((x) => !x.p.due)) {
+        const when = p.dueAt !== undefined ? `not before ${new Date(p.dueAt).toISOString()}` : p.holders.length > 0 ? `not while ${p.holders.map((d) => d.label).join(', ')} may hold it` : 'not provably unused';
+        facts.push(['Pending retirement', `${id}: ${when}${p.inUse ? ' — STILL IN USE: somebody holds it' : ''}`]);
     }
     if (result.dryRun)
-        for (const id of result.retirement?.due ?? [])
+        for (const { id } of pending.filter((x) => x.p.due))
             facts.push(['Due for retirement', `${id}: would retire`]);
     if (result.error)
         facts.push(['Error', result.error.message]);
@@ -66441,7 +66539,7 @@ async function writeSummary(result, inputs) {
 }
 
 // EXTERNAL MODULE: ./src/github/secrets.ts + 1 modules
-var github_secrets = __nccwpck_require__(667);
+var github_secrets = __nccwpck_require__(3746);
 ;// CONCATENATED MODULE: ./src/github/variables.ts
 /**
  * GitHub Actions variables (access-key-id-as: variable): the access key id as a plain value, never the secret access
@@ -66852,10 +66950,15 @@ async function confirmDestinations(s, keyId) {
 }
 
 ;// CONCATENATED MODULE: ./src/rotation/journal.ts
+/**
+ * The journal of effects: every change the run makes is appended here the moment it happens. Rollback, the cancel
+ * handler, the error message and the summary are all functions of it, so what the run says is what it did.
+ */
+
 /** Fates after which the key no longer exists. */
 const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
 /** Effects that leave IAM and the destinations as they were. */
-const QUIET = new Set(['lease taken', 'lease released', 'write failed', 'key resumed']);
+const QUIET = new Set(['lease taken', 'lease released', 'write failed', 'key resumed', 'key verified']);
 class Journal {
     effects = [];
     destinations;
@@ -66868,6 +66971,10 @@ class Journal {
     /** When the lease this run holds expires (IAM's time), as written. */
     leaseUntil;
     retired = [];
+    /** The key every destination holds by this run's handover (undefined: none yet, or it went away since). */
+    handedOverKey;
+    /** Keys STS accepted (or whose check verify-timeout-seconds: 0 waived) during this run. */
+    verifiedKeys = new Set();
     /** The Active key deleted to make room, which destinations not rewritten may still hold. */
     broken;
     /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
@@ -66879,6 +66986,7 @@ class Journal {
     constructor(count) {
         this.destinations = Array.from({ length: count }, () => ({
             heldBefore: 'both',
+            updatedBefore: [],
             id: { kind: 'before' },
             secret: { kind: 'before' },
             created: false,
@@ -66914,8 +67022,14 @@ class Journal {
             case 'key resumed':
                 this.resumedKeyId = effect.id;
                 break;
+            case 'key verified':
+                this.verifiedKeys.add(effect.id);
+                break;
+            case 'handed over':
+                this.handedOverKey = effect.id;
+                break;
             case 'key retired':
-                this.retired.push({ id: effect.id, fate: effect.fate });
+                this.retired.push({ id: effect.id, fate: effect.fate, ...(effect.reason ? { reason: effect.reason } : {}) });
                 break;
             case 'holders broken':
                 this.broken = effect.id;
@@ -66925,6 +67039,8 @@ class Journal {
                 break;
             case 'key lost':
                 this.lost.add(effect.id);
+                if (this.handedOverKey === effect.id)
+                    this.handedOverKey = undefined;
                 break;
             case 'secret written': {
                 const d = this.destinations[effect.index];
@@ -66953,8 +67069,7 @@ class Journal {
     }
     /** The key a destination's two secrets both hold, when they were written by this run as one pair. */
     pairKey(i) {
-        const { id, secret } = this.destinations[i];
-        return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
+        return pairKey({ ledger: this.destinations[i] });
     }
     /**
      * Did this run change anything a person would need to know of? The lease (taken and given back) and a write GitHub
@@ -66962,6 +67077,14 @@ class Journal {
      */
     changedAnything() {
         return this.effects.some((e) => !QUIET.has(e.kind) && !(e.kind === 'key retired' && e.fate === 'kept'));
+    }
+    /** Every destination holds this run's new (or resumed) key, by this run's handover. */
+    get handedOver() {
+        return this.handedOverKey !== undefined;
+    }
+    /** Did STS accept key `id` during this run (or was its check waived)? */
+    verified(id) {
+        return this.verifiedKeys.has(id);
     }
     /** Did this run delete (or discard) key `id`? */
     deleted(id) {
@@ -66975,34 +67098,33 @@ class Journal {
 
 
 const writes_secretName = (s, which) => which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
-/** With access-key-id-as: variable, the id of destination i is an Actions variable: its destination, else undefined. */
-function idVariable(s, i, which) {
+/** With access-key-id-as: variable, the id of destination d is an Actions variable: its destination, else undefined. */
+function idVariable(s, d, which) {
     if (which !== 'id' || s.ctx.inputs.accessKeyIdAs !== 'variable')
         return undefined;
-    const d = s.destinations[i].destination;
-    if (!(0,github_destinations/* hasVariables */.cF)(d))
-        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d)} has no variables: set access-key-id-as: secret`);
-    return d;
+    if (!(0,github_destinations/* hasVariables */.cF)(d.destination))
+        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d.destination)} has no variables: set access-key-id-as: secret`);
+    return d.destination;
 }
-/** Does destination i's id variable exist, as far as this run knows (its own writes, else preflight)? */
-function variableExists(s, i, previous) {
+/** Does destination d's id variable exist, as far as this run knows (its own writes, else preflight)? */
+function variableExists(d, previous) {
     if (previous.kind === 'key')
         return true;
     if (previous.kind === 'absent')
         return false;
-    return s.destinations[i].prepared.idHeld;
+    return d.prepared.idHeld;
 }
 /** Write one secret (or the id's variable), journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
-async function put(s, i, which, value, keyId, reason) {
-    const { prepared: p, ledger } = s.destinations[i];
+async function put(s, d, which, value, keyId, reason) {
+    const { prepared: p, ledger, index: i } = d;
     const previous = ledger[which];
-    const variable = idVariable(s, i, which);
+    const variable = idVariable(s, d, which);
     s.journal.record({ kind: 'write in flight', index: i, which });
     let at;
     try {
         const sharing = p.sharing?.[which === 'id' ? 0 : 1];
         if (variable) {
-            const exists = variableExists(s, i, previous);
+            const exists = variableExists(d, previous);
             at = await writeVariable(s.ctx.gh, variable, writes_secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
         }
         else {
@@ -67018,20 +67140,20 @@ async function put(s, i, which, value, keyId, reason) {
     }
     s.journal.record({ kind: 'secret written', index: i, which, keyId, reason, at });
 }
-/** Write a pair to destination i, the two secrets back to back. */
-async function writePair(s, i, pair, reason) {
+/** Write a pair to destination d, the two secrets back to back. */
+async function writePair(s, d, pair, reason) {
     await s.ctx.pacer.take(2);
-    await put(s, i, 'id', pair.accessKeyId, pair.accessKeyId, reason);
-    await put(s, i, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
+    await put(s, d, 'id', pair.accessKeyId, pair.accessKeyId, reason);
+    await put(s, d, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
 }
-async function remove(s, i, which) {
+async function remove(s, d, which) {
     await s.ctx.pacer.take();
-    const variable = idVariable(s, i, which);
+    const variable = idVariable(s, d, which);
     if (variable)
         await deleteVariable(s.ctx.gh, variable, writes_secretName(s, which));
     else
-        await (0,github_secrets/* deleteSecret */.e3)(s.ctx.gh, s.destinations[i].destination, writes_secretName(s, which));
-    s.journal.record({ kind: 'secret removed', index: i, which });
+        await (0,github_secrets/* deleteSecret */.e3)(s.ctx.gh, d.destination, writes_secretName(s, which));
+    s.journal.record({ kind: 'secret removed', index: d.index, which });
 }
 /** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
 function standing(journal, i, current) {
@@ -67072,8 +67194,10 @@ function standing(journal, i, current) {
 ;// CONCATENATED MODULE: ./src/rotation/recover.ts
 /**
  * Recovering from a failure or a cancel after the new key exists: every function here reads what happened from the
- * journal, so what the run reports is true.
+ * journal, so what the run reports is true. A rollback never writes a key IAM no longer lists: when the key it would
+ * put back is gone, the destinations get the verified new key instead.
  */
+
 
 
 
@@ -67084,7 +67208,7 @@ async function undoUser(s) {
     const created = s.journal.createdUser;
     if (!created)
         return '';
-    const undo = await deleteCreatedUser(s.ctx.aws.iam, created);
+    const undo = await deleteCreatedUser(s.aws.iam, created);
     if (undo.deleted)
         s.journal.record({ kind: 'user deleted' });
     return ` ${undo.sentence}`;
@@ -67093,64 +67217,76 @@ async function undoUser(s) {
 async function discardNewKey(s) {
     const id = s.journal.newKeyId;
     try {
-        await destroy(s, id, 'never handed out', 'delete', 'discarded');
+        await s.gate.destroy(id, 'never handed out');
     }
     catch (err) {
+        if (err instanceof Unproven && err.gaps.every((m) => m.code === 'not listed')) {
+            s.journal.record({ kind: 'key lost', id });
+            return `IAM no longer lists the new key ${id}: someone else deleted it.${await undoUser(s)}`;
+        }
         return `Deleting the unused new key ${id} failed too (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand; no destination holds it.`;
     }
     return `Deleted the new key ${id}.${await undoUser(s)}`;
 }
-/** How destination i can be given back what it held: the previous pair is known only in self-rotation. */
-function fixFor(s, i, current) {
-    const d = s.destinations[i].ledger;
-    const wholePair = s.journal.pairKey(i) === s.journal.newKeyId;
-    if (d.heldBefore !== 'both')
+/** How destination d can be given back what it held: the previous pair is known only in self-rotation. */
+function fixFor(s, d, current) {
+    const { ledger } = d;
+    const wholePair = pairKey(d) === s.journal.newKeyId;
+    if (ledger.heldBefore !== 'both')
         return 'remove';
     // A secret write GitHub never answered may have landed: only the whole previous pair puts that right.
-    const secretUnknown = d.secret.kind === 'unknown';
-    if (s.caller)
+    const secretUnknown = ledger.secret.kind === 'unknown';
+    if (s.self)
         return wholePair || secretUnknown ? 'restore pair' : 'restore id';
     return wholePair || secretUnknown || current === undefined ? 'none' : 'restore id';
 }
-async function apply(s, i, fix, current) {
-    const where = s.destinations[i].label;
+async function apply(s, d, fix, current) {
     try {
-        if (fix === 'restore pair' && s.caller) {
-            await writePair(s, i, s.caller, 'restore');
+        if (fix === 'restore pair' && s.self) {
+            await writePair(s, d, s.self, 'restore');
         }
         else if (fix === 'restore id') {
-            const id = s.caller?.accessKeyId ?? current;
+            const id = s.self?.accessKeyId ?? current;
             await s.ctx.pacer.take();
-            await put(s, i, 'id', id, id, 'restore');
+            await put(s, d, 'id', id, id, 'restore');
         }
         else if (fix === 'remove') {
             for (const which of ['id', 'secret']) {
-                if (s.destinations[i].ledger[which].kind !== 'before')
-                    await remove(s, i, which);
+                if (d.ledger[which].kind !== 'before')
+                    await remove(s, d, which);
             }
         }
         return true;
     }
     catch (err) {
-        s.ctx.io.warning(`could not put ${where} back (${fix}): ${(0,errors/* errorMessage */.gJ)(err)}`);
+        s.ctx.io.warning(`could not put ${d.label} back (${fix}): ${(0,errors/* errorMessage */.gJ)(err)}`);
         return false;
     }
 }
+const recover_second = (ms) => Math.floor(ms / 1000) * 1000;
 /**
- * The key the destinations this run did not touch are taken to hold: the current key — unless the run deleted an
- * Active key to make room (key-limit: delete-oldest in rotator mode), when any of them may have held that one.
+ * The key destination i is taken to have held before the run (when it held both secrets): the current key — unless
+ * the run deleted an Active key to make room (key-limit: delete-oldest in rotator mode) or finishes an earlier run's
+ * rotation (which destinations that run wrote is not known), or the destination was written since a key newer than
+ * the current one was made (it may hold that key).
  */
-function assumedHeld(plan) {
-    // A resumed rotation: the earlier run wrote its key to some destinations; which ones is not known.
-    return plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id;
+function assumedHeld(result, i) {
+    const { plan } = result;
+    if (plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume))
+        return undefined;
+    const current = plan?.current;
+    if (current === undefined)
+        return undefined;
+    const written = result.journal.destinations[i]?.updatedBefore ?? [];
+    const newest = written.length > 0 ? Math.max(...written) : -Infinity;
+    const newer = (result.keyStates?.() ?? []).filter((k) => k.key.id !== current.id && k.key.created > current.created);
+    return newer.some((k) => newest >= recover_second(k.key.created.getTime())) ? undefined : current.id;
 }
 /** Sentences saying where every destination stands, grouped, for the error line. */
 function describeStanding(s) {
     const groups = new Map();
-    const plan = s.result.plan;
-    const current = assumedHeld(plan);
     s.result.destinations.forEach((r, i) => {
-        const { outcome, keyId } = standing(s.journal, i, current);
+        const { outcome, keyId } = standing(s.journal, i, assumedHeld(s.result, i));
         let text;
         switch (outcome) {
             case 'written':
@@ -67188,10 +67324,50 @@ function describeStanding(s) {
     return `Destinations: ${[...groups.entries()].map(([text, labels]) => `${labels.join(', ')}: ${text}`).join('; ')}`;
 }
 /**
+ * The keys as IAM lists them now, signed as this run signs; in self-rotation, should the job's own key no longer work,
+ * with the new key (verified by STS). Undefined: not known (unknown is never "gone").
+ */
+async function keysNow(s) {
+    const listed = await listAccessKeys(s.aws.iam, s.userName).catch(() => undefined);
+    if (listed !== undefined || !s.self || !s.fresh || !s.journal.verified(s.fresh.accessKeyId))
+        return listed;
+    return listAccessKeys(s.aws.iamFor(s.fresh), s.userName).catch(() => undefined);
+}
+/**
+ * The key a rollback would put back is gone (IAM lists it no more, or Inactive) and the new key is verified and
+ * Active: give every destination the new key instead. Returns what happened, or undefined when that is not the case.
+ */
+async function forwardInstead(s, back) {
+    const fresh = s.fresh;
+    if (!fresh || !s.journal.verified(fresh.accessKeyId))
+        return undefined;
+    const keys = await keysNow(s);
+    if (keys === undefined || keys.some((k) => k.id === back && k.status === 'Active'))
+        return undefined;
+    if (!keys.some((k) => k.id === fresh.accessKeyId && k.status === 'Active'))
+        return undefined;
+    s.journal.record({ kind: 'key lost', id: back });
+    let given = 0;
+    for (const d of s.destinations) {
+        if (pairKey(d) === fresh.accessKeyId)
+            continue;
+        try {
+            await writePair(s, d, fresh, 'new key');
+            given++;
+        }
+        catch (err) {
+            s.ctx.io.warning(`could not give ${d.label} the new key ${fresh.accessKeyId}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+        }
+    }
+    return (`${back} was deleted (or deactivated) by someone else during this run, so nothing was put back to it: ` +
+        `${given > 0 ? `${given} more destination(s) were given` : 'the destinations keep'} the new key ${fresh.accessKeyId}, which works, instead.`);
+}
+/**
  * Something failed (or the run was cancelled) after the new key was created and before every destination held it.
  * Make every destination hold a working pair: roll back where the previous pair is known (or nothing was held),
- * else keep both keys. A cancel does not roll back (it must finish in seconds): it keeps both keys unless nothing
- * was written. Returns the one error line.
+ * else keep both keys; should the key a rollback would put back be gone, go forward with the new key instead. A
+ * cancel does not roll back (it must finish in seconds): it keeps both keys unless nothing was written. Returns the
+ * one error line.
  */
 async function recover(s, err) {
     const { ctx, journal } = s;
@@ -67200,25 +67376,27 @@ async function recover(s, err) {
     const what = cancelled && !(err instanceof Cancelled)
         ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${(0,errors/* errorMessage */.gJ)(err)}`
         : (0,errors/* errorMessage */.gJ)(err);
-    const current = assumedHeld(s.result.plan);
     const holdsNew = (h) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
-    const touched = journal.destinations.flatMap((d, i) => (holdsNew(d.id) || holdsNew(d.secret) ? [i] : []));
-    if (touched.length === 0) {
-        const tail = await discardNewKey(s);
+    const touched = s.destinations.filter((d) => holdsNew(d.ledger.id) || holdsNew(d.ledger.secret));
+    if (touched.length === 0 || journal.lost.has(newId)) {
+        const tail = journal.lost.has(newId) ? '' : ` ${await discardNewKey(s)}`;
         const plan = s.result.plan;
         const standingNow = plan?.action === 'rotate' && plan.makeRoomBreaks ? ` ${describeStanding(s)}.` : '';
-        return new errors/* ActionError */.lZ(`${what}. No destination was given the new key ${newId}. ${tail}${standingNow}${finalWords(s)}`, {
-            cause: err,
-        });
+        const given = touched.length === 0 ? ` No destination was given the new key ${newId}.` : '';
+        return new errors/* ActionError */.lZ(`${what}.${given}${tail}${standingNow}${finalWords(s)}`, { cause: err });
     }
-    const fixes = new Map(touched.map((i) => [i, fixFor(s, i, current)]));
+    const back = s.self?.accessKeyId ?? s.result.plan?.current?.id;
+    const forward = !cancelled && back !== undefined ? await forwardInstead(s, back) : undefined;
+    if (forward)
+        return new errors/* ActionError */.lZ(`${what}. ${forward} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
+    const fixes = new Map(touched.map((d) => [d, fixFor(s, d, assumedHeld(s.result, d.index))]));
     const rollBack = !cancelled && [...fixes.values()].every((f) => f !== 'none');
     let allFixed = true;
-    for (const [i, fix] of fixes) {
-        const partial = journal.pairKey(i) !== newId;
+    for (const [d, fix] of fixes) {
+        const partial = pairKey(d) !== newId;
         if (fix === 'none' || (!rollBack && !partial))
             continue;
-        if (!(await apply(s, i, fix, current)))
+        if (!(await apply(s, d, fix, assumedHeld(s.result, d.index))))
             allFixed = false;
     }
     let keys;
@@ -67226,19 +67404,21 @@ async function recover(s, err) {
         keys = await discardNewKey(s);
     }
     else {
-        const other = s.caller?.accessKeyId ?? current;
+        const other = back;
         keys = `Both keys stay Active (${newId}${other ? ` and ${other}` : ''}).`;
     }
     return new errors/* ActionError */.lZ(`${what}. ${keys} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
 }
 /** What to do next, true for the state the run leaves. */
 function finalWords(s) {
-    const newId = s.journal.newKeyId;
-    const bothKept = newId !== undefined && !s.journal.deleted(newId) && !s.handedOver;
+    const { journal } = s;
+    const newId = journal.newKeyId;
+    const back = s.self?.accessKeyId ?? s.result.plan?.current?.id;
+    const bothKept = newId !== undefined && !journal.deleted(newId) && !journal.lost.has(newId) && !journal.handedOver && !(back && journal.lost.has(back));
     if (!bothKept)
         return '';
     const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
-    const self = s.caller?.accessKeyId;
+    const self = s.self?.accessKeyId;
     return self
         ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
             `gives it to every destination and retires ${self}; one that signs in with ${self} gives ${self} to every ` +
@@ -67247,654 +67427,97 @@ function finalWords(s) {
 }
 
 ;// CONCATENATED MODULE: ./src/rotation/run-state.ts
+
+
+/** The keys this run expects IAM to list: as listed, plus the one it made, less the ones it deleted. */
+function expectedKeys(s) {
+    const { journal } = s;
+    const ids = [...(s.listed ?? []).map((k) => k.id), journal.newKeyId, journal.resumedKeyId].filter((id) => id !== undefined);
+    return new Set(ids.filter((id) => !journal.deleted(id)));
+}
+/** Keys this run made Inactive on evidence that allows only that reversible step. */
+const reversedHere = (journal) => new Set(journal.retired.filter((r) => r.fate === 'deactivated' && r.reason !== undefined && reversibleOnly(r.reason)).map((r) => r.id));
+/**
+ * This run's facts about `key`, with IAM's key list as it is now: what the gate proves a reason with. Its evidence is
+ * IAM's (the list, CreateDate, last use, IAM's time), this run's own journal (what it wrote where, what it made and
+ * verified), and the action's records read before this run changed anything (claims, checked against IAM's facts).
+ */
+function factsOf(s, key, keys) {
+    const { journal } = s;
+    const state = s.keys.find((k) => k.key.id === key.id);
+    const resumed = s.keys.find((k) => k.verdict.kind === 'resumed');
+    return {
+        key,
+        keys,
+        iamNow: s.aws.time.now(),
+        destinations: s.destinations,
+        newKey: journal.newKeyId === undefined ? undefined : { id: journal.newKeyId, verified: journal.verified(journal.newKeyId), handedOver: journal.handedOver },
+        ownHolderChecked: s.ownHolderChecked,
+        expected: expectedKeys(s),
+        creation: s.recorded.creation,
+        record: s.recorded.records.get(key.id),
+        lastUsed: s.uses.get(key.id),
+        retireAfterHours: s.ctx.inputs.retireAfterHours,
+        keyLimit: s.ctx.inputs.keyLimit,
+        runEnded: state?.makerEnded,
+        breaking: journal.broken,
+        reversedHere: reversedHere(journal),
+        resumed: resumed && {
+            id: resumed.key.id,
+            record: s.recorded.records.get(resumed.key.id) ?? {},
+            runEnded: resumed.makerEnded,
+            signedIn: journal.verified(resumed.key.id),
+        },
+    };
+}
+const NO_RECORDS = { tags: new Map(), records: new Map(), rewrite: undefined, creation: undefined };
 /** The state of a run that has not begun: the one place a RunState is made. */
 function newRunState(ctx, result) {
-    return {
+    const s = {
         ctx,
         result,
         journal: result.journal,
         userName: ctx.inputs.iamUserName ?? '',
+        aws: ctx.aws,
         destinations: [],
-        caller: undefined,
-        expected: new Set(),
-        handedOver: false,
-        tags: new Map(),
-        initialKeys: [],
+        self: undefined,
+        keys: [],
+        listed: undefined,
         uses: new Map(),
-        pending: new Map(),
+        recorded: { ...NO_RECORDS, tags: new Map(), records: new Map() },
         tagsDenied: false,
-        userTags: undefined,
-        keysListed: false,
-        records: new Map(),
-        verified: false,
         ownHolderChecked: false,
-        rewrite: undefined,
-        runEnded: new Map(),
-        startedAt: ctx.clock.now(),
-        resume: undefined,
-        creation: undefined,
+        fresh: undefined,
         createMarker: { written: false, needed: false },
-        step: undefined,
-        steps: result.steps,
+        startedAt: ctx.clock.now(),
+        gate: undefined,
     };
-}
-
-;// CONCATENATED MODULE: ./src/keys/plan.ts
-
-/**
- * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
- * key over: its writes come before the record, but GitHub's updated_at and IAM's time are two clocks, whole seconds.
- */
-const HANDOVER_SLACK_MS = 60_000;
-const IAM_KEY_LIMIT = 2;
-const DAY_MS = 86_400_000;
-function ageDays(key, now) {
-    return Math.floor((now - key.created.getTime()) / DAY_MS);
-}
-const byAge = (a, b) => a.created.getTime() - b.created.getTime();
-/** The key the destinations are taken to hold: the run's own key, else the newest Active key that is no orphan. */
-function currentKey(keys, callerKeyId, others) {
-    const own = keys.find((k) => k.id === callerKeyId);
-    if (own)
-        return own;
-    const active = keys.filter((k) => k.status === 'Active').sort(byAge);
-    return active.filter((k) => others?.get(k.id)?.kind !== 'orphan').at(-1) ?? active.at(-1);
-}
-function chooseRoom(input, current) {
-    const { keys, keyLimit, userName, callerKeyId } = input;
-    if (keys.length < IAM_KEY_LIMIT)
-        return { breaks: false };
-    const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
-    if (keyLimit === 'fail') {
-        throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
-            `delete one, or set key-limit: delete-inactive or delete-oldest.`);
-    }
-    const pending = keys.filter((k) => input.others.get(k.id)?.kind === 'pending' && k.status === 'Active');
-    if (pending.length > 0) {
-        throw new errors/* ActionError */.lZ(`IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
-            `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
-            `until it is retired. Rerun once it is due, or retire it by hand.`);
-    }
-    const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
-    if (inactive.length > 0)
-        return { makeRoom: inactive[0], breaks: false };
-    const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
-    if (other === undefined)
-        return { breaks: false };
-    const known = input.others.get(other.id) ?? { kind: 'unproven', why: 'nothing is known about it' };
-    const self = callerKeyId !== undefined && current?.id === callerKeyId;
-    if (known.kind === 'orphan' && (known.heldBy.length === 0 || self))
-        return { orphan: other, moveOff: known.heldBy, breaks: false };
-    // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
-    // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
-    if (known.kind === 'orphan')
-        return { orphan: other, moveOff: [], orphanBreaks: known.heldBy, breaks: false };
-    const why = known.kind === 'unproven' ? known.why : 'pending';
-    const oldest = keys.slice().sort(byAge)[0];
-    if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId)
-        return { makeRoom: oldest, breaks: true };
-    const consent = self && oldest.id === callerKeyId
-        ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
-        : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
-    throw new errors/* ActionError */.lZ(`IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
-        `this run deletes no key on a guess. Find the holders of ${other.id} (its last use says when and where it was ` +
-        `used) and delete or deactivate the key nobody uses, ${consent}.`);
-}
-/** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
-function plan(input) {
-    if (input.resume) {
-        const { resume } = input;
-        return {
-            action: 'rotate',
-            reason: `an earlier run made ${resume.id}, which this job signs in with, and ended before every destination held it: this run finishes that rotation`,
-            current: resume,
-            orphan: undefined,
-            moveOff: [],
-            makeRoom: undefined,
-            makeRoomBreaks: false,
-            previous: input.keys.filter((k) => k.id !== resume.id).sort(byAge),
-            previousKey: input.previousKey,
-            resume,
-        };
-    }
-    const current = currentKey(input.keys, input.callerKeyId, input.others);
-    const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
-    const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
-    // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
-    const createdSecond = current ? Math.floor(current.created.getTime() / 1000) * 1000 : 0;
-    const stale = current
-        ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
-        : [];
-    // Written after the current key's recorded handover (and the slack): nothing proves they still hold it.
-    const handover = current ? input.handovers?.get(current.id) : undefined;
-    const late = handover === undefined
-        ? []
-        : input.destinations.filter((d) => d.newestUpdate !== undefined && d.newestUpdate > handover + HANDOVER_SLACK_MS).map((d) => d.label);
-    const second = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.others.get(k.id)?.kind !== 'pending');
-    let reason;
-    if (toCreate.length > 0) {
-        reason = `new destination(s): ${toCreate.join(', ')}`;
-    }
-    else if (missing.length > 0) {
-        reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
-    }
-    else if (current === undefined) {
-        reason = `IAM user ${input.userName} has no active access key`;
-    }
-    else if (input.rewrite) {
-        reason = `an earlier run deleted ${input.rewrite.id} at ${input.rewrite.at} to make room and did not finish: destinations may hold it`;
-    }
-    else if (second.length > 0) {
-        reason = `IAM user ${input.userName} has a second Active key (${second.map((k) => k.id).join(', ')})`;
-    }
-    else if (stale.length > 0) {
-        reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
-    }
-    else if (late.length > 0 && handover !== undefined) {
-        reason =
-            `destination(s) were written after the current key ${current.id} was handed over ` +
-                `(${new Date(handover).toISOString()}, its record): nothing proves they hold it: ${late.join(', ')}`;
-    }
-    else if (input.maxAgeDays === 0) {
-        reason = 'max-age-days is 0: always rotate';
-    }
-    else {
-        const age = ageDays(current, input.now);
-        if (age < input.maxAgeDays) {
-            return {
-                action: 'skip',
-                current,
-                reason: `current key ${current.id} is ${age} day(s) old, younger than max-age-days (${input.maxAgeDays})`,
-            };
-        }
-        reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
-    }
-    const room = chooseRoom(input, current);
-    return {
-        action: 'rotate',
-        reason,
-        current,
-        orphan: room.orphan,
-        moveOff: room.moveOff ?? [],
-        ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
-        makeRoom: room.makeRoom,
-        makeRoomBreaks: room.breaks,
-        previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.orphan).sort(byAge),
-        previousKey: input.previousKey,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/keys/rewrite-marker.ts
-/**
- * The marker a run leaves before it deletes an Active key to make room (key-limit: delete-oldest): until a later run
- * has rewritten every destination, destinations may hold the deleted key, so no run may skip. A tag can only force
- * a rotation here, never a deletion: one that lies costs one rotation.
- */
-
-
-
-const REWRITE_TAG = 'rotate-aws-access-key:rewrite';
-function parseRewrite(value) {
-    const m = value === undefined ? null : /^deleted=(\S+) at=(\S+)$/.exec(value);
-    return m ? { id: m[1], at: m[2] } : undefined;
-}
-/** Leave the marker before the delete; false (with a warning) when the user's tags may not be written. */
-async function markRewrite(ctx, user, id) {
-    try {
-        await tagUser(ctx.aws.iam, user, [{ Key: REWRITE_TAG, Value: `deleted=${id} at=${isoSeconds(ctx.aws.time.now())}` }]);
-        return true;
-    }
-    catch (err) {
-        ctx.io.warning(`could not tag IAM user ${user} with ${REWRITE_TAG} before deleting ${id} (${(0,errors/* errorMessage */.gJ)(err)}): if this run ` +
-            'stops before every destination holds the new key, a later run with max-age-days may skip them');
-        return false;
-    }
-}
-/** Every destination holds a working key again: remove the marker (a failure is a warning). */
-async function clearRewrite(ctx, user) {
-    try {
-        await untagUser(ctx.aws.iam, user, [REWRITE_TAG]);
-    }
-    catch (err) {
-        ctx.io.warning(`could not remove the tag ${REWRITE_TAG} from IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): the next run rotates once more`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/keys/staged.ts
-/**
- * Rotation as AWS prescribes it, across runs: what earlier runs recorded about the keys (provenance tags), the
- * evidence of their last use, the retirement of handed-over keys once due, the record of this run's handover, and
- * the description of every key at the end of the run.
- */
-
-
-
-
-
-
-
-
-
-
-/** Read the action's records of the keys (provenance tags): a claim each, checked against IAM's facts before use. */
-async function readRecords(s, keys) {
-    const { ctx, userName } = s;
-    const { inputs, io } = ctx;
-    if (s.tagsDenied && inputs.retireAfterHours > 0) {
-        throw new errors/* ActionError */.lZ(`retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
-            `and this run may not use them: grant them, or set retire-after-hours: 0.`);
-    }
-    let all = [];
-    try {
-        if (!s.tagsDenied) {
-            all = s.userTags ?? (await listUserTags(ctx.aws.iam, userName));
-            s.tags = await keyTags(ctx, userName, all);
-        }
-    }
-    catch (err) {
-        if (inputs.retireAfterHours > 0 || !isAccessDenied(err))
-            throw err;
-        s.tagsDenied = true;
-        io.warning(`could not read the user's tags (${(0,errors/* errorMessage */.gJ)(err)}): keys are not described; grant iam:ListUserTags`);
-    }
-    for (const k of keys) {
-        const r = parseRecord(s.tags.get(k.id));
-        if (r)
-            s.records.set(k.id, r);
-    }
-    // The action keeps one record per existing key: its records of keys that no longer exist are removed (never a tag
-    // it did not write). A dry run changes nothing.
-    if (!inputs.dryRun && !s.tagsDenied)
-        await pruneRecords(ctx, userName, keys, s.tags);
-    const marker = parseRewrite(all.find((t) => t.Key === REWRITE_TAG)?.Value);
-    if (marker)
-        s.rewrite = marker;
-    // The create marker an earlier run left (this run has not written its own yet), and the keys no tag names that IAM
-    // made in its window: the key of a run killed before recording it is among them.
-    const creating = parseCreateMarker(all.find((t) => t.Key === CREATE_TAG)?.Value);
-    if (creating) {
-        // A run that recorded a key made in its window was not killed before its record: its marker says nothing more.
-        const recorded = keys.some((k) => s.records.get(k.id)?.by === creating.by && inWindow(creating, k.created.getTime()));
-        const candidates = recorded
-            ? []
-            : keys.filter((k) => !s.tags.has(k.id) && !creating.keys.includes(k.id) && inWindow(creating, k.created.getTime())).map((k) => k.id);
-        s.creation = { ...creating, candidates };
-    }
-}
-/**
- * What is known of every key but the caller's, from IAM's facts (once preflight has read the destinations): keys
- * handed over by an earlier run (retired here once due, with their proof), orphans of finished runs, and keys
- * nothing proves anything about. Stops a self-rotation that authenticates with a key properly handed over.
- */
-async function classifyKeys(s, keys, naiveCurrent, self) {
-    const { ctx, userName } = s;
-    const { inputs, io } = ctx;
-    const iamNow = ctx.aws.time.now();
-    const others = new Map();
-    let current = naiveCurrent;
-    const consistent = (k) => {
-        const facts = factsOf(s, k, keys);
-        return facts.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.map((c) => c(facts)).flatMap((m) => (m ? [m.text] : []));
-    };
-    const mine = self ? consistent(self) : undefined;
-    if (self && mine?.length === 0) {
-        const r = s.records.get(self.id);
-        throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${r?.supersededBy} at ` +
-            `${r?.handover}: the place this job reads its credentials from was not updated (it is ` +
-            `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
-            `give this job the current key.`);
-    }
-    if (self && mine && mine.length > 0) {
-        io.warning(`the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${mine.join('; ')}): it is ignored`);
-    }
-    const rest = keys.filter((k) => k.id !== self?.id);
-    // A key an earlier run made and never handed over, younger than a run can last (the caller's own key too: this run
-    // replaces it): that the run which made it has ended proves it is not still handing it out, sooner than its age.
-    // An earlier attempt of this very workflow run has ended before this one started; else GitHub's own word.
-    for (const k of keys) {
-        const r = s.records.get(k.id);
-        if (!unhanded(r) || iamNow - k.created.getTime() >= MAX_RUN_MS)
-            continue;
-        const ended = earlierAttempt(ctx, r.by) ? iamTimeAtStart(s) : await runEnded(ctx, r.by);
-        if (ended !== undefined)
-            s.runEnded.set(k.id, ended);
-    }
-    // The same for the run a create marker names, when a key made in its window is young enough for it to matter.
-    const creation = s.creation;
-    if (creation && creation.candidates.some((id) => iamNow - (keys.find((k) => k.id === id)?.created.getTime() ?? 0) < MAX_RUN_MS)) {
-        creation.ended = earlierAttempt(ctx, creation.by) ? iamTimeAtStart(s) : await runEnded(ctx, creation.by);
-    }
-    const unrecorded = (k) => s.creation?.candidates.includes(k.id) === true;
-    // Evidence for every key that is not the one the destinations hold, and for every key an earlier run made and never
-    // handed over: its last use (kept, for the keys output too).
-    const unread = rest
-        .filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined || unhanded(s.records.get(k.id)) || unrecorded(k))
-        .filter((k) => !s.uses.has(k.id));
-    for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id)))
-        s.uses.set(id, use);
-    // A key no tag names, proven the create marker's by IAM's facts. Destinations written since it was made are the one
-    // gap a self-rotation closes: it gives them its own pair first (heldBy).
-    const unrecordedProof = (k) => {
-        const facts = factsOf(s, k, keys);
-        const missing = gaps('unrecorded key of a finished run', facts);
-        const held = mayHold(facts);
-        const closable = self !== undefined && missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it';
-        return { proven: missing.length === 0 || closable, heldBy: closable ? held : [], missing };
-    };
-    // An orphan this run can prove (held by no destination, or only by destinations a self-rotation moves off first).
-    const provableOrphan = (k) => {
-        if (unrecorded(k))
-            return unrecordedProof(k).proven;
-        const missing = gaps('orphan of a finished run', factsOf(s, k, keys));
-        return missing.length === 0 || (missing.length === 1 && missing[0].code === 'destinations may hold it');
-    };
-    // The key the destinations are taken to hold is never an earlier run's provable orphan: a rotator's rerun after a
-    // killed run judges that orphan, not the key it was replacing.
-    if (!self)
-        current = currentKey(keys, undefined, new Map(rest.filter(provableOrphan).map((k) => [k.id, { kind: 'orphan', heldBy: [] }])));
-    s.resume = self ? resumable(s, self, keys) : undefined;
-    if (s.resume) {
-        const { key, record, previous } = s.resume;
-        io.info(`${key.id}, the key this job signs in with, was made by an earlier run of this action (${record.by ?? 'unnamed'}, ` +
-            `created ${record.created}) that ended before every destination held it: this run finishes that rotation ` +
-            `(every destination gets ${key.id}, then ${previous.id} is handled per previous-key)`);
-    }
-    const due = [];
-    const waiting = [];
-    for (const k of rest) {
-        const r = s.records.get(k.id);
-        const facts = factsOf(s, k, keys);
-        const bad = consistent(k);
-        if (r?.supersededBy !== undefined && bad && bad.length > 0) {
-            io.warning(`the action's record on ${k.id} says it was handed over to ${r.supersededBy} at ${r.handover ?? 'an unknown time'}, ` +
-                `but IAM's facts disagree (${bad.join('; ')}): the record is ignored and ${k.id} is treated as a key this ` +
-                `action did not hand over. Remove the tag ${k.id} from IAM user ${userName} if it is wrong.`);
-        }
-        else if (r?.supersededBy !== undefined) {
-            const handover = Date.parse(r.handover ?? '');
-            const usedAt = facts.lastUsed ? Date.parse(facts.lastUsed.date) : 0;
-            const p = { key: k, supersededBy: r.supersededBy, handover, lastUsed: facts.lastUsed, dueAt: Math.max(handover, usedAt) + inputs.retireAfterHours * 3_600_000 };
-            others.set(k.id, { kind: 'pending' });
-            const missing = gaps('staged retirement', facts);
-            const used = facts.lastUsed;
-            // Handed over long enough ago, yet used since: somebody still holds it.
-            const inUse = used !== undefined && used !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
-            if (missing.length === 0)
-                due.push(p);
-            else
-                waiting.push({ ...p, inUse });
-            if (missing.length > 0 && inputs.retireAfterHours > 0) {
-                const timing = missing.every((m) => m.code === 'handover too recent' || m.code === 'used too recently');
-                if (timing && inUse) {
-                    io.warning(`${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but was last used ` +
-                        `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
-                        `holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.`);
-                }
-                else if (timing) {
-                    io.info(`${k.id} is pending retirement (handed over to ${r.supersededBy}): due at ${new Date(p.dueAt).toISOString()} (IAM time)`);
-                }
-                else {
-                    io.warning(`${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but is not retired: ` +
-                        `${missing.map((m) => m.text).join('; ')}. It stays Active until a run can prove nothing holds it.`);
-                }
-            }
-            continue;
-        }
-        if (k.id === current?.id || k.id === s.resume?.previous.id)
-            continue;
-        if (unrecorded(k)) {
-            // No tag names it: the create marker, with IAM's facts, is what may prove it the key of a run killed before
-            // recording it.
-            const { proven, heldBy, missing } = unrecordedProof(k);
-            if (proven) {
-                others.set(k.id, { kind: 'orphan', heldBy, unrecorded: true });
-                io.info(`${k.id} was made by a run of this action that stopped before recording it (${s.creation?.by}, marked ` +
-                    `${new Date(s.creation?.at ?? 0).toISOString()}; ${knownAbout(facts)}): it is an orphan` +
-                    (heldBy.length > 0 ? `; destination(s) ${heldBy.join(', ')} may hold it` : ', and nothing holds it'));
+    s.gate = keyGate({
+        get user() {
+            return s.userName;
+        },
+        iam: () => s.aws.iam,
+        io: ctx.io,
+        cancel: ctx.cancel,
+        previousKey: ctx.inputs.previousKey,
+        uses: s.uses,
+        known: (id) => s.keys.find((k) => k.key.id === id)?.key ?? s.listed?.find((k) => k.id === id),
+        facts: (key, keys) => factsOf(s, key, keys),
+        destroyed: async (id, fate, reason) => {
+            s.journal.record({ kind: 'key retired', id, fate, reason });
+            const state = s.keys.find((k) => k.key.id === id);
+            if (fate === 'deactivated') {
+                if (state)
+                    state.key = { ...state.key, status: 'Inactive' };
             }
             else {
-                others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
+                s.keys = s.keys.filter((k) => k.key.id !== id);
+                await forgetRecord({ aws: s.aws, io: ctx.io }, s.userName, id, s.recorded.tags);
             }
-            continue;
-        }
-        const orphan = gaps('orphan of a finished run', facts);
-        const held = mayHold(facts);
-        // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).
-        if (orphan.length === 0 || (orphan.length === 1 && held.length > 0 && orphan[0].code === 'destinations may hold it')) {
-            others.set(k.id, { kind: 'orphan', heldBy: held });
-            io.info(`${k.id} is an orphan of an earlier run of this action (${knownAbout(facts)})` + (held.length ? `; destination(s) ${held.join(', ')} may hold it` : ''));
-        }
-        else {
-            others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${orphan.map((m) => m.text).join('; ')}` });
-        }
-    }
-    s.result.retirement = {
-        due: due.map((d) => d.key.id),
-        waiting: waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
-    };
-    return { others, due, waiting };
-}
-/**
- * Retire the handed-over keys that are due (a dry run says it would), each proven again just before. Returns the keys
- * and the other keys as that left them: deleted keys gone, deactivated keys Inactive, and a key pending retirement
- * only while it is Active. A dry run plans as the real run would.
- */
-async function retireDueKeys(s, keys, c) {
-    const { inputs, io } = s.ctx;
-    const { due, waiting } = c;
-    if (due.length > 0) {
-        if (inputs.dryRun) {
-            io.info(`Dry run: would ${inputs.previousKey} ${due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
-        }
-        else {
-            await io.group('Retire handed-over keys', () => retireDue(s, due, inputs.previousKey));
-        }
-    }
-    for (const p of [...waiting, ...due])
-        s.pending.set(p.key.id, p.dueAt);
-    const planned = new Set(inputs.dryRun ? due.map((d) => d.key.id) : []);
-    const gone = (id) => s.journal.deleted(id) || (planned.has(id) && inputs.previousKey === 'delete');
-    const deactivated = (id) => s.journal.retired.some((r) => r.id === id && r.fate === 'deactivated') || (planned.has(id) && inputs.previousKey === 'deactivate');
-    const left = keys.filter((k) => !gone(k.id)).map((k) => (deactivated(k.id) ? { ...k, status: 'Inactive' } : k));
-    for (const id of [...s.pending.keys()])
-        if (!left.some((k) => k.id === id && k.status === 'Active'))
-            s.pending.delete(id);
-    const others = new Map([...c.others].filter(([id, o]) => s.pending.has(id) || o.kind !== 'pending'));
-    return { keys: left, others };
-}
-/** IAM's time when this run started (a lower bound): an earlier attempt of this workflow run had ended by then. */
-function iamTimeAtStart(s) {
-    // IAM's time is a lower bound up to a second early (whole-second Date headers): the second is given back here, so a
-    // use just before this run began is not taken for a use after the earlier attempt ended.
-    return s.ctx.aws.time.now() - (s.ctx.clock.now() - s.startedAt) + 1000;
-}
-/**
- * Self-rotation signed in with a key an earlier run of this action made and never handed over, that run has ended,
- * and the user's one other key is an Active key older than it: the earlier run was replacing that key and wrote its new
- * key to this job's own secret before it stopped. This run finishes that rotation. Anything else: undefined.
- */
-function resumable(s, self, keys) {
-    const record = s.records.get(self.id);
-    const others = keys.filter((k) => k.id !== self.id);
-    if (!unhanded(record) || others.length !== 1)
-        return undefined;
-    const [previous] = others;
-    if (previous.status !== 'Active' || previous.created > self.created)
-        return undefined;
-    const created = Math.floor(self.created.getTime() / 1000) * 1000;
-    if (Math.abs(Date.parse(record.created ?? '') - created) > CLOCK_SLACK_MS)
-        return undefined;
-    const ended = s.runEnded.get(self.id);
-    const iamNow = s.ctx.aws.time.now();
-    if (!((ended !== undefined && ended >= created) || iamNow - self.created.getTime() >= MAX_RUN_MS))
-        return undefined;
-    return { key: self, record, previous };
-}
-const lowerFirst = (t) => t.charAt(0).toLowerCase() + t.slice(1);
-/** What makes a refused TagUser work: room under IAM's tag quota, or the permission. */
-function tagAdvice(err) {
-    return err instanceof TagQuotaReached ? 'Remove user tags you do not need (IAM allows 50)' : 'Grant iam:TagUser on the user';
-}
-/** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
-async function recordCreated(s, id, createDate) {
-    const { ctx } = s;
-    // IAM's own CreateDate of the key, in whole seconds (as tags hold times).
-    const created = isoSeconds(createDate.getTime());
-    if (s.tagsDenied)
-        return created;
-    try {
-        s.tags.set(id, await writeRecord(ctx, s.userName, id, { created, by: runLabel(ctx) }));
-    }
-    catch (err) {
-        if (ctx.inputs.retireAfterHours > 0) {
-            throw new errors/* ActionError */.lZ(`recording where the new key ${id} comes from failed (${(0,errors/* errorMessage */.gJ)(err)}): with retire-after-hours the ` +
-                `handover must be recorded in IAM. ${tagAdvice(err)}`, { cause: err });
-        }
-        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): ${lowerFirst(tagAdvice(err))}`);
-    }
-    return created;
-}
-/**
- * Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate; or,
- * when they could not be listed, why (`keysUnread`: the `keys` output is then null, never a claim of no keys).
- */
-async function describeKeys(s) {
-    const { ctx, journal, userName } = s;
-    const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired');
-    let now;
-    const uses = new Map(s.uses);
-    try {
-        // Unchanged keys are not listed again; last uses are read for every key that has none yet, or all after a change.
-        now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
-    }
-    catch (err) {
-        const why = (0,errors/* errorMessage */.gJ)(err);
-        ctx.io.warning(`the keys of IAM user ${userName} could not be listed at the end of the run (${why}): the keys output is null ` +
-            `(unknown, not "no keys") and the job summary does not list them; the run's own outcome above stands. Look ` +
-            `the keys up in IAM, or rerun to describe them.`);
-        return { keys: undefined, keysUnread: why };
-    }
-    // A failed read is reported unknown by lastUses (one warning), never as "never used".
-    for (const [id, use] of await lastUses(ctx, userName, now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id)))
-        uses.set(id, use);
-    const fateOf = (id) => {
-        if (id === journal.newKeyId)
-            return 'new';
-        const until = s.pending.get(id);
-        if (until !== undefined)
-            return `retire-pending until ${new Date(until).toISOString()}`;
-        const retired = [...journal.retired].reverse().find((r) => r.id === id);
-        return retired ? retired.fate : 'current';
-    };
-    const report = (k, status, lastUsed) => ({
-        id: k.id,
-        status,
-        created: k.created.toISOString(),
-        // undefined: not read, or the read failed (GetAccessKeyLastUsed refused, or the key was deleted before it was read).
-        lastUsed: lastUsed === undefined ? UNKNOWN_USE : lastUsed,
-        description: s.tags.get(k.id) ?? null,
-        fate: fateOf(k.id),
+        },
     });
-    const gone = s.initialKeys.filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
-    return { keys: [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))] };
-}
-/**
- * Staged retirement: retire (per previous-key) the handed-over keys that are due, each proven again (the keys listed
- * again, the record against IAM's facts) just before.
- */
-async function retireDue(s, due, previousKey) {
-    const { ctx } = s;
-    const act = due.filter((d) => previousKey === 'delete' || (previousKey === 'deactivate' && d.key.status === 'Active'));
-    const gone = [];
-    for (const { key, supersededBy, lastUsed } of act) {
-        const evidence = lastUsed ? `last used ${lastUsed.date} (${lastUsed.service}, ${lastUsed.region})` : 'never used';
-        const why = ctx.inputs.retireAfterHours > 0
-            ? `handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago (IAM time)`
-            : `an earlier run handed it over to ${supersededBy} and stopped before retiring it (${evidence})`;
-        try {
-            if (previousKey === 'delete') {
-                await destroy(s, key.id, 'staged retirement', 'delete', 'deleted');
-                gone.push(key.id);
-                ctx.io.info(`Deleted ${key.id}: ${why}`);
-            }
-            else {
-                await destroy(s, key.id, 'staged retirement', 'deactivate', 'deactivated');
-                ctx.io.info(`Deactivated ${key.id}: ${why}`);
-            }
-        }
-        catch (err) {
-            if (!(err instanceof Unproven))
-                throw err;
-            ctx.io.warning(err.message);
-        }
-    }
-    return gone;
-}
-/**
- * Record the handover in IAM: the new key's tag gets its handover time; with retire-after-hours > 0 each previous key
- * is tagged as superseded (a later run retires it once due) instead of being retired now.
- */
-async function recordHandover(s, p, newId, created, createDate) {
-    const { ctx, userName } = s;
-    const hours = ctx.inputs.retireAfterHours;
-    // IAM's time, never before the new key's own CreateDate (in the whole seconds a tag holds).
-    const now = Math.floor(Math.max(ctx.aws.time.now(), createDate.getTime()) / 1000) * 1000;
-    const handover = isoSeconds(now);
-    // The previous keys this handover supersedes: retired by a later run once due, or (retire-after-hours: 0) by this
-    // run in a moment; a rerun finishes that retirement should this run stop before it.
-    const superseded = p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
-    const staged = hours > 0 ? superseded : [];
-    if (s.tagsDenied)
-        return;
-    try {
-        const by = runLabel(ctx);
-        const records = [[newId, { created, handover, by }], ...superseded.map((k) => [k.id, { supersededBy: newId, handover, by }])];
-        const values = await writeRecords(ctx, userName, records);
-        records.forEach(([id], i) => s.tags.set(id, values[i]));
-        for (const key of staged) {
-            s.pending.set(key.id, now + hours * 3_600_000);
-            s.journal.record({ kind: 'key retired', id: key.id, fate: 'retire-pending' });
-            ctx.io.info(`${key.id} is handed over to ${newId}: a later run ${ctx.inputs.previousKey === 'delete' ? 'deletes' : 'deactivates'} it once it has not been used for ${hours} h (not before ${new Date(now + hours * 3_600_000).toISOString()})`);
-        }
-    }
-    catch (err) {
-        if (hours === 0) {
-            ctx.io.warning(`could not record the handover in the tag of ${newId} (${(0,errors/* errorMessage */.gJ)(err)}): its description in IAM stays incomplete`);
-            return;
-        }
-        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but recording the handover in IAM failed (${(0,errors/* errorMessage */.gJ)(err)}): ` +
-            `the previous key(s) ${staged.map((k) => k.id).join(', ')} stay Active and no later run will retire them. ` +
-            `${tagAdvice(err)}, then retire them by hand once they are unused for ${hours} h.`, { cause: err });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rotation/describe-plan.ts
-/** The plan as one line for the log: what a run does (or, dry run, would do), in order, and why. */
-
-function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 0) {
-    const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
-    if (p.action === 'skip')
-        return `Plan: skip (${p.reason}); nothing changes`;
-    const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${(0,github_destinations/* label */.Pf)(x.destination)}: ${c}`));
-    const steps = [
-        userExists ? undefined : `create IAM user ${user}`,
-        p.orphan
-            ? (p.moveOff.length ? `give ${p.moveOff.join(', ')} this run's key ${p.current?.id}, then ` : '') +
-                `delete ${p.orphan.id} (an orphan of an earlier run${p.orphanBreaks ? `; ${p.orphanBreaks.join(', ')} may hold it and stop working until rewritten` : ''})`
-            : undefined,
-        p.makeRoom
-            ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +
-                (p.makeRoomBreaks ? ' (key-limit: delete-oldest: destinations holding it stop working until rewritten)' : '')
-            : undefined,
-        `create a new access key for ${user}`,
-        `write it to ${prepared.length} destination(s)` + (changes.length ? ` (${changes.join('; ')})` : ''),
-        p.previous.length === 0
-            ? undefined
-            : retireAfterHours > 0 && p.previousKey !== 'keep'
-                ? `leave the previous key(s) ${p.previous.map((k) => k.id).join(', ')} Active for a later run to ${p.previousKey} once unused for ${retireAfterHours} h`
-                : `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}`,
-    ].filter(Boolean);
-    return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
+    result.keyStates = () => s.keys;
+    return s;
 }
 
 ;// CONCATENATED MODULE: ./src/github/own-holders.ts
@@ -67924,7 +67547,7 @@ async function holds(gh, path, name) {
  * Every place `owner/repo`'s jobs can read secret `name` from that is not among `destinations` (those are written by
  * this run, so they need no read). A 404 (no such level) holds nothing.
  */
-async function holdersOf(gh, owner, repo, name, token, destinations = []) {
+async function own_holders_holdersOf(gh, owner, repo, name, token, destinations = []) {
     const known = (h) => isDestination(h, owner, repo, destinations);
     const base = `/repos/${e(owner)}/${e(repo)}`;
     const where = `${owner}/${repo}`;
@@ -67986,56 +67609,464 @@ function holderError(repository, keyId, missing, retiring) {
         `to the destinations (repositories, environments, organization), remove the stale secret, or set previous-key: keep`);
 }
 
-;// CONCATENATED MODULE: ./src/keys/retire.ts
-/** The previous keys, once every destination holds the new one: delete, deactivate or keep them, each proven. */
+;// CONCATENATED MODULE: ./src/keys/verdict.ts
 
 
 
-async function retirePrevious(s, p) {
-    if (p.action !== 'rotate')
-        return;
-    const { ctx, journal } = s;
-    // A resumed rotation hands out the earlier run's key; its previous key goes for that reason, with its own proof.
-    const reason = p.resume ? 'replaced by a resumed rotation' : 'replaced by this run';
-    const newId = (journal.newKeyId ?? journal.resumedKeyId);
-    const failures = [];
-    const failed = [];
-    let unproven = false;
-    for (const key of p.previous) {
-        try {
-            if (p.previousKey === 'delete') {
-                await destroy(s, key.id, reason, 'delete', 'deleted');
-                ctx.io.info(`Deleted previous key ${key.id}`);
-            }
-            else if (p.previousKey === 'deactivate' && key.status === 'Active') {
-                await destroy(s, key.id, reason, 'deactivate', 'deactivated');
-                ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room)`);
+const byAge = (a, b) => a.created.getTime() - b.created.getTime();
+const verdict_second = (ms) => Math.floor(ms / 1000) * 1000;
+const verdict_HOUR = 3_600_000;
+const verdict_iso = (ms) => new Date(ms).toISOString();
+/** The key the destinations are taken to hold: the job's own key, else the newest Active key that is no orphan. */
+function currentKey(keys, self, orphans = new Set()) {
+    const own = keys.find((k) => k.id === self);
+    if (own)
+        return own;
+    const active = keys.filter((k) => k.status === 'Active').sort(byAge);
+    return active.filter((k) => !orphans.has(k.id)).at(-1) ?? active.at(-1);
+}
+/** The keys whose last use a verdict needs (read before judging): every key but the naive current one, unless its record matters. */
+function lastUseWanted(keys, records, creation, self) {
+    const naive = currentKey(keys, self);
+    return keys
+        .filter((k) => k.id !== self)
+        .filter((k) => k.id !== naive?.id || records.get(k.id)?.supersededBy !== undefined || unhanded(records.get(k.id)) || creation?.candidates.includes(k.id))
+        .map((k) => k.id);
+}
+/**
+ * The keys whose maker's end is worth asking GitHub about, younger than a run can last: made by this action and never
+ * handed over, or (self-rotation) the key the job signs in with, made by this action (a rotation to finish).
+ */
+function makerEndWanted(keys, records, iamNow, self) {
+    return keys.filter((k) => {
+        const young = iamNow - k.created.getTime() < MAX_RUN_MS;
+        return young && (unhanded(records.get(k.id)) || (k.id === self && records.get(k.id)?.created !== undefined));
+    });
+}
+/** Is the create marker's run worth asking about: a key made in its window is young enough for it to matter? */
+const markerEndWanted = (creation, keys, iamNow) => creation !== undefined && creation.candidates.some((id) => iamNow - (keys.find((k) => k.id === id)?.created.getTime() ?? 0) < MAX_RUN_MS);
+/** What the judgement reads for key `k`, as the gate would (no new key yet, every listed key expected). */
+function factsFor(input, k) {
+    return {
+        key: k,
+        keys: input.keys,
+        iamNow: input.iamNow,
+        destinations: input.destinations,
+        expected: new Set(input.keys.map((x) => x.id)),
+        creation: input.creation,
+        record: input.records.get(k.id),
+        lastUsed: input.uses.get(k.id),
+        retireAfterHours: input.retireAfterHours,
+        runEnded: input.makerEnded.get(k.id),
+    };
+}
+/** The record checks that fail for a key whose record says it was superseded (undefined: no such record). */
+function recordDisagrees(input, k) {
+    const f = factsFor(input, k);
+    return f.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.flatMap((c) => c(f)?.text ?? []);
+}
+/**
+ * Self-rotation signed in with a key an earlier run of this action made, and the user's one other key is an Active
+ * key older than it, which that run was replacing: the run never handed its key over, or handed it over meaning to
+ * retire the other at once and stopped first. That run has ended. This run finishes its rotation.
+ */
+function resumable(input, self) {
+    const record = input.records.get(self.id);
+    const others = input.keys.filter((k) => k.id !== self.id);
+    if (record?.created === undefined || others.length !== 1)
+        return undefined;
+    const [previous] = others;
+    if (previous.status !== 'Active' || previous.created > self.created)
+        return undefined;
+    if (Math.abs(Date.parse(record.created) - verdict_second(self.created.getTime())) > CLOCK_SLACK_MS)
+        return undefined;
+    const prev = input.records.get(previous.id);
+    const stoppedAfterHandover = prev?.supersededBy === self.id && recordDisagrees(input, previous)?.length === 0 && graceOf(prev, input.retireAfterHours) === 0;
+    if (!unhanded(record) && !stoppedAfterHandover)
+        return undefined;
+    if (makerMayStillRun(self.created, input.makerEnded.get(self.id), input.iamNow))
+        return undefined;
+    return { key: self, record, previous };
+}
+/** The verdict on a key whose record says it was handed over, with the notes it earns. */
+function pending(input, k, r, notes) {
+    const f = factsFor(input, k);
+    const grace = graceOf(r, input.retireAfterHours);
+    const reason = grace > 0 ? 'staged retirement' : 'handed over by a stopped run';
+    const handover = Date.parse(r.handover ?? '');
+    const missing = gaps(reason, f);
+    const used = f.lastUsed;
+    const usedAt = used ? Date.parse(used.date) : 0;
+    const inUse = used !== undefined && used !== null && input.iamNow >= handover + grace * verdict_HOUR;
+    const holders = input.destinations.filter((d) => pairKey(d) === undefined && d.prepared.updates.some((u) => u < verdict_second(input.keys.find((x) => x.id === r.supersededBy)?.created.getTime() ?? Infinity)));
+    const kept = input.previousKey === 'keep';
+    const timing = missing.every((m) => m.code === 'handover too recent' || m.code === 'used too recently');
+    const dueAt = kept || !timing || (reason === 'handed over by a stopped run' && missing.length > 0) ? undefined : Math.max(handover, usedAt) + grace * verdict_HOUR;
+    const p = { kind: 'pending', reason, successor: r.supersededBy, handover, grace, dueAt, due: !kept && missing.length === 0, inUse, holders, kept, missing };
+    const at = verdict_iso(handover);
+    if (kept) {
+        notes.push({ level: 'info', text: `${k.id} was handed over to ${p.successor} at ${at}; previous-key: keep: this run leaves it Active` });
+    }
+    else if (holders.length > 0) {
+        const where = holders.map((d) => d.label).join(', ');
+        if (input.self !== p.successor) {
+            notes.push({
+                level: 'warning',
+                text: `${k.id} was handed over to ${p.successor} at ${at}, but ${where} ${holders.length === 1 ? 'was' : 'were'} last written before ` +
+                    `${p.successor} existed and may hold it: it is not retired while a destination may hold it (no time makes it due). ` +
+                    `A self-rotation that signs in with ${p.successor} gives ${where} its pair first; or, once you know ${where} no ` +
+                    `longer use${holders.length === 1 ? 's' : ''} ${k.id}, delete it: aws iam delete-access-key --user-name ${input.user} --access-key-id ${k.id}`,
+            });
+        }
+    }
+    else if (missing.length > 0 && timing && inUse && used) {
+        notes.push({
+            level: 'warning',
+            text: `${k.id} was handed over to ${p.successor} at ${at} but was last used ${used.date} (${used.service}, ${used.region}): ` +
+                `somebody still holds it, so it is not retired. Find that holder and make it a destination; the key is retired ` +
+                `once it has not been used for ${grace} h.`,
+        });
+    }
+    else if (missing.length > 0 && timing && p.dueAt !== undefined) {
+        notes.push({ level: 'info', text: `${k.id} is pending retirement (handed over to ${p.successor}): due at ${verdict_iso(p.dueAt)} (IAM time)` });
+    }
+    else if (missing.length > 0) {
+        notes.push({
+            level: 'warning',
+            text: `${k.id} was handed over to ${p.successor} at ${at} but is not retired: ${missing.map((m) => m.text).join('; ')}. ` +
+                'It stays Active until a run can prove nothing holds it.',
+        });
+    }
+    return p;
+}
+/**
+ * Judge every key. Throws (before anything changed) when a self-rotation signs in with a key an earlier run properly
+ * handed over: the place the job reads its credentials from was not updated.
+ */
+function judge(input) {
+    const { keys, records, self: selfId } = input;
+    const notes = [];
+    const self = keys.find((k) => k.id === selfId);
+    const mine = self ? recordDisagrees(input, self) : undefined;
+    if (self && mine?.length === 0) {
+        const r = records.get(self.id);
+        throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${r?.supersededBy} at ` +
+            `${r?.handover}: the place this job reads its credentials from was not updated (it is ` +
+            `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
+            `give this job the current key.`);
+    }
+    if (self && mine && mine.length > 0) {
+        notes.push({ level: 'warning', text: `the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${mine.join('; ')}): it is ignored` });
+    }
+    const rest = keys.filter((k) => k.id !== self?.id);
+    const candidate = (k) => input.creation?.candidates.includes(k.id) === true;
+    // A key no tag names, proven the create marker's by IAM's facts. Destinations written since it was made are the one
+    // gap a self-rotation closes: it gives them its own pair first.
+    const unrecordedProof = (k) => {
+        const missing = gaps('unrecorded key of a finished run', factsFor(input, k));
+        const held = input.destinations.filter((d) => mayHold(d, k));
+        const closable = self !== undefined && missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it';
+        return { proven: missing.length === 0 || closable, holders: closable ? held : [], missing };
+    };
+    const orphanProof = (k) => {
+        const missing = gaps('orphan of a finished run', factsFor(input, k));
+        const held = input.destinations.filter((d) => mayHold(d, k));
+        // Held by destinations of this run is the one gap a self-rotation (or a rotator that rewrites them) can close.
+        const proven = missing.length === 0 || (missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it');
+        return { proven, holders: held, missing };
+    };
+    const provable = (k) => (candidate(k) ? unrecordedProof(k).proven : orphanProof(k).proven);
+    // The key the destinations are taken to hold is never an earlier run's provable orphan: a rotator's rerun after a
+    // killed run judges that orphan, not the key it was replacing.
+    const current = self ?? currentKey(keys, undefined, new Set(rest.filter(provable).map((k) => k.id)));
+    const resume = self ? resumable(input, self) : undefined;
+    if (resume) {
+        const { key, record, previous } = resume;
+        notes.push({
+            level: 'info',
+            text: `${key.id}, the key this job signs in with, was made by an earlier run of this action (${record.by ?? 'unnamed'}, ` +
+                `created ${record.created}) that ended before ${unhanded(record) ? 'every destination held it' : `it retired ${previous.id}`}: ` +
+                `this run finishes that rotation (every destination gets ${key.id}, then ${previous.id} is handled per previous-key)`,
+        });
+    }
+    const verdicts = new Map();
+    if (self)
+        verdicts.set(self.id, resume ? { kind: 'resumed', previous: resume.previous.id } : { kind: 'current' });
+    for (const k of rest) {
+        const r = records.get(k.id);
+        const bad = recordDisagrees(input, k);
+        if (r?.supersededBy !== undefined && bad && bad.length > 0) {
+            notes.push({
+                level: 'warning',
+                text: `the action's record on ${k.id} says it was handed over to ${r.supersededBy} at ${r.handover ?? 'an unknown time'}, ` +
+                    `but IAM's facts disagree (${bad.join('; ')}): the record is ignored and ${k.id} is treated as a key this ` +
+                    `action did not hand over. Remove the tag ${k.id} from IAM user ${input.user} if it is wrong.`,
+            });
+        }
+        else if (r?.supersededBy !== undefined && k.id !== resume?.previous.id) {
+            verdicts.set(k.id, pending(input, k, r, notes));
+            continue;
+        }
+        if (k.id === current?.id || k.id === resume?.previous.id) {
+            verdicts.set(k.id, { kind: 'current' });
+            continue;
+        }
+        const f = factsFor(input, k);
+        if (candidate(k)) {
+            // No tag names it: the create marker, with IAM's facts, is what may show it the key of a run killed before
+            // recording it: evidence a person or a tag writer can also produce, so it is only ever deactivated.
+            const { proven, holders, missing } = unrecordedProof(k);
+            if (proven) {
+                verdicts.set(k.id, { kind: 'orphan', reason: 'unrecorded key of a finished run', holders });
+                notes.push({
+                    level: 'info',
+                    text: `${k.id} was made within ${input.creation ? `two minutes after the create marker of ${input.creation.by} (${verdict_iso(input.creation.at)})` : 'a create marker\'s window'}, ` +
+                        `which has ended, and no tag names it (${knownAbout(f)}): it may be that run's key, or anyone's made then; it is only ever deactivated` +
+                        (holders.length > 0 ? `; destination(s) ${holders.map((d) => d.label).join(', ')} may hold it` : ''),
+                });
             }
             else {
-                journal.record({ kind: 'key retired', id: key.id, fate: 'kept' });
-                ctx.io.info(`Kept previous key ${key.id} (${key.status})`);
+                verdicts.set(k.id, { kind: 'unproven', why: `${knownAbout(f)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
             }
+            continue;
         }
-        catch (err) {
-            // The new key itself went away: the flow puts the previous pair back (never retire on a dead successor).
-            if (err instanceof Unproven && err.lacks('new key gone'))
-                throw err;
-            unproven ||= err instanceof Unproven;
-            failures.push(`${key.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
-            failed.push(key.id);
+        const { proven, holders, missing } = orphanProof(k);
+        if (proven) {
+            const reason = holders.length > 0 && !self ? 'orphan held by destinations this run rewrites' : 'orphan of a finished run';
+            verdicts.set(k.id, { kind: 'orphan', reason, holders });
+            notes.push({
+                level: 'info',
+                text: `${k.id} is an orphan of an earlier run of this action (${knownAbout(f)})` + (holders.length ? `; destination(s) ${holders.map((d) => d.label).join(', ')} may hold it` : ''),
+            });
+        }
+        else {
+            verdicts.set(k.id, { kind: 'unproven', why: `${knownAbout(f)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
         }
     }
-    if (failures.length > 0) {
-        const next = unproven
-            ? 'The keys changed during the run (another rotation or a person is at work): check them, then retire what nobody uses by hand'
-            : failed.every((id) => parseRecord(s.tags.get(id))?.supersededBy === newId)
-                ? // This run recorded the handover on it: a rerun retires it at once if nothing has used it since.
-                    `Nothing needs it any more and it still works. Its handover is recorded in IAM, so a rerun (once the cause is ` +
-                        `fixed) ${p.previousKey === 'delete' ? 'deletes' : 'deactivates'} it if nothing has used it since; or ` +
-                        `${p.previousKey} it by hand once you have checked its last use`
-                : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
-        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ${next}`);
+    return {
+        keys: keys.map((k) => ({
+            key: k,
+            record: records.get(k.id),
+            lastUsed: input.uses.get(k.id),
+            makerEnded: input.makerEnded.get(k.id),
+            verdict: verdicts.get(k.id) ?? { kind: 'unproven', why: 'nothing is known about it' },
+        })),
+        current,
+        resume,
+        notes,
+    };
+}
+// ---- the plan -----------------------------------------------------------------------------------------------------
+/**
+ * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
+ * key over, when its record gives no GitHub time of its last write (records from before 2.2): GitHub's updated_at and
+ * IAM's time are two clocks, whole seconds.
+ */
+const HANDOVER_SLACK_MS = 60_000;
+/** A record's GitHub time of the handing run's last write and a secret's updated_at: one second apart is one write. */
+const SAME_WRITE_MS = 1_000;
+const IAM_KEY_LIMIT = 2;
+const DAY_MS = 86_400_000;
+function ageDays(key, now) {
+    return Math.floor((now - key.created.getTime()) / DAY_MS);
+}
+function chooseRoom(input, current) {
+    const { keyLimit, user, self } = input;
+    const keys = input.keys.map((s) => s.key);
+    if (keys.length < IAM_KEY_LIMIT)
+        return { breaks: false };
+    const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
+    const others = input.keys.filter((s) => s.key.id !== current?.id).sort((a, b) => byAge(a.key, b.key));
+    // An earlier run's orphan is the action's own leftover, not a key deleted to make room: key-limit does not govern it.
+    const orphan = others.find((s) => s.verdict.kind === 'orphan' && s.verdict.reason !== 'unrecorded key of a finished run');
+    if (orphan?.verdict.kind === 'orphan') {
+        const { holders } = orphan.verdict;
+        const mine = self !== undefined && current?.id === self;
+        if (holders.length === 0 || mine)
+            return { orphan, moveOff: holders, breaks: false };
+        // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
+        // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
+        return { orphan, moveOff: [], orphanBreaks: holders, breaks: false };
     }
+    if (keyLimit === 'fail') {
+        throw new errors/* ActionError */.lZ(`IAM user ${user} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
+            `delete one, or set key-limit: delete-inactive or delete-oldest.`);
+    }
+    const waiting = input.keys.filter((s) => s.verdict.kind === 'pending' && s.key.status === 'Active');
+    if (waiting.length > 0)
+        throw pendingError(input, list, waiting);
+    const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
+    const usable = inactive.filter((k) => !input.reversedHere.has(k.id));
+    if (usable.length > 0)
+        return { makeRoom: usable[0], breaks: false };
+    if (inactive.length > 0)
+        return { breaks: false, deferred: inactive[0] };
+    const other = others[0];
+    if (other === undefined)
+        return { breaks: false };
+    const why = other.verdict.kind === 'unproven' ? other.verdict.why : other.verdict.kind;
+    const oldest = keys.slice().sort(byAge)[0];
+    if (keyLimit === 'delete-oldest' && oldest.id !== self)
+        return { makeRoom: oldest, breaks: true };
+    const mine = self !== undefined && current?.id === self;
+    const consent = mine && oldest.id === self
+        ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
+        : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
+    throw new errors/* ActionError */.lZ(`IAM user ${user} has two Active access keys (${list}) and nothing proves who holds ${other.key.id} (${why}): ` +
+        `this run deletes no key on a guess. Find the holders of ${other.key.id} (its last use says when and where it was ` +
+        `used) and delete or deactivate the key nobody uses, ${consent}.`);
+}
+/** No room while a handed-over key waits: say for each what it waits for, and what a person can do. */
+function pendingError(input, list, waiting) {
+    const each = waiting.map((s) => {
+        const p = s.verdict;
+        if (p.kept)
+            return `${s.key.id} was handed over to ${p.successor} and previous-key is keep: no run with these inputs retires it`;
+        if (p.holders.length > 0) {
+            const where = p.holders.map((d) => d.label).join(', ');
+            return (`${s.key.id} was handed over to ${p.successor}, but ${where} may hold it (last written before ${p.successor} existed): ` +
+                `it is not retired while a destination may hold it. A self-rotation that signs in with ${p.successor} gives ${where} its pair ` +
+                `first; or, once you know ${where} no longer use${p.holders.length === 1 ? 's' : ''} it, delete it: aws iam delete-access-key ` +
+                `--user-name ${input.user} --access-key-id ${s.key.id}`);
+        }
+        if (p.dueAt !== undefined) {
+            return `${s.key.id} is pending retirement (handed over to ${p.successor}; ${p.inUse ? 'still in use' : 'retire-after-hours not yet passed'}): rerun once it is due, not before ${verdict_iso(p.dueAt)} (IAM time), or retire it by hand`;
+        }
+        return `${s.key.id} is pending retirement (handed over to ${p.successor}) but not retired: ${p.missing.map((m) => m.text).join('; ')}. Retire it by hand once you know nothing uses it`;
+    });
+    return new errors/* ActionError */.lZ(`IAM user ${input.user} has ${input.keys.length} access keys (${list}) and no room for a new key: ${each.join('; ')}.`);
+}
+/** Does destination d hold both secrets of key `id`, as far as this run knows? */
+const holdsPairOf = (d, id) => pairKey(d) === id;
+/** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
+function plan(input) {
+    const keys = input.keys.map((s) => s.key);
+    if (input.resume) {
+        const { resume } = input;
+        return {
+            action: 'rotate',
+            reason: `an earlier run made ${resume.key.id}, which this job signs in with, and ended before ` +
+                `${unhanded(resume.record) ? 'every destination held it' : `it retired ${resume.previous.id}`}: this run finishes that rotation`,
+            current: resume.key,
+            orphan: undefined,
+            moveOff: [],
+            makeRoom: undefined,
+            makeRoomBreaks: false,
+            previous: keys.filter((k) => k.id !== resume.key.id).sort(byAge),
+            previousKey: input.previousKey,
+            resume: resume.key,
+        };
+    }
+    const orphans = new Set(input.keys.filter((s) => s.verdict.kind === 'orphan').map((s) => s.key.id));
+    const current = currentKey(keys, input.self, orphans);
+    const state = input.keys.find((s) => s.key.id === current?.id);
+    const written = (d) => pairKey(d) !== undefined;
+    const toCreate = input.destinations.filter((d) => d.prepared.create).map((d) => d.label);
+    const missing = input.destinations.filter((d) => !d.prepared.create && d.prepared.held !== 'both' && !written(d)).map((d) => d.label);
+    // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
+    const createdSecond = current ? verdict_second(current.created.getTime()) : 0;
+    const stale = current
+        ? input.destinations
+            .filter((d) => (written(d) ? !holdsPairOf(d, current.id) : d.prepared.oldestUpdate !== undefined && d.prepared.oldestUpdate < createdSecond))
+            .map((d) => d.label)
+        : [];
+    // Written after the current key's recorded handover: nothing proves they still hold it. The record's GitHub time of
+    // the handing run's last write is GitHub's own clock; without it, IAM's handover time and a minute of slack.
+    const record = state?.record?.supersededBy === undefined ? state?.record : undefined;
+    const handover = Date.parse(record?.handover ?? '');
+    const lastWrite = Date.parse(record?.written ?? '');
+    const bound = Number.isNaN(lastWrite) ? handover + HANDOVER_SLACK_MS : lastWrite + SAME_WRITE_MS;
+    const late = Number.isNaN(handover)
+        ? []
+        : input.destinations.filter((d) => !written(d) && d.prepared.held === 'both' && Math.max(...d.prepared.updates) > bound).map((d) => d.label);
+    const extra = keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.keys.find((s) => s.key === k)?.verdict.kind !== 'pending');
+    let reason;
+    if (toCreate.length > 0) {
+        reason = `new destination(s): ${toCreate.join(', ')}`;
+    }
+    else if (missing.length > 0) {
+        reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
+    }
+    else if (current === undefined) {
+        reason = `IAM user ${input.user} has no active access key`;
+    }
+    else if (input.rewrite) {
+        reason = `an earlier run deleted ${input.rewrite.id} at ${input.rewrite.at} to make room and did not finish: destinations may hold it`;
+    }
+    else if (extra.length > 0) {
+        reason = `IAM user ${input.user} has a second Active key (${extra.map((k) => k.id).join(', ')})`;
+    }
+    else if (stale.length > 0) {
+        reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
+    }
+    else if (late.length > 0) {
+        reason =
+            `destination(s) were written after the current key ${current.id} was handed over ` +
+                `(${new Date(handover).toISOString()}, its record): nothing proves they hold it: ${late.join(', ')}`;
+    }
+    else if (input.maxAgeDays === 0) {
+        reason = 'max-age-days is 0: always rotate';
+    }
+    else {
+        const age = ageDays(current, input.now);
+        if (age < input.maxAgeDays) {
+            return {
+                action: 'skip',
+                current,
+                reason: `current key ${current.id} is ${age} day(s) old, younger than max-age-days (${input.maxAgeDays})`,
+            };
+        }
+        reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
+    }
+    const room = chooseRoom(input, current);
+    if (room.deferred && current) {
+        return {
+            action: 'skip',
+            current,
+            reason: `${reason}; but no room for a new key in this run: ${room.deferred.id} was deactivated by this run (a reversible step: ` +
+                `nothing proves whose it is) and is deleted by a later run to make room (key-limit: ${input.keyLimit}), unless ` +
+                'someone makes it Active again',
+        };
+    }
+    return {
+        action: 'rotate',
+        reason,
+        current,
+        orphan: room.orphan,
+        moveOff: room.moveOff ?? [],
+        ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
+        makeRoom: room.makeRoom,
+        makeRoomBreaks: room.breaks,
+        previous: keys.filter((k) => k !== room.makeRoom && k !== room.orphan?.key).sort(byAge),
+        previousKey: input.previousKey,
+    };
+}
+/** The plan as one line for the log: what a run does (or, dry run, would do), in order, and why. */
+function describePlan(p, user, userExists, destinations, dryRun, retireAfterHours = 0) {
+    const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
+    if (p.action === 'skip')
+        return `Plan: skip (${p.reason}); nothing changes`;
+    const changes = destinations.flatMap((d) => d.prepared.visibilityChanges.map((c) => `${d.label}: ${c}`));
+    const labels = (ds) => ds.map((d) => d.label).join(', ');
+    const steps = [
+        userExists ? undefined : `create IAM user ${user}`,
+        p.orphan
+            ? (p.moveOff.length ? `give ${labels(p.moveOff)} this run's key ${p.current?.id}, then ` : '') +
+                `delete ${p.orphan.key.id} (an orphan of an earlier run${p.orphanBreaks ? `; ${labels(p.orphanBreaks)} may hold it and stop working until rewritten` : ''})`
+            : undefined,
+        p.makeRoom
+            ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +
+                (p.makeRoomBreaks ? ' (key-limit: delete-oldest: destinations holding it stop working until rewritten)' : '')
+            : undefined,
+        `create a new access key for ${user}`,
+        `write it to ${destinations.length} destination(s)` + (changes.length ? ` (${changes.join('; ')})` : ''),
+        p.previous.length === 0
+            ? undefined
+            : retireAfterHours > 0 && p.previousKey !== 'keep'
+                ? `leave the previous key(s) ${p.previous.map((k) => k.id).join(', ')} Active for a later run to ${p.previousKey} once unused for ${retireAfterHours} h`
+                : `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}`,
+    ].filter(Boolean);
+    return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
 }
 
 ;// CONCATENATED MODULE: ./src/shared/types.ts
@@ -68059,39 +68090,14 @@ const STEP_NAMES = [
     'retire',
 ];
 
-;// CONCATENATED MODULE: ./src/rotation/destination-record.ts
-/**
- * One record per destination for the whole run: what it is, what preflight learned about it, what this run did to it
- * (its ledger in the journal) and its row of the report. The read step makes them, once; every later step reads a
- * destination through its record, never by joining parallel lists on an index.
- */
-
-/** The records of a run's destinations, from preflight's answer; what they held before goes into the ledger. */
-function destinationRecords(prepared, journal, result) {
-    return prepared.map((p, index) => {
-        const record = {
-            index,
-            destination: p.destination,
-            label: (0,github_destinations/* label */.Pf)(p.destination),
-            prepared: p,
-            ledger: journal.destinations[index],
-            report: result.destinations[index],
-        };
-        record.ledger.heldBefore = p.held;
-        record.report.visibility = p.sharing?.[0].visibility;
-        return record;
-    });
-}
-/** What preflight learned of each destination, in order (for the modules that take preflight's own answer). */
-const preparedOf = (records) => records.map((r) => r.prepared);
-
 ;// CONCATENATED MODULE: ./src/rotation/steps.ts
 /**
- * A rotation as named steps, run in this order. Each starts from what IAM and the destinations say (the keys, the
- * action's records of them, what each destination holds), not from what an earlier run meant to do, so a rerun after a
- * run stopped in any step finishes that run's rotation (the pattern of AWS Secrets Manager's rotation template:
- * createSecret, setSecret, testSecret, finishSecret). A step may end the run early ('done': a skip or a dry run); a
- * failure is thrown, and rotate() turns it into the one error line.
+ * A rotation, as the README's "How it behaves" tells it: a plain sequence of named steps, each a function that
+ * receives what it needs and returns what the next one needs. Each starts from what IAM and the destinations say (the
+ * keys, the action's records of them, what each destination holds), not from what an earlier run meant to do, so a
+ * rerun after a run stopped in any step finishes that run's rotation (the pattern of AWS Secrets Manager's rotation
+ * template: createSecret, setSecret, testSecret, finishSecret). A skip or a dry run ends at the plan; a failure is
+ * thrown, and rotate() turns it into the one error line.
  */
 
 
@@ -68109,267 +68115,54 @@ const preparedOf = (records) => records.map((r) => r.prepared);
 
 
 
-
-
-
-
-/** A value an earlier step provides (a missing one is a defect in the order of the steps). */
-function given(v, what) {
-    if (v === undefined)
-        throw new Error(`internal: the ${what} is not known at this step`);
-    return v;
-}
-const STEPS = {
-    /** Who rotates, with which credentials; whether the user exists. */
-    identify: async (s, f) => {
-        f.userExists = (await identify(s)).userExists;
-    },
-    /** The lease, so no other run changes the keys under this one (a dry run only says who holds it). */
-    lease: async (s, f) => {
-        const { ctx } = s;
-        if (ctx.inputs.dryRun) {
-            const held = f.userExists ? await describeLease(ctx, s.userName) : undefined;
-            if (held)
-                ctx.io.info(held);
-        }
-        else if (f.userExists) {
-            f.lease = await takeLease(ctx, s.journal, s.userName);
-            s.tagsDenied = f.lease.outcome === 'denied';
-            s.userTags = f.lease.tags;
-        }
-    },
-    /**
-     * Read everything (the keys, their records, every destination) while the lease settles: reads only, so they need
-     * not wait. Should another run's lease write have won, this run waited for it, and reads again. The self-rotation
-     * holder check is among the reads.
-     */
-    read: async (s, f) => {
-        const caller = s.caller;
-        // settled() resolves once: after it said "waited", the lease is this run's and one more read is the last.
-        for (let settle = f.lease;; settle = undefined) {
-            const settling = settle?.settled().then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
-            const read = await readWorld(s, f.userExists, caller).then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
-            const settled = await settling;
-            if (settled && !settled.ok)
-                throw settled.err;
-            if (!read.ok)
-                throw read.err;
-            ({ keys: f.keys, self: f.self } = read.r);
-            if (!settled?.r.waited)
-                break;
-            s.ctx.io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
-        }
-    },
-    /** What is known of each key: handed over (pending retirement), an earlier run's orphan, or unproven. */
-    classify: async (s, f) => {
-        if (f.userExists)
-            f.classified = await classifyKeys(s, f.keys, currentKey(f.keys, f.self?.id), f.self);
-    },
-    /** Retire the handed-over keys that are due, each with its proof; plan on the keys as that left them. */
-    'retire due': async (s, f) => {
-        if (f.classified)
-            ({ keys: f.keys, others: f.others } = await retireDueKeys(s, f.keys, f.classified));
-    },
-    /** Decide, in IAM's time: skip, or rotate (and what goes first). A skip and a dry run end here. */
-    plan: async (s, f) => {
-        const { ctx, result } = s;
-        const { inputs, io } = ctx;
-        const thePlan = plan({
-            userName: s.userName,
-            keys: f.keys,
-            callerKeyId: f.self?.id,
-            maxAgeDays: inputs.maxAgeDays,
-            keyLimit: inputs.keyLimit,
-            previousKey: inputs.previousKey,
-            destinations: s.destinations.map(({ prepared: p, label }) => ({
-                label,
-                create: p.create,
-                held: p.held,
-                oldestUpdate: p.oldestUpdate,
-                newestUpdate: p.held === 'both' ? Math.max(...p.updates) : undefined,
-            })),
-            handovers: handoverTimes(s.records),
-            others: f.others,
-            rewrite: s.rewrite,
-            resume: s.resume?.key,
-            now: f.userExists ? ctx.aws.time.now() : 0,
-        });
-        result.plan = thePlan;
-        result.accessKeyId = thePlan.current?.id;
-        io.info(describePlan(thePlan, s.userName, f.userExists, preparedOf(s.destinations), inputs.dryRun, inputs.retireAfterHours));
-        if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
-            io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
-        }
-        if (thePlan.action === 'skip' || inputs.dryRun)
-            return 'done';
-        f.plan = thePlan;
-        return undefined;
-    },
-    /** Make ready: environments, the user, an earlier run's orphan gone, one key fewer. */
-    prepare: async (s, f) => {
-        const { ctx, journal, userName } = s;
-        const { inputs, aws, io } = ctx;
-        const thePlan = given(f.plan, 'plan');
-        await createMissingEnvironments(ctx, preparedOf(s.destinations), (i) => journal.record({ kind: 'environment created', index: i }));
-        if (!f.userExists) {
-            ctx.cancel.checkpoint();
-            const created = await io.group(`Create IAM user ${userName}`, () => createUser(aws.iam, userName, {
-                path: inputs.userPath,
-                groups: inputs.userGroups,
-                policyArns: inputs.userPolicyArns,
-                permissionsBoundary: inputs.userPermissionsBoundary,
-                tags: inputs.userTags,
-            }));
-            journal.record({ kind: 'user created', user: created });
-            io.info(`Created IAM user ${userName}`);
-            const lease = await takeLease(ctx, journal, userName);
-            await lease.settled();
-            s.tagsDenied = lease.outcome === 'denied';
-            s.keysListed = true;
-        }
-        if (thePlan.orphan) {
-            const known = f.others.get(thePlan.orphan.id);
-            const unrecorded = known?.kind === 'orphan' && known.unrecorded === true;
-            await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? [], unrecorded);
-        }
-        if (thePlan.makeRoom)
-            await makeRoom(s, thePlan, f.keys);
-    },
-    /** The new key, made, recorded and verified now; or (resuming an earlier run's rotation) the one this job signs in with. */
-    create: async (s, f) => {
-        const thePlan = given(f.plan, 'plan');
-        f.fresh = thePlan.resume && s.caller ? resumedKey(s, thePlan.resume, s.caller) : await newVerifiedKey(s);
-    },
-    /** Write both secrets everywhere; a cancel stops between destinations, never inside a pair. */
-    distribute: async (s, f) => {
-        const { ctx } = s;
-        const { fresh: key } = given(f.fresh, 'new key');
-        const names = (0,github_destinations/* shownNames */.kA)(ctx.inputs);
-        const n = s.destinations.length;
-        await ctx.io.group(`Write secrets (${n} destinations)`, async () => {
-            for (const d of s.destinations) {
-                ctx.cancel.checkpoint();
-                try {
-                    await writePair(s, d.index, key, 'new key');
-                }
-                catch (err) {
-                    ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: failed`);
-                    throw err;
-                }
-                ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: ${names}`);
-            }
-        });
-    },
-    /**
-     * Every destination still holds what this run wrote (no later write by someone else), and the new key is still
-     * there and Active (a person may have deleted it while the destinations were written), and no other key appeared.
-     */
-    confirm: async (s, f) => {
-        const { fresh: key } = given(f.fresh, 'new key');
-        await confirmDestinations(s, key.accessKeyId);
-        await confirmNewKey(s, key);
-    },
-    /**
-     * Every destination holds the new key: record the handover. In self-rotation the run signs with the new key from
-     * here on: the previous key's last use stays the holders', and the lease can still be released.
-     */
-    'hand over': async (s, f) => {
-        const { ctx, result } = s;
-        const { fresh: key, created } = given(f.fresh, 'new key');
-        s.handedOver = true;
-        f.before = ctx.aws;
-        if (s.caller)
-            ctx.aws = { ...ctx.aws, iam: ctx.aws.iamFor(key) };
-        result.rotated = true;
-        result.accessKeyId = key.accessKeyId;
-        if (ctx.inputs.exportCredentials)
-            exportCredentials(ctx.io, key);
-        await ctx.io.group('Hand over', () => recordHandover(s, given(f.plan, 'plan'), key.accessKeyId, created, key.created));
-    },
-    /** Only now the previous keys: retired at once (retire-after-hours: 0), each with its proof, or left to a later run. */
-    retire: async (s, f) => {
-        const { ctx, userName } = s;
-        const { fresh: key } = given(f.fresh, 'new key');
-        const thePlan = given(f.plan, 'plan');
-        await ctx.io.group('Previous keys', async () => {
-            if (ctx.inputs.retireAfterHours === 0) {
-                try {
-                    await retirePrevious(s, thePlan);
-                }
-                catch (err) {
-                    if (err instanceof Unproven && err.keyId !== key.accessKeyId && err.lacks('new key gone')) {
-                        ctx.aws = given(f.before, 'AWS clients before the handover');
-                        await newKeyLost(s, key, `before retiring ${err.keyId}`);
-                    }
-                    throw err;
-                }
-            }
-            if (s.journal.broken !== undefined || s.rewrite)
-                await clearRewrite(ctx, userName);
-        });
-    },
-};
 /**
  * From here on every destination holds the new key: a cancel no longer stops a step at its entry, the run goes
  * forward to its handover (turning back would rewrite every destination), and the retirement stops for it.
  */
 const FORWARD_FROM = STEP_NAMES.indexOf('confirm');
-/**
- * Run the steps in order (s.step names the one running), until one ends the run or throws. A cancel is honoured at
- * the entry of every step before the handover's (and inside the steps, at their own checkpoints).
- */
+/** Enter step `name` (the result names every step entered); before the fan-out ends, a cancel stops it at its entry. */
+function enter(s, name) {
+    s.result.steps.push(name);
+    if (STEP_NAMES.indexOf(name) < FORWARD_FROM)
+        s.ctx.cancel.checkpoint();
+}
+/** The rotation, step by step. A cancel is also honoured inside the steps, at their own checkpoints. */
 async function runSteps(s) {
-    const f = {
-        userExists: false,
-        lease: undefined,
-        keys: [],
-        self: undefined,
-        classified: undefined,
-        others: new Map(),
-        plan: undefined,
-        fresh: undefined,
-        before: undefined,
-    };
-    for (const name of STEP_NAMES) {
-        s.step = name;
-        s.steps.push(name);
-        if (STEP_NAMES.indexOf(name) < FORWARD_FROM)
-            s.ctx.cancel.checkpoint();
-        if ((await STEPS[name](s, f)) === 'done')
-            return;
-    }
+    enter(s, 'identify');
+    const userExists = await identify(s);
+    enter(s, 'lease');
+    const lease = await leaseUser(s, userExists);
+    enter(s, 'read');
+    await readWhileTheLeaseSettles(s, userExists, lease);
+    enter(s, 'classify');
+    await classify(s);
+    enter(s, 'retire due');
+    const left = await retireDue(s);
+    enter(s, 'plan');
+    const thePlan = decide(s, userExists, left);
+    if (thePlan === undefined)
+        return;
+    enter(s, 'prepare');
+    await steps_prepare(s, thePlan, userExists);
+    enter(s, 'create');
+    const fresh = thePlan.resume && s.self ? resumedKey(s, thePlan.resume, s.self) : await newVerifiedKey(s);
+    enter(s, 'distribute');
+    await distribute(s, fresh);
+    enter(s, 'confirm');
+    await steps_confirm(s, fresh, thePlan);
+    enter(s, 'hand over');
+    await handOver(s, thePlan, fresh);
+    enter(s, 'retire');
+    await retire(s, thePlan, fresh);
 }
-/** Delete the key the plan makes room with (key-limit), with its consent; delete-oldest marks its holders broken. */
-async function makeRoom(s, thePlan, keys) {
-    const { ctx, journal, userName } = s;
-    const room = given(thePlan.makeRoom, 'key to make room with');
-    ctx.cancel.checkpoint();
-    if (thePlan.makeRoomBreaks) {
-        if (!s.tagsDenied)
-            await markRewrite(ctx, userName, room.id);
-        // A destination last written before every key that stays existed holds the deleted key (or an older, dead one).
-        const kept = keys.filter((k) => k.id !== room.id).map((k) => Math.floor(k.created.getTime() / 1000) * 1000);
-        const certain = s.destinations.flatMap(({ prepared: p, index }) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [index] : []));
-        journal.record({ kind: 'holders broken', id: room.id, certain });
-    }
-    try {
-        await destroy(s, room.id, thePlan.makeRoomBreaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive', 'delete', 'deleted to make room');
-    }
-    catch (err) {
-        if (thePlan.makeRoomBreaks)
-            journal.broken = undefined;
-        throw err;
-    }
-    ctx.io.info(`Deleted ${room.id} (${room.status}) to make room (key-limit: ${ctx.inputs.keyLimit})` +
-        (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''));
-}
+// ---- identify, lease, read --------------------------------------------------------------------------------------
+/** Who rotates, with which credentials; whether the user exists. Root credentials are refused before anything is read. */
 async function identify(s) {
     const { ctx } = s;
     const { inputs, aws, io } = ctx;
     return io.group('IAM user', async () => {
         let name = inputs.iamUserName;
-        s.caller = await callerCredentials(ctx);
-        // Every run asks who the credentials are, once: root credentials are refused before anything is read or changed.
+        s.self = await callerCredentials(s);
         const identity = await callerIdentity(aws.sts);
         refuseRoot(identity.arn);
         if (name === undefined) {
@@ -68383,11 +68176,11 @@ async function identify(s) {
         s.userName = name;
         s.result.userName = name;
         if (inputs.createUser === 'false')
-            return { userExists: true };
+            return true;
         const user = await getUser(aws.iam, name);
         if (user === undefined) {
             io.info(`IAM user ${name} does not exist: it will be created`);
-            return { userExists: false };
+            return false;
         }
         if (inputs.createUser === 'true') {
             throw new errors/* ActionError */.lZ(`IAM user ${name} already exists and create-user is true: a bootstrap never takes over an existing user. ` +
@@ -68398,8 +68191,97 @@ async function identify(s) {
         if (differs.length > 0) {
             io.warning(`IAM user ${name} already exists and differs from the inputs (not changed): ${differs.join('; ')}`);
         }
-        return { userExists: true };
+        return true;
     });
+}
+/** The lease, so no other run changes the keys under this one (a dry run only says who holds it). */
+async function leaseUser(s, userExists) {
+    const { ctx } = s;
+    if (!userExists)
+        return undefined;
+    if (ctx.inputs.dryRun) {
+        const held = await describeLease(ctx, s.userName);
+        if (held)
+            ctx.io.info(held);
+        return undefined;
+    }
+    const lease = await takeLease(ctx, s.journal, s.userName);
+    s.tagsDenied = lease.outcome === 'denied';
+    return lease;
+}
+/**
+ * Read everything (the keys, their records, every destination) while the lease settles: reads only, so they need not
+ * wait. Should another run's lease write have won, this run waited for it, and reads again. The self-rotation holder
+ * check is among the reads.
+ */
+async function readWhileTheLeaseSettles(s, userExists, lease) {
+    let tags = lease?.tags;
+    // settled() resolves once: after it said "waited", the lease is this run's and one more read is the last.
+    for (let settle = lease;; settle = undefined) {
+        const settling = settle?.settled().then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
+        const read = await readWorld(s, userExists, tags).then(() => ({ ok: true }), (err) => ({ ok: false, err }));
+        const settled = await settling;
+        if (settled && !settled.ok)
+            throw settled.err;
+        if (!read.ok)
+            throw read.err;
+        if (!settled?.r.waited)
+            break;
+        tags = settled.r.tags;
+        s.ctx.io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
+    }
+}
+/** The keys of the user (which of them is the caller's), the action's records of them, and every destination. */
+async function readWorld(s, userExists, tags) {
+    const { ctx, result, journal, userName } = s;
+    const { io } = ctx;
+    const keys = userExists ? await listAccessKeys(s.aws.iam, userName) : [];
+    s.listed = userExists ? keys : undefined;
+    io.info(`IAM user ${userName} has ${keys.length} access key(s)` +
+        (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''));
+    const caller = s.self;
+    const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
+    if (self)
+        io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
+    s.self = self ? caller : undefined;
+    s.keys = keys.map((key) => ({ key, record: undefined, lastUsed: undefined, makerEnded: undefined, verdict: { kind: 'unproven', why: 'not judged yet' } }));
+    // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
+    if (userExists)
+        await readRecords(s, keys, tags);
+    ctx.cancel.checkpoint();
+    const prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
+    s.destinations = destinationRecords(prepared, journal.destinations);
+    s.destinations.forEach((d) => (result.destinations[d.index].visibility = d.prepared.sharing?.[0].visibility));
+    // Reads only, so while the lease settles too: the job's own holders.
+    await checkOwnHolder(s, prepared, self);
+    s.ownHolderChecked = true;
+}
+/** Read the action's records of the keys (the user's tags). Without tag permissions, only a run that needs none goes on. */
+async function readRecords(s, keys, known) {
+    const { ctx, userName } = s;
+    const { inputs, io } = ctx;
+    if (s.tagsDenied && inputs.retireAfterHours > 0) {
+        throw new errors/* ActionError */.lZ(`retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
+            `and this run may not use them: grant them, or set retire-after-hours: 0.`);
+    }
+    if (s.tagsDenied)
+        return;
+    let all;
+    try {
+        all = await readUserTags({ aws: s.aws }, userName, known);
+    }
+    catch (err) {
+        if (inputs.retireAfterHours > 0 || !isAccessDenied(err))
+            throw err;
+        s.tagsDenied = true;
+        io.warning(`could not read the user's tags (${(0,errors/* errorMessage */.gJ)(err)}): keys are not described; grant iam:ListUserTags`);
+        return;
+    }
+    s.recorded = userRecords(all, keys);
+    // The action keeps one record per existing key: its records of keys that no longer exist are removed (never a tag
+    // it did not write). A dry run changes nothing.
+    if (!inputs.dryRun)
+        await pruneRecords({ aws: s.aws, io }, userName, keys, s.recorded.tags);
 }
 /**
  * Self-rotation must write where this job reads its credentials, or the next run is locked out: some destination
@@ -68414,7 +68296,7 @@ async function checkOwnHolder(s, prepared, self) {
     if (coversRepository(prepared, run.repository)) {
         const [owner, repo] = run.repository.split('/');
         // The secret access key is a secret whichever way the id is stored (access-key-id-as): look for that name.
-        const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token, prepared);
+        const holders = await own_holders_holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token, prepared);
         const missing = missingHolders(holders, owner, repo, prepared);
         if (missing.length > 0)
             throw holderError(run.repository, self.id, missing, retiring);
@@ -68425,153 +68307,395 @@ async function checkOwnHolder(s, prepared, self) {
         `run, ${retiring} ${self.id} would leave this job with a dead ` +
         `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep.`);
 }
-/** The keys of the user (which of them is the caller's), the action's records of them, and every destination. */
-async function readWorld(s, userExists, caller) {
-    const { ctx, result, journal, userName } = s;
-    const { aws, io } = ctx;
-    const keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
-    s.expected = new Set(keys.map((k) => k.id));
-    s.initialKeys = keys;
-    s.keysListed = userExists;
-    io.info(`IAM user ${userName} has ${keys.length} access key(s)` +
-        (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''));
-    const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
-    if (self)
-        io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
-    s.caller = self ? caller : undefined;
-    // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
-    if (userExists)
-        await readRecords(s, keys);
-    ctx.cancel.checkpoint();
-    const prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
-    s.destinations = destinationRecords(prepared, journal, result);
-    // Reads only, so while the lease settles too: the job's own holders.
-    await checkOwnHolder(s, prepared, self);
-    s.ownHolderChecked = true;
-    return { keys, self };
+// ---- classify, retire due ---------------------------------------------------------------------------------------
+/** IAM's time when this run started (a lower bound): an earlier attempt of this workflow run had ended by then. */
+function iamTimeAtStart(s) {
+    // IAM's time is a lower bound up to a second early (whole-second Date headers): the second is given back here, so a
+    // use just before this run began is not taken for a use after the earlier attempt ended.
+    return s.aws.time.now() - (s.ctx.clock.now() - s.startedAt) + 1000;
 }
-/** The earlier run's key this job signs in with: STS accepted it when this run began (identify), so it works. */
-function resumedKey(s, key, caller) {
-    s.journal.record({ kind: 'key resumed', id: key.id });
-    s.expected.add(key.id);
-    s.verified = true; // this run signs in with it: STS answered GetCallerIdentity with it
-    s.ctx.io.info(`Finishing the earlier run's rotation with ${key.id} (no new key is made)`);
-    return { fresh: { ...caller, created: key.created }, created: isoSeconds(key.created.getTime()) };
+/** When the run `by` ended: an earlier attempt of this workflow run ended before this one started; else GitHub's word. */
+async function whenEnded(s, by) {
+    return earlierAttempt(s.ctx, by) ? iamTimeAtStart(s) : await runEnded(s.ctx, by);
 }
-/** Create the new key, record where it comes from, and verify it with STS. Masked the moment it exists. */
-async function newVerifiedKey(s) {
-    const { ctx, userName } = s;
-    const { inputs, aws, io } = ctx;
-    ctx.cancel.checkpoint();
-    const fresh = await createNewKey(s);
-    io.info(`Created access key ${fresh.accessKeyId}`);
-    const created = await recordCreated(s, fresh.accessKeyId, fresh.created);
-    if (inputs.verifyTimeoutSeconds > 0) {
-        await io.group('Verify the new key', async () => {
-            const started = ctx.clock.now();
-            const attempts = await verifyKey(aws.stsFor, fresh, userName, {
-                timeoutMs: inputs.verifyTimeoutSeconds * 1000,
-                clock: ctx.clock,
-                onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
-                sleep: (ms) => ctx.cancel.sleep(ctx.clock, ms),
-                checkpoint: () => ctx.cancel.checkpoint(),
-            });
-            io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
-        });
-    }
-    s.verified = true; // by STS, or waived by verify-timeout-seconds: 0
-    return { fresh, created };
-}
-/** The new key is gone (or Inactive): someone deleted it while this run was handing it out. */
-class NewKeyLost extends errors/* ActionError */.lZ {
-}
-/** List the keys again with this run's own credentials: the new key must exist and be Active before the handover. */
-async function confirmNewKey(s, fresh) {
-    const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
-    const k = keys.find((x) => x.id === fresh.accessKeyId);
-    const appeared = keys.filter((x) => !s.expected.has(x.id)).map((x) => x.id);
-    if (k?.status === 'Active' && appeared.length > 0) {
-        throw new Overwritten([], `after writing the destinations, IAM lists key(s) ${appeared.join(', ')} that appeared during this run: another ` +
-            'rotation (or a person) is at work on this user and may have written the destinations too. Nothing was ' +
-            'retired: let that rotation finish (or find who made the key), then rerun');
-    }
-    if (k?.status === 'Active')
-        return;
-    await newKeyLost(s, fresh, 'after writing the destinations', k ? 'deactivated' : 'deleted');
+/** Judge every key (keys/verdict.ts) on what the run knows now; the notes go to the log once, at the first judgement. */
+function rejudge(s, log = false) {
+    const states = s.keys;
+    const j = judge({
+        user: s.userName,
+        keys: states.map((k) => k.key),
+        records: s.recorded.records,
+        uses: s.uses,
+        makerEnded: new Map(states.flatMap((k) => (k.makerEnded === undefined ? [] : [[k.key.id, k.makerEnded]]))),
+        creation: s.recorded.creation,
+        destinations: s.destinations,
+        self: s.self?.accessKeyId,
+        retireAfterHours: s.ctx.inputs.retireAfterHours,
+        previousKey: s.ctx.inputs.previousKey,
+        iamNow: s.aws.time.now(),
+    });
+    s.keys = j.keys;
+    if (log)
+        for (const n of j.notes)
+            (n.level === 'info' ? s.ctx.io.info : s.ctx.io.warning)(n.text);
 }
 /**
- * The new key went away mid-run. Self-rotation: put the previous pair back wherever it was written over, while the
- * previous key still works. Then stop, naming every destination that holds a dead key.
+ * What is known of each key: GitHub's word on the runs that made the young ones, the last use of every key that is
+ * not plainly the current one, then one verdict per key. Stops a self-rotation that signs in with a key properly
+ * handed over.
  */
-async function newKeyLost(s, fresh, when, how = 'deleted or deactivated') {
-    const { ctx, journal } = s;
-    journal.record({ kind: 'key lost', id: fresh.accessKeyId });
-    s.handedOver = false;
-    s.result.rotated = false;
-    s.result.accessKeyId = undefined;
-    const keys = await listAccessKeys(ctx.aws.iam, s.userName).catch(() => []);
-    const previous = s.caller ? keys.find((k) => k.id === s.caller?.accessKeyId && k.status === 'Active') : undefined;
-    let restored = 0;
-    if (s.caller && previous) {
-        for (const d of s.destinations) {
-            if (journal.pairKey(d.index) !== fresh.accessKeyId)
+async function classify(s) {
+    if (s.listed === undefined)
+        return;
+    const { ctx, userName } = s;
+    const keys = s.keys.map((k) => k.key);
+    const { records, creation } = s.recorded;
+    const iamNow = s.aws.time.now();
+    // A self-rotation that signs in with a key an earlier run handed over stops here, before anything more is read.
+    rejudge(s);
+    // A key an earlier run made, younger than a run can last: that the run which made it has ended proves it is not
+    // still handing it out, sooner than its age.
+    for (const k of makerEndWanted(keys, records, iamNow, s.self?.accessKeyId)) {
+        const state = s.keys.find((x) => x.key.id === k.id);
+        if (state)
+            state.makerEnded = await whenEnded(s, records.get(k.id)?.by);
+    }
+    // The same for the run a create marker names, when a key made in its window is young enough for it to matter.
+    if (creation && markerEndWanted(creation, keys, iamNow))
+        creation.ended = await whenEnded(s, creation.by);
+    const unread = lastUseWanted(keys, records, creation, s.self?.accessKeyId).filter((id) => !s.uses.has(id));
+    for (const [id, use] of await lastUses(s.aws.iam, ctx.io, userName, unread))
+        s.uses.set(id, use);
+    rejudge(s, true);
+}
+/** How a rotation finishes once a key this run deactivated is gone: the next run, or the one command a person runs. */
+function howItFinishes(s, id) {
+    const { keyLimit } = s.ctx.inputs;
+    return keyLimit === 'fail'
+        ? `With key-limit: fail no run deletes it: once you know nobody holds it, delete it (aws iam delete-access-key --user-name ${s.userName} --access-key-id ${id}) and rerun`
+        : `A later run deletes it to make room (key-limit: ${keyLimit}) and rotates, unless someone makes it Active again`;
+}
+/**
+ * Take the steps the verdicts allow before planning: retire the handed-over keys that are due, and deactivate a key
+ * only a create marker speaks for (a reversible step). In self-rotation, a destination that may hold such a key first
+ * gets this job's own pair. Returns the keys as the plan should see them, and those this run made Inactive on evidence
+ * that allows no more (a dry run: as the real run would leave them).
+ */
+async function retireDue(s) {
+    const { ctx } = s;
+    const { inputs, io } = ctx;
+    await giveOwnPair(s);
+    const pending = s.keys.filter((k) => k.verdict.kind === 'pending' && k.verdict.due && (inputs.previousKey !== 'deactivate' || k.key.status === 'Active'));
+    const unrecorded = s.keys.filter((k) => k.verdict.kind === 'orphan' && k.verdict.reason === 'unrecorded key of a finished run' && k.key.status === 'Active');
+    if (inputs.dryRun) {
+        const planned = { keys: s.keys.slice(), reversed: new Set() };
+        for (const k of pending) {
+            const p = k.verdict;
+            const how = p.reason === 'staged retirement' ? inputs.previousKey : 'deactivate';
+            io.info(`Dry run: would ${how} ${k.key.id} (${p.reason === 'staged retirement' ? `handed over and unused for ${p.grace} h` : 'handed over by a run that stopped before retiring it'})`);
+            planned.keys = how === 'delete' ? planned.keys.filter((x) => x !== k) : planned.keys.map((x) => (x === k ? { ...x, key: { ...x.key, status: 'Inactive' } } : x));
+            if (how === 'deactivate' && p.reason !== 'staged retirement')
+                planned.reversed.add(k.key.id);
+        }
+        for (const k of unrecorded) {
+            io.info(`Dry run: would deactivate ${k.key.id} (made in a create marker's window, no tag names it)`);
+            planned.keys = planned.keys.map((x) => (x === k ? { ...x, key: { ...x.key, status: 'Inactive' } } : x));
+            planned.reversed.add(k.key.id);
+        }
+        return planned;
+    }
+    if (pending.length > 0)
+        await io.group('Retire handed-over keys', () => retirePending(s, pending));
+    for (const k of unrecorded)
+        await deactivateUnrecorded(s, k);
+    await clearSpentMarker(s);
+    rejudge(s);
+    return { keys: s.keys, reversed: reversedHere(s.journal) };
+}
+/**
+ * Self-rotation: a destination that may hold a key this step retires (a handed-over key whose successor this job signs
+ * in with; a key only a create marker speaks for) is given this job's own pair first, so that nothing holds that key.
+ */
+async function giveOwnPair(s) {
+    const self = s.self;
+    if (!self || s.ctx.inputs.dryRun)
+        return;
+    const holders = new Set();
+    for (const k of s.keys) {
+        const v = k.verdict;
+        if (v.kind === 'pending' && v.successor === self.accessKeyId && !v.kept)
+            for (const d of v.holders)
+                holders.add(d);
+        if (v.kind === 'orphan' && v.reason === 'unrecorded key of a finished run')
+            for (const d of v.holders)
+                holders.add(d);
+    }
+    if (holders.size === 0)
+        return;
+    await s.ctx.io.group(`Give ${holders.size} destination(s) this job's own key ${self.accessKeyId}`, async () => {
+        for (const d of holders) {
+            s.ctx.cancel.checkpoint();
+            await writePair(s, d, self, 'converge');
+            s.ctx.io.info(`${d.label}: now holds ${self.accessKeyId} (it may have held a key this run retires)`);
+        }
+        await recordHandedOverAgain(s, self.accessKeyId, [...holders]);
+    });
+    rejudge(s);
+}
+/**
+ * The job's own key, handed over by an earlier run, now also reaches the destinations this run gave it: its record's
+ * handover moves to now (IAM time), with GitHub's time of these writes, so a later run does not take them for someone
+ * else's writes after the handover.
+ */
+async function recordHandedOverAgain(s, id, written) {
+    const record = s.recorded.records.get(id);
+    if (s.tagsDenied || record?.handover === undefined)
+        return;
+    const times = written.flatMap((d) => [d.ledger.writtenAt.id, d.ledger.writtenAt.secret]);
+    const last = times.every((t) => t !== undefined) ? isoSeconds(Math.max(...times)) : undefined;
+    const again = { ...record, handover: isoSeconds(s.aws.time.now()), written: last };
+    try {
+        const [value] = await writeRecords({ aws: s.aws }, s.userName, [[id, again]]);
+        s.recorded.tags.set(id, value);
+        s.recorded.records.set(id, again);
+    }
+    catch (err) {
+        s.ctx.io.warning(`could not record in the tag of ${id} that ${written.map((d) => d.label).join(', ')} now hold it (${(0,errors/* errorMessage */.gJ)(err)}): a later run rotates once more`);
+    }
+}
+/** Retire the handed-over keys that are due, each proven again (the keys listed again, the record against IAM's facts). */
+async function retirePending(s, due) {
+    const { ctx } = s;
+    for (const { key, verdict } of due) {
+        if (verdict.kind !== 'pending')
+            continue;
+        const lastUsed = s.uses.get(key.id);
+        const evidence = lastUsed ? `last used ${lastUsed.date} (${lastUsed.service}, ${lastUsed.region})` : 'never used';
+        try {
+            const done = await s.gate.destroy(key.id, verdict.reason);
+            if (done === undefined)
                 continue;
-            try {
-                await writePair(s, d.index, s.caller, 'restore');
-                restored++;
+            if (verdict.reason === 'staged retirement') {
+                const why = `handed over to ${verdict.successor} and ${evidence}, both at least retire-after-hours ago (IAM time)`;
+                ctx.io.info(`${done.fate === 'deactivated' ? 'Deactivated' : 'Deleted'} ${key.id}: ${why}${done.undo ? ` (to undo: ${done.undo})` : ''}`);
             }
-            catch (err) {
-                ctx.io.warning(`could not put ${d.label} back to ${previous.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+            else {
+                ctx.io.warning(`Deactivated ${key.id}: an earlier run handed it over to ${verdict.successor} at ${isoSeconds(verdict.handover)} and stopped before ` +
+                    `retiring it (${evidence} since); IAM records last use late, so "unused since the handover" proves too little to ` +
+                    `delete it. To undo: ${done.undo}. ${howItFinishes(s, key.id)}.`);
             }
         }
+        catch (err) {
+            if (!(err instanceof Unproven))
+                throw err;
+            ctx.io.warning(err.message);
+        }
     }
-    throw new NewKeyLost(`${when}, IAM lists the new key ${fresh.accessKeyId} as ${how} by someone else (another rotation or a person): ` +
-        `nothing was retired` +
-        (restored > 0 ? `, and ${restored} destination(s) were given the previous key ${previous?.id} again` : '') +
-        `. Find who changed the keys of IAM user ${s.userName}, then rerun`);
+}
+/** A key only a create marker speaks for: deactivated (never deleted on a marker's word), saying how to undo it. */
+async function deactivateUnrecorded(s, k) {
+    const { creation } = s.recorded;
+    try {
+        const done = await s.gate.destroy(k.key.id, 'unrecorded key of a finished run');
+        if (done === undefined)
+            return;
+        s.ctx.io.warning(`Deactivated ${k.key.id}: IAM made it ${k.key.created.toISOString()}, within two minutes after the create marker of ` +
+            `${creation?.by} (a run that has ended), and no tag names it: it may be the key that run made before it was ` +
+            `stopped, or a key someone made then; it was never used, and no destination of this run holds it. A marker is ` +
+            `no proof, so it is deactivated, not deleted. To undo: ${done.undo}. ${howItFinishes(s, k.key.id)}.`);
+    }
+    catch (err) {
+        if (!(err instanceof Unproven))
+            throw err;
+        s.ctx.io.warning(err.message);
+    }
 }
 /**
- * An earlier run's orphan (proven: created by this action, never handed over, older than a run can last, unused
- * since). In self-rotation the destinations that may hold it first get this job's own pair; then it is deleted.
+ * An earlier run's create marker that speaks for no key any more goes: its run has ended, and every key made in its
+ * window is gone or Inactive (none, when that run recorded its key or made none).
  */
-async function dropOrphan(s, orphan, moveOff, breaks, unrecorded) {
+async function clearSpentMarker(s) {
+    const { creation } = s.recorded;
+    if (!creation || s.tagsDenied)
+        return;
+    const iamNow = s.aws.time.now();
+    const ended = creation.ended ?? (earlierAttempt(s.ctx, creation.by) ? iamTimeAtStart(s) : undefined);
+    if (makerMayStillRun(new Date(creation.at), ended, iamNow))
+        return;
+    const open = creation.candidates.filter((id) => s.keys.some((k) => k.key.id === id && k.key.status === 'Active'));
+    if (open.length > 0)
+        return;
+    await clearCreateMarker({ aws: s.aws, io: s.ctx.io }, s.userName);
+    s.recorded.creation = undefined;
+}
+// ---- plan, prepare ------------------------------------------------------------------------------------------------
+/** Decide, in IAM's time: skip, or rotate (and what goes first). A skip and a dry run end here (undefined). */
+function decide(s, userExists, left) {
+    const { ctx, result } = s;
+    const { inputs, io } = ctx;
+    const resumed = left.keys.find((k) => k.verdict.kind === 'resumed');
+    const previous = resumed?.verdict.kind === 'resumed' ? left.keys.find((k) => k.key.id === resumed.verdict.previous) : undefined;
+    const thePlan = plan({
+        user: s.userName,
+        keys: left.keys,
+        self: s.self?.accessKeyId,
+        resume: resumed && previous && resumed.record ? { key: resumed.key, record: resumed.record, previous: previous.key } : undefined,
+        destinations: s.destinations,
+        maxAgeDays: inputs.maxAgeDays,
+        keyLimit: inputs.keyLimit,
+        previousKey: inputs.previousKey,
+        rewrite: s.recorded.rewrite,
+        reversedHere: left.reversed,
+        now: userExists ? s.aws.time.now() : 0,
+    });
+    result.plan = thePlan;
+    result.accessKeyId = thePlan.current?.id;
+    io.info(describePlan(thePlan, s.userName, userExists, s.destinations, inputs.dryRun, inputs.retireAfterHours));
+    if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
+        io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
+    }
+    return thePlan.action === 'skip' || inputs.dryRun ? undefined : thePlan;
+}
+/** Make ready: environments, the user, an earlier run's orphan gone, one key fewer. */
+async function steps_prepare(s, thePlan, userExists) {
+    const { ctx, journal, userName } = s;
+    const { inputs, io } = ctx;
+    await createMissingEnvironments(ctx, s.destinations.map((d) => d.prepared), (i) => journal.record({ kind: 'environment created', index: i }));
+    if (!userExists) {
+        ctx.cancel.checkpoint();
+        const created = await io.group(`Create IAM user ${userName}`, () => createUser(s.aws.iam, userName, {
+            path: inputs.userPath,
+            groups: inputs.userGroups,
+            policyArns: inputs.userPolicyArns,
+            permissionsBoundary: inputs.userPermissionsBoundary,
+            tags: inputs.userTags,
+        }));
+        journal.record({ kind: 'user created', user: created });
+        io.info(`Created IAM user ${userName}`);
+        const lease = await takeLease(ctx, journal, userName);
+        await lease.settled();
+        s.tagsDenied = lease.outcome === 'denied';
+        s.listed = [];
+    }
+    if (thePlan.orphan)
+        await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? []);
+    if (thePlan.makeRoom)
+        await makeRoom(s, thePlan, thePlan.makeRoom);
+}
+/**
+ * An earlier run's orphan (proven: created by this action, never handed over, its run ended, not used since). In
+ * self-rotation the destinations that may hold it first get this job's own pair; a rotator's are rewritten at once
+ * (they lose it until then, which the journal and a marker record); then it is deleted.
+ */
+async function dropOrphan(s, orphan, moveOff, breaks) {
     const { ctx } = s;
-    await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
-        if (moveOff.length > 0 && s.caller) {
-            for (const d of s.destinations) {
-                if (!moveOff.includes(d.label))
-                    continue;
+    const id = orphan.key.id;
+    await ctx.io.group(`Delete ${id}, an orphan of an earlier run`, async () => {
+        if (moveOff.length > 0 && s.self) {
+            for (const d of moveOff) {
                 ctx.cancel.checkpoint();
-                await writePair(s, d.index, s.caller, 'converge');
-                ctx.io.info(`${d.label}: now holds ${s.caller.accessKeyId} (was written after ${orphan.id} was made)`);
+                await writePair(s, d, s.self, 'converge');
+                ctx.io.info(`${d.label}: now holds ${s.self.accessKeyId} (was written after ${id} was made)`);
             }
         }
         ctx.cancel.checkpoint();
         if (breaks.length > 0) {
             // A rotator: the destinations that may hold the orphan lose it until this run rewrites them, moments later.
             if (!s.tagsDenied)
-                await markRewrite(ctx, s.userName, orphan.id);
-            const maybe = s.destinations.flatMap((d) => (breaks.includes(d.label) ? [d.index] : []));
-            s.journal.record({ kind: 'holders broken', id: orphan.id, certain: [], maybe });
+                await markRewrite({ aws: s.aws, io: ctx.io }, s.userName, id);
+            s.journal.record({ kind: 'holders broken', id, certain: [], maybe: breaks.map((d) => d.index) });
             try {
-                await destroy(s, orphan.id, 'orphan held by destinations this run rewrites', 'delete', 'deleted as an orphan');
+                await s.gate.destroy(id, 'orphan held by destinations this run rewrites');
             }
             catch (err) {
                 s.journal.broken = undefined;
                 throw err;
             }
-            ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over; ${breaks.join(', ')} may ` +
+            ctx.io.info(`Deleted ${id}: an earlier run of this action made it and never handed it over; ${breaks.map((d) => d.label).join(', ')} may ` +
                 'hold it and do not work until this run rewrites them');
             return;
         }
-        if (unrecorded) {
-            await destroy(s, orphan.id, 'unrecorded key of a finished run', 'delete', 'deleted as an orphan');
-            ctx.io.info(`Deleted ${orphan.id}: a run of this action made it and stopped before recording it; it was never used, and no destination holds it`);
-            return;
-        }
-        await destroy(s, orphan.id, 'orphan of a finished run', 'delete', 'deleted as an orphan');
-        ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over, and nothing holds it`);
+        await s.gate.destroy(id, 'orphan of a finished run');
+        ctx.io.info(`Deleted ${id}: an earlier run of this action made it and never handed it over; it was not used after that run ` +
+            `ended, and none of this run's destinations ${moveOff.length > 0 ? 'holds it any more' : 'was written after it was made'}`);
     });
+}
+/** Delete the key the plan makes room with (key-limit), with its consent; delete-oldest marks its holders broken. */
+async function makeRoom(s, thePlan, room) {
+    const { ctx, journal, userName } = s;
+    ctx.cancel.checkpoint();
+    if (thePlan.makeRoomBreaks) {
+        if (!s.tagsDenied)
+            await markRewrite({ aws: s.aws, io: ctx.io }, userName, room.id);
+        // A destination last written before every key that stays existed holds the deleted key (or an older, dead one).
+        const kept = s.keys.filter((k) => k.key.id !== room.id).map((k) => Math.floor(k.key.created.getTime() / 1000) * 1000);
+        const certain = s.destinations.flatMap(({ prepared: p, index }) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [index] : []));
+        journal.record({ kind: 'holders broken', id: room.id, certain });
+    }
+    try {
+        await s.gate.destroy(room.id, thePlan.makeRoomBreaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive');
+    }
+    catch (err) {
+        if (thePlan.makeRoomBreaks)
+            journal.broken = undefined;
+        throw err;
+    }
+    ctx.io.info(`Deleted ${room.id} (${room.status}) to make room (key-limit: ${ctx.inputs.keyLimit})` +
+        (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''));
+}
+// ---- create, distribute, confirm --------------------------------------------------------------------------------
+/** The earlier run's key this job signs in with: STS accepted it when this run began (identify), so it works. */
+function resumedKey(s, key, caller) {
+    s.journal.record({ kind: 'key resumed', id: key.id });
+    s.journal.record({ kind: 'key verified', id: key.id }); // this run signs in with it: STS answered GetCallerIdentity
+    s.ctx.io.info(`Finishing the earlier run's rotation with ${key.id} (no new key is made)`);
+    s.fresh = { ...caller, created: key.created };
+    return s.fresh;
+}
+/** The new key is gone (or Inactive): someone deleted it while this run was handing it out. */
+class NewKeyLost extends errors/* ActionError */.lZ {
+}
+/** Create the new key, record where it comes from, and verify it with STS. Masked the moment it exists. */
+async function newVerifiedKey(s) {
+    const { ctx, userName } = s;
+    const { inputs, io } = ctx;
+    ctx.cancel.checkpoint();
+    const fresh = await createNewKey(s);
+    s.fresh = fresh;
+    io.info(`Created access key ${fresh.accessKeyId}`);
+    await recordCreated(s, fresh);
+    if (inputs.verifyTimeoutSeconds > 0) {
+        await io.group('Verify the new key', async () => {
+            const started = ctx.clock.now();
+            let attempts;
+            try {
+                attempts = await verifyKey(s.aws.stsFor, fresh, userName, {
+                    timeoutMs: inputs.verifyTimeoutSeconds * 1000,
+                    clock: ctx.clock,
+                    onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
+                    sleep: (ms) => ctx.cancel.sleep(ctx.clock, ms),
+                    checkpoint: () => ctx.cancel.checkpoint(),
+                });
+            }
+            catch (err) {
+                await unlessLost(s, fresh, err);
+                throw err;
+            }
+            io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
+        });
+    }
+    s.journal.record({ kind: 'key verified', id: fresh.accessKeyId }); // by STS, or waived by verify-timeout-seconds: 0
+    return fresh;
+}
+/** Verification failed: if IAM no longer lists the new key, someone deleted it, and that is what the run says. */
+async function unlessLost(s, fresh, err) {
+    const keys = await listAccessKeys(s.aws.iam, s.userName).catch(() => undefined);
+    if (keys === undefined || keys.some((k) => k.id === fresh.accessKeyId))
+        return;
+    s.journal.record({ kind: 'key lost', id: fresh.accessKeyId });
+    throw new NewKeyLost(`the new access key ${fresh.accessKeyId} did not authenticate (${(0,errors/* errorMessage */.gJ)(err)}): IAM no longer lists it, so ` +
+        `${fresh.accessKeyId} was deleted by someone else (another rotation or a person) before it was verified. No ` +
+        `destination was given it and nothing was retired. Find who changed the keys of IAM user ${s.userName}, then rerun`, { cause: err });
 }
 /**
  * CreateAccessKey. After a failure the keys are listed again: when no key appeared, the request made none and is
@@ -68580,22 +68704,24 @@ async function dropOrphan(s, orphan, moveOff, breaks, unrecorded) {
  */
 async function createNewKey(s) {
     const { ctx, journal, userName } = s;
+    const records = { ...ctx, aws: s.aws };
     let fresh;
     for (let attempt = 1; fresh === undefined; attempt++) {
         // The create marker, so a rerun can know the key should this run be killed before recording it.
-        const marked = !s.tagsDenied && (await markCreate(ctx, userName));
+        const marked = !s.tagsDenied && (await markCreate(records, userName));
         s.createMarker.written ||= marked;
+        const expected = new Set([...(s.listed ?? []).map((k) => k.id)].filter((id) => !journal.deleted(id)));
         try {
-            fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock, ctx.aws.time);
+            fresh = await createAccessKey(s.aws.iamOnce, userName, ctx.clock, s.aws.time);
         }
         catch (err) {
             // IAM refused the create for its quota: it made no key, so the marker must not speak for a key made now.
             if (marked && err instanceof KeyQuotaReached)
-                await clearCreateMarker(ctx, userName);
+                await clearCreateMarker(records, userName);
             const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer may have been lost';
             let appeared;
             try {
-                appeared = (await listAccessKeys(ctx.aws.iam, userName)).filter((k) => !s.expected.has(k.id)).map((k) => k.id);
+                appeared = (await listAccessKeys(s.aws.iam, userName)).filter((k) => !expected.has(k.id)).map((k) => k.id);
             }
             catch {
                 throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Could not list the keys again: check whether a key was made.`, { cause: err });
@@ -68605,8 +68731,9 @@ async function createNewKey(s) {
                 if (marked && !(err instanceof KeyQuotaReached))
                     s.createMarker.needed = true;
                 const rerun = marked && appeared.length === 1 && !(err instanceof KeyQuotaReached)
-                    ? `if this run made it, a rerun deletes it (this run marked IAM user ${userName} with ${CREATE_TAG} just ` +
-                        'before: its CreateDate, no use and no holder prove it); else, if no other rotation is running, delete it by hand.'
+                    ? `if this run made it, a rerun deactivates it (this run marked IAM user ${userName} with ${CREATE_TAG} just ` +
+                        'before; a marker is no proof a key may be deleted on) and a later run deletes it to make room; else, if no ' +
+                        'other rotation is running, delete it by hand.'
                     : 'if no other rotation is running, delete them by hand.';
                 throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Key(s) ${appeared.join(', ')} appeared during this run and were left alone (${why}; ` +
                     `this run cannot prove they are its own): ${rerun}`, { cause: err });
@@ -68621,14 +68748,290 @@ async function createNewKey(s) {
     }
     ctx.io.setSecret(fresh.secretAccessKey);
     journal.record({ kind: 'key created', id: fresh.accessKeyId });
-    s.expected.add(fresh.accessKeyId);
     return fresh;
 }
+const lowerFirst = (t) => t.charAt(0).toLowerCase() + t.slice(1);
+/** What makes a refused TagUser work: room under IAM's tag quota, or the permission. */
+function tagAdvice(err) {
+    return err instanceof TagQuotaReached ? 'Remove user tags you do not need (IAM allows 50)' : 'Grant iam:TagUser on the user';
+}
+/** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
+async function recordCreated(s, fresh) {
+    const { ctx } = s;
+    const id = fresh.accessKeyId;
+    if (s.tagsDenied)
+        return;
+    const record = { created: isoSeconds(fresh.created.getTime()), by: runLabel(ctx) };
+    try {
+        const [value] = await writeRecords({ aws: s.aws }, s.userName, [[id, record]]);
+        s.recorded.tags.set(id, value);
+    }
+    catch (err) {
+        if (ctx.inputs.retireAfterHours > 0) {
+            throw new errors/* ActionError */.lZ(`recording where the new key ${id} comes from failed (${(0,errors/* errorMessage */.gJ)(err)}): with retire-after-hours the ` +
+                `handover must be recorded in IAM. ${tagAdvice(err)}`, { cause: err });
+        }
+        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): ${lowerFirst(tagAdvice(err))}`);
+    }
+}
+/** Write both secrets everywhere; a cancel stops between destinations, never inside a pair. */
+async function distribute(s, fresh) {
+    const { ctx } = s;
+    const names = (0,github_destinations/* shownNames */.kA)(ctx.inputs);
+    const n = s.destinations.length;
+    await ctx.io.group(`Write secrets (${n} destinations)`, async () => {
+        for (const d of s.destinations) {
+            ctx.cancel.checkpoint();
+            try {
+                await writePair(s, d, fresh, 'new key');
+            }
+            catch (err) {
+                ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: failed`);
+                throw err;
+            }
+            ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: ${names}`);
+        }
+    });
+}
+/**
+ * Every destination still holds what this run wrote (no later write by someone else), and the new key is still
+ * there and Active (a person may have deleted it while the destinations were written), and no other key appeared.
+ */
+async function steps_confirm(s, fresh, thePlan) {
+    await confirmDestinations(s, fresh.accessKeyId);
+    await confirmNewKey(s, fresh, thePlan);
+}
+/**
+ * List the keys again: the new key must exist and be Active before the handover, and no key may have appeared. In
+ * self-rotation the listing is signed with the key the job signed in with; should that key no longer work (someone
+ * deleted or deactivated it during the fan-out), with the new key, which STS verified: the run goes forward with it.
+ */
+async function confirmNewKey(s, fresh, thePlan) {
+    let keys;
+    try {
+        keys = await listAccessKeys(s.aws.iam, s.userName);
+    }
+    catch (err) {
+        if (!s.self || !s.journal.verified(fresh.accessKeyId))
+            throw err;
+        const signed = { ...s.aws, iam: s.aws.iamFor(fresh) };
+        keys = await listAccessKeys(signed.iam, s.userName).catch(() => {
+            throw err;
+        });
+        if (keys.some((k) => k.id === s.self?.accessKeyId && k.status === 'Active'))
+            throw err;
+        // The key this job signed in with no longer works: sign on with the new one (the run is past the fan-out).
+        s.aws = signed;
+    }
+    const k = keys.find((x) => x.id === fresh.accessKeyId);
+    const expected = new Set([...(s.listed ?? []).map((x) => x.id), fresh.accessKeyId]);
+    const appeared = keys.filter((x) => !expected.has(x.id)).map((x) => x.id);
+    if (k?.status === 'Active' && appeared.length > 0) {
+        throw new Overwritten([], `after writing the destinations, IAM lists key(s) ${appeared.join(', ')} that appeared during this run: another ` +
+            'rotation (or a person) is at work on this user and may have written the destinations too. Nothing was ' +
+            'retired: let that rotation finish (or find who made the key), then rerun');
+    }
+    if (k?.status === 'Active') {
+        // A previous key someone else deleted (or deactivated) while the destinations were written: nothing to put back,
+        // nothing to retire; every destination holds the new key, which works.
+        for (const gone of thePlan.previous.filter((p) => !keys.some((x) => x.id === p.id && x.status === 'Active'))) {
+            s.journal.record({ kind: 'key lost', id: gone.id });
+            s.ctx.io.warning(`${gone.id} was deleted by someone else (or deactivated) during this run: every destination now holds ` +
+                `${fresh.accessKeyId}, which works, so this run goes on with it`);
+        }
+        s.keys = s.keys.filter((x) => keys.some((y) => y.id === x.key.id));
+        return;
+    }
+    await newKeyLost(s, fresh, 'after writing the destinations', k ? 'deactivated' : 'deleted');
+}
+/**
+ * The new key went away mid-run. Self-rotation: put the previous pair back wherever it was written over, while the
+ * previous key still works (IAM lists it Active). Then stop, naming every destination that holds a dead key.
+ */
+async function newKeyLost(s, fresh, when, how = 'deleted or deactivated') {
+    const { ctx, journal } = s;
+    journal.record({ kind: 'key lost', id: fresh.accessKeyId });
+    s.result.rotated = false;
+    s.result.accessKeyId = undefined;
+    const keys = await listAccessKeys(s.aws.iam, s.userName).catch(() => []);
+    const previous = s.self ? keys.find((k) => k.id === s.self?.accessKeyId && k.status === 'Active') : undefined;
+    let restored = 0;
+    if (s.self && previous) {
+        for (const d of s.destinations) {
+            if (pairKey(d) !== fresh.accessKeyId)
+                continue;
+            try {
+                await writePair(s, d, s.self, 'restore');
+                restored++;
+            }
+            catch (err) {
+                ctx.io.warning(`could not put ${d.label} back to ${previous.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+            }
+        }
+    }
+    throw new NewKeyLost(`${when}, IAM lists the new key ${fresh.accessKeyId} as ${how} by someone else (another rotation or a person): ` +
+        `nothing was retired` +
+        (restored > 0 ? `, and ${restored} destination(s) were given the previous key ${previous?.id} again` : '') +
+        `. Find who changed the keys of IAM user ${s.userName}, then rerun`);
+}
+// ---- hand over, retire --------------------------------------------------------------------------------------------
+/**
+ * Every destination holds the new key: record the handover. In self-rotation the run signs with the new key from
+ * here on: the previous key's last use stays the holders', and the lease can still be released.
+ */
+async function handOver(s, thePlan, fresh) {
+    const { ctx, result } = s;
+    s.journal.record({ kind: 'handed over', id: fresh.accessKeyId });
+    if (s.self)
+        s.aws = { ...ctx.aws, iam: ctx.aws.iamFor(fresh) };
+    result.rotated = true;
+    result.accessKeyId = fresh.accessKeyId;
+    if (ctx.inputs.exportCredentials)
+        exportCredentials(ctx.io, fresh);
+    await ctx.io.group('Hand over', () => recordHandover(s, thePlan, fresh));
+}
+/**
+ * Record the handover in IAM: the new key's record gets its handover time and GitHub's time of this run's last write;
+ * each previous key still listed is recorded as superseded, with the grace this run gives it (retire-after-hours):
+ * with 0 this run retires it in a moment (a rerun finishes that should this run stop first), with more a later run
+ * retires it once due.
+ */
+async function recordHandover(s, p, fresh) {
+    const { ctx, userName } = s;
+    const hours = ctx.inputs.retireAfterHours;
+    const newId = fresh.accessKeyId;
+    // IAM's time, never before the new key's own CreateDate (in the whole seconds a tag holds).
+    const now = Math.floor(Math.max(s.aws.time.now(), fresh.created.getTime()) / 1000) * 1000;
+    const handover = isoSeconds(now);
+    const superseded = p.previousKey !== 'keep' ? p.previous.filter((k) => !s.journal.lost.has(k.id)) : [];
+    const staged = hours > 0 ? superseded : [];
+    if (s.tagsDenied)
+        return;
+    const writes = s.destinations.flatMap((d) => [d.ledger.writtenAt.id, d.ledger.writtenAt.secret]).filter((t) => t !== undefined);
+    const written = writes.length === s.destinations.length * 2 && writes.length > 0 ? isoSeconds(Math.max(...writes)) : undefined;
+    try {
+        const by = runLabel(ctx);
+        const created = s.recorded.records.get(newId)?.created ?? isoSeconds(fresh.created.getTime());
+        const records = [
+            [newId, { created, handover, ...(written ? { written } : {}), by }],
+            ...superseded.map((k) => [k.id, { supersededBy: newId, handover, retireAfter: hours, by }]),
+        ];
+        const values = await writeRecords({ aws: s.aws }, userName, records);
+        records.forEach(([id, r], i) => {
+            s.recorded.tags.set(id, values[i]);
+            s.recorded.records.set(id, r);
+        });
+        for (const key of staged) {
+            const dueAt = now + hours * 3_600_000;
+            const state = s.keys.find((k) => k.key.id === key.id);
+            if (state)
+                state.verdict = pendingAfterHandover(newId, now, hours, dueAt);
+            ctx.io.info(`${key.id} is handed over to ${newId}: a later run ${ctx.inputs.previousKey === 'delete' ? 'deletes' : 'deactivates'} it once it has not been used for ${hours} h (not before ${new Date(dueAt).toISOString()})`);
+        }
+    }
+    catch (err) {
+        if (hours === 0) {
+            ctx.io.warning(`could not record the handover in the tag of ${newId} (${(0,errors/* errorMessage */.gJ)(err)}): its description in IAM stays incomplete`);
+            return;
+        }
+        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but recording the handover in IAM failed (${(0,errors/* errorMessage */.gJ)(err)}): ` +
+            `the previous key(s) ${staged.map((k) => k.id).join(', ')} stay Active and no later run will retire them. ` +
+            `${tagAdvice(err)}, then retire them by hand once they are unused for ${hours} h.`, { cause: err });
+    }
+}
+/** The verdict on a key this run has just handed over with retire-after-hours > 0. */
+function pendingAfterHandover(successor, handover, grace, dueAt) {
+    return { kind: 'pending', reason: 'staged retirement', successor, handover, grace, dueAt, due: false, inUse: false, holders: [], kept: false, missing: [] };
+}
+/** Only now the previous keys: retired at once (retire-after-hours: 0), each with its proof, or left to a later run. */
+async function retire(s, thePlan, fresh) {
+    const { ctx, userName } = s;
+    await ctx.io.group('Previous keys', async () => {
+        if (ctx.inputs.retireAfterHours === 0) {
+            try {
+                await retirePrevious(s, thePlan, fresh);
+            }
+            catch (err) {
+                if (err instanceof Unproven && err.keyId !== fresh.accessKeyId && err.lacks('new key gone')) {
+                    // Put the previous pair back signed as before the handover: the new key no longer works.
+                    s.aws = ctx.aws;
+                    await newKeyLost(s, fresh, `before retiring ${err.keyId}`);
+                }
+                throw err;
+            }
+        }
+        if (s.journal.broken !== undefined || s.recorded.rewrite)
+            await clearRewrite({ aws: s.aws, io: ctx.io }, userName);
+    });
+}
+/** The previous keys, once every destination holds the new one: delete, deactivate or keep them, each proven. */
+async function retirePrevious(s, p, fresh) {
+    const { ctx, journal } = s;
+    // A resumed rotation hands out the earlier run's key; its previous key goes for that reason, with its own proof.
+    const reason = p.resume ? 'replaced by a resumed rotation' : 'replaced by this run';
+    const newId = fresh.accessKeyId;
+    const failures = [];
+    const failed = [];
+    let unproven = false;
+    for (const key of p.previous) {
+        if (journal.lost.has(key.id))
+            continue;
+        try {
+            if (p.previousKey === 'keep' || (p.previousKey === 'deactivate' && key.status !== 'Active')) {
+                journal.record({ kind: 'key retired', id: key.id, fate: 'kept' });
+                ctx.io.info(`Kept previous key ${key.id} (${key.status})`);
+                continue;
+            }
+            const done = await s.gate.destroy(key.id, reason);
+            if (done?.fate === 'deactivated')
+                ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room; to undo: ${done.undo})`);
+            else if (done)
+                ctx.io.info(`Deleted previous key ${key.id}`);
+        }
+        catch (err) {
+            // Someone else deleted it meanwhile: nothing is left to retire.
+            if (err instanceof Unproven && err.gaps.every((m) => m.code === 'not listed')) {
+                journal.record({ kind: 'key lost', id: key.id });
+                ctx.io.warning(`${key.id} was deleted by someone else during this run: nothing to retire`);
+                continue;
+            }
+            // The new key itself went away: the flow puts the previous pair back (never retire on a dead successor).
+            if (err instanceof Unproven && err.lacks('new key gone'))
+                throw err;
+            unproven ||= err instanceof Unproven;
+            failures.push(`${key.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+            failed.push(key.id);
+        }
+    }
+    if (failures.length > 0) {
+        const next = unproven
+            ? 'The keys changed during the run (another rotation or a person is at work): check them, then retire what nobody uses by hand'
+            : failed.every((id) => s.recorded.records.get(id)?.supersededBy === newId)
+                ? // This run recorded the handover on it: a rerun finishes the retirement (reversibly, unless it can prove more).
+                    `Nothing needs it any more and it still works. Its handover is recorded in IAM, so a rerun (once the cause is ` +
+                        `fixed) ${finishRetirement(s, newId)}; or ${p.previousKey} it by hand once you have checked its last use`
+                : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
+        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ${next}`);
+    }
+}
+/**
+ * What a rerun does with a previous key this run handed over and could not retire. A self-rotation's rerun signs in
+ * with the new key and gives it to every destination itself, which proves the old key replaced; a rotator's has only
+ * "unused since the handover", which IAM may record late: it deactivates it, and a later run deletes it to make room.
+ */
+function finishRetirement(s, newId) {
+    const verb = s.ctx.inputs.previousKey === 'deactivate' ? 'deactivates' : 'deletes';
+    return s.self
+        ? `${verb} it: signing in with ${newId}, it gives every destination ${newId} again first`
+        : 'deactivates it if nothing has used it since (a use moments after the handover may not show yet in IAM, so it is not deleted then), and a later run deletes it to make room';
+}
+// ---- the caller's credentials, and what they export ---------------------------------------------------------------
 /** The run's own AWS credentials, to recognise self-rotation; masked at once (secret and session token). */
-async function callerCredentials(ctx) {
+async function callerCredentials(s) {
+    const { ctx } = s;
     let creds;
     try {
-        const provider = ctx.aws.iam.config.credentials;
+        const provider = s.aws.iam.config.credentials;
         creds = await provider();
     }
     catch (err) {
@@ -68684,22 +69087,26 @@ function exportCredentials(io, c) {
 
 
 
+
 function asActionError(err) {
     return err instanceof errors/* ActionError */.lZ ? err : new errors/* ActionError */.lZ((0,errors/* errorMessage */.gJ)(err), { cause: err });
 }
-/** Recompute what the result says about destinations and keys from the journal. */
+/** A pending verdict on a key this run handed over: "retire-pending", with when it is due (the one shape, rendered). */
+const handedOverNow = (k, newId) => k.verdict.kind === 'pending' && k.verdict.successor === newId && !k.verdict.kept;
+/** Recompute what the result says about destinations and keys from the journal and the keys' verdicts. */
 function refresh(result) {
     const { journal } = result;
-    const current = assumedHeld(result.plan);
     result.newKeyId = journal.newKeyId ?? journal.resumedKeyId;
     result.userCreated = journal.createdUser !== undefined || result.userCreated;
-    result.previous = journal.retired
-        .filter((r) => r.fate !== 'discarded')
-        .map((r) => ({ id: r.id, action: r.fate }));
+    const states = result.keyStates?.() ?? [];
+    result.previous = [
+        ...journal.retired.filter((r) => r.fate !== 'discarded').map((r) => ({ id: r.id, action: r.fate })),
+        ...states.filter((k) => handedOverNow(k, journal.newKeyId)).map((k) => ({ id: k.key.id, action: 'retire-pending' })),
+    ];
     result.destinations.forEach((r, i) => {
         const d = journal.destinations[i];
         // A dry run writes nothing: each destination holds what it held (the current key only when it held both secrets).
-        const { outcome, keyId } = standing(journal, i, current);
+        const { outcome, keyId } = standing(journal, i, assumedHeld(result, i));
         r.outcome = result.dryRun && result.plan?.action === 'rotate' ? 'would write' : outcome;
         r.keyId = keyId;
         if (!result.dryRun)
@@ -68725,9 +69132,10 @@ function newResult(inputs) {
     };
 }
 /**
- * Rotate (or create) the user's access key into every destination, step by step (STEP_NAMES in steps.ts): lease,
- * read, classify, retire what is due, plan, prepare, create and verify, distribute, confirm, hand over, retire. Never throws: the result says what happened, with `error` set on failure.
- * `observe` receives the live result at once (the cancel handler reads it if the run must stop hard).
+ * Rotate (or create) the user's access key into every destination, step by step (steps.ts): identify, lease, read,
+ * classify, retire what is due, plan, prepare, create and verify, distribute, confirm, hand over, retire. Never
+ * throws: the result says what happened, with `error` set on failure. `observe` receives the live result at once (the
+ * cancel handler reads it if the run must stop hard).
  */
 async function rotate(ctx, observe) {
     const result = newResult(ctx.inputs);
@@ -68743,11 +69151,11 @@ async function rotate(ctx, observe) {
     finally {
         if (s.userName) {
             const userGone = s.journal.effects.some((e) => e.kind === 'user deleted');
-            if (s.keysListed && !userGone)
+            if (s.listed !== undefined && !userGone)
                 Object.assign(result, await describeKeys(s));
             // The create marker goes with the lease unless a key appeared that no tag names: a rerun needs it for that key.
             const marker = s.createMarker.written && !s.createMarker.needed ? [CREATE_TAG] : [];
-            await releaseLease(ctx, s.journal, s.userName, marker);
+            await releaseLease({ ...ctx, aws: s.aws }, s.journal, s.userName, marker);
         }
         refresh(result);
     }
@@ -68760,13 +69168,13 @@ async function failed(s, err) {
         return new errors/* ActionError */.lZ(`${err.message}. ${describeStanding(s)}.`, { cause: err });
     if (err instanceof Overwritten) {
         // Someone else wrote after this run: no rollback (it would overwrite their write too); every key stays.
-        const kept = [journal.newKeyId ?? journal.resumedKeyId, s.caller?.accessKeyId ?? s.result.plan?.current?.id].filter((k, i, a) => k && a.indexOf(k) === i);
+        const kept = [journal.newKeyId ?? journal.resumedKeyId, s.self?.accessKeyId ?? s.result.plan?.current?.id].filter((k, i, a) => k && a.indexOf(k) === i);
         return new errors/* ActionError */.lZ(`${err.message}. Every key stays Active (${kept.join(', ')}). ${describeStanding(s)}.`, { cause: err });
     }
-    if (journal.newKeyId !== undefined && !s.handedOver)
+    if (journal.newKeyId !== undefined && !journal.handedOver)
         return recover(s, err);
     const cause = asActionError(err);
-    if (err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
+    if (err instanceof Unproven || journal.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
         return new errors/* ActionError */.lZ(`${sentence(cause.message)} ${describeStanding(s)}.${whatChanged(s)}`, { cause: err });
     }
     const undo = await undoUser(s);
@@ -68783,10 +69191,66 @@ function whatChanged(s) {
     if (!journal.changedAnything())
         return ' Nothing was changed.';
     const dueOnly = journal.effects.every((e) => e.kind === 'lease taken' || e.kind === 'lease released' || e.kind === 'key retired');
-    const retired = journal.retired.filter((r) => r.fate !== 'kept' && r.fate !== 'retire-pending');
+    const retired = journal.retired.filter((r) => r.fate !== 'kept');
     if (!dueOnly || retired.length === 0 || journal.newKeyId !== undefined)
         return '';
     return ` Nothing else was changed: this run first retired the handed-over key(s) that were due (${retired.map((r) => `${r.fate} ${r.id}`).join(', ')}).`;
+}
+/** A key's fate as the `keys` output says it, from its verdict and the journal. */
+function fateOf(s, id) {
+    const { journal } = s;
+    if (id === journal.newKeyId)
+        return 'new';
+    const retired = [...journal.retired].reverse().find((r) => r.id === id);
+    if (retired)
+        return retired.fate;
+    const v = s.keys.find((k) => k.key.id === id)?.verdict;
+    if (v?.kind === 'pending' && !v.kept) {
+        if (v.dueAt !== undefined)
+            return `retire-pending until ${new Date(v.dueAt).toISOString()}`;
+        if (v.holders.length > 0)
+            return `retire-pending: ${v.holders.map((d) => d.label).join(', ')} may hold it`;
+        return 'retire-pending: not provably unused';
+    }
+    if (v?.kind === 'pending')
+        return 'kept';
+    return 'current';
+}
+/**
+ * Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate; or,
+ * when they could not be listed, why (`keysUnread`: the `keys` output is then null, never a claim of no keys).
+ */
+async function describeKeys(s) {
+    const { ctx, journal, userName } = s;
+    const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired' || e.kind === 'key lost');
+    let now;
+    const uses = new Map(s.uses);
+    try {
+        // Unchanged keys are not listed again; last uses are read for every key that has none yet, or all after a change.
+        now = changed ? await listAccessKeys(s.aws.iam, userName) : (s.listed ?? []);
+    }
+    catch (err) {
+        const why = (0,errors/* errorMessage */.gJ)(err);
+        ctx.io.warning(`the keys of IAM user ${userName} could not be listed at the end of the run (${why}): the keys output is null ` +
+            `(unknown, not "no keys") and the job summary does not list them; the run's own outcome above stands. Look ` +
+            `the keys up in IAM, or rerun to describe them.`);
+        return { keys: undefined, keysUnread: why };
+    }
+    // A failed read is reported unknown by lastUses (one warning), never as "never used".
+    const unread = now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id);
+    for (const [id, use] of await lastUses(s.aws.iam, ctx.io, userName, unread))
+        uses.set(id, use);
+    const report = (k, status, lastUsed) => ({
+        id: k.id,
+        status,
+        created: k.created.toISOString(),
+        // undefined: not read, or the read failed (GetAccessKeyLastUsed refused, or the key was deleted before it was read).
+        lastUsed: lastUsed === undefined ? UNKNOWN_USE : lastUsed,
+        description: s.recorded.tags.get(k.id) ?? null,
+        fate: fateOf(s, k.id),
+    });
+    const gone = (s.listed ?? []).filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
+    return { keys: [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))] };
 }
 
 // EXTERNAL MODULE: external "node:fs"
@@ -69529,7 +69993,7 @@ function defaults() {
         awsTimeouts: SHIPPED_AWS_TIMEOUTS,
         makeAws: createAwsClients,
         // Octokit loads on the first GitHub request, not at start-up.
-        makeGitHub: (token, baseUrl, pacing, io, control, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(945), __nccwpck_require__.e(206)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8206))).createGitHubClient(token, baseUrl, pacing, io, control, env)),
+        makeGitHub: (token, baseUrl, pacing, io, control, env) => lazyGitHub(async () => (await Promise.all(/* import() */[__nccwpck_require__.e(913), __nccwpck_require__.e(264)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8502))).createGitHubClient(token, baseUrl, pacing, io, control, env)),
         cancel: new Cancellation(),
         onCancelSignals: processSignals,
         // The runner sends SIGTERM 7.5 s after SIGINT and SIGKILL 2.5 s later: report and exit well before.
@@ -69644,7 +70108,7 @@ async function run(overrides = {}) {
 
 /***/ }),
 
-/***/ 8616:
+/***/ 4934:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -69794,7 +70258,7 @@ function describe(d, visibility = undefined) {
 
 /***/ }),
 
-/***/ 667:
+/***/ 3746:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69817,16 +70281,16 @@ __nccwpck_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(6520);
+var errors = __nccwpck_require__(8382);
 // EXTERNAL MODULE: ./src/github/token-kind.ts
-var token_kind = __nccwpck_require__(891);
+var token_kind = __nccwpck_require__(385);
 // EXTERNAL MODULE: ./src/github/destinations.ts
-var destinations = __nccwpck_require__(8616);
+var destinations = __nccwpck_require__(4934);
 ;// CONCATENATED MODULE: ./src/github/sealing.ts
 let loading;
 /** libsodium (and its WebAssembly) loads on the first seal, after the key is verified: not at start-up. */
 function load() {
-    loading ??= __nccwpck_require__.e(/* import() */ 304).then(__nccwpck_require__.bind(__nccwpck_require__, 8304)).then(async (m) => {
+    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
         await m.default.ready;
         return m.default;
     });
@@ -70053,7 +70517,7 @@ async function resolveRepositoryIds(gh, org, names) {
 
 /***/ }),
 
-/***/ 891:
+/***/ 385:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -70089,11 +70553,11 @@ function workflowTokenHint(kind) {
 
 /***/ }),
 
-/***/ 629:
+/***/ 9407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5087);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4214);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -70102,7 +70566,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6520:
+/***/ 8382:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -70156,7 +70620,7 @@ function errorMessage(err) {
 
 /***/ }),
 
-/***/ 4613:
+/***/ 4475:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70181,15 +70645,15 @@ var external_node_net_ = __nccwpck_require__(7030);
 var external_net_ = __nccwpck_require__(9278);
 // EXTERNAL MODULE: external "tls"
 var external_tls_ = __nccwpck_require__(4756);
-// EXTERNAL MODULE: ../main/node_modules/debug/src/index.js
-var src = __nccwpck_require__(1710);
+// EXTERNAL MODULE: ./node_modules/debug/src/index.js
+var src = __nccwpck_require__(2830);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(4434);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ../main/node_modules/agent-base/dist/helpers.js
+;// CONCATENATED MODULE: ./node_modules/agent-base/dist/helpers.js
 
 
 async function toBuffer(stream) {
@@ -70227,7 +70691,7 @@ function req(url, opts = {}) {
     return req;
 }
 //# sourceMappingURL=helpers.js.map
-;// CONCATENATED MODULE: ../main/node_modules/agent-base/dist/index.js
+;// CONCATENATED MODULE: ./node_modules/agent-base/dist/index.js
 
 
 
@@ -70376,7 +70840,7 @@ class Agent extends external_http_.Agent {
 //# sourceMappingURL=index.js.map
 ;// CONCATENATED MODULE: external "url"
 const external_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
-;// CONCATENATED MODULE: ../main/node_modules/proxy-agent-negotiate/dist/index.js
+;// CONCATENATED MODULE: ./node_modules/proxy-agent-negotiate/dist/index.js
 function createNegotiateAuth() {
     return async ({ response, scheme }) => {
         if (scheme.toLowerCase() !== 'negotiate') {
@@ -70384,7 +70848,7 @@ function createNegotiateAuth() {
         }
         let kerberos;
         try {
-            kerberos = await __nccwpck_require__.e(/* import() */ 416).then(__nccwpck_require__.t.bind(__nccwpck_require__, 6416, 19));
+            kerberos = await __nccwpck_require__.e(/* import() */ 50).then(__nccwpck_require__.t.bind(__nccwpck_require__, 8050, 19));
         }
         catch {
             throw new Error('The "kerberos" package is required for Negotiate proxy authentication. ' +
@@ -70412,7 +70876,7 @@ function createNegotiateAuth() {
     };
 }
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ../main/node_modules/http-proxy-agent/dist/index.js
+;// CONCATENATED MODULE: ./node_modules/http-proxy-agent/dist/index.js
 
 
 
@@ -70547,7 +71011,7 @@ function omit(obj, ...keys) {
 //# sourceMappingURL=index.js.map
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ../main/node_modules/https-proxy-agent/dist/parse-proxy-response.js
+;// CONCATENATED MODULE: ./node_modules/https-proxy-agent/dist/parse-proxy-response.js
 
 const parse_proxy_response_debug = src('https-proxy-agent:parse-proxy-response');
 function parseProxyResponse(socket) {
@@ -70642,7 +71106,7 @@ function parseProxyResponse(socket) {
     });
 }
 //# sourceMappingURL=parse-proxy-response.js.map
-;// CONCATENATED MODULE: ../main/node_modules/https-proxy-agent/dist/index.js
+;// CONCATENATED MODULE: ./node_modules/https-proxy-agent/dist/index.js
 
 
 
@@ -70878,7 +71342,7 @@ function dist_omit(obj, ...keys) {
 }
 //# sourceMappingURL=index.js.map
 // EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(6520);
+var errors = __nccwpck_require__(8382);
 ;// CONCATENATED MODULE: ./src/shared/proxy.ts
 /**
  * The runner's proxy, as self-hosted runners set it: HTTPS_PROXY for https:// requests, HTTP_PROXY for http://
@@ -71594,6 +72058,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(629);
+/******/ var __webpack_exports__ = __nccwpck_require__(9407);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

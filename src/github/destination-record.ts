@@ -5,10 +5,9 @@
  * of a record; nothing joins parallel lists by index or by label.
  */
 import { type Destination, label } from './destinations.js';
-import type { Prepared } from './preflight.js';
+import type { HeldBefore, Prepared } from './preflight.js';
 
-/** What a destination held before the run: both secrets, one of them, or none (per preflight). */
-export type HeldBefore = 'both' | 'partial' | 'none';
+export type { HeldBefore } from './preflight.js';
 
 /** What one of a destination's two secrets holds, as far as this run knows. */
 export type Holding =

@@ -4,7 +4,6 @@ import { ActionError } from '../shared/errors.js';
 import type { ActionsIO } from '../config/context.js';
 import type { Inputs, Visibility } from '../config/inputs.js';
 import type { Cancellation } from '../shared/cancel.js';
-import type { HeldBefore } from './destination-record.js';
 import type { GitHubApi } from './github-api.js';
 import type { GitHubPacing, WritePacer } from './pacer.js';
 import {
@@ -33,6 +32,9 @@ export interface PreflightContext {
   pacing: GitHubPacing;
   pacer: WritePacer;
 }
+
+/** What a destination held before the run: both secrets, one of them, or none. */
+export type HeldBefore = 'both' | 'partial' | 'none';
 
 /** How one organization secret will be shared when written, and who can read it. */
 export interface OrgSharing extends Sharing {
