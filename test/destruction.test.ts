@@ -899,7 +899,7 @@ describe('Unproven', () => {
     );
     expect(new Unproven(OLD, 'handed over by a stopped run', [gap('a')], '').message).toMatch(/^\S+ was not retired \(handed over by a stopped run\)/);
     expect(new Unproven(OLD, 'orphan of a finished run', [gap(`IAM no longer lists ${OLD}`, 'not listed')], '').message).toBe(
-      `${OLD} was not deleted (orphan of a finished run): IAM no longer lists ${OLD}. Someone else deleted it`,
+      `${OLD} was not deleted (orphan of a finished run): IAM no longer lists ${OLD}. Someone else deleted it: rerun, which plans again on the keys as they are`,
     );
   });
 });
@@ -1106,7 +1106,7 @@ describe('the gate: destroy(key, reason)', () => {
     w.keys.delete(OLD);
     await expect(w.gate.destroy(OLD, 'consent: key-limit delete-inactive')).rejects.toThrow(
       `${OLD} was not deleted (consent: key-limit delete-inactive): IAM no longer lists ${OLD} ` +
-        `(known: created ${at(-100 * H)}, no record of this action, last use unknown). Someone else deleted it`,
+        `(known: created ${at(-100 * H)}, no record of this action, last use unknown). Someone else deleted it: rerun, which plans again on the keys as they are`,
     );
     expect(w.calls).toEqual(['ListAccessKeys']);
 

@@ -491,7 +491,7 @@ export class Unproven extends ActionError {
   ) {
     const verb = reason === 'staged retirement' || reason === 'handed over by a stopped run' ? 'retired' : reversibleOnly(reason) ? 'deactivated' : 'deleted';
     // A key IAM no longer lists was deleted by someone else: there is nothing left to do about it.
-    const todo = gaps.every((m) => m.code === 'not listed') ? 'Someone else deleted it' : POLICY[reason].todo;
+    const todo = gaps.every((m) => m.code === 'not listed') ? 'Someone else deleted it: rerun, which plans again on the keys as they are' : POLICY[reason].todo;
     super(`${keyId} was not ${verb} (${reason}): ${gaps.map((m) => m.text).join('; ')}${known ? ` (known: ${known})` : ''}. ${todo}`);
     this.name = 'Unproven';
     this.missing = gaps.map((m) => m.text);

@@ -86,7 +86,8 @@ export function assumedHeld(result: Pick<RotationResult, 'plan' | 'journal' | 'k
   if (current === undefined) return undefined;
   const written = result.journal.destinations[i]?.updatedBefore ?? [];
   const newest = written.length > 0 ? Math.max(...written) : -Infinity;
-  const newer = (result.keyStates?.() ?? []).filter((k) => k.key.id !== current.id && k.key.created > current.created);
+  // An Inactive key is nobody's working pair: only an Active key newer than the current one may have been given out.
+  const newer = (result.keyStates?.() ?? []).filter((k) => k.key.id !== current.id && k.key.status === 'Active' && k.key.created > current.created);
   return newer.some((k) => newest >= second(k.key.created.getTime())) ? undefined : current.id;
 }
 
@@ -211,7 +212,10 @@ export async function recover(s: RunState, err: unknown): Promise<ActionError> {
   if (rollBack && allFixed) {
     keys = await discardNewKey(s);
   } else {
-    const other = back;
+    // The key the destinations held, unless the run deleted it to make room or finishes an earlier run's rotation.
+    const plan = s.result.plan;
+    const held = s.self?.accessKeyId ?? (plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id);
+    const other = held !== undefined && !journal.deleted(held) ? held : undefined;
     keys = `Both keys stay Active (${newId}${other ? ` and ${other}` : ''}).`;
   }
   return new ActionError(`${what}. ${keys} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });

@@ -800,10 +800,12 @@ async function confirmNewKey(s: RunState, fresh: NewKey, thePlan: Rotation): Pro
   if (k?.status === 'Active') {
     // A previous key someone else deleted (or deactivated) while the destinations were written: nothing to put back,
     // nothing to retire; every destination holds the new key, which works.
-    for (const gone of thePlan.previous.filter((p) => !keys.some((x) => x.id === p.id && x.status === 'Active'))) {
-      s.journal.record({ kind: 'key lost', id: gone.id });
+    for (const p of thePlan.previous.filter((x) => x.status === 'Active')) {
+      const now = keys.find((x) => x.id === p.id);
+      if (now?.status === 'Active') continue;
+      s.journal.record({ kind: 'key lost', id: p.id });
       s.ctx.io.warning(
-        `${gone.id} was deleted by someone else (or deactivated) during this run: every destination now holds ` +
+        `${p.id} was ${now ? 'deactivated' : 'deleted'} by someone else during this run: every destination now holds ` +
           `${fresh.accessKeyId}, which works, so this run goes on with it`,
       );
     }
