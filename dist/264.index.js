@@ -12,15 +12,16 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   createOctokit: () => (/* binding */ createOctokit),
 /* harmony export */   fetchWithTimeout: () => (/* binding */ fetchWithTimeout),
 /* harmony export */   proxiedFetch: () => (/* binding */ proxiedFetch),
+/* harmony export */   retrying: () => (/* binding */ retrying),
 /* harmony export */   withRateLimits: () => (/* binding */ withRateLimits)
 /* harmony export */ });
 /* harmony import */ var _actions_github__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1351);
-/* harmony import */ var _actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5555);
-/* harmony import */ var _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9735);
+/* harmony import */ var _actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8665);
 /* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6752);
-/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(8382);
-/* harmony import */ var _shared_proxy_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(4475);
-/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(3746);
+/* harmony import */ var _shared_clock_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6103);
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(8382);
+/* harmony import */ var _shared_proxy_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(4475);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(3746);
 
 
 
@@ -52,7 +53,7 @@ function proxiedFetch(settings) {
     const agents = new Map();
     return ((input, init) => {
         const url = new URL(input instanceof Request ? input.url : String(input));
-        const proxy = (0,_shared_proxy_js__WEBPACK_IMPORTED_MODULE_4__/* .proxyFor */ .iJ)(settings, url);
+        const proxy = (0,_shared_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .proxyFor */ .iJ)(settings, url);
         let dispatcher;
         if (proxy) {
             dispatcher = agents.get(proxy.url.href);
@@ -65,7 +66,7 @@ function proxiedFetch(settings) {
         return request.catch((err) => {
             if (init?.signal?.aborted)
                 throw err; // a timeout or a cancel: told as such by the caller
-            throw new Error(`${innermost(err)} (through the proxy ${(0,_shared_proxy_js__WEBPACK_IMPORTED_MODULE_4__/* .shownProxy */ .qb)(proxy.url)} set in ${proxy.name}: check that it is up and ` +
+            throw new Error(`${innermost(err)} (through the proxy ${(0,_shared_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .shownProxy */ .qb)(proxy.url)} set in ${proxy.name}: check that it is up and ` +
                 `lets this runner reach ${url.host}, or list that host in NO_PROXY to go there directly)`, { cause: err });
         });
     });
@@ -75,27 +76,67 @@ function innermost(err) {
     let e = err;
     while (typeof e === 'object' && e !== null && 'cause' in e && e.cause)
         e = e.cause;
-    return (0,_shared_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .gJ)(e);
+    return (0,_shared_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .errorMessage */ .gJ)(e);
 }
 /**
- * Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3).
+ * Octokit for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3), each request abandoned after
+ * `pacing.requestTimeoutMs`. It retries nothing: withRetries and withRateLimits do, on the run's clock and its cancel.
  * Behind a proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY in `env`: src/shared/proxy.ts), its requests go through it.
  */
-function createOctokit(token, baseUrl, pacing, env = process.env) {
-    const proxies = (0,_shared_proxy_js__WEBPACK_IMPORTED_MODULE_4__/* .proxySettings */ .EM)(env);
+function createOctokit(token, baseUrl, pacing, env = process.env, control = { clock: _shared_clock_js__WEBPACK_IMPORTED_MODULE_3__/* .systemClock */ .m }) {
+    const proxies = (0,_shared_proxy_js__WEBPACK_IMPORTED_MODULE_5__/* .proxySettings */ .EM)(env);
     const baseFetch = proxies ? proxiedFetch(proxies) : (_actions_github_lib_utils__WEBPACK_IMPORTED_MODULE_1__/* .defaults */ .NT.request?.fetch ?? fetch);
+    // No retry plugin (its waits cannot be ended by a cancel: withRetries), no throttling plugin (WritePacer paces the
+    // writes, readConcurrency bounds the reads, withRateLimits waits out GitHub's rate limits).
     const octokit = (0,_actions_github__WEBPACK_IMPORTED_MODULE_0__/* .getOctokit */ .Q)(token, {
         baseUrl: baseUrl.replace(/\/+$/, ''),
         request: { fetch: fetchWithTimeout(baseFetch, pacing.requestTimeoutMs) },
-        // Rate limits (403/429) are waited out by withRateLimits, under the run's budget: never retried here. No
-        // throttling plugin: WritePacer paces the writes and readConcurrency bounds the reads.
-        retry: { retries: pacing.retries, retryAfterBaseValue: pacing.retryAfterBaseMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-    }, _octokit_plugin_retry__WEBPACK_IMPORTED_MODULE_6__/* .retry */ .L);
+    });
     // The REST API version the requests are written against (Octokit has no option for default headers).
     octokit.hook.before('request', (options) => {
         options.headers['x-github-api-version'] = API_VERSION;
     });
+    octokit.hook.wrap('request', (request, options) => retrying(async () => request(options), pacing, control));
     return octokit;
+}
+/**
+ * GitHub's answers that asking again cannot change (as @octokit/plugin-retry's doNotRetry), and its rate limits (403,
+ * 429: withRateLimits waits those out).
+ */
+const FINAL = new Set([400, 401, 403, 404, 410, 422, 429, 451]);
+/** A failure worth one more try: a server error, or no answer (Octokit reports a network error or a timeout as 500). */
+function retriable(err) {
+    const status = err?.status;
+    return typeof status === 'number' && status >= 400 && !FINAL.has(status);
+}
+/**
+ * Send a request, and retry a server error or a request that got no answer `pacing.retries` times, after
+ * (n+1)² × retryAfterBaseMs on the run's clock. A cancel ends it: a failure after the cancel is not retried and a wait
+ * ends at once, so what the run does after the runner's SIGINT fits before its SIGKILL (a pair being written is
+ * completed or put back instead). The failure is then marked (`notRetried`), so its message says why it was not tried
+ * again.
+ */
+async function retrying(send, pacing, control) {
+    const stop = (err) => {
+        if (typeof err === 'object' && err !== null)
+            Object.assign(err, { notRetried: 'not retried: the run is being cancelled' });
+        throw err;
+    };
+    for (let attempt = 0;; attempt++) {
+        try {
+            return await send();
+        }
+        catch (err) {
+            if (!retriable(err) || attempt >= pacing.retries)
+                throw err;
+            if (control.cancel?.requested)
+                stop(err);
+            const ms = (attempt + 1) ** 2 * pacing.retryAfterBaseMs;
+            await (control.cancel ? control.cancel.sleep(control.clock, ms) : control.clock.sleep(ms));
+            if (control.cancel?.requested)
+                stop(err);
+        }
+    }
 }
 /**
  * Wait out GitHub's rate-limit answers (retry-after, or the primary limit's reset), each wait at most
@@ -117,7 +158,7 @@ function withRateLimits(api, pacing, log, control) {
                     return await api.request(route, params);
                 }
                 catch (err) {
-                    const limit = (0,_secrets_js__WEBPACK_IMPORTED_MODULE_5__/* .rateLimitOf */ .tX)(err);
+                    const limit = (0,_secrets_js__WEBPACK_IMPORTED_MODULE_6__/* .rateLimitOf */ .tX)(err);
                     if (!limit)
                         throw err;
                     const left = pacing.rateLimitBudgetSeconds - spent;
@@ -143,7 +184,7 @@ function withRateLimits(api, pacing, log, control) {
 }
 /** The GitHub API as the action uses it, backed by Octokit with GitHub's retry and rate-limit rules. */
 function createGitHubClient(token, baseUrl, pacing, log, control, env = process.env) {
-    const octokit = createOctokit(token, baseUrl, pacing, env);
+    const octokit = createOctokit(token, baseUrl, pacing, env, control);
     const api = {
         request: (route, params) => octokit.request(route, params),
         paginate: { iterator: (route, params) => octokit.paginate.iterator(route, params) },

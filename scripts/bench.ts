@@ -53,7 +53,7 @@ const WRITE_INTERVAL_MS = 1000;
  * read back, check and give back), the destination's secrets (held before? written before the key?), the key
  * records (provenance, handover), the key list after the fan-out and again before the delete, the last-use evidence
  * (before the delete, and for the keys output), the keys at the end, and who the job is; the job's own holders (every
- * secret of that name its repository can give a job), the keys and the create marker just before CreateAccessKey, and
+ * secret of either name, and the id's variable, its repository can give a job), the keys and the create marker just before CreateAccessKey, and
  * the read-back of the destination after the fan-out.
  */
 const MIN_ONE_DEST = [
@@ -61,7 +61,9 @@ const MIN_ONE_DEST = [
   'iam:ListUserTags', 'iam:TagUser', 'iam:ListUserTags', // lease: look, take, read back
   'iam:ListAccessKeys',
   'GET public-key', 'GET secrets',
-  'GET environments', 'GET organization-secrets', // the job's own holders (self-rotation; the repository is a destination)
+  // The job's own holders (self-rotation; the repository is a destination, so its secrets are not read again): its
+  // variables (the id may be vars.NAME), its environments, the organization's secrets and variables shared with it.
+  'GET variables', 'GET environments', 'GET organization-secrets', 'GET organization-variables',
   'iam:ListAccessKeys', 'iam:TagUser', // the keys just before the create, and the create marker
   'iam:CreateAccessKey', 'iam:TagUser', // the new key and its provenance
   'sts:GetCallerIdentity',
@@ -75,7 +77,7 @@ const MIN_ONE_DEST = [
   'iam:ListUserTags', 'iam:UntagUser', // give the lease back (and the create marker, in the same request)
 ];
 /** The job's own holders, read once per self-rotation whatever the number of destinations. */
-const OWN_HOLDER_READS = 2;
+const OWN_HOLDER_READS = 4;
 /** AWS requests of that run other than the new key's verification (its STS attempts are the rest). */
 const AWS_NOT_VERIFYING = MIN_ONE_DEST.filter((r) => r.startsWith('iam:')).length + 1; // + the job's own GetCallerIdentity
 /** The lease is written, then read back after this long (SHIPPED_LEASE.settleMs in src/config/context.ts): a fixed cost. */

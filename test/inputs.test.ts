@@ -834,6 +834,51 @@ describe('unknown inputs: every INPUT_* variable must belong to an input action.
     );
   });
 
+  const CREDENTIALS = "this action reads its AWS credentials from the environment";
+  it.each([
+    ['INPUT_AWS-ACCESS-KEY-ID', 'aws-access-key-id', 'AWS_ACCESS_KEY_ID'],
+    ['INPUT_AWS-SECRET-ACCESS-KEY', 'aws-secret-access-key', 'AWS_SECRET_ACCESS_KEY'],
+    ['INPUT_AWS-SESSION-TOKEN', 'aws-session-token', 'AWS_SESSION_TOKEN'],
+    ['INPUT_AWS_SECRET_ACCESS_KEY', 'aws_secret_access_key', 'AWS_SECRET_ACCESS_KEY'],
+  ])("%s (configure-aws-credentials' key input): set %s's variable in env:, or configure the credentials in a step before", (variable, name, env) => {
+    const err = rejection({}, runnerEnv({ [variable]: 'x' }));
+    expect(err.input).toBe(name);
+    expect(err.message).toBe(
+      `${name}: is not an input of this action (${variable}, from the step's with: or env:): ` +
+        `${name.replace(/_/g, '-')} is an input of aws-actions/configure-aws-credentials; ${CREDENTIALS}: set ${env} in ` +
+        `the step's env: (${env}: \${{ secrets.${env} }}), or run configure-aws-credentials in a step before this one`,
+    );
+  });
+
+  it.each([
+    ['INPUT_ROLE-TO-ASSUME', 'role-to-assume', ' (with a role, set iam-user-name here: the user whose key rotates)'],
+    ['INPUT_ROLE-SESSION-NAME', 'role-session-name', ''],
+    ['INPUT_ROLE-DURATION-SECONDS', 'role-duration-seconds', ''],
+    ['INPUT_AUDIENCE', 'audience', ''],
+    ['INPUT_ROLE-CHAINING', 'role-chaining', ''],
+    ['INPUT_WEB-IDENTITY-TOKEN-FILE', 'web-identity-token-file', ''],
+  ])("%s (configure-aws-credentials' role input): give it to a configure-aws-credentials step before this one", (variable, name, more) => {
+    const err = rejection({}, runnerEnv({ [variable]: 'x' }));
+    expect(err.message).toBe(
+      `${name}: is not an input of this action (${variable}, from the step's with: or env:): ${name} is an input of ` +
+        `aws-actions/configure-aws-credentials; ${CREDENTIALS}: give it to a configure-aws-credentials step before this ` +
+        `one, whose credentials this step then uses${more}`,
+    );
+    expect(err.message).not.toMatch(/did you mean/);
+  });
+
+  it("http-proxy (configure-aws-credentials' proxy input): set the proxy variables in env:", () => {
+    expect(rejection({}, runnerEnv({ 'INPUT_HTTP-PROXY': 'http://proxy:3128' })).message).toBe(
+      "http-proxy: is not an input of this action (INPUT_HTTP-PROXY, from the step's with: or env:): http-proxy is an " +
+        "input of aws-actions/configure-aws-credentials; this action honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY: set " +
+        "them in the step's env:",
+    );
+  });
+
+  it('aws-region is an input of both actions: accepted', () => {
+    expect(read({ 'aws-region': 'eu-west-1' }, runnerEnv({ 'INPUT_AWS-REGION': 'eu-west-1' })).awsRegion).toBe('eu-west-1');
+  });
+
   it('an empty value is still an unknown input', () => {
     expect(rejection({}, runnerEnv({ INPUT_DRYRUN: '' })).message).toMatch(/^dryrun: .*did you mean dry-run\?$/);
   });
@@ -870,24 +915,36 @@ describe('list inputs refuse list syntax: one name per line or comma-separated',
 
   const forms = (a: string, b: string) =>
     [
-      // value given, the entry reported
-      [`- ${a}\n- ${b}`, `- ${a}`],
-      [`-\t${a}`, `-\t${a}`.replace('\t', '?')],
-      [`[${a}, ${b}]`, `[${a}`],
-      [`[${a}]`, `[${a}]`],
-      [`${a}, ${b}]`, `${b}]`],
-      [`{${a}}`, `{${a}}`],
-      [`${a}}`, `${a}}`],
+      // value given, as quoted back (newline as \n, a tab as ?), and the list as this action reads it
+      [`- ${a}\n- ${b}`, `- ${a}\\n- ${b}`, `${a}, ${b}`],
+      [`-\t${a}`, `-?${a}`, a],
+      [`[${a}, ${b}]`, `[${a}, ${b}]`, `${a}, ${b}`],
+      [` [${a}, '${b}'] `, `[${a}, '${b}']`, `${a}, ${b}`],
+      [`[${a}]`, `[${a}]`, a],
+      [`${a}, ${b}]`, `${a}, ${b}]`, `${a}, ${b}`],
+      [`{${a}}`, `{${a}}`, a],
+      [`${a}}`, `${a}}`, a],
+      ['[]', '[]', null],
     ] as const;
 
-  it.each(LISTS.flatMap(([input, base, a, b, accepted]) => forms(a, b).map(([value, entry]) => [input, value, entry, base, a, b, accepted] as const)))(
-    '%s: %j is YAML list syntax',
-    (input, value, entry, base, a, b, accepted) => {
+  it.each(LISTS.flatMap(([input, base, a, b]) => forms(a, b).map(([value, shown, meant]) => [input, value, shown, meant ?? `${a}, ${b}`, base] as const)))(
+    '%s: %j is YAML list syntax, quoted back whole, with the list written as meant',
+    (input, value, shown, meant, base) => {
       const err = rejection({ ...base, [input]: value });
       expect(err).not.toBeInstanceOf(InputErrors); // one problem for the input, not one per entry
-      expect(err.message).toBe(`${input}: '${entry}' looks like YAML list syntax: ${accepted}, not '- ${a}' or '[${a}, ${b}]'`);
+      const what = { repositories: 'owner/name', environments: 'name', 'organization-selected-repositories': 'repository', 'user-groups': 'group', 'user-policy-arns': 'ARN', 'user-tags': 'key=value' }[input];
+      expect(err.message).toBe(
+        `${input}: '${shown}' looks like YAML list syntax: give one ${what} per line or comma-separated, without '- ' or brackets: ${meant}`,
+      );
     },
   );
+
+  it("the issue's case: environments: [production, staging] is quoted back whole, and the list is written out", () => {
+    expect(rejection({ environments: '[production, staging]' }).message).toBe(
+      "environments: '[production, staging]' looks like YAML list syntax: give one name per line or comma-separated, " +
+        "without '- ' or brackets: production, staging",
+    );
+  });
 
   it.each(
     LISTS.flatMap(([input, base, a, b, accepted]) =>

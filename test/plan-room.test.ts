@@ -70,7 +70,7 @@ describe('the reason, in full', () => {
     [
       'destinations lacking the secrets',
       { destinations: [dest('octo/a', { held: 'partial' }), dest('octo/b', { held: 'none' })] },
-      'destination(s) lack the secrets: octo/a, octo/b',
+      'destination(s) lack the access key id or the secret access key: octo/a, octo/b',
     ],
     ['no active key', { keys: [key('I', 3, 'Inactive')] }, 'IAM user deployer has no active access key'],
     [

@@ -142,7 +142,7 @@ describe('skip or rotate by age', () => {
 
 describe('destinations force a rotation', () => {
   it.each([
-    ['missing secrets', { missingSecrets: ['octo/api'] }, 'lack the secrets', 'octo/api'],
+    ['missing secrets', { missingSecrets: ['octo/api'] }, 'lack the access key id or the secret access key', 'octo/api'],
     ['environment to create', { toCreate: ["octo/api environment 'prod'"] }, 'new destination', "environment 'prod'"],
     [
       'both',
@@ -202,7 +202,7 @@ describe('no skip until the state is settled', () => {
         }),
       ),
     );
-    expect(p.reason).toBe('destination(s) lack the secrets: octo/web');
+    expect(p.reason).toBe('destination(s) lack the access key id or the secret access key: octo/web');
   });
 
   it('a destination whose secrets were written before the current key was created rotates a young key', () => {
@@ -275,7 +275,7 @@ describe('no skip until the state is settled', () => {
         }),
       ),
     );
-    expect(p.reason).toBe('destination(s) lack the secrets: octo/api');
+    expect(p.reason).toBe('destination(s) lack the access key id or the secret access key: octo/api');
     expect(p.orphan?.id).toBe('OLD');
     expect(p.moveOff).toEqual(['octo/web']);
   });

@@ -183,6 +183,9 @@ function authRequests(rec: Recording): AuthRequest[] {
       case 'GetPolicyVersion':
         out.push({ call, action, resource: String(input.PolicyArn), context: ctx });
         continue;
+      case 'GetOpenIDConnectProvider':
+        out.push({ call, action, resource: String(input.OpenIDConnectProviderArn), context: ctx });
+        continue;
       case 'TagUser':
         Object.assign(ctx, tagContext(input.Tags));
         break;
@@ -539,16 +542,16 @@ describe('the action’s real calls, evaluated against the policies', () => {
     await iam.send(new AddUserToGroupCommand({ UserName: user, GroupName: group }));
     const repo = await newRepo();
     const calls: AwsCall[] = [];
-    const dir = mkdtempSync(join(tmpdir(), 'oidc-plan-'));
-    const inputs = readInputs(reader({ 'oidc-plan': dir, 'iam-user-name': user, repositories: repo }), {});
+    const env = { GITHUB_WORKSPACE: mkdtempSync(join(tmpdir(), 'oidc-ws-')) };
+    const inputs = readInputs(reader({ 'oidc-plan': 'plan', 'iam-user-name': user, repositories: repo }), env);
     const clock = fakeClock(Date.now());
     const io = recorder();
     await runOidcPlan({
-      inputs: { ...inputs, oidcPlan: dir },
+      inputs: { ...inputs, oidcPlan: 'plan' },
       aws: awsFor(world.moto, world.admin, { clock, onAwsCall: (c) => void calls.push(c) }),
       gh: createGitHubClient('test-token', world.gh.url, FAST_PACING, io, { clock, cancel: new Cancellation() }),
       io,
-      env: {},
+      env,
     });
     const rec: Recording = {
       world: 'oidc-plan',
@@ -571,7 +574,7 @@ describe('the action’s real calls, evaluated against the policies', () => {
     expect(new Set(calls.map((c) => c.command))).toEqual(
       new Set(
         ['GetUser', 'ListUserPolicies', 'GetUserPolicy', 'ListAttachedUserPolicies', 'GetPolicy', 'GetPolicyVersion', 'ListGroupsForUser']
-          .concat(['ListGroupPolicies', 'GetGroupPolicy', 'ListAttachedGroupPolicies', 'ListAccessKeys', 'GetAccessKeyLastUsed'])
+          .concat(['ListGroupPolicies', 'GetGroupPolicy', 'ListAttachedGroupPolicies', 'ListAccessKeys', 'GetAccessKeyLastUsed', 'GetOpenIDConnectProvider'])
           .map((c) => `${c}Command`),
       ),
     );
@@ -1023,6 +1026,7 @@ function planCalls(UserName: string): AwsCall[] {
     iam('ListAttachedGroupPolicies', { GroupName }),
     iam('ListAccessKeys', { UserName }),
     iam('GetAccessKeyLastUsed', { AccessKeyId: OLD_KEY }),
+    iam('GetOpenIDConnectProvider', { OpenIDConnectProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` }),
   ];
 }
 

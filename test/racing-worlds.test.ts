@@ -4,8 +4,10 @@
  * the keys IAM lists after the fan-out, and GitHub's updated_at after its own write. Neither run may say it rotated.
  */
 import { describe, expect, it } from '@jest/globals';
+import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
+import type { GitHubApi } from '../src/github/github-api.js';
 import { awsFailure } from './support/memory-iam.js';
-import { memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
+import { type MemoryGitHub, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
 
 const OLD = 'AKIAOLD0000000000001';
 const ENV = { GITHUB_REPOSITORY: 'octo/api', GITHUB_RUN_ID: '42' };
@@ -32,13 +34,33 @@ describe('another writer after this run wrote a destination', () => {
     const fresh = result.newKeyId as string;
     expect(result.rotated).toBe(false);
     expect(result.error?.message).toMatch(
-      new RegExp(`^octo/api was written \\(or emptied\\) by someone else after this run wrote ${fresh} there .*Every key stays Active \\(${fresh}, ${OLD}\\)\\. Destinations: octo/api: OVERWRITTEN`),
+      new RegExp(`^octo/api was written \\(or emptied\\) by someone else after this run wrote ${fresh} there .*Every key stays Active \\(${fresh}, ${OLD}\\)\\. Destinations: octo/api: TORN when read back: its AWS_SECRET_ACCESS_KEY was written \\(or removed\\) by someone else after this run wrote it, its AWS_ACCESS_KEY_ID is still this run's \\(${fresh}\\)`),
     );
-    // Both keys stay: the old one still works wherever it is held; nothing claims octo/api holds either.
+    // Both keys stay: the old one still works wherever it is held; octo/api holds this run's id with Bob's secret (issue 24: torn, not "not known").
     expect([...iam.keys.values()].map((k) => [k.id, k.status])).toEqual([
       [OLD, 'Active'],
       [fresh, 'Active'],
     ]);
+    expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['torn', undefined]]);
+    expect(result.previous).toEqual([]);
+  });
+
+  it('another writer rewrites both after this run: what it holds is not known (its own pair, or a tear of its own making)', async () => {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api'], { dates: true });
+    const old = userKey(iam, OLD);
+    github.hold(old, 'octo/api');
+    let puts = 0;
+    github.before((method, path) => {
+      if (method === 'PUT' && path.includes('/secrets/')) puts++;
+      if (method === 'GET' && path === '/repos/octo/api/actions/secrets' && puts === 2) {
+        github.hold({ accessKeyId: 'AKIABOB0000000000001', secretAccessKey: 'bob-secret' }, 'octo/api');
+        github.updatedAt.set('octo/api/AWS_ACCESS_KEY_ID', '2026-11-27T12:00:04Z');
+        github.updatedAt.set('octo/api/AWS_SECRET_ACCESS_KEY', '2026-11-27T12:00:05Z');
+      }
+    });
+    const { result } = await memoryRotation(iam, github, { as: old, inputs: { repositories: 'octo/api' }, env: ENV });
+    expect(result.error?.message).toMatch(/Destinations: octo\/api: OVERWRITTEN by someone else after this run wrote it \(another rotation, or another IAM user rotated into it\): what it holds is not known\.$/);
     expect(result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['overwritten', undefined]]);
     expect(result.previous).toEqual([]);
   });
@@ -81,7 +103,7 @@ describe('another writer after this run wrote a destination', () => {
       [OLD, 'Active'],
       [fresh, 'Active'],
     ]);
-    expect(result.destinations.map((d) => d.outcome)).toEqual(['overwritten']);
+    expect(result.destinations.map((d) => d.outcome)).toEqual(['torn']); // Bob's id variable, this run's secret
   });
 
   it('access-key-id-as: variable, no other writer: the variable is read back with the secrets, and the run rotates', async () => {
@@ -121,6 +143,103 @@ describe('another writer after this run wrote a destination', () => {
     expect(result.error?.message).toContain('Nothing was retired');
     expect(iam.keys.has('AKIARACER00000000009')).toBe(true);
     expect(iam.keys.has(result.newKeyId as string)).toBe(true);
+  });
+});
+
+/**
+ * Issue 24, world 7: two IAM users configured onto one destination, their runs interleaved so that it ends with one
+ * user's id and the other's secret. Alice writes her id; Bob writes his id and his secret, reads them back (they are
+ * his), hands over and retires his old key; then Alice's secret lands. Alice's run can see the tear: the id it wrote
+ * was rewritten after it, its own secret is still there. It must say the destination is broken and what to do, not
+ * "what it holds is not known"; Bob's run says it rotated, true of what it read back.
+ */
+describe('issue 24, world 7: two IAM users on one destination, interleaved', () => {
+  const ALICE_OLD = 'AKIAALICEOLD00000001';
+  const BOB_OLD = 'AKIABOBOLD0000000001';
+  const ID_PUT = 'PUT /repos/octo/shared/actions/secrets/AWS_ACCESS_KEY_ID';
+  const SECRET_PUT = 'PUT /repos/octo/shared/actions/secrets/AWS_SECRET_ACCESS_KEY';
+
+  /** `github` as one run sees it: `gate` runs before each of its requests (and may hold it), `after` once answered. */
+  const seenBy = (github: MemoryGitHub, gate: (route: string) => Promise<void> | void, after: (route: string) => void = () => {}): MemoryGitHub => {
+    const gh: GitHubApi = {
+      ...github.gh,
+      request: async (route, params) => {
+        await gate(route);
+        const res = await github.gh.request(route, params);
+        after(route);
+        return res;
+      },
+    };
+    return { ...github, gh };
+  };
+
+  it("the run whose id was rewritten after it and whose secret is the last write says the destination holds a torn pair, and what to do", async () => {
+    let now = '2026-11-27T12:00:00Z';
+    const github = await memoryGitHub(['octo/shared'], { dates: true, now: () => now });
+    const alice = memoryIam({ user: 'alice' });
+    const bob = memoryIam({ user: 'bob' });
+    github.hold(userKey(alice, ALICE_OLD), 'octo/shared');
+    // Bob's IAM makes its keys after one it threw away: his new key is not named like Alice's.
+    const thrown = (await bob.iam.send(new CreateAccessKeyCommand({ UserName: 'bob' }))) as { AccessKey?: { AccessKeyId?: string } };
+    bob.keys.delete(thrown.AccessKey?.AccessKeyId as string);
+    userKey(bob, BOB_OLD);
+
+    let aliceIdWritten: () => void = () => {};
+    const aliceId = new Promise<void>((resolve) => (aliceIdWritten = resolve));
+    let bobDone: () => void = () => {};
+    const bobFinished = new Promise<void>((resolve) => (bobDone = resolve));
+    let bobFirst = true;
+    const forAlice = seenBy(
+      github,
+      async (route) => {
+        if (route === SECRET_PUT) {
+          await bobFinished;
+          now = '2026-11-27T12:00:06Z';
+        }
+      },
+      (route) => route === ID_PUT && aliceIdWritten(),
+    );
+    const forBob = seenBy(github, async (route) => {
+      if (route === ID_PUT && bobFirst) {
+        bobFirst = false;
+        await aliceId;
+        now = '2026-11-27T12:00:03Z';
+      }
+    });
+
+    const inputs = (user: string) => ({ 'iam-user-name': user, repositories: 'octo/shared' });
+    const aliceRun = memoryRotation(alice, forAlice, { as: ADMIN, inputs: inputs('alice'), env: { ...ENV, GITHUB_RUN_ID: '71' } });
+    const bobRun = memoryRotation(bob, forBob, { as: ADMIN, inputs: inputs('bob'), env: { ...ENV, GITHUB_RUN_ID: '72' } }).finally(() => bobDone());
+    const [a, b] = await Promise.all([aliceRun, bobRun]);
+
+    const aliceNew = a.result.newKeyId as string;
+    const bobNew = b.result.newKeyId as string;
+    // The end state: Bob's id with Alice's secret (a pair of two keys of two users).
+    expect(aliceNew).not.toBe(bobNew);
+    expect(github.pair('octo/shared')).toEqual({ accessKeyId: bobNew, secretAccessKey: 'memory-secret-1' }); // Alice's new secret
+
+    // Bob read back his own pair: he rotated, and says so (true of what he read back).
+    expect(b.result.error).toBeUndefined();
+    expect(b.result.rotated).toBe(true);
+    expect([...bob.keys.keys()]).toEqual([bobNew]);
+
+    // Alice sees the tear: broken, what to do, and nothing retired.
+    expect(a.result.rotated).toBe(false);
+    expect(a.result.error?.message).toBe(
+      `octo/shared was written (or emptied) by someone else after this run wrote ${aliceNew} there (GitHub's updated_at is ` +
+        'later than this run\'s write): another rotation of this user, or of another IAM user configured onto the same ' +
+        'destination, is at work. Nothing was retired: make sure one rotation (one IAM user) writes each destination, then ' +
+        `rerun. Every key stays Active (${aliceNew}, ${ALICE_OLD}). Destinations: octo/shared: TORN when read back: its ` +
+        'AWS_ACCESS_KEY_ID was written (or removed) by someone else after this run wrote it, its AWS_SECRET_ACCESS_KEY is ' +
+        `still this run's (${aliceNew}): not one key's pair, so it does not work until one rotation writes both (a rotation ` +
+        'that read it back before this run wrote may have reported success).',
+    );
+    expect(a.result.error?.message).not.toContain('not known');
+    expect(a.result.destinations.map((d) => [d.outcome, d.keyId])).toEqual([['torn', undefined]]);
+    expect([...alice.keys.values()].map((k) => [k.id, k.status])).toEqual([
+      [ALICE_OLD, 'Active'],
+      [aliceNew, 'Active'],
+    ]);
   });
 });
 

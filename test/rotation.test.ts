@@ -681,7 +681,7 @@ describe('max-age-days', () => {
     const { result } = await runRotation(world, { as: old, inputs: { repositories: `${r1},${r2}`, 'max-age-days': '30' } });
 
     expect(result.error).toBeUndefined();
-    expect(result.plan?.reason).toBe(`destination(s) lack the secrets: ${r2}`);
+    expect(result.plan?.reason).toBe(`destination(s) lack the access key id or the secret access key: ${r2}`);
     expect(await holdsWorkingKey(world, repoScope(r1))).toBe(true);
     expect(await holdsWorkingKey(world, repoScope(r2))).toBe(true);
   });

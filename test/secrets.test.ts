@@ -364,6 +364,7 @@ describe('rateLimitOf', () => {
     expect(rateLimitOf(limited(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset }), NOW)).toEqual({
       kind: 'primary',
       waitSeconds: 121,
+      told: 'reset',
       gaveUp: undefined,
     });
     expect(rateLimitOf(limited(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(NOW / 1000 - 5) }), NOW)?.waitSeconds).toBe(1);
@@ -377,15 +378,37 @@ describe('rateLimitOf', () => {
   it('secondary: "secondary" in the message wins over remaining 0; retry-after, else 60 s', () => {
     expect(
       rateLimitOf(limited(403, { 'x-ratelimit-remaining': '0', 'retry-after': '9' }, 'You have exceeded a secondary rate limit'), NOW),
-    ).toEqual({ kind: 'secondary', waitSeconds: 9, gaveUp: undefined });
+    ).toEqual({ kind: 'secondary', waitSeconds: 9, told: 'retry-after', gaveUp: undefined });
     expect(rateLimitOf(limited(403, {}, 'x', { message: 'secondary rate limit' }), NOW)).toEqual({
       kind: 'secondary',
       waitSeconds: 60,
+      told: undefined,
       gaveUp: undefined,
     });
     expect(rateLimitOf(limited(429, {}), NOW)).toMatchObject({ kind: 'secondary', waitSeconds: 60 });
     expect(rateLimitOf(limited(403, { 'retry-after': '0' }), NOW)).toMatchObject({ kind: 'secondary', waitSeconds: 60 });
     expect(rateLimitOf(limited(403, { 'x-ratelimit-remaining': '1' }, 'API rate limit exceeded'), NOW)?.kind).toBe('secondary');
+  });
+
+  // Issue 24, world 15: GitHub's older words for the secondary rate limit.
+  it('secondary: the older "abuse detection" wording (message or documentation_url), even with remaining 0', () => {
+    const words = 'You have triggered an abuse detection mechanism. Please wait a few minutes before you try again.';
+    expect(rateLimitOf(limited(403, {}, words), NOW)).toEqual({ kind: 'secondary', waitSeconds: 60, told: undefined, gaveUp: undefined });
+    expect(rateLimitOf(limited(403, { 'x-ratelimit-remaining': '0' }, 'x', { message: words }), NOW)?.kind).toBe('secondary');
+    expect(rateLimitOf(limited(403, {}, 'Forbidden', { documentation_url: 'https://docs.github.com/v3/#abuse-rate-limits' }), NOW)?.kind).toBe(
+      'secondary',
+    );
+    expect(rateLimitOf(limited(403, { 'retry-after': '45' }, words), NOW)).toMatchObject({ waitSeconds: 45, told: 'retry-after' });
+  });
+
+  it('the hint says what GitHub told about the wait, and nothing it did not', () => {
+    const line = (err: unknown) => gitHubError('reading', 'x', err, 'PERM', 'pat').message;
+    expect(line(limited(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(NOW / 1000 + 30) }, 'API rate limit exceeded'))).toMatch(
+      /GitHub primary rate limit, not a permission problem, resets in \d+ s; rerun later/,
+    );
+    expect(line(limited(403, {}, 'You have triggered an abuse detection mechanism'))).toContain(
+      'GitHub secondary rate limit, not a permission problem; rerun later',
+    );
   });
 
   it('carries why the client gave up waiting', () => {

@@ -51,3 +51,31 @@ describe('npm test and npm run test:fast', () => {
     expect(listed(['--config', 'jest.fast.config.js']).sort()).toEqual(all.filter((f) => kind(f) === 'fast').sort());
   }, 60_000);
 });
+
+describe("npm test's output: the AWS SDK's Node 20 notice is off, other warnings are not", () => {
+  /** stderr of a Node process (this one's Node) that makes an STS client and then emits a warning of its own. */
+  function stderrOf(env: Record<string, string>): string {
+    const script =
+      "import { STSClient } from '@aws-sdk/client-sts'; new STSClient({ region: 'us-east-1' }); process.emitWarning('another warning');";
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+    expect(r.status).toBe(0);
+    return r.stderr;
+  }
+
+  it('jest.config.js sets the SDK switch for the workers', () => {
+    expect(process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED).toBe('true');
+    expect(readFileSync(join(ROOT, 'jest.config.js'), 'utf8')).toContain("process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'");
+  });
+
+  it('the switch silences the notice and nothing else', () => {
+    const quiet = stderrOf({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+    expect(quiet).not.toContain('NodeVersionSupportWarning');
+    expect(quiet).toContain('another warning');
+    // Without it, a Node older than 22 prints the notice: the switch is what keeps it out.
+    if (Number(process.versions.node.split('.')[0]) < 22) expect(stderrOf({})).toContain('NodeVersionSupportWarning');
+  });
+});

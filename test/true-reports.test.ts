@@ -162,3 +162,41 @@ describe('a skip claims the current key only where nothing contradicts it', () =
     expect(io.lines.some((l) => l.includes('nothing proves they hold it: octo/web'))).toBe(true);
   });
 });
+
+describe('a run that fails in preflight, after the keys were listed: access-key-id says the current key when it is certain', () => {
+  // octo/gone is no repository of the world: its public key answers 404, and preflight fails before any change.
+  const raw = (more: Record<string, string>) => ({ repositories: 'octo/api,octo/gone', ...more });
+
+  it("self-rotation: the job's own key, which the keys listed; the summary claims no holder (the destinations were not all read)", async () => {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api']);
+    const own = userKey(iam, OLD);
+    github.hold(own, 'octo/api');
+    const { result } = await memoryRotation(iam, github, { as: own, inputs: raw({}), env: { GITHUB_REPOSITORY: 'octo/api' } });
+    expect(result.error?.message).toContain('octo/gone');
+    expect(result.error?.message).toContain('Nothing was changed.');
+    expect(result.plan).toBeUndefined();
+    expect(outputs(result, inputsOf(raw({})))['access-key-id']).toBe(OLD);
+    expect(Object.keys(facts(result)).filter((k) => k.startsWith('Key the') || k.startsWith('Destinations holding'))).toEqual([]);
+  });
+
+  it("a rotator, the user's only Active key: that key", async () => {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api']);
+    userKey(iam, 'AKIAINACTIVE00000001', 200, 'Inactive');
+    github.hold(userKey(iam, OLD), 'octo/api');
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: raw({ 'iam-user-name': 'deployer' }) });
+    expect(result.error?.message).toContain('octo/gone');
+    expect(outputs(result, inputsOf(raw({ 'iam-user-name': 'deployer' })))['access-key-id']).toBe(OLD);
+  });
+
+  it('a rotator, two Active keys: empty, since which one the destinations hold is what the plan would have judged', async () => {
+    const iam = memoryIam();
+    const github = await memoryGitHub(['octo/api']);
+    github.hold(userKey(iam, OLD), 'octo/api');
+    userKey(iam, 'AKIASECOND0000000001', 1);
+    const { result } = await memoryRotation(iam, github, { as: ADMIN, inputs: raw({ 'iam-user-name': 'deployer' }) });
+    expect(result.error?.message).toContain('octo/gone');
+    expect(outputs(result, inputsOf(raw({ 'iam-user-name': 'deployer' })))['access-key-id']).toBe('');
+  });
+});

@@ -111,7 +111,10 @@ describe('access-key-id-as: variable, a rerun', () => {
     const second = await rotator(iam, github, { repositories: 'octo/api', 'max-age-days': '30' });
     expect(second.result.error).toBeUndefined();
     expect(second.result.plan?.action).toBe('rotate');
-    expect(second.result.plan?.reason).toContain('octo/api');
+    // Words true in this mode: the variable is not a secret.
+    expect(second.result.plan?.reason).toBe('destination(s) lack the access key id or the secret access key: octo/api');
+    expect(second.io.lines).toContain('## Write variables and secrets (1 destinations)');
+    expect(second.io.lines.join('\n')).not.toMatch(/lack the secrets|Write secrets/);
     expect(github.routes.slice(routes)).toContain('POST /repos/octo/api/actions/variables');
     expect(github.variablePair('octo/api')?.accessKeyId).toBe(second.result.newKeyId);
     expect(iam.keys.has(first.result.newKeyId as string)).toBe(false);

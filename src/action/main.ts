@@ -128,7 +128,7 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
   const onCancel = (signal: string) => {
     if (deps.cancel.requested) return;
     deps.io.warning(
-      `${signal} ${signal.startsWith('SIG') ? 'received' : 'reached'}: cancelling — no new step starts; the destinations are left holding working keys`,
+      `${signal} ${signal.startsWith('SIG') ? 'received' : 'reached'}: cancelling — no new step starts; the run makes whole any pair it is writing (or says it could not) and reports where each destination stands`,
     );
     deps.cancel.cancel(signal);
     // If cleaning up takes too long, say what is known from the journal and exit before the runner kills us.

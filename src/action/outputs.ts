@@ -43,6 +43,7 @@ const OUTCOME: Record<DestinationResult['outcome'], string> = {
   mismatched: 'MISMATCHED: one secret written, the other not — does not work until rewritten',
   unknown: 'UNKNOWN: a write was in flight when the run stopped — check it',
   overwritten: 'OVERWRITTEN by someone else after this run wrote it — another rotation is at work: check it',
+  torn: 'TORN: another rotation rewrote one of its two secrets after this run — not one key\'s pair, does not work until one rotation writes both',
 };
 
 function status(result: RotationResult): string {
@@ -59,7 +60,8 @@ function status(result: RotationResult): string {
  */
 function holders(result: RotationResult): [string, string][] {
   const { accessKeyId, destinations } = result;
-  if (accessKeyId === undefined) return [];
+  // Without a plan (a run that stopped in preflight) the destinations were not all read: nothing to say who holds what.
+  if (accessKeyId === undefined || result.plan === undefined) return [];
   if (destinations.every((d) => d.keyId === accessKeyId)) return [['Key the destinations hold', accessKeyId]];
   const by = new Map<string | undefined, string[]>([[accessKeyId, []]]);
   for (const d of destinations) by.set(d.keyId, [...(by.get(d.keyId) ?? []), d.label]);

@@ -1,5 +1,6 @@
 import { closest } from './closest.js';
 import { InputError, InputErrors } from '../shared/errors.js';
+import { folderInWorkspace, workspaceOf } from './workspace.js';
 
 /** The inputs action.yml declares, in its order: the bundle cannot read action.yml (test/inputs.test.ts compares). */
 export const INPUT_NAMES = [
@@ -121,19 +122,30 @@ type ListInput = keyof typeof LIST_FORMS;
 
 /**
  * A list input written as a YAML or JSON list ("- prod", "[prod, staging]") or with quoted entries: split on
- * newlines and commas, its entries would be '- prod', '[prod' or '"prod"', names nobody means. The first such entry
- * is reported, once for the input.
+ * newlines and commas, its entries would be '- prod', '[prod' or '"prod"', names nobody means. Reported once for the
+ * input: list syntax quoting the value as given (`given`, not the piece of it a split left) and the list written as
+ * this action reads it; quotes naming the first quoted entry.
  */
-function listSyntax(input: ListInput, entries: string[]): InputError | undefined {
+function listSyntax(input: ListInput, given: string, entries: string[]): InputError | undefined {
   const [what, a, b] = LIST_FORMS[input];
   const accepted = `give one ${what} per line or comma-separated (${a}, ${b})`;
+  // A closing bracket counts only without its opening one: 'prod [eu]' can be a name, 'staging]' is not.
+  const bracketed = (entry: string) =>
+    /^-(?:\s|$)|^[[{]/.test(entry) || (entry.endsWith(']') && !entry.includes('[')) || (entry.endsWith('}') && !entry.includes('{'));
+  if (entries.some(bracketed)) {
+    // The entries as meant: without a leading '- ', an opening bracket, a closing one it left, or quotes.
+    const unlisted = (entry: string) => {
+      const e = entry.replace(/^-(?:\s+|$)/, '').replace(/^[[{]\s*/, '');
+      return (/[[{]/.test(e) ? e : e.replace(/\s*[\]}]$/, '')).replace(/^(['"])(.*)\1$/, '$2').trim();
+    };
+    const items = entries.map(unlisted).filter((e) => e !== '');
+    return new InputError(
+      input,
+      `${quote(given.trim())} looks like YAML list syntax: give one ${what} per line or comma-separated, without '- ' or ` +
+        `brackets: ${(items.length > 0 ? items : [a, b]).join(', ')}`,
+    );
+  }
   for (const entry of entries) {
-    // A closing bracket counts only without its opening one: 'prod [eu]' can be a name, 'staging]' is not.
-    const bracketed =
-      /^-(?:\s|$)|^[[{]/.test(entry) || (entry.endsWith(']') && !entry.includes('[')) || (entry.endsWith('}') && !entry.includes('{'));
-    if (bracketed) {
-      return new InputError(input, `${quote(entry)} looks like YAML list syntax: ${accepted}, not '- ${a}' or '[${a}, ${b}]'`);
-    }
     if (/^['"]|['"]$/.test(entry)) {
       return new InputError(input, `${quote(entry)} is quoted: ${accepted}, without quotes`);
     }
@@ -259,8 +271,73 @@ const DECLARED = new Set<string>(INPUT_NAMES.map(inputVariable));
 /** Input names compared as a person would mean them: case, '_', '-' and spaces alike. */
 const loose = (name: string) => name.toLowerCase().replace(/[\s_]/g, '-');
 
+/**
+ * The inputs of aws-actions/configure-aws-credentials (v6.2.3's action.yml) this action does not declare. People who
+ * come from it write them here; this action takes its AWS credentials from the environment, as the AWS SDK does.
+ * The key's own inputs name the variable to set in env: instead.
+ */
+const CONFIGURE_AWS_CREDENTIALS_KEY: Readonly<Record<string, string>> = {
+  'aws-access-key-id': 'AWS_ACCESS_KEY_ID',
+  'aws-secret-access-key': 'AWS_SECRET_ACCESS_KEY',
+  'aws-session-token': 'AWS_SESSION_TOKEN',
+  'aws-profile': 'AWS_PROFILE',
+};
+const CONFIGURE_AWS_CREDENTIALS_OTHER = new Set([
+  'overwrite-aws-profile',
+  'role-to-assume',
+  'web-identity-token-file',
+  'role-chaining',
+  'audience',
+  'http-proxy',
+  'no-proxy',
+  'mask-aws-account-id',
+  'role-duration-seconds',
+  'role-external-id',
+  'role-session-name',
+  'role-skip-session-tagging',
+  'transitive-tag-keys',
+  'inline-session-policy',
+  'managed-session-policies',
+  'output-credentials',
+  'output-env-credentials',
+  'unset-current-credentials',
+  'disable-retry',
+  'retry-max-attempts',
+  'special-characters-workaround',
+  'use-existing-credentials',
+  'allowed-account-ids',
+  'force-skip-oidc',
+  'action-timeout-s',
+  'custom-tags',
+  'sts-endpoint',
+]);
+
+/** For an input of configure-aws-credentials: where AWS credentials come from instead. Else undefined. */
+function credentialsAdvice(name: string): string | undefined {
+  const key = loose(name);
+  const variable = CONFIGURE_AWS_CREDENTIALS_KEY[key];
+  if (variable !== undefined) {
+    return (
+      `${key} is an input of aws-actions/configure-aws-credentials; this action reads its AWS credentials from the ` +
+      `environment: set ${variable} in the step's env: (${variable}: \${{ secrets.${variable} }}), or run ` +
+      'configure-aws-credentials in a step before this one'
+    );
+  }
+  if (!CONFIGURE_AWS_CREDENTIALS_OTHER.has(key)) return undefined;
+  if (key === 'http-proxy' || key === 'no-proxy') {
+    return `${key} is an input of aws-actions/configure-aws-credentials; this action honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY: set them in the step's env:`;
+  }
+  return (
+    `${key} is an input of aws-actions/configure-aws-credentials; this action reads its AWS credentials from the ` +
+    'environment: give it to a configure-aws-credentials step before this one, whose credentials this step then uses' +
+    (key === 'role-to-assume' ? ' (with a role, set iam-user-name here: the user whose key rotates)' : '')
+  );
+}
+
 /** What to tell the author of an unknown input: the declared input it most likely meant. */
 function didYouMean(name: string): string {
+  const credentials = credentialsAdvice(name);
+  if (credentials !== undefined) return credentials;
   const near = closest(name, INPUT_NAMES, loose);
   if (near === undefined) return 'remove it';
   if (near.distance <= Math.max(2, Math.floor(loose(name).length / 3))) return `did you mean ${near.name}?`;
@@ -311,8 +388,9 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   const listLike = new Set<string>();
   /** A list input's entries, as given (list syntax is reported here). */
   const list = (input: ListInput): string[] => {
-    const raw = splitList(read(input));
-    const err = listSyntax(input, raw);
+    const given = read(input);
+    const raw = splitList(given);
+    const err = listSyntax(input, given, raw);
     if (err) {
       problems.push(err);
       listLike.add(input);
@@ -502,6 +580,13 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
   const oidcPlan = read('oidc-plan').trim() || undefined;
   if (oidcPlan !== undefined) {
     if (/[\r\n\0]/.test(oidcPlan)) problem('oidc-plan', 'is not one directory path (it holds a line break or NUL)');
+    else if (folderInWorkspace(oidcPlan, workspaceOf(env)) === undefined) {
+      problem(
+        'oidc-plan',
+        `${quote(oidcPlan)} is not a folder inside the workspace (${workspaceOf(env)}): the plan is written only there; ` +
+          'give a path relative to the workspace, such as oidc-plan',
+      );
+    }
     if (createUserRaw !== null && createUser !== 'false') {
       problem('oidc-plan', `is a read-only plan for an existing user's key: it cannot be combined with create-user: ${createUser}`);
     }

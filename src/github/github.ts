@@ -1,10 +1,9 @@
 import { getOctokit } from '@actions/github';
 import { defaults } from '@actions/github/lib/utils';
-import { retry } from '@octokit/plugin-retry';
 import { ProxyAgent, fetch as undiciFetch } from 'undici';
 import type { Env } from '../shared/types.js';
 import type { Cancellation } from '../shared/cancel.js';
-import type { Clock } from '../shared/clock.js';
+import { type Clock, systemClock } from '../shared/clock.js';
 import { errorMessage } from '../shared/errors.js';
 import type { GitHubApi } from './github-api.js';
 import type { GitHubPacing } from './pacer.js';
@@ -72,28 +71,68 @@ function innermost(err: unknown): string {
 }
 
 /**
- * Octokit with GitHub's retry and rate-limit rules, for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3).
+ * Octokit for `baseUrl` (GITHUB_API_URL; GHES: https://host/api/v3), each request abandoned after
+ * `pacing.requestTimeoutMs`. It retries nothing: withRetries and withRateLimits do, on the run's clock and its cancel.
  * Behind a proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY in `env`: src/shared/proxy.ts), its requests go through it.
  */
-export function createOctokit(token: string, baseUrl: string, pacing: GitHubPacing, env: Env = process.env): Octokit {
+export function createOctokit(
+  token: string,
+  baseUrl: string,
+  pacing: GitHubPacing,
+  env: Env = process.env,
+  control: RateLimitControl = { clock: systemClock },
+): Octokit {
   const proxies = proxySettings(env);
   const baseFetch = proxies ? proxiedFetch(proxies) : ((defaults.request?.fetch ?? fetch) as Fetch);
-  const octokit = getOctokit(
-    token,
-    {
-      baseUrl: baseUrl.replace(/\/+$/, ''),
-      request: { fetch: fetchWithTimeout(baseFetch, pacing.requestTimeoutMs) },
-      // Rate limits (403/429) are waited out by withRateLimits, under the run's budget: never retried here. No
-      // throttling plugin: WritePacer paces the writes and readConcurrency bounds the reads.
-      retry: { retries: pacing.retries, retryAfterBaseValue: pacing.retryAfterBaseMs, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-    },
-    retry,
-  );
+  // No retry plugin (its waits cannot be ended by a cancel: withRetries), no throttling plugin (WritePacer paces the
+  // writes, readConcurrency bounds the reads, withRateLimits waits out GitHub's rate limits).
+  const octokit = getOctokit(token, {
+    baseUrl: baseUrl.replace(/\/+$/, ''),
+    request: { fetch: fetchWithTimeout(baseFetch, pacing.requestTimeoutMs) },
+  });
   // The REST API version the requests are written against (Octokit has no option for default headers).
   octokit.hook.before('request', (options) => {
     options.headers['x-github-api-version'] = API_VERSION;
   });
+  octokit.hook.wrap('request', (request, options) => retrying(async () => request(options), pacing, control));
   return octokit;
+}
+
+/**
+ * GitHub's answers that asking again cannot change (as @octokit/plugin-retry's doNotRetry), and its rate limits (403,
+ * 429: withRateLimits waits those out).
+ */
+const FINAL = new Set([400, 401, 403, 404, 410, 422, 429, 451]);
+
+/** A failure worth one more try: a server error, or no answer (Octokit reports a network error or a timeout as 500). */
+function retriable(err: unknown): boolean {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && !FINAL.has(status);
+}
+
+/**
+ * Send a request, and retry a server error or a request that got no answer `pacing.retries` times, after
+ * (n+1)² × retryAfterBaseMs on the run's clock. A cancel ends it: a failure after the cancel is not retried and a wait
+ * ends at once, so what the run does after the runner's SIGINT fits before its SIGKILL (a pair being written is
+ * completed or put back instead). The failure is then marked (`notRetried`), so its message says why it was not tried
+ * again.
+ */
+export async function retrying<T>(send: () => Promise<T>, pacing: GitHubPacing, control: RateLimitControl): Promise<T> {
+  const stop = (err: unknown): never => {
+    if (typeof err === 'object' && err !== null) Object.assign(err, { notRetried: 'not retried: the run is being cancelled' });
+    throw err;
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (!retriable(err) || attempt >= pacing.retries) throw err;
+      if (control.cancel?.requested) stop(err);
+      const ms = (attempt + 1) ** 2 * pacing.retryAfterBaseMs;
+      await (control.cancel ? control.cancel.sleep(control.clock, ms) : control.clock.sleep(ms));
+      if (control.cancel?.requested) stop(err);
+    }
+  }
 }
 
 /** What the rate-limit waits need: the clock to sleep on, and the run's cancel request (a wait ends on cancel). */
@@ -152,7 +191,7 @@ export function createGitHubClient(
   control: RateLimitControl,
   env: Env = process.env,
 ): GitHubApi {
-  const octokit = createOctokit(token, baseUrl, pacing, env);
+  const octokit = createOctokit(token, baseUrl, pacing, env, control);
   const api: GitHubApi = {
     request: (route, params) => octokit.request(route, params),
     paginate: { iterator: (route, params) => octokit.paginate.iterator(route, params) },

@@ -14,6 +14,8 @@ interface HttpError {
   status?: number;
   /** Set by the client when it stopped waiting on a rate limit, saying why (see github.ts). */
   rateLimitGaveUp?: string;
+  /** Set by the client when it did not retry a server error (or no answer) it would have retried, saying why. */
+  notRetried?: string;
   message?: string;
   response?: { headers?: Record<string, string | undefined>; data?: unknown };
 }
@@ -45,7 +47,7 @@ export function gitHubError(doing: string, where: string, err: unknown, permissi
   if (limit) {
     hint =
       `GitHub ${limit.kind} rate limit, not a permission problem` +
-      (limit.gaveUp ? `: ${limit.gaveUp}` : `, retry-after ${limit.waitSeconds} s`) +
+      (limit.gaveUp ? `: ${limit.gaveUp}` : waitWords(limit)) +
       '; rerun later (spread runs out, or use a token with its own rate limit, such as a GitHub App token)';
   } else if (status === 401) {
     hint = 'github-token is invalid or expired';
@@ -58,38 +60,53 @@ export function gitHubError(doing: string, where: string, err: unknown, permissi
   } else if (status === 422) {
     hint = 'GitHub rejected the request (see its message)';
   } else if (status === undefined || status >= 500) {
-    hint = 'GitHub did not answer after retries; rerun later';
+    hint = e.notRetried ?? 'GitHub did not answer after retries; rerun later';
   }
   return new ActionError(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
 }
 
+/** What GitHub said about the wait, as a clause: its retry-after, the primary limit's reset, or nothing (none given). */
+function waitWords(limit: RateLimit): string {
+  if (limit.told === 'retry-after') return `, retry-after ${limit.waitSeconds} s`;
+  return limit.told === 'reset' ? `, resets in ${limit.waitSeconds} s` : '';
+}
+
 export interface RateLimit {
   kind: 'primary' | 'secondary';
-  /** Seconds GitHub asks to wait. */
+  /** Seconds GitHub asks to wait (its retry-after, the primary limit's reset; else a minute, as GitHub advises). */
   waitSeconds: number;
+  /** Where waitSeconds comes from: GitHub's retry-after, the primary limit's reset; undefined: GitHub said neither. */
+  told: 'retry-after' | 'reset' | undefined;
   /** Why the client stopped waiting, when it did. */
   gaveUp: string | undefined;
 }
 
-/** GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, or "secondary rate limit"). */
+/**
+ * GitHub's secondary rate limit in its words: "secondary rate limit" today, "abuse detection mechanism" (documented
+ * under #abuse-rate-limits) in older answers, which GitHub Enterprise Server versions still send.
+ */
+const SECONDARY = /secondary rate limit|abuse detection|abuse-rate-limits/i;
+
+/**
+ * GitHub's rate-limit answers (403/429 with retry-after, x-ratelimit-remaining: 0, a secondary rate limit in its
+ * current or older words). Without retry-after GitHub's guidance is to wait at least a minute.
+ */
 export function rateLimitOf(err: unknown, nowMs = Date.now()): RateLimit | undefined {
   const e = httpError(err);
   if (e.status !== 403 && e.status !== 429) return undefined;
   const headers = e.response?.headers ?? {};
   const retryAfter = Number(headers['retry-after']);
-  const data = e.response?.data as { message?: string } | undefined;
-  const message = `${e.message ?? ''} ${data?.message ?? ''}`;
-  if (headers['x-ratelimit-remaining'] === '0' && !/secondary/i.test(message)) {
-    const reset = Number(headers['x-ratelimit-reset']);
-    const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : Math.ceil(reset - nowMs / 1000);
-    return { kind: 'primary', waitSeconds: Math.max(1, Number.isFinite(wait) ? wait : 60), gaveUp: e.rateLimitGaveUp };
+  const asked = Number.isFinite(retryAfter) && retryAfter > 0;
+  const data = e.response?.data as { message?: string; documentation_url?: string } | undefined;
+  const message = `${e.message ?? ''} ${data?.message ?? ''} ${data?.documentation_url ?? ''}`;
+  if (headers['x-ratelimit-remaining'] === '0' && !SECONDARY.test(message)) {
+    const reset = Math.ceil(Number(headers['x-ratelimit-reset']) - nowMs / 1000);
+    if (asked) return { kind: 'primary', waitSeconds: retryAfter, told: 'retry-after', gaveUp: e.rateLimitGaveUp };
+    if (Number.isFinite(reset)) return { kind: 'primary', waitSeconds: Math.max(1, reset), told: 'reset', gaveUp: e.rateLimitGaveUp };
+    return { kind: 'primary', waitSeconds: 60, told: undefined, gaveUp: e.rateLimitGaveUp };
   }
-  if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || e.status === 429) {
-    return {
-      kind: 'secondary',
-      waitSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60,
-      gaveUp: e.rateLimitGaveUp,
-    };
+  if (Number.isFinite(retryAfter) || /rate limit/i.test(message) || SECONDARY.test(message) || e.status === 429) {
+    return { kind: 'secondary', waitSeconds: asked ? retryAfter : 60, told: asked ? 'retry-after' : undefined, gaveUp: e.rateLimitGaveUp };
   }
   return undefined;
 }

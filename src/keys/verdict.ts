@@ -559,7 +559,8 @@ export function plan(input: PlanInput): Plan {
   if (toCreate.length > 0) {
     reason = `new destination(s): ${toCreate.join(', ')}`;
   } else if (missing.length > 0) {
-    reason = `destination(s) lack the secrets: ${missing.join(', ')}`;
+    // Words true in both modes: with access-key-id-as: variable the id is a variable, not a secret.
+    reason = `destination(s) lack the access key id or the secret access key: ${missing.join(', ')}`;
   } else if (current === undefined) {
     reason = `IAM user ${input.user} has no active access key`;
   } else if (input.rewrite) {

@@ -6,18 +6,25 @@ import { type Destination, label } from '../github/destinations.js';
 import type { GitHubApi } from '../github/github-api.js';
 import type { Visibility } from '../config/inputs.js';
 import { gitHubError, statusOf } from '../github/secrets.js';
-import type { Customization, JobContext, RepoFacts } from './subject.js';
+import type { Customization, JobContext, OrgCustomization, RepoFacts } from './subject.js';
 
 /** One repository's job the role must admit. */
 export interface RepoJob {
   repo: RepoFacts;
   customization: Customization;
+  /** The organization's template and opt-in, where the subject depends on them (else `none`). */
+  org: OrgCustomization;
   job: JobContext;
 }
 
 /** Why a destination, or part of it, has no subject in the plan: a code the plan branches on, and what to say. */
 export interface TargetNote {
-  code: 'dependabot' | 'repository-unreadable' | 'organization-repositories' | 'organization-unreadable';
+  code:
+    | 'dependabot'
+    | 'repository-unreadable'
+    | 'organization-repositories'
+    | 'organization-unreadable'
+    | 'organization-secret-unreadable';
   text: string;
 }
 
@@ -37,12 +44,13 @@ interface RepoJson {
   default_branch?: string;
   visibility?: string;
   private?: boolean;
-  owner: { login: string; id: number };
+  owner: { login: string; id: number; type?: string };
 }
 
 const factsOf = (r: RepoJson): RepoFacts => ({
   owner: r.owner.login,
   ownerId: r.owner.id,
+  ownerType: r.owner.type,
   repo: r.name,
   repoId: r.id,
   defaultBranch: r.default_branch ?? 'main',
@@ -70,12 +78,14 @@ async function customization(gh: GitHubApi, r: RepoFacts): Promise<Customization
       use_default?: boolean;
       include_claim_keys?: string[];
       use_immutable_subject?: boolean;
+      sub_claim_prefix?: string;
     };
     return {
       readable: true,
       useDefault: data.use_default !== false,
       claimKeys: data.include_claim_keys ?? [],
       immutable: data.use_immutable_subject === true,
+      ...(typeof data.sub_claim_prefix === 'string' && data.sub_claim_prefix ? { subClaimPrefix: data.sub_claim_prefix } : {}),
     };
   } catch (err) {
     if (!refused(err)) {
@@ -85,8 +95,48 @@ async function customization(gh: GitHubApi, r: RepoFacts): Promise<Customization
   }
 }
 
-async function jobsOf(gh: GitHubApi, r: RepoFacts, job: JobContext | undefined): Promise<RepoJob> {
-  return { repo: r, customization: await customization(gh, r), job: job ?? { kind: 'branch', branch: r.defaultBranch } };
+/** Does this repository's subject depend on its organization's customization (template or immutable opt-in)? */
+function needsOrg(r: RepoFacts, c: Customization): boolean {
+  if (r.ownerType !== 'Organization') return false;
+  if (!c.readable) return true;
+  const ownTemplate = c.useDefault || c.claimKeys.length > 0;
+  return !ownTemplate || !(c.subClaimPrefix || c.immutable);
+}
+
+/** GET /orgs/{org}/actions/oidc/customization/sub (Organization 'Administration: read'; classic: read:org). */
+async function orgCustomization(gh: GitHubApi, org: string): Promise<OrgCustomization> {
+  try {
+    const data = (await gh.request(`GET /orgs/${e(org)}/actions/oidc/customization/sub`)).data as {
+      include_claim_keys?: string[];
+      use_immutable_subject?: boolean;
+    };
+    return { readable: true, claimKeys: data.include_claim_keys ?? [], immutable: data.use_immutable_subject === true };
+  } catch (err) {
+    if (!refused(err)) {
+      throw gitHubError('reading the OIDC subject customization of organization', org, err, "organization permission 'Administration: read'", gh.token);
+    }
+    return { readable: false, status: statusOf(err) };
+  }
+}
+
+/** Reads each repository's and organization's customization once. */
+class Customizations {
+  private readonly repos = new Map<string, Promise<Customization>>();
+  private readonly orgs = new Map<string, Promise<OrgCustomization>>();
+  constructor(private readonly gh: GitHubApi) {}
+
+  async job(r: RepoFacts, job: JobContext | undefined): Promise<RepoJob> {
+    const key = `${r.owner}/${r.repo}`.toLowerCase();
+    if (!this.repos.has(key)) this.repos.set(key, customization(this.gh, r));
+    const c = (await this.repos.get(key)) as Customization;
+    let org: OrgCustomization = { none: true };
+    if (needsOrg(r, c)) {
+      const o = r.owner.toLowerCase();
+      if (!this.orgs.has(o)) this.orgs.set(o, orgCustomization(this.gh, r.owner));
+      org = (await this.orgs.get(o)) as OrgCustomization;
+    }
+    return { repo: r, customization: c, org, job: job ?? { kind: 'branch', branch: r.defaultBranch } };
+  }
 }
 
 /** Every page of an organization's repositories. */
@@ -108,28 +158,61 @@ async function organizationTarget(
   gh: GitHubApi,
   d: Extract<Destination, { kind: 'organization' }>,
   secretName: string,
+  custom: Customizations,
 ): Promise<OidcTarget> {
   const target: OidcTarget = { destination: d, jobs: [], notes: [] };
+  /** Unknown is not "everything": the plan stops for this destination and says which permission reads it. */
+  const stop = (what: string, err: unknown): OidcTarget => {
+    target.notes.push({
+      code: 'organization-secret-unreadable',
+      text:
+        `${label(d)}: ${what} could not be read (${statusOf(err) ?? 'no answer'}), so the plan cannot tell which ` +
+        `repositories read the secret ${secretName}: it gives them no subject; give the token the organization ` +
+        `permission 'Secrets: read' (classic: admin:org) and run the plan again`,
+    });
+    return target;
+  };
   let visibility: Visibility = d.visibility ?? 'private';
   let selected: string[] = d.selectedRepositories.map((name) => `${d.org}/${name}`);
   let source = d.visibility ? `organization-visibility: ${d.visibility}` : 'a new secret gets private';
+  let data: { visibility?: Visibility } | undefined;
   try {
-    const data = (await gh.request(`GET /orgs/${e(d.org)}/actions/secrets/${e(secretName)}`)).data as { visibility?: Visibility };
-    if (data.visibility) {
-      visibility = data.visibility;
-      source = `the existing secret ${secretName} is shared with ${visibility} repositories`;
-      if (visibility === 'selected') {
-        selected = [];
+    data = (await gh.request(`GET /orgs/${e(d.org)}/actions/secrets/${e(secretName)}`)).data as { visibility?: Visibility };
+  } catch (err) {
+    if (!refused(err)) throw gitHubError('reading organization secret', `${secretName} of ${d.org}`, err, "organization permission 'Secrets: read'", gh.token);
+    if (statusOf(err) === 403) return stop(`its secret ${secretName}`, err);
+    // A 404 proves nothing alone: only a listing of the organization's secrets that lacks the name says "none yet".
+    try {
+      const names: string[] = [];
+      for (let page = 1; ; page++) {
+        const res = await gh.request(`GET /orgs/${e(d.org)}/actions/secrets`, { per_page: 100, page });
+        const secrets = (res.data as { secrets?: { name: string }[] }).secrets ?? [];
+        names.push(...secrets.map((x) => x.name.toUpperCase()));
+        if (secrets.length < 100) break;
+      }
+      if (names.includes(secretName.toUpperCase())) return stop(`its secret ${secretName} (listed, yet not found)`, err);
+    } catch (listErr) {
+      if (!refused(listErr)) throw gitHubError('listing the secrets of organization', d.org, listErr, "organization permission 'Secrets: read'", gh.token);
+      return stop('the list of its secrets', listErr);
+    }
+  }
+  if (data?.visibility) {
+    visibility = data.visibility;
+    source = `the existing secret ${secretName} is shared with ${visibility} repositories`;
+    if (visibility === 'selected') {
+      selected = [];
+      try {
         for (let page = 1; ; page++) {
           const res = await gh.request(`GET /orgs/${e(d.org)}/actions/secrets/${e(secretName)}/repositories`, { per_page: 100, page });
           const repos = (res.data as { repositories: RepoJson[] }).repositories;
           selected.push(...repos.map((r) => r.full_name ?? `${r.owner.login}/${r.name}`));
           if (repos.length < 100) break;
         }
+      } catch (err) {
+        if (!refused(err)) throw gitHubError('listing the repositories of organization secret', `${secretName} of ${d.org}`, err, "organization permission 'Secrets: read'", gh.token);
+        return stop(`the repositories its secret ${secretName} is shared with`, err);
       }
     }
-  } catch (err) {
-    if (!refused(err)) throw gitHubError('reading organization secret', `${secretName} of ${d.org}`, err, "organization permission 'Secrets: read'", gh.token);
   }
   let facts: RepoFacts[] = [];
   if (visibility === 'selected') {
@@ -150,7 +233,7 @@ async function organizationTarget(
       });
     }
   }
-  for (const f of facts) target.jobs.push(await jobsOf(gh, f, undefined));
+  for (const f of facts) target.jobs.push(await custom.job(f, undefined));
   target.notes.push({
     code: 'organization-repositories',
     text:
@@ -164,6 +247,7 @@ async function organizationTarget(
 /** What GitHub says about each destination's repositories, in destination order. */
 export async function readTargets(gh: GitHubApi, destinations: Destination[], secretName: string): Promise<OidcTarget[]> {
   const out: OidcTarget[] = [];
+  const custom = new Customizations(gh);
   const facts = new Map<string, RepoFacts | TargetNote>();
   const factsFor = async (owner: string, repo: string) => {
     const key = `${owner}/${repo}`.toLowerCase();
@@ -178,12 +262,12 @@ export async function readTargets(gh: GitHubApi, destinations: Destination[], se
         if ('code' in f) out.push({ destination: d, jobs: [], notes: [f] });
         else {
           const job: JobContext | undefined = d.kind === 'environment' ? { kind: 'environment', name: d.environment } : undefined;
-          out.push({ destination: d, jobs: [await jobsOf(gh, f, job)], notes: [] });
+          out.push({ destination: d, jobs: [await custom.job(f, job)], notes: [] });
         }
         break;
       }
       case 'organization':
-        out.push(await organizationTarget(gh, d, secretName));
+        out.push(await organizationTarget(gh, d, secretName, custom));
         break;
       case 'dependabot-repository':
       case 'dependabot-organization':

@@ -5,6 +5,7 @@
  */
 import {
   GetGroupPolicyCommand,
+  GetOpenIDConnectProviderCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
   GetUserCommand,
@@ -16,7 +17,7 @@ import {
   ListGroupsForUserCommand,
   ListUserPoliciesCommand,
 } from '@aws-sdk/client-iam';
-import { accessKeyLastUsed, awsError, isAccessDenied, listAccessKeys } from '../aws/aws.js';
+import { accessKeyLastUsed, awsError, awsErrorName, isAccessDenied, listAccessKeys } from '../aws/aws.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Use } from '../shared/types.js';
 
@@ -200,4 +201,19 @@ export async function readUserPermissions(iam: IAMClient, userName: string): Pro
     unreadable,
     keys,
   };
+}
+
+/** Whether the account has the IAM OIDC provider: IAM's answer, or the read it refused (unknown, never "none"). */
+export type ProviderState = { exists: boolean } | { unreadable: Unreadable };
+
+/** iam:GetOpenIDConnectProvider on `arn`: found, NoSuchEntity (IAM's own word that there is none), or refused. */
+export async function readProvider(iam: IAMClient, arn: string): Promise<ProviderState> {
+  try {
+    await iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }));
+    return { exists: true };
+  } catch (err) {
+    if (awsErrorName(err) === 'NoSuchEntityException' || awsErrorName(err) === 'NoSuchEntity') return { exists: false };
+    if (isAccessDenied(err)) return { unreadable: { action: 'iam:GetOpenIDConnectProvider', resource: arn, error: errorMessage(err) } };
+    throw awsError('iam:GetOpenIDConnectProvider', arn, err);
+  }
 }

@@ -91,6 +91,19 @@ export function assumedHeld(result: Pick<RotationResult, 'plan' | 'journal' | 'k
   return newer.some((k) => newest >= second(k.key.created.getTime())) ? undefined : current.id;
 }
 
+/** A torn destination as the error line says it: which of its two someone else wrote, and whose the other is. */
+function tornText(s: RunState, d: DestinationRecord): string {
+  const { id, secret } = d.ledger;
+  const names = { id: s.ctx.inputs.accessKeyIdSecretName, secret: s.ctx.inputs.secretAccessKeySecretName };
+  const [theirs, ours] = id.kind === 'overwritten' ? (['id', 'secret'] as const) : (['secret', 'id'] as const);
+  const mine = (ours === 'id' ? id : secret) as Extract<typeof id, { kind: 'key' }>;
+  return (
+    `TORN when read back: its ${names[theirs]} was written (or removed) by someone else after this run wrote it, its ` +
+    `${names[ours]} is still this run's (${mine.keyId}): not one key's pair, so it does not work until one rotation ` +
+    'writes both (a rotation that read it back before this run wrote may have reported success)'
+  );
+}
+
 /** Sentences saying where every destination stands, grouped, for the error line. */
 export function describeStanding(s: RunState): string {
   const groups = new Map<string, string[]>();
@@ -124,6 +137,9 @@ export function describeStanding(s: RunState): string {
         break;
       case 'overwritten':
         text = 'OVERWRITTEN by someone else after this run wrote it (another rotation, or another IAM user rotated into it): what it holds is not known';
+        break;
+      case 'torn':
+        text = tornText(s, s.destinations[i]);
         break;
       default:
         text = 'UNKNOWN: a write was in flight when the run stopped: check it';
@@ -230,6 +246,11 @@ function finalWords(s: RunState): string {
   if (!bothKept) return '';
   const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
   const self = s.self?.accessKeyId;
+  // A cancel puts back the pair it was writing: when that leaves no destination that may hold the new key, say so.
+  const mayHold = (h: Holding) => h.kind === 'unknown' || h.kind === 'overwritten' || (h.kind === 'key' && h.keyId === newId);
+  if (self && !journal.destinations.some((d) => mayHold(d.id) || mayHold(d.secret))) {
+    return ` Rerun ${ended}: no destination holds ${newId}; a rerun that signs in with ${self} deletes ${newId} as this run's orphan and rotates.`;
+  }
   return self
     ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
         `gives it to every destination and retires ${self}; one that signs in with ${self} gives ${self} to every ` +

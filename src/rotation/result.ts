@@ -18,7 +18,8 @@ export type Outcome =
   | 'removed' // held nothing before; what the run wrote was removed again
   | 'mismatched' // one of the two secrets was written and could not be put back: does not work
   | 'unknown' // a write was in flight when the run had to stop
-  | 'overwritten'; // someone else wrote it after this run did: what it holds is not known
+  | 'overwritten' // someone else wrote it after this run did: what it holds is not known
+  | 'torn'; // someone else wrote one of the two after this run, the other is still this run's: a pair of two keys
 
 export interface DestinationResult {
   destination: Destination;

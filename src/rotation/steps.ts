@@ -25,7 +25,7 @@ import type { ActionsIO } from '../config/context.js';
 import type { Inputs } from '../config/inputs.js';
 import { type DestinationRecord, destinationRecords, pairKey } from '../github/destination-record.js';
 import { shownNames } from '../github/destinations.js';
-import { holderError, holdersOf, missingHolders } from '../github/own-holders.js';
+import { holderError, holdersOf, lookFor } from '../github/own-holders.js';
 import { type Prepared, coversRepository, createMissingEnvironments, preflight } from '../github/preflight.js';
 import { Unproven, makerMayStillRun } from '../keys/destruction.js';
 import {
@@ -204,6 +204,10 @@ async function readWorld(s: RunState, userExists: boolean, tags: { Key: string; 
   const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
   if (self) io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
   s.self = self ? caller : undefined;
+  // The current key once it is certain (the job's own, or the user's only Active key): a run that stops before its
+  // plan (in preflight) still names it in access-key-id. With two Active keys, which one is current is the plan's call.
+  const active = keys.filter((k) => k.status === 'Active');
+  result.accessKeyId = (self ?? (active.length === 1 ? active[0] : undefined))?.id;
   s.keys = keys.map((key) => ({ key, record: undefined, lastUsed: undefined, makerEnded: undefined, verdict: { kind: 'unproven', why: 'not judged yet' } }));
   // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
   if (userExists) await readRecords(s, keys, tags);
@@ -246,8 +250,9 @@ export async function readRecords(s: RunState, keys: AccessKey[], known: { Key: 
 
 /**
  * Self-rotation must write where this job reads its credentials, or the next run is locked out: some destination
- * reaches the job's repository, and every secret of that name the repository can give a job (its own, each
- * environment's, the organization's shared with it) is a destination.
+ * reaches the job's repository, and every secret of either name and every variable of the id's name holding this key
+ * that the repository can give a job (its own, each environment's, the organization's shared with it) is written by
+ * this run. A place that cannot be read stops the run (own-holders.ts).
  */
 async function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey | undefined): Promise<void> {
   const { inputs, run } = s.ctx;
@@ -255,10 +260,9 @@ async function checkOwnHolder(s: RunState, prepared: Prepared[], self: AccessKey
   const retiring = inputs.previousKey === 'delete' ? 'deleting' : 'deactivating';
   if (coversRepository(prepared, run.repository)) {
     const [owner, repo] = run.repository.split('/');
-    // The secret access key is a secret whichever way the id is stored (access-key-id-as): look for that name.
-    const holders = await holdersOf(s.ctx.gh, owner, repo, inputs.secretAccessKeySecretName, s.ctx.gh.token, prepared);
-    const missing = missingHolders(holders, owner, repo, prepared);
-    if (missing.length > 0) throw holderError(run.repository, self.id, missing, retiring);
+    // Secrets of either name, and the id's variable holding this key (vars.NAME), wherever this run does not write.
+    const holders = await holdersOf(s.ctx.gh, owner, repo, lookFor(inputs, self.id), s.ctx.gh.token, prepared);
+    if (holders.length > 0) throw holderError(run.repository, self.id, holders, retiring);
     return;
   }
   throw new ActionError(
@@ -744,7 +748,8 @@ async function distribute(s: RunState, fresh: NewKey): Promise<void> {
   const { ctx } = s;
   const names = shownNames(ctx.inputs);
   const n = s.destinations.length;
-  await ctx.io.group(`Write secrets (${n} destinations)`, async () => {
+  const what = ctx.inputs.accessKeyIdAs === 'variable' ? 'variables and secrets' : 'secrets';
+  await ctx.io.group(`Write ${what} (${n} destinations)`, async () => {
     for (const d of s.destinations) {
       ctx.cancel.checkpoint();
       try {

@@ -81,7 +81,11 @@ export function standing(journal: Journal, i: number, current: string | undefine
     if (heldKey !== undefined && journal.lost.has(heldKey)) return { outcome: 'broken', keyId: heldKey };
     return { outcome: 'unchanged', keyId: heldKey };
   }
-  if (id.kind === 'overwritten' || secret.kind === 'overwritten') return { outcome: 'overwritten', keyId: undefined };
+  if (id.kind === 'overwritten' || secret.kind === 'overwritten') {
+    // One of the two rewritten by someone else, the other still this run's: the two are of different keys (or one is gone).
+    const torn = (id.kind === 'overwritten' && secret.kind === 'key') || (secret.kind === 'overwritten' && id.kind === 'key');
+    return { outcome: torn ? 'torn' : 'overwritten', keyId: undefined };
+  }
   if (id.kind === 'unknown' || secret.kind === 'unknown') return { outcome: 'unknown', keyId: undefined };
   const pair = journal.pairKey(i);
   if (pair !== undefined && journal.lost.has(pair)) return { outcome: 'broken', keyId: pair };

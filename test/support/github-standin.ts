@@ -241,6 +241,20 @@ export interface OidcSubjectCustomization {
   use_default: boolean;
   include_claim_keys?: string[];
   use_immutable_subject?: boolean;
+  /** GitHub's own spelling of the repository part of the default subject (repo:owner@id/name@id). */
+  sub_claim_prefix?: string;
+}
+
+/** An organization's OIDC subject customization (GET /orgs/{org}/actions/oidc/customization/sub). */
+export interface OrgOidcSubjectCustomization {
+  include_claim_keys: string[];
+  use_immutable_subject?: boolean;
+}
+
+/** A job of a workflow run, as GET .../actions/runs/{run_id}/jobs lists it. */
+export interface StandinRunJob {
+  name: string;
+  seconds: number;
 }
 
 // ---------------------------------------------------------------- the stand-in
@@ -263,6 +277,14 @@ export class GitHubStandin {
   private readonly runs = new Map<string, { status: string; updatedAt: string }>();
   private readonly scopes = new Map<string, ScopeState>();
   private readonly keyIds = new Set<string>();
+  /** oidc-plan's reads (see oidcPlanRoute): organization subject templates, workflow files, runs, the job's id token. */
+  private readonly oidcPlanData = {
+    orgSubjects: new Map<string, OrgOidcSubjectCustomization | 'forbidden'>(),
+    workflows: new Map<string, Map<string, string>>(),
+    runs: new Map<string, { id: number; file: string; jobs: StandinRunJob[] }[]>(),
+    nextRunId: 9_000_001,
+    idTokenIssuer: 'https://token.actions.githubusercontent.com',
+  };
   private faults: FaultState[] = [];
   private callbacks: Array<(req: { method: string; path: string; index: number }) => void | Promise<void>> = [];
   private requestIndex = 0;
@@ -359,6 +381,40 @@ export class GitHubStandin {
 
   environments(fullName: string): string[] {
     return [...this.requireRepo(fullName).environments.values()].map((e) => e.name);
+  }
+
+  // ------------------------------------------------------------ oidc-plan's reads (data setup)
+
+  /** The organization's OIDC subject template and opt-in; 'forbidden': its GET answers 403. */
+  setOrgOidcSubject(org: string, c: OrgOidcSubjectCustomization | 'forbidden'): void {
+    this.addOrganization(org);
+    this.oidcPlanData.orgSubjects.set(org.toLowerCase(), c);
+  }
+
+  /** A workflow file (path under .github/workflows/) in the repository's default branch. */
+  addWorkflow(fullName: string, file: string, text: string): void {
+    const key = this.repoKey(this.requireRepo(fullName));
+    const files = this.oidcPlanData.workflows.get(key) ?? new Map<string, string>();
+    files.set(file, text);
+    this.oidcPlanData.workflows.set(key, files);
+  }
+
+  /** A successful run of workflow `file` with these jobs (how long each took); returns its id. */
+  addWorkflowRun(fullName: string, file: string, jobs: StandinRunJob[]): number {
+    const key = this.repoKey(this.requireRepo(fullName));
+    const id = this.oidcPlanData.nextRunId++;
+    this.oidcPlanData.runs.set(key, [{ id, file, jobs }, ...(this.oidcPlanData.runs.get(key) ?? [])]);
+    return id;
+  }
+
+  /** The issuer of the id tokens GET /_actions/id-token hands out (a job's ACTIONS_ID_TOKEN_REQUEST_URL). */
+  setIdTokenIssuer(issuer: string): void {
+    this.oidcPlanData.idTokenIssuer = issuer;
+  }
+
+  /** ACTIONS_ID_TOKEN_REQUEST_URL for a job of this stand-in (the token is test-token). */
+  get idTokenRequestUrl(): string {
+    return `${this.url}/_actions/id-token?api-version=2.0`;
   }
 
   // ------------------------------------------------------------ faults & hooks
@@ -680,6 +736,8 @@ export class GitHubStandin {
     body: unknown,
     path: string,
   ): Reply {
+    const planned = this.oidcPlanRoute(method, seg, query);
+    if (planned) return planned;
     // /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}: a run attempt GitHub knows of (completeRun).
     if (seg[0] === 'repos' && seg.length === 8 && seg[3] === 'actions' && seg[4] === 'runs' && seg[6] === 'attempts' && method === 'GET') {
       const run = this.runs.get(`${seg[1]}/${seg[2]}/${seg[5]}/${seg[7]}`.toLowerCase()) ?? this.runs.get('*');
@@ -722,6 +780,9 @@ export class GitHubStandin {
         const items = visible.map((x) => ({ name: x.name, created_at: x.createdAt, updated_at: x.updatedAt, visibility: x.visibility ?? 'all' }));
         const page = this.paginate(items, query, path);
         return { status: 200, body: { total_count: items.length, secrets: page.items }, headers: page.headers };
+      }
+      if (rest[0] === 'actions' && rest[1] === 'organization-variables' && rest.length === 2 && method === 'GET') {
+        return this.organizationVariablesOf(repo, query, path);
       }
       if (rest[0] === 'environments') {
         if (rest.length === 1 && method === 'GET') {
@@ -1029,6 +1090,71 @@ export class GitHubStandin {
     return { status: 204 };
   }
 
+  /**
+   * oidc-plan's reads, in one place: an organization's OIDC subject customization, a repository's workflow files
+   * (the contents API, base64 as GitHub answers), a workflow's successful runs and a run's jobs, and a job's id token
+   * (the runner's service, here unsigned: the plan only reads its iss). undefined: not one of these routes.
+   */
+  private oidcPlanRoute(method: string, seg: string[], query: Record<string, string>): Reply | undefined {
+    if (method !== 'GET') return undefined;
+    const d = this.oidcPlanData;
+    if (seg.length === 2 && seg[0] === '_actions' && seg[1] === 'id-token') {
+      const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const claims = { iss: d.idTokenIssuer, aud: query.audience ?? '', sub: 'repo:octo/planner:ref:refs/heads/main' };
+      return { status: 200, body: { value: `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.` } };
+    }
+    if (seg[0] === 'orgs' && seg.length === 6 && seg.slice(2).join('/') === 'actions/oidc/customization/sub') {
+      const c = d.orgSubjects.get(seg[1].toLowerCase());
+      if (c === 'forbidden') throw new HttpError(403, 'Resource not accessible by personal access token');
+      if (!this.orgs.has(seg[1].toLowerCase())) throw notFoundErr();
+      return { status: 200, body: c ?? { include_claim_keys: [] } };
+    }
+    if (seg[0] !== 'repos' || seg.length < 5) return undefined;
+    const repo = this.repos.get(`${seg[1]}/${seg[2]}`.toLowerCase());
+    if (!repo) return undefined;
+    const key = this.repoKey(repo);
+    const rest = seg.slice(3);
+    if (rest[0] === 'contents') {
+      const path = rest.slice(1).join('/');
+      const files = d.workflows.get(key) ?? new Map<string, string>();
+      if (path === '.github/workflows') {
+        if (files.size === 0) throw notFoundErr();
+        return {
+          status: 200,
+          body: [...files.keys()].map((f) => ({ name: f, path: `.github/workflows/${f}`, type: 'file', size: files.get(f)?.length ?? 0 })),
+        };
+      }
+      const m = /^\.github\/workflows\/([^/]+)$/.exec(path);
+      const text = m ? files.get(m[1]) : undefined;
+      if (text === undefined) throw notFoundErr();
+      const b64 = Buffer.from(text).toString('base64').replace(/.{60}/g, '$&\n');
+      return { status: 200, body: { type: 'file', name: m?.[1], path, encoding: 'base64', content: b64, size: text.length } };
+    }
+    const runs = d.runs.get(key) ?? [];
+    if (rest.length === 4 && rest[0] === 'actions' && rest[1] === 'workflows' && rest[3] === 'runs') {
+      const mine = runs.filter((r) => r.file === rest[2]).slice(0, Number(query.per_page ?? 30));
+      const at = (r: { id: number }) => new Date(Date.UTC(2026, 0, 1) + r.id).toISOString();
+      const json = mine.map((r) => ({ id: r.id, path: `.github/workflows/${r.file}`, status: 'completed', conclusion: 'success', run_started_at: at(r) }));
+      return { status: 200, body: { total_count: json.length, workflow_runs: json } };
+    }
+    if (rest.length === 4 && rest[0] === 'actions' && rest[1] === 'runs' && rest[3] === 'jobs') {
+      const run = runs.find((r) => String(r.id) === rest[2]);
+      if (!run) throw notFoundErr();
+      const start = Date.UTC(2026, 0, 1, 12);
+      const jobs = run.jobs.map((j, i) => ({
+        id: run.id * 100 + i,
+        run_id: run.id,
+        name: j.name,
+        status: 'completed',
+        conclusion: 'success',
+        started_at: new Date(start).toISOString(),
+        completed_at: new Date(start + j.seconds * 1000).toISOString(),
+      }));
+      return { status: 200, body: { total_count: jobs.length, jobs } };
+    }
+    return undefined;
+  }
+
   // ------------------------------------------------------------ helpers
 
   private paginate<T>(
@@ -1163,5 +1289,23 @@ export class GitHubStandin {
     } while (this.keyIds.has(keyId));
     this.keyIds.add(keyId);
     return { keyId, publicKey: kp.publicKey, privateKey: kp.privateKey };
+  }
+
+  /**
+   * GET /repos/{owner}/{repo}/actions/organization-variables (issue 24): the organization variables this repository's
+   * jobs can read (visibility all, private for a private repository, selected when it is among the selected ones), at
+   * most 30 a page, with their values.
+   */
+  private organizationVariablesOf(repo: RepoRecord, query: Record<string, string>, path: string): Reply {
+    const scope = this.scopes.get(`organization:${repo.owner.toLowerCase()}`);
+    const visible = [...(scope?.variables.values() ?? [])].filter(
+      (x) =>
+        (x.visibility ?? 'all') === 'all' ||
+        (x.visibility === 'private' && repo.private) ||
+        (x.visibility === 'selected' && (x.selectedRepositoryIds ?? []).includes(repo.id)),
+    );
+    const items = visible.map((x) => ({ name: x.name, value: x.value, created_at: x.createdAt, updated_at: x.updatedAt, visibility: x.visibility ?? 'all' }));
+    const page = this.paginate(items, query, path, 30);
+    return { status: 200, body: { total_count: items.length, variables: page.items }, headers: page.headers };
   }
 }

@@ -38,6 +38,11 @@ export interface MemoryGitHub {
    * `scope/variable/NAME`.
    */
   updatedAt: Map<string, string>;
+  /**
+   * Organization secrets and variables shared with a repository (`owner/name` → name → value), listed by
+   * GET /repos/o/r/actions/organization-secrets and …/organization-variables (none unless set).
+   */
+  shared: { secrets: Map<string, Map<string, string>>; variables: Map<string, Map<string, string>> };
   /** As `hold`, with the id as the variable AWS_ACCESS_KEY_ID (access-key-id-as: variable). */
   holdAsVariable(creds: Credentials, ...scopes: string[]): void;
   /** The pair a scope holds as variable AWS_ACCESS_KEY_ID and secret AWS_SECRET_ACCESS_KEY, if both are there. */
@@ -49,7 +54,11 @@ export interface MemoryGitHub {
  * `dates`: answer each write with GitHub's Date header (the secret's updated_at, as GitHub would), so the run can
  * tell a later write by someone else (src/rotation/confirm.ts).
  */
-export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = {}): Promise<MemoryGitHub> {
+export async function memoryGitHub(
+  repos: string[],
+  /** `now`: GitHub's time of each write (ISO), its updated_at and Date (default 2026-11-27T12:00:00Z). */
+  opts: { dates?: boolean; now?: () => string } = {},
+): Promise<MemoryGitHub> {
   await sodium.ready;
   const box = sodium.crypto_box_keypair();
   const key = sodium.to_base64(box.publicKey, sodium.base64_variants.ORIGINAL);
@@ -57,6 +66,7 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
   const variables = new Map([...secrets.keys()].map((k) => [k, new Map<string, string>()]));
   const routes: string[] = [];
   const updatedAt = new Map<string, string>();
+  const shared = { secrets: new Map<string, Map<string, string>>(), variables: new Map<string, Map<string, string>>() };
   let before: (method: string, path: string) => void | Promise<void> = () => {};
   const request: GitHubApi['request'] = async (route, params) => {
     routes.push(route);
@@ -67,6 +77,13 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
     if (listing && method === 'GET' && secrets.has(listing[1])) {
       const names = [...secrets.keys()].filter((k) => k.startsWith(`${listing[1]}:`)).map((k) => k.slice(listing[1].length + 1));
       return { status: 200, data: { total_count: names.length, environments: names.map((name) => ({ name })) }, headers: {} };
+    }
+    // What the repository's organization shares with it: GET /repos/o/r/actions/organization-(secrets|variables).
+    const org = /^\/repos\/([^/]+\/[^/]+)\/actions\/organization-(secrets|variables)$/.exec(path);
+    if (org && method === 'GET' && secrets.has(org[1])) {
+      const held = [...(shared[org[2] as 'secrets' | 'variables'].get(org[1]) ?? new Map<string, string>()).entries()];
+      const list = held.map(([name, value]) => ({ name, ...(org[2] === 'variables' ? { value } : {}), updated_at: '2026-11-27T12:00:00Z' }));
+      return { status: 200, data: { total_count: list.length, [org[2]]: list }, headers: {} };
     }
     // Actions variables: /repos/o/r/actions/variables[/NAME], /repos/o/r/environments/E/variables[/NAME].
     const v = /^\/repos\/([^/]+\/[^/]+)(?:\/actions|\/environments\/([^/]+))\/variables(?:\/([^/]+))?$/.exec(path);
@@ -84,13 +101,15 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
         if (vars.has(body.name.toUpperCase())) throw failure(409, 'Already exists', {});
         vars.set(body.name.toUpperCase(), body.value);
         updatedAt.delete(`${vscope}/variable/${body.name.toUpperCase()}`);
-        return { status: 201, data: {}, headers: opts.dates ? { date: new Date('2026-11-27T12:00:00Z').toUTCString() } : {} };
+        if (opts.now) updatedAt.set(`${vscope}/variable/${body.name.toUpperCase()}`, opts.now());
+        return { status: 201, data: {}, headers: opts.dates ? { date: new Date(opts.now?.() ?? '2026-11-27T12:00:00Z').toUTCString() } : {} };
       }
       if (method === 'PATCH' && name !== undefined) {
         if (!vars.has(name)) throw failure(404, 'Not Found', {});
         vars.set(name, body.value);
         updatedAt.delete(`${vscope}/variable/${name}`);
-        return { status: 204, data: {}, headers: opts.dates ? { date: new Date('2026-11-27T12:00:00Z').toUTCString() } : {} };
+        if (opts.now) updatedAt.set(`${vscope}/variable/${name}`, opts.now());
+        return { status: 204, data: {}, headers: opts.dates ? { date: new Date(opts.now?.() ?? '2026-11-27T12:00:00Z').toUTCString() } : {} };
       }
       if (method === 'DELETE' && name !== undefined) {
         if (!vars.delete(name)) throw failure(404, 'Not Found', {});
@@ -129,6 +148,7 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
       );
       held.set(name.toUpperCase(), sodium.to_string(opened));
       updatedAt.delete(`${scope}/${name.toUpperCase()}`);
+      if (opts.now) updatedAt.set(`${scope}/${name.toUpperCase()}`, opts.now());
       const written = updatedAt.get(`${scope}/${name.toUpperCase()}`) ?? '2026-11-27T12:00:00Z';
       return { status: 201, data: {}, headers: opts.dates ? { date: new Date(written).toUTCString() } : {} };
     }
@@ -142,6 +162,7 @@ export async function memoryGitHub(repos: string[], opts: { dates?: boolean } = 
     gh: { request, paginate: { iterator: () => ({ async *[Symbol.asyncIterator]() {} }) } },
     routes,
     secrets,
+    shared,
     updatedAt,
     variables,
     before: (fn) => void (before = fn),
