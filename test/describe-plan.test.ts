@@ -47,6 +47,7 @@ function rotation(overrides: Partial<Extract<Plan, { action: 'rotate' }>> = {}):
     makeRoomBreaks: false,
     previous: [CUR],
     previousKey: 'delete',
+    reasons: { previous: 'replaced by this run' },
     ...overrides,
   };
 }

@@ -6,7 +6,7 @@
  * otherwise sends nothing that destroys.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { Cancellation, Cancelled } from '../src/shared/cancel.js';
 import type { PreviousKeyMode } from '../src/config/inputs.js';
 import type { DestinationRecord, Holding } from '../src/github/destination-record.js';
@@ -663,6 +663,18 @@ describe('handed over by a stopped run', () => {
         f.retireAfterHours = 2;
       }),
     ).toEqual(['its handover, or this run, waits 2 h before retiring it (retire-after-hours)']);
+  });
+});
+
+describe('the one gate', () => {
+  it('only keys/destruction.ts calls DeleteAccessKey or UpdateAccessKey (through aws.ts): every path to a destroyed key goes through destroy(key, reason)', () => {
+    const root = new URL('../src/', import.meta.url);
+    const files = (dir: URL): URL[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(new URL(`${e.name}/`, dir)) : e.name.endsWith('.ts') ? [new URL(e.name, dir)] : []));
+    const calling = files(root)
+      .filter((f) => /\b(deleteAccessKey|deactivateAccessKey|DeleteAccessKeyCommand|UpdateAccessKeyCommand)\b/.test(readFileSync(f, 'utf8')))
+      .map((f) => f.pathname.split('/src/')[1]);
+    expect(calling.sort()).toEqual(['aws/aws.ts', 'keys/destruction.ts']);
   });
 });
 

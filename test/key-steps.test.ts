@@ -296,6 +296,7 @@ describe('recordHandover', () => {
     makeRoom: undefined,
     makeRoomBreaks: false,
     previous,
+    reasons: { previous: 'replaced by this run' },
     previousKey,
   });
   const handover = `${PREFIX} created=${at(-60_000)} handover=${at(0)} ${BY}`;

@@ -26,6 +26,7 @@ const PLAN: Plan = {
     moveOff: [],
   makeRoom: undefined,
   makeRoomBreaks: false,
+  reasons: { previous: 'replaced by this run' },
   previous: [OLD],
   previousKey: 'deactivate',
 };

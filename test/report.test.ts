@@ -42,6 +42,7 @@ const ROTATE_PLAN: Plan = {
     moveOff: [],
   makeRoom: INACTIVE,
   makeRoomBreaks: false,
+  reasons: { previous: 'replaced by this run' },
   previous: [OLD],
   previousKey: 'delete',
 };

@@ -408,6 +408,8 @@ export type Plan =
       makeRoomBreaks: boolean;
       /** Handled per `previousKey` once every destination holds the new key. */
       previous: AccessKey[];
+      /** The row of the destruction table each key the plan retires goes by (the run passes it to the gate as it is). */
+      reasons: { makeRoom?: Reason; previous: Extract<Reason, 'replaced by this run' | 'replaced by a resumed rotation'> };
       /** The earlier run's key this run hands out instead of making a new one (finishing that run's rotation). */
       resume?: AccessKey;
       previousKey: PreviousKeyMode;
@@ -453,10 +455,10 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   if (orphan?.verdict.kind === 'orphan') {
     const { holders } = orphan.verdict;
     const mine = self !== undefined && current?.id === self;
-    if (holders.length === 0 || mine) return { orphan, moveOff: holders, breaks: false };
+    if (holders.length === 0 || mine) return { orphan: { ...orphan, verdict: { ...orphan.verdict, reason: 'orphan of a finished run' } }, moveOff: holders, breaks: false };
     // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
     // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
-    return { orphan, moveOff: [], orphanBreaks: holders, breaks: false };
+    return { orphan: { ...orphan, verdict: { ...orphan.verdict, reason: 'orphan held by destinations this run rewrites' } }, moveOff: [], orphanBreaks: holders, breaks: false };
   }
   if (keyLimit === 'fail') {
     throw new ActionError(
@@ -528,6 +530,7 @@ export function plan(input: PlanInput): Plan {
       makeRoom: undefined,
       makeRoomBreaks: false,
       previous: keys.filter((k) => k.id !== resume.key.id).sort(byAge),
+      reasons: { previous: 'replaced by a resumed rotation' },
       previousKey: input.previousKey,
       resume: resume.key,
     };
@@ -606,7 +609,11 @@ export function plan(input: PlanInput): Plan {
     ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
     makeRoom: room.makeRoom,
     makeRoomBreaks: room.breaks,
-    previous: keys.filter((k) => k !== room.makeRoom && k !== room.orphan?.key).sort(byAge),
+    previous: keys.filter((k) => k !== room.makeRoom && k.id !== room.orphan?.key.id).sort(byAge),
+    reasons: {
+      ...(room.makeRoom ? { makeRoom: room.breaks ? ('consent: key-limit delete-oldest' as const) : ('consent: key-limit delete-inactive' as const) } : {}),
+      previous: 'replaced by this run',
+    },
     previousKey: input.previousKey,
   };
 }

@@ -547,6 +547,8 @@ async function prepare(s: RunState, thePlan: Rotation, userExists: boolean): Pro
 async function dropOrphan(s: RunState, orphan: KeyState, moveOff: DestinationRecord[], breaks: DestinationRecord[]): Promise<void> {
   const { ctx } = s;
   const id = orphan.key.id;
+  if (orphan.verdict.kind !== 'orphan') throw new Error(`internal: ${id} is no orphan`);
+  const { reason } = orphan.verdict;
   await ctx.io.group(`Delete ${id}, an orphan of an earlier run`, async () => {
     if (moveOff.length > 0 && s.self) {
       for (const d of moveOff) {
@@ -561,7 +563,7 @@ async function dropOrphan(s: RunState, orphan: KeyState, moveOff: DestinationRec
       if (!s.tagsDenied) await markRewrite({ aws: s.aws, io: ctx.io }, s.userName, id);
       s.journal.record({ kind: 'holders broken', id, certain: [], maybe: breaks.map((d) => d.index) });
       try {
-        await s.gate.destroy(id, 'orphan held by destinations this run rewrites');
+        await s.gate.destroy(id, reason);
       } catch (err) {
         s.journal.broken = undefined;
         throw err;
@@ -572,7 +574,7 @@ async function dropOrphan(s: RunState, orphan: KeyState, moveOff: DestinationRec
       );
       return;
     }
-    await s.gate.destroy(id, 'orphan of a finished run');
+    await s.gate.destroy(id, reason);
     ctx.io.info(
       `Deleted ${id}: an earlier run of this action made it and never handed it over; it was not used after that run ` +
         `ended, and none of this run's destinations ${moveOff.length > 0 ? 'holds it any more' : 'was written after it was made'}`,
@@ -592,7 +594,7 @@ async function makeRoom(s: RunState, thePlan: Rotation, room: AccessKey): Promis
     journal.record({ kind: 'holders broken', id: room.id, certain });
   }
   try {
-    await s.gate.destroy(room.id, thePlan.makeRoomBreaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive');
+    await s.gate.destroy(room.id, thePlan.reasons.makeRoom ?? 'consent: key-limit delete-inactive');
   } catch (err) {
     if (thePlan.makeRoomBreaks) journal.broken = undefined;
     throw err;
@@ -948,7 +950,7 @@ async function retire(s: RunState, thePlan: Rotation, fresh: NewKey): Promise<vo
 async function retirePrevious(s: RunState, p: Rotation, fresh: NewKey): Promise<void> {
   const { ctx, journal } = s;
   // A resumed rotation hands out the earlier run's key; its previous key goes for that reason, with its own proof.
-  const reason = p.resume ? 'replaced by a resumed rotation' : 'replaced by this run';
+  const reason = p.reasons.previous;
   const newId = fresh.accessKeyId;
   const failures: string[] = [];
   const failed: string[] = [];
