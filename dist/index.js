@@ -61227,7 +61227,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8369:
+/***/ 1288:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64189,47 +64189,10 @@ function getIDToken(aud) {
 var dist_cjs = __nccwpck_require__(6764);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
 var client_sts_dist_cjs = __nccwpck_require__(1695);
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-;// CONCATENATED MODULE: ./src/aws/caller.ts
-
-// arn:<partition>:<service>::<account>:<resource>; partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, …
-const ARN = /^arn:aws(?:-[a-z]+)*:(iam|sts)::(\d+):(.+)$/;
-/**
- * The caller an ARN names: an IAM user (`iam::…:user/path/name`, paths allowed), the account's root user
- * (`iam::…:root`), an assumed role (`sts::…:assumed-role/role/session`), or something else (a federated user, …).
- */
-function classifyCaller(arn) {
-    const m = ARN.exec(arn);
-    if (m === null)
-        return { kind: 'other' };
-    const [, service, account, resource] = m;
-    if (service === 'iam' && resource === 'root')
-        return { kind: 'root', account };
-    const user = /^user\/(?:.*\/)?([^/]+)$/.exec(resource);
-    if (service === 'iam' && user)
-        return { kind: 'user', name: user[1] };
-    const role = /^assumed-role\/([^/]+)\/[^/]+$/.exec(resource);
-    if (service === 'sts' && role)
-        return { kind: 'assumed-role', role: role[1] };
-    return { kind: 'other' };
-}
-/**
- * Root credentials are refused before anything is read or changed: AWS advises that the root user have no access
- * keys at all, so the action neither rotates nor uses them.
- */
-function refuseRoot(arn) {
-    const caller = classifyCaller(arn);
-    if (caller.kind !== 'root')
-        return;
-    throw new errors/* ActionError */.lZ(`the AWS credentials belong to the root user of AWS account ${caller.account} (${arn}): AWS advises that the root ` +
-        `user have no access keys, so this action neither rotates nor uses them. Give this step an IAM user's key ` +
-        `(self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the root user's access keys ` +
-        `(IAM console, root user, Security credentials).`);
-}
-
 // EXTERNAL MODULE: ./src/shared/clock.ts
 var shared_clock = __nccwpck_require__(6103);
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
 ;// CONCATENATED MODULE: ./src/aws/iam-time.ts
 
 class IamTime {
@@ -64535,7 +64498,6 @@ function notFromAws(err) {
 }
 
 ;// CONCATENATED MODULE: ./src/aws/aws.ts
-
 
 
 
@@ -64884,6 +64846,40 @@ async function verifyKey(stsFor, credentials, user, opts) {
         await (opts.sleep ?? clock.sleep)(wait);
         delay = Math.min(delay * 1.5, maxDelay);
     }
+}
+// arn:<partition>:<service>::<account>:<resource>; partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, …
+const ARN = /^arn:aws(?:-[a-z]+)*:(iam|sts)::(\d+):(.+)$/;
+/**
+ * The caller an ARN names: an IAM user (`iam::…:user/path/name`, paths allowed), the account's root user
+ * (`iam::…:root`), an assumed role (`sts::…:assumed-role/role/session`), or something else (a federated user, …).
+ */
+function classifyCaller(arn) {
+    const m = ARN.exec(arn);
+    if (m === null)
+        return { kind: 'other' };
+    const [, service, account, resource] = m;
+    if (service === 'iam' && resource === 'root')
+        return { kind: 'root', account };
+    const user = /^user\/(?:.*\/)?([^/]+)$/.exec(resource);
+    if (service === 'iam' && user)
+        return { kind: 'user', name: user[1] };
+    const role = /^assumed-role\/([^/]+)\/[^/]+$/.exec(resource);
+    if (service === 'sts' && role)
+        return { kind: 'assumed-role', role: role[1] };
+    return { kind: 'other' };
+}
+/**
+ * Root credentials are refused before anything is read or changed: AWS advises that the root user have no access
+ * keys at all, so the action neither rotates nor uses them.
+ */
+function refuseRoot(arn) {
+    const caller = classifyCaller(arn);
+    if (caller.kind !== 'root')
+        return;
+    throw new errors/* ActionError */.lZ(`the AWS credentials belong to the root user of AWS account ${caller.account} (${arn}): AWS advises that the root ` +
+        `user have no access keys, so this action neither rotates nor uses them. Give this step an IAM user's key ` +
+        `(self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the root user's access keys ` +
+        `(IAM console, root user, Security credentials).`);
 }
 
 ;// CONCATENATED MODULE: ./src/shared/cancel.ts
@@ -66385,8 +66381,8 @@ async function describeLease(ctx, user) {
     }
 }
 
-// EXTERNAL MODULE: ./src/github/token-kind.ts
-var token_kind = __nccwpck_require__(385);
+// EXTERNAL MODULE: ./src/github/secrets.ts
+var github_secrets = __nccwpck_require__(298);
 ;// CONCATENATED MODULE: ./src/github/pacer.ts
 const SHIPPED_PACING = {
     writeIntervalMs: 1000,
@@ -66445,6 +66441,21 @@ class WritePacer {
 ;// CONCATENATED MODULE: ./src/rotation/result.ts
 /** A key's last use could not be read (GetAccessKeyLastUsed refused or failed, or the key was gone before it was read). */
 const UNKNOWN_USE = 'unknown';
+/** The steps of a rotation, in the order they run (each is in steps.ts). */
+const STEP_NAMES = [
+    'identify',
+    'lease',
+    'read',
+    'classify',
+    'retire due',
+    'plan',
+    'prepare',
+    'create',
+    'distribute',
+    'confirm',
+    'hand over',
+    'retire',
+];
 
 ;// CONCATENATED MODULE: ./src/action/outputs.ts
 
@@ -66617,8 +66628,403 @@ async function writeSummary(result, inputs) {
         .write();
 }
 
-// EXTERNAL MODULE: ./src/github/secrets.ts + 1 modules
-var github_secrets = __nccwpck_require__(3746);
+;// CONCATENATED MODULE: ./src/rotation/journal.ts
+/**
+ * The journal of effects: every change the run makes is appended here the moment it happens. Rollback, the cancel
+ * handler, the error message and the summary are all functions of it, so what the run says is what it did.
+ */
+
+/** Fates after which the key no longer exists. */
+const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
+/** Effects that leave IAM and the destinations as they were. */
+const QUIET = new Set(['lease taken', 'lease released', 'write failed', 'key resumed', 'key verified']);
+class Journal {
+    effects = [];
+    destinations;
+    newKeyId;
+    /** The earlier run's key this run hands out instead of making one (never discarded on a failure: the job holds it). */
+    resumedKeyId;
+    createdUser;
+    /** The lease tag may be on the user: this run wrote it and has not seen it go. */
+    leaseHeld = false;
+    /** When the lease this run holds expires (IAM's time), as written. */
+    leaseUntil;
+    retired = [];
+    /** The key every destination holds by this run's handover (undefined: none yet, or it went away since). */
+    handedOverKey;
+    /** Keys STS accepted (or whose check verify-timeout-seconds: 0 waived) during this run. */
+    verifiedKeys = new Set();
+    /** The Active key deleted to make room, which destinations not rewritten may still hold. */
+    broken;
+    /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
+    brokenCertain = new Set();
+    /** Destinations (by index) that may hold the deleted key; undefined: any that held a pair before the run. */
+    brokenMaybe;
+    /** Keys this run relied on that someone else deleted or deactivated. */
+    lost = new Set();
+    constructor(count) {
+        this.destinations = Array.from({ length: count }, () => ({
+            heldBefore: 'both',
+            updatedBefore: [],
+            id: { kind: 'before' },
+            secret: { kind: 'before' },
+            created: false,
+            reason: undefined,
+            writtenAt: {},
+        }));
+    }
+    record(effect) {
+        this.effects.push(effect);
+        switch (effect.kind) {
+            case 'lease taken':
+                this.leaseHeld = true;
+                this.leaseUntil = effect.until;
+                break;
+            case 'lease released':
+                this.leaseHeld = false;
+                this.leaseUntil = undefined;
+                break;
+            case 'user created':
+                this.createdUser = effect.user;
+                break;
+            case 'user deleted':
+                this.createdUser = undefined;
+                this.leaseHeld = false; // the lease tag went with the user
+                this.leaseUntil = undefined;
+                break;
+            case 'environment created':
+                this.destinations[effect.index].created = true;
+                break;
+            case 'key created':
+                this.newKeyId = effect.id;
+                break;
+            case 'key resumed':
+                this.resumedKeyId = effect.id;
+                break;
+            case 'key verified':
+                this.verifiedKeys.add(effect.id);
+                break;
+            case 'handed over':
+                this.handedOverKey = effect.id;
+                break;
+            case 'key retired':
+                this.retired.push({ id: effect.id, fate: effect.fate, ...(effect.reason ? { reason: effect.reason } : {}) });
+                break;
+            case 'holders broken':
+                this.broken = effect.id;
+                for (const i of effect.certain)
+                    this.brokenCertain.add(i);
+                this.brokenMaybe = effect.maybe === undefined ? undefined : new Set([...effect.certain, ...effect.maybe]);
+                break;
+            case 'key lost':
+                this.lost.add(effect.id);
+                if (this.handedOverKey === effect.id)
+                    this.handedOverKey = undefined;
+                break;
+            case 'secret written': {
+                const d = this.destinations[effect.index];
+                d[effect.which] = { kind: 'key', keyId: effect.keyId };
+                d.reason = effect.reason;
+                d.writtenAt[effect.which] = effect.at;
+                break;
+            }
+            case 'secret overwritten':
+                this.destinations[effect.index][effect.which] = { kind: 'overwritten' };
+                break;
+            case 'secret removed':
+                this.destinations[effect.index][effect.which] = { kind: 'absent' };
+                break;
+            case 'write in flight':
+                this.destinations[effect.index][effect.which] = { kind: 'unknown' };
+                break;
+            case 'write failed':
+                this.destinations[effect.index][effect.which] = effect.previous;
+                break;
+        }
+    }
+    /** Destinations this run changed a secret of (in order). */
+    touched() {
+        return this.destinations.flatMap((d, i) => (d.id.kind !== 'before' || d.secret.kind !== 'before' ? [i] : []));
+    }
+    /** The key a destination's two secrets both hold, when they were written by this run as one pair. */
+    pairKey(i) {
+        return pairKey({ ledger: this.destinations[i] });
+    }
+    /**
+     * Did this run change anything a person would need to know of? The lease (taken and given back) and a write GitHub
+     * refused do not count; a write whose outcome is unknown does.
+     */
+    changedAnything() {
+        return this.effects.some((e) => !QUIET.has(e.kind) && !(e.kind === 'key retired' && e.fate === 'kept'));
+    }
+    /** Every destination holds this run's new (or resumed) key, by this run's handover. */
+    get handedOver() {
+        return this.handedOverKey !== undefined;
+    }
+    /** Did STS accept key `id` during this run (or was its check waived)? */
+    verified(id) {
+        return this.verifiedKeys.has(id);
+    }
+    /** Did this run delete (or discard) key `id`? */
+    deleted(id) {
+        return this.retired.some((r) => r.id === id && GONE.has(r.fate));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rotation/run-state.ts
+
+
+/** The keys this run expects IAM to list: as listed, plus the one it made, less the ones it deleted. */
+function expectedKeys(s) {
+    const { journal } = s;
+    const ids = [...(s.listed ?? []).map((k) => k.id), journal.newKeyId, journal.resumedKeyId].filter((id) => id !== undefined);
+    return new Set(ids.filter((id) => !journal.deleted(id)));
+}
+/** Keys this run made Inactive on evidence that allows only that reversible step. */
+const reversedHere = (journal) => new Set(journal.retired.filter((r) => r.fate === 'deactivated' && r.reason !== undefined && reversibleOnly(r.reason)).map((r) => r.id));
+/**
+ * This run's facts about `key`, with IAM's key list as it is now: what the gate proves a reason with. Its evidence is
+ * IAM's (the list, CreateDate, last use, IAM's time), this run's own journal (what it wrote where, what it made and
+ * verified), and the action's records read before this run changed anything (claims, checked against IAM's facts).
+ */
+function factsOf(s, key, keys) {
+    const { journal } = s;
+    const state = s.keys.find((k) => k.key.id === key.id);
+    const resumed = s.keys.find((k) => k.verdict.kind === 'resumed');
+    return {
+        key,
+        keys,
+        iamNow: s.aws.time.now(),
+        destinations: s.destinations,
+        newKey: journal.newKeyId === undefined ? undefined : { id: journal.newKeyId, verified: journal.verified(journal.newKeyId), handedOver: journal.handedOver },
+        ownHolderChecked: s.ownHolderChecked,
+        expected: expectedKeys(s),
+        creation: s.recorded.creation,
+        record: s.recorded.records.get(key.id),
+        lastUsed: s.uses.get(key.id),
+        retireAfterHours: s.ctx.inputs.retireAfterHours,
+        keyLimit: s.ctx.inputs.keyLimit,
+        runEnded: state?.makerEnded,
+        breaking: journal.broken,
+        reversedHere: reversedHere(journal),
+        resumed: resumed && {
+            id: resumed.key.id,
+            record: s.recorded.records.get(resumed.key.id) ?? {},
+            runEnded: resumed.makerEnded,
+            signedIn: journal.verified(resumed.key.id),
+        },
+    };
+}
+const NO_RECORDS = { tags: new Map(), records: new Map(), rewrite: undefined, creation: undefined };
+/** The state of a run that has not begun: the one place a RunState is made. */
+function newRunState(ctx, result) {
+    const s = {
+        ctx,
+        result,
+        journal: result.journal,
+        userName: ctx.inputs.iamUserName ?? '',
+        aws: ctx.aws,
+        destinations: [],
+        self: undefined,
+        keys: [],
+        listed: undefined,
+        uses: new Map(),
+        recorded: { ...NO_RECORDS, tags: new Map(), records: new Map() },
+        tagsDenied: false,
+        ownHolderChecked: false,
+        fresh: undefined,
+        createMarker: { written: false, needed: false },
+        startedAt: ctx.clock.now(),
+        gate: undefined,
+    };
+    s.gate = keyGate({
+        get user() {
+            return s.userName;
+        },
+        iam: () => s.aws.iam,
+        io: ctx.io,
+        cancel: ctx.cancel,
+        previousKey: ctx.inputs.previousKey,
+        uses: s.uses,
+        known: (id) => s.keys.find((k) => k.key.id === id)?.key ?? s.listed?.find((k) => k.id === id),
+        facts: (key, keys) => factsOf(s, key, keys),
+        destroyed: async (id, fate, reason) => {
+            s.journal.record({ kind: 'key retired', id, fate, reason });
+            const state = s.keys.find((k) => k.key.id === id);
+            if (fate === 'deactivated') {
+                if (state)
+                    state.key = { ...state.key, status: 'Inactive' };
+            }
+            else {
+                s.keys = s.keys.filter((k) => k.key.id !== id);
+                await forgetRecord({ aws: s.aws, io: ctx.io }, s.userName, id, s.recorded.tags);
+            }
+        },
+    });
+    result.keyStates = () => s.keys;
+    return s;
+}
+
+;// CONCATENATED MODULE: ./src/github/own-holders.ts
+
+
+function lookFor(inputs, keyId) {
+    return {
+        keyId,
+        secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
+        variable: inputs.accessKeyIdSecretName,
+        variablesWritten: inputs.accessKeyIdAs === 'variable',
+    };
+}
+/**
+ * Each read of the look, with the permission GitHub's REST reference files its endpoint under (fine-grained token or
+ * GitHub App; a classic PAT needs the repo scope). The README's token table names the same (test/own-holders.test.ts).
+ */
+const READS = {
+    'repository secrets': { route: 'GET /repos/{owner}/{repo}/actions/secrets', needs: ['Secrets: read'] },
+    'repository variables': { route: 'GET /repos/{owner}/{repo}/actions/variables', needs: ['Variables: read'] },
+    environments: { route: 'GET /repos/{owner}/{repo}/environments', needs: ['Actions: read'] },
+    'environment secrets': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/secrets', needs: ['Environments: read', 'Secrets: read'] },
+    'environment variables': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/variables', needs: ['Environments: read', 'Variables: read'] },
+    'organization secrets': { route: 'GET /repos/{owner}/{repo}/actions/organization-secrets', needs: ['Secrets: read'] },
+    'organization variables': { route: 'GET /repos/{owner}/{repo}/actions/organization-variables', needs: ['Variables: read'] },
+};
+/** The permission a read needs, as an error says it. */
+function permissionOf(read) {
+    const needs = READS[read].needs.map((p) => `'${p}'`);
+    return `repository permission${needs.length > 1 ? 's' : ''} ${needs.join(' and ')} (classic PAT: repo scope)`;
+}
+function placeLabel(repository, p) {
+    if (p.kind === 'repository')
+        return repository;
+    if (p.kind === 'environment')
+        return `${repository} environment '${p.environment}'`;
+    return `organization ${p.org} (shared with ${repository})`;
+}
+/** A holder as the stop says it: the place, then what it holds (e.g. "octo/api environment 'prod' (secret X, variable Y)"). */
+function holderLabel(repository, h) {
+    const what = (as) => {
+        const names = h.holds.filter((x) => x.as === as).map((x) => x.name);
+        return names.length === 0 ? [] : [`${as}${names.length > 1 ? 's' : ''} ${names.join(', ')}`];
+    };
+    return `${placeLabel(repository, h)} (${[...what('secret'), ...what('variable')].join(', ')})`;
+}
+const e = encodeURIComponent;
+/** The names of the secrets at `path`, upper case (as GitHub stores them), all pages. */
+async function secretNames(gh, path) {
+    const out = new Set();
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${path}`, { per_page: 100, page });
+        const data = res.data;
+        for (const s of data.secrets)
+            out.add(s.name.toUpperCase());
+        if (data.secrets.length < 100 || out.size >= data.total_count)
+            return out;
+    }
+}
+/** The variables at `path`, by upper-case name, with their values (GitHub lists at most 30 a page), all pages. */
+async function variableValues(gh, path) {
+    const out = new Map();
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${path}`, { per_page: 30, page });
+        const data = res.data;
+        for (const v of data.variables)
+            out.set(v.name.toUpperCase(), v.value);
+        if (data.variables.length < 30 || out.size >= data.total_count)
+            return out;
+    }
+}
+/**
+ * Does GitHub say `owner/repo` belongs to a user account (which has no organization secrets or variables)? Only its
+ * answer proves it; anything else is false.
+ */
+async function ownedByUser(gh, owner, repo) {
+    try {
+        const res = await gh.request(`GET /repos/${e(owner)}/${e(repo)}`);
+        return res.data.owner?.type === 'User';
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Every place `owner/repo`'s jobs can read the key from that this run does not write: its secrets of either name, and
+ * its variables of the id's name that hold the key. A place this run writes needs no read (its secrets; its variables
+ * too with access-key-id-as: variable). Each read must answer with a list: anything else throws, naming the read and
+ * the permission it needs, and the run stops before any change. The one 404 that is an answer: the organization
+ * listings of a repository GitHub says a user account owns.
+ */
+async function own_holders_holdersOf(gh, owner, repo, look, token, destinations = []) {
+    const written = (p) => isDestination(p, owner, repo, destinations);
+    const base = `/repos/${e(owner)}/${e(repo)}`;
+    const where = `${owner}/${repo}`;
+    const fail = (read, doing, err) => {
+        const cause = (0,github_secrets/* gitHubError */.Mj)(`${doing} (to find every secret and variable this self-rotating job may read its key from) of`, where, err, permissionOf(read), token);
+        throw new errors/* ActionError */.lZ(`${cause.message}. A place that cannot be read may hold ${look.keyId}: a self-rotation retires it only once every read ` +
+            'answers (previous-key: keep rotates without retiring it)', { cause: err });
+    };
+    const orgLevel = (read) => read === 'organization secrets' || read === 'organization variables';
+    const read = async (what, doing, list, none) => {
+        try {
+            return await list();
+        }
+        catch (err) {
+            if (orgLevel(what) && (0,github_secrets/* statusOf */.c2)(err) === 404 && (await ownedByUser(gh, owner, repo)))
+                return none;
+            return fail(what, doing, err);
+        }
+    };
+    const variable = look.variable.toUpperCase();
+    const out = [];
+    const visit = async (place, secrets, variables) => {
+        const holds = [];
+        if (secrets && !written(place)) {
+            const [what, doing, path] = secrets;
+            const found = await read(what, doing, () => secretNames(gh, path), new Set());
+            for (const name of look.secrets)
+                if (found.has(name.toUpperCase()))
+                    holds.push({ as: 'secret', name });
+        }
+        if (!(look.variablesWritten && written(place))) {
+            const [what, doing, path] = variables;
+            const found = await read(what, doing, () => variableValues(gh, path), new Map());
+            if (found.get(variable)?.trim() === look.keyId)
+                holds.push({ as: 'variable', name: look.variable });
+        }
+        if (holds.length > 0)
+            out.push({ ...place, holds });
+    };
+    await visit({ kind: 'repository' }, ['repository secrets', 'listing the repository secrets', `${base}/actions/secrets`], ['repository variables', 'listing the repository variables', `${base}/actions/variables`]);
+    const environments = await read('environments', 'listing the environments', () => (0,github_secrets/* listEnvironments */.DO)(gh, owner, repo), []);
+    for (const environment of environments) {
+        const path = `${base}/environments/${e(environment)}`;
+        await visit({ kind: 'environment', environment }, ['environment secrets', `listing the secrets of environment '${environment}'`, `${path}/secrets`], ['environment variables', `listing the variables of environment '${environment}'`, `${path}/variables`]);
+    }
+    await visit({ kind: 'organization', org: owner }, ['organization secrets', 'listing the organization secrets shared with', `${base}/actions/organization-secrets`], ['organization variables', 'listing the organization variables shared with', `${base}/actions/organization-variables`]);
+    return out;
+}
+/** Is place `p` of `owner/repo` one of this run's destinations? */
+function isDestination(p, owner, repo, prepared) {
+    const same = (a, b) => a.toLowerCase() === b.toLowerCase();
+    const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
+    return prepared.some(({ destination: d }) => {
+        if (p.kind === 'repository')
+            return d.kind === 'repository' && ofRepo(d);
+        if (p.kind === 'environment')
+            return d.kind === 'environment' && ofRepo(d) && same(d.environment, p.environment);
+        return d.kind === 'organization' && same(d.org, p.org);
+    });
+}
+/** The stop, before any change, when a place holds what the job may read its key from and this run does not write it. */
+function holderError(repository, keyId, holders, retiring) {
+    const one = holders.length === 1;
+    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${holders.map((h) => holderLabel(repository, h)).join(', ')} ` +
+        `${one ? 'holds' : 'hold'} a secret or variable the job may read it from, which this run does not write: ` +
+        `${retiring} ${keyId} would leave ${one ? 'it' : 'them'} with a dead key. Add ${one ? 'it' : 'them'} to the ` +
+        `destinations (repositories, environments, organization; access-key-id-as: variable when the job reads the id from ` +
+        `a variable), remove the stale ${one ? 'one' : 'ones'}, or set previous-key: keep`);
+}
+
 ;// CONCATENATED MODULE: ./src/github/variables.ts
 /**
  * GitHub Actions variables (access-key-id-as: variable): the access key id as a plain value, never the secret access
@@ -66964,826 +67370,6 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rotation/confirm.ts
-/**
- * After the fan-out, before the handover: does every destination still hold what this run wrote? GitHub's updated_at
- * of each secret (with access-key-id-as: variable, of the id's variable), read again, must not be later than this
- * run's own write (its Date header): a later write is someone else's (another rotation of this user, or another IAM
- * user's rotation configured onto the same destination), and the destination then holds a key this run cannot name.
- * Such a run retires nothing.
- */
-
-
-
-
-
-/** Destinations someone else wrote after this run did: nothing is retired, both keys stay. */
-class Overwritten extends errors/* ActionError */.lZ {
-    indexes;
-    constructor(indexes, message) {
-        super(message);
-        this.indexes = indexes;
-        this.name = 'Overwritten';
-    }
-}
-const confirm_second = (ms) => Math.floor(ms / 1000);
-/**
- * GitHub's Date header and a secret's updated_at come from different hosts, each to the second: one second apart is
- * the same write. A later writer is one that wrote at least two seconds after this run (writes are paced a second
- * apart, so two interleaved rotations are seconds apart).
- */
-const SAME_WRITE_SECONDS = 1;
-/** Read every destination's secrets again; throws Overwritten naming those written (or removed) since this run's write. */
-async function confirmDestinations(s, keyId) {
-    const { ctx, journal } = s;
-    const names = { id: ctx.inputs.accessKeyIdSecretName, secret: ctx.inputs.secretAccessKeySecretName };
-    const found = await mapLimit(s.destinations, ctx.pacing.readConcurrency, async ({ destination, ledger, index: i }) => {
-        const at = ledger.writtenAt;
-        // GitHub gave no time for a write (a client or stand-in without Date headers): nothing to compare with.
-        if (at.id === undefined || at.secret === undefined)
-            return [];
-        const secrets = await (0,github_secrets/* listSecrets */.AQ)(ctx.gh, destination).catch((err) => {
-            throw (0,github_secrets/* gitHubError */.Mj)('listing the secrets (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* writePermission */.n6)(destination), ctx.gh.token);
-        });
-        // access-key-id-as: variable: the id is a variable, read from the variables.
-        const ids = ctx.inputs.accessKeyIdAs === 'variable' && (0,github_destinations/* hasVariables */.cF)(destination)
-            ? await listVariables(ctx.gh, destination).catch((err) => {
-                throw (0,github_secrets/* gitHubError */.Mj)('listing the variables (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* variableWritePermission */.bC)(destination), ctx.gh.token);
-            })
-            : secrets;
-        return ['id', 'secret'].flatMap((which) => {
-            const updated = (which === 'id' ? ids : secrets).get(names[which].toUpperCase())?.updatedAt;
-            return updated === undefined || confirm_second(updated) > confirm_second(at[which]) + SAME_WRITE_SECONDS ? [{ i, which, updated }] : [];
-        });
-    });
-    const late = found.flat();
-    if (late.length === 0)
-        return;
-    for (const { i, which } of late)
-        journal.record({ kind: 'secret overwritten', index: i, which });
-    const where = [...new Set(late.map((l) => l.i))].map((i) => s.destinations[i].label);
-    throw new Overwritten([...new Set(late.map((l) => l.i))], `${where.join(', ')} ${where.length === 1 ? 'was' : 'were'} written (or emptied) by someone else after this run wrote ` +
-        `${keyId} there (GitHub's updated_at is later than this run's write): another rotation of this user, or of another ` +
-        `IAM user configured onto the same destination, is at work. Nothing was retired: make sure one rotation (one IAM ` +
-        `user) writes each destination, then rerun`);
-}
-
-;// CONCATENATED MODULE: ./src/rotation/journal.ts
-/**
- * The journal of effects: every change the run makes is appended here the moment it happens. Rollback, the cancel
- * handler, the error message and the summary are all functions of it, so what the run says is what it did.
- */
-
-/** Fates after which the key no longer exists. */
-const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
-/** Effects that leave IAM and the destinations as they were. */
-const QUIET = new Set(['lease taken', 'lease released', 'write failed', 'key resumed', 'key verified']);
-class Journal {
-    effects = [];
-    destinations;
-    newKeyId;
-    /** The earlier run's key this run hands out instead of making one (never discarded on a failure: the job holds it). */
-    resumedKeyId;
-    createdUser;
-    /** The lease tag may be on the user: this run wrote it and has not seen it go. */
-    leaseHeld = false;
-    /** When the lease this run holds expires (IAM's time), as written. */
-    leaseUntil;
-    retired = [];
-    /** The key every destination holds by this run's handover (undefined: none yet, or it went away since). */
-    handedOverKey;
-    /** Keys STS accepted (or whose check verify-timeout-seconds: 0 waived) during this run. */
-    verifiedKeys = new Set();
-    /** The Active key deleted to make room, which destinations not rewritten may still hold. */
-    broken;
-    /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
-    brokenCertain = new Set();
-    /** Destinations (by index) that may hold the deleted key; undefined: any that held a pair before the run. */
-    brokenMaybe;
-    /** Keys this run relied on that someone else deleted or deactivated. */
-    lost = new Set();
-    constructor(count) {
-        this.destinations = Array.from({ length: count }, () => ({
-            heldBefore: 'both',
-            updatedBefore: [],
-            id: { kind: 'before' },
-            secret: { kind: 'before' },
-            created: false,
-            reason: undefined,
-            writtenAt: {},
-        }));
-    }
-    record(effect) {
-        this.effects.push(effect);
-        switch (effect.kind) {
-            case 'lease taken':
-                this.leaseHeld = true;
-                this.leaseUntil = effect.until;
-                break;
-            case 'lease released':
-                this.leaseHeld = false;
-                this.leaseUntil = undefined;
-                break;
-            case 'user created':
-                this.createdUser = effect.user;
-                break;
-            case 'user deleted':
-                this.createdUser = undefined;
-                this.leaseHeld = false; // the lease tag went with the user
-                this.leaseUntil = undefined;
-                break;
-            case 'environment created':
-                this.destinations[effect.index].created = true;
-                break;
-            case 'key created':
-                this.newKeyId = effect.id;
-                break;
-            case 'key resumed':
-                this.resumedKeyId = effect.id;
-                break;
-            case 'key verified':
-                this.verifiedKeys.add(effect.id);
-                break;
-            case 'handed over':
-                this.handedOverKey = effect.id;
-                break;
-            case 'key retired':
-                this.retired.push({ id: effect.id, fate: effect.fate, ...(effect.reason ? { reason: effect.reason } : {}) });
-                break;
-            case 'holders broken':
-                this.broken = effect.id;
-                for (const i of effect.certain)
-                    this.brokenCertain.add(i);
-                this.brokenMaybe = effect.maybe === undefined ? undefined : new Set([...effect.certain, ...effect.maybe]);
-                break;
-            case 'key lost':
-                this.lost.add(effect.id);
-                if (this.handedOverKey === effect.id)
-                    this.handedOverKey = undefined;
-                break;
-            case 'secret written': {
-                const d = this.destinations[effect.index];
-                d[effect.which] = { kind: 'key', keyId: effect.keyId };
-                d.reason = effect.reason;
-                d.writtenAt[effect.which] = effect.at;
-                break;
-            }
-            case 'secret overwritten':
-                this.destinations[effect.index][effect.which] = { kind: 'overwritten' };
-                break;
-            case 'secret removed':
-                this.destinations[effect.index][effect.which] = { kind: 'absent' };
-                break;
-            case 'write in flight':
-                this.destinations[effect.index][effect.which] = { kind: 'unknown' };
-                break;
-            case 'write failed':
-                this.destinations[effect.index][effect.which] = effect.previous;
-                break;
-        }
-    }
-    /** Destinations this run changed a secret of (in order). */
-    touched() {
-        return this.destinations.flatMap((d, i) => (d.id.kind !== 'before' || d.secret.kind !== 'before' ? [i] : []));
-    }
-    /** The key a destination's two secrets both hold, when they were written by this run as one pair. */
-    pairKey(i) {
-        return pairKey({ ledger: this.destinations[i] });
-    }
-    /**
-     * Did this run change anything a person would need to know of? The lease (taken and given back) and a write GitHub
-     * refused do not count; a write whose outcome is unknown does.
-     */
-    changedAnything() {
-        return this.effects.some((e) => !QUIET.has(e.kind) && !(e.kind === 'key retired' && e.fate === 'kept'));
-    }
-    /** Every destination holds this run's new (or resumed) key, by this run's handover. */
-    get handedOver() {
-        return this.handedOverKey !== undefined;
-    }
-    /** Did STS accept key `id` during this run (or was its check waived)? */
-    verified(id) {
-        return this.verifiedKeys.has(id);
-    }
-    /** Did this run delete (or discard) key `id`? */
-    deleted(id) {
-        return this.retired.some((r) => r.id === id && GONE.has(r.fate));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rotation/writes.ts
-
-
-
-
-const writes_secretName = (s, which) => which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
-/** With access-key-id-as: variable, the id of destination d is an Actions variable: its destination, else undefined. */
-function idVariable(s, d, which) {
-    if (which !== 'id' || s.ctx.inputs.accessKeyIdAs !== 'variable')
-        return undefined;
-    if (!(0,github_destinations/* hasVariables */.cF)(d.destination))
-        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d.destination)} has no variables: set access-key-id-as: secret`);
-    return d.destination;
-}
-/** Does destination d's id variable exist, as far as this run knows (its own writes, else preflight)? */
-function variableExists(d, previous) {
-    if (previous.kind === 'key')
-        return true;
-    if (previous.kind === 'absent')
-        return false;
-    return d.prepared.idHeld;
-}
-/** Write one secret (or the id's variable), journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
-async function put(s, d, which, value, keyId, reason) {
-    const { prepared: p, ledger, index: i } = d;
-    const previous = ledger[which];
-    const variable = idVariable(s, d, which);
-    s.journal.record({ kind: 'write in flight', index: i, which });
-    let at;
-    try {
-        const sharing = p.sharing?.[which === 'id' ? 0 : 1];
-        if (variable) {
-            const exists = variableExists(d, previous);
-            at = await writeVariable(s.ctx.gh, variable, writes_secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
-        }
-        else {
-            at = await (0,github_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, writes_secretName(s, which), value, sharing);
-        }
-    }
-    catch (err) {
-        // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
-        if ((0,github_secrets/* statusOf */.c2)(err.cause ?? err) !== undefined) {
-            s.journal.record({ kind: 'write failed', index: i, which, previous });
-        }
-        throw err;
-    }
-    s.journal.record({ kind: 'secret written', index: i, which, keyId, reason, at });
-}
-/** Write a pair to destination d, the two secrets back to back. */
-async function writePair(s, d, pair, reason) {
-    await s.ctx.pacer.take(2);
-    await put(s, d, 'id', pair.accessKeyId, pair.accessKeyId, reason);
-    await put(s, d, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
-}
-async function remove(s, d, which) {
-    await s.ctx.pacer.take();
-    const variable = idVariable(s, d, which);
-    if (variable)
-        await deleteVariable(s.ctx.gh, variable, writes_secretName(s, which));
-    else
-        await (0,github_secrets/* deleteSecret */.e3)(s.ctx.gh, d.destination, writes_secretName(s, which));
-    s.journal.record({ kind: 'secret removed', index: d.index, which });
-}
-/** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
-function standing(journal, i, current) {
-    const d = journal.destinations[i];
-    const { id, secret } = d;
-    const heldKey = d.heldBefore === 'both' ? current : undefined;
-    if (id.kind === 'before' && secret.kind === 'before') {
-        if (journal.broken !== undefined && d.heldBefore !== 'none' && (journal.brokenMaybe?.has(i) ?? true)) {
-            return { outcome: journal.brokenCertain.has(i) ? 'broken' : 'may be broken', keyId: journal.broken };
-        }
-        if (heldKey !== undefined && journal.lost.has(heldKey))
-            return { outcome: 'broken', keyId: heldKey };
-        return { outcome: 'unchanged', keyId: heldKey };
-    }
-    if (id.kind === 'overwritten' || secret.kind === 'overwritten') {
-        // One of the two rewritten by someone else, the other still this run's: the two are of different keys (or one is gone).
-        const torn = (id.kind === 'overwritten' && secret.kind === 'key') || (secret.kind === 'overwritten' && id.kind === 'key');
-        return { outcome: torn ? 'torn' : 'overwritten', keyId: undefined };
-    }
-    if (id.kind === 'unknown' || secret.kind === 'unknown')
-        return { outcome: 'unknown', keyId: undefined };
-    const pair = journal.pairKey(i);
-    if (pair !== undefined && journal.lost.has(pair))
-        return { outcome: 'broken', keyId: pair };
-    if (pair !== undefined) {
-        if (d.reason === 'converge')
-            return { outcome: 'converged', keyId: pair };
-        if (d.reason === 'restore')
-            return { outcome: 'restored', keyId: pair };
-        return { outcome: 'written', keyId: pair };
-    }
-    if (id.kind === 'key' && secret.kind === 'before' && d.reason === 'restore' && id.keyId === heldKey) {
-        return { outcome: 'restored', keyId: heldKey };
-    }
-    const empty = (h) => h.kind === 'absent' || (h.kind === 'before' && d.heldBefore === 'none');
-    if (empty(id) && empty(secret))
-        return { outcome: 'removed', keyId: undefined };
-    return { outcome: 'mismatched', keyId: undefined };
-}
-
-;// CONCATENATED MODULE: ./src/rotation/recover.ts
-/**
- * Recovering from a failure or a cancel after the new key exists: every function here reads what happened from the
- * journal, so what the run reports is true. A rollback never writes a key IAM no longer lists: when the key it would
- * put back is gone, the destinations get the verified new key instead.
- */
-
-
-
-
-
-
-/** Undo a user this run created (it must have no keys left). Returns a sentence starting with a space, or ''. */
-async function undoUser(s) {
-    const created = s.journal.createdUser;
-    if (!created)
-        return '';
-    const undo = await deleteCreatedUser(s.aws.iam, created);
-    if (undo.deleted)
-        s.journal.record({ kind: 'user deleted' });
-    return ` ${undo.sentence}`;
-}
-/** Delete the new key (nothing holds it any more) and a user this run created. Returns what happened. */
-async function discardNewKey(s) {
-    const id = s.journal.newKeyId;
-    try {
-        await s.gate.destroy(id, 'never handed out');
-    }
-    catch (err) {
-        if (err instanceof Unproven && err.gaps.every((m) => m.code === 'not listed')) {
-            s.journal.record({ kind: 'key lost', id });
-            return `IAM no longer lists the new key ${id}: someone else deleted it.${await undoUser(s)}`;
-        }
-        return `Deleting the unused new key ${id} failed too (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand; no destination holds it.`;
-    }
-    return `Deleted the new key ${id}.${await undoUser(s)}`;
-}
-/** How destination d can be given back what it held: the previous pair is known only in self-rotation. */
-function fixFor(s, d, current) {
-    const { ledger } = d;
-    const wholePair = pairKey(d) === s.journal.newKeyId;
-    if (ledger.heldBefore !== 'both')
-        return 'remove';
-    // A secret write GitHub never answered may have landed: only the whole previous pair puts that right.
-    const secretUnknown = ledger.secret.kind === 'unknown';
-    if (s.self)
-        return wholePair || secretUnknown ? 'restore pair' : 'restore id';
-    return wholePair || secretUnknown || current === undefined ? 'none' : 'restore id';
-}
-async function apply(s, d, fix, current) {
-    try {
-        if (fix === 'restore pair' && s.self) {
-            await writePair(s, d, s.self, 'restore');
-        }
-        else if (fix === 'restore id') {
-            const id = s.self?.accessKeyId ?? current;
-            await s.ctx.pacer.take();
-            await put(s, d, 'id', id, id, 'restore');
-        }
-        else if (fix === 'remove') {
-            for (const which of ['id', 'secret']) {
-                if (d.ledger[which].kind !== 'before')
-                    await remove(s, d, which);
-            }
-        }
-        return true;
-    }
-    catch (err) {
-        s.ctx.io.warning(`could not put ${d.label} back (${fix}): ${(0,errors/* errorMessage */.gJ)(err)}`);
-        return false;
-    }
-}
-const recover_second = (ms) => Math.floor(ms / 1000) * 1000;
-/**
- * The key destination i is taken to have held before the run (when it held both secrets): the current key — unless
- * the run deleted an Active key to make room (key-limit: delete-oldest in rotator mode) or finishes an earlier run's
- * rotation (which destinations that run wrote is not known), or the destination was written since a key newer than
- * the current one was made (it may hold that key).
- */
-function assumedHeld(result, i) {
-    const { plan } = result;
-    if (plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume))
-        return undefined;
-    const current = plan?.current;
-    if (current === undefined)
-        return undefined;
-    const written = result.journal.destinations[i]?.updatedBefore ?? [];
-    const newest = written.length > 0 ? Math.max(...written) : -Infinity;
-    // An Inactive key is nobody's working pair: only an Active key newer than the current one may have been given out.
-    const newer = (result.keyStates?.() ?? []).filter((k) => k.key.id !== current.id && k.key.status === 'Active' && k.key.created > current.created);
-    return newer.some((k) => newest >= recover_second(k.key.created.getTime())) ? undefined : current.id;
-}
-/** A torn destination as the error line says it: which of its two someone else wrote, and whose the other is. */
-function tornText(s, d) {
-    const { id, secret } = d.ledger;
-    const names = { id: s.ctx.inputs.accessKeyIdSecretName, secret: s.ctx.inputs.secretAccessKeySecretName };
-    const [theirs, ours] = id.kind === 'overwritten' ? ['id', 'secret'] : ['secret', 'id'];
-    const mine = (ours === 'id' ? id : secret);
-    return (`TORN when read back: its ${names[theirs]} was written (or removed) by someone else after this run wrote it, its ` +
-        `${names[ours]} is still this run's (${mine.keyId}): not one key's pair, so it does not work until one rotation ` +
-        'writes both (a rotation that read it back before this run wrote may have reported success)');
-}
-/** Sentences saying where every destination stands, grouped, for the error line. */
-function describeStanding(s) {
-    const groups = new Map();
-    s.result.destinations.forEach((r, i) => {
-        const { outcome, keyId } = standing(s.journal, i, assumedHeld(s.result, i));
-        let text;
-        switch (outcome) {
-            case 'written':
-                text = `the new key ${keyId}`;
-                break;
-            case 'converged':
-                text = `${keyId}, this run's own key`;
-                break;
-            case 'restored':
-                text = `put back to ${keyId}`;
-                break;
-            case 'broken':
-                text = `NOT WORKING: holds the key ${keyId}, which was deleted: does not work until a run rewrites it`;
-                break;
-            case 'may be broken':
-                text = `may hold the deleted key ${keyId} (key-limit: delete-oldest), which does not work until a run rewrites it`;
-                break;
-            case 'unchanged':
-                text = `not changed${keyId ? ` (${keyId})` : ''}`;
-                break;
-            case 'removed':
-                text = 'held no secrets before; what the run wrote was removed';
-                break;
-            case 'mismatched':
-                text = 'MISMATCHED pair (one secret written, the other not): does not work until a run rewrites it';
-                break;
-            case 'overwritten':
-                text = 'OVERWRITTEN by someone else after this run wrote it (another rotation, or another IAM user rotated into it): what it holds is not known';
-                break;
-            case 'torn':
-                text = tornText(s, s.destinations[i]);
-                break;
-            default:
-                text = 'UNKNOWN: a write was in flight when the run stopped: check it';
-        }
-        groups.set(text, [...(groups.get(text) ?? []), r.label]);
-    });
-    return `Destinations: ${[...groups.entries()].map(([text, labels]) => `${labels.join(', ')}: ${text}`).join('; ')}`;
-}
-/**
- * The keys as IAM lists them now, signed as this run signs; in self-rotation, should the job's own key no longer work,
- * with the new key (verified by STS). Undefined: not known (unknown is never "gone").
- */
-async function keysNow(s) {
-    const listed = await listAccessKeys(s.aws.iam, s.userName).catch(() => undefined);
-    if (listed !== undefined || !s.self || !s.fresh || !s.journal.verified(s.fresh.accessKeyId))
-        return listed;
-    return listAccessKeys(s.aws.iamFor(s.fresh), s.userName).catch(() => undefined);
-}
-/**
- * The key a rollback would put back is gone (IAM lists it no more, or Inactive) and the new key is verified and
- * Active: give every destination the new key instead. Returns what happened, or undefined when that is not the case.
- */
-async function forwardInstead(s, back) {
-    const fresh = s.fresh;
-    if (!fresh || !s.journal.verified(fresh.accessKeyId))
-        return undefined;
-    const keys = await keysNow(s);
-    if (keys === undefined || keys.some((k) => k.id === back && k.status === 'Active'))
-        return undefined;
-    if (!keys.some((k) => k.id === fresh.accessKeyId && k.status === 'Active'))
-        return undefined;
-    s.journal.record({ kind: 'key lost', id: back });
-    let given = 0;
-    for (const d of s.destinations) {
-        if (pairKey(d) === fresh.accessKeyId)
-            continue;
-        try {
-            await writePair(s, d, fresh, 'new key');
-            given++;
-        }
-        catch (err) {
-            s.ctx.io.warning(`could not give ${d.label} the new key ${fresh.accessKeyId}: ${(0,errors/* errorMessage */.gJ)(err)}`);
-        }
-    }
-    return (`${back} was deleted (or deactivated) by someone else during this run, so nothing was put back to it: ` +
-        `${given > 0 ? `${given} more destination(s) were given` : 'the destinations keep'} the new key ${fresh.accessKeyId}, which works, instead.`);
-}
-/**
- * Something failed (or the run was cancelled) after the new key was created and before every destination held it.
- * Make every destination hold a working pair: roll back where the previous pair is known (or nothing was held),
- * else keep both keys; should the key a rollback would put back be gone, go forward with the new key instead. A
- * cancel does not roll back (it must finish in seconds): it keeps both keys unless nothing was written. Returns the
- * one error line.
- */
-async function recover(s, err) {
-    const { ctx, journal } = s;
-    const newId = journal.newKeyId;
-    const cancelled = err instanceof Cancelled || ctx.cancel.requested;
-    const what = cancelled && !(err instanceof Cancelled)
-        ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${(0,errors/* errorMessage */.gJ)(err)}`
-        : (0,errors/* errorMessage */.gJ)(err);
-    const holdsNew = (h) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
-    const touched = s.destinations.filter((d) => holdsNew(d.ledger.id) || holdsNew(d.ledger.secret));
-    if (touched.length === 0 || journal.lost.has(newId)) {
-        const tail = journal.lost.has(newId) ? '' : ` ${await discardNewKey(s)}`;
-        const plan = s.result.plan;
-        const standingNow = plan?.action === 'rotate' && plan.makeRoomBreaks ? ` ${describeStanding(s)}.` : '';
-        const given = touched.length === 0 ? ` No destination was given the new key ${newId}.` : '';
-        return new errors/* ActionError */.lZ(`${what}.${given}${tail}${standingNow}${finalWords(s)}`, { cause: err });
-    }
-    const back = s.self?.accessKeyId ?? s.result.plan?.current?.id;
-    const forward = !cancelled && back !== undefined ? await forwardInstead(s, back) : undefined;
-    if (forward)
-        return new errors/* ActionError */.lZ(`${what}. ${forward} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
-    const fixes = new Map(touched.map((d) => [d, fixFor(s, d, assumedHeld(s.result, d.index))]));
-    const rollBack = !cancelled && [...fixes.values()].every((f) => f !== 'none');
-    let allFixed = true;
-    for (const [d, fix] of fixes) {
-        const partial = pairKey(d) !== newId;
-        if (fix === 'none' || (!rollBack && !partial))
-            continue;
-        if (!(await apply(s, d, fix, assumedHeld(s.result, d.index))))
-            allFixed = false;
-    }
-    let keys;
-    if (rollBack && allFixed) {
-        keys = await discardNewKey(s);
-    }
-    else {
-        // The key the destinations held, unless the run deleted it to make room or finishes an earlier run's rotation.
-        const plan = s.result.plan;
-        const held = s.self?.accessKeyId ?? (plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id);
-        const other = held !== undefined && !journal.deleted(held) ? held : undefined;
-        keys = `Both keys stay Active (${newId}${other ? ` and ${other}` : ''}).`;
-    }
-    return new errors/* ActionError */.lZ(`${what}. ${keys} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
-}
-/** What to do next, true for the state the run leaves. */
-function finalWords(s) {
-    const { journal } = s;
-    const newId = journal.newKeyId;
-    const back = s.self?.accessKeyId ?? s.result.plan?.current?.id;
-    const bothKept = newId !== undefined && !journal.deleted(newId) && !journal.lost.has(newId) && !journal.handedOver && !(back && journal.lost.has(back));
-    if (!bothKept)
-        return '';
-    const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
-    const self = s.self?.accessKeyId;
-    // A cancel puts back the pair it was writing: when that leaves no destination that may hold the new key, say so.
-    const mayHold = (h) => h.kind === 'unknown' || h.kind === 'overwritten' || (h.kind === 'key' && h.keyId === newId);
-    if (self && !journal.destinations.some((d) => mayHold(d.id) || mayHold(d.secret))) {
-        return ` Rerun ${ended}: no destination holds ${newId}; a rerun that signs in with ${self} deletes ${newId} as this run's orphan and rotates.`;
-    }
-    return self
-        ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
-            `gives it to every destination and retires ${self}; one that signs in with ${self} gives ${self} to every ` +
-            `destination that may hold ${newId}, deletes ${newId} as this run's orphan and rotates.`
-        : ` Fix the cause, then rerun ${ended}: it deletes ${newId} as this run's orphan (the destinations that may hold it do not work from that moment until it rewrites them, moments later) and rotates.`;
-}
-
-;// CONCATENATED MODULE: ./src/rotation/run-state.ts
-
-
-/** The keys this run expects IAM to list: as listed, plus the one it made, less the ones it deleted. */
-function expectedKeys(s) {
-    const { journal } = s;
-    const ids = [...(s.listed ?? []).map((k) => k.id), journal.newKeyId, journal.resumedKeyId].filter((id) => id !== undefined);
-    return new Set(ids.filter((id) => !journal.deleted(id)));
-}
-/** Keys this run made Inactive on evidence that allows only that reversible step. */
-const reversedHere = (journal) => new Set(journal.retired.filter((r) => r.fate === 'deactivated' && r.reason !== undefined && reversibleOnly(r.reason)).map((r) => r.id));
-/**
- * This run's facts about `key`, with IAM's key list as it is now: what the gate proves a reason with. Its evidence is
- * IAM's (the list, CreateDate, last use, IAM's time), this run's own journal (what it wrote where, what it made and
- * verified), and the action's records read before this run changed anything (claims, checked against IAM's facts).
- */
-function factsOf(s, key, keys) {
-    const { journal } = s;
-    const state = s.keys.find((k) => k.key.id === key.id);
-    const resumed = s.keys.find((k) => k.verdict.kind === 'resumed');
-    return {
-        key,
-        keys,
-        iamNow: s.aws.time.now(),
-        destinations: s.destinations,
-        newKey: journal.newKeyId === undefined ? undefined : { id: journal.newKeyId, verified: journal.verified(journal.newKeyId), handedOver: journal.handedOver },
-        ownHolderChecked: s.ownHolderChecked,
-        expected: expectedKeys(s),
-        creation: s.recorded.creation,
-        record: s.recorded.records.get(key.id),
-        lastUsed: s.uses.get(key.id),
-        retireAfterHours: s.ctx.inputs.retireAfterHours,
-        keyLimit: s.ctx.inputs.keyLimit,
-        runEnded: state?.makerEnded,
-        breaking: journal.broken,
-        reversedHere: reversedHere(journal),
-        resumed: resumed && {
-            id: resumed.key.id,
-            record: s.recorded.records.get(resumed.key.id) ?? {},
-            runEnded: resumed.makerEnded,
-            signedIn: journal.verified(resumed.key.id),
-        },
-    };
-}
-const NO_RECORDS = { tags: new Map(), records: new Map(), rewrite: undefined, creation: undefined };
-/** The state of a run that has not begun: the one place a RunState is made. */
-function newRunState(ctx, result) {
-    const s = {
-        ctx,
-        result,
-        journal: result.journal,
-        userName: ctx.inputs.iamUserName ?? '',
-        aws: ctx.aws,
-        destinations: [],
-        self: undefined,
-        keys: [],
-        listed: undefined,
-        uses: new Map(),
-        recorded: { ...NO_RECORDS, tags: new Map(), records: new Map() },
-        tagsDenied: false,
-        ownHolderChecked: false,
-        fresh: undefined,
-        createMarker: { written: false, needed: false },
-        startedAt: ctx.clock.now(),
-        gate: undefined,
-    };
-    s.gate = keyGate({
-        get user() {
-            return s.userName;
-        },
-        iam: () => s.aws.iam,
-        io: ctx.io,
-        cancel: ctx.cancel,
-        previousKey: ctx.inputs.previousKey,
-        uses: s.uses,
-        known: (id) => s.keys.find((k) => k.key.id === id)?.key ?? s.listed?.find((k) => k.id === id),
-        facts: (key, keys) => factsOf(s, key, keys),
-        destroyed: async (id, fate, reason) => {
-            s.journal.record({ kind: 'key retired', id, fate, reason });
-            const state = s.keys.find((k) => k.key.id === id);
-            if (fate === 'deactivated') {
-                if (state)
-                    state.key = { ...state.key, status: 'Inactive' };
-            }
-            else {
-                s.keys = s.keys.filter((k) => k.key.id !== id);
-                await forgetRecord({ aws: s.aws, io: ctx.io }, s.userName, id, s.recorded.tags);
-            }
-        },
-    });
-    result.keyStates = () => s.keys;
-    return s;
-}
-
-;// CONCATENATED MODULE: ./src/github/own-holders.ts
-
-
-function lookFor(inputs, keyId) {
-    return {
-        keyId,
-        secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
-        variable: inputs.accessKeyIdSecretName,
-        variablesWritten: inputs.accessKeyIdAs === 'variable',
-    };
-}
-/**
- * Each read of the look, with the permission GitHub's REST reference files its endpoint under (fine-grained token or
- * GitHub App; a classic PAT needs the repo scope). The README's token table names the same (test/own-holders.test.ts).
- */
-const READS = {
-    'repository secrets': { route: 'GET /repos/{owner}/{repo}/actions/secrets', needs: ['Secrets: read'] },
-    'repository variables': { route: 'GET /repos/{owner}/{repo}/actions/variables', needs: ['Variables: read'] },
-    environments: { route: 'GET /repos/{owner}/{repo}/environments', needs: ['Actions: read'] },
-    'environment secrets': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/secrets', needs: ['Environments: read', 'Secrets: read'] },
-    'environment variables': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/variables', needs: ['Environments: read', 'Variables: read'] },
-    'organization secrets': { route: 'GET /repos/{owner}/{repo}/actions/organization-secrets', needs: ['Secrets: read'] },
-    'organization variables': { route: 'GET /repos/{owner}/{repo}/actions/organization-variables', needs: ['Variables: read'] },
-};
-/** The permission a read needs, as an error says it. */
-function permissionOf(read) {
-    const needs = READS[read].needs.map((p) => `'${p}'`);
-    return `repository permission${needs.length > 1 ? 's' : ''} ${needs.join(' and ')} (classic PAT: repo scope)`;
-}
-function placeLabel(repository, p) {
-    if (p.kind === 'repository')
-        return repository;
-    if (p.kind === 'environment')
-        return `${repository} environment '${p.environment}'`;
-    return `organization ${p.org} (shared with ${repository})`;
-}
-/** A holder as the stop says it: the place, then what it holds (e.g. "octo/api environment 'prod' (secret X, variable Y)"). */
-function holderLabel(repository, h) {
-    const what = (as) => {
-        const names = h.holds.filter((x) => x.as === as).map((x) => x.name);
-        return names.length === 0 ? [] : [`${as}${names.length > 1 ? 's' : ''} ${names.join(', ')}`];
-    };
-    return `${placeLabel(repository, h)} (${[...what('secret'), ...what('variable')].join(', ')})`;
-}
-const e = encodeURIComponent;
-/** The names of the secrets at `path`, upper case (as GitHub stores them), all pages. */
-async function secretNames(gh, path) {
-    const out = new Set();
-    for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${path}`, { per_page: 100, page });
-        const data = res.data;
-        for (const s of data.secrets)
-            out.add(s.name.toUpperCase());
-        if (data.secrets.length < 100 || out.size >= data.total_count)
-            return out;
-    }
-}
-/** The variables at `path`, by upper-case name, with their values (GitHub lists at most 30 a page), all pages. */
-async function variableValues(gh, path) {
-    const out = new Map();
-    for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${path}`, { per_page: 30, page });
-        const data = res.data;
-        for (const v of data.variables)
-            out.set(v.name.toUpperCase(), v.value);
-        if (data.variables.length < 30 || out.size >= data.total_count)
-            return out;
-    }
-}
-/**
- * Does GitHub say `owner/repo` belongs to a user account (which has no organization secrets or variables)? Only its
- * answer proves it; anything else is false.
- */
-async function ownedByUser(gh, owner, repo) {
-    try {
-        const res = await gh.request(`GET /repos/${e(owner)}/${e(repo)}`);
-        return res.data.owner?.type === 'User';
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * Every place `owner/repo`'s jobs can read the key from that this run does not write: its secrets of either name, and
- * its variables of the id's name that hold the key. A place this run writes needs no read (its secrets; its variables
- * too with access-key-id-as: variable). Each read must answer with a list: anything else throws, naming the read and
- * the permission it needs, and the run stops before any change. The one 404 that is an answer: the organization
- * listings of a repository GitHub says a user account owns.
- */
-async function own_holders_holdersOf(gh, owner, repo, look, token, destinations = []) {
-    const written = (p) => isDestination(p, owner, repo, destinations);
-    const base = `/repos/${e(owner)}/${e(repo)}`;
-    const where = `${owner}/${repo}`;
-    const fail = (read, doing, err) => {
-        const cause = (0,github_secrets/* gitHubError */.Mj)(`${doing} (to find every secret and variable this self-rotating job may read its key from) of`, where, err, permissionOf(read), token);
-        throw new errors/* ActionError */.lZ(`${cause.message}. A place that cannot be read may hold ${look.keyId}: a self-rotation retires it only once every read ` +
-            'answers (previous-key: keep rotates without retiring it)', { cause: err });
-    };
-    const orgLevel = (read) => read === 'organization secrets' || read === 'organization variables';
-    const read = async (what, doing, list, none) => {
-        try {
-            return await list();
-        }
-        catch (err) {
-            if (orgLevel(what) && (0,github_secrets/* statusOf */.c2)(err) === 404 && (await ownedByUser(gh, owner, repo)))
-                return none;
-            return fail(what, doing, err);
-        }
-    };
-    const variable = look.variable.toUpperCase();
-    const out = [];
-    const visit = async (place, secrets, variables) => {
-        const holds = [];
-        if (secrets && !written(place)) {
-            const [what, doing, path] = secrets;
-            const found = await read(what, doing, () => secretNames(gh, path), new Set());
-            for (const name of look.secrets)
-                if (found.has(name.toUpperCase()))
-                    holds.push({ as: 'secret', name });
-        }
-        if (!(look.variablesWritten && written(place))) {
-            const [what, doing, path] = variables;
-            const found = await read(what, doing, () => variableValues(gh, path), new Map());
-            if (found.get(variable)?.trim() === look.keyId)
-                holds.push({ as: 'variable', name: look.variable });
-        }
-        if (holds.length > 0)
-            out.push({ ...place, holds });
-    };
-    await visit({ kind: 'repository' }, ['repository secrets', 'listing the repository secrets', `${base}/actions/secrets`], ['repository variables', 'listing the repository variables', `${base}/actions/variables`]);
-    const environments = await read('environments', 'listing the environments', () => (0,github_secrets/* listEnvironments */.DO)(gh, owner, repo), []);
-    for (const environment of environments) {
-        const path = `${base}/environments/${e(environment)}`;
-        await visit({ kind: 'environment', environment }, ['environment secrets', `listing the secrets of environment '${environment}'`, `${path}/secrets`], ['environment variables', `listing the variables of environment '${environment}'`, `${path}/variables`]);
-    }
-    await visit({ kind: 'organization', org: owner }, ['organization secrets', 'listing the organization secrets shared with', `${base}/actions/organization-secrets`], ['organization variables', 'listing the organization variables shared with', `${base}/actions/organization-variables`]);
-    return out;
-}
-/** Is place `p` of `owner/repo` one of this run's destinations? */
-function isDestination(p, owner, repo, prepared) {
-    const same = (a, b) => a.toLowerCase() === b.toLowerCase();
-    const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
-    return prepared.some(({ destination: d }) => {
-        if (p.kind === 'repository')
-            return d.kind === 'repository' && ofRepo(d);
-        if (p.kind === 'environment')
-            return d.kind === 'environment' && ofRepo(d) && same(d.environment, p.environment);
-        return d.kind === 'organization' && same(d.org, p.org);
-    });
-}
-/** The stop, before any change, when a place holds what the job may read its key from and this run does not write it. */
-function holderError(repository, keyId, holders, retiring) {
-    const one = holders.length === 1;
-    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${holders.map((h) => holderLabel(repository, h)).join(', ')} ` +
-        `${one ? 'holds' : 'hold'} a secret or variable the job may read it from, which this run does not write: ` +
-        `${retiring} ${keyId} would leave ${one ? 'it' : 'them'} with a dead key. Add ${one ? 'it' : 'them'} to the ` +
-        `destinations (repositories, environments, organization; access-key-id-as: variable when the job reads the id from ` +
-        `a variable), remove the stale ${one ? 'one' : 'ones'}, or set previous-key: keep`);
-}
-
 ;// CONCATENATED MODULE: ./src/keys/verdict.ts
 
 
@@ -68058,10 +67644,10 @@ function chooseRoom(input, current) {
         const { holders } = orphan.verdict;
         const mine = self !== undefined && current?.id === self;
         if (holders.length === 0 || mine)
-            return { orphan, moveOff: holders, breaks: false };
+            return { orphan: { ...orphan, verdict: { ...orphan.verdict, reason: 'orphan of a finished run' } }, moveOff: holders, breaks: false };
         // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
         // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
-        return { orphan, moveOff: [], orphanBreaks: holders, breaks: false };
+        return { orphan: { ...orphan, verdict: { ...orphan.verdict, reason: 'orphan held by destinations this run rewrites' } }, moveOff: [], orphanBreaks: holders, breaks: false };
     }
     if (keyLimit === 'fail') {
         throw new errors/* ActionError */.lZ(`IAM user ${user} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
@@ -68128,6 +67714,7 @@ function plan(input) {
             makeRoom: undefined,
             makeRoomBreaks: false,
             previous: keys.filter((k) => k.id !== resume.key.id).sort(byAge),
+            reasons: { previous: 'replaced by a resumed rotation' },
             previousKey: input.previousKey,
             resume: resume.key,
         };
@@ -68213,7 +67800,11 @@ function plan(input) {
         ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
         makeRoom: room.makeRoom,
         makeRoomBreaks: room.breaks,
-        previous: keys.filter((k) => k !== room.makeRoom && k !== room.orphan?.key).sort(byAge),
+        previous: keys.filter((k) => k !== room.makeRoom && k.id !== room.orphan?.key.id).sort(byAge),
+        reasons: {
+            ...(room.makeRoom ? { makeRoom: room.breaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive' } : {}),
+            previous: 'replaced by this run',
+        },
         previousKey: input.previousKey,
     };
 }
@@ -68245,26 +67836,159 @@ function describePlan(p, user, userExists, destinations, dryRun, retireAfterHour
     return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
 }
 
-;// CONCATENATED MODULE: ./src/shared/types.ts
+;// CONCATENATED MODULE: ./src/rotation/writes.ts
+
+
+
+
+
+const writes_secretName = (s, which) => which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
+/** With access-key-id-as: variable, the id of destination d is an Actions variable: its destination, else undefined. */
+function idVariable(s, d, which) {
+    if (which !== 'id' || s.ctx.inputs.accessKeyIdAs !== 'variable')
+        return undefined;
+    if (!(0,github_destinations/* hasVariables */.cF)(d.destination))
+        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d.destination)} has no variables: set access-key-id-as: secret`);
+    return d.destination;
+}
+/** Does destination d's id variable exist, as far as this run knows (its own writes, else preflight)? */
+function variableExists(d, previous) {
+    if (previous.kind === 'key')
+        return true;
+    if (previous.kind === 'absent')
+        return false;
+    return d.prepared.idHeld;
+}
+/** Write one secret (or the id's variable), journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
+async function put(s, d, which, value, keyId, reason) {
+    const { prepared: p, ledger, index: i } = d;
+    const previous = ledger[which];
+    const variable = idVariable(s, d, which);
+    s.journal.record({ kind: 'write in flight', index: i, which });
+    let at;
+    try {
+        const sharing = p.sharing?.[which === 'id' ? 0 : 1];
+        if (variable) {
+            const exists = variableExists(d, previous);
+            at = await writeVariable(s.ctx.gh, variable, writes_secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
+        }
+        else {
+            at = await (0,github_secrets/* writeSecret */.kz)(s.ctx.gh, p.destination, p.publicKey, writes_secretName(s, which), value, sharing);
+        }
+    }
+    catch (err) {
+        // An HTTP answer means the write did not happen; no answer (timeout, network) leaves it unknown.
+        if ((0,github_secrets/* statusOf */.c2)(err.cause ?? err) !== undefined) {
+            s.journal.record({ kind: 'write failed', index: i, which, previous });
+        }
+        throw err;
+    }
+    s.journal.record({ kind: 'secret written', index: i, which, keyId, reason, at });
+}
+/** Write a pair to destination d, the two secrets back to back. */
+async function writePair(s, d, pair, reason) {
+    await s.ctx.pacer.take(2);
+    await put(s, d, 'id', pair.accessKeyId, pair.accessKeyId, reason);
+    await put(s, d, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
+}
+async function remove(s, d, which) {
+    await s.ctx.pacer.take();
+    const variable = idVariable(s, d, which);
+    if (variable)
+        await deleteVariable(s.ctx.gh, variable, writes_secretName(s, which));
+    else
+        await (0,github_secrets/* deleteSecret */.e3)(s.ctx.gh, d.destination, writes_secretName(s, which));
+    s.journal.record({ kind: 'secret removed', index: d.index, which });
+}
+/** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
+function standing(journal, i, current) {
+    const d = journal.destinations[i];
+    const { id, secret } = d;
+    const heldKey = d.heldBefore === 'both' ? current : undefined;
+    if (id.kind === 'before' && secret.kind === 'before') {
+        if (journal.broken !== undefined && d.heldBefore !== 'none' && (journal.brokenMaybe?.has(i) ?? true)) {
+            return { outcome: journal.brokenCertain.has(i) ? 'broken' : 'may be broken', keyId: journal.broken };
+        }
+        if (heldKey !== undefined && journal.lost.has(heldKey))
+            return { outcome: 'broken', keyId: heldKey };
+        return { outcome: 'unchanged', keyId: heldKey };
+    }
+    if (id.kind === 'overwritten' || secret.kind === 'overwritten') {
+        // One of the two rewritten by someone else, the other still this run's: the two are of different keys (or one is gone).
+        const torn = (id.kind === 'overwritten' && secret.kind === 'key') || (secret.kind === 'overwritten' && id.kind === 'key');
+        return { outcome: torn ? 'torn' : 'overwritten', keyId: undefined };
+    }
+    if (id.kind === 'unknown' || secret.kind === 'unknown')
+        return { outcome: 'unknown', keyId: undefined };
+    const pair = journal.pairKey(i);
+    if (pair !== undefined && journal.lost.has(pair))
+        return { outcome: 'broken', keyId: pair };
+    if (pair !== undefined) {
+        if (d.reason === 'converge')
+            return { outcome: 'converged', keyId: pair };
+        if (d.reason === 'restore')
+            return { outcome: 'restored', keyId: pair };
+        return { outcome: 'written', keyId: pair };
+    }
+    if (id.kind === 'key' && secret.kind === 'before' && d.reason === 'restore' && id.keyId === heldKey) {
+        return { outcome: 'restored', keyId: heldKey };
+    }
+    const empty = (h) => h.kind === 'absent' || (h.kind === 'before' && d.heldBefore === 'none');
+    if (empty(id) && empty(secret))
+        return { outcome: 'removed', keyId: undefined };
+    return { outcome: 'mismatched', keyId: undefined };
+}
+// ---- the read-back ---------------------------------------------------------------------------------------------
+/** Destinations someone else wrote after this run did: nothing is retired, both keys stay. */
+class Overwritten extends errors/* ActionError */.lZ {
+    indexes;
+    constructor(indexes, message) {
+        super(message);
+        this.indexes = indexes;
+        this.name = 'Overwritten';
+    }
+}
+const writes_second = (ms) => Math.floor(ms / 1000);
 /**
- * The shapes several layers share (IAM's keys and their last use, a user this run created, the run's environment),
- * in one module that imports nothing: the modules that use them never need to import one another for a type.
+ * GitHub's Date header and a secret's updated_at come from different hosts, each to the second: one second apart is
+ * the same write. A later writer is one that wrote at least two seconds after this run (writes are paced a second
+ * apart, so two interleaved rotations are seconds apart).
  */
-/** The steps of a rotation, in the order they run (each is in steps.ts). */
-const STEP_NAMES = [
-    'identify',
-    'lease',
-    'read',
-    'classify',
-    'retire due',
-    'plan',
-    'prepare',
-    'create',
-    'distribute',
-    'confirm',
-    'hand over',
-    'retire',
-];
+const SAME_WRITE_SECONDS = 1;
+/** Read every destination's secrets again; throws Overwritten naming those written (or removed) since this run's write. */
+async function confirmDestinations(s, keyId) {
+    const { ctx, journal } = s;
+    const names = { id: ctx.inputs.accessKeyIdSecretName, secret: ctx.inputs.secretAccessKeySecretName };
+    const found = await mapLimit(s.destinations, ctx.pacing.readConcurrency, async ({ destination, ledger, index: i }) => {
+        const at = ledger.writtenAt;
+        // GitHub gave no time for a write (a client or stand-in without Date headers): nothing to compare with.
+        if (at.id === undefined || at.secret === undefined)
+            return [];
+        const secrets = await (0,github_secrets/* listSecrets */.AQ)(ctx.gh, destination).catch((err) => {
+            throw (0,github_secrets/* gitHubError */.Mj)('listing the secrets (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* writePermission */.n6)(destination), ctx.gh.token);
+        });
+        // access-key-id-as: variable: the id is a variable, read from the variables.
+        const ids = ctx.inputs.accessKeyIdAs === 'variable' && (0,github_destinations/* hasVariables */.cF)(destination)
+            ? await listVariables(ctx.gh, destination).catch((err) => {
+                throw (0,github_secrets/* gitHubError */.Mj)('listing the variables (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* variableWritePermission */.bC)(destination), ctx.gh.token);
+            })
+            : secrets;
+        return ['id', 'secret'].flatMap((which) => {
+            const updated = (which === 'id' ? ids : secrets).get(names[which].toUpperCase())?.updatedAt;
+            return updated === undefined || writes_second(updated) > writes_second(at[which]) + SAME_WRITE_SECONDS ? [{ i, which, updated }] : [];
+        });
+    });
+    const late = found.flat();
+    if (late.length === 0)
+        return;
+    for (const { i, which } of late)
+        journal.record({ kind: 'secret overwritten', index: i, which });
+    const where = [...new Set(late.map((l) => l.i))].map((i) => s.destinations[i].label);
+    throw new Overwritten([...new Set(late.map((l) => l.i))], `${where.join(', ')} ${where.length === 1 ? 'was' : 'were'} written (or emptied) by someone else after this run wrote ` +
+        `${keyId} there (GitHub's updated_at is later than this run's write): another rotation of this user, or of another ` +
+        `IAM user configured onto the same destination, is at work. Nothing was retired: make sure one rotation (one IAM ` +
+        `user) writes each destination, then rerun`);
+}
 
 ;// CONCATENATED MODULE: ./src/rotation/steps.ts
 /**
@@ -68275,8 +67999,6 @@ const STEP_NAMES = [
  * template: createSecret, setSecret, testSecret, finishSecret). A skip or a dry run ends at the plan; a failure is
  * thrown, and rotate() turns it into the one error line.
  */
-
-
 
 
 
@@ -68770,6 +68492,9 @@ async function steps_prepare(s, thePlan, userExists) {
 async function dropOrphan(s, orphan, moveOff, breaks) {
     const { ctx } = s;
     const id = orphan.key.id;
+    if (orphan.verdict.kind !== 'orphan')
+        throw new Error(`internal: ${id} is no orphan`);
+    const { reason } = orphan.verdict;
     await ctx.io.group(`Delete ${id}, an orphan of an earlier run`, async () => {
         if (moveOff.length > 0 && s.self) {
             for (const d of moveOff) {
@@ -68785,7 +68510,7 @@ async function dropOrphan(s, orphan, moveOff, breaks) {
                 await markRewrite({ aws: s.aws, io: ctx.io }, s.userName, id);
             s.journal.record({ kind: 'holders broken', id, certain: [], maybe: breaks.map((d) => d.index) });
             try {
-                await s.gate.destroy(id, 'orphan held by destinations this run rewrites');
+                await s.gate.destroy(id, reason);
             }
             catch (err) {
                 s.journal.broken = undefined;
@@ -68795,7 +68520,7 @@ async function dropOrphan(s, orphan, moveOff, breaks) {
                 'hold it and do not work until this run rewrites them');
             return;
         }
-        await s.gate.destroy(id, 'orphan of a finished run');
+        await s.gate.destroy(id, reason);
         ctx.io.info(`Deleted ${id}: an earlier run of this action made it and never handed it over; it was not used after that run ` +
             `ended, and none of this run's destinations ${moveOff.length > 0 ? 'holds it any more' : 'was written after it was made'}`);
     });
@@ -68813,7 +68538,7 @@ async function makeRoom(s, thePlan, room) {
         journal.record({ kind: 'holders broken', id: room.id, certain });
     }
     try {
-        await s.gate.destroy(room.id, thePlan.makeRoomBreaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive');
+        await s.gate.destroy(room.id, thePlan.reasons.makeRoom ?? 'consent: key-limit delete-inactive');
     }
     catch (err) {
         if (thePlan.makeRoomBreaks)
@@ -69152,7 +68877,7 @@ async function retire(s, thePlan, fresh) {
 async function retirePrevious(s, p, fresh) {
     const { ctx, journal } = s;
     // A resumed rotation hands out the earlier run's key; its previous key goes for that reason, with its own proof.
-    const reason = p.resume ? 'replaced by a resumed rotation' : 'replaced by this run';
+    const reason = p.reasons.previous;
     const newId = fresh.accessKeyId;
     const failures = [];
     const failed = [];
@@ -69256,9 +68981,10 @@ function exportCredentials(io, c) {
 ;// CONCATENATED MODULE: ./src/rotation/rotate.ts
 /**
  * One rotation from start to end: the run state, the named steps (steps.ts), the one error line a stop ends in, and
- * the last look at the keys and the lease whatever happened.
+ * the last look at the keys and the lease whatever happened. Recovering from a failure or a cancel after the new key
+ * exists reads what happened from the journal, so what the run reports is true; a rollback never writes a key IAM no
+ * longer lists: when the key it would put back is gone, the destinations get the verified new key instead.
  */
-
 
 
 
@@ -69435,6 +69161,251 @@ async function describeKeys(s) {
     });
     const gone = (s.listed ?? []).filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
     return { keys: [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))] };
+}
+// ---- recovering from a stop after the new key exists ------------------------------------------------------------
+/** Undo a user this run created (it must have no keys left). Returns a sentence starting with a space, or ''. */
+async function undoUser(s) {
+    const created = s.journal.createdUser;
+    if (!created)
+        return '';
+    const undo = await deleteCreatedUser(s.aws.iam, created);
+    if (undo.deleted)
+        s.journal.record({ kind: 'user deleted' });
+    return ` ${undo.sentence}`;
+}
+/** Delete the new key (nothing holds it any more) and a user this run created. Returns what happened. */
+async function discardNewKey(s) {
+    const id = s.journal.newKeyId;
+    try {
+        await s.gate.destroy(id, 'never handed out');
+    }
+    catch (err) {
+        if (err instanceof Unproven && err.gaps.every((m) => m.code === 'not listed')) {
+            s.journal.record({ kind: 'key lost', id });
+            return `IAM no longer lists the new key ${id}: someone else deleted it.${await undoUser(s)}`;
+        }
+        return `Deleting the unused new key ${id} failed too (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand; no destination holds it.`;
+    }
+    return `Deleted the new key ${id}.${await undoUser(s)}`;
+}
+/** How destination d can be given back what it held: the previous pair is known only in self-rotation. */
+function fixFor(s, d, current) {
+    const { ledger } = d;
+    const wholePair = pairKey(d) === s.journal.newKeyId;
+    if (ledger.heldBefore !== 'both')
+        return 'remove';
+    // A secret write GitHub never answered may have landed: only the whole previous pair puts that right.
+    const secretUnknown = ledger.secret.kind === 'unknown';
+    if (s.self)
+        return wholePair || secretUnknown ? 'restore pair' : 'restore id';
+    return wholePair || secretUnknown || current === undefined ? 'none' : 'restore id';
+}
+async function apply(s, d, fix, current) {
+    try {
+        if (fix === 'restore pair' && s.self) {
+            await writePair(s, d, s.self, 'restore');
+        }
+        else if (fix === 'restore id') {
+            const id = s.self?.accessKeyId ?? current;
+            await s.ctx.pacer.take();
+            await put(s, d, 'id', id, id, 'restore');
+        }
+        else if (fix === 'remove') {
+            for (const which of ['id', 'secret']) {
+                if (d.ledger[which].kind !== 'before')
+                    await remove(s, d, which);
+            }
+        }
+        return true;
+    }
+    catch (err) {
+        s.ctx.io.warning(`could not put ${d.label} back (${fix}): ${(0,errors/* errorMessage */.gJ)(err)}`);
+        return false;
+    }
+}
+const rotate_second = (ms) => Math.floor(ms / 1000) * 1000;
+/**
+ * The key destination i is taken to have held before the run (when it held both secrets): the current key — unless
+ * the run deleted an Active key to make room (key-limit: delete-oldest in rotator mode) or finishes an earlier run's
+ * rotation (which destinations that run wrote is not known), or the destination was written since a key newer than
+ * the current one was made (it may hold that key).
+ */
+function assumedHeld(result, i) {
+    const { plan } = result;
+    if (plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume))
+        return undefined;
+    const current = plan?.current;
+    if (current === undefined)
+        return undefined;
+    const written = result.journal.destinations[i]?.updatedBefore ?? [];
+    const newest = written.length > 0 ? Math.max(...written) : -Infinity;
+    // An Inactive key is nobody's working pair: only an Active key newer than the current one may have been given out.
+    const newer = (result.keyStates?.() ?? []).filter((k) => k.key.id !== current.id && k.key.status === 'Active' && k.key.created > current.created);
+    return newer.some((k) => newest >= rotate_second(k.key.created.getTime())) ? undefined : current.id;
+}
+/** A torn destination as the error line says it: which of its two someone else wrote, and whose the other is. */
+function tornText(s, d) {
+    const { id, secret } = d.ledger;
+    const names = { id: s.ctx.inputs.accessKeyIdSecretName, secret: s.ctx.inputs.secretAccessKeySecretName };
+    const [theirs, ours] = id.kind === 'overwritten' ? ['id', 'secret'] : ['secret', 'id'];
+    const mine = (ours === 'id' ? id : secret);
+    return (`TORN when read back: its ${names[theirs]} was written (or removed) by someone else after this run wrote it, its ` +
+        `${names[ours]} is still this run's (${mine.keyId}): not one key's pair, so it does not work until one rotation ` +
+        'writes both (a rotation that read it back before this run wrote may have reported success)');
+}
+/** Sentences saying where every destination stands, grouped, for the error line. */
+function describeStanding(s) {
+    const groups = new Map();
+    s.result.destinations.forEach((r, i) => {
+        const { outcome, keyId } = standing(s.journal, i, assumedHeld(s.result, i));
+        let text;
+        switch (outcome) {
+            case 'written':
+                text = `the new key ${keyId}`;
+                break;
+            case 'converged':
+                text = `${keyId}, this run's own key`;
+                break;
+            case 'restored':
+                text = `put back to ${keyId}`;
+                break;
+            case 'broken':
+                text = `NOT WORKING: holds the key ${keyId}, which was deleted: does not work until a run rewrites it`;
+                break;
+            case 'may be broken':
+                text = `may hold the deleted key ${keyId} (key-limit: delete-oldest), which does not work until a run rewrites it`;
+                break;
+            case 'unchanged':
+                text = `not changed${keyId ? ` (${keyId})` : ''}`;
+                break;
+            case 'removed':
+                text = 'held no secrets before; what the run wrote was removed';
+                break;
+            case 'mismatched':
+                text = 'MISMATCHED pair (one secret written, the other not): does not work until a run rewrites it';
+                break;
+            case 'overwritten':
+                text = 'OVERWRITTEN by someone else after this run wrote it (another rotation, or another IAM user rotated into it): what it holds is not known';
+                break;
+            case 'torn':
+                text = tornText(s, s.destinations[i]);
+                break;
+            default:
+                text = 'UNKNOWN: a write was in flight when the run stopped: check it';
+        }
+        groups.set(text, [...(groups.get(text) ?? []), r.label]);
+    });
+    return `Destinations: ${[...groups.entries()].map(([text, labels]) => `${labels.join(', ')}: ${text}`).join('; ')}`;
+}
+/**
+ * The keys as IAM lists them now, signed as this run signs; in self-rotation, should the job's own key no longer work,
+ * with the new key (verified by STS). Undefined: not known (unknown is never "gone").
+ */
+async function keysNow(s) {
+    const listed = await listAccessKeys(s.aws.iam, s.userName).catch(() => undefined);
+    if (listed !== undefined || !s.self || !s.fresh || !s.journal.verified(s.fresh.accessKeyId))
+        return listed;
+    return listAccessKeys(s.aws.iamFor(s.fresh), s.userName).catch(() => undefined);
+}
+/**
+ * The key a rollback would put back is gone (IAM lists it no more, or Inactive) and the new key is verified and
+ * Active: give every destination the new key instead. Returns what happened, or undefined when that is not the case.
+ */
+async function forwardInstead(s, back) {
+    const fresh = s.fresh;
+    if (!fresh || !s.journal.verified(fresh.accessKeyId))
+        return undefined;
+    const keys = await keysNow(s);
+    if (keys === undefined || keys.some((k) => k.id === back && k.status === 'Active'))
+        return undefined;
+    if (!keys.some((k) => k.id === fresh.accessKeyId && k.status === 'Active'))
+        return undefined;
+    s.journal.record({ kind: 'key lost', id: back });
+    let given = 0;
+    for (const d of s.destinations) {
+        if (pairKey(d) === fresh.accessKeyId)
+            continue;
+        try {
+            await writePair(s, d, fresh, 'new key');
+            given++;
+        }
+        catch (err) {
+            s.ctx.io.warning(`could not give ${d.label} the new key ${fresh.accessKeyId}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+        }
+    }
+    return (`${back} was deleted (or deactivated) by someone else during this run, so nothing was put back to it: ` +
+        `${given > 0 ? `${given} more destination(s) were given` : 'the destinations keep'} the new key ${fresh.accessKeyId}, which works, instead.`);
+}
+/**
+ * Something failed (or the run was cancelled) after the new key was created and before every destination held it.
+ * Make every destination hold a working pair: roll back where the previous pair is known (or nothing was held),
+ * else keep both keys; should the key a rollback would put back be gone, go forward with the new key instead. A
+ * cancel does not roll back (it must finish in seconds): it keeps both keys unless nothing was written. Returns the
+ * one error line.
+ */
+async function recover(s, err) {
+    const { ctx, journal } = s;
+    const newId = journal.newKeyId;
+    const cancelled = err instanceof Cancelled || ctx.cancel.requested;
+    const what = cancelled && !(err instanceof Cancelled)
+        ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${(0,errors/* errorMessage */.gJ)(err)}`
+        : (0,errors/* errorMessage */.gJ)(err);
+    const holdsNew = (h) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
+    const touched = s.destinations.filter((d) => holdsNew(d.ledger.id) || holdsNew(d.ledger.secret));
+    if (touched.length === 0 || journal.lost.has(newId)) {
+        const tail = journal.lost.has(newId) ? '' : ` ${await discardNewKey(s)}`;
+        const plan = s.result.plan;
+        const standingNow = plan?.action === 'rotate' && plan.makeRoomBreaks ? ` ${describeStanding(s)}.` : '';
+        const given = touched.length === 0 ? ` No destination was given the new key ${newId}.` : '';
+        return new errors/* ActionError */.lZ(`${what}.${given}${tail}${standingNow}${finalWords(s)}`, { cause: err });
+    }
+    const back = s.self?.accessKeyId ?? s.result.plan?.current?.id;
+    const forward = !cancelled && back !== undefined ? await forwardInstead(s, back) : undefined;
+    if (forward)
+        return new errors/* ActionError */.lZ(`${what}. ${forward} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
+    const fixes = new Map(touched.map((d) => [d, fixFor(s, d, assumedHeld(s.result, d.index))]));
+    const rollBack = !cancelled && [...fixes.values()].every((f) => f !== 'none');
+    let allFixed = true;
+    for (const [d, fix] of fixes) {
+        const partial = pairKey(d) !== newId;
+        if (fix === 'none' || (!rollBack && !partial))
+            continue;
+        if (!(await apply(s, d, fix, assumedHeld(s.result, d.index))))
+            allFixed = false;
+    }
+    let keys;
+    if (rollBack && allFixed) {
+        keys = await discardNewKey(s);
+    }
+    else {
+        // The key the destinations held, unless the run deleted it to make room or finishes an earlier run's rotation.
+        const plan = s.result.plan;
+        const held = s.self?.accessKeyId ?? (plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id);
+        const other = held !== undefined && !journal.deleted(held) ? held : undefined;
+        keys = `Both keys stay Active (${newId}${other ? ` and ${other}` : ''}).`;
+    }
+    return new errors/* ActionError */.lZ(`${what}. ${keys} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
+}
+/** What to do next, true for the state the run leaves. */
+function finalWords(s) {
+    const { journal } = s;
+    const newId = journal.newKeyId;
+    const back = s.self?.accessKeyId ?? s.result.plan?.current?.id;
+    const bothKept = newId !== undefined && !journal.deleted(newId) && !journal.lost.has(newId) && !journal.handedOver && !(back && journal.lost.has(back));
+    if (!bothKept)
+        return '';
+    const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
+    const self = s.self?.accessKeyId;
+    // A cancel puts back the pair it was writing: when that leaves no destination that may hold the new key, say so.
+    const mayHold = (h) => h.kind === 'unknown' || h.kind === 'overwritten' || (h.kind === 'key' && h.keyId === newId);
+    if (self && !journal.destinations.some((d) => mayHold(d.id) || mayHold(d.secret))) {
+        return ` Rerun ${ended}: no destination holds ${newId}; a rerun that signs in with ${self} deletes ${newId} as this run's orphan and rotates.`;
+    }
+    return self
+        ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
+            `gives it to every destination and retires ${self}; one that signs in with ${self} gives ${self} to every ` +
+            `destination that may hold ${newId}, deletes ${newId} as this run's orphan and rotates.`
+        : ` Fix the cause, then rerun ${ended}: it deletes ${newId} as this run's orphan (the destinations that may hold it do not work from that moment until it rewrites them, moments later) and rotates.`;
 }
 
 // EXTERNAL MODULE: external "node:fs"
@@ -71101,7 +71072,7 @@ async function run(overrides = {}) {
             // The kind of token github-token is (a PAT, or maybe the workflow's GITHUB_TOKEN) decides a 403's advice.
             gh: {
                 ...deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }, deps.env),
-                token: (0,token_kind/* tokenKind */.a)(inputs.githubToken, deps.env.GITHUB_TOKEN),
+                token: (0,github_secrets/* tokenKind */.aA)(inputs.githubToken, deps.env.GITHUB_TOKEN),
             },
             clock: deps.clock,
             io: deps.io,
@@ -71275,58 +71246,29 @@ function describe(d, visibility = undefined) {
 
 /***/ }),
 
-/***/ 3746:
+/***/ 298:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  F7: () => (/* binding */ answeredAt),
-  MO: () => (/* binding */ createEnvironment),
-  e3: () => (/* binding */ deleteSecret),
-  iv: () => (/* binding */ environmentExists),
-  lG: () => (/* binding */ getPublicKey),
-  Mj: () => (/* binding */ gitHubError),
-  DO: () => (/* binding */ listEnvironments),
-  AQ: () => (/* binding */ listSecrets),
-  tX: () => (/* binding */ rateLimitOf),
-  Hz: () => (/* binding */ repositoryExists),
-  Pm: () => (/* binding */ resolveRepositoryIds),
-  IB: () => (/* binding */ selectedRepositories),
-  c2: () => (/* binding */ statusOf),
-  kz: () => (/* binding */ writeSecret)
-});
-
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-// EXTERNAL MODULE: ./src/github/token-kind.ts
-var token_kind = __nccwpck_require__(385);
-// EXTERNAL MODULE: ./src/github/destinations.ts
-var destinations = __nccwpck_require__(4934);
-;// CONCATENATED MODULE: ./src/github/sealing.ts
-let loading;
-/** libsodium (and its WebAssembly) loads on the first seal, after the key is verified: not at start-up. */
-function load() {
-    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
-        await m.default.ready;
-        return m.default;
-    });
-    return loading;
-}
-/**
- * Seal `value` for a GitHub public key (crypto_box_seal). GitHub sends and expects standard base64 (the ORIGINAL
- * variant); libsodium-wrappers defaults to URL-safe, which GitHub rejects.
- */
-async function seal(value, publicKeyBase64) {
-    const sodium = await load();
-    const key = sodium.from_base64(publicKeyBase64, sodium.base64_variants.ORIGINAL);
-    const box = sodium.crypto_box_seal(sodium.from_string(value), key);
-    return sodium.to_base64(box, sodium.base64_variants.ORIGINAL);
-}
-
-;// CONCATENATED MODULE: ./src/github/secrets.ts
-
-
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   AQ: () => (/* binding */ listSecrets),
+/* harmony export */   DO: () => (/* binding */ listEnvironments),
+/* harmony export */   F7: () => (/* binding */ answeredAt),
+/* harmony export */   Hz: () => (/* binding */ repositoryExists),
+/* harmony export */   IB: () => (/* binding */ selectedRepositories),
+/* harmony export */   MO: () => (/* binding */ createEnvironment),
+/* harmony export */   Mj: () => (/* binding */ gitHubError),
+/* harmony export */   Pm: () => (/* binding */ resolveRepositoryIds),
+/* harmony export */   aA: () => (/* binding */ tokenKind),
+/* harmony export */   c2: () => (/* binding */ statusOf),
+/* harmony export */   e3: () => (/* binding */ deleteSecret),
+/* harmony export */   iv: () => (/* binding */ environmentExists),
+/* harmony export */   kz: () => (/* binding */ writeSecret),
+/* harmony export */   lG: () => (/* binding */ getPublicKey),
+/* harmony export */   tX: () => (/* binding */ rateLimitOf)
+/* harmony export */ });
+/* unused harmony exports workflowTokenHint, seal */
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
+/* harmony import */ var _destinations_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4934);
 
 
 function httpError(err) {
@@ -71348,7 +71290,7 @@ function statusOf(err) {
 function gitHubError(doing, where, err, permission, token) {
     const e = httpError(err);
     const status = statusOf(err);
-    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,errors/* errorMessage */.gJ)(e.message)}` : ''}`;
+    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,_shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(e.message)}` : ''}`;
     let hint = '';
     const limit = rateLimitOf(err);
     if (limit) {
@@ -71364,7 +71306,7 @@ function gitHubError(doing, where, err, permission, token) {
         const accepted = e.response?.headers?.['x-accepted-github-permissions'];
         const needs = accepted ? `GitHub accepts the permission(s) '${accepted}'` : `the token needs ${permission}`;
         const missing = status === 404 ? 'it does not exist or the token cannot see it; ' : '';
-        const workflowToken = (0,token_kind/* workflowTokenHint */.g)(token ?? 'unknown');
+        const workflowToken = workflowTokenHint(token ?? 'unknown');
         hint = `${missing}${needs}${workflowToken ? `. ${workflowToken}` : ''}`;
     }
     else if (status === 422) {
@@ -71373,7 +71315,7 @@ function gitHubError(doing, where, err, permission, token) {
     else if (status === undefined || status >= 500) {
         hint = e.notRetried ?? 'GitHub did not answer after retries; rerun later';
     }
-    return new errors/* ActionError */.lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
+    return new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
 }
 /** What GitHub said about the wait, as a clause: its retry-after, the primary limit's reset, or nothing (none given). */
 function waitWords(limit) {
@@ -71414,7 +71356,7 @@ function rateLimitOf(err, nowMs = Date.now()) {
 }
 /** Read the destination's public key (one per scope). */
 async function getPublicKey(gh, d) {
-    const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}/public-key`);
+    const res = await gh.request(`GET ${(0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .secretsPath */ .z1)(d)}/public-key`);
     const data = res.data;
     return { keyId: String(data.key_id), key: data.key };
 }
@@ -71422,7 +71364,7 @@ async function getPublicKey(gh, d) {
 async function listSecrets(gh, d) {
     const out = new Map();
     for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}`, { per_page: 100, page });
+        const res = await gh.request(`GET ${(0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .secretsPath */ .z1)(d)}`, { per_page: 100, page });
         const data = res.data;
         for (const s of data.secrets) {
             out.set(s.name.toUpperCase(), { updatedAt: Date.parse(s.updated_at), visibility: s.visibility });
@@ -71435,7 +71377,7 @@ async function listSecrets(gh, d) {
 async function selectedRepositories(gh, d, name) {
     const out = [];
     for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
+        const res = await gh.request(`GET ${(0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .secretsPath */ .z1)(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
         const data = res.data;
         for (const r of data.repositories)
             out.push({ id: r.id, fullName: r.full_name });
@@ -71453,10 +71395,10 @@ async function writeSecret(gh, d, key, name, value, sharing) {
     }
     let res;
     try {
-        res = await gh.request(`PUT ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`, body);
+        res = await gh.request(`PUT ${(0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .secretsPath */ .z1)(d)}/${encodeURIComponent(name)}`, body);
     }
     catch (err) {
-        throw gitHubError(`writing ${name} to`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
+        throw gitHubError(`writing ${name} to`, (0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .label */ .Pf)(d), err, (0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .writePermission */ .n6)(d), gh.token);
     }
     return answeredAt(res);
 }
@@ -71468,12 +71410,12 @@ function answeredAt(res) {
 /** Delete secret `name` (a 404 counts as done). */
 async function deleteSecret(gh, d, name) {
     try {
-        await gh.request(`DELETE ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`);
+        await gh.request(`DELETE ${(0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .secretsPath */ .z1)(d)}/${encodeURIComponent(name)}`);
     }
     catch (err) {
         if (statusOf(err) === 404)
             return;
-        throw gitHubError(`deleting ${name} from`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
+        throw gitHubError(`deleting ${name} from`, (0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .label */ .Pf)(d), err, (0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .writePermission */ .n6)(d), gh.token);
     }
 }
 const repoPath = (owner, repo) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
@@ -71539,22 +71481,12 @@ async function resolveRepositoryIds(gh, org, names) {
     }
     const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));
     if (missing.length > 0) {
-        throw new errors/* ActionError */.lZ(`organization-selected-repositories: ${missing.map((m) => `'${m}'`).join(', ')} not found in organization ${org} ` +
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`organization-selected-repositories: ${missing.map((m) => `'${m}'`).join(', ')} not found in organization ${org} ` +
             `(or the token cannot see it): check the names and the token's repository access`);
     }
     return names.map((n) => found.get(n.toLowerCase()));
 }
-
-
-/***/ }),
-
-/***/ 385:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a: () => (/* binding */ tokenKind),
-/* harmony export */   g: () => (/* binding */ workflowTokenHint)
-/* harmony export */ });
+// ---- the kind of token github-token is ------------------------------------------------------------------------
 /**
  * What kind of token github-token is, told from facts: its prefix (GitHub's token formats) and whether it is the
  * job's own GITHUB_TOKEN (when the step's env has it). Decides whether a 403/404 may be the workflow's GITHUB_TOKEN,
@@ -71580,6 +71512,25 @@ function workflowTokenHint(kind) {
         return `github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: ${TOKENS_THAT_CAN}`;
     return `If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; ${TOKENS_THAT_CAN}`;
 }
+let loading;
+/** libsodium (and its WebAssembly) loads on the first seal, after the key is verified: not at start-up. */
+function load() {
+    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
+        await m.default.ready;
+        return m.default;
+    });
+    return loading;
+}
+/**
+ * Seal `value` for a GitHub public key (crypto_box_seal). GitHub sends and expects standard base64 (the ORIGINAL
+ * variant); libsodium-wrappers defaults to URL-safe, which GitHub rejects.
+ */
+async function seal(value, publicKeyBase64) {
+    const sodium = await load();
+    const key = sodium.from_base64(publicKeyBase64, sodium.base64_variants.ORIGINAL);
+    const box = sodium.crypto_box_seal(sodium.from_string(value), key);
+    return sodium.to_base64(box, sodium.base64_variants.ORIGINAL);
+}
 
 
 /***/ }),
@@ -71588,7 +71539,7 @@ function workflowTokenHint(kind) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8369);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1288);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { LEASE_TAG } from '../src/rotation/lease.js';
-import { STEP_NAMES } from '../src/shared/types.js';
+import { STEP_NAMES } from '../src/rotation/result.js';
 import type { Credentials } from '../src/aws/aws.js';
 import type { MemoryIam } from './support/memory-iam.js';
 import { type MemoryGitHub, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';

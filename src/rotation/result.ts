@@ -4,7 +4,7 @@ import type { ActionError } from '../shared/errors.js';
 import type { Visibility } from '../config/inputs.js';
 import type { Journal } from './journal.js';
 import type { KeyState, Plan } from '../keys/verdict.js';
-import type { StepName, Use } from '../shared/types.js';
+import type { Use } from '../shared/types.js';
 
 /** Where a destination stands at the end of the run. */
 export type Outcome =
@@ -81,3 +81,20 @@ export interface KeyReport {
   description: string | null;
   fate: string;
 }
+
+/** The steps of a rotation, in the order they run (each is in steps.ts). */
+export const STEP_NAMES = [
+  'identify',
+  'lease',
+  'read',
+  'classify',
+  'retire due',
+  'plan',
+  'prepare',
+  'create',
+  'distribute',
+  'confirm',
+  'hand over',
+  'retire',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];

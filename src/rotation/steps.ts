@@ -17,10 +17,10 @@ import {
   getUser,
   isAccessDenied,
   listAccessKeys,
+  refuseRoot,
   userSettings,
   verifyKey,
 } from '../aws/aws.js';
-import { refuseRoot } from '../aws/caller.js';
 import type { ActionsIO } from '../config/context.js';
 import type { Inputs } from '../config/inputs.js';
 import { type DestinationRecord, destinationRecords, pairKey } from '../github/destination-record.js';
@@ -56,11 +56,11 @@ import {
 } from '../keys/verdict.js';
 import { isoSeconds } from '../shared/clock.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
-import { STEP_NAMES, type AccessKey, type StepName } from '../shared/types.js';
-import { Overwritten, confirmDestinations } from './confirm.js';
+import type { AccessKey } from '../shared/types.js';
 import { describeLease, takeLease } from './lease.js';
+import { STEP_NAMES, type StepName } from './result.js';
 import { type NewKey, type RunState, reversedHere } from './run-state.js';
-import { writePair } from './writes.js';
+import { Overwritten, confirmDestinations, writePair } from './writes.js';
 
 /** A plan that rotates. */
 type Rotation = Extract<Plan, { action: 'rotate' }>;
