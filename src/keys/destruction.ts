@@ -179,11 +179,16 @@ const heldByNone: Check = (f) => {
   return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
 };
 
+/** The destinations of this run last written before the key's recorded successor existed (and not since by this run): they may hold the key. */
+export function olderThanSuccessor(f: Pick<Facts, 'keys' | 'record' | 'destinations'>): DestinationRecord[] {
+  const s = f.keys.find((k) => k.id === f.record?.supersededBy);
+  const since = s ? second(s.created.getTime()) : Infinity;
+  return f.destinations.filter((d) => pairKey(d) === undefined && updates(d).some((u) => u < since));
+}
+
 /** No destination of this run was last written before the key's successor existed (such a one may hold the key). */
 const nothingOlderThanSuccessor: Check = (f) => {
-  const s = listed(f, f.record?.supersededBy);
-  const since = s ? second(s.created.getTime()) : Infinity;
-  const old = f.destinations.filter((d) => pairKey(d) === undefined && updates(d).some((u) => u < since)).map((d) => d.label);
+  const old = olderThanSuccessor(f).map((d) => d.label);
   return need(old.length === 0, 'destinations older than successor', `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
 };
 

@@ -30,6 +30,7 @@ import {
   graceOf,
   knownAbout,
   makerMayStillRun,
+  olderThanSuccessor,
   unhanded,
 } from './destruction.js';
 import type { Creation, KeyRecord, Rewrite } from './records.js';
@@ -206,31 +207,29 @@ function pending(input: JudgeInput, k: AccessKey, r: KeyRecord, notes: Note[]): 
   const handover = Date.parse(r.handover ?? '');
   const missing = gaps(reason, f);
   const used = f.lastUsed;
-  const usedAt = used ? Date.parse(used.date) : 0;
-  const inUse = used !== undefined && used !== null && input.iamNow >= handover + grace * HOUR;
-  const holders = input.destinations.filter(
-    (d) => pairKey(d) === undefined && d.prepared.updates.some((u) => u < second(input.keys.find((x) => x.id === r.supersededBy)?.created.getTime() ?? Infinity)),
-  );
+  const inUse = !!used && input.iamNow >= handover + grace * HOUR;
+  const holders = olderThanSuccessor(f);
   const kept = input.previousKey === 'keep';
-  const timing = missing.every((m) => m.code === 'handover too recent' || m.code === 'used too recently');
-  const dueAt = kept || !timing || (reason === 'handed over by a stopped run' && missing.length > 0) ? undefined : Math.max(handover, usedAt) + grace * HOUR;
+  // Only time stands in the way (or nothing): it is due once the handover and its last use are the grace old.
+  const onlyTime = missing.every((m) => reason === 'staged retirement' && (m.code === 'handover too recent' || m.code === 'used too recently'));
+  const dueAt = kept || !onlyTime ? undefined : Math.max(handover, used ? Date.parse(used.date) : 0) + grace * HOUR;
   const p: Pending = { kind: 'pending', reason, successor: r.supersededBy as string, handover, grace, dueAt, due: !kept && missing.length === 0, inUse, holders, kept, missing };
   const at = iso(handover);
+  const where = holders.map((d) => d.label).join(', ');
   if (kept) {
     notes.push({ level: 'info', text: `${k.id} was handed over to ${p.successor} at ${at}; previous-key: keep: this run leaves it Active` });
-  } else if (holders.length > 0) {
-    const where = holders.map((d) => d.label).join(', ');
-    if (input.self !== p.successor) {
-      notes.push({
-        level: 'warning',
-        text:
-          `${k.id} was handed over to ${p.successor} at ${at}, but ${where} ${holders.length === 1 ? 'was' : 'were'} last written before ` +
-          `${p.successor} existed and may hold it: it is not retired while a destination may hold it (no time makes it due). ` +
-          `A self-rotation that signs in with ${p.successor} gives ${where} its pair first; or, once you know ${where} no ` +
-          `longer use${holders.length === 1 ? 's' : ''} ${k.id}, delete it: aws iam delete-access-key --user-name ${input.user} --access-key-id ${k.id}`,
-      });
-    }
-  } else if (missing.length > 0 && timing && inUse && used) {
+  } else if (holders.length > 0 && input.self !== p.successor) {
+    notes.push({
+      level: 'warning',
+      text:
+        `${k.id} was handed over to ${p.successor} at ${at}, but ${where} may hold it (last written before ` +
+        `${p.successor} existed): it is not retired while a destination may hold it (no time makes it due). ` +
+        `A self-rotation that signs in with ${p.successor} gives ${where} its pair first; or, once you know ${where} no ` +
+        `longer use it, delete it: aws iam delete-access-key --user-name ${input.user} --access-key-id ${k.id}`,
+    });
+  } else if (p.due || holders.length > 0) {
+    // Due: the retirement says what it does. Held only by destinations this job gives its own pair first: likewise.
+  } else if (dueAt !== undefined && inUse && used) {
     notes.push({
       level: 'warning',
       text:
@@ -238,9 +237,9 @@ function pending(input: JudgeInput, k: AccessKey, r: KeyRecord, notes: Note[]): 
         `somebody still holds it, so it is not retired. Find that holder and make it a destination; the key is retired ` +
         `once it has not been used for ${grace} h.`,
     });
-  } else if (missing.length > 0 && timing && p.dueAt !== undefined) {
-    notes.push({ level: 'info', text: `${k.id} is pending retirement (handed over to ${p.successor}): due at ${iso(p.dueAt)} (IAM time)` });
-  } else if (missing.length > 0) {
+  } else if (dueAt !== undefined) {
+    notes.push({ level: 'info', text: `${k.id} is pending retirement (handed over to ${p.successor}): due at ${iso(dueAt)} (IAM time)` });
+  } else {
     notes.push({
       level: 'warning',
       text:
