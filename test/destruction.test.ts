@@ -16,11 +16,13 @@ import {
   type GateRun,
   type KeyFate,
   MAX_RUN_MS,
+  type Gap,
   type Missing,
   POLICY,
   RECORD_CHECKS,
   type Reason,
   Unproven,
+  gaps,
   graceOf,
   holdersOf,
   keyGate,
@@ -236,7 +238,11 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
       (f) => void (f.resumed!.record = { created: at(-0.5 * H), handover: at(-0.2 * H) }),
       `no record read before this run changed anything says this action made ${NEW}`,
     ],
-    ['nothing says the run that made it ended, and it is young', (f) => void (f.resumed!.runEnded = undefined), 'may still be running'],
+    [
+      'nothing says the run that made it ended, and it is young',
+      (f) => void (f.resumed!.runEnded = undefined),
+      `the run that made ${NEW} may still be running (GitHub does not say it ended, it is no earlier attempt of this workflow run, and the key is younger than 60 minutes)`,
+    ],
     ['the key is newer than the one being finished', (f) => relist(f, key(OLD, 0.1 * H)), `it is newer than ${NEW}`],
     ['a destination holds another key', (f) => void (written(f.destinations[1], OLD)), `not every destination holds ${NEW} (octo/web)`],
     ["the job's holder check did not pass", (f) => void (f.ownHolderChecked = false), "the job's own holder check did not pass"],
@@ -336,7 +342,7 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
     [
       'the run the marker names may still run',
       (f) => void (f.creation = { ...f.creation!, ended: undefined }),
-      'the run the marker names (octo/api/42/1) may still be running',
+      'the run the marker names (octo/api/42/1) may still be running: it is no earlier attempt of this workflow run, GitHub does not say it ended, and the key is younger than 60 minutes',
     ],
     [
       'GitHub says that run ended before the key existed',
@@ -394,6 +400,49 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
 };
 
 const REASONS = Object.keys(POLICY) as Reason[];
+
+/** Per reason, the code of each of its checks, in order: what the code branches on when one is missing. */
+const CODES: Record<Reason, Gap[]> = {
+  'replaced by this run': ['no new key', 'new key unverified', 'new key gone', 'destinations not written', 'own holder unchecked', 'maker may still run', 'keys changed'],
+  'replaced by a resumed rotation': [
+    'no new key',
+    'new key unverified',
+    'new key gone',
+    'no unhanded record',
+    'maker may still run',
+    'newer than its successor',
+    'destinations not written',
+    'own holder unchecked',
+    'keys changed',
+  ],
+  'staged retirement': [
+    'successor not active',
+    'handover before successor',
+    'handover in the future',
+    'destinations older than successor',
+    'no grace',
+    'handover too recent',
+    'last use unknown',
+    'used too recently',
+    'keys changed',
+  ],
+  'handed over by a stopped run': [
+    'successor not active',
+    'handover before successor',
+    'handover in the future',
+    'destinations older than successor',
+    'grace chosen',
+    'last use unknown',
+    'used too recently',
+    'keys changed',
+  ],
+  'never handed out': ["not this run's", 'handed over', 'given to destinations'],
+  'orphan of a finished run': ['no unhanded record', 'record not this key', 'maker may still run', 'last use unknown', 'used after its run', 'destinations may hold it', 'keys changed'],
+  'unrecorded key of a finished run': ['recorded', 'no create marker', 'not the only one', 'maker may still run', 'last use unknown', 'used since made', 'destinations may hold it', 'keys changed'],
+  'orphan held by destinations this run rewrites': ['no unhanded record', 'record not this key', 'maker may still run', 'last use unknown', 'used after its run', 'destinations may hold it', 'keys changed'],
+  'consent: key-limit delete-oldest': ['no consent', 'not the oldest', 'keys changed'],
+  'consent: key-limit delete-inactive': ['not inactive', 'deactivated by this run', 'keys changed'],
+};
 const failing = (reason: Reason, f: Facts) => POLICY[reason].checks.flatMap((check, i) => (check(f) === undefined ? [] : [i]));
 
 describe('missingEvidence: every row of POLICY', () => {
@@ -461,9 +510,18 @@ describe('missingEvidence: every row of POLICY', () => {
 
   const cases = REASONS.flatMap((reason) => BREAKS[reason].map(([name, change, sentence]) => [reason, name, change, sentence] as const));
   it.each(cases)('%s: %s', (reason, _name, change, sentence) => {
-    const missing = missingEvidence(reason, changed(reason, change));
+    const f = changed(reason, change);
+    const missing = missingEvidence(reason, f);
     expect(missing).toHaveLength(1);
     expect(missing[0]).toContain(sentence);
+    // The code of what is missing is its check's own (what the code branches on).
+    const [i] = failing(reason, f);
+    expect(gaps(reason, f)).toEqual([{ code: CODES[reason][i], text: missing[0] }]);
+  });
+
+  it.each(REASONS)('%s: each check has its own code', (reason) => {
+    expect(CODES[reason]).toHaveLength(POLICY[reason].checks.length);
+    expect(new Set(CODES[reason]).size).toBe(CODES[reason].length);
   });
 });
 
@@ -646,6 +704,79 @@ describe('staged retirement', () => {
   });
 });
 
+describe('replaced by a resumed rotation', () => {
+  const resumed = (change: Change) => after('replaced by a resumed rotation', change);
+
+  it('without a rotation to finish, every check about it fails, and none throws', () => {
+    expect(resumed((f) => void (f.resumed = undefined))).toEqual([
+      "this run finishes no earlier run's rotation",
+      'this run did not sign in with undefined',
+      'the new key undefined is no longer Active in IAM',
+      'no record read before this run changed anything says this action made undefined (at its CreateDate) and stopped before retiring the key it replaced',
+      'the run that made undefined may still be running (GitHub does not say it ended, it is no earlier attempt of this workflow run, and the key is younger than 60 minutes)',
+      'it is newer than undefined',
+      'not every destination holds undefined (octo/api, octo/web)',
+    ]);
+  });
+  const stoppedAfterHandover = (retireAfter: number | undefined, runHours?: number) => (f: Facts) => {
+    f.resumed!.record = { created: at(-0.5 * H), handover: at(-0.4 * H) };
+    f.record = { supersededBy: NEW, handover: at(-0.4 * H), ...(retireAfter === undefined ? {} : { retireAfter }) };
+    f.retireAfterHours = runHours;
+  };
+
+  it("a rotation handed over by a run that meant to retire the previous key at once (and stopped): this run finishes it", () => {
+    expect(resumed(stoppedAfterHandover(0, 0))).toEqual([]);
+    // A record from before 2.2 (no grace named) at this run's 0 hours: the same.
+    expect(resumed(stoppedAfterHandover(undefined, 0))).toEqual([]);
+  });
+
+  it('not when a grace was chosen (by the handover, or this run), nor when the previous key names another successor', () => {
+    const none = `no record read before this run changed anything says this action made ${NEW} (at its CreateDate) and stopped before retiring the key it replaced`;
+    expect(resumed(stoppedAfterHandover(24, 0))).toEqual([none]);
+    expect(resumed(stoppedAfterHandover(0, 1))).toEqual([none]);
+    expect(resumed(stoppedAfterHandover(undefined, undefined))).toEqual([none]);
+    expect(
+      resumed((f) => {
+        stoppedAfterHandover(0, 0)(f);
+        f.record!.supersededBy = OTHER;
+      }),
+    ).toEqual([none]);
+  });
+
+  it("the resumed key's record: its creation within a minute of IAM's CreateDate (whole seconds), and a creation at all", () => {
+    expect(resumed((f) => void (f.resumed!.record = { created: at(-0.5 * H + 60_000) }))).toEqual([]);
+    expect(resumed((f) => void (f.resumed!.record = { created: at(-0.5 * H - 60_000) }))).toEqual([]);
+    expect(resumed((f) => void (f.resumed!.record = { created: at(-0.5 * H + 61_000) }))).toHaveLength(1);
+    expect(resumed((f) => void (f.resumed!.record = { created: at(-0.5 * H - 61_000) }))).toHaveLength(1);
+    expect(resumed((f) => void (f.resumed!.record = {}))).toHaveLength(1);
+    // The resumed key IAM does not list: every check about it says so, none throws.
+    expect(resumed((f) => void (f.keys = [f.keys[0]]))).toEqual([
+      `the new key ${NEW} is no longer Active in IAM`,
+      expect.stringContaining('no record read before'),
+      expect.stringContaining('may still be running'),
+      `it is newer than ${NEW}`,
+      unchangedFails,
+    ]);
+  });
+
+  it('the run that made it ended in its own second counts; a second before, or no word and a young key, does not', () => {
+    expect(resumed((f) => void (f.resumed!.runEnded = START - 0.5 * H))).toEqual([]);
+    expect(resumed((f) => void (f.resumed!.runEnded = START - 0.5 * H - 1000))).toEqual([expect.stringContaining('may still be running')]);
+    expect(
+      resumed((f) => {
+        f.resumed!.runEnded = undefined;
+        relist(f, key(NEW, MAX_RUN_MS));
+        f.resumed!.record = { created: at(-MAX_RUN_MS) };
+      }),
+    ).toEqual([]);
+  });
+
+  it('the previous key as old as the resumed one is fine; a ms younger is not', () => {
+    expect(resumed((f) => relist(f, key(OLD, 0.5 * H)))).toEqual([]);
+    expect(resumed((f) => relist(f, key(OLD, 0.5 * H - 1)))).toEqual([`it is newer than ${NEW}`]);
+  });
+});
+
 describe('handed over by a stopped run', () => {
   const stopped = (change: Change) => after('handed over by a stopped run', change);
 
@@ -755,6 +886,16 @@ describe('orphan of a finished run', () => {
     ).toEqual([]);
     expect(orphan((f) => void (f.lastUsed = use(2 * H - MAX_RUN_MS)))).toEqual([]);
     expect(orphan((f) => void (f.lastUsed = use(2 * H)))).toEqual([]);
+  });
+
+  it('a run GitHub says ended before the key existed bounds nothing: its last use is bounded by its age', () => {
+    const old = (lastUsedAgo: number) =>
+      orphan((f) => {
+        f.runEnded = START - 3 * H; // before the orphan was made (2 h ago): no proof, whatever the record names
+        f.lastUsed = use(lastUsedAgo);
+      });
+    expect(old(2 * H - MAX_RUN_MS)).toEqual([]);
+    expect(old(2 * H - MAX_RUN_MS - 1)).toEqual([expect.stringContaining('after the run that made it ended')]);
   });
 
   it("GitHub's word that its run ended proves a young key's run over, and bounds its last use instead of the age", () => {
@@ -913,6 +1054,24 @@ describe('Unproven', () => {
     expect(new Unproven(OLD, 'orphan of a finished run', [gap(`IAM no longer lists ${OLD}`, 'not listed')], '').message).toBe(
       `${OLD} was not deleted (orphan of a finished run): IAM no longer lists ${OLD}. Someone else deleted it: rerun, which plans again on the keys as they are`,
     );
+  });
+});
+
+describe('what to do when a row is not proven', () => {
+  it.each([
+    ['replaced by this run', 'Rerun once every destination holds the new key; nothing was retired'],
+    ['replaced by a resumed rotation', 'Rerun once every destination holds the key this job signs in with; nothing was retired'],
+    ['staged retirement', 'The key is kept: find its holder, or retire it by hand once you know nothing uses it'],
+    ['handed over by a stopped run', 'The key is kept: find its holder, or retire it by hand once you know nothing uses it'],
+    ['never handed out', 'It stays Active: rerun once the cause is fixed'],
+    ['orphan of a finished run', 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first'],
+    ['unrecorded key of a finished run', 'Deactivate or delete it by hand once you know nothing holds it (no record of the action names it)'],
+    ['orphan held by destinations this run rewrites', 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first'],
+    ['consent: key-limit delete-oldest', 'Rerun once the keys are as expected'],
+    ['consent: key-limit delete-inactive', 'Rerun once the keys are as expected'],
+  ] as [Reason, string][])('%s: %s', (reason, todo) => {
+    expect(POLICY[reason].todo).toBe(todo);
+    expect(new Unproven(OLD, reason, [gap('a')], '').message.endsWith(`: a. ${todo}`)).toBe(true);
   });
 });
 
@@ -1122,8 +1281,11 @@ describe('the gate: destroy(key, reason)', () => {
     );
     expect(w.calls).toEqual(['ListAccessKeys']);
 
+    // A key the run never knew: nothing is known of it.
     const never = gateWorld({ keys: [memKey(CUR, 50 * H)] });
-    await expect(never.gate.destroy(OTHER, 'never handed out')).rejects.toThrow(`IAM no longer lists ${OTHER} (known: created 1970-01-01T00:00:00.000Z,`);
+    await expect(never.gate.destroy(OTHER, 'never handed out')).rejects.toThrow(
+      `${OTHER} was not deleted (never handed out): IAM no longer lists ${OTHER}. Someone else deleted it: rerun, which plans again on the keys as they are`,
+    );
     expect(never.calls).toEqual(['ListAccessKeys']);
   });
 

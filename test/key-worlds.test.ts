@@ -104,12 +104,19 @@ describe('1. a key made by a person in the create marker\'s window is never dele
 
     expect(iam.keys.has(PERSON)).toBe(true);
     expect(said(rerun)).not.toContain(`Deleted ${PERSON}`);
-    expect(rerun.result.previous.filter((p) => p.id === PERSON && p.action.startsWith('deleted'))).toEqual([]);
-    // At most a reversible step, and the message gives the one command that undoes it.
-    if (iam.keys.get(PERSON)?.status === 'Inactive') expect(said(rerun)).toContain(undo(PERSON));
-    // The destination holds a key that works.
-    const held = github.pair('octo/api')?.accessKeyId as string;
-    expect(iam.keys.get(held)?.status).toBe('Active');
+    // At most a reversible step, and the message gives the one command that undoes it, and how the rotation finishes.
+    expect(iam.keys.get(PERSON)?.status).toBe('Inactive');
+    expect(rerun.result.previous).toEqual([{ id: PERSON, action: 'deactivated' }]);
+    expect(said(rerun)).toContain(`To undo: ${undo(PERSON)}`);
+    expect(said(rerun)).toContain("it may be the key that run made before it was stopped, or a key someone made then");
+    expect(said(rerun)).toContain('A later run deletes it to make room (key-limit: delete-inactive) and rotates, unless someone makes it Active again');
+    // No room for a new key in this run: it says so and changes nothing else; the destination holds a key that works.
+    expect(rerun.result.error).toBeUndefined();
+    expect(rerun.result.plan?.action).toBe('skip');
+    expect(rerun.result.plan?.reason).toContain(`no room for a new key in this run: ${PERSON} was deactivated by this run`);
+    expect(github.pair('octo/api')?.accessKeyId).toBe(OLD);
+    expect(iam.keys.get(OLD)?.status).toBe('Active');
+    expect(iam.tags.has(CREATE_TAG)).toBe(false);
   });
 
   it('a marker anyone with iam:TagUser wrote, two hours old, and a person\'s unused key made in its window: not deleted', async () => {
@@ -123,7 +130,14 @@ describe('1. a key made by a person in the create marker\'s window is never dele
 
     expect(iam.keys.has(PERSON)).toBe(true);
     expect(said(run)).not.toContain(`Deleted ${PERSON}`);
-    if (iam.keys.get(PERSON)?.status === 'Inactive') expect(said(run)).toContain(undo(PERSON));
+    expect(iam.keys.get(PERSON)?.status).toBe('Inactive');
+    expect(said(run)).toContain(`To undo: ${undo(PERSON)}`);
+    // The run that made it Inactive never deletes it; a person who undoes it gets a key every run then stops on.
+    iam.keys.get(PERSON)!.status = 'Active';
+    const after = await memoryRotation(iam, github, { as: ADMIN, inputs: rotatorInputs(repos), env: attempt(2) });
+    expect(iam.keys.get(PERSON)?.status).toBe('Active');
+    expect(after.result.error?.message).toContain('this run deletes no key on a guess');
+    expect(keyState(iam)).toEqual([`${OLD} Active`, `${PERSON} Active`]);
   });
 });
 
@@ -207,9 +221,11 @@ describe('5. a completed staged handover (retire-after-hours: 24), then a run wi
     const rerun = await memoryRotation(iam, github, { as: ADMIN, inputs: rotatorInputs(repos), env: attempt(2) });
 
     // The old key was never used since a handover seconds ago: weak evidence where IAM records last use late.
-    expect(iam.keys.has(OLD)).toBe(true);
+    expect(iam.keys.get(OLD)?.status).toBe('Inactive');
     expect(said(rerun)).not.toContain(`Deleted ${OLD}`);
-    if (iam.keys.get(OLD)?.status === 'Inactive') expect(said(rerun)).toContain(undo(OLD));
+    expect(said(rerun)).toContain(`To undo: ${undo(OLD)}`);
+    expect(said(rerun)).toContain('IAM records last use late');
+    expect(rerun.result.error).toBeUndefined();
     for (const r of repos) expect(iam.keys.get(github.pair(r)?.accessKeyId as string)?.status).toBe('Active');
   });
 });
@@ -298,7 +314,8 @@ describe('10. a rerun that drops a destination the killed run wrote (previous-ke
 
     const text = said(rerun);
     expect(text).not.toContain('nothing holds it');
-    if (!iam.keys.has(orphan)) expect(text).toContain("none of this run's destinations");
+    expect(iam.keys.has(orphan)).toBe(false);
+    expect(text).toContain(`Deleted ${orphan}: an earlier run of this action made it and never handed it over; it was not used after that run ended, and none of this run's destinations was written after it was made`);
   });
 });
 

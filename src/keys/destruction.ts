@@ -30,7 +30,7 @@ const second = (ms: number) => Math.floor(ms / 1000) * 1000;
  * and the key is younger than a run can last, in IAM's clock.
  */
 export function makerMayStillRun(created: Date, ended: number | undefined, iamNow: number): boolean {
-  const endedAfterMade = ended !== undefined && ended >= second(created.getTime());
+  const endedAfterMade = (ended ?? -Infinity) >= second(created.getTime());
   return !endedAfterMade && iamNow - created.getTime() < MAX_RUN_MS;
 }
 
@@ -140,7 +140,7 @@ const need = (ok: boolean, code: Gap, text: string): Missing | undefined => (ok 
 const listed = (f: Facts, id: string | undefined) => f.keys.find((k) => k.id === id);
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
 const same = (a: Iterable<string>, b: Iterable<string>) => [...a].sort().join() === [...b].sort().join();
-const handoverOf = (f: Facts) => Date.parse(f.record?.handover ?? '');
+const handoverOf = (f: Facts) => Date.parse(String(f.record?.handover));
 
 /** The labels of this run's destinations that may hold the key (written since its creation, not rewritten with another). */
 export const holdersOf = (f: Pick<Facts, 'key' | 'destinations'>): string[] => f.destinations.filter((d) => mayHold(d, f.key)).map((d) => d.label);
@@ -195,7 +195,7 @@ const nothingOlderThanSuccessor: Check = (f) => {
 const lastUseKnown: Check = (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)');
 
 /** When the run the record names ended, if that is proof: a run that ended before the key existed did not make it. */
-const endedAt = (f: Facts) => (f.runEnded !== undefined && f.runEnded >= second(f.key.created.getTime()) ? f.runEnded : undefined);
+const endedAt = (f: Facts) => ((f.runEnded ?? -Infinity) >= second(f.key.created.getTime()) ? f.runEnded : undefined);
 
 /** What proves a key an orphan of a finished run of this action, whoever may hold it. */
 const ORPHAN_CHECKS: Check[] = [
@@ -555,9 +555,15 @@ export function keyGate(run: GateRun): { destroy(id: string, reason: Reason): Pr
     async destroy(id, reason) {
       const iam = run.iam();
       const keys = await listAccessKeys(iam, run.user);
-      const key = keys.find((k) => k.id === id) ?? run.known(id) ?? { id, status: 'Active', created: new Date(0) };
+      const listedNow = keys.find((k) => k.id === id);
+      if (listedNow === undefined) {
+        // Gone already (someone else deleted it): there is nothing to prove, and nothing to destroy.
+        const was = run.known(id);
+        throw new Unproven(id, reason, [{ code: 'not listed', text: `IAM no longer lists ${id}` }], was ? knownAbout(run.facts(was, keys)) : '');
+      }
+      const key = listedNow;
       // Keep the evidence: once deleted, a key's last use can no longer be read.
-      if (!run.uses.has(id) && keys.some((k) => k.id === id)) {
+      if (!run.uses.has(id)) {
         for (const [k, use] of await lastUses(iam, run.io, run.user, [id])) run.uses.set(k, use);
       }
       const facts = run.facts(key, keys);
@@ -573,7 +579,7 @@ export function keyGate(run: GateRun): { destroy(id: string, reason: Reason): Pr
         await run.destroyed(id, row.deleted, reason);
         return { fate: row.deleted };
       }
-      if (listed(facts, id)?.status === 'Inactive') return undefined;
+      if (key.status === 'Inactive') return undefined;
       await deactivateAccessKey(iam, run.user, id);
       await run.destroyed(id, 'deactivated', reason);
       return { fate: 'deactivated', undo: undoCommand(run.user, id) };
