@@ -11,6 +11,7 @@ import { CREATE_TAG } from '../src/keys/records.js';
 import { LEASE_TAG } from '../src/rotation/lease.js';
 import { reader } from './support/harness.js';
 import type { MemoryIam } from './support/memory-iam.js';
+import { failure } from './support/scripted-github.js';
 import { type MemoryGitHub, type MemoryRun, memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
 
 const OLD = 'AKIAOLD0000000000001';
@@ -172,6 +173,37 @@ describe('4. a person deletes the old key during a self-rotation\'s fan-out', ()
     // The old key went, and the run says by whom: not by this run.
     expect(run.result.previous.filter((p) => p.id === OLD && p.action !== 'kept')).toEqual([]);
     expect(text).toContain(`${OLD} was deleted by someone else`);
+  });
+});
+
+describe('4. the rollback when the key it would put back is gone', () => {
+  it('a write fails after the old key was deleted: nothing is put back to the dead key; the destinations keep the verified new key', async () => {
+    const repos = ['octo/api', 'octo/web', 'octo/ops'];
+    const { iam, github, old } = await world(repos);
+    github.before((method, path) => {
+      if (method !== 'PUT') return;
+      if (path === '/repos/octo/web/actions/secrets/AWS_ACCESS_KEY_ID') iam.keys.delete(OLD);
+      if (path.startsWith('/repos/octo/ops/')) throw failure(403, 'Resource not accessible by integration');
+    });
+
+    const run = await memoryRotation(iam, github, { as: old, inputs: selfInputs(repos), env: attempt(1), signedUse: true });
+
+    const fresh = run.result.newKeyId as string;
+    expect(keyState(iam)).toEqual([`${fresh} Active`]);
+    for (const r of ['octo/api', 'octo/web']) expect(github.pair(r)?.accessKeyId).toBe(fresh);
+    // octo/ops could not be written: it still holds the deleted key, and the run says it does not work.
+    expect(github.pair('octo/ops')?.accessKeyId).toBe(OLD);
+    const message = run.result.error?.message ?? '';
+    expect(message).toContain(`${OLD} was deleted (or deactivated) by someone else during this run, so nothing was put back to it`);
+    expect(message).toContain(`the new key ${fresh}, which works, instead`);
+    expect(message).toMatch(new RegExp(`octo/ops: NOT WORKING: holds the key ${OLD}, which was deleted`));
+    expect(message).not.toContain('Both keys stay Active');
+    expect(message).not.toContain('given the previous key');
+    expect(run.result.destinations.map((d) => [d.label, d.outcome])).toEqual([
+      ['octo/api', 'written'],
+      ['octo/web', 'written'],
+      ['octo/ops', 'broken'],
+    ]);
   });
 });
 
