@@ -381,6 +381,14 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
       (f) => void (f.breaking = undefined),
       'destination(s) octo/api may hold it, and this run did not record that they lose it until it rewrites them',
     ],
+    [
+      'two holders, not recorded: both named',
+      (f) => {
+        f.breaking = undefined;
+        f.destinations[1].prepared.updates = [START];
+      },
+      'destination(s) octo/api, octo/web may hold it, and this run did not record',
+    ],
     ['IAM lists the keys differently', (f) => void (f.expected = new Set([ORPH])), unchangedFails],
   ],
   'consent: key-limit delete-oldest': [
@@ -479,7 +487,7 @@ describe('missingEvidence: every row of POLICY', () => {
     const f = PROVEN[reason]();
     f.keys = f.keys.filter((k) => k.id !== f.key.id);
     f.newKey = undefined;
-    expect(missingEvidence(reason, f)).toEqual([`IAM no longer lists ${f.key.id}`]);
+    expect(gaps(reason, f)).toEqual([{ code: 'not listed', text: `IAM no longer lists ${f.key.id}` }]);
   });
 
   // Staged retirement's "handover in the future" cannot fail alone (a handover ahead of IAM's time is never the
@@ -786,6 +794,21 @@ describe('handed over by a stopped run', () => {
     expect(stopped((f) => void (f.lastUsed = use(30 * H - 60_001)))).toEqual([expect.stringContaining('after its handover')]);
   });
 
+  it('no record at all: each record check says so, and a use is named without a handover (nothing throws)', () => {
+    expect(
+      stopped((f) => {
+        f.record = undefined;
+        f.lastUsed = use(H);
+      }),
+    ).toEqual([
+      'its successor (none recorded) is not an Active key of the user',
+      expect.stringContaining('(unreadable)'),
+      expect.stringContaining('lies in the future'),
+      expect.stringContaining('destination(s) octo/api'),
+      `it was used ${at(-H)} (s3), after its handover (undefined): something still holds it`,
+    ]);
+  });
+
   it('a record from before 2.2 (no retire-after) is taken at this run\'s retire-after-hours', () => {
     expect(stopped((f) => void (f.record!.retireAfter = undefined))).toEqual([]);
     expect(
@@ -896,6 +919,19 @@ describe('orphan of a finished run', () => {
       });
     expect(old(2 * H - MAX_RUN_MS)).toEqual([]);
     expect(old(2 * H - MAX_RUN_MS - 1)).toEqual([expect.stringContaining('after the run that made it ended')]);
+  });
+
+  it("a run that ended in the key's own second bounds its last use: a use a second later is a holder's", () => {
+    const sameSecond = (lastUsedAgo: number) =>
+      orphan((f) => {
+        relist(f, key(ORPH, 10 * 60_000));
+        f.destinations[0].prepared.updates = [START - 20 * 60_000];
+        f.record = { created: at(-10 * 60_000) };
+        f.runEnded = START - 10 * 60_000;
+        f.lastUsed = use(lastUsedAgo);
+      });
+    expect(sameSecond(10 * 60_000)).toEqual([]);
+    expect(sameSecond(9 * 60_000)).toEqual([expect.stringContaining('after the run that made it ended')]);
   });
 
   it("GitHub's word that its run ended proves a young key's run over, and bounds its last use instead of the age", () => {

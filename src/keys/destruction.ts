@@ -30,9 +30,11 @@ const second = (ms: number) => Math.floor(ms / 1000) * 1000;
  * and the key is younger than a run can last, in IAM's clock.
  */
 export function makerMayStillRun(created: Date, ended: number | undefined, iamNow: number): boolean {
-  const endedAfterMade = (ended ?? -Infinity) >= second(created.getTime());
-  return !endedAfterMade && iamNow - created.getTime() < MAX_RUN_MS;
+  return !endedAfterMade(created, ended) && iamNow - created.getTime() < MAX_RUN_MS;
 }
+
+/** The run that made a key ended after (IAM's `CreateDate`, whole seconds as records are) it made the key: a run that ended before did not make it. */
+const endedAfterMade = (created: Date, ended: number | undefined): boolean => (ended ?? -Infinity) >= second(created.getTime());
 
 /** A record that says this action created the key and never handed it over. */
 export const unhanded = (r: KeyRecord | undefined): r is KeyRecord =>
@@ -195,7 +197,7 @@ const nothingOlderThanSuccessor: Check = (f) => {
 const lastUseKnown: Check = (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)');
 
 /** When the run the record names ended, if that is proof: a run that ended before the key existed did not make it. */
-const endedAt = (f: Facts) => ((f.runEnded ?? -Infinity) >= second(f.key.created.getTime()) ? f.runEnded : undefined);
+const endedAt = (f: Facts) => (endedAfterMade(f.key.created, f.runEnded) ? f.runEnded : undefined);
 
 /** What proves a key an orphan of a finished run of this action, whoever may hold it. */
 const ORPHAN_CHECKS: Check[] = [
