@@ -7,7 +7,19 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DestinationRecord } from '../src/github/destination-record.js';
 import type { Creation, KeyRecord } from '../src/keys/records.js';
-import { type JudgeInput, type Pending, currentKey, judge, lastUseWanted, makerEndWanted, markerEndWanted } from '../src/keys/verdict.js';
+import {
+  type JudgeInput,
+  type KeyState,
+  type Pending,
+  type Plan,
+  type PlanInput,
+  currentKey,
+  judge,
+  lastUseWanted,
+  makerEndWanted,
+  markerEndWanted,
+  plan,
+} from '../src/keys/verdict.js';
 import { ActionError } from '../src/shared/errors.js';
 import type { AccessKey, Use } from '../src/shared/types.js';
 import { destinationRecord } from './support/fixtures.js';
@@ -418,5 +430,240 @@ describe('a key only a create marker speaks for', () => {
   it('the key the destinations are taken to hold is never a provable candidate of the marker', () => {
     expect(judge(marked()).current?.id).toBe(OLD);
     expect(judge(marked({}, { ended: undefined })).current?.id).toBe(ORPH);
+  });
+});
+
+// ---- the plan, on the verdicts ------------------------------------------------------------------------------------
+
+describe('plan: what the run does with the verdicts', () => {
+  const state = (k: AccessKey, verdict: KeyState['verdict'] = { kind: 'unproven', why: 'nothing is known about it' }, record?: KeyRecord): KeyState => ({
+    key: k,
+    record,
+    lastUsed: undefined,
+    makerEnded: undefined,
+    verdict,
+  });
+  const planOf = (over: Partial<PlanInput>): Plan =>
+    plan({
+      user: 'deployer',
+      keys: [],
+      self: undefined,
+      resume: undefined,
+      destinations: [],
+      maxAgeDays: 0,
+      keyLimit: 'delete-inactive',
+      previousKey: 'delete',
+      rewrite: undefined,
+      reversedHere: new Set(),
+      now: NOW,
+      ...over,
+    });
+  const rotation = (p: Plan) => {
+    if (p.action !== 'rotate') throw new Error(`a skip: ${p.reason}`);
+    return p;
+  };
+  const error = (over: Partial<PlanInput>) => {
+    try {
+      planOf(over);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('no error');
+  };
+  const pendingVerdict = (over: Partial<Pending> = {}): Pending => ({
+    kind: 'pending',
+    reason: 'staged retirement',
+    successor: CUR,
+    handover: NOW - H,
+    grace: 24,
+    dueAt: NOW + 23 * H,
+    due: false,
+    inUse: false,
+    holders: [],
+    kept: false,
+    missing: [{ code: 'handover too recent', text: 'the handover is not yet 24 h old (IAM time)' }],
+    ...over,
+  });
+  /** A destination this run wrote as a pair of `id`. */
+  const writtenWith = (label: string, id: string, ago = 200 * H) => {
+    const d = dest(label, ago);
+    d.ledger.id = { kind: 'key', keyId: id };
+    d.ledger.secret = { kind: 'key', keyId: id };
+    return d;
+  };
+
+  it('a resumed rotation: the key the job signs in with is current, every other key previous, retired by its own row', () => {
+    const resume = { key: key(NEW, 10 * MIN), record: { created: iso(NOW - 10 * MIN) }, previous: key(OLD, 100 * H) };
+    const keys = [state(key(NEW, 10 * MIN), { kind: 'resumed', previous: OLD }), state(key(OLD, 100 * H), { kind: 'current' })];
+    expect(planOf({ keys, resume, self: NEW })).toEqual({
+      action: 'rotate',
+      reason: `an earlier run made ${NEW}, which this job signs in with, and ended before every destination held it: this run finishes that rotation`,
+      current: resume.key,
+      orphan: undefined,
+      moveOff: [],
+      makeRoom: undefined,
+      makeRoomBreaks: false,
+      previous: [key(OLD, 100 * H)],
+      reasons: { previous: 'replaced by a resumed rotation' },
+      previousKey: 'delete',
+      resume: resume.key,
+    });
+    const handedOver = { ...resume, record: { created: iso(NOW - 10 * MIN), handover: iso(NOW - 9 * MIN) } };
+    expect(planOf({ keys, resume: handedOver, self: NEW, previousKey: 'deactivate' })).toMatchObject({
+      reason: `an earlier run made ${NEW}, which this job signs in with, and ended before it retired ${OLD}: this run finishes that rotation`,
+      previousKey: 'deactivate',
+    });
+  });
+
+  it('a plain rotation retires the previous keys by "replaced by this run"; room made with an Inactive key by consent', () => {
+    const p = rotation(planOf({ keys: [state(key(OLD, 100 * H), { kind: 'current' })] }));
+    expect(p.reasons).toEqual({ previous: 'replaced by this run' });
+    expect(p.previous).toEqual([key(OLD, 100 * H)]);
+    const room = rotation(planOf({ keys: [state(key(OLD, 100 * H), { kind: 'current' }), state(key(CUR, 200 * H, 'Inactive'))] }));
+    expect([room.makeRoom?.id, room.makeRoomBreaks, room.reasons]).toEqual([CUR, false, { makeRoom: 'consent: key-limit delete-inactive', previous: 'replaced by this run' }]);
+    const oldest = rotation(planOf({ keyLimit: 'delete-oldest', keys: [state(key(OLD, 100 * H)), state(key(CUR, 10 * H), { kind: 'current' })] }));
+    expect([oldest.makeRoom?.id, oldest.makeRoomBreaks, oldest.reasons]).toEqual([OLD, true, { makeRoom: 'consent: key-limit delete-oldest', previous: 'replaced by this run' }]);
+    expect(oldest.previous).toEqual([key(CUR, 10 * H)]);
+  });
+
+  it('of two Inactive keys, one this run deactivated on a marker or a window: the other makes room', () => {
+    const keys = [state(key(OLD, 100 * H), { kind: 'current' }), state(key(CUR, 50 * H, 'Inactive')), state(key(ORPH, 200 * H, 'Inactive'))];
+    expect(rotation(planOf({ keys, reversedHere: new Set([ORPH]) })).makeRoom?.id).toBe(CUR);
+    expect(rotation(planOf({ keys })).makeRoom?.id).toBe(ORPH);
+  });
+
+  it('the only room a key this run deactivated on a marker or a window: no rotation this run, said so; without a current key, an error', () => {
+    const keys = [state(key(OLD, 100 * H), { kind: 'current' }), state(key(ORPH, 10 * MIN, 'Inactive'))];
+    expect(planOf({ keys, reversedHere: new Set([ORPH]) })).toEqual({
+      action: 'skip',
+      current: key(OLD, 100 * H),
+      reason:
+        `max-age-days is 0: always rotate; but no room for a new key in this run: ${ORPH} was deactivated by this run (a reversible ` +
+        'step: nothing proves whose it is) and is deleted by a later run to make room (key-limit: delete-inactive), unless someone makes it Active again',
+    });
+    expect(error({ keys: [state(key(OLD, 100 * H, 'Inactive')), state(key(ORPH, 10 * MIN, 'Inactive'))], reversedHere: new Set([ORPH, OLD]) })).toBe(
+      `IAM user deployer has no Active key and no room for a new one: this run deactivated ${OLD}, which only a later run deletes to make room ` +
+        '(or delete it by hand once you know nobody holds it).',
+    );
+  });
+
+  it("an earlier run's orphan goes first, whatever key-limit says; a rotator's holders are rewritten, a self-rotation moves them off", () => {
+    const api = dest('octo/api', MIN);
+    const orphanOf = (reason: 'orphan of a finished run' | 'orphan held by destinations this run rewrites', holders: DestinationRecord[]) =>
+      state(key(ORPH, 2 * H), { kind: 'orphan', reason, holders });
+    const rotator = rotation(planOf({ keyLimit: 'fail', keys: [state(key(OLD, 100 * H), { kind: 'current' }), orphanOf('orphan held by destinations this run rewrites', [api])] }));
+    expect([rotator.orphan?.key.id, rotator.moveOff, rotator.orphanBreaks, rotator.previous]).toEqual([ORPH, [], [api], [key(OLD, 100 * H)]]);
+    const self = rotation(planOf({ self: OLD, keys: [state(key(OLD, 100 * H), { kind: 'current' }), orphanOf('orphan of a finished run', [api])] }));
+    expect([self.orphan?.key.id, self.moveOff, self.orphanBreaks]).toEqual([ORPH, [api], undefined]);
+    // A key only a create marker speaks for is never deleted here (the retire-due step deactivates it): no room then.
+    const unrecorded = state(key(ORPH, 10 * MIN), { kind: 'orphan', reason: 'unrecorded key of a finished run', holders: [] });
+    expect(error({ keys: [state(key(OLD, 100 * H), { kind: 'current' }), unrecorded] })).toContain(`nothing proves who holds ${ORPH} (made in the window of a create marker, which proves nothing)`);
+  });
+
+  it('two Active keys nothing proves: the error names the other key, the oldest other first, and the way out', () => {
+    const selfOld = error({ self: OLD, keys: [state(key(OLD, 100 * H), { kind: 'current' }), state(key(CUR, 10 * H), { kind: 'unproven', why: 'no record' })] });
+    expect(selfOld).toBe(
+      `IAM user deployer has two Active access keys (${OLD} (Active), ${CUR} (Active)) and nothing proves who holds ${CUR} (no record): this run deletes ` +
+        `no key on a guess. Find the holders of ${CUR} (its last use says when and where it was used) and delete or deactivate the key nobody ` +
+        'uses, or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with).',
+    );
+    const rotator = error({ keys: [state(key(OLD, 100 * H)), state(key(CUR, 10 * H), { kind: 'current' })] });
+    expect(rotator).toContain(`nothing proves who holds ${OLD} (nothing is known about it)`);
+    expect(rotator).toMatch(/or rerun with key-limit: delete-oldest, which deletes the oldest key first \(its holders stop working until this run rewrites them\)\.$/);
+    expect(error({ keyLimit: 'fail', keys: [state(key(OLD, 100 * H)), state(key(CUR, 10 * H))] })).toBe(
+      `IAM user deployer already has 2 access keys (${OLD} (Active), ${CUR} (Active)), the IAM limit, and key-limit is 'fail': delete one, or set key-limit: delete-inactive or delete-oldest.`,
+    );
+  });
+
+  it('no room while a handed-over key waits: each says what it waits for, and what a person can do', () => {
+    const current = state(key(CUR, 10 * H), { kind: 'current' });
+    const waiting = (p: Partial<Pending>) => error({ keys: [state(key(OLD, 100 * H), pendingVerdict(p)), current] });
+    const head = `IAM user deployer has 2 access keys (${OLD} (Active), ${CUR} (Active)) and no room for a new key: `;
+    expect(waiting({})).toBe(
+      `${head}${OLD} is pending retirement (handed over to ${CUR}; retire-after-hours not yet passed): rerun once it is due, not before ${new Date(NOW + 23 * H).toISOString()} (IAM time), or retire it by hand.`,
+    );
+    expect(waiting({ inUse: true })).toContain('(handed over to AKIACUR0000000000002; still in use): rerun once it is due');
+    expect(waiting({ kept: true })).toBe(`${head}${OLD} was handed over to ${CUR} and previous-key is keep: no run with these inputs retires it.`);
+    expect(waiting({ holders: [dest('octo/web', 200 * H)], dueAt: undefined })).toBe(
+      `${head}${OLD} was handed over to ${CUR}, but octo/web may hold it (last written before ${CUR} existed): it is not retired while a destination ` +
+        `may hold it. A self-rotation that signs in with ${CUR} gives octo/web its pair first; or, once you know octo/web no longer uses it, delete it: ` +
+        `aws iam delete-access-key --user-name deployer --access-key-id ${OLD}.`,
+    );
+    expect(waiting({ holders: [dest('octo/web', 200 * H), dest('octo/ops', 200 * H)], dueAt: undefined })).toContain('once you know octo/web, octo/ops no longer use it, delete it');
+    expect(
+      waiting({
+        dueAt: undefined,
+        missing: [
+          { code: 'last use unknown', text: 'a' },
+          { code: 'keys changed', text: 'b' },
+        ],
+      }),
+    ).toBe(`${head}${OLD} is pending retirement (handed over to ${CUR}) but not retired: a; b. Retire it by hand once you know nothing uses it.`);
+    // An Inactive key waiting is no obstacle: it makes room.
+    expect(rotation(planOf({ keys: [state(key(OLD, 100 * H, 'Inactive'), pendingVerdict({})), current] })).makeRoom?.id).toBe(OLD);
+  });
+
+  it('destinations this run wrote hold what it wrote: not stale nor lacking when the current key; stale when another', () => {
+    const keys = [state(key(CUR, 2 * 86_400_000), { kind: 'current' })];
+    const mine = writtenWith('octo/api', CUR);
+    mine.prepared.held = 'none';
+    expect(planOf({ keys, maxAgeDays: 30, destinations: [mine] })).toMatchObject({ action: 'skip' });
+    expect(rotation(planOf({ keys, maxAgeDays: 30, destinations: [writtenWith('octo/api', OLD)] })).reason).toBe(
+      `destination(s) hold secrets written before the current key ${CUR} was created: octo/api`,
+    );
+  });
+
+  it("late writes: after the record's GitHub time of the handing run's last write (a second is one write), else after the handover and a minute", () => {
+    const made = NOW - 2 * 86_400_000;
+    const keys = (extra: Partial<KeyRecord>) => [state(key(CUR, 2 * 86_400_000), { kind: 'current' }, { created: iso(made), handover: iso(made + 5000), ...extra })];
+    const at = (ms: number) => destinationRecord({ label: 'octo/web', create: false, held: 'both', oldestUpdate: made + 1000, newestUpdate: ms });
+    const decide = (extra: Partial<KeyRecord>, update: number) => planOf({ keys: keys(extra), maxAgeDays: 30, destinations: [at(update)] });
+    expect(decide({ written: iso(made + 3000) }, made + 4000).action).toBe('skip');
+    expect(rotation(decide({ written: iso(made + 3000) }, made + 4001)).reason).toBe(
+      `destination(s) were written after the current key ${CUR} was handed over (${new Date(made + 5000).toISOString()}, its record): nothing proves they hold it: octo/web`,
+    );
+    expect(decide({}, made + 5000 + 60_000).action).toBe('skip');
+    expect(decide({}, made + 5000 + 60_001).action).toBe('rotate');
+    // Only a destination holding both of a pair is judged so; one this run wrote holds what it wrote; a superseded
+    // key's handover (a previous key's record) is no handover of the current one.
+    const partial = destinationRecord({ label: 'octo/web', create: false, held: 'partial', oldestUpdate: made + 1000, newestUpdate: made + 86_400_000 });
+    expect(rotation(planOf({ keys: keys({}), maxAgeDays: 30, destinations: [partial] })).reason).toContain('lack the access key id or the secret access key');
+    const rewritten = at(made + 86_400_000);
+    rewritten.ledger.id = { kind: 'key', keyId: CUR };
+    rewritten.ledger.secret = { kind: 'key', keyId: CUR };
+    expect(planOf({ keys: keys({}), maxAgeDays: 30, destinations: [rewritten] }).action).toBe('skip');
+    expect(planOf({ keys: keys({ supersededBy: OLD }), maxAgeDays: 30, destinations: [at(made + 86_400_000)] }).action).toBe('skip');
+  });
+
+  it('the reasons, in their order of precedence', () => {
+    const cur = state(key(CUR, 86_400_000), { kind: 'current' });
+    expect(rotation(planOf({ keys: [cur], destinations: [destinationRecord({ label: 'octo/new', create: true, held: 'none', oldestUpdate: undefined })] })).reason).toBe(
+      'new destination(s): octo/new',
+    );
+    expect(rotation(planOf({ keys: [state(key(CUR, H, 'Inactive'))] })).reason).toBe('IAM user deployer has no active access key');
+    expect(rotation(planOf({ keys: [cur], maxAgeDays: 30, rewrite: { id: OLD, at: iso(NOW) } })).reason).toBe(
+      `an earlier run deleted ${OLD} at ${iso(NOW)} to make room and did not finish: destinations may hold it`,
+    );
+    expect(rotation(planOf({ keys: [cur, state(key(OLD, 100 * H))], keyLimit: 'delete-oldest', maxAgeDays: 30 })).reason).toBe(
+      `IAM user deployer has a second Active key (${OLD})`,
+    );
+    // A key waiting for retirement is no second key: a young current key skips.
+    expect(planOf({ keys: [cur, state(key(OLD, 100 * H), pendingVerdict({}))], maxAgeDays: 30 }).action).toBe('skip');
+    expect(rotation(planOf({ keys: [state(key(CUR, 40 * 86_400_000), { kind: 'current' })], maxAgeDays: 30 })).reason).toBe(
+      `current key ${CUR} is 40 day(s) old (max-age-days: 30)`,
+    );
+  });
+});
+
+describe('what a verdict needs read first (the job\'s own key)', () => {
+  it("the job's own key's last use is never read, whatever its record says", () => {
+    const keys = [key(OLD, 10 * H), key(CUR, 5 * H)];
+    expect(lastUseWanted(keys, records({ [OLD]: { created: iso(NOW - 10 * H) } }), undefined, OLD)).toEqual([CUR]);
+    // No Active key at all: every key but the job's own.
+    expect(lastUseWanted([key(OLD, 10 * H, 'Inactive'), key(CUR, 5 * H, 'Inactive')], new Map(), undefined, undefined)).toEqual([OLD, CUR]);
+  });
+
+  it('three Active keys, all orphans (a state IAM does not allow, which the rule still covers): the newest', () => {
+    expect(currentKey([key(OLD, 10 * H), key(CUR, 5 * H), key(NEW, H)], undefined, new Set([OLD, CUR, NEW]))?.id).toBe(NEW);
   });
 });

@@ -136,9 +136,9 @@ export function currentKey(keys: AccessKey[], self: string | undefined, orphans:
 /** The keys whose last use a verdict needs (read before judging): every key but the naive current one, unless its record matters. */
 export function lastUseWanted(keys: AccessKey[], records: Map<string, KeyRecord>, creation: Creation | undefined, self: string | undefined): string[] {
   const naive = currentKey(keys, self);
+  // Never the job's own key: its last use is this run's, no evidence of anyone else's.
   return keys
-    .filter((k) => k.id !== self)
-    .filter((k) => k.id !== naive?.id || records.get(k.id)?.supersededBy !== undefined || unhanded(records.get(k.id)) || creation?.candidates.includes(k.id))
+    .filter((k) => k.id !== self && (k.id !== naive?.id || records.get(k.id)?.supersededBy !== undefined || unhanded(records.get(k.id)) || creation?.candidates.includes(k.id)))
     .map((k) => k.id);
 }
 
@@ -173,10 +173,10 @@ function factsFor(input: JudgeInput, k: AccessKey): Facts {
   };
 }
 
-/** The record checks that fail for a key whose record says it was superseded (undefined: no such record). */
-function recordDisagrees(input: JudgeInput, k: AccessKey): string[] | undefined {
+/** The record checks that fail for key `k`, whose record says it was superseded. */
+function recordDisagrees(input: JudgeInput, k: AccessKey): string[] {
   const f = factsFor(input, k);
-  return f.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.flatMap((c) => c(f)?.text ?? []);
+  return RECORD_CHECKS.flatMap((c) => c(f)?.text ?? []);
 }
 
 /**
@@ -193,7 +193,7 @@ function resumable(input: JudgeInput, self: AccessKey): Resume | undefined {
   if (Math.abs(Date.parse(record.created) - second(self.created.getTime())) > CLOCK_SLACK_MS) return undefined;
   const prev = input.records.get(previous.id);
   const stoppedAfterHandover =
-    prev?.supersededBy === self.id && recordDisagrees(input, previous)?.length === 0 && graceOf(prev, input.retireAfterHours) === 0;
+    prev?.supersededBy === self.id && recordDisagrees(input, previous).length === 0 && graceOf(prev, input.retireAfterHours) === 0;
   if (!unhanded(record) && !stoppedAfterHandover) return undefined;
   if (makerMayStillRun(self.created, input.makerEnded.get(self.id), input.iamNow)) return undefined;
   return { key: self, record, previous };
@@ -204,7 +204,7 @@ function pending(input: JudgeInput, k: AccessKey, r: KeyRecord, notes: Note[]): 
   const f = factsFor(input, k);
   const grace = graceOf(r, input.retireAfterHours);
   const reason: PendingReason = grace > 0 ? 'staged retirement' : 'handed over by a stopped run';
-  const handover = Date.parse(r.handover ?? '');
+  const handover = Date.parse(String(r.handover));
   const missing = gaps(reason, f);
   const used = f.lastUsed;
   const inUse = !!used && input.iamNow >= handover + grace * HOUR;
@@ -255,43 +255,34 @@ function pending(input: JudgeInput, k: AccessKey, r: KeyRecord, notes: Note[]): 
  * handed over: the place the job reads its credentials from was not updated.
  */
 export function judge(input: JudgeInput): Judgement {
-  const { keys, records, self: selfId } = input;
+  const { keys, records, self: selfId, creation } = input;
   const notes: Note[] = [];
   const self = keys.find((k) => k.id === selfId);
-  const mine = self ? recordDisagrees(input, self) : undefined;
-  if (self && mine?.length === 0) {
-    const r = records.get(self.id);
-    throw new ActionError(
-      `this job authenticates with ${self.id}, which an earlier run handed over to ${r?.supersededBy} at ` +
-        `${r?.handover}: the place this job reads its credentials from was not updated (it is ` +
-        `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
-        `give this job the current key.`,
-    );
+  const own = self ? records.get(self.id) : undefined;
+  if (self && own?.supersededBy !== undefined) {
+    const disagree = recordDisagrees(input, self);
+    if (disagree.length === 0) {
+      throw new ActionError(
+        `this job authenticates with ${self.id}, which an earlier run handed over to ${own.supersededBy} at ` +
+          `${own.handover}: the place this job reads its credentials from was not updated (it is ` +
+          `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
+          `give this job the current key.`,
+      );
+    }
+    notes.push({ level: 'warning', text: `the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${disagree.join('; ')}): it is ignored` });
   }
-  if (self && mine && mine.length > 0) {
-    notes.push({ level: 'warning', text: `the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${mine.join('; ')}): it is ignored` });
-  }
-  const rest = keys.filter((k) => k.id !== self?.id);
-  const candidate = (k: AccessKey) => input.creation?.candidates.includes(k.id) === true;
-  // A key no tag names, proven the create marker's by IAM's facts. Destinations written since it was made are the one
-  // gap a self-rotation closes: it gives them its own pair first.
-  const unrecordedProof = (k: AccessKey) => {
-    const missing = gaps('unrecorded key of a finished run', factsFor(input, k));
-    const held = input.destinations.filter((d) => mayHold(d, k));
-    const closable = self !== undefined && missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it';
-    return { proven: missing.length === 0 || closable, holders: closable ? held : [], missing };
+  // Proven an earlier run's key by its record (orphan) or, no tag naming it, by the create marker (unrecorded): every
+  // gap but "destinations may hold it" must be closed; that one a self-rotation closes (it gives them its own pair
+  // first), and for an orphan a rotator too (it rewrites them at once, its own row).
+  const proof = (k: AccessKey) => {
+    const unrecorded = creation?.candidates.includes(k.id) === true;
+    const missing = gaps(unrecorded ? 'unrecorded key of a finished run' : 'orphan of a finished run', factsFor(input, k));
+    const closable = (m: Missing) => m.code === 'destinations may hold it' && (self !== undefined || !unrecorded);
+    return { unrecorded, proven: missing.every(closable), holders: input.destinations.filter((d) => mayHold(d, k)), missing };
   };
-  const orphanProof = (k: AccessKey) => {
-    const missing = gaps('orphan of a finished run', factsFor(input, k));
-    const held = input.destinations.filter((d) => mayHold(d, k));
-    // Held by destinations of this run is the one gap a self-rotation (or a rotator that rewrites them) can close.
-    const proven = missing.length === 0 || (missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it');
-    return { proven, holders: held, missing };
-  };
-  const provable = (k: AccessKey) => (candidate(k) ? unrecordedProof(k).proven : orphanProof(k).proven);
   // The key the destinations are taken to hold is never an earlier run's provable orphan: a rotator's rerun after a
   // killed run judges that orphan, not the key it was replacing.
-  const current = self ?? currentKey(keys, undefined, new Set(rest.filter(provable).map((k) => k.id)));
+  const current = self ?? currentKey(keys, undefined, new Set(keys.filter((k) => proof(k).proven).map((k) => k.id)));
   const resume = self ? resumable(input, self) : undefined;
   if (resume) {
     const { key, record, previous } = resume;
@@ -303,12 +294,12 @@ export function judge(input: JudgeInput): Judgement {
         `this run finishes that rotation (every destination gets ${key.id}, then ${previous.id} is handled per previous-key)`,
     });
   }
-  const verdicts = new Map<string, Verdict>();
-  if (self) verdicts.set(self.id, resume ? { kind: 'resumed', previous: resume.previous.id } : { kind: 'current' });
-  for (const k of rest) {
+  const verdictOf = (k: AccessKey): Verdict => {
+    if (k === self) return resume ? { kind: 'resumed', previous: resume.previous.id } : { kind: 'current' };
     const r = records.get(k.id);
-    const bad = recordDisagrees(input, k);
-    if (r?.supersededBy !== undefined && bad && bad.length > 0) {
+    if (r?.supersededBy !== undefined && k.id !== resume?.previous.id) {
+      const bad = recordDisagrees(input, k);
+      if (bad.length === 0) return pending(input, k, r, notes);
       notes.push({
         level: 'warning',
         text:
@@ -316,53 +307,28 @@ export function judge(input: JudgeInput): Judgement {
           `but IAM's facts disagree (${bad.join('; ')}): the record is ignored and ${k.id} is treated as a key this ` +
           `action did not hand over. Remove the tag ${k.id} from IAM user ${input.user} if it is wrong.`,
       });
-    } else if (r?.supersededBy !== undefined && k.id !== resume?.previous.id) {
-      verdicts.set(k.id, pending(input, k, r, notes));
-      continue;
     }
-    if (k.id === current?.id || k.id === resume?.previous.id) {
-      verdicts.set(k.id, { kind: 'current' });
-      continue;
-    }
+    if (k === current || k.id === resume?.previous.id) return { kind: 'current' };
     const f = factsFor(input, k);
-    if (candidate(k)) {
+    const { unrecorded, proven, holders, missing } = proof(k);
+    if (!proven) return { kind: 'unproven', why: `${knownAbout(f)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` };
+    const held = holders.length > 0 ? `; destination(s) ${holders.map((d) => d.label).join(', ')} may hold it` : '';
+    if (unrecorded && creation) {
       // No tag names it: the create marker, with IAM's facts, is what may show it the key of a run killed before
       // recording it: evidence a person or a tag writer can also produce, so it is only ever deactivated.
-      const { proven, holders, missing } = unrecordedProof(k);
-      if (proven) {
-        verdicts.set(k.id, { kind: 'orphan', reason: 'unrecorded key of a finished run', holders });
-        notes.push({
-          level: 'info',
-          text:
-            `${k.id} was made within ${input.creation ? `two minutes after the create marker of ${input.creation.by} (${iso(input.creation.at)})` : 'a create marker\'s window'}, ` +
-            `which has ended, and no tag names it (${knownAbout(f)}): it may be that run's key, or anyone's made then; it is only ever deactivated` +
-            (holders.length > 0 ? `; destination(s) ${holders.map((d) => d.label).join(', ')} may hold it` : ''),
-        });
-      } else {
-        verdicts.set(k.id, { kind: 'unproven', why: `${knownAbout(f)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
-      }
-      continue;
-    }
-    const { proven, holders, missing } = orphanProof(k);
-    if (proven) {
-      const reason: OrphanReason = holders.length > 0 && !self ? 'orphan held by destinations this run rewrites' : 'orphan of a finished run';
-      verdicts.set(k.id, { kind: 'orphan', reason, holders });
       notes.push({
         level: 'info',
-        text: `${k.id} is an orphan of an earlier run of this action (${knownAbout(f)})` + (holders.length ? `; destination(s) ${holders.map((d) => d.label).join(', ')} may hold it` : ''),
+        text:
+          `${k.id} was made within two minutes after the create marker of ${creation.by} (${iso(creation.at)}), which has ended, ` +
+          `and no tag names it (${knownAbout(f)}): it may be that run's key, or anyone's made then; it is only ever deactivated${held}`,
       });
-    } else {
-      verdicts.set(k.id, { kind: 'unproven', why: `${knownAbout(f)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
+      return { kind: 'orphan', reason: 'unrecorded key of a finished run', holders };
     }
-  }
+    notes.push({ level: 'info', text: `${k.id} is an orphan of an earlier run of this action (${knownAbout(f)})${held}` });
+    return { kind: 'orphan', reason: holders.length > 0 && !self ? 'orphan held by destinations this run rewrites' : 'orphan of a finished run', holders };
+  };
   return {
-    keys: keys.map((k) => ({
-      key: k,
-      record: records.get(k.id),
-      lastUsed: input.uses.get(k.id),
-      makerEnded: input.makerEnded.get(k.id),
-      verdict: verdicts.get(k.id) ?? { kind: 'unproven', why: 'nothing is known about it' },
-    })),
+    keys: keys.map((k) => ({ key: k, record: records.get(k.id), lastUsed: input.uses.get(k.id), makerEnded: input.makerEnded.get(k.id), verdict: verdictOf(k) })),
     current,
     resume,
     notes,
@@ -450,14 +416,15 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
   const others = input.keys.filter((s) => s.key.id !== current?.id).sort((a, b) => byAge(a.key, b.key));
   // An earlier run's orphan is the action's own leftover, not a key deleted to make room: key-limit does not govern it.
+  // (A key only a create marker speaks for is no such orphan: the retire-due step deactivates it, and no more.)
   const orphan = others.find((s) => s.verdict.kind === 'orphan' && s.verdict.reason !== 'unrecorded key of a finished run');
   if (orphan?.verdict.kind === 'orphan') {
-    const { holders } = orphan.verdict;
-    const mine = self !== undefined && current?.id === self;
-    if (holders.length === 0 || mine) return { orphan: { ...orphan, verdict: { ...orphan.verdict, reason: 'orphan of a finished run' } }, moveOff: holders, breaks: false };
+    const { holders, reason } = orphan.verdict;
     // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
     // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
-    return { orphan: { ...orphan, verdict: { ...orphan.verdict, reason: 'orphan held by destinations this run rewrites' } }, moveOff: [], orphanBreaks: holders, breaks: false };
+    if (reason === 'orphan held by destinations this run rewrites') return { orphan, moveOff: [], orphanBreaks: holders, breaks: false };
+    // A self-rotation gives them its own pair first (none may hold it: nothing to move).
+    return { orphan, moveOff: holders, breaks: false };
   }
   if (keyLimit === 'fail') {
     throw new ActionError(
@@ -473,12 +440,12 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   if (inactive.length > 0) return { breaks: false, deferred: inactive[0] };
   const other = others[0];
   if (other === undefined) return { breaks: false };
-  const why = other.verdict.kind === 'unproven' ? other.verdict.why : other.verdict.kind;
+  // Unproven, or (the only other verdict a second Active key can have here) a key only a create marker speaks for.
+  const why = other.verdict.kind === 'unproven' ? other.verdict.why : 'made in the window of a create marker, which proves nothing';
   const oldest = keys.slice().sort(byAge)[0];
   if (keyLimit === 'delete-oldest' && oldest.id !== self) return { makeRoom: oldest, breaks: true };
-  const mine = self !== undefined && current?.id === self;
   const consent =
-    mine && oldest.id === self
+    oldest.id === self
       ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
       : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
   throw new ActionError(
@@ -550,13 +517,13 @@ export function plan(input: PlanInput): Plan {
   // Written after the current key's recorded handover: nothing proves they still hold it. The record's GitHub time of
   // the handing run's last write is GitHub's own clock; without it, IAM's handover time and a minute of slack.
   const record = state?.record?.supersededBy === undefined ? state?.record : undefined;
-  const handover = Date.parse(record?.handover ?? '');
-  const lastWrite = Date.parse(record?.written ?? '');
+  const handover = Date.parse(String(record?.handover));
+  const lastWrite = Date.parse(String(record?.written));
   const bound = Number.isNaN(lastWrite) ? handover + HANDOVER_SLACK_MS : lastWrite + SAME_WRITE_MS;
   const late = Number.isNaN(handover)
     ? []
     : input.destinations.filter((d) => !written(d) && d.prepared.held === 'both' && Math.max(...d.prepared.updates) > bound).map((d) => d.label);
-  const extra = keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.keys.find((s) => s.key === k)?.verdict.kind !== 'pending');
+  const extra = input.keys.filter((s) => s.key.status === 'Active' && s.key !== current && s.verdict.kind !== 'pending').map((s) => s.key);
   let reason: string;
   if (toCreate.length > 0) {
     reason = `new destination(s): ${toCreate.join(', ')}`;
@@ -589,7 +556,13 @@ export function plan(input: PlanInput): Plan {
     reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
   }
   const room = chooseRoom(input, current);
-  if (room.deferred && current) {
+  if (room.deferred) {
+    if (current === undefined) {
+      throw new ActionError(
+        `IAM user ${input.user} has no Active key and no room for a new one: this run deactivated ${room.deferred.id}, which ` +
+          'only a later run deletes to make room (or delete it by hand once you know nobody holds it).',
+      );
+    }
     return {
       action: 'skip',
       current,
