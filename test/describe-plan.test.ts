@@ -95,6 +95,13 @@ describe('describePlan', () => {
     expect(describePlan(rotation({ orphan: orphan(SECOND), orphanBreaks: [REPO] }), 'deployer', true, [REPO], false)).toMatch(
       /^Plan: delete AKIASECOND \(an orphan of an earlier run; octo\/api may hold it and stop working until rewritten\), then create /,
     );
+    const web = prepared({ kind: 'repository', owner: 'octo', repo: 'web' });
+    expect(describePlan(rotation({ orphan: orphan(SECOND), orphanBreaks: [REPO, web] }), 'deployer', true, [REPO, web], false)).toContain(
+      '; octo/api, octo/web may hold it',
+    );
+    expect(describePlan(rotation({ orphan: orphan(SECOND), moveOff: [REPO, web] }), 'deployer', true, [REPO, web], false)).toMatch(
+      /^Plan: give octo\/api, octo\/web this run's key AKIACUR, then delete AKIASECOND/,
+    );
   });
 
   it('making room names the key and its status, and says when holders break', () => {

@@ -162,6 +162,11 @@ describe('the current key, and the job\'s own', () => {
     );
   });
 
+  it("a self-rotation whose own key's record disagrees in two ways: both named", () => {
+    const i = handedOver(2 * H, { handover: iso(NOW + 2 * H) }, { self: OLD, keys: [key(OLD, 100 * H), key(CUR, 2 * H + MIN, 'Inactive')] });
+    expect(notes(i)[0].text).toContain(`disagrees with IAM's facts (its successor ${CUR} is not an Active key of the user; the recorded handover lies in the future`);
+  });
+
   it("a self-rotation whose own key's record disagrees with IAM's facts: the record is ignored, with a warning", () => {
     const i = handedOver(2 * H, { handover: iso(NOW + 2 * H) }, { self: OLD, uses: uses({ [CUR]: null }) });
     expect(notes(i)).toContainEqual({
@@ -188,6 +193,7 @@ describe('resumed: a self-rotation finishes the rotation an earlier run left', (
     const j = judge(resume(10 * MIN, NOW - 5 * MIN));
     expect(j.resume).toEqual({ key: key(NEW, 10 * MIN), record: { created: iso(NOW - 10 * MIN), by: 'octo/api/42/1' }, previous: key(OLD, 100 * H) });
     expect(Object.fromEntries(j.keys.map((k) => [k.key.id, k.verdict]))).toEqual({ [OLD]: { kind: 'current' }, [NEW]: { kind: 'resumed', previous: OLD } });
+    expect(judge(resume(10 * MIN, NOW - 5 * MIN, {}, { by: undefined })).notes[0].text).toContain('(unnamed, created');
     expect(j.notes).toContainEqual({
       level: 'info',
       text:
@@ -236,6 +242,19 @@ describe('resumed: a self-rotation finishes the rotation an earlier run left', (
     expect(judge(resume(10 * MIN, NOW - 5 * MIN, {}, { created: iso(NOW - 10 * MIN - 61_000) })).resume).toBeUndefined();
     expect(judge(resume(10 * MIN, NOW - 5 * MIN, {}, { created: iso(NOW - 10 * MIN - 60_000) })).resume).toBeDefined();
     expect(judge(resume(10 * MIN, NOW - 5 * MIN, { records: new Map() })).resume).toBeUndefined();
+    // The previous key handed over to another key, or a record of it that IAM's facts disagree with: no resume.
+    const handedTo = (to: string, handover: number) =>
+      judge(
+        resume(10 * MIN, NOW - 5 * MIN, {
+          records: records({
+            [NEW]: { created: iso(NOW - 10 * MIN), handover: iso(NOW - 9 * MIN) },
+            [OLD]: { supersededBy: to, handover: iso(handover), retireAfter: 0 },
+          }),
+        }),
+      ).resume;
+    expect(handedTo(NEW, NOW - 9 * MIN)).toBeDefined();
+    expect(handedTo(ORPH, NOW - 9 * MIN)).toBeUndefined();
+    expect(handedTo(NEW, NOW + 2 * H)).toBeUndefined();
     expect(judge(resume(10 * MIN, NOW - 5 * MIN, { keys: [key(OLD, 100 * H, 'Inactive'), key(NEW, 10 * MIN)] })).resume).toBeUndefined();
     expect(judge(resume(10 * MIN, NOW - 5 * MIN, { keys: [key(OLD, 5 * MIN), key(NEW, 10 * MIN)] })).resume).toBeUndefined();
     expect(judge(resume(10 * MIN, NOW - 5 * MIN, { keys: [key(OLD, 10 * MIN), key(NEW, 10 * MIN)] })).resume).toBeDefined();
@@ -329,6 +348,8 @@ describe('pending: handed over, waiting to be retired (the one shape of it)', ()
           `first; or, once you know octo/web no longer use it, delete it: aws iam delete-access-key --user-name deployer --access-key-id ${OLD}`,
       },
     ]);
+    const two = handedOver(30 * H, { retireAfter: 24 }, { destinations: [web, dest('octo/ops', 300 * H)] });
+    expect(notes(two)[0].text).toContain('but octo/web, octo/ops may hold it');
     // The job signs in with the successor: it gives them its pair first (steps.ts), and says so then.
     expect(notes(handedOver(30 * H, { retireAfter: 24 }, { destinations: [web], self: CUR }))).toEqual([]);
     // A destination this run wrote as a pair holds what it wrote, however old it was.
@@ -336,6 +357,12 @@ describe('pending: handed over, waiting to be retired (the one shape of it)', ()
     rewritten.ledger.id = { kind: 'key', keyId: CUR };
     rewritten.ledger.secret = { kind: 'key', keyId: CUR };
     expect(pendingOf(handedOver(30 * H, { retireAfter: 24 }, { destinations: [rewritten] }), OLD)).toMatchObject({ holders: [], due: true });
+  });
+
+  it('a key not due for more than time: every missing piece is named', () => {
+    const i = handedOver(2 * H, { retireAfter: 24 }, { uses: uses({ [OLD]: undefined }) });
+    expect(verdicts(i)[OLD]).toMatchObject({ kind: 'pending', due: false, dueAt: undefined });
+    expect(notes(i).find((n) => n.text.startsWith(`${OLD} was handed over`))?.text).toMatch(/but is not retired: [^;]+; its last use is unknown \(iam:GetAccessKeyLastUsed\)\. It stays Active/);
   });
 
   it("a record IAM's facts disagree with is ignored, with a warning, and the key judged as any other", () => {
@@ -349,6 +376,10 @@ describe('pending: handed over, waiting to be retired (the one shape of it)', ()
     });
     expect(notes(i)[0].text).toMatch(/the record is ignored and \S+ is treated as a key this action did not hand over\. Remove the tag \S+ from IAM user deployer if it is wrong\.$/);
     expect(notes(handedOver(2 * H, { supersededBy: NEW, handover: undefined }))[0].text).toContain(`to ${NEW} at an unknown time`);
+    // Several disagreements are each named.
+    expect(notes(handedOver(2 * H, { handover: iso(NOW + 2 * H) }, { keys: [key(OLD, 100 * H), key(CUR, 3 * H + MIN, 'Inactive')] }))[0].text).toContain(
+      `IAM's facts disagree (its successor ${CUR} is not an Active key of the user; the recorded handover lies in the future`,
+    );
   });
 });
 
@@ -372,10 +403,20 @@ describe('orphans of earlier runs', () => {
     ]);
   });
 
+  it('a destination written before it was made does not hold it: no holders, its plain row', () => {
+    expect(verdicts(orphan(2 * H, { destinations: [dest('octo/api', 3 * H)] }))[ORPH]).toEqual({ kind: 'orphan', reason: 'orphan of a finished run', holders: [] });
+  });
+
+  it('an orphan by its record, while a marker names a run that recorded its key: by its record, never by the marker', () => {
+    const i = orphan(2 * H, { creation: { by: 'octo/api/42/1', at: NOW - 2 * H - 3000, keys: [OLD], candidates: [] } });
+    expect(verdicts(i)[ORPH]).toEqual({ kind: 'orphan', reason: 'orphan of a finished run', holders: [] });
+    expect(notes(i)[0].text).toMatch(/^\S+ is an orphan of an earlier run of this action/);
+  });
+
   it('held by destinations: a rotator rewrites them at once (its own row); a self-rotation moves them off first', () => {
     const api = dest('octo/api', MIN);
     expect(verdicts(orphan(2 * H, { destinations: [api] }))[ORPH]).toEqual({ kind: 'orphan', reason: 'orphan held by destinations this run rewrites', holders: [api] });
-    expect(notes(orphan(2 * H, { destinations: [api] }))[0].text).toMatch(/; destination\(s\) octo\/api may hold it$/);
+    expect(notes(orphan(2 * H, { destinations: [api, dest('octo/web', MIN)] }))[0].text).toMatch(/; destination\(s\) octo\/api, octo\/web may hold it$/);
     expect(verdicts(orphan(2 * H, { destinations: [api], self: OLD }))[ORPH]).toEqual({ kind: 'orphan', reason: 'orphan of a finished run', holders: [api] });
   });
 
@@ -416,7 +457,7 @@ describe('a key only a create marker speaks for', () => {
   it('held by a destination: a self-rotation gives it its own pair first; a rotator cannot, and proves nothing', () => {
     const api = dest('octo/api', MIN);
     expect(verdicts(marked({ destinations: [api], self: OLD }))[ORPH]).toEqual({ kind: 'orphan', reason: 'unrecorded key of a finished run', holders: [api] });
-    expect(notes(marked({ destinations: [api], self: OLD }))[0].text).toMatch(/; destination\(s\) octo\/api may hold it$/);
+    expect(notes(marked({ destinations: [api, dest('octo/web', MIN)], self: OLD }))[0].text).toMatch(/; destination\(s\) octo\/api, octo\/web may hold it$/);
     // A rotator: nothing proves it the marker's key, so it is the newest Active key, the one the destinations hold.
     expect(kinds(marked({ destinations: [api] }))).toEqual({ [OLD]: 'unproven', [ORPH]: 'current' });
   });
@@ -492,6 +533,19 @@ describe('plan: what the run does with the verdicts', () => {
     return d;
   };
 
+  it('the current key\'s own record decides late writes, not another key\'s', () => {
+    const made = NOW - 2 * 86_400_000;
+    const other = state(key(OLD, 100 * 86_400_000), { kind: 'unproven', why: 'x' }, { created: iso(made), handover: iso(made + 5000) });
+    const cur = state(key(CUR, 2 * 86_400_000), { kind: 'current' });
+    const web = destinationRecord({ label: 'octo/web', create: false, held: 'both', oldestUpdate: made + 1000, newestUpdate: made + 86_400_000 });
+    // With a second Active key the reason is that key; the other's handover is not the current one's.
+    expect(rotation(planOf({ keys: [other, cur], keyLimit: 'delete-oldest', maxAgeDays: 30, destinations: [web] })).reason).toBe(
+      `IAM user deployer has a second Active key (${OLD})`,
+    );
+    const inactive = state(key(OLD, 100 * 86_400_000, 'Inactive'), { kind: 'unproven', why: 'x' }, { created: iso(made), handover: iso(made + 5000) });
+    expect(planOf({ keys: [inactive, cur], maxAgeDays: 30, destinations: [web] }).action).toBe('skip');
+  });
+
   it('a resumed rotation: the key the job signs in with is current, every other key previous, retired by its own row', () => {
     const resume = { key: key(NEW, 10 * MIN), record: { created: iso(NOW - 10 * MIN) }, previous: key(OLD, 100 * H) };
     const keys = [state(key(NEW, 10 * MIN), { kind: 'resumed', previous: OLD }), state(key(OLD, 100 * H), { kind: 'current' })];
@@ -508,6 +562,9 @@ describe('plan: what the run does with the verdicts', () => {
       previousKey: 'delete',
       resume: resume.key,
     });
+    // (More than one previous key, a state IAM does not allow: oldest first.)
+    const three = [...keys, state(key(CUR, 50 * H), { kind: 'current' })];
+    expect(rotation(planOf({ keys: three, resume, self: NEW })).previous.map((k) => k.id)).toEqual([OLD, CUR]);
     const handedOver = { ...resume, record: { created: iso(NOW - 10 * MIN), handover: iso(NOW - 9 * MIN) } };
     expect(planOf({ keys, resume: handedOver, self: NEW, previousKey: 'deactivate' })).toMatchObject({
       reason: `an earlier run made ${NEW}, which this job signs in with, and ended before it retired ${OLD}: this run finishes that rotation`,
@@ -516,12 +573,21 @@ describe('plan: what the run does with the verdicts', () => {
   });
 
   it('a plain rotation retires the previous keys by "replaced by this run"; room made with an Inactive key by consent', () => {
-    const p = rotation(planOf({ keys: [state(key(OLD, 100 * H), { kind: 'current' })] }));
-    expect(p.reasons).toEqual({ previous: 'replaced by this run' });
-    expect(p.previous).toEqual([key(OLD, 100 * H)]);
+    expect(planOf({ keys: [state(key(OLD, 100 * H), { kind: 'current' })] })).toEqual({
+      action: 'rotate',
+      reason: 'max-age-days is 0: always rotate',
+      current: key(OLD, 100 * H),
+      orphan: undefined,
+      moveOff: [],
+      makeRoom: undefined,
+      makeRoomBreaks: false,
+      previous: [key(OLD, 100 * H)],
+      reasons: { previous: 'replaced by this run' },
+      previousKey: 'delete',
+    });
     const room = rotation(planOf({ keys: [state(key(OLD, 100 * H), { kind: 'current' }), state(key(CUR, 200 * H, 'Inactive'))] }));
     expect([room.makeRoom?.id, room.makeRoomBreaks, room.reasons]).toEqual([CUR, false, { makeRoom: 'consent: key-limit delete-inactive', previous: 'replaced by this run' }]);
-    const oldest = rotation(planOf({ keyLimit: 'delete-oldest', keys: [state(key(OLD, 100 * H)), state(key(CUR, 10 * H), { kind: 'current' })] }));
+    const oldest = rotation(planOf({ keyLimit: 'delete-oldest', keys: [state(key(CUR, 10 * H), { kind: 'current' }), state(key(OLD, 100 * H))] }));
     expect([oldest.makeRoom?.id, oldest.makeRoomBreaks, oldest.reasons]).toEqual([OLD, true, { makeRoom: 'consent: key-limit delete-oldest', previous: 'replaced by this run' }]);
     expect(oldest.previous).toEqual([key(CUR, 10 * H)]);
   });
@@ -552,7 +618,7 @@ describe('plan: what the run does with the verdicts', () => {
     const orphanOf = (reason: 'orphan of a finished run' | 'orphan held by destinations this run rewrites', holders: DestinationRecord[]) =>
       state(key(ORPH, 2 * H), { kind: 'orphan', reason, holders });
     const rotator = rotation(planOf({ keyLimit: 'fail', keys: [state(key(OLD, 100 * H), { kind: 'current' }), orphanOf('orphan held by destinations this run rewrites', [api])] }));
-    expect([rotator.orphan?.key.id, rotator.moveOff, rotator.orphanBreaks, rotator.previous]).toEqual([ORPH, [], [api], [key(OLD, 100 * H)]]);
+    expect([rotator.orphan?.key.id, rotator.moveOff, rotator.orphanBreaks, rotator.previous, rotator.makeRoomBreaks]).toEqual([ORPH, [], [api], [key(OLD, 100 * H)], false]);
     const self = rotation(planOf({ self: OLD, keys: [state(key(OLD, 100 * H), { kind: 'current' }), orphanOf('orphan of a finished run', [api])] }));
     expect([self.orphan?.key.id, self.moveOff, self.orphanBreaks]).toEqual([ORPH, [api], undefined]);
     // A key only a create marker speaks for is never deleted here (the retire-due step deactivates it): no room then.
@@ -590,6 +656,10 @@ describe('plan: what the run does with the verdicts', () => {
         `aws iam delete-access-key --user-name deployer --access-key-id ${OLD}.`,
     );
     expect(waiting({ holders: [dest('octo/web', 200 * H), dest('octo/ops', 200 * H)], dueAt: undefined })).toContain('once you know octo/web, octo/ops no longer use it, delete it');
+    // Two keys waiting (a state IAM does not allow, which the words still cover): each said.
+    expect(error({ keys: [state(key(OLD, 100 * H), pendingVerdict({ kept: true })), state(key(NEW, 90 * H), pendingVerdict({ kept: true })), current] })).toContain(
+      `previous-key is keep: no run with these inputs retires it; ${NEW} was handed over`,
+    );
     expect(
       waiting({
         dueAt: undefined,
@@ -647,6 +717,10 @@ describe('plan: what the run does with the verdicts', () => {
     expect(rotation(planOf({ keys: [cur, state(key(OLD, 100 * H))], keyLimit: 'delete-oldest', maxAgeDays: 30 })).reason).toBe(
       `IAM user deployer has a second Active key (${OLD})`,
     );
+    // (Three keys: a state IAM does not allow, which the words still cover.)
+    expect(error({ keys: [cur, state(key(OLD, 100 * H)), state(key(NEW, 50 * H))], keyLimit: 'fail', maxAgeDays: 30 })).toContain('already has 3 access keys');
+    const many = () => planOf({ keys: [cur, state(key(OLD, 100 * H)), state(key(NEW, 50 * H))], keyLimit: 'delete-oldest', maxAgeDays: 30 });
+    expect(rotation(many()).reason).toBe(`IAM user deployer has a second Active key (${OLD}, ${NEW})`);
     // A key waiting for retirement is no second key: a young current key skips.
     expect(planOf({ keys: [cur, state(key(OLD, 100 * H), pendingVerdict({}))], maxAgeDays: 30 }).action).toBe('skip');
     expect(rotation(planOf({ keys: [state(key(CUR, 40 * 86_400_000), { kind: 'current' })], maxAgeDays: 30 })).reason).toBe(

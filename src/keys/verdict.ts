@@ -438,8 +438,8 @@ function chooseRoom(input: PlanInput, current: AccessKey | undefined): Room {
   const usable = inactive.filter((k) => !input.reversedHere.has(k.id));
   if (usable.length > 0) return { makeRoom: usable[0], breaks: false };
   if (inactive.length > 0) return { breaks: false, deferred: inactive[0] };
+  // Two keys or more and none Inactive: there is another Active key than the current one.
   const other = others[0];
-  if (other === undefined) return { breaks: false };
   // Unproven, or (the only other verdict a second Active key can have here) a key only a create marker speaks for.
   const why = other.verdict.kind === 'unproven' ? other.verdict.why : 'made in the window of a create marker, which proves nothing';
   const oldest = keys.slice().sort(byAge)[0];
