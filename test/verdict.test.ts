@@ -117,6 +117,9 @@ describe('what a verdict needs read first', () => {
     expect(markerEndWanted({ ...creation, candidates: [] }, [key(ORPH, MIN)], NOW)).toBe(false);
     // A candidate IAM no longer lists counts as made at the epoch: old.
     expect(markerEndWanted(creation, [], NOW)).toBe(false);
+    // The candidate's own CreateDate counts, wherever IAM lists it.
+    expect(markerEndWanted(creation, [key(OLD, 100 * H), key(ORPH, MIN)], NOW)).toBe(true);
+    expect(markerEndWanted(creation, [key(NEW, MIN), key(ORPH, 100 * H)], NOW)).toBe(false);
   });
 });
 
@@ -254,6 +257,8 @@ describe('resumed: a self-rotation finishes the rotation an earlier run left', (
       ).resume;
     expect(handedTo(NEW, NOW - 9 * MIN)).toBeDefined();
     expect(handedTo(ORPH, NOW - 9 * MIN)).toBeUndefined();
+    // A record (forged, or mistaken) that hands the previous key over to itself is no handover to this job's key.
+    expect(handedTo(OLD, NOW - 9 * MIN)).toBeUndefined();
     expect(handedTo(NEW, NOW + 2 * H)).toBeUndefined();
     expect(judge(resume(10 * MIN, NOW - 5 * MIN, { keys: [key(OLD, 100 * H, 'Inactive'), key(NEW, 10 * MIN)] })).resume).toBeUndefined();
     expect(judge(resume(10 * MIN, NOW - 5 * MIN, { keys: [key(OLD, 5 * MIN), key(NEW, 10 * MIN)] })).resume).toBeUndefined();
@@ -624,6 +629,9 @@ describe('plan: what the run does with the verdicts', () => {
     // A key only a create marker speaks for is never deleted here (the retire-due step deactivates it): no room then.
     const unrecorded = state(key(ORPH, 10 * MIN), { kind: 'orphan', reason: 'unrecorded key of a finished run', holders: [] });
     expect(error({ keys: [state(key(OLD, 100 * H), { kind: 'current' }), unrecorded] })).toContain(`nothing proves who holds ${ORPH} (made in the window of a create marker, which proves nothing)`);
+    // No Active key at all: the orphan still goes first, not the older Inactive key nothing is known about.
+    const none = rotation(planOf({ keys: [state(key(OLD, 100 * H, 'Inactive')), state(key(ORPH, 2 * H, 'Inactive'), { kind: 'orphan', reason: 'orphan of a finished run', holders: [] })] }));
+    expect([none.orphan?.key.id, none.makeRoom]).toEqual([ORPH, undefined]);
   });
 
   it('two Active keys nothing proves: the error names the other key, the oldest other first, and the way out', () => {

@@ -495,7 +495,8 @@ export function plan(input: PlanInput): Plan {
       moveOff: [],
       makeRoom: undefined,
       makeRoomBreaks: false,
-      previous: keys.filter((k) => k.id !== resume.key.id).sort(byAge),
+      // The one other key (a resume needs exactly two).
+      previous: keys.filter((k) => k.id !== resume.key.id),
       reasons: { previous: 'replaced by a resumed rotation' },
       previousKey: input.previousKey,
       resume: resume.key,
