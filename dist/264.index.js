@@ -7,6 +7,7 @@ export const modules = {
 
 __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   AGENTS_API_VERSION: () => (/* binding */ AGENTS_API_VERSION),
 /* harmony export */   API_VERSION: () => (/* binding */ API_VERSION),
 /* harmony export */   createGitHubClient: () => (/* binding */ createGitHubClient),
 /* harmony export */   createOctokit: () => (/* binding */ createOctokit),
@@ -29,8 +30,10 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
-/** The GitHub REST API version every request asks for. */
+/** The GitHub REST API version every request asks for, but the Copilot coding agent's. */
 const API_VERSION = '2022-11-28';
+/** The version GitHub documents the Copilot coding agent's secrets (/agents/) under. */
+const AGENTS_API_VERSION = '2026-03-10';
 /** A fetch that gives up on a request after `timeoutMs` (keeping any caller signal). */
 function fetchWithTimeout(base, timeoutMs) {
     return ((url, init) => {
@@ -94,7 +97,7 @@ function createOctokit(token, baseUrl, pacing, env = process.env, control = { cl
     });
     // The REST API version the requests are written against (Octokit has no option for default headers).
     octokit.hook.before('request', (options) => {
-        options.headers['x-github-api-version'] = API_VERSION;
+        options.headers['x-github-api-version'] = /\/agents\//.test(String(options.url)) ? AGENTS_API_VERSION : API_VERSION;
     });
     octokit.hook.wrap('request', (request, options) => retrying(async () => request(options), pacing, control));
     return octokit;

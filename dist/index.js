@@ -65303,9 +65303,10 @@ const destruction_second = (ms) => Math.floor(ms / 1000) * 1000;
  * and the key is younger than a run can last, in IAM's clock.
  */
 function makerMayStillRun(created, ended, iamNow) {
-    const endedAfterMade = ended !== undefined && ended >= destruction_second(created.getTime());
-    return !endedAfterMade && iamNow - created.getTime() < MAX_RUN_MS;
+    return !endedAfterMade(created, ended) && iamNow - created.getTime() < MAX_RUN_MS;
 }
+/** The run that made a key ended after (IAM's `CreateDate`, whole seconds as records are) it made the key: a run that ended before did not make it. */
+const endedAfterMade = (created, ended) => (ended ?? -Infinity) >= destruction_second(created.getTime());
 /** A record that says this action created the key and never handed it over. */
 const unhanded = (r) => r?.created !== undefined && r.handover === undefined && r.supersededBy === undefined;
 /**
@@ -65320,7 +65321,7 @@ const need = (ok, code, text) => (ok ? undefined : { code, text });
 const listed = (f, id) => f.keys.find((k) => k.id === id);
 const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
 const same = (a, b) => [...a].sort().join() === [...b].sort().join();
-const handoverOf = (f) => Date.parse(f.record?.handover ?? '');
+const handoverOf = (f) => Date.parse(String(f.record?.handover));
 /** The labels of this run's destinations that may hold the key (written since its creation, not rewritten with another). */
 const holdersOf = (f) => f.destinations.filter((d) => mayHold(d, f.key)).map((d) => d.label);
 /** The keys IAM lists are exactly the ones this run expects. */
@@ -65344,16 +65345,20 @@ const heldByNone = (f) => {
     const holders = holdersOf(f);
     return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
 };
+/** The destinations of this run last written before the key's recorded successor existed (and not since by this run): they may hold the key. */
+function olderThanSuccessor(f) {
+    const s = f.keys.find((k) => k.id === f.record?.supersededBy);
+    const since = s ? destruction_second(s.created.getTime()) : Infinity;
+    return f.destinations.filter((d) => pairKey(d) === undefined && updates(d).some((u) => u < since));
+}
 /** No destination of this run was last written before the key's successor existed (such a one may hold the key). */
 const nothingOlderThanSuccessor = (f) => {
-    const s = listed(f, f.record?.supersededBy);
-    const since = s ? destruction_second(s.created.getTime()) : Infinity;
-    const old = f.destinations.filter((d) => pairKey(d) === undefined && updates(d).some((u) => u < since)).map((d) => d.label);
+    const old = olderThanSuccessor(f).map((d) => d.label);
     return need(old.length === 0, 'destinations older than successor', `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
 };
 const lastUseKnown = (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)');
 /** When the run the record names ended, if that is proof: a run that ended before the key existed did not make it. */
-const endedAt = (f) => (f.runEnded !== undefined && f.runEnded >= destruction_second(f.key.created.getTime()) ? f.runEnded : undefined);
+const endedAt = (f) => (endedAfterMade(f.key.created, f.runEnded) ? f.runEnded : undefined);
 /** What proves a key an orphan of a finished run of this action, whoever may hold it. */
 const ORPHAN_CHECKS = [
     (f) => need(unhanded(f.record), 'no unhanded record', 'no record says this action created it and never handed it over'),
@@ -65588,9 +65593,15 @@ function keyGate(run) {
         async destroy(id, reason) {
             const iam = run.iam();
             const keys = await listAccessKeys(iam, run.user);
-            const key = keys.find((k) => k.id === id) ?? run.known(id) ?? { id, status: 'Active', created: new Date(0) };
+            const listedNow = keys.find((k) => k.id === id);
+            if (listedNow === undefined) {
+                // Gone already (someone else deleted it): there is nothing to prove, and nothing to destroy.
+                const was = run.known(id);
+                throw new Unproven(id, reason, [{ code: 'not listed', text: `IAM no longer lists ${id}` }], was ? knownAbout(run.facts(was, keys)) : '');
+            }
+            const key = listedNow;
             // Keep the evidence: once deleted, a key's last use can no longer be read.
-            if (!run.uses.has(id) && keys.some((k) => k.id === id)) {
+            if (!run.uses.has(id)) {
                 for (const [k, use] of await lastUses(iam, run.io, run.user, [id]))
                     run.uses.set(k, use);
             }
@@ -65610,7 +65621,7 @@ function keyGate(run) {
                 await run.destroyed(id, row.deleted, reason);
                 return { fate: row.deleted };
             }
-            if (listed(facts, id)?.status === 'Inactive')
+            if (key.status === 'Inactive')
                 return undefined;
             await deactivateAccessKey(iam, run.user, id);
             await run.destroyed(id, 'deactivated', reason);
@@ -65719,6 +65730,8 @@ const INPUT_NAMES = [
     'export-credentials',
     'retire-after-hours',
     'oidc-plan',
+    'write-interval-seconds',
+    'copilot',
 ];
 // Letters, digits, '-' and, for Enterprise Managed Users (octo_emu), '_'; at most 39 characters.
 const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$/;
@@ -66133,6 +66146,11 @@ function readInputs(read, env = process.env) {
             'access-key-id-as: secret to write the id as a secret everywhere, or dependabot: false');
     }
     const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
+    const copilot = checked(false, () => bool(read, 'copilot', false));
+    if (accessKeyIdAs === 'variable' && copilot) {
+        problem('access-key-id-as', "'variable' cannot be used with copilot: true: this action writes the Copilot coding agent's secrets, not its " +
+            'variables. Set access-key-id-as: secret to write the id as a secret everywhere, or copilot: false');
+    }
     const oidcPlan = read('oidc-plan').trim() || undefined;
     if (oidcPlan !== undefined) {
         if (/[\r\n\0]/.test(oidcPlan))
@@ -66146,6 +66164,17 @@ function readInputs(read, env = process.env) {
         }
         if (exportCredentials)
             problem('oidc-plan', 'creates no key, so there is nothing to export: set export-credentials: false');
+    }
+    // Never faster than GitHub's guidance for one client (a write a second): slower only, as a fleet plan sets it.
+    const writeIntervalRaw = read('write-interval-seconds').trim();
+    let writeIntervalSeconds;
+    if (writeIntervalRaw !== '') {
+        if (/^\d+(?:\.\d{1,3})?$/.test(writeIntervalRaw) && Number(writeIntervalRaw) >= 1 && Number(writeIntervalRaw) <= 3600) {
+            writeIntervalSeconds = Number(writeIntervalRaw);
+        }
+        else {
+            problem('write-interval-seconds', `${quote(writeIntervalRaw)} is not a number of seconds from 1 to 3600 (at most three decimals, e.g. 7.625)`);
+        }
     }
     if (problems.length === 1)
         throw problems[0];
@@ -66179,6 +66208,8 @@ function readInputs(read, env = process.env) {
         exportCredentials,
         retireAfterHours,
         oidcPlan,
+        writeIntervalSeconds,
+        copilot,
     };
 }
 
@@ -66406,11 +66437,16 @@ class WritePacer {
     tokens;
     last;
     queue = Promise.resolve();
-    constructor(clock, intervalMs, burst = 2) {
+    /**
+     * `startEmpty`: the bucket starts with no token, so the first writes wait `burst` intervals from now. A fleet's rotate
+     * jobs start so (write-interval-seconds): a job starting after another ended in the same matrix slot never writes
+     * sooner after the other's last writes than the pace allows.
+     */
+    constructor(clock, intervalMs, burst = 2, startEmpty = false) {
         this.clock = clock;
         this.intervalMs = intervalMs;
         this.burst = burst;
-        this.tokens = burst;
+        this.tokens = startEmpty ? 0 : burst;
         this.last = clock.now();
     }
     /** Wait until `count` writes may go out, and take them. Calls are served in order. */
@@ -67186,7 +67222,8 @@ async function missingEnvironment(ctx, lists, d, err) {
 }
 /** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
 async function explainReadFailure(ctx, d, err, lists) {
-    if ((0,github_secrets/* statusOf */.c2)(err) === 404 && (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository')) {
+    if ((0,github_secrets/* statusOf */.c2)(err) === 404 &&
+        (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository' || d.kind === 'copilot-repository')) {
         const repoFound = await (0,github_secrets/* repositoryExists */.Hz)(ctx.gh, d.owner, d.repo).catch(() => true);
         if (!repoFound) {
             return new errors/* ActionError */.lZ(`reading the public key of ${(0,github_destinations/* label */.Pf)(d)}: repository ${d.owner}/${d.repo} not found, or the token cannot see it: ` +
@@ -67227,7 +67264,7 @@ async function variablesOf(ctx, d) {
     if (ctx.inputs.accessKeyIdAs !== 'variable')
         return undefined;
     if (!(0,github_destinations/* hasVariables */.cF)(d)) {
-        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d)} has no variables (Dependabot has secrets only): set access-key-id-as: secret`);
+        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d)} is given secrets only: set access-key-id-as: secret`);
     }
     return listVariables(ctx.gh, d).catch((err) => {
         throw (0,github_secrets/* gitHubError */.Mj)('listing the variables of', (0,github_destinations/* label */.Pf)(d), err, (0,github_destinations/* variableWritePermission */.bC)(d), ctx.gh.token);
@@ -67389,9 +67426,9 @@ function currentKey(keys, self, orphans = new Set()) {
 /** The keys whose last use a verdict needs (read before judging): every key but the naive current one, unless its record matters. */
 function lastUseWanted(keys, records, creation, self) {
     const naive = currentKey(keys, self);
+    // Never the job's own key: its last use is this run's, no evidence of anyone else's.
     return keys
-        .filter((k) => k.id !== self)
-        .filter((k) => k.id !== naive?.id || records.get(k.id)?.supersededBy !== undefined || unhanded(records.get(k.id)) || creation?.candidates.includes(k.id))
+        .filter((k) => k.id !== self && (k.id !== naive?.id || records.get(k.id)?.supersededBy !== undefined || unhanded(records.get(k.id)) || creation?.candidates.includes(k.id)))
         .map((k) => k.id);
 }
 /**
@@ -67421,10 +67458,10 @@ function factsFor(input, k) {
         runEnded: input.makerEnded.get(k.id),
     };
 }
-/** The record checks that fail for a key whose record says it was superseded (undefined: no such record). */
+/** The record checks that fail for key `k`, whose record says it was superseded. */
 function recordDisagrees(input, k) {
     const f = factsFor(input, k);
-    return f.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.flatMap((c) => c(f)?.text ?? []);
+    return RECORD_CHECKS.flatMap((c) => c(f)?.text ?? []);
 }
 /**
  * Self-rotation signed in with a key an earlier run of this action made, and the user's one other key is an Active
@@ -67442,7 +67479,7 @@ function resumable(input, self) {
     if (Math.abs(Date.parse(record.created) - verdict_second(self.created.getTime())) > CLOCK_SLACK_MS)
         return undefined;
     const prev = input.records.get(previous.id);
-    const stoppedAfterHandover = prev?.supersededBy === self.id && recordDisagrees(input, previous)?.length === 0 && graceOf(prev, input.retireAfterHours) === 0;
+    const stoppedAfterHandover = prev?.supersededBy === self.id && recordDisagrees(input, previous).length === 0 && graceOf(prev, input.retireAfterHours) === 0;
     if (!unhanded(record) && !stoppedAfterHandover)
         return undefined;
     if (makerMayStillRun(self.created, input.makerEnded.get(self.id), input.iamNow))
@@ -67454,33 +67491,34 @@ function pending(input, k, r, notes) {
     const f = factsFor(input, k);
     const grace = graceOf(r, input.retireAfterHours);
     const reason = grace > 0 ? 'staged retirement' : 'handed over by a stopped run';
-    const handover = Date.parse(r.handover ?? '');
+    const handover = Date.parse(String(r.handover));
     const missing = gaps(reason, f);
     const used = f.lastUsed;
-    const usedAt = used ? Date.parse(used.date) : 0;
-    const inUse = used !== undefined && used !== null && input.iamNow >= handover + grace * verdict_HOUR;
-    const holders = input.destinations.filter((d) => pairKey(d) === undefined && d.prepared.updates.some((u) => u < verdict_second(input.keys.find((x) => x.id === r.supersededBy)?.created.getTime() ?? Infinity)));
+    const inUse = !!used && input.iamNow >= handover + grace * verdict_HOUR;
+    const holders = olderThanSuccessor(f);
     const kept = input.previousKey === 'keep';
-    const timing = missing.every((m) => m.code === 'handover too recent' || m.code === 'used too recently');
-    const dueAt = kept || !timing || (reason === 'handed over by a stopped run' && missing.length > 0) ? undefined : Math.max(handover, usedAt) + grace * verdict_HOUR;
+    // Only time stands in the way (or nothing): it is due once the handover and its last use are the grace old.
+    const onlyTime = missing.every((m) => reason === 'staged retirement' && (m.code === 'handover too recent' || m.code === 'used too recently'));
+    const dueAt = kept || !onlyTime ? undefined : Math.max(handover, used ? Date.parse(used.date) : 0) + grace * verdict_HOUR;
     const p = { kind: 'pending', reason, successor: r.supersededBy, handover, grace, dueAt, due: !kept && missing.length === 0, inUse, holders, kept, missing };
     const at = verdict_iso(handover);
+    const where = holders.map((d) => d.label).join(', ');
     if (kept) {
         notes.push({ level: 'info', text: `${k.id} was handed over to ${p.successor} at ${at}; previous-key: keep: this run leaves it Active` });
     }
-    else if (holders.length > 0) {
-        const where = holders.map((d) => d.label).join(', ');
-        if (input.self !== p.successor) {
-            notes.push({
-                level: 'warning',
-                text: `${k.id} was handed over to ${p.successor} at ${at}, but ${where} ${holders.length === 1 ? 'was' : 'were'} last written before ` +
-                    `${p.successor} existed and may hold it: it is not retired while a destination may hold it (no time makes it due). ` +
-                    `A self-rotation that signs in with ${p.successor} gives ${where} its pair first; or, once you know ${where} no ` +
-                    `longer use${holders.length === 1 ? 's' : ''} ${k.id}, delete it: aws iam delete-access-key --user-name ${input.user} --access-key-id ${k.id}`,
-            });
-        }
+    else if (holders.length > 0 && input.self !== p.successor) {
+        notes.push({
+            level: 'warning',
+            text: `${k.id} was handed over to ${p.successor} at ${at}, but ${where} may hold it (last written before ` +
+                `${p.successor} existed): it is not retired while a destination may hold it (no time makes it due). ` +
+                `A self-rotation that signs in with ${p.successor} gives ${where} its pair first; or, once you know ${where} no ` +
+                `longer use it, delete it: aws iam delete-access-key --user-name ${input.user} --access-key-id ${k.id}`,
+        });
     }
-    else if (missing.length > 0 && timing && inUse && used) {
+    else if (p.due || holders.length > 0) {
+        // Due: the retirement says what it does. Held only by destinations this job gives its own pair first: likewise.
+    }
+    else if (dueAt !== undefined && inUse && used) {
         notes.push({
             level: 'warning',
             text: `${k.id} was handed over to ${p.successor} at ${at} but was last used ${used.date} (${used.service}, ${used.region}): ` +
@@ -67488,10 +67526,10 @@ function pending(input, k, r, notes) {
                 `once it has not been used for ${grace} h.`,
         });
     }
-    else if (missing.length > 0 && timing && p.dueAt !== undefined) {
-        notes.push({ level: 'info', text: `${k.id} is pending retirement (handed over to ${p.successor}): due at ${verdict_iso(p.dueAt)} (IAM time)` });
+    else if (dueAt !== undefined) {
+        notes.push({ level: 'info', text: `${k.id} is pending retirement (handed over to ${p.successor}): due at ${verdict_iso(dueAt)} (IAM time)` });
     }
-    else if (missing.length > 0) {
+    else {
         notes.push({
             level: 'warning',
             text: `${k.id} was handed over to ${p.successor} at ${at} but is not retired: ${missing.map((m) => m.text).join('; ')}. ` +
@@ -67505,41 +67543,32 @@ function pending(input, k, r, notes) {
  * handed over: the place the job reads its credentials from was not updated.
  */
 function judge(input) {
-    const { keys, records, self: selfId } = input;
+    const { keys, records, self: selfId, creation } = input;
     const notes = [];
     const self = keys.find((k) => k.id === selfId);
-    const mine = self ? recordDisagrees(input, self) : undefined;
-    if (self && mine?.length === 0) {
-        const r = records.get(self.id);
-        throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${r?.supersededBy} at ` +
-            `${r?.handover}: the place this job reads its credentials from was not updated (it is ` +
-            `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
-            `give this job the current key.`);
+    const own = self ? records.get(self.id) : undefined;
+    if (self && own?.supersededBy !== undefined) {
+        const disagree = recordDisagrees(input, self);
+        if (disagree.length === 0) {
+            throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${own.supersededBy} at ` +
+                `${own.handover}: the place this job reads its credentials from was not updated (it is ` +
+                `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
+                `give this job the current key.`);
+        }
+        notes.push({ level: 'warning', text: `the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${disagree.join('; ')}): it is ignored` });
     }
-    if (self && mine && mine.length > 0) {
-        notes.push({ level: 'warning', text: `the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${mine.join('; ')}): it is ignored` });
-    }
-    const rest = keys.filter((k) => k.id !== self?.id);
-    const candidate = (k) => input.creation?.candidates.includes(k.id) === true;
-    // A key no tag names, proven the create marker's by IAM's facts. Destinations written since it was made are the one
-    // gap a self-rotation closes: it gives them its own pair first.
-    const unrecordedProof = (k) => {
-        const missing = gaps('unrecorded key of a finished run', factsFor(input, k));
-        const held = input.destinations.filter((d) => mayHold(d, k));
-        const closable = self !== undefined && missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it';
-        return { proven: missing.length === 0 || closable, holders: closable ? held : [], missing };
+    // Proven an earlier run's key by its record (orphan) or, no tag naming it, by the create marker (unrecorded): every
+    // gap but "destinations may hold it" must be closed; that one a self-rotation closes (it gives them its own pair
+    // first), and for an orphan a rotator too (it rewrites them at once, its own row).
+    const proof = (k) => {
+        const unrecorded = creation?.candidates.includes(k.id) === true;
+        const missing = gaps(unrecorded ? 'unrecorded key of a finished run' : 'orphan of a finished run', factsFor(input, k));
+        const closable = (m) => m.code === 'destinations may hold it' && (self !== undefined || !unrecorded);
+        return { unrecorded, proven: missing.every(closable), holders: input.destinations.filter((d) => mayHold(d, k)), missing };
     };
-    const orphanProof = (k) => {
-        const missing = gaps('orphan of a finished run', factsFor(input, k));
-        const held = input.destinations.filter((d) => mayHold(d, k));
-        // Held by destinations of this run is the one gap a self-rotation (or a rotator that rewrites them) can close.
-        const proven = missing.length === 0 || (missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it');
-        return { proven, holders: held, missing };
-    };
-    const provable = (k) => (candidate(k) ? unrecordedProof(k).proven : orphanProof(k).proven);
     // The key the destinations are taken to hold is never an earlier run's provable orphan: a rotator's rerun after a
     // killed run judges that orphan, not the key it was replacing.
-    const current = self ?? currentKey(keys, undefined, new Set(rest.filter(provable).map((k) => k.id)));
+    const current = self ?? currentKey(keys, undefined, new Set(keys.filter((k) => proof(k).proven).map((k) => k.id)));
     const resume = self ? resumable(input, self) : undefined;
     if (resume) {
         const { key, record, previous } = resume;
@@ -67550,13 +67579,14 @@ function judge(input) {
                 `this run finishes that rotation (every destination gets ${key.id}, then ${previous.id} is handled per previous-key)`,
         });
     }
-    const verdicts = new Map();
-    if (self)
-        verdicts.set(self.id, resume ? { kind: 'resumed', previous: resume.previous.id } : { kind: 'current' });
-    for (const k of rest) {
+    const verdictOf = (k) => {
+        if (k === self)
+            return resume ? { kind: 'resumed', previous: resume.previous.id } : { kind: 'current' };
         const r = records.get(k.id);
-        const bad = recordDisagrees(input, k);
-        if (r?.supersededBy !== undefined && bad && bad.length > 0) {
+        if (r?.supersededBy !== undefined && k.id !== resume?.previous.id) {
+            const bad = recordDisagrees(input, k);
+            if (bad.length === 0)
+                return pending(input, k, r, notes);
             notes.push({
                 level: 'warning',
                 text: `the action's record on ${k.id} says it was handed over to ${r.supersededBy} at ${r.handover ?? 'an unknown time'}, ` +
@@ -67564,54 +67594,28 @@ function judge(input) {
                     `action did not hand over. Remove the tag ${k.id} from IAM user ${input.user} if it is wrong.`,
             });
         }
-        else if (r?.supersededBy !== undefined && k.id !== resume?.previous.id) {
-            verdicts.set(k.id, pending(input, k, r, notes));
-            continue;
-        }
-        if (k.id === current?.id || k.id === resume?.previous.id) {
-            verdicts.set(k.id, { kind: 'current' });
-            continue;
-        }
+        if (k === current || k.id === resume?.previous.id)
+            return { kind: 'current' };
         const f = factsFor(input, k);
-        if (candidate(k)) {
+        const { unrecorded, proven, holders, missing } = proof(k);
+        if (!proven)
+            return { kind: 'unproven', why: `${knownAbout(f)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` };
+        const held = holders.length > 0 ? `; destination(s) ${holders.map((d) => d.label).join(', ')} may hold it` : '';
+        if (unrecorded && creation) {
             // No tag names it: the create marker, with IAM's facts, is what may show it the key of a run killed before
             // recording it: evidence a person or a tag writer can also produce, so it is only ever deactivated.
-            const { proven, holders, missing } = unrecordedProof(k);
-            if (proven) {
-                verdicts.set(k.id, { kind: 'orphan', reason: 'unrecorded key of a finished run', holders });
-                notes.push({
-                    level: 'info',
-                    text: `${k.id} was made within ${input.creation ? `two minutes after the create marker of ${input.creation.by} (${verdict_iso(input.creation.at)})` : 'a create marker\'s window'}, ` +
-                        `which has ended, and no tag names it (${knownAbout(f)}): it may be that run's key, or anyone's made then; it is only ever deactivated` +
-                        (holders.length > 0 ? `; destination(s) ${holders.map((d) => d.label).join(', ')} may hold it` : ''),
-                });
-            }
-            else {
-                verdicts.set(k.id, { kind: 'unproven', why: `${knownAbout(f)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
-            }
-            continue;
-        }
-        const { proven, holders, missing } = orphanProof(k);
-        if (proven) {
-            const reason = holders.length > 0 && !self ? 'orphan held by destinations this run rewrites' : 'orphan of a finished run';
-            verdicts.set(k.id, { kind: 'orphan', reason, holders });
             notes.push({
                 level: 'info',
-                text: `${k.id} is an orphan of an earlier run of this action (${knownAbout(f)})` + (holders.length ? `; destination(s) ${holders.map((d) => d.label).join(', ')} may hold it` : ''),
+                text: `${k.id} was made within two minutes after the create marker of ${creation.by} (${verdict_iso(creation.at)}), which has ended, ` +
+                    `and no tag names it (${knownAbout(f)}): it may be that run's key, or anyone's made then; it is only ever deactivated${held}`,
             });
+            return { kind: 'orphan', reason: 'unrecorded key of a finished run', holders };
         }
-        else {
-            verdicts.set(k.id, { kind: 'unproven', why: `${knownAbout(f)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
-        }
-    }
+        notes.push({ level: 'info', text: `${k.id} is an orphan of an earlier run of this action (${knownAbout(f)})${held}` });
+        return { kind: 'orphan', reason: holders.length > 0 && !self ? 'orphan held by destinations this run rewrites' : 'orphan of a finished run', holders };
+    };
     return {
-        keys: keys.map((k) => ({
-            key: k,
-            record: records.get(k.id),
-            lastUsed: input.uses.get(k.id),
-            makerEnded: input.makerEnded.get(k.id),
-            verdict: verdicts.get(k.id) ?? { kind: 'unproven', why: 'nothing is known about it' },
-        })),
+        keys: keys.map((k) => ({ key: k, record: records.get(k.id), lastUsed: input.uses.get(k.id), makerEnded: input.makerEnded.get(k.id), verdict: verdictOf(k) })),
         current,
         resume,
         notes,
@@ -67639,15 +67643,16 @@ function chooseRoom(input, current) {
     const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
     const others = input.keys.filter((s) => s.key.id !== current?.id).sort((a, b) => byAge(a.key, b.key));
     // An earlier run's orphan is the action's own leftover, not a key deleted to make room: key-limit does not govern it.
+    // (A key only a create marker speaks for is no such orphan: the retire-due step deactivates it, and no more.)
     const orphan = others.find((s) => s.verdict.kind === 'orphan' && s.verdict.reason !== 'unrecorded key of a finished run');
     if (orphan?.verdict.kind === 'orphan') {
-        const { holders } = orphan.verdict;
-        const mine = self !== undefined && current?.id === self;
-        if (holders.length === 0 || mine)
-            return { orphan: { ...orphan, verdict: { ...orphan.verdict, reason: 'orphan of a finished run' } }, moveOff: holders, breaks: false };
+        const { holders, reason } = orphan.verdict;
         // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
         // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
-        return { orphan: { ...orphan, verdict: { ...orphan.verdict, reason: 'orphan held by destinations this run rewrites' } }, moveOff: [], orphanBreaks: holders, breaks: false };
+        if (reason === 'orphan held by destinations this run rewrites')
+            return { orphan, moveOff: [], orphanBreaks: holders, breaks: false };
+        // A self-rotation gives them its own pair first (none may hold it: nothing to move).
+        return { orphan, moveOff: holders, breaks: false };
     }
     if (keyLimit === 'fail') {
         throw new errors/* ActionError */.lZ(`IAM user ${user} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
@@ -67662,15 +67667,14 @@ function chooseRoom(input, current) {
         return { makeRoom: usable[0], breaks: false };
     if (inactive.length > 0)
         return { breaks: false, deferred: inactive[0] };
+    // Two keys or more and none Inactive: there is another Active key than the current one.
     const other = others[0];
-    if (other === undefined)
-        return { breaks: false };
-    const why = other.verdict.kind === 'unproven' ? other.verdict.why : other.verdict.kind;
+    // Unproven, or (the only other verdict a second Active key can have here) a key only a create marker speaks for.
+    const why = other.verdict.kind === 'unproven' ? other.verdict.why : 'made in the window of a create marker, which proves nothing';
     const oldest = keys.slice().sort(byAge)[0];
     if (keyLimit === 'delete-oldest' && oldest.id !== self)
         return { makeRoom: oldest, breaks: true };
-    const mine = self !== undefined && current?.id === self;
-    const consent = mine && oldest.id === self
+    const consent = oldest.id === self
         ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
         : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
     throw new errors/* ActionError */.lZ(`IAM user ${user} has two Active access keys (${list}) and nothing proves who holds ${other.key.id} (${why}): ` +
@@ -67713,7 +67717,8 @@ function plan(input) {
             moveOff: [],
             makeRoom: undefined,
             makeRoomBreaks: false,
-            previous: keys.filter((k) => k.id !== resume.key.id).sort(byAge),
+            // The one other key (a resume needs exactly two).
+            previous: keys.filter((k) => k.id !== resume.key.id),
             reasons: { previous: 'replaced by a resumed rotation' },
             previousKey: input.previousKey,
             resume: resume.key,
@@ -67735,13 +67740,13 @@ function plan(input) {
     // Written after the current key's recorded handover: nothing proves they still hold it. The record's GitHub time of
     // the handing run's last write is GitHub's own clock; without it, IAM's handover time and a minute of slack.
     const record = state?.record?.supersededBy === undefined ? state?.record : undefined;
-    const handover = Date.parse(record?.handover ?? '');
-    const lastWrite = Date.parse(record?.written ?? '');
+    const handover = Date.parse(String(record?.handover));
+    const lastWrite = Date.parse(String(record?.written));
     const bound = Number.isNaN(lastWrite) ? handover + HANDOVER_SLACK_MS : lastWrite + SAME_WRITE_MS;
     const late = Number.isNaN(handover)
         ? []
         : input.destinations.filter((d) => !written(d) && d.prepared.held === 'both' && Math.max(...d.prepared.updates) > bound).map((d) => d.label);
-    const extra = keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.keys.find((s) => s.key === k)?.verdict.kind !== 'pending');
+    const extra = input.keys.filter((s) => s.key.status === 'Active' && s.key !== current && s.verdict.kind !== 'pending').map((s) => s.key);
     let reason;
     if (toCreate.length > 0) {
         reason = `new destination(s): ${toCreate.join(', ')}`;
@@ -67782,7 +67787,11 @@ function plan(input) {
         reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
     }
     const room = chooseRoom(input, current);
-    if (room.deferred && current) {
+    if (room.deferred) {
+        if (current === undefined) {
+            throw new errors/* ActionError */.lZ(`IAM user ${input.user} has no Active key and no room for a new one: this run deactivated ${room.deferred.id}, which ` +
+                'only a later run deletes to make room (or delete it by hand once you know nobody holds it).');
+        }
         return {
             action: 'skip',
             current,
@@ -71064,6 +71073,9 @@ async function run(overrides = {}) {
     // A run never lasts longer than MAX_RUN_MS: a key older than that was made by a run that has ended (destruction.ts).
     const deadline = setTimeout(() => onCancel(`the action's maximum run time (${Math.round(deps.maxRunMs / 60_000)} minutes)`), deps.maxRunMs);
     deadline.unref?.();
+    // A fleet plan's pace (write-interval-seconds): slower than the shipped one, the bucket starting empty.
+    const paced = inputs.writeIntervalSeconds;
+    const pacing = paced === undefined ? deps.pacing : { ...deps.pacing, writeIntervalMs: Math.round(paced * 1000) };
     try {
         const result = await rotate({
             inputs,
@@ -71076,8 +71088,8 @@ async function run(overrides = {}) {
             },
             clock: deps.clock,
             io: deps.io,
-            pacing: deps.pacing,
-            pacer: new WritePacer(deps.clock, deps.pacing.writeIntervalMs),
+            pacing,
+            pacer: new WritePacer(deps.clock, pacing.writeIntervalMs, 2, paced !== undefined),
             lease: deps.lease,
             run: runIdentity(deps.env),
             cancel: deps.cancel,
@@ -71133,6 +71145,8 @@ function destinationsFrom(inputs) {
             out.push({ kind: 'environment', owner, repo, environment });
         if (inputs.dependabot)
             out.push({ kind: 'dependabot-repository', owner, repo });
+        if (inputs.copilot)
+            out.push({ kind: 'copilot-repository', owner, repo });
     }
     if (inputs.organization !== undefined) {
         const org = {
@@ -71143,6 +71157,8 @@ function destinationsFrom(inputs) {
         out.push({ kind: 'organization', ...org });
         if (inputs.dependabot)
             out.push({ kind: 'dependabot-organization', ...org });
+        if (inputs.copilot)
+            out.push({ kind: 'copilot-organization', ...org });
     }
     return out;
 }
@@ -71159,6 +71175,10 @@ function label(d) {
             return `organization ${d.org}`;
         case 'dependabot-organization':
             return `organization ${d.org} (Dependabot)`;
+        case 'copilot-repository':
+            return `${d.owner}/${d.repo} (Copilot coding agent)`;
+        case 'copilot-organization':
+            return `organization ${d.org} (Copilot coding agent)`;
     }
 }
 /** REST path of the destination's secrets collection (URL-encoded). */
@@ -71175,6 +71195,10 @@ function secretsPath(d) {
             return `/orgs/${e(d.org)}/actions/secrets`;
         case 'dependabot-organization':
             return `/orgs/${e(d.org)}/dependabot/secrets`;
+        case 'copilot-repository':
+            return `/repos/${e(d.owner)}/${e(d.repo)}/agents/secrets`;
+        case 'copilot-organization':
+            return `/orgs/${e(d.org)}/agents/secrets`;
     }
 }
 function hasVariables(d) {
@@ -71204,7 +71228,7 @@ function variableWritePermission(d) {
     }
 }
 function isOrganization(d) {
-    return d.kind === 'organization' || d.kind === 'dependabot-organization';
+    return d.kind === 'organization' || d.kind === 'dependabot-organization' || d.kind === 'copilot-organization';
 }
 /** The token permission a write to this kind of destination needs, for error messages. */
 function writePermission(d) {
@@ -71219,6 +71243,10 @@ function writePermission(d) {
             return "organization permission 'Secrets: write' (classic PAT: admin:org scope)";
         case 'dependabot-organization':
             return "organization permission 'Dependabot secrets: write' (classic PAT: admin:org scope)";
+        case 'copilot-repository':
+            return "repository permission 'Agent secrets: write' (classic PAT: repo scope)";
+        case 'copilot-organization':
+            return "organization permission 'Agent secrets: write' (classic PAT: admin:org scope)";
     }
 }
 /**
@@ -71229,11 +71257,13 @@ function describe(d, visibility = undefined) {
     switch (d.kind) {
         case 'repository':
         case 'dependabot-repository':
+        case 'copilot-repository':
             return { kind: d.kind, repository: `${d.owner}/${d.repo}` };
         case 'environment':
             return { kind: d.kind, repository: `${d.owner}/${d.repo}`, environment: d.environment };
         case 'organization':
         case 'dependabot-organization':
+        case 'copilot-organization':
             return {
                 kind: d.kind,
                 organization: d.org,

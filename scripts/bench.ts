@@ -8,6 +8,8 @@
  *   BENCH_SIZES           fan-out sizes, comma-separated (default "1,10,50"; --quick: "1,10")
  *   BENCH_PROPAGATION_MS  simulated IAM propagation delay for the verification figure (default 3000)
  *   BENCH_STRICT=1        exit 1 when a target is missed (a failed run always exits 1)
+ *   BENCH_FLEET_USERS     account sizes of the fleet audit figures (default "50,500,5000"; --quick: "50,500")
+ *   --fleet               only the fleet's figures (scripts/bench-fleet.ts)
  *
  * Every run gets fresh state: a new IAM user (self-rotation: the run authenticates with that user's only key) and new
  * repositories seeded with that key.
@@ -19,6 +21,7 @@ import { AwsProxy } from '../test/support/aws-proxy.js';
 import { GitHubStandin, type Scope } from '../test/support/github-standin.js';
 import { type Creds, type Moto, authenticates, createUserWithKey, motoAvailable, seedAdmin, startMoto } from '../test/support/moto.js';
 import { DIST, node24, runAction } from '../test/support/runner.js';
+import { fleetFigures } from './bench-fleet.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -45,6 +48,11 @@ const SIZES = [
 ].sort((a, b) => a - b);
 const PROPAGATION_MS = intEnv('BENCH_PROPAGATION_MS', 3000);
 const STRICT = process.env.BENCH_STRICT === '1';
+const FLEET_ONLY = argv.includes('--fleet');
+const FLEET_USERS = (process.env.BENCH_FLEET_USERS?.trim() || (QUICK ? '50,500' : '50,500,5000'))
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => Number.isInteger(n) && n >= 50);
 
 /** Shipped pacing (SHIPPED_PACING in src/github/pacer.ts): one write per second on average, bursts of 2. */
 const WRITE_INTERVAL_MS = 1000;
@@ -332,6 +340,15 @@ async function main(): Promise<void> {
   // 1. bare node start-up: warm-up now, then one sample before every action run (medianed at the end)
   for (let i = 0; i < 3; i++) await bareNode(h.node);
 
+  if (FLEET_ONLY) {
+    for (let i = 0; i < 3; i++) bareSamples.push(await bareNode(h.node));
+    const fleet = await fleetFigures({ latencyMs: LATENCY_MS, node: h.node, bareMs: median(bareSamples), sizes: FLEET_USERS, log });
+    rows.push(...fleet.rows);
+    Object.assign(raw, fleet.raw);
+    report(h);
+    return;
+  }
+
   // 2/3. one destination, then fan-out
   log('\none destination (self-rotation, iam-user-name given):');
   const bySize = new Map<number, Sample[]>();
@@ -444,6 +461,13 @@ async function main(): Promise<void> {
     pass: peakMb < TARGET.peakRssMb,
   });
 
+  const fleet = await fleetFigures({ latencyMs: LATENCY_MS, node: h.node, bareMs: bare, sizes: FLEET_USERS, log });
+  rows.push(...fleet.rows);
+  Object.assign(raw, fleet.raw);
+  report(h);
+}
+
+function report(h: Harness): void {
   // ------------------------------------------------------------ report
   log(
     `\n### Benchmark (Node ${execVersion(h.node)}, ${LATENCY_MS} ms per request at GitHub and AWS, ` +

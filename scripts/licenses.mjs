@@ -1,5 +1,6 @@
-// Writes dist/licenses.txt: the license of every production dependency in package-lock.json (a superset of what
-// the bundle contains). ncc's own --license output covers only one chunk once the bundle is split, so we make it.
+// Writes dist/licenses.txt and dist/fleet/licenses.txt (one beside each bundle): the license of every production
+// dependency in package-lock.json (a superset of what either bundle contains). ncc's own --license output covers only
+// one chunk once the bundle is split, so we make it.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -17,5 +18,8 @@ for (const [path, meta] of Object.entries(lock.packages ?? {})) {
   entries.set(`${pkg.name}@${pkg.version}`, `${pkg.name}\n${license}\n${text}`);
 }
 const out = [...entries.keys()].sort().map((k) => entries.get(k)).join('\n\n');
-writeFileSync(join(root, 'dist', 'licenses.txt'), `${out}\n`);
-console.log(`dist/licenses.txt: ${entries.size} production dependencies`);
+for (const dir of ['dist', join('dist', 'fleet')]) {
+  if (!existsSync(join(root, dir))) continue;
+  writeFileSync(join(root, dir, 'licenses.txt'), `${out}\n`);
+  console.log(`${dir}/licenses.txt: ${entries.size} production dependencies`);
+}

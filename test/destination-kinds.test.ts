@@ -28,6 +28,8 @@ describe('organization secrets', () => {
   it.each(['all', 'private'])('visibility %s: only the organization is written when no repositories are given', async (visibility) => {
     const org = fresh('org');
     world.gh.addOrganization(org);
+    // The job's repository exists and the token sees it: the own-holders look lists it (it holds nothing of its own).
+    world.gh.addRepository(`${org}/ignored`);
     const old = await createUserWithKey(world.moto, world.admin, fresh('deployer'));
     const { result } = await runRotation(world, {
       as: old,

@@ -13,7 +13,7 @@
  *   runners), and it keeps the newcomer's two commands.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 
 const ROOT = new URL('../', import.meta.url);
@@ -136,6 +136,11 @@ function usesThisAction(uses: unknown): boolean {
   return typeof uses === 'string' && (uses === './' || /(^|\/)rotate-aws-access-key@[^\s/]+$/.test(uses));
 }
 
+/** `uses:` that runs the fleet action (fleet/action.yml, the second action of this repository). */
+function usesFleetAction(uses: unknown): boolean {
+  return typeof uses === 'string' && (uses === './fleet' || /(^|\/)rotate-aws-access-key\/fleet@[^\s/]+$/.test(uses));
+}
+
 /** The steps (mappings with `uses:`) that run this action. */
 function actionSteps(doc: unknown): Obj[] {
   return mappings(doc).filter((m) => usesThisAction(m.uses));
@@ -255,6 +260,26 @@ describe('steps.<id>.outputs.<name> references to this action', () => {
   });
 });
 
+describe('steps that use the fleet action', () => {
+  const fleet = parseDocument(read('fleet/action.yml')).toJS() as ActionYml;
+  const steps = ALL_YAML.flatMap((src) => mappings(tryLoad(src)).filter((m) => usesFleetAction(m.uses)).map((step) => ({ src, step })));
+
+  it('exist (the fleet example), and use your-org/rotate-aws-access-key/fleet@ the major tag', () => {
+    expect(steps.length).toBeGreaterThanOrEqual(2);
+    for (const { step } of steps) expect(step.uses).toBe(`your-org/rotate-aws-access-key/fleet@v${MAJOR}`);
+  });
+
+  it('pass only inputs fleet/action.yml declares, and read only outputs it declares', () => {
+    for (const { src, step } of steps) {
+      const given = isObj(step.with) ? Object.keys(step.with) : [];
+      expect({ where: src.name, unknown: given.filter((k) => !(k in fleet.inputs)) }).toEqual({ where: src.name, unknown: [] });
+      if (typeof step.id !== 'string') continue;
+      const refs = [...src.text.matchAll(new RegExp(`steps\\.${step.id}\\.outputs\\.([\\w-]+)`, 'g'))].map((m) => m[1]);
+      expect({ where: src.name, unknown: refs.filter((o) => !(o in fleet.outputs)) }).toEqual({ where: src.name, unknown: [] });
+    }
+  });
+});
+
 describe('cron schedules', () => {
   const crons = ALL_YAML.flatMap((src) =>
     mappings(tryLoad(src))
@@ -363,7 +388,7 @@ describe('third-party actions and permissions', () => {
       return m ? [{ where: `${src.name} line ${i + 1}`, ref: m[1], comment: (m[2] ?? '').trim() }] : [];
     }),
   );
-  const thirdParty = usesLines.filter((u) => !u.ref.startsWith('./') && !usesThisAction(u.ref));
+  const thirdParty = usesLines.filter((u) => !u.ref.startsWith('./') && !usesThisAction(u.ref) && !usesFleetAction(u.ref));
 
   it('are found', () => {
     expect(thirdParty.length).toBeGreaterThan(10);
@@ -482,7 +507,7 @@ describe('workflows of this repository', () => {
     expect(jobs.attest.permissions).toEqual({ contents: 'read', 'id-token': 'write', attestations: 'write' });
     const attest = steps(jobs.attest).filter((s) => typeof s.uses === 'string' && String(s.uses).startsWith('actions/attest-build-provenance@'));
     expect(attest).toHaveLength(1);
-    expect(attest[0].with).toEqual({ 'subject-path': 'dist/*' });
+    expect(attest[0].with).toEqual({ 'subject-path': 'dist/*.*\ndist/fleet/*.*\n' });
     expect(runs(jobs.attest)).toBe('');
     // Only this job may mint an OIDC token or write attestations.
     for (const [name, job] of Object.entries(jobs)) {
@@ -690,13 +715,21 @@ describe('README structure', () => {
   it('get the action: beside the SHA pinning, how to check a release with gh attestation verify against release.yml', () => {
     const text = section('Get the action and pin it');
     expect(text.indexOf('**Check what you pin.**')).toBeGreaterThan(text.indexOf('@<release-commit-sha> # v'));
-    expect(text).toContain('for f in dist/*; do gh attestation verify "$f" --repo OWNER/rotate-aws-access-key');
+    expect(text).toContain('for f in $(git ls-files dist); do gh attestation verify "$f" --repo OWNER/rotate-aws-access-key');
     expect(text).toContain('--signer-workflow OWNER/rotate-aws-access-key/.github/workflows/release.yml');
     expect(text).toContain('(.github/workflows/release.yml)');
     // The workflow named is the one that attests every file of dist/.
     const release = load(WORKFLOWS.find((w) => w.name === '.github/workflows/release.yml') as Source) as Obj;
     const attest = mappings(release).find((m) => String(m.uses).startsWith('actions/attest-build-provenance@'));
-    expect(attest?.with).toEqual({ 'subject-path': 'dist/*' });
+    expect(attest?.with).toEqual({ 'subject-path': 'dist/*.*\ndist/fleet/*.*\n' });
+    // Every file the loop checks is one the workflow attests: the patterns cover each tracked file of dist/, folders none.
+    const patterns = String(attest?.with && (attest.with as Obj)['subject-path']).trim().split('\n');
+    const dist = new URL('dist/', ROOT);
+    const files = (readdirSync(dist, { recursive: true }) as string[]).filter((f) => statSync(new URL(f, dist)).isFile()).map((f) => `dist/${f}`);
+    const folderOf = (f: string) => f.slice(0, f.lastIndexOf('/'));
+    const covered = (f: string) => patterns.some((p) => folderOf(p) === folderOf(f) && f.slice(folderOf(f).length + 1).includes('.'));
+    expect(files.length).toBeGreaterThan(4);
+    expect(files.filter((f) => !covered(f))).toEqual([]);
   });
 });
 

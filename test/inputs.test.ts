@@ -90,6 +90,8 @@ describe('action.yml defaults', () => {
       exportCredentials: false,
       retireAfterHours: 0,
       oidcPlan: undefined,
+      writeIntervalSeconds: undefined,
+      copilot: false,
     };
     expect(read()).toEqual(expected);
   });

@@ -14,6 +14,17 @@ describe('WritePacer', () => {
     expect(starts).toEqual([0, 2000, 4000, 6000]);
   });
 
+  it('started empty (write-interval-seconds: a fleet job), the first pair waits two intervals, then the same pace', async () => {
+    const clock = fakeClock(0);
+    const pacer = new WritePacer(clock, 7625, 2, true);
+    const starts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await pacer.take(2);
+      starts.push(clock.now());
+    }
+    expect(starts).toEqual([15_250, 30_500, 45_750]);
+  });
+
   it('single writes are one interval apart once the burst is spent', async () => {
     const clock = fakeClock(0);
     const pacer = new WritePacer(clock, 1000);

@@ -36,6 +36,7 @@ import { Cancellation } from '../src/shared/cancel.js';
 import { createGitHubClient } from '../src/github/github.js';
 import { readInputs } from '../src/config/inputs.js';
 import { runOidcPlan } from '../src/oidc/oidc-plan.js';
+import { USER_KEYS } from '../src/fleet/manifest.js';
 import { useWorld } from './support/world.js';
 import { type Creds, MOTO_ACCOUNT_ID, createUserWithKey, iamClient, requireMoto } from './support/moto.js';
 
@@ -419,6 +420,7 @@ describe('policies/*.json', () => {
       'cross-account-hub-trust.json',
       'cross-account-hub.json',
       'cross-account-rotator-trust.json',
+      'fleet-audit.json',
       'oidc-plan.json',
       'rotator-trust.json',
       'rotator.json',
@@ -901,6 +903,21 @@ const PAIRED: Record<string, PolicyName> = {
   'examples/scheduled-daily-max-age.yml': 'self-rotation',
   'examples/scheduled-weekly.yml': 'self-rotation',
   'examples/staged-retirement.yml': 'self-rotation',
+  'examples/fleet-rotation.yml': 'rotator',
+};
+
+/**
+ * A matrix the fleet audit plans (`matrix: ${{ fromJSON(needs.audit.outputs.matrix) }}`): one entry as it makes them,
+ * a user under /ci/ with its role and destinations; every other option a manifest may set is empty (the default).
+ */
+const FLEET_ENTRY: Record<string, string> = {
+  ...Object.fromEntries(USER_KEYS.map((k) => [k, ''])),
+  'write-interval-seconds': '7.625',
+  user: 'ci-deployer',
+  role: 'arn:aws:iam::123456789012:role/access-key-rotator',
+  repositories: 'your-org/api',
+  environments: 'production',
+  'max-age-days': '90',
 };
 
 type Yaml = Record<string, unknown>;
@@ -956,14 +973,19 @@ function docSteps(wf: DocWorkflow): DocStep[] {
   for (const [jobName, job] of Object.entries(wf.doc.jobs as Yaml)) {
     if (!isMap(job) || !Array.isArray(job.steps)) continue;
     const strategy = isMap(job.strategy) ? job.strategy : {};
-    const include = isMap(strategy.matrix) && Array.isArray(strategy.matrix.include) ? (strategy.matrix.include as Record<string, string>[]) : [{}];
+    const planned = typeof strategy.matrix === 'string' && /fromJSON\(needs\.\w+\.outputs\.matrix\)/.test(strategy.matrix);
+    const include = planned
+      ? [FLEET_ENTRY]
+      : isMap(strategy.matrix) && Array.isArray(strategy.matrix.include)
+        ? (strategy.matrix.include as Record<string, string>[])
+        : [{}];
     for (const matrix of include) {
       let role: string | undefined;
       job.steps.forEach((step: unknown, i: number) => {
         if (!isMap(step) || typeof step.uses !== 'string') return;
         const w = isMap(step.with) ? step.with : {};
         if (step.uses.startsWith('aws-actions/configure-aws-credentials@') && typeof w['role-to-assume'] === 'string') {
-          role = /:role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(w['role-to-assume'])?.[1];
+          role = /:role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(substitute(w['role-to-assume'], matrix))?.[1];
         }
         if (!/(^|\/)rotate-aws-access-key@/.test(step.uses)) return;
         const inputs = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, substitute(v, matrix)]));
@@ -1120,6 +1142,7 @@ describe('the documentation embeds the policy files', () => {
     ['cross-account-hub-trust.json', 'docs/iam.md'],
     ['cross-account-hub.json', 'docs/iam.md'],
     ['cross-account-rotator-trust.json', 'docs/iam.md'],
+    ['fleet-audit.json', 'docs/fleet.md'],
   ];
 
   it('shows every policy file somewhere', () => {

@@ -164,6 +164,9 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
   // A run never lasts longer than MAX_RUN_MS: a key older than that was made by a run that has ended (destruction.ts).
   const deadline = setTimeout(() => onCancel(`the action's maximum run time (${Math.round(deps.maxRunMs / 60_000)} minutes)`), deps.maxRunMs);
   deadline.unref?.();
+  // A fleet plan's pace (write-interval-seconds): slower than the shipped one, the bucket starting empty.
+  const paced = inputs.writeIntervalSeconds;
+  const pacing = paced === undefined ? deps.pacing : { ...deps.pacing, writeIntervalMs: Math.round(paced * 1000) };
   try {
     const result = await rotate(
       {
@@ -177,8 +180,8 @@ export async function run(overrides: Partial<RunDeps> = {}): Promise<RotationRes
         },
         clock: deps.clock,
         io: deps.io,
-        pacing: deps.pacing,
-        pacer: new WritePacer(deps.clock, deps.pacing.writeIntervalMs),
+        pacing,
+        pacer: new WritePacer(deps.clock, pacing.writeIntervalMs, 2, paced !== undefined),
         lease: deps.lease,
         run: runIdentity(deps.env),
         cancel: deps.cancel,

@@ -31,6 +31,8 @@ export const INPUT_NAMES = [
   'export-credentials',
   'retire-after-hours',
   'oidc-plan',
+  'write-interval-seconds',
+  'copilot',
 ] as const;
 
 export type PreviousKeyMode = 'delete' | 'deactivate' | 'keep';
@@ -84,6 +86,13 @@ export interface Inputs {
   retireAfterHours: number;
   /** A directory: write the plan to replace the key with a role there, read-only, instead of rotating. */
   oidcPlan: string | undefined;
+  /**
+   * The job's writes go out at most one per this many seconds on average, counted from the job's start (a fleet plan
+   * sets it so that its jobs together stay under GitHub's limits); undefined: the shipped pace.
+   */
+  writeIntervalSeconds: number | undefined;
+  /** Also write the pair as Copilot coding agent secrets (agents/secrets) of every repository and the organization. */
+  copilot: boolean;
 }
 
 /** Reads one raw input by its action.yml name ('' when unset), like core.getInput. */
@@ -576,6 +585,14 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     );
   }
   const createEnvironments = checked(false, () => bool(read, 'create-environments', false));
+  const copilot = checked(false, () => bool(read, 'copilot', false));
+  if (accessKeyIdAs === 'variable' && copilot) {
+    problem(
+      'access-key-id-as',
+      "'variable' cannot be used with copilot: true: this action writes the Copilot coding agent's secrets, not its " +
+        'variables. Set access-key-id-as: secret to write the id as a secret everywhere, or copilot: false',
+    );
+  }
 
   const oidcPlan = read('oidc-plan').trim() || undefined;
   if (oidcPlan !== undefined) {
@@ -591,6 +608,20 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
       problem('oidc-plan', `is a read-only plan for an existing user's key: it cannot be combined with create-user: ${createUser}`);
     }
     if (exportCredentials) problem('oidc-plan', 'creates no key, so there is nothing to export: set export-credentials: false');
+  }
+
+  // Never faster than GitHub's guidance for one client (a write a second): slower only, as a fleet plan sets it.
+  const writeIntervalRaw = read('write-interval-seconds').trim();
+  let writeIntervalSeconds: number | undefined;
+  if (writeIntervalRaw !== '') {
+    if (/^\d+(?:\.\d{1,3})?$/.test(writeIntervalRaw) && Number(writeIntervalRaw) >= 1 && Number(writeIntervalRaw) <= 3600) {
+      writeIntervalSeconds = Number(writeIntervalRaw);
+    } else {
+      problem(
+        'write-interval-seconds',
+        `${quote(writeIntervalRaw)} is not a number of seconds from 1 to 3600 (at most three decimals, e.g. 7.625)`,
+      );
+    }
   }
 
   if (problems.length === 1) throw problems[0];
@@ -623,5 +654,7 @@ export function readInputs(read: InputReader, env: Record<string, string | undef
     exportCredentials,
     retireAfterHours,
     oidcPlan,
+    writeIntervalSeconds,
+    copilot,
   };
 }

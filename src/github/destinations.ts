@@ -6,7 +6,9 @@ export type Destination =
   | { kind: 'environment'; owner: string; repo: string; environment: string }
   | { kind: 'organization'; org: string; visibility: Visibility | undefined; selectedRepositories: string[] }
   | { kind: 'dependabot-repository'; owner: string; repo: string }
-  | { kind: 'dependabot-organization'; org: string; visibility: Visibility | undefined; selectedRepositories: string[] };
+  | { kind: 'dependabot-organization'; org: string; visibility: Visibility | undefined; selectedRepositories: string[] }
+  | { kind: 'copilot-repository'; owner: string; repo: string }
+  | { kind: 'copilot-organization'; org: string; visibility: Visibility | undefined; selectedRepositories: string[] };
 
 export type DestinationKind = Destination['kind'];
 
@@ -33,6 +35,7 @@ export function destinationsFrom(inputs: Inputs): Destination[] {
     if (inputs.environments.length === 0) out.push({ kind: 'repository', owner, repo });
     for (const environment of inputs.environments) out.push({ kind: 'environment', owner, repo, environment });
     if (inputs.dependabot) out.push({ kind: 'dependabot-repository', owner, repo });
+    if (inputs.copilot) out.push({ kind: 'copilot-repository', owner, repo });
   }
   if (inputs.organization !== undefined) {
     const org = {
@@ -42,6 +45,7 @@ export function destinationsFrom(inputs: Inputs): Destination[] {
     };
     out.push({ kind: 'organization', ...org });
     if (inputs.dependabot) out.push({ kind: 'dependabot-organization', ...org });
+    if (inputs.copilot) out.push({ kind: 'copilot-organization', ...org });
   }
   return out;
 }
@@ -59,6 +63,10 @@ export function label(d: Destination): string {
       return `organization ${d.org}`;
     case 'dependabot-organization':
       return `organization ${d.org} (Dependabot)`;
+    case 'copilot-repository':
+      return `${d.owner}/${d.repo} (Copilot coding agent)`;
+    case 'copilot-organization':
+      return `organization ${d.org} (Copilot coding agent)`;
   }
 }
 
@@ -76,10 +84,17 @@ export function secretsPath(d: Destination): string {
       return `/orgs/${e(d.org)}/actions/secrets`;
     case 'dependabot-organization':
       return `/orgs/${e(d.org)}/dependabot/secrets`;
+    case 'copilot-repository':
+      return `/repos/${e(d.owner)}/${e(d.repo)}/agents/secrets`;
+    case 'copilot-organization':
+      return `/orgs/${e(d.org)}/agents/secrets`;
   }
 }
 
-/** The destination kinds that have Actions variables: Dependabot has secrets only. */
+/**
+ * The destination kinds that have Actions variables: Dependabot has secrets only; the Copilot coding agent's variables
+ * are not written by this action (src/config/inputs.ts refuses the pair).
+ */
 export type VariableDestination = Extract<Destination, { kind: 'repository' | 'environment' | 'organization' }>;
 
 export function hasVariables(d: Destination): d is VariableDestination {
@@ -112,7 +127,7 @@ export function variableWritePermission(d: VariableDestination): string {
 }
 
 export function isOrganization(d: Destination): d is Extract<Destination, { org: string }> {
-  return d.kind === 'organization' || d.kind === 'dependabot-organization';
+  return d.kind === 'organization' || d.kind === 'dependabot-organization' || d.kind === 'copilot-organization';
 }
 
 /** The token permission a write to this kind of destination needs, for error messages. */
@@ -128,6 +143,10 @@ export function writePermission(d: Destination): string {
       return "organization permission 'Secrets: write' (classic PAT: admin:org scope)";
     case 'dependabot-organization':
       return "organization permission 'Dependabot secrets: write' (classic PAT: admin:org scope)";
+    case 'copilot-repository':
+      return "repository permission 'Agent secrets: write' (classic PAT: repo scope)";
+    case 'copilot-organization':
+      return "organization permission 'Agent secrets: write' (classic PAT: admin:org scope)";
   }
 }
 
@@ -139,11 +158,13 @@ export function describe(d: Destination, visibility: Visibility | undefined = un
   switch (d.kind) {
     case 'repository':
     case 'dependabot-repository':
+    case 'copilot-repository':
       return { kind: d.kind, repository: `${d.owner}/${d.repo}` };
     case 'environment':
       return { kind: d.kind, repository: `${d.owner}/${d.repo}`, environment: d.environment };
     case 'organization':
     case 'dependabot-organization':
+    case 'copilot-organization':
       return {
         kind: d.kind,
         organization: d.org,

@@ -12,8 +12,10 @@ import { rateLimitOf } from './secrets.js';
 
 type Octokit = ReturnType<typeof getOctokit>;
 
-/** The GitHub REST API version every request asks for. */
+/** The GitHub REST API version every request asks for, but the Copilot coding agent's. */
 export const API_VERSION = '2022-11-28';
+/** The version GitHub documents the Copilot coding agent's secrets (/agents/) under. */
+export const AGENTS_API_VERSION = '2026-03-10';
 
 export interface ClientLog {
   warning(message: string): void;
@@ -92,7 +94,7 @@ export function createOctokit(
   });
   // The REST API version the requests are written against (Octokit has no option for default headers).
   octokit.hook.before('request', (options) => {
-    options.headers['x-github-api-version'] = API_VERSION;
+    options.headers['x-github-api-version'] = /\/agents\//.test(String(options.url)) ? AGENTS_API_VERSION : API_VERSION;
   });
   octokit.hook.wrap('request', (request, options) => retrying(async () => request(options), pacing, control));
   return octokit;

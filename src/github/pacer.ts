@@ -42,12 +42,18 @@ export class WritePacer {
   private last: number;
   private queue: Promise<void> = Promise.resolve();
 
+  /**
+   * `startEmpty`: the bucket starts with no token, so the first writes wait `burst` intervals from now. A fleet's rotate
+   * jobs start so (write-interval-seconds): a job starting after another ended in the same matrix slot never writes
+   * sooner after the other's last writes than the pace allows.
+   */
   constructor(
     private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly burst = 2,
+    startEmpty = false,
   ) {
-    this.tokens = burst;
+    this.tokens = startEmpty ? 0 : burst;
     this.last = clock.now();
   }
 

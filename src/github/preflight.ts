@@ -172,7 +172,10 @@ async function explainReadFailure(
   err: unknown,
   lists: EnvironmentLists,
 ): Promise<ActionError | 'create'> {
-  if (statusOf(err) === 404 && (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository')) {
+  if (
+    statusOf(err) === 404 &&
+    (d.kind === 'environment' || d.kind === 'repository' || d.kind === 'dependabot-repository' || d.kind === 'copilot-repository')
+  ) {
     const repoFound = await repositoryExists(ctx.gh, d.owner, d.repo).catch(() => true);
     if (!repoFound) {
       return new ActionError(
@@ -220,7 +223,7 @@ async function sharingOf(
 async function variablesOf(ctx: PreflightContext, d: Destination): Promise<Map<string, SecretInfo> | undefined> {
   if (ctx.inputs.accessKeyIdAs !== 'variable') return undefined;
   if (!hasVariables(d)) {
-    throw new ActionError(`access-key-id-as: variable: ${label(d)} has no variables (Dependabot has secrets only): set access-key-id-as: secret`);
+    throw new ActionError(`access-key-id-as: variable: ${label(d)} is given secrets only: set access-key-id-as: secret`);
   }
   return listVariables(ctx.gh, d).catch((err: unknown) => {
     throw gitHubError('listing the variables of', label(d), err, variableWritePermission(d), ctx.gh.token);

@@ -59,6 +59,11 @@ export class AwsProxy {
   private listeners: ((req: { action: string; accessKeyId: string; index: number }) => void | Promise<void>)[] = [];
   private handledListeners: ((req: { action: string; accessKeyId: string; index: number; status: number }) => void | Promise<void>)[] = [];
   private sockets = new Set<Socket>();
+  /**
+   * Rewrites moto's answer text before it goes back (e.g. test/support/aged-iam.ts: key ages, last uses, the
+   * credential report's root row); `params` are the request's form parameters.
+   */
+  rewrite?: (req: { action: string; params: URLSearchParams }, text: string) => string;
 
   private constructor(
     private readonly server: ReturnType<typeof createServer>,
@@ -194,7 +199,8 @@ export class AwsProxy {
       if (fault.kind === 'hang') return;
       return answer(fault.status ?? 500, errorXml(fault.code ?? 'InternalFailure', fault.message ?? 'injected fault'));
     }
-    answer(upstream.status, upstream.text, upstream.headers);
+    const text = this.rewrite && upstream.status === 200 ? this.rewrite({ action, params }, upstream.text) : upstream.text;
+    answer(upstream.status, text, upstream.headers);
   }
 
   private forward(req: IncomingMessage, body: Buffer): Promise<{ status: number; text: string; headers: Record<string, string> }> {

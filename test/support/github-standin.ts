@@ -19,7 +19,9 @@ export type ScopeKind =
   | 'environment'
   | 'organization'
   | 'dependabot-repository'
-  | 'dependabot-organization';
+  | 'dependabot-organization'
+  | 'copilot-repository'
+  | 'copilot-organization';
 
 /**
  * A secret scope. Repository-based kinds need `owner` + `repo` (or `repo` as
@@ -222,7 +224,7 @@ class HttpError extends Error {
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const ORG_KINDS: ReadonlySet<ScopeKind> = new Set(['organization', 'dependabot-organization']);
+const ORG_KINDS: ReadonlySet<ScopeKind> = new Set(['organization', 'dependabot-organization', 'copilot-organization']);
 
 function githubTime(d = new Date()): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -234,6 +236,18 @@ function notFoundErr(): HttpError {
 
 function unprocessable(message: string): HttpError {
   return new HttpError(422, message);
+}
+
+/** An issue as stored (the fleet audit's tracking issue). */
+export interface StoredIssue {
+  number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  stateReason: string | null;
+  labels: string[];
+  createdAt: string;
+  updatedAt: string;
 }
 
 /** A repository's OIDC subject customization, as GitHub's REST API answers it. */
@@ -659,6 +673,7 @@ export class GitHubStandin {
       if (!underBase || !segments) return { status: 404, body: { message: 'Not Found', documentation_url: DOCS } };
       try {
         if (!bodyIsJson) throw new HttpError(400, 'Problems parsing JSON');
+        this.currentApiVersion = headers['x-github-api-version'];
         return this.route(method, segments, query, body, path);
       } catch (err) {
         if (err instanceof HttpError) {
@@ -738,6 +753,8 @@ export class GitHubStandin {
   ): Reply {
     const planned = this.oidcPlanRoute(method, seg, query);
     if (planned) return planned;
+    const agents = this.agentsRoute(method, seg, query, body, path);
+    if (agents) return agents;
     // /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}: a run attempt GitHub knows of (completeRun).
     if (seg[0] === 'repos' && seg.length === 8 && seg[3] === 'actions' && seg[4] === 'runs' && seg[6] === 'attempts' && method === 'GET') {
       const run = this.runs.get(`${seg[1]}/${seg[2]}/${seg[5]}/${seg[7]}`.toLowerCase()) ?? this.runs.get('*');
@@ -754,6 +771,7 @@ export class GitHubStandin {
         throw notFoundErr();
       }
       const repoKey = this.repoKey(repo);
+      if (rest[0] === 'issues') return this.issuesRoute(method, repoKey, rest.slice(1), query, body, path);
       if (rest.join('/') === 'actions/oidc/customization/sub' && method === 'GET') {
         if (repo.oidcSubject === 'forbidden') throw new HttpError(403, 'Resource not accessible by personal access token');
         return { status: 200, body: repo.oidcSubject };
@@ -1088,6 +1106,107 @@ export class GitHubStandin {
       ...(shared.visibility ? { visibility: shared.visibility, selectedRepositoryIds: shared.selectedRepositoryIds } : {}),
     });
     return { status: 204 };
+  }
+
+  // ------------------------------------------------------------ the Copilot coding agent's secrets
+
+  /** The X-GitHub-Api-Version of every request to an agents route, in order. */
+  readonly agentsApiVersions: string[] = [];
+  /** The X-GitHub-Api-Version of the request being routed. */
+  private currentApiVersion: string | undefined;
+
+  /**
+   * As GitHub (REST API version 2026-03-10): /repos/{owner}/{repo}/agents/secrets and /orgs/{org}/agents/secrets,
+   * with the public key, list, get, PUT and DELETE of the other secret scopes (organization secrets: visibility and
+   * selected repositories). undefined: not an agents route.
+   */
+  private agentsRoute(method: string, seg: string[], query: Record<string, string>, body: unknown, path: string): Reply | undefined {
+    const repoScoped = seg[0] === 'repos' && seg[3] === 'agents' && seg[4] === 'secrets';
+    const orgScoped = seg[0] === 'orgs' && seg[2] === 'agents' && seg[3] === 'secrets';
+    if (!repoScoped && !orgScoped) return undefined;
+    this.agentsApiVersions.push(this.currentApiVersion ?? '');
+    if (repoScoped) {
+      const repo = this.repos.get(`${seg[1]}/${seg[2]}`.toLowerCase());
+      if (!repo) throw notFoundErr();
+      return this.secretsRoute(method, seg.slice(5), query, body, path, `copilot-repository:${this.repoKey(repo)}`, false);
+    }
+    if (!this.orgs.has(seg[1].toLowerCase())) throw notFoundErr();
+    return this.secretsRoute(method, seg.slice(4), query, body, path, `copilot-organization:${seg[1].toLowerCase()}`, true);
+  }
+
+  // ------------------------------------------------------------ issues (the fleet audit's tracking issue)
+
+  /** Issues by repository (lower case owner/name), in number order. */
+  private readonly issueStore = new Map<string, StoredIssue[]>();
+
+  /** The issues of a repository, as stored (copies). */
+  issues(fullName: string): StoredIssue[] {
+    return (this.issueStore.get(fullName.toLowerCase()) ?? []).map((i) => ({ ...i, labels: [...i.labels] }));
+  }
+
+  /**
+   * As GitHub: GET .../issues (state open|closed|all, labels a comma list all of which an issue has; 30 a page, at most
+   * 100), POST .../issues (title, body, labels: a label that does not exist is made), PATCH .../issues/{n} (title, body,
+   * state, state_reason).
+   */
+  private issuesRoute(method: string, repoKey: string, rest: string[], query: Record<string, string>, body: unknown, path: string): Reply {
+    const list = this.issueStore.get(repoKey) ?? [];
+    this.issueStore.set(repoKey, list);
+    const json = (i: StoredIssue) => ({
+      number: i.number,
+      title: i.title,
+      body: i.body,
+      state: i.state,
+      state_reason: i.stateReason,
+      labels: i.labels.map((name) => ({ name })),
+      created_at: i.createdAt,
+      updated_at: i.updatedAt,
+    });
+    const object = (): Record<string, unknown> => {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw unprocessable('Invalid request.\n\nThe body must be a JSON object.');
+      return body as Record<string, unknown>;
+    };
+    if (rest.length === 0 && method === 'GET') {
+      const state = query.state ?? 'open';
+      const labels = (query.labels ?? '').split(',').map((l) => l.trim().toLowerCase()).filter(Boolean);
+      const found = [...list]
+        .reverse()
+        .filter((i) => state === 'all' || i.state === state)
+        .filter((i) => labels.every((l) => i.labels.some((x) => x.toLowerCase() === l)))
+        .map(json);
+      const page = this.paginate(found, query, path);
+      return { status: 200, body: page.items, headers: page.headers };
+    }
+    if (rest.length === 0 && method === 'POST') {
+      const b = object();
+      if (typeof b.title !== 'string' || b.title === '') throw unprocessable('Invalid request.\n\n"title" wasn\'t supplied.');
+      const now = githubTime();
+      const issue: StoredIssue = {
+        number: list.length + 1,
+        title: b.title,
+        body: typeof b.body === 'string' ? b.body : '',
+        state: 'open',
+        stateReason: null,
+        labels: Array.isArray(b.labels) ? b.labels.map(String) : [],
+        createdAt: now,
+        updatedAt: now,
+      };
+      list.push(issue);
+      return { status: 201, body: json(issue) };
+    }
+    const issue = rest.length === 1 ? list.find((i) => String(i.number) === rest[0]) : undefined;
+    if (!issue) throw notFoundErr();
+    if (method === 'GET') return { status: 200, body: json(issue) };
+    if (method !== 'PATCH') throw notFoundErr();
+    const b = object();
+    if (typeof b.title === 'string') issue.title = b.title;
+    if (typeof b.body === 'string') issue.body = b.body;
+    if (b.state === 'open' || b.state === 'closed') {
+      issue.state = b.state;
+      issue.stateReason = b.state === 'closed' ? (typeof b.state_reason === 'string' ? b.state_reason : 'completed') : 'reopened';
+    }
+    issue.updatedAt = githubTime();
+    return { status: 200, body: json(issue) };
   }
 
   /**

@@ -19,6 +19,8 @@ function findRoot(from: string): string {
 
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const DIST = join(ROOT, 'dist', 'index.js');
+/** The fleet action's bundle (fleet/action.yml runs it). */
+export const FLEET_DIST = join(ROOT, 'dist', 'fleet', 'index.js');
 /**
  * A module to preload (`nodeArgs: ['--import', SKEW_CLOCK]`) that sets the runner's clock RAAK_CLOCK_SKEW_MS ahead
  * (negative: behind) of the real one, for Date.now() and new Date(); see test/support/skew-clock.mjs.
@@ -48,8 +50,8 @@ export function node24(): string {
   return node24Path;
 }
 
-export function actionInputDefaults(): Record<string, string> {
-  const doc = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { inputs: Record<string, { default?: string }> };
+export function actionInputDefaults(actionYml = join(ROOT, 'action.yml')): Record<string, string> {
+  const doc = parse(readFileSync(actionYml, 'utf8')) as { inputs: Record<string, { default?: string }> };
   return Object.fromEntries(Object.entries(doc.inputs).map(([k, v]) => [k, v.default ?? '']));
 }
 
@@ -96,6 +98,8 @@ export interface RunActionOptions {
   /** Arguments for node before the script, e.g. `['--import', SKEW_CLOCK]` to preload a module. */
   nodeArgs?: string[];
   timeoutMs?: number;
+  /** Another bundle and the action.yml whose defaults it gets (default: dist/index.js and action.yml). */
+  action?: { script: string; actionYml: string };
 }
 
 /** Run dist/index.js as the runner would and collect what it printed and wrote. */
@@ -103,7 +107,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), 'raak-run-'));
   const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary'), GITHUB_ENV: join(dir, 'env') };
   for (const f of Object.values(files)) writeFileSync(f, '');
-  const inputs = { ...actionInputDefaults(), ...opts.inputs };
+  const inputs = { ...actionInputDefaults(opts.action?.actionYml), ...opts.inputs };
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
@@ -114,7 +118,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     ...opts.env,
   };
   const started = performance.now();
-  const child = spawn(opts.node ?? node24(), [...(opts.nodeArgs ?? []), DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(opts.node ?? node24(), [...(opts.nodeArgs ?? []), opts.action?.script ?? DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -1,0 +1,3 @@
+import { runFleet } from './fleet.js';
+
+await runFleet();
