@@ -1,6 +1,6 @@
 // Mutation testing: `npm run mutate` (docs/mutation.md). Stryker 10 needs Node 22+; the npm script runs it on Node 24.
 //
-// Narrow a run to some files:  npm run mutate -- --mutate src/keys/plan.ts,src/config/inputs.ts
+// Narrow a run to some files:  npm run mutate -- --mutate src/keys/verdict.ts,src/config/inputs.ts
 // More test runners:           npm run mutate -- --concurrency 2   (default 1: the machine has 2 cores, keep one free)
 import { existsSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';

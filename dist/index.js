@@ -61227,7 +61227,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5154:
+/***/ 1288:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64189,47 +64189,10 @@ function getIDToken(aud) {
 var dist_cjs = __nccwpck_require__(6764);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
 var client_sts_dist_cjs = __nccwpck_require__(1695);
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-;// CONCATENATED MODULE: ./src/aws/caller.ts
-
-// arn:<partition>:<service>::<account>:<resource>; partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, …
-const ARN = /^arn:aws(?:-[a-z]+)*:(iam|sts)::(\d+):(.+)$/;
-/**
- * The caller an ARN names: an IAM user (`iam::…:user/path/name`, paths allowed), the account's root user
- * (`iam::…:root`), an assumed role (`sts::…:assumed-role/role/session`), or something else (a federated user, …).
- */
-function classifyCaller(arn) {
-    const m = ARN.exec(arn);
-    if (m === null)
-        return { kind: 'other' };
-    const [, service, account, resource] = m;
-    if (service === 'iam' && resource === 'root')
-        return { kind: 'root', account };
-    const user = /^user\/(?:.*\/)?([^/]+)$/.exec(resource);
-    if (service === 'iam' && user)
-        return { kind: 'user', name: user[1] };
-    const role = /^assumed-role\/([^/]+)\/[^/]+$/.exec(resource);
-    if (service === 'sts' && role)
-        return { kind: 'assumed-role', role: role[1] };
-    return { kind: 'other' };
-}
-/**
- * Root credentials are refused before anything is read or changed: AWS advises that the root user have no access
- * keys at all, so the action neither rotates nor uses them.
- */
-function refuseRoot(arn) {
-    const caller = classifyCaller(arn);
-    if (caller.kind !== 'root')
-        return;
-    throw new errors/* ActionError */.lZ(`the AWS credentials belong to the root user of AWS account ${caller.account} (${arn}): AWS advises that the root ` +
-        `user have no access keys, so this action neither rotates nor uses them. Give this step an IAM user's key ` +
-        `(self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the root user's access keys ` +
-        `(IAM console, root user, Security credentials).`);
-}
-
 // EXTERNAL MODULE: ./src/shared/clock.ts
 var shared_clock = __nccwpck_require__(6103);
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
 ;// CONCATENATED MODULE: ./src/aws/iam-time.ts
 
 class IamTime {
@@ -64535,7 +64498,6 @@ function notFromAws(err) {
 }
 
 ;// CONCATENATED MODULE: ./src/aws/aws.ts
-
 
 
 
@@ -64885,6 +64847,40 @@ async function verifyKey(stsFor, credentials, user, opts) {
         delay = Math.min(delay * 1.5, maxDelay);
     }
 }
+// arn:<partition>:<service>::<account>:<resource>; partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, …
+const ARN = /^arn:aws(?:-[a-z]+)*:(iam|sts)::(\d+):(.+)$/;
+/**
+ * The caller an ARN names: an IAM user (`iam::…:user/path/name`, paths allowed), the account's root user
+ * (`iam::…:root`), an assumed role (`sts::…:assumed-role/role/session`), or something else (a federated user, …).
+ */
+function classifyCaller(arn) {
+    const m = ARN.exec(arn);
+    if (m === null)
+        return { kind: 'other' };
+    const [, service, account, resource] = m;
+    if (service === 'iam' && resource === 'root')
+        return { kind: 'root', account };
+    const user = /^user\/(?:.*\/)?([^/]+)$/.exec(resource);
+    if (service === 'iam' && user)
+        return { kind: 'user', name: user[1] };
+    const role = /^assumed-role\/([^/]+)\/[^/]+$/.exec(resource);
+    if (service === 'sts' && role)
+        return { kind: 'assumed-role', role: role[1] };
+    return { kind: 'other' };
+}
+/**
+ * Root credentials are refused before anything is read or changed: AWS advises that the root user have no access
+ * keys at all, so the action neither rotates nor uses them.
+ */
+function refuseRoot(arn) {
+    const caller = classifyCaller(arn);
+    if (caller.kind !== 'root')
+        return;
+    throw new errors/* ActionError */.lZ(`the AWS credentials belong to the root user of AWS account ${caller.account} (${arn}): AWS advises that the root ` +
+        `user have no access keys, so this action neither rotates nor uses them. Give this step an IAM user's key ` +
+        `(self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the root user's access keys ` +
+        `(IAM console, root user, Security credentials).`);
+}
 
 ;// CONCATENATED MODULE: ./src/shared/cancel.ts
 
@@ -64949,14 +64945,54 @@ function runIdentity(env, token = newRunToken(), pid = process.pid) {
     return { repository, runId, attempt, url, token };
 }
 
-;// CONCATENATED MODULE: ./src/keys/provenance.ts
+// EXTERNAL MODULE: ./src/github/destinations.ts
+var github_destinations = __nccwpck_require__(4934);
+;// CONCATENATED MODULE: ./src/github/destination-record.ts
 /**
- * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
- * as the key's description) and whose value names this action, the run, when the key was created and when it was
- * handed over — or, for a previous key, which key superseded it and when. Any later run, from any repository, reads
- * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
+ * One record per destination for the whole run, the one type every later step and decision reads a destination
+ * through: what the inputs name, what preflight learned about it, and what this run did to it (its ledger: what
+ * each of its two secrets holds as far as this run knows; the journal keeps it). The projections below are functions
+ * of a record; nothing joins parallel lists by index or by label.
  */
 
+/** The records of a run's destinations, from preflight's answer and the journal's ledgers; what they held goes in. */
+function destinationRecords(prepared, ledgers) {
+    return prepared.map((p, index) => {
+        const ledger = ledgers[index];
+        ledger.heldBefore = p.held;
+        ledger.updatedBefore = p.updates;
+        return { index, destination: p.destination, label: (0,github_destinations/* label */.Pf)(p.destination), prepared: p, ledger };
+    });
+}
+/** The key whose pair this run wrote there, both secrets of it (undefined: not written by this run as one pair). */
+function pairKey(d) {
+    const { id, secret } = d.ledger;
+    return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
+}
+/** The keys either of its secrets may hold by this run's writes ('?': a write whose outcome is unknown). */
+function touchedWith(d) {
+    return [d.ledger.id, d.ledger.secret].flatMap((h) => h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : []);
+}
+/** When GitHub says its secrets were last written (updated_at), before this run: [] when it held neither. */
+const updates = (d) => d.prepared.updates;
+const second = (ms) => Math.floor(ms / 1000) * 1000;
+/**
+ * May the destination hold a key made at `created` (IAM's CreateDate)? When this run wrote it as a pair, only that
+ * key; else when it was written since that key was made (GitHub's updated_at has whole seconds: the key's second).
+ */
+function mayHold(d, key) {
+    const written = pairKey(d);
+    if (written !== undefined)
+        return written === key.id;
+    const made = second(key.created.getTime());
+    return d.prepared.updates.some((u) => u >= made);
+}
+
+;// CONCATENATED MODULE: ./src/keys/records.ts
+
+
+
+// ---- one record per key -------------------------------------------------------------------------------------------
 const TAG_PREFIX = 'rotate-aws-access-key:';
 const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
 /** The most characters an IAM tag value holds. */
@@ -64986,15 +65022,17 @@ function shortLabel(label, max) {
 /** A shorter run label says too little to be worth writing. */
 const MIN_LABEL = 8;
 /**
- * `rotate-aws-access-key: created=<time> superseded-by=<key id> handover=<time> by=<run>` (the fields present), at most
- * 256 characters: every field the action reads back (times, key ids) is kept whole; only the informational run label
- * (`by`) is shortened, or left out when there is no room for it.
+ * `rotate-aws-access-key: created=<time> superseded-by=<key id> handover=<time> retire-after=<hours> written=<time>
+ * by=<run>` (the fields present), at most 256 characters: every field the action reads back is kept whole; only the
+ * informational run label (`by`) is shortened, or left out when there is no room for it.
  */
 function formatRecord(r) {
     const fields = Object.entries({
         created: r.created,
         'superseded-by': r.supersededBy,
         handover: r.handover,
+        'retire-after': r.retireAfter === undefined ? undefined : String(r.retireAfter),
+        written: r.written,
     }).filter(([, v]) => v !== undefined);
     const base = `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
     if (r.by === undefined)
@@ -65014,18 +65052,18 @@ function parseRecord(value) {
             out.supersededBy = v;
         else if (k === 'handover')
             out.handover = v;
+        else if (k === 'retire-after' && /^\d+(\.\d+)?$/.test(v))
+            out.retireAfter = Number(v);
+        else if (k === 'written')
+            out.written = v;
         else if (k === 'by')
             out.by = v;
     }
     return out;
 }
-/** Key id → tag value, for the tags whose key is an access key id (read now, or from tags already read). */
-async function keyTags(ctx, user, read) {
-    const tags = read ?? (await listUserTags(ctx.aws.iam, user));
+/** Key id → tag value, for the tags whose key is an access key id. */
+function keyTags(tags) {
     return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
-}
-async function writeRecord(ctx, user, keyId, record) {
-    return (await writeRecords(ctx, user, [[keyId, record]]))[0];
 }
 /** Several records in one TagUser request (all or none): their values, in order. */
 async function writeRecords(ctx, user, records) {
@@ -65042,7 +65080,7 @@ async function forgetRecord(ctx, user, keyId, tags) {
         tags.delete(keyId);
     }
     catch (err) {
-        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${err.message}`);
+        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${(0,errors/* errorMessage */.gJ)(err)}`);
     }
 }
 /**
@@ -65052,8 +65090,8 @@ async function forgetRecord(ctx, user, keyId, tags) {
 const PRUNE_AFTER_MS = 60 * 60_000;
 /**
  * Remove the action's records of keys the user no longer has (deleted by hand, or by a run that stopped before it
- * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, the create marker,
- * and one record per existing access key. `tags` is the key id → value map keyTags read (updated here); `keys` the user's keys as just
+ * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, the markers and
+ * one record per existing access key. `tags` is the key id → value map (updated here); `keys` the user's keys as just
  * listed. Never touches a tag the action did not write, nor a record younger than PRUNE_AFTER_MS. Returns the ids
  * whose records were removed; a failure is a warning (the records describe keys that are gone; nothing depends on them).
  */
@@ -65081,56 +65119,33 @@ async function pruneRecords(ctx, user, keys, tags) {
     catch (err) {
         const left = stale.filter((id) => !removed.includes(id));
         ctx.io.warning(`could not remove the action's tags describing access keys IAM user ${user} no longer has (${left.join(', ')}): ` +
-            `${err.message}`);
+            `${(0,errors/* errorMessage */.gJ)(err)}`);
     }
     if (removed.length > 0) {
         ctx.io.info(`Removed the action's tags describing access keys IAM user ${user} no longer has: ${removed.join(', ')}`);
     }
     return removed;
 }
-/**
- * Key id → when the action recorded handing that key to the destinations (IAM time, ms): its own record with a
- * handover and no superseded-by. A claim, used only to rotate sooner (a destination written after it), never to skip.
- */
-function handoverTimes(records) {
-    return new Map([...records].flatMap(([id, r]) => {
-        const at = r.supersededBy === undefined ? Date.parse(r.handover ?? '') : Number.NaN;
-        return Number.isNaN(at) ? [] : [[id, at]];
-    }));
-}
 /** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
-async function lastUses(ctx, user, ids) {
+async function lastUses(iam, io, user, ids) {
     const out = new Map();
     let warned = false;
     for (const id of ids) {
         try {
-            out.set(id, await accessKeyLastUsed(ctx.aws.iam, user, id));
+            out.set(id, await accessKeyLastUsed(iam, user, id));
         }
         catch (err) {
             out.set(id, undefined);
             if (!warned)
-                ctx.io.warning(`could not read when ${id} was last used: ${err.message}`);
+                io.warning(`could not read when ${id} was last used: ${(0,errors/* errorMessage */.gJ)(err)}`);
             warned = true;
         }
     }
     return out;
 }
-
-;// CONCATENATED MODULE: ./src/keys/create-marker.ts
-/**
- * The marker a run leaves on the user just before each CreateAccessKey: which run, at what IAM time, and the keys IAM
- * listed just before (a key made before the marker is among them, so it is never taken for the marked create's). A run killed
- * between IAM's answer and the key's own record leaves a key no record names; the marker is what lets a rerun know it
- * for that run's. The marker alone proves nothing (anyone with iam:TagUser can write it): the destruction policy's row
- * "Unrecorded key of a finished run" also needs IAM's facts: the key's CreateDate moments after the marker, the only
- * key without a record made then, never used, held by no destination, and the run named has ended.
- */
-
-
-
-
+// ---- the create marker --------------------------------------------------------------------------------------------
 const CREATE_TAG = 'rotate-aws-access-key:creating';
-/** A key IAM made this long after the marker (IAM time) is the marked create's; the create follows within seconds. */
+/** A key IAM made this long after the marker (IAM time) is in the marked create's window; the create follows within seconds. */
 const CREATE_WINDOW_MS = 2 * 60_000;
 function parseCreateMarker(value) {
     const m = value === undefined ? null : /^by=(\S+) at=(\S+) keys=(\S*)$/.exec(value);
@@ -65164,8 +65179,8 @@ async function markCreate(ctx, user) {
     }
 }
 /**
- * The marked create made no key (IAM refused it: LimitExceeded): remove the marker, so no rerun takes a key someone
- * else made then for this run's. A failure is a warning.
+ * Remove a create marker that speaks for no key any more: one whose marked create made no key (IAM refused it), or
+ * an earlier run's, once its run has ended and every key made in its window has been judged. A failure is a warning.
  */
 async function clearCreateMarker(ctx, user) {
     try {
@@ -65173,46 +65188,142 @@ async function clearCreateMarker(ctx, user) {
     }
     catch (err) {
         ctx.io.warning(`could not remove the tag ${CREATE_TAG} from IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): remove it by hand ` +
-            `(aws iam untag-user --user-name ${user} --tag-keys ${CREATE_TAG}) before a rerun, which would otherwise take a key made in these seconds for this run's`);
+            `(aws iam untag-user --user-name ${user} --tag-keys ${CREATE_TAG}); a key made in its window is never deleted on its word`);
+    }
+}
+// ---- the rewrite marker -------------------------------------------------------------------------------------------
+const REWRITE_TAG = 'rotate-aws-access-key:rewrite';
+function parseRewrite(value) {
+    const m = value === undefined ? null : /^deleted=(\S+) at=(\S+)$/.exec(value);
+    return m ? { id: m[1], at: m[2] } : undefined;
+}
+/**
+ * Leave the marker before deleting an Active key that destinations may hold; false (with a warning) when the user's
+ * tags may not be written. A tag can only force a rotation here, never a deletion: one that lies costs one rotation.
+ */
+async function markRewrite(ctx, user, id) {
+    try {
+        await tagUser(ctx.aws.iam, user, [{ Key: REWRITE_TAG, Value: `deleted=${id} at=${(0,shared_clock/* isoSeconds */.n)(ctx.aws.time.now())}` }]);
+        return true;
+    }
+    catch (err) {
+        ctx.io.warning(`could not tag IAM user ${user} with ${REWRITE_TAG} before deleting ${id} (${(0,errors/* errorMessage */.gJ)(err)}): if this run ` +
+            'stops before every destination holds the new key, a later run with max-age-days may skip them');
+        return false;
+    }
+}
+/** Every destination holds a working key again: remove the marker (a failure is a warning). */
+async function clearRewrite(ctx, user) {
+    try {
+        await untagUser(ctx.aws.iam, user, [REWRITE_TAG]);
+    }
+    catch (err) {
+        ctx.io.warning(`could not remove the tag ${REWRITE_TAG} from IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): the next run rotates once more`);
+    }
+}
+/** Parse the user's tags against the keys IAM lists (pure). */
+function userRecords(all, keys) {
+    const tags = keyTags(all);
+    const records = new Map(keys.flatMap((k) => {
+        const r = parseRecord(tags.get(k.id));
+        return r ? [[k.id, r]] : [];
+    }));
+    const rewrite = parseRewrite(all.find((t) => t.Key === REWRITE_TAG)?.Value);
+    const marker = parseCreateMarker(all.find((t) => t.Key === CREATE_TAG)?.Value);
+    let creation;
+    if (marker) {
+        // A run that recorded a key made in its window was not killed before its record: its marker says nothing more.
+        const recorded = keys.some((k) => records.get(k.id)?.by === marker.by && inWindow(marker, k.created.getTime()));
+        const candidates = recorded
+            ? []
+            : keys.filter((k) => !tags.has(k.id) && !marker.keys.includes(k.id) && inWindow(marker, k.created.getTime())).map((k) => k.id);
+        creation = { ...marker, candidates };
+    }
+    return { tags, records, rewrite, creation };
+}
+/** The user's tags, or read them now. */
+async function readUserTags(ctx, user, known) {
+    return known ?? (await listUserTags(ctx.aws.iam, user));
+}
+// ---- GitHub's word that a run has ended ---------------------------------------------------------------------------
+/** owner/name, run id and attempt of a run label, when it has them. */
+function runParts(label) {
+    const m = label === undefined ? null : /^(.+)\/(\d+)\/(\d+)$/.exec(label);
+    return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
+}
+/**
+ * Is `label` an earlier attempt of this very workflow run? GitHub starts attempt n+1 ("Re-run jobs") only after
+ * attempt n's run completed, so such a run has ended before this one started.
+ */
+function earlierAttempt(ctx, label) {
+    const theirs = runParts(label);
+    const ours = runParts(runLabel(ctx));
+    return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
+}
+/** `owner/name/runId/attempt`, as runLabel writes it. */
+const RUN = /^([A-Za-z0-9][A-Za-z0-9_-]*)\/([A-Za-z0-9._-]+)\/(\d+)\/(\d+)$/;
+/** When GitHub says the run `by` ended (its updated_at), or undefined when it has not, or nobody can tell. */
+async function runEnded(ctx, by) {
+    const m = by === undefined ? null : RUN.exec(by);
+    if (!m)
+        return undefined;
+    const [, owner, repo, runId, attempt] = m;
+    try {
+        const { data } = await ctx.gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}', {
+            owner,
+            repo,
+            run_id: Number(runId),
+            attempt_number: Number(attempt),
+        });
+        const run = data;
+        if (run.status !== 'completed')
+            return undefined;
+        const at = Date.parse(run.updated_at ?? '');
+        return Number.isNaN(at) ? undefined : at;
+    }
+    catch {
+        return undefined;
     }
 }
 
 ;// CONCATENATED MODULE: ./src/keys/destruction.ts
-/**
- * The whole safety policy for destroying an access key, on one screen: the only reasons the action may delete or
- * deactivate a key, the evidence each needs, and what to do when that evidence is missing. Every DeleteAccessKey and
- * every deactivating UpdateAccessKey goes through `destroy`, which lists the keys again, proves the reason against
- * IAM's own facts (the key list, CreateDate, last use, IAM's time) and this run's journal, and refuses otherwise.
- * A tag alone proves nothing (anyone with iam:TagUser can write one); the runner's clock is never used.
- */
 
 
 
 
 /** A run ends within this long (main.ts cancels itself before): a key older than this outlived the run that made it. */
 const MAX_RUN_MS = 60 * 60_000;
-const HOUR = 3_600_000;
 /** IAM's time is read from whole-second Date headers: a record written a moment ago may look up to this far ahead. */
 const CLOCK_SLACK_MS = 60_000;
-const second = (ms) => Math.floor(ms / 1000) * 1000;
-const same = (a, b) => [...a].sort().join() === [...b].sort().join();
-const listed = (f, id) => f.keys.find((k) => k.id === id);
-const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+const HOUR = 3_600_000;
+const destruction_second = (ms) => Math.floor(ms / 1000) * 1000;
+/**
+ * The one rule for "the run that made it may still be running": GitHub does not say that run ended after the key was
+ * made (`ended`: its word, or an earlier attempt of this very workflow run, which GitHub starts only after it ended),
+ * and the key is younger than a run can last, in IAM's clock.
+ */
+function makerMayStillRun(created, ended, iamNow) {
+    return !endedAfterMade(created, ended) && iamNow - created.getTime() < MAX_RUN_MS;
+}
+/** The run that made a key ended after (IAM's `CreateDate`, whole seconds as records are) it made the key: a run that ended before did not make it. */
+const endedAfterMade = (created, ended) => (ended ?? -Infinity) >= destruction_second(created.getTime());
 /** A record that says this action created the key and never handed it over. */
 const unhanded = (r) => r?.created !== undefined && r.handover === undefined && r.supersededBy === undefined;
 /**
- * When GitHub says the run that made the key ended, if that is proof: a run that ended before the key existed (IAM's
- * `CreateDate`, in whole seconds as records are) did not make it, whatever the record names.
+ * The retire-after-hours a handed-over key waits: the one its handover was made with, or this run's if longer (a
+ * record from before 2.2 names none: this run's). Undefined hours (no run setting): no key is ever old enough.
  */
-const endedAt = (f) => (f.runEnded !== undefined && f.runEnded >= second(f.key.created.getTime()) ? f.runEnded : undefined);
-const need = (ok, code, text) => (ok ? undefined : { code, text });
-/** Destinations that may hold the key: written since its creation, and not rewritten by this run with another key. */
-function mayHold(f) {
-    const created = second(f.key.created.getTime());
-    return f.destinations
-        .filter((d) => (d.writtenWith === undefined ? d.updates.some((u) => u >= created) : d.writtenWith === f.key.id))
-        .map((d) => d.label);
+function graceOf(record, runHours) {
+    const run = runHours ?? Infinity;
+    return Math.max(record?.retireAfter ?? run, run);
 }
+const need = (ok, code, text) => (ok ? undefined : { code, text });
+const listed = (f, id) => f.keys.find((k) => k.id === id);
+const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+const same = (a, b) => [...a].sort().join() === [...b].sort().join();
+const handoverOf = (f) => Date.parse(String(f.record?.handover));
+/** The labels of this run's destinations that may hold the key (written since its creation, not rewritten with another). */
+const holdersOf = (f) => f.destinations.filter((d) => mayHold(d, f.key)).map((d) => d.label);
 /** The keys IAM lists are exactly the ones this run expects. */
 const unchanged = (f) => need(f.expected !== undefined && same(f.keys.map((k) => k.id), f.expected), 'keys changed', 'the keys IAM lists are not the ones this run expects');
 /** A handover record agrees with IAM's facts: its successor is an Active key made before the handover, which is past. */
@@ -65223,45 +65334,60 @@ const RECORD_CHECKS = [
     },
     (f) => {
         const s = listed(f, f.record?.supersededBy);
-        const handover = Date.parse(f.record?.handover ?? '');
-        return need(s !== undefined && second(s.created.getTime()) <= handover && f.key.created <= s.created, 'handover before successor', `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
+        const handover = handoverOf(f);
+        return need(s !== undefined && destruction_second(s.created.getTime()) <= handover && f.key.created <= s.created, 'handover before successor', `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
             `(${s ? s.created.toISOString() : 'unknown'}) and of the key itself`);
     },
-    (f) => need(Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS, 'handover in the future', `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
+    (f) => need(handoverOf(f) <= f.iamNow + CLOCK_SLACK_MS, 'handover in the future', `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`),
 ];
-/** No destination of this run was written after the key was made (so none may hold it). */
+/** No destination of this run may hold it: none was written after the key was made (or this run rewrote it). */
 const heldByNone = (f) => {
-    const holders = mayHold(f);
+    const holders = holdersOf(f);
     return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
 };
+/** The destinations of this run last written before the key's recorded successor existed (and not since by this run): they may hold the key. */
+function olderThanSuccessor(f) {
+    const s = f.keys.find((k) => k.id === f.record?.supersededBy);
+    const since = s ? destruction_second(s.created.getTime()) : Infinity;
+    return f.destinations.filter((d) => pairKey(d) === undefined && updates(d).some((u) => u < since));
+}
+/** No destination of this run was last written before the key's successor existed (such a one may hold the key). */
+const nothingOlderThanSuccessor = (f) => {
+    const old = olderThanSuccessor(f).map((d) => d.label);
+    return need(old.length === 0, 'destinations older than successor', `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
+};
+const lastUseKnown = (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)');
+/** When the run the record names ended, if that is proof: a run that ended before the key existed did not make it. */
+const endedAt = (f) => (endedAfterMade(f.key.created, f.runEnded) ? f.runEnded : undefined);
 /** What proves a key an orphan of a finished run of this action, whoever may hold it. */
 const ORPHAN_CHECKS = [
     (f) => need(unhanded(f.record), 'no unhanded record', 'no record says this action created it and never handed it over'),
-    (f) => need(f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key', `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`),
-    (f) => need(endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
+    (f) => need(f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - destruction_second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key', `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`),
+    (f) => need(!makerMayStillRun(f.key.created, f.runEnded, f.iamNow), 'maker may still run', `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
         `${f.key.created.toISOString()}), it is no earlier attempt of this workflow run, and GitHub does not say the run that made it has ended, so that run may still be writing it`),
-    (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+    lastUseKnown,
     (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), 'used after its run', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`),
 ];
 /**
- * The table. Each row: which key the reason covers (the README's "Which key" column, word for word), the checks that
- * prove it, and what to do when one fails.
+ * The table. Each row: which key the reason covers, the checks that prove it, what to do when one fails, how it
+ * destroys and what the journal records. A row whose evidence is a time window or a tag that a person or a tag
+ * writer could also produce destroys only reversibly (`how: 'deactivate'`).
  */
 const POLICY = {
     'replaced by this run': {
         covers: 'the previous key, with `retire-after-hours: 0`',
+        how: 'previous-key',
+        deleted: 'deleted',
         checks: [
             (f) => need(f.newKey !== undefined && f.newKey.id !== f.key.id, 'no new key', 'this run created no new key to replace it'),
             (f) => need(f.newKey?.verified === true, 'new key unverified', 'the new key was not verified by STS'),
             (f) => need(listed(f, f.newKey?.id)?.status === 'Active', 'new key gone', `the new key ${f.newKey?.id} is no longer Active in IAM`),
             (f) => {
-                const missing = f.destinations.filter((d) => d.writtenWith !== f.newKey?.id).map((d) => d.label);
+                const missing = f.destinations.filter((d) => pairKey(d) !== f.newKey?.id).map((d) => d.label);
                 return need(missing.length === 0, 'destinations not written', `not every destination holds the new key (${missing.join(', ')})`);
             },
             (f) => need(f.ownHolderChecked === true, 'own holder unchecked', "the job's own holder check did not pass"),
-            (f) => need(!unhanded(f.record) ||
-                endedAt(f) !== undefined ||
-                f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', 'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
+            (f) => need(!unhanded(f.record) || !makerMayStillRun(f.key.created, f.runEnded, f.iamNow), 'maker may still run', `another run of this action made it less than ${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
                 'and GitHub does not say that run has ended: it may still be writing it (a rerun retires it once that run ' +
                 `has ended, at the latest from ${iso(f.key.created.getTime() + MAX_RUN_MS)}, IAM time)`),
             unchanged,
@@ -65270,6 +65396,8 @@ const POLICY = {
     },
     'replaced by a resumed rotation': {
         covers: "the previous key, when a rerun signs in with the key an earlier run made and finishes that run's rotation",
+        how: 'previous-key',
+        deleted: 'deleted',
         checks: [
             (f) => need(f.resumed !== undefined && f.resumed.id !== f.key.id, 'no new key', "this run finishes no earlier run's rotation"),
             (f) => need(f.resumed?.signedIn === true, 'new key unverified', `this run did not sign in with ${f.resumed?.id}`),
@@ -65277,12 +65405,15 @@ const POLICY = {
             (f) => {
                 const s = listed(f, f.resumed?.id);
                 const r = f.resumed?.record;
-                return need(s !== undefined && unhanded(r) && Math.abs(Date.parse(r.created ?? '') - second(s.created.getTime())) <= CLOCK_SLACK_MS, 'no unhanded record', `no record read before this run changed anything says this action made ${f.resumed?.id} (at its CreateDate) and never handed it over`);
+                const made = s !== undefined && r?.created !== undefined && Math.abs(Date.parse(r.created) - destruction_second(s.created.getTime())) <= CLOCK_SLACK_MS;
+                // Never handed over, or handed over by a run that meant to retire this key at once and stopped first.
+                const stopped = unhanded(r) || (f.record?.supersededBy === f.resumed?.id && graceOf(f.record, f.retireAfterHours) === 0);
+                return need(made && stopped, 'no unhanded record', `no record read before this run changed anything says this action made ${f.resumed?.id} (at its CreateDate) and ` +
+                    'stopped before retiring the key it replaced');
             },
             (f) => {
                 const s = listed(f, f.resumed?.id);
-                const ended = f.resumed?.runEnded;
-                return need(s !== undefined && ((ended !== undefined && ended >= second(s.created.getTime())) || f.iamNow - s.created.getTime() >= MAX_RUN_MS), 'maker may still run', `the run that made ${f.resumed?.id} may still be running (GitHub does not say it ended, it is no earlier attempt of this ` +
+                return need(s !== undefined && !makerMayStillRun(s.created, f.resumed?.runEnded, f.iamNow), 'maker may still run', `the run that made ${f.resumed?.id} may still be running (GitHub does not say it ended, it is no earlier attempt of this ` +
                     `workflow run, and the key is younger than ${MAX_RUN_MS / 60_000} minutes)`);
             },
             (f) => {
@@ -65290,7 +65421,7 @@ const POLICY = {
                 return need(s !== undefined && f.key.created <= s.created, 'newer than its successor', `it is newer than ${f.resumed?.id}`);
             },
             (f) => {
-                const missing = f.destinations.filter((d) => d.writtenWith !== f.resumed?.id).map((d) => d.label);
+                const missing = f.destinations.filter((d) => pairKey(d) !== f.resumed?.id).map((d) => d.label);
                 return need(missing.length === 0, 'destinations not written', `not every destination holds ${f.resumed?.id} (${missing.join(', ')})`);
             },
             (f) => need(f.ownHolderChecked === true, 'own holder unchecked', "the job's own holder check did not pass"),
@@ -65299,76 +65430,95 @@ const POLICY = {
         todo: 'Rerun once every destination holds the key this job signs in with; nothing was retired',
     },
     'staged retirement': {
-        covers: 'a handed-over key, once `retire-after-hours` have passed (with `0`: the one a stopped run handed over and did not retire)',
+        covers: 'a handed-over key, once the `retire-after-hours` of its handover (or of this run, if longer) have passed',
+        how: 'previous-key',
+        deleted: 'deleted',
         checks: [
             ...RECORD_CHECKS,
+            nothingOlderThanSuccessor,
+            (f) => need(graceOf(f.record, f.retireAfterHours) > 0, 'no grace', 'its handover was made to retire it at once (retire-after-hours: 0), and this run waits no longer'),
             (f) => {
-                const s = listed(f, f.record?.supersededBy);
-                const since = s ? second(s.created.getTime()) : Infinity;
-                const old = f.destinations.filter((d) => d.writtenWith === undefined && d.updates.some((u) => u < since)).map((d) => d.label);
-                return need(old.length === 0, 'destinations older than successor', `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
+                const grace = graceOf(f.record, f.retireAfterHours);
+                return need(handoverOf(f) + grace * HOUR <= f.iamNow, 'handover too recent', `the handover is not yet ${grace} h old (IAM time)`);
             },
-            (f) => need(Date.parse(f.record?.handover ?? '') + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'handover too recent', `the handover is not yet ${f.retireAfterHours} h old (IAM time)`),
-            (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
-            (f) => f.retireAfterHours === 0
-                ? // At once (a stopped run's handover): only while nothing has used it since that handover.
-                    need(!f.lastUsed || Date.parse(f.lastUsed.date) <= Date.parse(f.record?.handover ?? '') + CLOCK_SLACK_MS, 'used too recently', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after its handover (${f.record?.handover}): something still holds it`)
-                : need(!f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'used too recently', `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`),
+            lastUseKnown,
+            (f) => {
+                const grace = graceOf(f.record, f.retireAfterHours);
+                return need(!f.lastUsed || Date.parse(f.lastUsed.date) + grace * HOUR <= f.iamNow, 'used too recently', `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${grace} h ago (IAM time)`);
+            },
+            unchanged,
+        ],
+        todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
+    },
+    'handed over by a stopped run': {
+        covers: 'a handed-over key whose handover was made to retire it at once (`retire-after-hours: 0`) by a run that stopped first: deactivated, never deleted',
+        how: 'deactivate',
+        deleted: 'deleted',
+        checks: [
+            ...RECORD_CHECKS,
+            nothingOlderThanSuccessor,
+            (f) => need(graceOf(f.record, f.retireAfterHours) === 0, 'grace chosen', `its handover, or this run, waits ${graceOf(f.record, f.retireAfterHours)} h before retiring it (retire-after-hours)`),
+            lastUseKnown,
+            (f) => need(!f.lastUsed || Date.parse(f.lastUsed.date) <= handoverOf(f) + CLOCK_SLACK_MS, 'used too recently', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after its handover (${f.record?.handover}): something still holds it`),
             unchanged,
         ],
         todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
     },
     'never handed out': {
         covers: "this run's own new key, on rollback",
+        how: 'delete',
+        deleted: 'discarded',
         checks: [
-            (f) => need(f.newKey?.id === f.key.id, 'not this run\'s', 'this run did not create it'),
+            (f) => need(f.newKey?.id === f.key.id, "not this run's", 'this run did not create it'),
             (f) => need(f.newKey?.handedOver === false, 'handed over', 'it was handed over'),
             (f) => {
-                const holders = f.destinations.filter((d) => d.touchedWith.some((k) => k === f.key.id || k === '?')).map((d) => d.label);
+                const holders = f.destinations.filter((d) => touchedWith(d).some((k) => k === f.key.id || k === '?')).map((d) => d.label);
                 return need(holders.length === 0, 'given to destinations', `destination(s) ${holders.join(', ')} were given it (or may have been)`);
             },
         ],
-        todo: 'Both keys stay Active: rerun once the cause is fixed',
+        todo: 'It stays Active: rerun once the cause is fixed',
     },
     'orphan of a finished run': {
         covers: 'a key an earlier run of this action created and never handed over',
-        checks: [
-            ...ORPHAN_CHECKS,
-            heldByNone,
-            unchanged,
-        ],
+        how: 'delete',
+        deleted: 'deleted as an orphan',
+        checks: [...ORPHAN_CHECKS, heldByNone, unchanged],
         todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
     },
     'unrecorded key of a finished run': {
-        covers: 'a key a run of this action created and was stopped before recording (no tag names it)',
+        covers: 'a key made in the window of a create marker whose run has ended, that no tag names: deactivated, never deleted',
+        how: 'deactivate',
+        deleted: 'deleted as an orphan',
         checks: [
             (f) => need(f.record === undefined, 'recorded', 'a tag names it (its record decides, not the create marker)'),
             (f) => need(f.creation !== undefined && inWindow(f.creation, f.key.created.getTime()), 'no create marker', `no create marker of the action (${CREATE_TAG}) says a run was creating a key within ${CREATE_WINDOW_MS / 60_000} minutes before IAM made it (CreateDate ${f.key.created.toISOString()})`),
             (f) => need(
             // (Without a marker the check above fails alone.)
             f.creation === undefined || same(f.creation.candidates, [f.key.id]), 'not the only one', `it is not the only key without a record made in that window (${f.creation?.candidates.join(', ')})`),
-            (f) => need(f.creation === undefined ||
-                (f.creation.ended !== undefined && f.creation.ended >= second(f.key.created.getTime())) ||
-                f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run', `the run the marker names (${f.creation?.by}) may still be running: it is no earlier attempt of this workflow ` +
+            (f) => need(f.creation === undefined || !makerMayStillRun(f.key.created, f.creation.ended, f.iamNow), 'maker may still run', `the run the marker names (${f.creation?.by}) may still be running: it is no earlier attempt of this workflow ` +
                 `run, GitHub does not say it ended, and the key is younger than ${MAX_RUN_MS / 60_000} minutes`),
-            (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+            lastUseKnown,
             (f) => need(!f.lastUsed, 'used since made', `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}): a key the action never recorded was never handed to anyone, so something else holds it`),
             heldByNone,
             unchanged,
         ],
-        todo: 'Delete it by hand once you know nothing holds it (no record of the action names it)',
+        todo: 'Deactivate or delete it by hand once you know nothing holds it (no record of the action names it)',
     },
     'orphan held by destinations this run rewrites': {
         covers: "a rotator's orphan of an earlier run, held only by destinations this run rewrites at once",
+        how: 'delete',
+        deleted: 'deleted as an orphan',
         checks: [
             ...ORPHAN_CHECKS,
-            (f) => need(f.breaking === f.key.id, 'destinations may hold it', `destination(s) ${mayHold(f).join(', ')} may hold it, and this run did not record that they lose it until it rewrites them`),
+            (f) => need(f.breaking === f.key.id, 'destinations may hold it', `destination(s) ${holdersOf(f).join(', ')} may hold it, and this run did not record that they lose it until it rewrites them`),
             unchanged,
         ],
         todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
     },
     'consent: key-limit delete-oldest': {
         covers: 'the oldest Active key, to make room',
+        how: 'delete',
+        deleted: 'deleted to make room',
         checks: [
             (f) => need(f.keyLimit === 'delete-oldest', 'no consent', 'key-limit is not delete-oldest'),
             (f) => need(f.keys.every((k) => k.created >= f.key.created), 'not the oldest', 'it is not the oldest key'),
@@ -65378,10 +65528,18 @@ const POLICY = {
     },
     'consent: key-limit delete-inactive': {
         covers: 'an Inactive key, to make room',
-        checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'not inactive', 'IAM does not list it as Inactive'), unchanged],
+        how: 'delete',
+        deleted: 'deleted to make room',
+        checks: [
+            (f) => need(listed(f, f.key.id)?.status === 'Inactive', 'not inactive', 'IAM does not list it as Inactive'),
+            (f) => need(!f.reversedHere?.has(f.key.id), 'deactivated by this run', 'this run deactivated it on evidence that allows only that reversible step: a later run deletes it'),
+            unchanged,
+        ],
         todo: 'Rerun once the keys are as expected',
     },
 };
+/** The rows whose evidence allows only a reversible step: they deactivate, never delete. */
+const reversibleOnly = (reason) => POLICY[reason].how === 'deactivate';
 /** The evidence missing for `reason` (empty: proven), each with its code. Pure. */
 function gaps(reason, facts) {
     if (!facts.keys.some((k) => k.id === facts.key.id))
@@ -65399,8 +65557,10 @@ class Unproven extends errors/* ActionError */.lZ {
     gaps;
     missing;
     constructor(keyId, reason, gaps, known) {
-        super(`${keyId} was not ${reason === 'staged retirement' ? 'retired' : 'deleted'} (${reason}): ${gaps.map((m) => m.text).join('; ')}` +
-            `${known ? ` (known: ${known})` : ''}. ${POLICY[reason].todo}`);
+        const verb = reason === 'staged retirement' || reason === 'handed over by a stopped run' ? 'retired' : reversibleOnly(reason) ? 'deactivated' : 'deleted';
+        // A key IAM no longer lists was deleted by someone else: there is nothing left to do about it.
+        const todo = gaps.every((m) => m.code === 'not listed') ? 'Someone else deleted it: rerun, which plans again on the keys as they are' : POLICY[reason].todo;
+        super(`${keyId} was not ${verb} (${reason}): ${gaps.map((m) => m.text).join('; ')}${known ? ` (known: ${known})` : ''}. ${todo}`);
         this.keyId = keyId;
         this.reason = reason;
         this.gaps = gaps;
@@ -65421,67 +65581,53 @@ function knownAbout(f) {
     const use = f.lastUsed === undefined ? 'last use unknown' : f.lastUsed ? `last used ${f.lastUsed.date} (${f.lastUsed.service})` : 'never used';
     return `created ${f.key.created.toISOString()}, ${record}, ${use}`;
 }
-/** The facts of this run about key `id`, with IAM's key list as it is now. */
-function factsOf(s, key, keys) {
-    const j = s.journal;
+/** The one command that makes a deactivated key Active again. */
+const undoCommand = (user, id) => `aws iam update-access-key --user-name ${user} --access-key-id ${id} --status Active`;
+/**
+ * The gate: destroy(key, reason) lists the keys again, proves the reason from IAM's facts and this run's journal, and
+ * only then acts as the row says (delete, or deactivate: previous-key chooses for the rows that follow it). Throws
+ * Unproven, having changed nothing, when the evidence is missing. A key already Inactive is not deactivated again.
+ */
+function keyGate(run) {
     return {
-        key,
-        keys,
-        iamNow: s.ctx.aws.time.now(),
-        destinations: s.destinations.map((d) => ({
-            label: d.label,
-            updates: d.prepared.updates,
-            writtenWith: j.pairKey(d.index),
-            touchedWith: [d.ledger.id, d.ledger.secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : [])),
-        })),
-        newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
-        ownHolderChecked: s.ownHolderChecked,
-        expected: s.expected,
-        creation: s.creation,
-        record: s.records.get(key.id),
-        lastUsed: s.uses.get(key.id),
-        retireAfterHours: s.ctx.inputs.retireAfterHours,
-        keyLimit: s.ctx.inputs.keyLimit,
-        runEnded: s.runEnded.get(key.id),
-        breaking: s.journal.broken,
-        resumed: s.resume && {
-            id: s.resume.key.id,
-            record: s.resume.record,
-            runEnded: s.runEnded.get(s.resume.key.id),
-            signedIn: s.verified,
+        async destroy(id, reason) {
+            const iam = run.iam();
+            const keys = await listAccessKeys(iam, run.user);
+            const listedNow = keys.find((k) => k.id === id);
+            if (listedNow === undefined) {
+                // Gone already (someone else deleted it): there is nothing to prove, and nothing to destroy.
+                const was = run.known(id);
+                throw new Unproven(id, reason, [{ code: 'not listed', text: `IAM no longer lists ${id}` }], was ? knownAbout(run.facts(was, keys)) : '');
+            }
+            const key = listedNow;
+            // Keep the evidence: once deleted, a key's last use can no longer be read.
+            if (!run.uses.has(id)) {
+                for (const [k, use] of await lastUses(iam, run.io, run.user, [id]))
+                    run.uses.set(k, use);
+            }
+            const facts = run.facts(key, keys);
+            const missing = gaps(reason, facts);
+            if (missing.length > 0)
+                throw new Unproven(id, reason, missing, knownAbout(facts));
+            // A rollback still runs after a cancel; nothing else is destroyed once the run was asked to stop.
+            if (reason !== 'never handed out')
+                run.cancel.checkpoint();
+            const row = POLICY[reason];
+            const how = row.how === 'previous-key' ? run.previousKey : row.how;
+            if (how === 'keep')
+                throw new Error(`internal: previous-key: keep retires nothing (${reason})`);
+            if (how === 'delete') {
+                await deleteAccessKey(iam, run.user, id);
+                await run.destroyed(id, row.deleted, reason);
+                return { fate: row.deleted };
+            }
+            if (key.status === 'Inactive')
+                return undefined;
+            await deactivateAccessKey(iam, run.user, id);
+            await run.destroyed(id, 'deactivated', reason);
+            return { fate: 'deactivated', undo: undoCommand(run.user, id) };
         },
     };
-}
-/**
- * Delete (or deactivate) key `id` for `reason`: list the keys again, prove the reason from IAM's facts and this run's
- * journal, and only then act. Throws Unproven, having changed nothing, when the evidence is missing.
- */
-async function destroy(s, id, reason, how, fate) {
-    const { ctx, userName } = s;
-    const keys = await listAccessKeys(ctx.aws.iam, userName);
-    const key = keys.find((k) => k.id === id) ?? s.initialKeys.find((k) => k.id === id) ?? { id, status: 'Active', created: new Date(0) };
-    // Keep the evidence: once deleted, a key's last use can no longer be read.
-    if (!s.uses.has(id) && keys.some((k) => k.id === id)) {
-        for (const [k, use] of await lastUses(ctx, userName, [id]))
-            s.uses.set(k, use);
-    }
-    const facts = factsOf(s, key, keys);
-    const missing = gaps(reason, facts);
-    if (missing.length > 0)
-        throw new Unproven(id, reason, missing, knownAbout(facts));
-    // A rollback still runs after a cancel; nothing else is destroyed once the run was asked to stop.
-    if (reason !== 'never handed out')
-        ctx.cancel.checkpoint();
-    if (how === 'delete') {
-        await deleteAccessKey(ctx.aws.iam, userName, id);
-        s.expected.delete(id);
-        s.journal.record({ kind: 'key retired', id, fate });
-        await forgetRecord(ctx, userName, id, s.tags);
-    }
-    else {
-        await deactivateAccessKey(ctx.aws.iam, userName, id);
-        s.journal.record({ kind: 'key retired', id, fate });
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/github/github-api.ts
@@ -66067,48 +66213,6 @@ function readInputs(read, env = process.env) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/keys/run-status.ts
-
-/** owner/name, run id and attempt of a run label, when it has them. */
-function runParts(label) {
-    const m = label === undefined ? null : /^(.+)\/(\d+)\/(\d+)$/.exec(label);
-    return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
-}
-/**
- * Is `label` an earlier attempt of this very workflow run? GitHub starts attempt n+1 ("Re-run jobs") only after
- * attempt n's run completed, so such a run has ended before this one started.
- */
-function earlierAttempt(ctx, label) {
-    const theirs = runParts(label);
-    const ours = runParts(runLabel(ctx));
-    return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
-}
-/** `owner/name/runId/attempt`, as provenance.ts's runLabel writes it. */
-const RUN = /^([A-Za-z0-9][A-Za-z0-9_-]*)\/([A-Za-z0-9._-]+)\/(\d+)\/(\d+)$/;
-/** When GitHub says the run `by` ended (its updated_at), or undefined when it has not, or nobody can tell. */
-async function runEnded(ctx, by) {
-    const m = by === undefined ? null : RUN.exec(by);
-    if (!m)
-        return undefined;
-    const [, owner, repo, runId, attempt] = m;
-    try {
-        const { data } = await ctx.gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}', {
-            owner,
-            repo,
-            run_id: Number(runId),
-            attempt_number: Number(attempt),
-        });
-        const run = data;
-        if (run.status !== 'completed')
-            return undefined;
-        const at = Date.parse(run.updated_at ?? '');
-        return Number.isNaN(at) ? undefined : at;
-    }
-    catch {
-        return undefined;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/rotation/lease.ts
 /**
  * A best-effort lease on the IAM user: a user tag naming the run, a token made once per process, and an expiry. Two
@@ -66308,8 +66412,8 @@ async function describeLease(ctx, user) {
     }
 }
 
-// EXTERNAL MODULE: ./src/github/token-kind.ts
-var token_kind = __nccwpck_require__(385);
+// EXTERNAL MODULE: ./src/github/secrets.ts
+var github_secrets = __nccwpck_require__(298);
 ;// CONCATENATED MODULE: ./src/github/pacer.ts
 const SHIPPED_PACING = {
     writeIntervalMs: 1000,
@@ -66370,11 +66474,24 @@ class WritePacer {
     }
 }
 
-// EXTERNAL MODULE: ./src/github/destinations.ts
-var github_destinations = __nccwpck_require__(4934);
 ;// CONCATENATED MODULE: ./src/rotation/result.ts
 /** A key's last use could not be read (GetAccessKeyLastUsed refused or failed, or the key was gone before it was read). */
 const UNKNOWN_USE = 'unknown';
+/** The steps of a rotation, in the order they run (each is in steps.ts). */
+const STEP_NAMES = [
+    'identify',
+    'lease',
+    'read',
+    'classify',
+    'retire due',
+    'plan',
+    'prepare',
+    'create',
+    'distribute',
+    'confirm',
+    'hand over',
+    'retire',
+];
 
 ;// CONCATENATED MODULE: ./src/action/outputs.ts
 
@@ -66482,11 +66599,14 @@ function summaryModel(result, inputs) {
         for (const k of p.previous)
             facts.push(['Previous key', `${k.id}: would ${p.previousKey}`]);
     }
-    for (const w of result.retirement?.waiting ?? []) {
-        facts.push(['Pending retirement', `${w.id}: not before ${w.dueAt}${w.inUse ? ' — STILL IN USE: somebody holds it' : ''}`]);
+    // Pending retirement, from each key's verdict (the one shape of it): waiting, or (dry run) due now.
+    const pending = (result.keyStates?.() ?? []).flatMap((k) => (k.verdict.kind === 'pending' && !k.verdict.kept && k.verdict.successor !== result.newKeyId ? [{ id: k.key.id, p: k.verdict }] : []));
+    for (const { id, p } of pending.filter((x) => !x.p.due)) {
+        const when = p.dueAt !== undefined ? `not before ${new Date(p.dueAt).toISOString()}` : p.holders.length > 0 ? `not while ${p.holders.map((d) => d.label).join(', ')} may hold it` : 'not provably unused';
+        facts.push(['Pending retirement', `${id}: ${when}${p.inUse ? ' — STILL IN USE: somebody holds it' : ''}`]);
     }
     if (result.dryRun)
-        for (const id of result.retirement?.due ?? [])
+        for (const { id } of pending.filter((x) => x.p.due))
             facts.push(['Due for retirement', `${id}: would retire`]);
     if (result.error)
         facts.push(['Error', result.error.message]);
@@ -66544,8 +66664,403 @@ async function writeSummary(result, inputs) {
         .write();
 }
 
-// EXTERNAL MODULE: ./src/github/secrets.ts + 1 modules
-var github_secrets = __nccwpck_require__(3746);
+;// CONCATENATED MODULE: ./src/rotation/journal.ts
+/**
+ * The journal of effects: every change the run makes is appended here the moment it happens. Rollback, the cancel
+ * handler, the error message and the summary are all functions of it, so what the run says is what it did.
+ */
+
+/** Fates after which the key no longer exists. */
+const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
+/** Effects that leave IAM and the destinations as they were. */
+const QUIET = new Set(['lease taken', 'lease released', 'write failed', 'key resumed', 'key verified']);
+class Journal {
+    effects = [];
+    destinations;
+    newKeyId;
+    /** The earlier run's key this run hands out instead of making one (never discarded on a failure: the job holds it). */
+    resumedKeyId;
+    createdUser;
+    /** The lease tag may be on the user: this run wrote it and has not seen it go. */
+    leaseHeld = false;
+    /** When the lease this run holds expires (IAM's time), as written. */
+    leaseUntil;
+    retired = [];
+    /** The key every destination holds by this run's handover (undefined: none yet, or it went away since). */
+    handedOverKey;
+    /** Keys STS accepted (or whose check verify-timeout-seconds: 0 waived) during this run. */
+    verifiedKeys = new Set();
+    /** The Active key deleted to make room, which destinations not rewritten may still hold. */
+    broken;
+    /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
+    brokenCertain = new Set();
+    /** Destinations (by index) that may hold the deleted key; undefined: any that held a pair before the run. */
+    brokenMaybe;
+    /** Keys this run relied on that someone else deleted or deactivated. */
+    lost = new Set();
+    constructor(count) {
+        this.destinations = Array.from({ length: count }, () => ({
+            heldBefore: 'both',
+            updatedBefore: [],
+            id: { kind: 'before' },
+            secret: { kind: 'before' },
+            created: false,
+            reason: undefined,
+            writtenAt: {},
+        }));
+    }
+    record(effect) {
+        this.effects.push(effect);
+        switch (effect.kind) {
+            case 'lease taken':
+                this.leaseHeld = true;
+                this.leaseUntil = effect.until;
+                break;
+            case 'lease released':
+                this.leaseHeld = false;
+                this.leaseUntil = undefined;
+                break;
+            case 'user created':
+                this.createdUser = effect.user;
+                break;
+            case 'user deleted':
+                this.createdUser = undefined;
+                this.leaseHeld = false; // the lease tag went with the user
+                this.leaseUntil = undefined;
+                break;
+            case 'environment created':
+                this.destinations[effect.index].created = true;
+                break;
+            case 'key created':
+                this.newKeyId = effect.id;
+                break;
+            case 'key resumed':
+                this.resumedKeyId = effect.id;
+                break;
+            case 'key verified':
+                this.verifiedKeys.add(effect.id);
+                break;
+            case 'handed over':
+                this.handedOverKey = effect.id;
+                break;
+            case 'key retired':
+                this.retired.push({ id: effect.id, fate: effect.fate, ...(effect.reason ? { reason: effect.reason } : {}) });
+                break;
+            case 'holders broken':
+                this.broken = effect.id;
+                for (const i of effect.certain)
+                    this.brokenCertain.add(i);
+                this.brokenMaybe = effect.maybe === undefined ? undefined : new Set([...effect.certain, ...effect.maybe]);
+                break;
+            case 'key lost':
+                this.lost.add(effect.id);
+                if (this.handedOverKey === effect.id)
+                    this.handedOverKey = undefined;
+                break;
+            case 'secret written': {
+                const d = this.destinations[effect.index];
+                d[effect.which] = { kind: 'key', keyId: effect.keyId };
+                d.reason = effect.reason;
+                d.writtenAt[effect.which] = effect.at;
+                break;
+            }
+            case 'secret overwritten':
+                this.destinations[effect.index][effect.which] = { kind: 'overwritten' };
+                break;
+            case 'secret removed':
+                this.destinations[effect.index][effect.which] = { kind: 'absent' };
+                break;
+            case 'write in flight':
+                this.destinations[effect.index][effect.which] = { kind: 'unknown' };
+                break;
+            case 'write failed':
+                this.destinations[effect.index][effect.which] = effect.previous;
+                break;
+        }
+    }
+    /** Destinations this run changed a secret of (in order). */
+    touched() {
+        return this.destinations.flatMap((d, i) => (d.id.kind !== 'before' || d.secret.kind !== 'before' ? [i] : []));
+    }
+    /** The key a destination's two secrets both hold, when they were written by this run as one pair. */
+    pairKey(i) {
+        return pairKey({ ledger: this.destinations[i] });
+    }
+    /**
+     * Did this run change anything a person would need to know of? The lease (taken and given back) and a write GitHub
+     * refused do not count; a write whose outcome is unknown does.
+     */
+    changedAnything() {
+        return this.effects.some((e) => !QUIET.has(e.kind) && !(e.kind === 'key retired' && e.fate === 'kept'));
+    }
+    /** Every destination holds this run's new (or resumed) key, by this run's handover. */
+    get handedOver() {
+        return this.handedOverKey !== undefined;
+    }
+    /** Did STS accept key `id` during this run (or was its check waived)? */
+    verified(id) {
+        return this.verifiedKeys.has(id);
+    }
+    /** Did this run delete (or discard) key `id`? */
+    deleted(id) {
+        return this.retired.some((r) => r.id === id && GONE.has(r.fate));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rotation/run-state.ts
+
+
+/** The keys this run expects IAM to list: as listed, plus the one it made, less the ones it deleted. */
+function expectedKeys(s) {
+    const { journal } = s;
+    const ids = [...(s.listed ?? []).map((k) => k.id), journal.newKeyId, journal.resumedKeyId].filter((id) => id !== undefined);
+    return new Set(ids.filter((id) => !journal.deleted(id)));
+}
+/** Keys this run made Inactive on evidence that allows only that reversible step. */
+const reversedHere = (journal) => new Set(journal.retired.filter((r) => r.fate === 'deactivated' && r.reason !== undefined && reversibleOnly(r.reason)).map((r) => r.id));
+/**
+ * This run's facts about `key`, with IAM's key list as it is now: what the gate proves a reason with. Its evidence is
+ * IAM's (the list, CreateDate, last use, IAM's time), this run's own journal (what it wrote where, what it made and
+ * verified), and the action's records read before this run changed anything (claims, checked against IAM's facts).
+ */
+function factsOf(s, key, keys) {
+    const { journal } = s;
+    const state = s.keys.find((k) => k.key.id === key.id);
+    const resumed = s.keys.find((k) => k.verdict.kind === 'resumed');
+    return {
+        key,
+        keys,
+        iamNow: s.aws.time.now(),
+        destinations: s.destinations,
+        newKey: journal.newKeyId === undefined ? undefined : { id: journal.newKeyId, verified: journal.verified(journal.newKeyId), handedOver: journal.handedOver },
+        ownHolderChecked: s.ownHolderChecked,
+        expected: expectedKeys(s),
+        creation: s.recorded.creation,
+        record: s.recorded.records.get(key.id),
+        lastUsed: s.uses.get(key.id),
+        retireAfterHours: s.ctx.inputs.retireAfterHours,
+        keyLimit: s.ctx.inputs.keyLimit,
+        runEnded: state?.makerEnded,
+        breaking: journal.broken,
+        reversedHere: reversedHere(journal),
+        resumed: resumed && {
+            id: resumed.key.id,
+            record: s.recorded.records.get(resumed.key.id) ?? {},
+            runEnded: resumed.makerEnded,
+            signedIn: journal.verified(resumed.key.id),
+        },
+    };
+}
+const NO_RECORDS = { tags: new Map(), records: new Map(), rewrite: undefined, creation: undefined };
+/** The state of a run that has not begun: the one place a RunState is made. */
+function newRunState(ctx, result) {
+    const s = {
+        ctx,
+        result,
+        journal: result.journal,
+        userName: ctx.inputs.iamUserName ?? '',
+        aws: ctx.aws,
+        destinations: [],
+        self: undefined,
+        keys: [],
+        listed: undefined,
+        uses: new Map(),
+        recorded: { ...NO_RECORDS, tags: new Map(), records: new Map() },
+        tagsDenied: false,
+        ownHolderChecked: false,
+        fresh: undefined,
+        createMarker: { written: false, needed: false },
+        startedAt: ctx.clock.now(),
+        gate: undefined,
+    };
+    s.gate = keyGate({
+        get user() {
+            return s.userName;
+        },
+        iam: () => s.aws.iam,
+        io: ctx.io,
+        cancel: ctx.cancel,
+        previousKey: ctx.inputs.previousKey,
+        uses: s.uses,
+        known: (id) => s.keys.find((k) => k.key.id === id)?.key ?? s.listed?.find((k) => k.id === id),
+        facts: (key, keys) => factsOf(s, key, keys),
+        destroyed: async (id, fate, reason) => {
+            s.journal.record({ kind: 'key retired', id, fate, reason });
+            const state = s.keys.find((k) => k.key.id === id);
+            if (fate === 'deactivated') {
+                if (state)
+                    state.key = { ...state.key, status: 'Inactive' };
+            }
+            else {
+                s.keys = s.keys.filter((k) => k.key.id !== id);
+                await forgetRecord({ aws: s.aws, io: ctx.io }, s.userName, id, s.recorded.tags);
+            }
+        },
+    });
+    result.keyStates = () => s.keys;
+    return s;
+}
+
+;// CONCATENATED MODULE: ./src/github/own-holders.ts
+
+
+function lookFor(inputs, keyId) {
+    return {
+        keyId,
+        secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
+        variable: inputs.accessKeyIdSecretName,
+        variablesWritten: inputs.accessKeyIdAs === 'variable',
+    };
+}
+/**
+ * Each read of the look, with the permission GitHub's REST reference files its endpoint under (fine-grained token or
+ * GitHub App; a classic PAT needs the repo scope). The README's token table names the same (test/own-holders.test.ts).
+ */
+const READS = {
+    'repository secrets': { route: 'GET /repos/{owner}/{repo}/actions/secrets', needs: ['Secrets: read'] },
+    'repository variables': { route: 'GET /repos/{owner}/{repo}/actions/variables', needs: ['Variables: read'] },
+    environments: { route: 'GET /repos/{owner}/{repo}/environments', needs: ['Actions: read'] },
+    'environment secrets': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/secrets', needs: ['Environments: read', 'Secrets: read'] },
+    'environment variables': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/variables', needs: ['Environments: read', 'Variables: read'] },
+    'organization secrets': { route: 'GET /repos/{owner}/{repo}/actions/organization-secrets', needs: ['Secrets: read'] },
+    'organization variables': { route: 'GET /repos/{owner}/{repo}/actions/organization-variables', needs: ['Variables: read'] },
+};
+/** The permission a read needs, as an error says it. */
+function permissionOf(read) {
+    const needs = READS[read].needs.map((p) => `'${p}'`);
+    return `repository permission${needs.length > 1 ? 's' : ''} ${needs.join(' and ')} (classic PAT: repo scope)`;
+}
+function placeLabel(repository, p) {
+    if (p.kind === 'repository')
+        return repository;
+    if (p.kind === 'environment')
+        return `${repository} environment '${p.environment}'`;
+    return `organization ${p.org} (shared with ${repository})`;
+}
+/** A holder as the stop says it: the place, then what it holds (e.g. "octo/api environment 'prod' (secret X, variable Y)"). */
+function holderLabel(repository, h) {
+    const what = (as) => {
+        const names = h.holds.filter((x) => x.as === as).map((x) => x.name);
+        return names.length === 0 ? [] : [`${as}${names.length > 1 ? 's' : ''} ${names.join(', ')}`];
+    };
+    return `${placeLabel(repository, h)} (${[...what('secret'), ...what('variable')].join(', ')})`;
+}
+const e = encodeURIComponent;
+/** The names of the secrets at `path`, upper case (as GitHub stores them), all pages. */
+async function secretNames(gh, path) {
+    const out = new Set();
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${path}`, { per_page: 100, page });
+        const data = res.data;
+        for (const s of data.secrets)
+            out.add(s.name.toUpperCase());
+        if (data.secrets.length < 100 || out.size >= data.total_count)
+            return out;
+    }
+}
+/** The variables at `path`, by upper-case name, with their values (GitHub lists at most 30 a page), all pages. */
+async function variableValues(gh, path) {
+    const out = new Map();
+    for (let page = 1;; page++) {
+        const res = await gh.request(`GET ${path}`, { per_page: 30, page });
+        const data = res.data;
+        for (const v of data.variables)
+            out.set(v.name.toUpperCase(), v.value);
+        if (data.variables.length < 30 || out.size >= data.total_count)
+            return out;
+    }
+}
+/**
+ * Does GitHub say `owner/repo` belongs to a user account (which has no organization secrets or variables)? Only its
+ * answer proves it; anything else is false.
+ */
+async function ownedByUser(gh, owner, repo) {
+    try {
+        const res = await gh.request(`GET /repos/${e(owner)}/${e(repo)}`);
+        return res.data.owner?.type === 'User';
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Every place `owner/repo`'s jobs can read the key from that this run does not write: its secrets of either name, and
+ * its variables of the id's name that hold the key. A place this run writes needs no read (its secrets; its variables
+ * too with access-key-id-as: variable). Each read must answer with a list: anything else throws, naming the read and
+ * the permission it needs, and the run stops before any change. The one 404 that is an answer: the organization
+ * listings of a repository GitHub says a user account owns.
+ */
+async function own_holders_holdersOf(gh, owner, repo, look, token, destinations = []) {
+    const written = (p) => isDestination(p, owner, repo, destinations);
+    const base = `/repos/${e(owner)}/${e(repo)}`;
+    const where = `${owner}/${repo}`;
+    const fail = (read, doing, err) => {
+        const cause = (0,github_secrets/* gitHubError */.Mj)(`${doing} (to find every secret and variable this self-rotating job may read its key from) of`, where, err, permissionOf(read), token);
+        throw new errors/* ActionError */.lZ(`${cause.message}. A place that cannot be read may hold ${look.keyId}: a self-rotation retires it only once every read ` +
+            'answers (previous-key: keep rotates without retiring it)', { cause: err });
+    };
+    const orgLevel = (read) => read === 'organization secrets' || read === 'organization variables';
+    const read = async (what, doing, list, none) => {
+        try {
+            return await list();
+        }
+        catch (err) {
+            if (orgLevel(what) && (0,github_secrets/* statusOf */.c2)(err) === 404 && (await ownedByUser(gh, owner, repo)))
+                return none;
+            return fail(what, doing, err);
+        }
+    };
+    const variable = look.variable.toUpperCase();
+    const out = [];
+    const visit = async (place, secrets, variables) => {
+        const holds = [];
+        if (secrets && !written(place)) {
+            const [what, doing, path] = secrets;
+            const found = await read(what, doing, () => secretNames(gh, path), new Set());
+            for (const name of look.secrets)
+                if (found.has(name.toUpperCase()))
+                    holds.push({ as: 'secret', name });
+        }
+        if (!(look.variablesWritten && written(place))) {
+            const [what, doing, path] = variables;
+            const found = await read(what, doing, () => variableValues(gh, path), new Map());
+            if (found.get(variable)?.trim() === look.keyId)
+                holds.push({ as: 'variable', name: look.variable });
+        }
+        if (holds.length > 0)
+            out.push({ ...place, holds });
+    };
+    await visit({ kind: 'repository' }, ['repository secrets', 'listing the repository secrets', `${base}/actions/secrets`], ['repository variables', 'listing the repository variables', `${base}/actions/variables`]);
+    const environments = await read('environments', 'listing the environments', () => (0,github_secrets/* listEnvironments */.DO)(gh, owner, repo), []);
+    for (const environment of environments) {
+        const path = `${base}/environments/${e(environment)}`;
+        await visit({ kind: 'environment', environment }, ['environment secrets', `listing the secrets of environment '${environment}'`, `${path}/secrets`], ['environment variables', `listing the variables of environment '${environment}'`, `${path}/variables`]);
+    }
+    await visit({ kind: 'organization', org: owner }, ['organization secrets', 'listing the organization secrets shared with', `${base}/actions/organization-secrets`], ['organization variables', 'listing the organization variables shared with', `${base}/actions/organization-variables`]);
+    return out;
+}
+/** Is place `p` of `owner/repo` one of this run's destinations? */
+function isDestination(p, owner, repo, prepared) {
+    const same = (a, b) => a.toLowerCase() === b.toLowerCase();
+    const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
+    return prepared.some(({ destination: d }) => {
+        if (p.kind === 'repository')
+            return d.kind === 'repository' && ofRepo(d);
+        if (p.kind === 'environment')
+            return d.kind === 'environment' && ofRepo(d) && same(d.environment, p.environment);
+        return d.kind === 'organization' && same(d.org, p.org);
+    });
+}
+/** The stop, before any change, when a place holds what the job may read its key from and this run does not write it. */
+function holderError(repository, keyId, holders, retiring) {
+    const one = holders.length === 1;
+    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${holders.map((h) => holderLabel(repository, h)).join(', ')} ` +
+        `${one ? 'holds' : 'hold'} a secret or variable the job may read it from, which this run does not write: ` +
+        `${retiring} ${keyId} would leave ${one ? 'it' : 'them'} with a dead key. Add ${one ? 'it' : 'them'} to the ` +
+        `destinations (repositories, environments, organization; access-key-id-as: variable when the job reads the id from ` +
+        `a variable), remove the stale ${one ? 'one' : 'ones'}, or set previous-key: keep`);
+}
+
 ;// CONCATENATED MODULE: ./src/github/variables.ts
 /**
  * GitHub Actions variables (access-key-id-as: variable): the access key id as a plain value, never the secret access
@@ -66892,186 +67407,442 @@ async function createMissingEnvironments(ctx, prepared, onCreated) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rotation/confirm.ts
-/**
- * After the fan-out, before the handover: does every destination still hold what this run wrote? GitHub's updated_at
- * of each secret (with access-key-id-as: variable, of the id's variable), read again, must not be later than this
- * run's own write (its Date header): a later write is someone else's (another rotation of this user, or another IAM
- * user's rotation configured onto the same destination), and the destination then holds a key this run cannot name.
- * Such a run retires nothing.
- */
+;// CONCATENATED MODULE: ./src/keys/verdict.ts
 
 
 
-
-
-/** Destinations someone else wrote after this run did: nothing is retired, both keys stay. */
-class Overwritten extends errors/* ActionError */.lZ {
-    indexes;
-    constructor(indexes, message) {
-        super(message);
-        this.indexes = indexes;
-        this.name = 'Overwritten';
-    }
+const byAge = (a, b) => a.created.getTime() - b.created.getTime();
+const verdict_second = (ms) => Math.floor(ms / 1000) * 1000;
+const verdict_HOUR = 3_600_000;
+const verdict_iso = (ms) => new Date(ms).toISOString();
+/** The key the destinations are taken to hold: the job's own key, else the newest Active key that is no orphan. */
+function currentKey(keys, self, orphans = new Set()) {
+    const own = keys.find((k) => k.id === self);
+    if (own)
+        return own;
+    const active = keys.filter((k) => k.status === 'Active').sort(byAge);
+    return active.filter((k) => !orphans.has(k.id)).at(-1) ?? active.at(-1);
 }
-const confirm_second = (ms) => Math.floor(ms / 1000);
+/** The keys whose last use a verdict needs (read before judging): every key but the naive current one, unless its record matters. */
+function lastUseWanted(keys, records, creation, self) {
+    const naive = currentKey(keys, self);
+    // Never the job's own key: its last use is this run's, no evidence of anyone else's.
+    return keys
+        .filter((k) => k.id !== self && (k.id !== naive?.id || records.get(k.id)?.supersededBy !== undefined || unhanded(records.get(k.id)) || creation?.candidates.includes(k.id)))
+        .map((k) => k.id);
+}
 /**
- * GitHub's Date header and a secret's updated_at come from different hosts, each to the second: one second apart is
- * the same write. A later writer is one that wrote at least two seconds after this run (writes are paced a second
- * apart, so two interleaved rotations are seconds apart).
+ * The keys whose maker's end is worth asking GitHub about, younger than a run can last: made by this action and never
+ * handed over, or (self-rotation) the key the job signs in with, made by this action (a rotation to finish).
  */
-const SAME_WRITE_SECONDS = 1;
-/** Read every destination's secrets again; throws Overwritten naming those written (or removed) since this run's write. */
-async function confirmDestinations(s, keyId) {
-    const { ctx, journal } = s;
-    const names = { id: ctx.inputs.accessKeyIdSecretName, secret: ctx.inputs.secretAccessKeySecretName };
-    const found = await mapLimit(s.destinations, ctx.pacing.readConcurrency, async ({ destination, ledger, index: i }) => {
-        const at = ledger.writtenAt;
-        // GitHub gave no time for a write (a client or stand-in without Date headers): nothing to compare with.
-        if (at.id === undefined || at.secret === undefined)
-            return [];
-        const secrets = await (0,github_secrets/* listSecrets */.AQ)(ctx.gh, destination).catch((err) => {
-            throw (0,github_secrets/* gitHubError */.Mj)('listing the secrets (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* writePermission */.n6)(destination), ctx.gh.token);
-        });
-        // access-key-id-as: variable: the id is a variable, read from the variables.
-        const ids = ctx.inputs.accessKeyIdAs === 'variable' && (0,github_destinations/* hasVariables */.cF)(destination)
-            ? await listVariables(ctx.gh, destination).catch((err) => {
-                throw (0,github_secrets/* gitHubError */.Mj)('listing the variables (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* variableWritePermission */.bC)(destination), ctx.gh.token);
-            })
-            : secrets;
-        return ['id', 'secret'].flatMap((which) => {
-            const updated = (which === 'id' ? ids : secrets).get(names[which].toUpperCase())?.updatedAt;
-            return updated === undefined || confirm_second(updated) > confirm_second(at[which]) + SAME_WRITE_SECONDS ? [{ i, which, updated }] : [];
-        });
+function makerEndWanted(keys, records, iamNow, self) {
+    return keys.filter((k) => {
+        const young = iamNow - k.created.getTime() < MAX_RUN_MS;
+        return young && (unhanded(records.get(k.id)) || (k.id === self && records.get(k.id)?.created !== undefined));
     });
-    const late = found.flat();
-    if (late.length === 0)
-        return;
-    for (const { i, which } of late)
-        journal.record({ kind: 'secret overwritten', index: i, which });
-    const where = [...new Set(late.map((l) => l.i))].map((i) => s.destinations[i].label);
-    throw new Overwritten([...new Set(late.map((l) => l.i))], `${where.join(', ')} ${where.length === 1 ? 'was' : 'were'} written (or emptied) by someone else after this run wrote ` +
-        `${keyId} there (GitHub's updated_at is later than this run's write): another rotation of this user, or of another ` +
-        `IAM user configured onto the same destination, is at work. Nothing was retired: make sure one rotation (one IAM ` +
-        `user) writes each destination, then rerun`);
 }
-
-;// CONCATENATED MODULE: ./src/rotation/journal.ts
-/** Fates after which the key no longer exists. */
-const GONE = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
-/** Effects that leave IAM and the destinations as they were. */
-const QUIET = new Set(['lease taken', 'lease released', 'write failed', 'key resumed']);
-class Journal {
-    effects = [];
-    destinations;
-    newKeyId;
-    /** The earlier run's key this run hands out instead of making one (never discarded on a failure: the job holds it). */
-    resumedKeyId;
-    createdUser;
-    /** The lease tag may be on the user: this run wrote it and has not seen it go. */
-    leaseHeld = false;
-    /** When the lease this run holds expires (IAM's time), as written. */
-    leaseUntil;
-    retired = [];
-    /** The Active key deleted to make room, which destinations not rewritten may still hold. */
-    broken;
-    /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
-    brokenCertain = new Set();
-    /** Destinations (by index) that may hold the deleted key; undefined: any that held a pair before the run. */
-    brokenMaybe;
-    /** Keys this run relied on that someone else deleted or deactivated. */
-    lost = new Set();
-    constructor(count) {
-        this.destinations = Array.from({ length: count }, () => ({
-            heldBefore: 'both',
-            id: { kind: 'before' },
-            secret: { kind: 'before' },
-            created: false,
-            reason: undefined,
-            writtenAt: {},
-        }));
+/** Is the create marker's run worth asking about: a key made in its window is young enough for it to matter? */
+const markerEndWanted = (creation, keys, iamNow) => creation !== undefined && creation.candidates.some((id) => iamNow - (keys.find((k) => k.id === id)?.created.getTime() ?? 0) < MAX_RUN_MS);
+/** What the judgement reads for key `k`, as the gate would (no new key yet, every listed key expected). */
+function factsFor(input, k) {
+    return {
+        key: k,
+        keys: input.keys,
+        iamNow: input.iamNow,
+        destinations: input.destinations,
+        expected: new Set(input.keys.map((x) => x.id)),
+        creation: input.creation,
+        record: input.records.get(k.id),
+        lastUsed: input.uses.get(k.id),
+        retireAfterHours: input.retireAfterHours,
+        runEnded: input.makerEnded.get(k.id),
+    };
+}
+/** The record checks that fail for key `k`, whose record says it was superseded. */
+function recordDisagrees(input, k) {
+    const f = factsFor(input, k);
+    return RECORD_CHECKS.flatMap((c) => c(f)?.text ?? []);
+}
+/**
+ * Self-rotation signed in with a key an earlier run of this action made, and the user's one other key is an Active
+ * key older than it, which that run was replacing: the run never handed its key over, or handed it over meaning to
+ * retire the other at once and stopped first. That run has ended. This run finishes its rotation.
+ */
+function resumable(input, self) {
+    const record = input.records.get(self.id);
+    const others = input.keys.filter((k) => k.id !== self.id);
+    if (record?.created === undefined || others.length !== 1)
+        return undefined;
+    const [previous] = others;
+    if (previous.status !== 'Active' || previous.created > self.created)
+        return undefined;
+    if (Math.abs(Date.parse(record.created) - verdict_second(self.created.getTime())) > CLOCK_SLACK_MS)
+        return undefined;
+    const prev = input.records.get(previous.id);
+    const stoppedAfterHandover = prev?.supersededBy === self.id && recordDisagrees(input, previous).length === 0 && graceOf(prev, input.retireAfterHours) === 0;
+    if (!unhanded(record) && !stoppedAfterHandover)
+        return undefined;
+    if (makerMayStillRun(self.created, input.makerEnded.get(self.id), input.iamNow))
+        return undefined;
+    return { key: self, record, previous };
+}
+/** The verdict on a key whose record says it was handed over, with the notes it earns. */
+function pending(input, k, r, notes) {
+    const f = factsFor(input, k);
+    const grace = graceOf(r, input.retireAfterHours);
+    const reason = grace > 0 ? 'staged retirement' : 'handed over by a stopped run';
+    const handover = Date.parse(String(r.handover));
+    const missing = gaps(reason, f);
+    const used = f.lastUsed;
+    const inUse = !!used && input.iamNow >= handover + grace * verdict_HOUR;
+    const holders = olderThanSuccessor(f);
+    const kept = input.previousKey === 'keep';
+    // Only time stands in the way (or nothing): it is due once the handover and its last use are the grace old.
+    const onlyTime = missing.every((m) => reason === 'staged retirement' && (m.code === 'handover too recent' || m.code === 'used too recently'));
+    const dueAt = kept || !onlyTime ? undefined : Math.max(handover, used ? Date.parse(used.date) : 0) + grace * verdict_HOUR;
+    const p = { kind: 'pending', reason, successor: r.supersededBy, handover, grace, dueAt, due: !kept && missing.length === 0, inUse, holders, kept, missing };
+    const at = verdict_iso(handover);
+    const where = holders.map((d) => d.label).join(', ');
+    if (kept) {
+        notes.push({ level: 'info', text: `${k.id} was handed over to ${p.successor} at ${at}; previous-key: keep: this run leaves it Active` });
     }
-    record(effect) {
-        this.effects.push(effect);
-        switch (effect.kind) {
-            case 'lease taken':
-                this.leaseHeld = true;
-                this.leaseUntil = effect.until;
-                break;
-            case 'lease released':
-                this.leaseHeld = false;
-                this.leaseUntil = undefined;
-                break;
-            case 'user created':
-                this.createdUser = effect.user;
-                break;
-            case 'user deleted':
-                this.createdUser = undefined;
-                this.leaseHeld = false; // the lease tag went with the user
-                this.leaseUntil = undefined;
-                break;
-            case 'environment created':
-                this.destinations[effect.index].created = true;
-                break;
-            case 'key created':
-                this.newKeyId = effect.id;
-                break;
-            case 'key resumed':
-                this.resumedKeyId = effect.id;
-                break;
-            case 'key retired':
-                this.retired.push({ id: effect.id, fate: effect.fate });
-                break;
-            case 'holders broken':
-                this.broken = effect.id;
-                for (const i of effect.certain)
-                    this.brokenCertain.add(i);
-                this.brokenMaybe = effect.maybe === undefined ? undefined : new Set([...effect.certain, ...effect.maybe]);
-                break;
-            case 'key lost':
-                this.lost.add(effect.id);
-                break;
-            case 'secret written': {
-                const d = this.destinations[effect.index];
-                d[effect.which] = { kind: 'key', keyId: effect.keyId };
-                d.reason = effect.reason;
-                d.writtenAt[effect.which] = effect.at;
-                break;
-            }
-            case 'secret overwritten':
-                this.destinations[effect.index][effect.which] = { kind: 'overwritten' };
-                break;
-            case 'secret removed':
-                this.destinations[effect.index][effect.which] = { kind: 'absent' };
-                break;
-            case 'write in flight':
-                this.destinations[effect.index][effect.which] = { kind: 'unknown' };
-                break;
-            case 'write failed':
-                this.destinations[effect.index][effect.which] = effect.previous;
-                break;
+    else if (holders.length > 0 && input.self !== p.successor) {
+        notes.push({
+            level: 'warning',
+            text: `${k.id} was handed over to ${p.successor} at ${at}, but ${where} may hold it (last written before ` +
+                `${p.successor} existed): it is not retired while a destination may hold it (no time makes it due). ` +
+                `A self-rotation that signs in with ${p.successor} gives ${where} its pair first; or, once you know ${where} no ` +
+                `longer use it, delete it: aws iam delete-access-key --user-name ${input.user} --access-key-id ${k.id}`,
+        });
+    }
+    else if (p.due || holders.length > 0) {
+        // Due: the retirement says what it does. Held only by destinations this job gives its own pair first: likewise.
+    }
+    else if (dueAt !== undefined && inUse && used) {
+        notes.push({
+            level: 'warning',
+            text: `${k.id} was handed over to ${p.successor} at ${at} but was last used ${used.date} (${used.service}, ${used.region}): ` +
+                `somebody still holds it, so it is not retired. Find that holder and make it a destination; the key is retired ` +
+                `once it has not been used for ${grace} h.`,
+        });
+    }
+    else if (dueAt !== undefined) {
+        notes.push({ level: 'info', text: `${k.id} is pending retirement (handed over to ${p.successor}): due at ${verdict_iso(dueAt)} (IAM time)` });
+    }
+    else {
+        notes.push({
+            level: 'warning',
+            text: `${k.id} was handed over to ${p.successor} at ${at} but is not retired: ${missing.map((m) => m.text).join('; ')}. ` +
+                'It stays Active until a run can prove nothing holds it.',
+        });
+    }
+    return p;
+}
+/**
+ * Judge every key. Throws (before anything changed) when a self-rotation signs in with a key an earlier run properly
+ * handed over: the place the job reads its credentials from was not updated.
+ */
+function judge(input) {
+    const { keys, records, self: selfId, creation } = input;
+    const notes = [];
+    const self = keys.find((k) => k.id === selfId);
+    const own = self ? records.get(self.id) : undefined;
+    if (self && own?.supersededBy !== undefined) {
+        const disagree = recordDisagrees(input, self);
+        if (disagree.length === 0) {
+            throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${own.supersededBy} at ` +
+                `${own.handover}: the place this job reads its credentials from was not updated (it is ` +
+                `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
+                `give this job the current key.`);
         }
+        notes.push({ level: 'warning', text: `the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${disagree.join('; ')}): it is ignored` });
     }
-    /** Destinations this run changed a secret of (in order). */
-    touched() {
-        return this.destinations.flatMap((d, i) => (d.id.kind !== 'before' || d.secret.kind !== 'before' ? [i] : []));
+    // Proven an earlier run's key by its record (orphan) or, no tag naming it, by the create marker (unrecorded): every
+    // gap but "destinations may hold it" must be closed; that one a self-rotation closes (it gives them its own pair
+    // first), and for an orphan a rotator too (it rewrites them at once, its own row).
+    const proof = (k) => {
+        const unrecorded = creation?.candidates.includes(k.id) === true;
+        const missing = gaps(unrecorded ? 'unrecorded key of a finished run' : 'orphan of a finished run', factsFor(input, k));
+        const closable = (m) => m.code === 'destinations may hold it' && (self !== undefined || !unrecorded);
+        return { unrecorded, proven: missing.every(closable), holders: input.destinations.filter((d) => mayHold(d, k)), missing };
+    };
+    // The key the destinations are taken to hold is never an earlier run's provable orphan: a rotator's rerun after a
+    // killed run judges that orphan, not the key it was replacing.
+    const current = self ?? currentKey(keys, undefined, new Set(keys.filter((k) => proof(k).proven).map((k) => k.id)));
+    const resume = self ? resumable(input, self) : undefined;
+    if (resume) {
+        const { key, record, previous } = resume;
+        notes.push({
+            level: 'info',
+            text: `${key.id}, the key this job signs in with, was made by an earlier run of this action (${record.by ?? 'unnamed'}, ` +
+                `created ${record.created}) that ended before ${unhanded(record) ? 'every destination held it' : `it retired ${previous.id}`}: ` +
+                `this run finishes that rotation (every destination gets ${key.id}, then ${previous.id} is handled per previous-key)`,
+        });
     }
-    /** The key a destination's two secrets both hold, when they were written by this run as one pair. */
-    pairKey(i) {
-        const { id, secret } = this.destinations[i];
-        return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
+    const verdictOf = (k) => {
+        if (k === self)
+            return resume ? { kind: 'resumed', previous: resume.previous.id } : { kind: 'current' };
+        const r = records.get(k.id);
+        if (r?.supersededBy !== undefined && k.id !== resume?.previous.id) {
+            const bad = recordDisagrees(input, k);
+            if (bad.length === 0)
+                return pending(input, k, r, notes);
+            notes.push({
+                level: 'warning',
+                text: `the action's record on ${k.id} says it was handed over to ${r.supersededBy} at ${r.handover ?? 'an unknown time'}, ` +
+                    `but IAM's facts disagree (${bad.join('; ')}): the record is ignored and ${k.id} is treated as a key this ` +
+                    `action did not hand over. Remove the tag ${k.id} from IAM user ${input.user} if it is wrong.`,
+            });
+        }
+        if (k === current || k.id === resume?.previous.id)
+            return { kind: 'current' };
+        const f = factsFor(input, k);
+        const { unrecorded, proven, holders, missing } = proof(k);
+        if (!proven)
+            return { kind: 'unproven', why: `${knownAbout(f)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` };
+        const held = holders.length > 0 ? `; destination(s) ${holders.map((d) => d.label).join(', ')} may hold it` : '';
+        if (unrecorded && creation) {
+            // No tag names it: the create marker, with IAM's facts, is what may show it the key of a run killed before
+            // recording it: evidence a person or a tag writer can also produce, so it is only ever deactivated.
+            notes.push({
+                level: 'info',
+                text: `${k.id} was made within two minutes after the create marker of ${creation.by} (${verdict_iso(creation.at)}), which has ended, ` +
+                    `and no tag names it (${knownAbout(f)}): it may be that run's key, or anyone's made then; it is only ever deactivated${held}`,
+            });
+            return { kind: 'orphan', reason: 'unrecorded key of a finished run', holders };
+        }
+        notes.push({ level: 'info', text: `${k.id} is an orphan of an earlier run of this action (${knownAbout(f)})${held}` });
+        return { kind: 'orphan', reason: holders.length > 0 && !self ? 'orphan held by destinations this run rewrites' : 'orphan of a finished run', holders };
+    };
+    return {
+        keys: keys.map((k) => ({ key: k, record: records.get(k.id), lastUsed: input.uses.get(k.id), makerEnded: input.makerEnded.get(k.id), verdict: verdictOf(k) })),
+        current,
+        resume,
+        notes,
+    };
+}
+// ---- the plan -----------------------------------------------------------------------------------------------------
+/**
+ * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
+ * key over, when its record gives no GitHub time of its last write (records from before 2.2): GitHub's updated_at and
+ * IAM's time are two clocks, whole seconds.
+ */
+const HANDOVER_SLACK_MS = 60_000;
+/** A record's GitHub time of the handing run's last write and a secret's updated_at: one second apart is one write. */
+const SAME_WRITE_MS = 1_000;
+const IAM_KEY_LIMIT = 2;
+const DAY_MS = 86_400_000;
+function ageDays(key, now) {
+    return Math.floor((now - key.created.getTime()) / DAY_MS);
+}
+function chooseRoom(input, current) {
+    const { keyLimit, user, self } = input;
+    const keys = input.keys.map((s) => s.key);
+    if (keys.length < IAM_KEY_LIMIT)
+        return { breaks: false };
+    const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
+    const others = input.keys.filter((s) => s.key.id !== current?.id).sort((a, b) => byAge(a.key, b.key));
+    // An earlier run's orphan is the action's own leftover, not a key deleted to make room: key-limit does not govern it.
+    // (A key only a create marker speaks for is no such orphan: the retire-due step deactivates it, and no more.)
+    const orphan = others.find((s) => s.verdict.kind === 'orphan' && s.verdict.reason !== 'unrecorded key of a finished run');
+    if (orphan?.verdict.kind === 'orphan') {
+        const { holders, reason } = orphan.verdict;
+        // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
+        // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
+        if (reason === 'orphan held by destinations this run rewrites')
+            return { orphan, moveOff: [], orphanBreaks: holders, breaks: false };
+        // A self-rotation gives them its own pair first (none may hold it: nothing to move).
+        return { orphan, moveOff: holders, breaks: false };
     }
-    /**
-     * Did this run change anything a person would need to know of? The lease (taken and given back) and a write GitHub
-     * refused do not count; a write whose outcome is unknown does.
-     */
-    changedAnything() {
-        return this.effects.some((e) => !QUIET.has(e.kind) && !(e.kind === 'key retired' && e.fate === 'kept'));
+    if (keyLimit === 'fail') {
+        throw new errors/* ActionError */.lZ(`IAM user ${user} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
+            `delete one, or set key-limit: delete-inactive or delete-oldest.`);
     }
-    /** Did this run delete (or discard) key `id`? */
-    deleted(id) {
-        return this.retired.some((r) => r.id === id && GONE.has(r.fate));
+    const waiting = input.keys.filter((s) => s.verdict.kind === 'pending' && s.key.status === 'Active');
+    if (waiting.length > 0)
+        throw pendingError(input, list, waiting);
+    const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
+    const usable = inactive.filter((k) => !input.reversedHere.has(k.id));
+    if (usable.length > 0)
+        return { makeRoom: usable[0], breaks: false };
+    if (inactive.length > 0)
+        return { breaks: false, deferred: inactive[0] };
+    // Two keys or more and none Inactive: there is another Active key than the current one.
+    const other = others[0];
+    // Unproven, or (the only other verdict a second Active key can have here) a key only a create marker speaks for.
+    const why = other.verdict.kind === 'unproven' ? other.verdict.why : 'made in the window of a create marker, which proves nothing';
+    const oldest = keys.slice().sort(byAge)[0];
+    if (keyLimit === 'delete-oldest' && oldest.id !== self)
+        return { makeRoom: oldest, breaks: true };
+    const consent = oldest.id === self
+        ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
+        : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
+    throw new errors/* ActionError */.lZ(`IAM user ${user} has two Active access keys (${list}) and nothing proves who holds ${other.key.id} (${why}): ` +
+        `this run deletes no key on a guess. Find the holders of ${other.key.id} (its last use says when and where it was ` +
+        `used) and delete or deactivate the key nobody uses, ${consent}.`);
+}
+/** No room while a handed-over key waits: say for each what it waits for, and what a person can do. */
+function pendingError(input, list, waiting) {
+    const each = waiting.map((s) => {
+        const p = s.verdict;
+        if (p.kept)
+            return `${s.key.id} was handed over to ${p.successor} and previous-key is keep: no run with these inputs retires it`;
+        if (p.holders.length > 0) {
+            const where = p.holders.map((d) => d.label).join(', ');
+            return (`${s.key.id} was handed over to ${p.successor}, but ${where} may hold it (last written before ${p.successor} existed): ` +
+                `it is not retired while a destination may hold it. A self-rotation that signs in with ${p.successor} gives ${where} its pair ` +
+                `first; or, once you know ${where} no longer use${p.holders.length === 1 ? 's' : ''} it, delete it: aws iam delete-access-key ` +
+                `--user-name ${input.user} --access-key-id ${s.key.id}`);
+        }
+        if (p.dueAt !== undefined) {
+            return `${s.key.id} is pending retirement (handed over to ${p.successor}; ${p.inUse ? 'still in use' : 'retire-after-hours not yet passed'}): rerun once it is due, not before ${verdict_iso(p.dueAt)} (IAM time), or retire it by hand`;
+        }
+        return `${s.key.id} is pending retirement (handed over to ${p.successor}) but not retired: ${p.missing.map((m) => m.text).join('; ')}. Retire it by hand once you know nothing uses it`;
+    });
+    return new errors/* ActionError */.lZ(`IAM user ${input.user} has ${input.keys.length} access keys (${list}) and no room for a new key: ${each.join('; ')}.`);
+}
+/** Does destination d hold both secrets of key `id`, as far as this run knows? */
+const holdsPairOf = (d, id) => pairKey(d) === id;
+/** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
+function plan(input) {
+    const keys = input.keys.map((s) => s.key);
+    if (input.resume) {
+        const { resume } = input;
+        return {
+            action: 'rotate',
+            reason: `an earlier run made ${resume.key.id}, which this job signs in with, and ended before ` +
+                `${unhanded(resume.record) ? 'every destination held it' : `it retired ${resume.previous.id}`}: this run finishes that rotation`,
+            current: resume.key,
+            orphan: undefined,
+            moveOff: [],
+            makeRoom: undefined,
+            makeRoomBreaks: false,
+            // The one other key (a resume needs exactly two).
+            previous: keys.filter((k) => k.id !== resume.key.id),
+            reasons: { previous: 'replaced by a resumed rotation' },
+            previousKey: input.previousKey,
+            resume: resume.key,
+        };
     }
+    const orphans = new Set(input.keys.filter((s) => s.verdict.kind === 'orphan').map((s) => s.key.id));
+    const current = currentKey(keys, input.self, orphans);
+    const state = input.keys.find((s) => s.key.id === current?.id);
+    const written = (d) => pairKey(d) !== undefined;
+    const toCreate = input.destinations.filter((d) => d.prepared.create).map((d) => d.label);
+    const missing = input.destinations.filter((d) => !d.prepared.create && d.prepared.held !== 'both' && !written(d)).map((d) => d.label);
+    // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
+    const createdSecond = current ? verdict_second(current.created.getTime()) : 0;
+    const stale = current
+        ? input.destinations
+            .filter((d) => (written(d) ? !holdsPairOf(d, current.id) : d.prepared.oldestUpdate !== undefined && d.prepared.oldestUpdate < createdSecond))
+            .map((d) => d.label)
+        : [];
+    // Written after the current key's recorded handover: nothing proves they still hold it. The record's GitHub time of
+    // the handing run's last write is GitHub's own clock; without it, IAM's handover time and a minute of slack.
+    const record = state?.record?.supersededBy === undefined ? state?.record : undefined;
+    const handover = Date.parse(String(record?.handover));
+    const lastWrite = Date.parse(String(record?.written));
+    const bound = Number.isNaN(lastWrite) ? handover + HANDOVER_SLACK_MS : lastWrite + SAME_WRITE_MS;
+    const late = Number.isNaN(handover)
+        ? []
+        : input.destinations.filter((d) => !written(d) && d.prepared.held === 'both' && Math.max(...d.prepared.updates) > bound).map((d) => d.label);
+    const extra = input.keys.filter((s) => s.key.status === 'Active' && s.key !== current && s.verdict.kind !== 'pending').map((s) => s.key);
+    let reason;
+    if (toCreate.length > 0) {
+        reason = `new destination(s): ${toCreate.join(', ')}`;
+    }
+    else if (missing.length > 0) {
+        // Words true in both modes: with access-key-id-as: variable the id is a variable, not a secret.
+        reason = `destination(s) lack the access key id or the secret access key: ${missing.join(', ')}`;
+    }
+    else if (current === undefined) {
+        reason = `IAM user ${input.user} has no active access key`;
+    }
+    else if (input.rewrite) {
+        reason = `an earlier run deleted ${input.rewrite.id} at ${input.rewrite.at} to make room and did not finish: destinations may hold it`;
+    }
+    else if (extra.length > 0) {
+        reason = `IAM user ${input.user} has a second Active key (${extra.map((k) => k.id).join(', ')})`;
+    }
+    else if (stale.length > 0) {
+        reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
+    }
+    else if (late.length > 0) {
+        reason =
+            `destination(s) were written after the current key ${current.id} was handed over ` +
+                `(${new Date(handover).toISOString()}, its record): nothing proves they hold it: ${late.join(', ')}`;
+    }
+    else if (input.maxAgeDays === 0) {
+        reason = 'max-age-days is 0: always rotate';
+    }
+    else {
+        const age = ageDays(current, input.now);
+        if (age < input.maxAgeDays) {
+            return {
+                action: 'skip',
+                current,
+                reason: `current key ${current.id} is ${age} day(s) old, younger than max-age-days (${input.maxAgeDays})`,
+            };
+        }
+        reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
+    }
+    const room = chooseRoom(input, current);
+    if (room.deferred) {
+        if (current === undefined) {
+            throw new errors/* ActionError */.lZ(`IAM user ${input.user} has no Active key and no room for a new one: this run deactivated ${room.deferred.id}, which ` +
+                'only a later run deletes to make room (or delete it by hand once you know nobody holds it).');
+        }
+        return {
+            action: 'skip',
+            current,
+            reason: `${reason}; but no room for a new key in this run: ${room.deferred.id} was deactivated by this run (a reversible step: ` +
+                `nothing proves whose it is) and is deleted by a later run to make room (key-limit: ${input.keyLimit}), unless ` +
+                'someone makes it Active again',
+        };
+    }
+    return {
+        action: 'rotate',
+        reason,
+        current,
+        orphan: room.orphan,
+        moveOff: room.moveOff ?? [],
+        ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
+        makeRoom: room.makeRoom,
+        makeRoomBreaks: room.breaks,
+        previous: keys.filter((k) => k !== room.makeRoom && k.id !== room.orphan?.key.id).sort(byAge),
+        reasons: {
+            ...(room.makeRoom ? { makeRoom: room.breaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive' } : {}),
+            previous: 'replaced by this run',
+        },
+        previousKey: input.previousKey,
+    };
+}
+/** The plan as one line for the log: what a run does (or, dry run, would do), in order, and why. */
+function describePlan(p, user, userExists, destinations, dryRun, retireAfterHours = 0) {
+    const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
+    if (p.action === 'skip')
+        return `Plan: skip (${p.reason}); nothing changes`;
+    const changes = destinations.flatMap((d) => d.prepared.visibilityChanges.map((c) => `${d.label}: ${c}`));
+    const labels = (ds) => ds.map((d) => d.label).join(', ');
+    const steps = [
+        userExists ? undefined : `create IAM user ${user}`,
+        p.orphan
+            ? (p.moveOff.length ? `give ${labels(p.moveOff)} this run's key ${p.current?.id}, then ` : '') +
+                `delete ${p.orphan.key.id} (an orphan of an earlier run${p.orphanBreaks ? `; ${labels(p.orphanBreaks)} may hold it and stop working until rewritten` : ''})`
+            : undefined,
+        p.makeRoom
+            ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +
+                (p.makeRoomBreaks ? ' (key-limit: delete-oldest: destinations holding it stop working until rewritten)' : '')
+            : undefined,
+        `create a new access key for ${user}`,
+        `write it to ${destinations.length} destination(s)` + (changes.length ? ` (${changes.join('; ')})` : ''),
+        p.previous.length === 0
+            ? undefined
+            : retireAfterHours > 0 && p.previousKey !== 'keep'
+                ? `leave the previous key(s) ${p.previous.map((k) => k.id).join(', ')} Active for a later run to ${p.previousKey} once unused for ${retireAfterHours} h`
+                : `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}`,
+    ].filter(Boolean);
+    return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
 }
 
 ;// CONCATENATED MODULE: ./src/rotation/writes.ts
@@ -67079,35 +67850,35 @@ class Journal {
 
 
 
+
 const writes_secretName = (s, which) => which === 'id' ? s.ctx.inputs.accessKeyIdSecretName : s.ctx.inputs.secretAccessKeySecretName;
-/** With access-key-id-as: variable, the id of destination i is an Actions variable: its destination, else undefined. */
-function idVariable(s, i, which) {
+/** With access-key-id-as: variable, the id of destination d is an Actions variable: its destination, else undefined. */
+function idVariable(s, d, which) {
     if (which !== 'id' || s.ctx.inputs.accessKeyIdAs !== 'variable')
         return undefined;
-    const d = s.destinations[i].destination;
-    if (!(0,github_destinations/* hasVariables */.cF)(d))
-        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d)} has no variables: set access-key-id-as: secret`);
-    return d;
+    if (!(0,github_destinations/* hasVariables */.cF)(d.destination))
+        throw new errors/* ActionError */.lZ(`access-key-id-as: variable: ${(0,github_destinations/* label */.Pf)(d.destination)} has no variables: set access-key-id-as: secret`);
+    return d.destination;
 }
-/** Does destination i's id variable exist, as far as this run knows (its own writes, else preflight)? */
-function variableExists(s, i, previous) {
+/** Does destination d's id variable exist, as far as this run knows (its own writes, else preflight)? */
+function variableExists(d, previous) {
     if (previous.kind === 'key')
         return true;
     if (previous.kind === 'absent')
         return false;
-    return s.destinations[i].prepared.idHeld;
+    return d.prepared.idHeld;
 }
 /** Write one secret (or the id's variable), journaled: in flight, then written, or back to what it held when GitHub answered with an error. */
-async function put(s, i, which, value, keyId, reason) {
-    const { prepared: p, ledger } = s.destinations[i];
+async function put(s, d, which, value, keyId, reason) {
+    const { prepared: p, ledger, index: i } = d;
     const previous = ledger[which];
-    const variable = idVariable(s, i, which);
+    const variable = idVariable(s, d, which);
     s.journal.record({ kind: 'write in flight', index: i, which });
     let at;
     try {
         const sharing = p.sharing?.[which === 'id' ? 0 : 1];
         if (variable) {
-            const exists = variableExists(s, i, previous);
+            const exists = variableExists(d, previous);
             at = await writeVariable(s.ctx.gh, variable, writes_secretName(s, which), value, sharing, exists, () => s.ctx.pacer.take());
         }
         else {
@@ -67123,20 +67894,20 @@ async function put(s, i, which, value, keyId, reason) {
     }
     s.journal.record({ kind: 'secret written', index: i, which, keyId, reason, at });
 }
-/** Write a pair to destination i, the two secrets back to back. */
-async function writePair(s, i, pair, reason) {
+/** Write a pair to destination d, the two secrets back to back. */
+async function writePair(s, d, pair, reason) {
     await s.ctx.pacer.take(2);
-    await put(s, i, 'id', pair.accessKeyId, pair.accessKeyId, reason);
-    await put(s, i, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
+    await put(s, d, 'id', pair.accessKeyId, pair.accessKeyId, reason);
+    await put(s, d, 'secret', pair.secretAccessKey, pair.accessKeyId, reason);
 }
-async function remove(s, i, which) {
+async function remove(s, d, which) {
     await s.ctx.pacer.take();
-    const variable = idVariable(s, i, which);
+    const variable = idVariable(s, d, which);
     if (variable)
         await deleteVariable(s.ctx.gh, variable, writes_secretName(s, which));
     else
-        await (0,github_secrets/* deleteSecret */.e3)(s.ctx.gh, s.destinations[i].destination, writes_secretName(s, which));
-    s.journal.record({ kind: 'secret removed', index: i, which });
+        await (0,github_secrets/* deleteSecret */.e3)(s.ctx.gh, d.destination, writes_secretName(s, which));
+    s.journal.record({ kind: 'secret removed', index: d.index, which });
 }
 /** Where destination i stands, from the journal. `current` is the key it is taken to have held before the run. */
 function standing(journal, i, current) {
@@ -67176,1120 +67947,66 @@ function standing(journal, i, current) {
         return { outcome: 'removed', keyId: undefined };
     return { outcome: 'mismatched', keyId: undefined };
 }
-
-;// CONCATENATED MODULE: ./src/rotation/recover.ts
+// ---- the read-back ---------------------------------------------------------------------------------------------
+/** Destinations someone else wrote after this run did: nothing is retired, both keys stay. */
+class Overwritten extends errors/* ActionError */.lZ {
+    indexes;
+    constructor(indexes, message) {
+        super(message);
+        this.indexes = indexes;
+        this.name = 'Overwritten';
+    }
+}
+const writes_second = (ms) => Math.floor(ms / 1000);
 /**
- * Recovering from a failure or a cancel after the new key exists: every function here reads what happened from the
- * journal, so what the run reports is true.
+ * GitHub's Date header and a secret's updated_at come from different hosts, each to the second: one second apart is
+ * the same write. A later writer is one that wrote at least two seconds after this run (writes are paced a second
+ * apart, so two interleaved rotations are seconds apart).
  */
-
-
-
-
-
-/** Undo a user this run created (it must have no keys left). Returns a sentence starting with a space, or ''. */
-async function undoUser(s) {
-    const created = s.journal.createdUser;
-    if (!created)
-        return '';
-    const undo = await deleteCreatedUser(s.ctx.aws.iam, created);
-    if (undo.deleted)
-        s.journal.record({ kind: 'user deleted' });
-    return ` ${undo.sentence}`;
-}
-/** Delete the new key (nothing holds it any more) and a user this run created. Returns what happened. */
-async function discardNewKey(s) {
-    const id = s.journal.newKeyId;
-    try {
-        await destroy(s, id, 'never handed out', 'delete', 'discarded');
-    }
-    catch (err) {
-        return `Deleting the unused new key ${id} failed too (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand; no destination holds it.`;
-    }
-    return `Deleted the new key ${id}.${await undoUser(s)}`;
-}
-/** How destination i can be given back what it held: the previous pair is known only in self-rotation. */
-function fixFor(s, i, current) {
-    const d = s.destinations[i].ledger;
-    const wholePair = s.journal.pairKey(i) === s.journal.newKeyId;
-    if (d.heldBefore !== 'both')
-        return 'remove';
-    // A secret write GitHub never answered may have landed: only the whole previous pair puts that right.
-    const secretUnknown = d.secret.kind === 'unknown';
-    if (s.caller)
-        return wholePair || secretUnknown ? 'restore pair' : 'restore id';
-    return wholePair || secretUnknown || current === undefined ? 'none' : 'restore id';
-}
-async function apply(s, i, fix, current) {
-    const where = s.destinations[i].label;
-    try {
-        if (fix === 'restore pair' && s.caller) {
-            await writePair(s, i, s.caller, 'restore');
-        }
-        else if (fix === 'restore id') {
-            const id = s.caller?.accessKeyId ?? current;
-            await s.ctx.pacer.take();
-            await put(s, i, 'id', id, id, 'restore');
-        }
-        else if (fix === 'remove') {
-            for (const which of ['id', 'secret']) {
-                if (s.destinations[i].ledger[which].kind !== 'before')
-                    await remove(s, i, which);
-            }
-        }
-        return true;
-    }
-    catch (err) {
-        s.ctx.io.warning(`could not put ${where} back (${fix}): ${(0,errors/* errorMessage */.gJ)(err)}`);
-        return false;
-    }
-}
-/**
- * The key the destinations this run did not touch are taken to hold: the current key — unless the run deleted an
- * Active key to make room (key-limit: delete-oldest in rotator mode), when any of them may have held that one.
- */
-function assumedHeld(plan) {
-    // A resumed rotation: the earlier run wrote its key to some destinations; which ones is not known.
-    return plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id;
-}
-/** A torn destination as the error line says it: which of its two someone else wrote, and whose the other is. */
-function tornText(s, i) {
-    const { id, secret } = s.destinations[i].ledger;
-    const names = { id: s.ctx.inputs.accessKeyIdSecretName, secret: s.ctx.inputs.secretAccessKeySecretName };
-    const [theirs, ours] = id.kind === 'overwritten' ? ['id', 'secret'] : ['secret', 'id'];
-    const mine = (ours === 'id' ? id : secret);
-    return (`TORN when read back: its ${names[theirs]} was written (or removed) by someone else after this run wrote it, its ` +
-        `${names[ours]} is still this run's (${mine.keyId}): not one key's pair, so it does not work until one rotation ` +
-        'writes both (a rotation that read it back before this run wrote may have reported success)');
-}
-/** Sentences saying where every destination stands, grouped, for the error line. */
-function describeStanding(s) {
-    const groups = new Map();
-    const plan = s.result.plan;
-    const current = assumedHeld(plan);
-    s.result.destinations.forEach((r, i) => {
-        const { outcome, keyId } = standing(s.journal, i, current);
-        let text;
-        switch (outcome) {
-            case 'written':
-                text = `the new key ${keyId}`;
-                break;
-            case 'converged':
-                text = `${keyId}, this run's own key`;
-                break;
-            case 'restored':
-                text = `put back to ${keyId}`;
-                break;
-            case 'broken':
-                text = `NOT WORKING: holds the key ${keyId}, which was deleted: does not work until a run rewrites it`;
-                break;
-            case 'may be broken':
-                text = `may hold the deleted key ${keyId} (key-limit: delete-oldest), which does not work until a run rewrites it`;
-                break;
-            case 'unchanged':
-                text = `not changed${keyId ? ` (${keyId})` : ''}`;
-                break;
-            case 'removed':
-                text = 'held no secrets before; what the run wrote was removed';
-                break;
-            case 'mismatched':
-                text = 'MISMATCHED pair (one secret written, the other not): does not work until a run rewrites it';
-                break;
-            case 'overwritten':
-                text = 'OVERWRITTEN by someone else after this run wrote it (another rotation, or another IAM user rotated into it): what it holds is not known';
-                break;
-            case 'torn':
-                text = tornText(s, i);
-                break;
-            default:
-                text = 'UNKNOWN: a write was in flight when the run stopped: check it';
-        }
-        groups.set(text, [...(groups.get(text) ?? []), r.label]);
-    });
-    return `Destinations: ${[...groups.entries()].map(([text, labels]) => `${labels.join(', ')}: ${text}`).join('; ')}`;
-}
-/**
- * Something failed (or the run was cancelled) after the new key was created and before every destination held it.
- * Make every destination hold a working pair: roll back where the previous pair is known (or nothing was held),
- * else keep both keys. A cancel does not roll back (it must finish in seconds): it keeps both keys unless nothing
- * was written. Returns the one error line.
- */
-async function recover(s, err) {
+const SAME_WRITE_SECONDS = 1;
+/** Read every destination's secrets again; throws Overwritten naming those written (or removed) since this run's write. */
+async function confirmDestinations(s, keyId) {
     const { ctx, journal } = s;
-    const newId = journal.newKeyId;
-    const cancelled = err instanceof Cancelled || ctx.cancel.requested;
-    const what = cancelled && !(err instanceof Cancelled)
-        ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${(0,errors/* errorMessage */.gJ)(err)}`
-        : (0,errors/* errorMessage */.gJ)(err);
-    const current = assumedHeld(s.result.plan);
-    const holdsNew = (h) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
-    const touched = journal.destinations.flatMap((d, i) => (holdsNew(d.id) || holdsNew(d.secret) ? [i] : []));
-    if (touched.length === 0) {
-        const tail = await discardNewKey(s);
-        const plan = s.result.plan;
-        const standingNow = plan?.action === 'rotate' && plan.makeRoomBreaks ? ` ${describeStanding(s)}.` : '';
-        return new errors/* ActionError */.lZ(`${what}. No destination was given the new key ${newId}. ${tail}${standingNow}${finalWords(s)}`, {
-            cause: err,
+    const names = { id: ctx.inputs.accessKeyIdSecretName, secret: ctx.inputs.secretAccessKeySecretName };
+    const found = await mapLimit(s.destinations, ctx.pacing.readConcurrency, async ({ destination, ledger, index: i }) => {
+        const at = ledger.writtenAt;
+        // GitHub gave no time for a write (a client or stand-in without Date headers): nothing to compare with.
+        if (at.id === undefined || at.secret === undefined)
+            return [];
+        const secrets = await (0,github_secrets/* listSecrets */.AQ)(ctx.gh, destination).catch((err) => {
+            throw (0,github_secrets/* gitHubError */.Mj)('listing the secrets (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* writePermission */.n6)(destination), ctx.gh.token);
         });
-    }
-    const fixes = new Map(touched.map((i) => [i, fixFor(s, i, current)]));
-    const rollBack = !cancelled && [...fixes.values()].every((f) => f !== 'none');
-    let allFixed = true;
-    for (const [i, fix] of fixes) {
-        const partial = journal.pairKey(i) !== newId;
-        if (fix === 'none' || (!rollBack && !partial))
-            continue;
-        if (!(await apply(s, i, fix, current)))
-            allFixed = false;
-    }
-    let keys;
-    if (rollBack && allFixed) {
-        keys = await discardNewKey(s);
-    }
-    else {
-        const other = s.caller?.accessKeyId ?? current;
-        keys = `Both keys stay Active (${newId}${other ? ` and ${other}` : ''}).`;
-    }
-    return new errors/* ActionError */.lZ(`${what}. ${keys} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
-}
-/** What to do next, true for the state the run leaves. */
-function finalWords(s) {
-    const newId = s.journal.newKeyId;
-    const bothKept = newId !== undefined && !s.journal.deleted(newId) && !s.handedOver;
-    if (!bothKept)
-        return '';
-    const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
-    const self = s.caller?.accessKeyId;
-    // A cancel puts back the pair it was writing: when that leaves no destination that may hold the new key, say so.
-    const mayHold = (h) => h.kind === 'unknown' || h.kind === 'overwritten' || (h.kind === 'key' && h.keyId === newId);
-    if (self && !s.journal.destinations.some((d) => mayHold(d.id) || mayHold(d.secret))) {
-        return ` Rerun ${ended}: no destination holds ${newId}; a rerun that signs in with ${self} deletes ${newId} as this run's orphan and rotates.`;
-    }
-    return self
-        ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
-            `gives it to every destination and retires ${self}; one that signs in with ${self} gives ${self} to every ` +
-            `destination that may hold ${newId}, deletes ${newId} as this run's orphan and rotates.`
-        : ` Fix the cause, then rerun ${ended}: it deletes ${newId} as this run's orphan (the destinations that may hold it do not work from that moment until it rewrites them, moments later) and rotates.`;
-}
-
-;// CONCATENATED MODULE: ./src/rotation/run-state.ts
-/** The state of a run that has not begun: the one place a RunState is made. */
-function newRunState(ctx, result) {
-    return {
-        ctx,
-        result,
-        journal: result.journal,
-        userName: ctx.inputs.iamUserName ?? '',
-        destinations: [],
-        caller: undefined,
-        expected: new Set(),
-        handedOver: false,
-        tags: new Map(),
-        initialKeys: [],
-        uses: new Map(),
-        pending: new Map(),
-        tagsDenied: false,
-        userTags: undefined,
-        keysListed: false,
-        records: new Map(),
-        verified: false,
-        ownHolderChecked: false,
-        rewrite: undefined,
-        runEnded: new Map(),
-        startedAt: ctx.clock.now(),
-        resume: undefined,
-        creation: undefined,
-        createMarker: { written: false, needed: false },
-        step: undefined,
-        steps: result.steps,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/keys/plan.ts
-
-/**
- * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
- * key over: its writes come before the record, but GitHub's updated_at and IAM's time are two clocks, whole seconds.
- */
-const HANDOVER_SLACK_MS = 60_000;
-const IAM_KEY_LIMIT = 2;
-const DAY_MS = 86_400_000;
-function ageDays(key, now) {
-    return Math.floor((now - key.created.getTime()) / DAY_MS);
-}
-const byAge = (a, b) => a.created.getTime() - b.created.getTime();
-/** The key the destinations are taken to hold: the run's own key, else the newest Active key that is no orphan. */
-function currentKey(keys, callerKeyId, others) {
-    const own = keys.find((k) => k.id === callerKeyId);
-    if (own)
-        return own;
-    const active = keys.filter((k) => k.status === 'Active').sort(byAge);
-    return active.filter((k) => others?.get(k.id)?.kind !== 'orphan').at(-1) ?? active.at(-1);
-}
-function chooseRoom(input, current) {
-    const { keys, keyLimit, userName, callerKeyId } = input;
-    if (keys.length < IAM_KEY_LIMIT)
-        return { breaks: false };
-    const list = keys.map((k) => `${k.id} (${k.status})`).join(', ');
-    if (keyLimit === 'fail') {
-        throw new errors/* ActionError */.lZ(`IAM user ${userName} already has ${keys.length} access keys (${list}), the IAM limit, and key-limit is 'fail': ` +
-            `delete one, or set key-limit: delete-inactive or delete-oldest.`);
-    }
-    const pending = keys.filter((k) => input.others.get(k.id)?.kind === 'pending' && k.status === 'Active');
-    if (pending.length > 0) {
-        throw new errors/* ActionError */.lZ(`IAM user ${userName} has ${keys.length} access keys (${list}) and ${pending.map((k) => k.id).join(', ')} is ` +
-            `pending retirement (handed over, retire-after-hours not yet passed or still in use): no room for a new key ` +
-            `until it is retired. Rerun once it is due, or retire it by hand.`);
-    }
-    const inactive = keys.filter((k) => k.status === 'Inactive').sort(byAge);
-    if (inactive.length > 0)
-        return { makeRoom: inactive[0], breaks: false };
-    const other = keys.filter((k) => k.id !== current?.id).sort(byAge)[0];
-    if (other === undefined)
-        return { breaks: false };
-    const known = input.others.get(other.id) ?? { kind: 'unproven', why: 'nothing is known about it' };
-    const self = callerKeyId !== undefined && current?.id === callerKeyId;
-    if (known.kind === 'orphan' && (known.heldBy.length === 0 || self))
-        return { orphan: other, moveOff: known.heldBy, breaks: false };
-    // A rotator knows no other pair to give the destinations that may hold the orphan: they stop working from its
-    // delete until this run rewrites them, moments later (a marker tells a later run, should this one stop between).
-    if (known.kind === 'orphan')
-        return { orphan: other, moveOff: [], orphanBreaks: known.heldBy, breaks: false };
-    const why = known.kind === 'unproven' ? known.why : 'pending';
-    const oldest = keys.slice().sort(byAge)[0];
-    if (keyLimit === 'delete-oldest' && oldest.id !== callerKeyId)
-        return { makeRoom: oldest, breaks: true };
-    const consent = self && oldest.id === callerKeyId
-        ? 'or retire it by hand (key-limit: delete-oldest is no way out here: the oldest key is the one this job authenticates with)'
-        : 'or rerun with key-limit: delete-oldest, which deletes the oldest key first (its holders stop working until this run rewrites them)';
-    throw new errors/* ActionError */.lZ(`IAM user ${userName} has two Active access keys (${list}) and nothing proves who holds ${other.id} (${why}): ` +
-        `this run deletes no key on a guess. Find the holders of ${other.id} (its last use says when and where it was ` +
-        `used) and delete or deactivate the key nobody uses, ${consent}.`);
-}
-/** Decide what the run does. Pure: the same input always gives the same plan, or the same ActionError. */
-function plan(input) {
-    if (input.resume) {
-        const { resume } = input;
-        return {
-            action: 'rotate',
-            reason: `an earlier run made ${resume.id}, which this job signs in with, and ended before every destination held it: this run finishes that rotation`,
-            current: resume,
-            orphan: undefined,
-            moveOff: [],
-            makeRoom: undefined,
-            makeRoomBreaks: false,
-            previous: input.keys.filter((k) => k.id !== resume.id).sort(byAge),
-            previousKey: input.previousKey,
-            resume,
-        };
-    }
-    const current = currentKey(input.keys, input.callerKeyId, input.others);
-    const toCreate = input.destinations.filter((d) => d.create).map((d) => d.label);
-    const missing = input.destinations.filter((d) => !d.create && d.held !== 'both').map((d) => d.label);
-    // GitHub's updated_at has whole seconds: compare with the key's creation time in whole seconds too.
-    const createdSecond = current ? Math.floor(current.created.getTime() / 1000) * 1000 : 0;
-    const stale = current
-        ? input.destinations.filter((d) => d.oldestUpdate !== undefined && d.oldestUpdate < createdSecond).map((d) => d.label)
-        : [];
-    // Written after the current key's recorded handover (and the slack): nothing proves they still hold it.
-    const handover = current ? input.handovers?.get(current.id) : undefined;
-    const late = handover === undefined
-        ? []
-        : input.destinations.filter((d) => d.newestUpdate !== undefined && d.newestUpdate > handover + HANDOVER_SLACK_MS).map((d) => d.label);
-    const second = input.keys.filter((k) => k.status === 'Active' && k.id !== current?.id && input.others.get(k.id)?.kind !== 'pending');
-    let reason;
-    if (toCreate.length > 0) {
-        reason = `new destination(s): ${toCreate.join(', ')}`;
-    }
-    else if (missing.length > 0) {
-        // Words true in both modes: with access-key-id-as: variable the id is a variable, not a secret.
-        reason = `destination(s) lack the access key id or the secret access key: ${missing.join(', ')}`;
-    }
-    else if (current === undefined) {
-        reason = `IAM user ${input.userName} has no active access key`;
-    }
-    else if (input.rewrite) {
-        reason = `an earlier run deleted ${input.rewrite.id} at ${input.rewrite.at} to make room and did not finish: destinations may hold it`;
-    }
-    else if (second.length > 0) {
-        reason = `IAM user ${input.userName} has a second Active key (${second.map((k) => k.id).join(', ')})`;
-    }
-    else if (stale.length > 0) {
-        reason = `destination(s) hold secrets written before the current key ${current.id} was created: ${stale.join(', ')}`;
-    }
-    else if (late.length > 0 && handover !== undefined) {
-        reason =
-            `destination(s) were written after the current key ${current.id} was handed over ` +
-                `(${new Date(handover).toISOString()}, its record): nothing proves they hold it: ${late.join(', ')}`;
-    }
-    else if (input.maxAgeDays === 0) {
-        reason = 'max-age-days is 0: always rotate';
-    }
-    else {
-        const age = ageDays(current, input.now);
-        if (age < input.maxAgeDays) {
-            return {
-                action: 'skip',
-                current,
-                reason: `current key ${current.id} is ${age} day(s) old, younger than max-age-days (${input.maxAgeDays})`,
-            };
-        }
-        reason = `current key ${current.id} is ${age} day(s) old (max-age-days: ${input.maxAgeDays})`;
-    }
-    const room = chooseRoom(input, current);
-    return {
-        action: 'rotate',
-        reason,
-        current,
-        orphan: room.orphan,
-        moveOff: room.moveOff ?? [],
-        ...(room.orphanBreaks?.length ? { orphanBreaks: room.orphanBreaks } : {}),
-        makeRoom: room.makeRoom,
-        makeRoomBreaks: room.breaks,
-        previous: input.keys.filter((k) => k !== room.makeRoom && k !== room.orphan).sort(byAge),
-        previousKey: input.previousKey,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/keys/rewrite-marker.ts
-/**
- * The marker a run leaves before it deletes an Active key to make room (key-limit: delete-oldest): until a later run
- * has rewritten every destination, destinations may hold the deleted key, so no run may skip. A tag can only force
- * a rotation here, never a deletion: one that lies costs one rotation.
- */
-
-
-
-const REWRITE_TAG = 'rotate-aws-access-key:rewrite';
-function parseRewrite(value) {
-    const m = value === undefined ? null : /^deleted=(\S+) at=(\S+)$/.exec(value);
-    return m ? { id: m[1], at: m[2] } : undefined;
-}
-/** Leave the marker before the delete; false (with a warning) when the user's tags may not be written. */
-async function markRewrite(ctx, user, id) {
-    try {
-        await tagUser(ctx.aws.iam, user, [{ Key: REWRITE_TAG, Value: `deleted=${id} at=${(0,shared_clock/* isoSeconds */.n)(ctx.aws.time.now())}` }]);
-        return true;
-    }
-    catch (err) {
-        ctx.io.warning(`could not tag IAM user ${user} with ${REWRITE_TAG} before deleting ${id} (${(0,errors/* errorMessage */.gJ)(err)}): if this run ` +
-            'stops before every destination holds the new key, a later run with max-age-days may skip them');
-        return false;
-    }
-}
-/** Every destination holds a working key again: remove the marker (a failure is a warning). */
-async function clearRewrite(ctx, user) {
-    try {
-        await untagUser(ctx.aws.iam, user, [REWRITE_TAG]);
-    }
-    catch (err) {
-        ctx.io.warning(`could not remove the tag ${REWRITE_TAG} from IAM user ${user} (${(0,errors/* errorMessage */.gJ)(err)}): the next run rotates once more`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/keys/staged.ts
-/**
- * Rotation as AWS prescribes it, across runs: what earlier runs recorded about the keys (provenance tags), the
- * evidence of their last use, the retirement of handed-over keys once due, the record of this run's handover, and
- * the description of every key at the end of the run.
- */
-
-
-
-
-
-
-
-
-
-
-/** Read the action's records of the keys (provenance tags): a claim each, checked against IAM's facts before use. */
-async function readRecords(s, keys) {
-    const { ctx, userName } = s;
-    const { inputs, io } = ctx;
-    if (s.tagsDenied && inputs.retireAfterHours > 0) {
-        throw new errors/* ActionError */.lZ(`retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
-            `and this run may not use them: grant them, or set retire-after-hours: 0.`);
-    }
-    let all = [];
-    try {
-        if (!s.tagsDenied) {
-            all = s.userTags ?? (await listUserTags(ctx.aws.iam, userName));
-            s.tags = await keyTags(ctx, userName, all);
-        }
-    }
-    catch (err) {
-        if (inputs.retireAfterHours > 0 || !isAccessDenied(err))
-            throw err;
-        s.tagsDenied = true;
-        io.warning(`could not read the user's tags (${(0,errors/* errorMessage */.gJ)(err)}): keys are not described; grant iam:ListUserTags`);
-    }
-    for (const k of keys) {
-        const r = parseRecord(s.tags.get(k.id));
-        if (r)
-            s.records.set(k.id, r);
-    }
-    // The action keeps one record per existing key: its records of keys that no longer exist are removed (never a tag
-    // it did not write). A dry run changes nothing.
-    if (!inputs.dryRun && !s.tagsDenied)
-        await pruneRecords(ctx, userName, keys, s.tags);
-    const marker = parseRewrite(all.find((t) => t.Key === REWRITE_TAG)?.Value);
-    if (marker)
-        s.rewrite = marker;
-    // The create marker an earlier run left (this run has not written its own yet), and the keys no tag names that IAM
-    // made in its window: the key of a run killed before recording it is among them.
-    const creating = parseCreateMarker(all.find((t) => t.Key === CREATE_TAG)?.Value);
-    if (creating) {
-        // A run that recorded a key made in its window was not killed before its record: its marker says nothing more.
-        const recorded = keys.some((k) => s.records.get(k.id)?.by === creating.by && inWindow(creating, k.created.getTime()));
-        const candidates = recorded
-            ? []
-            : keys.filter((k) => !s.tags.has(k.id) && !creating.keys.includes(k.id) && inWindow(creating, k.created.getTime())).map((k) => k.id);
-        s.creation = { ...creating, candidates };
-    }
-}
-/**
- * What is known of every key but the caller's, from IAM's facts (once preflight has read the destinations): keys
- * handed over by an earlier run (retired here once due, with their proof), orphans of finished runs, and keys
- * nothing proves anything about. Stops a self-rotation that authenticates with a key properly handed over.
- */
-async function classifyKeys(s, keys, naiveCurrent, self) {
-    const { ctx, userName } = s;
-    const { inputs, io } = ctx;
-    const iamNow = ctx.aws.time.now();
-    const others = new Map();
-    let current = naiveCurrent;
-    const consistent = (k) => {
-        const facts = factsOf(s, k, keys);
-        return facts.record?.supersededBy === undefined ? undefined : RECORD_CHECKS.map((c) => c(facts)).flatMap((m) => (m ? [m.text] : []));
-    };
-    const mine = self ? consistent(self) : undefined;
-    if (self && mine?.length === 0) {
-        const r = s.records.get(self.id);
-        throw new errors/* ActionError */.lZ(`this job authenticates with ${self.id}, which an earlier run handed over to ${r?.supersededBy} at ` +
-            `${r?.handover}: the place this job reads its credentials from was not updated (it is ` +
-            `not among that run's destinations, or its secret is shadowed by another level). Make it a destination, or ` +
-            `give this job the current key.`);
-    }
-    if (self && mine && mine.length > 0) {
-        io.warning(`the action's record on ${self.id}, the key this job authenticates with, disagrees with IAM's facts (${mine.join('; ')}): it is ignored`);
-    }
-    const rest = keys.filter((k) => k.id !== self?.id);
-    // A key an earlier run made and never handed over, younger than a run can last (the caller's own key too: this run
-    // replaces it): that the run which made it has ended proves it is not still handing it out, sooner than its age.
-    // An earlier attempt of this very workflow run has ended before this one started; else GitHub's own word.
-    for (const k of keys) {
-        const r = s.records.get(k.id);
-        if (!unhanded(r) || iamNow - k.created.getTime() >= MAX_RUN_MS)
-            continue;
-        const ended = earlierAttempt(ctx, r.by) ? iamTimeAtStart(s) : await runEnded(ctx, r.by);
-        if (ended !== undefined)
-            s.runEnded.set(k.id, ended);
-    }
-    // The same for the run a create marker names, when a key made in its window is young enough for it to matter.
-    const creation = s.creation;
-    if (creation && creation.candidates.some((id) => iamNow - (keys.find((k) => k.id === id)?.created.getTime() ?? 0) < MAX_RUN_MS)) {
-        creation.ended = earlierAttempt(ctx, creation.by) ? iamTimeAtStart(s) : await runEnded(ctx, creation.by);
-    }
-    const unrecorded = (k) => s.creation?.candidates.includes(k.id) === true;
-    // Evidence for every key that is not the one the destinations hold, and for every key an earlier run made and never
-    // handed over: its last use (kept, for the keys output too).
-    const unread = rest
-        .filter((k) => k.id !== current?.id || s.records.get(k.id)?.supersededBy !== undefined || unhanded(s.records.get(k.id)) || unrecorded(k))
-        .filter((k) => !s.uses.has(k.id));
-    for (const [id, use] of await lastUses(ctx, userName, unread.map((k) => k.id)))
-        s.uses.set(id, use);
-    // A key no tag names, proven the create marker's by IAM's facts. Destinations written since it was made are the one
-    // gap a self-rotation closes: it gives them its own pair first (heldBy).
-    const unrecordedProof = (k) => {
-        const facts = factsOf(s, k, keys);
-        const missing = gaps('unrecorded key of a finished run', facts);
-        const held = mayHold(facts);
-        const closable = self !== undefined && missing.length === 1 && held.length > 0 && missing[0].code === 'destinations may hold it';
-        return { proven: missing.length === 0 || closable, heldBy: closable ? held : [], missing };
-    };
-    // An orphan this run can prove (held by no destination, or only by destinations a self-rotation moves off first).
-    const provableOrphan = (k) => {
-        if (unrecorded(k))
-            return unrecordedProof(k).proven;
-        const missing = gaps('orphan of a finished run', factsOf(s, k, keys));
-        return missing.length === 0 || (missing.length === 1 && missing[0].code === 'destinations may hold it');
-    };
-    // The key the destinations are taken to hold is never an earlier run's provable orphan: a rotator's rerun after a
-    // killed run judges that orphan, not the key it was replacing.
-    if (!self)
-        current = currentKey(keys, undefined, new Map(rest.filter(provableOrphan).map((k) => [k.id, { kind: 'orphan', heldBy: [] }])));
-    s.resume = self ? resumable(s, self, keys) : undefined;
-    if (s.resume) {
-        const { key, record, previous } = s.resume;
-        io.info(`${key.id}, the key this job signs in with, was made by an earlier run of this action (${record.by ?? 'unnamed'}, ` +
-            `created ${record.created}) that ended before every destination held it: this run finishes that rotation ` +
-            `(every destination gets ${key.id}, then ${previous.id} is handled per previous-key)`);
-    }
-    const due = [];
-    const waiting = [];
-    for (const k of rest) {
-        const r = s.records.get(k.id);
-        const facts = factsOf(s, k, keys);
-        const bad = consistent(k);
-        if (r?.supersededBy !== undefined && bad && bad.length > 0) {
-            io.warning(`the action's record on ${k.id} says it was handed over to ${r.supersededBy} at ${r.handover ?? 'an unknown time'}, ` +
-                `but IAM's facts disagree (${bad.join('; ')}): the record is ignored and ${k.id} is treated as a key this ` +
-                `action did not hand over. Remove the tag ${k.id} from IAM user ${userName} if it is wrong.`);
-        }
-        else if (r?.supersededBy !== undefined) {
-            const handover = Date.parse(r.handover ?? '');
-            const usedAt = facts.lastUsed ? Date.parse(facts.lastUsed.date) : 0;
-            const p = { key: k, supersededBy: r.supersededBy, handover, lastUsed: facts.lastUsed, dueAt: Math.max(handover, usedAt) + inputs.retireAfterHours * 3_600_000 };
-            others.set(k.id, { kind: 'pending' });
-            const missing = gaps('staged retirement', facts);
-            const used = facts.lastUsed;
-            // Handed over long enough ago, yet used since: somebody still holds it.
-            const inUse = used !== undefined && used !== null && iamNow >= handover + inputs.retireAfterHours * 3_600_000;
-            if (missing.length === 0)
-                due.push(p);
-            else
-                waiting.push({ ...p, inUse });
-            if (missing.length > 0 && inputs.retireAfterHours > 0) {
-                const timing = missing.every((m) => m.code === 'handover too recent' || m.code === 'used too recently');
-                if (timing && inUse) {
-                    io.warning(`${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but was last used ` +
-                        `${used.date} (${used.service}, ${used.region}): somebody still holds it, so it is not retired. Find that ` +
-                        `holder and make it a destination; the key is retired once it has not been used for ${inputs.retireAfterHours} h.`);
-                }
-                else if (timing) {
-                    io.info(`${k.id} is pending retirement (handed over to ${r.supersededBy}): due at ${new Date(p.dueAt).toISOString()} (IAM time)`);
-                }
-                else {
-                    io.warning(`${k.id} was handed over to ${r.supersededBy} at ${new Date(handover).toISOString()} but is not retired: ` +
-                        `${missing.map((m) => m.text).join('; ')}. It stays Active until a run can prove nothing holds it.`);
-                }
-            }
-            continue;
-        }
-        if (k.id === current?.id || k.id === s.resume?.previous.id)
-            continue;
-        if (unrecorded(k)) {
-            // No tag names it: the create marker, with IAM's facts, is what may prove it the key of a run killed before
-            // recording it.
-            const { proven, heldBy, missing } = unrecordedProof(k);
-            if (proven) {
-                others.set(k.id, { kind: 'orphan', heldBy, unrecorded: true });
-                io.info(`${k.id} was made by a run of this action that stopped before recording it (${s.creation?.by}, marked ` +
-                    `${new Date(s.creation?.at ?? 0).toISOString()}; ${knownAbout(facts)}): it is an orphan` +
-                    (heldBy.length > 0 ? `; destination(s) ${heldBy.join(', ')} may hold it` : ', and nothing holds it'));
-            }
-            else {
-                others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${missing.map((m) => m.text).join('; ')}` });
-            }
-            continue;
-        }
-        const orphan = gaps('orphan of a finished run', facts);
-        const held = mayHold(facts);
-        // Held by destinations of this run is the one gap a self-rotation can close (it gives them its own pair first).
-        if (orphan.length === 0 || (orphan.length === 1 && held.length > 0 && orphan[0].code === 'destinations may hold it')) {
-            others.set(k.id, { kind: 'orphan', heldBy: held });
-            io.info(`${k.id} is an orphan of an earlier run of this action (${knownAbout(facts)})` + (held.length ? `; destination(s) ${held.join(', ')} may hold it` : ''));
-        }
-        else {
-            others.set(k.id, { kind: 'unproven', why: `${knownAbout(facts)}; not an orphan: ${orphan.map((m) => m.text).join('; ')}` });
-        }
-    }
-    s.result.retirement = {
-        due: due.map((d) => d.key.id),
-        waiting: waiting.map((w) => ({ id: w.key.id, dueAt: new Date(w.dueAt).toISOString(), inUse: w.inUse })),
-    };
-    return { others, due, waiting };
-}
-/**
- * Retire the handed-over keys that are due (a dry run says it would), each proven again just before. Returns the keys
- * and the other keys as that left them: deleted keys gone, deactivated keys Inactive, and a key pending retirement
- * only while it is Active. A dry run plans as the real run would.
- */
-async function retireDueKeys(s, keys, c) {
-    const { inputs, io } = s.ctx;
-    const { due, waiting } = c;
-    if (due.length > 0) {
-        if (inputs.dryRun) {
-            io.info(`Dry run: would ${inputs.previousKey} ${due.map((d) => d.key.id).join(', ')} (handed over and unused for ${inputs.retireAfterHours} h)`);
-        }
-        else {
-            await io.group('Retire handed-over keys', () => retireDue(s, due, inputs.previousKey));
-        }
-    }
-    for (const p of [...waiting, ...due])
-        s.pending.set(p.key.id, p.dueAt);
-    const planned = new Set(inputs.dryRun ? due.map((d) => d.key.id) : []);
-    const gone = (id) => s.journal.deleted(id) || (planned.has(id) && inputs.previousKey === 'delete');
-    const deactivated = (id) => s.journal.retired.some((r) => r.id === id && r.fate === 'deactivated') || (planned.has(id) && inputs.previousKey === 'deactivate');
-    const left = keys.filter((k) => !gone(k.id)).map((k) => (deactivated(k.id) ? { ...k, status: 'Inactive' } : k));
-    for (const id of [...s.pending.keys()])
-        if (!left.some((k) => k.id === id && k.status === 'Active'))
-            s.pending.delete(id);
-    const others = new Map([...c.others].filter(([id, o]) => s.pending.has(id) || o.kind !== 'pending'));
-    return { keys: left, others };
-}
-/** IAM's time when this run started (a lower bound): an earlier attempt of this workflow run had ended by then. */
-function iamTimeAtStart(s) {
-    // IAM's time is a lower bound up to a second early (whole-second Date headers): the second is given back here, so a
-    // use just before this run began is not taken for a use after the earlier attempt ended.
-    return s.ctx.aws.time.now() - (s.ctx.clock.now() - s.startedAt) + 1000;
-}
-/**
- * Self-rotation signed in with a key an earlier run of this action made and never handed over, that run has ended,
- * and the user's one other key is an Active key older than it: the earlier run was replacing that key and wrote its new
- * key to this job's own secret before it stopped. This run finishes that rotation. Anything else: undefined.
- */
-function resumable(s, self, keys) {
-    const record = s.records.get(self.id);
-    const others = keys.filter((k) => k.id !== self.id);
-    if (!unhanded(record) || others.length !== 1)
-        return undefined;
-    const [previous] = others;
-    if (previous.status !== 'Active' || previous.created > self.created)
-        return undefined;
-    const created = Math.floor(self.created.getTime() / 1000) * 1000;
-    if (Math.abs(Date.parse(record.created ?? '') - created) > CLOCK_SLACK_MS)
-        return undefined;
-    const ended = s.runEnded.get(self.id);
-    const iamNow = s.ctx.aws.time.now();
-    if (!((ended !== undefined && ended >= created) || iamNow - self.created.getTime() >= MAX_RUN_MS))
-        return undefined;
-    return { key: self, record, previous };
-}
-const lowerFirst = (t) => t.charAt(0).toLowerCase() + t.slice(1);
-/** What makes a refused TagUser work: room under IAM's tag quota, or the permission. */
-function tagAdvice(err) {
-    return err instanceof TagQuotaReached ? 'Remove user tags you do not need (IAM allows 50)' : 'Grant iam:TagUser on the user';
-}
-/** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
-async function recordCreated(s, id, createDate) {
-    const { ctx } = s;
-    // IAM's own CreateDate of the key, in whole seconds (as tags hold times).
-    const created = (0,shared_clock/* isoSeconds */.n)(createDate.getTime());
-    if (s.tagsDenied)
-        return created;
-    try {
-        s.tags.set(id, await writeRecord(ctx, s.userName, id, { created, by: runLabel(ctx) }));
-    }
-    catch (err) {
-        if (ctx.inputs.retireAfterHours > 0) {
-            throw new errors/* ActionError */.lZ(`recording where the new key ${id} comes from failed (${(0,errors/* errorMessage */.gJ)(err)}): with retire-after-hours the ` +
-                `handover must be recorded in IAM. ${tagAdvice(err)}`, { cause: err });
-        }
-        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): ${lowerFirst(tagAdvice(err))}`);
-    }
-    return created;
-}
-/**
- * Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate; or,
- * when they could not be listed, why (`keysUnread`: the `keys` output is then null, never a claim of no keys).
- */
-async function describeKeys(s) {
-    const { ctx, journal, userName } = s;
-    const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired');
-    let now;
-    const uses = new Map(s.uses);
-    try {
-        // Unchanged keys are not listed again; last uses are read for every key that has none yet, or all after a change.
-        now = changed ? await listAccessKeys(ctx.aws.iam, userName) : s.initialKeys;
-    }
-    catch (err) {
-        const why = (0,errors/* errorMessage */.gJ)(err);
-        ctx.io.warning(`the keys of IAM user ${userName} could not be listed at the end of the run (${why}): the keys output is null ` +
-            `(unknown, not "no keys") and the job summary does not list them; the run's own outcome above stands. Look ` +
-            `the keys up in IAM, or rerun to describe them.`);
-        return { keys: undefined, keysUnread: why };
-    }
-    // A failed read is reported unknown by lastUses (one warning), never as "never used".
-    for (const [id, use] of await lastUses(ctx, userName, now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id)))
-        uses.set(id, use);
-    const fateOf = (id) => {
-        if (id === journal.newKeyId)
-            return 'new';
-        const until = s.pending.get(id);
-        if (until !== undefined)
-            return `retire-pending until ${new Date(until).toISOString()}`;
-        const retired = [...journal.retired].reverse().find((r) => r.id === id);
-        return retired ? retired.fate : 'current';
-    };
-    const report = (k, status, lastUsed) => ({
-        id: k.id,
-        status,
-        created: k.created.toISOString(),
-        // undefined: not read, or the read failed (GetAccessKeyLastUsed refused, or the key was deleted before it was read).
-        lastUsed: lastUsed === undefined ? UNKNOWN_USE : lastUsed,
-        description: s.tags.get(k.id) ?? null,
-        fate: fateOf(k.id),
+        // access-key-id-as: variable: the id is a variable, read from the variables.
+        const ids = ctx.inputs.accessKeyIdAs === 'variable' && (0,github_destinations/* hasVariables */.cF)(destination)
+            ? await listVariables(ctx.gh, destination).catch((err) => {
+                throw (0,github_secrets/* gitHubError */.Mj)('listing the variables (to check that they still hold the new key) of', (0,github_destinations/* label */.Pf)(destination), err, (0,github_destinations/* variableWritePermission */.bC)(destination), ctx.gh.token);
+            })
+            : secrets;
+        return ['id', 'secret'].flatMap((which) => {
+            const updated = (which === 'id' ? ids : secrets).get(names[which].toUpperCase())?.updatedAt;
+            return updated === undefined || writes_second(updated) > writes_second(at[which]) + SAME_WRITE_SECONDS ? [{ i, which, updated }] : [];
+        });
     });
-    const gone = s.initialKeys.filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
-    return { keys: [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))] };
-}
-/**
- * Staged retirement: retire (per previous-key) the handed-over keys that are due, each proven again (the keys listed
- * again, the record against IAM's facts) just before.
- */
-async function retireDue(s, due, previousKey) {
-    const { ctx } = s;
-    const act = due.filter((d) => previousKey === 'delete' || (previousKey === 'deactivate' && d.key.status === 'Active'));
-    const gone = [];
-    for (const { key, supersededBy, lastUsed } of act) {
-        const evidence = lastUsed ? `last used ${lastUsed.date} (${lastUsed.service}, ${lastUsed.region})` : 'never used';
-        const why = ctx.inputs.retireAfterHours > 0
-            ? `handed over to ${supersededBy} and ${evidence}, both at least retire-after-hours ago (IAM time)`
-            : `an earlier run handed it over to ${supersededBy} and stopped before retiring it (${evidence})`;
-        try {
-            if (previousKey === 'delete') {
-                await destroy(s, key.id, 'staged retirement', 'delete', 'deleted');
-                gone.push(key.id);
-                ctx.io.info(`Deleted ${key.id}: ${why}`);
-            }
-            else {
-                await destroy(s, key.id, 'staged retirement', 'deactivate', 'deactivated');
-                ctx.io.info(`Deactivated ${key.id}: ${why}`);
-            }
-        }
-        catch (err) {
-            if (!(err instanceof Unproven))
-                throw err;
-            ctx.io.warning(err.message);
-        }
-    }
-    return gone;
-}
-/**
- * Record the handover in IAM: the new key's tag gets its handover time; with retire-after-hours > 0 each previous key
- * is tagged as superseded (a later run retires it once due) instead of being retired now.
- */
-async function recordHandover(s, p, newId, created, createDate) {
-    const { ctx, userName } = s;
-    const hours = ctx.inputs.retireAfterHours;
-    // IAM's time, never before the new key's own CreateDate (in the whole seconds a tag holds).
-    const now = Math.floor(Math.max(ctx.aws.time.now(), createDate.getTime()) / 1000) * 1000;
-    const handover = (0,shared_clock/* isoSeconds */.n)(now);
-    // The previous keys this handover supersedes: retired by a later run once due, or (retire-after-hours: 0) by this
-    // run in a moment; a rerun finishes that retirement should this run stop before it.
-    const superseded = p.action === 'rotate' && p.previousKey !== 'keep' ? p.previous : [];
-    const staged = hours > 0 ? superseded : [];
-    if (s.tagsDenied)
+    const late = found.flat();
+    if (late.length === 0)
         return;
-    try {
-        const by = runLabel(ctx);
-        const records = [[newId, { created, handover, by }], ...superseded.map((k) => [k.id, { supersededBy: newId, handover, by }])];
-        const values = await writeRecords(ctx, userName, records);
-        records.forEach(([id], i) => s.tags.set(id, values[i]));
-        for (const key of staged) {
-            s.pending.set(key.id, now + hours * 3_600_000);
-            s.journal.record({ kind: 'key retired', id: key.id, fate: 'retire-pending' });
-            ctx.io.info(`${key.id} is handed over to ${newId}: a later run ${ctx.inputs.previousKey === 'delete' ? 'deletes' : 'deactivates'} it once it has not been used for ${hours} h (not before ${new Date(now + hours * 3_600_000).toISOString()})`);
-        }
-    }
-    catch (err) {
-        if (hours === 0) {
-            ctx.io.warning(`could not record the handover in the tag of ${newId} (${(0,errors/* errorMessage */.gJ)(err)}): its description in IAM stays incomplete`);
-            return;
-        }
-        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but recording the handover in IAM failed (${(0,errors/* errorMessage */.gJ)(err)}): ` +
-            `the previous key(s) ${staged.map((k) => k.id).join(', ')} stay Active and no later run will retire them. ` +
-            `${tagAdvice(err)}, then retire them by hand once they are unused for ${hours} h.`, { cause: err });
-    }
+    for (const { i, which } of late)
+        journal.record({ kind: 'secret overwritten', index: i, which });
+    const where = [...new Set(late.map((l) => l.i))].map((i) => s.destinations[i].label);
+    throw new Overwritten([...new Set(late.map((l) => l.i))], `${where.join(', ')} ${where.length === 1 ? 'was' : 'were'} written (or emptied) by someone else after this run wrote ` +
+        `${keyId} there (GitHub's updated_at is later than this run's write): another rotation of this user, or of another ` +
+        `IAM user configured onto the same destination, is at work. Nothing was retired: make sure one rotation (one IAM ` +
+        `user) writes each destination, then rerun`);
 }
-
-;// CONCATENATED MODULE: ./src/rotation/describe-plan.ts
-/** The plan as one line for the log: what a run does (or, dry run, would do), in order, and why. */
-
-function describePlan(p, user, userExists, prepared, dryRun, retireAfterHours = 0) {
-    const prefix = dryRun ? 'Dry run: would ' : 'Plan: ';
-    if (p.action === 'skip')
-        return `Plan: skip (${p.reason}); nothing changes`;
-    const changes = prepared.flatMap((x) => x.visibilityChanges.map((c) => `${(0,github_destinations/* label */.Pf)(x.destination)}: ${c}`));
-    const steps = [
-        userExists ? undefined : `create IAM user ${user}`,
-        p.orphan
-            ? (p.moveOff.length ? `give ${p.moveOff.join(', ')} this run's key ${p.current?.id}, then ` : '') +
-                `delete ${p.orphan.id} (an orphan of an earlier run${p.orphanBreaks ? `; ${p.orphanBreaks.join(', ')} may hold it and stop working until rewritten` : ''})`
-            : undefined,
-        p.makeRoom
-            ? `delete ${p.makeRoom.id} (${p.makeRoom.status}) to make room` +
-                (p.makeRoomBreaks ? ' (key-limit: delete-oldest: destinations holding it stop working until rewritten)' : '')
-            : undefined,
-        `create a new access key for ${user}`,
-        `write it to ${prepared.length} destination(s)` + (changes.length ? ` (${changes.join('; ')})` : ''),
-        p.previous.length === 0
-            ? undefined
-            : retireAfterHours > 0 && p.previousKey !== 'keep'
-                ? `leave the previous key(s) ${p.previous.map((k) => k.id).join(', ')} Active for a later run to ${p.previousKey} once unused for ${retireAfterHours} h`
-                : `${p.previousKey} the previous key(s) ${p.previous.map((k) => k.id).join(', ')}`,
-    ].filter(Boolean);
-    return `${prefix}${steps.join(', then ')} (reason: ${p.reason})`;
-}
-
-;// CONCATENATED MODULE: ./src/github/own-holders.ts
-
-
-function lookFor(inputs, keyId) {
-    return {
-        keyId,
-        secrets: [inputs.accessKeyIdSecretName, inputs.secretAccessKeySecretName],
-        variable: inputs.accessKeyIdSecretName,
-        variablesWritten: inputs.accessKeyIdAs === 'variable',
-    };
-}
-/**
- * Each read of the look, with the permission GitHub's REST reference files its endpoint under (fine-grained token or
- * GitHub App; a classic PAT needs the repo scope). The README's token table names the same (test/own-holders.test.ts).
- */
-const READS = {
-    'repository secrets': { route: 'GET /repos/{owner}/{repo}/actions/secrets', needs: ['Secrets: read'] },
-    'repository variables': { route: 'GET /repos/{owner}/{repo}/actions/variables', needs: ['Variables: read'] },
-    environments: { route: 'GET /repos/{owner}/{repo}/environments', needs: ['Actions: read'] },
-    'environment secrets': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/secrets', needs: ['Environments: read', 'Secrets: read'] },
-    'environment variables': { route: 'GET /repos/{owner}/{repo}/environments/{environment}/variables', needs: ['Environments: read', 'Variables: read'] },
-    'organization secrets': { route: 'GET /repos/{owner}/{repo}/actions/organization-secrets', needs: ['Secrets: read'] },
-    'organization variables': { route: 'GET /repos/{owner}/{repo}/actions/organization-variables', needs: ['Variables: read'] },
-};
-/** The permission a read needs, as an error says it. */
-function permissionOf(read) {
-    const needs = READS[read].needs.map((p) => `'${p}'`);
-    return `repository permission${needs.length > 1 ? 's' : ''} ${needs.join(' and ')} (classic PAT: repo scope)`;
-}
-function placeLabel(repository, p) {
-    if (p.kind === 'repository')
-        return repository;
-    if (p.kind === 'environment')
-        return `${repository} environment '${p.environment}'`;
-    return `organization ${p.org} (shared with ${repository})`;
-}
-/** A holder as the stop says it: the place, then what it holds (e.g. "octo/api environment 'prod' (secret X, variable Y)"). */
-function holderLabel(repository, h) {
-    const what = (as) => {
-        const names = h.holds.filter((x) => x.as === as).map((x) => x.name);
-        return names.length === 0 ? [] : [`${as}${names.length > 1 ? 's' : ''} ${names.join(', ')}`];
-    };
-    return `${placeLabel(repository, h)} (${[...what('secret'), ...what('variable')].join(', ')})`;
-}
-const e = encodeURIComponent;
-/** The names of the secrets at `path`, upper case (as GitHub stores them), all pages. */
-async function secretNames(gh, path) {
-    const out = new Set();
-    for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${path}`, { per_page: 100, page });
-        const data = res.data;
-        for (const s of data.secrets)
-            out.add(s.name.toUpperCase());
-        if (data.secrets.length < 100 || out.size >= data.total_count)
-            return out;
-    }
-}
-/** The variables at `path`, by upper-case name, with their values (GitHub lists at most 30 a page), all pages. */
-async function variableValues(gh, path) {
-    const out = new Map();
-    for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${path}`, { per_page: 30, page });
-        const data = res.data;
-        for (const v of data.variables)
-            out.set(v.name.toUpperCase(), v.value);
-        if (data.variables.length < 30 || out.size >= data.total_count)
-            return out;
-    }
-}
-/**
- * Does GitHub say `owner/repo` belongs to a user account (which has no organization secrets or variables)? Only its
- * answer proves it; anything else is false.
- */
-async function ownedByUser(gh, owner, repo) {
-    try {
-        const res = await gh.request(`GET /repos/${e(owner)}/${e(repo)}`);
-        return res.data.owner?.type === 'User';
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * Every place `owner/repo`'s jobs can read the key from that this run does not write: its secrets of either name, and
- * its variables of the id's name that hold the key. A place this run writes needs no read (its secrets; its variables
- * too with access-key-id-as: variable). Each read must answer with a list: anything else throws, naming the read and
- * the permission it needs, and the run stops before any change. The one 404 that is an answer: the organization
- * listings of a repository GitHub says a user account owns.
- */
-async function holdersOf(gh, owner, repo, look, token, destinations = []) {
-    const written = (p) => isDestination(p, owner, repo, destinations);
-    const base = `/repos/${e(owner)}/${e(repo)}`;
-    const where = `${owner}/${repo}`;
-    const fail = (read, doing, err) => {
-        const cause = (0,github_secrets/* gitHubError */.Mj)(`${doing} (to find every secret and variable this self-rotating job may read its key from) of`, where, err, permissionOf(read), token);
-        throw new errors/* ActionError */.lZ(`${cause.message}. A place that cannot be read may hold ${look.keyId}: a self-rotation retires it only once every read ` +
-            'answers (previous-key: keep rotates without retiring it)', { cause: err });
-    };
-    const orgLevel = (read) => read === 'organization secrets' || read === 'organization variables';
-    const read = async (what, doing, list, none) => {
-        try {
-            return await list();
-        }
-        catch (err) {
-            if (orgLevel(what) && (0,github_secrets/* statusOf */.c2)(err) === 404 && (await ownedByUser(gh, owner, repo)))
-                return none;
-            return fail(what, doing, err);
-        }
-    };
-    const variable = look.variable.toUpperCase();
-    const out = [];
-    const visit = async (place, secrets, variables) => {
-        const holds = [];
-        if (secrets && !written(place)) {
-            const [what, doing, path] = secrets;
-            const found = await read(what, doing, () => secretNames(gh, path), new Set());
-            for (const name of look.secrets)
-                if (found.has(name.toUpperCase()))
-                    holds.push({ as: 'secret', name });
-        }
-        if (!(look.variablesWritten && written(place))) {
-            const [what, doing, path] = variables;
-            const found = await read(what, doing, () => variableValues(gh, path), new Map());
-            if (found.get(variable)?.trim() === look.keyId)
-                holds.push({ as: 'variable', name: look.variable });
-        }
-        if (holds.length > 0)
-            out.push({ ...place, holds });
-    };
-    await visit({ kind: 'repository' }, ['repository secrets', 'listing the repository secrets', `${base}/actions/secrets`], ['repository variables', 'listing the repository variables', `${base}/actions/variables`]);
-    const environments = await read('environments', 'listing the environments', () => (0,github_secrets/* listEnvironments */.DO)(gh, owner, repo), []);
-    for (const environment of environments) {
-        const path = `${base}/environments/${e(environment)}`;
-        await visit({ kind: 'environment', environment }, ['environment secrets', `listing the secrets of environment '${environment}'`, `${path}/secrets`], ['environment variables', `listing the variables of environment '${environment}'`, `${path}/variables`]);
-    }
-    await visit({ kind: 'organization', org: owner }, ['organization secrets', 'listing the organization secrets shared with', `${base}/actions/organization-secrets`], ['organization variables', 'listing the organization variables shared with', `${base}/actions/organization-variables`]);
-    return out;
-}
-/** Is place `p` of `owner/repo` one of this run's destinations? */
-function isDestination(p, owner, repo, prepared) {
-    const same = (a, b) => a.toLowerCase() === b.toLowerCase();
-    const ofRepo = (d) => 'repo' in d && same(d.owner, owner) && same(d.repo, repo);
-    return prepared.some(({ destination: d }) => {
-        if (p.kind === 'repository')
-            return d.kind === 'repository' && ofRepo(d);
-        if (p.kind === 'environment')
-            return d.kind === 'environment' && ofRepo(d) && same(d.environment, p.environment);
-        return d.kind === 'organization' && same(d.org, p.org);
-    });
-}
-/** The stop, before any change, when a place holds what the job may read its key from and this run does not write it. */
-function holderError(repository, keyId, holders, retiring) {
-    const one = holders.length === 1;
-    return new errors/* ActionError */.lZ(`self-rotation: this job authenticates with ${keyId}, and ${holders.map((h) => holderLabel(repository, h)).join(', ')} ` +
-        `${one ? 'holds' : 'hold'} a secret or variable the job may read it from, which this run does not write: ` +
-        `${retiring} ${keyId} would leave ${one ? 'it' : 'them'} with a dead key. Add ${one ? 'it' : 'them'} to the ` +
-        `destinations (repositories, environments, organization; access-key-id-as: variable when the job reads the id from ` +
-        `a variable), remove the stale ${one ? 'one' : 'ones'}, or set previous-key: keep`);
-}
-
-;// CONCATENATED MODULE: ./src/keys/retire.ts
-/** The previous keys, once every destination holds the new one: delete, deactivate or keep them, each proven. */
-
-
-
-async function retirePrevious(s, p) {
-    if (p.action !== 'rotate')
-        return;
-    const { ctx, journal } = s;
-    // A resumed rotation hands out the earlier run's key; its previous key goes for that reason, with its own proof.
-    const reason = p.resume ? 'replaced by a resumed rotation' : 'replaced by this run';
-    const newId = (journal.newKeyId ?? journal.resumedKeyId);
-    const failures = [];
-    const failed = [];
-    let unproven = false;
-    for (const key of p.previous) {
-        try {
-            if (p.previousKey === 'delete') {
-                await destroy(s, key.id, reason, 'delete', 'deleted');
-                ctx.io.info(`Deleted previous key ${key.id}`);
-            }
-            else if (p.previousKey === 'deactivate' && key.status === 'Active') {
-                await destroy(s, key.id, reason, 'deactivate', 'deactivated');
-                ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room)`);
-            }
-            else {
-                journal.record({ kind: 'key retired', id: key.id, fate: 'kept' });
-                ctx.io.info(`Kept previous key ${key.id} (${key.status})`);
-            }
-        }
-        catch (err) {
-            // The new key itself went away: the flow puts the previous pair back (never retire on a dead successor).
-            if (err instanceof Unproven && err.lacks('new key gone'))
-                throw err;
-            unproven ||= err instanceof Unproven;
-            failures.push(`${key.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
-            failed.push(key.id);
-        }
-    }
-    if (failures.length > 0) {
-        const next = unproven
-            ? 'The keys changed during the run (another rotation or a person is at work): check them, then retire what nobody uses by hand'
-            : failed.every((id) => parseRecord(s.tags.get(id))?.supersededBy === newId)
-                ? // This run recorded the handover on it: a rerun retires it at once if nothing has used it since.
-                    `Nothing needs it any more and it still works. Its handover is recorded in IAM, so a rerun (once the cause is ` +
-                        `fixed) ${p.previousKey === 'delete' ? 'deletes' : 'deactivates'} it if nothing has used it since; or ` +
-                        `${p.previousKey} it by hand once you have checked its last use`
-                : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
-        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ${next}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/shared/types.ts
-/**
- * The shapes several layers share (IAM's keys and their last use, a user this run created, the run's environment),
- * in one module that imports nothing: the modules that use them never need to import one another for a type.
- */
-/** The steps of a rotation, in the order they run (each is in steps.ts). */
-const STEP_NAMES = [
-    'identify',
-    'lease',
-    'read',
-    'classify',
-    'retire due',
-    'plan',
-    'prepare',
-    'create',
-    'distribute',
-    'confirm',
-    'hand over',
-    'retire',
-];
-
-;// CONCATENATED MODULE: ./src/rotation/destination-record.ts
-/**
- * One record per destination for the whole run: what it is, what preflight learned about it, what this run did to it
- * (its ledger in the journal) and its row of the report. The read step makes them, once; every later step reads a
- * destination through its record, never by joining parallel lists on an index.
- */
-
-/** The records of a run's destinations, from preflight's answer; what they held before goes into the ledger. */
-function destinationRecords(prepared, journal, result) {
-    return prepared.map((p, index) => {
-        const record = {
-            index,
-            destination: p.destination,
-            label: (0,github_destinations/* label */.Pf)(p.destination),
-            prepared: p,
-            ledger: journal.destinations[index],
-            report: result.destinations[index],
-        };
-        record.ledger.heldBefore = p.held;
-        record.report.visibility = p.sharing?.[0].visibility;
-        return record;
-    });
-}
-/** What preflight learned of each destination, in order (for the modules that take preflight's own answer). */
-const preparedOf = (records) => records.map((r) => r.prepared);
 
 ;// CONCATENATED MODULE: ./src/rotation/steps.ts
 /**
- * A rotation as named steps, run in this order. Each starts from what IAM and the destinations say (the keys, the
- * action's records of them, what each destination holds), not from what an earlier run meant to do, so a rerun after a
- * run stopped in any step finishes that run's rotation (the pattern of AWS Secrets Manager's rotation template:
- * createSecret, setSecret, testSecret, finishSecret). A step may end the run early ('done': a skip or a dry run); a
- * failure is thrown, and rotate() turns it into the one error line.
+ * A rotation, as the README's "How it behaves" tells it: a plain sequence of named steps, each a function that
+ * receives what it needs and returns what the next one needs. Each starts from what IAM and the destinations say (the
+ * keys, the action's records of them, what each destination holds), not from what an earlier run meant to do, so a
+ * rerun after a run stopped in any step finishes that run's rotation (the pattern of AWS Secrets Manager's rotation
+ * template: createSecret, setSecret, testSecret, finishSecret). A skip or a dry run ends at the plan; a failure is
+ * thrown, and rotate() turns it into the one error line.
  */
 
 
@@ -68305,270 +68022,54 @@ const preparedOf = (records) => records.map((r) => r.prepared);
 
 
 
-
-
-
-
-
-
-/** A value an earlier step provides (a missing one is a defect in the order of the steps). */
-function given(v, what) {
-    if (v === undefined)
-        throw new Error(`internal: the ${what} is not known at this step`);
-    return v;
-}
-const STEPS = {
-    /** Who rotates, with which credentials; whether the user exists. */
-    identify: async (s, f) => {
-        f.userExists = (await identify(s)).userExists;
-    },
-    /** The lease, so no other run changes the keys under this one (a dry run only says who holds it). */
-    lease: async (s, f) => {
-        const { ctx } = s;
-        if (ctx.inputs.dryRun) {
-            const held = f.userExists ? await describeLease(ctx, s.userName) : undefined;
-            if (held)
-                ctx.io.info(held);
-        }
-        else if (f.userExists) {
-            f.lease = await takeLease(ctx, s.journal, s.userName);
-            s.tagsDenied = f.lease.outcome === 'denied';
-            s.userTags = f.lease.tags;
-        }
-    },
-    /**
-     * Read everything (the keys, their records, every destination) while the lease settles: reads only, so they need
-     * not wait. Should another run's lease write have won, this run waited for it, and reads again. The self-rotation
-     * holder check is among the reads.
-     */
-    read: async (s, f) => {
-        const caller = s.caller;
-        // settled() resolves once: after it said "waited", the lease is this run's and one more read is the last.
-        for (let settle = f.lease;; settle = undefined) {
-            const settling = settle?.settled().then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
-            const read = await readWorld(s, f.userExists, caller).then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
-            const settled = await settling;
-            if (settled && !settled.ok)
-                throw settled.err;
-            if (!read.ok)
-                throw read.err;
-            ({ keys: f.keys, self: f.self } = read.r);
-            if (!settled?.r.waited)
-                break;
-            s.ctx.io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
-        }
-    },
-    /** What is known of each key: handed over (pending retirement), an earlier run's orphan, or unproven. */
-    classify: async (s, f) => {
-        if (f.userExists)
-            f.classified = await classifyKeys(s, f.keys, currentKey(f.keys, f.self?.id), f.self);
-    },
-    /** Retire the handed-over keys that are due, each with its proof; plan on the keys as that left them. */
-    'retire due': async (s, f) => {
-        if (f.classified)
-            ({ keys: f.keys, others: f.others } = await retireDueKeys(s, f.keys, f.classified));
-    },
-    /** Decide, in IAM's time: skip, or rotate (and what goes first). A skip and a dry run end here. */
-    plan: async (s, f) => {
-        const { ctx, result } = s;
-        const { inputs, io } = ctx;
-        const thePlan = plan({
-            userName: s.userName,
-            keys: f.keys,
-            callerKeyId: f.self?.id,
-            maxAgeDays: inputs.maxAgeDays,
-            keyLimit: inputs.keyLimit,
-            previousKey: inputs.previousKey,
-            destinations: s.destinations.map(({ prepared: p, label }) => ({
-                label,
-                create: p.create,
-                held: p.held,
-                oldestUpdate: p.oldestUpdate,
-                newestUpdate: p.held === 'both' ? Math.max(...p.updates) : undefined,
-            })),
-            handovers: handoverTimes(s.records),
-            others: f.others,
-            rewrite: s.rewrite,
-            resume: s.resume?.key,
-            now: f.userExists ? ctx.aws.time.now() : 0,
-        });
-        result.plan = thePlan;
-        result.accessKeyId = thePlan.current?.id;
-        io.info(describePlan(thePlan, s.userName, f.userExists, preparedOf(s.destinations), inputs.dryRun, inputs.retireAfterHours));
-        if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
-            io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
-        }
-        if (thePlan.action === 'skip' || inputs.dryRun)
-            return 'done';
-        f.plan = thePlan;
-        return undefined;
-    },
-    /** Make ready: environments, the user, an earlier run's orphan gone, one key fewer. */
-    prepare: async (s, f) => {
-        const { ctx, journal, userName } = s;
-        const { inputs, aws, io } = ctx;
-        const thePlan = given(f.plan, 'plan');
-        await createMissingEnvironments(ctx, preparedOf(s.destinations), (i) => journal.record({ kind: 'environment created', index: i }));
-        if (!f.userExists) {
-            ctx.cancel.checkpoint();
-            const created = await io.group(`Create IAM user ${userName}`, () => createUser(aws.iam, userName, {
-                path: inputs.userPath,
-                groups: inputs.userGroups,
-                policyArns: inputs.userPolicyArns,
-                permissionsBoundary: inputs.userPermissionsBoundary,
-                tags: inputs.userTags,
-            }));
-            journal.record({ kind: 'user created', user: created });
-            io.info(`Created IAM user ${userName}`);
-            const lease = await takeLease(ctx, journal, userName);
-            await lease.settled();
-            s.tagsDenied = lease.outcome === 'denied';
-            s.keysListed = true;
-        }
-        if (thePlan.orphan) {
-            const known = f.others.get(thePlan.orphan.id);
-            const unrecorded = known?.kind === 'orphan' && known.unrecorded === true;
-            await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? [], unrecorded);
-        }
-        if (thePlan.makeRoom)
-            await makeRoom(s, thePlan, f.keys);
-    },
-    /** The new key, made, recorded and verified now; or (resuming an earlier run's rotation) the one this job signs in with. */
-    create: async (s, f) => {
-        const thePlan = given(f.plan, 'plan');
-        f.fresh = thePlan.resume && s.caller ? resumedKey(s, thePlan.resume, s.caller) : await newVerifiedKey(s);
-    },
-    /** Write both secrets everywhere; a cancel stops between destinations, never inside a pair. */
-    distribute: async (s, f) => {
-        const { ctx } = s;
-        const { fresh: key } = given(f.fresh, 'new key');
-        const names = (0,github_destinations/* shownNames */.kA)(ctx.inputs);
-        const n = s.destinations.length;
-        const what = ctx.inputs.accessKeyIdAs === 'variable' ? 'variables and secrets' : 'secrets';
-        await ctx.io.group(`Write ${what} (${n} destinations)`, async () => {
-            for (const d of s.destinations) {
-                ctx.cancel.checkpoint();
-                try {
-                    await writePair(s, d.index, key, 'new key');
-                }
-                catch (err) {
-                    ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: failed`);
-                    throw err;
-                }
-                ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: ${names}`);
-            }
-        });
-    },
-    /**
-     * Every destination still holds what this run wrote (no later write by someone else), and the new key is still
-     * there and Active (a person may have deleted it while the destinations were written), and no other key appeared.
-     */
-    confirm: async (s, f) => {
-        const { fresh: key } = given(f.fresh, 'new key');
-        await confirmDestinations(s, key.accessKeyId);
-        await confirmNewKey(s, key);
-    },
-    /**
-     * Every destination holds the new key: record the handover. In self-rotation the run signs with the new key from
-     * here on: the previous key's last use stays the holders', and the lease can still be released.
-     */
-    'hand over': async (s, f) => {
-        const { ctx, result } = s;
-        const { fresh: key, created } = given(f.fresh, 'new key');
-        s.handedOver = true;
-        f.before = ctx.aws;
-        if (s.caller)
-            ctx.aws = { ...ctx.aws, iam: ctx.aws.iamFor(key) };
-        result.rotated = true;
-        result.accessKeyId = key.accessKeyId;
-        if (ctx.inputs.exportCredentials)
-            exportCredentials(ctx.io, key);
-        await ctx.io.group('Hand over', () => recordHandover(s, given(f.plan, 'plan'), key.accessKeyId, created, key.created));
-    },
-    /** Only now the previous keys: retired at once (retire-after-hours: 0), each with its proof, or left to a later run. */
-    retire: async (s, f) => {
-        const { ctx, userName } = s;
-        const { fresh: key } = given(f.fresh, 'new key');
-        const thePlan = given(f.plan, 'plan');
-        await ctx.io.group('Previous keys', async () => {
-            if (ctx.inputs.retireAfterHours === 0) {
-                try {
-                    await retirePrevious(s, thePlan);
-                }
-                catch (err) {
-                    if (err instanceof Unproven && err.keyId !== key.accessKeyId && err.lacks('new key gone')) {
-                        ctx.aws = given(f.before, 'AWS clients before the handover');
-                        await newKeyLost(s, key, `before retiring ${err.keyId}`);
-                    }
-                    throw err;
-                }
-            }
-            if (s.journal.broken !== undefined || s.rewrite)
-                await clearRewrite(ctx, userName);
-        });
-    },
-};
 /**
  * From here on every destination holds the new key: a cancel no longer stops a step at its entry, the run goes
  * forward to its handover (turning back would rewrite every destination), and the retirement stops for it.
  */
 const FORWARD_FROM = STEP_NAMES.indexOf('confirm');
-/**
- * Run the steps in order (s.step names the one running), until one ends the run or throws. A cancel is honoured at
- * the entry of every step before the handover's (and inside the steps, at their own checkpoints).
- */
+/** Enter step `name` (the result names every step entered); before the fan-out ends, a cancel stops it at its entry. */
+function enter(s, name) {
+    s.result.steps.push(name);
+    if (STEP_NAMES.indexOf(name) < FORWARD_FROM)
+        s.ctx.cancel.checkpoint();
+}
+/** The rotation, step by step. A cancel is also honoured inside the steps, at their own checkpoints. */
 async function runSteps(s) {
-    const f = {
-        userExists: false,
-        lease: undefined,
-        keys: [],
-        self: undefined,
-        classified: undefined,
-        others: new Map(),
-        plan: undefined,
-        fresh: undefined,
-        before: undefined,
-    };
-    for (const name of STEP_NAMES) {
-        s.step = name;
-        s.steps.push(name);
-        if (STEP_NAMES.indexOf(name) < FORWARD_FROM)
-            s.ctx.cancel.checkpoint();
-        if ((await STEPS[name](s, f)) === 'done')
-            return;
-    }
+    enter(s, 'identify');
+    const userExists = await identify(s);
+    enter(s, 'lease');
+    const lease = await leaseUser(s, userExists);
+    enter(s, 'read');
+    await readWhileTheLeaseSettles(s, userExists, lease);
+    enter(s, 'classify');
+    await classify(s);
+    enter(s, 'retire due');
+    const left = await retireDue(s);
+    enter(s, 'plan');
+    const thePlan = decide(s, userExists, left);
+    if (thePlan === undefined)
+        return;
+    enter(s, 'prepare');
+    await steps_prepare(s, thePlan, userExists);
+    enter(s, 'create');
+    const fresh = thePlan.resume && s.self ? resumedKey(s, thePlan.resume, s.self) : await newVerifiedKey(s);
+    enter(s, 'distribute');
+    await distribute(s, fresh);
+    enter(s, 'confirm');
+    await steps_confirm(s, fresh, thePlan);
+    enter(s, 'hand over');
+    await handOver(s, thePlan, fresh);
+    enter(s, 'retire');
+    await retire(s, thePlan, fresh);
 }
-/** Delete the key the plan makes room with (key-limit), with its consent; delete-oldest marks its holders broken. */
-async function makeRoom(s, thePlan, keys) {
-    const { ctx, journal, userName } = s;
-    const room = given(thePlan.makeRoom, 'key to make room with');
-    ctx.cancel.checkpoint();
-    if (thePlan.makeRoomBreaks) {
-        if (!s.tagsDenied)
-            await markRewrite(ctx, userName, room.id);
-        // A destination last written before every key that stays existed holds the deleted key (or an older, dead one).
-        const kept = keys.filter((k) => k.id !== room.id).map((k) => Math.floor(k.created.getTime() / 1000) * 1000);
-        const certain = s.destinations.flatMap(({ prepared: p, index }) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [index] : []));
-        journal.record({ kind: 'holders broken', id: room.id, certain });
-    }
-    try {
-        await destroy(s, room.id, thePlan.makeRoomBreaks ? 'consent: key-limit delete-oldest' : 'consent: key-limit delete-inactive', 'delete', 'deleted to make room');
-    }
-    catch (err) {
-        if (thePlan.makeRoomBreaks)
-            journal.broken = undefined;
-        throw err;
-    }
-    ctx.io.info(`Deleted ${room.id} (${room.status}) to make room (key-limit: ${ctx.inputs.keyLimit})` +
-        (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''));
-}
+// ---- identify, lease, read --------------------------------------------------------------------------------------
+/** Who rotates, with which credentials; whether the user exists. Root credentials are refused before anything is read. */
 async function identify(s) {
     const { ctx } = s;
     const { inputs, aws, io } = ctx;
     return io.group('IAM user', async () => {
         let name = inputs.iamUserName;
-        s.caller = await callerCredentials(ctx);
-        // Every run asks who the credentials are, once: root credentials are refused before anything is read or changed.
+        s.self = await callerCredentials(s);
         const identity = await callerIdentity(aws.sts);
         refuseRoot(identity.arn);
         if (name === undefined) {
@@ -68582,11 +68083,11 @@ async function identify(s) {
         s.userName = name;
         s.result.userName = name;
         if (inputs.createUser === 'false')
-            return { userExists: true };
+            return true;
         const user = await getUser(aws.iam, name);
         if (user === undefined) {
             io.info(`IAM user ${name} does not exist: it will be created`);
-            return { userExists: false };
+            return false;
         }
         if (inputs.createUser === 'true') {
             throw new errors/* ActionError */.lZ(`IAM user ${name} already exists and create-user is true: a bootstrap never takes over an existing user. ` +
@@ -68597,8 +68098,101 @@ async function identify(s) {
         if (differs.length > 0) {
             io.warning(`IAM user ${name} already exists and differs from the inputs (not changed): ${differs.join('; ')}`);
         }
-        return { userExists: true };
+        return true;
     });
+}
+/** The lease, so no other run changes the keys under this one (a dry run only says who holds it). */
+async function leaseUser(s, userExists) {
+    const { ctx } = s;
+    if (!userExists)
+        return undefined;
+    if (ctx.inputs.dryRun) {
+        const held = await describeLease(ctx, s.userName);
+        if (held)
+            ctx.io.info(held);
+        return undefined;
+    }
+    const lease = await takeLease(ctx, s.journal, s.userName);
+    s.tagsDenied = lease.outcome === 'denied';
+    return lease;
+}
+/**
+ * Read everything (the keys, their records, every destination) while the lease settles: reads only, so they need not
+ * wait. Should another run's lease write have won, this run waited for it, and reads again. The self-rotation holder
+ * check is among the reads.
+ */
+async function readWhileTheLeaseSettles(s, userExists, lease) {
+    let tags = lease?.tags;
+    // settled() resolves once: after it said "waited", the lease is this run's and one more read is the last.
+    for (let settle = lease;; settle = undefined) {
+        const settling = settle?.settled().then((r) => ({ ok: true, r }), (err) => ({ ok: false, err }));
+        const read = await readWorld(s, userExists, tags).then(() => ({ ok: true }), (err) => ({ ok: false, err }));
+        const settled = await settling;
+        if (settled && !settled.ok)
+            throw settled.err;
+        if (!read.ok)
+            throw read.err;
+        if (!settled?.r.waited)
+            break;
+        tags = settled.r.tags;
+        s.ctx.io.info('Another run held the lease meanwhile: reading the keys and the destinations again');
+    }
+}
+/** The keys of the user (which of them is the caller's), the action's records of them, and every destination. */
+async function readWorld(s, userExists, tags) {
+    const { ctx, result, journal, userName } = s;
+    const { io } = ctx;
+    const keys = userExists ? await listAccessKeys(s.aws.iam, userName) : [];
+    s.listed = userExists ? keys : undefined;
+    io.info(`IAM user ${userName} has ${keys.length} access key(s)` +
+        (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''));
+    const caller = s.self;
+    const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
+    if (self)
+        io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
+    s.self = self ? caller : undefined;
+    // The current key once it is certain (the job's own, or the user's only Active key): a run that stops before its
+    // plan (in preflight) still names it in access-key-id. With two Active keys, which one is current is the plan's call.
+    const active = keys.filter((k) => k.status === 'Active');
+    result.accessKeyId = (self ?? (active.length === 1 ? active[0] : undefined))?.id;
+    s.keys = keys.map((key) => ({ key, record: undefined, lastUsed: undefined, makerEnded: undefined, verdict: { kind: 'unproven', why: 'not judged yet' } }));
+    // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
+    if (userExists)
+        await readRecords(s, keys, tags);
+    ctx.cancel.checkpoint();
+    const prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
+    s.destinations = destinationRecords(prepared, journal.destinations);
+    s.destinations.forEach((d) => (result.destinations[d.index].visibility = d.prepared.sharing?.[0].visibility));
+    // Reads only, so while the lease settles too: the job's own holders.
+    await checkOwnHolder(s, prepared, self);
+    s.ownHolderChecked = true;
+}
+/** Read the action's records of the keys (the user's tags). Without tag permissions, only a run that needs none goes on. */
+async function readRecords(s, keys, known) {
+    const { ctx, userName } = s;
+    const { inputs, io } = ctx;
+    if (s.tagsDenied && inputs.retireAfterHours > 0) {
+        throw new errors/* ActionError */.lZ(`retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, ` +
+            `and this run may not use them: grant them, or set retire-after-hours: 0.`);
+    }
+    if (s.tagsDenied)
+        return;
+    let all;
+    try {
+        all = await readUserTags({ aws: s.aws }, userName, known);
+    }
+    catch (err) {
+        if (inputs.retireAfterHours > 0 || !isAccessDenied(err))
+            throw err;
+        s.tagsDenied = true;
+        io.warning(`could not read the user's tags (${(0,errors/* errorMessage */.gJ)(err)}): keys are not described; grant iam:ListUserTags`);
+        return;
+    }
+    s.recorded = userRecords(all, keys);
+    // The action keeps one record per existing key: its records of keys that no longer exist are removed (never a tag
+    // it did not write). A dry run changes nothing.
+    if (!inputs.dryRun)
+        await pruneRecords({ aws: s.aws, io }, userName, keys, s.recorded.tags);
 }
 /**
  * Self-rotation must write where this job reads its credentials, or the next run is locked out: some destination
@@ -68614,7 +68208,7 @@ async function checkOwnHolder(s, prepared, self) {
     if (coversRepository(prepared, run.repository)) {
         const [owner, repo] = run.repository.split('/');
         // Secrets of either name, and the id's variable holding this key (vars.NAME), wherever this run does not write.
-        const holders = await holdersOf(s.ctx.gh, owner, repo, lookFor(inputs, self.id), s.ctx.gh.token, prepared);
+        const holders = await own_holders_holdersOf(s.ctx.gh, owner, repo, lookFor(inputs, self.id), s.ctx.gh.token, prepared);
         if (holders.length > 0)
             throw holderError(run.repository, self.id, holders, retiring);
         return;
@@ -68624,157 +68218,398 @@ async function checkOwnHolder(s, prepared, self) {
         `run, ${retiring} ${self.id} would leave this job with a dead ` +
         `key. Add ${run.repository} (or the environment this job uses) to the destinations, or set previous-key: keep.`);
 }
-/** The keys of the user (which of them is the caller's), the action's records of them, and every destination. */
-async function readWorld(s, userExists, caller) {
-    const { ctx, result, journal, userName } = s;
-    const { aws, io } = ctx;
-    const keys = userExists ? await listAccessKeys(aws.iam, userName) : [];
-    s.expected = new Set(keys.map((k) => k.id));
-    s.initialKeys = keys;
-    s.keysListed = userExists;
-    io.info(`IAM user ${userName} has ${keys.length} access key(s)` +
-        (keys.length ? `: ${keys.map((k) => `${k.id} (${k.status}, created ${k.created.toISOString()})`).join(', ')}` : ''));
-    const self = caller && !caller.sessionToken ? keys.find((k) => k.id === caller.accessKeyId) : undefined;
-    if (self)
-        io.info(`Self-rotation: this run authenticates with ${self.id}, the key being replaced`);
-    s.caller = self ? caller : undefined;
-    // The current key once it is certain (the job's own, or the user's only Active key): a run that stops before its
-    // plan (in preflight) still names it in access-key-id. With two Active keys, which one is current is the plan's call.
-    const active = keys.filter((k) => k.status === 'Active');
-    result.accessKeyId = (self ?? (active.length === 1 ? active[0] : undefined))?.id;
-    // What earlier runs recorded in IAM (provenance tags): claims, each checked against IAM's facts before it counts.
-    if (userExists)
-        await readRecords(s, keys);
-    ctx.cancel.checkpoint();
-    const prepared = await io.group(`Preflight (${result.destinations.length} destinations)`, () => preflight(ctx, result.destinations.map((r) => r.destination)));
-    s.destinations = destinationRecords(prepared, journal, result);
-    // Reads only, so while the lease settles too: the job's own holders.
-    await checkOwnHolder(s, prepared, self);
-    s.ownHolderChecked = true;
-    return { keys, self };
+// ---- classify, retire due ---------------------------------------------------------------------------------------
+/** IAM's time when this run started (a lower bound): an earlier attempt of this workflow run had ended by then. */
+function iamTimeAtStart(s) {
+    // IAM's time is a lower bound up to a second early (whole-second Date headers): the second is given back here, so a
+    // use just before this run began is not taken for a use after the earlier attempt ended.
+    return s.aws.time.now() - (s.ctx.clock.now() - s.startedAt) + 1000;
 }
-/** The earlier run's key this job signs in with: STS accepted it when this run began (identify), so it works. */
-function resumedKey(s, key, caller) {
-    s.journal.record({ kind: 'key resumed', id: key.id });
-    s.expected.add(key.id);
-    s.verified = true; // this run signs in with it: STS answered GetCallerIdentity with it
-    s.ctx.io.info(`Finishing the earlier run's rotation with ${key.id} (no new key is made)`);
-    return { fresh: { ...caller, created: key.created }, created: (0,shared_clock/* isoSeconds */.n)(key.created.getTime()) };
+/** When the run `by` ended: an earlier attempt of this workflow run ended before this one started; else GitHub's word. */
+async function whenEnded(s, by) {
+    return earlierAttempt(s.ctx, by) ? iamTimeAtStart(s) : await runEnded(s.ctx, by);
 }
-/** Create the new key, record where it comes from, and verify it with STS. Masked the moment it exists. */
-async function newVerifiedKey(s) {
-    const { ctx, userName } = s;
-    const { inputs, aws, io } = ctx;
-    ctx.cancel.checkpoint();
-    const fresh = await createNewKey(s);
-    io.info(`Created access key ${fresh.accessKeyId}`);
-    const created = await recordCreated(s, fresh.accessKeyId, fresh.created);
-    if (inputs.verifyTimeoutSeconds > 0) {
-        await io.group('Verify the new key', async () => {
-            const started = ctx.clock.now();
-            const attempts = await verifyKey(aws.stsFor, fresh, userName, {
-                timeoutMs: inputs.verifyTimeoutSeconds * 1000,
-                clock: ctx.clock,
-                onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
-                sleep: (ms) => ctx.cancel.sleep(ctx.clock, ms),
-                checkpoint: () => ctx.cancel.checkpoint(),
-            });
-            io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
-        });
-    }
-    s.verified = true; // by STS, or waived by verify-timeout-seconds: 0
-    return { fresh, created };
-}
-/** The new key is gone (or Inactive): someone deleted it while this run was handing it out. */
-class NewKeyLost extends errors/* ActionError */.lZ {
-}
-/** List the keys again with this run's own credentials: the new key must exist and be Active before the handover. */
-async function confirmNewKey(s, fresh) {
-    const keys = await listAccessKeys(s.ctx.aws.iam, s.userName);
-    const k = keys.find((x) => x.id === fresh.accessKeyId);
-    const appeared = keys.filter((x) => !s.expected.has(x.id)).map((x) => x.id);
-    if (k?.status === 'Active' && appeared.length > 0) {
-        throw new Overwritten([], `after writing the destinations, IAM lists key(s) ${appeared.join(', ')} that appeared during this run: another ` +
-            'rotation (or a person) is at work on this user and may have written the destinations too. Nothing was ' +
-            'retired: let that rotation finish (or find who made the key), then rerun');
-    }
-    if (k?.status === 'Active')
-        return;
-    await newKeyLost(s, fresh, 'after writing the destinations', k ? 'deactivated' : 'deleted');
+/** Judge every key (keys/verdict.ts) on what the run knows now; the notes go to the log once, at the first judgement. */
+function rejudge(s, log = false) {
+    const states = s.keys;
+    const j = judge({
+        user: s.userName,
+        keys: states.map((k) => k.key),
+        records: s.recorded.records,
+        uses: s.uses,
+        makerEnded: new Map(states.flatMap((k) => (k.makerEnded === undefined ? [] : [[k.key.id, k.makerEnded]]))),
+        creation: s.recorded.creation,
+        destinations: s.destinations,
+        self: s.self?.accessKeyId,
+        retireAfterHours: s.ctx.inputs.retireAfterHours,
+        previousKey: s.ctx.inputs.previousKey,
+        iamNow: s.aws.time.now(),
+    });
+    s.keys = j.keys;
+    if (log)
+        for (const n of j.notes)
+            (n.level === 'info' ? s.ctx.io.info : s.ctx.io.warning)(n.text);
 }
 /**
- * The new key went away mid-run. Self-rotation: put the previous pair back wherever it was written over, while the
- * previous key still works. Then stop, naming every destination that holds a dead key.
+ * What is known of each key: GitHub's word on the runs that made the young ones, the last use of every key that is
+ * not plainly the current one, then one verdict per key. Stops a self-rotation that signs in with a key properly
+ * handed over.
  */
-async function newKeyLost(s, fresh, when, how = 'deleted or deactivated') {
-    const { ctx, journal } = s;
-    journal.record({ kind: 'key lost', id: fresh.accessKeyId });
-    s.handedOver = false;
-    s.result.rotated = false;
-    s.result.accessKeyId = undefined;
-    const keys = await listAccessKeys(ctx.aws.iam, s.userName).catch(() => []);
-    const previous = s.caller ? keys.find((k) => k.id === s.caller?.accessKeyId && k.status === 'Active') : undefined;
-    let restored = 0;
-    if (s.caller && previous) {
-        for (const d of s.destinations) {
-            if (journal.pairKey(d.index) !== fresh.accessKeyId)
+async function classify(s) {
+    if (s.listed === undefined)
+        return;
+    const { ctx, userName } = s;
+    const keys = s.keys.map((k) => k.key);
+    const { records, creation } = s.recorded;
+    const iamNow = s.aws.time.now();
+    // A self-rotation that signs in with a key an earlier run handed over stops here, before anything more is read.
+    rejudge(s);
+    // A key an earlier run made, younger than a run can last: that the run which made it has ended proves it is not
+    // still handing it out, sooner than its age.
+    for (const k of makerEndWanted(keys, records, iamNow, s.self?.accessKeyId)) {
+        const state = s.keys.find((x) => x.key.id === k.id);
+        if (state)
+            state.makerEnded = await whenEnded(s, records.get(k.id)?.by);
+    }
+    // The same for the run a create marker names, when a key made in its window is young enough for it to matter.
+    if (creation && markerEndWanted(creation, keys, iamNow))
+        creation.ended = await whenEnded(s, creation.by);
+    const unread = lastUseWanted(keys, records, creation, s.self?.accessKeyId).filter((id) => !s.uses.has(id));
+    for (const [id, use] of await lastUses(s.aws.iam, ctx.io, userName, unread))
+        s.uses.set(id, use);
+    rejudge(s, true);
+}
+/** How a rotation finishes once a key this run deactivated is gone: the next run, or the one command a person runs. */
+function howItFinishes(s, id) {
+    const { keyLimit } = s.ctx.inputs;
+    return keyLimit === 'fail'
+        ? `With key-limit: fail no run deletes it: once you know nobody holds it, delete it (aws iam delete-access-key --user-name ${s.userName} --access-key-id ${id}) and rerun`
+        : `A later run deletes it to make room (key-limit: ${keyLimit}) and rotates, unless someone makes it Active again`;
+}
+/**
+ * Take the steps the verdicts allow before planning: retire the handed-over keys that are due, and deactivate a key
+ * only a create marker speaks for (a reversible step). In self-rotation, a destination that may hold such a key first
+ * gets this job's own pair. Returns the keys as the plan should see them, and those this run made Inactive on evidence
+ * that allows no more (a dry run: as the real run would leave them).
+ */
+async function retireDue(s) {
+    const { ctx } = s;
+    const { inputs, io } = ctx;
+    await giveOwnPair(s);
+    const pending = s.keys.filter((k) => k.verdict.kind === 'pending' && k.verdict.due && (inputs.previousKey !== 'deactivate' || k.key.status === 'Active'));
+    const unrecorded = s.keys.filter((k) => k.verdict.kind === 'orphan' && k.verdict.reason === 'unrecorded key of a finished run' && k.key.status === 'Active');
+    if (inputs.dryRun) {
+        const planned = { keys: s.keys.slice(), reversed: new Set() };
+        for (const k of pending) {
+            const p = k.verdict;
+            const how = p.reason === 'staged retirement' ? inputs.previousKey : 'deactivate';
+            io.info(`Dry run: would ${how} ${k.key.id} (${p.reason === 'staged retirement' ? `handed over and unused for ${p.grace} h` : 'handed over by a run that stopped before retiring it'})`);
+            planned.keys = how === 'delete' ? planned.keys.filter((x) => x !== k) : planned.keys.map((x) => (x === k ? { ...x, key: { ...x.key, status: 'Inactive' } } : x));
+            if (how === 'deactivate' && p.reason !== 'staged retirement')
+                planned.reversed.add(k.key.id);
+        }
+        for (const k of unrecorded) {
+            io.info(`Dry run: would deactivate ${k.key.id} (made in a create marker's window, no tag names it)`);
+            planned.keys = planned.keys.map((x) => (x === k ? { ...x, key: { ...x.key, status: 'Inactive' } } : x));
+            planned.reversed.add(k.key.id);
+        }
+        return planned;
+    }
+    if (pending.length > 0)
+        await io.group('Retire handed-over keys', () => retirePending(s, pending));
+    for (const k of unrecorded)
+        await deactivateUnrecorded(s, k);
+    await clearSpentMarker(s);
+    rejudge(s);
+    return { keys: s.keys, reversed: reversedHere(s.journal) };
+}
+/**
+ * Self-rotation: a destination that may hold a key this step retires (a handed-over key whose successor this job signs
+ * in with; a key only a create marker speaks for) is given this job's own pair first, so that nothing holds that key.
+ */
+async function giveOwnPair(s) {
+    const self = s.self;
+    if (!self || s.ctx.inputs.dryRun)
+        return;
+    const holders = new Set();
+    for (const k of s.keys) {
+        const v = k.verdict;
+        if (v.kind === 'pending' && v.successor === self.accessKeyId && !v.kept)
+            for (const d of v.holders)
+                holders.add(d);
+        if (v.kind === 'orphan' && v.reason === 'unrecorded key of a finished run')
+            for (const d of v.holders)
+                holders.add(d);
+    }
+    if (holders.size === 0)
+        return;
+    await s.ctx.io.group(`Give ${holders.size} destination(s) this job's own key ${self.accessKeyId}`, async () => {
+        for (const d of holders) {
+            s.ctx.cancel.checkpoint();
+            await writePair(s, d, self, 'converge');
+            s.ctx.io.info(`${d.label}: now holds ${self.accessKeyId} (it may have held a key this run retires)`);
+        }
+        await recordHandedOverAgain(s, self.accessKeyId, [...holders]);
+    });
+    rejudge(s);
+}
+/**
+ * The job's own key, handed over by an earlier run, now also reaches the destinations this run gave it: its record's
+ * handover moves to now (IAM time), with GitHub's time of these writes, so a later run does not take them for someone
+ * else's writes after the handover.
+ */
+async function recordHandedOverAgain(s, id, written) {
+    const record = s.recorded.records.get(id);
+    if (s.tagsDenied || record?.handover === undefined)
+        return;
+    const times = written.flatMap((d) => [d.ledger.writtenAt.id, d.ledger.writtenAt.secret]);
+    const last = times.every((t) => t !== undefined) ? (0,shared_clock/* isoSeconds */.n)(Math.max(...times)) : undefined;
+    const again = { ...record, handover: (0,shared_clock/* isoSeconds */.n)(s.aws.time.now()), written: last };
+    try {
+        const [value] = await writeRecords({ aws: s.aws }, s.userName, [[id, again]]);
+        s.recorded.tags.set(id, value);
+        s.recorded.records.set(id, again);
+    }
+    catch (err) {
+        s.ctx.io.warning(`could not record in the tag of ${id} that ${written.map((d) => d.label).join(', ')} now hold it (${(0,errors/* errorMessage */.gJ)(err)}): a later run rotates once more`);
+    }
+}
+/** Retire the handed-over keys that are due, each proven again (the keys listed again, the record against IAM's facts). */
+async function retirePending(s, due) {
+    const { ctx } = s;
+    for (const { key, verdict } of due) {
+        if (verdict.kind !== 'pending')
+            continue;
+        const lastUsed = s.uses.get(key.id);
+        const evidence = lastUsed ? `last used ${lastUsed.date} (${lastUsed.service}, ${lastUsed.region})` : 'never used';
+        try {
+            const done = await s.gate.destroy(key.id, verdict.reason);
+            if (done === undefined)
                 continue;
-            try {
-                await writePair(s, d.index, s.caller, 'restore');
-                restored++;
+            if (verdict.reason === 'staged retirement') {
+                const why = `handed over to ${verdict.successor} and ${evidence}, both at least retire-after-hours ago (IAM time)`;
+                ctx.io.info(`${done.fate === 'deactivated' ? 'Deactivated' : 'Deleted'} ${key.id}: ${why}${done.undo ? ` (to undo: ${done.undo})` : ''}`);
             }
-            catch (err) {
-                ctx.io.warning(`could not put ${d.label} back to ${previous.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+            else {
+                ctx.io.warning(`Deactivated ${key.id}: an earlier run handed it over to ${verdict.successor} at ${(0,shared_clock/* isoSeconds */.n)(verdict.handover)} and stopped before ` +
+                    `retiring it (${evidence} since); IAM records last use late, so "unused since the handover" proves too little to ` +
+                    `delete it. To undo: ${done.undo}. ${howItFinishes(s, key.id)}.`);
             }
         }
+        catch (err) {
+            if (!(err instanceof Unproven))
+                throw err;
+            ctx.io.warning(err.message);
+        }
     }
-    throw new NewKeyLost(`${when}, IAM lists the new key ${fresh.accessKeyId} as ${how} by someone else (another rotation or a person): ` +
-        `nothing was retired` +
-        (restored > 0 ? `, and ${restored} destination(s) were given the previous key ${previous?.id} again` : '') +
-        `. Find who changed the keys of IAM user ${s.userName}, then rerun`);
+}
+/** A key only a create marker speaks for: deactivated (never deleted on a marker's word), saying how to undo it. */
+async function deactivateUnrecorded(s, k) {
+    const { creation } = s.recorded;
+    try {
+        const done = await s.gate.destroy(k.key.id, 'unrecorded key of a finished run');
+        if (done === undefined)
+            return;
+        s.ctx.io.warning(`Deactivated ${k.key.id}: IAM made it ${k.key.created.toISOString()}, within two minutes after the create marker of ` +
+            `${creation?.by} (a run that has ended), and no tag names it: it may be the key that run made before it was ` +
+            `stopped, or a key someone made then; it was never used, and no destination of this run holds it. A marker is ` +
+            `no proof, so it is deactivated, not deleted. To undo: ${done.undo}. ${howItFinishes(s, k.key.id)}.`);
+    }
+    catch (err) {
+        if (!(err instanceof Unproven))
+            throw err;
+        s.ctx.io.warning(err.message);
+    }
 }
 /**
- * An earlier run's orphan (proven: created by this action, never handed over, older than a run can last, unused
- * since). In self-rotation the destinations that may hold it first get this job's own pair; then it is deleted.
+ * An earlier run's create marker that speaks for no key any more goes: its run has ended, and every key made in its
+ * window is gone or Inactive (none, when that run recorded its key or made none).
  */
-async function dropOrphan(s, orphan, moveOff, breaks, unrecorded) {
+async function clearSpentMarker(s) {
+    const { creation } = s.recorded;
+    if (!creation || s.tagsDenied)
+        return;
+    const iamNow = s.aws.time.now();
+    const ended = creation.ended ?? (earlierAttempt(s.ctx, creation.by) ? iamTimeAtStart(s) : undefined);
+    if (makerMayStillRun(new Date(creation.at), ended, iamNow))
+        return;
+    const open = creation.candidates.filter((id) => s.keys.some((k) => k.key.id === id && k.key.status === 'Active'));
+    if (open.length > 0)
+        return;
+    await clearCreateMarker({ aws: s.aws, io: s.ctx.io }, s.userName);
+    s.recorded.creation = undefined;
+}
+// ---- plan, prepare ------------------------------------------------------------------------------------------------
+/** Decide, in IAM's time: skip, or rotate (and what goes first). A skip and a dry run end here (undefined). */
+function decide(s, userExists, left) {
+    const { ctx, result } = s;
+    const { inputs, io } = ctx;
+    const resumed = left.keys.find((k) => k.verdict.kind === 'resumed');
+    const previous = resumed?.verdict.kind === 'resumed' ? left.keys.find((k) => k.key.id === resumed.verdict.previous) : undefined;
+    const thePlan = plan({
+        user: s.userName,
+        keys: left.keys,
+        self: s.self?.accessKeyId,
+        resume: resumed && previous && resumed.record ? { key: resumed.key, record: resumed.record, previous: previous.key } : undefined,
+        destinations: s.destinations,
+        maxAgeDays: inputs.maxAgeDays,
+        keyLimit: inputs.keyLimit,
+        previousKey: inputs.previousKey,
+        rewrite: s.recorded.rewrite,
+        reversedHere: left.reversed,
+        now: userExists ? s.aws.time.now() : 0,
+    });
+    result.plan = thePlan;
+    result.accessKeyId = thePlan.current?.id;
+    io.info(describePlan(thePlan, s.userName, userExists, s.destinations, inputs.dryRun, inputs.retireAfterHours));
+    if (inputs.exportCredentials && (thePlan.action === 'skip' || inputs.dryRun)) {
+        io.info('export-credentials: nothing exported, no new key was made (the job keeps the credentials it has)');
+    }
+    return thePlan.action === 'skip' || inputs.dryRun ? undefined : thePlan;
+}
+/** Make ready: environments, the user, an earlier run's orphan gone, one key fewer. */
+async function steps_prepare(s, thePlan, userExists) {
+    const { ctx, journal, userName } = s;
+    const { inputs, io } = ctx;
+    await createMissingEnvironments(ctx, s.destinations.map((d) => d.prepared), (i) => journal.record({ kind: 'environment created', index: i }));
+    if (!userExists) {
+        ctx.cancel.checkpoint();
+        const created = await io.group(`Create IAM user ${userName}`, () => createUser(s.aws.iam, userName, {
+            path: inputs.userPath,
+            groups: inputs.userGroups,
+            policyArns: inputs.userPolicyArns,
+            permissionsBoundary: inputs.userPermissionsBoundary,
+            tags: inputs.userTags,
+        }));
+        journal.record({ kind: 'user created', user: created });
+        io.info(`Created IAM user ${userName}`);
+        const lease = await takeLease(ctx, journal, userName);
+        await lease.settled();
+        s.tagsDenied = lease.outcome === 'denied';
+        s.listed = [];
+    }
+    if (thePlan.orphan)
+        await dropOrphan(s, thePlan.orphan, thePlan.moveOff, thePlan.orphanBreaks ?? []);
+    if (thePlan.makeRoom)
+        await makeRoom(s, thePlan, thePlan.makeRoom);
+}
+/**
+ * An earlier run's orphan (proven: created by this action, never handed over, its run ended, not used since). In
+ * self-rotation the destinations that may hold it first get this job's own pair; a rotator's are rewritten at once
+ * (they lose it until then, which the journal and a marker record); then it is deleted.
+ */
+async function dropOrphan(s, orphan, moveOff, breaks) {
     const { ctx } = s;
-    await ctx.io.group(`Delete ${orphan.id}, an orphan of an earlier run`, async () => {
-        if (moveOff.length > 0 && s.caller) {
-            for (const d of s.destinations) {
-                if (!moveOff.includes(d.label))
-                    continue;
+    const id = orphan.key.id;
+    if (orphan.verdict.kind !== 'orphan')
+        throw new Error(`internal: ${id} is no orphan`);
+    const { reason } = orphan.verdict;
+    await ctx.io.group(`Delete ${id}, an orphan of an earlier run`, async () => {
+        if (moveOff.length > 0 && s.self) {
+            for (const d of moveOff) {
                 ctx.cancel.checkpoint();
-                await writePair(s, d.index, s.caller, 'converge');
-                ctx.io.info(`${d.label}: now holds ${s.caller.accessKeyId} (was written after ${orphan.id} was made)`);
+                await writePair(s, d, s.self, 'converge');
+                ctx.io.info(`${d.label}: now holds ${s.self.accessKeyId} (was written after ${id} was made)`);
             }
         }
         ctx.cancel.checkpoint();
         if (breaks.length > 0) {
             // A rotator: the destinations that may hold the orphan lose it until this run rewrites them, moments later.
             if (!s.tagsDenied)
-                await markRewrite(ctx, s.userName, orphan.id);
-            const maybe = s.destinations.flatMap((d) => (breaks.includes(d.label) ? [d.index] : []));
-            s.journal.record({ kind: 'holders broken', id: orphan.id, certain: [], maybe });
+                await markRewrite({ aws: s.aws, io: ctx.io }, s.userName, id);
+            s.journal.record({ kind: 'holders broken', id, certain: [], maybe: breaks.map((d) => d.index) });
             try {
-                await destroy(s, orphan.id, 'orphan held by destinations this run rewrites', 'delete', 'deleted as an orphan');
+                await s.gate.destroy(id, reason);
             }
             catch (err) {
                 s.journal.broken = undefined;
                 throw err;
             }
-            ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over; ${breaks.join(', ')} may ` +
+            ctx.io.info(`Deleted ${id}: an earlier run of this action made it and never handed it over; ${breaks.map((d) => d.label).join(', ')} may ` +
                 'hold it and do not work until this run rewrites them');
             return;
         }
-        if (unrecorded) {
-            await destroy(s, orphan.id, 'unrecorded key of a finished run', 'delete', 'deleted as an orphan');
-            ctx.io.info(`Deleted ${orphan.id}: a run of this action made it and stopped before recording it; it was never used, and no destination holds it`);
-            return;
-        }
-        await destroy(s, orphan.id, 'orphan of a finished run', 'delete', 'deleted as an orphan');
-        ctx.io.info(`Deleted ${orphan.id}: an earlier run of this action made it and never handed it over, and nothing holds it`);
+        await s.gate.destroy(id, reason);
+        ctx.io.info(`Deleted ${id}: an earlier run of this action made it and never handed it over; it was not used after that run ` +
+            `ended, and none of this run's destinations ${moveOff.length > 0 ? 'holds it any more' : 'was written after it was made'}`);
     });
+}
+/** Delete the key the plan makes room with (key-limit), with its consent; delete-oldest marks its holders broken. */
+async function makeRoom(s, thePlan, room) {
+    const { ctx, journal, userName } = s;
+    ctx.cancel.checkpoint();
+    if (thePlan.makeRoomBreaks) {
+        if (!s.tagsDenied)
+            await markRewrite({ aws: s.aws, io: ctx.io }, userName, room.id);
+        // A destination last written before every key that stays existed holds the deleted key (or an older, dead one).
+        const kept = s.keys.filter((k) => k.key.id !== room.id).map((k) => Math.floor(k.key.created.getTime() / 1000) * 1000);
+        const certain = s.destinations.flatMap(({ prepared: p, index }) => (p.held !== 'none' && p.updates.every((u) => kept.every((c) => u < c)) ? [index] : []));
+        journal.record({ kind: 'holders broken', id: room.id, certain });
+    }
+    try {
+        await s.gate.destroy(room.id, thePlan.reasons.makeRoom ?? 'consent: key-limit delete-inactive');
+    }
+    catch (err) {
+        if (thePlan.makeRoomBreaks)
+            journal.broken = undefined;
+        throw err;
+    }
+    ctx.io.info(`Deleted ${room.id} (${room.status}) to make room (key-limit: ${ctx.inputs.keyLimit})` +
+        (thePlan.makeRoomBreaks ? ': destinations that held it do not work until this run rewrites them' : ''));
+}
+// ---- create, distribute, confirm --------------------------------------------------------------------------------
+/** The earlier run's key this job signs in with: STS accepted it when this run began (identify), so it works. */
+function resumedKey(s, key, caller) {
+    s.journal.record({ kind: 'key resumed', id: key.id });
+    s.journal.record({ kind: 'key verified', id: key.id }); // this run signs in with it: STS answered GetCallerIdentity
+    s.ctx.io.info(`Finishing the earlier run's rotation with ${key.id} (no new key is made)`);
+    s.fresh = { ...caller, created: key.created };
+    return s.fresh;
+}
+/** The new key is gone (or Inactive): someone deleted it while this run was handing it out. */
+class NewKeyLost extends errors/* ActionError */.lZ {
+}
+/** Create the new key, record where it comes from, and verify it with STS. Masked the moment it exists. */
+async function newVerifiedKey(s) {
+    const { ctx, userName } = s;
+    const { inputs, io } = ctx;
+    ctx.cancel.checkpoint();
+    const fresh = await createNewKey(s);
+    s.fresh = fresh;
+    io.info(`Created access key ${fresh.accessKeyId}`);
+    await recordCreated(s, fresh);
+    if (inputs.verifyTimeoutSeconds > 0) {
+        await io.group('Verify the new key', async () => {
+            const started = ctx.clock.now();
+            let attempts;
+            try {
+                attempts = await verifyKey(s.aws.stsFor, fresh, userName, {
+                    timeoutMs: inputs.verifyTimeoutSeconds * 1000,
+                    clock: ctx.clock,
+                    onRetry: (n, reason) => io.info(`attempt ${n}: not yet (${reason})`),
+                    sleep: (ms) => ctx.cancel.sleep(ctx.clock, ms),
+                    checkpoint: () => ctx.cancel.checkpoint(),
+                });
+            }
+            catch (err) {
+                await unlessLost(s, fresh, err);
+                throw err;
+            }
+            io.info(`${fresh.accessKeyId} authenticates as ${userName} (attempt ${attempts}, ${ctx.clock.now() - started} ms)`);
+        });
+    }
+    s.journal.record({ kind: 'key verified', id: fresh.accessKeyId }); // by STS, or waived by verify-timeout-seconds: 0
+    return fresh;
+}
+/** Verification failed: if IAM no longer lists the new key, someone deleted it, and that is what the run says. */
+async function unlessLost(s, fresh, err) {
+    const keys = await listAccessKeys(s.aws.iam, s.userName).catch(() => undefined);
+    if (keys === undefined || keys.some((k) => k.id === fresh.accessKeyId))
+        return;
+    s.journal.record({ kind: 'key lost', id: fresh.accessKeyId });
+    throw new NewKeyLost(`the new access key ${fresh.accessKeyId} did not authenticate (${(0,errors/* errorMessage */.gJ)(err)}): IAM no longer lists it, so ` +
+        `${fresh.accessKeyId} was deleted by someone else (another rotation or a person) before it was verified. No ` +
+        `destination was given it and nothing was retired. Find who changed the keys of IAM user ${s.userName}, then rerun`, { cause: err });
 }
 /**
  * CreateAccessKey. After a failure the keys are listed again: when no key appeared, the request made none and is
@@ -68783,22 +68618,24 @@ async function dropOrphan(s, orphan, moveOff, breaks, unrecorded) {
  */
 async function createNewKey(s) {
     const { ctx, journal, userName } = s;
+    const records = { ...ctx, aws: s.aws };
     let fresh;
     for (let attempt = 1; fresh === undefined; attempt++) {
         // The create marker, so a rerun can know the key should this run be killed before recording it.
-        const marked = !s.tagsDenied && (await markCreate(ctx, userName));
+        const marked = !s.tagsDenied && (await markCreate(records, userName));
         s.createMarker.written ||= marked;
+        const expected = new Set([...(s.listed ?? []).map((k) => k.id)].filter((id) => !journal.deleted(id)));
         try {
-            fresh = await createAccessKey(ctx.aws.iamOnce, userName, ctx.clock, ctx.aws.time);
+            fresh = await createAccessKey(s.aws.iamOnce, userName, ctx.clock, s.aws.time);
         }
         catch (err) {
             // IAM refused the create for its quota: it made no key, so the marker must not speak for a key made now.
             if (marked && err instanceof KeyQuotaReached)
-                await clearCreateMarker(ctx, userName);
+                await clearCreateMarker(records, userName);
             const why = err instanceof KeyQuotaReached ? 'another rotation or a person is at work' : 'its answer may have been lost';
             let appeared;
             try {
-                appeared = (await listAccessKeys(ctx.aws.iam, userName)).filter((k) => !s.expected.has(k.id)).map((k) => k.id);
+                appeared = (await listAccessKeys(s.aws.iam, userName)).filter((k) => !expected.has(k.id)).map((k) => k.id);
             }
             catch {
                 throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Could not list the keys again: check whether a key was made.`, { cause: err });
@@ -68808,8 +68645,9 @@ async function createNewKey(s) {
                 if (marked && !(err instanceof KeyQuotaReached))
                     s.createMarker.needed = true;
                 const rerun = marked && appeared.length === 1 && !(err instanceof KeyQuotaReached)
-                    ? `if this run made it, a rerun deletes it (this run marked IAM user ${userName} with ${CREATE_TAG} just ` +
-                        'before: its CreateDate, no use and no holder prove it); else, if no other rotation is running, delete it by hand.'
+                    ? `if this run made it, a rerun deactivates it (this run marked IAM user ${userName} with ${CREATE_TAG} just ` +
+                        'before; a marker is no proof a key may be deleted on) and a later run deletes it to make room; else, if no ' +
+                        'other rotation is running, delete it by hand.'
                     : 'if no other rotation is running, delete them by hand.';
                 throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(err)}. Key(s) ${appeared.join(', ')} appeared during this run and were left alone (${why}; ` +
                     `this run cannot prove they are its own): ${rerun}`, { cause: err });
@@ -68824,14 +68662,294 @@ async function createNewKey(s) {
     }
     ctx.io.setSecret(fresh.secretAccessKey);
     journal.record({ kind: 'key created', id: fresh.accessKeyId });
-    s.expected.add(fresh.accessKeyId);
     return fresh;
 }
+const lowerFirst = (t) => t.charAt(0).toLowerCase() + t.slice(1);
+/** What makes a refused TagUser work: room under IAM's tag quota, or the permission. */
+function tagAdvice(err) {
+    return err instanceof TagQuotaReached ? 'Remove user tags you do not need (IAM allows 50)' : 'Grant iam:TagUser on the user';
+}
+/** Tag the new key with where it comes from. With retire-after-hours > 0 a refusal stops the run (the key is discarded). */
+async function recordCreated(s, fresh) {
+    const { ctx } = s;
+    const id = fresh.accessKeyId;
+    if (s.tagsDenied)
+        return;
+    const record = { created: (0,shared_clock/* isoSeconds */.n)(fresh.created.getTime()), by: runLabel(ctx) };
+    try {
+        const [value] = await writeRecords({ aws: s.aws }, s.userName, [[id, record]]);
+        s.recorded.tags.set(id, value);
+    }
+    catch (err) {
+        if (ctx.inputs.retireAfterHours > 0) {
+            throw new errors/* ActionError */.lZ(`recording where the new key ${id} comes from failed (${(0,errors/* errorMessage */.gJ)(err)}): with retire-after-hours the ` +
+                `handover must be recorded in IAM. ${tagAdvice(err)}`, { cause: err });
+        }
+        ctx.io.warning(`could not tag the new key ${id} with where it comes from (${(0,errors/* errorMessage */.gJ)(err)}): ${lowerFirst(tagAdvice(err))}`);
+    }
+}
+/** Write both secrets everywhere; a cancel stops between destinations, never inside a pair. */
+async function distribute(s, fresh) {
+    const { ctx } = s;
+    const names = (0,github_destinations/* shownNames */.kA)(ctx.inputs);
+    const n = s.destinations.length;
+    const what = ctx.inputs.accessKeyIdAs === 'variable' ? 'variables and secrets' : 'secrets';
+    await ctx.io.group(`Write ${what} (${n} destinations)`, async () => {
+        for (const d of s.destinations) {
+            ctx.cancel.checkpoint();
+            try {
+                await writePair(s, d, fresh, 'new key');
+            }
+            catch (err) {
+                ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: failed`);
+                throw err;
+            }
+            ctx.io.info(`[${d.index + 1}/${n}] ${d.label}: ${names}`);
+        }
+    });
+}
+/**
+ * Every destination still holds what this run wrote (no later write by someone else), and the new key is still
+ * there and Active (a person may have deleted it while the destinations were written), and no other key appeared.
+ */
+async function steps_confirm(s, fresh, thePlan) {
+    await confirmDestinations(s, fresh.accessKeyId);
+    await confirmNewKey(s, fresh, thePlan);
+}
+/**
+ * List the keys again: the new key must exist and be Active before the handover, and no key may have appeared. In
+ * self-rotation the listing is signed with the key the job signed in with; should that key no longer work (someone
+ * deleted or deactivated it during the fan-out), with the new key, which STS verified: the run goes forward with it.
+ */
+async function confirmNewKey(s, fresh, thePlan) {
+    let keys;
+    try {
+        keys = await listAccessKeys(s.aws.iam, s.userName);
+    }
+    catch (err) {
+        if (!s.self || !s.journal.verified(fresh.accessKeyId))
+            throw err;
+        const signed = { ...s.aws, iam: s.aws.iamFor(fresh) };
+        keys = await listAccessKeys(signed.iam, s.userName).catch(() => {
+            throw err;
+        });
+        if (keys.some((k) => k.id === s.self?.accessKeyId && k.status === 'Active'))
+            throw err;
+        // The key this job signed in with no longer works: sign on with the new one (the run is past the fan-out).
+        s.aws = signed;
+    }
+    const k = keys.find((x) => x.id === fresh.accessKeyId);
+    const expected = new Set([...(s.listed ?? []).map((x) => x.id), fresh.accessKeyId]);
+    const appeared = keys.filter((x) => !expected.has(x.id)).map((x) => x.id);
+    if (k?.status === 'Active' && appeared.length > 0) {
+        throw new Overwritten([], `after writing the destinations, IAM lists key(s) ${appeared.join(', ')} that appeared during this run: another ` +
+            'rotation (or a person) is at work on this user and may have written the destinations too. Nothing was ' +
+            'retired: let that rotation finish (or find who made the key), then rerun');
+    }
+    if (k?.status === 'Active') {
+        // A previous key someone else deleted (or deactivated) while the destinations were written: nothing to put back,
+        // nothing to retire; every destination holds the new key, which works.
+        for (const p of thePlan.previous.filter((x) => x.status === 'Active')) {
+            const now = keys.find((x) => x.id === p.id);
+            if (now?.status === 'Active')
+                continue;
+            s.journal.record({ kind: 'key lost', id: p.id });
+            s.ctx.io.warning(`${p.id} was ${now ? 'deactivated' : 'deleted'} by someone else during this run: every destination now holds ` +
+                `${fresh.accessKeyId}, which works, so this run goes on with it`);
+        }
+        s.keys = s.keys.filter((x) => keys.some((y) => y.id === x.key.id));
+        return;
+    }
+    await newKeyLost(s, fresh, 'after writing the destinations', k ? 'deactivated' : 'deleted');
+}
+/**
+ * The new key went away mid-run. Self-rotation: put the previous pair back wherever it was written over, while the
+ * previous key still works (IAM lists it Active). Then stop, naming every destination that holds a dead key.
+ */
+async function newKeyLost(s, fresh, when, how = 'deleted or deactivated') {
+    const { ctx, journal } = s;
+    journal.record({ kind: 'key lost', id: fresh.accessKeyId });
+    s.result.rotated = false;
+    s.result.accessKeyId = undefined;
+    const keys = await listAccessKeys(s.aws.iam, s.userName).catch(() => []);
+    const previous = s.self ? keys.find((k) => k.id === s.self?.accessKeyId && k.status === 'Active') : undefined;
+    let restored = 0;
+    if (s.self && previous) {
+        for (const d of s.destinations) {
+            if (pairKey(d) !== fresh.accessKeyId)
+                continue;
+            try {
+                await writePair(s, d, s.self, 'restore');
+                restored++;
+            }
+            catch (err) {
+                ctx.io.warning(`could not put ${d.label} back to ${previous.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+            }
+        }
+    }
+    throw new NewKeyLost(`${when}, IAM lists the new key ${fresh.accessKeyId} as ${how} by someone else (another rotation or a person): ` +
+        `nothing was retired` +
+        (restored > 0 ? `, and ${restored} destination(s) were given the previous key ${previous?.id} again` : '') +
+        `. Find who changed the keys of IAM user ${s.userName}, then rerun`);
+}
+// ---- hand over, retire --------------------------------------------------------------------------------------------
+/**
+ * Every destination holds the new key: record the handover. In self-rotation the run signs with the new key from
+ * here on: the previous key's last use stays the holders', and the lease can still be released.
+ */
+async function handOver(s, thePlan, fresh) {
+    const { ctx, result } = s;
+    s.journal.record({ kind: 'handed over', id: fresh.accessKeyId });
+    if (s.self)
+        s.aws = { ...ctx.aws, iam: ctx.aws.iamFor(fresh) };
+    result.rotated = true;
+    result.accessKeyId = fresh.accessKeyId;
+    if (ctx.inputs.exportCredentials)
+        exportCredentials(ctx.io, fresh);
+    await ctx.io.group('Hand over', () => recordHandover(s, thePlan, fresh));
+}
+/**
+ * Record the handover in IAM: the new key's record gets its handover time and GitHub's time of this run's last write;
+ * each previous key still listed is recorded as superseded, with the grace this run gives it (retire-after-hours):
+ * with 0 this run retires it in a moment (a rerun finishes that should this run stop first), with more a later run
+ * retires it once due.
+ */
+async function recordHandover(s, p, fresh) {
+    const { ctx, userName } = s;
+    const hours = ctx.inputs.retireAfterHours;
+    const newId = fresh.accessKeyId;
+    // IAM's time, never before the new key's own CreateDate (in the whole seconds a tag holds).
+    const now = Math.floor(Math.max(s.aws.time.now(), fresh.created.getTime()) / 1000) * 1000;
+    const handover = (0,shared_clock/* isoSeconds */.n)(now);
+    const superseded = p.previousKey !== 'keep' ? p.previous.filter((k) => !s.journal.lost.has(k.id)) : [];
+    const staged = hours > 0 ? superseded : [];
+    if (s.tagsDenied)
+        return;
+    const writes = s.destinations.flatMap((d) => [d.ledger.writtenAt.id, d.ledger.writtenAt.secret]).filter((t) => t !== undefined);
+    const written = writes.length === s.destinations.length * 2 && writes.length > 0 ? (0,shared_clock/* isoSeconds */.n)(Math.max(...writes)) : undefined;
+    try {
+        const by = runLabel(ctx);
+        const created = s.recorded.records.get(newId)?.created ?? (0,shared_clock/* isoSeconds */.n)(fresh.created.getTime());
+        const records = [
+            [newId, { created, handover, ...(written ? { written } : {}), by }],
+            ...superseded.map((k) => [k.id, { supersededBy: newId, handover, retireAfter: hours, by }]),
+        ];
+        const values = await writeRecords({ aws: s.aws }, userName, records);
+        records.forEach(([id, r], i) => {
+            s.recorded.tags.set(id, values[i]);
+            s.recorded.records.set(id, r);
+        });
+        for (const key of staged) {
+            const dueAt = now + hours * 3_600_000;
+            const state = s.keys.find((k) => k.key.id === key.id);
+            if (state)
+                state.verdict = pendingAfterHandover(newId, now, hours, dueAt);
+            ctx.io.info(`${key.id} is handed over to ${newId}: a later run ${ctx.inputs.previousKey === 'delete' ? 'deletes' : 'deactivates'} it once it has not been used for ${hours} h (not before ${new Date(dueAt).toISOString()})`);
+        }
+    }
+    catch (err) {
+        if (hours === 0) {
+            ctx.io.warning(`could not record the handover in the tag of ${newId} (${(0,errors/* errorMessage */.gJ)(err)}): its description in IAM stays incomplete`);
+            return;
+        }
+        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but recording the handover in IAM failed (${(0,errors/* errorMessage */.gJ)(err)}): ` +
+            `the previous key(s) ${staged.map((k) => k.id).join(', ')} stay Active and no later run will retire them. ` +
+            `${tagAdvice(err)}, then retire them by hand once they are unused for ${hours} h.`, { cause: err });
+    }
+}
+/** The verdict on a key this run has just handed over with retire-after-hours > 0. */
+function pendingAfterHandover(successor, handover, grace, dueAt) {
+    return { kind: 'pending', reason: 'staged retirement', successor, handover, grace, dueAt, due: false, inUse: false, holders: [], kept: false, missing: [] };
+}
+/** Only now the previous keys: retired at once (retire-after-hours: 0), each with its proof, or left to a later run. */
+async function retire(s, thePlan, fresh) {
+    const { ctx, userName } = s;
+    await ctx.io.group('Previous keys', async () => {
+        if (ctx.inputs.retireAfterHours === 0) {
+            try {
+                await retirePrevious(s, thePlan, fresh);
+            }
+            catch (err) {
+                if (err instanceof Unproven && err.keyId !== fresh.accessKeyId && err.lacks('new key gone')) {
+                    // Put the previous pair back signed as before the handover: the new key no longer works.
+                    s.aws = ctx.aws;
+                    await newKeyLost(s, fresh, `before retiring ${err.keyId}`);
+                }
+                throw err;
+            }
+        }
+        if (s.journal.broken !== undefined || s.recorded.rewrite)
+            await clearRewrite({ aws: s.aws, io: ctx.io }, userName);
+    });
+}
+/** The previous keys, once every destination holds the new one: delete, deactivate or keep them, each proven. */
+async function retirePrevious(s, p, fresh) {
+    const { ctx, journal } = s;
+    // A resumed rotation hands out the earlier run's key; its previous key goes for that reason, with its own proof.
+    const reason = p.reasons.previous;
+    const newId = fresh.accessKeyId;
+    const failures = [];
+    const failed = [];
+    let unproven = false;
+    for (const key of p.previous) {
+        if (journal.lost.has(key.id))
+            continue;
+        try {
+            if (p.previousKey === 'keep' || (p.previousKey === 'deactivate' && key.status !== 'Active')) {
+                journal.record({ kind: 'key retired', id: key.id, fate: 'kept' });
+                ctx.io.info(`Kept previous key ${key.id} (${key.status})`);
+                continue;
+            }
+            const done = await s.gate.destroy(key.id, reason);
+            if (done?.fate === 'deactivated')
+                ctx.io.info(`Deactivated previous key ${key.id} (a later run deletes it to make room; to undo: ${done.undo})`);
+            else if (done)
+                ctx.io.info(`Deleted previous key ${key.id}`);
+        }
+        catch (err) {
+            // Someone else deleted it meanwhile: nothing is left to retire.
+            if (err instanceof Unproven && err.gaps.every((m) => m.code === 'not listed')) {
+                journal.record({ kind: 'key lost', id: key.id });
+                ctx.io.warning(`${key.id} was deleted by someone else during this run: nothing to retire`);
+                continue;
+            }
+            // The new key itself went away: the flow puts the previous pair back (never retire on a dead successor).
+            if (err instanceof Unproven && err.lacks('new key gone'))
+                throw err;
+            unproven ||= err instanceof Unproven;
+            failures.push(`${key.id}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+            failed.push(key.id);
+        }
+    }
+    if (failures.length > 0) {
+        const next = unproven
+            ? 'The keys changed during the run (another rotation or a person is at work): check them, then retire what nobody uses by hand'
+            : failed.every((id) => s.recorded.records.get(id)?.supersededBy === newId)
+                ? // This run recorded the handover on it: a rerun finishes the retirement (reversibly, unless it can prove more).
+                    `Nothing needs it any more and it still works. Its handover is recorded in IAM, so a rerun (once the cause is ` +
+                        `fixed) ${finishRetirement(s, newId)}; or ${p.previousKey} it by hand once you have checked its last use`
+                : `Nothing needs it any more and it still works: ${p.previousKey} it by hand once you have checked its last use`;
+        throw new errors/* ActionError */.lZ(`Every destination holds the new key ${newId}, but retiring the previous key failed: ${failures.join('; ')}. ${next}`);
+    }
+}
+/**
+ * What a rerun does with a previous key this run handed over and could not retire. A self-rotation's rerun signs in
+ * with the new key and gives it to every destination itself, which proves the old key replaced; a rotator's has only
+ * "unused since the handover", which IAM may record late: it deactivates it, and a later run deletes it to make room.
+ */
+function finishRetirement(s, newId) {
+    const verb = s.ctx.inputs.previousKey === 'deactivate' ? 'deactivates' : 'deletes';
+    return s.self
+        ? `${verb} it: signing in with ${newId}, it gives every destination ${newId} again first`
+        : 'deactivates it if nothing has used it since (a use moments after the handover may not show yet in IAM, so it is not deleted then), and a later run deletes it to make room';
+}
+// ---- the caller's credentials, and what they export ---------------------------------------------------------------
 /** The run's own AWS credentials, to recognise self-rotation; masked at once (secret and session token). */
-async function callerCredentials(ctx) {
+async function callerCredentials(s) {
+    const { ctx } = s;
     let creds;
     try {
-        const provider = ctx.aws.iam.config.credentials;
+        const provider = s.aws.iam.config.credentials;
         creds = await provider();
     }
     catch (err) {
@@ -68872,7 +68990,9 @@ function exportCredentials(io, c) {
 ;// CONCATENATED MODULE: ./src/rotation/rotate.ts
 /**
  * One rotation from start to end: the run state, the named steps (steps.ts), the one error line a stop ends in, and
- * the last look at the keys and the lease whatever happened.
+ * the last look at the keys and the lease whatever happened. Recovering from a failure or a cancel after the new key
+ * exists reads what happened from the journal, so what the run reports is true; a rollback never writes a key IAM no
+ * longer lists: when the key it would put back is gone, the destinations get the verified new key instead.
  */
 
 
@@ -68890,19 +69010,22 @@ function exportCredentials(io, c) {
 function asActionError(err) {
     return err instanceof errors/* ActionError */.lZ ? err : new errors/* ActionError */.lZ((0,errors/* errorMessage */.gJ)(err), { cause: err });
 }
-/** Recompute what the result says about destinations and keys from the journal. */
+/** A pending verdict on a key this run handed over: "retire-pending", with when it is due (the one shape, rendered). */
+const handedOverNow = (k, newId) => k.verdict.kind === 'pending' && k.verdict.successor === newId && !k.verdict.kept;
+/** Recompute what the result says about destinations and keys from the journal and the keys' verdicts. */
 function refresh(result) {
     const { journal } = result;
-    const current = assumedHeld(result.plan);
     result.newKeyId = journal.newKeyId ?? journal.resumedKeyId;
     result.userCreated = journal.createdUser !== undefined || result.userCreated;
-    result.previous = journal.retired
-        .filter((r) => r.fate !== 'discarded')
-        .map((r) => ({ id: r.id, action: r.fate }));
+    const states = result.keyStates?.() ?? [];
+    result.previous = [
+        ...journal.retired.filter((r) => r.fate !== 'discarded').map((r) => ({ id: r.id, action: r.fate })),
+        ...states.filter((k) => handedOverNow(k, journal.newKeyId)).map((k) => ({ id: k.key.id, action: 'retire-pending' })),
+    ];
     result.destinations.forEach((r, i) => {
         const d = journal.destinations[i];
         // A dry run writes nothing: each destination holds what it held (the current key only when it held both secrets).
-        const { outcome, keyId } = standing(journal, i, current);
+        const { outcome, keyId } = standing(journal, i, assumedHeld(result, i));
         r.outcome = result.dryRun && result.plan?.action === 'rotate' ? 'would write' : outcome;
         r.keyId = keyId;
         if (!result.dryRun)
@@ -68928,9 +69051,10 @@ function newResult(inputs) {
     };
 }
 /**
- * Rotate (or create) the user's access key into every destination, step by step (STEP_NAMES in steps.ts): lease,
- * read, classify, retire what is due, plan, prepare, create and verify, distribute, confirm, hand over, retire. Never throws: the result says what happened, with `error` set on failure.
- * `observe` receives the live result at once (the cancel handler reads it if the run must stop hard).
+ * Rotate (or create) the user's access key into every destination, step by step (steps.ts): identify, lease, read,
+ * classify, retire what is due, plan, prepare, create and verify, distribute, confirm, hand over, retire. Never
+ * throws: the result says what happened, with `error` set on failure. `observe` receives the live result at once (the
+ * cancel handler reads it if the run must stop hard).
  */
 async function rotate(ctx, observe) {
     const result = newResult(ctx.inputs);
@@ -68946,11 +69070,11 @@ async function rotate(ctx, observe) {
     finally {
         if (s.userName) {
             const userGone = s.journal.effects.some((e) => e.kind === 'user deleted');
-            if (s.keysListed && !userGone)
+            if (s.listed !== undefined && !userGone)
                 Object.assign(result, await describeKeys(s));
             // The create marker goes with the lease unless a key appeared that no tag names: a rerun needs it for that key.
             const marker = s.createMarker.written && !s.createMarker.needed ? [CREATE_TAG] : [];
-            await releaseLease(ctx, s.journal, s.userName, marker);
+            await releaseLease({ ...ctx, aws: s.aws }, s.journal, s.userName, marker);
         }
         refresh(result);
     }
@@ -68963,13 +69087,13 @@ async function failed(s, err) {
         return new errors/* ActionError */.lZ(`${err.message}. ${describeStanding(s)}.`, { cause: err });
     if (err instanceof Overwritten) {
         // Someone else wrote after this run: no rollback (it would overwrite their write too); every key stays.
-        const kept = [journal.newKeyId ?? journal.resumedKeyId, s.caller?.accessKeyId ?? s.result.plan?.current?.id].filter((k, i, a) => k && a.indexOf(k) === i);
+        const kept = [journal.newKeyId ?? journal.resumedKeyId, s.self?.accessKeyId ?? s.result.plan?.current?.id].filter((k, i, a) => k && a.indexOf(k) === i);
         return new errors/* ActionError */.lZ(`${err.message}. Every key stays Active (${kept.join(', ')}). ${describeStanding(s)}.`, { cause: err });
     }
-    if (journal.newKeyId !== undefined && !s.handedOver)
+    if (journal.newKeyId !== undefined && !journal.handedOver)
         return recover(s, err);
     const cause = asActionError(err);
-    if (err instanceof Unproven || s.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
+    if (err instanceof Unproven || journal.handedOver || journal.touched().length > 0 || journal.broken !== undefined) {
         return new errors/* ActionError */.lZ(`${sentence(cause.message)} ${describeStanding(s)}.${whatChanged(s)}`, { cause: err });
     }
     const undo = await undoUser(s);
@@ -68986,10 +69110,311 @@ function whatChanged(s) {
     if (!journal.changedAnything())
         return ' Nothing was changed.';
     const dueOnly = journal.effects.every((e) => e.kind === 'lease taken' || e.kind === 'lease released' || e.kind === 'key retired');
-    const retired = journal.retired.filter((r) => r.fate !== 'kept' && r.fate !== 'retire-pending');
+    const retired = journal.retired.filter((r) => r.fate !== 'kept');
     if (!dueOnly || retired.length === 0 || journal.newKeyId !== undefined)
         return '';
     return ` Nothing else was changed: this run first retired the handed-over key(s) that were due (${retired.map((r) => `${r.fate} ${r.id}`).join(', ')}).`;
+}
+/** A key's fate as the `keys` output says it, from its verdict and the journal. */
+function fateOf(s, id) {
+    const { journal } = s;
+    if (id === journal.newKeyId)
+        return 'new';
+    const retired = [...journal.retired].reverse().find((r) => r.id === id);
+    if (retired)
+        return retired.fate;
+    const v = s.keys.find((k) => k.key.id === id)?.verdict;
+    if (v?.kind === 'pending' && !v.kept) {
+        if (v.dueAt !== undefined)
+            return `retire-pending until ${new Date(v.dueAt).toISOString()}`;
+        if (v.holders.length > 0)
+            return `retire-pending: ${v.holders.map((d) => d.label).join(', ')} may hold it`;
+        return 'retire-pending: not provably unused';
+    }
+    if (v?.kind === 'pending')
+        return 'kept';
+    return 'current';
+}
+/**
+ * Every key of the user at the end of the run (and those it deleted), with its evidence, description and fate; or,
+ * when they could not be listed, why (`keysUnread`: the `keys` output is then null, never a claim of no keys).
+ */
+async function describeKeys(s) {
+    const { ctx, journal, userName } = s;
+    const changed = journal.effects.some((e) => e.kind === 'key created' || e.kind === 'key retired' || e.kind === 'key lost');
+    let now;
+    const uses = new Map(s.uses);
+    try {
+        // Unchanged keys are not listed again; last uses are read for every key that has none yet, or all after a change.
+        now = changed ? await listAccessKeys(s.aws.iam, userName) : (s.listed ?? []);
+    }
+    catch (err) {
+        const why = (0,errors/* errorMessage */.gJ)(err);
+        ctx.io.warning(`the keys of IAM user ${userName} could not be listed at the end of the run (${why}): the keys output is null ` +
+            `(unknown, not "no keys") and the job summary does not list them; the run's own outcome above stands. Look ` +
+            `the keys up in IAM, or rerun to describe them.`);
+        return { keys: undefined, keysUnread: why };
+    }
+    // A failed read is reported unknown by lastUses (one warning), never as "never used".
+    const unread = now.filter((k) => changed || !uses.has(k.id)).map((k) => k.id);
+    for (const [id, use] of await lastUses(s.aws.iam, ctx.io, userName, unread))
+        uses.set(id, use);
+    const report = (k, status, lastUsed) => ({
+        id: k.id,
+        status,
+        created: k.created.toISOString(),
+        // undefined: not read, or the read failed (GetAccessKeyLastUsed refused, or the key was deleted before it was read).
+        lastUsed: lastUsed === undefined ? UNKNOWN_USE : lastUsed,
+        description: s.recorded.tags.get(k.id) ?? null,
+        fate: fateOf(s, k.id),
+    });
+    const gone = (s.listed ?? []).filter((k) => journal.deleted(k.id) && !now.some((n) => n.id === k.id));
+    return { keys: [...now.map((k) => report(k, k.status, uses.get(k.id))), ...gone.map((k) => report(k, 'Deleted', uses.get(k.id)))] };
+}
+// ---- recovering from a stop after the new key exists ------------------------------------------------------------
+/** Undo a user this run created (it must have no keys left). Returns a sentence starting with a space, or ''. */
+async function undoUser(s) {
+    const created = s.journal.createdUser;
+    if (!created)
+        return '';
+    const undo = await deleteCreatedUser(s.aws.iam, created);
+    if (undo.deleted)
+        s.journal.record({ kind: 'user deleted' });
+    return ` ${undo.sentence}`;
+}
+/** Delete the new key (nothing holds it any more) and a user this run created. Returns what happened. */
+async function discardNewKey(s) {
+    const id = s.journal.newKeyId;
+    try {
+        await s.gate.destroy(id, 'never handed out');
+    }
+    catch (err) {
+        if (err instanceof Unproven && err.gaps.every((m) => m.code === 'not listed')) {
+            s.journal.record({ kind: 'key lost', id });
+            return `IAM no longer lists the new key ${id}: someone else deleted it.${await undoUser(s)}`;
+        }
+        return `Deleting the unused new key ${id} failed too (${(0,errors/* errorMessage */.gJ)(err)}): delete it by hand; no destination holds it.`;
+    }
+    return `Deleted the new key ${id}.${await undoUser(s)}`;
+}
+/** How destination d can be given back what it held: the previous pair is known only in self-rotation. */
+function fixFor(s, d, current) {
+    const { ledger } = d;
+    const wholePair = pairKey(d) === s.journal.newKeyId;
+    if (ledger.heldBefore !== 'both')
+        return 'remove';
+    // A secret write GitHub never answered may have landed: only the whole previous pair puts that right.
+    const secretUnknown = ledger.secret.kind === 'unknown';
+    if (s.self)
+        return wholePair || secretUnknown ? 'restore pair' : 'restore id';
+    return wholePair || secretUnknown || current === undefined ? 'none' : 'restore id';
+}
+async function apply(s, d, fix, current) {
+    try {
+        if (fix === 'restore pair' && s.self) {
+            await writePair(s, d, s.self, 'restore');
+        }
+        else if (fix === 'restore id') {
+            const id = s.self?.accessKeyId ?? current;
+            await s.ctx.pacer.take();
+            await put(s, d, 'id', id, id, 'restore');
+        }
+        else if (fix === 'remove') {
+            for (const which of ['id', 'secret']) {
+                if (d.ledger[which].kind !== 'before')
+                    await remove(s, d, which);
+            }
+        }
+        return true;
+    }
+    catch (err) {
+        s.ctx.io.warning(`could not put ${d.label} back (${fix}): ${(0,errors/* errorMessage */.gJ)(err)}`);
+        return false;
+    }
+}
+const rotate_second = (ms) => Math.floor(ms / 1000) * 1000;
+/**
+ * The key destination i is taken to have held before the run (when it held both secrets): the current key — unless
+ * the run deleted an Active key to make room (key-limit: delete-oldest in rotator mode) or finishes an earlier run's
+ * rotation (which destinations that run wrote is not known), or the destination was written since a key newer than
+ * the current one was made (it may hold that key).
+ */
+function assumedHeld(result, i) {
+    const { plan } = result;
+    if (plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume))
+        return undefined;
+    const current = plan?.current;
+    if (current === undefined)
+        return undefined;
+    const written = result.journal.destinations[i]?.updatedBefore ?? [];
+    const newest = written.length > 0 ? Math.max(...written) : -Infinity;
+    // An Inactive key is nobody's working pair: only an Active key newer than the current one may have been given out.
+    const newer = (result.keyStates?.() ?? []).filter((k) => k.key.id !== current.id && k.key.status === 'Active' && k.key.created > current.created);
+    return newer.some((k) => newest >= rotate_second(k.key.created.getTime())) ? undefined : current.id;
+}
+/** A torn destination as the error line says it: which of its two someone else wrote, and whose the other is. */
+function tornText(s, d) {
+    const { id, secret } = d.ledger;
+    const names = { id: s.ctx.inputs.accessKeyIdSecretName, secret: s.ctx.inputs.secretAccessKeySecretName };
+    const [theirs, ours] = id.kind === 'overwritten' ? ['id', 'secret'] : ['secret', 'id'];
+    const mine = (ours === 'id' ? id : secret);
+    return (`TORN when read back: its ${names[theirs]} was written (or removed) by someone else after this run wrote it, its ` +
+        `${names[ours]} is still this run's (${mine.keyId}): not one key's pair, so it does not work until one rotation ` +
+        'writes both (a rotation that read it back before this run wrote may have reported success)');
+}
+/** Sentences saying where every destination stands, grouped, for the error line. */
+function describeStanding(s) {
+    const groups = new Map();
+    s.result.destinations.forEach((r, i) => {
+        const { outcome, keyId } = standing(s.journal, i, assumedHeld(s.result, i));
+        let text;
+        switch (outcome) {
+            case 'written':
+                text = `the new key ${keyId}`;
+                break;
+            case 'converged':
+                text = `${keyId}, this run's own key`;
+                break;
+            case 'restored':
+                text = `put back to ${keyId}`;
+                break;
+            case 'broken':
+                text = `NOT WORKING: holds the key ${keyId}, which was deleted: does not work until a run rewrites it`;
+                break;
+            case 'may be broken':
+                text = `may hold the deleted key ${keyId} (key-limit: delete-oldest), which does not work until a run rewrites it`;
+                break;
+            case 'unchanged':
+                text = `not changed${keyId ? ` (${keyId})` : ''}`;
+                break;
+            case 'removed':
+                text = 'held no secrets before; what the run wrote was removed';
+                break;
+            case 'mismatched':
+                text = 'MISMATCHED pair (one secret written, the other not): does not work until a run rewrites it';
+                break;
+            case 'overwritten':
+                text = 'OVERWRITTEN by someone else after this run wrote it (another rotation, or another IAM user rotated into it): what it holds is not known';
+                break;
+            case 'torn':
+                text = tornText(s, s.destinations[i]);
+                break;
+            default:
+                text = 'UNKNOWN: a write was in flight when the run stopped: check it';
+        }
+        groups.set(text, [...(groups.get(text) ?? []), r.label]);
+    });
+    return `Destinations: ${[...groups.entries()].map(([text, labels]) => `${labels.join(', ')}: ${text}`).join('; ')}`;
+}
+/**
+ * The keys as IAM lists them now, signed as this run signs; in self-rotation, should the job's own key no longer work,
+ * with the new key (verified by STS). Undefined: not known (unknown is never "gone").
+ */
+async function keysNow(s) {
+    const listed = await listAccessKeys(s.aws.iam, s.userName).catch(() => undefined);
+    if (listed !== undefined || !s.self || !s.fresh || !s.journal.verified(s.fresh.accessKeyId))
+        return listed;
+    return listAccessKeys(s.aws.iamFor(s.fresh), s.userName).catch(() => undefined);
+}
+/**
+ * The key a rollback would put back is gone (IAM lists it no more, or Inactive) and the new key is verified and
+ * Active: give every destination the new key instead. Returns what happened, or undefined when that is not the case.
+ */
+async function forwardInstead(s, back) {
+    const fresh = s.fresh;
+    if (!fresh || !s.journal.verified(fresh.accessKeyId))
+        return undefined;
+    const keys = await keysNow(s);
+    if (keys === undefined || keys.some((k) => k.id === back && k.status === 'Active'))
+        return undefined;
+    if (!keys.some((k) => k.id === fresh.accessKeyId && k.status === 'Active'))
+        return undefined;
+    s.journal.record({ kind: 'key lost', id: back });
+    let given = 0;
+    for (const d of s.destinations) {
+        if (pairKey(d) === fresh.accessKeyId)
+            continue;
+        try {
+            await writePair(s, d, fresh, 'new key');
+            given++;
+        }
+        catch (err) {
+            s.ctx.io.warning(`could not give ${d.label} the new key ${fresh.accessKeyId}: ${(0,errors/* errorMessage */.gJ)(err)}`);
+        }
+    }
+    return (`${back} was deleted (or deactivated) by someone else during this run, so nothing was put back to it: ` +
+        `${given > 0 ? `${given} more destination(s) were given` : 'the destinations keep'} the new key ${fresh.accessKeyId}, which works, instead.`);
+}
+/**
+ * Something failed (or the run was cancelled) after the new key was created and before every destination held it.
+ * Make every destination hold a working pair: roll back where the previous pair is known (or nothing was held),
+ * else keep both keys; should the key a rollback would put back be gone, go forward with the new key instead. A
+ * cancel does not roll back (it must finish in seconds): it keeps both keys unless nothing was written. Returns the
+ * one error line.
+ */
+async function recover(s, err) {
+    const { ctx, journal } = s;
+    const newId = journal.newKeyId;
+    const cancelled = err instanceof Cancelled || ctx.cancel.requested;
+    const what = cancelled && !(err instanceof Cancelled)
+        ? `the run was cancelled (${ctx.cancel.reason}) while a step was in flight, which then failed: ${(0,errors/* errorMessage */.gJ)(err)}`
+        : (0,errors/* errorMessage */.gJ)(err);
+    const holdsNew = (h) => h.kind === 'unknown' || (h.kind === 'key' && h.keyId === newId);
+    const touched = s.destinations.filter((d) => holdsNew(d.ledger.id) || holdsNew(d.ledger.secret));
+    if (touched.length === 0 || journal.lost.has(newId)) {
+        const tail = journal.lost.has(newId) ? '' : ` ${await discardNewKey(s)}`;
+        const plan = s.result.plan;
+        const standingNow = plan?.action === 'rotate' && plan.makeRoomBreaks ? ` ${describeStanding(s)}.` : '';
+        const given = touched.length === 0 ? ` No destination was given the new key ${newId}.` : '';
+        return new errors/* ActionError */.lZ(`${what}.${given}${tail}${standingNow}${finalWords(s)}`, { cause: err });
+    }
+    const back = s.self?.accessKeyId ?? s.result.plan?.current?.id;
+    const forward = !cancelled && back !== undefined ? await forwardInstead(s, back) : undefined;
+    if (forward)
+        return new errors/* ActionError */.lZ(`${what}. ${forward} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
+    const fixes = new Map(touched.map((d) => [d, fixFor(s, d, assumedHeld(s.result, d.index))]));
+    const rollBack = !cancelled && [...fixes.values()].every((f) => f !== 'none');
+    let allFixed = true;
+    for (const [d, fix] of fixes) {
+        const partial = pairKey(d) !== newId;
+        if (fix === 'none' || (!rollBack && !partial))
+            continue;
+        if (!(await apply(s, d, fix, assumedHeld(s.result, d.index))))
+            allFixed = false;
+    }
+    let keys;
+    if (rollBack && allFixed) {
+        keys = await discardNewKey(s);
+    }
+    else {
+        // The key the destinations held, unless the run deleted it to make room or finishes an earlier run's rotation.
+        const plan = s.result.plan;
+        const held = s.self?.accessKeyId ?? (plan?.action === 'rotate' && (plan.makeRoomBreaks || plan.resume) ? undefined : plan?.current?.id);
+        const other = held !== undefined && !journal.deleted(held) ? held : undefined;
+        keys = `Both keys stay Active (${newId}${other ? ` and ${other}` : ''}).`;
+    }
+    return new errors/* ActionError */.lZ(`${what}. ${keys} ${describeStanding(s)}.${finalWords(s)}`, { cause: err });
+}
+/** What to do next, true for the state the run leaves. */
+function finalWords(s) {
+    const { journal } = s;
+    const newId = journal.newKeyId;
+    const back = s.self?.accessKeyId ?? s.result.plan?.current?.id;
+    const bothKept = newId !== undefined && !journal.deleted(newId) && !journal.lost.has(newId) && !journal.handedOver && !(back && journal.lost.has(back));
+    if (!bothKept)
+        return '';
+    const ended = `once this run has ended (a rerun of this workflow run's jobs is proof at once; else GitHub says so, or ${newId} is ${MAX_RUN_MS / 60_000} minutes old)`;
+    const self = s.self?.accessKeyId;
+    // A cancel puts back the pair it was writing: when that leaves no destination that may hold the new key, say so.
+    const mayHold = (h) => h.kind === 'unknown' || h.kind === 'overwritten' || (h.kind === 'key' && h.keyId === newId);
+    if (self && !journal.destinations.some((d) => mayHold(d.id) || mayHold(d.secret))) {
+        return ` Rerun ${ended}: no destination holds ${newId}; a rerun that signs in with ${self} deletes ${newId} as this run's orphan and rotates.`;
+    }
+    return self
+        ? ` Fix the cause and rerun, ${ended}: a self-rotation that signs in with ${newId} (this job's own secret got it) ` +
+            `gives it to every destination and retires ${self}; one that signs in with ${self} gives ${self} to every ` +
+            `destination that may hold ${newId}, deletes ${newId} as this run's orphan and rotates.`
+        : ` Fix the cause, then rerun ${ended}: it deletes ${newId} as this run's orphan (the destinations that may hold it do not work from that moment until it rewrites them, moments later) and rotates.`;
 }
 
 // EXTERNAL MODULE: external "node:fs"
@@ -70659,7 +71084,7 @@ async function run(overrides = {}) {
             // The kind of token github-token is (a PAT, or maybe the workflow's GITHUB_TOKEN) decides a 403's advice.
             gh: {
                 ...deps.makeGitHub(inputs.githubToken, baseUrl, deps.pacing, deps.io, { clock: deps.clock, cancel: deps.cancel }, deps.env),
-                token: (0,token_kind/* tokenKind */.a)(inputs.githubToken, deps.env.GITHUB_TOKEN),
+                token: (0,github_secrets/* tokenKind */.aA)(inputs.githubToken, deps.env.GITHUB_TOKEN),
             },
             clock: deps.clock,
             io: deps.io,
@@ -70851,58 +71276,29 @@ function describe(d, visibility = undefined) {
 
 /***/ }),
 
-/***/ 3746:
+/***/ 298:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  F7: () => (/* binding */ answeredAt),
-  MO: () => (/* binding */ createEnvironment),
-  e3: () => (/* binding */ deleteSecret),
-  iv: () => (/* binding */ environmentExists),
-  lG: () => (/* binding */ getPublicKey),
-  Mj: () => (/* binding */ gitHubError),
-  DO: () => (/* binding */ listEnvironments),
-  AQ: () => (/* binding */ listSecrets),
-  tX: () => (/* binding */ rateLimitOf),
-  Hz: () => (/* binding */ repositoryExists),
-  Pm: () => (/* binding */ resolveRepositoryIds),
-  IB: () => (/* binding */ selectedRepositories),
-  c2: () => (/* binding */ statusOf),
-  kz: () => (/* binding */ writeSecret)
-});
-
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-// EXTERNAL MODULE: ./src/github/token-kind.ts
-var token_kind = __nccwpck_require__(385);
-// EXTERNAL MODULE: ./src/github/destinations.ts
-var destinations = __nccwpck_require__(4934);
-;// CONCATENATED MODULE: ./src/github/sealing.ts
-let loading;
-/** libsodium (and its WebAssembly) loads on the first seal, after the key is verified: not at start-up. */
-function load() {
-    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
-        await m.default.ready;
-        return m.default;
-    });
-    return loading;
-}
-/**
- * Seal `value` for a GitHub public key (crypto_box_seal). GitHub sends and expects standard base64 (the ORIGINAL
- * variant); libsodium-wrappers defaults to URL-safe, which GitHub rejects.
- */
-async function seal(value, publicKeyBase64) {
-    const sodium = await load();
-    const key = sodium.from_base64(publicKeyBase64, sodium.base64_variants.ORIGINAL);
-    const box = sodium.crypto_box_seal(sodium.from_string(value), key);
-    return sodium.to_base64(box, sodium.base64_variants.ORIGINAL);
-}
-
-;// CONCATENATED MODULE: ./src/github/secrets.ts
-
-
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   AQ: () => (/* binding */ listSecrets),
+/* harmony export */   DO: () => (/* binding */ listEnvironments),
+/* harmony export */   F7: () => (/* binding */ answeredAt),
+/* harmony export */   Hz: () => (/* binding */ repositoryExists),
+/* harmony export */   IB: () => (/* binding */ selectedRepositories),
+/* harmony export */   MO: () => (/* binding */ createEnvironment),
+/* harmony export */   Mj: () => (/* binding */ gitHubError),
+/* harmony export */   Pm: () => (/* binding */ resolveRepositoryIds),
+/* harmony export */   aA: () => (/* binding */ tokenKind),
+/* harmony export */   c2: () => (/* binding */ statusOf),
+/* harmony export */   e3: () => (/* binding */ deleteSecret),
+/* harmony export */   iv: () => (/* binding */ environmentExists),
+/* harmony export */   kz: () => (/* binding */ writeSecret),
+/* harmony export */   lG: () => (/* binding */ getPublicKey),
+/* harmony export */   tX: () => (/* binding */ rateLimitOf)
+/* harmony export */ });
+/* unused harmony exports workflowTokenHint, seal */
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
+/* harmony import */ var _destinations_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4934);
 
 
 function httpError(err) {
@@ -70924,7 +71320,7 @@ function statusOf(err) {
 function gitHubError(doing, where, err, permission, token) {
     const e = httpError(err);
     const status = statusOf(err);
-    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,errors/* errorMessage */.gJ)(e.message)}` : ''}`;
+    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,_shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(e.message)}` : ''}`;
     let hint = '';
     const limit = rateLimitOf(err);
     if (limit) {
@@ -70940,7 +71336,7 @@ function gitHubError(doing, where, err, permission, token) {
         const accepted = e.response?.headers?.['x-accepted-github-permissions'];
         const needs = accepted ? `GitHub accepts the permission(s) '${accepted}'` : `the token needs ${permission}`;
         const missing = status === 404 ? 'it does not exist or the token cannot see it; ' : '';
-        const workflowToken = (0,token_kind/* workflowTokenHint */.g)(token ?? 'unknown');
+        const workflowToken = workflowTokenHint(token ?? 'unknown');
         hint = `${missing}${needs}${workflowToken ? `. ${workflowToken}` : ''}`;
     }
     else if (status === 422) {
@@ -70949,7 +71345,7 @@ function gitHubError(doing, where, err, permission, token) {
     else if (status === undefined || status >= 500) {
         hint = e.notRetried ?? 'GitHub did not answer after retries; rerun later';
     }
-    return new errors/* ActionError */.lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
+    return new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
 }
 /** What GitHub said about the wait, as a clause: its retry-after, the primary limit's reset, or nothing (none given). */
 function waitWords(limit) {
@@ -70990,7 +71386,7 @@ function rateLimitOf(err, nowMs = Date.now()) {
 }
 /** Read the destination's public key (one per scope). */
 async function getPublicKey(gh, d) {
-    const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}/public-key`);
+    const res = await gh.request(`GET ${(0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .secretsPath */ .z1)(d)}/public-key`);
     const data = res.data;
     return { keyId: String(data.key_id), key: data.key };
 }
@@ -70998,7 +71394,7 @@ async function getPublicKey(gh, d) {
 async function listSecrets(gh, d) {
     const out = new Map();
     for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}`, { per_page: 100, page });
+        const res = await gh.request(`GET ${(0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .secretsPath */ .z1)(d)}`, { per_page: 100, page });
         const data = res.data;
         for (const s of data.secrets) {
             out.set(s.name.toUpperCase(), { updatedAt: Date.parse(s.updated_at), visibility: s.visibility });
@@ -71011,7 +71407,7 @@ async function listSecrets(gh, d) {
 async function selectedRepositories(gh, d, name) {
     const out = [];
     for (let page = 1;; page++) {
-        const res = await gh.request(`GET ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
+        const res = await gh.request(`GET ${(0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .secretsPath */ .z1)(d)}/${encodeURIComponent(name)}/repositories`, { per_page: 100, page });
         const data = res.data;
         for (const r of data.repositories)
             out.push({ id: r.id, fullName: r.full_name });
@@ -71029,10 +71425,10 @@ async function writeSecret(gh, d, key, name, value, sharing) {
     }
     let res;
     try {
-        res = await gh.request(`PUT ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`, body);
+        res = await gh.request(`PUT ${(0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .secretsPath */ .z1)(d)}/${encodeURIComponent(name)}`, body);
     }
     catch (err) {
-        throw gitHubError(`writing ${name} to`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
+        throw gitHubError(`writing ${name} to`, (0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .label */ .Pf)(d), err, (0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .writePermission */ .n6)(d), gh.token);
     }
     return answeredAt(res);
 }
@@ -71044,12 +71440,12 @@ function answeredAt(res) {
 /** Delete secret `name` (a 404 counts as done). */
 async function deleteSecret(gh, d, name) {
     try {
-        await gh.request(`DELETE ${(0,destinations/* secretsPath */.z1)(d)}/${encodeURIComponent(name)}`);
+        await gh.request(`DELETE ${(0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .secretsPath */ .z1)(d)}/${encodeURIComponent(name)}`);
     }
     catch (err) {
         if (statusOf(err) === 404)
             return;
-        throw gitHubError(`deleting ${name} from`, (0,destinations/* label */.Pf)(d), err, (0,destinations/* writePermission */.n6)(d), gh.token);
+        throw gitHubError(`deleting ${name} from`, (0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .label */ .Pf)(d), err, (0,_destinations_js__WEBPACK_IMPORTED_MODULE_1__/* .writePermission */ .n6)(d), gh.token);
     }
 }
 const repoPath = (owner, repo) => `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
@@ -71115,22 +71511,12 @@ async function resolveRepositoryIds(gh, org, names) {
     }
     const missing = [...wanted.keys()].filter((k) => !found.has(k)).map((k) => wanted.get(k));
     if (missing.length > 0) {
-        throw new errors/* ActionError */.lZ(`organization-selected-repositories: ${missing.map((m) => `'${m}'`).join(', ')} not found in organization ${org} ` +
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`organization-selected-repositories: ${missing.map((m) => `'${m}'`).join(', ')} not found in organization ${org} ` +
             `(or the token cannot see it): check the names and the token's repository access`);
     }
     return names.map((n) => found.get(n.toLowerCase()));
 }
-
-
-/***/ }),
-
-/***/ 385:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a: () => (/* binding */ tokenKind),
-/* harmony export */   g: () => (/* binding */ workflowTokenHint)
-/* harmony export */ });
+// ---- the kind of token github-token is ------------------------------------------------------------------------
 /**
  * What kind of token github-token is, told from facts: its prefix (GitHub's token formats) and whether it is the
  * job's own GITHUB_TOKEN (when the step's env has it). Decides whether a 403/404 may be the workflow's GITHUB_TOKEN,
@@ -71156,6 +71542,25 @@ function workflowTokenHint(kind) {
         return `github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: ${TOKENS_THAT_CAN}`;
     return `If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; ${TOKENS_THAT_CAN}`;
 }
+let loading;
+/** libsodium (and its WebAssembly) loads on the first seal, after the key is verified: not at start-up. */
+function load() {
+    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
+        await m.default.ready;
+        return m.default;
+    });
+    return loading;
+}
+/**
+ * Seal `value` for a GitHub public key (crypto_box_seal). GitHub sends and expects standard base64 (the ORIGINAL
+ * variant); libsodium-wrappers defaults to URL-safe, which GitHub rejects.
+ */
+async function seal(value, publicKeyBase64) {
+    const sodium = await load();
+    const key = sodium.from_base64(publicKeyBase64, sodium.base64_variants.ORIGINAL);
+    const box = sodium.crypto_box_seal(sodium.from_string(value), key);
+    return sodium.to_base64(box, sodium.base64_variants.ORIGINAL);
+}
 
 
 /***/ }),
@@ -71164,7 +71569,7 @@ function workflowTokenHint(kind) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5154);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1288);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 

@@ -11,7 +11,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Credentials } from '../src/aws/aws.js';
 import { Cancellation } from '../src/shared/cancel.js';
 import { LEASE_TAG, parseLease } from '../src/rotation/lease.js';
-import { TAG_PREFIX, parseRecord } from '../src/keys/provenance.js';
+import { TAG_PREFIX, parseRecord } from '../src/keys/records.js';
 import { summaryModel } from '../src/action/outputs.js';
 import type { RotationResult } from '../src/rotation/rotate.js';
 import { type MemoryIam, awsFailure } from './support/memory-iam.js';

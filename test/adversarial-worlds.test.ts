@@ -12,7 +12,7 @@ import { DeleteAccessKeyCommand, ListUserTagsCommand, TagUserCommand } from '@aw
 import type { ChildProcess } from 'node:child_process';
 import { isoSeconds } from '../src/shared/clock.js';
 import { LEASE_TAG, parseLease } from '../src/rotation/lease.js';
-import { TAG_PREFIX, parseRecord } from '../src/keys/provenance.js';
+import { TAG_PREFIX, parseRecord } from '../src/keys/records.js';
 import type { AwsProxy } from './support/aws-proxy.js';
 import type { GitHubStandin, Scope } from './support/github-standin.js';
 import { heldPair, keysOf, repoScope, seedPair } from './support/harness.js';

@@ -97,7 +97,7 @@ describe('create-user', () => {
         { Key: 'repo', Value: 'newapp' },
         {
           Key: result.newKeyId,
-          Value: expect.stringMatching(/^rotate-aws-access-key: created=\S+Z handover=\S+Z by=local$/),
+          Value: expect.stringMatching(/^rotate-aws-access-key: created=\S+Z handover=\S+Z written=\S+Z by=local$/),
         },
       ],
       groups: [groupName],
@@ -133,7 +133,7 @@ describe('create-user', () => {
     // Settings untouched; the only tag is the new key's description.
     expect(await userState(user)).toEqual({
       path: '/',
-      tags: [{ Key: result.newKeyId, Value: expect.stringMatching(/^rotate-aws-access-key: created=\S+ handover=\S+ by=local$/) }],
+      tags: [{ Key: result.newKeyId, Value: expect.stringMatching(/^rotate-aws-access-key: created=\S+ handover=\S+ written=\S+ by=local$/) }],
       groups: [],
       policies: [],
     });

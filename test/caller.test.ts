@@ -1,6 +1,6 @@
-/** src/aws/caller.ts: who the AWS credentials belong to, from STS GetCallerIdentity's ARN; root credentials refused. */
+/** src/aws/aws.ts (classifyCaller): who the AWS credentials belong to, from STS GetCallerIdentity's ARN; root credentials refused. */
 import { describe, expect, it } from '@jest/globals';
-import { classifyCaller, refuseRoot } from '../src/aws/caller.js';
+import { classifyCaller, refuseRoot } from '../src/aws/aws.js';
 import { ActionError } from '../src/shared/errors.js';
 
 describe('classifyCaller', () => {

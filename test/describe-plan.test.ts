@@ -1,32 +1,38 @@
 /**
- * The plan line (describePlan in src/rotation/rotate.ts): what a run, or a dry run, says it will do, step by step and in the
+ * The plan line (describePlan in src/keys/verdict.ts): what a run, or a dry run, says it will do, step by step and in the
  * order it does them. A dry run's whole promise is this line, so each step is pinned here. And the warning of
  * create-user: if-missing on an existing user (settingDifferences): each difference it names.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { Destination } from '../src/github/destinations.js';
-import type { AccessKey, Plan } from '../src/keys/plan.js';
+import type { DestinationRecord } from '../src/github/destination-record.js';
+import { type Destination, label } from '../src/github/destinations.js';
 import type { Prepared } from '../src/github/preflight.js';
 import type { Inputs } from '../src/config/inputs.js';
-import { describePlan } from '../src/rotation/describe-plan.js';
+import { type KeyState, type Plan, describePlan } from '../src/keys/verdict.js';
 import { settingDifferences } from '../src/rotation/steps.js';
+import type { AccessKey } from '../src/shared/types.js';
 import { inputsWith } from './support/fixtures.js';
 
 const CUR: AccessKey = { id: 'AKIACUR', status: 'Active', created: new Date('2026-01-01T00:00:00Z') };
 const OTHER: AccessKey = { id: 'AKIAOTHER', status: 'Inactive', created: new Date('2025-01-01T00:00:00Z') };
 const SECOND: AccessKey = { id: 'AKIASECOND', status: 'Active', created: new Date('2025-06-01T00:00:00Z') };
 
-const prepared = (destination: Destination, visibilityChanges: string[] = []): Prepared => ({
-  destination,
-  publicKey: { keyId: '', key: '' },
-  create: false,
-  held: 'both',
-  idHeld: true,
-  oldestUpdate: undefined,
+const prepared = (destination: Destination, visibilityChanges: string[] = []): DestinationRecord => {
+  const p: Prepared = {
+    destination,
+    publicKey: { keyId: '', key: '' },
+    create: false,
+    held: 'both',
+    idHeld: true,
+    oldestUpdate: undefined,
     updates: [],
-  sharing: undefined,
-  visibilityChanges,
-});
+    sharing: undefined,
+    visibilityChanges,
+  };
+  const ledger = { heldBefore: 'both' as const, updatedBefore: [], writtenAt: {}, id: { kind: 'before' as const }, secret: { kind: 'before' as const }, created: false, reason: undefined };
+  return { index: 0, destination, label: label(destination), prepared: p, ledger };
+};
+const orphan = (key: AccessKey): KeyState => ({ key, record: undefined, lastUsed: null, makerEnded: undefined, verdict: { kind: 'orphan', reason: 'orphan of a finished run', holders: [] } });
 const REPO = prepared({ kind: 'repository', owner: 'octo', repo: 'api' });
 const ORG = prepared({ kind: 'organization', org: 'octo', visibility: undefined, selectedRepositories: [] }, ['AWS_ACCESS_KEY_ID: visibility all → private']);
 
@@ -41,6 +47,7 @@ function rotation(overrides: Partial<Extract<Plan, { action: 'rotate' }>> = {}):
     makeRoomBreaks: false,
     previous: [CUR],
     previousKey: 'delete',
+    reasons: { previous: 'replaced by this run' },
     ...overrides,
   };
 }
@@ -77,10 +84,23 @@ describe('describePlan', () => {
   });
 
   it('an orphan is deleted before the new key; destinations that may hold it get the run’s own key first', () => {
-    expect(describePlan(rotation({ orphan: SECOND, moveOff: ['octo/api'] }), 'deployer', true, [REPO], false)).toBe(
+    expect(describePlan(rotation({ orphan: orphan(SECOND), moveOff: [REPO] }), 'deployer', true, [REPO], false)).toBe(
       "Plan: give octo/api this run's key AKIACUR, then delete AKIASECOND (an orphan of an earlier run), then create a new access key " +
         'for deployer, then write it to 1 destination(s), then delete the previous key(s) AKIACUR (reason: current key ' +
         'AKIACUR is 91 day(s) old (max-age-days: 90))',
+    );
+  });
+
+  it("a rotator's orphan: the destinations that may hold it are named, and that they stop working until rewritten", () => {
+    expect(describePlan(rotation({ orphan: orphan(SECOND), orphanBreaks: [REPO] }), 'deployer', true, [REPO], false)).toMatch(
+      /^Plan: delete AKIASECOND \(an orphan of an earlier run; octo\/api may hold it and stop working until rewritten\), then create /,
+    );
+    const web = prepared({ kind: 'repository', owner: 'octo', repo: 'web' });
+    expect(describePlan(rotation({ orphan: orphan(SECOND), orphanBreaks: [REPO, web] }), 'deployer', true, [REPO, web], false)).toContain(
+      '; octo/api, octo/web may hold it',
+    );
+    expect(describePlan(rotation({ orphan: orphan(SECOND), moveOff: [REPO, web] }), 'deployer', true, [REPO, web], false)).toMatch(
+      /^Plan: give octo\/api, octo\/web this run's key AKIACUR, then delete AKIASECOND/,
     );
   });
 

@@ -310,7 +310,7 @@ describe('fan-out', () => {
     expect(await holdsWorkingKey(world, repoScope(repos[49]))).toBe(true);
     const reqs = world.gh.requests;
     const gets = reqs.filter((r) => r.method === 'GET');
-    // A public key and a secrets listing each in preflight, and the listing again after the fan-out (src/rotation/confirm.ts).
+    // A public key and a secrets listing each in preflight, and the listing again after the fan-out (src/rotation/writes.ts, the read-back).
     expect(gets).toHaveLength(150);
     expect(gets.filter((r) => r.path.endsWith('/public-key')).map((r) => r.path).sort()).toEqual(
       repos.map((r) => `/repos/${r}/actions/secrets/public-key`).sort(),

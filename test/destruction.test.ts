@@ -1,40 +1,41 @@
 /**
- * The destruction policy (src/keys/destruction.ts): every row of POLICY proven in full, then each of its checks broken on
- * its own (and at its boundaries), the helpers a refusal is written with; and `destroy` in-process against the memory
- * IAM: it lists the keys first, acts only when the reason is proven and the run was not cancelled (a rollback excepted),
- * and otherwise sends nothing that destroys.
+ * The destruction table (src/keys/destruction.ts): every row of POLICY proven in full, then each of its checks broken
+ * on its own (and at its boundaries), how each row destroys (delete, deactivate, or as previous-key says), the helpers
+ * a refusal is written with; and the gate's `destroy(key, reason)` in-process against the memory IAM: it lists the keys
+ * first, acts only when the reason is proven and the run was not cancelled (a rollback excepted), as its row says, and
+ * otherwise sends nothing that destroys.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { listAccessKeys } from '../src/aws/aws.js';
+import { readFileSync, readdirSync } from 'node:fs';
 import { Cancellation, Cancelled } from '../src/shared/cancel.js';
-import type { RotateContext } from '../src/config/context.js';
-import { type Destination, label } from '../src/github/destinations.js';
+import type { PreviousKeyMode } from '../src/config/inputs.js';
+import type { DestinationRecord, Holding } from '../src/github/destination-record.js';
+import type { Prepared } from '../src/github/preflight.js';
 import {
-  type DestinationFacts,
   type Facts,
+  type GateRun,
+  type KeyFate,
   MAX_RUN_MS,
+  type Gap,
   type Missing,
   POLICY,
   RECORD_CHECKS,
   type Reason,
   Unproven,
-  destroy,
-  factsOf,
+  gaps,
+  graceOf,
+  holdersOf,
+  keyGate,
   knownAbout,
-  mayHold,
+  makerMayStillRun,
   missingEvidence,
+  reversibleOnly,
+  undoCommand,
 } from '../src/keys/destruction.js';
-import { CREATE_WINDOW_MS } from '../src/keys/create-marker.js';
+import { CREATE_WINDOW_MS, type KeyRecord } from '../src/keys/records.js';
 import { ActionError } from '../src/shared/errors.js';
-import type { Inputs } from '../src/config/inputs.js';
-import { Journal } from '../src/rotation/journal.js';
-import type { AccessKey } from '../src/keys/plan.js';
-import type { Prepared } from '../src/github/preflight.js';
-import type { KeyRecord } from '../src/keys/provenance.js';
-import type { DestinationResult, RotationResult } from '../src/rotation/result.js';
-import { type RunState, newRunState } from '../src/rotation/run-state.js';
-import { fakeClock, recorder } from './support/harness.js';
+import type { AccessKey, Use } from '../src/shared/types.js';
+import { recorder } from './support/harness.js';
 import { type MemoryKey, awsFailure, memoryIam } from './support/memory-iam.js';
 import { memoryClients } from './support/memory-world.js';
 
@@ -46,20 +47,34 @@ const CUR = 'AKIACUR0000000000002';
 const NEW = 'AKIANEW0000000000003';
 const ORPH = 'AKIAORPH000000000004';
 const OTHER = 'AKIAOTHER00000000005';
-const PREFIX = 'rotate-aws-access-key:';
 
 const key = (id: string, createdAgo: number, status: 'Active' | 'Inactive' = 'Active'): AccessKey => ({
   id,
   status,
   created: new Date(START - createdAgo),
 });
-const dest = (label: string, d: Partial<DestinationFacts> = {}): DestinationFacts => ({
-  label,
-  updates: [],
-  writtenWith: undefined,
-  touchedWith: [],
-  ...d,
-});
+const holding = (k: string | undefined): Holding => (!k ? { kind: 'before' } : k === '?' ? { kind: 'unknown' } : { kind: 'key', keyId: k });
+/** What this run's two writes to d left there: the id's and the secret's key ('?': unknown). */
+function touched(d: DestinationRecord, keys: string[]): void {
+  d.ledger.id = holding(keys[0]);
+  d.ledger.secret = holding(keys[1]);
+}
+/** This run wrote d as a pair of key `k` (undefined: it did not write d). */
+const written = (d: DestinationRecord, k: string | undefined) => touched(d, k === undefined ? [] : [k, k]);
+/** A destination record: what preflight saw (`updates`), and what this run wrote there. */
+function dest(label: string, d: { updates?: number[]; writtenWith?: string; touchedWith?: string[] } = {}): DestinationRecord {
+  const updates = d.updates ?? [];
+  const record: DestinationRecord = {
+    index: 0,
+    label,
+    destination: { kind: 'repository', owner: 'octo', repo: label.split('/')[1] ?? label },
+    prepared: { updates, held: updates.length ? 'both' : 'none' } as unknown as Prepared,
+    ledger: { heldBefore: 'both', updatedBefore: updates, writtenAt: {}, id: { kind: 'before' }, secret: { kind: 'before' }, created: false, reason: undefined },
+  };
+  if (d.touchedWith) touched(record, d.touchedWith);
+  if (d.writtenWith) written(record, d.writtenWith);
+  return record;
+}
 const use = (ago: number) => ({ date: at(-ago), service: 's3', region: 'eu-west-1' });
 
 /** For each reason, facts that prove it in full. Key lists and expected sets are out of alphabetical order. */
@@ -101,6 +116,17 @@ const PROVEN: Record<Reason, () => Facts> = {
     record: { supersededBy: CUR, handover: at(-30 * H) },
     lastUsed: use(30 * H),
     retireAfterHours: 24,
+    expected: new Set([OLD, CUR]),
+  }),
+  'handed over by a stopped run': () => ({
+    key: key(OLD, 100 * H),
+    keys: [key(OLD, 100 * H), key(CUR, 50 * H)],
+    iamNow: START,
+    destinations: [dest('octo/api', { updates: [START - 10 * H] }), dest('octo/web', { updates: [START - 60 * H], writtenWith: CUR, touchedWith: [CUR, CUR] })],
+    // A run that handed over at once (retire-after-hours 0) and stopped; the key was last used just before that.
+    record: { supersededBy: CUR, handover: at(-30 * H), retireAfter: 0 },
+    lastUsed: use(30 * H + 1),
+    retireAfterHours: 0,
     expected: new Set([OLD, CUR]),
   }),
   'never handed out': () => ({
@@ -185,13 +211,13 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
       'the new key is the key itself',
       (f) => {
         f.newKey = { id: OLD, verified: true, handedOver: true };
-        for (const d of f.destinations) d.writtenWith = OLD;
+        for (const d of f.destinations) written(d, OLD);
       },
       'this run created no new key to replace it',
     ],
     ['the new key was not verified', (f) => void (f.newKey!.verified = false), 'the new key was not verified by STS'],
     ['the new key is Inactive', (f) => relist(f, key(NEW, H, 'Inactive')), `the new key ${NEW} is no longer Active in IAM`],
-    ['a destination holds another key', (f) => void (f.destinations[1].writtenWith = OLD), 'not every destination holds the new key (octo/web)'],
+    ['a destination holds another key', (f) => void (written(f.destinations[1], OLD)), 'not every destination holds the new key (octo/web)'],
     ["the job's holder check did not pass", (f) => void (f.ownHolderChecked = false), "the job's own holder check did not pass"],
     [
       'it is a young key another run made and never handed over',
@@ -212,9 +238,13 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
       (f) => void (f.resumed!.record = { created: at(-0.5 * H), handover: at(-0.2 * H) }),
       `no record read before this run changed anything says this action made ${NEW}`,
     ],
-    ['nothing says the run that made it ended, and it is young', (f) => void (f.resumed!.runEnded = undefined), 'may still be running'],
+    [
+      'nothing says the run that made it ended, and it is young',
+      (f) => void (f.resumed!.runEnded = undefined),
+      `the run that made ${NEW} may still be running (GitHub does not say it ended, it is no earlier attempt of this workflow run, and the key is younger than 60 minutes)`,
+    ],
     ['the key is newer than the one being finished', (f) => relist(f, key(OLD, 0.1 * H)), `it is newer than ${NEW}`],
-    ['a destination holds another key', (f) => void (f.destinations[1].writtenWith = OLD), `not every destination holds ${NEW} (octo/web)`],
+    ['a destination holds another key', (f) => void (written(f.destinations[1], OLD)), `not every destination holds ${NEW} (octo/web)`],
     ["the job's holder check did not pass", (f) => void (f.ownHolderChecked = false), "the job's own holder check did not pass"],
     ['IAM lists a key fewer', (f) => void (f.expected = new Set([OLD, NEW, OTHER])), unchangedFails],
   ],
@@ -223,27 +253,45 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
     ['the successor was created after the handover', (f) => relist(f, key(CUR, 29 * H)), 'the recorded handover (2026-11-26T06:00:00.000Z) is not after the CreateDate of its successor (2026-11-26T07:00:00.000Z) and of the key itself'],
     ['the key is younger than its successor', (f) => relist(f, key(OLD, 40 * H)), 'is not after the CreateDate of its successor'],
     [
-      'the handover lies in the future (with retire-after-hours below zero: otherwise it is not old enough either)',
-      (f) => {
-        f.record!.handover = at(60_001); // beyond the minute of slack a whole-second Date header needs
-        f.retireAfterHours = -1;
-      },
-      "the recorded handover lies in the future (IAM's time is 2026-11-27T12:00:00.000Z)",
-    ],
-    [
       'a destination was written before the successor existed',
-      (f) => void (f.destinations[0].updates = [START - 50 * H - 1, START - 10 * H]),
+      (f) => void (f.destinations[0].prepared.updates = [START - 50 * H - 1, START - 10 * H]),
       'destination(s) octo/api were last written before its successor existed, so they may hold it',
     ],
     ['the handover is 23 h old', (f) => void (f.record!.handover = at(-23 * H)), 'the handover is not yet 24 h old (IAM time)'],
     ['its last use is unknown', (f) => void (f.lastUsed = undefined), 'its last use is unknown (iam:GetAccessKeyLastUsed)'],
     ['it was used 23 h ago', (f) => void (f.lastUsed = use(23 * H)), `it was last used ${at(-23 * H)} (s3), less than 24 h ago (IAM time)`],
+    [
+      'no grace: its handover was made to retire it at once, and this run waits no longer',
+      (f) => {
+        f.retireAfterHours = 0;
+        f.record!.retireAfter = 0;
+      },
+      'its handover was made to retire it at once (retire-after-hours: 0), and this run waits no longer',
+    ],
+    ['IAM lists another key', (f) => void f.keys.push(key(OTHER, H)), unchangedFails],
+  ],
+  'handed over by a stopped run': [
+    ['the successor is Inactive', (f) => relist(f, key(CUR, 50 * H, 'Inactive')), `its successor ${CUR} is not an Active key of the user`],
+    ['the successor was created after the handover', (f) => relist(f, key(CUR, 29 * H)), 'is not after the CreateDate of its successor (2026-11-26T07:00:00.000Z)'],
+    ['the handover lies in the future', (f) => void (f.record!.handover = at(60_001)), "the recorded handover lies in the future (IAM's time is 2026-11-27T12:00:00.000Z)"],
+    [
+      'a destination was written before the successor existed',
+      (f) => void (f.destinations[0].prepared.updates = [START - 50 * H - 1]),
+      'destination(s) octo/api were last written before its successor existed, so they may hold it',
+    ],
+    ['its handover chose a grace', (f) => void (f.record!.retireAfter = 24), 'its handover, or this run, waits 24 h before retiring it (retire-after-hours)'],
+    ['its last use is unknown', (f) => void (f.lastUsed = undefined), 'its last use is unknown (iam:GetAccessKeyLastUsed)'],
+    [
+      'it was used a minute and a ms after its handover',
+      (f) => void (f.lastUsed = use(30 * H - 60_001)),
+      `it was used ${at(-30 * H + 60_001)} (s3), after its handover (${at(-30 * H)}): something still holds it`,
+    ],
     ['IAM lists another key', (f) => void f.keys.push(key(OTHER, H)), unchangedFails],
   ],
   'never handed out': [
     ['this run created another key', (f) => void (f.newKey!.id = OTHER), 'this run did not create it'],
     ['it was handed over', (f) => void (f.newKey!.handedOver = true), 'it was handed over'],
-    ['a destination was given it', (f) => void (f.destinations[1].touchedWith = [OLD, NEW]), 'destination(s) octo/web were given it (or may have been)'],
+    ['a destination was given it', (f) => void (touched(f.destinations[1], [OLD, NEW])), 'destination(s) octo/web were given it (or may have been)'],
   ],
   'orphan of a finished run': [
     ['no record', (f) => void (f.record = undefined), 'no record says this action created it and never handed it over'],
@@ -268,7 +316,7 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
     ],
     [
       'a destination was written after its creation',
-      (f) => void (f.destinations[0].updates = [START - 3 * H, START - H]),
+      (f) => void (f.destinations[0].prepared.updates = [START - 3 * H, START - H]),
       'destination(s) octo/api were written after its creation and may hold it',
     ],
     ['IAM lists the keys differently', (f) => void (f.expected = new Set([ORPH])), unchangedFails],
@@ -294,7 +342,7 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
     [
       'the run the marker names may still run',
       (f) => void (f.creation = { ...f.creation!, ended: undefined }),
-      'the run the marker names (octo/api/42/1) may still be running',
+      'the run the marker names (octo/api/42/1) may still be running: it is no earlier attempt of this workflow run, GitHub does not say it ended, and the key is younger than 60 minutes',
     ],
     [
       'GitHub says that run ended before the key existed',
@@ -305,7 +353,7 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
     ['it was used', (f) => void (f.lastUsed = use(60_000)), `it was used ${at(-60_000)} (s3): a key the action never recorded was never handed to anyone`],
     [
       'a destination was written after its creation',
-      (f) => void (f.destinations[0].updates = [START - 60_000]),
+      (f) => void (f.destinations[0].prepared.updates = [START - 60_000]),
       'destination(s) octo/api were written after its creation and may hold it',
     ],
     ['IAM lists the keys differently', (f) => void (f.expected = new Set([ORPH])), unchangedFails],
@@ -322,7 +370,7 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
       (f) => {
         relist(f, key(ORPH, MAX_RUN_MS - 1));
         f.record = { created: at(-MAX_RUN_MS + 1) };
-        f.destinations[0].updates = [START];
+        f.destinations[0].prepared.updates = [START];
       },
       'so that run may still be writing it',
     ],
@@ -333,6 +381,14 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
       (f) => void (f.breaking = undefined),
       'destination(s) octo/api may hold it, and this run did not record that they lose it until it rewrites them',
     ],
+    [
+      'two holders, not recorded: both named',
+      (f) => {
+        f.breaking = undefined;
+        f.destinations[1].prepared.updates = [START];
+      },
+      'destination(s) octo/api, octo/web may hold it, and this run did not record',
+    ],
     ['IAM lists the keys differently', (f) => void (f.expected = new Set([ORPH])), unchangedFails],
   ],
   'consent: key-limit delete-oldest': [
@@ -342,11 +398,59 @@ const BREAKS: Record<Reason, [string, Change, string][]> = {
   ],
   'consent: key-limit delete-inactive': [
     ['IAM lists it as Active', (f) => relist(f, key(OLD, 100 * H)), 'IAM does not list it as Inactive'],
+    [
+      'this run deactivated it on evidence that allows only that',
+      (f) => void (f.reversedHere = new Set([OLD])),
+      'this run deactivated it on evidence that allows only that reversible step: a later run deletes it',
+    ],
     ['IAM lists another key', (f) => void f.keys.push(key(OTHER, H)), unchangedFails],
   ],
 };
 
 const REASONS = Object.keys(POLICY) as Reason[];
+
+/** Per reason, the code of each of its checks, in order: what the code branches on when one is missing. */
+const CODES: Record<Reason, Gap[]> = {
+  'replaced by this run': ['no new key', 'new key unverified', 'new key gone', 'destinations not written', 'own holder unchecked', 'maker may still run', 'keys changed'],
+  'replaced by a resumed rotation': [
+    'no new key',
+    'new key unverified',
+    'new key gone',
+    'no unhanded record',
+    'maker may still run',
+    'newer than its successor',
+    'destinations not written',
+    'own holder unchecked',
+    'keys changed',
+  ],
+  'staged retirement': [
+    'successor not active',
+    'handover before successor',
+    'handover in the future',
+    'destinations older than successor',
+    'no grace',
+    'handover too recent',
+    'last use unknown',
+    'used too recently',
+    'keys changed',
+  ],
+  'handed over by a stopped run': [
+    'successor not active',
+    'handover before successor',
+    'handover in the future',
+    'destinations older than successor',
+    'grace chosen',
+    'last use unknown',
+    'used too recently',
+    'keys changed',
+  ],
+  'never handed out': ["not this run's", 'handed over', 'given to destinations'],
+  'orphan of a finished run': ['no unhanded record', 'record not this key', 'maker may still run', 'last use unknown', 'used after its run', 'destinations may hold it', 'keys changed'],
+  'unrecorded key of a finished run': ['recorded', 'no create marker', 'not the only one', 'maker may still run', 'last use unknown', 'used since made', 'destinations may hold it', 'keys changed'],
+  'orphan held by destinations this run rewrites': ['no unhanded record', 'record not this key', 'maker may still run', 'last use unknown', 'used after its run', 'destinations may hold it', 'keys changed'],
+  'consent: key-limit delete-oldest': ['no consent', 'not the oldest', 'keys changed'],
+  'consent: key-limit delete-inactive': ['not inactive', 'deactivated by this run', 'keys changed'],
+};
 const failing = (reason: Reason, f: Facts) => POLICY[reason].checks.flatMap((check, i) => (check(f) === undefined ? [] : [i]));
 
 describe('missingEvidence: every row of POLICY', () => {
@@ -355,6 +459,7 @@ describe('missingEvidence: every row of POLICY', () => {
       'replaced by this run',
       'replaced by a resumed rotation',
       'staged retirement',
+      'handed over by a stopped run',
       'never handed out',
       'orphan of a finished run',
       'unrecorded key of a finished run',
@@ -362,7 +467,7 @@ describe('missingEvidence: every row of POLICY', () => {
       'consent: key-limit delete-oldest',
       'consent: key-limit delete-inactive',
     ]);
-    expect(REASONS.map((r) => POLICY[r].checks.length)).toEqual([7, 9, 8, 3, 7, 8, 7, 3, 2]);
+    expect(REASONS.map((r) => POLICY[r].checks.length)).toEqual([7, 9, 9, 8, 3, 7, 8, 7, 3, 3]);
   });
 
   it("is the table \"What may delete or deactivate a key\" of docs/how-it-behaves.md: one row per reason, its key named word for word", () => {
@@ -382,20 +487,49 @@ describe('missingEvidence: every row of POLICY', () => {
     const f = PROVEN[reason]();
     f.keys = f.keys.filter((k) => k.id !== f.key.id);
     f.newKey = undefined;
-    expect(missingEvidence(reason, f)).toEqual([`IAM no longer lists ${f.key.id}`]);
+    expect(gaps(reason, f)).toEqual([{ code: 'not listed', text: `IAM no longer lists ${f.key.id}` }]);
   });
 
+  // Staged retirement's "handover in the future" cannot fail alone (a handover ahead of IAM's time is never the
+  // grace old either): the stopped row's breaks cover it alone, and the boundaries below.
+  const alone = (reason: Reason) => POLICY[reason].checks.map((_, i) => i).filter((i) => reason !== 'staged retirement' || i !== 2);
   it.each(REASONS)('%s: each change breaks one check, and every check is broken by one', (reason) => {
     const hit = BREAKS[reason].map(([, change]) => failing(reason, changed(reason, change)));
     for (const h of hit) expect(h).toHaveLength(1);
-    expect(new Set(hit.flat())).toEqual(new Set(POLICY[reason].checks.map((_, i) => i)));
+    expect(new Set(hit.flat())).toEqual(new Set(alone(reason)));
+  });
+
+  it('how each row destroys: delete, the reversible deactivate only, or as previous-key says; what the journal records', () => {
+    expect(REASONS.map((r) => [r, POLICY[r].how, POLICY[r].deleted])).toEqual([
+      ['replaced by this run', 'previous-key', 'deleted'],
+      ['replaced by a resumed rotation', 'previous-key', 'deleted'],
+      ['staged retirement', 'previous-key', 'deleted'],
+      ['handed over by a stopped run', 'deactivate', 'deleted'],
+      ['never handed out', 'delete', 'discarded'],
+      ['orphan of a finished run', 'delete', 'deleted as an orphan'],
+      ['unrecorded key of a finished run', 'deactivate', 'deleted as an orphan'],
+      ['orphan held by destinations this run rewrites', 'delete', 'deleted as an orphan'],
+      ['consent: key-limit delete-oldest', 'delete', 'deleted to make room'],
+      ['consent: key-limit delete-inactive', 'delete', 'deleted to make room'],
+    ]);
+    // The rows a marker or a time window is the evidence of: never a delete.
+    expect(REASONS.filter(reversibleOnly)).toEqual(['handed over by a stopped run', 'unrecorded key of a finished run']);
   });
 
   const cases = REASONS.flatMap((reason) => BREAKS[reason].map(([name, change, sentence]) => [reason, name, change, sentence] as const));
   it.each(cases)('%s: %s', (reason, _name, change, sentence) => {
-    const missing = missingEvidence(reason, changed(reason, change));
+    const f = changed(reason, change);
+    const missing = missingEvidence(reason, f);
     expect(missing).toHaveLength(1);
     expect(missing[0]).toContain(sentence);
+    // The code of what is missing is its check's own (what the code branches on).
+    const [i] = failing(reason, f);
+    expect(gaps(reason, f)).toEqual([{ code: CODES[reason][i], text: missing[0] }]);
+  });
+
+  it.each(REASONS)('%s: each check has its own code', (reason) => {
+    expect(CODES[reason]).toHaveLength(POLICY[reason].checks.length);
+    expect(new Set(CODES[reason]).size).toBe(CODES[reason].length);
   });
 });
 
@@ -445,7 +579,7 @@ describe('replaced by this run', () => {
   });
 
   it('a destination whose two secrets were written with different keys holds no pair of the new key', () => {
-    expect(after('replaced by this run', (f) => void (f.destinations[0].writtenWith = undefined))).toEqual([
+    expect(after('replaced by this run', (f) => void (written(f.destinations[0], undefined)))).toEqual([
       'not every destination holds the new key (octo/api)',
     ]);
   });
@@ -471,27 +605,41 @@ describe('staged retirement', () => {
     expect(staged((f) => void (f.lastUsed = null))).toEqual([]);
   });
 
-  it('with retire-after-hours 0: a handover at IAM\'s now is past; within the minute of slack it is not yet old; beyond, in the future', () => {
-    const zero = (handover: string) =>
-      staged((f) => {
-        f.retireAfterHours = 0;
-        f.lastUsed = null;
-        f.record!.handover = handover;
-      });
-    expect(zero(at(0))).toEqual([]);
-    expect(zero(at(1))).toEqual(['the handover is not yet 0 h old (IAM time)']);
-    expect(zero(at(60_000))).toEqual(['the handover is not yet 0 h old (IAM time)']);
-    expect(zero(at(60_001))).toEqual([
+  it('a handover ahead of IAM\'s time: within the minute of slack it is only not yet old; beyond, in the future too', () => {
+    expect(staged((f) => void (f.record!.handover = at(60_000)))).toEqual(['the handover is not yet 24 h old (IAM time)']);
+    expect(staged((f) => void (f.record!.handover = at(60_001)))).toEqual([
       "the recorded handover lies in the future (IAM's time is 2026-11-27T12:00:00.000Z)",
-      'the handover is not yet 0 h old (IAM time)',
+      'the handover is not yet 24 h old (IAM time)',
     ]);
   });
 
   it('without retire-after-hours, nothing is old enough', () => {
     expect(staged((f) => void (f.retireAfterHours = undefined))).toEqual([
-      'the handover is not yet undefined h old (IAM time)',
-      `it was last used ${at(-30 * H)} (s3), less than undefined h ago (IAM time)`,
+      'the handover is not yet Infinity h old (IAM time)',
+      `it was last used ${at(-30 * H)} (s3), less than Infinity h ago (IAM time)`,
     ]);
+  });
+
+  it('waits the grace its handover was made with, or this run\'s when longer: a later run with 0 respects a chosen 24 h', () => {
+    // Recorded 48 h (the run's 24 h is shorter): 30 h after the handover it is not yet due.
+    expect(staged((f) => void (f.record!.retireAfter = 48))).toEqual([
+      'the handover is not yet 48 h old (IAM time)',
+      `it was last used ${at(-30 * H)} (s3), less than 48 h ago (IAM time)`,
+    ]);
+    // Recorded 24 h, this run 0 (the defaults): 24 h stands.
+    expect(staged((f) => {
+      f.record!.retireAfter = 24;
+      f.retireAfterHours = 0;
+      f.record!.handover = at(-23 * H);
+      f.lastUsed = use(23 * H);
+    })).toEqual(['the handover is not yet 24 h old (IAM time)', `it was last used ${at(-23 * H)} (s3), less than 24 h ago (IAM time)`]);
+    // Recorded 1 h, this run 24 h: 24 h.
+    expect(staged((f) => void (f.record!.retireAfter = 1))).toEqual([]);
+    expect(staged((f) => {
+      f.record!.retireAfter = 1;
+      f.record!.handover = at(-2 * H);
+      f.lastUsed = null;
+    })).toEqual(['the handover is not yet 24 h old (IAM time)']);
   });
 
   it('a successor made in the same whole second as the handover is fine (whole seconds), a second later is not', () => {
@@ -538,12 +686,12 @@ describe('staged retirement', () => {
   });
 
   it("destinations: written in the successor's second counts as after it; several are named; none written is fine", () => {
-    expect(staged((f) => void (f.destinations[0].updates = [START - 50 * H]))).toEqual([]);
-    expect(staged((f) => void (f.destinations[0].updates = []))).toEqual([]);
+    expect(staged((f) => void (f.destinations[0].prepared.updates = [START - 50 * H]))).toEqual([]);
+    expect(staged((f) => void (f.destinations[0].prepared.updates = []))).toEqual([]);
     expect(
       staged((f) => {
-        f.destinations[0].updates = [START - 51 * H];
-        f.destinations[1].writtenWith = undefined;
+        f.destinations[0].prepared.updates = [START - 51 * H];
+        written(f.destinations[1], undefined);
       }),
     ).toEqual(['destination(s) octo/api, octo/web were last written before its successor existed, so they may hold it']);
   });
@@ -552,15 +700,154 @@ describe('staged retirement', () => {
     expect(
       staged((f) => {
         relist(f, key(CUR, 50 * H - 500));
-        f.destinations[0].updates = [START - 50 * H];
+        f.destinations[0].prepared.updates = [START - 50 * H];
       }),
     ).toEqual([]);
     expect(
       staged((f) => {
         relist(f, key(CUR, 50 * H - 500));
-        f.destinations[0].updates = [START - 50 * H - 1];
+        f.destinations[0].prepared.updates = [START - 50 * H - 1];
       }),
     ).toEqual([expect.stringContaining('destination(s) octo/api were last written before its successor existed')]);
+  });
+});
+
+describe('replaced by a resumed rotation', () => {
+  const resumed = (change: Change) => after('replaced by a resumed rotation', change);
+
+  it('without a rotation to finish, every check about it fails, and none throws', () => {
+    expect(resumed((f) => void (f.resumed = undefined))).toEqual([
+      "this run finishes no earlier run's rotation",
+      'this run did not sign in with undefined',
+      'the new key undefined is no longer Active in IAM',
+      'no record read before this run changed anything says this action made undefined (at its CreateDate) and stopped before retiring the key it replaced',
+      'the run that made undefined may still be running (GitHub does not say it ended, it is no earlier attempt of this workflow run, and the key is younger than 60 minutes)',
+      'it is newer than undefined',
+      'not every destination holds undefined (octo/api, octo/web)',
+    ]);
+  });
+  const stoppedAfterHandover = (retireAfter: number | undefined, runHours?: number) => (f: Facts) => {
+    f.resumed!.record = { created: at(-0.5 * H), handover: at(-0.4 * H) };
+    f.record = { supersededBy: NEW, handover: at(-0.4 * H), ...(retireAfter === undefined ? {} : { retireAfter }) };
+    f.retireAfterHours = runHours;
+  };
+
+  it("a rotation handed over by a run that meant to retire the previous key at once (and stopped): this run finishes it", () => {
+    expect(resumed(stoppedAfterHandover(0, 0))).toEqual([]);
+    // A record from before 2.2 (no grace named) at this run's 0 hours: the same.
+    expect(resumed(stoppedAfterHandover(undefined, 0))).toEqual([]);
+  });
+
+  it('not when a grace was chosen (by the handover, or this run), nor when the previous key names another successor', () => {
+    const none = `no record read before this run changed anything says this action made ${NEW} (at its CreateDate) and stopped before retiring the key it replaced`;
+    expect(resumed(stoppedAfterHandover(24, 0))).toEqual([none]);
+    expect(resumed(stoppedAfterHandover(0, 1))).toEqual([none]);
+    expect(resumed(stoppedAfterHandover(undefined, undefined))).toEqual([none]);
+    expect(
+      resumed((f) => {
+        stoppedAfterHandover(0, 0)(f);
+        f.record!.supersededBy = OTHER;
+      }),
+    ).toEqual([none]);
+  });
+
+  it("the resumed key's record: its creation within a minute of IAM's CreateDate (whole seconds), and a creation at all", () => {
+    expect(resumed((f) => void (f.resumed!.record = { created: at(-0.5 * H + 60_000) }))).toEqual([]);
+    expect(resumed((f) => void (f.resumed!.record = { created: at(-0.5 * H - 60_000) }))).toEqual([]);
+    expect(resumed((f) => void (f.resumed!.record = { created: at(-0.5 * H + 61_000) }))).toHaveLength(1);
+    expect(resumed((f) => void (f.resumed!.record = { created: at(-0.5 * H - 61_000) }))).toHaveLength(1);
+    expect(resumed((f) => void (f.resumed!.record = {}))).toHaveLength(1);
+    // The resumed key IAM does not list: every check about it says so, none throws.
+    expect(resumed((f) => void (f.keys = [f.keys[0]]))).toEqual([
+      `the new key ${NEW} is no longer Active in IAM`,
+      expect.stringContaining('no record read before'),
+      expect.stringContaining('may still be running'),
+      `it is newer than ${NEW}`,
+      unchangedFails,
+    ]);
+  });
+
+  it('the run that made it ended in its own second counts; a second before, or no word and a young key, does not', () => {
+    expect(resumed((f) => void (f.resumed!.runEnded = START - 0.5 * H))).toEqual([]);
+    expect(resumed((f) => void (f.resumed!.runEnded = START - 0.5 * H - 1000))).toEqual([expect.stringContaining('may still be running')]);
+    expect(
+      resumed((f) => {
+        f.resumed!.runEnded = undefined;
+        relist(f, key(NEW, MAX_RUN_MS));
+        f.resumed!.record = { created: at(-MAX_RUN_MS) };
+      }),
+    ).toEqual([]);
+  });
+
+  it('the previous key as old as the resumed one is fine; a ms younger is not', () => {
+    expect(resumed((f) => relist(f, key(OLD, 0.5 * H)))).toEqual([]);
+    expect(resumed((f) => relist(f, key(OLD, 0.5 * H - 1)))).toEqual([`it is newer than ${NEW}`]);
+  });
+});
+
+describe('handed over by a stopped run', () => {
+  const stopped = (change: Change) => after('handed over by a stopped run', change);
+
+  it('a use up to a minute after the handover is the handing run\'s own (two clocks, whole seconds); a ms more is a holder', () => {
+    expect(stopped((f) => void (f.lastUsed = use(30 * H - 60_000)))).toEqual([]);
+    expect(stopped((f) => void (f.lastUsed = null))).toEqual([]);
+    expect(stopped((f) => void (f.lastUsed = use(30 * H - 60_001)))).toEqual([expect.stringContaining('after its handover')]);
+  });
+
+  it('no record at all: each record check says so, and a use is named without a handover (nothing throws)', () => {
+    expect(
+      stopped((f) => {
+        f.record = undefined;
+        f.lastUsed = use(H);
+      }),
+    ).toEqual([
+      'its successor (none recorded) is not an Active key of the user',
+      expect.stringContaining('(unreadable)'),
+      expect.stringContaining('lies in the future'),
+      expect.stringContaining('destination(s) octo/api'),
+      `it was used ${at(-H)} (s3), after its handover (undefined): something still holds it`,
+    ]);
+  });
+
+  it('a record from before 2.2 (no retire-after) is taken at this run\'s retire-after-hours', () => {
+    expect(stopped((f) => void (f.record!.retireAfter = undefined))).toEqual([]);
+    expect(
+      stopped((f) => {
+        f.record!.retireAfter = undefined;
+        f.retireAfterHours = 2;
+      }),
+    ).toEqual(['its handover, or this run, waits 2 h before retiring it (retire-after-hours)']);
+  });
+});
+
+describe('the one gate', () => {
+  it('only keys/destruction.ts calls DeleteAccessKey or UpdateAccessKey (through aws.ts): every path to a destroyed key goes through destroy(key, reason)', () => {
+    const root = new URL('../src/', import.meta.url);
+    const files = (dir: URL): URL[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(new URL(`${e.name}/`, dir)) : e.name.endsWith('.ts') ? [new URL(e.name, dir)] : []));
+    const calling = files(root)
+      .filter((f) => /\b(deleteAccessKey|deactivateAccessKey|DeleteAccessKeyCommand|UpdateAccessKeyCommand)\b/.test(readFileSync(f, 'utf8')))
+      .map((f) => f.pathname.split('/src/')[1]);
+    expect(calling.sort()).toEqual(['aws/aws.ts', 'keys/destruction.ts']);
+  });
+});
+
+describe('graceOf, makerMayStillRun', () => {
+  it("the handover's grace, or the run's when longer; none recorded: the run's; no run setting: never", () => {
+    expect(graceOf({ retireAfter: 24 }, 0)).toBe(24);
+    expect(graceOf({ retireAfter: 1 }, 24)).toBe(24);
+    expect(graceOf({}, 3)).toBe(3);
+    expect(graceOf(undefined, 0)).toBe(0);
+    expect(graceOf({ retireAfter: 5 }, undefined)).toBe(Infinity);
+  });
+
+  it('the run that made a key may still run: until GitHub says it ended after the key was made, or the key is MAX_RUN_MS old', () => {
+    const made = new Date(START - 10 * 60_000 + 500);
+    expect(makerMayStillRun(made, undefined, START)).toBe(true);
+    expect(makerMayStillRun(made, START - 10 * 60_000, START)).toBe(false); // ended in the key's own second
+    expect(makerMayStillRun(made, START - 10 * 60_000 - 1, START)).toBe(true);
+    expect(makerMayStillRun(made, undefined, made.getTime() + MAX_RUN_MS)).toBe(false);
+    expect(makerMayStillRun(made, undefined, made.getTime() + MAX_RUN_MS - 1)).toBe(true);
   });
 });
 
@@ -584,11 +871,11 @@ describe('RECORD_CHECKS', () => {
 describe('never handed out', () => {
   const never = (change: Change) => after('never handed out', change);
   it("a write whose outcome is unknown ('?') counts as given; several destinations are named", () => {
-    expect(never((f) => void (f.destinations[0].touchedWith = ['?']))).toEqual(['destination(s) octo/api were given it (or may have been)']);
+    expect(never((f) => void (touched(f.destinations[0], ['?'])))).toEqual(['destination(s) octo/api were given it (or may have been)']);
     expect(
       never((f) => {
-        f.destinations[0].touchedWith = [NEW, OLD];
-        f.destinations[1].touchedWith = [OLD, '?'];
+        touched(f.destinations[0], [NEW, OLD]);
+        touched(f.destinations[1], [OLD, '?']);
       }),
     ).toEqual(['destination(s) octo/api, octo/web were given it (or may have been)']);
   });
@@ -624,11 +911,34 @@ describe('orphan of a finished run', () => {
     expect(orphan((f) => void (f.lastUsed = use(2 * H)))).toEqual([]);
   });
 
+  it('a run GitHub says ended before the key existed bounds nothing: its last use is bounded by its age', () => {
+    const old = (lastUsedAgo: number) =>
+      orphan((f) => {
+        f.runEnded = START - 3 * H; // before the orphan was made (2 h ago): no proof, whatever the record names
+        f.lastUsed = use(lastUsedAgo);
+      });
+    expect(old(2 * H - MAX_RUN_MS)).toEqual([]);
+    expect(old(2 * H - MAX_RUN_MS - 1)).toEqual([expect.stringContaining('after the run that made it ended')]);
+  });
+
+  it("a run that ended in the key's own second bounds its last use: a use a second later is a holder's", () => {
+    const sameSecond = (lastUsedAgo: number) =>
+      orphan((f) => {
+        relist(f, key(ORPH, 10 * 60_000));
+        f.destinations[0].prepared.updates = [START - 20 * 60_000];
+        f.record = { created: at(-10 * 60_000) };
+        f.runEnded = START - 10 * 60_000;
+        f.lastUsed = use(lastUsedAgo);
+      });
+    expect(sameSecond(10 * 60_000)).toEqual([]);
+    expect(sameSecond(9 * 60_000)).toEqual([expect.stringContaining('after the run that made it ended')]);
+  });
+
   it("GitHub's word that its run ended proves a young key's run over, and bounds its last use instead of the age", () => {
     const young = (runEnded: number | undefined, lastUsed: ReturnType<typeof use> | null) =>
       orphan((f) => {
         relist(f, key(ORPH, 10 * 60_000));
-        f.destinations[0].updates = [START - 20 * 60_000];
+        f.destinations[0].prepared.updates = [START - 20 * 60_000];
         f.record = { created: at(-10 * 60_000) };
         f.runEnded = runEnded;
         f.lastUsed = lastUsed;
@@ -660,7 +970,7 @@ describe('orphan of a finished run', () => {
     const holds = (update: number) =>
       orphan((f) => {
         relist(f, { id: ORPH, status: 'Active', created: new Date(made) });
-        f.destinations[0].updates = [update];
+        f.destinations[0].prepared.updates = [update];
       });
     expect(holds(START - 2 * H)).toEqual(['destination(s) octo/api were written after its creation and may hold it']);
     expect(holds(START - 2 * H - 1)).toEqual([]);
@@ -669,8 +979,8 @@ describe('orphan of a finished run', () => {
   it('a destination this run wrote with the orphan holds it; several are named', () => {
     expect(
       orphan((f) => {
-        f.destinations[0].writtenWith = ORPH;
-        f.destinations[1].writtenWith = ORPH;
+        written(f.destinations[0], ORPH);
+        written(f.destinations[1], ORPH);
       }),
     ).toEqual(['destination(s) octo/api, octo/web were written after its creation and may hold it']);
   });
@@ -693,17 +1003,15 @@ describe('consent: key-limit', () => {
   });
 });
 
-describe('mayHold', () => {
-  const base = (destinations: DestinationFacts[]): Facts => ({
-    key: { id: ORPH, status: 'Active', created: new Date(START - H + 700) },
-    keys: [],
-    iamNow: START,
+describe('holdersOf', () => {
+  const base = (destinations: DestinationRecord[]) => ({
+    key: { id: ORPH, status: 'Active' as const, created: new Date(START - H + 700) },
     destinations,
   });
 
   it('destinations written since the key was made (from its whole second), unless this run rewrote them with another key', () => {
     expect(
-      mayHold(
+      holdersOf(
         base([
           dest('same second', { updates: [START - H] }),
           dest('before', { updates: [START - H - 1] }),
@@ -757,7 +1065,7 @@ describe('Unproven', () => {
 
   it.each([
     ['replaced by this run', 'Rerun once every destination holds the new key; nothing was retired'],
-    ['never handed out', 'Both keys stay Active: rerun once the cause is fixed'],
+    ['never handed out', 'It stays Active: rerun once the cause is fixed'],
     [
       'orphan of a finished run',
       'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
@@ -770,164 +1078,172 @@ describe('Unproven', () => {
 
   it('says nothing of what is known when nothing is', () => {
     expect(new Unproven(OLD, 'never handed out', [gap('a')], '').message).toBe(
-      `${OLD} was not deleted (never handed out): a. Both keys stay Active: rerun once the cause is fixed`,
+      `${OLD} was not deleted (never handed out): a. It stays Active: rerun once the cause is fixed`,
+    );
+  });
+
+  it('a reversible row was "not deactivated"; a stopped handover "not retired"; a key IAM no longer lists: someone else deleted it', () => {
+    expect(new Unproven(ORPH, 'unrecorded key of a finished run', [gap('a')], '').message).toBe(
+      `${ORPH} was not deactivated (unrecorded key of a finished run): a. Deactivate or delete it by hand once you know nothing holds it (no record of the action names it)`,
+    );
+    expect(new Unproven(OLD, 'handed over by a stopped run', [gap('a')], '').message).toMatch(/^\S+ was not retired \(handed over by a stopped run\)/);
+    expect(new Unproven(OLD, 'orphan of a finished run', [gap(`IAM no longer lists ${OLD}`, 'not listed')], '').message).toBe(
+      `${OLD} was not deleted (orphan of a finished run): IAM no longer lists ${OLD}. Someone else deleted it: rerun, which plans again on the keys as they are`,
     );
   });
 });
 
-// ---------------------------------------------------------------------------------------------------------------
-// destroy, against the memory IAM
+describe('what to do when a row is not proven', () => {
+  it.each([
+    ['replaced by this run', 'Rerun once every destination holds the new key; nothing was retired'],
+    ['replaced by a resumed rotation', 'Rerun once every destination holds the key this job signs in with; nothing was retired'],
+    ['staged retirement', 'The key is kept: find its holder, or retire it by hand once you know nothing uses it'],
+    ['handed over by a stopped run', 'The key is kept: find its holder, or retire it by hand once you know nothing uses it'],
+    ['never handed out', 'It stays Active: rerun once the cause is fixed'],
+    ['orphan of a finished run', 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first'],
+    ['unrecorded key of a finished run', 'Deactivate or delete it by hand once you know nothing holds it (no record of the action names it)'],
+    ['orphan held by destinations this run rewrites', 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first'],
+    ['consent: key-limit delete-oldest', 'Rerun once the keys are as expected'],
+    ['consent: key-limit delete-inactive', 'Rerun once the keys are as expected'],
+  ] as [Reason, string][])('%s: %s', (reason, todo) => {
+    expect(POLICY[reason].todo).toBe(todo);
+    expect(new Unproven(OLD, reason, [gap('a')], '').message.endsWith(`: a. ${todo}`)).toBe(true);
+  });
+});
 
-const REPO = (repo: string): Destination => ({ kind: 'repository', owner: 'octo', repo });
+describe('undoCommand', () => {
+  it('the one command that makes a deactivated key Active again', () => {
+    expect(undoCommand('deployer', OLD)).toBe(`aws iam update-access-key --user-name deployer --access-key-id ${OLD} --status Active`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// the gate, against the memory IAM
+
 const memKey = (id: string, createdAgo: number, status: 'Active' | 'Inactive' = 'Active', lastUsedAgo?: number): MemoryKey => ({
   id,
   status,
   created: new Date(START - createdAgo),
   ...(lastUsedAgo === undefined ? {} : { lastUsed: use(lastUsedAgo) }),
 });
-const record = (r: string) => `${PREFIX} ${r}`;
 
-function world(opts: {
+/** A gate over the memory IAM: the run's facts are `facts` (with IAM's list and the key as the gate passes them). */
+function gateWorld(opts: {
   keys: MemoryKey[];
-  tags?: Record<string, string>;
-  records?: Record<string, KeyRecord>;
-  uses?: Record<string, ReturnType<typeof use> | null>;
-  repos?: { repo: string; updates: number[] }[];
-  inputs?: Partial<Inputs>;
+  facts?: Partial<Facts>;
+  uses?: Record<string, Use | null | undefined>;
+  previousKey?: PreviousKeyMode;
+  known?: AccessKey[];
 }) {
-  const mem = memoryIam({ keys: opts.keys, tags: opts.tags });
+  const mem = memoryIam({ keys: opts.keys });
   const { aws } = memoryClients(mem, { as: { accessKeyId: CUR, secretAccessKey: 'secret-of-cur' } });
   const io = recorder();
-  const ctx = {
-    aws,
+  const cancel = new Cancellation();
+  const uses = new Map(Object.entries(opts.uses ?? {}));
+  const fates: { id: string; fate: KeyFate; reason: Reason }[] = [];
+  const expected = new Set(opts.keys.map((k) => k.id));
+  const run: GateRun = {
+    user: 'deployer',
+    iam: () => aws.iam,
     io,
-    clock: fakeClock(START),
-    cancel: new Cancellation(),
-    inputs: { retireAfterHours: 24, keyLimit: 'delete-inactive', previousKey: 'delete', ...opts.inputs },
-  } as unknown as RotateContext;
-  const prepared = (opts.repos ?? []).map(({ repo, updates }) => ({ destination: REPO(repo), updates }) as unknown as Prepared);
-  const journal = new Journal(prepared.length);
-  const initialKeys = mem.listed();
-  const result = { journal } as unknown as RotationResult;
-  const s: RunState = {
-    ...newRunState(ctx, result),
-    userName: 'deployer',
-    // One record per destination, as the read step makes them (the ledger is the journal's own).
-    destinations: prepared.map((p, index) => ({
-      index,
-      destination: p.destination,
-      label: label(p.destination),
-      prepared: p,
-      ledger: journal.destinations[index],
-      report: {} as DestinationResult,
-    })),
-    caller: undefined,
-    expected: new Set(initialKeys.map((k) => k.id)),
-    handedOver: false,
-    tags: new Map([...mem.tags].filter(([k]) => k.startsWith('AKIA'))),
-    initialKeys,
-    uses: new Map(Object.entries(opts.uses ?? {})),
-    pending: new Map(),
-    tagsDenied: false,
-    userTags: undefined,
-    keysListed: true,
-    records: new Map(Object.entries(opts.records ?? {})),
-    verified: false,
-    ownHolderChecked: false,
-    rewrite: undefined,
-    runEnded: new Map(),
-    startedAt: 0,
-    resume: undefined,
+    cancel,
+    previousKey: opts.previousKey ?? 'delete',
+    uses,
+    known: (id) => opts.known?.find((k) => k.id === id),
+    facts: (key, keys) => ({ iamNow: START, destinations: [], expected, ...opts.facts, key, keys, lastUsed: uses.get(key.id) }),
+    destroyed: async (id, fate, reason) => void fates.push({ id, fate, reason }),
   };
-  return { ...mem, s, io, journal };
+  return { ...mem, io, cancel, uses, fates, expected, gate: keyGate(run) };
 }
 
 /** A run that made NEW, wrote it to octo/api as a pair, verified it and passed the holder check. */
-function replaced(extra: Partial<Parameters<typeof world>[0]> = {}) {
-  const w = world({ keys: [memKey(OLD, 100 * H), memKey(CUR, 50 * H)], repos: [{ repo: 'api', updates: [START - 200 * H] }], ...extra });
-  w.keys.set(NEW, memKey(NEW, 0));
-  w.s.expected.add(NEW);
-  w.journal.record({ kind: 'key created', id: NEW });
-  w.journal.record({ kind: 'secret written', index: 0, which: 'id', keyId: NEW, reason: 'new key' });
-  w.journal.record({ kind: 'secret written', index: 0, which: 'secret', keyId: NEW, reason: 'new key' });
-  Object.assign(w.s, { verified: true, handedOver: true, ownHolderChecked: true });
+function replaced(extra: Partial<Parameters<typeof gateWorld>[0]> = {}) {
+  const w = gateWorld({
+    keys: [memKey(OLD, 100 * H), memKey(CUR, 50 * H), memKey(NEW, 0)],
+    facts: {
+      destinations: [dest('octo/api', { updates: [START - 200 * H], writtenWith: NEW })],
+      newKey: { id: NEW, verified: true, handedOver: true },
+      ownHolderChecked: true,
+    },
+    ...extra,
+  });
   return w;
 }
 
 const destroying = (calls: string[]) => calls.filter((c) => c === 'DeleteAccessKey' || c === 'UpdateAccessKey');
 
-describe('destroy', () => {
-  it('proven: lists the keys first, reads the last use, deletes, journals, and removes only its own record of the key', async () => {
-    const w = replaced({
-      tags: {
-        [OLD]: record(`superseded-by=${CUR} handover=${at(-60 * H)} by=octo/a/1/1`),
-        [CUR]: record(`created=${at(-50 * H)}`),
-        team: 'platform',
-      },
-    });
-    await destroy(w.s, OLD, 'replaced by this run', 'delete', 'deleted');
-    expect(w.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed', 'DeleteAccessKey', 'UntagUser']);
-    expect(w.inputs[2]).toEqual({ UserName: 'deployer', AccessKeyId: OLD });
-    expect(w.inputs[3]).toEqual({ UserName: 'deployer', TagKeys: [OLD] });
-    expect([...w.keys.keys()]).toEqual([CUR, NEW]);
-    expect([...w.tags.keys()]).toEqual([CUR, 'team']);
-    expect([...w.s.tags.keys()]).toEqual([CUR]);
-    expect([...w.s.expected]).toEqual([CUR, NEW]);
-    expect(w.s.uses.get(OLD)).toBeNull();
-    expect(w.journal.effects.at(-1)).toEqual({ kind: 'key retired', id: OLD, fate: 'deleted' });
-    expect(w.journal.retired).toEqual([{ id: OLD, fate: 'deleted' }]);
-  });
-
-  it('a tag on the key that is not the action\'s record is kept', async () => {
-    const w = replaced({ tags: { [OLD]: 'deploy key, ask platform' } });
-    await destroy(w.s, OLD, 'replaced by this run', 'delete', 'deleted');
+describe('the gate: destroy(key, reason)', () => {
+  it('proven: lists the keys first, reads the last use, deletes, and journals the fate and the reason', async () => {
+    const w = replaced();
+    expect(await w.gate.destroy(OLD, 'replaced by this run')).toEqual({ fate: 'deleted' });
     expect(w.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed', 'DeleteAccessKey']);
-    expect(w.tags.get(OLD)).toBe('deploy key, ask platform');
+    expect(w.inputs[2]).toEqual({ UserName: 'deployer', AccessKeyId: OLD });
+    expect([...w.keys.keys()]).toEqual([CUR, NEW]);
+    expect(w.uses.get(OLD)).toBeNull();
+    expect(w.fates).toEqual([{ id: OLD, fate: 'deleted', reason: 'replaced by this run' }]);
   });
 
-  it('proven, to deactivate: UpdateAccessKey Inactive, journaled; the key stays expected and its record stays', async () => {
-    const w = replaced({ tags: { [OLD]: record(`created=${at(-100 * H)}`) }, uses: { [OLD]: use(H) } });
-    await destroy(w.s, OLD, 'replaced by this run', 'deactivate', 'deactivated');
+  it('previous-key: deactivate: UpdateAccessKey Inactive, journaled "deactivated", with the command that undoes it', async () => {
+    const w = replaced({ previousKey: 'deactivate', uses: { [OLD]: use(H) } });
+    expect(await w.gate.destroy(OLD, 'replaced by this run')).toEqual({ fate: 'deactivated', undo: undoCommand('deployer', OLD) });
     expect(w.calls).toEqual(['ListAccessKeys', 'UpdateAccessKey']);
     expect(w.inputs[1]).toEqual({ UserName: 'deployer', AccessKeyId: OLD, Status: 'Inactive' });
     expect(w.keys.get(OLD)?.status).toBe('Inactive');
-    expect(w.s.expected.has(OLD)).toBe(true);
-    expect(w.tags.has(OLD)).toBe(true);
-    expect(w.journal.effects.at(-1)).toEqual({ kind: 'key retired', id: OLD, fate: 'deactivated' });
+    expect(w.fates).toEqual([{ id: OLD, fate: 'deactivated', reason: 'replaced by this run' }]);
+  });
+
+  it('previous-key: keep never reaches the gate: a row that follows it refuses', async () => {
+    const w = replaced({ previousKey: 'keep', uses: { [OLD]: null } });
+    await expect(w.gate.destroy(OLD, 'replaced by this run')).rejects.toThrow('internal: previous-key: keep retires nothing (replaced by this run)');
+    expect(destroying(w.calls)).toEqual([]);
+  });
+
+  it('a row that allows only the reversible step deactivates whatever previous-key says; a key already Inactive is left as it is', async () => {
+    const stopped = () =>
+      gateWorld({
+        keys: [memKey(OLD, 100 * H), memKey(CUR, 50 * H)],
+        facts: { record: { supersededBy: CUR, handover: at(-H), retireAfter: 0 }, retireAfterHours: 0 },
+        uses: { [OLD]: null },
+        previousKey: 'delete',
+      });
+    const w = stopped();
+    expect(await w.gate.destroy(OLD, 'handed over by a stopped run')).toEqual({ fate: 'deactivated', undo: undoCommand('deployer', OLD) });
+    expect(w.calls).toEqual(['ListAccessKeys', 'UpdateAccessKey']);
+    expect(w.fates).toEqual([{ id: OLD, fate: 'deactivated', reason: 'handed over by a stopped run' }]);
+    const again = stopped();
+    again.keys.get(OLD)!.status = 'Inactive';
+    expect(await again.gate.destroy(OLD, 'handed over by a stopped run')).toBeUndefined();
+    expect(again.calls).toEqual(['ListAccessKeys']);
+    expect(again.fates).toEqual([]);
   });
 
   it('unproven: throws Unproven and sends nothing that destroys', async () => {
-    const w = replaced({ tags: { [OLD]: record(`created=${at(-100 * H)}`) } });
-    w.s.ownHolderChecked = false;
-    const effects = w.journal.effects.length;
-    const err = await destroy(w.s, OLD, 'replaced by this run', 'delete', 'deleted').catch((e: unknown) => e);
+    const w = replaced({ facts: { destinations: [], newKey: { id: NEW, verified: true, handedOver: true }, ownHolderChecked: false } });
+    const err = await w.gate.destroy(OLD, 'replaced by this run').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Unproven);
     expect((err as Error).message).toBe(
       `${OLD} was not deleted (replaced by this run): the job's own holder check did not pass ` +
         `(known: created ${at(-100 * H)}, no record of this action, never used). ` +
         'Rerun once every destination holds the new key; nothing was retired',
     );
-    expect(destroying(w.calls)).toEqual([]);
     expect(w.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed']);
     expect(w.keys.has(OLD)).toBe(true);
-    expect(w.tags.has(OLD)).toBe(true);
-    expect(w.s.expected.has(OLD)).toBe(true);
-    expect(w.journal.effects).toHaveLength(effects);
+    expect(w.fates).toEqual([]);
   });
 
   it('staged retirement, proven from the record: deletes; refused while the handover is recent ("retired")', async () => {
     const staged = (handoverAgo: number) =>
-      world({
+      gateWorld({
         keys: [memKey(OLD, 100 * H), memKey(CUR, 50 * H)],
-        records: { [OLD]: { supersededBy: CUR, handover: at(-handoverAgo) } },
+        facts: { record: { supersededBy: CUR, handover: at(-handoverAgo) }, retireAfterHours: 24 },
         uses: { [OLD]: null },
       });
     const due = staged(24 * H);
-    await destroy(due.s, OLD, 'staged retirement', 'delete', 'deleted');
+    await due.gate.destroy(OLD, 'staged retirement');
     expect(due.calls).toEqual(['ListAccessKeys', 'DeleteAccessKey']);
 
     const early = staged(2 * H);
-    await expect(destroy(early.s, OLD, 'staged retirement', 'deactivate', 'deactivated')).rejects.toThrow(
+    await expect(early.gate.destroy(OLD, 'staged retirement')).rejects.toThrow(
       `${OLD} was not retired (staged retirement): the handover is not yet 24 h old (IAM time) (known: created ${at(-100 * H)}, ` +
         `the action's record: superseded by ${CUR}, handover ${at(-2 * H)}, never used). The key is kept`,
     );
@@ -935,34 +1251,33 @@ describe('destroy', () => {
     expect(early.keys.get(OLD)?.status).toBe('Active');
   });
 
-  it('reads the last use before deleting when it has none yet, and decides with it', async () => {
+  it('reads the last use before destroying when it has none yet, and decides with it', async () => {
     const orphanWorld = (lastUsedAgo?: number) =>
-      world({
+      gateWorld({
         keys: [memKey(CUR, 100 * H), memKey(ORPH, 3 * H, 'Active', lastUsedAgo)],
-        records: { [ORPH]: { created: at(-3 * H) } },
-        repos: [{ repo: 'api', updates: [START - 4 * H] }],
+        facts: { record: { created: at(-3 * H) }, destinations: [dest('octo/api', { updates: [START - 4 * H] })] },
       });
     const unused = orphanWorld();
-    await destroy(unused.s, ORPH, 'orphan of a finished run', 'delete', 'deleted as an orphan');
+    await unused.gate.destroy(ORPH, 'orphan of a finished run');
     expect(unused.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed', 'DeleteAccessKey']);
     expect(unused.inputs[1]).toEqual({ AccessKeyId: ORPH });
-    expect(unused.journal.retired).toEqual([{ id: ORPH, fate: 'deleted as an orphan' }]);
+    expect(unused.fates).toEqual([{ id: ORPH, fate: 'deleted as an orphan', reason: 'orphan of a finished run' }]);
 
     const used = orphanWorld(H);
-    await expect(destroy(used.s, ORPH, 'orphan of a finished run', 'delete', 'deleted as an orphan')).rejects.toThrow(
+    await expect(used.gate.destroy(ORPH, 'orphan of a finished run')).rejects.toThrow(
       `it was used ${at(-H)} (s3), after the run that made it ended: something holds it (known: created ${at(-3 * H)}, ` +
         `the action's record: created ${at(-3 * H)}, last used ${at(-H)} (s3))`,
     );
-    expect(used.s.uses.get(ORPH)).toEqual(use(H));
+    expect(used.uses.get(ORPH)).toEqual(use(H));
     expect(destroying(used.calls)).toEqual([]);
   });
 
   it('a last use IAM will not tell is unknown: refused, with one warning', async () => {
-    const w = world({ keys: [memKey(CUR, 100 * H), memKey(ORPH, 3 * H)], records: { [ORPH]: { created: at(-3 * H) } } });
+    const w = gateWorld({ keys: [memKey(CUR, 100 * H), memKey(ORPH, 3 * H)], facts: { record: { created: at(-3 * H) } } });
     w.before((command) => {
       if (command === 'GetAccessKeyLastUsed') throw awsFailure('AccessDenied', 403);
     });
-    await expect(destroy(w.s, ORPH, 'orphan of a finished run', 'delete', 'deleted as an orphan')).rejects.toThrow(
+    await expect(w.gate.destroy(ORPH, 'orphan of a finished run')).rejects.toThrow(
       /its last use is unknown \(iam:GetAccessKeyLastUsed\) \(known: .*, last use unknown\)/,
     );
     expect(w.io.warnings).toHaveLength(1);
@@ -970,81 +1285,79 @@ describe('destroy', () => {
   });
 
   it('does not read the last use again when it has one, even an unknown one', async () => {
-    const w = world({ keys: [memKey(OLD, 100 * H, 'Inactive'), memKey(CUR, 50 * H)], uses: { [OLD]: use(H) } });
-    w.s.uses.set(CUR, undefined);
-    await destroy(w.s, OLD, 'consent: key-limit delete-inactive', 'delete', 'deleted to make room');
+    const w = gateWorld({ keys: [memKey(OLD, 100 * H, 'Inactive'), memKey(CUR, 50 * H)], uses: { [OLD]: use(H), [CUR]: undefined } });
+    await w.gate.destroy(OLD, 'consent: key-limit delete-inactive');
     expect(w.calls).toEqual(['ListAccessKeys', 'DeleteAccessKey']);
 
-    const unknown = world({ keys: [memKey(OLD, 100 * H, 'Inactive'), memKey(CUR, 50 * H)] });
-    unknown.s.uses.set(OLD, undefined);
-    await destroy(unknown.s, OLD, 'consent: key-limit delete-inactive', 'delete', 'deleted to make room');
+    const unknown = gateWorld({ keys: [memKey(OLD, 100 * H, 'Inactive'), memKey(CUR, 50 * H)], uses: { [OLD]: undefined } });
+    await unknown.gate.destroy(OLD, 'consent: key-limit delete-inactive');
     expect(unknown.calls).toEqual(['ListAccessKeys', 'DeleteAccessKey']);
   });
 
   it("decides on IAM's list as it is now, not as it was at the start", async () => {
-    const w = world({ keys: [memKey(CUR, 50 * H), memKey(OLD, 100 * H)], uses: { [OLD]: null } });
+    const w = gateWorld({ keys: [memKey(CUR, 50 * H), memKey(OLD, 100 * H)], uses: { [OLD]: null } });
     w.keys.get(OLD)!.status = 'Inactive';
-    await destroy(w.s, OLD, 'consent: key-limit delete-inactive', 'delete', 'deleted to make room');
+    await w.gate.destroy(OLD, 'consent: key-limit delete-inactive');
     expect(w.calls).toEqual(['ListAccessKeys', 'DeleteAccessKey']);
 
-    const active = world({ keys: [memKey(CUR, 50 * H), memKey(OLD, 100 * H, 'Inactive')], uses: { [OLD]: null } });
+    const active = gateWorld({ keys: [memKey(CUR, 50 * H), memKey(OLD, 100 * H, 'Inactive')], uses: { [OLD]: null } });
     active.keys.get(OLD)!.status = 'Active';
-    await expect(destroy(active.s, OLD, 'consent: key-limit delete-inactive', 'delete', 'deleted to make room')).rejects.toThrow(
+    await expect(active.gate.destroy(OLD, 'consent: key-limit delete-inactive')).rejects.toThrow(
       `${OLD} was not deleted (consent: key-limit delete-inactive): IAM does not list it as Inactive`,
     );
     expect(destroying(active.calls)).toEqual([]);
   });
 
-  it('a key IAM no longer lists: "IAM no longer lists", with what the run knew of it, and no last-use read', async () => {
-    const w = world({ keys: [memKey(OLD, 100 * H, 'Inactive'), memKey(CUR, 50 * H)] });
+  it('a key IAM no longer lists: "IAM no longer lists", with what the run knew of it, no last-use read, nothing left to do', async () => {
+    const w = gateWorld({ keys: [memKey(OLD, 100 * H, 'Inactive'), memKey(CUR, 50 * H)], known: [key(OLD, 100 * H, 'Inactive')] });
     w.keys.delete(OLD);
-    await expect(destroy(w.s, OLD, 'consent: key-limit delete-inactive', 'delete', 'deleted to make room')).rejects.toThrow(
+    await expect(w.gate.destroy(OLD, 'consent: key-limit delete-inactive')).rejects.toThrow(
       `${OLD} was not deleted (consent: key-limit delete-inactive): IAM no longer lists ${OLD} ` +
-        `(known: created ${at(-100 * H)}, no record of this action, last use unknown)`,
+        `(known: created ${at(-100 * H)}, no record of this action, last use unknown). Someone else deleted it: rerun, which plans again on the keys as they are`,
     );
     expect(w.calls).toEqual(['ListAccessKeys']);
 
-    const never = world({ keys: [memKey(CUR, 50 * H)] });
-    await expect(destroy(never.s, OTHER, 'never handed out', 'delete', 'discarded')).rejects.toThrow(
-      `IAM no longer lists ${OTHER} (known: created 1970-01-01T00:00:00.000Z,`,
+    // A key the run never knew: nothing is known of it.
+    const never = gateWorld({ keys: [memKey(CUR, 50 * H)] });
+    await expect(never.gate.destroy(OTHER, 'never handed out')).rejects.toThrow(
+      `${OTHER} was not deleted (never handed out): IAM no longer lists ${OTHER}. Someone else deleted it: rerun, which plans again on the keys as they are`,
     );
     expect(never.calls).toEqual(['ListAccessKeys']);
   });
 
   it('keys changed by someone between the plan and the delete: a key added, or one removed, fails `unchanged`', async () => {
-    const added = world({ keys: [memKey(OLD, 100 * H, 'Inactive'), memKey(CUR, 50 * H)], uses: { [OLD]: null } });
+    const added = gateWorld({ keys: [memKey(OLD, 100 * H, 'Inactive'), memKey(CUR, 50 * H)], uses: { [OLD]: null } });
     added.before((command, n) => {
       if (command === 'ListAccessKeys' && n === 1) added.keys.set(OTHER, memKey(OTHER, 0));
     });
-    await expect(destroy(added.s, OLD, 'consent: key-limit delete-inactive', 'delete', 'deleted to make room')).rejects.toThrow(
+    await expect(added.gate.destroy(OLD, 'consent: key-limit delete-inactive')).rejects.toThrow(
       `${OLD} was not deleted (consent: key-limit delete-inactive): the keys IAM lists are not the ones this run expects`,
     );
     expect(destroying(added.calls)).toEqual([]);
     expect(added.keys.has(OLD)).toBe(true);
 
-    const removed = world({ keys: [memKey(OLD, 100 * H), memKey(CUR, 50 * H)], uses: { [OLD]: null }, inputs: { keyLimit: 'delete-oldest' } });
+    const removed = gateWorld({ keys: [memKey(OLD, 100 * H), memKey(CUR, 50 * H)], uses: { [OLD]: null }, facts: { keyLimit: 'delete-oldest' } });
     removed.before((command) => {
       if (command === 'ListAccessKeys') removed.keys.delete(CUR);
     });
-    await expect(destroy(removed.s, OLD, 'consent: key-limit delete-oldest', 'delete', 'deleted to make room')).rejects.toThrow(
-      'the keys IAM lists are not the ones this run expects',
-    );
+    await expect(removed.gate.destroy(OLD, 'consent: key-limit delete-oldest')).rejects.toThrow('the keys IAM lists are not the ones this run expects');
     expect(destroying(removed.calls)).toEqual([]);
   });
 
   it('never handed out: its own key is discarded; a write in flight to a destination stops it', async () => {
-    const discard = world({ keys: [memKey(CUR, 50 * H)], repos: [{ repo: 'api', updates: [] }] });
-    discard.keys.set(NEW, memKey(NEW, 0));
-    discard.journal.record({ kind: 'key created', id: NEW });
-    await destroy(discard.s, NEW, 'never handed out', 'delete', 'discarded');
+    const discard = gateWorld({
+      keys: [memKey(CUR, 50 * H), memKey(NEW, 0)],
+      facts: { newKey: { id: NEW, verified: false, handedOver: false }, destinations: [dest('octo/api')] },
+    });
+    expect(await discard.gate.destroy(NEW, 'never handed out')).toEqual({ fate: 'discarded' });
     expect(discard.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed', 'DeleteAccessKey']);
-    expect(discard.journal.retired).toEqual([{ id: NEW, fate: 'discarded' }]);
+    expect(discard.fates).toEqual([{ id: NEW, fate: 'discarded', reason: 'never handed out' }]);
 
-    const inFlight = world({ keys: [memKey(CUR, 50 * H)], repos: [{ repo: 'api', updates: [] }] });
-    inFlight.keys.set(NEW, memKey(NEW, 0));
-    inFlight.journal.record({ kind: 'key created', id: NEW });
-    inFlight.journal.record({ kind: 'write in flight', index: 0, which: 'secret' });
-    await expect(destroy(inFlight.s, NEW, 'never handed out', 'delete', 'discarded')).rejects.toThrow(
+    const inFlight = gateWorld({
+      keys: [memKey(CUR, 50 * H), memKey(NEW, 0)],
+      facts: { newKey: { id: NEW, verified: false, handedOver: false }, destinations: [dest('octo/api', { touchedWith: ['', '?'] })] },
+    });
+    await expect(inFlight.gate.destroy(NEW, 'never handed out')).rejects.toThrow(
       `${NEW} was not deleted (never handed out): destination(s) octo/api were given it (or may have been) ` +
         `(known: created ${at(0)}, no record of this action, never used)`,
     );
@@ -1052,80 +1365,29 @@ describe('destroy', () => {
   });
 });
 
-describe('destroy after a cancel', () => {
+describe('the gate after a cancel', () => {
   it('destroys nothing proven once the run was asked to stop (having proven it: the evidence is read first)', async () => {
-    for (const how of ['delete', 'deactivate'] as const) {
-      const w = replaced({ tags: { [OLD]: record(`created=${at(-100 * H)}`) } });
-      w.s.ctx.cancel.cancel('SIGTERM');
-      const effects = w.journal.effects.length;
-      await expect(destroy(w.s, OLD, 'replaced by this run', how, 'deleted')).rejects.toBeInstanceOf(Cancelled);
+    for (const previousKey of ['delete', 'deactivate'] as const) {
+      const w = replaced({ previousKey });
+      w.cancel.cancel('SIGTERM');
+      await expect(w.gate.destroy(OLD, 'replaced by this run')).rejects.toBeInstanceOf(Cancelled);
       expect(w.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed']);
       expect(w.keys.get(OLD)?.status).toBe('Active');
-      expect(w.s.expected.has(OLD)).toBe(true);
-      expect(w.journal.effects).toHaveLength(effects);
+      expect(w.fates).toEqual([]);
     }
   });
 
   it('an unproven reason is still refused as Unproven', async () => {
-    const w = replaced();
-    w.s.verified = false;
-    w.s.ctx.cancel.cancel('SIGTERM');
-    await expect(destroy(w.s, OLD, 'replaced by this run', 'delete', 'deleted')).rejects.toBeInstanceOf(Unproven);
+    const w = replaced({ facts: { newKey: { id: NEW, verified: false, handedOver: true }, ownHolderChecked: true } });
+    w.cancel.cancel('SIGTERM');
+    await expect(w.gate.destroy(OLD, 'replaced by this run')).rejects.toBeInstanceOf(Unproven);
   });
 
   it("a rollback of the run's own key that was never handed out still runs", async () => {
-    const w = world({ keys: [memKey(CUR, 50 * H)] });
-    w.keys.set(NEW, memKey(NEW, 0));
-    w.journal.record({ kind: 'key created', id: NEW });
-    w.s.ctx.cancel.cancel('SIGINT');
-    await destroy(w.s, NEW, 'never handed out', 'delete', 'discarded');
+    const w = gateWorld({ keys: [memKey(CUR, 50 * H), memKey(NEW, 0)], facts: { newKey: { id: NEW, verified: false, handedOver: false } } });
+    w.cancel.cancel('SIGINT');
+    await w.gate.destroy(NEW, 'never handed out');
     expect(w.calls).toEqual(['ListAccessKeys', 'GetAccessKeyLastUsed', 'DeleteAccessKey']);
-    expect(w.journal.retired).toEqual([{ id: NEW, fate: 'discarded' }]);
-  });
-});
-
-describe('factsOf', () => {
-  it("gathers this run's facts about a key: IAM's time, the destinations as journaled, the new key, the record and use", async () => {
-    const w = world({
-      keys: [memKey(OLD, 100 * H), memKey(CUR, 50 * H)],
-      repos: [
-        { repo: 'api', updates: [START - H] },
-        { repo: 'web', updates: [] },
-        { repo: 'ops', updates: [START - 2 * H, START - 3 * H] },
-      ],
-      records: { [OLD]: { supersededBy: CUR, handover: at(-H) } },
-      uses: { [OLD]: use(H) },
-      inputs: { retireAfterHours: 5, keyLimit: 'delete-oldest' },
-    });
-    await listAccessKeys(w.s.ctx.aws.iam, 'deployer'); // IAM's time, from its answer
-    w.journal.record({ kind: 'key created', id: NEW });
-    w.journal.record({ kind: 'secret written', index: 0, which: 'id', keyId: NEW, reason: 'new key' });
-    w.journal.record({ kind: 'secret written', index: 0, which: 'secret', keyId: NEW, reason: 'new key' });
-    w.journal.record({ kind: 'write in flight', index: 1, which: 'id' });
-    w.journal.record({ kind: 'secret removed', index: 1, which: 'secret' });
-    w.journal.record({ kind: 'secret written', index: 2, which: 'secret', keyId: CUR, reason: 'converge' });
-    Object.assign(w.s, { verified: true, handedOver: false, ownHolderChecked: true });
-    w.s.runEnded.set(OLD, START - 2 * H);
-    const k = key(OLD, 100 * H);
-    expect(factsOf(w.s, k, [k])).toEqual({
-      key: k,
-      keys: [k],
-      iamNow: START,
-      destinations: [
-        { label: 'octo/api', updates: [START - H], writtenWith: NEW, touchedWith: [NEW, NEW] },
-        { label: 'octo/web', updates: [], writtenWith: undefined, touchedWith: ['?'] },
-        { label: 'octo/ops', updates: [START - 2 * H, START - 3 * H], writtenWith: undefined, touchedWith: [CUR] },
-      ],
-      newKey: { id: NEW, verified: true, handedOver: false },
-      ownHolderChecked: true,
-      expected: new Set([OLD, CUR]),
-      record: { supersededBy: CUR, handover: at(-H) },
-      lastUsed: use(H),
-      retireAfterHours: 5,
-      keyLimit: 'delete-oldest',
-      runEnded: START - 2 * H,
-    });
-    w.journal.newKeyId = undefined;
-    expect(factsOf(w.s, k, [k]).newKey).toBeUndefined();
+    expect(w.fates).toEqual([{ id: NEW, fate: 'discarded', reason: 'never handed out' }]);
   });
 });

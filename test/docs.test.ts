@@ -618,6 +618,7 @@ describe('README structure', () => {
       'Replaced by this run',
       'Replaced by a resumed rotation',
       'Staged retirement',
+      'Handed over by a stopped run',
       'Never handed out',
       'Orphan of a finished run',
       'Unrecorded key of a finished run',
@@ -644,7 +645,7 @@ describe('README structure', () => {
     expect(README).not.toMatch(/^## (Fault matrix|Benchmark)$/m);
     expect(read('docs/fault-matrix.md')).toMatch(/^# Fault matrix\n/);
     expect(read('docs/benchmark.md')).toMatch(/^# Benchmark\n/);
-    for (const name of ['examples', 'iam', 'troubleshooting', 'failures', 'staged-retirement', 'development', 'how-it-behaves', 'token', 'local-runs', 'self-hosted-runners']) {
+    for (const name of ['examples', 'iam', 'troubleshooting', 'failures', 'staged-retirement', 'development', 'how-it-behaves', 'token', 'local-runs', 'self-hosted-runners', 'security-model']) {
       expect(doc(`docs/${name}.md`)).toMatch(/^# \S/);
     }
     for (const link of [
@@ -658,6 +659,7 @@ describe('README structure', () => {
       '(docs/staged-retirement.md)',
       '(docs/development.md)',
       '(docs/how-it-behaves.md)',
+      '(docs/security-model.md)',
       '(docs/token.md)',
       '(docs/local-runs.md)',
       '(docs/self-hosted-runners.md)',

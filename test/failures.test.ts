@@ -347,8 +347,8 @@ describe('someone else at work on the same user', () => {
     expect(result.plan).toMatchObject({ makeRoom: { id: spare } });
     expect(result.error?.message).toMatch(
       new RegExp(
-        `^${spare} was not deleted \\(consent: key-limit delete-inactive\\): IAM no longer lists ${spare} .*\\. Rerun once the ` +
-          `keys are as expected\\. Destinations: ${repos[0]}: not changed \\(${old.accessKeyId}\\)\\. Nothing was changed\\.$`,
+        `^${spare} was not deleted \\(consent: key-limit delete-inactive\\): IAM no longer lists ${spare} .*\\. Someone else ` +
+          `deleted it: rerun, which plans again on the keys as they are\\. Destinations: ${repos[0]}: not changed \\(${old.accessKeyId}\\)\\. Nothing was changed\\.$`,
       ),
     );
     expect(result.newKeyId).toBeUndefined();
@@ -396,7 +396,9 @@ describe('someone else at work on the same user', () => {
     expect(world.gh.writes()).toEqual([]);
   });
 
-  it('keys changed while the destinations were written: the new key is handed over, nothing is retired', async () => {
+  // Issue 24 (world 4): the previous key deleted by someone while the destinations were written: nothing to put back or
+  // to retire, and every destination holds the verified new key: the run goes on with it, and says who deleted what.
+  it('the previous key deleted while the destinations were written: the new key is handed over, the run says so', async () => {
     const { user, old, repos } = await setup(2);
     world.gh.onRequest(async (req) => {
       if (req.method !== 'PUT' || req.path !== `/repos/${repos[1]}/actions/secrets/AWS_SECRET_ACCESS_KEY`) return;
@@ -404,19 +406,16 @@ describe('someone else at work on the same user', () => {
     });
     const calls: string[] = [];
 
-    const { result } = await runRotation(world, {
+    const { result, io } = await runRotation(world, {
       as: world.admin,
       inputs: { 'iam-user-name': user, repositories: repos.join(','), 'previous-key': 'deactivate' },
       onAwsCall: (c) => calls.push(c.command),
     });
 
     const newId = result.newKeyId as string;
-    expect(result.error?.message).toMatch(
-      new RegExp(
-        `^Every destination holds the new key ${newId}, but retiring the previous key failed: ${old.accessKeyId}: ` +
-          `${old.accessKeyId} was not deleted \\(replaced by this run\\): IAM no longer lists ${old.accessKeyId} .*The keys ` +
-          `changed during the run \\(another rotation or a person is at work\\).*Destinations: ${repos[0]}, ${repos[1]}: the new key ${newId}\\.$`,
-      ),
+    expect(result.error).toBeUndefined();
+    expect(io.warnings).toContainEqual(
+      `${old.accessKeyId} was deleted by someone else during this run: every destination now holds ${newId}, which works, so this run goes on with it`,
     );
     expect(result.rotated).toBe(true);
     expect(result.previous).toEqual([]);
@@ -446,7 +445,7 @@ describe('retiring the previous key fails', () => {
         `^Every destination holds the new key ${newId}, but retiring the previous key failed: ${old.accessKeyId}: ` +
           `iam:DeleteAccessKey on access key ${old.accessKeyId} of IAM user ${user} failed: AccessDenied: .*\\. Nothing ` +
           'needs it any more and it still works\\. Its handover is recorded in IAM, so a rerun \\(once the cause is fixed\\) ' +
-          'deletes it if nothing has used it since; or delete it by hand once you have checked its last use\\. ' +
+          `deletes it: signing in with ${newId}, it gives every destination ${newId} again first; or delete it by hand once you have checked its last use\\. ` +
           `Destinations: ${repos[0]}, ${repos[1]}: ` +
           `the new key ${newId}\\.$`,
       ),
@@ -495,7 +494,8 @@ describe('retiring the previous key fails', () => {
         `^Every destination holds the new key ${newId}, but retiring the previous key failed: ${old.accessKeyId}: ` +
           `iam:UpdateAccessKey on access key ${old.accessKeyId} of IAM user ${user} failed: .*Rate exceeded.*\\. Nothing needs it ` +
           'any more and it still works\\. Its handover is recorded in IAM, so a rerun \\(once the cause is fixed\\) ' +
-          'deactivates it if nothing has used it since; or deactivate it by hand once you have checked its last use\\. ' +
+          'deactivates it if nothing has used it since \\(a use moments after the handover may not show yet in IAM, so it is not deleted then\\), ' +
+          'and a later run deletes it to make room; or deactivate it by hand once you have checked its last use\\. ' +
           `Destinations: ${repos[0]}: the new key ${newId}\\.$`,
       ),
     );

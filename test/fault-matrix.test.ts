@@ -142,15 +142,27 @@ async function expectConverges(f: Fixture, mode: 'self' | 'other'): Promise<void
   const held = heldPair(world.gh, f.scopes[0]);
   const as = mode === 'self' && held && (await authenticates(world.moto, held)) ? held : world.admin;
   // A re-run of the same workflow run (attempt 2): it takes over the lease a killed attempt left behind.
-  const rerun = () =>
+  const rerun = async () =>
     runRotation(world, {
       as,
       inputs: { ...f.inputs, 'previous-key': 'delete', 'key-limit': 'delete-oldest' },
       env: { GITHUB_REPOSITORY: `${f.org}/app`, GITHUB_RUN_ID: String(runIdOf(f)), GITHUB_RUN_ATTEMPT: '2' },
     });
-  const { result } = await rerun();
+  let { result, io } = await rerun();
   expect(result.error?.message).toBeUndefined();
-  const keys = (await iamClient(world.moto, world.admin).send(new ListAccessKeysCommand({ UserName: f.user }))).AccessKeyMetadata ?? [];
+  const listed = async () => (await iamClient(world.moto, world.admin).send(new ListAccessKeysCommand({ UserName: f.user }))).AccessKeyMetadata ?? [];
+  const inactive = (await listed()).filter((k) => k.Status === 'Inactive');
+  if (inactive.length === 1 && io.warnings.some((w) => w.includes(`To undo: aws iam update-access-key --user-name ${f.user} --access-key-id ${inactive[0].AccessKeyId}`))) {
+    // The rerun's only evidence about a key was a create marker: it took the reversible step and said how the rotation
+    // finishes; the next run deletes that key to make room and rotates (issue 24).
+    ({ result, io } = await runRotation(world, {
+      as,
+      inputs: { ...f.inputs, 'previous-key': 'delete', 'key-limit': 'delete-oldest' },
+      env: { GITHUB_REPOSITORY: `${f.org}/app`, GITHUB_RUN_ID: String(runIdOf(f)), GITHUB_RUN_ATTEMPT: '3' },
+    }));
+    expect(result.error?.message).toBeUndefined();
+  }
+  const keys = await listed();
   expect(keys.map((k) => [k.AccessKeyId, k.Status])).toEqual([[result.newKeyId, 'Active']]);
   for (const s of f.scopes) expect(heldPair(world.gh, s)?.accessKeyId).toBe(result.newKeyId);
   expect(await deadDestinations(f)).toBe(0);
@@ -249,9 +261,10 @@ const CASES: Case[] = [
     mode: 'self',
     install: () => void proxy.addFault(awsHang({ action: 'CreateAccessKey', times: 1, afterHandling: true })),
     // The key that appeared cannot be proven to be this run's now: it is reported and left alone. The rerun (this run
-    // has ended) proves it by the create marker and IAM's facts, deletes it and rotates, as the message says.
+    // has ended) knows it by the create marker and IAM's facts: evidence a person could produce too, so it deactivates
+    // it (saying how to undo that), and the run after deletes it to make room and rotates, as the message says.
     expectError: () =>
-      /iam:CreateAccessKey on IAM user matrix-\d+ failed: .*Key\(s\) AKIA\w+ appeared during this run and were left alone \(its answer may have been lost; this run cannot prove they are its own\): if this run made it, a rerun deletes it/,
+      /iam:CreateAccessKey on IAM user matrix-\d+ failed: .*Key\(s\) AKIA\w+ appeared during this run and were left alone \(its answer may have been lost; this run cannot prove they are its own\): if this run made it, a rerun deactivates it .* and a later run deletes it to make room/,
   },
   // The new key's GetCallerIdentity, not the one that asks who the run's own credentials are (that one comes first).
   ...awsStep(

@@ -6,7 +6,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { Cancellation, Cancelled } from '../src/shared/cancel.js';
-import { type RotateContext, runIdentity } from '../src/config/context.js';
+import { runIdentity } from '../src/config/context.js';
+import type { RotateContext } from '../src/rotation/run-state.js';
 import { ActionError } from '../src/shared/errors.js';
 import { Journal } from '../src/rotation/journal.js';
 import { LEASE_TAG, describeLease, leaseValue, parseLease, releaseLease, takeLease } from '../src/rotation/lease.js';

@@ -4,7 +4,9 @@
  * every order, newest first included.
  */
 import { describe, expect, it } from '@jest/globals';
-import { type AccessKey, type PlanInput, currentKey, plan } from '../src/keys/plan.js';
+import { currentKey } from '../src/keys/verdict.js';
+import type { AccessKey } from '../src/shared/types.js';
+import { type PlanInput, plan } from './support/fixtures.js';
 import { pendingKeys, planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;

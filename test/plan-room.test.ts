@@ -4,7 +4,8 @@
  * keys untouched.
  */
 import { describe, expect, it } from '@jest/globals';
-import { type AccessKey, type PlanInput, plan } from '../src/keys/plan.js';
+import type { AccessKey } from '../src/shared/types.js';
+import { type PlanInput, plan } from './support/fixtures.js';
 import { pendingKeys, planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;
@@ -35,9 +36,9 @@ describe('room for a new key', () => {
   it('an Active key pending retirement blocks a new key, whatever key-limit says, and says why', () => {
     for (const keyLimit of ['delete-inactive', 'delete-oldest'] as const) {
       expect(() => plan(input({ keyLimit, keys: [key('NEW', 1), key('OLD', 100)], others: pendingKeys('OLD'), maxAgeDays: 1 }))).toThrow(
-        'IAM user deployer has 2 access keys (NEW (Active), OLD (Active)) and OLD is pending retirement (handed over, ' +
-          'retire-after-hours not yet passed or still in use): no room for a new key until it is retired. Rerun once it ' +
-          'is due, or retire it by hand.',
+        'IAM user deployer has 2 access keys (NEW (Active), OLD (Active)) and no room for a new key: OLD is pending ' +
+          'retirement (handed over to NEW; retire-after-hours not yet passed): rerun once it is due, not before ' +
+          `${new Date(NOW + 1).toISOString()} (IAM time), or retire it by hand.`,
       );
     }
   });

@@ -1,6 +1,8 @@
 import { describe, it, expect } from '@jest/globals';
 import { ActionError } from '../src/shared/errors.js';
-import { type AccessKey, type Plan, type PlanInput, ageDays, currentKey, plan } from '../src/keys/plan.js';
+import { ageDays, currentKey } from '../src/keys/verdict.js';
+import type { AccessKey } from '../src/shared/types.js';
+import { type LegacyPlan as Plan, type PlanInput, plan } from './support/fixtures.js';
 import { pendingKeys, planInput } from './support/fixtures.js';
 
 const DAY = 86_400_000;

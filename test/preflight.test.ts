@@ -4,7 +4,7 @@
  * own repository is covered. No network, no emulator.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { RotateContext } from '../src/config/context.js';
+import type { RotateContext } from '../src/rotation/run-state.js';
 import type { Destination } from '../src/github/destinations.js';
 import { ActionError } from '../src/shared/errors.js';
 import type { Inputs } from '../src/config/inputs.js';

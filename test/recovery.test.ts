@@ -1,5 +1,5 @@
 /**
- * Recovery decisions of src/rotation/recover.ts that the broader failure tests pass through without pinning (each found by
+ * Recovery decisions of `recover` in src/rotation/rotate.ts that the broader failure tests pass through without pinning (each found by
  * mutation testing, docs/mutation.md): how each destination is given back what it held, what a cancel keeps, and a
  * created user that cannot be deleted again.
  */

@@ -10,7 +10,8 @@ import type { Destination } from '../src/github/destinations.js';
 import { label } from '../src/github/destinations.js';
 import { ActionError } from '../src/shared/errors.js';
 import { Journal } from '../src/rotation/journal.js';
-import type { AccessKey, Plan } from '../src/keys/plan.js';
+import type { AccessKey } from '../src/shared/types.js';
+import type { KeyState, Plan } from '../src/keys/verdict.js';
 import { outputs, setOutputs, summaryModel, writeSummary } from '../src/action/outputs.js';
 import type { KeyReport, RotationResult } from '../src/rotation/result.js';
 import { inputsWith } from './support/fixtures.js';
@@ -25,6 +26,7 @@ const PLAN: Plan = {
     moveOff: [],
   makeRoom: undefined,
   makeRoomBreaks: false,
+  reasons: { previous: 'replaced by this run' },
   previous: [OLD],
   previousKey: 'deactivate',
 };
@@ -156,18 +158,18 @@ describe('summaryModel', () => {
   });
 
   it('keys pending retirement: when, and a warning when still in use', () => {
-    const r = result({
-      retirement: {
-        due: ['AKIADUE'],
-        waiting: [
-          { id: 'AKIAW1', dueAt: '2026-11-28T12:00:00Z', inUse: false },
-          { id: 'AKIAW2', dueAt: '2026-11-29T12:00:00Z', inUse: true },
-        ],
-      },
+    const pending = (id: string, dueAt: string | undefined, due: boolean, inUse: boolean): KeyState => ({
+      key: { id, status: 'Active', created: new Date(0) },
+      record: undefined,
+      lastUsed: undefined,
+      makerEnded: undefined,
+      verdict: { kind: 'pending', reason: 'staged retirement', successor: 'AKIASUCCESSOR', handover: 0, grace: 24, dueAt: dueAt === undefined ? undefined : Date.parse(dueAt), due, inUse, holders: [], kept: false, missing: [] },
     });
+    const states = [pending('AKIADUE', undefined, true, false), pending('AKIAW1', '2026-11-28T12:00:00Z', false, false), pending('AKIAW2', '2026-11-29T12:00:00Z', false, true)];
+    const r = result({ keyStates: () => states });
     expect(fact(r, 'Pending retirement')).toEqual([
-      'AKIAW1: not before 2026-11-28T12:00:00Z',
-      'AKIAW2: not before 2026-11-29T12:00:00Z — STILL IN USE: somebody holds it',
+      'AKIAW1: not before 2026-11-28T12:00:00.000Z',
+      'AKIAW2: not before 2026-11-29T12:00:00.000Z — STILL IN USE: somebody holds it',
     ]);
     // Due keys are retired by the run (its previous keys say so); only a dry run lists them as would-be.
     expect(fact(r, 'Due for retirement')).toEqual([]);

@@ -5,7 +5,8 @@ import { Journal } from '../src/rotation/journal.js';
 import { ActionError } from '../src/shared/errors.js';
 import type { Inputs } from '../src/config/inputs.js';
 import { inputsWith } from './support/fixtures.js';
-import type { AccessKey, Plan } from '../src/keys/plan.js';
+import type { AccessKey } from '../src/shared/types.js';
+import type { Plan } from '../src/keys/verdict.js';
 import { escapeHtml, outputs, summaryModel } from '../src/action/outputs.js';
 import type { DestinationResult, Outcome, RotationResult } from '../src/rotation/rotate.js';
 
@@ -41,6 +42,7 @@ const ROTATE_PLAN: Plan = {
     moveOff: [],
   makeRoom: INACTIVE,
   makeRoomBreaks: false,
+  reasons: { previous: 'replaced by this run' },
   previous: [OLD],
   previousKey: 'delete',
 };

@@ -169,7 +169,7 @@ describe("a rotator's rerun after a killed run (worlds 2 and 3)", () => {
     expect(rerun.result.error?.message).toBeUndefined();
     const now = converged(iam, github, repos);
     expect([OLD, orphan]).not.toContain(now);
-    expect(rerun.result.plan?.action === 'rotate' && rerun.result.plan.orphan?.id).toBe(orphan);
+    expect(rerun.result.plan?.action === 'rotate' && rerun.result.plan.orphan?.key.id).toBe(orphan);
     expect(rerun.result.previous).toEqual([
       { id: orphan, action: 'deleted as an orphan' },
       { id: OLD, action: 'deleted' },
@@ -213,7 +213,9 @@ describe('a key no tag names: the create marker (the kill between CreateAccessKe
   const REPOS = ['octo/api', 'octo/web'];
   const PERSON = 'AKIAPERSON0000000009';
 
-  it("CreateAccessKey's answer lost: the run says a rerun deletes the key if it made it; the rerun does, and rotates", async () => {
+  // Issue 24 (world 1): a marker and a time window are evidence a person can produce too: such a key is deactivated
+  // (reversible, the command that undoes it said), never deleted; the run after deletes it to make room, and rotates.
+  it("CreateAccessKey's answer lost: the run says a rerun deactivates the key if it made it; the rerun does, and the next one rotates", async () => {
     const { iam, github, old } = await world(REPOS);
     let made: string | undefined;
     iam.before((command) => {
@@ -224,15 +226,21 @@ describe('a key no tag names: the create marker (the kill between CreateAccessKe
     });
     const first = await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(1) });
     expect(first.result.error?.message).toContain(`Key(s) ${made} appeared during this run and were left alone`);
-    expect(first.result.error?.message).toContain('if this run made it, a rerun deletes it');
+    expect(first.result.error?.message).toContain('if this run made it, a rerun deactivates it');
     iam.before(() => {});
     const rerun = await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(2) });
     expect(rerun.result.error?.message).toBeUndefined();
-    expect(rerun.result.previous).toEqual(expect.arrayContaining([{ id: made, action: 'deleted as an orphan' }]));
+    expect(rerun.result.previous).toEqual([{ id: made, action: 'deactivated' }]);
+    expect(iam.keys.get(made as string)?.status).toBe('Inactive');
+    expect(rerun.io.warnings.join('\n')).toContain(`To undo: aws iam update-access-key --user-name deployer --access-key-id ${made} --status Active`);
+    expect(rerun.io.warnings.join('\n')).toContain('A later run deletes it to make room (key-limit: delete-inactive) and rotates');
+    const next = await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(3) });
+    expect(next.result.error?.message).toBeUndefined();
+    expect(next.result.previous).toEqual(expect.arrayContaining([{ id: made, action: 'deleted to make room' }]));
     expect(converged(iam, github, REPOS)).not.toBe(made);
   });
 
-  it('a destination written in the same second as that key: a self-rotation gives it its own pair first, then deletes the key', async () => {
+  it('a destination written in the same second as that key: a self-rotation gives it its own pair first, then deactivates the key', async () => {
     const { iam, github, old } = await world(REPOS);
     const lost = 'AKIALOST000000000007';
     iam.before((command) => {
@@ -246,8 +254,11 @@ describe('a key no tag names: the create marker (the kill between CreateAccessKe
     for (const n of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) github.updatedAt.set(`octo/web/${n}`, '2026-11-27T12:00:00Z');
     const rerun = await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(2) });
     expect(rerun.result.error?.message).toBeUndefined();
-    expect(rerun.io.lines.join('\n')).toContain(`octo/web: now holds ${OLD} (was written after ${lost} was made)`);
-    expect(rerun.result.previous).toEqual(expect.arrayContaining([{ id: lost, action: 'deleted as an orphan' }]));
+    expect(rerun.io.lines.join('\n')).toContain(`octo/web: now holds ${OLD} (it may have held a key this run retires)`);
+    expect(rerun.result.previous).toEqual([{ id: lost, action: 'deactivated' }]);
+    for (const r of REPOS) expect(github.pair(r)?.accessKeyId).toBe(OLD);
+    const next = await memoryRotation(iam, github, { as: old, inputs: { repositories: REPOS.join(',') }, env: attempt(3) });
+    expect(next.result.error?.message).toBeUndefined();
     converged(iam, github, REPOS);
   });
 

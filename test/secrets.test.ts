@@ -19,7 +19,8 @@ import {
   statusOf,
   writeSecret,
 } from '../src/github/secrets.js';
-import { type TokenKind, tokenKind } from '../src/github/token-kind.js';
+import type { TokenKind } from '../src/github/github-api.js';
+import { tokenKind } from '../src/github/secrets.js';
 import { failure, scriptedGitHub } from './support/scripted-github.js';
 
 const api = scriptedGitHub;

@@ -51,9 +51,11 @@ describe('staged retirement (retire-after-hours)', () => {
     expect(await authenticates(world.moto, old)).toBe(true);
     expect(first.result.previous).toEqual([{ id: old.accessKeyId, action: 'retire-pending' }]);
     const tags = await tagsOf(user);
-    expect(tags[fresh.accessKeyId]).toMatch(/^rotate-aws-access-key: created=\S+Z handover=\S+Z by=octo\/staged\d+\/7\/1$/);
+    // The new key: when it was made and handed over, and GitHub's time of the run's last write; the old key: which key
+    // superseded it, when, and the grace that handover chose (a later run with retire-after-hours 0 respects it).
+    expect(tags[fresh.accessKeyId]).toMatch(/^rotate-aws-access-key: created=\S+Z handover=\S+Z written=\S+Z by=octo\/staged\d+\/7\/1$/);
     expect(tags[old.accessKeyId]).toMatch(
-      new RegExp(`^rotate-aws-access-key: superseded-by=${fresh.accessKeyId} handover=\\S+Z by=octo/staged\\d+/7/1$`),
+      new RegExp(`^rotate-aws-access-key: superseded-by=${fresh.accessKeyId} handover=\\S+Z retire-after=0.001 by=octo/staged\\d+/7/1$`),
     );
     // The keys output matches IAM: every key, its status, its description and fate, and its last use.
     const keys = first.result.keys ?? [];
@@ -141,7 +143,7 @@ describe('staged retirement (retire-after-hours)', () => {
   it('a rotation that needs room never deletes a key that is still pending', async () => {
     const { user, repo, env, fresh } = await handedOver('1');
     const forced = await runRotation(world, { as: fresh, inputs: { repositories: repo, 'retire-after-hours': '1' }, env });
-    expect(forced.result.error?.message).toMatch(/is pending retirement .*no room for a new key until it is retired.*Nothing was changed\.$/);
+    expect(forced.result.error?.message).toMatch(/no room for a new key: \S+ is pending retirement .*rerun once it is due, not before \S+ \(IAM time\).*Nothing was changed\.$/);
     expect(await keysOf(world, user)).toHaveLength(2);
   });
 

@@ -92,11 +92,11 @@ describe('standing', () => {
 describe('Journal', () => {
   it('knows which keys this run deleted: every deleting fate, and no other', () => {
     const j = new Journal(0);
-    const fates = ['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded', 'deactivated', 'kept', 'retire-pending'] as const;
+    const fates = ['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded', 'deactivated', 'kept'] as const;
     fates.forEach((fate, n) => j.record({ kind: 'key retired', id: `K${n}`, fate }));
-    expect(fates.map((_, n) => j.deleted(`K${n}`))).toEqual([true, true, true, true, false, false, false]);
+    expect(fates.map((_, n) => j.deleted(`K${n}`))).toEqual([true, true, true, true, false, false]);
     expect(j.deleted('K9')).toBe(false);
-    expect(j.retired).toHaveLength(7);
+    expect(j.retired).toHaveLength(6);
   });
 
   it('touched: the destinations where this run changed either secret, in order', () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Cancellation } from '../src/shared/cancel.js';
 import type { RotationResult } from '../src/rotation/result.js';
-import { STEP_NAMES, type StepName } from '../src/shared/types.js';
+import { STEP_NAMES, type StepName } from '../src/rotation/result.js';
 import { awsFailure } from './support/memory-iam.js';
 import { memoryGitHub, memoryIam, memoryRotation, userKey } from './support/memory-world.js';
 import { failure } from './support/scripted-github.js';

@@ -3,7 +3,7 @@
  * preflight reads from the variables, and how outputs and the summary name the variable. No network.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { RotateContext } from '../src/config/context.js';
+import type { RotateContext } from '../src/rotation/run-state.js';
 import { type Destination, heldNames, shownNames } from '../src/github/destinations.js';
 import { ActionError, InputError } from '../src/shared/errors.js';
 import { type Inputs, readInputs } from '../src/config/inputs.js';

@@ -61227,7 +61227,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5880:
+/***/ 1432:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64191,47 +64191,10 @@ function getIDToken(aud) {
 var dist_cjs = __nccwpck_require__(6764);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
 var client_sts_dist_cjs = __nccwpck_require__(1695);
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var shared_errors = __nccwpck_require__(8382);
-;// CONCATENATED MODULE: ./src/aws/caller.ts
-
-// arn:<partition>:<service>::<account>:<resource>; partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, …
-const ARN = /^arn:aws(?:-[a-z]+)*:(iam|sts)::(\d+):(.+)$/;
-/**
- * The caller an ARN names: an IAM user (`iam::…:user/path/name`, paths allowed), the account's root user
- * (`iam::…:root`), an assumed role (`sts::…:assumed-role/role/session`), or something else (a federated user, …).
- */
-function classifyCaller(arn) {
-    const m = ARN.exec(arn);
-    if (m === null)
-        return { kind: 'other' };
-    const [, service, account, resource] = m;
-    if (service === 'iam' && resource === 'root')
-        return { kind: 'root', account };
-    const user = /^user\/(?:.*\/)?([^/]+)$/.exec(resource);
-    if (service === 'iam' && user)
-        return { kind: 'user', name: user[1] };
-    const role = /^assumed-role\/([^/]+)\/[^/]+$/.exec(resource);
-    if (service === 'sts' && role)
-        return { kind: 'assumed-role', role: role[1] };
-    return { kind: 'other' };
-}
-/**
- * Root credentials are refused before anything is read or changed: AWS advises that the root user have no access
- * keys at all, so the action neither rotates nor uses them.
- */
-function refuseRoot(arn) {
-    const caller = classifyCaller(arn);
-    if (caller.kind !== 'root')
-        return;
-    throw new ActionError(`the AWS credentials belong to the root user of AWS account ${caller.account} (${arn}): AWS advises that the root ` +
-        `user have no access keys, so this action neither rotates nor uses them. Give this step an IAM user's key ` +
-        `(self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the root user's access keys ` +
-        `(IAM console, root user, Security credentials).`);
-}
-
 // EXTERNAL MODULE: ./src/shared/clock.ts
 var clock = __nccwpck_require__(6103);
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var shared_errors = __nccwpck_require__(8382);
 ;// CONCATENATED MODULE: ./src/aws/iam-time.ts
 
 class IamTime {
@@ -64544,7 +64507,6 @@ function notFromAws(err) {
 
 
 
-
 const SHIPPED_AWS_TIMEOUTS = { requestTimeoutMs: 30_000, maxAttempts: 5 };
 /**
  * Clients for `region`; endpoints and credentials come from the SDK's standard settings (AWS_ENDPOINT_URL, …).
@@ -64660,7 +64622,7 @@ async function callerIdentity(sts) {
     const caller = classifyCaller(arn);
     return { arn, account: out.Account ?? '', userName: caller.kind === 'user' ? caller.name : undefined };
 }
-async function listAccessKeys(iam, user) {
+async function aws_listAccessKeys(iam, user) {
     const out = await call('iam:ListAccessKeys', userSubject(user), () => iam.send(new dist_cjs/* ListAccessKeysCommand */.Qxm({ UserName: user })));
     return (out.AccessKeyMetadata ?? []).map((k) => ({
         id: k.AccessKeyId ?? '',
@@ -64886,6 +64848,40 @@ async function verifyKey(stsFor, credentials, user, opts) {
         await (opts.sleep ?? clock.sleep)(wait);
         delay = Math.min(delay * 1.5, maxDelay);
     }
+}
+// arn:<partition>:<service>::<account>:<resource>; partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, …
+const ARN = /^arn:aws(?:-[a-z]+)*:(iam|sts)::(\d+):(.+)$/;
+/**
+ * The caller an ARN names: an IAM user (`iam::…:user/path/name`, paths allowed), the account's root user
+ * (`iam::…:root`), an assumed role (`sts::…:assumed-role/role/session`), or something else (a federated user, …).
+ */
+function classifyCaller(arn) {
+    const m = ARN.exec(arn);
+    if (m === null)
+        return { kind: 'other' };
+    const [, service, account, resource] = m;
+    if (service === 'iam' && resource === 'root')
+        return { kind: 'root', account };
+    const user = /^user\/(?:.*\/)?([^/]+)$/.exec(resource);
+    if (service === 'iam' && user)
+        return { kind: 'user', name: user[1] };
+    const role = /^assumed-role\/([^/]+)\/[^/]+$/.exec(resource);
+    if (service === 'sts' && role)
+        return { kind: 'assumed-role', role: role[1] };
+    return { kind: 'other' };
+}
+/**
+ * Root credentials are refused before anything is read or changed: AWS advises that the root user have no access
+ * keys at all, so the action neither rotates nor uses them.
+ */
+function refuseRoot(arn) {
+    const caller = classifyCaller(arn);
+    if (caller.kind !== 'root')
+        return;
+    throw new ActionError(`the AWS credentials belong to the root user of AWS account ${caller.account} (${arn}): AWS advises that the root ` +
+        `user have no access keys, so this action neither rotates nor uses them. Give this step an IAM user's key ` +
+        `(self-rotation) or a role's credentials with iam-user-name (a rotator), and delete the root user's access keys ` +
+        `(IAM console, root user, Security credentials).`);
 }
 
 ;// CONCATENATED MODULE: ./src/aws/credential-report.ts
@@ -66265,14 +66261,11 @@ function audit(facts, settings) {
     return { users, findings, usersWithoutKeys };
 }
 
-;// CONCATENATED MODULE: ./src/keys/provenance.ts
-/**
- * Which key belongs to whom, kept in IAM itself: a user tag whose key is the access key id (the IAM console shows it
- * as the key's description) and whose value names this action, the run, when the key was created and when it was
- * handed over — or, for a previous key, which key superseded it and when. Any later run, from any repository, reads
- * it to decide what is pending retirement. Only tags this action wrote are ever changed or removed.
- */
+;// CONCATENATED MODULE: ./src/keys/records.ts
 
+
+
+// ---- one record per key -------------------------------------------------------------------------------------------
 const TAG_PREFIX = 'rotate-aws-access-key:';
 const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{12,124}$/;
 /** The most characters an IAM tag value holds. */
@@ -66302,15 +66295,17 @@ function shortLabel(label, max) {
 /** A shorter run label says too little to be worth writing. */
 const MIN_LABEL = 8;
 /**
- * `rotate-aws-access-key: created=<time> superseded-by=<key id> handover=<time> by=<run>` (the fields present), at most
- * 256 characters: every field the action reads back (times, key ids) is kept whole; only the informational run label
- * (`by`) is shortened, or left out when there is no room for it.
+ * `rotate-aws-access-key: created=<time> superseded-by=<key id> handover=<time> retire-after=<hours> written=<time>
+ * by=<run>` (the fields present), at most 256 characters: every field the action reads back is kept whole; only the
+ * informational run label (`by`) is shortened, or left out when there is no room for it.
  */
 function formatRecord(r) {
     const fields = Object.entries({
         created: r.created,
         'superseded-by': r.supersededBy,
         handover: r.handover,
+        'retire-after': r.retireAfter === undefined ? undefined : String(r.retireAfter),
+        written: r.written,
     }).filter(([, v]) => v !== undefined);
     const base = `${TAG_PREFIX} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
     if (r.by === undefined)
@@ -66330,18 +66325,18 @@ function parseRecord(value) {
             out.supersededBy = v;
         else if (k === 'handover')
             out.handover = v;
+        else if (k === 'retire-after' && /^\d+(\.\d+)?$/.test(v))
+            out.retireAfter = Number(v);
+        else if (k === 'written')
+            out.written = v;
         else if (k === 'by')
             out.by = v;
     }
     return out;
 }
-/** Key id → tag value, for the tags whose key is an access key id (read now, or from tags already read). */
-async function keyTags(ctx, user, read) {
-    const tags = read ?? (await listUserTags(ctx.aws.iam, user));
+/** Key id → tag value, for the tags whose key is an access key id. */
+function keyTags(tags) {
     return new Map(tags.filter((t) => ACCESS_KEY_ID.test(t.Key)).map((t) => [t.Key, t.Value]));
-}
-async function writeRecord(ctx, user, keyId, record) {
-    return (await writeRecords(ctx, user, [[keyId, record]]))[0];
 }
 /** Several records in one TagUser request (all or none): their values, in order. */
 async function writeRecords(ctx, user, records) {
@@ -66358,7 +66353,7 @@ async function forgetRecord(ctx, user, keyId, tags) {
         tags.delete(keyId);
     }
     catch (err) {
-        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${err.message}`);
+        ctx.io.warning(`could not remove the tag describing the deleted key ${keyId}: ${errorMessage(err)}`);
     }
 }
 /**
@@ -66368,8 +66363,8 @@ async function forgetRecord(ctx, user, keyId, tags) {
 const PRUNE_AFTER_MS = (/* unused pure expression or super */ null && (60 * 60_000));
 /**
  * Remove the action's records of keys the user no longer has (deleted by hand, or by a run that stopped before it
- * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, the create marker,
- * and one record per existing access key. `tags` is the key id → value map keyTags read (updated here); `keys` the user's keys as just
+ * removed the record), so the action keeps at most ACTION_TAGS_PER_USER tags on the user: the lease, the markers and
+ * one record per existing access key. `tags` is the key id → value map (updated here); `keys` the user's keys as just
  * listed. Never touches a tag the action did not write, nor a record younger than PRUNE_AFTER_MS. Returns the ids
  * whose records were removed; a failure is a warning (the records describe keys that are gone; nothing depends on them).
  */
@@ -66397,39 +66392,171 @@ async function pruneRecords(ctx, user, keys, tags) {
     catch (err) {
         const left = stale.filter((id) => !removed.includes(id));
         ctx.io.warning(`could not remove the action's tags describing access keys IAM user ${user} no longer has (${left.join(', ')}): ` +
-            `${err.message}`);
+            `${errorMessage(err)}`);
     }
     if (removed.length > 0) {
         ctx.io.info(`Removed the action's tags describing access keys IAM user ${user} no longer has: ${removed.join(', ')}`);
     }
     return removed;
 }
-/**
- * Key id → when the action recorded handing that key to the destinations (IAM time, ms): its own record with a
- * handover and no superseded-by. A claim, used only to rotate sooner (a destination written after it), never to skip.
- */
-function handoverTimes(records) {
-    return new Map([...records].flatMap(([id, r]) => {
-        const at = r.supersededBy === undefined ? Date.parse(r.handover ?? '') : Number.NaN;
-        return Number.isNaN(at) ? [] : [[id, at]];
-    }));
-}
 /** GetAccessKeyLastUsed for each key; a refusal gives undefined (unknown), with one warning. */
-async function lastUses(ctx, user, ids) {
+async function lastUses(iam, io, user, ids) {
     const out = new Map();
     let warned = false;
     for (const id of ids) {
         try {
-            out.set(id, await accessKeyLastUsed(ctx.aws.iam, user, id));
+            out.set(id, await accessKeyLastUsed(iam, user, id));
         }
         catch (err) {
             out.set(id, undefined);
             if (!warned)
-                ctx.io.warning(`could not read when ${id} was last used: ${err.message}`);
+                io.warning(`could not read when ${id} was last used: ${errorMessage(err)}`);
             warned = true;
         }
     }
     return out;
+}
+// ---- the create marker --------------------------------------------------------------------------------------------
+const CREATE_TAG = 'rotate-aws-access-key:creating';
+/** A key IAM made this long after the marker (IAM time) is in the marked create's window; the create follows within seconds. */
+const CREATE_WINDOW_MS = (/* unused pure expression or super */ null && (2 * 60_000));
+function parseCreateMarker(value) {
+    const m = value === undefined ? null : /^by=(\S+) at=(\S+) keys=(\S*)$/.exec(value);
+    const at = m ? Date.parse(m[2]) : NaN;
+    return m && Number.isFinite(at) ? { by: m[1], at, keys: m[3] === '' ? [] : m[3].split(',') } : undefined;
+}
+/** The marker's tag value: the run label is shortened to fit IAM's 256 characters (a shortened one matches no run). */
+function formatCreateMarker(by, at, keys) {
+    const rest = ` at=${isoSeconds(at)} keys=${keys.join(',')}`;
+    return `by=${shortLabel(by, TAG_VALUE_MAX - rest.length - 3)}${rest}`;
+}
+/** Is a key made at `created` (IAM's CreateDate) within the marker's window? */
+function inWindow(marker, created) {
+    const made = Math.floor(created / 1000) * 1000;
+    return made >= marker.at - 1000 && made <= marker.at + CREATE_WINDOW_MS;
+}
+/**
+ * Leave the marker before a CreateAccessKey; false (with a warning) when it could not be written: a run killed
+ * before the key's record then leaves a key a rerun cannot know for its own.
+ */
+async function markCreate(ctx, user) {
+    try {
+        const keys = (await listAccessKeys(ctx.aws.iam, user)).map((k) => k.id);
+        await tagUser(ctx.aws.iam, user, [{ Key: CREATE_TAG, Value: formatCreateMarker(runLabel(ctx), ctx.aws.time.now(), keys) }]);
+        return true;
+    }
+    catch (err) {
+        ctx.io.warning(`could not mark IAM user ${user} with ${CREATE_TAG} before creating its key (${errorMessage(err)}): should this run ` +
+            'be killed before the new key is recorded, a rerun cannot tell that key for its own and stops on it');
+        return false;
+    }
+}
+/**
+ * Remove a create marker that speaks for no key any more: one whose marked create made no key (IAM refused it), or
+ * an earlier run's, once its run has ended and every key made in its window has been judged. A failure is a warning.
+ */
+async function clearCreateMarker(ctx, user) {
+    try {
+        await untagUser(ctx.aws.iam, user, [CREATE_TAG]);
+    }
+    catch (err) {
+        ctx.io.warning(`could not remove the tag ${CREATE_TAG} from IAM user ${user} (${errorMessage(err)}): remove it by hand ` +
+            `(aws iam untag-user --user-name ${user} --tag-keys ${CREATE_TAG}); a key made in its window is never deleted on its word`);
+    }
+}
+// ---- the rewrite marker -------------------------------------------------------------------------------------------
+const REWRITE_TAG = 'rotate-aws-access-key:rewrite';
+function parseRewrite(value) {
+    const m = value === undefined ? null : /^deleted=(\S+) at=(\S+)$/.exec(value);
+    return m ? { id: m[1], at: m[2] } : undefined;
+}
+/**
+ * Leave the marker before deleting an Active key that destinations may hold; false (with a warning) when the user's
+ * tags may not be written. A tag can only force a rotation here, never a deletion: one that lies costs one rotation.
+ */
+async function markRewrite(ctx, user, id) {
+    try {
+        await tagUser(ctx.aws.iam, user, [{ Key: REWRITE_TAG, Value: `deleted=${id} at=${isoSeconds(ctx.aws.time.now())}` }]);
+        return true;
+    }
+    catch (err) {
+        ctx.io.warning(`could not tag IAM user ${user} with ${REWRITE_TAG} before deleting ${id} (${errorMessage(err)}): if this run ` +
+            'stops before every destination holds the new key, a later run with max-age-days may skip them');
+        return false;
+    }
+}
+/** Every destination holds a working key again: remove the marker (a failure is a warning). */
+async function clearRewrite(ctx, user) {
+    try {
+        await untagUser(ctx.aws.iam, user, [REWRITE_TAG]);
+    }
+    catch (err) {
+        ctx.io.warning(`could not remove the tag ${REWRITE_TAG} from IAM user ${user} (${errorMessage(err)}): the next run rotates once more`);
+    }
+}
+/** Parse the user's tags against the keys IAM lists (pure). */
+function userRecords(all, keys) {
+    const tags = keyTags(all);
+    const records = new Map(keys.flatMap((k) => {
+        const r = parseRecord(tags.get(k.id));
+        return r ? [[k.id, r]] : [];
+    }));
+    const rewrite = parseRewrite(all.find((t) => t.Key === REWRITE_TAG)?.Value);
+    const marker = parseCreateMarker(all.find((t) => t.Key === CREATE_TAG)?.Value);
+    let creation;
+    if (marker) {
+        // A run that recorded a key made in its window was not killed before its record: its marker says nothing more.
+        const recorded = keys.some((k) => records.get(k.id)?.by === marker.by && inWindow(marker, k.created.getTime()));
+        const candidates = recorded
+            ? []
+            : keys.filter((k) => !tags.has(k.id) && !marker.keys.includes(k.id) && inWindow(marker, k.created.getTime())).map((k) => k.id);
+        creation = { ...marker, candidates };
+    }
+    return { tags, records, rewrite, creation };
+}
+/** The user's tags, or read them now. */
+async function readUserTags(ctx, user, known) {
+    return known ?? (await listUserTags(ctx.aws.iam, user));
+}
+// ---- GitHub's word that a run has ended ---------------------------------------------------------------------------
+/** owner/name, run id and attempt of a run label, when it has them. */
+function runParts(label) {
+    const m = label === undefined ? null : /^(.+)\/(\d+)\/(\d+)$/.exec(label);
+    return m ? { repository: m[1], runId: m[2], attempt: Number(m[3]) } : undefined;
+}
+/**
+ * Is `label` an earlier attempt of this very workflow run? GitHub starts attempt n+1 ("Re-run jobs") only after
+ * attempt n's run completed, so such a run has ended before this one started.
+ */
+function earlierAttempt(ctx, label) {
+    const theirs = runParts(label);
+    const ours = runParts(runLabel(ctx));
+    return !!theirs && !!ours && theirs.repository === ours.repository && theirs.runId === ours.runId && theirs.attempt < ours.attempt;
+}
+/** `owner/name/runId/attempt`, as runLabel writes it. */
+const RUN = /^([A-Za-z0-9][A-Za-z0-9_-]*)\/([A-Za-z0-9._-]+)\/(\d+)\/(\d+)$/;
+/** When GitHub says the run `by` ended (its updated_at), or undefined when it has not, or nobody can tell. */
+async function runEnded(ctx, by) {
+    const m = by === undefined ? null : RUN.exec(by);
+    if (!m)
+        return undefined;
+    const [, owner, repo, runId, attempt] = m;
+    try {
+        const { data } = await ctx.gh.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}', {
+            owner,
+            repo,
+            run_id: Number(runId),
+            attempt_number: Number(attempt),
+        });
+        const run = data;
+        if (run.status !== 'completed')
+            return undefined;
+        const at = Date.parse(run.updated_at ?? '');
+        return Number.isNaN(at) ? undefined : at;
+    }
+    catch {
+        return undefined;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/fleet/inventory.ts
@@ -66441,7 +66568,7 @@ const isNoSuchEntity = (err) => /^NoSuchEntity(Exception)?$/.test(awsErrorName(e
 async function readUser(iam, name) {
     let requests = 1;
     try {
-        const listed = await listAccessKeys(iam, name);
+        const listed = await aws_listAccessKeys(iam, name);
         requests++;
         const tags = new Map((await aws_listUserTags(iam, name)).map((t) => [t.Key, t.Value]));
         const keys = [];
@@ -66852,8 +66979,8 @@ function sarif(findings, manifest) {
     };
 }
 
-// EXTERNAL MODULE: ./src/github/secrets.ts + 1 modules
-var secrets = __nccwpck_require__(1125);
+// EXTERNAL MODULE: ./src/github/secrets.ts
+var secrets = __nccwpck_require__(298);
 ;// CONCATENATED MODULE: ./src/fleet/tracking-issue.ts
 
 const ISSUE_LABEL = 'aws-access-key-audit';
@@ -67144,7 +67271,7 @@ async function runFleet(overrides = {}) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _fleet_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5880);
+/* harmony import */ var _fleet_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1432);
 
 await (0,_fleet_js__WEBPACK_IMPORTED_MODULE_0__/* .runFleet */ .g)();
 
@@ -67153,50 +67280,15 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1125:
+/***/ 298:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Mj: () => (/* binding */ gitHubError),
-  tX: () => (/* binding */ rateLimitOf)
-});
-
-// UNUSED EXPORTS: answeredAt, createEnvironment, deleteSecret, environmentExists, getPublicKey, listEnvironments, listSecrets, repositoryExists, resolveRepositoryIds, selectedRepositories, statusOf, writeSecret
-
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-;// CONCATENATED MODULE: ./src/github/token-kind.ts
-/**
- * What kind of token github-token is, told from facts: its prefix (GitHub's token formats) and whether it is the
- * job's own GITHUB_TOKEN (when the step's env has it). Decides whether a 403/404 may be the workflow's GITHUB_TOKEN,
- * which cannot write secrets.
- */
-function tokenKind(token, jobToken) {
-    // A PAT first: a job may set its env's GITHUB_TOKEN to a PAT (env: GITHUB_TOKEN: secrets.PAT), which is no
-    // workflow token.
-    if (token.startsWith('ghp_') || token.startsWith('github_pat_'))
-        return 'pat';
-    if (jobToken && token === jobToken.trim())
-        return 'workflow';
-    if (token.startsWith('ghs_'))
-        return 'installation';
-    return 'unknown';
-}
-const TOKENS_THAT_CAN = 'pass a fine-grained PAT, classic PAT or GitHub App token as github-token';
-/** The sentence a 403/404 adds about the workflow's GITHUB_TOKEN, or undefined when github-token cannot be it. */
-function workflowTokenHint(kind) {
-    if (kind === 'pat')
-        return undefined;
-    if (kind === 'workflow')
-        return `github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: ${TOKENS_THAT_CAN}`;
-    return `If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; ${TOKENS_THAT_CAN}`;
-}
-
-;// CONCATENATED MODULE: ./src/github/secrets.ts
-
-
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Mj: () => (/* binding */ gitHubError),
+/* harmony export */   tX: () => (/* binding */ rateLimitOf)
+/* harmony export */ });
+/* unused harmony exports statusOf, getPublicKey, listSecrets, selectedRepositories, writeSecret, answeredAt, deleteSecret, environmentExists, repositoryExists, listEnvironments, createEnvironment, resolveRepositoryIds, tokenKind, workflowTokenHint, seal */
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
 
 
 function httpError(err) {
@@ -67218,7 +67310,7 @@ function statusOf(err) {
 function gitHubError(doing, where, err, permission, token) {
     const e = httpError(err);
     const status = statusOf(err);
-    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,errors/* errorMessage */.gJ)(e.message)}` : ''}`;
+    const answer = `${status ?? 'network error'}${e.message ? ` ${(0,_shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(e.message)}` : ''}`;
     let hint = '';
     const limit = rateLimitOf(err);
     if (limit) {
@@ -67243,7 +67335,7 @@ function gitHubError(doing, where, err, permission, token) {
     else if (status === undefined || status >= 500) {
         hint = e.notRetried ?? 'GitHub did not answer after retries; rerun later';
     }
-    return new errors/* ActionError */.lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
+    return new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`${doing} ${where}: ${answer}${hint ? `. ${hint}` : ''}`, { cause: err });
 }
 /** What GitHub said about the wait, as a clause: its retry-after, the primary limit's reset, or nothing (none given). */
 function waitWords(limit) {
@@ -67413,6 +67505,51 @@ async function resolveRepositoryIds(gh, org, names) {
             `(or the token cannot see it): check the names and the token's repository access`);
     }
     return names.map((n) => found.get(n.toLowerCase()));
+}
+// ---- the kind of token github-token is ------------------------------------------------------------------------
+/**
+ * What kind of token github-token is, told from facts: its prefix (GitHub's token formats) and whether it is the
+ * job's own GITHUB_TOKEN (when the step's env has it). Decides whether a 403/404 may be the workflow's GITHUB_TOKEN,
+ * which cannot write secrets.
+ */
+function tokenKind(token, jobToken) {
+    // A PAT first: a job may set its env's GITHUB_TOKEN to a PAT (env: GITHUB_TOKEN: secrets.PAT), which is no
+    // workflow token.
+    if (token.startsWith('ghp_') || token.startsWith('github_pat_'))
+        return 'pat';
+    if (jobToken && token === jobToken.trim())
+        return 'workflow';
+    if (token.startsWith('ghs_'))
+        return 'installation';
+    return 'unknown';
+}
+const TOKENS_THAT_CAN = 'pass a fine-grained PAT, classic PAT or GitHub App token as github-token';
+/** The sentence a 403/404 adds about the workflow's GITHUB_TOKEN, or undefined when github-token cannot be it. */
+function workflowTokenHint(kind) {
+    if (kind === 'pat')
+        return undefined;
+    if (kind === 'workflow')
+        return `github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: ${TOKENS_THAT_CAN}`;
+    return `If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; ${TOKENS_THAT_CAN}`;
+}
+let loading;
+/** libsodium (and its WebAssembly) loads on the first seal, after the key is verified: not at start-up. */
+function load() {
+    loading ??= __nccwpck_require__.e(/* import() */ 768).then(__nccwpck_require__.bind(__nccwpck_require__, 4768)).then(async (m) => {
+        await m.default.ready;
+        return m.default;
+    });
+    return loading;
+}
+/**
+ * Seal `value` for a GitHub public key (crypto_box_seal). GitHub sends and expects standard base64 (the ORIGINAL
+ * variant); libsodium-wrappers defaults to URL-safe, which GitHub rejects.
+ */
+async function seal(value, publicKeyBase64) {
+    const sodium = await load();
+    const key = sodium.from_base64(publicKeyBase64, sodium.base64_variants.ORIGINAL);
+    const box = sodium.crypto_box_seal(sodium.from_string(value), key);
+    return sodium.to_base64(box, sodium.base64_variants.ORIGINAL);
 }
 
 

@@ -9,7 +9,7 @@ import { type GitHubApi, lazyGitHub } from '../github/github-api.js';
 import type { RateLimitControl } from '../github/github.js';
 import { type Inputs, readInputs } from '../config/inputs.js';
 import { leftBehind } from '../rotation/lease.js';
-import { tokenKind } from '../github/token-kind.js';
+import { tokenKind } from '../github/secrets.js';
 import { proxySecrets, proxySettings } from '../shared/proxy.js';
 import { type GitHubPacing, SHIPPED_PACING, WritePacer } from '../github/pacer.js';
 import { setOutputs, writeSummary } from './outputs.js';

@@ -102,10 +102,13 @@ export function summaryModel(result: RotationResult, inputs?: Inputs) {
     if (p.makeRoom) facts.push(['Would delete to make room', p.makeRoom.id]);
     for (const k of p.previous) facts.push(['Previous key', `${k.id}: would ${p.previousKey}`]);
   }
-  for (const w of result.retirement?.waiting ?? []) {
-    facts.push(['Pending retirement', `${w.id}: not before ${w.dueAt}${w.inUse ? ' — STILL IN USE: somebody holds it' : ''}`]);
+  // Pending retirement, from each key's verdict (the one shape of it): waiting, or (dry run) due now.
+  const pending = (result.keyStates?.() ?? []).flatMap((k) => (k.verdict.kind === 'pending' && !k.verdict.kept && k.verdict.successor !== result.newKeyId ? [{ id: k.key.id, p: k.verdict }] : []));
+  for (const { id, p } of pending.filter((x) => !x.p.due)) {
+    const when = p.dueAt !== undefined ? `not before ${new Date(p.dueAt).toISOString()}` : p.holders.length > 0 ? `not while ${p.holders.map((d) => d.label).join(', ')} may hold it` : 'not provably unused';
+    facts.push(['Pending retirement', `${id}: ${when}${p.inUse ? ' — STILL IN USE: somebody holds it' : ''}`]);
   }
-  if (result.dryRun) for (const id of result.retirement?.due ?? []) facts.push(['Due for retirement', `${id}: would retire`]);
+  if (result.dryRun) for (const { id } of pending.filter((x) => x.p.due)) facts.push(['Due for retirement', `${id}: would retire`]);
   if (result.error) facts.push(['Error', result.error.message]);
   if (result.keysUnread !== undefined) facts.push(['Access keys', `could not be listed at the end of the run: ${result.keysUnread}`]);
   const rows = result.destinations.map((d) => [

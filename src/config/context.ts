@@ -1,10 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { AwsClients } from '../aws/aws.js';
-import type { Cancellation } from '../shared/cancel.js';
-import type { Clock } from '../shared/clock.js';
-import type { GitHubApi } from '../github/github-api.js';
-import type { Inputs } from './inputs.js';
-import type { GitHubPacing, WritePacer } from '../github/pacer.js';
 
 /** What the run prints and exports through the runner (core in production, a recorder in tests). */
 export interface ActionsIO {
@@ -59,18 +53,4 @@ export function runIdentity(
   const url =
     repository && runId ? `${server}/${repository}/actions/runs/${runId}/attempts/${attempt}` : `local/pid-${pid}-${Date.now()}`;
   return { repository, runId, attempt, url, token };
-}
-
-export interface RotateContext {
-  inputs: Inputs;
-  aws: AwsClients;
-  gh: GitHubApi;
-  clock: Clock;
-  io: ActionsIO;
-  pacing: GitHubPacing;
-  /** Paces every mutating GitHub request. */
-  pacer: WritePacer;
-  lease: LeaseSettings;
-  run: RunIdentity;
-  cancel: Cancellation;
 }

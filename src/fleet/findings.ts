@@ -5,7 +5,7 @@
  */
 import type { CredentialReport } from '../aws/credential-report.js';
 import { label } from '../github/destinations.js';
-import type { KeyRecord } from '../keys/provenance.js';
+import type { KeyRecord } from '../keys/records.js';
 import type { Use } from '../shared/types.js';
 import type { UserRead } from './inventory.js';
 import type { ManagedUser, Manifest } from './manifest.js';

@@ -5,7 +5,7 @@
  */
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { accessKeyLastUsed, awsErrorName, listAccessKeys, listUserTags } from '../aws/aws.js';
-import { type KeyRecord, parseRecord } from '../keys/provenance.js';
+import { type KeyRecord, parseRecord } from '../keys/records.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import type { Use } from '../shared/types.js';
 

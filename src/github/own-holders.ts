@@ -12,7 +12,7 @@ import type { GitHubApi } from './github-api.js';
 import type { Inputs } from '../config/inputs.js';
 import type { Prepared } from './preflight.js';
 import { gitHubError, listEnvironments, statusOf } from './secrets.js';
-import type { TokenKind } from './token-kind.js';
+import type { TokenKind } from './github-api.js';
 
 /** A place the job's repository can read secrets and variables from. */
 export type Place = { kind: 'repository' } | { kind: 'environment'; environment: string } | { kind: 'organization'; org: string };

@@ -1,9 +1,11 @@
 import { closest } from '../config/closest.js';
 import { type Destination, hasVariables, isOrganization, label, variableWritePermission, writePermission } from './destinations.js';
 import { ActionError } from '../shared/errors.js';
-import type { RotateContext } from '../config/context.js';
-import type { HeldBefore } from '../rotation/journal.js';
-import type { Visibility } from '../config/inputs.js';
+import type { ActionsIO } from '../config/context.js';
+import type { Inputs, Visibility } from '../config/inputs.js';
+import type { Cancellation } from '../shared/cancel.js';
+import type { GitHubApi } from './github-api.js';
+import type { GitHubPacing, WritePacer } from './pacer.js';
 import {
   type PublicKey,
   type SecretInfo,
@@ -20,6 +22,19 @@ import {
   statusOf,
 } from './secrets.js';
 import { listVariables, selectedVariableRepositories } from './variables.js';
+
+/** What preflight needs of the run: GitHub, the inputs, the log, the cancel, and the pacing of its reads and writes. */
+export interface PreflightContext {
+  gh: GitHubApi;
+  inputs: Inputs;
+  io: ActionsIO;
+  cancel: Cancellation;
+  pacing: GitHubPacing;
+  pacer: WritePacer;
+}
+
+/** What a destination held before the run: both secrets, one of them, or none. */
+export type HeldBefore = 'both' | 'partial' | 'none';
 
 /** How one organization secret will be shared when written, and who can read it. */
 export interface OrgSharing extends Sharing {
@@ -66,7 +81,7 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, in
 /** The environments of each repository (lower-case owner/name), listed at most once per preflight. */
 type EnvironmentLists = Map<string, Promise<string[]>>;
 
-function environmentsOf(ctx: RotateContext, lists: EnvironmentLists, owner: string, repo: string): Promise<string[]> {
+function environmentsOf(ctx: PreflightContext, lists: EnvironmentLists, owner: string, repo: string): Promise<string[]> {
   const key = `${owner}/${repo}`.toLowerCase();
   let listed = lists.get(key);
   if (listed === undefined) {
@@ -94,7 +109,7 @@ function some(existing: string[]): string {
  * anything is changed. A name holding whitespace is most likely two names; one within two edits of an existing
  * environment most likely is that environment, misspelled.
  */
-async function checkCreatable(ctx: RotateContext, lists: EnvironmentLists, owner: string, repo: string, environment: string) {
+async function checkCreatable(ctx: PreflightContext, lists: EnvironmentLists, owner: string, repo: string, environment: string) {
   if (/\s/.test(environment)) {
     throw new ActionError(
       `environments: '${environment}' does not exist in ${owner}/${repo} and holds a space: it most likely is two names ` +
@@ -123,7 +138,7 @@ async function checkCreatable(ctx: RotateContext, lists: EnvironmentLists, owner
 
 /** A missing environment (create-environments false): the environments that exist, and the one most likely meant. */
 async function missingEnvironment(
-  ctx: RotateContext,
+  ctx: PreflightContext,
   lists: EnvironmentLists,
   d: Destination & { kind: 'environment' },
   err: unknown,
@@ -152,7 +167,7 @@ async function missingEnvironment(
 
 /** Why a public-key read failed, in the user's terms: a missing repository, environment, or permission. */
 async function explainReadFailure(
-  ctx: RotateContext,
+  ctx: PreflightContext,
   d: Destination,
   err: unknown,
   lists: EnvironmentLists,
@@ -180,7 +195,7 @@ async function explainReadFailure(
 
 /** The visibility each secret (or variable) is written with: the input's, else the existing one's, else 'private'. */
 async function sharingOf(
-  ctx: RotateContext,
+  ctx: PreflightContext,
   name: string,
   existing: SecretInfo | undefined,
   selected: { ids: number[]; names: string[] } | undefined,
@@ -205,7 +220,7 @@ async function sharingOf(
  * With access-key-id-as: variable, the destination's variables: the id's is read from them (when it was written,
  * how an organization shares it). Undefined when the id is a secret.
  */
-async function variablesOf(ctx: RotateContext, d: Destination): Promise<Map<string, SecretInfo> | undefined> {
+async function variablesOf(ctx: PreflightContext, d: Destination): Promise<Map<string, SecretInfo> | undefined> {
   if (ctx.inputs.accessKeyIdAs !== 'variable') return undefined;
   if (!hasVariables(d)) {
     throw new ActionError(`access-key-id-as: variable: ${label(d)} is given secrets only: set access-key-id-as: secret`);
@@ -216,7 +231,7 @@ async function variablesOf(ctx: RotateContext, d: Destination): Promise<Map<stri
 }
 
 async function prepare(
-  ctx: RotateContext,
+  ctx: PreflightContext,
   d: Destination,
   selected: Map<string, { ids: number[]; names: string[] }>,
   lists: EnvironmentLists,
@@ -299,7 +314,7 @@ function holdings(held: HeldBefore, variable: string | undefined, secret: string
  * organization secrets how they are shared), concurrently and bounded. Fails naming every destination that cannot
  * be written, before any key exists.
  */
-export async function preflight(ctx: RotateContext, destinations: Destination[]): Promise<Prepared[]> {
+export async function preflight(ctx: PreflightContext, destinations: Destination[]): Promise<Prepared[]> {
   const selectedIds = new Map<string, { ids: number[]; names: string[] }>();
   const { organization, organizationVisibility, organizationSelectedRepositories } = ctx.inputs;
   if (organization !== undefined && organizationVisibility === 'selected') {
@@ -346,7 +361,7 @@ export function coversRepository(prepared: Prepared[], repository: string): bool
 
 /** Create the environments preflight found missing (create-environments), then read their public keys. */
 export async function createMissingEnvironments(
-  ctx: RotateContext,
+  ctx: PreflightContext,
   prepared: Prepared[],
   onCreated: (index: number) => void,
 ): Promise<void> {

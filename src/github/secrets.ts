@@ -1,9 +1,7 @@
 import { ActionError, errorMessage } from '../shared/errors.js';
-import { type TokenKind, workflowTokenHint } from './token-kind.js';
-import type { GitHubApi } from './github-api.js';
+import type { GitHubApi, TokenKind } from './github-api.js';
 import { type Destination, label, secretsPath, writePermission } from './destinations.js';
 import type { Visibility } from '../config/inputs.js';
-import { seal } from './sealing.js';
 
 export interface PublicKey {
   keyId: string;
@@ -278,4 +276,56 @@ export async function resolveRepositoryIds(gh: GitHubApi, org: string, names: st
     );
   }
   return names.map((n) => found.get(n.toLowerCase()) as number);
+}
+
+// ---- the kind of token github-token is ------------------------------------------------------------------------
+
+/**
+ * What kind of token github-token is, told from facts: its prefix (GitHub's token formats) and whether it is the
+ * job's own GITHUB_TOKEN (when the step's env has it). Decides whether a 403/404 may be the workflow's GITHUB_TOKEN,
+ * which cannot write secrets.
+ */
+
+export function tokenKind(token: string, jobToken: string | undefined): TokenKind {
+  // A PAT first: a job may set its env's GITHUB_TOKEN to a PAT (env: GITHUB_TOKEN: secrets.PAT), which is no
+  // workflow token.
+  if (token.startsWith('ghp_') || token.startsWith('github_pat_')) return 'pat';
+  if (jobToken && token === jobToken.trim()) return 'workflow';
+  if (token.startsWith('ghs_')) return 'installation';
+  return 'unknown';
+}
+
+const TOKENS_THAT_CAN = 'pass a fine-grained PAT, classic PAT or GitHub App token as github-token';
+
+/** The sentence a 403/404 adds about the workflow's GITHUB_TOKEN, or undefined when github-token cannot be it. */
+export function workflowTokenHint(kind: TokenKind): string | undefined {
+  if (kind === 'pat') return undefined;
+  if (kind === 'workflow') return `github-token is the workflow's GITHUB_TOKEN, which cannot write secrets: ${TOKENS_THAT_CAN}`;
+  return `If github-token is the workflow's GITHUB_TOKEN: it cannot write secrets; ${TOKENS_THAT_CAN}`;
+}
+
+// ---- sealing a value for a public key ---------------------------------------------------------------------------
+
+type Sodium = typeof import('libsodium-wrappers').default;
+
+let loading: Promise<Sodium> | undefined;
+
+/** libsodium (and its WebAssembly) loads on the first seal, after the key is verified: not at start-up. */
+function load(): Promise<Sodium> {
+  loading ??= import('libsodium-wrappers').then(async (m) => {
+    await m.default.ready;
+    return m.default;
+  });
+  return loading;
+}
+
+/**
+ * Seal `value` for a GitHub public key (crypto_box_seal). GitHub sends and expects standard base64 (the ORIGINAL
+ * variant); libsodium-wrappers defaults to URL-safe, which GitHub rejects.
+ */
+export async function seal(value: string, publicKeyBase64: string): Promise<string> {
+  const sodium = await load();
+  const key = sodium.from_base64(publicKeyBase64, sodium.base64_variants.ORIGINAL);
+  const box = sodium.crypto_box_seal(sodium.from_string(value), key);
+  return sodium.to_base64(box, sodium.base64_variants.ORIGINAL);
 }

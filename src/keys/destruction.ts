@@ -1,30 +1,52 @@
 /**
  * The whole safety policy for destroying an access key, on one screen: the only reasons the action may delete or
- * deactivate a key, the evidence each needs, and what to do when that evidence is missing. Every DeleteAccessKey and
- * every deactivating UpdateAccessKey goes through `destroy`, which lists the keys again, proves the reason against
+ * deactivate a key, the evidence each needs, how each destroys (delete, or only the reversible deactivate) and what
+ * the journal records, and what to do when the evidence is missing. Every DeleteAccessKey and every deactivating
+ * UpdateAccessKey goes through the gate's `destroy(key, reason)`, which lists the keys again, proves the reason against
  * IAM's own facts (the key list, CreateDate, last use, IAM's time) and this run's journal, and refuses otherwise.
  * A tag alone proves nothing (anyone with iam:TagUser can write one); the runner's clock is never used.
+ * docs/security-model.md says what each row trusts and who else can write it.
  */
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { deactivateAccessKey, deleteAccessKey, listAccessKeys } from '../aws/aws.js';
+import type { ActionsIO } from '../config/context.js';
+import type { PreviousKeyMode } from '../config/inputs.js';
+import { type DestinationRecord, mayHold, pairKey, touchedWith, updates } from '../github/destination-record.js';
+import type { Cancellation } from '../shared/cancel.js';
 import { ActionError } from '../shared/errors.js';
-import { CREATE_TAG, CREATE_WINDOW_MS, type Creation, inWindow } from './create-marker.js';
-import type { KeyFate } from '../rotation/journal.js';
-import type { AccessKey, Use } from './plan.js';
-import { type KeyRecord, forgetRecord, lastUses } from './provenance.js';
-import type { RunState } from '../rotation/run-state.js';
+import type { AccessKey, Use } from '../shared/types.js';
+import { CREATE_TAG, CREATE_WINDOW_MS, type Creation, type KeyRecord, inWindow, lastUses } from './records.js';
 
 /** A run ends within this long (main.ts cancels itself before): a key older than this outlived the run that made it. */
 export const MAX_RUN_MS = 60 * 60_000;
+/** IAM's time is read from whole-second Date headers: a record written a moment ago may look up to this far ahead. */
+export const CLOCK_SLACK_MS = 60_000;
+const HOUR = 3_600_000;
+const second = (ms: number) => Math.floor(ms / 1000) * 1000;
 
-/** What a destination of this run holds, as far as the decision needs it. */
-export interface DestinationFacts {
-  label: string;
-  /** When each secret it holds was last written (GitHub's updated_at), or [] when it holds neither. */
-  updates: number[];
-  /** This run's own record: the key whose pair it wrote there (undefined: not written by this run). */
-  writtenWith: string | undefined;
-  /** The keys either of its secrets may hold by this run's writes ('?': a write whose outcome is unknown). */
-  touchedWith: string[];
+/**
+ * The one rule for "the run that made it may still be running": GitHub does not say that run ended after the key was
+ * made (`ended`: its word, or an earlier attempt of this very workflow run, which GitHub starts only after it ended),
+ * and the key is younger than a run can last, in IAM's clock.
+ */
+export function makerMayStillRun(created: Date, ended: number | undefined, iamNow: number): boolean {
+  return !endedAfterMade(created, ended) && iamNow - created.getTime() < MAX_RUN_MS;
+}
+
+/** The run that made a key ended after (IAM's `CreateDate`, whole seconds as records are) it made the key: a run that ended before did not make it. */
+const endedAfterMade = (created: Date, ended: number | undefined): boolean => (ended ?? -Infinity) >= second(created.getTime());
+
+/** A record that says this action created the key and never handed it over. */
+export const unhanded = (r: KeyRecord | undefined): r is KeyRecord =>
+  r?.created !== undefined && r.handover === undefined && r.supersededBy === undefined;
+
+/**
+ * The retire-after-hours a handed-over key waits: the one its handover was made with, or this run's if longer (a
+ * record from before 2.2 names none: this run's). Undefined hours (no run setting): no key is ever old enough.
+ */
+export function graceOf(record: KeyRecord | undefined, runHours: number | undefined): number {
+  const run = runHours ?? Infinity;
+  return Math.max(record?.retireAfter ?? run, run);
 }
 
 /** The facts a proof reads. `keys` is the key list IAM gave just before the change; times are IAM's. */
@@ -32,7 +54,8 @@ export interface Facts {
   key: AccessKey;
   keys: AccessKey[];
   iamNow: number;
-  destinations: DestinationFacts[];
+  /** This run's destinations: what preflight saw, and what this run wrote (their ledgers). */
+  destinations: DestinationRecord[];
   /** The new key this run created, if any; `verified`: STS accepted it (or verify-timeout-seconds: 0 waived it). */
   newKey?: { id: string; verified: boolean; handedOver: boolean };
   /** The job's own holder check passed (self-rotation writes where the job reads its credentials). */
@@ -40,11 +63,11 @@ export interface Facts {
   /** The keys this run expects IAM to list. */
   expected?: ReadonlySet<string>;
   /** The key's provenance record (a claim, checked against IAM's facts). */
-  record?: { created?: string; handover?: string; supersededBy?: string };
+  record?: KeyRecord;
   lastUsed?: Use | null;
   retireAfterHours?: number;
   keyLimit?: string;
-  /** GitHub's word that the run the record names has ended (its updated_at), when GitHub could say. */
+  /** When the run the record names ended (GitHub's word, or an earlier attempt of this workflow run). */
   runEnded?: number;
   /**
    * The earlier run's key this run finishes handing out (a resumed rotation): its record as read before this run
@@ -53,14 +76,17 @@ export interface Facts {
   resumed?: { id: string; record: KeyRecord; runEnded?: number; signedIn: boolean };
   /** The key this run recorded, before deleting it, that the destinations which may hold it lose until rewritten. */
   breaking?: string;
-  /** The create marker as read, with the keys without a tag made in its window (create-marker.ts). */
+  /** The create marker as read, with the keys without a tag made in its window. */
   creation?: Creation;
+  /** Keys this run made Inactive on evidence that allows only that reversible step. */
+  reversedHere?: ReadonlySet<string>;
 }
 
 export type Reason =
   | 'replaced by this run'
   | 'replaced by a resumed rotation'
   | 'staged retirement'
+  | 'handed over by a stopped run'
   | 'never handed out'
   | 'orphan of a finished run'
   | 'unrecorded key of a finished run'
@@ -68,21 +94,6 @@ export type Reason =
   | 'consent: key-limit delete-oldest'
   | 'consent: key-limit delete-inactive';
 
-const HOUR = 3_600_000;
-/** IAM's time is read from whole-second Date headers: a record written a moment ago may look up to this far ahead. */
-export const CLOCK_SLACK_MS = 60_000;
-const second = (ms: number) => Math.floor(ms / 1000) * 1000;
-const same = (a: Iterable<string>, b: Iterable<string>) => [...a].sort().join() === [...b].sort().join();
-const listed = (f: Facts, id: string | undefined) => f.keys.find((k) => k.id === id);
-const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
-/** A record that says this action created the key and never handed it over. */
-export const unhanded = (r: KeyRecord | undefined): r is KeyRecord =>
-  r?.created !== undefined && r.handover === undefined && r.supersededBy === undefined;
-/**
- * When GitHub says the run that made the key ended, if that is proof: a run that ended before the key existed (IAM's
- * `CreateDate`, in whole seconds as records are) did not make it, whatever the record names.
- */
-const endedAt = (f: Facts) => (f.runEnded !== undefined && f.runEnded >= second(f.key.created.getTime()) ? f.runEnded : undefined);
 /** Which piece of evidence is missing: what the code branches on (the text is for people, and may be reworded). */
 export type Gap =
   | 'not listed'
@@ -100,6 +111,8 @@ export type Gap =
   | 'handover too recent'
   | 'last use unknown'
   | 'used too recently'
+  | 'no grace'
+  | 'grace chosen'
   | "not this run's"
   | 'handed over'
   | 'given to destinations'
@@ -110,6 +123,7 @@ export type Gap =
   | 'no consent'
   | 'not the oldest'
   | 'not inactive'
+  | 'deactivated by this run'
   | 'newer than its successor'
   | 'recorded'
   | 'no create marker'
@@ -125,14 +139,13 @@ export interface Missing {
 /** A check: undefined when it holds, else the evidence that is missing. */
 type Check = (f: Facts) => Missing | undefined;
 const need = (ok: boolean, code: Gap, text: string): Missing | undefined => (ok ? undefined : { code, text });
+const listed = (f: Facts, id: string | undefined) => f.keys.find((k) => k.id === id);
+const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'unreadable');
+const same = (a: Iterable<string>, b: Iterable<string>) => [...a].sort().join() === [...b].sort().join();
+const handoverOf = (f: Facts) => Date.parse(String(f.record?.handover));
 
-/** Destinations that may hold the key: written since its creation, and not rewritten by this run with another key. */
-export function mayHold(f: Facts): string[] {
-  const created = second(f.key.created.getTime());
-  return f.destinations
-    .filter((d) => (d.writtenWith === undefined ? d.updates.some((u) => u >= created) : d.writtenWith === f.key.id))
-    .map((d) => d.label);
-}
+/** The labels of this run's destinations that may hold the key (written since its creation, not rewritten with another). */
+export const holdersOf = (f: Pick<Facts, 'key' | 'destinations'>): string[] => f.destinations.filter((d) => mayHold(d, f.key)).map((d) => d.label);
 
 /** The keys IAM lists are exactly the ones this run expects. */
 const unchanged: Check = (f) =>
@@ -146,74 +159,112 @@ export const RECORD_CHECKS: Check[] = [
   },
   (f) => {
     const s = listed(f, f.record?.supersededBy);
-    const handover = Date.parse(f.record?.handover ?? '');
+    const handover = handoverOf(f);
     return need(
-      s !== undefined && second(s.created.getTime()) <= handover && f.key.created <= s.created, 'handover before successor',
+      s !== undefined && second(s.created.getTime()) <= handover && f.key.created <= s.created,
+      'handover before successor',
       `the recorded handover (${iso(handover)}) is not after the CreateDate of its successor ` +
         `(${s ? s.created.toISOString() : 'unknown'}) and of the key itself`,
     );
   },
   (f) =>
     need(
-      Date.parse(f.record?.handover ?? '') <= f.iamNow + CLOCK_SLACK_MS, 'handover in the future',
+      handoverOf(f) <= f.iamNow + CLOCK_SLACK_MS,
+      'handover in the future',
       `the recorded handover lies in the future (IAM's time is ${iso(f.iamNow)})`,
     ),
 ];
 
-/** No destination of this run was written after the key was made (so none may hold it). */
+/** No destination of this run may hold it: none was written after the key was made (or this run rewrote it). */
 const heldByNone: Check = (f) => {
-  const holders = mayHold(f);
+  const holders = holdersOf(f);
   return need(holders.length === 0, 'destinations may hold it', `destination(s) ${holders.join(', ')} were written after its creation and may hold it`);
 };
 
+/** The destinations of this run last written before the key's recorded successor existed (and not since by this run): they may hold the key. */
+export function olderThanSuccessor(f: Pick<Facts, 'keys' | 'record' | 'destinations'>): DestinationRecord[] {
+  const s = f.keys.find((k) => k.id === f.record?.supersededBy);
+  const since = s ? second(s.created.getTime()) : Infinity;
+  return f.destinations.filter((d) => pairKey(d) === undefined && updates(d).some((u) => u < since));
+}
+
+/** No destination of this run was last written before the key's successor existed (such a one may hold the key). */
+const nothingOlderThanSuccessor: Check = (f) => {
+  const old = olderThanSuccessor(f).map((d) => d.label);
+  return need(old.length === 0, 'destinations older than successor', `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
+};
+
+const lastUseKnown: Check = (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)');
+
+/** When the run the record names ended, if that is proof: a run that ended before the key existed did not make it. */
+const endedAt = (f: Facts) => (endedAfterMade(f.key.created, f.runEnded) ? f.runEnded : undefined);
+
 /** What proves a key an orphan of a finished run of this action, whoever may hold it. */
 const ORPHAN_CHECKS: Check[] = [
+  (f) => need(unhanded(f.record), 'no unhanded record', 'no record says this action created it and never handed it over'),
   (f) =>
     need(
-      unhanded(f.record), 'no unhanded record',
-      'no record says this action created it and never handed it over',
-    ),
-  (f) =>
-    need(
-      f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS, 'record not this key',
+      f.record?.created === undefined || Math.abs(Date.parse(f.record.created) - second(f.key.created.getTime())) <= CLOCK_SLACK_MS,
+      'record not this key',
       `its record says it was created ${f.record?.created}, but IAM says ${f.key.created.toISOString()}: the record is not this key's`,
     ),
   (f) =>
     need(
-      endedAt(f) !== undefined || f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run',
+      !makerMayStillRun(f.key.created, f.runEnded, f.iamNow),
+      'maker may still run',
       `it is younger than the action's maximum run time (${MAX_RUN_MS / 60_000} minutes; created ` +
         `${f.key.created.toISOString()}), it is no earlier attempt of this workflow run, and GitHub does not say the run that made it has ended, so that run may still be writing it`,
     ),
-  (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+  lastUseKnown,
   (f) =>
     need(
-      !f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS), 'used after its run',
+      !f.lastUsed || Date.parse(f.lastUsed.date) <= (endedAt(f) ?? f.key.created.getTime() + MAX_RUN_MS),
+      'used after its run',
       `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after the run that made it ended: something holds it`,
     ),
 ];
 
+/** How a row destroys: always delete, only the reversible deactivate, or as previous-key says (delete or deactivate). */
+export type How = 'delete' | 'deactivate' | 'previous-key';
+
+/** What the journal records of a key this run retired or left. */
+export type KeyFate = 'deleted' | 'deleted to make room' | 'deleted as an orphan' | 'deactivated' | 'kept' | 'discarded';
+
+interface Row {
+  /** Which key the reason covers (the README's "Which key" column, word for word). */
+  covers: string;
+  checks: Check[];
+  /** What to do when a check fails. */
+  todo: string;
+  how: How;
+  /** What the journal records when the row deletes (a deactivation records 'deactivated'). */
+  deleted: KeyFate;
+}
+
 /**
- * The table. Each row: which key the reason covers (the README's "Which key" column, word for word), the checks that
- * prove it, and what to do when one fails.
+ * The table. Each row: which key the reason covers, the checks that prove it, what to do when one fails, how it
+ * destroys and what the journal records. A row whose evidence is a time window or a tag that a person or a tag
+ * writer could also produce destroys only reversibly (`how: 'deactivate'`).
  */
-export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: string }> = {
+export const POLICY: Record<Reason, Row> = {
   'replaced by this run': {
     covers: 'the previous key, with `retire-after-hours: 0`',
+    how: 'previous-key',
+    deleted: 'deleted',
     checks: [
       (f) => need(f.newKey !== undefined && f.newKey.id !== f.key.id, 'no new key', 'this run created no new key to replace it'),
       (f) => need(f.newKey?.verified === true, 'new key unverified', 'the new key was not verified by STS'),
       (f) => need(listed(f, f.newKey?.id)?.status === 'Active', 'new key gone', `the new key ${f.newKey?.id} is no longer Active in IAM`),
       (f) => {
-        const missing = f.destinations.filter((d) => d.writtenWith !== f.newKey?.id).map((d) => d.label);
+        const missing = f.destinations.filter((d) => pairKey(d) !== f.newKey?.id).map((d) => d.label);
         return need(missing.length === 0, 'destinations not written', `not every destination holds the new key (${missing.join(', ')})`);
       },
       (f) => need(f.ownHolderChecked === true, 'own holder unchecked', "the job's own holder check did not pass"),
       (f) =>
         need(
-          !unhanded(f.record) ||
-            endedAt(f) !== undefined ||
-            f.iamNow - f.key.created.getTime() >= MAX_RUN_MS, 'maker may still run',
-          'another run of this action made it less than ' + `${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
+          !unhanded(f.record) || !makerMayStillRun(f.key.created, f.runEnded, f.iamNow),
+          'maker may still run',
+          `another run of this action made it less than ${MAX_RUN_MS / 60_000} minutes ago and never handed it over, ` +
             'and GitHub does not say that run has ended: it may still be writing it (a rerun retires it once that run ' +
             `has ended, at the latest from ${iso(f.key.created.getTime() + MAX_RUN_MS)}, IAM time)`,
         ),
@@ -223,6 +274,8 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
   },
   'replaced by a resumed rotation': {
     covers: "the previous key, when a rerun signs in with the key an earlier run made and finishes that run's rotation",
+    how: 'previous-key',
+    deleted: 'deleted',
     checks: [
       (f) => need(f.resumed !== undefined && f.resumed.id !== f.key.id, 'no new key', "this run finishes no earlier run's rotation"),
       (f) => need(f.resumed?.signedIn === true, 'new key unverified', `this run did not sign in with ${f.resumed?.id}`),
@@ -230,17 +283,20 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
       (f) => {
         const s = listed(f, f.resumed?.id);
         const r = f.resumed?.record;
+        const made = s !== undefined && r?.created !== undefined && Math.abs(Date.parse(r.created) - second(s.created.getTime())) <= CLOCK_SLACK_MS;
+        // Never handed over, or handed over by a run that meant to retire this key at once and stopped first.
+        const stopped = unhanded(r) || (f.record?.supersededBy === f.resumed?.id && graceOf(f.record, f.retireAfterHours) === 0);
         return need(
-          s !== undefined && unhanded(r) && Math.abs(Date.parse(r.created ?? '') - second(s.created.getTime())) <= CLOCK_SLACK_MS,
+          made && stopped,
           'no unhanded record',
-          `no record read before this run changed anything says this action made ${f.resumed?.id} (at its CreateDate) and never handed it over`,
+          `no record read before this run changed anything says this action made ${f.resumed?.id} (at its CreateDate) and ` +
+            'stopped before retiring the key it replaced',
         );
       },
       (f) => {
         const s = listed(f, f.resumed?.id);
-        const ended = f.resumed?.runEnded;
         return need(
-          s !== undefined && ((ended !== undefined && ended >= second(s.created.getTime())) || f.iamNow - s.created.getTime() >= MAX_RUN_MS),
+          s !== undefined && !makerMayStillRun(s.created, f.resumed?.runEnded, f.iamNow),
           'maker may still run',
           `the run that made ${f.resumed?.id} may still be running (GitHub does not say it ended, it is no earlier attempt of this ` +
             `workflow run, and the key is younger than ${MAX_RUN_MS / 60_000} minutes)`,
@@ -251,7 +307,7 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
         return need(s !== undefined && f.key.created <= s.created, 'newer than its successor', `it is newer than ${f.resumed?.id}`);
       },
       (f) => {
-        const missing = f.destinations.filter((d) => d.writtenWith !== f.resumed?.id).map((d) => d.label);
+        const missing = f.destinations.filter((d) => pairKey(d) !== f.resumed?.id).map((d) => d.label);
         return need(missing.length === 0, 'destinations not written', `not every destination holds ${f.resumed?.id} (${missing.join(', ')})`);
       },
       (f) => need(f.ownHolderChecked === true, 'own holder unchecked', "the job's own holder check did not pass"),
@@ -260,61 +316,84 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
     todo: 'Rerun once every destination holds the key this job signs in with; nothing was retired',
   },
   'staged retirement': {
-    covers: 'a handed-over key, once `retire-after-hours` have passed (with `0`: the one a stopped run handed over and did not retire)',
+    covers: 'a handed-over key, once the `retire-after-hours` of its handover (or of this run, if longer) have passed',
+    how: 'previous-key',
+    deleted: 'deleted',
     checks: [
       ...RECORD_CHECKS,
-      (f) => {
-        const s = listed(f, f.record?.supersededBy);
-        const since = s ? second(s.created.getTime()) : Infinity;
-        const old = f.destinations.filter((d) => d.writtenWith === undefined && d.updates.some((u) => u < since)).map((d) => d.label);
-        return need(old.length === 0, 'destinations older than successor', `destination(s) ${old.join(', ')} were last written before its successor existed, so they may hold it`);
-      },
+      nothingOlderThanSuccessor,
       (f) =>
         need(
-          Date.parse(f.record?.handover ?? '') + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow, 'handover too recent',
-          `the handover is not yet ${f.retireAfterHours} h old (IAM time)`,
+          graceOf(f.record, f.retireAfterHours) > 0,
+          'no grace',
+          'its handover was made to retire it at once (retire-after-hours: 0), and this run waits no longer',
         ),
-      (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+      (f) => {
+        const grace = graceOf(f.record, f.retireAfterHours);
+        return need(handoverOf(f) + grace * HOUR <= f.iamNow, 'handover too recent', `the handover is not yet ${grace} h old (IAM time)`);
+      },
+      lastUseKnown,
+      (f) => {
+        const grace = graceOf(f.record, f.retireAfterHours);
+        return need(
+          !f.lastUsed || Date.parse(f.lastUsed.date) + grace * HOUR <= f.iamNow,
+          'used too recently',
+          `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${grace} h ago (IAM time)`,
+        );
+      },
+      unchanged,
+    ],
+    todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
+  },
+  'handed over by a stopped run': {
+    covers: 'a handed-over key whose handover was made to retire it at once (`retire-after-hours: 0`) by a run that stopped first: deactivated, never deleted',
+    how: 'deactivate',
+    deleted: 'deleted',
+    checks: [
+      ...RECORD_CHECKS,
+      nothingOlderThanSuccessor,
       (f) =>
-        f.retireAfterHours === 0
-          ? // At once (a stopped run's handover): only while nothing has used it since that handover.
-            need(
-              !f.lastUsed || Date.parse(f.lastUsed.date) <= Date.parse(f.record?.handover ?? '') + CLOCK_SLACK_MS,
-              'used too recently',
-              `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after its handover (${f.record?.handover}): something still holds it`,
-            )
-          : need(
-              !f.lastUsed || Date.parse(f.lastUsed.date) + (f.retireAfterHours ?? Infinity) * HOUR <= f.iamNow,
-              'used too recently',
-              `it was last used ${f.lastUsed?.date} (${f.lastUsed?.service}), less than ${f.retireAfterHours} h ago (IAM time)`,
-            ),
+        need(
+          graceOf(f.record, f.retireAfterHours) === 0,
+          'grace chosen',
+          `its handover, or this run, waits ${graceOf(f.record, f.retireAfterHours)} h before retiring it (retire-after-hours)`,
+        ),
+      lastUseKnown,
+      (f) =>
+        need(
+          !f.lastUsed || Date.parse(f.lastUsed.date) <= handoverOf(f) + CLOCK_SLACK_MS,
+          'used too recently',
+          `it was used ${f.lastUsed?.date} (${f.lastUsed?.service}), after its handover (${f.record?.handover}): something still holds it`,
+        ),
       unchanged,
     ],
     todo: 'The key is kept: find its holder, or retire it by hand once you know nothing uses it',
   },
   'never handed out': {
     covers: "this run's own new key, on rollback",
+    how: 'delete',
+    deleted: 'discarded',
     checks: [
-      (f) => need(f.newKey?.id === f.key.id, 'not this run\'s', 'this run did not create it'),
+      (f) => need(f.newKey?.id === f.key.id, "not this run's", 'this run did not create it'),
       (f) => need(f.newKey?.handedOver === false, 'handed over', 'it was handed over'),
       (f) => {
-        const holders = f.destinations.filter((d) => d.touchedWith.some((k) => k === f.key.id || k === '?')).map((d) => d.label);
+        const holders = f.destinations.filter((d) => touchedWith(d).some((k) => k === f.key.id || k === '?')).map((d) => d.label);
         return need(holders.length === 0, 'given to destinations', `destination(s) ${holders.join(', ')} were given it (or may have been)`);
       },
     ],
-    todo: 'Both keys stay Active: rerun once the cause is fixed',
+    todo: 'It stays Active: rerun once the cause is fixed',
   },
   'orphan of a finished run': {
     covers: 'a key an earlier run of this action created and never handed over',
-    checks: [
-      ...ORPHAN_CHECKS,
-      heldByNone,
-      unchanged,
-    ],
+    how: 'delete',
+    deleted: 'deleted as an orphan',
+    checks: [...ORPHAN_CHECKS, heldByNone, unchanged],
     todo: 'Delete it by hand once you know nothing holds it, or rerun as a self-rotation, which moves those destinations to its own key first',
   },
   'unrecorded key of a finished run': {
-    covers: 'a key a run of this action created and was stopped before recording (no tag names it)',
+    covers: 'a key made in the window of a create marker whose run has ended, that no tag names: deactivated, never deleted',
+    how: 'deactivate',
+    deleted: 'deleted as an orphan',
     checks: [
       (f) => need(f.record === undefined, 'recorded', 'a tag names it (its record decides, not the create marker)'),
       (f) =>
@@ -332,14 +411,12 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
         ),
       (f) =>
         need(
-          f.creation === undefined ||
-            (f.creation.ended !== undefined && f.creation.ended >= second(f.key.created.getTime())) ||
-            f.iamNow - f.key.created.getTime() >= MAX_RUN_MS,
+          f.creation === undefined || !makerMayStillRun(f.key.created, f.creation.ended, f.iamNow),
           'maker may still run',
           `the run the marker names (${f.creation?.by}) may still be running: it is no earlier attempt of this workflow ` +
             `run, GitHub does not say it ended, and the key is younger than ${MAX_RUN_MS / 60_000} minutes`,
         ),
-      (f) => need(f.lastUsed !== undefined, 'last use unknown', 'its last use is unknown (iam:GetAccessKeyLastUsed)'),
+      lastUseKnown,
       (f) =>
         need(
           !f.lastUsed,
@@ -349,17 +426,19 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
       heldByNone,
       unchanged,
     ],
-    todo: 'Delete it by hand once you know nothing holds it (no record of the action names it)',
+    todo: 'Deactivate or delete it by hand once you know nothing holds it (no record of the action names it)',
   },
   'orphan held by destinations this run rewrites': {
     covers: "a rotator's orphan of an earlier run, held only by destinations this run rewrites at once",
+    how: 'delete',
+    deleted: 'deleted as an orphan',
     checks: [
       ...ORPHAN_CHECKS,
       (f) =>
         need(
           f.breaking === f.key.id,
           'destinations may hold it',
-          `destination(s) ${mayHold(f).join(', ')} may hold it, and this run did not record that they lose it until it rewrites them`,
+          `destination(s) ${holdersOf(f).join(', ')} may hold it, and this run did not record that they lose it until it rewrites them`,
         ),
       unchanged,
     ],
@@ -367,6 +446,8 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
   },
   'consent: key-limit delete-oldest': {
     covers: 'the oldest Active key, to make room',
+    how: 'delete',
+    deleted: 'deleted to make room',
     checks: [
       (f) => need(f.keyLimit === 'delete-oldest', 'no consent', 'key-limit is not delete-oldest'),
       (f) => need(f.keys.every((k) => k.created >= f.key.created), 'not the oldest', 'it is not the oldest key'),
@@ -376,10 +457,24 @@ export const POLICY: Record<Reason, { covers: string; checks: Check[]; todo: str
   },
   'consent: key-limit delete-inactive': {
     covers: 'an Inactive key, to make room',
-    checks: [(f) => need(listed(f, f.key.id)?.status === 'Inactive', 'not inactive', 'IAM does not list it as Inactive'), unchanged],
+    how: 'delete',
+    deleted: 'deleted to make room',
+    checks: [
+      (f) => need(listed(f, f.key.id)?.status === 'Inactive', 'not inactive', 'IAM does not list it as Inactive'),
+      (f) =>
+        need(
+          !f.reversedHere?.has(f.key.id),
+          'deactivated by this run',
+          'this run deactivated it on evidence that allows only that reversible step: a later run deletes it',
+        ),
+      unchanged,
+    ],
     todo: 'Rerun once the keys are as expected',
   },
 };
+
+/** The rows whose evidence allows only a reversible step: they deactivate, never delete. */
+export const reversibleOnly = (reason: Reason): boolean => POLICY[reason].how === 'deactivate';
 
 /** The evidence missing for `reason` (empty: proven), each with its code. Pure. */
 export function gaps(reason: Reason, facts: Facts): Missing[] {
@@ -401,10 +496,10 @@ export class Unproven extends ActionError {
     readonly gaps: Missing[],
     known: string,
   ) {
-    super(
-      `${keyId} was not ${reason === 'staged retirement' ? 'retired' : 'deleted'} (${reason}): ${gaps.map((m) => m.text).join('; ')}` +
-        `${known ? ` (known: ${known})` : ''}. ${POLICY[reason].todo}`,
-    );
+    const verb = reason === 'staged retirement' || reason === 'handed over by a stopped run' ? 'retired' : reversibleOnly(reason) ? 'deactivated' : 'deleted';
+    // A key IAM no longer lists was deleted by someone else: there is nothing left to do about it.
+    const todo = gaps.every((m) => m.code === 'not listed') ? 'Someone else deleted it: rerun, which plans again on the keys as they are' : POLICY[reason].todo;
+    super(`${keyId} was not ${verb} (${reason}): ${gaps.map((m) => m.text).join('; ')}${known ? ` (known: ${known})` : ''}. ${todo}`);
     this.name = 'Unproven';
     this.missing = gaps.map((m) => m.text);
   }
@@ -425,62 +520,71 @@ export function knownAbout(f: Pick<Facts, 'key' | 'record' | 'lastUsed'>): strin
   return `created ${f.key.created.toISOString()}, ${record}, ${use}`;
 }
 
-/** The facts of this run about key `id`, with IAM's key list as it is now. */
-export function factsOf(s: RunState, key: AccessKey, keys: AccessKey[]): Facts {
-  const j = s.journal;
-  return {
-    key,
-    keys,
-    iamNow: s.ctx.aws.time.now(),
-    destinations: s.destinations.map((d) => ({
-      label: d.label,
-      updates: d.prepared.updates,
-      writtenWith: j.pairKey(d.index),
-      touchedWith: [d.ledger.id, d.ledger.secret].flatMap((h) => (h.kind === 'key' ? [h.keyId] : h.kind === 'unknown' || h.kind === 'overwritten' ? ['?'] : [])),
-    })),
-    newKey: j.newKeyId === undefined ? undefined : { id: j.newKeyId, verified: s.verified, handedOver: s.handedOver },
-    ownHolderChecked: s.ownHolderChecked,
-    expected: s.expected,
-    creation: s.creation,
-    record: s.records.get(key.id),
-    lastUsed: s.uses.get(key.id),
-    retireAfterHours: s.ctx.inputs.retireAfterHours,
-    keyLimit: s.ctx.inputs.keyLimit,
-    runEnded: s.runEnded.get(key.id),
-    breaking: s.journal.broken,
-    resumed: s.resume && {
-      id: s.resume.key.id,
-      record: s.resume.record,
-      runEnded: s.runEnded.get(s.resume.key.id),
-      signedIn: s.verified,
-    },
-  };
+/** The one command that makes a deactivated key Active again. */
+export const undoCommand = (user: string, id: string): string => `aws iam update-access-key --user-name ${user} --access-key-id ${id} --status Active`;
+
+/** What the gate needs of the run: IAM as the run signs now, what it knows of each key, and the journal. */
+export interface GateRun {
+  user: string;
+  /** IAM, signed as this run signs now (self-rotation: with the new key once it is handed over). */
+  iam(): IAMClient;
+  io: ActionsIO;
+  cancel: Cancellation;
+  previousKey: PreviousKeyMode;
+  /** What the run knows of each key's last use (read here, and kept, when it has none yet). */
+  uses: Map<string, Use | null | undefined>;
+  /** A key the run knew, should IAM no longer list it. */
+  known(id: string): AccessKey | undefined;
+  /** This run's facts about `key`, with IAM's key list as it is now. */
+  facts(key: AccessKey, keys: AccessKey[]): Facts;
+  /** Journal the key's fate the moment it happened (and, deleted, forget its record). */
+  destroyed(id: string, fate: KeyFate, reason: Reason): Promise<void>;
+}
+
+/** What destroy did: the fate it journaled, and (deactivated) the command that undoes it. */
+export interface Destroyed {
+  fate: KeyFate;
+  undo?: string;
 }
 
 /**
- * Delete (or deactivate) key `id` for `reason`: list the keys again, prove the reason from IAM's facts and this run's
- * journal, and only then act. Throws Unproven, having changed nothing, when the evidence is missing.
+ * The gate: destroy(key, reason) lists the keys again, proves the reason from IAM's facts and this run's journal, and
+ * only then acts as the row says (delete, or deactivate: previous-key chooses for the rows that follow it). Throws
+ * Unproven, having changed nothing, when the evidence is missing. A key already Inactive is not deactivated again.
  */
-export async function destroy(s: RunState, id: string, reason: Reason, how: 'delete' | 'deactivate', fate: KeyFate): Promise<void> {
-  const { ctx, userName } = s;
-  const keys = await listAccessKeys(ctx.aws.iam, userName);
-  const key = keys.find((k) => k.id === id) ?? s.initialKeys.find((k) => k.id === id) ?? { id, status: 'Active', created: new Date(0) };
-  // Keep the evidence: once deleted, a key's last use can no longer be read.
-  if (!s.uses.has(id) && keys.some((k) => k.id === id)) {
-    for (const [k, use] of await lastUses(ctx, userName, [id])) s.uses.set(k, use);
-  }
-  const facts = factsOf(s, key, keys);
-  const missing = gaps(reason, facts);
-  if (missing.length > 0) throw new Unproven(id, reason, missing, knownAbout(facts));
-  // A rollback still runs after a cancel; nothing else is destroyed once the run was asked to stop.
-  if (reason !== 'never handed out') ctx.cancel.checkpoint();
-  if (how === 'delete') {
-    await deleteAccessKey(ctx.aws.iam, userName, id);
-    s.expected.delete(id);
-    s.journal.record({ kind: 'key retired', id, fate });
-    await forgetRecord(ctx, userName, id, s.tags);
-  } else {
-    await deactivateAccessKey(ctx.aws.iam, userName, id);
-    s.journal.record({ kind: 'key retired', id, fate });
-  }
+export function keyGate(run: GateRun): { destroy(id: string, reason: Reason): Promise<Destroyed | undefined> } {
+  return {
+    async destroy(id, reason) {
+      const iam = run.iam();
+      const keys = await listAccessKeys(iam, run.user);
+      const listedNow = keys.find((k) => k.id === id);
+      if (listedNow === undefined) {
+        // Gone already (someone else deleted it): there is nothing to prove, and nothing to destroy.
+        const was = run.known(id);
+        throw new Unproven(id, reason, [{ code: 'not listed', text: `IAM no longer lists ${id}` }], was ? knownAbout(run.facts(was, keys)) : '');
+      }
+      const key = listedNow;
+      // Keep the evidence: once deleted, a key's last use can no longer be read.
+      if (!run.uses.has(id)) {
+        for (const [k, use] of await lastUses(iam, run.io, run.user, [id])) run.uses.set(k, use);
+      }
+      const facts = run.facts(key, keys);
+      const missing = gaps(reason, facts);
+      if (missing.length > 0) throw new Unproven(id, reason, missing, knownAbout(facts));
+      // A rollback still runs after a cancel; nothing else is destroyed once the run was asked to stop.
+      if (reason !== 'never handed out') run.cancel.checkpoint();
+      const row = POLICY[reason];
+      const how = row.how === 'previous-key' ? run.previousKey : row.how;
+      if (how === 'keep') throw new Error(`internal: previous-key: keep retires nothing (${reason})`);
+      if (how === 'delete') {
+        await deleteAccessKey(iam, run.user, id);
+        await run.destroyed(id, row.deleted, reason);
+        return { fate: row.deleted };
+      }
+      if (key.status === 'Inactive') return undefined;
+      await deactivateAccessKey(iam, run.user, id);
+      await run.destroyed(id, 'deactivated', reason);
+      return { fate: 'deactivated', undo: undoCommand(run.user, id) };
+    },
+  };
 }

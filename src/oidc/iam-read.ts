@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { accessKeyLastUsed, awsError, awsErrorName, isAccessDenied, listAccessKeys } from '../aws/aws.js';
 import { errorMessage } from '../shared/errors.js';
-import type { Use } from '../keys/plan.js';
+import type { Use } from '../shared/types.js';
 
 /** A read IAM refused: what was asked, on what, and IAM's answer. */
 export interface Unreadable {

@@ -2,42 +2,13 @@
  * The journal of effects: every change the run makes is appended here the moment it happens. Rollback, the cancel
  * handler, the error message and the summary are all functions of it, so what the run says is what it did.
  */
+import { type DestinationLedger, type HeldBefore, type Holding, type WriteReason, pairKey } from '../github/destination-record.js';
+import type { KeyFate, Reason } from '../keys/destruction.js';
 import type { CreatedUser } from '../shared/types.js';
 
-/** What one of a destination's two secrets holds, as far as this run knows. */
-export type Holding =
-  | { kind: 'before' } // whatever it held when the run started (see heldBefore)
-  | { kind: 'key'; keyId: string } // the id or secret of this key, written by this run
-  | { kind: 'absent' } // removed by this run
-  | { kind: 'unknown' } // a write was in flight when the run had to stop
-  | { kind: 'overwritten' }; // someone else wrote it after this run did
+export type { DestinationLedger, HeldBefore, Holding, WriteReason } from '../github/destination-record.js';
+export type { KeyFate } from '../keys/destruction.js';
 
-/** What a destination held before the run: both secrets, one of them, or none (per preflight). */
-export type HeldBefore = 'both' | 'partial' | 'none';
-
-/** Why the run wrote a pair. */
-export type WriteReason = 'new key' | 'converge' | 'restore';
-
-export interface DestinationLedger {
-  heldBefore: HeldBefore;
-  /** GitHub's time of this run's last write of each secret (its Date header), when it said. */
-  writtenAt: { id?: number; secret?: number };
-  id: Holding;
-  secret: Holding;
-  /** The environment was created by this run. */
-  created: boolean;
-  /** The last reason a pair was written here. */
-  reason: WriteReason | undefined;
-}
-
-export type KeyFate =
-  | 'deleted'
-  | 'deleted to make room'
-  | 'deleted as an orphan'
-  | 'deactivated'
-  | 'kept'
-  | 'discarded'
-  | 'retire-pending';
 
 /** Fates after which the key no longer exists. */
 const GONE: ReadonlySet<KeyFate> = new Set(['deleted', 'deleted to make room', 'deleted as an orphan', 'discarded']);
@@ -52,7 +23,12 @@ export type Effect =
   | { kind: 'key created'; id: string }
   /** This run finishes handing out `id`, the key an earlier run made and this job signs in with (it made no key). */
   | { kind: 'key resumed'; id: string }
-  | { kind: 'key retired'; id: string; fate: KeyFate }
+  /** STS accepted the key (or verify-timeout-seconds: 0 waived the check; or this run signs in with it). */
+  | { kind: 'key verified'; id: string }
+  /** Every destination holds the key: the handover (recorded in IAM unless the tags may not be written). */
+  | { kind: 'handed over'; id: string }
+  /** `reason`: the row of the destruction table it was proven by (none: kept). */
+  | { kind: 'key retired'; id: string; fate: KeyFate; reason?: Reason }
   /** An Active key was deleted to make room (key-limit: delete-oldest): any destination not rewritten may hold it. */
   | { kind: 'holders broken'; id: string; certain: number[]; maybe?: number[] }
   /** A key this run relied on was deleted or deactivated by someone else. */
@@ -65,7 +41,7 @@ export type Effect =
   | { kind: 'write failed'; index: number; which: 'id' | 'secret'; previous: Holding };
 
 /** Effects that leave IAM and the destinations as they were. */
-const QUIET: ReadonlySet<Effect['kind']> = new Set(['lease taken', 'lease released', 'write failed', 'key resumed']);
+const QUIET: ReadonlySet<Effect['kind']> = new Set(['lease taken', 'lease released', 'write failed', 'key resumed', 'key verified']);
 
 export class Journal {
   readonly effects: Effect[] = [];
@@ -78,7 +54,11 @@ export class Journal {
   leaseHeld = false;
   /** When the lease this run holds expires (IAM's time), as written. */
   leaseUntil: number | undefined;
-  readonly retired: { id: string; fate: KeyFate }[] = [];
+  readonly retired: { id: string; fate: KeyFate; reason?: Reason }[] = [];
+  /** The key every destination holds by this run's handover (undefined: none yet, or it went away since). */
+  handedOverKey: string | undefined;
+  /** Keys STS accepted (or whose check verify-timeout-seconds: 0 waived) during this run. */
+  readonly verifiedKeys = new Set<string>();
   /** The Active key deleted to make room, which destinations not rewritten may still hold. */
   broken: string | undefined;
   /** Destinations (by index) last written before every remaining key existed: they certainly hold a dead key. */
@@ -91,6 +71,7 @@ export class Journal {
   constructor(count: number) {
     this.destinations = Array.from({ length: count }, () => ({
       heldBefore: 'both' as HeldBefore,
+      updatedBefore: [],
       id: { kind: 'before' } as Holding,
       secret: { kind: 'before' } as Holding,
       created: false,
@@ -127,8 +108,14 @@ export class Journal {
       case 'key resumed':
         this.resumedKeyId = effect.id;
         break;
+      case 'key verified':
+        this.verifiedKeys.add(effect.id);
+        break;
+      case 'handed over':
+        this.handedOverKey = effect.id;
+        break;
       case 'key retired':
-        this.retired.push({ id: effect.id, fate: effect.fate });
+        this.retired.push({ id: effect.id, fate: effect.fate, ...(effect.reason ? { reason: effect.reason } : {}) });
         break;
       case 'holders broken':
         this.broken = effect.id;
@@ -137,6 +124,7 @@ export class Journal {
         break;
       case 'key lost':
         this.lost.add(effect.id);
+        if (this.handedOverKey === effect.id) this.handedOverKey = undefined;
         break;
       case 'secret written': {
         const d = this.destinations[effect.index];
@@ -167,8 +155,7 @@ export class Journal {
 
   /** The key a destination's two secrets both hold, when they were written by this run as one pair. */
   pairKey(i: number): string | undefined {
-    const { id, secret } = this.destinations[i];
-    return id.kind === 'key' && secret.kind === 'key' && id.keyId === secret.keyId ? id.keyId : undefined;
+    return pairKey({ ledger: this.destinations[i] });
   }
 
   /**
@@ -177,6 +164,16 @@ export class Journal {
    */
   changedAnything(): boolean {
     return this.effects.some((e) => !QUIET.has(e.kind) && !(e.kind === 'key retired' && e.fate === 'kept'));
+  }
+
+  /** Every destination holds this run's new (or resumed) key, by this run's handover. */
+  get handedOver(): boolean {
+    return this.handedOverKey !== undefined;
+  }
+
+  /** Did STS accept key `id` during this run (or was its check waived)? */
+  verified(id: string): boolean {
+    return this.verifiedKeys.has(id);
   }
 
   /** Did this run delete (or discard) key `id`? */

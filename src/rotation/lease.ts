@@ -6,12 +6,12 @@
  */
 import { awsErrorName, isAccessDenied, listUserTags, tagUser, untagUser } from '../aws/aws.js';
 import { isoSeconds } from '../shared/clock.js';
-import type { RotateContext } from '../config/context.js';
-import { earlierAttempt } from '../keys/run-status.js';
+import type { RotateContext } from './run-state.js';
+import { earlierAttempt } from '../keys/records.js';
 import { ActionError, errorMessage } from '../shared/errors.js';
 import type { Tag } from '../config/inputs.js';
 import type { Journal } from './journal.js';
-import { TAG_VALUE_MAX, runLabel, shortLabel, tagText } from '../keys/provenance.js';
+import { TAG_VALUE_MAX, runLabel, shortLabel, tagText } from '../keys/records.js';
 
 export const LEASE_TAG = 'rotate-aws-access-key:lease';
 

@@ -3,8 +3,8 @@ import type { Destination } from '../github/destinations.js';
 import type { ActionError } from '../shared/errors.js';
 import type { Visibility } from '../config/inputs.js';
 import type { Journal } from './journal.js';
-import type { Plan, Use } from '../keys/plan.js';
-import type { StepName } from '../shared/types.js';
+import type { KeyState, Plan } from '../keys/verdict.js';
+import type { Use } from '../shared/types.js';
 
 /** Where a destination stands at the end of the run. */
 export type Outcome =
@@ -38,6 +38,7 @@ export type PreviousAction =
   | 'kept'
   | 'deleted to make room'
   | 'deleted as an orphan'
+  /** Handed over by this run, waiting to be retired by a later one (its verdict: pending). */
   | 'retire-pending';
 
 export interface RotationResult {
@@ -63,8 +64,8 @@ export interface RotationResult {
   keysUnread?: string;
   /** The steps this run entered, in order (STEP_NAMES): the last one is where it ended or stopped. */
   steps: StepName[];
-  /** Staged retirement found at the start: due keys (retired unless dry run) and keys still waiting. */
-  retirement?: { due: string[]; waiting: { id: string; dueAt: string; inUse: boolean }[] };
+  /** The run's one record per key, each with its verdict (keys/verdict.ts), as it stands now. */
+  keyStates?: () => KeyState[];
 }
 
 /** A key's last use could not be read (GetAccessKeyLastUsed refused or failed, or the key was gone before it was read). */
@@ -80,3 +81,20 @@ export interface KeyReport {
   description: string | null;
   fate: string;
 }
+
+/** The steps of a rotation, in the order they run (each is in steps.ts). */
+export const STEP_NAMES = [
+  'identify',
+  'lease',
+  'read',
+  'classify',
+  'retire due',
+  'plan',
+  'prepare',
+  'create',
+  'distribute',
+  'confirm',
+  'hand over',
+  'retire',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];

@@ -1,6 +1,7 @@
 /**
  * The shapes several layers share (IAM's keys and their last use, a user this run created, the run's environment),
- * in one module that imports nothing: the modules that use them never need to import one another for a type.
+ * in one module that imports nothing and runs nothing (types only): the modules that use them never need to import one
+ * another for a type.
  */
 
 /** The run's environment variables (a parameter, never process.env read deep inside). */
@@ -25,20 +26,3 @@ export interface CreatedUser {
   groups: string[];
   policyArns: string[];
 }
-
-/** The steps of a rotation, in the order they run (each is in steps.ts). */
-export const STEP_NAMES = [
-  'identify',
-  'lease',
-  'read',
-  'classify',
-  'retire due',
-  'plan',
-  'prepare',
-  'create',
-  'distribute',
-  'confirm',
-  'hand over',
-  'retire',
-] as const;
-export type StepName = (typeof STEP_NAMES)[number];

@@ -14,77 +14,12 @@ import { readInputs } from '../../src/config/inputs.js';
 import { WritePacer } from '../../src/github/pacer.js';
 import { Cancellation } from '../../src/shared/cancel.js';
 import { type LeaseSettings, runIdentity } from '../../src/config/context.js';
-import { type ActionsIO, type RotationResult, rotate } from '../../src/rotation/rotate.js';
+import { type RotationResult, rotate } from '../../src/rotation/rotate.js';
 import { GitHubStandin, type Scope } from './github-standin.js';
 import { type Creds, type Moto, authenticates, iamClient, seedAdmin, startMoto } from './moto.js';
-import { actionInputDefaults } from './runner.js';
+import { FAST_LEASE, FAST_PACING, fakeClock, reader, type Recorder, recorder } from './basics.js';
 
-export const FAST_PACING: GitHubPacing = {
-  writeIntervalMs: 0,
-  retryAfterBaseMs: 1,
-  requestTimeoutMs: 2000,
-  retries: 3,
-  maxRateLimitWaitSeconds: 300,
-  rateLimitBudgetSeconds: 900,
-  readConcurrency: 8,
-};
-
-/** Lease timings for in-process runs: with a fake clock a wait passes at once. */
-export const FAST_LEASE: LeaseSettings = { ttlMs: 60 * 60_000, waitMs: 60_000, pollMs: 1_000, settleMs: 100 };
-
-export const TOKEN = 'test-token';
-
-/** action.yml defaults, as the runner passes them for unset inputs. */
-export function actionDefaults(): Record<string, string> {
-  return actionInputDefaults();
-}
-
-export function reader(overrides: Record<string, string>): (name: string) => string {
-  const values: Record<string, string> = { ...actionDefaults(), 'github-token': TOKEN, ...overrides };
-  return (name) => values[name] ?? '';
-}
-
-/** A clock whose sleep advances time at once. */
-export function fakeClock(start = Date.parse('2026-11-27T12:00:00Z')): Clock & { slept: number[] } {
-  let now = start;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-    random: () => 0.5,
-  };
-}
-
-export interface Recorder extends ActionsIO {
-  lines: string[];
-  warnings: string[];
-  secrets: string[];
-  exported: Record<string, string>;
-  text(): string;
-}
-
-export function recorder(): Recorder {
-  const r: Recorder = {
-    lines: [],
-    warnings: [],
-    secrets: [],
-    exported: {},
-    info: (m) => void r.lines.push(m),
-    warning: (m) => void r.warnings.push(m),
-    setSecret: (v) => void r.secrets.push(v),
-    exportVariable: (n, v) => void (r.exported[n] = v),
-    group: async (name, fn) => {
-      r.lines.push(`## ${name}`);
-      return fn();
-    },
-    text: () => [...r.lines, ...r.warnings].join('\n'),
-  };
-  return r;
-}
+export { FAST_LEASE, FAST_PACING, TOKEN, actionDefaults, fakeClock, reader, type Recorder, recorder } from './basics.js';
 
 /** AWS clients for `creds` against moto, shaped like production's createAwsClients. */
 export function awsFor(

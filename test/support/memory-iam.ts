@@ -4,7 +4,7 @@
  * world just before it is answered. Integration tests use moto instead; this one costs nothing to start, so a test
  * that pins one decision runs in milliseconds.
  */
-import type { AccessKey, Use } from '../../src/keys/plan.js';
+import type { AccessKey, Use } from '../../src/shared/types.js';
 
 export interface MemoryKey {
   id: string;

@@ -14,7 +14,7 @@ import type { GitHubApi } from '../../src/github/github-api.js';
 import { readInputs } from '../../src/config/inputs.js';
 import { WritePacer } from '../../src/github/pacer.js';
 import { type RotationResult, rotate } from '../../src/rotation/rotate.js';
-import { FAST_LEASE, FAST_PACING, fakeClock, reader, recorder, type Recorder } from './harness.js';
+import { FAST_LEASE, FAST_PACING, fakeClock, reader, recorder, type Recorder } from './basics.js';
 import { type MemoryIam, type MemoryKey, awsFailure, memoryIam } from './memory-iam.js';
 import { failure } from './scripted-github.js';
 
@@ -52,7 +52,7 @@ export interface MemoryGitHub {
 /** Repositories (`owner/name`) and environments (`owner/name:environment`) that exist, each with no secrets yet. */
 /**
  * `dates`: answer each write with GitHub's Date header (the secret's updated_at, as GitHub would), so the run can
- * tell a later write by someone else (src/rotation/confirm.ts).
+ * tell a later write by someone else (src/rotation/writes.ts, the read-back).
  */
 export async function memoryGitHub(
   repos: string[],

@@ -1,20 +1,19 @@
 /**
- * Staged retirement across runs (src/keys/staged.ts), the records it keeps in IAM (src/keys/provenance.ts) and the key
- * operations every phase shares (src/rotation/run-state.ts), in-process
- * against an in-memory IAM: which handed-over keys are retired and how, what is recorded when, and how every key is
- * described at the end. staged-retirement.test.ts runs the same flow end to end against moto; these pin each decision.
+ * The steps that read and write the action's records and act on the keys' verdicts (src/rotation/steps.ts: readRecords,
+ * classify, retireDue, recordCreated, recordHandover; src/rotation/rotate.ts: describeKeys), in-process against an
+ * in-memory IAM: which handed-over keys are retired and how, what is recorded when, and how every key is described at
+ * the end. staged-retirement.test.ts runs the same flow end to end against moto; these pin each step.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { RotateContext } from '../src/config/context.js';
 import type { Inputs } from '../src/config/inputs.js';
 import { Journal } from '../src/rotation/journal.js';
-import type { AccessKey, Plan } from '../src/keys/plan.js';
-import { forgetRecord, formatRecord, keyTags, lastUses, parseRecord, runLabel } from '../src/keys/provenance.js';
+import type { Plan } from '../src/keys/verdict.js';
 import type { RotationResult } from '../src/rotation/result.js';
 import { IamTime } from '../src/aws/iam-time.js';
-import { currentKey } from '../src/keys/plan.js';
-import { type RunState, newRunState } from '../src/rotation/run-state.js';
-import { classifyKeys, describeKeys, readRecords, recordCreated, recordHandover, retireDue, retireDueKeys } from '../src/keys/staged.js';
+import { type RotateContext, type RunState, newRunState } from '../src/rotation/run-state.js';
+import { describeKeys } from '../src/rotation/rotate.js';
+import { classify, readRecords, recordCreated, recordHandover, retireDue } from '../src/rotation/steps.js';
+import type { AccessKey } from '../src/shared/types.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { type MemoryKey, awsFailure, memoryIam } from './support/memory-iam.js';
 
@@ -35,7 +34,7 @@ const key = (id: string, status: 'Active' | 'Inactive' = 'Active', createdAgo = 
     ? {}
     : { lastUsed: { date: new Date(START - lastUsedAgo).toISOString(), service: 's3', region: 'eu-west-1' } }),
 });
-/** The record an earlier run left on a key it handed over to `to`, `ago` ms ago. */
+/** The record an earlier run left on a key it handed over to `to`, `ago` ms ago (a record from before 2.2: no grace named). */
 const superseded = (to: string, ago: number) => `${PREFIX} superseded-by=${to} handover=${at(-ago)} by=octo/rotator/41/1`;
 
 function world(opts: {
@@ -56,7 +55,7 @@ function world(opts: {
     aws: { iam: mem.iam, time },
     clock,
     io,
-    inputs: { retireAfterHours: 24, previousKey: 'delete', dryRun: false, ...opts.inputs },
+    inputs: { iamUserName: 'deployer', retireAfterHours: 24, previousKey: 'delete', keyLimit: 'delete-inactive', dryRun: false, ...opts.inputs },
     run: { repository: 'octo/rotator', runId: '42', attempt: '1', url: 'https://github.com/octo/rotator/actions/runs/42/attempts/1' },
     cancel: { checkpoint: () => {} },
     gh: {
@@ -68,119 +67,35 @@ function world(opts: {
     },
   } as unknown as RotateContext;
   const journal = new Journal(0);
-  const initialKeys = mem.listed();
-  const result = { journal } as unknown as RotationResult;
-  const s: RunState = {
-    ...newRunState(ctx, result),
-    userName: 'deployer',
-    destinations: [],
-    caller: undefined,
-    expected: new Set(initialKeys.map((k) => k.id)),
-    handedOver: false,
-    tags: new Map(),
-    initialKeys,
-    uses: new Map(),
-    pending: new Map(),
-    tagsDenied: opts.tagsDenied ?? false,
-    userTags: opts.userTags ? [...mem.tags].map(([Key, Value]) => ({ Key, Value })) : undefined,
-    keysListed: true,
-    records: new Map(),
-    verified: false,
-    ownHolderChecked: true,
-    rewrite: undefined,
-    runEnded: new Map(),
-    startedAt: 0,
-    resume: undefined,
-  };
-  return { ...mem, s, io, journal, initialKeys };
+  const result = { journal, destinations: [], steps: [] } as unknown as RotationResult;
+  const s: RunState = newRunState(ctx, result);
+  s.tagsDenied = opts.tagsDenied ?? false;
+  s.ownHolderChecked = true;
+  s.listed = mem.listed();
+  s.keys = s.listed.map((k) => ({ key: k, record: undefined, lastUsed: undefined, makerEnded: undefined, verdict: { kind: 'unproven', why: '' } }));
+  const userTags = opts.userTags ? [...mem.tags].map(([Key, Value]) => ({ Key, Value })) : undefined;
+  return { ...mem, s, io, journal, initialKeys: s.listed, userTags };
 }
 
-const self = (w: { initialKeys: AccessKey[] }, id: string) => w.initialKeys.find((k) => k.id === id);
+/** Sign in as `id` (a self-rotation). */
+const signIn = (s: RunState, id: string) => void (s.self = { accessKeyId: id, secretAccessKey: `secret-of-${id}` });
 
-/** Read the records, then classify the keys (and retire what is due): the ids of the keys still pending retirement. */
-async function earlierHandovers(s: RunState, keys: AccessKey[], me: AccessKey | undefined): Promise<string[]> {
-  await readRecords(s, keys);
-  const { others } = await retireDueKeys(s, keys, await classifyKeys(s, keys, currentKey(keys, me?.id), me));
-  return [...others].filter(([id, k]) => k.kind === 'pending' && s.pending.has(id) && !s.journal.deleted(id)).map(([id]) => id);
+/** Read the records, judge the keys and retire what is due: the ids of the keys still pending retirement. */
+async function earlierHandovers(w: ReturnType<typeof world>, me?: string): Promise<string[]> {
+  if (me) signIn(w.s, me);
+  await readRecords(w.s, w.initialKeys, w.userTags);
+  await classify(w.s);
+  await retireDue(w.s);
+  return w.s.keys.filter((k) => k.verdict.kind === 'pending' && k.key.status === 'Active').map((k) => k.key.id);
 }
 
-describe('provenance records', () => {
-  it('are written in one order and read back field by field; other tags are not records', () => {
-    const value = formatRecord({ by: 'octo/a/1/1', handover: at(0), supersededBy: NEW, created: at(-H) });
-    expect(value).toBe(`${PREFIX} created=${at(-H)} superseded-by=${NEW} handover=${at(0)} by=octo/a/1/1`);
-    expect(parseRecord(value)).toEqual({ created: at(-H), supersededBy: NEW, handover: at(0), by: 'octo/a/1/1' });
-    expect(formatRecord({ created: at(0) })).toBe(`${PREFIX} created=${at(0)}`);
-    expect(parseRecord(`${PREFIX} note=x created=${at(0)}`)).toEqual({ created: at(0) });
-    expect(parseRecord(PREFIX)).toEqual({});
-    expect(parseRecord('deploy key for the api')).toBeUndefined();
-    expect(parseRecord(` ${PREFIX} created=${at(0)}`)).toBeUndefined();
-    expect(parseRecord(undefined)).toBeUndefined();
-  });
-
-  it('are cut to the 256 characters of an IAM tag value', () => {
-    expect(formatRecord({ by: 'x'.repeat(300) })).toHaveLength(256);
-  });
-
-  it('name the run as owner/name/run/attempt, or "local" outside a workflow run', () => {
-    const ctx = (run: object) => ({ run }) as unknown as RotateContext;
-    expect(runLabel(ctx({ repository: 'octo/a', runId: '7', attempt: '2' }))).toBe('octo/a/7/2');
-    expect(runLabel(ctx({ repository: 'octo/a', runId: undefined, attempt: '1' }))).toBe('local');
-    expect(runLabel(ctx({ repository: undefined, runId: '7', attempt: '1' }))).toBe('local');
-  });
-
-  it('are the tags whose key is an access key id; read now, or taken from tags already read', async () => {
-    const w = world({
-      tags: { [OLD]: 'a', ASIATEMP000000000004: 'b', 'rotate-aws-access-key:lease': 'c', AKIASHORT: 'd', akiaold0000000000001: 'e', team: 'f' },
-    });
-    expect(await keyTags(w.s.ctx, 'deployer')).toEqual(new Map([[OLD, 'a'], ['ASIATEMP000000000004', 'b']]));
-    expect(w.calls).toEqual(['ListUserTags']);
-    expect(await keyTags(w.s.ctx, 'deployer', [{ Key: CUR, Value: 'z' }])).toEqual(new Map([[CUR, 'z']]));
-    expect(w.calls).toEqual(['ListUserTags']);
-  });
-
-  it("forgetting a deleted key removes the action's record only, and only warns when it cannot", async () => {
-    const w = world({ tags: { [OLD]: `${PREFIX} created=${at(0)}`, [CUR]: 'written by hand' } });
-    const tags = new Map(w.tags);
-    await forgetRecord(w.s.ctx, 'deployer', CUR, tags);
-    expect(w.calls).toEqual([]);
-    await forgetRecord(w.s.ctx, 'deployer', OLD, tags);
-    expect(w.inputs).toEqual([{ UserName: 'deployer', TagKeys: [OLD] }]);
-    expect([...tags.keys()]).toEqual([CUR]);
-
-    const failing = world({ tags: { [OLD]: `${PREFIX} created=${at(0)}` } });
-    failing.before(() => {
-      throw awsFailure('AccessDenied', 403);
-    });
-    const kept = new Map(failing.tags);
-    await forgetRecord(failing.s.ctx, 'deployer', OLD, kept);
-    expect(kept.has(OLD)).toBe(true);
-    expect(failing.io.warnings).toHaveLength(1);
-    expect(failing.io.warnings[0]).toMatch(
-      new RegExp(`^could not remove the tag describing the deleted key ${OLD}: iam:UntagUser on IAM user deployer failed: AccessDenied`),
-    );
-  });
-
-  it('last uses: null for never, the use otherwise; a refusal is unknown, with one warning for all', async () => {
-    const w = world({ keys: [key(OLD, 'Active', 100 * H, 2 * H), key(CUR)] });
-    expect(await lastUses(w.s.ctx, 'deployer', [OLD, CUR])).toEqual(
-      new Map([
-        [OLD, { date: new Date(START - 2 * H).toISOString(), service: 's3', region: 'eu-west-1' }],
-        [CUR, null],
-      ]),
-    );
-    w.before(() => {
-      throw awsFailure('AccessDenied', 403);
-    });
-    expect(await lastUses(w.s.ctx, 'deployer', [OLD, CUR])).toEqual(new Map([[OLD, undefined], [CUR, undefined]]));
-    expect(w.io.warnings).toHaveLength(1);
-    expect(w.io.warnings[0]).toMatch(new RegExp(`^could not read when ${OLD} was last used: iam:GetAccessKeyLastUsed`));
-  });
-});
+/** The keys whose verdict is pending retirement and due now. */
+const dueNow = (s: RunState) => s.keys.flatMap((k) => (k.verdict.kind === 'pending' && k.verdict.due ? [k.key.id] : []));
 
 describe('earlierHandovers', () => {
   it('needs the tags for retire-after-hours: without them it stops before any request', async () => {
     const w = world({ keys: [key(CUR)], tagsDenied: true });
-    await expect(earlierHandovers(w.s, w.initialKeys, undefined)).rejects.toThrow(
+    await expect(earlierHandovers(w)).rejects.toThrow(
       "retire-after-hours needs the user's tags (iam:ListUserTags, iam:TagUser, iam:UntagUser) to record handovers, and " +
         'this run may not use them: grant them, or set retire-after-hours: 0.',
     );
@@ -189,17 +104,17 @@ describe('earlierHandovers', () => {
 
   it('without the tags and retire-after-hours 0: reads nothing and finds nothing pending', async () => {
     const w = world({ keys: [key(OLD), key(CUR)], tags: { [OLD]: superseded(CUR, 48 * H) }, tagsDenied: true, inputs: { retireAfterHours: 0 } });
-    expect(await earlierHandovers(w.s, w.initialKeys, undefined)).toEqual([]);
+    expect(await earlierHandovers(w)).toEqual([]);
     // No records to read; the second key's last use is read (evidence for what is said about it).
     expect(w.calls).toEqual(['GetAccessKeyLastUsed']);
-    expect(w.s.result.retirement).toEqual({ due: [], waiting: [] });
+    expect(w.s.keys.filter((k) => k.verdict.kind === 'pending')).toEqual([]);
   });
 
   it('uses the tags the lease already read instead of reading them again', async () => {
     const w = world({ keys: [key(OLD), key(CUR)], tags: { [OLD]: superseded(CUR, 2 * H) }, userTags: true });
-    expect(await earlierHandovers(w.s, w.initialKeys, undefined)).toEqual([OLD]);
+    expect(await earlierHandovers(w)).toEqual([OLD]);
     expect(w.calls).toEqual(['GetAccessKeyLastUsed']);
-    expect(w.s.tags).toEqual(new Map([[OLD, superseded(CUR, 2 * H)]]));
+    expect(w.s.recorded.tags).toEqual(new Map([[OLD, superseded(CUR, 2 * H)]]));
   });
 
   it('a refused tag read: with retire-after-hours 0 a warning and no descriptions; otherwise it stops', async () => {
@@ -209,7 +124,7 @@ describe('earlierHandovers', () => {
       });
     const lenient = world({ keys: [key(CUR)], inputs: { retireAfterHours: 0 } });
     deny(lenient);
-    expect(await earlierHandovers(lenient.s, lenient.initialKeys, undefined)).toEqual([]);
+    expect(await earlierHandovers(lenient)).toEqual([]);
     expect(lenient.s.tagsDenied).toBe(true);
     expect(lenient.io.warnings).toHaveLength(1);
     expect(lenient.io.warnings[0]).toMatch(
@@ -218,17 +133,17 @@ describe('earlierHandovers', () => {
 
     const strict = world({ keys: [key(CUR)] });
     deny(strict);
-    await expect(earlierHandovers(strict.s, strict.initialKeys, undefined)).rejects.toThrow(/^iam:ListUserTags on IAM user deployer failed: AccessDenied/);
+    await expect(earlierHandovers(strict)).rejects.toThrow(/^iam:ListUserTags on IAM user deployer failed: AccessDenied/);
 
     const broken = world({ keys: [key(CUR)], inputs: { retireAfterHours: 0 } });
     deny(broken, 'ServiceFailure');
-    await expect(earlierHandovers(broken.s, broken.initialKeys, undefined)).rejects.toThrow(/ServiceFailure/);
+    await expect(earlierHandovers(broken)).rejects.toThrow(/ServiceFailure/);
     expect(broken.s.tagsDenied).toBe(false);
   });
 
   it('stops a self-rotation that authenticates with a key handed over to a key that still exists', async () => {
     const w = world({ keys: [key(OLD), key(CUR)], tags: { [OLD]: superseded(CUR, 2 * H) } });
-    await expect(earlierHandovers(w.s, w.initialKeys, self(w, OLD))).rejects.toThrow(
+    await expect(earlierHandovers(w, OLD)).rejects.toThrow(
       `this job authenticates with ${OLD}, which an earlier run handed over to ${CUR} at ${at(-2 * H)}: the place this ` +
         'job reads its credentials from was not updated (it is not among that run\'s destinations, or its secret is ' +
         'shadowed by another level). Make it a destination, or give this job the current key.',
@@ -237,15 +152,15 @@ describe('earlierHandovers', () => {
 
     const noTime = world({ keys: [key(OLD), key(CUR)], tags: { [OLD]: `${PREFIX} superseded-by=${CUR}` } });
     // A record without a handover time proves nothing: it is ignored, with a warning.
-    await earlierHandovers(noTime.s, noTime.initialKeys, self(noTime, OLD));
+    await earlierHandovers(noTime, OLD);
     expect(noTime.io.warnings.join('\n')).toContain('it is ignored');
   });
 
   it('lets a self-rotation go on when its key was handed over to a key that no longer exists, or is the successor', async () => {
     const gone = world({ keys: [key(OLD)], tags: { [OLD]: superseded(NEW, 2 * H) } });
-    expect(await earlierHandovers(gone.s, gone.initialKeys, self(gone, OLD))).toEqual([]);
+    expect(await earlierHandovers(gone, OLD)).toEqual([]);
     const successor = world({ keys: [key(OLD), key(CUR)], tags: { [OLD]: superseded(CUR, 2 * H) } });
-    expect(await earlierHandovers(successor.s, successor.initialKeys, self(successor, CUR))).toEqual([OLD]);
+    expect(await earlierHandovers(successor, CUR)).toEqual([OLD]);
   });
 
   it('a dry run that would only deactivate plans on the due key as the real run would leave it: Inactive, no longer pending', async () => {
@@ -254,27 +169,26 @@ describe('earlierHandovers', () => {
       tags: { [OLD]: superseded(CUR, 48 * H) },
       inputs: { dryRun: true, previousKey: 'deactivate' },
     });
-    await readRecords(w.s, w.initialKeys);
-    const classified = await classifyKeys(w.s, w.initialKeys, currentKey(w.initialKeys, undefined), undefined);
-    expect(classified.due.map((d) => d.key.id)).toEqual([OLD]);
-    const { keys, others } = await retireDueKeys(w.s, w.initialKeys, classified);
-    expect(keys.map((k) => [k.id, k.status])).toEqual([
+    await readRecords(w.s, w.initialKeys, undefined);
+    await classify(w.s);
+    expect(dueNow(w.s)).toEqual([OLD]);
+    const { keys, reversed } = await retireDue(w.s);
+    expect(keys.map((k) => [k.key.id, k.key.status])).toEqual([
       [OLD, 'Inactive'],
       [CUR, 'Active'],
     ]);
-    expect(others.has(OLD)).toBe(false);
-    expect(w.s.pending.has(OLD)).toBe(false);
+    // Staged retirement: the key's own grace passed, so the plan may make room with it (not a reversible-only step).
+    expect(reversed).toEqual(new Set());
     expect(w.io.lines).toEqual([`Dry run: would deactivate ${OLD} (handed over and unused for 24 h)`]);
     expect(w.keys.get(OLD)?.status).toBe('Active');
-    expect(w.s.result.retirement).toEqual({ due: [OLD], waiting: [] });
   });
 
   it('retires what is due in a real run, and no longer counts a deleted key', async () => {
     const w = world({ keys: [key(OLD), key(CUR)], tags: { [OLD]: superseded(CUR, 48 * H) } });
-    expect(await earlierHandovers(w.s, w.initialKeys, undefined)).toEqual([]);
+    expect(await earlierHandovers(w)).toEqual([]);
     expect(w.keys.has(OLD)).toBe(false);
     expect(w.io.lines[0]).toBe('## Retire handed-over keys');
-    expect(w.s.result.retirement).toEqual({ due: [OLD], waiting: [] });
+    expect(w.journal.retired).toEqual([{ id: OLD, fate: 'deleted', reason: 'staged retirement' }]);
   });
 });
 
@@ -287,8 +201,11 @@ describe("GitHub's word that the run which made a key has ended", () => {
       tags: { [OLD]: made('octo/rotator/41/1'), [CUR]: made('octo/rotator/40/1', 20 * 60_000) },
       runs: { 'octo/rotator/41/1': { status: 'completed', updated_at: at(-5 * 60_000) }, 'octo/rotator/40/1': { status: 'completed', updated_at: at(-15 * 60_000) } },
     });
-    await earlierHandovers(w.s, w.initialKeys, self(w, CUR));
-    expect(w.s.runEnded).toEqual(new Map([[OLD, START - 5 * 60_000], [CUR, START - 15 * 60_000]]));
+    await earlierHandovers(w, CUR);
+    expect(w.s.keys.map((k) => [k.key.id, k.makerEnded])).toEqual([
+      [OLD, START - 5 * 60_000],
+      [CUR, START - 15 * 60_000],
+    ]);
   });
 
   it('is not taken from a run still in progress, from a run GitHub will not show, nor asked for a key older than a run can last', async () => {
@@ -300,35 +217,47 @@ describe("GitHub's word that the run which made a key has ended", () => {
         'octo/rotator/40/1': { status: 'completed', updated_at: at(-H) },
       },
     });
-    await earlierHandovers(w.s, w.initialKeys, self(w, CUR));
-    expect(w.s.runEnded).toEqual(new Map());
+    await earlierHandovers(w, CUR);
+    expect(w.s.keys.map((k) => k.makerEnded)).toEqual([undefined, undefined, undefined]);
   });
 });
 
 describe('retireDue', () => {
-  const due = (w: ReturnType<typeof world>, ids: string[]) =>
-    ids.map((id) => ({ key: self(w, id) as AccessKey, supersededBy: CUR, handover: START - 48 * H, dueAt: START - 24 * H, lastUsed: w.s.uses.get(id) ?? null }));
+  const destroying = (calls: string[]) => calls.filter((c) => c === 'DeleteAccessKey' || c === 'UpdateAccessKey');
 
-  it('keep, or nothing Active to deactivate: no request at all', async () => {
-    const w = world({ keys: [key(OLD), key('AKIAOLD0000000000009', 'Inactive'), key(CUR)] });
-    expect(await retireDue(w.s, due(w, [OLD]), 'keep')).toEqual([]);
-    expect(await retireDue(w.s, due(w, ['AKIAOLD0000000000009']), 'deactivate')).toEqual([]);
-    expect(w.calls).toEqual([]);
+  it('keep, or nothing Active to deactivate: nothing destroyed', async () => {
+    const keep = world({ keys: [key(OLD), key(CUR)], tags: { [OLD]: superseded(CUR, 48 * H) }, inputs: { previousKey: 'keep' } });
+    expect(await earlierHandovers(keep)).toEqual([OLD]);
+    expect(destroying(keep.calls)).toEqual([]);
+    const inactive = world({ keys: [key(OLD, 'Inactive'), key(CUR)], tags: { [OLD]: superseded(CUR, 48 * H) }, inputs: { previousKey: 'deactivate' } });
+    await earlierHandovers(inactive);
+    expect(destroying(inactive.calls)).toEqual([]);
   });
 
+  it('a handover made to retire at once, by a run that stopped first: deactivated, never deleted, with the command that undoes it', async () => {
+    const w = world({ keys: [key(OLD), key(CUR)], tags: { [OLD]: `${PREFIX} superseded-by=${CUR} handover=${at(-60_000)} retire-after=0 by=octo/rotator/41/1` }, inputs: { retireAfterHours: 0 } });
+    expect(await earlierHandovers(w)).toEqual([]);
+    expect(destroying(w.calls)).toEqual(['UpdateAccessKey']);
+    expect(w.keys.get(OLD)?.status).toBe('Inactive');
+    expect(w.io.warnings.join('\n')).toContain(`To undo: aws iam update-access-key --user-name deployer --access-key-id ${OLD} --status Active`);
+  });
 });
+
+/** A key IAM gave this run, made at `ago` ms before the start. */
+const fresh = (id: string, ago = 0) => ({ accessKeyId: id, secretAccessKey: `secret-of-${id}`, created: new Date(START - ago) });
+const self = (w: { initialKeys: AccessKey[] }, id: string) => w.initialKeys.find((k) => k.id === id);
 
 describe('recordCreated', () => {
   it('tags the new key with when and by which run it was created', async () => {
     const w = world({ keys: [key(NEW)] });
-    expect(await recordCreated(w.s, NEW, new Date(START))).toBe(at(0));
+    await recordCreated(w.s, fresh(NEW));
     expect(w.inputs).toEqual([{ UserName: 'deployer', Tags: [{ Key: NEW, Value: `${PREFIX} created=${at(0)} ${BY}` }] }]);
-    expect(w.s.tags.get(NEW)).toBe(`${PREFIX} created=${at(0)} ${BY}`);
+    expect(w.s.recorded.tags.get(NEW)).toBe(`${PREFIX} created=${at(0)} ${BY}`);
   });
 
   it('does not try without the tag permissions', async () => {
     const w = world({ keys: [key(NEW)], tagsDenied: true });
-    expect(await recordCreated(w.s, NEW, new Date(START))).toBe(at(0));
+    await recordCreated(w.s, fresh(NEW));
     expect(w.calls).toEqual([]);
   });
 
@@ -337,7 +266,7 @@ describe('recordCreated', () => {
     strict.before(() => {
       throw awsFailure('AccessDenied', 403);
     });
-    await expect(recordCreated(strict.s, NEW, new Date(START))).rejects.toThrow(
+    await expect(recordCreated(strict.s, fresh(NEW))).rejects.toThrow(
       new RegExp(
         `^recording where the new key ${NEW} comes from failed \\(iam:TagUser on IAM user deployer failed: AccessDenied.*\\): ` +
           'with retire-after-hours the handover must be recorded in IAM. Grant iam:TagUser on the user$',
@@ -348,17 +277,17 @@ describe('recordCreated', () => {
     lenient.before(() => {
       throw awsFailure('AccessDenied', 403);
     });
-    expect(await recordCreated(lenient.s, NEW, new Date(START))).toBe(at(0));
+    await recordCreated(lenient.s, fresh(NEW));
     expect(lenient.io.warnings).toHaveLength(1);
     expect(lenient.io.warnings[0]).toMatch(
       new RegExp(`^could not tag the new key ${NEW} with where it comes from \\(iam:TagUser .*AccessDenied.*\\): grant iam:TagUser on the user$`),
     );
-    expect(lenient.s.tags.has(NEW)).toBe(false);
+    expect(lenient.s.recorded.tags.has(NEW)).toBe(false);
   });
 });
 
 describe('recordHandover', () => {
-  const rotate = (previous: AccessKey[], previousKey: 'delete' | 'deactivate' | 'keep' = 'delete'): Plan => ({
+  const rotate = (previous: AccessKey[], previousKey: 'delete' | 'deactivate' | 'keep' = 'delete'): Extract<Plan, { action: 'rotate' }> => ({
     action: 'rotate',
     reason: 'test',
     current: previous[0],
@@ -367,65 +296,77 @@ describe('recordHandover', () => {
     makeRoom: undefined,
     makeRoomBreaks: false,
     previous,
+    reasons: { previous: 'replaced by this run' },
     previousKey,
   });
   const handover = `${PREFIX} created=${at(-60_000)} handover=${at(0)} ${BY}`;
+  const pendingOf = (s: RunState) => s.keys.flatMap((k) => (k.verdict.kind === 'pending' ? [[k.key.id, k.verdict.dueAt]] : []));
 
-  it('retire-after-hours 0: records the handover on the new key, and the previous key as superseded, in one request', async () => {
+  it('retire-after-hours 0: records the handover on the new key, and the previous key as superseded (grace 0), in one request', async () => {
     const w = world({ keys: [key(CUR), key(NEW)], inputs: { retireAfterHours: 0 } });
-    await recordHandover(w.s, rotate([self(w, CUR) as AccessKey]), NEW, at(-60_000), new Date(START - 60_000));
-    // The superseded record lets a rerun finish the retirement should this run stop before it (kill-matrix.test.ts).
+    await recordHandover(w.s, rotate([self(w, CUR) as AccessKey]), fresh(NEW, 60_000));
+    // The superseded record lets a rerun finish the retirement should this run stop before it (kill-matrix.test.ts);
+    // its grace, 0, says that run meant to retire it at once (a later run with more hours waits those).
     expect(w.inputs).toEqual([
       {
         UserName: 'deployer',
         Tags: [
           { Key: NEW, Value: handover },
-          { Key: CUR, Value: `${PREFIX} superseded-by=${NEW} handover=${at(0)} ${BY}` },
+          { Key: CUR, Value: `${PREFIX} superseded-by=${NEW} handover=${at(0)} retire-after=0 ${BY}` },
         ],
       },
     ]);
-    expect(w.s.pending.size).toBe(0);
+    expect(pendingOf(w.s)).toEqual([]);
     expect(w.journal.retired).toEqual([]);
   });
 
   it.each([
     ['delete', 'deletes'],
     ['deactivate', 'deactivates'],
-  ] as const)('retire-after-hours with previous-key %s: marks each previous key superseded and pending', async (mode, verb) => {
+  ] as const)('retire-after-hours with previous-key %s: records each previous key superseded with its grace, and pending', async (mode, verb) => {
     const w = world({ keys: [key(CUR), key(NEW)], inputs: { previousKey: mode } });
 
-    await recordHandover(w.s, rotate([self(w, CUR) as AccessKey], mode), NEW, at(-60_000), new Date(START - 60_000));
+    await recordHandover(w.s, rotate([self(w, CUR) as AccessKey], mode), fresh(NEW, 60_000));
 
     expect(w.inputs.map((i) => i.Tags)).toEqual([
       [
         { Key: NEW, Value: handover },
-        { Key: CUR, Value: `${PREFIX} superseded-by=${NEW} handover=${at(0)} ${BY}` },
+        { Key: CUR, Value: `${PREFIX} superseded-by=${NEW} handover=${at(0)} retire-after=24 ${BY}` },
       ],
     ]);
-    expect(w.s.pending).toEqual(new Map([[CUR, START + 24 * H]]));
-    expect(w.journal.retired).toEqual([{ id: CUR, fate: 'retire-pending' }]);
+    expect(pendingOf(w.s)).toEqual([[CUR, START + 24 * H]]);
+    expect(w.journal.retired).toEqual([]);
     expect(w.io.lines).toEqual([
       `${CUR} is handed over to ${NEW}: a later run ${verb} it once it has not been used for 24 h (not before ${new Date(START + 24 * H).toISOString()})`,
     ]);
     expect(w.keys.get(CUR)?.status).toBe('Active');
   });
 
-  it('previous-key keep, or a plan that was not a rotation: nothing is staged', async () => {
-    const keep = world({ keys: [key(CUR), key(NEW)], inputs: { previousKey: 'keep' } });
-    await recordHandover(keep.s, rotate([self(keep, CUR) as AccessKey], 'keep'), NEW, at(-60_000), new Date(START - 60_000));
-    expect(keep.calls).toEqual(['TagUser']);
-    expect(keep.s.pending.size).toBe(0);
+  it("GitHub's time of this run's last write goes into the new key's record, when every write was answered with one", async () => {
+    const w = world({ keys: [key(CUR), key(NEW)], inputs: { retireAfterHours: 0 } });
+    const ledger = (id?: number, secret?: number) => ({ writtenAt: { id, secret } });
+    w.s.destinations = [{ ledger: ledger(START - 3000, START - 2000) }, { ledger: ledger(START - 1000, START - 500) }] as unknown as RunState['destinations'];
+    await recordHandover(w.s, rotate([self(w, CUR) as AccessKey]), fresh(NEW, 60_000));
+    expect(w.inputs[0].Tags).toContainEqual({ Key: NEW, Value: `${PREFIX} created=${at(-60_000)} handover=${at(0)} written=${at(-1000)} ${BY}` });
+    const partly = world({ keys: [key(CUR), key(NEW)], inputs: { retireAfterHours: 0 } });
+    partly.s.destinations = [{ ledger: ledger(START - 3000, undefined) }] as unknown as RunState['destinations'];
+    await recordHandover(partly.s, rotate([self(partly, CUR) as AccessKey]), fresh(NEW, 60_000));
+    expect(partly.inputs[0].Tags).toContainEqual({ Key: NEW, Value: handover });
+  });
 
-    const skip = world({ keys: [key(CUR)] });
-    await recordHandover(skip.s, { action: 'skip', reason: 'young', current: self(skip, CUR) as AccessKey }, CUR, at(0), new Date(START));
-    expect(skip.calls).toEqual(['TagUser']);
+  it('previous-key keep: nothing is staged', async () => {
+    const keep = world({ keys: [key(CUR), key(NEW)], inputs: { previousKey: 'keep' } });
+    await recordHandover(keep.s, rotate([self(keep, CUR) as AccessKey], 'keep'), fresh(NEW, 60_000));
+    expect(keep.calls).toEqual(['TagUser']);
+    expect(keep.inputs[0].Tags).toEqual([{ Key: NEW, Value: handover }]);
+    expect(pendingOf(keep.s)).toEqual([]);
   });
 
   it('does not try without the tag permissions', async () => {
     const w = world({ keys: [key(CUR), key(NEW)], tagsDenied: true });
-    await recordHandover(w.s, rotate([self(w, CUR) as AccessKey]), NEW, at(0), new Date(START));
+    await recordHandover(w.s, rotate([self(w, CUR) as AccessKey]), fresh(NEW));
     expect(w.calls).toEqual([]);
-    expect(w.s.pending.size).toBe(0);
+    expect(pendingOf(w.s)).toEqual([]);
   });
 
   it('a refusal with retire-after-hours says the previous keys stay Active and must be retired by hand', async () => {
@@ -434,7 +375,7 @@ describe('recordHandover', () => {
       if (n === 1) throw awsFailure('AccessDenied', 403);
     });
 
-    await expect(recordHandover(w.s, rotate([self(w, CUR), self(w, OLD)] as AccessKey[]), NEW, at(0), new Date(START))).rejects.toThrow(
+    await expect(recordHandover(w.s, rotate([self(w, CUR), self(w, OLD)] as AccessKey[]), fresh(NEW))).rejects.toThrow(
       new RegExp(
         `^Every destination holds the new key ${NEW}, but recording the handover in IAM failed \\(iam:TagUser .*AccessDenied.*\\): ` +
           `the previous key\\(s\\) ${CUR}, ${OLD} stay Active and no later run will retire them\\. Grant iam:TagUser on the ` +
@@ -448,7 +389,7 @@ describe('recordHandover', () => {
     w.before(() => {
       throw awsFailure('AccessDenied', 403);
     });
-    await recordHandover(w.s, rotate([self(w, CUR) as AccessKey]), NEW, at(0), new Date(START));
+    await recordHandover(w.s, rotate([self(w, CUR) as AccessKey]), fresh(NEW));
     expect(w.io.warnings).toHaveLength(1);
     expect(w.io.warnings[0]).toMatch(
       new RegExp(`^could not record the handover in the tag of ${NEW} \\(iam:TagUser .*\\): its description in IAM stays incomplete$`),
@@ -460,7 +401,7 @@ describe('describeKeys (the keys output)', () => {
   it('without a change: the keys as listed at the start, last uses read only where none is known yet', async () => {
     const w = world({ keys: [key(CUR, 'Active', 10 * H, H), key(OLD, 'Inactive', 100 * H)] });
     w.s.uses.set(OLD, null);
-    w.s.tags.set(CUR, 'the deploy key');
+    w.s.recorded.tags.set(CUR, 'the deploy key');
     w.keys.delete(OLD); // not listed again: the start's list is reported
     w.journal.record({ kind: 'lease taken' }); // not a change to the keys
 
@@ -488,7 +429,8 @@ describe('describeKeys (the keys output)', () => {
     w.journal.record({ kind: 'key retired', id: OLD, fate: 'deleted' });
     w.keys.set(NEW, key(NEW, 'Active', 0));
     w.journal.record({ kind: 'key created', id: NEW });
-    w.s.pending.set('AKIAPEND000000000006', START + 5 * H);
+    const pend = w.s.keys.find((k) => k.key.id === 'AKIAPEND000000000006');
+    if (pend) pend.verdict = { kind: 'pending', reason: 'staged retirement', successor: CUR, handover: START, grace: 5, dueAt: START + 5 * H, due: false, inUse: false, holders: [], kept: false, missing: [] };
 
     const { keys = [] } = await describeKeys(w.s);
 

@@ -1,13 +1,31 @@
 /**
- * The action's own tags on the user (src/keys/provenance.ts): pruneRecords removes the records of keys the user no longer
- * has, so the action keeps at most three tags (the lease, plus one record per access key), and never touches a tag it
- * did not write. In-process against the in-memory IAM.
+ * The action's own tags on the user (src/keys/records.ts): the records it writes and reads back field by field;
+ * pruneRecords removes the records of keys the user no longer has, so the action keeps few tags (the lease, the
+ * markers, one record per access key), and never touches a tag it did not write; the markers; every value fits IAM.
+ * In-process against the in-memory IAM.
  */
 import { describe, expect, it } from '@jest/globals';
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import { type RotateContext, runIdentity } from '../src/config/context.js';
+import { runIdentity } from '../src/config/context.js';
+import type { RotateContext } from '../src/rotation/run-state.js';
 import { LEASE_TAG, leaseValue, parseLease } from '../src/rotation/lease.js';
-import { type KeyRecord, PRUNE_AFTER_MS, formatRecord, handoverTimes, parseRecord, pruneRecords, runLabel, shortLabel } from '../src/keys/provenance.js';
+import {
+  CREATE_TAG,
+  type KeyRecord,
+  PRUNE_AFTER_MS,
+  REWRITE_TAG,
+  forgetRecord,
+  formatRecord,
+  keyTags,
+  lastUses,
+  parseCreateMarker,
+  parseRecord,
+  parseRewrite,
+  pruneRecords,
+  runLabel,
+  shortLabel,
+  userRecords,
+} from '../src/keys/records.js';
 import { fakeClock, recorder } from './support/harness.js';
 import { awsFailure, memoryIam } from './support/memory-iam.js';
 import { memoryClients } from './support/memory-world.js';
@@ -16,6 +34,10 @@ const START = Date.parse('2026-11-27T12:00:00Z');
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const CUR = 'AKIACUR0000000000001';
+const OLD = 'AKIAOLD0000000000009';
+const H = 3_600_000;
+const PREFIX = 'rotate-aws-access-key:';
+const at = (offsetMs: number) => iso(START + offsetMs);
 const NEW = 'AKIANEW0000000000002';
 const GONE = 'AKIAGONE000000000003';
 const GONE2 = 'AKIAGONE000000000004';
@@ -196,14 +218,106 @@ describe('every tag value fits IAM: at most 256 characters of its set, every fie
   });
 });
 
-describe('handoverTimes', () => {
-  it("a key's own handover (no superseded-by), in ms; a previous key's handover away, or an unreadable time, is none", () => {
-    const records = new Map<string, KeyRecord>([
-      ['AKIACUR', { created: '2026-11-20T12:00:00Z', handover: '2026-11-20T12:00:05Z', by: 'octo/a/1/1' }],
-      ['AKIAOLD', { supersededBy: 'AKIACUR', handover: '2026-11-20T12:00:05Z' }],
-      ['AKIAMADE', { created: '2026-11-20T12:00:00Z' }],
-      ['AKIABAD', { handover: 'soon' }],
-    ]);
-    expect(handoverTimes(records)).toEqual(new Map([['AKIACUR', Date.parse('2026-11-20T12:00:05Z')]]));
+describe('the key records', () => {
+  it('are written in one order and read back field by field; other tags are not records', () => {
+    const value = formatRecord({ by: 'octo/a/1/1', written: at(-2), retireAfter: 0.5, handover: at(0), supersededBy: NEW, created: at(-H) });
+    expect(value).toBe(`${PREFIX} created=${at(-H)} superseded-by=${NEW} handover=${at(0)} retire-after=0.5 written=${at(-2)} by=octo/a/1/1`);
+    expect(parseRecord(value)).toEqual({ created: at(-H), supersededBy: NEW, handover: at(0), retireAfter: 0.5, written: at(-2), by: 'octo/a/1/1' });
+    expect(parseRecord(`${PREFIX} retire-after=24`)).toEqual({ retireAfter: 24 });
+    expect(parseRecord(`${PREFIX} retire-after=0`)).toEqual({ retireAfter: 0 });
+    // A grace that is no number of hours is no grace: the reading run's own stands in.
+    expect(parseRecord(`${PREFIX} retire-after=soon`)).toEqual({});
+    expect(parseRecord(`${PREFIX} retire-after=-1`)).toEqual({});
+    expect(formatRecord({ created: at(0) })).toBe(`${PREFIX} created=${at(0)}`);
+    expect(parseRecord(`${PREFIX} note=x created=${at(0)}`)).toEqual({ created: at(0) });
+    expect(parseRecord(PREFIX)).toEqual({});
+    expect(parseRecord('deploy key for the api')).toBeUndefined();
+    expect(parseRecord(` ${PREFIX} created=${at(0)}`)).toBeUndefined();
+    expect(parseRecord(undefined)).toBeUndefined();
+  });
+
+  it('are cut to the 256 characters of an IAM tag value', () => {
+    expect(formatRecord({ by: 'x'.repeat(300) })).toHaveLength(256);
+  });
+
+  it('name the run as owner/name/run/attempt, or "local" outside a workflow run', () => {
+    const ctx = (run: object) => ({ run }) as unknown as RotateContext;
+    expect(runLabel(ctx({ repository: 'octo/a', runId: '7', attempt: '2' }))).toBe('octo/a/7/2');
+    expect(runLabel(ctx({ repository: 'octo/a', runId: undefined, attempt: '1' }))).toBe('local');
+    expect(runLabel(ctx({ repository: undefined, runId: '7', attempt: '1' }))).toBe('local');
+  });
+
+  it('are the tags whose key is an access key id', () => {
+    const tags = { [OLD]: 'a', ASIATEMP000000000004: 'b', 'rotate-aws-access-key:lease': 'c', AKIASHORT: 'd', akiaold0000000000001: 'e', team: 'f' };
+    expect(keyTags(Object.entries(tags).map(([Key, Value]) => ({ Key, Value })))).toEqual(new Map([[OLD, 'a'], ['ASIATEMP000000000004', 'b']]));
+  });
+
+  it("forgetting a deleted key removes the action's record only, and only warns when it cannot", async () => {
+    const w = world({ [OLD]: `${PREFIX} created=${at(0)}`, [CUR]: 'written by hand' });
+    const tags = new Map(w.tags);
+    await forgetRecord(w.ctx, 'deployer', CUR, tags);
+    expect(w.calls).toEqual([]);
+    await forgetRecord(w.ctx, 'deployer', OLD, tags);
+    expect(w.inputs).toEqual([{ UserName: 'deployer', TagKeys: [OLD] }]);
+    expect([...tags.keys()]).toEqual([CUR]);
+
+    const failing = world({ [OLD]: `${PREFIX} created=${at(0)}` });
+    failing.before(() => {
+      throw awsFailure('AccessDenied', 403);
+    });
+    const kept = new Map(failing.tags);
+    await forgetRecord(failing.ctx, 'deployer', OLD, kept);
+    expect(kept.has(OLD)).toBe(true);
+    expect(failing.io.warnings).toHaveLength(1);
+    expect(failing.io.warnings[0]).toMatch(
+      new RegExp(`^could not remove the tag describing the deleted key ${OLD}: iam:UntagUser on IAM user deployer failed: AccessDenied`),
+    );
+  });
+
+  it('last uses: null for never, the use otherwise; a refusal is unknown, with one warning for all', async () => {
+    const w = world({});
+    w.keys.set(OLD, { id: OLD, status: 'Active', created: new Date(START - 100 * H), lastUsed: { date: new Date(START - 2 * H).toISOString(), service: 's3', region: 'eu-west-1' } });
+    w.keys.set(CUR, { id: CUR, status: 'Active', created: new Date(START - 100 * H) });
+    expect(await lastUses(w.ctx.aws.iam, w.io, 'deployer', [OLD, CUR])).toEqual(
+      new Map([
+        [OLD, { date: new Date(START - 2 * H).toISOString(), service: 's3', region: 'eu-west-1' }],
+        [CUR, null],
+      ]),
+    );
+    w.before(() => {
+      throw awsFailure('AccessDenied', 403);
+    });
+    expect(await lastUses(w.ctx.aws.iam, w.io, 'deployer', [OLD, CUR])).toEqual(new Map([[OLD, undefined], [CUR, undefined]]));
+    expect(w.io.warnings).toHaveLength(1);
+    expect(w.io.warnings[0]).toMatch(new RegExp(`^could not read when ${OLD} was last used: iam:GetAccessKeyLastUsed`));
+  });
+});
+
+
+describe('the markers, and what the tags say as a whole', () => {
+  const marker = (by: string, atMs: number, keys: string[]) => ({ Key: CREATE_TAG, Value: `by=${by} at=${iso(atMs)} keys=${keys.join(',')}` });
+  const k = (id: string, createdMs: number) => ({ id, status: 'Active' as const, created: new Date(createdMs) });
+
+  it('the rewrite marker and the create marker read back; anything else is none', () => {
+    expect(parseRewrite(`deleted=${CUR} at=${iso(START)}`)).toEqual({ id: CUR, at: iso(START) });
+    expect(parseRewrite('deleted= at=')).toBeUndefined();
+    expect(parseRewrite(undefined)).toBeUndefined();
+    expect(parseCreateMarker(`by=octo/a/1/1 at=${iso(START)} keys=`)).toEqual({ by: 'octo/a/1/1', at: START, keys: [] });
+    expect(parseCreateMarker(`by=octo/a/1/1 at=${iso(START)} keys=${CUR},${NEW}`)).toEqual({ by: 'octo/a/1/1', at: START, keys: [CUR, NEW] });
+    expect(parseCreateMarker('by=octo/a/1/1 at=soon keys=')).toBeUndefined();
+  });
+
+  it("a marker's candidates: keys no tag names, made in its window, not listed before it; none once its run recorded a key then", () => {
+    const keys = [k(CUR, START - DAY), k(NEW, START + 30_000), k(GONE, START + 3 * 60_000)];
+    const all = [marker('octo/a/1/1', START, [CUR]), { Key: REWRITE_TAG, Value: `deleted=${GONE2} at=${iso(START)}` }, { Key: CUR, Value: 'by hand' }];
+    const read = userRecords(all, keys);
+    expect(read.creation).toEqual({ by: 'octo/a/1/1', at: START, keys: [CUR], candidates: [NEW] });
+    expect(read.rewrite).toEqual({ id: GONE2, at: iso(START) });
+    expect(read.records).toEqual(new Map());
+    expect(read.tags).toEqual(new Map([[CUR, 'by hand']]));
+    const recorded = userRecords([marker('octo/a/1/1', START, [CUR]), { Key: NEW, Value: record(`created=${iso(START + 30_000)}`).replace('octo/rotator/41/1', 'octo/a/1/1') }], keys);
+    expect(recorded.creation?.candidates).toEqual([]);
+    expect(recorded.records.get(NEW)).toEqual({ created: iso(START + 30_000), by: 'octo/a/1/1' });
+    expect(userRecords([], keys)).toEqual({ tags: new Map(), records: new Map(), rewrite: undefined, creation: undefined });
   });
 });
