@@ -734,7 +734,7 @@ describe('replaced by a resumed rotation', () => {
 
   it("a rotation handed over by a run that meant to retire the previous key at once (and stopped): this run finishes it", () => {
     expect(resumed(stoppedAfterHandover(0, 0))).toEqual([]);
-    // A record from before 2.2 (no grace named) at this run's 0 hours: the same.
+    // A record from before 3.0 (no grace named) at this run's 0 hours: the same.
     expect(resumed(stoppedAfterHandover(undefined, 0))).toEqual([]);
   });
 
@@ -809,7 +809,7 @@ describe('handed over by a stopped run', () => {
     ]);
   });
 
-  it('a record from before 2.2 (no retire-after) is taken at this run\'s retire-after-hours', () => {
+  it('a record from before 3.0 (no retire-after) is taken at this run\'s retire-after-hours', () => {
     expect(stopped((f) => void (f.record!.retireAfter = undefined))).toEqual([]);
     expect(
       stopped((f) => {

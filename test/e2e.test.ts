@@ -73,7 +73,7 @@ describe('dist/index.js on Node 24', () => {
         status: 'Active',
         created: expect.stringMatching(/Z$/),
         lastUsed: { date: expect.any(String), service: 'iam', region: 'us-east-1' },
-        description: expect.stringMatching(/^rotate-aws-access-key: created=\S+ handover=\S+ by=local$/),
+        description: expect.stringMatching(/^rotate-aws-access-key: created=\S+ handover=\S+ written=\S+ by=local$/),
         fate: 'new',
       },
       {
@@ -105,7 +105,7 @@ describe('dist/index.js on Node 24', () => {
     expect(run.stdout).not.toContain('::warning::');
     // The lease is gone; what stays is the new key's description.
     expect(await tagsOf('e2e-self')).toEqual({
-      [held.accessKeyId]: expect.stringMatching(/^rotate-aws-access-key: created=\S+ handover=\S+ by=local$/),
+      [held.accessKeyId]: expect.stringMatching(/^rotate-aws-access-key: created=\S+ handover=\S+ written=\S+ by=local$/),
     });
   });
 

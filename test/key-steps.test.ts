@@ -34,7 +34,7 @@ const key = (id: string, status: 'Active' | 'Inactive' = 'Active', createdAgo = 
     ? {}
     : { lastUsed: { date: new Date(START - lastUsedAgo).toISOString(), service: 's3', region: 'eu-west-1' } }),
 });
-/** The record an earlier run left on a key it handed over to `to`, `ago` ms ago (a record from before 2.2: no grace named). */
+/** The record an earlier run left on a key it handed over to `to`, `ago` ms ago (a record from before 3.0: no grace named). */
 const superseded = (to: string, ago: number) => `${PREFIX} superseded-by=${to} handover=${at(-ago)} by=octo/rotator/41/1`;
 
 function world(opts: {

@@ -313,7 +313,7 @@ describe('pending: handed over, waiting to be retired (the one shape of it)', ()
   it("the grace its handover chose stands for a run with retire-after-hours 0; this run's, when longer", () => {
     expect(pendingOf(handedOver(2 * H, { retireAfter: 24 }, { retireAfterHours: 0 }), OLD)).toMatchObject({ reason: 'staged retirement', grace: 24 });
     expect(pendingOf(handedOver(2 * H, { retireAfter: 1 }, { retireAfterHours: 24 }), OLD)).toMatchObject({ reason: 'staged retirement', grace: 24 });
-    // A record from before 2.2 (no grace named): this run's.
+    // A record from before 3.0 (no grace named): this run's.
     expect(pendingOf(handedOver(2 * H, {}, { retireAfterHours: 3 }), OLD)).toMatchObject({ reason: 'staged retirement', grace: 3 });
   });
 

@@ -42,7 +42,7 @@ export const unhanded = (r: KeyRecord | undefined): r is KeyRecord =>
 
 /**
  * The retire-after-hours a handed-over key waits: the one its handover was made with, or this run's if longer (a
- * record from before 2.2 names none: this run's). Undefined hours (no run setting): no key is ever old enough.
+ * record from before 3.0 names none: this run's). Undefined hours (no run setting): no key is ever old enough.
  */
 export function graceOf(record: KeyRecord | undefined, runHours: number | undefined): number {
   const run = runHours ?? Infinity;

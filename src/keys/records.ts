@@ -41,7 +41,7 @@ export interface KeyRecord {
   supersededBy?: string;
   /**
    * A superseded key: the retire-after-hours its handover was made with (0: the run meant to retire it at once).
-   * Absent in records written before 2.2: then the reading run's own retire-after-hours stands in.
+   * Absent in records written before 3.0: then the reading run's own retire-after-hours stands in.
    */
   retireAfter?: number;
   /** A handed-over key: GitHub's time (Date header) of the handing run's last secret write. */

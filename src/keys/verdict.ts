@@ -339,7 +339,7 @@ export function judge(input: JudgeInput): Judgement {
 
 /**
  * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
- * key over, when its record gives no GitHub time of its last write (records from before 2.2): GitHub's updated_at and
+ * key over, when its record gives no GitHub time of its last write (records from before 3.0): GitHub's updated_at and
  * IAM's time are two clocks, whole seconds.
  */
 export const HANDOVER_SLACK_MS = 60_000;
