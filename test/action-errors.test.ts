@@ -20,7 +20,7 @@ let stdout: string[];
 beforeEach(() => {
   // Nothing from the machine running the tests: no AWS settings, no ~/.aws, no instance metadata, no runner files.
   for (const k of Object.keys(process.env)) {
-    if (k.startsWith('AWS_') || k.startsWith('GITHUB_') || k.startsWith('INPUT_')) delete process.env[k];
+    if ((k.startsWith('AWS_') && k !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') || k.startsWith('GITHUB_') || k.startsWith('INPUT_')) delete process.env[k];
   }
   process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
   process.env.AWS_CONFIG_FILE = '/nonexistent/config';

@@ -66,7 +66,7 @@ describe('awsError: no credentials', () => {
   describe('with the SDK default chain and nothing configured', () => {
     const saved = { ...process.env };
     beforeEach(() => {
-      for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
+      for (const k of Object.keys(process.env)) if (k.startsWith('AWS_') && k !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') delete process.env[k];
       process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
       process.env.AWS_CONFIG_FILE = '/nonexistent/config';
       process.env.AWS_EC2_METADATA_DISABLED = 'true';
@@ -196,7 +196,7 @@ describe('endpointSetting', () => {
 describe('real clients against loopback endpoints', () => {
   const saved = { ...process.env };
   beforeEach(() => {
-    for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
+    for (const k of Object.keys(process.env)) if (k.startsWith('AWS_') && k !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') delete process.env[k];
     process.env.AWS_ACCESS_KEY_ID = 'AKIAEXAMPLE';
     process.env.AWS_SECRET_ACCESS_KEY = 'secret';
     process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';

@@ -356,7 +356,7 @@ describe('README tables match action.yml', () => {
     const spec = heading === 'Inputs' ? action.inputs : action.outputs;
     const declared = since.map(({ name }) => ({ name, since: /\bSince (v\d+\.\d+\.\d+)\.$/.exec((spec[name].description ?? '').trim())?.[1] }));
     expect(declared).toEqual(since);
-    // The 2.x additions, so that the check above has something to check.
+    // The additions since 1.0.0, so that the check above has something to check.
     expect(since.filter((s) => s.since !== 'v1.0.0').length).toBeGreaterThanOrEqual(heading === 'Inputs' ? 3 : 2);
   });
 });

@@ -26,9 +26,9 @@ describe('fleet/action.yml', () => {
     for (const [name, spec] of Object.entries(fleetYml.inputs)) {
       expect([name, spec.required]).toEqual([name, false]);
       expect([name, typeof spec.default]).toEqual([name, 'string']);
-      expect([name, spec.description]).toEqual([name, expect.stringContaining('Since v2.2.0.')]);
+      expect([name, spec.description]).toEqual([name, expect.stringContaining('Since v3.0.0.')]);
     }
-    for (const [name, spec] of Object.entries(fleetYml.outputs)) expect([name, spec.description]).toEqual([name, expect.stringContaining('Since v2.2.0.')]);
+    for (const [name, spec] of Object.entries(fleetYml.outputs)) expect([name, spec.description]).toEqual([name, expect.stringContaining('Since v3.0.0.')]);
   });
 
   it('runs the fleet bundle on Node 24, as actions/cache/restore runs its own', () => {
