@@ -65311,7 +65311,7 @@ const endedAfterMade = (created, ended) => (ended ?? -Infinity) >= destruction_s
 const unhanded = (r) => r?.created !== undefined && r.handover === undefined && r.supersededBy === undefined;
 /**
  * The retire-after-hours a handed-over key waits: the one its handover was made with, or this run's if longer (a
- * record from before 2.2 names none: this run's). Undefined hours (no run setting): no key is ever old enough.
+ * record from before 3.0 names none: this run's). Undefined hours (no run setting): no key is ever old enough.
  */
 function graceOf(record, runHours) {
     const run = runHours ?? Infinity;
@@ -67624,7 +67624,7 @@ function judge(input) {
 // ---- the plan -----------------------------------------------------------------------------------------------------
 /**
  * How long after a recorded handover a destination's secrets may still have been written by the run that handed the
- * key over, when its record gives no GitHub time of its last write (records from before 2.2): GitHub's updated_at and
+ * key over, when its record gives no GitHub time of its last write (records from before 3.0): GitHub's updated_at and
  * IAM's time are two clocks, whole seconds.
  */
 const HANDOVER_SLACK_MS = 60_000;
