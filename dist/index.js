@@ -65974,25 +65974,27 @@ function didYouMean(name) {
  * @github/local-action reads lower-case names too.
  */
 function unknownInputs(env) {
+    return undeclaredInputs(env, DECLARED, (name, variable) => `is not an input of this action (${variable}, from the step's with: or env:): ${didYouMean(name)}`);
+}
+/**
+ * One error per INPUT_* variable of `env` that no input in `declared` (their variables' names) is passed in, sorted:
+ * a misspelled `with:` key, or an `env:` entry of that form. `message` says it, given the input's name and the variable.
+ */
+function undeclaredInputs(env, declared, message) {
     return Object.keys(env)
-        .filter((k) => k.startsWith('INPUT_') && env[k] !== undefined && !DECLARED.has(k.toUpperCase()))
+        .filter((k) => k.startsWith('INPUT_') && env[k] !== undefined && !declared.has(k.toUpperCase()))
         .sort()
         .map((k) => {
         const name = k.slice('INPUT_'.length).toLowerCase();
-        return new errors/* InputError */.dz(name || k, `is not an input of this action (${k}, from the step's with: or env:): ${didYouMean(name)}`);
+        return new errors/* InputError */.dz(name || k, message(name, k));
     });
 }
 /**
- * Read and validate every input, making no network call. Every bad input is reported at once: one InputError
- * (`input: problem`) when there is one, an InputErrors listing each when there are more. `env` supplies
- * GITHUB_REPOSITORY, the default for `repositories`, and GITHUB_ENV, which export-credentials needs; every
- * INPUT_* variable in it must belong to a declared input.
+ * Run one check; a bad input (an InputError) is recorded in `problems` and `fallback` stands in for it, so the checks
+ * after it still run and every problem is reported at once. Any other error is thrown.
  */
-function readInputs(read, env = process.env) {
-    const problems = unknownInputs(env);
-    const problem = (input, message) => void problems.push(new errors/* InputError */.dz(input, message));
-    /** Run one check; a bad input is recorded and `fallback` stands in for it, so the checks after it still run. */
-    const checked = (fallback, check) => {
+function checkedInto(problems) {
+    return (fallback, check) => {
         try {
             return check();
         }
@@ -66003,6 +66005,17 @@ function readInputs(read, env = process.env) {
             return fallback;
         }
     };
+}
+/**
+ * Read and validate every input, making no network call. Every bad input is reported at once: one InputError
+ * (`input: problem`) when there is one, an InputErrors listing each when there are more. `env` supplies
+ * GITHUB_REPOSITORY, the default for `repositories`, and GITHUB_ENV, which export-credentials needs; every
+ * INPUT_* variable in it must belong to a declared input.
+ */
+function readInputs(read, env = process.env) {
+    const problems = unknownInputs(env);
+    const problem = (input, message) => void problems.push(new errors/* InputError */.dz(input, message));
+    const checked = checkedInto(problems);
     /** List inputs written in list syntax (reported once): their entries are not checked one by one. */
     const listLike = new Set();
     /** A list input's entries, as given (list syntax is reported here). */

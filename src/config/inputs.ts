@@ -362,16 +362,41 @@ function didYouMean(name: string): string {
  * @github/local-action reads lower-case names too.
  */
 function unknownInputs(env: Record<string, string | undefined>): InputError[] {
+  return undeclaredInputs(env, DECLARED, (name, variable) => `is not an input of this action (${variable}, from the step's with: or env:): ${didYouMean(name)}`);
+}
+
+/**
+ * One error per INPUT_* variable of `env` that no input in `declared` (their variables' names) is passed in, sorted:
+ * a misspelled `with:` key, or an `env:` entry of that form. `message` says it, given the input's name and the variable.
+ */
+export function undeclaredInputs(
+  env: Record<string, string | undefined>,
+  declared: ReadonlySet<string>,
+  message: (name: string, variable: string) => string,
+): InputError[] {
   return Object.keys(env)
-    .filter((k) => k.startsWith('INPUT_') && env[k] !== undefined && !DECLARED.has(k.toUpperCase()))
+    .filter((k) => k.startsWith('INPUT_') && env[k] !== undefined && !declared.has(k.toUpperCase()))
     .sort()
     .map((k) => {
       const name = k.slice('INPUT_'.length).toLowerCase();
-      return new InputError(
-        name || k,
-        `is not an input of this action (${k}, from the step's with: or env:): ${didYouMean(name)}`,
-      );
+      return new InputError(name || k, message(name, k));
     });
+}
+
+/**
+ * Run one check; a bad input (an InputError) is recorded in `problems` and `fallback` stands in for it, so the checks
+ * after it still run and every problem is reported at once. Any other error is thrown.
+ */
+export function checkedInto(problems: InputError[]): <T>(fallback: T, check: () => T) => T {
+  return (fallback, check) => {
+    try {
+      return check();
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      problems.push(err);
+      return fallback;
+    }
+  };
 }
 
 /**
@@ -383,16 +408,7 @@ function unknownInputs(env: Record<string, string | undefined>): InputError[] {
 export function readInputs(read: InputReader, env: Record<string, string | undefined> = process.env): Inputs {
   const problems: InputError[] = unknownInputs(env);
   const problem = (input: string, message: string): void => void problems.push(new InputError(input, message));
-  /** Run one check; a bad input is recorded and `fallback` stands in for it, so the checks after it still run. */
-  const checked = <T>(fallback: T, check: () => T): T => {
-    try {
-      return check();
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      problems.push(err);
-      return fallback;
-    }
-  };
+  const checked = checkedInto(problems);
   /** List inputs written in list syntax (reported once): their entries are not checked one by one. */
   const listLike = new Set<string>();
   /** A list input's entries, as given (list syntax is reported here). */

@@ -1,6 +1,6 @@
 /** The fleet action's inputs (fleet/action.yml), read and validated in one place before any network call. */
 import { closest } from '../config/closest.js';
-import { splitList } from '../config/inputs.js';
+import { checkedInto, splitList, undeclaredInputs } from '../config/inputs.js';
 import { InputError, InputErrors } from '../shared/errors.js';
 
 /** The inputs fleet/action.yml declares, in its order (test/fleet-inputs.test.ts compares). */
@@ -53,22 +53,12 @@ function relativePath(input: string, value: string): string {
  * for INPUT_* variables no declared input is passed in (a misspelled `with:` key).
  */
 export function readFleetInputs(read: (name: string) => string, env: Record<string, string | undefined> = process.env): FleetInputs {
-  const problems: InputError[] = [];
-  const checked = <T>(fallback: T, check: () => T): T => {
-    try {
-      return check();
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      problems.push(err);
-      return fallback;
-    }
-  };
-  for (const k of Object.keys(env).filter((k) => k.startsWith('INPUT_') && env[k] !== undefined && !DECLARED.has(k.toUpperCase())).sort()) {
-    const name = k.slice('INPUT_'.length).toLowerCase();
+  const problems = undeclaredInputs(env, DECLARED, (name, variable) => {
     const near = closest(name, FLEET_INPUT_NAMES, loose);
     const hint = near && near.distance <= Math.max(2, Math.floor(name.length / 3)) ? `did you mean ${near.name}?` : 'remove it';
-    problems.push(new InputError(name || k, `is not an input of the fleet action (${k}, from the step's with: or env:): ${hint}`));
-  }
+    return `is not an input of the fleet action (${variable}, from the step's with: or env:): ${hint}`;
+  });
+  const checked = checkedInto(problems);
   const whole = (name: string, fallback: number, max: number): number =>
     checked(fallback, () => {
       const raw = read(name).trim();
